@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Every variable is parsed here, once; a bad value is
+ * reported together with every other bad value and the process exits non-zero.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalUrl = z.url().optional();
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MYSQL_URL: z
+    .url()
+    .refine((u) => u.startsWith('mysql://'), 'must be a mysql:// URL')
+    .default('mysql://root@127.0.0.1:3306'),
+  DB_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _ only')
+    .default('omnistock'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DB_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
+  REDIS_URL: z
+    .url()
+    .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_HOST: z.string().min(1).default('localhost'),
+  GATEWAY_PORT: port.default(4000),
+  INVENTORY_PORT: port.default(4001),
+  ORDERS_PORT: port.default(4002),
+  LOCATIONS_PORT: port.default(4003),
+  CHANNELS_PORT: port.default(4004),
+  INVENTORY_URL: optionalUrl,
+  ORDERS_URL: optionalUrl,
+  LOCATIONS_URL: optionalUrl,
+  CHANNELS_URL: optionalUrl,
+  SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
+  SEED_DEMO: bool.default(true),
+  SEED_SKUS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Pure parser, for tests and for the process-wide singleton below. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "not set" so that `FOO= npm start` falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use; exits the process when it is invalid. */
+export function config(): Config {
+  if (!cached) {
+    try {
+      cached = parseConfig(process.env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  }
+  return cached;
+}
+
+export type SubgraphName = 'inventory' | 'orders' | 'locations' | 'channels';
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['inventory', 'orders', 'locations', 'channels'];
+
+export function subgraphPort(cfg: Config, name: SubgraphName): number {
+  const ports: Record<SubgraphName, number> = {
+    inventory: cfg.INVENTORY_PORT,
+    orders: cfg.ORDERS_PORT,
+    locations: cfg.LOCATIONS_PORT,
+    channels: cfg.CHANNELS_PORT,
+  };
+  return ports[name];
+}
+
+/** Routing URL overrides for the gateway (the supergraph's own URLs apply when unset). */
+export function subgraphUrlOverrides(cfg: Config): Partial<Record<SubgraphName, string>> {
+  const out: Partial<Record<SubgraphName, string>> = {};
+  if (cfg.INVENTORY_URL) out.inventory = cfg.INVENTORY_URL;
+  if (cfg.ORDERS_URL) out.orders = cfg.ORDERS_URL;
+  if (cfg.LOCATIONS_URL) out.locations = cfg.LOCATIONS_URL;
+  if (cfg.CHANNELS_URL) out.channels = cfg.CHANNELS_URL;
+  return out;
+}
+
+export function databaseName(cfg: Config, subgraph: SubgraphName): string {
+  return `${cfg.DB_PREFIX}_${subgraph}`;
+}

@@ -1,0 +1,118 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { z } from 'zod';
+import { logger, requestScope } from './logger.js';
+
+export type DomainErrorCode =
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'INSUFFICIENT_STOCK'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'RATE_LIMITED';
+
+/** Base of every error a client may see as is: a stable code plus structured details. */
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND' as const;
+  constructor(entity: string, id: string | number) {
+    super(`${entity} ${JSON.stringify(id)} not found`, { entity, id });
+  }
+}
+
+export interface InputIssue {
+  path: string;
+  message: string;
+}
+
+export class BadUserInputError extends DomainError {
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor(message: string, issues: InputIssue[] = []) {
+    super(message, { issues });
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT' as const;
+}
+
+export class InsufficientStockError extends DomainError {
+  readonly code = 'INSUFFICIENT_STOCK' as const;
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN' as const;
+}
+
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+}
+
+/**
+ * Parses untyped input with zod; any problem becomes one BAD_USER_INPUT error listing every issue.
+ * @throws BadUserInputError when the value does not match the schema
+ */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what = 'input'): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  throw new BadUserInputError(`Invalid ${what}: ${summary}`, issues);
+}
+
+/** Codes produced by graphql-js, Apollo Server and our own domain errors; all safe to show. */
+const PUBLIC_CODES = new Set<string>([
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'INSUFFICIENT_STOCK',
+  'CONFLICT',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * The single error formatter of every server: domain errors keep their code and details, errors
+ * already carrying a public code pass through (they come from graphql-js, Apollo Server or, in the
+ * gateway, from a subgraph that formatted them the same way), everything else is masked and logged.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof DomainError) {
+    return {
+      ...formatted,
+      message: original.message,
+      extensions: { ...original.details, code: original.code },
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
+    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  const requestId = requestScope.getStore()?.requestId;
+  logger().error({ err: original, path: formatted.path }, 'unexpected error');
+  return {
+    message: 'Internal server error',
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+  };
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { logger, requestScope } from './logger.js';
+import { config } from './config.js';
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface HttpServiceOptions<C extends BaseContext> {
+  name: string;
+  host: string;
+  port: number;
+  /** Builds the Apollo server; the plugins passed in (drain on shutdown) must be included. */
+  apollo: (plugins: ApolloServerPlugin<C>[]) => ApolloServer<C>;
+  context: (request: FastifyRequest) => Promise<C>;
+  /** Named dependency checks behind /readyz; each throws when its dependency is unusable. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Releases the service's resources (database pools, Redis) after the HTTP server closed. */
+  onClose?: () => Promise<void>;
+}
+
+export interface RunningService {
+  name: string;
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a caller's x-request-id when it is well-formed, so one id follows a request through every hop. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+/**
+ * Starts a GraphQL service over Fastify: /graphql, /healthz (alive), /readyz (dependencies and not
+ * shutting down), a request id on every log line, and a close() that drains in-flight requests.
+ */
+export async function startHttpService<C extends BaseContext>(opts: HttpServiceOptions<C>): Promise<RunningService> {
+  const log = logger();
+  const app = Fastify({
+    // Fastify's own per-request lines are noise at our volume; it still logs its errors.
+    loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    requestIdHeader: false,
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: 'idle',
+  });
+  let shuttingDown = false;
+
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    requestScope.run({ requestId: req.id }, done);
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    done();
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', service: opts.name }));
+  app.get('/readyz', async (_req, reply) => {
+    if (shuttingDown) return reply.code(503).send({ status: 'shutting-down', service: opts.name });
+    const checks: Record<string, string> = {};
+    let ok = true;
+    await Promise.all(
+      Object.entries(opts.readiness).map(async ([name, check]) => {
+        try {
+          await check();
+          checks[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          checks[name] = (err as Error).message;
+        }
+      }),
+    );
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', service: opts.name, checks });
+  });
+
+  const apollo = opts.apollo([fastifyApolloDrainPlugin(app) as ApolloServerPlugin<C>]);
+  await apollo.start();
+  app.route({
+    url: '/graphql',
+    method: ['GET', 'POST', 'OPTIONS'],
+    handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
+  });
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const url = `http://${host}:${port}/graphql`;
+  log.info({ url }, `${opts.name} listening`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: opts.name,
+    url,
+    port,
+    app,
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        await apollo.stop();
+        await app.close();
+        await opts.onClose?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Wires SIGTERM and SIGINT to a graceful close; a close that takes longer than
+ * SHUTDOWN_TIMEOUT_MS ends the process anyway.
+ */
+export function closeOnSignals(close: () => Promise<void>): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger().info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger().error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config().SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        logger().error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

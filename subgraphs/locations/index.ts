@@ -1,0 +1,14 @@
+import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
+import { createContext, type LocationsContext } from './context.js';
+import { LocationEntity } from './location.entity.js';
+import { CreateLocations1732000000000 } from './migrations/1732000000000-create-locations.js';
+import { locationResolvers } from './resolvers/location.js';
+
+export const locationsSubgraph: SubgraphDefinition<LocationsContext> = {
+  name: 'locations',
+  typeDefs: loadTypeDefs(import.meta.url),
+  resolvers: locationResolvers,
+  entities: [LocationEntity],
+  migrations: [CreateLocations1732000000000],
+  createContext,
+};

@@ -1,0 +1,13 @@
+import DataLoader from 'dataloader';
+import type { LocationEntity } from './location.entity.js';
+import type { LocationService } from './location.service.js';
+
+/** Built per request: each batch is one IN (...) query, answered in key order. */
+export function createLoaders(locations: LocationService) {
+  return {
+    locationById: new DataLoader<string, LocationEntity | null>((ids) => locations.byIds(ids)),
+    locationByCode: new DataLoader<string, LocationEntity | null>((codes) => locations.byCodes(codes)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
+import { assertPageSize, codeSchema, timezoneSchema } from '../../lib/validation.js';
+import { LOCATION_STATUSES, LOCATION_TYPES, LocationEntity } from './location.entity.js';
+import { locationStore, type BoundingBox, type LocationFilter } from './location.store.js';
+
+const latitude = z.number().min(-90).max(90);
+const longitude = z.number().min(-180).max(180);
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const addressSchema = z.object({
+  line1: text(200),
+  line2: text(200).nullish(),
+  city: text(100),
+  region: text(100).nullish(),
+  postalCode: text(20),
+  countryCode: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'),
+});
+
+const capabilitiesSchema = z.object({ ships: z.boolean(), pickup: z.boolean() });
+
+const createSchema = z
+  .object({
+    code: codeSchema,
+    name: text(200),
+    type: z.enum(LOCATION_TYPES),
+    status: z.enum(LOCATION_STATUSES).nullish(),
+    address: addressSchema,
+    timezone: timezoneSchema,
+    latitude: latitude.nullish(),
+    longitude: longitude.nullish(),
+    capabilities: capabilitiesSchema,
+  })
+  .refine((v) => (v.latitude == null) === (v.longitude == null), {
+    message: 'latitude and longitude go together',
+    path: ['latitude'],
+  });
+
+const updateSchema = z.object({
+  name: text(200).nullish(),
+  type: z.enum(LOCATION_TYPES).nullish(),
+  status: z.enum(LOCATION_STATUSES).nullish(),
+  address: addressSchema.nullish(),
+  timezone: timezoneSchema.nullish(),
+  latitude: latitude.nullish(),
+  longitude: longitude.nullish(),
+  capabilities: capabilitiesSchema.nullish(),
+});
+
+const filterSchema = z
+  .object({
+    types: z.array(z.enum(LOCATION_TYPES)).max(10).nullish(),
+    statuses: z.array(z.enum(LOCATION_STATUSES)).max(10).nullish(),
+    city: text(100).nullish(),
+    countryCode: z.string().regex(/^[A-Z]{2}$/).nullish(),
+    ships: z.boolean().nullish(),
+    pickup: z.boolean().nullish(),
+  })
+  .nullish();
+
+const nearbySchema = z.object({
+  latitude,
+  longitude,
+  radiusKm: z.number().positive('must be greater than 0').max(20_000),
+});
+
+export type CreateLocationInput = z.input<typeof createSchema>;
+export type UpdateLocationInput = z.input<typeof updateSchema>;
+
+const KM_PER_DEGREE = 111.045;
+
+/** A box around the circle, so the coordinate index narrows the rows the distance is computed for. */
+export function boundingBox(lat: number, lng: number, radiusKm: number): BoundingBox {
+  const dLat = radiusKm / KM_PER_DEGREE;
+  const minLat = Math.max(-90, lat - dLat);
+  const maxLat = Math.min(90, lat + dLat);
+  const cos = Math.cos((lat * Math.PI) / 180);
+  const dLng = cos > 1e-9 ? radiusKm / (KM_PER_DEGREE * cos) : 360;
+  if (maxLat >= 90 || minLat <= -90 || lng - dLng < -180 || lng + dLng > 180) {
+    return { minLat, maxLat, minLng: null, maxLng: null };
+  }
+  return { minLat, maxLat, minLng: lng - dLng, maxLng: lng + dLng };
+}
+
+export class LocationService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
+  async byIds(ids: readonly string[]): Promise<(LocationEntity | null)[]> {
+    const rows = await locationStore.findByIds(this.ds.manager, ids);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async byCodes(codes: readonly string[]): Promise<(LocationEntity | null)[]> {
+    const rows = await locationStore.findByCodes(this.ds.manager, codes);
+    const byCode = new Map(rows.map((r) => [r.code, r]));
+    return codes.map((code) => byCode.get(code) ?? null);
+  }
+
+  /**
+   * @throws BadUserInputError for a bad filter, page size or cursor
+   */
+  async list(filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<LocationEntity>> {
+    const f = parseInput(filterSchema, filter, 'filter') ?? {};
+    const size = assertPageSize(first);
+    const afterCode = after ? String(decodeCursor(after, 1)[0]) : null;
+    const rows = await locationStore.page(this.ds.manager, f as LocationFilter, size + 1, afterCode);
+    return toConnection(rows, size, (r) => [r.code]);
+  }
+
+  /**
+   * @throws BadUserInputError for coordinates out of range, a radius not in (0, 20000] km or a bad page size
+   */
+  async nearby(args: { latitude: number; longitude: number; radiusKm: number; filter?: unknown; first?: number | null }) {
+    const point = parseInput(nearbySchema, args);
+    const f = parseInput(filterSchema, args.filter, 'filter') ?? {};
+    const size = assertPageSize(args.first);
+    const box = boundingBox(point.latitude, point.longitude, point.radiusKm);
+    return locationStore.nearby(this.ds.manager, point, point.radiusKm, box, f as LocationFilter, size);
+  }
+
+  /**
+   * @throws BadUserInputError for invalid input
+   * @throws ConflictError when the code is taken
+   */
+  async create(input: CreateLocationInput): Promise<LocationEntity> {
+    const v = parseInput(createSchema, input);
+    const now = new Date();
+    const row = Object.assign(new LocationEntity(), {
+      id: randomUUID(),
+      code: v.code,
+      name: v.name,
+      type: v.type,
+      status: v.status ?? 'ACTIVE',
+      addressLine1: v.address.line1,
+      addressLine2: v.address.line2 ?? null,
+      city: v.address.city,
+      region: v.address.region ?? null,
+      postalCode: v.address.postalCode,
+      countryCode: v.address.countryCode,
+      timezone: v.timezone,
+      latitude: v.latitude ?? null,
+      longitude: v.longitude ?? null,
+      ships: v.capabilities.ships,
+      pickup: v.capabilities.pickup,
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await locationStore.insert(this.ds.manager, [row]);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ER_DUP_ENTRY') {
+        throw new ConflictError(`A location with code ${v.code} already exists`, { code: v.code });
+      }
+      throw err;
+    }
+    return row;
+  }
+
+  /**
+   * @throws BadUserInputError for invalid input
+   * @throws NotFoundError when no location has this id
+   */
+  async update(id: string, input: UpdateLocationInput): Promise<LocationEntity> {
+    const v = parseInput(updateSchema, input);
+    return this.ds.transaction(async (tx) => {
+      const current = await locationStore.findForUpdate(tx, id);
+      if (!current) throw new NotFoundError('Location', id);
+      const lat = v.latitude !== undefined ? v.latitude : current.latitude;
+      const lng = v.longitude !== undefined ? v.longitude : current.longitude;
+      if ((lat == null) !== (lng == null)) {
+        throw new BadUserInputError('latitude and longitude go together', [
+          { path: 'latitude', message: 'latitude and longitude go together' },
+        ]);
+      }
+      const changes: Partial<LocationEntity> = { updatedAt: new Date() };
+      if (v.name) changes.name = v.name;
+      if (v.type) changes.type = v.type;
+      if (v.status) changes.status = v.status;
+      if (v.timezone) changes.timezone = v.timezone;
+      if (v.latitude !== undefined) changes.latitude = v.latitude;
+      if (v.longitude !== undefined) changes.longitude = v.longitude;
+      if (v.address) {
+        Object.assign(changes, {
+          addressLine1: v.address.line1,
+          addressLine2: v.address.line2 ?? null,
+          city: v.address.city,
+          region: v.address.region ?? null,
+          postalCode: v.address.postalCode,
+          countryCode: v.address.countryCode,
+        });
+      }
+      if (v.capabilities) Object.assign(changes, v.capabilities);
+      await locationStore.update(tx, id, changes);
+      return Object.assign(current, changes);
+    });
+  }
+}

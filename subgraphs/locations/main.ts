@@ -1,0 +1,4 @@
+import { runSubgraph } from '../../lib/subgraph.js';
+import { locationsSubgraph } from './index.js';
+
+await runSubgraph(locationsSubgraph);
