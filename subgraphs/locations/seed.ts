@@ -1,0 +1,38 @@
+import type { DataSource } from 'typeorm';
+import type { DemoLocation } from '../../scripts/demo/estate.js';
+import { LocationEntity } from './location.entity.js';
+import { locationStore } from './location.store.js';
+
+/** Inserts the demo locations that are not there yet; returns how many were inserted. */
+export async function seedLocations(ds: DataSource, locations: DemoLocation[]): Promise<number> {
+  return ds.transaction(async (tx) => {
+    const existing = new Set((await locationStore.findByIds(tx, locations.map((l) => l.id))).map((l) => l.id));
+    const now = new Date();
+    const rows = locations
+      .filter((l) => !existing.has(l.id))
+      .map((l) =>
+        Object.assign(new LocationEntity(), {
+          id: l.id,
+          code: l.code,
+          name: l.name,
+          type: l.type,
+          status: 'ACTIVE',
+          addressLine1: l.line1,
+          addressLine2: null,
+          city: l.city,
+          region: l.region,
+          postalCode: l.postalCode,
+          countryCode: l.countryCode,
+          timezone: l.timezone,
+          latitude: l.latitude,
+          longitude: l.longitude,
+          ships: l.ships,
+          pickup: l.pickup,
+          createdAt: now,
+          updatedAt: now,
+        }),
+      );
+    if (rows.length) await locationStore.insert(tx, rows);
+    return rows.length;
+  });
+}
