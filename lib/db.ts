@@ -11,7 +11,8 @@ class PinoOrmLogger implements OrmLogger {
     sqlStatements.count++;
   }
   logQueryError(error: string | Error, query: string): void {
-    logger().warn({ err: error, query }, 'query failed');
+    // Debug only: callers turn expected failures (duplicate keys) into domain errors; formatError logs the rest.
+    logger().debug({ err: error, query }, 'query failed');
   }
   logQuerySlow(time: number, query: string): void {
     logger().warn({ ms: time, query }, 'slow query');
