@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Vite would pick graphql's ESM build while Apollo's CommonJS code requires the CJS one: two
+    // copies of graphql-js break instanceof checks (GraphQLError, scalars). Node itself loads one.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**'],

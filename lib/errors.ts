@@ -1,5 +1,4 @@
-import type { GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { z } from 'zod';
 import { logger, requestScope } from './logger.js';
 
@@ -88,13 +87,20 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** graphql-js wraps what a resolver threw (sometimes twice); the innermost error decides the code. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current;
+}
+
 /**
  * The single error formatter of every server: domain errors keep their code and details, errors
  * already carrying a public code pass through (they come from graphql-js, Apollo Server or, in the
  * gateway, from a subgraph that formatted them the same way), everything else is masked and logged.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const original = rootCause(error);
   if (original instanceof DomainError) {
     return {
       ...formatted,

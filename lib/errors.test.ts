@@ -1,0 +1,38 @@
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BadUserInputError, formatError, NotFoundError, parseInput } from './errors.js';
+
+const formatted = (error: GraphQLError) => formatError(error.toJSON(), error);
+
+describe('formatError', () => {
+  it('keeps a domain error code and details', () => {
+    const err = new GraphQLError('x', { originalError: new NotFoundError('Location', 'abc') });
+    expect(formatted(err)).toMatchObject({ message: 'Location "abc" not found', extensions: { code: 'NOT_FOUND', entity: 'Location' } });
+  });
+
+  it('passes public codes through without stack traces', () => {
+    const err = new GraphQLError('Syntax Error', { extensions: { code: 'GRAPHQL_PARSE_FAILED', stacktrace: ['a'] } });
+    expect(formatted(err)).toEqual({ message: 'Syntax Error', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+  });
+
+  it('masks anything else as INTERNAL_SERVER_ERROR', () => {
+    const err = new GraphQLError('connect ECONNREFUSED 10.0.0.1:3306', { originalError: new Error('secret detail') });
+    const out = formatted(err);
+    expect(out.message).toBe('Internal server error');
+    expect(out.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+  });
+});
+
+describe('parseInput', () => {
+  it('lists every issue in one BAD_USER_INPUT error', () => {
+    const schema = z.object({ a: z.number().positive(), b: z.string().min(2) });
+    try {
+      parseInput(schema, { a: -1, b: '' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(BadUserInputError);
+      expect((err as BadUserInputError).details.issues).toHaveLength(2);
+    }
+  });
+});

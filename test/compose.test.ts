@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
+
+describe('composition', () => {
+  it('composes supergraph.yaml with all four subgraphs', async () => {
+    const subgraphs = await readSupergraphConfig('supergraph.yaml');
+    expect(subgraphs.map((s) => s.name).sort()).toEqual(['channels', 'inventory', 'locations', 'orders']);
+    const result = compose(subgraphs);
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.supergraphSdl).toContain('join__Graph');
+      for (const type of ['InventoryItem', 'Order', 'Location', 'Channel']) expect(result.supergraphSdl).toContain(`type ${type}`);
+    }
+  });
+
+  it('reports each error with its code and the subgraphs involved', async () => {
+    const subgraphs = await readSupergraphConfig('supergraph.yaml');
+    // A partner redefines Location.name with another type: a field type conflict between two subgraphs.
+    const partner = {
+      name: 'partner',
+      url: 'http://localhost:4999/graphql',
+      sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+            type Location @key(fields: "id") { id: ID! name: Int! @shareable }
+            type Query { partnerPing: Boolean }`,
+    };
+    const result = compose([...subgraphs, partner]);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      const error = result.errors.find((e) => e.message.includes('Location.name'));
+      expect(error).toBeDefined();
+      expect(error!.code).toMatch(/^[A-Z_]+$/);
+      expect(error!.subgraphs).toEqual(expect.arrayContaining(['locations', 'partner']));
+      expect(formatCompositionErrors(result.errors)).toContain('Location.name');
+    }
+  });
+});
