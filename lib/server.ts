@@ -57,7 +57,7 @@ export async function startHttpService<C extends BaseContext>(opts: HttpServiceO
     requestScope.run({ requestId: req.id }, done);
   });
   app.addHook('onResponse', (req, reply, done) => {
-    log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    log.debug({ server: opts.name, method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     done();
   });
 

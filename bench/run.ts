@@ -1,0 +1,45 @@
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  name: string;
+  requestsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface Load {
+  name: string;
+  url: string;
+  body: string;
+}
+
+/** Drives one fixed-connection load with autocannon; a short warm-up precedes the measured run. */
+export async function drive(load: Load, opts: { connections: number; seconds: number; warmupSeconds: number }): Promise<LoadResult> {
+  const base = {
+    url: load.url,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+    body: load.body,
+    connections: opts.connections,
+  };
+  if (opts.warmupSeconds > 0) await autocannon({ ...base, duration: opts.warmupSeconds });
+  const r = await autocannon({ ...base, duration: opts.seconds });
+  return {
+    name: load.name,
+    requestsPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+export function table(rows: LoadResult[]): string {
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'];
+  const body = rows.map((r) => [r.name, r.requestsPerSec.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), String(r.errors), String(r.non2xx)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

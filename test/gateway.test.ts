@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLogDestination } from '../lib/logger.js';
+import { errorCode, gql, uniq } from './client.js';
+import { startStack, type Stack } from './stack.js';
+
+// Every log line of this process (gateway and subgraphs run in it) is kept to check request ids.
+const logLines: Record<string, unknown>[] = [];
+setLogDestination(
+  new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  }),
+  'debug',
+);
+
+let stack: Stack;
+const ids = { locA: '', locB: '', channel: '', sku: '', order: randomUUID() };
+
+async function ok(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const res = await gql(stack.gatewayUrl, query, variables, headers);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!;
+}
+
+const CREATE_LOCATION = `mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`;
+const location = (name: string, city: string, pickup: boolean) => ({
+  code: uniq('GW-'),
+  name,
+  type: 'STORE',
+  address: { line1: '1 Test Street', city, postalCode: 'T1 1TT', countryCode: 'GB' },
+  timezone: 'Europe/London',
+  latitude: 53.48,
+  longitude: -2.24,
+  capabilities: { ships: false, pickup },
+});
+
+beforeAll(async () => {
+  stack = await startStack();
+  ids.locA = (await ok(CREATE_LOCATION, { input: location('Gateway Store A', 'Manchester', true) })).createLocation.id;
+  ids.locB = (await ok(CREATE_LOCATION, { input: location('Gateway Store B', 'Leeds', false) })).createLocation.id;
+  ids.channel = (
+    await ok(
+      `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`,
+      {
+        input: {
+          code: uniq('CH-'),
+          name: 'Gateway test web',
+          type: 'WEB_STOREFRONT',
+          allocationRule: { sources: [{ locationId: ids.locA, priority: 1 }, { locationId: ids.locB, priority: 2 }] },
+        },
+      },
+    )
+  ).createChannel.id;
+  ids.sku = uniq('GW-SKU-');
+  await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, {
+    input: { sku: ids.sku, name: 'Gateway test parka' },
+  });
+  for (const [locationId, quantity] of [[ids.locA, 7], [ids.locB, 3]] as const) {
+    await ok(`mutation($input: ReceiveStockInput!) { receiveStock(input: $input) { replayed } }`, {
+      input: { idempotencyKey: randomUUID(), sku: ids.sku, locationId, quantity },
+    });
+  }
+  // Orders have no write path before the order lifecycle lands; the row is written as it will be.
+  const orders = stack.subgraphs.orders.dataSource;
+  await orders.query(
+    `INSERT INTO orders (id, channel_id, customer_reference, status, fulfilment_method, pickup_location_id, created_at, updated_at)
+     VALUES (?, ?, 'WEB-1001', 'CONFIRMED', 'PICKUP', ?, NOW(3), NOW(3))`,
+    [ids.order, ids.channel, ids.locA],
+  );
+  await orders.query(
+    `INSERT INTO order_lines (id, order_id, line_number, sku, quantity) VALUES (?, ?, 1, ?, 2)`,
+    [randomUUID(), ids.order, ids.sku],
+  );
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('the federated graph through the gateway', () => {
+  it('answers stock per location with location names (locations) and the channels each feeds (channels)', async () => {
+    const data = await ok(
+      `query($skus: [String!]!) { inventoryItems(skus: $skus) { sku name totals { onHand }
+         stockLevels { onHand available location { name address { city } channels { id name } } } } }`,
+      { skus: [ids.sku, 'NO-SUCH-SKU'] },
+    );
+    const [item, missing] = data.inventoryItems;
+    expect(missing).toBeNull();
+    expect(item.totals.onHand).toBe(10);
+    const byName = Object.fromEntries(item.stockLevels.map((l: any) => [l.location.name, l]));
+    expect(byName['Gateway Store A']).toMatchObject({ onHand: 7, location: { address: { city: 'Manchester' }, channels: [{ id: ids.channel, name: 'Gateway test web' }] } });
+    expect(byName['Gateway Store B']).toMatchObject({ onHand: 3, location: { address: { city: 'Leeds' } } });
+  });
+
+  it('resolves an order across all four subgraphs', async () => {
+    const data = await ok(
+      `query($id: ID!) { order(id: $id) { status channel { name allocationRule { sources { location { name } } } }
+         fulfilment { method pickupLocation { name capabilities { pickup } } }
+         lines { quantity item { name stockLevels { onHand location { name } } } } } }`,
+      { id: ids.order },
+    );
+    expect(data.order).toMatchObject({
+      status: 'CONFIRMED',
+      channel: { name: 'Gateway test web', allocationRule: { sources: [{ location: { name: 'Gateway Store A' } }, { location: { name: 'Gateway Store B' } }] } },
+      fulfilment: { method: 'PICKUP', pickupLocation: { name: 'Gateway Store A', capabilities: { pickup: true } } },
+      lines: [{ quantity: 2, item: { name: 'Gateway test parka' } }],
+    });
+    expect(data.order.lines[0].item.stockLevels).toHaveLength(2);
+  });
+
+  it('carries the request id to every subgraph and into their log lines', async () => {
+    const requestId = `req-${randomUUID()}`;
+    const res = await gql(
+      stack.gatewayUrl,
+      `query($id: ID!) { order(id: $id) { channel { name } lines { item { name } } fulfilment { pickupLocation { name } } } }`,
+      { id: ids.order },
+      { 'x-request-id': requestId },
+    );
+    expect(res.headers.get('x-request-id')).toBe(requestId);
+    const servers = new Set(logLines.filter((l) => l.reqId === requestId).map((l) => l.server));
+    expect([...servers].sort()).toEqual(['channels', 'gateway', 'inventory', 'locations', 'orders']);
+  });
+
+  it('answers unknown ids with null and bad arguments with BAD_USER_INPUT, from any subgraph', async () => {
+    const unknown = await ok(`{ location(id: "${randomUUID()}") { id } channel(id: "${randomUUID()}") { id } order(id: "${randomUUID()}") { id } inventoryItem(sku: "NOPE-1") { sku } }`);
+    expect(unknown).toEqual({ location: null, channel: null, order: null, inventoryItem: null });
+    for (const query of [
+      '{ nearbyLocations(latitude: 0, longitude: 0, radiusKm: -5) { distanceKm } }',
+      '{ locations(first: 500) { edges { cursor } } }',
+      '{ channel(id: "abc") { id } }',
+      '{ orders(first: 101) { edges { cursor } } }',
+    ]) {
+      expect(errorCode(await gql(stack.gatewayUrl, query)), query).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('refuses a malformed query with HTTP 400 GRAPHQL_PARSE_FAILED', async () => {
+    const res = await gql(stack.gatewayUrl, '{ inventoryItems(skus: [');
+    expect(res.status).toBe(400);
+    expect(errorCode(res)).toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  it('refuses an unknown field with GRAPHQL_VALIDATION_FAILED', async () => {
+    const res = await gql(stack.gatewayUrl, '{ inventoryItem(sku: "X") { price } }');
+    expect(res.status).toBe(400);
+    expect(errorCode(res)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('writes nothing when a mutation through the gateway is refused', async () => {
+    const code = uniq('BAD-');
+    const res = await gql(stack.gatewayUrl, CREATE_LOCATION, { input: { ...location('x', 'y', true), code, latitude: 123 } });
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    const rows = await stack.subgraphs.locations.dataSource.query('SELECT COUNT(*) AS n FROM locations WHERE code = ?', [code]);
+    expect(Number(rows[0].n)).toBe(0);
+  });
+
+  it('reports readiness', async () => {
+    const res = await fetch(stack.gatewayUrl.replace('/graphql', '/readyz'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ready', checks: { supergraph: 'ok' } });
+  });
+});
