@@ -51,6 +51,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         plugins,
         formatError,
         includeStacktraceInErrorResponses: false,
+        // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
+        stopOnTerminationSignals: false,
         introspection: true,
       }),
     context: async (request) => ({ requestId: request.id }),

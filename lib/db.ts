@@ -1,5 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { DataSource, type EntityManager, type Logger as OrmLogger, type MixedList, type EntitySchema } from 'typeorm';
+import { z } from 'zod';
 import { logger } from './logger.js';
 import type { Config } from './config.js';
 
@@ -118,3 +119,15 @@ export async function openDatabase(cfg: Config, spec: DataSourceSpec): Promise<D
 }
 
 export type Tx = EntityManager;
+
+/** A unique index refused the row (mysql2's code survives TypeORM's QueryFailedError wrapping). */
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'ER_DUP_ENTRY';
+}
+
+const resultHeader = z.object({ affectedRows: z.number() });
+
+/** Rows written by a raw INSERT/UPDATE/DELETE run with `manager.query` (mysql2's result header). */
+export function affectedRows(result: unknown): number {
+  return resultHeader.parse(result).affectedRows;
+}

@@ -60,6 +60,8 @@ export async function startSubgraph<C extends BaseContext>(
         plugins: [...plugins, ApolloServerPluginInlineTraceDisabled()],
         formatError,
         includeStacktraceInErrorResponses: false,
+        // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
+        stopOnTerminationSignals: false,
         introspection: true,
       }),
     context: async (request) => makeContext({ requestId: request.id, log: request.log as unknown as Logger }),

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { BadUserInputError } from './errors.js';
 import { pageSizeSchema } from './pagination.js';
 
-/** Entity ids are UUIDs (any version; seeded ids are v5, created ones v4). */
-export const idSchema = z.uuid({ error: 'must be a UUID' });
+/** Entity ids are UUIDs (any version; seeded ids are v5, created ones v4), lower-cased: the column collation ignores case, the loaders' maps do not. */
+export const idSchema = z.uuid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
 
 /** SKUs: letters, digits, dot, underscore and dash; up to 64 characters. */
 export const skuSchema = z
@@ -33,8 +33,9 @@ export function isId(value: unknown): value is string {
  * @throws BadUserInputError naming the argument when the id is malformed
  */
 export function assertId(value: string, argument = 'id'): string {
-  if (!isId(value)) throw new BadUserInputError(`${argument} must be a UUID`, [{ path: argument, message: 'must be a UUID' }]);
-  return value;
+  const parsed = idSchema.safeParse(value);
+  if (!parsed.success) throw new BadUserInputError(`${argument} must be a UUID`, [{ path: argument, message: 'must be a UUID' }]);
+  return parsed.data;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { oneByKey } from '../../lib/batch.js';
+import { isDuplicateKey } from '../../lib/db.js';
 import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, codeSchema, timezoneSchema } from '../../lib/validation.js';
@@ -90,15 +92,11 @@ export class LocationService {
 
   /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
   async byIds(ids: readonly string[]): Promise<(LocationEntity | null)[]> {
-    const rows = await locationStore.findByIds(this.ds.manager, ids);
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return oneByKey(ids, await locationStore.findByIds(this.ds.manager, ids), (r) => r.id);
   }
 
   async byCodes(codes: readonly string[]): Promise<(LocationEntity | null)[]> {
-    const rows = await locationStore.findByCodes(this.ds.manager, codes);
-    const byCode = new Map(rows.map((r) => [r.code, r]));
-    return codes.map((code) => byCode.get(code) ?? null);
+    return oneByKey(codes, await locationStore.findByCodes(this.ds.manager, codes), (r) => r.code);
   }
 
   /**
@@ -153,7 +151,7 @@ export class LocationService {
     try {
       await locationStore.insert(this.ds.manager, [row]);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ER_DUP_ENTRY') {
+      if (isDuplicateKey(err)) {
         throw new ConflictError(`A location with code ${v.code} already exists`, { code: v.code });
       }
       throw err;

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { manyByKey, oneByKey } from '../../lib/batch.js';
+import { isDuplicateKey } from '../../lib/db.js';
+import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
+import { assertPageSize, codeSchema, idSchema } from '../../lib/validation.js';
+import {
+  CHANNEL_STATUSES,
+  CHANNEL_TYPES,
+  ChannelEntity,
+  ChannelSourceEntity,
+  MARKETPLACE_KINDS,
+  type BufferKind,
+} from './channel.entity.js';
+import { channelStore, type ChannelFilter } from './channel.store.js';
+
+const MAX_QUANTITY = 1_000_000_000;
+const text = (max: number) => z.string().trim().min(1).max(max);
+const prioritySchema = z.number().int().min(-1000).max(1000);
+
+const sourcesSchema = z
+  .array(
+    z.object({
+      locationId: idSchema,
+      priority: z.number().int().min(1).max(1000),
+    }),
+  )
+  .min(1)
+  .max(500)
+  .superRefine((sources, ctx) => {
+    const seen = new Set<string>();
+    sources.forEach((s, i) => {
+      if (seen.has(s.locationId)) ctx.addIssue({ code: 'custom', path: [i, 'locationId'], message: 'appears more than once' });
+      seen.add(s.locationId);
+    });
+  });
+
+const bufferSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('UNITS'), value: z.number().int().min(0).max(MAX_QUANTITY) }),
+  z.object({ kind: z.literal('PERCENT'), value: z.number().int().min(0).max(100) }),
+]);
+
+const allocationRuleSchema = z.object({
+  sources: sourcesSchema,
+  buffer: bufferSchema.nullish(),
+  cap: z.number().int().min(0).max(MAX_QUANTITY).nullish(),
+  allowSplitShipments: z.boolean().nullish(),
+});
+
+const createSchema = z
+  .object({
+    code: codeSchema,
+    name: text(200),
+    type: z.enum(CHANNEL_TYPES),
+    marketplace: z.enum(MARKETPLACE_KINDS).nullish(),
+    status: z.enum(CHANNEL_STATUSES).nullish(),
+    priority: prioritySchema.nullish(),
+    allocationRule: allocationRuleSchema,
+  })
+  .refine((v) => (v.type === 'MARKETPLACE') === (v.marketplace != null), {
+    message: 'must be given when type is MARKETPLACE, and only then',
+    path: ['marketplace'],
+  });
+
+const updateSchema = z.object({
+  name: text(200).nullish(),
+  status: z.enum(CHANNEL_STATUSES).nullish(),
+  priority: prioritySchema.nullish(),
+});
+
+const filterSchema = z
+  .object({
+    types: z.array(z.enum(CHANNEL_TYPES)).max(10).nullish(),
+    statuses: z.array(z.enum(CHANNEL_STATUSES)).max(10).nullish(),
+    marketplace: z.enum(MARKETPLACE_KINDS).nullish(),
+  })
+  .nullish();
+
+export type CreateChannelInput = z.input<typeof createSchema>;
+export type UpdateChannelInput = z.input<typeof updateSchema>;
+export type AllocationRuleInput = z.input<typeof allocationRuleSchema>;
+
+/** A channel as a write left it; carrying the sources written lets the response show exactly that write. */
+export type ChannelWithSources = ChannelEntity & { sources?: ChannelSourceEntity[] };
+
+/** The channel columns an allocation rule sets; splitting shipments is allowed unless refused. */
+export function ruleColumns(rule: {
+  buffer?: { kind: BufferKind; value: number } | null;
+  cap?: number | null;
+  allowSplitShipments?: boolean | null;
+}): Pick<ChannelEntity, 'bufferKind' | 'bufferValue' | 'cap' | 'allowSplitShipments'> {
+  return {
+    bufferKind: rule.buffer?.kind ?? null,
+    bufferValue: rule.buffer?.value ?? null,
+    cap: rule.cap ?? null,
+    allowSplitShipments: rule.allowSplitShipments ?? true,
+  };
+}
+
+/** Source rows in serving order (priority, then location id), the order they are read back in. */
+export function sourceRows(channelId: string, sources: readonly { locationId: string; priority: number }[]): ChannelSourceEntity[] {
+  return [...sources]
+    .sort((a, b) => a.priority - b.priority || (a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0))
+    .map((s) => Object.assign(new ChannelSourceEntity(), { channelId, locationId: s.locationId, priority: s.priority }));
+}
+
+export class ChannelService {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
+  async byIds(ids: readonly string[]): Promise<(ChannelEntity | null)[]> {
+    return oneByKey(ids, await channelStore.findByIds(this.ds.manager, ids), (c) => c.id);
+  }
+
+  async byCodes(codes: readonly string[]): Promise<(ChannelEntity | null)[]> {
+    return oneByKey(codes, await channelStore.findByCodes(this.ds.manager, codes), (c) => c.code);
+  }
+
+  /** Each channel's sources in serving order. */
+  async sourcesOf(channelIds: readonly string[]): Promise<ChannelSourceEntity[][]> {
+    return manyByKey(channelIds, await channelStore.sourcesOf(this.ds.manager, channelIds), (s) => s.channelId);
+  }
+
+  /** The ACTIVE channels each location feeds, highest channel priority first, then by code. */
+  async activeChannelsAt(locationIds: readonly string[]): Promise<ChannelEntity[][]> {
+    const rows = await channelStore.activeSourcesAt(this.ds.manager, locationIds);
+    return manyByKey(locationIds, rows, (s) => s.locationId).map((sources) => sources.map((s) => s.channel!));
+  }
+
+  /**
+   * @throws BadUserInputError for a bad filter, page size or cursor
+   */
+  async list(filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<ChannelEntity>> {
+    const f = parseInput(filterSchema, filter, 'filter') ?? {};
+    const size = assertPageSize(first);
+    const afterCode = after ? String(decodeCursor(after, 1)[0]) : null;
+    const rows = await channelStore.page(this.ds.manager, f as ChannelFilter, size + 1, afterCode);
+    return toConnection(rows, size, (c) => [c.code]);
+  }
+
+  /**
+   * @throws BadUserInputError for invalid input, e.g. a marketplace given for a non-marketplace type
+   * @throws ConflictError when the code is taken
+   */
+  async create(input: CreateChannelInput): Promise<ChannelWithSources> {
+    const v = parseInput(createSchema, input);
+    const now = new Date();
+    const channel = Object.assign(new ChannelEntity(), {
+      id: randomUUID(),
+      code: v.code,
+      name: v.name,
+      type: v.type,
+      marketplace: v.marketplace ?? null,
+      status: v.status ?? 'ACTIVE',
+      priority: v.priority ?? 0,
+      ...ruleColumns(v.allocationRule),
+      createdAt: now,
+      updatedAt: now,
+    });
+    const sources = sourceRows(channel.id, v.allocationRule.sources);
+    try {
+      await this.ds.transaction(async (tx) => {
+        await channelStore.insert(tx, channel);
+        await channelStore.insertSources(tx, sources);
+      });
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new ConflictError(`A channel with code ${v.code} already exists`, { code: v.code });
+      throw err;
+    }
+    return Object.assign(channel, { sources });
+  }
+
+  /**
+   * @throws BadUserInputError for invalid input
+   * @throws NotFoundError when no channel has this id
+   */
+  async update(id: string, input: UpdateChannelInput): Promise<ChannelEntity> {
+    const v = parseInput(updateSchema, input);
+    return this.ds.transaction(async (tx) => {
+      const current = await channelStore.findForUpdate(tx, id);
+      if (!current) throw new NotFoundError('Channel', id);
+      const changes: Partial<ChannelEntity> = { updatedAt: new Date() };
+      if (v.name) changes.name = v.name;
+      if (v.status) changes.status = v.status;
+      if (v.priority != null) changes.priority = v.priority;
+      await channelStore.update(tx, id, changes);
+      return Object.assign(current, changes);
+    });
+  }
+
+  /**
+   * Replaces the channel's sources, buffer, cap and split-shipment flag as a whole.
+   * @throws BadUserInputError for invalid input
+   * @throws NotFoundError when no channel has this id
+   */
+  async setAllocationRule(channelId: string, input: AllocationRuleInput): Promise<ChannelWithSources> {
+    const rule = parseInput(allocationRuleSchema, input);
+    // The channel row lock serialises writers of one channel. READ COMMITTED spares the delete the gap
+    // locks that, under REPEATABLE READ, deadlock rule writers of neighbouring channels.
+    return this.ds.transaction('READ COMMITTED', async (tx) => {
+      const current = await channelStore.findForUpdate(tx, channelId);
+      if (!current) throw new NotFoundError('Channel', channelId);
+      // The stored id, not the argument: the collation matches ids in any case, the loaders' keys do not.
+      const sources = sourceRows(current.id, rule.sources);
+      await channelStore.deleteSources(tx, current.id);
+      await channelStore.insertSources(tx, sources);
+      const changes = { ...ruleColumns(rule), updatedAt: new Date() };
+      await channelStore.update(tx, current.id, changes);
+      return Object.assign(current, changes, { sources });
+    });
+  }
+}

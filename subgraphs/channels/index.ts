@@ -1,0 +1,14 @@
+import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
+import { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
+import { createContext, type ChannelsContext } from './context.js';
+import { CreateChannels1732000001000 } from './migrations/1732000001000-create-channels.js';
+import { channelResolvers } from './resolvers/channel.js';
+
+export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
+  name: 'channels',
+  typeDefs: loadTypeDefs(import.meta.url),
+  resolvers: channelResolvers,
+  entities: [ChannelEntity, ChannelSourceEntity],
+  migrations: [CreateChannels1732000001000],
+  createContext,
+};

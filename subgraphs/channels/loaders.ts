@@ -1,0 +1,25 @@
+import DataLoader from 'dataloader';
+import type { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
+import type { ChannelService } from './channel.service.js';
+
+/** Built per request: each batch is one IN (...) query, answered in key order. */
+export function createLoaders(channels: ChannelService) {
+  return {
+    channelById: new DataLoader<string, ChannelEntity | null>((ids) => channels.byIds(ids)),
+    channelByCode: new DataLoader<string, ChannelEntity | null>((codes) => channels.byCodes(codes)),
+    sourcesByChannel: new DataLoader<string, ChannelSourceEntity[]>((ids) => channels.sourcesOf(ids)),
+    activeChannelsAt: new DataLoader<string, ChannelEntity[]>((locationIds) => channels.activeChannelsAt(locationIds)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/**
+ * Awaits a write, then empties the request's caches: the mutations of one operation run one after
+ * another, and the fields under a later one must see the earlier writes, not reads cached before them.
+ */
+export async function afterWrite<T>(loaders: Loaders, write: Promise<T>): Promise<T> {
+  const result = await write;
+  for (const loader of Object.values(loaders)) loader.clearAll();
+  return result;
+}

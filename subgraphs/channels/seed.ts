@@ -1,0 +1,33 @@
+import type { DataSource } from 'typeorm';
+import type { DemoChannel } from '../../scripts/demo/estate.js';
+import { ChannelEntity } from './channel.entity.js';
+import { ruleColumns, sourceRows } from './channel.service.js';
+import { channelStore } from './channel.store.js';
+
+/** Inserts the demo channels that are not there yet, with their sources; returns how many were inserted. */
+export async function seedChannels(ds: DataSource, channels: DemoChannel[]): Promise<number> {
+  return ds.transaction(async (tx) => {
+    const existing = new Set((await channelStore.findByIds(tx, channels.map((c) => c.id))).map((c) => c.id));
+    const now = new Date();
+    const missing = channels.filter((c) => !existing.has(c.id));
+    for (const c of missing) {
+      await channelStore.insert(
+        tx,
+        Object.assign(new ChannelEntity(), {
+          id: c.id,
+          code: c.code,
+          name: c.name,
+          type: c.type,
+          marketplace: c.marketplace,
+          status: 'ACTIVE',
+          priority: c.priority,
+          ...ruleColumns(c),
+          createdAt: now,
+          updatedAt: now,
+        }),
+      );
+      await channelStore.insertSources(tx, sourceRows(c.id, c.sources));
+    }
+    return missing.length;
+  });
+}

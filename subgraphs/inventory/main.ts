@@ -1,0 +1,4 @@
+import { runSubgraph } from '../../lib/subgraph.js';
+import { inventorySubgraph } from './index.js';
+
+await runSubgraph(inventorySubgraph);
