@@ -69,6 +69,17 @@ const nearbySchema = z.object({
   radiusKm: z.number().positive('must be greater than 0').max(20_000),
 });
 
+function addressColumns(a: z.output<typeof addressSchema>) {
+  return {
+    addressLine1: a.line1,
+    addressLine2: a.line2 ?? null,
+    city: a.city,
+    region: a.region ?? null,
+    postalCode: a.postalCode,
+    countryCode: a.countryCode,
+  };
+}
+
 export type CreateLocationInput = z.input<typeof createSchema>;
 export type UpdateLocationInput = z.input<typeof updateSchema>;
 
@@ -134,12 +145,7 @@ export class LocationService {
       name: v.name,
       type: v.type,
       status: v.status ?? 'ACTIVE',
-      addressLine1: v.address.line1,
-      addressLine2: v.address.line2 ?? null,
-      city: v.address.city,
-      region: v.address.region ?? null,
-      postalCode: v.address.postalCode,
-      countryCode: v.address.countryCode,
+      ...addressColumns(v.address),
       timezone: v.timezone,
       latitude: v.latitude ?? null,
       longitude: v.longitude ?? null,
@@ -182,16 +188,7 @@ export class LocationService {
       if (v.timezone) changes.timezone = v.timezone;
       if (v.latitude !== undefined) changes.latitude = v.latitude;
       if (v.longitude !== undefined) changes.longitude = v.longitude;
-      if (v.address) {
-        Object.assign(changes, {
-          addressLine1: v.address.line1,
-          addressLine2: v.address.line2 ?? null,
-          city: v.address.city,
-          region: v.address.region ?? null,
-          postalCode: v.address.postalCode,
-          countryCode: v.address.countryCode,
-        });
-      }
+      if (v.address) Object.assign(changes, addressColumns(v.address));
       if (v.capabilities) Object.assign(changes, v.capabilities);
       await locationStore.update(tx, id, changes);
       return Object.assign(current, changes);
