@@ -2,10 +2,11 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { formatError } from '../lib/errors.js';
-import { startHttpService, type RunningService } from '../lib/server.js';
+import { clientIdFrom, startHttpService, type RunningService } from '../lib/server.js';
 
 export interface GatewayContext {
   requestId: string;
+  clientId: string | null;
 }
 
 export interface GatewayOptions {
@@ -16,13 +17,14 @@ export interface GatewayOptions {
   port: number;
 }
 
-/** Forwards the request id to every subgraph fetch so one id ties the logs of all hops together. */
+/** Forwards the request id (one id ties the logs of all hops together) and the client id to every subgraph fetch. */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override willSendRequest({
     request,
     context,
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]): void {
     if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+    if (context.clientId) request.http?.headers.set('x-client-id', context.clientId);
   }
 }
 
@@ -55,7 +57,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         stopOnTerminationSignals: false,
         introspection: true,
       }),
-    context: async (request) => ({ requestId: request.id }),
+    context: async (request) => ({ requestId: request.id, clientId: clientIdFrom(request.headers['x-client-id']) }),
     readiness: {
       supergraph: async () => {
         if (!gateway.schema) throw new Error('no supergraph loaded');

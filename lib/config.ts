@@ -41,7 +41,19 @@ export const configSchema = z.object({
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
   SEED_DEMO: bool.default(true),
   SEED_SKUS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  /** A channel's available-to-sell at or below this is LOW_STOCK. */
+  LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).default(5),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  JOBS_PORT: port.default(4010),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_:-]{0,60}$/, 'lower-case letters, digits, _, : and - only')
+    .default('omnistock'),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  OUTBOX_RETENTION_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  REPLICA_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
+  RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,12 @@
 import { createConnection } from 'mysql2/promise';
-import { DataSource, type EntityManager, type Logger as OrmLogger, type MixedList, type EntitySchema } from 'typeorm';
+import {
+  DataSource,
+  type EntityManager,
+  type EntitySchema,
+  type Logger as OrmLogger,
+  type MixedList,
+  type ValueTransformer,
+} from 'typeorm';
 import { z } from 'zod';
 import { logger } from './logger.js';
 import type { Config } from './config.js';
@@ -93,20 +100,37 @@ export function createDataSource(cfg: Config, spec: DataSourceSpec): DataSource 
  * (replicas, parallel test files) apply each migration exactly once.
  */
 export async function migrate(ds: DataSource): Promise<void> {
-  const lockName = `omnistock_migrate_${ds.options.database ?? ''}`;
+  // The driver's name, parsed from the URL: options.database is unset for URL-configured sources.
+  const lockName = `omnistock_migrate_${ds.driver.database ?? ''}`;
   const runner = ds.createQueryRunner();
   try {
     await runner.connect();
-    const [row] = (await runner.query('SELECT GET_LOCK(?, 60) AS got', [lockName])) as { got: number }[];
-    if (Number(row?.got) !== 1) throw new Error(`Timed out waiting for the migration lock ${lockName}`);
+    if (!(await getNamedLock(runner.manager, lockName, 60))) throw new Error(`Timed out waiting for the migration lock ${lockName}`);
     try {
       await ds.runMigrations({ transaction: 'each' });
     } finally {
-      await runner.query('SELECT RELEASE_LOCK(?)', [lockName]);
+      await releaseNamedLock(runner.manager, lockName);
     }
   } finally {
     await runner.release();
   }
+}
+
+/**
+ * Takes a MySQL named lock for the connection `manager` runs on (a QueryRunner's), waiting up to
+ * `timeoutSeconds` (0: not at all). Named locks are server-wide, so names must include the database
+ * name; the server releases the lock itself when the connection ends, so a crashed holder never
+ * blocks the others.
+ * @returns true when the lock is now held by this connection
+ */
+export async function getNamedLock(manager: EntityManager, name: string, timeoutSeconds: number): Promise<boolean> {
+  const [row] = (await manager.query('SELECT GET_LOCK(?, ?) AS got', [name, timeoutSeconds])) as { got: number | null }[];
+  return Number(row?.got) === 1;
+}
+
+/** Releases a named lock this connection holds (a no-op when it holds none). */
+export async function releaseNamedLock(manager: EntityManager, name: string): Promise<void> {
+  await manager.query('SELECT RELEASE_LOCK(?)', [name]);
 }
 
 /** Connects (creating the database if needed) and applies migrations. */
@@ -120,6 +144,15 @@ export async function openDatabase(cfg: Config, spec: DataSourceSpec): Promise<D
 
 export type Tx = EntityManager;
 
+/**
+ * For BIGINT columns read as numbers: mysql2 hands them over as strings (TypeORM turns on
+ * bigNumberStrings), while the values kept in them, row versions, stay far below 2^53.
+ */
+export const bigintAsNumber: ValueTransformer = {
+  to: (value: number | undefined) => value,
+  from: (value: string | number) => Number(value),
+};
+
 /** A unique index refused the row (mysql2's code survives TypeORM's QueryFailedError wrapping). */
 export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'ER_DUP_ENTRY';
@@ -130,4 +163,23 @@ const resultHeader = z.object({ affectedRows: z.number() });
 /** Rows written by a raw INSERT/UPDATE/DELETE run with `manager.query` (mysql2's result header). */
 export function affectedRows(result: unknown): number {
   return resultHeader.parse(result).affectedRows;
+}
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/**
+ * Runs a short write transaction at READ COMMITTED (row locks only, no gap locks between writers
+ * of neighbouring keys) and retries it when InnoDB picked it as a deadlock victim or a lock wait
+ * timed out: the whole transaction was rolled back, so running it again is safe.
+ */
+export async function writeTransaction<T>(ds: DataSource, work: (tx: EntityManager) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ds.transaction('READ COMMITTED', work);
+    } catch (err) {
+      const code = (err as { code?: string } | null)?.code;
+      if (!code || !RETRYABLE.has(code) || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
 }

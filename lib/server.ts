@@ -36,6 +36,12 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   return value && REQUEST_ID.test(value) ? value : randomUUID();
 }
 
+/** The x-client-id a caller names itself with (until authentication provides identities), when well-formed. */
+export function clientIdFrom(header: string | string[] | undefined): string | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID.test(value) ? value : null;
+}
+
 /**
  * Starts a GraphQL service over Fastify: /graphql, /healthz (alive), /readyz (dependencies and not
  * shutting down), a request id on every log line, and a close() that drains in-flight requests.

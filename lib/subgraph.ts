@@ -10,12 +10,14 @@ import { config, databaseName, subgraphPort, type Config, type SubgraphName } fr
 import { openDatabase, type DataSourceSpec } from './db.js';
 import { formatError } from './errors.js';
 import { logger, setServiceName } from './logger.js';
-import { closeOnSignals, startHttpService, type RunningService } from './server.js';
+import { clientIdFrom, closeOnSignals, startHttpService, type RunningService } from './server.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
 export interface BaseContext {
   requestId: string;
   log: Logger;
+  /** The calling client application, recorded as the actor of what it writes; null when unnamed. */
+  clientId: string | null;
 }
 
 export interface SubgraphDefinition<C extends BaseContext> {
@@ -64,7 +66,8 @@ export async function startSubgraph<C extends BaseContext>(
         stopOnTerminationSignals: false,
         introspection: true,
       }),
-    context: async (request) => makeContext({ requestId: request.id, log: request.log as unknown as Logger }),
+    context: async (request) =>
+      makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId: clientIdFrom(request.headers['x-client-id']) }),
     readiness: { mysql: () => ds.query('SELECT 1') },
     onClose: () => ds.destroy(),
   });

@@ -5,6 +5,7 @@ import { encodeCursor } from '../lib/pagination.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { demoItem, demoStock } from '../scripts/demo/estate.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';
+import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
 import { seedInventory } from '../subgraphs/inventory/seed.js';
 import { errorCode, gql, uniq } from './client.js';
 
@@ -42,6 +43,12 @@ async function receive(input: Record<string, unknown>) {
   const res = await gql(sg.url, RECEIVE, { input });
   expect(res.errors).toBeUndefined();
   return res.data!.receiveStock;
+}
+
+/** Inventory only stocks locations it knows: its replica, fed by the locations subgraph's events. */
+async function known(id: string = randomUUID()): Promise<string> {
+  await new ReplicaService(sg.dataSource).apply('location', { id, status: 'ACTIVE', ships: true, pickup: true, version: 1 });
+  return id;
 }
 
 async function count(sql: string, params: unknown[]): Promise<number> {
@@ -111,7 +118,7 @@ describe('inventory subgraph', () => {
 
   it('receives stock and answers levels, available and totals', async () => {
     const { sku } = await createItem();
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()].sort();
+    const [a, b, c] = (await Promise.all([known(), known(), known()])).sort();
     const first = await receive({ ...receipt(sku, a, 10), reference: 'erp://asn/1' });
     expect(first).toMatchObject({
       replayed: false,
@@ -165,7 +172,7 @@ describe('inventory subgraph', () => {
 
   it('treats location ids case-insensitively by storing them lower-case', async () => {
     const { sku } = await createItem();
-    const id = randomUUID();
+    const id = await known();
     await receive(receipt(sku, id.toUpperCase(), 2));
     const res = await receive(receipt(sku, id, 3));
     expect(res.stockLevel).toMatchObject({ location: { id }, onHand: 5 });
@@ -176,7 +183,7 @@ describe('inventory subgraph', () => {
     const skus = [];
     for (let i = 0; i < 5; i++) skus.push((await createItem()).sku);
     skus.sort();
-    const [x, y, empty] = [randomUUID(), randomUUID(), randomUUID()];
+    const [x, y, empty] = await Promise.all([known(), known(), known()]);
     for (const [i, sku] of skus.entries()) {
       await receive(receipt(sku, x, i + 1));
       if (i % 2 === 0) await receive(receipt(sku, y, 10 * (i + 1)));
@@ -236,7 +243,7 @@ describe('inventory subgraph', () => {
   it('answers inventoryItems with a constant number of statements, whatever the number of SKUs', async () => {
     const skus: string[] = [];
     for (let i = 0; i < 50; i++) skus.push((await createItem()).sku);
-    await Promise.all(skus.map((sku) => receive(receipt(sku, randomUUID(), 3))));
+    await Promise.all(skus.map(async (sku) => receive(receipt(sku, await known(), 3))));
     const q = `query($skus: [String!]!) { inventoryItems(skus: $skus) { sku stockLevels { onHand location { id } } totals { onHand } } }`;
     const statementsFor = async (list: string[]) => {
       const before = sqlStatements.count;
@@ -287,7 +294,7 @@ describe('inventory subgraph', () => {
       ['a malformed SKU', { sku: 'bad sku' }],
     ])('refuses a receipt with %s', async (_name, overrides) => {
       const { sku } = await createItem();
-      const body = receipt(sku, randomUUID(), 5, overrides);
+      const body = receipt(sku, await known(), 5, overrides);
       const res = await gql(sg.url, RECEIVE, { input: body });
       expect(errorCode(res)).toBe('BAD_USER_INPUT');
       expect(await movementsWithKey(body.idempotencyKey)).toBe(0);
@@ -296,7 +303,7 @@ describe('inventory subgraph', () => {
     });
 
     it('refuses a receipt for an unknown SKU with NOT_FOUND', async () => {
-      const body = receipt(uniq('GHOST-'), randomUUID(), 5);
+      const body = receipt(uniq('GHOST-'), await known(), 5);
       const res = await gql(sg.url, RECEIVE, { input: body });
       expect(errorCode(res)).toBe('NOT_FOUND');
       expect(await movementsWithKey(body.idempotencyKey)).toBe(0);
@@ -305,7 +312,7 @@ describe('inventory subgraph', () => {
 
     it('refuses a receipt that would overflow on-hand with CONFLICT', async () => {
       const { sku } = await createItem();
-      const id = randomUUID();
+      const id = await known();
       await receive(receipt(sku, id, 1_000_000_000));
       await receive(receipt(sku, id, 1_000_000_000));
       const body = receipt(sku, id, 1_000_000_000);
@@ -354,7 +361,7 @@ describe('inventory subgraph', () => {
   describe('idempotency', () => {
     it('replays a retry without changing stock', async () => {
       const { sku } = await createItem();
-      const body = receipt(sku, randomUUID(), 8);
+      const body = receipt(sku, await known(), 8);
       const first = await receive(body);
       const retry = await receive(body);
       expect(retry.replayed).toBe(true);
@@ -369,7 +376,7 @@ describe('inventory subgraph', () => {
       ['location', { locationId: randomUUID() }],
     ])('refuses a key reused with a different %s with CONFLICT', async (_name, change) => {
       const { sku } = await createItem();
-      const body = receipt(sku, randomUUID(), 8);
+      const body = receipt(sku, await known(), 8);
       await receive(body);
       const res = await gql(sg.url, RECEIVE, { input: { ...body, ...change } });
       expect(errorCode(res)).toBe('CONFLICT');
@@ -382,7 +389,7 @@ describe('inventory subgraph', () => {
   describe('races', () => {
     it('applies 50 concurrent retries of one receipt exactly once', async () => {
       const { sku } = await createItem();
-      const body = receipt(sku, randomUUID(), 7);
+      const body = receipt(sku, await known(), 7);
       const results = await Promise.all(Array.from({ length: 50 }, () => gql(sg.url, RECEIVE, { input: body })));
       expect(results.filter((r) => r.errors)).toEqual([]);
       const payloads = results.map((r) => r.data!.receiveStock);
@@ -395,7 +402,7 @@ describe('inventory subgraph', () => {
 
     it('adds 200 concurrent receipts with distinct keys exactly', async () => {
       const { sku } = await createItem();
-      const locationId = randomUUID();
+      const locationId = await known();
       const bodies = Array.from({ length: 200 }, (_, i) => receipt(sku, locationId, i + 1));
       const results = await Promise.all(bodies.map((input) => gql(sg.url, RECEIVE, { input })));
       expect(results.filter((r) => r.errors)).toEqual([]);

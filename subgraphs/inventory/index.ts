@@ -4,23 +4,31 @@ import { createContext, type InventoryContext } from './context.js';
 import { InventoryItemEntity } from './item.entity.js';
 import { CreateInventory1732000001000 } from './migrations/1732000001000-create-inventory.js';
 import { itemResolvers } from './resolvers/item.js';
+import { reservationResolvers } from './resolvers/reservation.js';
 import { stockResolvers } from './resolvers/stock.js';
 import { StockLevelEntity } from './stock-level.entity.js';
 import { StockMovementEntity } from './stock-movement.entity.js';
+import { TransferEntity } from './transfer.entity.js';
+import { ReservationEntity, ReservationLineEntity } from './reservation.entity.js';
+import { LedgerReservations1732000003000 } from './migrations/1732000003000-ledger-reservations.js';
 
 export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
   name: 'inventory',
   typeDefs: loadTypeDefs(import.meta.url),
   resolvers: {
     DateTime,
-    Query: { ...itemResolvers.Query, ...stockResolvers.Query },
-    Mutation: { ...itemResolvers.Mutation, ...stockResolvers.Mutation },
+    Query: { ...itemResolvers.Query, ...stockResolvers.Query, ...reservationResolvers.Query },
+    Mutation: { ...itemResolvers.Mutation, ...stockResolvers.Mutation, ...reservationResolvers.Mutation },
     InventoryItem: itemResolvers.InventoryItem,
     StockLevel: stockResolvers.StockLevel,
     StockMovement: stockResolvers.StockMovement,
+    Transfer: stockResolvers.Transfer,
     Location: stockResolvers.Location,
+    Reservation: reservationResolvers.Reservation,
+    ReservationLine: reservationResolvers.ReservationLine,
+    ChannelAvailability: reservationResolvers.ChannelAvailability,
   },
-  entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity],
-  migrations: [CreateInventory1732000001000],
+  entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity, TransferEntity, ReservationEntity, ReservationLineEntity],
+  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000],
   createContext,
 };

@@ -2,21 +2,25 @@ import DataLoader from 'dataloader';
 import type { Connection } from '../../lib/pagination.js';
 import type { InventoryItemEntity } from './item.entity.js';
 import type { ItemService } from './item.service.js';
+import type { ReservationService, ReservationView } from './reservation.service.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import type { StockTotals } from './stock-level.store.js';
 import { argsKey, type LocationStockKey, type StockService } from './stock.service.js';
+import type { TransferEntity } from './transfer.entity.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
-export function createLoaders(items: ItemService, stock: StockService) {
+export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService }) {
   return {
-    itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => items.bySkus(skus)),
-    stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => stock.levelsBySkus(skus)),
-    stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => stock.totalsBySkus(skus)),
+    itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(skus)),
+    stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(skus)),
+    stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => s.stock.totalsBySkus(skus)),
     /** One query per distinct arguments across every Location of the request. */
     stockAtLocation: new DataLoader<LocationStockKey, Connection<StockLevelEntity>, string>(
-      (keys) => stock.pagesAtLocations(keys),
+      (keys) => s.stock.pagesAtLocations(keys),
       { cacheKeyFn: (key) => `${key.locationId}:${argsKey(key.args)}` },
     ),
+    reservationById: new DataLoader<string, ReservationView | null>((ids) => s.reservations.byIds(ids)),
+    transferById: new DataLoader<string, TransferEntity | null>((ids) => s.stock.transfersByIds(ids)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { In, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { affectedRows } from '../../lib/db.js';
 import { StockLevelEntity } from './stock-level.entity.js';
@@ -12,12 +12,40 @@ export interface StockTotals {
   qualityControl: number;
 }
 
+export interface LevelKey {
+  sku: string;
+  locationId: string;
+}
+
+/** Signed changes of a level's counters, applied in SQL. */
+export interface LevelDelta {
+  onHand?: number;
+  reserved?: number;
+  safetyStock?: number;
+  incoming?: number;
+  damaged?: number;
+  qualityControl?: number;
+}
+
+/**
+ * Reserved units of reservations past their expiry that the expiry job has not released yet. They
+ * hold nothing any more: every read and every stock check subtracts them from the `reserved` counter
+ * (which the job corrects when it releases them), so an expired reservation never blocks a sale.
+ */
+const EXPIRED_RESERVED = `(SELECT COALESCE(SUM(r.quantity - r.committed_quantity - r.released_quantity), 0)
+     FROM reservation_lines r
+    WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at <= ?)`;
+
+/** The columns of a level as clients see them: `reserved` is what unexpired reservations hold. */
+const LEVEL_COLUMNS = `s.sku, s.location_id, s.on_hand, s.reserved - ${EXPIRED_RESERVED} AS reserved, s.safety_stock,
+  s.incoming, s.damaged, s.quality_control, s.version, s.updated_at`;
+
 const levelRow = z
   .object({
     sku: z.string(),
     location_id: z.string(),
     on_hand: z.number(),
-    reserved: z.number(),
+    reserved: z.coerce.number(),
     safety_stock: z.number(),
     incoming: z.number(),
     damaged: z.number(),
@@ -40,6 +68,8 @@ const levelRow = z
     }),
   );
 
+const parseLevels = (rows: unknown[]) => rows.map((r) => levelRow.parse(r));
+
 // SUM over INT columns is a DECIMAL, which mysql2 returns as a string.
 const totalsRow = z.object({
   sku: z.string(),
@@ -56,36 +86,84 @@ export interface LocationPageFilter {
   afterSku: string | null;
 }
 
-/** SQL for stock levels. Every method runs on the manager it is given. */
+const keyTuples = (keys: readonly LevelKey[]) => keys.map((k) => [k.sku, k.locationId]);
+
+/** SQL for stock levels. Every method runs on the manager it is given; `now` decides what has expired. */
 export const stockLevelStore = {
   /** Every level of the given SKUs, ordered by SKU then location id. */
-  findBySkus(tx: EntityManager, skus: readonly string[]): Promise<StockLevelEntity[]> {
-    return tx.find(StockLevelEntity, { where: { sku: In([...skus]) }, order: { sku: 'ASC', locationId: 'ASC' } });
+  async findBySkus(tx: EntityManager, skus: readonly string[], now: Date): Promise<StockLevelEntity[]> {
+    return parseLevels(
+      await tx.query(`SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?) ORDER BY s.sku, s.location_id`, [now, skus]),
+    );
   },
 
-  find(tx: EntityManager, sku: string, locationId: string): Promise<StockLevelEntity | null> {
-    return tx.findOne(StockLevelEntity, { where: { sku, locationId } });
+  /** The levels of the given SKUs at the given locations, ordered by SKU then location id. */
+  async findAt(tx: EntityManager, skus: readonly string[], locationIds: readonly string[], now: Date): Promise<StockLevelEntity[]> {
+    if (!skus.length || !locationIds.length) return [];
+    return parseLevels(
+      await tx.query(
+        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?) AND s.location_id IN (?) ORDER BY s.sku, s.location_id`,
+        [now, skus, locationIds],
+      ),
+    );
   },
 
-  /** A level known to exist; `lock` holds it FOR UPDATE until the transaction ends. */
-  get(tx: EntityManager, sku: string, locationId: string, lock: boolean): Promise<StockLevelEntity> {
-    return tx.findOneOrFail(StockLevelEntity, {
-      where: { sku, locationId },
-      ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
-    });
+  async find(tx: EntityManager, key: LevelKey, now: Date): Promise<StockLevelEntity | null> {
+    const [row] = parseLevels(
+      await tx.query(`SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku = ? AND s.location_id = ?`, [now, key.sku, key.locationId]),
+    );
+    return row ?? null;
+  },
+
+  /**
+   * Locks the levels (FOR UPDATE, in primary-key order so concurrent writers never deadlock on each
+   * other's rows) and returns them as clients see them. Until the transaction ends nobody else can
+   * change these rows, so quantities computed from them stay exact.
+   */
+  async lock(tx: EntityManager, keys: readonly LevelKey[], now: Date): Promise<StockLevelEntity[]> {
+    if (!keys.length) return [];
+    return parseLevels(
+      await tx.query(
+        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE (s.sku, s.location_id) IN (?) ORDER BY s.sku, s.location_id FOR UPDATE`,
+        [now, keyTuples(keys)],
+      ),
+    );
+  },
+
+  /** Creates absent levels at zero (version 0) so they can be locked; unknown SKUs are skipped by the foreign key. */
+  async createMissing(tx: EntityManager, keys: readonly LevelKey[], at: Date): Promise<void> {
+    await tx.query('INSERT IGNORE INTO stock_levels (sku, location_id, updated_at) VALUES ?', [
+      keys.map((k) => [k.sku, k.locationId, at]),
+    ]);
+  },
+
+  /**
+   * Adds signed deltas to a locked level in SQL and bumps its version. The CHECK constraint keeps
+   * every counter at zero or above, whatever a caller computed.
+   */
+  async applyDelta(tx: EntityManager, key: LevelKey, d: LevelDelta, at: Date): Promise<void> {
+    const result: unknown = await tx.query(
+      `UPDATE stock_levels SET on_hand = on_hand + ?, reserved = reserved + ?, safety_stock = safety_stock + ?,
+              incoming = incoming + ?, damaged = damaged + ?, quality_control = quality_control + ?,
+              version = version + 1, updated_at = ?
+        WHERE sku = ? AND location_id = ?`,
+      [d.onHand ?? 0, d.reserved ?? 0, d.safetyStock ?? 0, d.incoming ?? 0, d.damaged ?? 0, d.qualityControl ?? 0, at, key.sku, key.locationId],
+    );
+    if (affectedRows(result) !== 1) throw new Error(`stock level ${key.sku}@${key.locationId} vanished inside its transaction`);
   },
 
   /**
    * Sums per SKU; SKUs without levels are absent. `available` sums each location's own available
    * (availableOf in stock.service.ts), so one location's shortfall never hides another's stock.
    */
-  async totalsBySkus(tx: EntityManager, skus: readonly string[]): Promise<(StockTotals & { sku: string })[]> {
+  async totalsBySkus(tx: EntityManager, skus: readonly string[], now: Date): Promise<(StockTotals & { sku: string })[]> {
     const rows: unknown[] = await tx.query(
       `SELECT sku, SUM(on_hand) AS on_hand, SUM(reserved) AS reserved,
               SUM(GREATEST(on_hand - reserved - safety_stock, 0)) AS available,
               SUM(incoming) AS incoming, SUM(damaged) AS damaged, SUM(quality_control) AS quality_control
-         FROM stock_levels WHERE sku IN (?) GROUP BY sku`,
-      [skus],
+         FROM (SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?)) t
+        GROUP BY sku`,
+      [now, skus],
     );
     return rows.map((raw) => {
       const r = totalsRow.parse(raw);
@@ -112,32 +190,24 @@ export const stockLevelStore = {
     locationIds: readonly string[],
     filter: LocationPageFilter,
     limit: number,
+    now: Date,
   ): Promise<StockLevelEntity[]> {
-    let where = 'location_id = ?';
+    let where = 's.location_id = ?';
     const branchParams: unknown[] = [];
     if (filter.skus) {
-      where += ' AND sku IN (?)';
+      where += ' AND s.sku IN (?)';
       branchParams.push(filter.skus);
     }
     if (filter.afterSku !== null) {
-      where += ' AND sku > ?';
+      where += ' AND s.sku > ?';
       branchParams.push(filter.afterSku);
     }
-    const branch = `(SELECT * FROM stock_levels WHERE ${where} ORDER BY sku LIMIT ?)`;
+    const branch = `(SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE ${where} ORDER BY s.sku LIMIT ?)`;
     const rows: unknown[] = await tx.query(
       `${locationIds.map(() => branch).join(' UNION ALL ')} ORDER BY location_id, sku`,
-      locationIds.flatMap((id) => [id, ...branchParams, limit]),
+      locationIds.flatMap((id) => [now, id, ...branchParams, limit]),
     );
-    return rows.map((r) => levelRow.parse(r));
-  },
-
-  /** Adds to on-hand in SQL, creating the level at version 1 when the SKU was never stocked there. */
-  addOnHand(tx: EntityManager, sku: string, locationId: string, quantity: number, at: Date): Promise<unknown> {
-    return tx.query(
-      `INSERT INTO stock_levels (sku, location_id, on_hand, version, updated_at) VALUES (?, ?, ?, 1, ?)
-       ON DUPLICATE KEY UPDATE on_hand = on_hand + ?, version = version + 1, updated_at = ?`,
-      [sku, locationId, quantity, at, quantity, at],
-    );
+    return parseLevels(rows);
   },
 
   /** One multi-row INSERT IGNORE: existing (sku, location) rows are skipped; returns how many were inserted. */

@@ -1,16 +1,30 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const MOVEMENT_TYPES = ['RECEIPT'] as const;
+export const MOVEMENT_TYPES = [
+  'RECEIPT',
+  'SALE',
+  'RETURN',
+  'TRANSFER_OUT',
+  'TRANSFER_IN',
+  'ADJUSTMENT',
+  'CYCLE_COUNT',
+  'FULFILMENT',
+] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
+
+export const ADJUSTMENT_REASONS = ['CYCLE_COUNT', 'SHRINKAGE', 'DAMAGE', 'CORRECTION', 'FOUND'] as const;
+export type AdjustmentReason = (typeof ADJUSTMENT_REASONS)[number];
 
 /** One line of the append-only stock ledger; `quantity` is the signed change of on-hand. */
 @Entity({ name: 'stock_movements' })
-@Index('ix_stock_movements_level', ['sku', 'locationId', 'createdAt'])
 export class StockMovementEntity {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;
 
-  @Index('ux_stock_movements_idempotency_key', { unique: true })
+  /** Ledger position, assigned by the database on insert. */
+  @Column({ type: 'bigint', insert: false, update: false })
+  seq!: string;
+
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128 })
   idempotencyKey!: string;
 
@@ -23,6 +37,9 @@ export class StockMovementEntity {
   @Column({ type: 'varchar', length: 32 })
   type!: MovementType;
 
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  reason!: AdjustmentReason | null;
+
   @Column({ type: 'int' })
   quantity!: number;
 
@@ -34,6 +51,31 @@ export class StockMovementEntity {
 
   @Column({ name: 'on_hand_after', type: 'int' })
   onHandAfter!: number;
+
+  @Column({ name: 'damaged_change', type: 'int' })
+  damagedChange!: number;
+
+  @Column({ name: 'incoming_change', type: 'int' })
+  incomingChange!: number;
+
+  @Column({ name: 'version_after', type: 'int' })
+  versionAfter!: number;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  actor!: string | null;
+
+  @Column({ name: 'correlation_id', type: 'varchar', length: 128, nullable: true })
+  correlationId!: string | null;
+
+  @Column({ name: 'transfer_id', type: 'char', length: 36, nullable: true })
+  transferId!: string | null;
+
+  @Column({ name: 'reservation_id', type: 'char', length: 36, nullable: true })
+  reservationId!: string | null;
+
+  /** Fingerprint of the request, so a reused idempotency key with another request is a CONFLICT. */
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash!: string | null;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -1,23 +1,55 @@
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { StockMovementEntity } from './stock-movement.entity.js';
+import { TransferEntity } from './transfer.entity.js';
 
-/** SQL for the movement ledger. Every method runs on the manager it is given. */
+/** SQL for the movement ledger and transfers. Every method runs on the manager it is given. */
 export const stockMovementStore = {
-  /** Fails with ER_DUP_ENTRY when the idempotency key was used before. */
-  insert(tx: EntityManager, movement: StockMovementEntity): Promise<unknown> {
-    return tx.insert(StockMovementEntity, movement);
+  /** Fails with ER_DUP_ENTRY when an idempotency key was used before. */
+  async insert(tx: EntityManager, movements: StockMovementEntity[]): Promise<void> {
+    await tx.insert(StockMovementEntity, movements);
   },
 
-  setOnHandBalances(tx: EntityManager, movement: Pick<StockMovementEntity, 'id' | 'onHandBefore' | 'onHandAfter'>): Promise<unknown> {
-    return tx.update(
-      StockMovementEntity,
-      { id: movement.id },
-      { onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter },
+  findByIdempotencyKey(tx: EntityManager, idempotencyKey: string): Promise<StockMovementEntity | null> {
+    return tx.findOne(StockMovementEntity, { where: { idempotencyKey } });
+  },
+
+  findByIdempotencyKeys(tx: EntityManager, keys: readonly string[]): Promise<StockMovementEntity[]> {
+    return tx.find(StockMovementEntity, { where: { idempotencyKey: In([...keys]) } });
+  },
+
+  /** One level's ledger in sequence order, from `since` and after ledger position `afterSeq`. */
+  page(
+    tx: EntityManager,
+    filter: { sku: string; locationId: string; since: Date | null; afterSeq: string | null },
+    limit: number,
+  ): Promise<StockMovementEntity[]> {
+    const qb = tx
+      .createQueryBuilder(StockMovementEntity, 'm')
+      .where('m.sku = :sku AND m.location_id = :locationId', filter);
+    if (filter.since) qb.andWhere('m.created_at >= :since', { since: filter.since });
+    if (filter.afterSeq !== null) qb.andWhere('m.seq > :afterSeq', { afterSeq: filter.afterSeq });
+    return qb.orderBy('m.seq', 'ASC').limit(limit).getMany();
+  },
+
+  insertTransfer(tx: EntityManager, transfer: TransferEntity): Promise<unknown> {
+    return tx.insert(TransferEntity, transfer);
+  },
+
+  /** Locks the transfer until the transaction ends; null when there is none. */
+  lockTransfer(tx: EntityManager, id: string): Promise<TransferEntity | null> {
+    return tx.findOne(TransferEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  },
+
+  findTransfers(tx: EntityManager, ids: readonly string[]): Promise<TransferEntity[]> {
+    return tx.find(TransferEntity, { where: { id: In([...ids]) } });
+  },
+
+  receiveTransfer(tx: EntityManager, id: string, quantity: number, at: Date): Promise<unknown> {
+    return tx.query(
+      `UPDATE transfers SET received_quantity = received_quantity + ?,
+              status = IF(received_quantity = quantity, 'RECEIVED', 'IN_TRANSIT'), updated_at = ?
+        WHERE id = ?`,
+      [quantity, at, id],
     );
-  },
-
-  /** The movement stored under this key; throws when there is none. */
-  getByIdempotencyKey(tx: EntityManager, idempotencyKey: string): Promise<StockMovementEntity> {
-    return tx.findOneOrFail(StockMovementEntity, { where: { idempotencyKey } });
   },
 };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BadUserInputError } from '../../lib/errors.js';
 import { StockLevelEntity } from './stock-level.entity.js';
-import { argsKey, atLocations, availableOf, groupByArgs } from './stock.service.js';
+import { availableOf } from './level-math.js';
+import { argsKey, atLocations, groupByArgs } from './stock.service.js';
 
 const A = '0b6f2a70-5f3e-4c1a-9a2b-1c2d3e4f5a6b';
 const B = '7c1e9d42-8a3b-4f2c-b1d0-2e3f4a5b6c7d';

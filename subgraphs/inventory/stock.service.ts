@@ -1,38 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../lib/batch.js';
-import { isDuplicateKey } from '../../lib/db.js';
-import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { parseInput } from '../../lib/errors.js';
 import { decodeCursor, MAX_PAGE_SIZE, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, idSchema, skuSchema } from '../../lib/validation.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import { stockLevelStore, type StockTotals } from './stock-level.store.js';
-import { StockMovementEntity } from './stock-movement.entity.js';
+import type { StockMovementEntity } from './stock-movement.entity.js';
 import { stockMovementStore } from './stock-movement.store.js';
+import type { TransferEntity } from './transfer.entity.js';
 
 // idSchema lower-cases, so differently-cased spellings of one location id never split its stock.
 const locationIdsSchema = z.array(idSchema).max(MAX_PAGE_SIZE).nullish();
 const levelKeySchema = z.object({ sku: skuSchema, locationId: idSchema });
 const pageSkusSchema = z.array(skuSchema).max(MAX_PAGE_SIZE).nullish();
-
-const receiveSchema = z.object({
-  idempotencyKey: z.string().min(1).max(128),
-  sku: skuSchema,
-  locationId: idSchema,
-  quantity: z.number().int().min(1).max(1_000_000_000),
-  reference: z.string().max(500).nullish(),
-});
-
-export type ReceiveStockInput = z.input<typeof receiveSchema>;
-type Receipt = z.output<typeof receiveSchema>;
-
-export interface ReceiveStockResult {
-  movement: StockMovementEntity;
-  stockLevel: StockLevelEntity;
-  /** True when the idempotency key had already been applied and nothing changed. */
-  replayed: boolean;
-}
+const movementsPageSchema = z.object({ sku: skuSchema, locationId: idSchema, since: z.date().nullish() });
 
 /** Arguments of `Location.stockLevels` as GraphQL passes them. */
 export interface LocationStockArgs {
@@ -50,13 +32,6 @@ const DEFAULT_LOCATION_PAGE = 50;
 
 const ZERO_TOTALS: StockTotals = { onHand: 0, reserved: 0, available: 0, incoming: 0, damaged: 0, qualityControl: 0 };
 
-/**
- * What a location may sell: damaged and quality-control units are separate buckets, never part of
- * onHand, so they can never become available. The SQL of stockLevelStore.totalsBySkus mirrors this.
- */
-export function availableOf(level: Pick<StockLevelEntity, 'onHand' | 'reserved' | 'safetyStock'>): number {
-  return Math.max(0, level.onHand - level.reserved - level.safetyStock);
-}
 
 /**
  * The levels at the given locations (all when none are given), keeping their order.
@@ -102,12 +77,12 @@ export class StockService {
 
   /** Every level of each SKU, ordered by location id, in key order (the loader's batch function). */
   async levelsBySkus(skus: readonly string[]): Promise<StockLevelEntity[][]> {
-    return manyByKey(skus, await stockLevelStore.findBySkus(this.ds.manager, skus), (l) => l.sku);
+    return manyByKey(skus, await stockLevelStore.findBySkus(this.ds.manager, skus, new Date()), (l) => l.sku);
   }
 
   /** Quantities summed over every location, in key order; zero for SKUs never stocked. */
   async totalsBySkus(skus: readonly string[]): Promise<StockTotals[]> {
-    const totals = oneByKey(skus, await stockLevelStore.totalsBySkus(this.ds.manager, skus), (t) => t.sku);
+    const totals = oneByKey(skus, await stockLevelStore.totalsBySkus(this.ds.manager, skus, new Date()), (t) => t.sku);
     return totals.map((t) => t ?? ZERO_TOTALS);
   }
 
@@ -116,7 +91,7 @@ export class StockService {
    */
   async level(sku: string, locationId: string): Promise<StockLevelEntity | null> {
     const key = parseInput(levelKeySchema, { sku, locationId });
-    return stockLevelStore.find(this.ds.manager, key.sku, key.locationId);
+    return stockLevelStore.find(this.ds.manager, key, new Date());
   }
 
   /**
@@ -141,6 +116,7 @@ export class StockService {
           [...new Set(locationIds)],
           { skus: page.skus, afterSku: page.afterSku },
           page.size + 1,
+          new Date(),
         );
         manyByKey(locationIds, rows, (r) => r.locationId).forEach((levels, j) => {
           out[indexes[j]] = toConnection(levels, page.size, (r) => [r.sku]);
@@ -151,65 +127,19 @@ export class StockService {
   }
 
   /**
-   * Books a receipt in one short transaction; a retry with the same idempotency key returns the
-   * first movement and the current level with `replayed: true`.
-   * @throws BadUserInputError for invalid input
-   * @throws NotFoundError when the SKU does not exist
-   * @throws ConflictError when the key was used for a different request, or on-hand would exceed the INT range
+   * One level's ledger, oldest first.
+   * @throws BadUserInputError for a malformed SKU or location id, a bad page size or cursor
    */
-  async receive(input: ReceiveStockInput): Promise<ReceiveStockResult> {
-    const v = parseInput(receiveSchema, input);
-    try {
-      return await this.ds.transaction((tx) => this.bookReceipt(tx, v));
-    } catch (err) {
-      // The movement id is a random UUID, so the only key that can collide is the idempotency key.
-      if (isDuplicateKey(err)) return this.replayReceipt(v);
-      const code = (err as { code?: string }).code;
-      if (code === 'ER_NO_REFERENCED_ROW_2') throw new NotFoundError('InventoryItem', v.sku);
-      if (code === 'ER_WARN_DATA_OUT_OF_RANGE') {
-        throw new ConflictError('The receipt would take on-hand beyond its maximum', { sku: v.sku, locationId: v.locationId });
-      }
-      throw err;
-    }
+  async movements(args: { sku: string; locationId: string; since?: Date | null; first?: number | null; after?: string | null }): Promise<Connection<StockMovementEntity>> {
+    const v = parseInput(movementsPageSchema, args);
+    const size = assertPageSize(args.first, 50);
+    const afterSeq = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
+    const rows = await stockMovementStore.page(this.ds.manager, { sku: v.sku, locationId: v.locationId, since: v.since ?? null, afterSeq }, size + 1);
+    return toConnection(rows, size, (m) => [m.seq]);
   }
 
-  private async bookReceipt(tx: EntityManager, v: Receipt): Promise<ReceiveStockResult> {
-    const now = new Date();
-    const movement = Object.assign(new StockMovementEntity(), {
-      id: randomUUID(),
-      idempotencyKey: v.idempotencyKey,
-      sku: v.sku,
-      locationId: v.locationId,
-      type: 'RECEIPT',
-      quantity: v.quantity,
-      reference: v.reference ?? null,
-      // Filled in below, before commit; no other transaction can see the row earlier.
-      onHandBefore: 0,
-      onHandAfter: 0,
-      createdAt: now,
-    });
-    // The movement goes first: a concurrent retry with the same key waits on the unique index and
-    // then fails as a duplicate, before it touches the level. The item's foreign key rejects unknown SKUs.
-    await stockMovementStore.insert(tx, movement);
-    await stockLevelStore.addOnHand(tx, v.sku, v.locationId, v.quantity, now);
-    const stockLevel = await stockLevelStore.get(tx, v.sku, v.locationId, true);
-    movement.onHandAfter = stockLevel.onHand;
-    movement.onHandBefore = stockLevel.onHand - v.quantity;
-    await stockMovementStore.setOnHandBalances(tx, movement);
-    return { movement, stockLevel, replayed: false };
-  }
-
-  private async replayReceipt(v: Receipt): Promise<ReceiveStockResult> {
-    const movement = await stockMovementStore.getByIdempotencyKey(this.ds.manager, v.idempotencyKey);
-    if (
-      movement.type !== 'RECEIPT' ||
-      movement.sku !== v.sku ||
-      movement.locationId !== v.locationId ||
-      movement.quantity !== v.quantity
-    ) {
-      throw new ConflictError('idempotency key reused with a different request', { idempotencyKey: v.idempotencyKey });
-    }
-    const stockLevel = await stockLevelStore.get(this.ds.manager, v.sku, v.locationId, false);
-    return { movement, stockLevel, replayed: true };
+  /** Transfers for the given ids, in key order (the loader's batch function). */
+  async transfersByIds(ids: readonly string[]): Promise<(TransferEntity | null)[]> {
+    return oneByKey(ids, await stockMovementStore.findTransfers(this.ds.manager, ids), (t) => t.id);
   }
 }

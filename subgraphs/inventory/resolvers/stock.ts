@@ -1,20 +1,33 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { isId } from '../../../lib/validation.js';
+import { assertId, isId } from '../../../lib/validation.js';
 import type { InventoryContext } from '../context.js';
+import { availableOf } from '../level-math.js';
 import type { StockLevelEntity } from '../stock-level.entity.js';
 import type { StockMovementEntity } from '../stock-movement.entity.js';
-import { availableOf, type LocationStockArgs, type ReceiveStockInput } from '../stock.service.js';
+import type { LocationStockArgs } from '../stock.service.js';
+import type { TransferEntity } from '../transfer.entity.js';
 
 /** Locations are owned by the locations subgraph; the gateway resolves the rest of the entity there. */
-const locationRef = (id: string) => ({ __typename: 'Location' as const, id });
+export const locationRef = (id: string) => ({ __typename: 'Location' as const, id });
 
 export const stockResolvers = {
   Query: {
     stockLevel: (_: unknown, args: { sku: string; locationId: string }, ctx: InventoryContext) =>
       ctx.stock.level(args.sku, args.locationId),
+    stockMovements: (
+      _: unknown,
+      args: { sku: string; locationId: string; since?: Date | null; first?: number | null; after?: string | null },
+      ctx: InventoryContext,
+    ) => ctx.stock.movements(args),
+    transfer: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.transferById.load(assertId(args.id)),
   },
   Mutation: {
-    receiveStock: (_: unknown, args: { input: ReceiveStockInput }, ctx: InventoryContext) => ctx.stock.receive(args.input),
+    receiveStock: (_: unknown, args: { input: Record<string, unknown> }, ctx: InventoryContext) =>
+      ctx.movements.record({ ...args.input, type: 'RECEIPT' }, ctx.clientId),
+    recordMovement: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.movements.record(args.input, ctx.clientId),
+    recordMovements: (_: unknown, args: { inputs: unknown[] }, ctx: InventoryContext) =>
+      ctx.movements.recordMany(args.inputs, ctx.clientId),
+    setSafetyStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.movements.setSafetyStock(args.input),
   },
   StockLevel: {
     item: (level: StockLevelEntity, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(level.sku),
@@ -22,10 +35,16 @@ export const stockResolvers = {
     available: (level: StockLevelEntity) => availableOf(level),
   },
   StockMovement: {
-    location: (movement: StockMovementEntity) => locationRef(movement.locationId),
+    sequence: (m: StockMovementEntity) => Number(m.seq),
+    location: (m: StockMovementEntity) => locationRef(m.locationId),
+    transfer: (m: StockMovementEntity, _args: unknown, ctx: InventoryContext) => (m.transferId ? ctx.loaders.transferById.load(m.transferId) : null),
+  },
+  Transfer: {
+    from: (t: TransferEntity) => locationRef(t.fromLocationId),
+    to: (t: TransferEntity) => locationRef(t.toLocationId),
   },
   Location: {
-    // No query: stock is keyed by location id, and inventory holds no copy of the locations.
+    // No query: stock is keyed by location id.
     __resolveReference: (ref: { id: unknown }) => (isId(ref.id) ? { id: ref.id } : null),
     stockLevels: (location: { id: string }, args: LocationStockArgs, ctx: InventoryContext) =>
       ctx.loaders.stockAtLocation.load({ locationId: location.id, args }),

@@ -1,0 +1,74 @@
+import type { EntityManager, QueryRunner } from 'typeorm';
+import { z } from 'zod';
+import { affectedRows } from './db.js';
+
+/**
+ * The transactional outbox every subgraph that emits events shares. A service appends events in
+ * the same transaction as the change they describe; the relay (jobs/outbox-relay.ts) publishes
+ * them in `seq` order and marks them published. A crash means a resend, never a loss, so
+ * consumers de-duplicate by (source, seq).
+ */
+export interface OutboxEvent {
+  /** Stream the event goes to, e.g. `stock`, `channel`, `location`. */
+  topic: string;
+  /** What the event is about (`sku:locationId`, a channel id); order is kept per key. */
+  key: string;
+  payload: Record<string, unknown>;
+}
+
+/** DDL of the outbox table, for each emitting subgraph's own migration. */
+export async function createOutboxTable(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE TABLE outbox_events (
+      seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      topic VARCHAR(64) NOT NULL,
+      event_key VARCHAR(200) NOT NULL,
+      payload LONGTEXT NOT NULL,
+      created_at DATETIME(3) NOT NULL,
+      published_at DATETIME(3) NULL,
+      PRIMARY KEY (seq),
+      KEY ix_outbox_unpublished (published_at, seq)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`);
+}
+
+/** An outbox row as the relay reads it; `payload` stays the JSON text it was stored as. */
+export interface OutboxRow {
+  seq: number;
+  topic: string;
+  key: string;
+  payload: string;
+}
+
+const outboxRow = z
+  .object({ seq: z.coerce.number().int().positive(), topic: z.string(), event_key: z.string(), payload: z.string() })
+  .transform((r): OutboxRow => ({ seq: r.seq, topic: r.topic, key: r.event_key, payload: r.payload }));
+
+/** All SQL on outbox tables: the emitting services' append and the relay's reads, marks and clean-up. */
+export const outboxStore = {
+  /** Appends events inside the caller's transaction, in the order given (one multi-row INSERT). */
+  async append(tx: EntityManager, events: readonly OutboxEvent[], at: Date = new Date()): Promise<void> {
+    if (!events.length) return;
+    await tx.query('INSERT INTO outbox_events (topic, event_key, payload, created_at) VALUES ?', [
+      events.map((e) => [e.topic, e.key, JSON.stringify(e.payload), at]),
+    ]);
+  },
+
+  /** Up to `limit` unpublished rows in `seq` order (a range of ix_outbox_unpublished). */
+  async unpublished(tx: EntityManager, limit: number): Promise<OutboxRow[]> {
+    const rows: unknown[] = await tx.query(
+      'SELECT seq, topic, event_key, payload FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT ?',
+      [limit],
+    );
+    return rows.map((r) => outboxRow.parse(r));
+  },
+
+  async markPublished(tx: EntityManager, seqs: readonly number[], at: Date): Promise<void> {
+    if (!seqs.length) return;
+    await tx.query('UPDATE outbox_events SET published_at = ? WHERE seq IN (?)', [at, seqs]);
+  },
+
+  /** Deletes up to `limit` rows published before `before`; returns how many it deleted. */
+  async deletePublishedBefore(tx: EntityManager, before: Date, limit: number): Promise<number> {
+    return affectedRows(await tx.query('DELETE FROM outbox_events WHERE published_at < ? LIMIT ?', [before, limit]));
+  },
+};
