@@ -158,11 +158,16 @@ export function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'ER_DUP_ENTRY';
 }
 
-const resultHeader = z.object({ affectedRows: z.number() });
+const resultHeader = z.object({ affectedRows: z.number(), insertId: z.union([z.number(), z.string()]) });
 
 /** Rows written by a raw INSERT/UPDATE/DELETE run with `manager.query` (mysql2's result header). */
 export function affectedRows(result: unknown): number {
   return resultHeader.parse(result).affectedRows;
+}
+
+/** The first AUTO_INCREMENT value an INSERT generated (mysql2's result header). */
+export function insertIdOf(result: unknown): number | string {
+  return resultHeader.parse(result).insertId;
 }
 
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);

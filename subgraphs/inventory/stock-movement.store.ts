@@ -1,12 +1,19 @@
 import { In, type EntityManager } from 'typeorm';
+import { insertIdOf } from '../../lib/db.js';
 import { StockMovementEntity } from './stock-movement.entity.js';
 import { TransferEntity } from './transfer.entity.js';
 
 /** SQL for the movement ledger and transfers. Every method runs on the manager it is given. */
 export const stockMovementStore = {
-  /** Fails with ER_DUP_ENTRY when an idempotency key was used before. */
+  /**
+   * Inserts in one statement and sets each movement's ledger position. A multi-row INSERT takes
+   * consecutive AUTO_INCREMENT values, the first of which the driver reports.
+   * Fails with ER_DUP_ENTRY when an idempotency key was used before.
+   */
   async insert(tx: EntityManager, movements: StockMovementEntity[]): Promise<void> {
-    await tx.insert(StockMovementEntity, movements);
+    const result = await tx.insert(StockMovementEntity, movements);
+    const first = BigInt(insertIdOf(result.raw));
+    movements.forEach((m, i) => (m.seq = String(first + BigInt(i))));
   },
 
   findByIdempotencyKey(tx: EntityManager, idempotencyKey: string): Promise<StockMovementEntity | null> {

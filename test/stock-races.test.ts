@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configWith } from '../lib/config.js';
+import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
+import { inventorySubgraph } from '../subgraphs/inventory/index.js';
+import { ReservationService } from '../subgraphs/inventory/reservation.service.js';
+import { errorCode, gql } from './client.js';
+import { COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
+
+// Enough connections that the concurrent writers really meet in the database, not in the pool.
+let sg: RunningSubgraph;
+let f: InventoryFixture;
+
+beforeAll(async () => {
+  sg = await startSubgraph(inventorySubgraph, { port: 0, cfg: configWith({ DB_POOL_SIZE: '60' }) });
+  f = new InventoryFixture(sg.url, sg.dataSource);
+});
+afterAll(async () => {
+  await sg?.close();
+});
+
+const reserveOne = (channelId: string, sku: string, key = randomUUID()) =>
+  gql(sg.url, RESERVE, { input: { idempotencyKey: key, channelId, ttlSeconds: 600, lines: [{ sku, quantity: 1 }] } });
+
+describe('stock races against the real database', () => {
+  it('200 concurrent one-unit reservations against on-hand 50 with safety stock 5: exactly 45 succeed', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 50);
+    await f.safetyStock(sku, loc, 5);
+
+    const results = await Promise.all(Array.from({ length: 200 }, () => reserveOne(channel, sku)));
+    expect(results.filter((r) => r.errors)).toEqual([]);
+    const kinds = results.map((r) => r.data!.reserveStock.__typename);
+    expect(kinds.filter((k) => k === 'Reservation')).toHaveLength(45);
+    expect(kinds.filter((k) => k === 'InsufficientStock')).toHaveLength(155);
+    expect(await f.level(sku, loc)).toMatchObject({ on_hand: 50, reserved: 45, safety_stock: 5 });
+    expect(await f.count('SELECT COUNT(*) AS n FROM reservation_lines WHERE sku = ?', [sku])).toBe(45);
+  });
+
+  it('50 concurrent reservations with one idempotency key create one reservation', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 10);
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 50 }, () => reserveOne(channel, sku, key)));
+    expect(results.filter((r) => r.errors)).toEqual([]);
+    const ids = new Set(results.map((r) => r.data!.reserveStock.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => !r.data!.reserveStock.replayed)).toHaveLength(1);
+    expect(await f.level(sku, loc)).toMatchObject({ reserved: 1 });
+  });
+
+  it('50 concurrent movements with one idempotency key create one movement', async () => {
+    const loc = await f.location();
+    const sku = await f.item();
+    await f.receive(sku, loc, 100);
+    const input = { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 3 };
+    const results = await Promise.all(Array.from({ length: 50 }, () => gql(sg.url, MOVE, { input })));
+    expect(results.filter((r) => r.errors)).toEqual([]);
+    expect(await f.count('SELECT COUNT(*) AS n FROM stock_movements WHERE idempotency_key = ?', [input.idempotencyKey])).toBe(1);
+    expect(await f.level(sku, loc)).toMatchObject({ on_hand: 97 });
+  });
+
+  it('500 concurrent receipts and sales end at the arithmetic sum', async () => {
+    const loc = await f.location();
+    const sku = await f.item();
+    await f.receive(sku, loc, 1000);
+    const inputs = Array.from({ length: 500 }, (_, i) => ({
+      idempotencyKey: randomUUID(),
+      type: i % 2 ? 'SALE' : 'RECEIPT',
+      sku,
+      locationId: loc,
+      quantity: (i % 7) + 1,
+    }));
+    const results = await Promise.all(inputs.map((input) => gql(sg.url, MOVE, { input })));
+    expect(results.filter((r) => r.errors)).toEqual([]);
+    const expected = 1000 + inputs.reduce((acc, m) => acc + (m.type === 'RECEIPT' ? m.quantity : -m.quantity), 0);
+    expect(await f.level(sku, loc)).toMatchObject({ on_hand: expected, version: 501 });
+    // The ledger chains: each movement starts where the previous one (by version) ended.
+    const rows: { quantity: number; on_hand_before: number; on_hand_after: number; version_after: number }[] = await f.ds.query(
+      'SELECT quantity, on_hand_before, on_hand_after, version_after FROM stock_movements WHERE sku = ? ORDER BY version_after',
+      [sku],
+    );
+    rows.forEach((r, i) => {
+      expect(r.on_hand_after - r.on_hand_before).toBe(r.quantity);
+      if (i > 0) expect(r.on_hand_before).toBe(rows[i - 1]!.on_hand_after);
+    });
+  });
+
+  it('sales racing for the last units never take reserved or absent stock', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 30);
+    const reserved = await reserveOne(channel, sku);
+    expect(reserved.data!.reserveStock.__typename).toBe('Reservation');
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 } })),
+    );
+    expect(results.filter((r) => !r.errors)).toHaveLength(29);
+    expect(results.filter((r) => r.errors).every((r) => errorCode(r) === 'INSUFFICIENT_STOCK')).toBe(true);
+    expect(await f.level(sku, loc)).toMatchObject({ on_hand: 1, reserved: 1 });
+  });
+
+  it('reservations racing with an absolute cycle count never reserve stock the count did not leave', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 100);
+    await f.safetyStock(sku, loc, 2);
+    const count = { idempotencyKey: randomUUID(), type: 'CYCLE_COUNT', sku, locationId: loc, quantity: 40 };
+    const reservations = Array.from({ length: 80 }, () => reserveOne(channel, sku));
+    const [countResult, ...results] = await Promise.all([
+      new Promise((r) => setTimeout(r, 5)).then(() => gql(sg.url, MOVE, { input: count })),
+      ...reservations,
+    ]);
+    expect(countResult.errors).toBeUndefined();
+    const granted = results.filter((r) => r.data!.reserveStock.__typename === 'Reservation').length;
+    const level = await f.level(sku, loc);
+    expect(level.on_hand).toBe(40);
+    expect(level.reserved).toBe(granted);
+    // Replay the level's history in version order: every reservation was granted on stock that
+    // existed then, so available (on-hand - reserved - safety) was never driven below zero by a reservation.
+    const countVersion = (await f.ds.query('SELECT version_after FROM stock_movements WHERE idempotency_key = ?', [count.idempotencyKey]))[0]
+      .version_after as number;
+    const reservedBeforeCount = granted - (await reservedAfter(sku, loc, countVersion));
+    const grantedAfterCount = granted - reservedBeforeCount;
+    expect(grantedAfterCount).toBeLessThanOrEqual(Math.max(0, 40 - 2 - reservedBeforeCount));
+    const available = await gql(sg.url, `query($s: String!, $l: ID!) { stockLevel(sku: $s, locationId: $l) { available } }`, { s: sku, l: loc });
+    expect(available.data!.stockLevel.available).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a commit racing with a release and the expiry job: exactly one of them closes the reservation', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 5);
+    const res = await gql(sg.url, RESERVE, { input: { idempotencyKey: randomUUID(), channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 3 }] } });
+    const id = res.data!.reserveStock.id;
+    const commits = Array.from({ length: 10 }, () => gql(sg.url, COMMIT, { input: { reservationId: id, idempotencyKey: randomUUID() } }));
+    const releases = Array.from({ length: 10 }, () => gql(sg.url, RELEASE, { id }));
+    await Promise.all([...commits, ...releases, new ReservationService(sg.dataSource).releaseExpired(10)]);
+    const level = await f.level(sku, loc);
+    const [row] = await f.ds.query('SELECT status FROM reservations WHERE id = ?', [id]);
+    expect(level.reserved).toBe(0);
+    if (row.status === 'COMMITTED') expect(level.on_hand).toBe(2);
+    else expect(level.on_hand).toBe(5);
+    expect(await f.count("SELECT COUNT(*) AS n FROM stock_movements WHERE reservation_id = ? AND type = 'FULFILMENT'", [id])).toBe(
+      row.status === 'COMMITTED' ? 1 : 0,
+    );
+  });
+
+  it('concurrent transfers out never send more than is available', async () => {
+    const [from, to] = [await f.location(), await f.location()];
+    const sku = await f.item();
+    await f.receive(sku, from, 20);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_OUT', sku, locationId: from, destinationLocationId: to, quantity: 1 } }),
+      ),
+    );
+    expect(results.filter((r) => !r.errors)).toHaveLength(20);
+    expect(await f.level(sku, from)).toMatchObject({ on_hand: 0 });
+    expect(await f.level(sku, to)).toMatchObject({ on_hand: 0, incoming: 20 });
+  });
+
+  it('concurrent receipts of one transfer never receive more than was sent', async () => {
+    const [from, to] = [await f.location(), await f.location()];
+    const sku = await f.item();
+    await f.receive(sku, from, 10);
+    const out = await f.move({ type: 'TRANSFER_OUT', sku, locationId: from, destinationLocationId: to, quantity: 10 });
+    const transferId = out.movement.transfer.id;
+    const results = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_IN', sku, locationId: to, transferId, quantity: 1 } }),
+      ),
+    );
+    expect(results.filter((r) => !r.errors)).toHaveLength(10);
+    expect(await f.level(sku, to)).toMatchObject({ on_hand: 10, incoming: 0 });
+    const [t] = await f.ds.query('SELECT status, received_quantity FROM transfers WHERE id = ?', [transferId]);
+    expect(t).toEqual({ status: 'RECEIVED', received_quantity: 10 });
+  });
+
+  it('concurrent negative adjustments never take on-hand below zero', async () => {
+    const loc = await f.location();
+    const sku = await f.item();
+    await f.receive(sku, loc, 12);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'ADJUSTMENT', reason: 'SHRINKAGE', sku, locationId: loc, quantity: -1 } }),
+      ),
+    );
+    expect(results.filter((r) => !r.errors)).toHaveLength(12);
+    expect(await f.level(sku, loc)).toMatchObject({ on_hand: 0 });
+  });
+});
+
+/** Units reserved by reservations whose level change came after the given level version. */
+async function reservedAfter(sku: string, locationId: string, version: number): Promise<number> {
+  const rows: { payload: string }[] = await f.ds.query(
+    "SELECT payload FROM outbox_events WHERE topic = 'stock' AND event_key = ? ORDER BY seq",
+    [`${sku}:${locationId}`],
+  );
+  return rows
+    .map((r) => JSON.parse(r.payload) as { change: string; version: number; before: { reserved: number }; after: { reserved: number } })
+    .filter((e) => e.change === 'RESERVE' && e.version > version)
+    .reduce((acc, e) => acc + e.after.reserved - e.before.reserved, 0);
+}
