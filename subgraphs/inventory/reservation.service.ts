@@ -73,8 +73,12 @@ export function openQuantity(line: ReservationLineEntity): number {
   return line.open ? line.quantity - line.committedQuantity - line.releasedQuantity : 0;
 }
 
+/** Lines come out in one order however they were made: by SKU, then location id, as the store reads them. */
+const byLevel = (a: ReservationLineEntity, b: ReservationLineEntity) =>
+  a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
+
 const view = (r: ReservationEntity, lines: ReservationLineEntity[], replayed: boolean): ReservationView =>
-  Object.assign(r, { __typename: 'Reservation' as const, lines, replayed });
+  Object.assign(r, { __typename: 'Reservation' as const, lines: [...lines].sort(byLevel), replayed });
 
 /**
  * Reservations hold stock for carts and orders: all lines or none, on locked levels, within the
