@@ -5,6 +5,7 @@ import { AvailabilityService } from './availability.service.js';
 import { ItemService } from './item.service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { MovementService } from './movement.service.js';
+import { ReconciliationService } from './reconciliation.service.js';
 import { ReservationService } from './reservation.service.js';
 import { StockService } from './stock.service.js';
 
@@ -14,16 +15,19 @@ export interface InventoryContext extends BaseContext {
   movements: MovementService;
   reservations: ReservationService;
   availability: AvailabilityService;
+  reconciliation: ReconciliationService;
   loaders: Loaders;
 }
 
 export function createContext(ds: DataSource) {
+  const movements = new MovementService(ds);
   const services = {
     items: new ItemService(ds),
     stock: new StockService(ds),
-    movements: new MovementService(ds),
+    movements,
     reservations: new ReservationService(ds),
     availability: new AvailabilityService(ds, config().LOW_STOCK_THRESHOLD),
+    reconciliation: new ReconciliationService(ds, movements),
   };
   return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders(services) });
 }

@@ -2,14 +2,17 @@ import DataLoader from 'dataloader';
 import type { Connection } from '../../lib/pagination.js';
 import type { InventoryItemEntity } from './item.entity.js';
 import type { ItemService } from './item.service.js';
+import type { DriftLineEntity, ReconciliationRunEntity } from './reconciliation.entity.js';
+import type { ReconciliationService } from './reconciliation.service.js';
 import type { ReservationService, ReservationView } from './reservation.service.js';
+import type { StockMovementEntity } from './stock-movement.entity.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import type { StockTotals } from './stock-level.store.js';
 import { argsKey, type LocationStockKey, type StockService } from './stock.service.js';
 import type { TransferEntity } from './transfer.entity.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
-export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService }) {
+export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService }) {
   return {
     itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(skus)),
     stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(skus)),
@@ -21,6 +24,9 @@ export function createLoaders(s: { items: ItemService; stock: StockService; rese
     ),
     reservationById: new DataLoader<string, ReservationView | null>((ids) => s.reservations.byIds(ids)),
     transferById: new DataLoader<string, TransferEntity | null>((ids) => s.stock.transfersByIds(ids)),
+    movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(ids)),
+    reconciliationRunById: new DataLoader<string, ReconciliationRunEntity | null>((ids) => s.reconciliation.byIds(ids)),
+    driftsByRunId: new DataLoader<string, DriftLineEntity[]>((ids) => s.reconciliation.driftsOf(ids)),
   };
 }
 

@@ -20,6 +20,10 @@ export const stockMovementStore = {
     return tx.findOne(StockMovementEntity, { where: { idempotencyKey } });
   },
 
+  findByIds(tx: EntityManager, ids: readonly string[]): Promise<StockMovementEntity[]> {
+    return tx.find(StockMovementEntity, { where: { id: In([...ids]) } });
+  },
+
   findByIdempotencyKeys(tx: EntityManager, keys: readonly string[]): Promise<StockMovementEntity[]> {
     return tx.find(StockMovementEntity, { where: { idempotencyKey: In([...keys]) } });
   },

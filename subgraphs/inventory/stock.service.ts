@@ -142,4 +142,9 @@ export class StockService {
   async transfersByIds(ids: readonly string[]): Promise<(TransferEntity | null)[]> {
     return oneByKey(ids, await stockMovementStore.findTransfers(this.ds.manager, ids), (t) => t.id);
   }
+
+  /** Movements for the given ids, in key order (the loader's batch function). */
+  async movementsByIds(ids: readonly string[]): Promise<(StockMovementEntity | null)[]> {
+    return oneByKey(ids, await stockMovementStore.findByIds(this.ds.manager, ids), (m) => m.id);
+  }
 }
