@@ -1,23 +1,7 @@
-import { configWith, SUBGRAPH_NAMES } from '../lib/config.js';
-import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceProcess } from '../scripts/system.js';
 import { demoItem } from '../scripts/demo/estate.js';
 import { drive, table, type LoadResult } from './run.js';
+import { startBenchSystem } from './system.js';
 
-const BENCH_ENV = {
-  DB_PREFIX: 'omnistock_bench',
-  GATEWAY_PORT: '4100',
-  INVENTORY_PORT: '4101',
-  ORDERS_PORT: '4102',
-  LOCATIONS_PORT: '4103',
-  CHANNELS_PORT: '4104',
-  INVENTORY_URL: 'http://127.0.0.1:4101/graphql',
-  ORDERS_URL: 'http://127.0.0.1:4102/graphql',
-  LOCATIONS_URL: 'http://127.0.0.1:4103/graphql',
-  CHANNELS_URL: 'http://127.0.0.1:4104/graphql',
-  PUBLIC_HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
-};
 
 const SKUS = Array.from({ length: 10 }, (_, i) => demoItem(i * 7).sku);
 
@@ -40,22 +24,11 @@ const INVENTORY_ONLY = `query Bench($skus: [String!]!) {
  * inventory part sent straight to the inventory subgraph, in the same run on the same data.
  */
 export async function benchGateway(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
-  const cfg = configWith(BENCH_ENV);
-  await preflight(cfg);
-  const sources = await migrateAll(cfg);
-  await seedDemo(sources, 2000);
-  await closeAll(sources);
-
-  const services: ServiceProcess[] = SUBGRAPH_NAMES.map((n) => spawnService(cfg, n, BENCH_ENV));
+  const system = await startBenchSystem({ skus: 2000 });
   try {
-    await Promise.all(services.map((s) => waitReady(s)));
-    const gateway = spawnService(cfg, 'gateway', BENCH_ENV);
-    services.push(gateway);
-    await waitReady(gateway);
-    const inventory = services.find((s) => s.name === 'inventory')!;
     const loads = [
-      { name: `gateway: ${SKUS.length} SKUs x locations + names + channels`, url: gateway.url, body: JSON.stringify({ query: CROSS_SUBGRAPH, variables: { skus: SKUS } }) },
-      { name: `inventory subgraph direct: same SKUs`, url: inventory.url, body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: SKUS } }) },
+      { name: `gateway: ${SKUS.length} SKUs x locations + names + channels`, url: system.url('gateway'), body: JSON.stringify({ query: CROSS_SUBGRAPH, variables: { skus: SKUS } }) },
+      { name: `inventory subgraph direct: same SKUs`, url: system.url('inventory'), body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: SKUS } }) },
     ];
     // Check both answer correctly before measuring anything.
     for (const load of loads) {
@@ -84,7 +57,7 @@ export async function benchGateway(opts: { connections: number; seconds: number;
       `ratio gateway/direct: throughput ${(viaGateway!.requestsPerSec / direct!.requestsPerSec).toFixed(2)}x, p99 latency ${(viaGateway!.p99 / direct!.p99).toFixed(2)}x\n`,
     );
   } finally {
-    await stopAll(services);
+    await system.stop();
   }
 }
 

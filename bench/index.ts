@@ -1,6 +1,7 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
 import { Command, InvalidArgumentError } from 'commander';
 import { benchGateway } from './gateway.js';
+import { benchReserve } from './reserve.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -17,6 +18,15 @@ program
   .option('-r, --rounds <n>', 'rounds alternating the targets', positiveInt, 3)
   .action(async (opts: { connections: number; seconds: number; rounds: number }) => {
     await benchGateway(opts);
+  });
+
+program
+  .command('reserve')
+  .description('reservations/s and p50/p99 for one hot SKU and spread over 10,000 SKUs, direct and through the gateway, and the oversell count')
+  .option('-c, --connections <n>', 'concurrent clients', positiveInt, 50)
+  .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
+  .action(async (opts: { connections: number; seconds: number }) => {
+    await benchReserve(opts);
   });
 
 await program.parseAsync();

@@ -1,0 +1,77 @@
+import type { DataSource } from 'typeorm';
+import { configWith, SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
+import { demoId } from '../scripts/demo/estate.js';
+import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
+
+/** The system on its own ports and databases, so a benchmark never touches a running `npm start`. */
+const BENCH_ENV = {
+  DB_PREFIX: 'omnistock_bench',
+  REDIS_KEY_PREFIX: 'omnistock_bench',
+  GATEWAY_PORT: '4100',
+  INVENTORY_PORT: '4101',
+  ORDERS_PORT: '4102',
+  LOCATIONS_PORT: '4103',
+  CHANNELS_PORT: '4104',
+  JOBS_PORT: '4110',
+  INVENTORY_URL: 'http://127.0.0.1:4101/graphql',
+  ORDERS_URL: 'http://127.0.0.1:4102/graphql',
+  LOCATIONS_URL: 'http://127.0.0.1:4103/graphql',
+  CHANNELS_URL: 'http://127.0.0.1:4104/graphql',
+  PUBLIC_HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  NODE_ENV: 'production',
+};
+
+export interface BenchSystem {
+  url(name: ServiceName): string;
+  /** Inventory's database, for checks after a run. */
+  inventoryDataSource: DataSource;
+  stop(): Promise<void>;
+}
+
+/**
+ * Migrates and seeds the bench databases, starts every service as in production (separate
+ * processes), and waits until inventory's replicas hold the demo channels.
+ */
+export async function startBenchSystem(opts: { skus: number }): Promise<BenchSystem> {
+  const cfg = configWith(BENCH_ENV);
+  await preflight(cfg);
+  const sources = await migrateAll(cfg);
+  await seedDemo(sources, opts.skus);
+  const keep: SubgraphName = 'inventory';
+  await closeAll(Object.fromEntries(Object.entries(sources).filter(([n]) => n !== keep)) as typeof sources);
+
+  const services: ServiceProcess[] = SUBGRAPH_NAMES.map((n) => spawnService(cfg, n, BENCH_ENV));
+  const stop = async () => {
+    await stopAll(services);
+    await sources.inventory.destroy();
+  };
+  try {
+    await Promise.all(services.map((s) => waitReady(s)));
+    for (const name of ['jobs', 'gateway'] as const) {
+      const svc = spawnService(cfg, name, BENCH_ENV);
+      services.push(svc);
+      await waitReady(svc);
+    }
+    const byName = (name: ServiceName) => services.find((s) => s.name === name)!.url;
+    await waitForReplica(byName('inventory'));
+    return { url: byName, inventoryDataSource: sources.inventory, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function waitForReplica(inventoryUrl: string, timeoutMs = 30_000): Promise<void> {
+  const body = JSON.stringify({
+    query: 'query($c: ID!) { availability(channelId: $c, skus: ["SKU-000000"]) { availableToSell } }',
+    variables: { c: demoId('channel', 'WEB-UK') },
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(inventoryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    if (!((await res.json()) as { errors?: unknown }).errors) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('inventory never received the demo channels from the replication consumer');
+}
