@@ -284,3 +284,22 @@ describe('availability and reservations', () => {
     });
   });
 });
+
+describe('extending a reservation', () => {
+  it('keeps stock held past the first expiry once extended, and cannot revive an expired one', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 5);
+    const EXTEND = `mutation($id: ID!, $ttl: Int) { extendReservation(id: $id, ttlSeconds: $ttl) { status expiresAt } }`;
+    const held = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 2 }] })).data!.reserveStock;
+    const extended = await gql(sg.url, EXTEND, { id: held.id, ttl: null });
+    expect(extended.data!.extendReservation).toEqual({ status: 'ACTIVE', expiresAt: null });
+    const lapsed = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 1 }] })).data!.reserveStock;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await new ReservationService(sg.dataSource).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
+    expect(await f.level(sku, loc)).toMatchObject({ reserved: 2 });
+    expect(errorCode(await gql(sg.url, EXTEND, { id: lapsed.id, ttl: 60 }))).toBe('CONFLICT');
+    expect(errorCode(await gql(sg.url, EXTEND, { id: held.id, ttl: 0 }))).toBe('BAD_USER_INPUT');
+  });
+});

@@ -197,6 +197,27 @@ export class ReservationService {
   }
 
   /**
+   * Moves an active reservation's expiry: `ttlSeconds` from now, or never (null) once the order it
+   * holds stock for is confirmed. A reservation past its expiry cannot be revived.
+   * @throws BadUserInputError for a time to live outside 1 s to 7 days
+   * @throws NotFoundError when there is no such reservation
+   * @throws ConflictError when it expired or holds nothing any more
+   */
+  async extend(id: string, ttlSeconds: number | null): Promise<ReservationView> {
+    const ttl = parseInput(z.number().int().min(1).max(MAX_TTL_SECONDS).nullable(), ttlSeconds, 'ttlSeconds');
+    return writeTransaction(this.ds, async (tx) => {
+      const now = new Date();
+      const r = await reservationStore.lock(tx, id);
+      if (!r) throw new NotFoundError('Reservation', id);
+      if (isExpired(r, now)) throw new ConflictError(`Reservation ${r.id} expired at ${r.expiresAt?.toISOString()}`, { expiresAt: r.expiresAt });
+      if (r.status !== 'ACTIVE') throw new ConflictError(`Reservation ${r.id} is ${r.status}`, { status: r.status });
+      r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
+      await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
+      return view(r, await reservationStore.linesOf(tx, [r.id]), false);
+    });
+  }
+
+  /**
    * Releases active reservations past their expiry, oldest first, each in its own transaction.
    * @returns how many were released
    */

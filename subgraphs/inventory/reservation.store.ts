@@ -40,6 +40,12 @@ export const reservationStore = {
     return tx.update(ReservationEntity, { id }, { status, updatedAt: at });
   },
 
+  /** Sets the expiry of the reservation and of its lines (which carry it for the level-wise expired sum). */
+  async setExpiry(tx: EntityManager, id: string, expiresAt: Date | null, at: Date): Promise<void> {
+    await tx.update(ReservationEntity, { id }, { expiresAt, updatedAt: at });
+    await tx.update(ReservationLineEntity, { reservationId: id }, { expiresAt });
+  },
+
   /** Ids of active reservations past their expiry, oldest first. */
   async expiredIds(tx: EntityManager, now: Date, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await tx.query(

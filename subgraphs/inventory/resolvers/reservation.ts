@@ -15,6 +15,8 @@ export const reservationResolvers = {
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId),
     releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id)),
+    extendReservation: (_: unknown, args: { id: string; ttlSeconds?: number | null }, ctx: InventoryContext) =>
+      ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null),
     commitReservation: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.commit(args.input, ctx.clientId),
   },
   Reservation: {
