@@ -7,6 +7,8 @@ describe('parseConfig', () => {
     expect(cfg.MYSQL_URL).toBe('mysql://root@127.0.0.1:3306');
     expect(cfg.GATEWAY_PORT).toBe(4000);
     expect(cfg.SEED_DEMO).toBe(true);
+    expect(cfg.REDIS_KEY_PREFIX).toBe('omnistock');
+    expect(cfg.OUTBOX_RETENTION_MS).toBe(24 * 60 * 60 * 1000);
   });
 
   it('treats empty strings as unset', () => {

@@ -83,3 +83,10 @@ export const streamEntrySchema = z.object({
   payload: jsonText,
 });
 export type StreamEntry = z.infer<typeof streamEntrySchema>;
+
+/** Parses a stream entry as Redis returns it, a flat [field, value, field, value, ...] list. */
+export function parseStreamEntry(fields: readonly string[]) {
+  const object: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) object[fields[i]!] = fields[i + 1]!;
+  return streamEntrySchema.safeParse(object);
+}

@@ -7,17 +7,20 @@ import { config } from './config.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
-export interface HttpServiceOptions<C extends BaseContext> {
+export interface ServiceOptions {
   name: string;
   host: string;
   port: number;
-  /** Builds the Apollo server; the plugins passed in (drain on shutdown) must be included. */
-  apollo: (plugins: ApolloServerPlugin<C>[]) => ApolloServer<C>;
-  context: (request: FastifyRequest) => Promise<C>;
   /** Named dependency checks behind /readyz; each throws when its dependency is unusable. */
   readiness: Record<string, ReadinessCheck>;
   /** Releases the service's resources (database pools, Redis) after the HTTP server closed. */
   onClose?: () => Promise<void>;
+}
+
+export interface HttpServiceOptions<C extends BaseContext> extends ServiceOptions {
+  /** Builds the Apollo server; the plugins passed in (drain on shutdown) must be included. */
+  apollo: (plugins: ApolloServerPlugin<C>[]) => ApolloServer<C>;
+  context: (request: FastifyRequest) => Promise<C>;
 }
 
 export interface RunningService {
@@ -46,7 +49,33 @@ export function clientIdFrom(header: string | string[] | undefined): string | nu
  * Starts a GraphQL service over Fastify: /graphql, /healthz (alive), /readyz (dependencies and not
  * shutting down), a request id on every log line, and a close() that drains in-flight requests.
  */
-export async function startHttpService<C extends BaseContext>(opts: HttpServiceOptions<C>): Promise<RunningService> {
+export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions<C>): Promise<RunningService> {
+  return serve(opts, '/graphql', async (app) => {
+    const apollo = opts.apollo([fastifyApolloDrainPlugin(app) as ApolloServerPlugin<C>]);
+    await apollo.start();
+    app.route({
+      url: '/graphql',
+      method: ['GET', 'POST', 'OPTIONS'],
+      handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
+    });
+    return () => apollo.stop();
+  });
+}
+
+/** Starts a service without an API of its own (the jobs process): /healthz and /readyz; its url is /healthz. */
+export function startHealthService(opts: ServiceOptions): Promise<RunningService> {
+  return serve(opts, '/healthz', async () => async () => {});
+}
+
+/**
+ * The Fastify server every service runs: request ids, /healthz, /readyz, then whatever `mount` adds;
+ * `mount` returns how to drain what it added, run on close before the server closes.
+ */
+async function serve(
+  opts: ServiceOptions,
+  path: string,
+  mount: (app: FastifyInstance) => Promise<() => Promise<void>>,
+): Promise<RunningService> {
   const log = logger();
   const app = Fastify({
     // Fastify's own per-request lines are noise at our volume; it still logs its errors.
@@ -86,19 +115,13 @@ export async function startHttpService<C extends BaseContext>(opts: HttpServiceO
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', service: opts.name, checks });
   });
 
-  const apollo = opts.apollo([fastifyApolloDrainPlugin(app) as ApolloServerPlugin<C>]);
-  await apollo.start();
-  app.route({
-    url: '/graphql',
-    method: ['GET', 'POST', 'OPTIONS'],
-    handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
-  });
+  const drain = await mount(app);
 
   await app.listen({ host: opts.host, port: opts.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  const url = `http://${host}:${port}/graphql`;
+  const url = `http://${host}:${port}${path}`;
   log.info({ url }, `${opts.name} listening`);
 
   let closing: Promise<void> | undefined;
@@ -110,7 +133,7 @@ export async function startHttpService<C extends BaseContext>(opts: HttpServiceO
     close() {
       closing ??= (async () => {
         shuttingDown = true;
-        await apollo.stop();
+        await drain();
         await app.close();
         await opts.onClose?.();
       })();

@@ -39,17 +39,21 @@ export function loadTypeDefs(moduleUrl: string, file = 'schema.graphql'): Docume
   return parse(readFileSync(new URL(file, moduleUrl), 'utf8'));
 }
 
+/** Opens a subgraph's own database, creating it and applying its migrations when needed. */
+export function openSubgraphDatabase(
+  cfg: Config,
+  def: Pick<SubgraphDefinition<BaseContext>, 'name' | 'entities' | 'migrations'>,
+): Promise<DataSource> {
+  return openDatabase(cfg, { database: databaseName(cfg, def.name), entities: def.entities, migrations: def.migrations });
+}
+
 /** Opens the subgraph's database (migrating it) and serves its schema. */
 export async function startSubgraph<C extends BaseContext>(
   def: SubgraphDefinition<C>,
   options: { cfg?: Config; port?: number; host?: string } = {},
 ): Promise<RunningSubgraph> {
   const cfg = options.cfg ?? config();
-  const ds = await openDatabase(cfg, {
-    database: databaseName(cfg, def.name),
-    entities: def.entities,
-    migrations: def.migrations,
-  });
+  const ds = await openSubgraphDatabase(cfg, def);
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
   const makeContext = def.createContext(ds);
   const service = await startHttpService<C>({

@@ -1,7 +1,7 @@
 /**
  * npm start: the whole system in one command. Checks MySQL and Redis, migrates every subgraph's
- * database, seeds the demo estate into an empty one, starts the four subgraphs and the gateway as
- * child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
+ * database, seeds the demo estate into an empty one, starts the four subgraphs, the jobs process and
+ * the gateway as child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
  */
 import { config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
@@ -56,6 +56,10 @@ say('▸ starting subgraphs');
 try {
   for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name));
   await Promise.all(services.map((s) => waitReady(s)));
+  say('▸ starting jobs (outbox relays, replica consumer, reservation expiry)');
+  const jobs = spawnService(cfg, 'jobs');
+  services.push(jobs);
+  await waitReady(jobs);
   const gateway = spawnService(cfg, 'gateway');
   services.push(gateway);
   await waitReady(gateway);

@@ -3,24 +3,14 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import { ensureDatabase, openDatabase } from '../lib/db.js';
+import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
-import type { BaseContext, SubgraphDefinition } from '../lib/subgraph.js';
-import { channelsSubgraph } from '../subgraphs/channels/index.js';
+import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { seedChannels } from '../subgraphs/channels/seed.js';
-import { inventorySubgraph } from '../subgraphs/inventory/index.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
 import { seedInventory } from '../subgraphs/inventory/seed.js';
-import { locationsSubgraph } from '../subgraphs/locations/index.js';
 import { seedLocations } from '../subgraphs/locations/seed.js';
-import { ordersSubgraph } from '../subgraphs/orders/index.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS } from './demo/estate.js';
-
-export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<BaseContext>> = {
-  inventory: inventorySubgraph as unknown as SubgraphDefinition<BaseContext>,
-  orders: ordersSubgraph as unknown as SubgraphDefinition<BaseContext>,
-  locations: locationsSubgraph as unknown as SubgraphDefinition<BaseContext>,
-  channels: channelsSubgraph as unknown as SubgraphDefinition<BaseContext>,
-};
 
 /** Fails fast, naming the URL, when MySQL or Redis cannot be reached. */
 export async function preflight(cfg: Config): Promise<void> {
@@ -31,11 +21,7 @@ export async function preflight(cfg: Config): Promise<void> {
 /** Creates every subgraph's database and applies its migrations; returns the open data sources. */
 export async function migrateAll(cfg: Config): Promise<Record<SubgraphName, DataSource>> {
   const entries = await Promise.all(
-    SUBGRAPH_NAMES.map(async (name) => {
-      const def = SUBGRAPHS[name];
-      const ds = await openDatabase(cfg, { database: databaseName(cfg, name), entities: def.entities, migrations: def.migrations });
-      return [name, ds] as const;
-    }),
+    SUBGRAPH_NAMES.map(async (name) => [name, await openSubgraphDatabase(cfg, SUBGRAPHS[name])] as const),
   );
   return Object.fromEntries(entries) as Record<SubgraphName, DataSource>;
 }
@@ -59,23 +45,34 @@ export async function seedDemo(
   return { locations, channels, items, levels };
 }
 
+export type ServiceName = SubgraphName | 'gateway' | 'jobs';
+
 export interface ServiceProcess {
-  name: string;
+  name: ServiceName;
+  /** Where the service is used: its GraphQL endpoint, or /healthz for the jobs process. */
   url: string;
+  readyUrl: string;
   child: ChildProcess;
   logFile: string;
 }
 
-const ENTRY: Record<SubgraphName | 'gateway', string> = {
+const ENTRY: Record<ServiceName, string> = {
   inventory: 'subgraphs/inventory/main.ts',
   orders: 'subgraphs/orders/main.ts',
   locations: 'subgraphs/locations/main.ts',
   channels: 'subgraphs/channels/main.ts',
   gateway: 'gateway/main.ts',
+  jobs: 'jobs/main.ts',
 };
 
+function servicePort(cfg: Config, name: ServiceName): number {
+  if (name === 'gateway') return cfg.GATEWAY_PORT;
+  if (name === 'jobs') return cfg.JOBS_PORT;
+  return subgraphPort(cfg, name);
+}
+
 /** Starts one service as a child process whose JSON logs go to logs/<name>.log. */
-export function spawnService(cfg: Config, name: SubgraphName | 'gateway', env: Record<string, string> = {}): ServiceProcess {
+export function spawnService(cfg: Config, name: ServiceName, env: Record<string, string> = {}): ServiceProcess {
   mkdirSync('logs', { recursive: true });
   const logFile = join('logs', `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -85,25 +82,24 @@ export function spawnService(cfg: Config, name: SubgraphName | 'gateway', env: R
   });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  const port = name === 'gateway' ? cfg.GATEWAY_PORT : subgraphPort(cfg, name);
-  return { name, url: `http://${cfg.PUBLIC_HOST}:${port}/graphql`, child, logFile };
+  const base = `http://${cfg.PUBLIC_HOST}:${servicePort(cfg, name)}`;
+  return { name, url: `${base}${name === 'jobs' ? '/healthz' : '/graphql'}`, readyUrl: `${base}/readyz`, child, logFile };
 }
 
 /** Polls /readyz until it answers 200; rejects when the process exits first or time runs out. */
 export async function waitReady(svc: ServiceProcess, timeoutMs = 60_000): Promise<void> {
-  const readyUrl = svc.url.replace(/\/graphql$/, '/readyz');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (svc.child.exitCode !== null) throw new Error(`${svc.name} exited with code ${svc.child.exitCode}\n${tail(svc.logFile)}`);
     try {
-      const res = await fetch(readyUrl);
+      const res = await fetch(svc.readyUrl);
       if (res.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${svc.name} was not ready at ${readyUrl} within ${timeoutMs} ms\n${tail(svc.logFile)}`);
+  throw new Error(`${svc.name} was not ready at ${svc.readyUrl} within ${timeoutMs} ms\n${tail(svc.logFile)}`);
 }
 
 export function tail(file: string, lines = 15): string {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
 import { errorCode, gql, uniq } from './client.js';
+import { waitFor } from './events.js';
 import { startStack, type Stack } from './stack.js';
 
 // Every log line of this process (gateway and subgraphs run in it) is kept to check request ids.
@@ -39,7 +40,7 @@ const location = (name: string, city: string, pickup: boolean) => ({
 });
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ jobs: true });
   ids.locA = (await ok(CREATE_LOCATION, { input: location('Gateway Store A', 'Manchester', true) })).createLocation.id;
   ids.locB = (await ok(CREATE_LOCATION, { input: location('Gateway Store B', 'Leeds', false) })).createLocation.id;
   ids.channel = (
@@ -55,6 +56,13 @@ beforeAll(async () => {
       },
     )
   ).createChannel.id;
+  // Inventory learns of locations and channel rules from their events (relay and replication consumer).
+  await waitFor('the replicas', async () => {
+    const inventory = stack.subgraphs.inventory.dataSource;
+    const [locations] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?, ?)', [ids.locA, ids.locB]);
+    const [channels] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id = ?', [ids.channel]);
+    return Number(locations.n) === 2 && Number(channels.n) === 1;
+  });
   ids.sku = uniq('GW-SKU-');
   await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, {
     input: { sku: ids.sku, name: 'Gateway test parka' },
@@ -156,6 +164,49 @@ describe('the federated graph through the gateway', () => {
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     const rows = await stack.subgraphs.locations.dataSource.query('SELECT COUNT(*) AS n FROM locations WHERE code = ?', [code]);
     expect(Number(rows[0].n)).toBe(0);
+  });
+
+  it('serves a storefront: channel availability with store names, then a reservation committed at checkout', async () => {
+    const availability = await ok(
+      `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) {
+         sku availableToSell status item { name } locations { available pickup location { name address { city } } } } }`,
+      { c: ids.channel, skus: [ids.sku] },
+    );
+    expect(availability.availability[0]).toMatchObject({
+      availableToSell: 10,
+      status: 'IN_STOCK',
+      item: { name: 'Gateway test parka' },
+      locations: [
+        { available: 7, pickup: true, location: { name: 'Gateway Store A', address: { city: 'Manchester' } } },
+        { available: 3, pickup: false, location: { name: 'Gateway Store B', address: { city: 'Leeds' } } },
+      ],
+    });
+    const reserved = await ok(
+      `mutation($input: ReserveStockInput!) { reserveStock(input: $input) { __typename ... on Reservation { id lines { quantity location { name } } } } }`,
+      { input: { idempotencyKey: randomUUID(), channelId: ids.channel, ttlSeconds: 900, lines: [{ sku: ids.sku, quantity: 9 }] } },
+    );
+    // A (priority 1) gives all it has, B the rest.
+    const byStore = [...reserved.reserveStock.lines].sort((x: any, y: any) => x.location.name.localeCompare(y.location.name));
+    expect(byStore).toEqual([
+      { quantity: 7, location: { name: 'Gateway Store A' } },
+      { quantity: 2, location: { name: 'Gateway Store B' } },
+    ]);
+    const after = await ok(`query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { availableToSell status } }`, {
+      c: ids.channel,
+      skus: [ids.sku],
+    });
+    expect(after.availability[0]).toEqual({ availableToSell: 1, status: 'LOW_STOCK' });
+    const short = await ok(
+      `mutation($input: ReserveStockInput!) { reserveStock(input: $input) { __typename ... on InsufficientStock { lines { requested available } } } }`,
+      { input: { idempotencyKey: randomUUID(), channelId: ids.channel, ttlSeconds: 900, lines: [{ sku: ids.sku, quantity: 2 }] } },
+    );
+    expect(short.reserveStock).toEqual({ __typename: 'InsufficientStock', lines: [{ requested: 2, available: 1 }] });
+    const committed = await ok(`mutation($input: CommitReservationInput!) { commitReservation(input: $input) { status } }`, {
+      input: { reservationId: reserved.reserveStock.id, idempotencyKey: randomUUID() },
+    });
+    expect(committed.commitReservation.status).toBe('COMMITTED');
+    const totals = await ok(`query($s: String!) { inventoryItem(sku: $s) { totals { onHand reserved } } }`, { s: ids.sku });
+    expect(totals.inventoryItem.totals).toEqual({ onHand: 1, reserved: 0 });
   });
 
   it('reports readiness', async () => {

@@ -1,30 +1,41 @@
+import { randomUUID } from 'node:crypto';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
-import type { SubgraphName } from '../lib/config.js';
+import { config, configWith, databaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
-import { SUBGRAPHS } from '../scripts/system.js';
+import { startJobs } from '../jobs/jobs.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+import { dropKeys } from './events.js';
 
 export interface Stack {
   gatewayUrl: string;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   gateway: RunningService;
+  cfg: Config;
   close(): Promise<void>;
 }
 
 /**
- * The four subgraphs and the gateway in this process on free ports, against the real MariaDB
- * (test databases), composed from supergraph.yaml with the routing URLs pointed at those ports.
+ * The four subgraphs and the gateway in this process on free ports, against the real MariaDB,
+ * composed from supergraph.yaml with the routing URLs pointed at those ports.
+ *
+ * With `jobs`, the jobs process runs in-process too (relays, replication, expiry) on databases and
+ * Redis keys of the stack's own, dropped on close: its relays and consumer group then meet no other
+ * test file's events.
  */
-export async function startStack(): Promise<Stack> {
-  const names = Object.keys(SUBGRAPHS) as SubgraphName[];
-  const running = await Promise.all(names.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0 })));
-  const subgraphs = Object.fromEntries(names.map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
+export async function startStack(opts: { jobs?: boolean } = {}): Promise<Stack> {
+  const id = randomUUID().slice(0, 8);
+  const cfg = opts.jobs ? configWith({ DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0' }) : config();
+  const running = await Promise.all(SUBGRAPH_NAMES.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg })));
+  const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
+  const jobs = opts.jobs ? await startJobs(cfg) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   const gateway = await startGateway({
     supergraphSdl: composed.supergraphSdl,
-    urlOverrides: Object.fromEntries(names.map((n) => [n, subgraphs[n].url])),
+    urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
     host: '127.0.0.1',
     port: 0,
   });
@@ -32,8 +43,16 @@ export async function startStack(): Promise<Stack> {
     gatewayUrl: gateway.url,
     subgraphs,
     gateway,
+    cfg,
     async close() {
       await gateway.close();
+      await jobs?.close();
+      if (opts.jobs) {
+        for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE \`${databaseName(cfg, name)}\``);
+        const redis = createRedis(cfg.REDIS_URL);
+        await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
+        await redis.quit();
+      }
       await Promise.all(running.map((s) => s.close()));
     },
   };

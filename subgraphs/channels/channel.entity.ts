@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '../../lib/db.js';
 
 export const CHANNEL_TYPES = ['WEB_STOREFRONT', 'MARKETPLACE', 'POS', 'CLIENTELING', 'B2B_EDI'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -44,6 +45,10 @@ export class ChannelEntity {
 
   @Column({ name: 'allow_split_shipments', type: 'boolean' })
   allowSplitShipments!: boolean;
+
+  /** Bumped by every write; orders the snapshots the channel emits. */
+  @Column({ type: 'bigint', transformer: bigintAsNumber })
+  version!: number;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ruleColumns, sourceRows } from './channel.service.js';
+import { channelSnapshotSchema } from '../../lib/events.js';
+import { ChannelEntity } from './channel.entity.js';
+import { channelSnapshot, ruleColumns, sourceRows } from './channel.service.js';
 
 describe('ruleColumns', () => {
   it('flattens the buffer and allows split shipments unless refused', () => {
@@ -32,5 +34,31 @@ describe('sourceRows', () => {
       ['ch', 'c', 2],
     ]);
     expect(input[0]!.locationId).toBe('c');
+  });
+});
+
+describe('channelSnapshot', () => {
+  it('carries the rule, the sources in serving order and the version, as the event contract says', () => {
+    const channel = Object.assign(new ChannelEntity(), {
+      id: 'ch',
+      code: 'WEB',
+      status: 'PAUSED',
+      ...ruleColumns({ buffer: { kind: 'UNITS', value: 3 }, cap: null, allowSplitShipments: false }),
+      version: 7,
+    });
+    const snapshot = channelSnapshot(channel, sourceRows('ch', [{ locationId: 'b', priority: 2 }, { locationId: 'a', priority: 1 }]));
+    expect(channelSnapshotSchema.parse(snapshot)).toEqual({
+      id: 'ch',
+      status: 'PAUSED',
+      buffer: { kind: 'UNITS', value: 3 },
+      cap: null,
+      allowSplitShipments: false,
+      sources: [
+        { locationId: 'a', priority: 1 },
+        { locationId: 'b', priority: 2 },
+      ],
+      version: 7,
+    });
+    expect(channelSnapshot(Object.assign(channel, ruleColumns({ buffer: null })), []).buffer).toBeNull();
   });
 });

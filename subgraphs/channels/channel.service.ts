@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../lib/batch.js';
 import { isDuplicateKey } from '../../lib/db.js';
 import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { TOPICS, type ChannelSnapshot } from '../../lib/events.js';
+import { outboxStore } from '../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, codeSchema, idSchema } from '../../lib/validation.js';
 import {
@@ -17,6 +19,8 @@ import {
 import { channelStore, type ChannelFilter } from './channel.store.js';
 
 const MAX_QUANTITY = 1_000_000_000;
+/** Channels per transaction when republishing every snapshot. */
+const REPUBLISH_PAGE = 500;
 const text = (max: number) => z.string().trim().min(1).max(max);
 const prioritySchema = z.number().int().min(-1000).max(1000);
 
@@ -106,6 +110,33 @@ export function sourceRows(channelId: string, sources: readonly { locationId: st
     .map((s) => Object.assign(new ChannelSourceEntity(), { channelId, locationId: s.locationId, priority: s.priority }));
 }
 
+/** The `channel` event: the channel's whole rule as stored, with the version that orders it. */
+export function channelSnapshot(channel: ChannelEntity, sources: readonly ChannelSourceEntity[]): ChannelSnapshot {
+  return {
+    id: channel.id,
+    status: channel.status,
+    buffer: channel.bufferKind && channel.bufferValue !== null ? { kind: channel.bufferKind, value: channel.bufferValue } : null,
+    cap: channel.cap,
+    allowSplitShipments: channel.allowSplitShipments,
+    sources: sources.map((s) => ({ locationId: s.locationId, priority: s.priority })),
+    version: channel.version,
+  };
+}
+
+/**
+ * Appends a snapshot event for each channel inside the caller's transaction, with the sources read
+ * in that transaction: the event describes exactly the state that commits with it.
+ */
+export async function appendChannelSnapshots(tx: EntityManager, channels: readonly ChannelEntity[]): Promise<void> {
+  if (!channels.length) return;
+  const ids = channels.map((c) => c.id);
+  const sources = manyByKey(ids, await channelStore.sourcesOf(tx, ids), (s) => s.channelId);
+  await outboxStore.append(
+    tx,
+    channels.map((c, i) => ({ topic: TOPICS.channel, key: c.id, payload: channelSnapshot(c, sources[i]!) })),
+  );
+}
+
 export class ChannelService {
   constructor(private readonly ds: DataSource) {}
 
@@ -156,6 +187,7 @@ export class ChannelService {
       status: v.status ?? 'ACTIVE',
       priority: v.priority ?? 0,
       ...ruleColumns(v.allocationRule),
+      version: 1,
       createdAt: now,
       updatedAt: now,
     });
@@ -164,6 +196,7 @@ export class ChannelService {
       await this.ds.transaction(async (tx) => {
         await channelStore.insert(tx, channel);
         await channelStore.insertSources(tx, sources);
+        await appendChannelSnapshots(tx, [channel]);
       });
     } catch (err) {
       if (isDuplicateKey(err)) throw new ConflictError(`A channel with code ${v.code} already exists`, { code: v.code });
@@ -185,8 +218,8 @@ export class ChannelService {
       if (v.name) changes.name = v.name;
       if (v.status) changes.status = v.status;
       if (v.priority != null) changes.priority = v.priority;
-      await channelStore.update(tx, id, changes);
-      return Object.assign(current, changes);
+      await channelStore.update(tx, current.id, changes);
+      return this.afterUpdate(tx, current.id);
     });
   }
 
@@ -206,9 +239,35 @@ export class ChannelService {
       const sources = sourceRows(current.id, rule.sources);
       await channelStore.deleteSources(tx, current.id);
       await channelStore.insertSources(tx, sources);
-      const changes = { ...ruleColumns(rule), updatedAt: new Date() };
-      await channelStore.update(tx, current.id, changes);
-      return Object.assign(current, changes, { sources });
+      await channelStore.update(tx, current.id, { ...ruleColumns(rule), updatedAt: new Date() });
+      return Object.assign(await this.afterUpdate(tx, current.id), { sources });
     });
+  }
+
+  /**
+   * Appends a snapshot event for every channel, a page per short transaction, so a replica that
+   * starts empty or missed events catches up.
+   * @returns how many snapshots were appended
+   */
+  async republishAll(): Promise<number> {
+    let count = 0;
+    let afterCode: string | null = null;
+    for (;;) {
+      const page: ChannelEntity[] = await this.ds.transaction(async (tx) => {
+        const rows = await channelStore.page(tx, {}, REPUBLISH_PAGE, afterCode);
+        await appendChannelSnapshots(tx, rows);
+        return rows;
+      });
+      count += page.length;
+      if (page.length < REPUBLISH_PAGE) return count;
+      afterCode = page.at(-1)!.code;
+    }
+  }
+
+  /** Re-reads a channel its transaction just updated (the version was bumped in SQL) and appends its snapshot. */
+  private async afterUpdate(tx: EntityManager, id: string): Promise<ChannelEntity> {
+    const [updated] = await channelStore.findByIds(tx, [id]);
+    await appendChannelSnapshots(tx, [updated!]);
+    return updated!;
   }
 }

@@ -63,7 +63,8 @@ export const channelStore = {
     return tx.findOne(ChannelEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   },
 
+  /** Every update bumps the version in SQL, so each committed state carries its own, higher, version. */
   update(tx: EntityManager, id: string, changes: Partial<ChannelEntity>): Promise<unknown> {
-    return tx.update(ChannelEntity, { id }, changes);
+    return tx.update(ChannelEntity, { id }, { ...changes, version: () => 'version + 1' });
   },
 };

@@ -2,6 +2,7 @@ import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
 import { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
 import { createContext, type ChannelsContext } from './context.js';
 import { CreateChannels1732000001000 } from './migrations/1732000001000-create-channels.js';
+import { ChannelEvents1732000002000 } from './migrations/1732000002000-channel-events.js';
 import { channelResolvers } from './resolvers/channel.js';
 
 export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
@@ -9,6 +10,6 @@ export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
   typeDefs: loadTypeDefs(import.meta.url),
   resolvers: channelResolvers,
   entities: [ChannelEntity, ChannelSourceEntity],
-  migrations: [CreateChannels1732000001000],
+  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000],
   createContext,
 };

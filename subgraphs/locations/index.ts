@@ -2,6 +2,7 @@ import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
 import { createContext, type LocationsContext } from './context.js';
 import { LocationEntity } from './location.entity.js';
 import { CreateLocations1732000000000 } from './migrations/1732000000000-create-locations.js';
+import { LocationEvents1732000002000 } from './migrations/1732000002000-location-events.js';
 import { locationResolvers } from './resolvers/location.js';
 
 export const locationsSubgraph: SubgraphDefinition<LocationsContext> = {
@@ -9,6 +10,6 @@ export const locationsSubgraph: SubgraphDefinition<LocationsContext> = {
   typeDefs: loadTypeDefs(import.meta.url),
   resolvers: locationResolvers,
   entities: [LocationEntity],
-  migrations: [CreateLocations1732000000000],
+  migrations: [CreateLocations1732000000000, LocationEvents1732000002000],
   createContext,
 };

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '../../lib/db.js';
 
 export const LOCATION_TYPES = ['STORE', 'WAREHOUSE', 'DISTRIBUTION_CENTER', 'DROP_SHIP_VENDOR'] as const;
 export type LocationType = (typeof LOCATION_TYPES)[number];
@@ -57,6 +58,10 @@ export class LocationEntity {
 
   @Column({ type: 'boolean' })
   pickup!: boolean;
+
+  /** Bumped by every write; orders the snapshots the location emits. */
+  @Column({ type: 'bigint', transformer: bigintAsNumber })
+  version!: number;
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { oneByKey } from '../../lib/batch.js';
 import { isDuplicateKey } from '../../lib/db.js';
 import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { TOPICS, type LocationSnapshot } from '../../lib/events.js';
+import { outboxStore } from '../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, codeSchema, timezoneSchema } from '../../lib/validation.js';
 import { LOCATION_STATUSES, LOCATION_TYPES, LocationEntity } from './location.entity.js';
@@ -84,6 +86,8 @@ export type CreateLocationInput = z.input<typeof createSchema>;
 export type UpdateLocationInput = z.input<typeof updateSchema>;
 
 const KM_PER_DEGREE = 111.045;
+/** Locations per transaction when republishing every snapshot. */
+const REPUBLISH_PAGE = 500;
 
 /** A box around the circle, so the coordinate index narrows the rows the distance is computed for. */
 export function boundingBox(lat: number, lng: number, radiusKm: number): BoundingBox {
@@ -96,6 +100,19 @@ export function boundingBox(lat: number, lng: number, radiusKm: number): Boundin
     return { minLat, maxLat, minLng: null, maxLng: null };
   }
   return { minLat, maxLat, minLng: lng - dLng, maxLng: lng + dLng };
+}
+
+/** The `location` event: what other subgraphs need of a location's state, with the version that orders it. */
+export function locationSnapshot(location: LocationEntity): LocationSnapshot {
+  return { id: location.id, status: location.status, ships: location.ships, pickup: location.pickup, version: location.version };
+}
+
+/** Appends a snapshot event for each location inside the caller's transaction, so it commits with the change. */
+export async function appendLocationSnapshots(tx: EntityManager, locations: readonly LocationEntity[]): Promise<void> {
+  await outboxStore.append(
+    tx,
+    locations.map((l) => ({ topic: TOPICS.location, key: l.id, payload: locationSnapshot(l) })),
+  );
 }
 
 export class LocationService {
@@ -151,11 +168,15 @@ export class LocationService {
       longitude: v.longitude ?? null,
       ships: v.capabilities.ships,
       pickup: v.capabilities.pickup,
+      version: 1,
       createdAt: now,
       updatedAt: now,
     });
     try {
-      await locationStore.insert(this.ds.manager, [row]);
+      await this.ds.transaction(async (tx) => {
+        await locationStore.insert(tx, [row]);
+        await appendLocationSnapshots(tx, [row]);
+      });
     } catch (err) {
       if (isDuplicateKey(err)) {
         throw new ConflictError(`A location with code ${v.code} already exists`, { code: v.code });
@@ -190,8 +211,31 @@ export class LocationService {
       if (v.longitude !== undefined) changes.longitude = v.longitude;
       if (v.address) Object.assign(changes, addressColumns(v.address));
       if (v.capabilities) Object.assign(changes, v.capabilities);
-      await locationStore.update(tx, id, changes);
-      return Object.assign(current, changes);
+      await locationStore.update(tx, current.id, changes);
+      // Read back: the version was bumped in SQL, and the event must carry the state that commits.
+      const [updated] = await locationStore.findByIds(tx, [current.id]);
+      await appendLocationSnapshots(tx, [updated!]);
+      return updated!;
     });
+  }
+
+  /**
+   * Appends a snapshot event for every location, a page per short transaction, so a replica that
+   * starts empty or missed events catches up.
+   * @returns how many snapshots were appended
+   */
+  async republishAll(): Promise<number> {
+    let count = 0;
+    let afterCode: string | null = null;
+    for (;;) {
+      const page: LocationEntity[] = await this.ds.transaction(async (tx) => {
+        const rows = await locationStore.page(tx, {}, REPUBLISH_PAGE, afterCode);
+        await appendLocationSnapshots(tx, rows);
+        return rows;
+      });
+      count += page.length;
+      if (page.length < REPUBLISH_PAGE) return count;
+      afterCode = page.at(-1)!.code;
+    }
   }
 }

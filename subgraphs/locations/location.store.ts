@@ -83,8 +83,9 @@ export const locationStore = {
     return tx.findOne(LocationEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   },
 
+  /** Every update bumps the version in SQL, so each committed state carries its own, higher, version. */
   update(tx: EntityManager, id: string, changes: Partial<LocationEntity>): Promise<unknown> {
-    return tx.update(LocationEntity, { id }, changes);
+    return tx.update(LocationEntity, { id }, { ...changes, version: () => 'version + 1' });
   },
 
   count(tx: EntityManager): Promise<number> {

@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import type { DemoLocation } from '../../scripts/demo/estate.js';
 import { LocationEntity } from './location.entity.js';
+import { appendLocationSnapshots } from './location.service.js';
 import { locationStore } from './location.store.js';
 
-/** Inserts the demo locations that are not there yet; returns how many were inserted. */
+/** Inserts the demo locations that are not there yet, with their snapshot events; returns how many were inserted. */
 export async function seedLocations(ds: DataSource, locations: DemoLocation[]): Promise<number> {
   return ds.transaction(async (tx) => {
     const existing = new Set((await locationStore.findByIds(tx, locations.map((l) => l.id))).map((l) => l.id));
@@ -28,11 +29,13 @@ export async function seedLocations(ds: DataSource, locations: DemoLocation[]): 
           longitude: l.longitude,
           ships: l.ships,
           pickup: l.pickup,
+          version: 1,
           createdAt: now,
           updatedAt: now,
         }),
       );
     if (rows.length) await locationStore.insert(tx, rows);
+    await appendLocationSnapshots(tx, rows);
     return rows.length;
   });
 }

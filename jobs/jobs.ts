@@ -1,0 +1,84 @@
+import type { DataSource } from 'typeorm';
+import type { Config, SubgraphName } from '../lib/config.js';
+import { logger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
+import { startHealthService, type RunningService } from '../lib/server.js';
+import { openSubgraphDatabase } from '../lib/subgraph.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
+import { OutboxRelay, relaySettings } from './outbox-relay.js';
+import { ReplicationConsumer } from './replication-consumer.js';
+import { ReservationExpiry } from './reservation-expiry.js';
+import { republishReplicaSources } from './resync.js';
+
+/** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
+const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies readonly SubgraphName[];
+
+/**
+ * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
+ * replicas, and the reservation expiry worker, behind /healthz and /readyz on JOBS_PORT.
+ * close() lets each finish what it holds (a batch, an entry, a job), releases the relay locks and
+ * closes every connection.
+ */
+export async function startJobs(cfg: Config): Promise<RunningService> {
+  const log = logger();
+  // Run in reverse on close, or when a later step of the start fails.
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    const entries = await Promise.all(
+      EVENT_SOURCES.map(async (name) => [name, await openSubgraphDatabase(cfg, SUBGRAPHS[name])] as const),
+    );
+    const databases = Object.fromEntries(entries) as Record<(typeof EVENT_SOURCES)[number], DataSource>;
+    closers.push(() => Promise.all(entries.map(([, ds]) => ds.destroy())));
+
+    const publisher = createRedis(cfg.REDIS_URL);
+    // XREADGROUP BLOCK holds its connection, so the consumer gets one of its own.
+    const consumerRedis = createRedis(cfg.REDIS_URL);
+    for (const client of [publisher, consumerRedis]) {
+      client.on('error', (err) => log.warn({ err }, 'redis connection error'));
+      closers.push(() => client.quit());
+    }
+
+    const relays = EVENT_SOURCES.map(
+      (source) =>
+        new OutboxRelay({ source, dataSource: databases[source], redis: publisher, ...relaySettings(cfg) }),
+    );
+    relays.forEach((relay) => relay.start());
+    closers.push(() => Promise.all(relays.map((relay) => relay.stop())));
+
+    const consumer = new ReplicationConsumer({
+      redis: consumerRedis,
+      replicas: new ReplicaService(databases.inventory),
+      keyPrefix: cfg.REDIS_KEY_PREFIX,
+      claimIdleMs: cfg.REPLICA_CLAIM_IDLE_MS,
+      resync: () => republishReplicaSources(databases),
+    });
+    closers.push(() => consumer.stop());
+    await consumer.start();
+
+    const expiry = await ReservationExpiry.start({
+      inventory: databases.inventory,
+      redisUrl: cfg.REDIS_URL,
+      keyPrefix: cfg.REDIS_KEY_PREFIX,
+      everyMs: cfg.RESERVATION_EXPIRY_INTERVAL_MS,
+    });
+    closers.push(() => expiry.close());
+
+    return await startHealthService({
+      name: 'jobs',
+      host: cfg.HOST,
+      port: cfg.JOBS_PORT,
+      readiness: {
+        mysql: () => Promise.all(entries.map(([, ds]) => ds.query('SELECT 1'))),
+        redis: () => publisher.ping(),
+      },
+      onClose: closeAll,
+    });
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,13 @@
+import { config } from '../lib/config.js';
+import { logger, setServiceName } from '../lib/logger.js';
+import { closeOnSignals } from '../lib/server.js';
+import { startJobs } from './jobs.js';
+
+setServiceName('jobs');
+try {
+  const running = await startJobs(config());
+  closeOnSignals(() => running.close());
+} catch (err) {
+  logger().fatal({ err }, 'jobs failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,19 @@
+import type { DataSource } from 'typeorm';
+import { ChannelService } from '../subgraphs/channels/channel.service.js';
+import { LocationService } from '../subgraphs/locations/location.service.js';
+
+/**
+ * Has the channels and locations subgraphs append a snapshot event of every channel and location
+ * to their outboxes: the relays publish them, and a replica that is empty or missed events catches
+ * up. Stale snapshots are harmless, since the replica keeps the highest version it has seen.
+ */
+export async function republishReplicaSources(sources: {
+  channels: DataSource;
+  locations: DataSource;
+}): Promise<{ channels: number; locations: number }> {
+  const [channels, locations] = await Promise.all([
+    new ChannelService(sources.channels).republishAll(),
+    new LocationService(sources.locations).republishAll(),
+  ]);
+  return { channels, locations };
+}

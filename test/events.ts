@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { config } from '../lib/config.js';
+import { createDataSource, ensureDatabase } from '../lib/db.js';
+import { parseStreamEntry, type StreamEntry } from '../lib/events.js';
+import { createOutboxTable } from '../lib/outbox.js';
+
+/** A REDIS_KEY_PREFIX of its own, so test files, and a running dev instance, never share streams, groups or queues. */
+export function testKeyPrefix(): string {
+  return `omnistock_test:${randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every key under a test prefix. */
+export async function dropKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** A database of its own holding only an outbox table: relays on it meet no other test's relays or rows. */
+export async function outboxDatabase(): Promise<DataSource> {
+  const cfg = config();
+  const database = `${cfg.DB_PREFIX}_outbox_${randomUUID().slice(0, 8)}`;
+  await ensureDatabase(cfg.MYSQL_URL, database);
+  const ds = await createDataSource(cfg, { database, entities: [], migrations: [] }).initialize();
+  const runner = ds.createQueryRunner();
+  try {
+    await createOutboxTable(runner);
+  } finally {
+    await runner.release();
+  }
+  return ds;
+}
+
+export async function dropDatabase(ds: DataSource): Promise<void> {
+  const database = ds.driver.database!;
+  await ds.query(`DROP DATABASE \`${database}\``);
+  await ds.destroy();
+}
+
+export interface ReadEntry extends StreamEntry {
+  id: string;
+}
+
+/** Every entry of a stream, oldest first. */
+export async function readStream(redis: Redis, key: string): Promise<ReadEntry[]> {
+  const entries = await redis.xrange(key, '-', '+');
+  return entries.map(([id, fields]) => {
+    const parsed = parseStreamEntry(fields);
+    if (!parsed.success) throw parsed.error;
+    return { id, ...parsed.data };
+  });
+}
+
+/** Polls until `check` returns a truthy value (which it answers) or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function countUnpublished(ds: DataSource): Promise<number> {
+  const [row] = await ds.query('SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL');
+  return Number(row.n);
+}
