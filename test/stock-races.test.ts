@@ -100,6 +100,7 @@ describe('stock races against the real database', () => {
     const results = await Promise.all(
       Array.from({ length: 60 }, () => gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 } })),
     );
+    expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);
     expect(results.filter((r) => !r.errors)).toHaveLength(29);
     expect(results.filter((r) => r.errors).every((r) => errorCode(r) === 'INSUFFICIENT_STOCK')).toBe(true);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 1, reserved: 1 });
@@ -162,6 +163,7 @@ describe('stock races against the real database', () => {
         gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_OUT', sku, locationId: from, destinationLocationId: to, quantity: 1 } }),
       ),
     );
+    expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);
     expect(results.filter((r) => !r.errors)).toHaveLength(20);
     expect(await f.level(sku, from)).toMatchObject({ on_hand: 0 });
     expect(await f.level(sku, to)).toMatchObject({ on_hand: 0, incoming: 20 });
@@ -178,6 +180,7 @@ describe('stock races against the real database', () => {
         gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_IN', sku, locationId: to, transferId, quantity: 1 } }),
       ),
     );
+    expect(results.filter((r) => r.errors && errorCode(r) !== 'BAD_USER_INPUT').map((r) => r.errors)).toEqual([]);
     expect(results.filter((r) => !r.errors)).toHaveLength(10);
     expect(await f.level(sku, to)).toMatchObject({ on_hand: 10, incoming: 0 });
     const [t] = await f.ds.query('SELECT status, received_quantity FROM transfers WHERE id = ?', [transferId]);
@@ -193,6 +196,7 @@ describe('stock races against the real database', () => {
         gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'ADJUSTMENT', reason: 'SHRINKAGE', sku, locationId: loc, quantity: -1 } }),
       ),
     );
+    expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);
     expect(results.filter((r) => !r.errors)).toHaveLength(12);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 0 });
   });

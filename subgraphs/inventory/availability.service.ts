@@ -6,7 +6,7 @@ import { idSchema, skuSchema } from '../../lib/validation.js';
 import { availableToSell } from './allocation.js';
 import { itemStore } from './item.store.js';
 import { availableOf } from './level-math.js';
-import { replicaStore } from './replica.store.js';
+import type { ReplicaService } from './replica.service.js';
 import { stockLevelStore } from './stock-level.store.js';
 
 const argsSchema = z.object({ channelId: idSchema, skus: z.array(skuSchema).min(1).max(100) });
@@ -30,6 +30,7 @@ export function stockStatus(ats: number, lowThreshold: number): StockStatus {
 export class AvailabilityService {
   constructor(
     private readonly ds: DataSource,
+    private readonly replicas: ReplicaService,
     private readonly lowStockThreshold: number,
   ) {}
 
@@ -41,7 +42,7 @@ export class AvailabilityService {
    */
   async forChannel(channelId: string, skus: string[]): Promise<(ChannelAvailability | null)[]> {
     const v = parseInput(argsSchema, { channelId, skus });
-    const rule = await replicaStore.channelRule(this.ds.manager, v.channelId);
+    const rule = await this.replicas.channelRule(v.channelId);
     if (!rule) throw new NotFoundError('Channel', v.channelId);
     const sources = rule.sources.filter((s) => s.status === 'ACTIVE');
     const [items, levels] = await Promise.all([

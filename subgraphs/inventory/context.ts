@@ -6,6 +6,7 @@ import { ItemService } from './item.service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { MovementService } from './movement.service.js';
 import { ReconciliationService } from './reconciliation.service.js';
+import { ReplicaService } from './replica.service.js';
 import { ReservationService } from './reservation.service.js';
 import { StockService } from './stock.service.js';
 
@@ -21,12 +22,13 @@ export interface InventoryContext extends BaseContext {
 
 export function createContext(ds: DataSource) {
   const movements = new MovementService(ds);
+  const replicas = new ReplicaService(ds);
   const services = {
     items: new ItemService(ds),
     stock: new StockService(ds),
     movements,
-    reservations: new ReservationService(ds),
-    availability: new AvailabilityService(ds, config().LOW_STOCK_THRESHOLD),
+    reservations: new ReservationService(ds, replicas),
+    availability: new AvailabilityService(ds, replicas, config().LOW_STOCK_THRESHOLD),
     reconciliation: new ReconciliationService(ds, movements),
   };
   return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders(services) });

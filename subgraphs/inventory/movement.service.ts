@@ -39,10 +39,15 @@ const safetyStockSchema = z.object({
 });
 
 /** Locks the levels, creating absent ones at zero first (a receipt may stock a SKU somewhere new). */
-export async function lockOrCreate(tx: EntityManager, keys: LevelKey[], now: Date): Promise<Map<string, StockLevelEntity>> {
+export async function lockOrCreate(tx: EntityManager, keys: LevelKey[], sku: string, now: Date): Promise<Map<string, StockLevelEntity>> {
   let rows = await stockLevelStore.lock(tx, keys, now);
   if (rows.length < keys.length) {
-    await stockLevelStore.createMissing(tx, keys, now);
+    try {
+      await stockLevelStore.createMissing(tx, keys, now);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new NotFoundError('InventoryItem', sku);
+      throw err;
+    }
     rows = await stockLevelStore.lock(tx, keys, now);
   }
   return new Map(rows.map((r) => [levelKeyOf(r), r]));
@@ -122,7 +127,7 @@ export class MovementService {
     return writeTransaction(this.ds, async (tx) => {
       const now = new Date();
       await assertLocationsKnown(tx, [v.locationId]);
-      const level = (await lockOrCreate(tx, [v], now)).get(levelKeyOf(v));
+      const level = (await lockOrCreate(tx, [v], v.sku, now)).get(levelKeyOf(v));
       if (!level) throw new NotFoundError('InventoryItem', v.sku);
       if (v.expectedVersion != null && v.expectedVersion !== level.version) {
         throw new ConflictError('The stock level changed since it was read', { currentVersion: level.version });
@@ -144,7 +149,7 @@ export class MovementService {
       transfer = await stockMovementStore.lockTransfer(tx, m.transferId!);
       if (!transfer) throw new NotFoundError('Transfer', m.transferId!);
     }
-    const locked = await lockOrCreate(tx, keys, now);
+    const locked = await lockOrCreate(tx, keys, m.sku, now);
     const levels = keys.map((k) => locked.get(levelKeyOf(k)));
     if (levels.some((l) => !l)) throw new NotFoundError('InventoryItem', m.sku);
     const changes = planMovement(m, levels as StockLevelEntity[], transfer);

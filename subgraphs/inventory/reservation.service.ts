@@ -11,7 +11,7 @@ import { itemStore } from './item.store.js';
 import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from './level-math.js';
 import { assertLocationsKnown } from './movement.service.js';
 import { idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
-import { replicaStore } from './replica.store.js';
+import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from './reservation.entity.js';
 import { reservationStore } from './reservation.store.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
@@ -77,6 +77,13 @@ export function openQuantity(line: ReservationLineEntity): number {
 const byLevel = (a: ReservationLineEntity, b: ReservationLineEntity) =>
   a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
 
+/** Unwinds the reservation's transaction when a line is short; reserve() answers InsufficientStock. */
+class ShortOfStock extends Error {
+  constructor(readonly lines: ShortLine[]) {
+    super('short of stock');
+  }
+}
+
 const view = (r: ReservationEntity, lines: ReservationLineEntity[], replayed: boolean): ReservationView =>
   Object.assign(r, { __typename: 'Reservation' as const, lines: [...lines].sort(byLevel), replayed });
 
@@ -85,7 +92,10 @@ const view = (r: ReservationEntity, lines: ReservationLineEntity[], replayed: bo
  * channel's allocation rule; then committed (shipped), released, or expired.
  */
 export class ReservationService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly replicas: ReplicaService = new ReplicaService(ds),
+  ) {}
 
   /**
    * Reserves every line or none. Without a location a line is placed by the channel's rule.
@@ -96,16 +106,8 @@ export class ReservationService {
   async reserve(input: unknown, actor: string | null): Promise<ReservationView | InsufficientStockView> {
     const v = parseInput(reserveSchema, input);
     const hash = requestHash(v);
-    const prior = await reservationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
-    if (prior) return this.replay(prior, hash);
-
-    const rule = await replicaStore.channelRule(this.ds.manager, v.channelId);
+    const rule = await this.replicas.channelRule(v.channelId);
     if (!rule) throw new NotFoundError('Channel', v.channelId);
-    if (rule.status !== 'ACTIVE') throw new ConflictError(`Channel ${v.channelId} is ${rule.status}`, { status: rule.status });
-    const skus = [...new Set(v.lines.map((l) => l.sku))];
-    const known = new Set((await itemStore.findBySkus(this.ds.manager, skus)).map((i) => i.sku));
-    const unknownSku = skus.find((s) => !known.has(s));
-    if (unknownSku) throw new NotFoundError('InventoryItem', unknownSku);
     const pinned = [...v.lines.map((l) => l.locationId), v.pickupLocationId].filter((id): id is string => !!id);
     await assertLocationsKnown(this.ds.manager, pinned);
 
@@ -131,13 +133,6 @@ export class ReservationService {
     try {
       return await writeTransaction(this.ds, async (tx) => {
         const now = new Date();
-        const levels = await stockLevelStore.lock(tx, keys, now);
-        const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
-        // Offline or closed sources sell nothing, even when a line names them.
-        const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
-        const { allocations, short } = allocate({ lines, sources: sellable.map((s) => s.locationId), available, rule });
-        if (short.length) return { __typename: 'InsufficientStock' as const, lines: short };
-
         const reservation = Object.assign(new ReservationEntity(), {
           id: randomUUID(),
           idempotencyKey: v.idempotencyKey,
@@ -151,6 +146,22 @@ export class ReservationService {
           createdAt: now,
           updatedAt: now,
         });
+        // First, so a retry meets the unique key before any stock is locked (and is replayed).
+        await reservationStore.insert(tx, reservation);
+        if (rule.status !== 'ACTIVE') throw new ConflictError(`Channel ${v.channelId} is ${rule.status}`, { status: rule.status });
+        const levels = await stockLevelStore.lock(tx, keys, now);
+        const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
+        // Offline or closed sources sell nothing, even when a line names them.
+        const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
+        const { allocations, short } = allocate({ lines, sources: sellable.map((s) => s.locationId), available, rule });
+        if (short.length) {
+          // A SKU without any level is either unknown or never stocked: only the first is an error.
+          const skus = [...new Set(short.map((l) => l.sku))];
+          const known = new Set((await itemStore.findBySkus(tx, skus)).map((i) => i.sku));
+          const unknown = skus.find((sku) => !known.has(sku));
+          if (unknown) throw new NotFoundError('InventoryItem', unknown);
+          throw new ShortOfStock(short);
+        }
         const rows = allocations.map((a) =>
           Object.assign(new ReservationLineEntity(), {
             reservationId: reservation.id,
@@ -163,7 +174,7 @@ export class ReservationService {
             expiresAt: reservation.expiresAt,
           }),
         );
-        await reservationStore.insert(tx, reservation, rows);
+        await reservationStore.insertLines(tx, rows);
         await this.applyToLevels(
           tx,
           rows.map((r) => ({ key: r, delta: { reserved: r.quantity }, visible: true })),
@@ -174,6 +185,8 @@ export class ReservationService {
         return view(reservation, rows, false);
       });
     } catch (err) {
+      // Nothing was written: the transaction rolled back, the reservation row with it.
+      if (err instanceof ShortOfStock) return { __typename: 'InsufficientStock', lines: err.lines };
       if (isDuplicateKey(err)) {
         const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
         if (winner) return this.replay(winner, hash);

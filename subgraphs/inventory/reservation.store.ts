@@ -4,8 +4,12 @@ import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from
 /** SQL for reservations. Every method runs on the manager it is given. */
 export const reservationStore = {
   /** Fails with ER_DUP_ENTRY when the idempotency key was used before. */
-  insert(tx: EntityManager, reservation: ReservationEntity, lines: ReservationLineEntity[]): Promise<unknown> {
-    return tx.insert(ReservationEntity, reservation).then(() => tx.insert(ReservationLineEntity, lines));
+  insert(tx: EntityManager, reservation: ReservationEntity): Promise<unknown> {
+    return tx.insert(ReservationEntity, reservation);
+  },
+
+  insertLines(tx: EntityManager, lines: ReservationLineEntity[]): Promise<unknown> {
+    return tx.insert(ReservationLineEntity, lines);
   },
 
   findByIdempotencyKey(tx: EntityManager, key: string): Promise<ReservationEntity | null> {

@@ -130,9 +130,14 @@ export const stockLevelStore = {
     );
   },
 
-  /** Creates absent levels at zero (version 0) so they can be locked; unknown SKUs are skipped by the foreign key. */
+  /**
+   * Creates absent levels at zero (version 0) and leaves every given level exclusively locked.
+   * ON DUPLICATE KEY takes an exclusive lock on a row that exists, where INSERT IGNORE would take a
+   * shared one: two writers both holding it shared and both then asking FOR UPDATE deadlock.
+   * Unknown SKUs fail the foreign key (ER_NO_REFERENCED_ROW_2).
+   */
   async createMissing(tx: EntityManager, keys: readonly LevelKey[], at: Date): Promise<void> {
-    await tx.query('INSERT IGNORE INTO stock_levels (sku, location_id, updated_at) VALUES ?', [
+    await tx.query('INSERT INTO stock_levels (sku, location_id, updated_at) VALUES ? ON DUPLICATE KEY UPDATE sku = sku', [
       keys.map((k) => [k.sku, k.locationId, at]),
     ]);
   },
