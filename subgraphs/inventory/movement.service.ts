@@ -38,19 +38,36 @@ const safetyStockSchema = z.object({
   expectedVersion: z.number().int().min(0).nullish(),
 });
 
-/** Locks the levels, creating absent ones at zero first (a receipt may stock a SKU somewhere new). */
-export async function lockOrCreate(tx: EntityManager, keys: LevelKey[], sku: string, now: Date): Promise<Map<string, StockLevelEntity>> {
-  let rows = await stockLevelStore.lock(tx, keys, now);
-  if (rows.length < keys.length) {
+/** A level to be written does not exist yet: the transaction is run again, creating it first. */
+class MissingLevel extends Error {}
+
+/**
+ * Locks the levels, the first locking statement of the transaction, in primary-key order. With
+ * `create`, absent levels are created at zero by that same statement; without, an absent level
+ * aborts the transaction with MissingLevel. Creating a row after locking a later one would take
+ * locks out of order and deadlock with a writer that found the row already there.
+ * @throws NotFoundError when the SKU does not exist (the levels' foreign key)
+ */
+async function lockLevels(tx: EntityManager, keys: LevelKey[], sku: string, now: Date, create: boolean): Promise<Map<string, StockLevelEntity>> {
+  if (create) {
     try {
       await stockLevelStore.createMissing(tx, keys, now);
     } catch (err) {
       if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2') throw new NotFoundError('InventoryItem', sku);
       throw err;
     }
-    rows = await stockLevelStore.lock(tx, keys, now);
   }
+  const rows = await stockLevelStore.lock(tx, keys, now);
+  if (rows.length < keys.length) throw new MissingLevel();
   return new Map(rows.map((r) => [levelKeyOf(r), r]));
+}
+
+/** Runs a write transaction on levels that usually exist; when one does not, runs it again creating it first. */
+function onLevels<T>(ds: DataSource, work: (tx: EntityManager, create: boolean) => Promise<T>): Promise<T> {
+  return writeTransaction(ds, (tx) => work(tx, false)).catch((err: unknown) => {
+    if (err instanceof MissingLevel) return writeTransaction(ds, (tx) => work(tx, true));
+    throw err;
+  });
 }
 
 /**
@@ -84,7 +101,7 @@ export class MovementService {
     const prior = await stockMovementStore.findByIdempotencyKey(this.ds.manager, m.idempotencyKey);
     if (prior) return this.replay(prior, hash);
     try {
-      return await writeTransaction(this.ds, (tx) => this.apply(tx, m, hash, actor));
+      return await onLevels(this.ds, (tx, create) => this.apply(tx, m, hash, actor, create));
     } catch (err) {
       // Two requests with one key raced: the loser's insert hit the unique key after the winner committed.
       if (isDuplicateKey(err)) {
@@ -124,11 +141,10 @@ export class MovementService {
    */
   async setSafetyStock(input: unknown): Promise<StockLevelEntity> {
     const v = parseInput(safetyStockSchema, input);
-    return writeTransaction(this.ds, async (tx) => {
+    return onLevels(this.ds, async (tx, create) => {
       const now = new Date();
       await assertLocationsKnown(tx, [v.locationId]);
-      const level = (await lockOrCreate(tx, [v], v.sku, now)).get(levelKeyOf(v));
-      if (!level) throw new NotFoundError('InventoryItem', v.sku);
+      const level = (await lockLevels(tx, [v], v.sku, now, create)).get(levelKeyOf(v))!;
       if (v.expectedVersion != null && v.expectedVersion !== level.version) {
         throw new ConflictError('The stock level changed since it was read', { currentVersion: level.version });
       }
@@ -140,7 +156,7 @@ export class MovementService {
     });
   }
 
-  private async apply(tx: EntityManager, m: Movement, hash: string, actor: string | null): Promise<MovementResult> {
+  private async apply(tx: EntityManager, m: Movement, hash: string, actor: string | null, create: boolean): Promise<MovementResult> {
     const now = new Date();
     const keys = keysOf(m);
     await assertLocationsKnown(tx, keys.map((k) => k.locationId));
@@ -149,10 +165,8 @@ export class MovementService {
       transfer = await stockMovementStore.lockTransfer(tx, m.transferId!);
       if (!transfer) throw new NotFoundError('Transfer', m.transferId!);
     }
-    const locked = await lockOrCreate(tx, keys, m.sku, now);
-    const levels = keys.map((k) => locked.get(levelKeyOf(k)));
-    if (levels.some((l) => !l)) throw new NotFoundError('InventoryItem', m.sku);
-    const changes = planMovement(m, levels as StockLevelEntity[], transfer);
+    const locked = await lockLevels(tx, keys, m.sku, now, create);
+    const changes = planMovement(m, keys.map((k) => locked.get(levelKeyOf(k))!), transfer);
 
     if (m.type === 'TRANSFER_OUT') {
       transfer = Object.assign(new TransferEntity(), {

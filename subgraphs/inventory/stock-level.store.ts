@@ -88,6 +88,10 @@ export interface LocationPageFilter {
 
 const keyTuples = (keys: readonly LevelKey[]) => keys.map((k) => [k.sku, k.locationId]);
 
+/** Primary-key order: SKU, then location id, compared as bytes like their ascii_bin collation. */
+const sortedKeys = (keys: readonly LevelKey[]) =>
+  [...keys].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0));
+
 /** SQL for stock levels. Every method runs on the manager it is given; `now` decides what has expired. */
 export const stockLevelStore = {
   /** Every level of the given SKUs, ordered by SKU then location id. */
@@ -124,7 +128,9 @@ export const stockLevelStore = {
     if (!keys.length) return [];
     return parseLevels(
       await tx.query(
-        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE (s.sku, s.location_id) IN (?) ORDER BY s.sku, s.location_id FOR UPDATE`,
+        // FORCE INDEX: scanning the secondary (location_id, sku) index would lock in another order.
+        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s FORCE INDEX (PRIMARY)
+          WHERE (s.sku, s.location_id) IN (?) ORDER BY s.sku, s.location_id FOR UPDATE`,
         [now, keyTuples(keys)],
       ),
     );
@@ -137,8 +143,9 @@ export const stockLevelStore = {
    * Unknown SKUs fail the foreign key (ER_NO_REFERENCED_ROW_2).
    */
   async createMissing(tx: EntityManager, keys: readonly LevelKey[], at: Date): Promise<void> {
+    // Rows in primary-key order, the order lock() takes them in, so two writers never wait on each other crosswise.
     await tx.query('INSERT INTO stock_levels (sku, location_id, updated_at) VALUES ? ON DUPLICATE KEY UPDATE sku = sku', [
-      keys.map((k) => [k.sku, k.locationId, at]),
+      sortedKeys(keys).map((k) => [k.sku, k.locationId, at]),
     ]);
   },
 
