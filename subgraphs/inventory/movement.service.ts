@@ -10,7 +10,7 @@ import { keysOf, MAX_QUANTITY, movementSchema, planMovement, requestHash, type L
 import { replicaStore } from './replica.store.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import { stockLevelStore, type LevelKey } from './stock-level.store.js';
-import { StockMovementEntity } from './stock-movement.entity.js';
+import { ledgerLine, type StockMovementEntity } from './stock-movement.entity.js';
 import { stockMovementStore } from './stock-movement.store.js';
 import { TransferEntity } from './transfer.entity.js';
 
@@ -232,8 +232,7 @@ export class MovementService {
     after: StockLevelEntity,
     extra: { idempotencyKey: string; requestHash: string | null; transferId: string | null; actor: string | null; at: Date },
   ): StockMovementEntity {
-    return Object.assign(new StockMovementEntity(), {
-      id: randomUUID(),
+    return ledgerLine({
       idempotencyKey: extra.idempotencyKey,
       sku: change.key.sku,
       locationId: change.key.locationId,
@@ -249,7 +248,6 @@ export class MovementService {
       actor: extra.actor,
       correlationId: m.correlationId ?? null,
       transferId: extra.transferId,
-      reservationId: null,
       requestHash: extra.requestHash,
       createdAt: extra.at,
     });

@@ -16,7 +16,7 @@ import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from
 import { reservationStore } from './reservation.store.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import { stockLevelStore, type LevelDelta, type LevelKey } from './stock-level.store.js';
-import { StockMovementEntity } from './stock-movement.entity.js';
+import { ledgerLine } from './stock-movement.entity.js';
 import { stockMovementStore } from './stock-movement.store.js';
 
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
@@ -300,23 +300,17 @@ export class ReservationService {
       await stockMovementStore.insert(
         tx,
         shipments.map((s, i) =>
-          Object.assign(new StockMovementEntity(), {
-            id: randomUUID(),
+          ledgerLine({
             idempotencyKey: fulfilmentKey(v.idempotencyKey, s.line),
             sku: s.line.sku,
             locationId: s.line.locationId,
             type: 'FULFILMENT',
-            reason: null,
             quantity: -s.quantity,
             reference: r.reference,
             onHandBefore: byKey.get(levelKeyOf(s.line))!.onHand,
             onHandAfter: afters[i]!.onHand,
-            damagedChange: 0,
-            incomingChange: 0,
             versionAfter: afters[i]!.version,
             actor,
-            correlationId: null,
-            transferId: null,
             reservationId: r.id,
             requestHash: hash,
             createdAt: now,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export const MOVEMENT_TYPES = [
@@ -79,4 +80,23 @@ export class StockMovementEntity {
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
+}
+
+type Required = 'idempotencyKey' | 'sku' | 'locationId' | 'type' | 'quantity' | 'onHandBefore' | 'onHandAfter' | 'versionAfter' | 'createdAt';
+
+/** A new ledger line: what every movement states, with the optional columns empty unless given. */
+export function ledgerLine(fields: Pick<StockMovementEntity, Required> & Partial<Omit<StockMovementEntity, Required | 'id' | 'seq'>>): StockMovementEntity {
+  return Object.assign(new StockMovementEntity(), {
+    id: randomUUID(),
+    reason: null,
+    reference: null,
+    damagedChange: 0,
+    incomingChange: 0,
+    actor: null,
+    correlationId: null,
+    transferId: null,
+    reservationId: null,
+    requestHash: null,
+    ...fields,
+  });
 }
