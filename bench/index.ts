@@ -1,7 +1,9 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
 import { Command, InvalidArgumentError } from 'commander';
 import { benchGateway } from './gateway.js';
+import { benchOrders } from './orders.js';
 import { benchReserve } from './reserve.js';
+import { benchSubscriptions } from './subscriptions.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -27,6 +29,24 @@ program
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .action(async (opts: { connections: number; seconds: number }) => {
     await benchReserve(opts);
+  });
+
+program
+  .command('subscriptions')
+  .description('commit-to-client latency, deliveries/s, entity fetches per event and heap per subscriber for 1,000 and 10,000 subscribers')
+  .option('-d, --seconds <n>', 'seconds of stock changes per round', positiveInt, 10)
+  .option('-n, --subscribers <list>', 'comma-separated subscriber counts', (v) => v.split(',').map(positiveInt), [1000, 10000])
+  .action(async (opts: { seconds: number; subscribers: number[] }) => {
+    await benchSubscriptions({ seconds: opts.seconds, counts: opts.subscribers });
+  });
+
+program
+  .command('orders')
+  .description('three-line orders/s and p50/p99 end to end through the gateway, and the oversell count')
+  .option('-c, --connections <n>', 'concurrent clients', positiveInt, 50)
+  .option('-d, --seconds <n>', 'seconds of the measured run', positiveInt, 10)
+  .action(async (opts: { connections: number; seconds: number }) => {
+    await benchOrders(opts);
   });
 
 await program.parseAsync();

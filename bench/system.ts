@@ -17,6 +17,7 @@ const BENCH_ENV = {
   ORDERS_URL: 'http://127.0.0.1:4102/graphql',
   LOCATIONS_URL: 'http://127.0.0.1:4103/graphql',
   CHANNELS_URL: 'http://127.0.0.1:4104/graphql',
+  INVENTORY_SUBSCRIPTION_URL: 'ws://127.0.0.1:4101/graphql',
   PUBLIC_HOST: '127.0.0.1',
   LOG_LEVEL: 'warn',
   NODE_ENV: 'production',

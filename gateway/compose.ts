@@ -22,6 +22,8 @@ export interface SubgraphSource {
   name: string;
   url: string;
   sdl: string;
+  /** Where it serves graphql-ws, when it has subscriptions. */
+  subscriptionUrl?: string;
 }
 
 export interface CompositionProblem {
@@ -46,6 +48,7 @@ export async function readSupergraphConfig(path: string): Promise<SubgraphSource
     Object.entries(parsed.data.subgraphs).map(async ([name, sg]) => ({
       name,
       url: sg.routing_url,
+      ...(sg.subscription_url ? { subscriptionUrl: sg.subscription_url } : {}),
       sdl: await readFile(resolve(base, sg.schema.file), 'utf8'),
     })),
   );

@@ -1,8 +1,15 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { config } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
+import { logger } from '../lib/logger.js';
 import { clientIdFrom, startHttpService, type RunningService } from '../lib/server.js';
+import { SubscriptionHub } from './subscriptions/hub.js';
+import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
+import { admitAll, serveGatewayWebSocket, type ConnectionAuthenticator } from './subscriptions/server.js';
+import { UpstreamPool } from './subscriptions/upstream.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -15,6 +22,31 @@ export interface GatewayOptions {
   urlOverrides?: Partial<Record<string, string>>;
   host: string;
   port: number;
+  /** graphql-ws URLs of the subgraphs that serve subscriptions, by subgraph name. */
+  subscriptionUrls?: Partial<Record<string, string>>;
+  /** Subscription limits and upstream settings; the configuration's when omitted. */
+  subscriptions?: Partial<SubscriptionSettings>;
+  /** Admits (or refuses) a WebSocket connection from its connection_init payload. */
+  authenticate?: ConnectionAuthenticator;
+}
+
+export interface SubscriptionSettings {
+  queueSize: number;
+  maxPerConnection: number;
+  maxPerNode: number;
+  keepAliveMs: number;
+  retryMaxMs: number;
+}
+
+function subscriptionDefaults(): SubscriptionSettings {
+  const cfg = config();
+  return {
+    queueSize: cfg.SUBSCRIPTION_QUEUE_SIZE,
+    maxPerConnection: cfg.SUBSCRIPTIONS_PER_CONNECTION,
+    maxPerNode: cfg.SUBSCRIPTIONS_PER_NODE,
+    keepAliveMs: cfg.SUBSCRIPTION_KEEPALIVE_MS,
+    retryMaxMs: cfg.SUBSCRIPTION_RETRY_MAX_MS,
+  };
 }
 
 /** Forwards the request id (one id ties the logs of all hops together) and the client id to every subgraph fetch. */
@@ -40,15 +72,35 @@ export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlO
   });
 }
 
-/** Serves the supergraph at /graphql with health endpoints and graceful shutdown. */
-export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway }> {
+function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
+  const registers = [registry];
+  new Gauge({ name: 'omnistock_subscriptions_active', help: 'Subscribers on this gateway', registers, collect() { this.set(hub.subscribers); } });
+  new Gauge({ name: 'omnistock_subscription_groups', help: 'Upstream subscriptions shared by subscribers with one document, variables and scope', registers, collect() { this.set(hub.groupCount); } });
+  new Counter({ name: 'omnistock_subscription_rest_executions_total', help: 'Entity-fetch executions of subscription plans (one per sharing group and event)', registers, collect() { this.reset(); this.inc(hub.restExecutions); } });
+}
+
+/**
+ * Serves the supergraph at /graphql (HTTP, and graphql-ws for subscriptions, queries and mutations)
+ * with health endpoints and graceful shutdown.
+ */
+export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
   const gateway = createGateway(opts);
+  const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
+  const log = logger().child({ component: 'subscriptions' });
+  const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
+  const hub = new SubscriptionHub(new SubscriptionPlanner(gateway), new UpstreamPool(upstreamSettings), {
+    ...upstreamSettings,
+    queueSize: settings.queueSize,
+    maxSubscriptions: settings.maxPerNode,
+    subscriptionUrls: opts.subscriptionUrls ?? {},
+  }, log);
+  let apollo: ApolloServer<GatewayContext> | undefined;
   const service = await startHttpService<GatewayContext>({
     name: 'gateway',
     host: opts.host,
     port: opts.port,
     apollo: (plugins) =>
-      new ApolloServer<GatewayContext>({
+      (apollo = new ApolloServer<GatewayContext>({
         gateway,
         plugins,
         formatError,
@@ -56,13 +108,26 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
         stopOnTerminationSignals: false,
         introspection: true,
-      }),
+      })),
     context: async (request) => ({ requestId: request.id, clientId: clientIdFrom(request.headers['x-client-id']) }),
+    webSocket: (server, path) => {
+      const closeSockets = serveGatewayWebSocket(server, path, {
+        hub,
+        apollo: apollo!,
+        authenticate: opts.authenticate ?? admitAll,
+        maxPerConnection: settings.maxPerConnection,
+      });
+      return async () => {
+        await hub.close();
+        await closeSockets();
+      };
+    },
     readiness: {
       supergraph: async () => {
         if (!gateway.schema) throw new Error('no supergraph loaded');
       },
     },
+    metrics: (registry) => subscriptionMetrics(registry, hub),
   });
-  return { ...service, gateway };
+  return { ...service, gateway, subscriptions: hub };
 }

@@ -1,4 +1,4 @@
-import { config, subgraphUrlOverrides } from '../lib/config.js';
+import { config, subgraphUrlOverrides, subscriptionUrlOverrides } from '../lib/config.js';
 import { logger, setServiceName } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/server.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from './compose.js';
@@ -7,11 +7,16 @@ import { startGateway } from './gateway.js';
 setServiceName('gateway');
 const cfg = config();
 try {
-  const composed = compose(await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG));
+  const sources = await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG);
+  const composed = compose(sources);
   if (!composed.ok) throw new Error(`Composition failed:\n${formatCompositionErrors(composed.errors)}`);
   const running = await startGateway({
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: subgraphUrlOverrides(cfg),
+    subscriptionUrls: {
+      ...Object.fromEntries(sources.filter((s) => s.subscriptionUrl).map((s) => [s.name, s.subscriptionUrl])),
+      ...subscriptionUrlOverrides(cfg),
+    },
     host: cfg.HOST,
     port: cfg.GATEWAY_PORT,
   });

@@ -6,6 +6,7 @@ import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
+import { OrderSweeper } from './order-sweeper.js';
 import { OutboxRelay, relaySettings } from './outbox-relay.js';
 import { ReplicationConsumer } from './replication-consumer.js';
 import { ReservationExpiry } from './reservation-expiry.js';
@@ -16,7 +17,7 @@ const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies 
 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
- * replicas, and the reservation expiry worker, behind /healthz and /readyz on JOBS_PORT.
+ * replicas, the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT.
  * close() lets each finish what it holds (a batch, an entry, a job), releases the relay locks and
  * closes every connection.
  */
@@ -67,12 +68,18 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     });
     closers.push(() => expiry.close());
 
+    // Orders emit no events, but the order sweeper works on their database.
+    const ordersDb = await openSubgraphDatabase(cfg, SUBGRAPHS.orders);
+    closers.push(() => ordersDb.destroy());
+    const sweeper = await OrderSweeper.start({ orders: ordersDb, cfg });
+    closers.push(() => sweeper.close());
+
     return await startHealthService({
       name: 'jobs',
       host: cfg.HOST,
       port: cfg.JOBS_PORT,
       readiness: {
-        mysql: () => Promise.all(entries.map(([, ds]) => ds.query('SELECT 1'))),
+        mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1')]),
         redis: () => publisher.ping(),
       },
       onClose: closeAll,

@@ -9,6 +9,10 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const optionalUrl = z.url().optional();
+const optionalWsUrl = z
+  .url()
+  .refine((u) => u.startsWith('ws://') || u.startsWith('wss://'), 'must be a ws:// or wss:// URL')
+  .optional();
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -38,6 +42,18 @@ export const configSchema = z.object({
   ORDERS_URL: optionalUrl,
   LOCATIONS_URL: optionalUrl,
   CHANNELS_URL: optionalUrl,
+  INVENTORY_SUBSCRIPTION_URL: optionalWsUrl,
+  ORDERS_SUBSCRIPTION_URL: optionalWsUrl,
+  LOCATIONS_SUBSCRIPTION_URL: optionalWsUrl,
+  CHANNELS_SUBSCRIPTION_URL: optionalWsUrl,
+  /** Events a gateway subscriber may have waiting; past it, only the latest per (sku, location) is kept. */
+  SUBSCRIPTION_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
+  SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(100),
+  SUBSCRIPTIONS_PER_NODE: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  /** Interval of the gateway's pings to subgraph subscription servers. */
+  SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Upper bound of the gateway's backoff when reconnecting to a subgraph's subscription server. */
+  SUBSCRIPTION_RETRY_MAX_MS: z.coerce.number().int().min(10).default(10_000),
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
   SEED_DEMO: bool.default(true),
   SEED_SKUS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
@@ -54,6 +70,16 @@ export const configSchema = z.object({
   OUTBOX_RETENTION_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
   REPLICA_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
   RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  /** Inventory's GraphQL endpoint, which the orders subgraph and the order sweeper call; default: see ordersInventoryUrl. */
+  ORDERS_INVENTORY_URL: optionalUrl,
+  /** How long orders wait for one inventory call before treating inventory as unavailable. */
+  ORDERS_INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Time to live of an order's reservation until the order is confirmed (1 s to 7 days). */
+  ORDER_RESERVATION_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(900),
+  /** How often the jobs process looks for orders and order steps left unfinished. */
+  ORDER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** An order still PENDING (or a step not applied in inventory) this long after it began is finished by the sweeper. */
+  ORDER_PENDING_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -119,6 +145,21 @@ export function subgraphUrlOverrides(cfg: Config): Partial<Record<SubgraphName, 
   if (cfg.LOCATIONS_URL) out.locations = cfg.LOCATIONS_URL;
   if (cfg.CHANNELS_URL) out.channels = cfg.CHANNELS_URL;
   return out;
+}
+
+/** graphql-ws URL overrides for the gateway (the supergraph config's `subscription_url`s apply when unset). */
+export function subscriptionUrlOverrides(cfg: Config): Partial<Record<SubgraphName, string>> {
+  const out: Partial<Record<SubgraphName, string>> = {};
+  if (cfg.INVENTORY_SUBSCRIPTION_URL) out.inventory = cfg.INVENTORY_SUBSCRIPTION_URL;
+  if (cfg.ORDERS_SUBSCRIPTION_URL) out.orders = cfg.ORDERS_SUBSCRIPTION_URL;
+  if (cfg.LOCATIONS_SUBSCRIPTION_URL) out.locations = cfg.LOCATIONS_SUBSCRIPTION_URL;
+  if (cfg.CHANNELS_SUBSCRIPTION_URL) out.channels = cfg.CHANNELS_SUBSCRIPTION_URL;
+  return out;
+}
+
+/** Where orders reach inventory's GraphQL API: ORDERS_INVENTORY_URL, else inventory on this host at INVENTORY_PORT. */
+export function ordersInventoryUrl(cfg: Config): string {
+  return cfg.ORDERS_INVENTORY_URL ?? `http://127.0.0.1:${cfg.INVENTORY_PORT}/graphql`;
 }
 
 export function databaseName(cfg: Config, subgraph: SubgraphName): string {

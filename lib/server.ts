@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { WebSocketServer } from 'ws';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { logger, requestScope } from './logger.js';
 import { config } from './config.js';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry } from './metrics.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -15,12 +19,19 @@ export interface ServiceOptions {
   readiness: Record<string, ReadinessCheck>;
   /** Releases the service's resources (database pools, Redis) after the HTTP server closed. */
   onClose?: () => Promise<void>;
+  /** Registers the service's own metrics on its registry, served with the process metrics at /metrics. */
+  metrics?: (registry: Registry) => void;
 }
 
 export interface HttpServiceOptions<C extends BaseContext> extends ServiceOptions {
   /** Builds the Apollo server; the plugins passed in (drain on shutdown) must be included. */
   apollo: (plugins: ApolloServerPlugin<C>[]) => ApolloServer<C>;
   context: (request: FastifyRequest) => Promise<C>;
+  /**
+   * Serves WebSockets (graphql-ws) on the same port and `/graphql` path as HTTP; returns how to
+   * close them, which runs first on close (open sockets would otherwise hold the server open).
+   */
+  webSocket?: (server: HttpServer, path: string) => () => Promise<void>;
 }
 
 export interface RunningService {
@@ -28,6 +39,7 @@ export interface RunningService {
   url: string;
   port: number;
   app: FastifyInstance;
+  metrics: Registry;
   close(): Promise<void>;
 }
 
@@ -47,19 +59,44 @@ export function clientIdFrom(header: string | string[] | undefined): string | nu
 
 /**
  * Starts a GraphQL service over Fastify: /graphql, /healthz (alive), /readyz (dependencies and not
- * shutting down), a request id on every log line, and a close() that drains in-flight requests.
+ * shutting down), /metrics (Prometheus), a request id on every log line, and a close() that drains
+ * in-flight requests.
  */
 export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions<C>): Promise<RunningService> {
   return serve(opts, '/graphql', async (app) => {
     const apollo = opts.apollo([fastifyApolloDrainPlugin(app) as ApolloServerPlugin<C>]);
     await apollo.start();
+    const closeWebSocket = opts.webSocket?.(app.server, '/graphql');
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],
       handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
     });
-    return () => apollo.stop();
+    return async () => {
+      await closeWebSocket?.();
+      await apollo.stop();
+    };
   });
+}
+
+/**
+ * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
+ * and returns a close that ends every socket (1001 Going away) and the ws server.
+ */
+export function attachWebSocketServer(
+  server: HttpServer,
+  path: string,
+  use: (wss: WebSocketServer) => { dispose(): void | Promise<void> },
+): () => Promise<void> {
+  const wss = new WebSocketServer({ server, path });
+  const disposable = use(wss);
+  let closing: Promise<void> | undefined;
+  return () =>
+    (closing ??= (async () => {
+      await disposable.dispose();
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    })());
 }
 
 /** Starts a service without an API of its own (the jobs process): /healthz and /readyz; its url is /healthz. */
@@ -97,6 +134,9 @@ async function serve(
   });
 
   app.get('/healthz', async () => ({ status: 'ok', service: opts.name }));
+  const metrics = createMetricsRegistry(opts.name);
+  opts.metrics?.(metrics);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/readyz', async (_req, reply) => {
     if (shuttingDown) return reply.code(503).send({ status: 'shutting-down', service: opts.name });
     const checks: Record<string, string> = {};
@@ -130,6 +170,7 @@ async function serve(
     url,
     port,
     app,
+    metrics,
     close() {
       closing ??= (async () => {
         shuttingDown = true;

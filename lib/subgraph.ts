@@ -1,16 +1,27 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse, type DocumentNode } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  parse,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { config, databaseName, subgraphPort, type Config, type SubgraphName } from './config.js';
 import { openDatabase, type DataSourceSpec } from './db.js';
 import { formatError } from './errors.js';
 import { logger, setServiceName } from './logger.js';
-import { clientIdFrom, closeOnSignals, startHttpService, type RunningService } from './server.js';
+import { attachWebSocketServer, clientIdFrom, closeOnSignals, startHttpService, type RunningService } from './server.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
 export interface BaseContext {
@@ -18,6 +29,31 @@ export interface BaseContext {
   log: Logger;
   /** The calling client application, recorded as the actor of what it writes; null when unnamed. */
   clientId: string | null;
+  /**
+   * Subscriptions only: the last event sequence the subscriber (the gateway, re-opening a
+   * subscription after losing its connection) already has; a resumable subscription replays
+   * what came after it. Sent as `extensions.since` of the graphql-ws subscribe message.
+   */
+  resumeFrom?: string;
+}
+
+/** What a subgraph's process-wide parts (built once in createContext) may need beyond the database. */
+export interface SubgraphRuntime {
+  cfg: Config;
+  /** Registers a release to run when the subgraph closes (after its servers stopped). */
+  onClose(release: () => Promise<void>): void;
+}
+
+/**
+ * Key of the metadata a subscription event may carry beside its root field: it becomes the
+ * result's `extensions` on the wire. `sequence` is the event's position in its stream (the gateway
+ * resumes from the last one it received), `key` names the state it updates (consumers that fall
+ * behind keep only the latest event per key).
+ */
+export const EVENT_META = Symbol('omnistock.eventMeta');
+export interface EventMeta {
+  sequence: string;
+  key: string;
 }
 
 export interface SubgraphDefinition<C extends BaseContext> {
@@ -27,7 +63,7 @@ export interface SubgraphDefinition<C extends BaseContext> {
   entities: DataSourceSpec['entities'];
   migrations: DataSourceSpec['migrations'];
   /** Called once per process; returns the per-request context builder (services plus fresh DataLoaders). */
-  createContext(ds: DataSource): (base: BaseContext) => C;
+  createContext(ds: DataSource, runtime: SubgraphRuntime): (base: BaseContext) => C;
 }
 
 export interface RunningSubgraph extends RunningService {
@@ -55,7 +91,8 @@ export async function startSubgraph<C extends BaseContext>(
   const cfg = options.cfg ?? config();
   const ds = await openSubgraphDatabase(cfg, def);
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
-  const makeContext = def.createContext(ds);
+  const releases: (() => Promise<void>)[] = [];
+  const makeContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release) });
   const service = await startHttpService<C>({
     name: def.name,
     host: options.host ?? cfg.HOST,
@@ -73,7 +110,11 @@ export async function startSubgraph<C extends BaseContext>(
     context: async (request) =>
       makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId: clientIdFrom(request.headers['x-client-id']) }),
     readiness: { mysql: () => ds.query('SELECT 1') },
-    onClose: () => ds.destroy(),
+    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext) : undefined,
+    onClose: async () => {
+      for (const release of releases) await release();
+      await ds.destroy();
+    },
   });
   return { ...service, dataSource: ds };
 }
@@ -88,4 +129,82 @@ export async function runSubgraph<C extends BaseContext>(def: SubgraphDefinition
     logger().fatal({ err }, `${def.name} failed to start`);
     process.exit(1);
   }
+}
+
+/**
+ * graphql-ws on the subgraph's HTTP port and path, for a schema with a Subscription type. Each event
+ * is executed with a fresh context (fresh DataLoaders: an event must not see what an earlier one
+ * cached), and an event's EVENT_META travels as the result's extensions.
+ */
+function serveSubscriptions<C extends BaseContext>(
+  server: Parameters<typeof attachWebSocketServer>[0],
+  path: string,
+  schema: GraphQLSchema,
+  makeContext: (base: BaseContext) => C,
+): () => Promise<void> {
+  return attachWebSocketServer(server, path, (wss) =>
+    useServer<Record<string, unknown>>(
+      {
+        schema,
+        context: (ctx, id, payload) => {
+          const since = payload.extensions?.since;
+          const requestId = `ws-${randomUUID()}`;
+          return makeContext({
+            requestId,
+            log: logger().child({ reqId: requestId, subscription: id }),
+            clientId: clientIdFrom(typeof ctx.connectionParams?.['x-client-id'] === 'string' ? ctx.connectionParams['x-client-id'] : undefined),
+            ...(typeof since === 'string' ? { resumeFrom: since } : {}),
+          });
+        },
+        subscribe: (args) => subscribeWithMeta(args, (base) => makeContext(base)),
+        onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+      },
+      wss,
+    ),
+  );
+}
+
+function formatResult(result: ExecutionResult): ExecutionResult | void {
+  if (!result.errors?.length) return;
+  return {
+    ...result,
+    errors: result.errors.map((e) => {
+      const formatted = formatError(e.toJSON(), e);
+      return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+    }),
+  };
+}
+
+async function subscribeWithMeta<C extends BaseContext>(
+  args: ExecutionArgs,
+  makeContext: (base: BaseContext) => C,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+  const base = args.contextValue as C;
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  // A hand-written iterator rather than an async generator: graphql-ws calls return() while next()
+  // may be waiting for an event, and a generator would defer that return until the next event.
+  const results: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      const step = await iterator.next();
+      if (step.done) return step;
+      const event = step.value as Record<string | symbol, unknown>;
+      const result = await execute({ ...args, rootValue: event, contextValue: makeContext(base) });
+      const meta = event[EVENT_META] as EventMeta | undefined;
+      return { done: false, value: meta ? { ...result, extensions: { ...result.extensions, ...meta } } : result };
+    },
+    async return() {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(err: unknown) {
+      await iterator.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return results;
 }

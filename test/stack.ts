@@ -3,7 +3,6 @@ import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
 import { config, configWith, databaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
-import type { RunningService } from '../lib/server.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { startJobs } from '../jobs/jobs.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
@@ -12,7 +11,7 @@ import { dropKeys } from './events.js';
 export interface Stack {
   gatewayUrl: string;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
-  gateway: RunningService;
+  gateway: Awaited<ReturnType<typeof startGateway>>;
   cfg: Config;
   close(): Promise<void>;
 }
@@ -36,6 +35,7 @@ export async function startStack(opts: { jobs?: boolean } = {}): Promise<Stack> 
   const gateway = await startGateway({
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
+    subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
     host: '127.0.0.1',
     port: 0,
   });

@@ -7,6 +7,7 @@ import { itemResolvers } from './resolvers/item.js';
 import { reconciliationResolvers } from './resolvers/reconciliation.js';
 import { reservationResolvers } from './resolvers/reservation.js';
 import { stockResolvers } from './resolvers/stock.js';
+import { subscriptionResolvers } from './resolvers/subscription.js';
 import { StockLevelEntity } from './stock-level.entity.js';
 import { StockMovementEntity } from './stock-movement.entity.js';
 import { TransferEntity } from './transfer.entity.js';
@@ -22,6 +23,8 @@ export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
     DateTime,
     Query: { ...itemResolvers.Query, ...stockResolvers.Query, ...reservationResolvers.Query, ...reconciliationResolvers.Query },
     Mutation: { ...itemResolvers.Mutation, ...stockResolvers.Mutation, ...reservationResolvers.Mutation, ...reconciliationResolvers.Mutation },
+    Subscription: subscriptionResolvers.Subscription,
+    StockChange: subscriptionResolvers.StockChange,
     InventoryItem: itemResolvers.InventoryItem,
     StockLevel: stockResolvers.StockLevel,
     StockMovement: stockResolvers.StockMovement,

@@ -1,14 +1,31 @@
 import type { DataSource } from 'typeorm';
+import { config, ordersInventoryUrl, type Config } from '../../lib/config.js';
 import type { BaseContext } from '../../lib/subgraph.js';
+import { InventoryClient } from './inventory.client.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { OrderService } from './order.service.js';
+import { OrderService, type Caller } from './order.service.js';
 
 export interface OrdersContext extends BaseContext {
   orders: OrderService;
   loaders: Loaders;
 }
 
-export function createContext(ds: DataSource) {
-  const orders = new OrderService(ds);
+/** The order service on a database, talking to inventory as the configuration says (the subgraph and the jobs process both build it so). */
+export function createOrderService(ds: DataSource, cfg: Config): OrderService {
+  const inventory = new InventoryClient({ url: ordersInventoryUrl(cfg), timeoutMs: cfg.ORDERS_INVENTORY_TIMEOUT_MS });
+  return new OrderService(ds, inventory, {
+    reservationTtlSeconds: cfg.ORDER_RESERVATION_TTL_SECONDS,
+    pendingGraceMs: cfg.ORDER_PENDING_GRACE_MS,
+  });
+}
+
+/** The request's caller, as the service records it and forwards it to inventory. */
+export function callerOf(ctx: OrdersContext): Caller {
+  return { requestId: ctx.requestId, actor: ctx.clientId };
+}
+
+/** `runtime.cfg` is the configuration the subgraph was started with (tests start it with their own). */
+export function createContext(ds: DataSource, runtime?: { cfg: Config }) {
+  const orders = createOrderService(ds, runtime?.cfg ?? config());
   return (base: BaseContext): OrdersContext => ({ ...base, orders, loaders: createLoaders(orders) });
 }

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { OrderEntity, OrderLineEntity } from './order.entity.js';
+import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from './order.entity.js';
 import type { OrderService } from './order.service.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
@@ -7,6 +7,9 @@ export function createLoaders(orders: OrderService) {
   return {
     orderById: new DataLoader<string, OrderEntity | null>((ids) => orders.byIds(ids)),
     linesByOrder: new DataLoader<string, OrderLineEntity[]>((ids) => orders.linesOf(ids)),
+    historyByOrder: new DataLoader<string, OrderStatusChangeEntity[]>((ids) => orders.historyOf(ids)),
+    /** One SUM … GROUP BY sku for every InventoryItem of the request. */
+    openQuantityBySku: new DataLoader<string, number>((skus) => orders.openQuantities(skus)),
   };
 }
 

@@ -35,6 +35,26 @@ export class OrderEntity {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
   idempotencyKey!: string | null;
 
+  /** Fingerprint of the placeOrder request, so a key reused for another request is a CONFLICT, not a replay. */
+  @Column({ name: 'request_hash', type: 'char', length: 64, nullable: true })
+  requestHash!: string | null;
+
+  /** Inventory's reservation holding the order's stock; set when the order is confirmed. */
+  @Column({ name: 'reservation_id', type: 'char', length: 36, nullable: true })
+  reservationId!: string | null;
+
+  /** The time to live asked for at placement, so every retry of the reservation is the same request. */
+  @Column({ name: 'reservation_ttl_seconds', type: 'int', nullable: true })
+  reservationTtlSeconds!: number | null;
+
+  /** When inventory made the reservation permanent (extendReservation with no time to live). */
+  @Column({ name: 'reservation_held_at', type: 'datetime', precision: 3, nullable: true })
+  reservationHeldAt!: Date | null;
+
+  /** JSON of a REJECTED order's Rejection (see order-rules.ts). */
+  @Column({ type: 'text', nullable: true })
+  rejection!: string | null;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
 
@@ -69,4 +89,79 @@ export class OrderLineEntity {
 
   @Column({ name: 'returned_quantity', type: 'int', default: 0 })
   returnedQuantity!: number;
+}
+
+@Entity({ name: 'order_status_history' })
+export class OrderStatusChangeEntity {
+  /** BIGINT AUTO_INCREMENT, read as a string (mysql2's bigNumberStrings); orders the history. */
+  @PrimaryColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column({ name: 'order_id', type: 'char', length: 36 })
+  orderId!: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  status!: OrderStatus;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  actor!: string | null;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  reason!: string | null;
+
+  /** The lifecycle step that made the change, when one did (undoing the step removes the row). */
+  @Column({ name: 'operation_id', type: 'char', length: 36, nullable: true })
+  operationId!: string | null;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt!: Date;
+}
+
+export const OPERATION_KINDS = ['FULFIL', 'CANCEL', 'RETURN'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+export type OperationState = 'PENDING' | 'DONE';
+
+/**
+ * One lifecycle step of an order (a shipment, the cancellation, a return) under the caller's
+ * idempotency key. Recorded with its line changes before inventory is told; PENDING until
+ * inventory has applied it, so a crash in between is finished by a retry or the sweeper.
+ */
+@Entity({ name: 'order_operations' })
+export class OrderOperationEntity {
+  @PrimaryColumn({ type: 'char', length: 36 })
+  id!: string;
+
+  @Column({ name: 'order_id', type: 'char', length: 36 })
+  orderId!: string;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 128 })
+  idempotencyKey!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: OperationKind;
+
+  @Column({ name: 'request_hash', type: 'char', length: 64 })
+  requestHash!: string;
+
+  /** JSON of the step's OperationPayload (see order-rules.ts). */
+  @Column({ type: 'text' })
+  payload!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  state!: OperationState;
+
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  actor!: string | null;
+
+  @Column({ type: 'int', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true })
+  lastError!: string | null;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt!: Date;
+
+  @Column({ name: 'completed_at', type: 'datetime', precision: 3, nullable: true })
+  completedAt!: Date | null;
 }

@@ -1,8 +1,9 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { DateTime } from '../../../lib/scalars.js';
-import { assertId, isId } from '../../../lib/validation.js';
-import type { OrdersContext } from '../context.js';
-import type { OrderEntity, OrderLineEntity } from '../order.entity.js';
+import { assertId, isId, skuSchema } from '../../../lib/validation.js';
+import { callerOf, type OrdersContext } from '../context.js';
+import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from '../order.entity.js';
+import { parseRejection } from '../order-rules.js';
 import type { OrderListArgs } from '../order.service.js';
 
 export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
@@ -11,12 +12,20 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
     order: (_: unknown, args: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(assertId(args.id)),
     orders: (_: unknown, args: OrderListArgs, ctx: OrdersContext) => ctx.orders.list(args),
   },
+  Mutation: {
+    placeOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.place(args.input, callerOf(ctx)),
+    fulfillOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.fulfil(args.input, callerOf(ctx)),
+    cancelOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.cancel(args.input, callerOf(ctx)),
+    returnOrderLines: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.returnLines(args.input, callerOf(ctx)),
+  },
   Order: {
     __resolveReference: (ref: { id: unknown }, ctx: OrdersContext) => (isId(ref.id) ? ctx.loaders.orderById.load(ref.id) : null),
     channel: (o: OrderEntity) => ({ __typename: 'Channel', id: o.channelId }),
     // Fulfilment's fields are columns of the order row.
     fulfilment: (o: OrderEntity) => o,
     lines: (o: OrderEntity, _: unknown, ctx: OrdersContext) => ctx.loaders.linesByOrder.load(o.id),
+    rejection: (o: OrderEntity) => parseRejection(o.rejection),
+    history: (o: OrderEntity, _: unknown, ctx: OrdersContext) => ctx.loaders.historyByOrder.load(o.id),
   },
   Fulfilment: {
     method: (o: OrderEntity) => o.fulfilmentMethod,
@@ -24,5 +33,13 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   },
   OrderLine: {
     item: (l: OrderLineEntity) => ({ __typename: 'InventoryItem', sku: l.sku }),
+  },
+  OrderStatusChange: {
+    at: (h: OrderStatusChangeEntity) => h.createdAt,
+  },
+  InventoryItem: {
+    // Any well-formed SKU: a SKU on no open order has 0 units on them.
+    __resolveReference: (ref: { sku: unknown }) => (skuSchema.safeParse(ref.sku).success ? { sku: ref.sku } : null),
+    openOrderQuantity: (item: { sku: string }, _: unknown, ctx: OrdersContext) => ctx.loaders.openQuantityBySku.load(item.sku),
   },
 };

@@ -1,0 +1,152 @@
+import type { Server as HttpServer } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { formatError } from '../../lib/errors.js';
+import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
+import type { SubscriptionHub } from './hub.js';
+
+/** Who a connection is, from its connection_init payload; the scope decides which subscribers may share. */
+export type ConnectionAuth = { ok: true; scope: string; clientId: string | null } | { ok: false; reason: string };
+
+/**
+ * The hook authentication will fill: it gets the connection_init payload (the same credentials as
+ * HTTP headers, e.g. `authorization`, `x-client-id`). Until authentication exists every connection
+ * is admitted with one public scope.
+ */
+export type ConnectionAuthenticator = (params: Readonly<Record<string, unknown>>) => ConnectionAuth | Promise<ConnectionAuth>;
+
+export const admitAll: ConnectionAuthenticator = (params) => ({
+  ok: true,
+  scope: 'public',
+  clientId: clientIdFrom(typeof params['x-client-id'] === 'string' ? params['x-client-id'] : undefined),
+});
+
+interface ConnectionState {
+  auth: Extract<ConnectionAuth, { ok: true }>;
+  subscriptions: number;
+}
+
+type Extra = { state?: ConnectionState } & Record<PropertyKey, unknown>;
+
+export interface GatewayWsOptions {
+  hub: SubscriptionHub;
+  apollo: ApolloServer<{ requestId: string; clientId: string | null }>;
+  authenticate: ConnectionAuthenticator;
+  maxPerConnection: number;
+}
+
+interface OperationContext {
+  document: DocumentNode;
+  variables: Record<string, unknown>;
+  operationName: string | null;
+  state: ConnectionState;
+  operationId: string;
+}
+
+/**
+ * graphql-ws on the gateway's port and /graphql path: subscriptions through the hub, queries and
+ * mutations through the same Apollo pipeline as HTTP.
+ */
+export function serveGatewayWebSocket(server: HttpServer, path: string, opts: GatewayWsOptions): () => Promise<void> {
+  return attachWebSocketServer(server, path, (wss) =>
+    useServer<Record<string, unknown>, Extra>(
+      {
+        onConnect: async (ctx) => {
+          const auth = await opts.authenticate(ctx.connectionParams ?? {});
+          if (!auth.ok) {
+            ctx.extra.socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
+            return false;
+          }
+          ctx.extra.state = { auth, subscriptions: 0 };
+          return true;
+        },
+        onSubscribe: (ctx, id, payload) => {
+          const state = ctx.extra.state!;
+          let document: DocumentNode;
+          try {
+            document = parse(payload.query);
+          } catch (err) {
+            return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+          }
+          const schema = opts.hub.planner.schema;
+          if (!schema) return [new GraphQLError('The gateway has no supergraph loaded yet')];
+          const errors = validate(schema, document);
+          if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+          const operation = getOperationAST(document, payload.operationName);
+          if (!operation) return [withCode(new GraphQLError('Unknown or ambiguous operation name'), 'BAD_USER_INPUT')];
+          if (operation.operation === 'subscription' && state.subscriptions >= opts.maxPerConnection) {
+            return [
+              new GraphQLError(`This connection already has its maximum of ${opts.maxPerConnection} subscriptions; complete one first or open another connection`, {
+                extensions: { code: 'SUBSCRIPTION_LIMIT', limit: 'connection', max: opts.maxPerConnection },
+              }),
+            ];
+          }
+          // The slot is taken here: graphql-ws handles a connection's subscribe messages concurrently.
+          if (operation.operation === 'subscription') state.subscriptions++;
+          const contextValue: OperationContext = {
+            document,
+            variables: payload.variables ?? {},
+            operationName: payload.operationName ?? null,
+            state,
+            operationId: id,
+          };
+          return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        },
+        execute: async (args) => {
+          const op = args.contextValue as OperationContext;
+          const response = await opts.apollo.executeOperation(
+            { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
+            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId } },
+          );
+          if (response.body.kind !== 'single') return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
+          // Already formatted by Apollo's pipeline.
+          return response.body.singleResult as ExecutionResult;
+        },
+        subscribe: (args) => {
+          const op = args.contextValue as OperationContext;
+          const result = opts.hub.subscribe({
+            document: op.document,
+            operationName: op.operationName,
+            variables: op.variables,
+            scope: op.state.auth.scope,
+            clientId: op.state.auth.clientId,
+            onEnd: () => void op.state.subscriptions--,
+          });
+          if (Array.isArray(result)) {
+            op.state.subscriptions--;
+            return { errors: result };
+          }
+          return result as AsyncIterableIterator<ExecutionResult>;
+        },
+        onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
+        onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      },
+      wss,
+    ),
+  );
+}
+
+/** The bridge's own error codes: public (they tell the client what to do), beside those formatError knows. */
+const SUBSCRIPTION_CODES = new Set(['SUBSCRIPTION_LIMIT', 'SUBSCRIPTION_SCHEMA_CHANGED']);
+
+function format(error: GraphQLError) {
+  const code = error.extensions?.code;
+  return typeof code === 'string' && SUBSCRIPTION_CODES.has(code) ? error.toJSON() : formatError(error.toJSON(), error);
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
+function formatResult(result: ExecutionResult): ExecutionResult | void {
+  if (!result.errors?.length) return;
+  return {
+    ...result,
+    errors: result.errors.map((e) => {
+      const formatted = e instanceof GraphQLError ? format(e) : formatError(e as never, e);
+      return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+    }),
+  };
+}

@@ -1,0 +1,143 @@
+import { createClient, type Client } from 'graphql-ws';
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+
+export interface UpstreamSettings {
+  keepAliveMs: number;
+  retryMaxMs: number;
+  log: Logger;
+}
+
+/** Orders resume positions: `<ms>-<n>` stream ids as number pairs, anything else as text. */
+export function compareSequences(a: string, b: string): number {
+  const pa = /^(\d+)-(\d+)$/.exec(a);
+  const pb = /^(\d+)-(\d+)$/.exec(b);
+  if (pa && pb) return Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** One graphql-ws client per subgraph subscription URL, shared by every upstream subscription to it. */
+export class UpstreamPool {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(private readonly settings: UpstreamSettings) {}
+
+  client(url: string): Client {
+    let client = this.clients.get(url);
+    if (!client) {
+      client = createClient({
+        url,
+        webSocketImpl: WebSocket,
+        lazy: true,
+        keepAlive: this.settings.keepAliveMs,
+        // Reconnecting is UpstreamSubscription's job: it re-subscribes with the position it reached.
+        retryAttempts: 0,
+        connectionParams: { 'x-client-id': 'gateway' },
+      });
+      this.clients.set(url, client);
+    }
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.clients.values()].map((c) => c.dispose()));
+    this.clients.clear();
+  }
+}
+
+export interface UpstreamHandlers {
+  /** A result of the primary subscription, with its position (`extensions.sequence`) when the subgraph gives one. */
+  onEvent(result: ExecutionResult, sequence: string | null, key: string | null): void;
+  /** The subgraph refused or ended the subscription; it will not be re-opened. */
+  onEnd(errors: readonly GraphQLError[] | null): void;
+}
+
+/**
+ * The primary fetch of a sharing group, held open over graphql-ws. When the connection drops (a
+ * subgraph restart, a network blip) it re-subscribes with backoff and `extensions.since` set to the
+ * last position it received, so the subgraph replays what happened meanwhile; anything at or
+ * before that position is dropped, so subscribers see neither a gap nor a duplicate.
+ */
+export class UpstreamSubscription {
+  private stopRequested = false;
+  private unsubscribe: (() => void) | null = null;
+  private attempts = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  lastSequence: string | null = null;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly url: string,
+    private readonly payload: { query: string; variables: Record<string, unknown>; operationName?: string },
+    private readonly handlers: UpstreamHandlers,
+    private readonly settings: UpstreamSettings,
+  ) {}
+
+  start(): void {
+    if (this.stopRequested) return;
+    let ended = false;
+    const extensions = this.lastSequence ? { since: this.lastSequence } : undefined;
+    this.unsubscribe = this.pool.client(this.url).subscribe(
+      { ...this.payload, ...(extensions ? { extensions } : {}) },
+      {
+        next: (result) => {
+          if (ended) return;
+          if (!result.data && result.errors?.length) {
+            // The subgraph refused the subscription (bad filter, expired since): final.
+            ended = true;
+            this.stop();
+            this.handlers.onEnd(result.errors.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })));
+            return;
+          }
+          const meta = (result.extensions ?? {}) as { sequence?: unknown; key?: unknown };
+          const sequence = typeof meta.sequence === 'string' ? meta.sequence : null;
+          if (sequence) {
+            if (this.lastSequence && compareSequences(sequence, this.lastSequence) <= 0) return;
+            this.lastSequence = sequence;
+          }
+          this.attempts = 0;
+          const key = typeof meta.key === 'string' ? meta.key : null;
+          this.handlers.onEvent(result as ExecutionResult, sequence, key);
+        },
+        error: (err) => {
+          if (ended || this.stopRequested) return;
+          ended = true;
+          if (Array.isArray(err)) {
+            // graphql-ws `error` message: the subgraph found the operation invalid; retrying cannot help.
+            this.stop();
+            this.handlers.onEnd(err as GraphQLError[]);
+            return;
+          }
+          this.retry(err);
+        },
+        complete: () => {
+          if (ended || this.stopRequested) return;
+          ended = true;
+          this.stop();
+          this.handlers.onEnd(null);
+        },
+      },
+    );
+  }
+
+  private retry(err: unknown): void {
+    const delay = Math.min(this.settings.retryMaxMs, 100 * 2 ** this.attempts) * (0.5 + Math.random() / 2);
+    this.attempts++;
+    this.settings.log.warn(
+      { url: this.url, attempt: this.attempts, delayMs: Math.round(delay), since: this.lastSequence, reason: (err as { reason?: string })?.reason ?? String(err) },
+      'upstream subscription lost; re-subscribing',
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.start();
+    }, delay);
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { expect } from 'vitest';
+import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { startGateway } from '../gateway/gateway.js';
+import { configWith, databaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
+import type { RunningService } from '../lib/server.js';
+import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
+import { startJobs } from '../jobs/jobs.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+import { createContext } from '../subgraphs/orders/context.js';
+import { ordersSubgraph } from '../subgraphs/orders/index.js';
+import { gql, uniq, type GraphQLResponse } from './client.js';
+import { dropKeys, waitFor } from './events.js';
+
+export interface OrdersStack {
+  gatewayUrl: string;
+  subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** The configuration the orders subgraph and the jobs process run with (ORDERS_INVENTORY_URL set). */
+  cfg: Config;
+  inventory: DataSource;
+  orders: DataSource;
+  close(): Promise<void>;
+}
+
+/**
+ * startStack({ jobs: true }) for the order lifecycle: the four subgraphs, the jobs process and the
+ * gateway in this process, on databases and Redis keys of the stack's own. The difference is the
+ * order: inventory starts first, so the orders subgraph and the jobs process's order sweeper can be
+ * given its URL (orders call inventory directly, not through the gateway). `env` adds variables
+ * (pool size, sweeper timing, the reservation time to live).
+ */
+export async function startOrdersStack(env: Record<string, string> = {}): Promise<OrdersStack> {
+  const id = randomUUID().slice(0, 8);
+  const base = { DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0', ...env };
+  const first = configWith(base);
+  const others = ['inventory', 'locations', 'channels'] as const;
+  const started = await Promise.all(others.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: first })));
+  const cfg = configWith({ ...base, ORDERS_INVENTORY_URL: started[0]!.url });
+  const orders = await startSubgraph({ ...ordersSubgraph, createContext: (ds) => createContext(ds, { cfg }) }, { port: 0, cfg });
+  const subgraphs = { inventory: started[0]!, locations: started[1]!, channels: started[2]!, orders } as Record<SubgraphName, RunningSubgraph>;
+  let jobs: RunningService | null = null;
+  let gateway: RunningService | null = null;
+  const close = async () => {
+    await gateway?.close();
+    await jobs?.close();
+    for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE IF EXISTS \`${databaseName(cfg, name)}\``);
+    const redis = createRedis(cfg.REDIS_URL);
+    await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
+    await redis.quit();
+    await Promise.all(SUBGRAPH_NAMES.map((n) => subgraphs[n].close()));
+  };
+  try {
+    jobs = await startJobs(cfg);
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    gateway = await startGateway({
+      supergraphSdl: composed.supergraphSdl,
+      urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
+      host: '127.0.0.1',
+      port: 0,
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { gatewayUrl: gateway.url, subgraphs, cfg, inventory: subgraphs.inventory.dataSource, orders: subgraphs.orders.dataSource, close };
+}
+
+export const ORDER_FIELDS = `id status customerReference reservationId channel { id }
+  fulfilment { method destinationRegion pickupLocation { id } }
+  lines { lineNumber sku quantity fulfilledQuantity cancelledQuantity returnedQuantity }
+  rejection { reason message lines { sku locationId requested available } }
+  history { status actor reason at }`;
+
+export const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER_FIELDS} } }`;
+export const FULFIL = `mutation($input: FulfillOrderInput!) { fulfillOrder(input: $input) { ${ORDER_FIELDS} } }`;
+export const CANCEL = `mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { ${ORDER_FIELDS} } }`;
+export const RETURN = `mutation($input: ReturnOrderLinesInput!) { returnOrderLines(input: $input) { ${ORDER_FIELDS} } }`;
+export const ORDER = `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`;
+
+export interface Quantities {
+  onHand: number;
+  reserved: number;
+  available: number;
+  damaged: number;
+}
+
+/** Sets up channels, locations, items and stock through the gateway, and reads what the tests check. */
+export class OrdersWorld {
+  constructor(readonly stack: OrdersStack) {}
+
+  gql(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLResponse> {
+    return gql(this.stack.gatewayUrl, query, variables, headers);
+  }
+
+  async ok(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Record<string, any>> {
+    const res = await this.gql(query, variables, headers);
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!;
+  }
+
+  async location(opts: { pickup?: boolean; name?: string } = {}): Promise<string> {
+    const data = await this.ok(`mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`, {
+      input: {
+        code: uniq('OL-'),
+        name: opts.name ?? 'Orders test store',
+        type: 'STORE',
+        address: { line1: '1 Test Street', city: 'Leeds', postalCode: 'LS1 1AA', countryCode: 'GB' },
+        timezone: 'Europe/London',
+        latitude: 53.8,
+        longitude: -1.55,
+        capabilities: { ships: true, pickup: opts.pickup ?? true },
+      },
+    });
+    return data.createLocation.id;
+  }
+
+  async channel(sources: string[], rule: { allowSplitShipments?: boolean } = {}): Promise<string> {
+    const data = await this.ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
+      input: {
+        code: uniq('OCH-'),
+        name: 'Orders test web',
+        type: 'WEB_STOREFRONT',
+        allocationRule: { sources: sources.map((locationId, i) => ({ locationId, priority: i + 1 })), ...rule },
+      },
+    });
+    return data.createChannel.id;
+  }
+
+  /** Inventory learns of locations and channels from their events (relay and replication consumer). */
+  async replicated(locations: string[], channels: string[]): Promise<void> {
+    await waitFor('the replicas', async () => {
+      const [l] = await this.stack.inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?)', [locations]);
+      const [c] = await this.stack.inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id IN (?)', [channels]);
+      return Number(l.n) === locations.length && Number(c.n) === channels.length;
+    });
+  }
+
+  async item(name = 'Orders test item'): Promise<string> {
+    const sku = uniq('ORD-');
+    await this.ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku, name } });
+    return sku;
+  }
+
+  async receive(sku: string, locationId: string, quantity: number): Promise<void> {
+    await this.ok(`mutation($input: ReceiveStockInput!) { receiveStock(input: $input) { replayed } }`, {
+      input: { idempotencyKey: randomUUID(), sku, locationId, quantity },
+    });
+  }
+
+  /** A level's quantities as clients see them, through the gateway. */
+  async level(sku: string, locationId: string): Promise<Quantities> {
+    const data = await this.ok(`query($s: String!, $l: ID!) { stockLevel(sku: $s, locationId: $l) { onHand reserved available damaged } }`, {
+      s: sku,
+      l: locationId,
+    });
+    return data.stockLevel ?? { onHand: 0, reserved: 0, available: 0, damaged: 0 };
+  }
+
+  async count(ds: DataSource, sql: string, params: unknown[]): Promise<number> {
+    const [row] = await ds.query(sql, params);
+    return Number(row.n);
+  }
+
+  /** Reservations inventory holds for a SKU (open lines), and the units in them. */
+  async heldFor(sku: string): Promise<number> {
+    const [row] = await this.stack.inventory.query(
+      `SELECT COALESCE(SUM(l.quantity - l.committed_quantity - l.released_quantity), 0) AS n
+         FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
+        WHERE l.sku = ? AND l.open = 1 AND (r.expires_at IS NULL OR r.expires_at > ?)`,
+      [sku, new Date()],
+    );
+    return Number(row.n);
+  }
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql, uniq } from './client.js';
+import { waitFor } from './events.js';
+import { startStack, type Stack } from './stack.js';
+import { collect, wsClient, wsUrl, type Received } from './subscriptions-helpers.js';
+
+let stack: Stack;
+const ids = { locA: '', locB: '', channel: '', sku: '' };
+
+async function ok(query: string, variables: Record<string, unknown> = {}) {
+  const res = await gql(stack.gatewayUrl, query, variables);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!;
+}
+
+const location = (name: string) => ({
+  code: uniq('SUB-'),
+  name,
+  type: 'STORE',
+  address: { line1: '1 Test Street', city: 'York', postalCode: 'T1 1TT', countryCode: 'GB' },
+  timezone: 'Europe/London',
+  latitude: 53.96,
+  longitude: -1.08,
+  capabilities: { ships: false, pickup: true },
+});
+
+async function newSku(name: string): Promise<string> {
+  const sku = uniq('SUB-SKU-');
+  await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku, name } });
+  return sku;
+}
+
+const receive = (sku: string, locationId: string, quantity: number) =>
+  ok(`mutation($input: ReceiveStockInput!) { receiveStock(input: $input) { stockLevel { onHand } } }`, {
+    input: { idempotencyKey: randomUUID(), sku, locationId, quantity },
+  });
+
+/** Waits until the subscription is live upstream: a probe movement on its SKU comes through. */
+async function untilLive(r: Received, sku: string, locationId: string): Promise<void> {
+  const before = r.results.length;
+  await receive(sku, locationId, 1);
+  await waitFor('the probe event', async () => r.results.length > before || r.errors.length > 0);
+}
+
+const STOCK_CHANGED = `subscription($filter: StockChangedFilter!, $since: String) {
+  stockChanged(filter: $filter, since: $since) {
+    sequence sku change available availableToSell stockStatus
+    item { name }
+    before { onHand } after { onHand available }
+    location { id name address { city } }
+    channel { id name }
+  }
+}`;
+
+beforeAll(async () => {
+  stack = await startStack({ jobs: true });
+  ids.locA = (await ok(`mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`, { input: location('Sub Store A') })).createLocation.id;
+  ids.locB = (await ok(`mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`, { input: location('Sub Store B') })).createLocation.id;
+  ids.channel = (
+    await ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
+      input: { code: uniq('SUBCH-'), name: 'Sub web', type: 'WEB_STOREFRONT', allocationRule: { sources: [{ locationId: ids.locA, priority: 1 }, { locationId: ids.locB, priority: 2 }] } },
+    })
+  ).createChannel.id;
+  await waitFor('the replicas', async () => {
+    const inventory = stack.subgraphs.inventory.dataSource;
+    const [channels] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id = ?', [ids.channel]);
+    const [locations] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?, ?)', [ids.locA, ids.locB]);
+    return Number(channels.n) === 1 && Number(locations.n) === 2;
+  });
+  ids.sku = await newSku('Subscription parka');
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('stockChanged through the gateway', () => {
+  it('delivers a committed movement with the location name (locations) and the channel available-to-sell (inventory)', async () => {
+    const client = wsClient(wsUrl(stack.gatewayUrl));
+    const r = collect(client, STOCK_CHANGED, { filter: { skus: [ids.sku], channelId: ids.channel } });
+    try {
+      await untilLive(r, ids.sku, ids.locA);
+      await receive(ids.sku, ids.locB, 4);
+      await waitFor('the receipt at B', async () => r.results.some((x) => x.data?.stockChanged.location.id === ids.locB));
+      expect(r.errors).toEqual([]);
+      const event = r.results.find((x) => x.data?.stockChanged.location.id === ids.locB)!;
+      expect(event.errors).toBeUndefined();
+      expect(event.data!.stockChanged).toMatchObject({
+        sku: ids.sku,
+        change: 'RECEIPT',
+        item: { name: 'Subscription parka' },
+        location: { id: ids.locB, name: 'Sub Store B', address: { city: 'York' } },
+        channel: { id: ids.channel, name: 'Sub web' },
+        before: { onHand: 0 },
+        after: { onHand: 4, available: 4 },
+        available: 4,
+        availableToSell: 5,
+        stockStatus: 'LOW_STOCK',
+      });
+      expect(event.extensions?.sequence).toBe(event.data!.stockChanged.sequence);
+    } finally {
+      r.stop();
+      await client.dispose();
+    }
+  });
+
+  it('answers queries and mutations over the same WebSocket', async () => {
+    const client = wsClient(wsUrl(stack.gatewayUrl));
+    try {
+      const r = collect(client, `query($s: String!) { inventoryItem(sku: $s) { name stockLevels { location { name } } } }`, { s: ids.sku });
+      await waitFor('the answer', async () => r.completed);
+      expect(r.results[0]!.data!.inventoryItem.name).toBe('Subscription parka');
+      expect(r.results[0]!.data!.inventoryItem.stockLevels.map((l: any) => l.location.name).sort()).toEqual(['Sub Store A', 'Sub Store B']);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('shares one upstream subscription and one rest execution per event among identical subscribers', async () => {
+    await waitFor('no other subscriptions', async () => stack.gateway.subscriptions.groupCount === 0);
+    const sku = await newSku('Shared scarf');
+    const clients = [wsClient(wsUrl(stack.gatewayUrl)), wsClient(wsUrl(stack.gatewayUrl)), wsClient(wsUrl(stack.gatewayUrl))];
+    // The same document written differently and variables in another key order still share.
+    const docs = [STOCK_CHANGED, STOCK_CHANGED.replace(/\s+/g, ' '), STOCK_CHANGED];
+    const filters = [{ skus: [sku], locationIds: [ids.locA] }, { locationIds: [ids.locA], skus: [sku] }, { skus: [sku], locationIds: [ids.locA] }];
+    const subs = clients.map((c, i) => collect(c, docs[i]!, { filter: filters[i] }));
+    try {
+      await untilLive(subs[0]!, sku, ids.locA);
+      await waitFor('every subscriber live', async () => subs.every((r) => r.results.length === 1));
+      expect(stack.gateway.subscriptions.groupCount).toBe(1);
+      const before = stack.gateway.subscriptions.restExecutions;
+      await receive(sku, ids.locA, 2);
+      await waitFor('the event everywhere', async () => subs.every((r) => r.results.length === 2));
+      expect(stack.gateway.subscriptions.restExecutions - before).toBe(1);
+      for (const r of subs) expect(r.results[1]!.data!.stockChanged).toMatchObject({ after: { onHand: 3 }, location: { name: 'Sub Store A' } });
+    } finally {
+      for (const r of subs) r.stop();
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+  });
+
+  it('resumes with since: the missed events first, then live ones, with no gap and no duplicate', async () => {
+    const sku = await newSku('Resumed boots');
+    const first = wsClient(wsUrl(stack.gatewayUrl));
+    const r1 = collect(first, STOCK_CHANGED, { filter: { skus: [sku] } });
+    await untilLive(r1, sku, ids.locA); // onHand 1
+    await receive(sku, ids.locA, 1); // 2
+    await waitFor('two events', async () => r1.results.length === 2);
+    const since = r1.results[0]!.data!.stockChanged.sequence as string;
+    r1.stop();
+    await first.dispose();
+    // Missed while disconnected (over two locations: stream order, not per-key order, is the resume order).
+    await receive(sku, ids.locB, 5); // B 5
+    await receive(sku, ids.locA, 1); // A 3
+    const second = wsClient(wsUrl(stack.gatewayUrl));
+    const r2 = collect(second, STOCK_CHANGED, { filter: { skus: [sku] }, since });
+    try {
+      await waitFor('the replay', async () => r2.results.length >= 3 || r2.errors.length > 0);
+      await receive(sku, ids.locB, 1); // B 6, live
+      await waitFor('the live event', async () => r2.results.length === 4);
+      expect(r2.errors).toEqual([]);
+      const seen = r2.results.map((x) => `${x.data!.stockChanged.location.name}:${x.data!.stockChanged.after.onHand}`);
+      expect(seen).toEqual(['Sub Store A:2', 'Sub Store B:5', 'Sub Store A:3', 'Sub Store B:6']);
+      const sequences = [since, ...r2.results.map((x) => x.data!.stockChanged.sequence as string)];
+      const asPairs = sequences.map((s) => s.split('-').map(Number) as [number, number]);
+      for (let i = 1; i < asPairs.length; i++) {
+        const [a, b] = [asPairs[i - 1]!, asPairs[i]!];
+        expect(b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]), `${sequences[i - 1]} < ${sequences[i]}`).toBe(true);
+      }
+    } finally {
+      r2.stop();
+      await second.dispose();
+    }
+  });
+
+  it('refuses a since older than the retention, telling the client to re-read current stock', async () => {
+    const client = wsClient(wsUrl(stack.gatewayUrl));
+    const r = collect(client, STOCK_CHANGED, { filter: { skus: [ids.sku] }, since: `${Date.now() - 25 * 3600_000}-0` });
+    try {
+      await waitFor('the refusal', async () => r.completed || r.errors.length > 0);
+      const errors = r.results.flatMap((x) => x.errors ?? []);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toMatch(/older than the 24 h event retention.*Re-read current stock/);
+      expect(errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'SINCE_EXPIRED' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('refuses subscriptions beyond the per-connection limit with a clear error', async () => {
+    const client = wsClient(wsUrl(stack.gatewayUrl));
+    const subs = Array.from({ length: 101 }, (_, i) => collect(client, STOCK_CHANGED, { filter: { skus: [`LIMIT-${i}`] } }));
+    try {
+      await waitFor('the refusal', async () => subs.some((r) => r.errors.length > 0));
+      const refused = subs.filter((r) => r.errors.length > 0);
+      expect(refused).toHaveLength(1);
+      expect(JSON.stringify(refused[0]!.errors[0])).toMatch(/maximum of 100 subscriptions.*SUBSCRIPTION_LIMIT/);
+    } finally {
+      for (const r of subs) r.stop();
+      await client.dispose();
+    }
+  });
+});
+
