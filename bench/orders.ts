@@ -19,6 +19,45 @@ interface OrderRun extends LoadResult {
   seconds: number;
 }
 
+const RESERVE = `mutation($input: ReserveStockInput!) { reserveStock(input: $input) { __typename } }`;
+
+/** The baseline: the same three lines reserved with one reserveStock through the gateway, as a storefront without orders would. */
+async function driveReservations(url: string, pickLines: () => { sku: string; quantity: number }[], opts: { connections: number; seconds: number }): Promise<LoadResult> {
+  let reserved = 0;
+  let errors = 0;
+  const run = randomUUID();
+  let n = 0;
+  const result = await autocannon({
+    url,
+    connections: opts.connections,
+    duration: opts.seconds,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({
+          ...req,
+          // A short time to live: the expiry job gives the stock back soon after the run.
+          body: JSON.stringify({ query: RESERVE, variables: { input: { idempotencyKey: `${run}-${n++}`, channelId: WEB, ttlSeconds: 60, lines: pickLines() } } }),
+        }),
+        onResponse: (status, body) => {
+          if (status === 200 && body.includes('"Reservation"')) reserved++;
+          else errors++;
+        },
+      },
+    ],
+  });
+  const seconds = (result.duration ?? opts.seconds) || 1;
+  return {
+    name: `baseline: the same three lines, one reserveStock, gateway (${reserved} reserved)`,
+    requestsPerSec: reserved / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: errors + result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
 /** Drives placeOrder with a fresh idempotency key per request and counts what each answer was. */
 async function driveOrders(
   name: string,
@@ -122,8 +161,9 @@ function distinct<T>(from: readonly T[], count: number): T[] {
 
 /**
  * npm run bench -- orders: three-line orders/s and p50/p99 latency end to end through the gateway
- * (gateway → orders → inventory reserve + hold → orders confirm), then an oversell check: three-line
- * orders racing for a scarce SKU never confirm more of it than the channel could sell.
+ * (gateway → orders → inventory reserve → orders confirm → inventory hold), an oversell check
+ * (three-line orders racing for a scarce SKU never confirm more of it than the channel could sell),
+ * and as the baseline the same three lines reserved with one bare reserveStock through the gateway.
  */
 export async function benchOrders(opts: { connections: number; seconds: number }): Promise<void> {
   const system = await startBenchSystem({ skus: 2000 });
@@ -151,9 +191,14 @@ export async function benchOrders(opts: { connections: number; seconds: number }
     const db = await reservedOf(system.inventoryDataSource, scarce);
     const oversell = Math.max(0, race.confirmed - sellable, db.reserved - sellable, db.lines - sellable);
 
-    const rows = [run, race].map((r) => ({ ...r, name: `${r.name} (${r.confirmed} confirmed, ${r.rejected} rejected${r.pending ? `, ${r.pending} pending` : ''})` }));
-    process.stdout.write(`\n${opts.connections} concurrent clients, ${opts.seconds} s measured; req/s counts answered orders (confirmed, rejected or pending)\n\n${table(rows)}\n\n`);
-    process.stdout.write(`confirmed orders/s: ${(run.confirmed / run.seconds).toFixed(0)} (${(run.confirmed * 3) / run.seconds > 0 ? ((run.confirmed * 3) / run.seconds).toFixed(0) : 0} reserved lines/s)\n`);
+    // Last, so its reservations (60 s to live) are no competition for the orders measured above.
+    const baseline = await driveReservations(gateway, threeLines, opts);
+
+    const named = (r: OrderRun) => ({ ...r, name: `${r.name} (${r.confirmed} confirmed, ${r.rejected} rejected${r.pending ? `, ${r.pending} pending` : ''})` });
+    process.stdout.write(
+      `\n${opts.connections} concurrent clients, ${opts.seconds} s measured; req/s counts answered orders (confirmed, rejected or pending), and reservations made for the baseline\n\n${table([named(run), baseline, named(race)])}\n\n`,
+    );
+    process.stdout.write(`confirmed three-line orders/s: ${(run.confirmed / run.seconds).toFixed(0)}; orders/baseline: ${(run.requestsPerSec / baseline.requestsPerSec).toFixed(2)}x\n`);
     process.stdout.write(
       `oversell: ${oversell} (confirmed ${race.confirmed} orders of ${sellable} sellable units; level reserved=${db.reserved}, reservation lines=${db.lines}; ${race.rejected} rejected)\n`,
     );

@@ -24,7 +24,7 @@ interface OrderRow {
   createdAt: Date;
 }
 
-/** Inserts an order and its lines with SQL: placing orders is a later issue. */
+/** Inserts an order and its lines with SQL: these read-path tests need orders in any status and at any time, without inventory. */
 async function insertOrder(o: Partial<OrderRow> & { pickupLocationId?: string; lines?: [number, string, number][] } = {}) {
   const row: OrderRow = {
     id: randomUUID(),

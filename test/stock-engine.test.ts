@@ -303,3 +303,20 @@ describe('extending a reservation', () => {
     expect(errorCode(await gql(sg.url, EXTEND, { id: held.id, ttl: 0 }))).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('long idempotency keys', () => {
+  it('commits and transfers under a 128-character key with a 64-character SKU', async () => {
+    const [a, b] = [await f.location(), await f.location()];
+    const channel = await f.channel([a]);
+    const sku = `L${'X'.repeat(55)}${Date.now().toString(36).toUpperCase()}`.slice(0, 64);
+    await gql(sg.url, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Long SKU' } });
+    await f.receive(sku, a, 5);
+    const key = randomUUID().repeat(4).slice(0, 128);
+    const r = (await reserve({ channelId: channel, lines: [{ sku, quantity: 2 }] })).data!.reserveStock;
+    const committed = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key } });
+    expect(committed.errors).toBeUndefined();
+    const out = await move({ idempotencyKey: key, type: 'TRANSFER_OUT', sku, locationId: a, destinationLocationId: b, quantity: 1 });
+    expect(out.errors).toBeUndefined();
+    expect(await f.level(sku, a)).toMatchObject({ on_hand: 2, reserved: 0 });
+  });
+});

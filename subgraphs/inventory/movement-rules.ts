@@ -60,6 +60,14 @@ export const movementSchema = z
 
 export type Movement = z.output<typeof movementSchema>;
 
+/**
+ * The key of a ledger line derived from a caller's key (a transfer's destination line, a
+ * reservation's fulfilment per level): hashed, so any caller key up to 128 characters fits.
+ */
+export function derivedKey(...parts: string[]): string {
+  return `derived:${createHash('sha256').update(parts.join('\u0000')).digest('hex')}`;
+}
+
 /** A stable fingerprint of a request, so a key reused for a different request is told apart from a retry. */
 export function requestHash(request: unknown): string {
   return createHash('sha256').update(JSON.stringify(request)).digest('hex');

@@ -6,7 +6,7 @@ import { BadUserInputError, ConflictError, DomainError, NotFoundError, parseInpu
 import { outboxStore } from '../../lib/outbox.js';
 import { idSchema, skuSchema } from '../../lib/validation.js';
 import { levelKeyOf, stockChangedEvent, withDelta } from './level-math.js';
-import { keysOf, MAX_QUANTITY, movementSchema, planMovement, requestHash, type LevelChange, type Movement } from './movement-rules.js';
+import { derivedKey, keysOf, MAX_QUANTITY, movementSchema, planMovement, requestHash, type LevelChange, type Movement } from './movement-rules.js';
 import { replicaStore } from './replica.store.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import { stockLevelStore, type LevelKey } from './stock-level.store.js';
@@ -189,7 +189,7 @@ export class MovementService {
     const movements = changes.map((c, i) =>
       this.movementRow(m, c, locked.get(levelKeyOf(c.key))!, afters[i]!, {
         // The destination of a transfer gets its own ledger line under a derived key.
-        idempotencyKey: i === 0 ? m.idempotencyKey : `${m.idempotencyKey}:in-transit`,
+        idempotencyKey: i === 0 ? m.idempotencyKey : derivedKey(m.idempotencyKey, 'in-transit'),
         requestHash: i === 0 ? hash : null,
         transferId: transfer?.id ?? null,
         actor,

@@ -8,7 +8,7 @@ import { decodeCursor, toConnection, type Connection } from '../../lib/paginatio
 import { assertPageSize, idSchema, skuSchema } from '../../lib/validation.js';
 import { itemStore } from './item.store.js';
 import { levelKeyOf } from './level-math.js';
-import { idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
+import { derivedKey, idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
 import type { MovementService } from './movement.service.js';
 import { DriftLineEntity, ReconciliationRunEntity, type DriftOutcome } from './reconciliation.entity.js';
 import { reconciliationStore } from './reconciliation.store.js';
@@ -96,7 +96,7 @@ export class ReconciliationService {
           const result = await this.movements.record(
             {
               // Derived from the run's key, so a retried run re-applies nothing it already applied.
-              idempotencyKey: `recon:${requestHash([v.idempotencyKey, d.sku, d.locationId])}`,
+              idempotencyKey: derivedKey('reconciliation', v.idempotencyKey, d.sku, d.locationId),
               type: 'CYCLE_COUNT',
               sku: d.sku,
               locationId: d.locationId,

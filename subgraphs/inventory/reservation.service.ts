@@ -10,7 +10,7 @@ import { allocate, type ShortLine } from './allocation.js';
 import { itemStore } from './item.store.js';
 import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from './level-math.js';
 import { assertLocationsKnown } from './movement.service.js';
-import { idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
+import { derivedKey, idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from './reservation.entity.js';
 import { reservationStore } from './reservation.store.js';
@@ -397,7 +397,7 @@ export class ReservationService {
   }
 }
 
-const fulfilmentKey = (key: string, line: { sku: string; locationId: string }) => `${key}:${line.sku}:${line.locationId}`;
+const fulfilmentKey = (key: string, line: { sku: string; locationId: string }) => derivedKey(key, line.sku, line.locationId);
 
 /**
  * Which lines ship how much: everything open when no lines are given; otherwise each requested

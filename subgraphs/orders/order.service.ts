@@ -167,9 +167,9 @@ export class OrderService {
    */
   async place(input: unknown, caller: Caller): Promise<OrderEntity> {
     const v = parseInput(placeOrderSchema, input);
-    const order = await this.insertOrFind(v, requestHash(v), caller);
+    const { order, lines } = await this.insertOrFind(v, requestHash(v), caller);
     if (order.status !== 'PENDING') return order;
-    const settled = await this.settle(order, caller, 'withdraw');
+    const settled = await this.settle(order, caller, 'withdraw', lines);
     if (!settled) throw new ConflictError('The order was withdrawn while it was being placed; send it again', { idempotencyKey: v.idempotencyKey });
     return settled;
   }
@@ -281,8 +281,8 @@ export class OrderService {
     return result;
   }
 
-  /** Records the order PENDING, or finds the one already placed under its key. */
-  private async insertOrFind(v: PlaceOrder, hash: string, caller: Caller): Promise<OrderEntity> {
+  /** Records the order PENDING, or finds the one already placed under its key (then its lines are not at hand). */
+  private async insertOrFind(v: PlaceOrder, hash: string, caller: Caller): Promise<{ order: OrderEntity; lines?: OrderLineEntity[] }> {
     for (let attempt = 1; ; attempt++) {
       const now = new Date();
       const order = Object.assign(new OrderEntity(), {
@@ -319,7 +319,7 @@ export class OrderService {
           await orderStore.insert(tx, order, lines);
           await orderStore.insertHistory(tx, { orderId: order.id, status: 'PENDING', actor: caller.actor, reason: 'placed', operationId: null, createdAt: now });
         });
-        return order;
+        return { order, lines };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
       }
@@ -328,7 +328,7 @@ export class OrderService {
         if (existing.requestHash !== hash) {
           throw new ConflictError('idempotency key reused with a different request', { idempotencyKey: v.idempotencyKey, orderId: existing.id });
         }
-        return existing;
+        return { order: existing };
       }
       // The order under this key was refused by inventory and withdrawn meanwhile: place it anew.
       if (attempt >= 3) throw new ConflictError('The order under this idempotency key keeps being withdrawn', { idempotencyKey: v.idempotencyKey });
@@ -342,8 +342,8 @@ export class OrderService {
    * @returns the order as it now is (PENDING when inventory did not answer); null when it was withdrawn
    * @throws DomainError inventory's refusal, when `onRefusal` is 'withdraw' (the order is then removed)
    */
-  private async settle(order: OrderEntity, caller: Caller, onRefusal: 'withdraw' | 'reject'): Promise<OrderEntity | null> {
-    const lines = await orderStore.linesOf(this.ds.manager, [order.id]);
+  private async settle(order: OrderEntity, caller: Caller, onRefusal: 'withdraw' | 'reject', known?: OrderLineEntity[]): Promise<OrderEntity | null> {
+    const lines = known ?? (await orderStore.linesOf(this.ds.manager, [order.id]));
     let answer: ReservationSummary | InsufficientStock;
     try {
       answer = await this.inventory.reserveStock(reserveRequestOf(order, lines, this.settings.reservationTtlSeconds), metaOf(caller));
@@ -363,7 +363,7 @@ export class OrderService {
       await this.reject(order.id, { reason: 'RESERVATION_EXPIRED', message, lines: [] }, caller.actor);
       return this.current(order.id);
     }
-    const confirmed = await this.confirm(order.id, answer.id, caller.actor);
+    const confirmed = await this.confirm(order, answer.id, caller.actor);
     if (!confirmed) {
       // Settled meanwhile without this reservation (rejected by a caller that found no stock before
       // it was made): give the stock back now rather than when its time to live ends.
@@ -406,16 +406,17 @@ export class OrderService {
   }
 
   /** PENDING → CONFIRMED with the reservation; the order when it is confirmed with it, null when it was settled otherwise. */
-  private async confirm(orderId: string, reservationId: string, actor: string | null): Promise<OrderEntity | null> {
-    return writeTransaction(this.ds, async (tx) => {
-      const order = await orderStore.lock(tx, orderId);
-      if (!order) return null;
-      if (order.status !== 'PENDING') return order.reservationId === reservationId ? order : null;
-      const now = new Date();
-      await orderStore.update(tx, orderId, { status: 'CONFIRMED', reservationId, updatedAt: now });
-      await orderStore.insertHistory(tx, { orderId, status: 'CONFIRMED', actor, reason: 'every line reserved', operationId: null, createdAt: now });
-      return Object.assign(order, { status: 'CONFIRMED' as const, reservationId, updatedAt: now });
+  private async confirm(order: OrderEntity, reservationId: string, actor: string | null): Promise<OrderEntity | null> {
+    const now = new Date();
+    const confirmed = await writeTransaction(this.ds, async (tx) => {
+      // A conditional update rather than a locked read: the hot path of every order.
+      if (!(await orderStore.confirm(tx, order.id, reservationId, now))) return false;
+      await orderStore.insertHistory(tx, { orderId: order.id, status: 'CONFIRMED', actor, reason: 'every line reserved', operationId: null, createdAt: now });
+      return true;
     });
+    if (confirmed) return Object.assign(order, { status: 'CONFIRMED' as const, reservationId, updatedAt: now });
+    const current = await this.current(order.id);
+    return current?.reservationId === reservationId ? current : null;
   }
 
   /**
@@ -445,7 +446,7 @@ export class OrderService {
       }
     }
     const now = new Date();
-    await writeTransaction(this.ds, (tx) => orderStore.update(tx, order.id, { reservationHeldAt: now }));
+    await orderStore.markHeld(this.ds.manager, order.id, now);
     return Object.assign(order, { reservationHeldAt: now });
   }
 

@@ -1,4 +1,5 @@
 import { In, type EntityManager } from 'typeorm';
+import { affectedRows } from '../../lib/db.js';
 import {
   OrderEntity,
   OrderLineEntity,
@@ -61,10 +62,31 @@ export const orderStore = {
     return tx.find(OrderLineEntity, { where: { orderId: In([...orderIds]) }, order: { orderId: 'ASC', lineNumber: 'ASC' } });
   },
 
-  /** Fails with ER_DUP_ENTRY when the idempotency key was used before. */
-  async insert(tx: EntityManager, order: OrderEntity, lines: OrderLineEntity[]): Promise<void> {
-    await tx.insert(OrderEntity, order);
-    await tx.insert(OrderLineEntity, lines);
+  /** Fails with ER_DUP_ENTRY when the idempotency key was used before. Plain SQL: placing orders is the hot path. */
+  async insert(tx: EntityManager, o: OrderEntity, lines: OrderLineEntity[]): Promise<void> {
+    await tx.query(
+      `INSERT INTO orders (id, channel_id, customer_reference, status, fulfilment_method, destination_region, pickup_location_id,
+         idempotency_key, request_hash, reservation_ttl_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, o.channelId, o.customerReference, o.status, o.fulfilmentMethod, o.destinationRegion, o.pickupLocationId,
+        o.idempotencyKey, o.requestHash, o.reservationTtlSeconds, o.createdAt, o.updatedAt],
+    );
+    await tx.query('INSERT INTO order_lines (id, order_id, line_number, sku, quantity) VALUES ?', [
+      lines.map((l) => [l.id, l.orderId, l.lineNumber, l.sku, l.quantity]),
+    ]);
+  },
+
+  /** PENDING → CONFIRMED with its reservation, in one conditional statement; false when the order is no longer PENDING. */
+  async confirm(tx: EntityManager, id: string, reservationId: string, at: Date): Promise<boolean> {
+    const result: unknown = await tx.query(
+      `UPDATE orders SET status = 'CONFIRMED', reservation_id = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+      [reservationId, at, id],
+    );
+    return affectedRows(result) === 1;
+  },
+
+  /** Notes that inventory made the order's reservation permanent: one statement, no transaction of its own needed. */
+  async markHeld(tx: EntityManager, id: string, at: Date): Promise<void> {
+    await tx.query('UPDATE orders SET reservation_held_at = ? WHERE id = ?', [at, id]);
   },
 
   async insertHistory(tx: EntityManager, change: StatusChange): Promise<void> {
