@@ -1,71 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { expect } from 'vitest';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
-import { startGateway } from '../gateway/gateway.js';
-import { configWith, databaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
-import type { RunningService } from '../lib/server.js';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
-import { startJobs } from '../jobs/jobs.js';
-import { SUBGRAPHS } from '../subgraphs/index.js';
-import { createContext } from '../subgraphs/orders/context.js';
-import { ordersSubgraph } from '../subgraphs/orders/index.js';
 import { gql, uniq, type GraphQLResponse } from './client.js';
-import { dropKeys, waitFor } from './events.js';
+import { waitFor } from './events.js';
+import { startStack, type Stack } from './stack.js';
 
-export interface OrdersStack {
-  gatewayUrl: string;
-  subgraphs: Record<SubgraphName, RunningSubgraph>;
-  /** The configuration the orders subgraph and the jobs process run with (ORDERS_INVENTORY_URL set). */
-  cfg: Config;
+export interface OrdersStack extends Stack {
   inventory: DataSource;
   orders: DataSource;
-  close(): Promise<void>;
 }
 
-/**
- * startStack({ jobs: true }) for the order lifecycle: the four subgraphs, the jobs process and the
- * gateway in this process, on databases and Redis keys of the stack's own. The difference is the
- * order: inventory starts first, so the orders subgraph and the jobs process's order sweeper can be
- * given its URL (orders call inventory directly, not through the gateway). `env` adds variables
- * (pool size, sweeper timing, the reservation time to live).
- */
+/** startStack({ jobs: true }) with the two databases the order tests read; `env` adds variables (pool size, sweeper timing, time to live). */
 export async function startOrdersStack(env: Record<string, string> = {}): Promise<OrdersStack> {
-  const id = randomUUID().slice(0, 8);
-  const base = { DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0', ...env };
-  const first = configWith(base);
-  const others = ['inventory', 'locations', 'channels'] as const;
-  const started = await Promise.all(others.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: first })));
-  const cfg = configWith({ ...base, ORDERS_INVENTORY_URL: started[0]!.url });
-  const orders = await startSubgraph({ ...ordersSubgraph, createContext: (ds) => createContext(ds, { cfg }) }, { port: 0, cfg });
-  const subgraphs = { inventory: started[0]!, locations: started[1]!, channels: started[2]!, orders } as Record<SubgraphName, RunningSubgraph>;
-  let jobs: RunningService | null = null;
-  let gateway: RunningService | null = null;
-  const close = async () => {
-    await gateway?.close();
-    await jobs?.close();
-    for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE IF EXISTS \`${databaseName(cfg, name)}\``);
-    const redis = createRedis(cfg.REDIS_URL);
-    await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
-    await redis.quit();
-    await Promise.all(SUBGRAPH_NAMES.map((n) => subgraphs[n].close()));
-  };
-  try {
-    jobs = await startJobs(cfg);
-    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
-    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-    gateway = await startGateway({
-      supergraphSdl: composed.supergraphSdl,
-      urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
-      host: '127.0.0.1',
-      port: 0,
-    });
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { gatewayUrl: gateway.url, subgraphs, cfg, inventory: subgraphs.inventory.dataSource, orders: subgraphs.orders.dataSource, close };
+  const stack = await startStack({ jobs: true, env });
+  return { ...stack, inventory: stack.subgraphs.inventory.dataSource, orders: stack.subgraphs.orders.dataSource };
 }
 
 export const ORDER_FIELDS = `id status customerReference reservationId channel { id }

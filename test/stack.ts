@@ -24,11 +24,17 @@ export interface Stack {
  * Redis keys of the stack's own, dropped on close: its relays and consumer group then meet no other
  * test file's events.
  */
-export async function startStack(opts: { jobs?: boolean } = {}): Promise<Stack> {
+export async function startStack(opts: { jobs?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
   const id = randomUUID().slice(0, 8);
-  const cfg = opts.jobs ? configWith({ DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0' }) : config();
-  const running = await Promise.all(SUBGRAPH_NAMES.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg })));
-  const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
+  const isolated: Record<string, string> = opts.jobs ? { DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0' } : {};
+  const env = { ...isolated, ...opts.env };
+  const base = Object.keys(env).length ? configWith(env) : config();
+  const first = ['inventory', 'locations', 'channels'] as const;
+  const started = await Promise.all(first.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: base })));
+  // Orders calls inventory directly, so it starts once inventory's port is known.
+  const cfg = configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url });
+  const running = [...started, await startSubgraph(SUBGRAPHS.orders, { port: 0, cfg })];
+  const subgraphs = Object.fromEntries([...first, 'orders'].map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
   const jobs = opts.jobs ? await startJobs(cfg) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));

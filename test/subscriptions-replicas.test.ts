@@ -56,6 +56,11 @@ beforeAll(async () => {
       },
     })
   ).createLocation.id;
+  // Inventory stocks only locations it has heard of through the replication stream.
+  await waitFor('the location in the replica', async () => {
+    const [row] = await stack.subgraphs.inventory.dataSource.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id = ?', [ids.loc]);
+    return Number(row.n) === 1;
+  });
   ids.sku = uniq('REP-SKU-');
   await ok(stack.gatewayUrl, `mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku: ids.sku, name: 'Replica hat' } });
 });
