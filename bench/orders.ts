@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import autocannon from 'autocannon';
-import type { DataSource } from 'typeorm';
-import { demoId } from '../scripts/demo/estate.js';
-import { table, type LoadResult } from './run.js';
+import { driveClassified, firstOf, table, type LoadResult } from './run.js';
+import { benchSku, expiryBacklogDrained, reservedOf, WEB } from './stock.js';
 import { startBenchSystem } from './system.js';
 
-const WEB = demoId('channel', 'WEB-UK');
-const DC = demoId('location', 'DC-DAV');
 /** SKUs of the bench's own, each with more stock than any run takes: orders compete for rows, never run dry. */
 const PLENTIFUL_SKUS = 500;
 
@@ -23,133 +19,57 @@ const RESERVE = `mutation($input: ReserveStockInput!) { reserveStock(input: $inp
 
 /** The baseline: the same three lines reserved with one reserveStock through the gateway, as a storefront without orders would. */
 async function driveReservations(url: string, pickLines: () => { sku: string; quantity: number }[], opts: { connections: number; seconds: number }): Promise<LoadResult> {
-  let reserved = 0;
-  let errors = 0;
   const run = randomUUID();
-  let n = 0;
-  const result = await autocannon({
+  const r = await driveClassified({
     url,
-    connections: opts.connections,
-    duration: opts.seconds,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => ({
-          ...req,
-          // A short time to live: the expiry job gives the stock back soon after the run.
-          body: JSON.stringify({ query: RESERVE, variables: { input: { idempotencyKey: `${run}-${n++}`, channelId: WEB, ttlSeconds: 60, lines: pickLines() } } }),
-        }),
-        onResponse: (status, body) => {
-          if (status === 200 && body.includes('"Reservation"')) reserved++;
-          else errors++;
-        },
-      },
-    ],
+    ...opts,
+    // A short time to live: the expiry job gives the stock back soon after the run.
+    body: (n) => JSON.stringify({ query: RESERVE, variables: { input: { idempotencyKey: `${run}-${n}`, channelId: WEB, ttlSeconds: 60, lines: pickLines() } } }),
+    classify: firstOf(['Reservation']),
   });
-  const seconds = (result.duration ?? opts.seconds) || 1;
+  const reserved = r.counts.Reservation ?? 0;
   return {
     name: `baseline: the same three lines, one reserveStock, gateway (${reserved} reserved)`,
-    requestsPerSec: reserved / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: errors + result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    requestsPerSec: reserved / r.seconds,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
   };
 }
 
-/** Drives placeOrder with a fresh idempotency key per request and counts what each answer was. */
+/** placeOrder with a fresh idempotency key per request; req/s counts answered orders. */
 async function driveOrders(
   name: string,
   url: string,
   pickLines: () => { sku: string; quantity: number }[],
   opts: { connections: number; seconds?: number; amount?: number },
 ): Promise<OrderRun> {
-  let confirmed = 0;
-  let rejected = 0;
-  let pending = 0;
-  let errors = 0;
   const run = randomUUID();
-  let n = 0;
-  const result = await autocannon({
+  const r = await driveClassified({
     url,
-    connections: opts.connections,
-    ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds ?? 10 }),
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-client-id': 'bench-orders' },
-        setupRequest: (req) => ({
-          ...req,
-          body: JSON.stringify({
-            query: PLACE,
-            variables: { input: { idempotencyKey: `${run}-${n++}`, channelId: WEB, lines: pickLines(), fulfilment: { method: 'SHIP', destinationRegion: 'England' } } },
-          }),
-        }),
-        onResponse: (status, body) => {
-          if (status === 200 && body.includes('"CONFIRMED"')) confirmed++;
-          else if (status === 200 && body.includes('"REJECTED"')) rejected++;
-          else if (status === 200 && body.includes('"PENDING"')) pending++;
-          else errors++;
-        },
-      },
-    ],
+    ...opts,
+    headers: { 'x-client-id': 'bench-orders' },
+    body: (n) =>
+      JSON.stringify({
+        query: PLACE,
+        variables: { input: { idempotencyKey: `${run}-${n}`, channelId: WEB, lines: pickLines(), fulfilment: { method: 'SHIP', destinationRegion: 'England' } } },
+      }),
+    classify: firstOf(['CONFIRMED', 'REJECTED', 'PENDING']),
   });
-  const seconds = (result.duration ?? opts.seconds ?? 1) || 1;
+  const [confirmed, rejected, pending] = ['CONFIRMED', 'REJECTED', 'PENDING'].map((k) => r.counts[k] ?? 0) as [number, number, number];
   return {
     name,
-    requestsPerSec: (confirmed + rejected + pending) / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: errors + result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    requestsPerSec: (confirmed + rejected + pending) / r.seconds,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
     confirmed,
     rejected,
     pending,
-    seconds,
+    seconds: r.seconds,
   };
-}
-
-async function inventoryCall(inventoryUrl: string, query: string, variables: Record<string, unknown>): Promise<void> {
-  const res = await fetch(inventoryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-}
-
-/** A SKU of the bench's own with exactly `onHand` units at the DC (a source of WEB-UK, whose buffer is 2 units). */
-async function benchSku(inventoryUrl: string, onHand: number, safetyStock = 0): Promise<string> {
-  const sku = `BENCH-O-${randomUUID().slice(0, 8).toUpperCase()}`;
-  await inventoryCall(inventoryUrl, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Bench order item' } });
-  await inventoryCall(inventoryUrl, `mutation($i: StockMovementInput!) { recordMovement(input: $i) { replayed } }`, {
-    i: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: DC, quantity: onHand },
-  });
-  if (safetyStock) await inventoryCall(inventoryUrl, `mutation($i: SetSafetyStockInput!) { setSafetyStock(input: $i) { version } }`, { i: { sku, locationId: DC, safetyStock } });
-  return sku;
-}
-
-async function reservedOf(ds: DataSource, sku: string): Promise<{ reserved: number; lines: number }> {
-  const [level] = await ds.query('SELECT reserved FROM stock_levels WHERE sku = ? AND location_id = ?', [sku, DC]);
-  const [lines] = await ds.query('SELECT COALESCE(SUM(quantity - released_quantity), 0) AS n FROM reservation_lines WHERE sku = ?', [sku]);
-  return { reserved: Number(level.reserved), lines: Number(lines.n) };
-}
-
-/**
- * Waits until the expiry job has released every reservation past its expiry. Earlier benchmark runs
- * (`reserve` leaves thousands with a 300 s time to live) leave a backlog that the jobs process works
- * off when the system starts again; measured alongside it, orders would compete with it for rows
- * and CPU.
- */
-async function expiryBacklogDrained(ds: DataSource, timeoutMs = 15 * 60_000): Promise<number> {
-  const backlog = async () =>
-    Number((await ds.query(`SELECT COUNT(*) AS n FROM reservations WHERE status = 'ACTIVE' AND expires_at <= ?`, [new Date()]))[0].n);
-  const first = await backlog();
-  const deadline = Date.now() + timeoutMs;
-  for (let left = first; left > 0; left = await backlog()) {
-    if (Date.now() > deadline) throw new Error(`${left} expired reservations still waiting for the expiry job`);
-    process.stdout.write(`waiting for the expiry job: ${left} expired reservations of earlier runs left\r`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  return first;
 }
 
 /** `count` distinct entries of `from`, at random. */

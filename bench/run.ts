@@ -43,3 +43,61 @@ export function table(rows: LoadResult[]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
+
+export interface ClassifiedRun {
+  /** Answers per class, e.g. `{ Reservation: 120, InsufficientStock: 3 }`; unclassified answers count as errors. */
+  counts: Record<string, number>;
+  errors: number;
+  non2xx: number;
+  p50: number;
+  p99: number;
+  seconds: number;
+}
+
+/**
+ * Drives a mutation whose body changes per request (a fresh idempotency key each time) for a
+ * duration or a number of requests, and counts the answers by class.
+ */
+export async function driveClassified(opts: {
+  url: string;
+  connections: number;
+  seconds?: number;
+  amount?: number;
+  headers?: Record<string, string>;
+  body: (n: number) => string;
+  classify: (status: number, body: string) => string | null;
+}): Promise<ClassifiedRun> {
+  const counts: Record<string, number> = {};
+  let errors = 0;
+  let n = 0;
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds ?? 10 }),
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...opts.headers },
+        setupRequest: (req) => ({ ...req, body: opts.body(n++) }),
+        onResponse: (status, body) => {
+          const kind = opts.classify(status, body);
+          if (kind) counts[kind] = (counts[kind] ?? 0) + 1;
+          else errors++;
+        },
+      },
+    ],
+  });
+  return {
+    counts,
+    errors: errors + result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    seconds: (result.duration ?? opts.seconds ?? 1) || 1,
+  };
+}
+
+/** The `__typename` or status a GraphQL answer names first, among the given ones. */
+export function firstOf(kinds: readonly string[]): (status: number, body: string) => string | null {
+  return (status, body) => (status === 200 ? (kinds.find((k) => body.includes(`"${k}"`)) ?? null) : null);
+}
