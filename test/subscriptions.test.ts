@@ -1,3 +1,6 @@
+import { SUBGRAPH_NAMES } from '../lib/config.js';
+import { startGateway } from '../gateway/gateway.js';
+import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, uniq } from './client.js';
@@ -201,5 +204,31 @@ describe('stockChanged through the gateway', () => {
       await client.dispose();
     }
   });
-});
 
+  it('refuses subscriptions beyond the per-node limit, across connections, with a clear error', async () => {
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    const small = await startGateway({
+      supergraphSdl: composed.supergraphSdl,
+      urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])),
+      subscriptionUrls: { inventory: wsUrl(stack.subgraphs.inventory.url) },
+      subscriptions: { maxPerNode: 3 },
+      host: '127.0.0.1',
+      port: 0,
+    });
+    const clients = [wsClient(wsUrl(small.url)), wsClient(wsUrl(small.url))];
+    const subs = Array.from({ length: 4 }, (_, i) => collect(clients[i % 2]!, STOCK_CHANGED, { filter: { skus: [`NODE-LIMIT-${i}`] } }));
+    try {
+      // The refusal is a result with errors that completes the subscription; the others stay open.
+      await waitFor('the refusal', async () => subs.some((r) => r.completed));
+      const refused = subs.filter((r) => r.completed);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.results[0]!.errors?.[0]?.extensions).toMatchObject({ code: 'SUBSCRIPTION_LIMIT', limit: 'node', max: 3 });
+      expect(small.subscriptions.subscribers).toBe(3);
+    } finally {
+      for (const r of subs) r.stop();
+      await Promise.all(clients.map((c) => c.dispose()));
+      await small.close();
+    }
+  });
+});
