@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
@@ -229,6 +230,68 @@ describe('stockChanged through the gateway', () => {
       for (const r of subs) r.stop();
       await Promise.all(clients.map((c) => c.dispose()));
       await small.close();
+    }
+  });
+
+  it('conflates a deliberately slow consumer to the latest state per level while a fast one receives every event', async () => {
+    const sku = await newSku('Conflation scarf');
+    const filter = { skus: [sku] };
+    const fast = wsClient(wsUrl(stack.gatewayUrl));
+    const onFast = collect(fast, STOCK_CHANGED, { filter });
+    await untilLive(onFast, sku, ids.locA);
+    // The slow consumer asks for a bulky payload (the same quantities under many aliases), speaks
+    // graphql-ws by hand and stops reading its socket: the gateway's writes back up through the
+    // kernel buffers until its queue for this subscriber is full.
+    const bulk = Array.from({ length: 60 }, (_, i) => `q${i}: before { onHand reserved available incoming damaged qualityControl safetyStock }`).join(' ');
+    const SLOW = `subscription($filter: StockChangedFilter!) { stockChanged(filter: $filter) { sequence location { id } after { onHand } ${bulk} } }`;
+    const slow = new WebSocket(wsUrl(stack.gatewayUrl), 'graphql-transport-ws');
+    const slowMessages: { type: string; payload?: any }[] = [];
+    slow.on('message', (data) => slowMessages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await waitFor('connection_ack', async () => slowMessages.some((m) => m.type === 'connection_ack'));
+    slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SLOW, variables: { filter } } }));
+    let probes = 0;
+    await waitFor('the slow subscriber live', async () => {
+      await receive(sku, ids.locB, 1);
+      probes++;
+      await new Promise((r) => setTimeout(r, 50));
+      return slowMessages.some((m) => m.type === 'next');
+    });
+    const socket = (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    const lastSequence = (results: { data?: any }[]) => results.at(-1)?.data?.stockChanged.sequence;
+    await waitFor('every probe at both consumers', async () =>
+      onFast.results.length === 1 + probes &&
+      lastSequence(slowMessages.filter((m) => m.type === 'next').map((m) => m.payload)) === lastSequence(onFast.results),
+    );
+    socket.pause();
+    try {
+      const before = onFast.results.length;
+      const slowBefore = slowMessages.filter((m) => m.type === 'next').length;
+      const batch = (locationId: string) =>
+        Array.from({ length: 500 }, () => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId, quantity: 1 }));
+      for (let i = 0; i < 6; i++) {
+        await ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index } }`, { inputs: batch(i % 2 ? ids.locB : ids.locA) });
+      }
+      await waitFor('every event at the fast consumer', async () => onFast.results.length === before + 3000, 60_000);
+      const finals = await ok(`query($s: String!) { inventoryItem(sku: $s) { stockLevels { onHand location { id } } } }`, { s: sku });
+      socket.resume();
+      const last = (loc: string) => finals.inventoryItem.stockLevels.find((l: any) => l.location.id === loc).onHand;
+      const nextsAfter = () => slowMessages.filter((m) => m.type === 'next').slice(slowBefore);
+      await waitFor('the latest state of both levels at the slow consumer', async () =>
+        [ids.locA, ids.locB].every((loc) => nextsAfter().filter((m) => m.payload.data.stockChanged.location.id === loc).at(-1)?.payload.data.stockChanged.after.onHand === last(loc)),
+      60_000);
+      const delivered = nextsAfter();
+      const conflated = delivered.reduce((sum, m) => sum + (m.payload.extensions?.conflated ?? 0), 0);
+      // Fewer deliveries than events, and every missing one counted as conflated: none lost unannounced.
+      expect(conflated).toBeGreaterThan(0);
+      expect(delivered.length + conflated).toBe(3000);
+      expect(onFast.results.length - before).toBe(3000);
+      expect(onFast.results.slice(before).every((r) => !r.extensions?.conflated)).toBe(true);
+    } finally {
+      slow.terminate();
+      onFast.stop();
+      await fast.dispose();
     }
   });
 });
