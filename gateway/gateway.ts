@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, RemoteGraphQLDataSource, type SupergraphSdlHook } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { config } from '../lib/config.js';
@@ -17,7 +17,8 @@ export interface GatewayContext {
 }
 
 export interface GatewayOptions {
-  supergraphSdl: string;
+  /** The supergraph, or a hook that supplies it and may replace it later (hot reload). */
+  supergraphSdl: string | SupergraphSdlHook;
   /** Routing URLs that replace the supergraph's own, by subgraph name (tests, containers). */
   urlOverrides?: Partial<Record<string, string>>;
   host: string;
