@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import {
   DataSource,
@@ -126,13 +127,18 @@ export async function migrate(ds: DataSource): Promise<void> {
  * @returns true when the lock is now held by this connection
  */
 export async function getNamedLock(manager: EntityManager, name: string, timeoutSeconds: number): Promise<boolean> {
-  const [row] = (await manager.query('SELECT GET_LOCK(?, ?) AS got', [name, timeoutSeconds])) as { got: number | null }[];
+  const [row] = (await manager.query('SELECT GET_LOCK(?, ?) AS got', [lockKey(name), timeoutSeconds])) as { got: number | null }[];
   return Number(row?.got) === 1;
 }
 
 /** Releases a named lock this connection holds (a no-op when it holds none). */
 export async function releaseNamedLock(manager: EntityManager, name: string): Promise<void> {
-  await manager.query('SELECT RELEASE_LOCK(?)', [name]);
+  await manager.query('SELECT RELEASE_LOCK(?)', [lockKey(name)]);
+}
+
+/** MySQL refuses lock names over 64 characters (MariaDB does not): longer ones keep a prefix and a hash. */
+export function lockKey(name: string): string {
+  return name.length <= 64 ? name : `${name.slice(0, 31)}:${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
 }
 
 /** Connects (creating the database if needed) and applies migrations. */
