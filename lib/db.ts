@@ -164,8 +164,6 @@ async function readCommittedSessions(ds: DataSource): Promise<void> {
   await ds.query(sql);
 }
 
-export type Tx = EntityManager;
-
 /**
  * For BIGINT columns read as numbers: mysql2 hands them over as strings (TypeORM turns on
  * bigNumberStrings), while the values kept in them, row versions, stay far below 2^53.

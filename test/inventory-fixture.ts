@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { expect } from 'vitest';
 import type { ChannelSnapshot } from '../lib/events.js';
+import type { Config } from '../lib/config.js';
+import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
+import { inventorySubgraph } from '../subgraphs/inventory/index.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
 import { gql, uniq } from './client.js';
 
@@ -16,8 +19,19 @@ export class InventoryFixture {
   constructor(
     readonly url: string,
     readonly ds: DataSource,
+    private readonly subgraph?: RunningSubgraph,
   ) {
     this.replica = new ReplicaService(ds);
+  }
+
+  /** The inventory subgraph alone on a free port (the test databases), with a fixture over it. */
+  static async start(cfg?: Config): Promise<InventoryFixture> {
+    const sg = await startSubgraph(inventorySubgraph, { port: 0, ...(cfg ? { cfg } : {}) });
+    return new InventoryFixture(sg.url, sg.dataSource, sg);
+  }
+
+  async close(): Promise<void> {
+    await this.subgraph?.close();
   }
 
   async location(opts: { status?: 'ACTIVE' | 'OFFLINE' | 'CLOSED'; pickup?: boolean; id?: string; version?: number } = {}): Promise<string> {

@@ -1,21 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
-import { inventorySubgraph } from '../subgraphs/inventory/index.js';
 import { MovementService } from '../subgraphs/inventory/movement.service.js';
 import { ReconciliationService } from '../subgraphs/inventory/reconciliation.service.js';
 import { errorCode, gql, uniq } from './client.js';
 import { InventoryFixture } from './inventory-fixture.js';
 
-let sg: RunningSubgraph;
 let f: InventoryFixture;
 
 beforeAll(async () => {
-  sg = await startSubgraph(inventorySubgraph, { port: 0 });
-  f = new InventoryFixture(sg.url, sg.dataSource);
+  f = await InventoryFixture.start();
 });
 afterAll(async () => {
-  await sg?.close();
+  await f?.close();
 });
 
 const RECONCILE = `mutation($input: ReconcileSnapshotInput!) { reconcileSnapshot(input: $input) {
@@ -37,7 +33,7 @@ describe('reconciliation', () => {
       { sku: c, locationId: loc, onHand: 25 },
       { sku: 'NO-SUCH-SKU', locationId: loc, onHand: 4 },
     ];
-    const report = await gql(sg.url, RECONCILE, { input: { idempotencyKey: randomUUID(), source, tolerance: 1, lines } });
+    const report = await gql(f.url, RECONCILE, { input: { idempotencyKey: randomUUID(), source, tolerance: 1, lines } });
     expect(report.errors).toBeUndefined();
     expect(report.data!.reconcileSnapshot).toMatchObject({ applied: false, linesChecked: 4, driftCount: 2 });
     expect(report.data!.reconcileSnapshot.drifts.map((d: any) => [d.sku, d.drift, d.outcome])).toEqual(
@@ -49,7 +45,7 @@ describe('reconciliation', () => {
     expect(await f.level(c, loc)).toMatchObject({ on_hand: 30 });
 
     const key = randomUUID();
-    const applied = await gql(sg.url, RECONCILE, { input: { idempotencyKey: key, source, tolerance: 0, apply: true, lines: lines.slice(0, 3) } });
+    const applied = await gql(f.url, RECONCILE, { input: { idempotencyKey: key, source, tolerance: 0, apply: true, lines: lines.slice(0, 3) } });
     const drifts = applied.data!.reconcileSnapshot.drifts;
     expect(drifts.map((d: any) => [d.sku, d.outcome, d.correction?.onHandAfter])).toEqual(
       [
@@ -60,11 +56,11 @@ describe('reconciliation', () => {
     expect(await f.level(b, loc)).toMatchObject({ on_hand: 21 });
     expect(await f.level(c, loc)).toMatchObject({ on_hand: 25 });
 
-    const replay = await gql(sg.url, RECONCILE, { input: { idempotencyKey: key, source, tolerance: 0, apply: true, lines: lines.slice(0, 3) } });
+    const replay = await gql(f.url, RECONCILE, { input: { idempotencyKey: key, source, tolerance: 0, apply: true, lines: lines.slice(0, 3) } });
     expect(replay.data!.reconcileSnapshot).toMatchObject({ id: applied.data!.reconcileSnapshot.id, replayed: true });
     expect(await f.count("SELECT COUNT(*) AS n FROM stock_movements WHERE sku = ? AND type = 'CYCLE_COUNT'", [c])).toBe(1);
 
-    const runs = await gql(sg.url, `query($s: String) { reconciliationRuns(source: $s, first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`, { s: source });
+    const runs = await gql(f.url, `query($s: String) { reconciliationRuns(source: $s, first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`, { s: source });
     expect(runs.data!.reconciliationRuns.edges[0].node.id).toBe(applied.data!.reconcileSnapshot.id);
     expect(runs.data!.reconciliationRuns.pageInfo.hasNextPage).toBe(true);
   });
@@ -76,11 +72,11 @@ describe('reconciliation', () => {
     // A till sale lands after the snapshot was compared but before its correction is applied.
     class RacingMovements extends MovementService {
       override async record(input: unknown, actor: string | null) {
-        await new MovementService(sg.dataSource).record({ idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 }, null);
+        await new MovementService(f.ds).record({ idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 }, null);
         return super.record(input, actor);
       }
     }
-    const service = new ReconciliationService(sg.dataSource, new RacingMovements(sg.dataSource));
+    const service = new ReconciliationService(f.ds, new RacingMovements(f.ds));
     const run = await service.reconcile({ idempotencyKey: randomUUID(), source: uniq('wms:'), apply: true, lines: [{ sku, locationId: loc, onHand: 4 }] }, null);
     const [drift] = await service.driftsOf([run.id]);
     expect(drift).toEqual([expect.objectContaining({ sku, theirs: 4, ours: 10, outcome: 'CONFLICT', movementId: null })]);
@@ -96,7 +92,7 @@ describe('reconciliation', () => {
     const loc = await f.location();
     const sku = await f.item();
     const source = uniq('bad:');
-    const res = await gql(sg.url, RECONCILE, {
+    const res = await gql(f.url, RECONCILE, {
       input: { idempotencyKey: randomUUID(), source, lines: lines.map((l) => ({ sku, locationId: loc, ...l })) },
     });
     expect(errorCode(res)).toBe('BAD_USER_INPUT');

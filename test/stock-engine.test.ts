@@ -1,24 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
-import { inventorySubgraph } from '../subgraphs/inventory/index.js';
 import { ReservationService } from '../subgraphs/inventory/reservation.service.js';
 import { errorCode, gql } from './client.js';
 import { AVAILABILITY, COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 
-let sg: RunningSubgraph;
 let f: InventoryFixture;
 
 beforeAll(async () => {
-  sg = await startSubgraph(inventorySubgraph, { port: 0 });
-  f = new InventoryFixture(sg.url, sg.dataSource);
+  f = await InventoryFixture.start();
 });
 afterAll(async () => {
-  await sg?.close();
+  await f?.close();
 });
 
-const reserve = (input: Record<string, unknown>) => gql(sg.url, RESERVE, { input: { idempotencyKey: randomUUID(), ttlSeconds: 600, ...input } });
-const move = (input: Record<string, unknown>) => gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), ...input } });
+const reserve = (input: Record<string, unknown>) => gql(f.url, RESERVE, { input: { idempotencyKey: randomUUID(), ttlSeconds: 600, ...input } });
+const move = (input: Record<string, unknown>) => gql(f.url, MOVE, { input: { idempotencyKey: randomUUID(), ...input } });
 
 describe('movements', () => {
   it('applies each movement type to the right quantity and records it in the ledger', async () => {
@@ -46,7 +42,7 @@ describe('movements', () => {
     expect(restIn.movement.transfer).toMatchObject({ status: 'RECEIVED', receivedQuantity: 8 });
 
     const ledger = await gql(
-      sg.url,
+      f.url,
       `query($s: String!, $l: ID!, $after: String) { stockMovements(sku: $s, locationId: $l, first: 4, after: $after) {
          edges { node { type quantity onHandAfter sequence } } pageInfo { hasNextPage endCursor } } }`,
       { s: sku, l: a },
@@ -54,7 +50,7 @@ describe('movements', () => {
     const page1 = ledger.data!.stockMovements;
     expect(page1.edges.map((e: any) => e.node.type)).toEqual(['RECEIPT', 'SALE', 'RETURN', 'RETURN']);
     const page2 = await gql(
-      sg.url,
+      f.url,
       `query($s: String!, $l: ID!, $after: String) { stockMovements(sku: $s, locationId: $l, first: 10, after: $after) { edges { node { type } } pageInfo { hasNextPage } } }`,
       { s: sku, l: a, after: page1.pageInfo.endCursor },
     );
@@ -77,7 +73,7 @@ describe('movements', () => {
     const loc = await f.location();
     const sku = await f.item();
     const res = await gql(
-      sg.url,
+      f.url,
       `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index result { stockLevel { onHand } } error { code } } }`,
       {
         inputs: [
@@ -95,7 +91,7 @@ describe('movements', () => {
       { index: 3, result: { stockLevel: { onHand: 3 } }, error: null },
     ]);
     const tooMany = Array.from({ length: 1001 }, () => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: loc, quantity: 1 }));
-    const refused = await gql(sg.url, `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index } }`, { inputs: tooMany });
+    const refused = await gql(f.url, `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index } }`, { inputs: tooMany });
     expect(errorCode(refused)).toBe('BAD_USER_INPUT');
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 3 });
   });
@@ -141,7 +137,7 @@ describe('availability and reservations', () => {
   it('answers a channel’s available-to-sell: active sources only, less the buffer, within the cap', async () => {
     const e = await estate({ buffer: { kind: 'PERCENT', value: 10 }, cap: 35 });
     await f.safetyStock(e.sku, e.store, 2);
-    const res = await gql(sg.url, AVAILABILITY, { c: e.channel, skus: [e.sku, 'NO-SUCH-SKU'] });
+    const res = await gql(f.url, AVAILABILITY, { c: e.channel, skus: [e.sku, 'NO-SUCH-SKU'] });
     expect(res.errors).toBeUndefined();
     const [a, unknown] = res.data!.availability;
     // (30 + 8) - ceil(3.8) = 34, under the cap of 35; the offline location's 100 count for nothing.
@@ -152,11 +148,11 @@ describe('availability and reservations', () => {
     ]);
     expect(unknown).toBeNull();
     const capped = await estate({ cap: 3 });
-    expect((await gql(sg.url, AVAILABILITY, { c: capped.channel, skus: [capped.sku] })).data!.availability[0]).toMatchObject({
+    expect((await gql(f.url, AVAILABILITY, { c: capped.channel, skus: [capped.sku] })).data!.availability[0]).toMatchObject({
       availableToSell: 3,
       status: 'LOW_STOCK',
     });
-    expect(errorCode(await gql(sg.url, AVAILABILITY, { c: randomUUID(), skus: [e.sku] }))).toBe('NOT_FOUND');
+    expect(errorCode(await gql(f.url, AVAILABILITY, { c: randomUUID(), skus: [e.sku] }))).toBe('NOT_FOUND');
   });
 
   it('places an unpinned line by source priority, splitting when the rule allows', async () => {
@@ -202,15 +198,15 @@ describe('availability and reservations', () => {
     const e = await estate();
     const r = (await reserve({ channelId: e.channel, lines: [{ sku: e.sku, quantity: 4, locationId: e.store }] })).data!.reserveStock;
     const key = randomUUID();
-    const part = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key, lines: [{ sku: e.sku, quantity: 3 }] } });
+    const part = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key, lines: [{ sku: e.sku, quantity: 3 }] } });
     expect(part.data!.commitReservation).toMatchObject({ status: 'ACTIVE', lines: [{ committedQuantity: 3, openQuantity: 1 }] });
     expect(await f.level(e.sku, e.store)).toMatchObject({ on_hand: 7, reserved: 1 });
-    const replay = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key, lines: [{ sku: e.sku, quantity: 3 }] } });
+    const replay = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key, lines: [{ sku: e.sku, quantity: 3 }] } });
     expect(replay.data!.commitReservation.replayed).toBe(true);
     expect(await f.level(e.sku, e.store)).toMatchObject({ on_hand: 7, reserved: 1 });
-    const over = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID(), lines: [{ sku: e.sku, quantity: 2 }] } });
+    const over = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID(), lines: [{ sku: e.sku, quantity: 2 }] } });
     expect(errorCode(over)).toBe('BAD_USER_INPUT');
-    const rest = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } });
+    const rest = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } });
     expect(rest.data!.commitReservation).toMatchObject({ status: 'COMMITTED', lines: [{ committedQuantity: 4, openQuantity: 0 }] });
     expect(await f.level(e.sku, e.store)).toMatchObject({ on_hand: 6, reserved: 0 });
     expect(await f.count("SELECT COUNT(*) AS n FROM stock_movements WHERE reservation_id = ? AND type = 'FULFILMENT'", [r.id])).toBe(2);
@@ -219,31 +215,31 @@ describe('availability and reservations', () => {
   it('releases once; a second release changes nothing', async () => {
     const e = await estate();
     const r = (await reserve({ channelId: e.channel, lines: [{ sku: e.sku, quantity: 6 }] })).data!.reserveStock;
-    const first = await gql(sg.url, RELEASE, { id: r.id });
+    const first = await gql(f.url, RELEASE, { id: r.id });
     expect(first.data!.releaseReservation).toMatchObject({ status: 'RELEASED', lines: [{ releasedQuantity: 6, openQuantity: 0 }] });
-    const second = await gql(sg.url, RELEASE, { id: r.id });
+    const second = await gql(f.url, RELEASE, { id: r.id });
     expect(second.data!.releaseReservation.status).toBe('RELEASED');
     expect(await f.level(e.sku, e.dc)).toMatchObject({ reserved: 0 });
-    expect(errorCode(await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } }))).toBe('CONFLICT');
+    expect(errorCode(await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } }))).toBe('CONFLICT');
   });
 
   it('stops counting a reservation at its expiry, before the expiry job runs, and the job then releases it', async () => {
     const e = await estate();
     const r = (await reserve({ channelId: e.channel, ttlSeconds: 1, lines: [{ sku: e.sku, quantity: 30, locationId: e.dc }] })).data!.reserveStock;
-    const held = await gql(sg.url, AVAILABILITY, { c: e.channel, skus: [e.sku] });
+    const held = await gql(f.url, AVAILABILITY, { c: e.channel, skus: [e.sku] });
     expect(held.data!.availability[0].availableToSell).toBe(10);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const after = await gql(sg.url, AVAILABILITY, { c: e.channel, skus: [e.sku] });
+    const after = await gql(f.url, AVAILABILITY, { c: e.channel, skus: [e.sku] });
     expect(after.data!.availability[0].availableToSell).toBe(40);
     // The counter still holds the units until the job runs, yet a new reservation can take them.
     expect(await f.level(e.sku, e.dc)).toMatchObject({ reserved: 30 });
     const again = await reserve({ channelId: e.channel, lines: [{ sku: e.sku, quantity: 30, locationId: e.dc }] });
     expect(again.data!.reserveStock.__typename).toBe('Reservation');
-    const status = await gql(sg.url, `query($id: ID!) { reservation(id: $id) { status lines { openQuantity } } }`, { id: r.id });
+    const status = await gql(f.url, `query($id: ID!) { reservation(id: $id) { status lines { openQuantity } } }`, { id: r.id });
     expect(status.data!.reservation).toEqual({ status: 'EXPIRED', lines: [{ openQuantity: 0 }] });
-    expect(errorCode(await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } }))).toBe('CONFLICT');
+    expect(errorCode(await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } }))).toBe('CONFLICT');
 
-    expect(await new ReservationService(sg.dataSource).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
+    expect(await new ReservationService(f.ds).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
     expect(await f.level(e.sku, e.dc)).toMatchObject({ reserved: 30 });
     const [row] = await f.ds.query('SELECT status FROM reservations WHERE id = ?', [r.id]);
     expect(row.status).toBe('EXPIRED');
@@ -293,14 +289,14 @@ describe('extending a reservation', () => {
     await f.receive(sku, loc, 5);
     const EXTEND = `mutation($id: ID!, $ttl: Int) { extendReservation(id: $id, ttlSeconds: $ttl) { status expiresAt } }`;
     const held = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 2 }] })).data!.reserveStock;
-    const extended = await gql(sg.url, EXTEND, { id: held.id, ttl: null });
+    const extended = await gql(f.url, EXTEND, { id: held.id, ttl: null });
     expect(extended.data!.extendReservation).toEqual({ status: 'ACTIVE', expiresAt: null });
     const lapsed = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 1 }] })).data!.reserveStock;
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await new ReservationService(sg.dataSource).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
+    expect(await new ReservationService(f.ds).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
     expect(await f.level(sku, loc)).toMatchObject({ reserved: 2 });
-    expect(errorCode(await gql(sg.url, EXTEND, { id: lapsed.id, ttl: 60 }))).toBe('CONFLICT');
-    expect(errorCode(await gql(sg.url, EXTEND, { id: held.id, ttl: 0 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(f.url, EXTEND, { id: lapsed.id, ttl: 60 }))).toBe('CONFLICT');
+    expect(errorCode(await gql(f.url, EXTEND, { id: held.id, ttl: 0 }))).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -309,11 +305,11 @@ describe('long idempotency keys', () => {
     const [a, b] = [await f.location(), await f.location()];
     const channel = await f.channel([a]);
     const sku = `L${'X'.repeat(55)}${Date.now().toString(36).toUpperCase()}`.slice(0, 64);
-    await gql(sg.url, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Long SKU' } });
+    await gql(f.url, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Long SKU' } });
     await f.receive(sku, a, 5);
     const key = randomUUID().repeat(4).slice(0, 128);
     const r = (await reserve({ channelId: channel, lines: [{ sku, quantity: 2 }] })).data!.reserveStock;
-    const committed = await gql(sg.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key } });
+    const committed = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: key } });
     expect(committed.errors).toBeUndefined();
     const out = await move({ idempotencyKey: key, type: 'TRANSFER_OUT', sku, locationId: a, destinationLocationId: b, quantity: 1 });
     expect(out.errors).toBeUndefined();

@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
-import { inventorySubgraph } from '../subgraphs/inventory/index.js';
 import { ReservationService } from '../subgraphs/inventory/reservation.service.js';
 import { errorCode, gql } from './client.js';
 import { COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 
 // Enough connections that the concurrent writers really meet in the database, not in the pool.
-let sg: RunningSubgraph;
 let f: InventoryFixture;
 
 beforeAll(async () => {
-  sg = await startSubgraph(inventorySubgraph, { port: 0, cfg: configWith({ DB_POOL_SIZE: '60' }) });
-  f = new InventoryFixture(sg.url, sg.dataSource);
+  f = await InventoryFixture.start(configWith({ DB_POOL_SIZE: '60' }));
 });
 afterAll(async () => {
-  await sg?.close();
+  await f?.close();
 });
 
 const reserveOne = (channelId: string, sku: string, key = randomUUID()) =>
-  gql(sg.url, RESERVE, { input: { idempotencyKey: key, channelId, ttlSeconds: 600, lines: [{ sku, quantity: 1 }] } });
+  gql(f.url, RESERVE, { input: { idempotencyKey: key, channelId, ttlSeconds: 600, lines: [{ sku, quantity: 1 }] } });
 
 describe('stock races against the real database', () => {
   it('200 concurrent one-unit reservations against on-hand 50 with safety stock 5: exactly 45 succeed', async () => {
@@ -58,7 +54,7 @@ describe('stock races against the real database', () => {
     const sku = await f.item();
     await f.receive(sku, loc, 100);
     const input = { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 3 };
-    const results = await Promise.all(Array.from({ length: 50 }, () => gql(sg.url, MOVE, { input })));
+    const results = await Promise.all(Array.from({ length: 50 }, () => gql(f.url, MOVE, { input })));
     expect(results.filter((r) => r.errors)).toEqual([]);
     expect(await f.count('SELECT COUNT(*) AS n FROM stock_movements WHERE idempotency_key = ?', [input.idempotencyKey])).toBe(1);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 97 });
@@ -75,7 +71,7 @@ describe('stock races against the real database', () => {
       locationId: loc,
       quantity: (i % 7) + 1,
     }));
-    const results = await Promise.all(inputs.map((input) => gql(sg.url, MOVE, { input })));
+    const results = await Promise.all(inputs.map((input) => gql(f.url, MOVE, { input })));
     expect(results.filter((r) => r.errors)).toEqual([]);
     const expected = 1000 + inputs.reduce((acc, m) => acc + (m.type === 'RECEIPT' ? m.quantity : -m.quantity), 0);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: expected, version: 501 });
@@ -98,7 +94,7 @@ describe('stock races against the real database', () => {
     const reserved = await reserveOne(channel, sku);
     expect(reserved.data!.reserveStock.__typename).toBe('Reservation');
     const results = await Promise.all(
-      Array.from({ length: 60 }, () => gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 } })),
+      Array.from({ length: 60 }, () => gql(f.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: loc, quantity: 1 } })),
     );
     expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);
     expect(results.filter((r) => !r.errors)).toHaveLength(29);
@@ -115,7 +111,7 @@ describe('stock races against the real database', () => {
     const count = { idempotencyKey: randomUUID(), type: 'CYCLE_COUNT', sku, locationId: loc, quantity: 40 };
     const reservations = Array.from({ length: 80 }, () => reserveOne(channel, sku));
     const [countResult, ...results] = await Promise.all([
-      new Promise((r) => setTimeout(r, 5)).then(() => gql(sg.url, MOVE, { input: count })),
+      new Promise((r) => setTimeout(r, 5)).then(() => gql(f.url, MOVE, { input: count })),
       ...reservations,
     ]);
     expect(countResult.errors).toBeUndefined();
@@ -130,7 +126,7 @@ describe('stock races against the real database', () => {
     const reservedBeforeCount = granted - (await reservedAfter(sku, loc, countVersion));
     const grantedAfterCount = granted - reservedBeforeCount;
     expect(grantedAfterCount).toBeLessThanOrEqual(Math.max(0, 40 - 2 - reservedBeforeCount));
-    const available = await gql(sg.url, `query($s: String!, $l: ID!) { stockLevel(sku: $s, locationId: $l) { available } }`, { s: sku, l: loc });
+    const available = await gql(f.url, `query($s: String!, $l: ID!) { stockLevel(sku: $s, locationId: $l) { available } }`, { s: sku, l: loc });
     expect(available.data!.stockLevel.available).toBeGreaterThanOrEqual(0);
   });
 
@@ -139,11 +135,11 @@ describe('stock races against the real database', () => {
     const channel = await f.channel([loc]);
     const sku = await f.item();
     await f.receive(sku, loc, 5);
-    const res = await gql(sg.url, RESERVE, { input: { idempotencyKey: randomUUID(), channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 3 }] } });
+    const res = await gql(f.url, RESERVE, { input: { idempotencyKey: randomUUID(), channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 3 }] } });
     const id = res.data!.reserveStock.id;
-    const commits = Array.from({ length: 10 }, () => gql(sg.url, COMMIT, { input: { reservationId: id, idempotencyKey: randomUUID() } }));
-    const releases = Array.from({ length: 10 }, () => gql(sg.url, RELEASE, { id }));
-    await Promise.all([...commits, ...releases, new ReservationService(sg.dataSource).releaseExpired(10)]);
+    const commits = Array.from({ length: 10 }, () => gql(f.url, COMMIT, { input: { reservationId: id, idempotencyKey: randomUUID() } }));
+    const releases = Array.from({ length: 10 }, () => gql(f.url, RELEASE, { id }));
+    await Promise.all([...commits, ...releases, new ReservationService(f.ds).releaseExpired(10)]);
     const level = await f.level(sku, loc);
     const [row] = await f.ds.query('SELECT status FROM reservations WHERE id = ?', [id]);
     expect(level.reserved).toBe(0);
@@ -160,7 +156,7 @@ describe('stock races against the real database', () => {
     await f.receive(sku, from, 20);
     const results = await Promise.all(
       Array.from({ length: 30 }, () =>
-        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_OUT', sku, locationId: from, destinationLocationId: to, quantity: 1 } }),
+        gql(f.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_OUT', sku, locationId: from, destinationLocationId: to, quantity: 1 } }),
       ),
     );
     expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);
@@ -177,7 +173,7 @@ describe('stock races against the real database', () => {
     const transferId = out.movement.transfer.id;
     const results = await Promise.all(
       Array.from({ length: 25 }, () =>
-        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_IN', sku, locationId: to, transferId, quantity: 1 } }),
+        gql(f.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'TRANSFER_IN', sku, locationId: to, transferId, quantity: 1 } }),
       ),
     );
     expect(results.filter((r) => r.errors && errorCode(r) !== 'BAD_USER_INPUT').map((r) => r.errors)).toEqual([]);
@@ -193,7 +189,7 @@ describe('stock races against the real database', () => {
     await f.receive(sku, loc, 12);
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
-        gql(sg.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'ADJUSTMENT', reason: 'SHRINKAGE', sku, locationId: loc, quantity: -1 } }),
+        gql(f.url, MOVE, { input: { idempotencyKey: randomUUID(), type: 'ADJUSTMENT', reason: 'SHRINKAGE', sku, locationId: loc, quantity: -1 } }),
       ),
     );
     expect(results.filter((r) => r.errors && errorCode(r) !== 'INSUFFICIENT_STOCK').map((r) => r.errors)).toEqual([]);

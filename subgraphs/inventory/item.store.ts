@@ -29,8 +29,4 @@ export const itemStore = {
     );
     return affectedRows(result);
   },
-
-  async isEmpty(tx: EntityManager): Promise<boolean> {
-    return !(await tx.exists(InventoryItemEntity));
-  },
 };

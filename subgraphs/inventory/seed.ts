@@ -50,7 +50,3 @@ export async function seedInventory(
   }
   return inserted;
 }
-
-export function inventoryIsEmpty(ds: DataSource): Promise<boolean> {
-  return itemStore.isEmpty(ds.manager);
-}
