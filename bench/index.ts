@@ -1,6 +1,7 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
 import { Command, InvalidArgumentError } from 'commander';
 import { benchGateway } from './gateway.js';
+import { benchMarketplaces } from './marketplaces.js';
 import { benchOrders } from './orders.js';
 import { benchReserve } from './reserve.js';
 import { benchSubscriptions } from './subscriptions.js';
@@ -47,6 +48,17 @@ program
   .option('-d, --seconds <n>', 'seconds of the measured run', positiveInt, 10)
   .action(async (opts: { connections: number; seconds: number }) => {
     await benchOrders(opts);
+  });
+
+program
+  .command('marketplaces')
+  .description('a burst of stock changes pushed to the four simulated marketplaces: time to converge and calls against what their limits force, and violations')
+  .option('-s, --skus <n>', 'SKUs', positiveInt, 10_000)
+  .option('-n, --changes <n>', 'stock changes in the burst', positiveInt, 100_000)
+  .option('-x, --rate-scale <n>', 'multiplies every marketplace limit (simulator and our policies alike)', positiveInt, 20)
+  .option('-t, --timeout <s>', 'give up on a marketplace converging after this many seconds', positiveInt, 1800)
+  .action(async (opts: { skus: number; changes: number; rateScale: number; timeout: number }) => {
+    await benchMarketplaces({ skus: opts.skus, changes: opts.changes, rateScale: opts.rateScale, timeoutSeconds: opts.timeout });
   });
 
 await program.parseAsync();

@@ -34,15 +34,16 @@ export interface BenchSystem {
  * Migrates and seeds the bench databases, starts every service as in production (separate
  * processes), and waits until inventory's replicas hold the demo channels.
  */
-export async function startBenchSystem(opts: { skus: number }): Promise<BenchSystem> {
-  const cfg = configWith(BENCH_ENV);
+export async function startBenchSystem(opts: { skus: number; env?: Record<string, string> }): Promise<BenchSystem> {
+  const env = { ...BENCH_ENV, ...opts.env };
+  const cfg = configWith(env);
   await preflight(cfg);
   const sources = await migrateAll(cfg);
   await seedDemo(sources, opts.skus);
   const keep: SubgraphName = 'inventory';
   await closeAll(Object.fromEntries(Object.entries(sources).filter(([n]) => n !== keep)) as typeof sources);
 
-  const services: ServiceProcess[] = SUBGRAPH_NAMES.map((n) => spawnService(cfg, n, BENCH_ENV));
+  const services: ServiceProcess[] = SUBGRAPH_NAMES.map((n) => spawnService(cfg, n, env));
   const stop = async () => {
     await stopAll(services);
     await sources.inventory.destroy();
@@ -50,7 +51,7 @@ export async function startBenchSystem(opts: { skus: number }): Promise<BenchSys
   try {
     await Promise.all(services.map((s) => waitReady(s)));
     for (const name of ['jobs', 'gateway'] as const) {
-      const svc = spawnService(cfg, name, BENCH_ENV);
+      const svc = spawnService(cfg, name, env);
       services.push(svc);
       await waitReady(svc);
     }

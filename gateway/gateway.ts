@@ -1,11 +1,11 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type SupergraphSdlHook } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { config } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
 import { logger } from '../lib/logger.js';
-import { clientIdFrom, startHttpService, type RunningService } from '../lib/server.js';
+import { clientIdFrom, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
 import { admitAll, serveGatewayWebSocket, type ConnectionAuthenticator } from './subscriptions/server.js';
@@ -29,6 +29,10 @@ export interface GatewayOptions {
   subscriptions?: Partial<SubscriptionSettings>;
   /** Admits (or refuses) a WebSocket connection from its connection_init payload. */
   authenticate?: ConnectionAuthenticator;
+  /** More Apollo Server plugins (the registry's supergraph version header and usage recording). */
+  plugins?: ApolloServerPlugin<GatewayContext>[];
+  /** More routes on the gateway's HTTP server (the registry API). */
+  routes?: HttpServiceOptions<GatewayContext>['routes'];
 }
 
 export interface SubscriptionSettings {
@@ -62,6 +66,9 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 }
 
 export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'>): ApolloGateway {
+  // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
+  // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   return new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     buildService: ({ name, url }) =>
@@ -103,7 +110,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway,
-        plugins,
+        plugins: [...plugins, ...(opts.plugins ?? [])],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
@@ -129,6 +136,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       },
     },
     metrics: (registry) => subscriptionMetrics(registry, hub),
+    routes: opts.routes,
   });
   return { ...service, gateway, subscriptions: hub };
 }

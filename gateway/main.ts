@@ -1,25 +1,22 @@
 import { config, subgraphUrlOverrides, subscriptionUrlOverrides } from '../lib/config.js';
 import { logger, setServiceName } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/server.js';
-import { compose, formatCompositionErrors, readSupergraphConfig } from './compose.js';
-import { startGateway } from './gateway.js';
+import { readSupergraphConfig } from './compose.js';
+import { startRegistryGateway } from './registry/runtime.js';
 
 setServiceName('gateway');
 const cfg = config();
 try {
-  const sources = await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG);
-  const composed = compose(sources);
-  if (!composed.ok) throw new Error(`Composition failed:\n${formatCompositionErrors(composed.errors)}`);
-  const running = await startGateway({
-    supergraphSdl: composed.supergraphSdl,
+  // The registry is the source of truth; supergraph.yaml only seeds an empty one.
+  const running = await startRegistryGateway({
+    cfg,
+    seed: await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG),
     urlOverrides: subgraphUrlOverrides(cfg),
-    subscriptionUrls: {
-      ...Object.fromEntries(sources.filter((s) => s.subscriptionUrl).map((s) => [s.name, s.subscriptionUrl])),
-      ...subscriptionUrlOverrides(cfg),
-    },
+    subscriptionUrls: subscriptionUrlOverrides(cfg),
     host: cfg.HOST,
     port: cfg.GATEWAY_PORT,
   });
+  logger().info({ registry: running.registryUrl, supergraphVersion: running.supergraph.version }, 'serving the registry supergraph');
   closeOnSignals(() => running.close());
 } catch (err) {
   logger().fatal({ err }, 'gateway failed to start');

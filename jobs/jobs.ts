@@ -6,6 +6,7 @@ import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
+import { MarketplaceSync } from './marketplace-sync.js';
 import { OrderSweeper } from './order-sweeper.js';
 import { OutboxRelay, relaySettings } from './outbox-relay.js';
 import { ReplicationConsumer } from './replication-consumer.js';
@@ -17,7 +18,8 @@ const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies 
 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
- * replicas, the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT.
+ * replicas, marketplace sync (change feed, a push worker per account, resyncs and drift repair),
+ * the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT.
  * close() lets each finish what it holds (a batch, an entry, a job), releases the relay locks and
  * closes every connection.
  */
@@ -38,10 +40,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const publisher = createRedis(cfg.REDIS_URL);
     // XREADGROUP BLOCK holds its connection, so the consumer gets one of its own.
     const consumerRedis = createRedis(cfg.REDIS_URL);
-    for (const client of [publisher, consumerRedis]) {
-      client.on('error', (err) => log.warn({ err }, 'redis connection error'));
-      closers.push(() => client.quit());
-    }
+    for (const client of [publisher, consumerRedis]) closers.push(() => client.quit());
 
     const relays = EVENT_SOURCES.map(
       (source) =>
@@ -59,6 +58,10 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     });
     closers.push(() => consumer.stop());
     await consumer.start();
+
+    const marketplace = new MarketplaceSync(cfg, databases.channels);
+    closers.push(() => marketplace.stop());
+    await marketplace.start();
 
     const expiry = await ReservationExpiry.start({
       inventory: databases.inventory,

@@ -80,6 +80,52 @@ export const configSchema = z.object({
   ORDER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** An order still PENDING (or a step not applied in inventory) this long after it began is finished by the sweeper. */
   ORDER_PENDING_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** How often the gateway looks for a newer supergraph version in the registry database. */
+  REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  /** A breaking change to something no client used in this many days is safe. */
+  REGISTRY_USAGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often the gateway writes the field usage it accumulated to the registry. */
+  REGISTRY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  /** The registry API the `omnistock registry` CLI talks to; default: the gateway on this host at GATEWAY_PORT. */
+  REGISTRY_URL: optionalUrl,
+  /** Bearer token of the `omnistock registry` CLI (not needed with --local). */
+  REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** Tries of a webhook delivery (5xx, timeout, network error) before it is given up and logged. */
+  REGISTRY_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay of a webhook delivery; doubles with every try. */
+  REGISTRY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  /** How long a webhook receiver may take to answer. */
+  REGISTRY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Webhook subscribers hear of a deprecated field this many days before its removal date. */
+  REGISTRY_DEPRECATION_NOTICE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /** Directory of marketplace credentials, one `<secret name>.json` file per connection secret (e.g. a mounted Kubernetes secret). */
+  MARKETPLACE_SECRETS_DIR: z.string().min(1).default('secrets'),
+  /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
+  MARKETPLACE_INVENTORY_URL: optionalUrl,
+  /**
+   * An ordinary change waits this long before its push, so the changes of a burst go out as one
+   * push of the latest quantity; a change to or from zero goes at once.
+   */
+  MARKETPLACE_COALESCE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Tries of a push that fails with a 5xx or a network error before it becomes a dead letter. */
+  MARKETPLACE_PUSH_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  /** First retry delay of such a push; doubles with every try, with jitter. */
+  MARKETPLACE_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
+  /** A push held this long by a worker that stopped answering goes back to the queue. */
+  MARKETPLACE_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+  /** How often drift repair reads marketplaces' quantities back. */
+  MARKETPLACE_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
+  /** SKUs per channel one drift-repair run reads back, least recently verified first. */
+  MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  /** A marketplace quantity further than this from our available-to-sell is drift. */
+  MARKETPLACE_DRIFT_TOLERANCE: z.coerce.number().int().min(0).default(0),
+  /** How often the jobs process checks whether Redis lost its data (a restart without persistence) and resynchronises. */
+  MARKETPLACE_EPOCH_CHECK_MS: z.coerce.number().int().min(100).default(5000),
+  /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
+  DEMO_MARKETPLACES: bool.default(true),
+  MARKETPLACE_SIMULATOR_PORT: port.default(4030),
+  /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
+  MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -162,6 +208,21 @@ export function ordersInventoryUrl(cfg: Config): string {
   return cfg.ORDERS_INVENTORY_URL ?? `http://127.0.0.1:${cfg.INVENTORY_PORT}/graphql`;
 }
 
+/** Where marketplace pushes read available-to-sell: MARKETPLACE_INVENTORY_URL, else inventory on this host. */
+export function marketplaceInventoryUrl(cfg: Config): string {
+  return cfg.MARKETPLACE_INVENTORY_URL ?? `http://127.0.0.1:${cfg.INVENTORY_PORT}/graphql`;
+}
+
 export function databaseName(cfg: Config, subgraph: SubgraphName): string {
   return `${cfg.DB_PREFIX}_${subgraph}`;
+}
+
+/** The schema registry's database (it belongs to the gateway, beside the subgraphs' own). */
+export function registryDatabaseName(cfg: Config): string {
+  return `${cfg.DB_PREFIX}_registry`;
+}
+
+/** Where the `omnistock registry` CLI reaches the registry API: REGISTRY_URL, else the gateway on this host. */
+export function registryUrl(cfg: Config): string {
+  return cfg.REGISTRY_URL ?? `http://${cfg.PUBLIC_HOST}:${cfg.GATEWAY_PORT}/registry/graphql`;
 }

@@ -54,6 +54,11 @@ export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN' as const;
 }
 
+/** No credentials, or credentials that are unknown, expired or revoked. */
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED' as const;
+}
+
 export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED' as const;
 }

@@ -90,3 +90,18 @@ export function parseStreamEntry(fields: readonly string[]) {
   for (let i = 0; i + 1 < fields.length; i += 2) object[fields[i]!] = fields[i + 1]!;
   return streamEntrySchema.safeParse(object);
 }
+
+/**
+ * A Redis stream id (`<ms>-<n>`) in a fixed-width form that sorts as text in the order of the
+ * stream, for SQL columns (the pair does not fit a double). Zero-padded: 15 + 1 + 10 characters.
+ */
+export function sortableStreamId(id: string): string {
+  const [ms = '0', n = '0'] = id.split('-');
+  return `${ms.padStart(15, '0')}-${n.padStart(10, '0')}`;
+}
+
+/** The stream id a sortableStreamId came from. */
+export function streamIdOfSortable(sortable: string): string {
+  const [ms = '0', n = '0'] = sortable.split('-');
+  return `${BigInt(ms)}-${BigInt(n)}`;
+}

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { redactUrl } from './db.js';
+import { logger } from './logger.js';
 
 export class RedisUnreachableError extends Error {
   constructor(url: string, cause: unknown) {
@@ -8,11 +9,13 @@ export class RedisUnreachableError extends Error {
 }
 
 /**
- * A Redis client. `maxRetriesPerRequest: null` is what BullMQ workers require; other users pass
- * their own options.
+ * A Redis client that reconnects by itself and logs its connection errors (an unhandled 'error'
+ * event would otherwise be printed for every reconnection attempt while Redis is away).
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { lazyConnect: false, enableReadyCheck: true, ...options });
+  const client = new Redis(url, { lazyConnect: false, enableReadyCheck: true, ...options });
+  client.on('error', (err) => logger().warn({ err: err.message, redis: redactUrl(url) }, 'redis connection error'));
+  return client;
 }
 
 /** Pings Redis once with a short timeout and no retries; throws RedisUnreachableError. */

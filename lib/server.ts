@@ -32,6 +32,8 @@ export interface HttpServiceOptions<C extends BaseContext> extends ServiceOption
    * close them, which runs first on close (open sockets would otherwise hold the server open).
    */
   webSocket?: (server: HttpServer, path: string) => () => Promise<void>;
+  /** Adds routes beside /graphql (the gateway's registry API); returns how to drain them, run on close after /graphql's. */
+  routes?: (app: FastifyInstance) => Promise<() => Promise<void>>;
 }
 
 export interface RunningService {
@@ -72,9 +74,11 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
       method: ['GET', 'POST', 'OPTIONS'],
       handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
     });
+    const closeRoutes = await opts.routes?.(app);
     return async () => {
       await closeWebSocket?.();
       await apollo.stop();
+      await closeRoutes?.();
     };
   });
 }

@@ -3,9 +3,13 @@
  * commands as one commander sub-command built in scripts/cli/.
  */
 import { Command } from 'commander';
+import { marketplaceCommand } from './cli/marketplace.js';
+import { registryCommand } from './cli/registry.js';
 
 const program = new Command('omnistock')
   .description('Omnistock operations: marketplace sync, schema registry')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addCommand(marketplaceCommand())
+  .addCommand(registryCommand());
 
 await program.parseAsync();

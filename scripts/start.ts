@@ -5,6 +5,8 @@
  */
 import { config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
+import { syncRegistryFromConfig } from '../gateway/registry/runtime.js';
+import { connectDemoMarketplaces, startDemoSimulator } from './demo/marketplaces.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
 const cfg = config();
@@ -28,16 +30,27 @@ if (cfg.SEED_DEMO) {
   const seeded = await seedDemo(sources, cfg.SEED_SKUS);
   say(`  added ${seeded.locations} locations, ${seeded.channels} channels, ${seeded.items} items, ${seeded.levels} stock levels`);
 }
+// The stand-in for Amazon, eBay, Walmart and Shopify, so the demo's marketplace channels have somewhere to push.
+let simulator: Awaited<ReturnType<typeof startDemoSimulator>> | undefined;
+if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
+  say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
+  simulator = await startDemoSimulator(cfg);
+  const connected = await connectDemoMarketplaces(sources.channels, cfg, simulator.url);
+  if (connected) say(`  connected ${connected} channels (credentials in ${cfg.MARKETPLACE_SECRETS_DIR}/)`);
+}
 await closeAll(sources);
 
 const composed = compose(await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG));
 if (!composed.ok) fail(`Composition of ${cfg.SUPERGRAPH_CONFIG} failed:\n${formatCompositionErrors(composed.errors)}`);
+say('▸ schema registry (seeded from supergraph.yaml; changed schema files are published through its checks)');
+for (const line of await syncRegistryFromConfig(cfg, await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG))) say(`  ${line}`);
 
 const services: ServiceProcess[] = [];
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   stopping = true;
   say('\n▸ stopping');
+  simulator?.child.kill('SIGTERM');
   await stopAll(services);
   process.exit(code);
 }
@@ -56,7 +69,7 @@ say('▸ starting subgraphs');
 try {
   for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name));
   await Promise.all(services.map((s) => waitReady(s)));
-  say('▸ starting jobs (outbox relays, replica consumer, reservation expiry)');
+  say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry)');
   const jobs = spawnService(cfg, 'jobs');
   services.push(jobs);
   await waitReady(jobs);
@@ -74,10 +87,11 @@ say(`
 ✔ Omnistock is up in ${((Date.now() - started) / 1000).toFixed(1)} s
 
   Gateway     ${gatewayUrl}   (health: /healthz, readiness: /readyz)
+  Registry    ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
 ${services
   .slice(0, -1)
   .map((s) => `  ${s.name.padEnd(11)} ${s.url}`)
-  .join('\n')}
+  .join('\n')}${simulator ? `\n  Marketplace simulator ${simulator.url}   (npm run omnistock -- marketplace status)` : ''}
   Logs        logs/<service>.log
 
 Try it:

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { InventoryClient } from '../subgraphs/orders/inventory.client.js';
+import { InventoryClient } from '../lib/inventory-client.js';
 import { OrderService } from '../subgraphs/orders/order.service.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';

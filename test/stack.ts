@@ -22,20 +22,21 @@ export interface Stack {
  *
  * With `jobs`, the jobs process runs in-process too (relays, replication, expiry) on databases and
  * Redis keys of the stack's own, dropped on close: its relays and consumer group then meet no other
- * test file's events.
+ * test file's events. With `jobs: 'external'` the stack gets those databases and keys but leaves
+ * running jobs processes to the test (which starts and kills them as child processes).
  */
-export async function startStack(opts: { jobs?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(opts: { jobs?: boolean | 'external'; env?: Record<string, string> } = {}): Promise<Stack> {
   const id = randomUUID().slice(0, 8);
   const isolated: Record<string, string> = opts.jobs ? { DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0' } : {};
   const env = { ...isolated, ...opts.env };
   const base = Object.keys(env).length ? configWith(env) : config();
   const first = ['inventory', 'locations', 'channels'] as const;
   const started = await Promise.all(first.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: base })));
-  // Orders calls inventory directly, so it starts once inventory's port is known.
-  const cfg = configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url });
+  // Orders (and the marketplace pushes) call inventory directly, so they start once inventory's port is known.
+  const cfg = configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url, MARKETPLACE_INVENTORY_URL: started[0]!.url });
   const running = [...started, await startSubgraph(SUBGRAPHS.orders, { port: 0, cfg })];
   const subgraphs = Object.fromEntries([...first, 'orders'].map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
-  const jobs = opts.jobs ? await startJobs(cfg) : null;
+  const jobs = opts.jobs === true ? await startJobs(cfg) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   const gateway = await startGateway({

@@ -1,15 +1,17 @@
 import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
 import { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
 import { createContext, type ChannelsContext } from './context.js';
+import { MARKETPLACE_ENTITIES } from './marketplace/marketplace.entity.js';
 import { CreateChannels1732000001000 } from './migrations/1732000001000-create-channels.js';
 import { ChannelEvents1732000002000 } from './migrations/1732000002000-channel-events.js';
+import { MarketplaceSync1732000003000 } from './migrations/1732000003000-marketplace-sync.js';
 import { channelResolvers } from './resolvers/channel.js';
 
 export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
   name: 'channels',
   typeDefs: loadTypeDefs(import.meta.url),
   resolvers: channelResolvers,
-  entities: [ChannelEntity, ChannelSourceEntity],
-  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000],
+  entities: [ChannelEntity, ChannelSourceEntity, ...MARKETPLACE_ENTITIES],
+  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, MarketplaceSync1732000003000],
   createContext,
 };

@@ -1,14 +1,19 @@
 import DataLoader from 'dataloader';
 import type { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
 import type { ChannelService } from './channel.service.js';
+import type { DriftLineEntity, MarketplaceConnectionEntity } from './marketplace/marketplace.entity.js';
+import type { MarketplaceService, SyncSummary } from './marketplace/marketplace.service.js';
 
-/** Built per request: each batch is one IN (...) query, answered in key order. */
-export function createLoaders(channels: ChannelService) {
+/** Built per request: each batch is one IN (...) query (a statement per figure for summaries), answered in key order. */
+export function createLoaders(channels: ChannelService, marketplace: MarketplaceService) {
   return {
     channelById: new DataLoader<string, ChannelEntity | null>((ids) => channels.byIds(ids)),
     channelByCode: new DataLoader<string, ChannelEntity | null>((codes) => channels.byCodes(codes)),
     sourcesByChannel: new DataLoader<string, ChannelSourceEntity[]>((ids) => channels.sourcesOf(ids)),
     activeChannelsAt: new DataLoader<string, ChannelEntity[]>((locationIds) => channels.activeChannelsAt(locationIds)),
+    connectionByChannel: new DataLoader<string, MarketplaceConnectionEntity | null>((ids) => marketplace.connectionsOf(ids)),
+    syncSummaryByChannel: new DataLoader<string, SyncSummary | null>((ids) => marketplace.summaries(ids)),
+    driftLinesByRun: new DataLoader<string, DriftLineEntity[]>((ids) => marketplace.driftLinesOf(ids)),
   };
 }
 

@@ -11,15 +11,3 @@ export class OrderStateError extends DomainError {
     super(message, { status, issues: [{ path: 'orderId', message: `the order is ${status}` }] });
   }
 }
-
-/**
- * Inventory did not answer, timed out, or answered with something other than a domain error. Not a
- * DomainError: clients see INTERNAL_SERVER_ERROR. What was recorded stays recorded and is finished
- * by a retry with the same idempotency key or by the sweeper.
- */
-export class InventoryUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(`Inventory unavailable: ${message}`, options);
-    this.name = 'InventoryUnavailableError';
-  }
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../lib/errors.js';
 import { OrderStateError } from './errors.js';
-import { domainErrorOf } from './inventory.client.js';
+import { domainErrorOf } from '../../lib/inventory-client.js';
 import type { OrderStatus } from './order.entity.js';
 import {
   applyChanges,

@@ -7,8 +7,8 @@ import { ConflictError, DomainError, NotFoundError, parseInput } from '../../lib
 import { logger } from '../../lib/logger.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertId, assertPageSize, idSchema } from '../../lib/validation.js';
-import { InventoryUnavailableError, OrderStateError } from './errors.js';
-import type { CallMeta, InsufficientStock, InventoryClient, ReservationSummary, ReserveInput } from './inventory.client.js';
+import { OrderStateError } from './errors.js';
+import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../lib/inventory-client.js';
 import {
   OrderEntity,
   OrderLineEntity,

@@ -85,8 +85,12 @@ export class MarketplaceRejectedError extends Error {
 
 export interface MarketplaceAdapter {
   readonly kind: MarketplaceKind;
-  /** Units of the rate bucket a push of `items` updates costs (1 for request-counted APIs). */
-  pushCost(items: number): number;
+  /**
+   * Units of the rate bucket a push of `items` updates costs (1 for request-counted APIs). Given the
+   * batch's `skus`, an adapter whose cost depends on what it has cached (Shopify: the SKU → inventory
+   * item lookup) returns the exact cost; without them, the worst case.
+   */
+  pushCost(items: number, skus?: readonly string[]): number;
   /**
    * Sets the quantities, one call (Walmart: one feed, polled to completion). `idempotencyKey` is
    * the same when the worker retries the same batch.

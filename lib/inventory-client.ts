@@ -6,14 +6,25 @@ import {
   NotFoundError,
   type DomainError,
   type InputIssue,
-} from '../../lib/errors.js';
-import { InventoryUnavailableError } from './errors.js';
+} from './errors.js';
 
 /**
- * Orders' typed client of inventory's GraphQL API, called service to service (not through the
- * gateway): orders owns no stock rows and changes stock only through these calls, each idempotent
- * under a key orders derives from its own ids.
+ * A typed client of inventory's GraphQL API, called service to service (not through the gateway).
+ * Orders owns no stock rows and changes stock only through these calls, each idempotent under a key
+ * orders derives from its own ids; the marketplace push reads channels' available-to-sell with it.
  */
+
+/**
+ * Inventory did not answer, timed out, or answered with something other than a domain error. Not a
+ * DomainError: clients see INTERNAL_SERVER_ERROR. What was recorded stays recorded and is finished
+ * by a retry with the same idempotency key or by the sweeper.
+ */
+export class InventoryUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`Inventory unavailable: ${message}`, options);
+    this.name = 'InventoryUnavailableError';
+  }
+}
 
 /** Who a call is made for: forwarded as x-request-id (one id across every hop's logs) and x-client-id (inventory's actor). */
 export interface CallMeta {
@@ -66,6 +77,16 @@ const RELEASE = `mutation OrdersRelease($id: ID!) { releaseReservation(id: $id) 
 const RETURN = `mutation OrdersReturn($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`;
 const RESERVATION = `query OrdersReservation($id: ID!) { reservation(id: $id) { ${RESERVATION_FIELDS} } }`;
 
+const AVAILABILITY = `query ChannelAvailableToSell($channelId: ID!, $skus: [String!]!) {
+  availability(channelId: $channelId, skus: $skus) { sku availableToSell }
+}`;
+const ITEMS_PAGE = `query InventorySkus($first: Int!, $after: String) {
+  inventoryItemsPage(first: $first, after: $after) { edges { node { sku } } pageInfo { hasNextPage endCursor } }
+}`;
+
+/** Most SKUs inventory answers availability for in one call. */
+export const AVAILABILITY_BATCH = 100;
+
 const graphQLErrorSchema = z.object({
   message: z.string(),
   extensions: z.record(z.string(), z.unknown()).optional(),
@@ -103,9 +124,9 @@ export function domainErrorOf(error: z.output<typeof graphQLErrorSchema>): Domai
 }
 
 export interface InventoryClientOptions {
-  /** Inventory's GraphQL endpoint (ORDERS_INVENTORY_URL). */
+  /** Inventory's GraphQL endpoint. */
   url: string;
-  /** Per call (ORDERS_INVENTORY_TIMEOUT_MS). */
+  /** Per call. */
   timeoutMs: number;
 }
 
@@ -165,6 +186,35 @@ export class InventoryClient {
   /** @throws InventoryUnavailableError when inventory does not answer */
   async reservation(id: string, meta: CallMeta): Promise<ReservationSummary | null> {
     return (await this.call(RESERVATION, { id }, z.object({ reservation: reservationSchema.nullable() }), meta)).reservation;
+  }
+
+  /**
+   * The channel's available-to-sell of each SKU, AVAILABILITY_BATCH SKUs per call, the calls made together.
+   * @returns quantity per SKU; a SKU inventory does not know is absent
+   * @throws DomainError NOT_FOUND for an unknown channel
+   * @throws InventoryUnavailableError when inventory does not answer
+   */
+  async availableToSell(channelId: string, skus: readonly string[], meta: CallMeta): Promise<Map<string, number>> {
+    const schema = z.object({ availability: z.array(z.object({ sku: z.string(), availableToSell: z.number().int() }).nullable()) });
+    const chunks: string[][] = [];
+    for (let i = 0; i < skus.length; i += AVAILABILITY_BATCH) chunks.push(skus.slice(i, i + AVAILABILITY_BATCH));
+    const replies = await Promise.all(chunks.map((chunk) => this.call(AVAILABILITY, { channelId, skus: chunk }, schema, meta)));
+    return new Map(replies.flatMap((r) => r.availability.flatMap((a) => (a ? [[a.sku, a.availableToSell] as const] : []))));
+  }
+
+  /**
+   * A page of every SKU inventory knows, in SKU order.
+   * @throws InventoryUnavailableError when inventory does not answer
+   */
+  async skuPage(first: number, after: string | null, meta: CallMeta): Promise<{ skus: string[]; next: string | null }> {
+    const schema = z.object({
+      inventoryItemsPage: z.object({
+        edges: z.array(z.object({ node: z.object({ sku: z.string() }) })),
+        pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() }),
+      }),
+    });
+    const { edges, pageInfo } = (await this.call(ITEMS_PAGE, { first, after }, schema, meta)).inventoryItemsPage;
+    return { skus: edges.map((e) => e.node.sku), next: pageInfo.hasNextPage ? pageInfo.endCursor : null };
   }
 
   /**

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { Supergraph, buildSubgraph } from '@apollo/federation-internals';
+import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
+import type { GraphQLSchema } from 'graphql';
+
+/** How a change affects clients, after usage is taken into account. */
+export type Criticality = 'BREAKING' | 'DANGEROUS' | 'SAFE';
+
+/** One client-facing change between two API schemas, before usage and approvals are applied. */
+export interface SchemaChange {
+  /** Stable id of the change (type, coordinate, details): what an approval names. */
+  fingerprint: string;
+  /** graphql-inspector's change type, e.g. FIELD_REMOVED. */
+  type: string;
+  /** Schema coordinate the change is at (`Type`, `Type.field`, `Type.field.argument`), when it has one. */
+  coordinate: string | null;
+  message: string;
+  criticality: Criticality;
+  /** Why graphql-inspector classified it so, when it says. */
+  reason: string | null;
+  /** The coordinates whose recorded usage decides whether the change reaches any client. */
+  usageCoordinates: string[];
+}
+
+/** The client-facing schema of a composed supergraph (what the gateway serves). */
+export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
+  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+}
+
+/** A subgraph's schema as graphql-js sees it, federation definitions included (for subgraph version diffs). */
+export function subgraphSchemaOf(name: string, sdl: string): GraphQLSchema {
+  return buildSubgraph(name, 'http://subgraph.invalid', sdl).schema.toGraphQLJSSchema();
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function fingerprintOf(change: Pick<Change, 'type' | 'path' | 'meta'>): string {
+  return createHash('sha256')
+    .update(`${change.type}|${change.path ?? ''}|${stableJson(change.meta)}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Which recorded usages a change would break. Field and argument changes are precise; changes
+ * whose reach a document cannot show (an input field set through a variable, an enum value a
+ * field returns) fall back to any use of the type, which over-reports rather than misses.
+ */
+export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'>): string[] {
+  const path = change.path;
+  if (!path) return [];
+  const parts = path.split('.');
+  switch (change.type) {
+    case 'FIELD_REMOVED':
+    case 'FIELD_TYPE_CHANGED':
+    case 'FIELD_ARGUMENT_REMOVED':
+    case 'FIELD_ARGUMENT_TYPE_CHANGED':
+    case 'FIELD_ARGUMENT_DEFAULT_CHANGED':
+      return [path];
+    case 'FIELD_ARGUMENT_ADDED':
+      // A new required argument breaks every use of the field.
+      return [parts.slice(0, 2).join('.')];
+    default:
+      return [parts[0]!];
+  }
+}
+
+function criticalityOf(level: CriticalityLevel): Criticality {
+  if (level === CriticalityLevel.Breaking) return 'BREAKING';
+  if (level === CriticalityLevel.Dangerous) return 'DANGEROUS';
+  return 'SAFE';
+}
+
+/** Every change from `before` to `after` (null: no schema yet, everything is new), classified by graphql-inspector. */
+export async function schemaChanges(before: GraphQLSchema | null, after: GraphQLSchema): Promise<SchemaChange[]> {
+  const changes = before ? await diff(before, after) : [];
+  return changes.map((c) => ({
+    fingerprint: fingerprintOf(c),
+    type: String(c.type),
+    coordinate: c.path ?? null,
+    message: c.message,
+    criticality: criticalityOf(c.criticality.level),
+    reason: c.criticality.reason ?? null,
+    usageCoordinates: usageCoordinatesOf(c),
+  }));
+}

@@ -1,0 +1,48 @@
+import { In, IsNull, type EntityManager } from 'typeorm';
+import { ApprovalEntity, CheckChangeEntity, CheckRunEntity } from './check.entity.js';
+
+/** SQL of check runs, the breaking changes they found and approvals. Every method runs on the manager it is given. */
+export const checkStore = {
+  async insertCheckRun(tx: EntityManager, row: CheckRunEntity, changes: CheckChangeEntity[]): Promise<void> {
+    await tx.insert(CheckRunEntity, row);
+    if (changes.length) await tx.insert(CheckChangeEntity, changes);
+  },
+
+  checkRun(tx: EntityManager, id: string): Promise<CheckRunEntity | null> {
+    return tx.findOneBy(CheckRunEntity, { id });
+  },
+
+  /** The most recent check that found a change with this fingerprint. */
+  async latestChange(tx: EntityManager, fingerprint: string): Promise<CheckChangeEntity | null> {
+    const [row] = await tx.find(CheckChangeEntity, { where: { fingerprint }, order: { createdAt: 'DESC' }, take: 1 });
+    return row ?? null;
+  },
+
+  /** Approvals not yet shipped, of any of these fingerprints. */
+  pendingApprovals(tx: EntityManager, fingerprints: readonly string[]): Promise<ApprovalEntity[]> {
+    if (!fingerprints.length) return Promise.resolve([]);
+    return tx.find(ApprovalEntity, { where: { fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() } });
+  },
+
+  async insertApproval(tx: EntityManager, row: Omit<ApprovalEntity, 'id'>): Promise<ApprovalEntity> {
+    const result = await tx.insert(ApprovalEntity, row);
+    return { ...row, id: Number(result.identifiers[0]!.id) };
+  },
+
+  /** Newest first. */
+  approvals(tx: EntityManager, filter: { subgraph?: string | null; pendingOnly: boolean }, limit: number): Promise<ApprovalEntity[]> {
+    return tx.find(ApprovalEntity, {
+      where: {
+        ...(filter.subgraph ? { subgraph: filter.subgraph } : {}),
+        ...(filter.pendingOnly ? { shippedSupergraphVersion: IsNull() } : {}),
+      },
+      order: { id: 'DESC' },
+      take: limit,
+    });
+  },
+
+  async markShipped(tx: EntityManager, fingerprints: readonly string[], supergraphVersion: number): Promise<void> {
+    if (!fingerprints.length) return;
+    await tx.update(ApprovalEntity, { fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() }, { shippedSupergraphVersion: supergraphVersion });
+  },
+};

@@ -1,0 +1,872 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { parse, Source, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput, UnauthenticatedError } from '../../lib/errors.js';
+import type { Logger } from 'pino';
+import { compose, type CompositionProblem, type SubgraphSource } from '../compose.js';
+import { REGISTRY_ACTIONS, type RegistryAction, type TokenEntity } from './access.entity.js';
+import { accessStore } from './access.store.js';
+import { apiSchemaOf, schemaChanges, subgraphSchemaOf, type SchemaChange } from './changes.js';
+import type { CheckKind } from './check.entity.js';
+import type { CheckResult, ClientUsage, ReportedChange } from './check-result.js';
+import { checkStore } from './check.store.js';
+import { coordinatesOf, deprecationsOf, lintSubgraph } from './lint.js';
+import { authorize, hashToken, newToken, requireAdmin, type Principal } from './principal.js';
+import type { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntity, SupergraphVersionEntity } from './schema.entity.js';
+import { schemaStore, type CurrentSchema } from './schema.store.js';
+import { usageStore, type UsageIncrement, type UsageRow } from './usage.store.js';
+import { WEBHOOK_EVENTS, type WebhookEntity, type WebhookEvent } from './webhook.entity.js';
+import { webhookStore } from './webhook.store.js';
+
+/** @apollo/composition's version, recorded with every supergraph it composes. */
+export const COMPOSITION_VERSION: string = (createRequire(import.meta.url)('@apollo/composition/package.json') as { version: string }).version;
+
+/** Where registry events go (signed webhook deliveries); called after the change committed. */
+export interface RegistryEvents {
+  emit(event: WebhookEvent, payload: Record<string, unknown>): Promise<void>;
+}
+
+export interface RegistryServiceOptions {
+  /** REGISTRY_USAGE_WINDOW_DAYS. */
+  usageWindowDays: number;
+  /** REGISTRY_DEPRECATION_NOTICE_DAYS. */
+  deprecationNoticeDays: number;
+  events: RegistryEvents;
+  log: Logger;
+  /** The team that owns subgraphs seeded from supergraph.yaml or published by an operator. */
+  platformTeam?: string;
+}
+
+export interface PublishInput {
+  subgraph: string;
+  sdl: string;
+  /** Required for a new subgraph; changes the routing URL of an existing one. */
+  routingUrl?: string | null;
+  subscriptionUrl?: string | null;
+  author?: string | null;
+  commit?: string | null;
+  /** Owner of a new subgraph (admins only; a partner's subgraph belongs to its token's team). */
+  team?: string | null;
+}
+
+export type CheckInput = Pick<PublishInput, 'subgraph' | 'sdl' | 'routingUrl' | 'subscriptionUrl'>;
+
+export type PublishOutcome =
+  | {
+      published: true;
+      /** False when the proposal was the current schema: nothing new was stored. */
+      created: boolean;
+      schemaVersion: SchemaVersionEntity | null;
+      supergraphVersion: number;
+      check: CheckResult;
+    }
+  | { published: false; check: CheckResult };
+
+export interface SubgraphView extends RegistrySubgraphEntity {
+  currentVersion: number | null;
+}
+
+export interface SupergraphView extends SupergraphVersionEntity {
+  members: (SupergraphMemberEntity & { schemaVersion: number })[];
+}
+
+export interface DiffResult {
+  subgraph: string | null;
+  from: number;
+  to: number;
+  changes: SchemaChange[];
+}
+
+export interface SyncOutcome {
+  subgraph: string;
+  outcome: 'seeded' | 'unchanged' | 'published' | 'blocked';
+  supergraphVersion?: number;
+  check?: CheckResult;
+}
+
+export interface CreateTokenInput {
+  team: string;
+  subgraphs?: string[] | null;
+  actions?: RegistryAction[] | null;
+  admin?: boolean | null;
+  /** Days until it expires (default 90). */
+  expiresInDays?: number | null;
+  description?: string | null;
+}
+
+const nameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter; at most 64');
+const httpUrl = z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+const wsUrl = z.url().refine((u) => /^wss?:\/\//.test(u), 'must be a ws(s) URL');
+const publishSchema = z.object({
+  subgraph: nameSchema,
+  sdl: z.string().min(1).max(1_000_000),
+  routingUrl: httpUrl.nullish(),
+  subscriptionUrl: wsUrl.nullish(),
+  author: z.string().min(1).max(200).nullish(),
+  commit: z.string().min(1).max(200).nullish(),
+  team: nameSchema.nullish(),
+});
+const tokenSchema = z.object({
+  team: nameSchema,
+  subgraphs: z.array(z.union([nameSchema, z.literal('*')])).max(100).nullish(),
+  actions: z.array(z.enum(REGISTRY_ACTIONS)).max(REGISTRY_ACTIONS.length).nullish(),
+  admin: z.boolean().nullish(),
+  expiresInDays: z.number().int().min(1).max(3650).nullish(),
+  description: z.string().max(200).nullish(),
+});
+const webhookSchema = z.object({
+  url: httpUrl,
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).nullish(),
+  secret: z.string().min(16).max(200).nullish(),
+});
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_TOKEN_DAYS = 90;
+const PUBLISH_LOCK_WAIT_S = 60;
+
+export function sdlHash(sdl: string): string {
+  return createHash('sha256').update(sdl).digest('hex');
+}
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/** What evaluating a proposal produced, beyond the result it reports. */
+interface Evaluation {
+  result: CheckResult;
+  current: CurrentSchema | undefined;
+  existing: RegistrySubgraphEntity | null;
+  routingUrl: string;
+  subscriptionUrl: string | null;
+  supergraphSdl: string | null;
+  document: DocumentNode | null;
+  /** Every member of the supergraph the proposal would make, with its SDL. */
+  members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number | null }[];
+}
+
+/**
+ * The schema registry's rules: checks (composition, client-facing changes weighed by usage,
+ * approvals, lint), publishing (new schema and supergraph versions, one publish at a time),
+ * history, diffs, rollback, tokens and webhooks. Every interface (the GraphQL API, the CLI in
+ * --local mode, the gateway's poller and usage recorder) goes through it.
+ */
+export class RegistryService {
+  private readonly platformTeam: string;
+  /** API schemas of recent supergraph versions: every check diffs against the latest. */
+  private readonly apiSchemas = new Map<number, GraphQLSchema>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly opts: RegistryServiceOptions,
+  ) {
+    this.platformTeam = opts.platformTeam ?? 'platform';
+  }
+
+  private get m(): EntityManager {
+    return this.ds.manager;
+  }
+
+  // ── authentication ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The principal a bearer token stands for.
+   * @throws UnauthenticatedError when the token is missing, unknown, expired or revoked
+   */
+  async authenticate(token: string | null | undefined, now = new Date()): Promise<Principal> {
+    if (!token) throw new UnauthenticatedError('A registry token is required: send "Authorization: Bearer <token>"');
+    const row = await accessStore.tokenByHash(this.m, hashToken(token));
+    if (!row) throw new UnauthenticatedError('Unknown registry token');
+    if (row.revokedAt) throw new UnauthenticatedError('This registry token was revoked', { reason: 'REVOKED' });
+    if (row.expiresAt && row.expiresAt <= now) throw new UnauthenticatedError(`This registry token expired at ${row.expiresAt.toISOString()}`, { reason: 'EXPIRED' });
+    await accessStore.touch(this.m, row.id, now);
+    return { name: `${row.team}/${row.tokenPrefix}`, team: row.team, admin: row.admin, subgraphs: row.subgraphs, actions: row.actions, tokenId: row.id };
+  }
+
+  // ── checks and publishing ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Checks a proposed subgraph schema against the current supergraph and records the check run.
+   * @throws ForbiddenError when the principal may not check this subgraph
+   * @throws BadUserInputError for a malformed name or URL, or a new subgraph without a routing URL
+   */
+  async check(principal: Principal, input: CheckInput): Promise<CheckResult> {
+    const parsed = parseInput(publishSchema, input, 'check');
+    authorize(principal, 'CHECK', parsed.subgraph);
+    const evaluation = await this.evaluate(parsed);
+    await this.recordCheck(evaluation.result, 'CHECK', principal);
+    return evaluation.result;
+  }
+
+  /**
+   * Checks and, when nothing blocks, stores the new schema version and composes a new supergraph
+   * version (the gateways pick it up at their next poll). One publish runs at a time, so the
+   * supergraph a check compared with is still the latest when its result is stored.
+   * @throws ForbiddenError when the principal may not publish this subgraph (scope or owning team)
+   * @throws BadUserInputError for a malformed name or URL, or a new subgraph without a routing URL
+   * @throws ConflictError when the registry has not been seeded yet
+   */
+  async publish(principal: Principal, input: PublishInput): Promise<PublishOutcome> {
+    const parsed = parseInput(publishSchema, input, 'publish');
+    authorize(principal, 'PUBLISH', parsed.subgraph);
+    return this.publishParsed(principal, parsed, 'PUBLISH');
+  }
+
+  /**
+   * Publishes an earlier schema version of a subgraph again, as a new version, through the same
+   * checks as a publish (it must compose with today's other subgraphs).
+   * @throws NotFoundError for an unknown subgraph or version
+   */
+  async rollback(principal: Principal, input: { subgraph: string; version: number; author?: string | null }): Promise<PublishOutcome> {
+    const subgraph = parseInput(nameSchema, input.subgraph, 'subgraph');
+    authorize(principal, 'PUBLISH', subgraph);
+    const target = await schemaStore.schemaVersion(this.m, subgraph, input.version);
+    if (!target) throw new NotFoundError('Schema version', `${subgraph}@${input.version}`);
+    return this.publishParsed(
+      principal,
+      { subgraph, sdl: target.sdl, author: input.author ?? null, commit: `rollback to v${target.version}${target.commitRef ? ` (${target.commitRef})` : ''}` },
+      'ROLLBACK',
+    );
+  }
+
+  private async publishParsed(principal: Principal, input: z.output<typeof publishSchema>, kind: CheckKind): Promise<PublishOutcome> {
+    return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
+      if ((await schemaStore.latestSupergraphId(this.m)) === 0) {
+        throw new ConflictError('The registry holds no supergraph yet: the first gateway (or npm start) seeds it from supergraph.yaml', { reason: 'NOT_SEEDED' });
+      }
+      const existing = await schemaStore.subgraph(this.m, input.subgraph);
+      if (existing && !principal.admin && existing.team !== principal.team) {
+        throw new ForbiddenError(`Subgraph "${input.subgraph}" belongs to team ${existing.team}`, { subgraph: input.subgraph });
+      }
+      const evaluation = await this.evaluate(input);
+      const { result } = evaluation;
+      await this.recordCheck(result, kind, principal);
+      if (!result.ok) return { published: false, check: result };
+      if (result.unchanged && evaluation.current) {
+        const latest = await schemaStore.latestSupergraphId(this.m);
+        return { published: true, created: false, schemaVersion: evaluation.current.schema, supergraphVersion: latest, check: result };
+      }
+      const stored = await this.store(principal, input, evaluation, kind);
+      await this.emit('SCHEMA_PUBLISHED', {
+        subgraph: input.subgraph,
+        kind,
+        schemaVersion: stored.schemaVersion?.version ?? evaluation.current?.schema.version ?? null,
+        supergraphVersion: stored.supergraphVersion,
+        author: stored.schemaVersion?.author ?? principal.name,
+        commit: stored.schemaVersion?.commitRef ?? null,
+        routingUrl: evaluation.routingUrl,
+        checkId: result.checkId,
+        changes: result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message })),
+      });
+      this.opts.log.info({ subgraph: input.subgraph, supergraphVersion: stored.supergraphVersion, kind, actor: principal.name }, 'schema published');
+      return { published: true, created: true, schemaVersion: stored.schemaVersion, supergraphVersion: stored.supergraphVersion, check: result };
+    });
+  }
+
+  private async store(
+    principal: Principal,
+    input: z.output<typeof publishSchema>,
+    evaluation: Evaluation,
+    kind: CheckKind,
+  ): Promise<{ schemaVersion: SchemaVersionEntity | null; supergraphVersion: number }> {
+    const now = new Date();
+    const { result, existing, current } = evaluation;
+    const sdlChanged = !current || current.schema.hash !== result.proposedHash;
+    const team = existing?.team ?? (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : principal.team!);
+    return writeTransaction(this.ds, async (tx) => {
+      await accessStore.ensureTeam(tx, team, now);
+      let schemaVersion: SchemaVersionEntity | null = null;
+      let schemaId = current?.schema.id ?? null;
+      if (sdlChanged) {
+        const row = {
+          subgraph: input.subgraph,
+          version: await schemaStore.nextVersionNumber(tx, input.subgraph),
+          sdl: input.sdl,
+          hash: result.proposedHash,
+          author: input.author ?? principal.name,
+          commitRef: input.commit ?? null,
+          createdAt: now,
+        };
+        schemaId = await schemaStore.insertSchemaVersion(tx, row);
+        schemaVersion = { ...row, id: schemaId };
+      }
+      const subgraphRow = { routingUrl: evaluation.routingUrl, subscriptionUrl: evaluation.subscriptionUrl, currentSchemaId: schemaId, updatedAt: now };
+      if (existing) await schemaStore.updateSubgraph(tx, input.subgraph, subgraphRow);
+      else await schemaStore.insertSubgraph(tx, { name: input.subgraph, team, createdAt: now, ...subgraphRow });
+      const supergraphVersion = await this.storeSupergraph(tx, evaluation.supergraphSdl!, {
+        createdBy: principal.name,
+        reason: `${kind.toLowerCase()} ${input.subgraph}${schemaVersion ? ` v${schemaVersion.version}` : ' (routing)'}`,
+        members: evaluation.members.map((m) => ({ ...m, schemaId: m.name === input.subgraph ? schemaId! : m.schemaId! })),
+        at: now,
+      });
+      const shipped = result.changes.filter((c) => c.approved).map((c) => c.fingerprint);
+      await checkStore.markShipped(tx, shipped, supergraphVersion);
+      if (evaluation.document) await this.recordDeprecations(tx, input.subgraph, evaluation.document, now);
+      return { schemaVersion, supergraphVersion };
+    });
+  }
+
+  private async storeSupergraph(
+    tx: EntityManager,
+    sdl: string,
+    opts: { createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; at: Date },
+  ): Promise<number> {
+    const id = await schemaStore.insertSupergraph(tx, {
+      sdl,
+      hash: sdlHash(sdl),
+      compositionVersion: COMPOSITION_VERSION,
+      createdBy: opts.createdBy,
+      reason: opts.reason,
+      createdAt: opts.at,
+    });
+    await schemaStore.insertMembers(
+      tx,
+      opts.members.map((m) => ({ supergraphVersion: id, subgraph: m.name, schemaId: m.schemaId, routingUrl: m.url, subscriptionUrl: m.subscriptionUrl })),
+    );
+    return id;
+  }
+
+  /** Keeps the deprecations table in step with the subgraph's published SDL. */
+  private async recordDeprecations(tx: EntityManager, subgraph: string, document: DocumentNode, at: Date): Promise<void> {
+    const now = deprecationsOf(document);
+    const active = await webhookStore.activeDeprecations(tx, subgraph);
+    const current = new Set(now.map((d) => d.coordinate));
+    await webhookStore.resolveDeprecations(
+      tx,
+      subgraph,
+      active.filter((d) => !current.has(d.coordinate)).map((d) => d.coordinate),
+      at,
+    );
+    for (const d of now) await webhookStore.upsertDeprecation(tx, { subgraph, coordinate: d.coordinate, reason: d.reason, removalDate: d.removalDate }, at);
+  }
+
+  /** Composition, client-facing changes with usage and approvals, and lint of one proposal. */
+  private async evaluate(input: z.output<typeof publishSchema>): Promise<Evaluation> {
+    const now = new Date();
+    const currents = await schemaStore.currentSchemas(this.m);
+    const current = currents.find((c) => c.subgraph.name === input.subgraph);
+    const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, input.subgraph));
+    const routingUrl = input.routingUrl ?? existing?.routingUrl;
+    if (!routingUrl) {
+      throw new BadUserInputError(`Subgraph "${input.subgraph}" is new: give its routing URL`, [{ path: 'routingUrl', message: 'required for a new subgraph' }]);
+    }
+    const subscriptionUrl = input.subscriptionUrl !== undefined ? input.subscriptionUrl : (existing?.subscriptionUrl ?? null);
+    const proposedHash = sdlHash(input.sdl);
+    const base = await schemaStore.latestSupergraph(this.m);
+    const members = [
+      ...currents
+        .filter((c) => c.subgraph.name !== input.subgraph)
+        .map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id as number | null, sdl: c.schema.sdl })),
+      { name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl },
+    ].sort((a, b) => a.name.localeCompare(b.name));
+
+    const result: CheckResult = {
+      checkId: randomUUID(),
+      subgraph: input.subgraph,
+      proposedHash,
+      baseSupergraphVersion: base?.id ?? null,
+      unchanged: !!current && current.schema.hash === proposedHash && current.subgraph.routingUrl === routingUrl && current.subgraph.subscriptionUrl === subscriptionUrl,
+      composition: { ok: true, errors: [] },
+      changes: [],
+      lint: [],
+      usageWindowDays: this.opts.usageWindowDays,
+      blockers: [],
+      ok: false,
+    };
+
+    let document: DocumentNode | null = null;
+    try {
+      document = parse(new Source(input.sdl, input.subgraph));
+    } catch (err) {
+      result.composition = { ok: false, errors: [{ code: 'INVALID_GRAPHQL', message: (err as Error).message, subgraphs: [input.subgraph] }] };
+    }
+
+    let supergraphSdl: string | null = null;
+    if (document) {
+      const composed = compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
+      if (composed.ok) supergraphSdl = composed.supergraphSdl;
+      else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
+    }
+
+    const previous = current ? parse(current.schema.sdl) : undefined;
+    const removedDeprecated = document && previous ? deprecationsOf(previous).filter((d) => !coordinatesOf(document!).has(d.coordinate)) : [];
+    let changes: SchemaChange[] = [];
+    if (supergraphSdl) changes = await schemaChanges(base ? this.apiSchemaOfVersion(base) : null, apiSchemaOf(supergraphSdl));
+
+    const breaking = changes.filter((c) => c.criticality === 'BREAKING');
+    const since = day(new Date(now.getTime() - this.opts.usageWindowDays * DAY_MS));
+    const usage = await usageStore.usageOf(this.m, [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])], since);
+    const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
+    result.changes = changes.map((c) => reportChange(c, usage, approvals));
+
+    if (document) {
+      const firstDeprecated = new Map((await webhookStore.activeDeprecations(this.m, input.subgraph)).map((d) => [d.coordinate, d.firstPublishedAt]));
+      const uses = new Map<string, number>();
+      for (const u of usage) uses.set(u.coordinate, (uses.get(u.coordinate) ?? 0) + u.count);
+      result.lint = lintSubgraph(document, {
+        now,
+        firstDeprecated: (coordinate) => firstDeprecated.get(coordinate),
+        previous,
+        usage: (coordinate) => uses.get(coordinate) ?? 0,
+      });
+    }
+
+    result.blockers = blockersOf(result);
+    result.ok = result.blockers.length === 0;
+    return {
+      result,
+      current,
+      existing,
+      routingUrl,
+      subscriptionUrl,
+      supergraphSdl,
+      document,
+      members: members.map(({ sdl: _sdl, ...m }) => m),
+    };
+  }
+
+  private apiSchemaOfVersion(version: SupergraphVersionEntity): GraphQLSchema {
+    let schema = this.apiSchemas.get(version.id);
+    if (!schema) {
+      schema = apiSchemaOf(version.sdl);
+      this.apiSchemas.set(version.id, schema);
+      while (this.apiSchemas.size > 4) this.apiSchemas.delete(this.apiSchemas.keys().next().value!);
+    }
+    return schema;
+  }
+
+  private async recordCheck(result: CheckResult, kind: CheckKind, principal: Principal): Promise<void> {
+    const at = new Date();
+    await checkStore.insertCheckRun(
+      this.m,
+      {
+        id: result.checkId,
+        subgraph: result.subgraph,
+        kind,
+        proposedHash: result.proposedHash,
+        baseSupergraphVersion: result.baseSupergraphVersion,
+        ok: result.ok,
+        result: JSON.stringify(result),
+        actor: principal.name,
+        createdAt: at,
+      },
+      result.changes
+        .filter((c) => c.criticality === 'BREAKING')
+        .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
+    );
+  }
+
+  /** A stored check run's result. */
+  async checkRun(id: string): Promise<CheckResult | null> {
+    const row = await checkStore.checkRun(this.m, id);
+    return row ? (JSON.parse(row.result) as CheckResult) : null;
+  }
+
+  // ── approvals ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Approves a breaking change a check found, by its fingerprint; later checks and publishes of
+   * that change pass until a publish ships it.
+   * @throws NotFoundError when no check found a breaking change with that fingerprint
+   * @throws ForbiddenError when the principal may not approve changes of that subgraph
+   */
+  async approve(principal: Principal, input: { fingerprint: string; reason?: string | null }) {
+    const change = await checkStore.latestChange(this.m, input.fingerprint);
+    if (!change) throw new NotFoundError('Breaking change with fingerprint', input.fingerprint);
+    authorize(principal, 'APPROVE', change.subgraph);
+    const [pending] = await checkStore.pendingApprovals(this.m, [input.fingerprint]);
+    if (pending) return pending;
+    const approval = await checkStore.insertApproval(this.m, {
+      fingerprint: change.fingerprint,
+      subgraph: change.subgraph,
+      type: change.type,
+      coordinate: change.coordinate,
+      message: change.message,
+      approvedBy: principal.name,
+      reason: input.reason ?? null,
+      createdAt: new Date(),
+      shippedSupergraphVersion: null,
+    });
+    this.opts.log.info({ fingerprint: change.fingerprint, coordinate: change.coordinate, actor: principal.name }, 'breaking change approved');
+    return approval;
+  }
+
+  approvals(filter: { subgraph?: string | null; pendingOnly?: boolean | null }, limit = 100) {
+    return checkStore.approvals(this.m, { subgraph: filter.subgraph, pendingOnly: filter.pendingOnly ?? true }, limit);
+  }
+
+  // ── history, diff, supergraphs ────────────────────────────────────────────────────────────
+
+  async subgraphs(): Promise<SubgraphView[]> {
+    const rows = await schemaStore.subgraphs(this.m);
+    const schemas = await schemaStore.schemaVersionsById(this.m, rows.flatMap((r) => (r.currentSchemaId ? [r.currentSchemaId] : [])));
+    const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
+    return rows.map((r) => ({ ...r, currentVersion: r.currentSchemaId ? (versionOf.get(r.currentSchemaId) ?? null) : null }));
+  }
+
+  async subgraph(name: string): Promise<SubgraphView | null> {
+    return (await this.subgraphs()).find((s) => s.name === name) ?? null;
+  }
+
+  /** A subgraph's schema versions, newest first. */
+  schemaHistory(subgraph: string, limit = 20): Promise<SchemaVersionEntity[]> {
+    return schemaStore.schemaVersions(this.m, subgraph, Math.min(Math.max(limit, 1), 500));
+  }
+
+  schemaVersion(subgraph: string, version: number): Promise<SchemaVersionEntity | null> {
+    return schemaStore.schemaVersion(this.m, subgraph, version);
+  }
+
+  /** Supergraph versions, newest first, with their members (and without their SDL). */
+  async supergraphHistory(limit = 20): Promise<SupergraphView[]> {
+    const rows = await schemaStore.supergraphs(this.m, Math.min(Math.max(limit, 1), 500));
+    return this.withMembers(rows);
+  }
+
+  /** One supergraph version with its SDL (the latest when no version is given). */
+  async supergraph(version?: number | null): Promise<SupergraphView | null> {
+    const row = version == null ? await schemaStore.latestSupergraph(this.m) : await schemaStore.supergraph(this.m, version);
+    return row ? (await this.withMembers([row]))[0]! : null;
+  }
+
+  private async withMembers(rows: SupergraphVersionEntity[]): Promise<SupergraphView[]> {
+    const members = await schemaStore.members(this.m, rows.map((r) => r.id));
+    const schemas = await schemaStore.schemaVersionsById(this.m, [...new Set(members.map((m) => m.schemaId))]);
+    const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
+    return rows.map((r) => ({
+      ...r,
+      members: members.filter((m) => m.supergraphVersion === r.id).map((m) => ({ ...m, schemaVersion: versionOf.get(m.schemaId) ?? 0 })),
+    }));
+  }
+
+  /** The newest supergraph version's number (0: none yet); the gateway polls it. */
+  latestSupergraphVersion(): Promise<number> {
+    return schemaStore.latestSupergraphId(this.m);
+  }
+
+  /**
+   * Client-facing changes between two versions: of a subgraph's schema when `subgraph` is given,
+   * else of the supergraph's API schema.
+   * @throws NotFoundError for an unknown version
+   */
+  async diff(input: { subgraph?: string | null; from: number; to: number }): Promise<DiffResult> {
+    let before: GraphQLSchema;
+    let after: GraphQLSchema;
+    if (input.subgraph) {
+      const [a, b] = await Promise.all([schemaStore.schemaVersion(this.m, input.subgraph, input.from), schemaStore.schemaVersion(this.m, input.subgraph, input.to)]);
+      if (!a) throw new NotFoundError('Schema version', `${input.subgraph}@${input.from}`);
+      if (!b) throw new NotFoundError('Schema version', `${input.subgraph}@${input.to}`);
+      before = subgraphSchemaOf(input.subgraph, a.sdl);
+      after = subgraphSchemaOf(input.subgraph, b.sdl);
+    } else {
+      const [a, b] = await Promise.all([schemaStore.supergraph(this.m, input.from), schemaStore.supergraph(this.m, input.to)]);
+      if (!a) throw new NotFoundError('Supergraph version', input.from);
+      if (!b) throw new NotFoundError('Supergraph version', input.to);
+      before = this.apiSchemaOfVersion(a);
+      after = this.apiSchemaOfVersion(b);
+    }
+    return { subgraph: input.subgraph ?? null, from: input.from, to: input.to, changes: await schemaChanges(before, after) };
+  }
+
+  // ── seeding ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Seeds an empty registry from supergraph.yaml's subgraphs: each becomes version 1, owned by the
+   * platform team, and their composition supergraph version 1. Under a named lock, so of several
+   * gateways starting at once exactly one seeds.
+   * @returns whether this call seeded
+   */
+  async seed(sources: SubgraphSource[]): Promise<boolean> {
+    // The publish lock: a seed and a publish never interleave.
+    return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
+      if ((await schemaStore.latestSupergraphId(this.m)) > 0) return false;
+      const composed = compose(sources);
+      if (!composed.ok) throw new Error(`The registry cannot be seeded: ${composed.errors.map((e) => e.message).join('; ')}`);
+      const now = new Date();
+      await writeTransaction(this.ds, async (tx) => {
+        await accessStore.ensureTeam(tx, this.platformTeam, now);
+        const members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[] = [];
+        for (const s of sources) {
+          const existing = await schemaStore.subgraph(tx, s.name);
+          const schemaId = await schemaStore.insertSchemaVersion(tx, {
+            subgraph: s.name,
+            version: await schemaStore.nextVersionNumber(tx, s.name),
+            sdl: s.sdl,
+            hash: sdlHash(s.sdl),
+            author: 'seed',
+            commitRef: 'supergraph.yaml',
+            createdAt: now,
+          });
+          const row = { routingUrl: s.url, subscriptionUrl: s.subscriptionUrl ?? null, currentSchemaId: schemaId, updatedAt: now };
+          if (existing) await schemaStore.updateSubgraph(tx, s.name, row);
+          else await schemaStore.insertSubgraph(tx, { name: s.name, team: this.platformTeam, createdAt: now, ...row });
+          members.push({ name: s.name, url: s.url, subscriptionUrl: s.subscriptionUrl ?? null, schemaId });
+          await this.recordDeprecations(tx, s.name, parse(s.sdl), now);
+        }
+        await this.storeSupergraph(tx, composed.supergraphSdl, { createdBy: 'seed', reason: 'seed from supergraph.yaml', members, at: now });
+      });
+      this.opts.log.info({ subgraphs: sources.map((s) => s.name) }, 'registry seeded');
+      return true;
+    });
+  }
+
+  /**
+   * Brings the registry in line with a supergraph config (a developer's `npm start` after editing a
+   * schema file): seeds an empty registry, else publishes, through every check, each listed
+   * subgraph whose SDL or routing URL differs from its current version.
+   */
+  async syncFromSources(principal: Principal, sources: SubgraphSource[]): Promise<SyncOutcome[]> {
+    if (await this.seed(sources)) return sources.map((s) => ({ subgraph: s.name, outcome: 'seeded' }));
+    const current = new Map((await this.subgraphs()).map((s) => [s.name, s]));
+    const out: SyncOutcome[] = [];
+    for (const s of sources) {
+      const registered = current.get(s.name);
+      const schema = registered?.currentVersion ? await this.schemaVersion(s.name, registered.currentVersion) : null;
+      if (registered && schema?.hash === sdlHash(s.sdl) && registered.routingUrl === s.url) {
+        out.push({ subgraph: s.name, outcome: 'unchanged' });
+        continue;
+      }
+      const result = await this.publish(principal, {
+        subgraph: s.name,
+        sdl: s.sdl,
+        routingUrl: s.url,
+        subscriptionUrl: s.subscriptionUrl ?? null,
+        author: principal.name,
+        commit: 'working tree',
+      });
+      out.push(
+        result.published
+          ? { subgraph: s.name, outcome: 'published', supergraphVersion: result.supergraphVersion, check: result.check }
+          : { subgraph: s.name, outcome: 'blocked', check: result.check },
+      );
+    }
+    return out;
+  }
+
+  // ── usage ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Adds usage the gateway accumulated (called off the request path, in batches). */
+  async recordUsage(rows: readonly UsageIncrement[]): Promise<void> {
+    if (rows.length) await writeTransaction(this.ds, (tx) => usageStore.add(tx, rows));
+  }
+
+  // ── tokens and teams ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * Registers a team (idempotent).
+   * @throws ForbiddenError unless the principal is an admin
+   */
+  async registerTeam(principal: Principal, name: string): Promise<{ name: string }> {
+    requireAdmin(principal, 'register teams');
+    const team = parseInput(nameSchema, name, 'team');
+    await accessStore.ensureTeam(this.m, team, new Date());
+    return { name: team };
+  }
+
+  /** @throws ForbiddenError unless the principal is an admin */
+  async teams(principal: Principal) {
+    requireAdmin(principal, 'list teams');
+    return accessStore.teams(this.m);
+  }
+
+  /**
+   * Issues a token for a team (registering the team when new), scoped to subgraphs and actions,
+   * with an expiry. The token is returned once; only its hash is kept.
+   * @throws ForbiddenError unless the principal is an admin
+   * @throws BadUserInputError for a non-admin token without subgraphs or actions
+   */
+  async createToken(principal: Principal, input: CreateTokenInput): Promise<{ token: string; record: TokenEntity }> {
+    requireAdmin(principal, 'issue tokens');
+    const parsed = parseInput(tokenSchema, input, 'token');
+    const admin = parsed.admin ?? false;
+    const subgraphs = admin ? ['*'] : [...new Set(parsed.subgraphs ?? [])];
+    const actions: RegistryAction[] = admin ? [...REGISTRY_ACTIONS] : [...new Set<RegistryAction>(parsed.actions ?? ['CHECK', 'PUBLISH'])];
+    if (!admin && !subgraphs.length) throw new BadUserInputError('A token needs the subgraphs it may act on', [{ path: 'subgraphs', message: 'at least one' }]);
+    if (!admin && !actions.length) throw new BadUserInputError('A token needs the actions it may take', [{ path: 'actions', message: 'at least one' }]);
+    const now = new Date();
+    const { token, hash, prefix } = newToken();
+    const record: TokenEntity = {
+      id: randomUUID(),
+      team: parsed.team,
+      description: parsed.description ?? null,
+      tokenHash: hash,
+      tokenPrefix: prefix,
+      admin,
+      subgraphs,
+      actions,
+      expiresAt: new Date(now.getTime() + (parsed.expiresInDays ?? DEFAULT_TOKEN_DAYS) * DAY_MS),
+      revokedAt: null,
+      createdBy: principal.name,
+      createdAt: now,
+      lastUsedAt: null,
+    };
+    await writeTransaction(this.ds, async (tx) => {
+      await accessStore.ensureTeam(tx, parsed.team, now);
+      await accessStore.insertToken(tx, record);
+    });
+    this.opts.log.info({ team: record.team, token: record.tokenPrefix, admin, subgraphs, actions, actor: principal.name }, 'registry token issued');
+    return { token, record };
+  }
+
+  /** @throws ForbiddenError unless the principal is an admin */
+  async tokens(principal: Principal): Promise<TokenEntity[]> {
+    requireAdmin(principal, 'list tokens');
+    return accessStore.tokens(this.m);
+  }
+
+  /**
+   * @throws ForbiddenError unless the principal is an admin
+   * @throws NotFoundError for an unknown token id
+   */
+  async revokeToken(principal: Principal, id: string): Promise<TokenEntity> {
+    requireAdmin(principal, 'revoke tokens');
+    await accessStore.revoke(this.m, id, new Date());
+    const row = await accessStore.token(this.m, id);
+    if (!row) throw new NotFoundError('Token', id);
+    return row;
+  }
+
+  // ── webhooks and deprecation notices ──────────────────────────────────────────────────────
+
+  /**
+   * Adds a webhook; its signing secret (given, or generated) is returned once.
+   * @throws ForbiddenError unless the principal is an admin
+   */
+  async addWebhook(principal: Principal, input: { url: string; events?: WebhookEvent[] | null; secret?: string | null }): Promise<{ webhook: WebhookEntity; secret: string }> {
+    requireAdmin(principal, 'manage webhooks');
+    const parsed = parseInput(webhookSchema, input, 'webhook');
+    const webhook: WebhookEntity = {
+      id: randomUUID(),
+      url: parsed.url,
+      secret: parsed.secret ?? `whsec_${randomBytes(24).toString('base64url')}`,
+      events: parsed.events ?? [...WEBHOOK_EVENTS],
+      createdBy: principal.name,
+      createdAt: new Date(),
+    };
+    await webhookStore.insertWebhook(this.m, webhook);
+    return { webhook, secret: webhook.secret };
+  }
+
+  /** @throws ForbiddenError unless the principal is an admin */
+  async webhooks(principal: Principal): Promise<WebhookEntity[]> {
+    requireAdmin(principal, 'manage webhooks');
+    return webhookStore.webhooks(this.m);
+  }
+
+  /** @throws ForbiddenError unless the principal is an admin */
+  async removeWebhook(principal: Principal, id: string): Promise<boolean> {
+    requireAdmin(principal, 'manage webhooks');
+    return webhookStore.deleteWebhook(this.m, id);
+  }
+
+  /** Webhooks subscribed to an event (the dispatcher's read). */
+  subscribers(event: WebhookEvent): Promise<WebhookEntity[]> {
+    return webhookStore.subscribers(this.m, event);
+  }
+
+  webhook(id: string): Promise<WebhookEntity | null> {
+    return webhookStore.webhook(this.m, id);
+  }
+
+  /**
+   * Sends DEPRECATION_REMOVAL_DUE for every deprecation in force whose removal date is within
+   * REGISTRY_DEPRECATION_NOTICE_DAYS of `at`, once per deprecation: each notice is claimed with a
+   * conditional update, so overlapping runs (replicas, retries) never send one twice.
+   * @returns the notices sent
+   */
+  async notifyDueDeprecations(at = new Date()): Promise<number> {
+    const dueBy = day(new Date(at.getTime() + this.opts.deprecationNoticeDays * DAY_MS));
+    let sent = 0;
+    for (const d of await webhookStore.dueDeprecations(this.m, dueBy)) {
+      if (!(await webhookStore.claimNotice(this.m, d.subgraph, d.coordinate, at))) continue;
+      const daysLeft = Math.ceil((new Date(`${d.removalDate}T00:00:00Z`).getTime() - at.getTime()) / DAY_MS);
+      await this.emit('DEPRECATION_REMOVAL_DUE', { subgraph: d.subgraph, coordinate: d.coordinate, reason: d.reason, removalDate: d.removalDate, daysLeft });
+      sent++;
+    }
+    return sent;
+  }
+
+  private async emit(event: WebhookEvent, payload: Record<string, unknown>): Promise<void> {
+    try {
+      await this.opts.events.emit(event, payload);
+    } catch (err) {
+      // The change is committed; a notification that cannot even be queued must not undo it.
+      this.opts.log.error({ err, event }, 'registry event not queued');
+    }
+  }
+
+  // ── locking ───────────────────────────────────────────────────────────────────────────────
+
+  private async withLock<T>(name: string, waitSeconds: number, work: () => Promise<T>): Promise<T> {
+    const lock = `registry_${name}_${this.ds.driver.database ?? ''}`;
+    const runner = this.ds.createQueryRunner();
+    try {
+      await runner.connect();
+      if (!(await getNamedLock(runner.manager, lock, waitSeconds))) throw new Error(`Timed out waiting for the registry's ${name} lock`);
+      try {
+        return await work();
+      } finally {
+        await releaseNamedLock(runner.manager, lock);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+/** Composition names the subgraphs an error involves from its AST nodes; a proposal's own errors always name it. */
+function withProposedSubgraph(subgraph: string) {
+  return (e: CompositionProblem): CompositionProblem => (e.subgraphs.length ? e : { ...e, subgraphs: e.message.includes(`"${subgraph}"`) ? [subgraph] : [] });
+}
+
+function reportChange(change: SchemaChange, usage: UsageRow[], approvals: Set<string>): ReportedChange {
+  const base = {
+    fingerprint: change.fingerprint,
+    type: change.type,
+    coordinate: change.coordinate,
+    message: change.message,
+    originalCriticality: change.criticality,
+    reason: change.reason,
+    approved: false,
+  };
+  if (change.criticality !== 'BREAKING') return { ...base, criticality: change.criticality, usage: [] };
+  const coordinates = new Set(change.usageCoordinates);
+  const clients = new Map<string, ClientUsage>();
+  for (const u of usage) {
+    if (!coordinates.has(u.coordinate)) continue;
+    const client = clients.get(u.clientId) ?? { clientId: u.clientId, operations: [] };
+    clients.set(u.clientId, client);
+    const op = client.operations.find((o) => o.hash === u.operationHash);
+    if (op) {
+      op.count += u.count;
+      if (u.lastSeen.toISOString() > op.lastSeen) op.lastSeen = u.lastSeen.toISOString();
+    } else {
+      client.operations.push({ name: u.operationName || null, hash: u.operationHash, count: u.count, lastSeen: u.lastSeen.toISOString() });
+    }
+  }
+  if (!clients.size) {
+    return { ...base, criticality: 'SAFE', reason: `No client used ${change.usageCoordinates.join(', ')} in the usage window`, usage: [] };
+  }
+  return { ...base, criticality: 'BREAKING', usage: [...clients.values()], approved: approvals.has(change.fingerprint) };
+}
+
+function blockersOf(result: CheckResult): string[] {
+  const blockers: string[] = [];
+  if (!result.composition.ok) {
+    const subgraphs = [...new Set(result.composition.errors.flatMap((e) => e.subgraphs))];
+    blockers.push(`composition failed with ${result.composition.errors.length} error(s)${subgraphs.length ? ` involving ${subgraphs.join(', ')}` : ''}`);
+  }
+  if (result.lint.length) blockers.push(`${result.lint.length} lint issue(s): ${[...new Set(result.lint.map((l) => l.rule))].join(', ')}`);
+  for (const c of result.changes) {
+    if (c.criticality === 'BREAKING' && !c.approved) {
+      blockers.push(
+        `breaking change ${c.coordinate ?? c.type} used by ${c.usage.map((u) => u.clientId).join(', ')}: approve fingerprint ${c.fingerprint} to publish it`,
+      );
+    }
+  }
+  return blockers;
+}
+

@@ -1,0 +1,82 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { SupergraphSdlHook } from '@apollo/gateway';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { sdlHash, type RegistryService } from './registry.service.js';
+
+export const SUPERGRAPH_VERSION_HEADER = 'x-supergraph-version';
+
+/**
+ * The gateway's supergraph from the registry: a SupergraphSdlHook that loads the newest version
+ * and polls the registry database for a newer one, handing it to @apollo/gateway's update() (which
+ * lets requests already executing finish on the schema they started with). Its plugin tags every
+ * response with the version of the schema that served it: each schema the gateway loads is mapped
+ * to its version when it is loaded, so a request answered after a newer version arrived still
+ * names its own.
+ */
+export class RegistrySupergraph {
+  /** Supergraph SDL hash → version, filled before the SDL is handed to the gateway. */
+  private readonly versionOfSdl = new Map<string, number>();
+  private readonly versionOfSchema = new WeakMap<GraphQLSchema, number>();
+  private loaded = 0;
+  private polling = false;
+
+  constructor(
+    private readonly service: RegistryService,
+    private readonly pollMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** The newest version handed to the gateway. */
+  get version(): number {
+    return this.loaded;
+  }
+
+  readonly hook: SupergraphSdlHook = async ({ update }) => {
+    const latest = await this.service.supergraph();
+    if (!latest) throw new Error('The schema registry holds no supergraph yet (it is seeded from supergraph.yaml when the gateway starts)');
+    this.versionOfSdl.set(sdlHash(latest.sdl), latest.id);
+    this.loaded = latest.id;
+    const timer = setInterval(() => void this.poll(update), this.pollMs);
+    timer.unref();
+    return { supergraphSdl: latest.sdl, cleanup: async () => clearInterval(timer) };
+  };
+
+  private async poll(update: (sdl: string) => void): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const newest = await this.service.latestSupergraphVersion();
+      if (newest <= this.loaded) return;
+      const next = await this.service.supergraph(newest);
+      if (!next) return;
+      this.versionOfSdl.set(sdlHash(next.sdl), next.id);
+      update(next.sdl);
+      this.log.info({ from: this.loaded, to: next.id }, 'supergraph updated from the registry');
+      this.loaded = next.id;
+    } catch (err) {
+      // The gateway keeps serving the version it has; the next poll tries again.
+      this.log.error({ err, loaded: this.loaded }, 'supergraph poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Sets `x-supergraph-version` on every response from the version of the schema that served it. */
+  plugin<C extends BaseContext>(): ApolloServerPlugin<C> {
+    return {
+      serverWillStart: async () => ({
+        schemaDidLoadOrUpdate: ({ apiSchema, coreSupergraphSdl }) => {
+          const version = coreSupergraphSdl ? this.versionOfSdl.get(sdlHash(coreSupergraphSdl)) : undefined;
+          if (version !== undefined) this.versionOfSchema.set(apiSchema, version);
+        },
+      }),
+      requestDidStart: async () => ({
+        willSendResponse: async (rc) => {
+          const version = this.versionOfSchema.get(rc.schema);
+          if (version !== undefined) rc.response.http.headers.set(SUPERGRAPH_VERSION_HEADER, String(version));
+        },
+      }),
+    };
+  }
+}

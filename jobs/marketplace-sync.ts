@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { marketplaceInventoryUrl, type Config } from '../lib/config.js';
+import { InventoryClient } from '../lib/inventory-client.js';
+import { logger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
+import { StreamConsumer } from '../lib/stream-consumer.js';
+import { marketplaceQueues } from '../subgraphs/channels/context.js';
+import { createAdapter } from '../subgraphs/channels/marketplace/adapters/index.js';
+import type { MarketplaceAdapter } from '../subgraphs/channels/marketplace/adapters/types.js';
+import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../subgraphs/channels/marketplace/change-feed.js';
+import { MarketplaceService, type ResolvedConnection } from '../subgraphs/channels/marketplace/marketplace.service.js';
+import { AccountPusher } from '../subgraphs/channels/marketplace/pusher.js';
+import { MAINTENANCE_QUEUE, maintenanceJobSchema } from '../subgraphs/channels/marketplace/queues.js';
+import { Reconciler } from '../subgraphs/channels/marketplace/reconciler.js';
+import { SecretStore } from '../subgraphs/channels/marketplace/secrets.js';
+
+const DRIFT_SCHEDULE = 'drift-all';
+const STREAM_READ_COUNT = 1000;
+
+/**
+ * The marketplace side of the jobs process: the change feed (stock events → push jobs), a push
+ * worker per marketplace account, the maintenance worker (resyncs, drift repair and its schedule),
+ * and a watch on Redis losing its data. Every part can run in several processes at once.
+ */
+export class MarketplaceSync {
+  private readonly log = logger().child({ component: 'marketplace-sync' });
+  private readonly queues;
+  private readonly service: MarketplaceService;
+  private readonly secrets: SecretStore;
+  private readonly buckets: Redis;
+  private readonly feedRedis: Redis;
+  private readonly inventory: InventoryClient;
+  private readonly reconciler: Reconciler;
+  private readonly feed: StreamConsumer;
+  private readonly pushers = new Map<string, AccountPusher>();
+  private readonly adapters = new Map<string, { key: string; adapter: MarketplaceAdapter }>();
+  private connections: ResolvedConnection[] = [];
+  private byLocation = new Map<string, ResolvedConnection[]>();
+  private maintenance: Worker | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly epoch = randomUUID();
+
+  constructor(
+    private readonly cfg: Config,
+    channels: DataSource,
+  ) {
+    this.queues = marketplaceQueues(cfg);
+    this.service = new MarketplaceService(channels, this.queues);
+    this.secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
+    this.buckets = createRedis(cfg.REDIS_URL);
+    this.feedRedis = createRedis(cfg.REDIS_URL);
+    this.inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000 });
+    const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
+    this.reconciler = new Reconciler({
+      service: this.service,
+      queues: this.queues,
+      inventory: this.inventory,
+      redis: this.buckets,
+      adapterFor,
+      driftSkusPerRun: cfg.MARKETPLACE_DRIFT_SKUS_PER_RUN,
+      driftTolerance: cfg.MARKETPLACE_DRIFT_TOLERANCE,
+      log: this.log,
+    });
+    this.feed = new StreamConsumer({
+      redis: this.feedRedis,
+      keyPrefix: cfg.REDIS_KEY_PREFIX,
+      topics: CHANGE_FEED_TOPICS,
+      group: 'marketplace-sync',
+      count: STREAM_READ_COUNT,
+      claimIdleMs: cfg.REPLICA_CLAIM_IDLE_MS,
+      onGroupCreated: () => this.resyncAll(),
+      log: this.log,
+      handle: changeFeedHandler({
+        service: this.service,
+        queues: this.queues,
+        connectionsAt: (locationId) => this.byLocation.get(locationId) ?? [],
+        isConnected: (channelId) => this.connections.some((c) => c.channelId === channelId),
+        log: this.log,
+      }),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    await this.watchEpoch();
+    this.maintenance = new Worker(
+      MAINTENANCE_QUEUE,
+      async (job) => {
+        if (job.name === DRIFT_SCHEDULE) {
+          for (const c of this.connections) await this.queues.requestDriftRepair(c.channelId);
+          return;
+        }
+        const { channelId } = maintenanceJobSchema.parse(job.data);
+        await this.refresh();
+        if (job.name === 'resync') await this.reconciler.resync(channelId);
+        else if (job.name === 'drift') await this.reconciler.repairDrift(channelId);
+      },
+      { connection: this.queues.connection, prefix: this.queues.prefix, concurrency: 2 },
+    );
+    this.maintenance.on('failed', (job, err) => this.log.error({ err, job: job?.name, data: job?.data }, 'marketplace maintenance job failed'));
+    this.maintenance.on('error', (err) => this.log.error({ err }, 'marketplace maintenance worker error'));
+    await this.schedule();
+    await this.feed.start();
+    this.timers.push(
+      setInterval(() => void this.refresh().catch((err: unknown) => this.log.error({ err }, 'reading marketplace connections failed')), this.cfg.MARKETPLACE_REFRESH_MS),
+      setInterval(() => void this.watchEpoch().catch((err: unknown) => this.log.warn({ err }, 'checking the Redis epoch failed')), this.cfg.MARKETPLACE_EPOCH_CHECK_MS),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    await this.feed.stop();
+    await this.maintenance?.close();
+    await Promise.all([...this.pushers.values()].map((p) => p.stop()));
+    await this.queues.close();
+    await Promise.all([this.buckets.quit(), this.feedRedis.quit()]);
+  }
+
+  /** Re-reads the connections: the change feed's routing, and a push worker per account. */
+  private async refresh(): Promise<void> {
+    this.connections = await this.service.resolvedConnections();
+    const byLocation = new Map<string, ResolvedConnection[]>();
+    for (const c of this.connections) {
+      for (const l of c.locationIds) {
+        const list = byLocation.get(l);
+        if (list) list.push(c);
+        else byLocation.set(l, [c]);
+      }
+    }
+    this.byLocation = byLocation;
+    const accounts = new Set(this.connections.map((c) => `${c.kind}\n${c.accountId}`));
+    for (const key of accounts) {
+      if (this.pushers.has(key)) continue;
+      const [kind, accountId] = key.split('\n') as [ResolvedConnection['kind'], string];
+      const pusher = new AccountPusher(kind, accountId, {
+        queues: this.queues,
+        redis: this.buckets,
+        service: this.service,
+        inventory: this.inventory,
+        connections: () => this.connections.filter((c) => c.kind === kind && c.accountId === accountId),
+        adapterFor: (connection) => this.adapterFor(connection),
+        attempts: this.cfg.MARKETPLACE_PUSH_ATTEMPTS,
+        lockMs: this.cfg.MARKETPLACE_LOCK_MS,
+        log: this.log,
+      });
+      this.pushers.set(key, pusher);
+      pusher.start();
+    }
+    for (const [key, pusher] of this.pushers) {
+      if (accounts.has(key)) continue;
+      this.pushers.delete(key);
+      await pusher.stop();
+    }
+  }
+
+  /** One adapter per connection, rebuilt when its settings or credentials change. */
+  private async adapterFor(connection: ResolvedConnection): Promise<MarketplaceAdapter> {
+    const credentials = await this.secrets.get(connection.secretName);
+    const key = JSON.stringify([connection.kind, connection.accountId, connection.baseUrl, connection.settings, credentials]);
+    const cached = this.adapters.get(connection.channelId);
+    if (cached?.key === key) return cached.adapter;
+    const adapter = createAdapter({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
+    this.adapters.set(connection.channelId, { key, adapter });
+    return adapter;
+  }
+
+  private async schedule(): Promise<void> {
+    await this.queues.queue(MAINTENANCE_QUEUE).upsertJobScheduler(
+      DRIFT_SCHEDULE,
+      { every: this.cfg.MARKETPLACE_DRIFT_INTERVAL_MS },
+      { name: DRIFT_SCHEDULE, opts: { removeOnComplete: 100, removeOnFail: 1000 } },
+    );
+  }
+
+  private async resyncAll(): Promise<void> {
+    await this.refresh();
+    for (const c of this.connections) await this.queues.requestResync(c.channelId);
+  }
+
+  /**
+   * Redis here may run without persistence: a restart empties the queues, the buckets and the
+   * streams. A key written once per Redis lifetime tells: when it is gone, the queues and schedule
+   * are rebuilt and every channel resynchronised (what it was last told is in MySQL).
+   */
+  private async watchEpoch(): Promise<void> {
+    const key = `${this.cfg.REDIS_KEY_PREFIX}:marketplace:epoch`;
+    const current = await this.buckets.get(key);
+    if (current) return;
+    const set = await this.buckets.set(key, this.epoch, 'NX');
+    if (set !== 'OK') return;
+    this.log.warn('Redis holds no marketplace epoch (first start, or it lost its data): resynchronising every channel');
+    await this.schedule();
+    await this.resyncAll();
+  }
+}

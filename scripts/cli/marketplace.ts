@@ -1,0 +1,113 @@
+/**
+ * `omnistock marketplace …`: operators' view of marketplace sync, run against the channels database
+ * of this installation's configuration (the same operations as the GraphQL admin mutations).
+ */
+import { Command } from 'commander';
+import type { DataSource } from 'typeorm';
+import { config } from '../../lib/config.js';
+import { openSubgraphDatabase } from '../../lib/subgraph.js';
+import { ChannelService } from '../../subgraphs/channels/channel.service.js';
+import { marketplaceQueues } from '../../subgraphs/channels/context.js';
+import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
+import { channelsSubgraph } from '../../subgraphs/channels/index.js';
+
+interface Session {
+  channels: ChannelService;
+  marketplace: MarketplaceService;
+  /** The channel's id from its code. @throws when there is none */
+  channelId(code: string): Promise<string>;
+}
+
+async function withSession<T>(work: (s: Session) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const ds: DataSource = await openSubgraphDatabase(cfg, channelsSubgraph);
+  const queues = marketplaceQueues(cfg);
+  const channels = new ChannelService(ds);
+  try {
+    return await work({
+      channels,
+      marketplace: new MarketplaceService(ds, queues),
+      async channelId(code) {
+        const [channel] = await channels.byCodes([code]);
+        if (!channel) throw new Error(`no channel has the code ${code}`);
+        return channel.id;
+      },
+    });
+  } finally {
+    await queues.close();
+    await ds.destroy();
+  }
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+export function marketplaceCommand(): Command {
+  const command = new Command('marketplace').description('Marketplace sync: status, dead letters, replay, drift repair');
+
+  command
+    .command('status')
+    .description('Backlog, lag, dead letters and throttling of every marketplace channel')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) =>
+      withSession(async (s) => {
+        const connections = await s.marketplace.resolvedConnections();
+        const ids = connections.map((c) => c.channelId);
+        const [channels, summaries] = await Promise.all([s.channels.byIds(ids), s.marketplace.summaries(ids)]);
+        const rows = connections.map((c, i) => ({ channel: channels[i]?.code, kind: c.kind, accountId: c.accountId, ...summaries[i] }));
+        print(!!opts.json, rows, () =>
+          rows.length
+            ? rows
+                .map((r) => `${r.channel} (${r.kind} ${r.accountId}): backlog ${r.backlog}, lag p95 ${r.lagP95Ms ?? '-'} ms, dead letters ${r.deadLetters}, throttled ${r.throttleCount}x, last push ${r.lastPushAt?.toISOString() ?? 'never'}`)
+                .join('\n')
+            : 'No marketplace connections.',
+        );
+      }),
+    );
+
+  command
+    .command('dead-letters')
+    .description('Open dead letters of a channel, newest first')
+    .requiredOption('-c, --channel <code>', 'channel code, e.g. AMAZON-UK')
+    .option('-n, --limit <n>', 'at most this many (1-100)', (v) => Number(v), 50)
+    .option('--all', 'include replayed ones')
+    .option('--json', 'print JSON')
+    .action((opts: { channel: string; limit: number; all?: boolean; json?: boolean }) =>
+      withSession(async (s) => {
+        const page = await s.marketplace.deadLetters(await s.channelId(opts.channel), !!opts.all, opts.limit, null);
+        const rows = page.edges.map((e) => e.node);
+        print(!!opts.json, rows, () =>
+          rows.length
+            ? rows.map((d) => `${d.id}  ${d.sku}  qty ${d.quantity}  ${d.code ?? ''}  ${d.message}${d.replayedAt ? `  (replayed ${d.replayedAt.toISOString()})` : ''}`).join('\n')
+            : 'No dead letters.',
+        );
+      }),
+    );
+
+  command
+    .command('replay')
+    .description("Queue the SKUs of a channel's open dead letters again (all, or those named), with the current available-to-sell")
+    .requiredOption('-c, --channel <code>', 'channel code')
+    .option('--id <ids...>', 'only these dead letters')
+    .option('--json', 'print JSON')
+    .action((opts: { channel: string; id?: string[]; json?: boolean }) =>
+      withSession(async (s) => {
+        const replayed = await s.marketplace.replayDeadLetters({ channelId: await s.channelId(opts.channel), ids: opts.id ?? null });
+        print(!!opts.json, { replayed: replayed.map((d) => d.id) }, () => `Replayed ${replayed.length} dead letter(s).`);
+      }),
+    );
+
+  command
+    .command('drift')
+    .description("Read the marketplace's quantities back now and correct drift (the jobs process runs it)")
+    .requiredOption('-c, --channel <code>', 'channel code')
+    .action((opts: { channel: string }) =>
+      withSession(async (s) => {
+        await s.marketplace.requestDriftRepair(await s.channelId(opts.channel));
+        process.stdout.write('Drift repair queued; see `omnistock marketplace status` or Channel.marketplaceSync.driftRuns.\n');
+      }),
+    );
+
+  return command;
+}

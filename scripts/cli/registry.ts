@@ -1,0 +1,411 @@
+/**
+ * `omnistock registry …`: the schema registry's command line. It talks to the registry API
+ * (`--url`, `--token`; defaults REGISTRY_URL and REGISTRY_TOKEN), or with `--local` runs the same
+ * API in-process on the registry database as an operator (every action allowed: whoever can reach
+ * the database can anyway), e.g. to create the first admin token.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { config, registryUrl } from '../../lib/config.js';
+import { setLogDestination } from '../../lib/logger.js';
+import { createRegistryApollo, operatorContext } from '../../gateway/registry/api.js';
+import { openRegistry } from '../../gateway/registry/runtime.js';
+
+interface ConnectionOptions {
+  url?: string;
+  token?: string;
+  local?: boolean;
+  json?: boolean;
+}
+
+/** A GraphQL error the API answered, with its code. */
+class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(code ? `${code}: ${message}` : message);
+  }
+}
+
+type Execute = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
+
+interface ApiErrorShape {
+  message: string;
+  extensions?: { code?: string };
+}
+
+function unwrap<T>(body: { data?: unknown; errors?: readonly ApiErrorShape[] }): T {
+  const error = body.errors?.[0];
+  if (error) throw new ApiError(error.message, error.extensions?.code);
+  return body.data as T;
+}
+
+/** Runs `work` with an executor of registry API operations: remote, or in-process with --local. */
+async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => Promise<T>): Promise<T> {
+  const cfg = config();
+  if (opts.local) {
+    // Log lines (audit lines such as "registry token issued") go to stderr: stdout is the answer, e.g. --json.
+    setLogDestination(pino.destination(2));
+    const registry = await openRegistry(cfg, { deliverWebhooks: false });
+    const apollo = createRegistryApollo();
+    await apollo.start();
+    try {
+      return await work(async (query, variables = {}) => {
+        const res = await apollo.executeOperation({ query, variables }, { contextValue: operatorContext(registry.service) });
+        if (res.body.kind !== 'single') throw new Error('unexpected incremental response');
+        return unwrap(res.body.singleResult);
+      });
+    } finally {
+      await apollo.stop();
+      await registry.close();
+    }
+  }
+  const url = opts.url ?? registryUrl(cfg);
+  const token = opts.token ?? cfg.REGISTRY_TOKEN;
+  return work(async (query, variables = {}) => {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (err) {
+      throw new Error(`Cannot reach the registry at ${url}: ${(err as Error).message}`);
+    }
+    const body = (await res.json().catch(() => ({ errors: [{ message: `HTTP ${res.status} from ${url}` }] }))) as { data?: unknown; errors?: ApiErrorShape[] };
+    return unwrap(body);
+  });
+}
+
+function connection(command: Command): Command {
+  return command
+    .option('--url <url>', 'registry API URL (default: REGISTRY_URL, else the gateway on this host)')
+    .option('--token <token>', 'bearer token (default: REGISTRY_TOKEN)')
+    .option('--local', 'use the registry database directly, as an operator')
+    .option('--json', 'print JSON');
+}
+
+function print(opts: ConnectionOptions, value: unknown, text: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+/** Runs an action; an API or input error prints one line on stderr and exits 1. */
+function run<A extends unknown[]>(action: (...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    try {
+      const code = await action(...args);
+      if (code) process.exitCode = code;
+    } catch (err) {
+      process.stderr.write(`✖ ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const CHECK_FIELDS = `id ok blockers text baseSupergraphVersion json`;
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`not an integer: ${v}`);
+  return n;
+};
+
+interface SchemaOptions extends ConnectionOptions {
+  schema: string;
+  routingUrl?: string;
+  subscriptionUrl?: string;
+}
+
+export function registryCommand(): Command {
+  const command = new Command('registry').description('Schema registry: check, publish, history, diff, rollback, approvals, tokens, webhooks');
+
+  connection(
+    command
+      .command('check <subgraph>')
+      .description('Check a proposed subgraph schema: composition, client-facing changes and their usage, lint (exit 1 when a publish would be refused)')
+      .requiredOption('-s, --schema <file>', 'the SDL file')
+      .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
+      .option('--subscription-url <url>', 'graphql-ws URL'),
+  ).action(
+    run(async (subgraph: string, opts: SchemaOptions) =>
+      withApi(opts, async (execute) => {
+        const sdl = await readFile(opts.schema, 'utf8');
+        const { check } = await execute<{ check: { ok: boolean; text: string; json: unknown } }>(
+          `mutation($input: CheckInput!) { check(input: $input) { ${CHECK_FIELDS} } }`,
+          { input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl } },
+        );
+        print(opts, check.json, () => check.text);
+        return check.ok ? 0 : 1;
+      }),
+    ),
+  );
+
+  connection(
+    command
+      .command('publish <subgraph>')
+      .description('Check and publish a subgraph schema; the gateway serves it within seconds (exit 1 when refused)')
+      .requiredOption('-s, --schema <file>', 'the SDL file')
+      .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
+      .option('--subscription-url <url>', 'graphql-ws URL')
+      .option('--author <name>', 'who publishes (default: the token)')
+      .option('--commit <ref>', 'the commit it comes from')
+      .option('--team <team>', 'owner of a new subgraph (admin tokens only)'),
+  ).action(
+    run(async (subgraph: string, opts: SchemaOptions & { author?: string; commit?: string; team?: string }) =>
+      withApi(opts, async (execute) => {
+        const sdl = await readFile(opts.schema, 'utf8');
+        const { publish } = await execute<{ publish: PublishAnswer }>(publishMutation('publish', 'PublishInput'), {
+          input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl, author: opts.author, commit: opts.commit, team: opts.team },
+        });
+        return printPublish(opts, publish);
+      }),
+    ),
+  );
+
+  connection(command.command('subgraphs').description('Every subgraph: owner, routing URL, current version')).action(
+    run(async (opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { subgraphs } = await execute<{ subgraphs: { name: string; team: string; routingUrl: string; subscriptionUrl: string | null; currentVersion: number | null; updatedAt: string }[] }>(
+          '{ subgraphs { name team routingUrl subscriptionUrl currentVersion updatedAt } }',
+        );
+        print(
+          opts,
+          subgraphs,
+          () =>
+            subgraphs.map((s) => `${s.name.padEnd(14)} v${String(s.currentVersion ?? '-').padEnd(4)} ${s.team.padEnd(12)} ${s.routingUrl}`).join('\n') ||
+            'No subgraphs yet: the first gateway (or npm start) seeds the registry from supergraph.yaml.',
+        );
+      }),
+    ),
+  );
+
+  connection(
+    command
+      .command('history [subgraph]')
+      .description("A subgraph's schema versions, or (without a subgraph) the supergraph versions, newest first")
+      .option('-n, --limit <n>', 'how many', int, 20),
+  ).action(
+    run(async (subgraph: string | undefined, opts: ConnectionOptions & { limit: number }) =>
+      withApi(opts, async (execute) => {
+        if (subgraph) {
+          const { schemaVersions } = await execute<{ schemaVersions: { version: number; hash: string; author: string; commit: string | null; createdAt: string }[] }>(
+            'query($s: String!, $n: Int) { schemaVersions(subgraph: $s, first: $n) { version hash author commit createdAt } }',
+            { s: subgraph, n: opts.limit },
+          );
+          print(opts, schemaVersions, () =>
+            schemaVersions.map((v) => `v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.hash.slice(0, 12)}  ${v.author}${v.commit ? `  ${v.commit}` : ''}`).join('\n') || 'No versions.',
+          );
+        } else {
+          const { supergraphVersions } = await execute<{ supergraphVersions: { version: number; createdAt: string; createdBy: string; reason: string; compositionVersion: string; members: { subgraph: string; schemaVersion: number }[] }[] }>(
+            'query($n: Int) { supergraphVersions(first: $n) { version createdAt createdBy reason compositionVersion members { subgraph schemaVersion } } }',
+            { n: opts.limit },
+          );
+          print(opts, supergraphVersions, () =>
+            supergraphVersions
+              .map((v) => `v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.reason} (${v.createdBy}, composition ${v.compositionVersion})  ${v.members.map((m) => `${m.subgraph}@${m.schemaVersion}`).join(' ')}`)
+              .join('\n') || 'No versions.',
+          );
+        }
+      }),
+    ),
+  );
+
+  connection(
+    command
+      .command('diff <from> <to>')
+      .description('Changes between two supergraph versions, or with --subgraph between two of its schema versions')
+      .option('--subgraph <name>', 'diff schema versions of this subgraph'),
+  ).action(
+    run(async (from: string, to: string, opts: ConnectionOptions & { subgraph?: string }) =>
+      withApi(opts, async (execute) => {
+        const { diff } = await execute<{ diff: { changes: { type: string; coordinate: string | null; criticality: string; message: string }[] } }>(
+          'query($s: String, $from: Int!, $to: Int!) { diff(subgraph: $s, from: $from, to: $to) { changes { type coordinate criticality message } } }',
+          { s: opts.subgraph ?? null, from: int(from), to: int(to) },
+        );
+        print(opts, diff, () => diff.changes.map((c) => `${c.criticality.padEnd(9)} ${c.coordinate ?? ''}: ${c.message}`).join('\n') || 'No changes.');
+      }),
+    ),
+  );
+
+  connection(
+    command
+      .command('rollback <subgraph> <version>')
+      .description('Publish an earlier schema version again, as a new version (it must still compose and pass the checks)')
+      .option('--author <name>', 'who rolls back'),
+  ).action(
+    run(async (subgraph: string, version: string, opts: ConnectionOptions & { author?: string }) =>
+      withApi(opts, async (execute) => {
+        const { rollback } = await execute<{ rollback: PublishAnswer }>(publishMutation('rollback', 'RollbackInput'), {
+          input: { subgraph, version: int(version), author: opts.author },
+        });
+        return printPublish(opts, rollback);
+      }),
+    ),
+  );
+
+  connection(
+    command
+      .command('approve <fingerprint>')
+      .description('Approve a breaking change a check reported (by its fingerprint) until a publish ships it')
+      .option('--reason <text>', 'why it is acceptable'),
+  ).action(
+    run(async (fingerprint: string, opts: ConnectionOptions & { reason?: string }) =>
+      withApi(opts, async (execute) => {
+        const { approve } = await execute<{ approve: { fingerprint: string; subgraph: string; coordinate: string | null; message: string; approvedBy: string } }>(
+          'mutation($f: String!, $r: String) { approve(input: { fingerprint: $f, reason: $r }) { fingerprint subgraph coordinate message approvedBy } }',
+          { f: fingerprint, r: opts.reason },
+        );
+        print(opts, approve, () => `✔ approved ${approve.fingerprint} (${approve.subgraph}: ${approve.message}) by ${approve.approvedBy}`);
+      }),
+    ),
+  );
+
+  const tokens = command.command('tokens').description('Registry tokens (admin)');
+  connection(tokens.command('list').description('Every token (without secrets)')).action(
+    run(async (opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { tokens: rows } = await execute<{ tokens: { id: string; team: string; prefix: string; admin: boolean; subgraphs: string[]; actions: string[]; expiresAt: string | null; revokedAt: string | null; description: string | null }[] }>(
+          '{ tokens { id team prefix admin subgraphs actions expiresAt revokedAt lastUsedAt description } }',
+        );
+        print(opts, rows, () =>
+          rows
+            .map((t) => `${t.id}  ${t.prefix}…  ${t.team.padEnd(12)} ${t.admin ? 'ADMIN' : `${t.actions.join(',')} on ${t.subgraphs.join(',')}`}  expires ${t.expiresAt ?? 'never'}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`)
+            .join('\n') || 'No tokens.',
+        );
+      }),
+    ),
+  );
+  connection(
+    tokens
+      .command('create')
+      .description('Issue a token for a team (registered when new); the token is printed once')
+      .requiredOption('--team <team>', 'the team')
+      .option('--subgraphs <names>', 'comma-separated subgraphs it may act on (* for all)', list)
+      .addOption(new Option('--actions <actions>', 'comma-separated: check, publish, approve').argParser((v) => list(v).map((a) => a.toUpperCase())))
+      .option('--admin', 'an admin token (everything, every subgraph)')
+      .option('--expires-in-days <days>', 'days until it expires (default 90)', int)
+      .option('--description <text>', 'what it is for'),
+  ).action(
+    run(async (opts: ConnectionOptions & { team: string; subgraphs?: string[]; actions?: string[]; admin?: boolean; expiresInDays?: number; description?: string }) =>
+      withApi(opts, async (execute) => {
+        const { createToken } = await execute<{ createToken: { token: string; record: { id: string; team: string; admin: boolean; subgraphs: string[]; actions: string[]; expiresAt: string } } }>(
+          'mutation($input: CreateTokenInput!) { createToken(input: $input) { token record { id team admin subgraphs actions expiresAt } } }',
+          {
+            input: {
+              team: opts.team,
+              subgraphs: opts.subgraphs,
+              actions: opts.actions,
+              admin: !!opts.admin,
+              expiresInDays: opts.expiresInDays,
+              description: opts.description,
+            },
+          },
+        );
+        const r = createToken.record;
+        print(opts, createToken, () =>
+          [
+            `✔ token for team ${r.team}: ${r.admin ? 'admin' : `${r.actions.join(', ').toLowerCase()} on ${r.subgraphs.join(', ')}`}, expires ${r.expiresAt} (id ${r.id})`,
+            '',
+            `  ${createToken.token}`,
+            '',
+            'It is shown only now: store it as a secret (REGISTRY_TOKEN for the CLI).',
+          ].join('\n'),
+        );
+      }),
+    ),
+  );
+  connection(tokens.command('revoke <id>').description('Revoke a token')).action(
+    run(async (id: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { revokeToken } = await execute<{ revokeToken: { id: string; revokedAt: string } }>('mutation($id: ID!) { revokeToken(id: $id) { id revokedAt } }', { id });
+        print(opts, revokeToken, () => `✔ revoked ${revokeToken.id} at ${revokeToken.revokedAt}`);
+      }),
+    ),
+  );
+
+  const webhooks = command.command('webhooks').description('Signed webhooks on publish and on deprecation removal dates (admin)');
+  connection(webhooks.command('list').description('Every webhook')).action(
+    run(async (opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { webhooks: rows } = await execute<{ webhooks: { id: string; url: string; events: string[] }[] }>('{ webhooks { id url events createdAt } }');
+        print(opts, rows, () => rows.map((w) => `${w.id}  ${w.url}  ${w.events.join(', ')}`).join('\n') || 'No webhooks.');
+      }),
+    ),
+  );
+  connection(
+    webhooks
+      .command('add <url>')
+      .description('Add a webhook; its signing secret is printed once')
+      .addOption(new Option('--events <events>', 'comma-separated: schema_published, deprecation_removal_due (default: all)').argParser((v) => list(v).map((e) => e.toUpperCase())))
+      .option('--secret <secret>', 'signing secret (default: generated)'),
+  ).action(
+    run(async (url: string, opts: ConnectionOptions & { events?: string[]; secret?: string }) =>
+      withApi(opts, async (execute) => {
+        const { addWebhook } = await execute<{ addWebhook: { webhook: { id: string; url: string; events: string[] }; secret: string } }>(
+          'mutation($input: AddWebhookInput!) { addWebhook(input: $input) { webhook { id url events } secret } }',
+          { input: { url, events: opts.events, secret: opts.secret } },
+        );
+        print(opts, addWebhook, () => `✔ webhook ${addWebhook.webhook.id} → ${addWebhook.webhook.url} (${addWebhook.webhook.events.join(', ')})\n  signing secret: ${addWebhook.secret}`);
+      }),
+    ),
+  );
+  connection(webhooks.command('remove <id>').description('Remove a webhook')).action(
+    run(async (id: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { removeWebhook } = await execute<{ removeWebhook: boolean }>('mutation($id: ID!) { removeWebhook(id: $id) }', { id });
+        print(opts, { removed: removeWebhook }, () => (removeWebhook ? `✔ removed ${id}` : `no webhook ${id}`));
+        return removeWebhook ? 0 : 1;
+      }),
+    ),
+  );
+
+  connection(command.command('supergraph [version]').description('Print a supergraph version’s SDL (default: the latest)')).action(
+    run(async (version: string | undefined, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { supergraphVersion } = await execute<{ supergraphVersion: { version: number; sdl: string } | null }>(
+          'query($v: Int) { supergraphVersion(version: $v) { version sdl } }',
+          { v: version === undefined ? null : int(version) },
+        );
+        if (!supergraphVersion) throw new Error(`no supergraph version ${version ?? ''}`);
+        print(opts, supergraphVersion, () => supergraphVersion.sdl);
+      }),
+    ),
+  );
+
+  return command;
+}
+
+interface PublishAnswer {
+  __typename: 'Published' | 'PublishRejected';
+  created?: boolean;
+  supergraphVersion?: number;
+  schemaVersion?: { version: number } | null;
+  reasons?: string[];
+  check: { ok: boolean; text: string; json: unknown };
+}
+
+const publishMutation = (field: 'publish' | 'rollback', input: string) => `mutation($input: ${input}!) {
+  ${field}(input: $input) {
+    __typename
+    ... on Published { created supergraphVersion schemaVersion { version } check { ${CHECK_FIELDS} } }
+    ... on PublishRejected { reasons check { ${CHECK_FIELDS} } }
+  }
+}`;
+
+function printPublish(opts: ConnectionOptions, answer: PublishAnswer): number {
+  const { check, ...rest } = answer;
+  print(opts, { ...rest, check: check.json }, () => {
+    if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not published`;
+    if (!answer.created) return `${check.text}\n\n✔ unchanged: schema v${answer.schemaVersion?.version} is already current (supergraph v${answer.supergraphVersion})`;
+    return `${check.text}\n\n✔ published schema v${answer.schemaVersion?.version ?? '(routing only)'} as supergraph v${answer.supergraphVersion}; the gateway serves it at its next poll`;
+  });
+  return answer.__typename === 'Published' ? 0 : 1;
+}

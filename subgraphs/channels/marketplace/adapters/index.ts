@@ -1,0 +1,42 @@
+import { createAmazonAdapter } from './amazon.js';
+import { createEbayAdapter } from './ebay.js';
+import type { HttpClient } from './http.js';
+import { createShopifyAdapter } from './shopify.js';
+import type { Connection, MarketplaceAdapter } from './types.js';
+import { createWalmartAdapter } from './walmart.js';
+
+export * from './types.js';
+export { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES, scalePolicy } from './policies.js';
+
+export interface AdapterOptions {
+  /** Defaults to the global fetch (undici). */
+  fetch?: typeof fetch;
+  /** Per HTTP request, body included. Default 30 s. */
+  timeoutMs?: number;
+  /** Walmart: between feed status polls. Default 2 s. */
+  pollIntervalMs?: number;
+  /** Walmart: how long a push waits for its feed to be processed. Default 45 min (Walmart allows itself 30). */
+  feedTimeoutMs?: number;
+}
+
+/**
+ * The adapter speaking the connection's marketplace API.
+ * @throws ZodError when the connection lacks a setting or credential its marketplace needs
+ *   (Amazon settings.marketplaceIds, Shopify settings.locationId, credentials.accessToken for all)
+ */
+export function createAdapter(connection: Connection, opts: AdapterOptions = {}): MarketplaceAdapter {
+  const http: HttpClient = { fetch: opts.fetch ?? globalThis.fetch, timeoutMs: opts.timeoutMs ?? 30_000 };
+  switch (connection.kind) {
+    case 'AMAZON':
+      return createAmazonAdapter(connection, http);
+    case 'EBAY':
+      return createEbayAdapter(connection, http);
+    case 'WALMART':
+      return createWalmartAdapter(connection, http, {
+        pollIntervalMs: opts.pollIntervalMs ?? 2000,
+        feedTimeoutMs: opts.feedTimeoutMs ?? 45 * 60 * 1000,
+      });
+    case 'SHOPIFY':
+      return createShopifyAdapter(connection, http);
+  }
+}

@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import { channelSnapshotSchema, sortableStreamId, stockChangedSchema, TOPICS } from '../../../lib/events.js';
+import type { TopicEntry } from '../../../lib/stream-consumer.js';
+import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
+import type { MarketplaceQueues, PushRequest } from './queues.js';
+
+/** The topics the marketplace sync consumes. */
+export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel];
+
+export interface ChangeFeedDeps {
+  service: MarketplaceService;
+  queues: MarketplaceQueues;
+  /** The marketplace channels fed by a location (current connections, refreshed by the supervisor). */
+  connectionsAt: (locationId: string) => readonly ResolvedConnection[];
+  isConnected: (channelId: string) => boolean;
+  log: Logger;
+}
+
+/**
+ * Turns stock events into push jobs: a change of `available` at a location queues the SKU for every
+ * ACTIVE marketplace channel that location feeds, one job per (channel, SKU) however many events a
+ * read brings. The pending marks are written first and the jobs queued before the entries are
+ * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
+ * (its rule or status changed) queues a resync of the channel.
+ *
+ * Urgent (ahead of the queue, no coalescing delay) is a change that may take what the marketplace
+ * shows to or from zero: stock arriving while it shows 0, or a fall at least as large as what it
+ * shows (it may be selling units we no longer have). The channel's own available-to-sell is only
+ * known when the push reads it; what the marketplace was last told is known here.
+ */
+export function changeFeedHandler(deps: ChangeFeedDeps) {
+  return async (entries: TopicEntry[]): Promise<string[]> => {
+    const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number }>();
+    const resyncs = new Set<string>();
+    for (const { topic, id, entry } of entries) {
+      if (topic === TOPICS.channel) {
+        const snapshot = channelSnapshotSchema.safeParse(entry.payload);
+        if (snapshot.success && deps.isConnected(snapshot.data.id)) resyncs.add(snapshot.data.id);
+        continue;
+      }
+      const change = stockChangedSchema.safeParse(entry.payload);
+      if (!change.success) {
+        deps.log.warn({ id, issues: change.error.issues }, 'skipping a stock event that does not parse');
+        continue;
+      }
+      const { sku, locationId, before, after } = change.data;
+      if (before.available === after.available) continue;
+      const seq = sortableStreamId(id);
+      for (const connection of deps.connectionsAt(locationId)) {
+        if (connection.channelStatus !== 'ACTIVE') continue;
+        const key = `${connection.channelId}\n${sku}`;
+        const known = requests.get(key);
+        requests.set(key, {
+          connection,
+          channelId: connection.channelId,
+          sku,
+          seq: known && known.seq > seq ? known.seq : seq,
+          force: false,
+          urgent: false,
+          channelPriority: connection.channelPriority,
+          delta: (known?.delta ?? 0) + after.available - before.available,
+        });
+      }
+    }
+    const all = [...requests.values()];
+    const byChannel = new Map<string, typeof all>();
+    for (const request of all) {
+      const list = byChannel.get(request.channelId);
+      if (list) list.push(request);
+      else byChannel.set(request.channelId, [request]);
+    }
+    for (const [channelId, list] of byChannel) {
+      const states = await deps.service.syncStatesOf(channelId, list.map((r) => r.sku));
+      for (const request of list) {
+        const shown = states.get(request.sku)?.lastPushedQuantity;
+        request.urgent = shown != null && ((shown === 0 && request.delta > 0) || (shown > 0 && -request.delta >= shown));
+      }
+    }
+    await deps.service.markPending(all.map(({ channelId, sku, seq }) => ({ channelId, sku, seq })));
+    const byAccount = new Map<string, typeof all>();
+    for (const request of all) {
+      const key = `${request.connection.kind}\n${request.connection.accountId}`;
+      const list = byAccount.get(key);
+      if (list) list.push(request);
+      else byAccount.set(key, [request]);
+    }
+    for (const requestsOfAccount of byAccount.values()) {
+      const { kind, accountId } = requestsOfAccount[0]!.connection;
+      await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, ...request }) => request));
+    }
+    for (const channelId of resyncs) await deps.queues.requestResync(channelId);
+    return entries.map((e) => e.id);
+  };
+}

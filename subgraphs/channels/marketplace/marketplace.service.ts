@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { manyByKey, oneByKey } from '../../../lib/batch.js';
+import { BadUserInputError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
+import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
+import type { ChannelEntity } from '../channel.entity.js';
+import { channelStore } from '../channel.store.js';
+import { DEFAULT_PUSH_POLICIES } from './adapters/policies.js';
+import type { MarketplaceKind, RatePolicy } from './adapters/types.js';
+import {
+  DeadLetterEntity,
+  DriftRunEntity,
+  MarketplaceConnectionEntity,
+  type DriftLineEntity,
+  type SyncStateEntity,
+} from './marketplace.entity.js';
+import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from './marketplace.store.js';
+import type { MarketplaceQueues } from './queues.js';
+
+/** The window channel lag percentiles are taken over. */
+export const LAG_WINDOW_MS = 15 * 60 * 1000;
+
+const settingsSchema = z
+  .object({
+    marketplaceIds: z.array(z.string().regex(/^[A-Z0-9]{1,20}$/)).min(1).max(20).nullish(),
+    productType: z.string().regex(/^[A-Z0-9_]{1,64}$/).nullish(),
+    locationId: z.string().regex(/^gid:\/\/shopify\/Location\/\d+$/, 'must be a Shopify location gid').nullish(),
+    apiVersion: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2025-01').nullish(),
+  })
+  .nullish();
+
+const connectionSchema = z.object({
+  accountId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_" or "-"'),
+  baseUrl: z.url({ protocol: /^https?$/ }).max(500),
+  secretName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be 1-128 lower-case letters, digits, ".", "_" or "-"'),
+  settings: settingsSchema,
+  ratePolicy: z
+    .object({
+      capacity: z.number().positive().max(1_000_000),
+      refillPerSecond: z.number().positive().max(1_000_000),
+      maxBatch: z.number().int().min(1),
+      lingerMs: z.number().int().min(0).max(600_000),
+    })
+    .nullish(),
+});
+export type MarketplaceConnectionInput = z.input<typeof connectionSchema>;
+
+/** What each marketplace needs in `settings`. */
+const REQUIRED_SETTINGS: Record<MarketplaceKind, (keyof NonNullable<z.output<typeof settingsSchema>>)[]> = {
+  AMAZON: ['marketplaceIds'],
+  EBAY: [],
+  WALMART: [],
+  SHOPIFY: ['locationId'],
+};
+
+const syncFilterSchema = z
+  .object({
+    skus: z.array(skuSchema).max(100).nullish(),
+    onlyPending: z.boolean().nullish(),
+    onlyFailed: z.boolean().nullish(),
+  })
+  .nullish();
+
+const replaySchema = z.object({ channelId: idSchema, ids: z.array(idSchema).min(1).max(10_000).nullish() });
+
+/** A connection in the form the push path uses, with its channel's state. */
+export interface ResolvedConnection {
+  channelId: string;
+  kind: MarketplaceKind;
+  accountId: string;
+  baseUrl: string;
+  secretName: string;
+  settings: Record<string, unknown>;
+  policy: RatePolicy;
+  policyOverridden: boolean;
+  channelStatus: ChannelEntity['status'];
+  channelPriority: number;
+  /** The channel's source locations. */
+  locationIds: string[];
+}
+
+export interface SyncSummary {
+  backlog: number;
+  deadLetters: number;
+  lastPushAt: Date | null;
+  lagP95Ms: number | null;
+  throttleCount: number;
+  lastThrottledAt: Date | null;
+}
+
+export function resolvePolicy(row: MarketplaceConnectionEntity): RatePolicy {
+  return row.ratePolicy ? (JSON.parse(row.ratePolicy) as RatePolicy) : DEFAULT_PUSH_POLICIES[row.kind];
+}
+
+/**
+ * Marketplace connections, the push state per (channel, SKU), dead letters and drift runs: the
+ * channels subgraph's API of them and the writes of the push path (which runs in the jobs process).
+ */
+export class MarketplaceService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: MarketplaceQueues,
+  ) {}
+
+  async connectionsOf(channelIds: readonly string[]): Promise<(MarketplaceConnectionEntity | null)[]> {
+    return oneByKey(channelIds, await marketplaceStore.connectionsOf(this.ds.manager, channelIds), (c) => c.channelId);
+  }
+
+  /** Every connection with its channel's status, priority and sources. */
+  async resolvedConnections(): Promise<ResolvedConnection[]> {
+    const tx = this.ds.manager;
+    const rows = await marketplaceStore.allConnections(tx);
+    if (!rows.length) return [];
+    const ids = rows.map((r) => r.channelId);
+    const [channels, sources] = await Promise.all([channelStore.findByIds(tx, ids), channelStore.sourcesOf(tx, ids)]);
+    const channelOf = oneByKey(ids, channels, (c) => c.id);
+    const sourcesOf = manyByKey(ids, sources, (s) => s.channelId);
+    return rows.flatMap((row, i) => {
+      const channel = channelOf[i];
+      if (!channel) return [];
+      return [{
+        channelId: row.channelId,
+        kind: row.kind,
+        accountId: row.accountId,
+        baseUrl: row.baseUrl,
+        secretName: row.secretName,
+        settings: JSON.parse(row.settings) as Record<string, unknown>,
+        policy: resolvePolicy(row),
+        policyOverridden: row.ratePolicy !== null,
+        channelStatus: channel.status,
+        channelPriority: channel.priority,
+        locationIds: sourcesOf[i]!.map((s) => s.locationId),
+      }];
+    });
+  }
+
+  /**
+   * Connects a MARKETPLACE channel to its marketplace account (or replaces the connection), then
+   * queues a resync so the account receives every SKU's available-to-sell.
+   * @throws NotFoundError for an unknown channel
+   * @throws BadUserInputError for a channel that is no marketplace, or invalid input
+   */
+  async setConnection(channelId: string, input: MarketplaceConnectionInput): Promise<ChannelEntity> {
+    const v = parseInput(connectionSchema, input);
+    const [channel] = await channelStore.findByIds(this.ds.manager, [channelId]);
+    if (!channel) throw new NotFoundError('Channel', channelId);
+    const kind = channel.marketplace;
+    if (channel.type !== 'MARKETPLACE' || !kind) {
+      throw new BadUserInputError(`Channel ${channel.code} is not a marketplace channel`, [{ path: 'channelId', message: `is a ${channel.type} channel` }]);
+    }
+    const settings = Object.fromEntries(Object.entries(v.settings ?? {}).filter(([, value]) => value != null));
+    const missing = REQUIRED_SETTINGS[kind].filter((key) => settings[key] == null);
+    if (missing.length) {
+      throw new BadUserInputError(
+        `Invalid input: ${kind} needs ${missing.map((m) => `settings.${m}`).join(', ')}`,
+        missing.map((m) => ({ path: `settings.${m}`, message: `required for ${kind}` })),
+      );
+    }
+    const documented = DEFAULT_PUSH_POLICIES[kind];
+    if (v.ratePolicy && v.ratePolicy.maxBatch > documented.maxBatch) {
+      throw new BadUserInputError(`Invalid input: ${kind} takes at most ${documented.maxBatch} items per call`, [
+        { path: 'ratePolicy.maxBatch', message: `must be at most ${documented.maxBatch}` },
+      ]);
+    }
+    const now = new Date();
+    await marketplaceStore.saveConnection(this.ds.manager, {
+      channelId: channel.id,
+      kind,
+      accountId: v.accountId,
+      baseUrl: v.baseUrl.replace(/\/+$/, ''),
+      secretName: v.secretName,
+      settings: JSON.stringify(settings),
+      ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.queues.requestResync(channel.id);
+    return channel;
+  }
+
+  /**
+   * Disconnects the channel: its queued pushes are dropped when they come up.
+   * @throws NotFoundError for an unknown channel or one without a connection
+   */
+  async removeConnection(channelId: string): Promise<ChannelEntity> {
+    const [channel] = await channelStore.findByIds(this.ds.manager, [channelId]);
+    const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [channelId]);
+    if (!channel || !connection) throw new NotFoundError('MarketplaceConnection', channelId);
+    await marketplaceStore.deleteConnection(this.ds.manager, channel.id);
+    return channel;
+  }
+
+  /** Backlog, lag, dead letters and throttling per channel, null for channels without a connection. */
+  async summaries(channelIds: readonly string[]): Promise<(SyncSummary | null)[]> {
+    const connections = await this.connectionsOf(channelIds);
+    const connected = channelIds.filter((_, i) => connections[i]);
+    const figures = connected.length
+      ? await marketplaceStore.summaries(this.ds.manager, connected, new Date(Date.now() - LAG_WINDOW_MS))
+      : [];
+    return channelIds.map((id, i) => {
+      const connection = connections[i];
+      if (!connection) return null;
+      return { ...figures[connected.indexOf(id)]!, throttleCount: connection.throttleCount, lastThrottledAt: connection.lastThrottledAt };
+    });
+  }
+
+  /** @throws BadUserInputError for a bad filter, page size or cursor */
+  async syncStates(channelId: string, filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<SyncStateEntity>> {
+    const f = parseInput(syncFilterSchema, filter, 'filter') ?? {};
+    const size = assertPageSize(first);
+    const afterSku = after ? String(decodeCursor(after, 1)[0]) : null;
+    const rows = await marketplaceStore.syncPage(this.ds.manager, channelId, f as SyncFilter, size + 1, afterSku);
+    return toConnection(rows, size, (s) => [s.sku]);
+  }
+
+  /** @throws BadUserInputError for a bad page size or cursor */
+  async deadLetters(channelId: string, includeReplayed: boolean, first: number | null | undefined, after: string | null | undefined): Promise<Connection<DeadLetterEntity>> {
+    const size = assertPageSize(first);
+    const cursor = after ? (decodeCursor(after, 2).map(String) as [string, string]) : null;
+    const rows = await marketplaceStore.deadLetterPage(this.ds.manager, channelId, includeReplayed, size + 1, cursor);
+    return toConnection(rows, size, (d) => [d.createdAt.toISOString(), d.id]);
+  }
+
+  /**
+   * Queues the dead letters' SKUs again (all of the channel's open ones, or those given), pushing
+   * the current available-to-sell, not the quantity that was refused.
+   * @returns the dead letters replayed
+   * @throws BadUserInputError for invalid input
+   * @throws NotFoundError for a channel without a connection
+   */
+  async replayDeadLetters(input: { channelId: string; ids?: string[] | null }): Promise<DeadLetterEntity[]> {
+    const v = parseInput(replaySchema, input);
+    const [connection] = (await this.resolvedConnections()).filter((c) => c.channelId === v.channelId);
+    if (!connection) throw new NotFoundError('MarketplaceConnection', v.channelId);
+    const replayed = await this.ds.transaction(async (tx) => {
+      const open = await marketplaceStore.openDeadLettersForUpdate(tx, connection.channelId, v.ids ?? null);
+      const now = new Date();
+      await marketplaceStore.markReplayed(tx, open.map((d) => d.id), now);
+      await marketplaceStore.markPending(tx, open.map((d) => ({ channelId: d.channelId, sku: d.sku, seq: '' })), now);
+      return open.map((d) => Object.assign(d, { replayedAt: now }));
+    });
+    // After the commit: a crash here leaves the SKUs pending, and the next resync queues them.
+    await this.queues.enqueuePushes(
+      connection.kind,
+      connection.accountId,
+      [...new Set(replayed.map((d) => d.sku))].map((sku) => ({
+        channelId: connection.channelId, sku, seq: '', force: true, urgent: false, channelPriority: connection.channelPriority,
+      })),
+    );
+    return replayed;
+  }
+
+  /** @throws BadUserInputError for a bad page size or cursor */
+  async driftRuns(channelId: string, first: number | null | undefined, after: string | null | undefined): Promise<Connection<DriftRunEntity>> {
+    const size = assertPageSize(first);
+    const cursor = after ? (decodeCursor(after, 2).map(String) as [string, string]) : null;
+    const rows = await marketplaceStore.driftRunPage(this.ds.manager, channelId, size + 1, cursor);
+    return toConnection(rows, size, (r) => [r.startedAt.toISOString(), r.id]);
+  }
+
+  async driftLinesOf(runIds: readonly string[]): Promise<DriftLineEntity[][]> {
+    return manyByKey(runIds, await marketplaceStore.driftLinesOf(this.ds.manager, runIds), (l) => l.runId);
+  }
+
+  /**
+   * Queues a drift-repair run for the channel now (besides the schedule).
+   * @throws NotFoundError for a channel without a connection
+   */
+  async requestDriftRepair(channelId: string): Promise<void> {
+    const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [channelId]);
+    if (!connection) throw new NotFoundError('MarketplaceConnection', channelId);
+    await this.queues.requestDriftRepair(connection.channelId);
+  }
+
+  // The push path's writes (jobs process).
+
+  markPending(marks: readonly PendingMark[]): Promise<unknown> {
+    return this.ds.transaction((tx) => marketplaceStore.markPending(tx, marks, new Date()));
+  }
+
+  async syncStatesOf(channelId: string, skus: readonly string[]): Promise<Map<string, SyncStateEntity>> {
+    return new Map((await marketplaceStore.syncStates(this.ds.manager, channelId, skus)).map((s) => [s.sku, s]));
+  }
+
+  markPushed(channelId: string, marks: readonly PushedMark[]): Promise<unknown> {
+    return marketplaceStore.markPushed(this.ds.manager, channelId, marks, new Date());
+  }
+
+  markRetrying(channelId: string, failures: readonly { sku: string; message: string }[]): Promise<unknown> {
+    return marketplaceStore.markFailed(this.ds.manager, channelId, failures, false, new Date());
+  }
+
+  /** Records pushes that cannot succeed as they are, in one transaction with their sync state. */
+  deadLetter(channelId: string, letters: readonly { sku: string; quantity: number; message: string; code: string | null; attempts: number }[]): Promise<unknown> {
+    if (!letters.length) return Promise.resolve();
+    const now = new Date();
+    return this.ds.transaction(async (tx) => {
+      await marketplaceStore.insertDeadLetters(
+        tx,
+        letters.map((l) => Object.assign(new DeadLetterEntity(), { id: randomUUID(), channelId, ...l, message: l.message.slice(0, 2000), createdAt: now, replayedAt: null })),
+      );
+      await marketplaceStore.markFailed(tx, channelId, letters, true, now);
+    });
+  }
+
+  countThrottle(channelIds: readonly string[]): Promise<unknown> {
+    return marketplaceStore.countThrottle(this.ds.manager, channelIds, new Date());
+  }
+
+  leastRecentlyVerified(channelId: string, limit: number): Promise<SyncStateEntity[]> {
+    return marketplaceStore.leastRecentlyVerified(this.ds.manager, channelId, limit);
+  }
+
+  /** Records a finished drift-repair run with its drifted lines. */
+  async recordDriftRun(run: DriftRunEntity, lines: DriftLineEntity[], verified: readonly string[]): Promise<void> {
+    await this.ds.transaction(async (tx) => {
+      await marketplaceStore.insertDriftRun(tx, run);
+      await marketplaceStore.insertDriftLines(tx, lines);
+      await marketplaceStore.markVerified(tx, run.channelId, verified, run.finishedAt ?? new Date());
+    });
+  }
+}
+
+export function newDriftRun(channelId: string): DriftRunEntity {
+  return Object.assign(new DriftRunEntity(), {
+    id: randomUUID(), channelId, startedAt: new Date(), finishedAt: null, checked: 0, drifted: 0, corrected: 0, error: null,
+  });
+}

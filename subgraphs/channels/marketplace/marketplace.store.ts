@@ -1,0 +1,225 @@
+import { In, IsNull, type EntityManager } from 'typeorm';
+import {
+  DeadLetterEntity,
+  DriftLineEntity,
+  DriftRunEntity,
+  MarketplaceConnectionEntity,
+  SyncStateEntity,
+} from './marketplace.entity.js';
+
+export interface PendingMark {
+  channelId: string;
+  sku: string;
+  /** sortableStreamId of the newest event behind the mark. */
+  seq: string;
+}
+
+export interface PushedMark {
+  sku: string;
+  quantity: number;
+  /** The newest event the pushed quantity includes; pending stays set when a newer one arrived. */
+  seq: string;
+  lagMs: number | null;
+}
+
+export interface SyncFilter {
+  skus?: string[] | null;
+  onlyPending?: boolean | null;
+  onlyFailed?: boolean | null;
+}
+
+/** All SQL of marketplace sync. Every method runs on the manager it is given. */
+export const marketplaceStore = {
+  connectionsOf(tx: EntityManager, channelIds: readonly string[]): Promise<MarketplaceConnectionEntity[]> {
+    return tx.find(MarketplaceConnectionEntity, { where: { channelId: In([...channelIds]) } });
+  },
+
+  allConnections(tx: EntityManager): Promise<MarketplaceConnectionEntity[]> {
+    return tx.find(MarketplaceConnectionEntity, { order: { channelId: 'ASC' } });
+  },
+
+  /** Inserts or replaces the connection; the throttle count survives a replacement. */
+  saveConnection(tx: EntityManager, row: Omit<MarketplaceConnectionEntity, 'throttleCount' | 'lastThrottledAt'>): Promise<unknown> {
+    return tx.query(
+      `INSERT INTO marketplace_connections
+         (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE kind = VALUES(kind), account_id = VALUES(account_id), base_url = VALUES(base_url),
+         secret_name = VALUES(secret_name), settings = VALUES(settings), rate_policy = VALUES(rate_policy),
+         updated_at = VALUES(updated_at)`,
+      [row.channelId, row.kind, row.accountId, row.baseUrl, row.secretName, row.settings, row.ratePolicy, row.createdAt, row.updatedAt],
+    );
+  },
+
+  deleteConnection(tx: EntityManager, channelId: string): Promise<unknown> {
+    return tx.delete(MarketplaceConnectionEntity, { channelId });
+  },
+
+  countThrottle(tx: EntityManager, channelIds: readonly string[], at: Date): Promise<unknown> {
+    return tx.query(
+      `UPDATE marketplace_connections SET throttle_count = throttle_count + 1, last_throttled_at = ?
+       WHERE channel_id IN (${channelIds.map(() => '?').join(',')})`,
+      [at, ...channelIds],
+    );
+  },
+
+  /**
+   * Marks (channel, SKU) pairs as waiting for a push, remembering the newest event behind each and
+   * when the oldest unpushed change arrived (the lag is measured from it).
+   */
+  markPending(tx: EntityManager, marks: readonly PendingMark[], at: Date): Promise<unknown> {
+    if (!marks.length) return Promise.resolve();
+    return tx.query(
+      `INSERT INTO marketplace_sync_state (channel_id, sku, pending, pending_since, last_event_seq)
+       VALUES ${marks.map(() => '(?, ?, 1, ?, ?)').join(',')}
+       ON DUPLICATE KEY UPDATE
+         pending_since = IF(pending, pending_since, VALUES(pending_since)),
+         pending = 1,
+         last_event_seq = GREATEST(last_event_seq, VALUES(last_event_seq))`,
+      marks.flatMap((m) => [m.channelId, m.sku, at, m.seq]),
+    );
+  },
+
+  syncStates(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<SyncStateEntity[]> {
+    if (!skus.length) return Promise.resolve([]);
+    return tx.find(SyncStateEntity, { where: { channelId, sku: In([...skus]) } });
+  },
+
+  /**
+   * Records what the marketplace now holds. A SKU stays pending when an event newer than the pushed
+   * quantity arrived meanwhile (its job is queued again by then).
+   */
+  markPushed(tx: EntityManager, channelId: string, marks: readonly PushedMark[], at: Date): Promise<unknown> {
+    if (!marks.length) return Promise.resolve();
+    return tx.query(
+      `INSERT INTO marketplace_sync_state
+         (channel_id, sku, pending, last_event_seq, last_pushed_quantity, last_pushed_at, last_pushed_seq, last_lag_ms)
+       VALUES ${marks.map(() => '(?, ?, 0, ?, ?, ?, ?, ?)').join(',')}
+       ON DUPLICATE KEY UPDATE
+         pending_since = IF(last_event_seq > VALUES(last_pushed_seq), pending_since, NULL),
+         pending = last_event_seq > VALUES(last_pushed_seq),
+         last_pushed_quantity = VALUES(last_pushed_quantity),
+         last_pushed_at = VALUES(last_pushed_at),
+         last_pushed_seq = VALUES(last_pushed_seq),
+         last_lag_ms = COALESCE(VALUES(last_lag_ms), last_lag_ms),
+         last_error = NULL,
+         last_error_at = NULL`,
+      marks.flatMap((m) => [channelId, m.sku, m.seq, m.quantity, at, m.seq, m.lagMs]),
+    );
+  },
+
+  /** Records a failed push; a dead-lettered SKU is no longer pending (it waits for a replay). */
+  markFailed(tx: EntityManager, channelId: string, failures: readonly { sku: string; message: string }[], deadLettered: boolean, at: Date): Promise<unknown> {
+    if (!failures.length) return Promise.resolve();
+    return tx.query(
+      `INSERT INTO marketplace_sync_state (channel_id, sku, pending, last_error, last_error_at)
+       VALUES ${failures.map(() => '(?, ?, ?, ?, ?)').join(',')}
+       ON DUPLICATE KEY UPDATE last_error = VALUES(last_error), last_error_at = VALUES(last_error_at),
+         pending_since = IF(VALUES(pending), pending_since, NULL), pending = VALUES(pending)`,
+      failures.flatMap((f) => [channelId, f.sku, !deadLettered, f.message.slice(0, 2000), at]),
+    );
+  },
+
+  markVerified(tx: EntityManager, channelId: string, skus: readonly string[], at: Date): Promise<unknown> {
+    if (!skus.length) return Promise.resolve();
+    return tx.update(SyncStateEntity, { channelId, sku: In([...skus]) }, { lastVerifiedAt: at });
+  },
+
+  /** SKUs pushed before and not pending, least recently verified first (drift repair's round robin). */
+  leastRecentlyVerified(tx: EntityManager, channelId: string, limit: number): Promise<SyncStateEntity[]> {
+    return tx
+      .createQueryBuilder(SyncStateEntity, 's')
+      .where('s.channel_id = :channelId AND s.pending = 0 AND s.last_pushed_at IS NOT NULL', { channelId })
+      .orderBy('s.last_verified_at IS NULL', 'DESC')
+      .addOrderBy('s.last_verified_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  },
+
+  syncPage(tx: EntityManager, channelId: string, filter: SyncFilter, limit: number, afterSku: string | null): Promise<SyncStateEntity[]> {
+    const qb = tx.createQueryBuilder(SyncStateEntity, 's').where('s.channel_id = :channelId', { channelId });
+    if (filter.skus?.length) qb.andWhere('s.sku IN (:...skus)', { skus: filter.skus });
+    if (filter.onlyPending) qb.andWhere('s.pending = 1');
+    if (filter.onlyFailed) qb.andWhere('s.last_error IS NOT NULL');
+    if (afterSku !== null) qb.andWhere('s.sku > :afterSku', { afterSku });
+    return qb.orderBy('s.sku', 'ASC').limit(limit).getMany();
+  },
+
+  /**
+   * Per channel: SKUs waiting, open dead letters, newest push, and the 95th percentile of the lag of
+   * the pushes since `lagSince` (null when there were none). One statement per figure for all channels.
+   */
+  async summaries(tx: EntityManager, channelIds: readonly string[], lagSince: Date) {
+    const marks = channelIds.map(() => '?').join(',');
+    const ids = [...channelIds];
+    type Count = { channel_id: string; n: string };
+    const [pending, dead, pushed, lag] = (await Promise.all([
+      tx.query(`SELECT channel_id, COUNT(*) AS n FROM marketplace_sync_state WHERE channel_id IN (${marks}) AND pending = 1 GROUP BY channel_id`, ids),
+      tx.query(`SELECT channel_id, COUNT(*) AS n FROM marketplace_dead_letters WHERE channel_id IN (${marks}) AND replayed_at IS NULL GROUP BY channel_id`, ids),
+      tx.query(`SELECT channel_id, MAX(last_pushed_at) AS at FROM marketplace_sync_state WHERE channel_id IN (${marks}) GROUP BY channel_id`, ids),
+      tx.query(
+        `SELECT channel_id, last_lag_ms AS lag FROM (
+           SELECT channel_id, last_lag_ms,
+             ROW_NUMBER() OVER (PARTITION BY channel_id ORDER BY last_lag_ms) AS rn,
+             COUNT(*) OVER (PARTITION BY channel_id) AS n
+           FROM marketplace_sync_state
+           WHERE channel_id IN (${marks}) AND last_pushed_at >= ? AND last_lag_ms IS NOT NULL) ranked
+         WHERE rn = GREATEST(1, CEIL(n * 0.95))`,
+        [...ids, lagSince],
+      ),
+    ])) as [Count[], Count[], { channel_id: string; at: Date | null }[], { channel_id: string; lag: number }[]];
+    return channelIds.map((id) => ({
+      backlog: Number(pending.find((r) => r.channel_id === id)?.n ?? 0),
+      deadLetters: Number(dead.find((r) => r.channel_id === id)?.n ?? 0),
+      lastPushAt: pushed.find((r) => r.channel_id === id)?.at ?? null,
+      lagP95Ms: ((l) => (l ? Number(l.lag) : null))(lag.find((r) => r.channel_id === id)),
+    }));
+  },
+
+  insertDeadLetters(tx: EntityManager, rows: DeadLetterEntity[]): Promise<unknown> {
+    return rows.length ? tx.insert(DeadLetterEntity, rows) : Promise.resolve();
+  },
+
+  /** Open (not replayed) dead letters of a channel, optionally only the given ids; locked for the replay. */
+  openDeadLettersForUpdate(tx: EntityManager, channelId: string, ids: readonly string[] | null): Promise<DeadLetterEntity[]> {
+    return tx.find(DeadLetterEntity, {
+      where: { channelId, replayedAt: IsNull(), ...(ids ? { id: In([...ids]) } : {}) },
+      lock: { mode: 'pessimistic_write' },
+    });
+  },
+
+  markReplayed(tx: EntityManager, ids: readonly string[], at: Date): Promise<unknown> {
+    return ids.length ? tx.update(DeadLetterEntity, { id: In([...ids]) }, { replayedAt: at }) : Promise.resolve();
+  },
+
+  /** Newest first; keyset on (created_at, id). */
+  deadLetterPage(tx: EntityManager, channelId: string, includeReplayed: boolean, limit: number, after: [string, string] | null): Promise<DeadLetterEntity[]> {
+    const qb = tx.createQueryBuilder(DeadLetterEntity, 'd').where('d.channel_id = :channelId', { channelId });
+    if (!includeReplayed) qb.andWhere('d.replayed_at IS NULL');
+    if (after) qb.andWhere('(d.created_at < :at OR (d.created_at = :at AND d.id < :id))', { at: new Date(after[0]), id: after[1] });
+    return qb.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').limit(limit).getMany();
+  },
+
+  insertDriftRun(tx: EntityManager, row: DriftRunEntity): Promise<unknown> {
+    return tx.insert(DriftRunEntity, row);
+  },
+
+  finishDriftRun(tx: EntityManager, id: string, changes: Pick<DriftRunEntity, 'finishedAt' | 'checked' | 'drifted' | 'corrected' | 'error'>): Promise<unknown> {
+    return tx.update(DriftRunEntity, { id }, changes);
+  },
+
+  insertDriftLines(tx: EntityManager, rows: DriftLineEntity[]): Promise<unknown> {
+    return rows.length ? tx.insert(DriftLineEntity, rows) : Promise.resolve();
+  },
+
+  /** Newest first; keyset on (started_at, id). */
+  driftRunPage(tx: EntityManager, channelId: string, limit: number, after: [string, string] | null): Promise<DriftRunEntity[]> {
+    const qb = tx.createQueryBuilder(DriftRunEntity, 'r').where('r.channel_id = :channelId', { channelId });
+    if (after) qb.andWhere('(r.started_at < :at OR (r.started_at = :at AND r.id < :id))', { at: new Date(after[0]), id: after[1] });
+    return qb.orderBy('r.started_at', 'DESC').addOrderBy('r.id', 'DESC').limit(limit).getMany();
+  },
+
+  driftLinesOf(tx: EntityManager, runIds: readonly string[]): Promise<DriftLineEntity[]> {
+    return tx.find(DriftLineEntity, { where: { runId: In([...runIds]) }, order: { sku: 'ASC' } });
+  },
+};

@@ -1,0 +1,301 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { InventoryClient } from '../../../lib/inventory-client.js';
+import {
+  MarketplaceRejectedError,
+  MarketplaceThrottledError,
+  type MarketplaceAdapter,
+  type MarketplaceKind,
+  type QuantityUpdate,
+} from './adapters/types.js';
+import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
+import type { PushedMark } from './marketplace.store.js';
+import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
+import { RateBucket } from './rate-bucket.js';
+
+/** Pause after an unexpected error of the loop itself (Redis or the database away). */
+const LOOP_RETRY_MS = 1000;
+/** A push waits this long when inventory cannot say the quantity; the marketplace is not to blame, so no try is spent. */
+const INVENTORY_RETRY_MS = 2000;
+/**
+ * Calls of one account in flight at once. The bucket still decides when each may go; this only
+ * keeps our own round trips (database, inventory, the call) from capping an account below its limit.
+ */
+const CALLS_IN_FLIGHT = 8;
+/** Most jobs one round takes (a Walmart feed's worth). */
+const MAX_ROUND = 10_000;
+
+export interface PusherDeps {
+  queues: MarketplaceQueues;
+  /** For the shared rate buckets. */
+  redis: Redis;
+  service: MarketplaceService;
+  inventory: InventoryClient;
+  /** The current connections of this account (the supervisor refreshes them). */
+  connections: () => readonly ResolvedConnection[];
+  /** An adapter for the connection with its credentials resolved. @throws when its secret is unavailable */
+  adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
+  attempts: number;
+  lockMs: number;
+  log: Logger;
+}
+
+interface Item {
+  job: Job;
+  data: PushJob;
+}
+
+export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: string, purpose: 'push' | 'read'): string {
+  return `${prefix}:marketplace:bucket:${kind.toLowerCase()}:${accountId}:${purpose}`;
+}
+
+/**
+ * Pushes one marketplace account's queue. Jobs are taken by hand (BullMQ manual processing) so a
+ * call can carry as many SKUs as the marketplace takes: the first job waits for work, then the batch
+ * fills from what is waiting, lingering up to the policy's lingerMs when it is not full. Calls are
+ * paced by the account's token bucket in Redis (shared by every process), which models the
+ * marketplace's limit exactly; BullMQ's fixed-window limiter cannot express a bucket with a burst.
+ * A throttle pauses the bucket and the queue (queue.rateLimit) for the time asked and puts the jobs
+ * back without spending a try; 5xx and network errors fail the job into BullMQ's exponential backoff
+ * with jitter; a refusal retrying cannot fix, or a last try, becomes a dead letter.
+ */
+export class AccountPusher {
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private readonly worker: Worker;
+  private readonly token = randomUUID();
+  private loop: Promise<void> | undefined;
+  private bucket: RateBucket | undefined;
+
+  constructor(
+    readonly kind: MarketplaceKind,
+    readonly accountId: string,
+    private readonly deps: PusherDeps,
+  ) {
+    this.log = deps.log.child({ component: 'marketplace-pusher', kind, accountId });
+    this.worker = new Worker(pushQueueName(kind, accountId), null, {
+      connection: deps.queues.connection,
+      prefix: deps.queues.prefix,
+      autorun: false,
+      lockDuration: deps.lockMs,
+      stalledInterval: deps.lockMs,
+      // A job held by a crashed worker goes back to the queue however often that happens: losing it would lose the change.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      // Only so that queue.rateLimit() holds getNextJob back; the pacing itself is the bucket's.
+      limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1000 },
+    });
+    this.worker.on('error', (err) => this.log.error({ err }, 'push worker error'));
+  }
+
+  start(): void {
+    if (this.loop) return;
+    void this.worker.startStalledCheckTimer().catch((err: unknown) => this.log.error({ err }, 'stalled-job checker failed'));
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in hand, then closes the worker. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    await this.worker.close();
+  }
+
+  private get policy() {
+    return this.deps.connections()[0]?.policy;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        const policy = this.policy;
+        if (!policy) {
+          await sleep(LOOP_RETRY_MS, undefined, { signal: this.stopping.signal });
+          continue;
+        }
+        const first = await this.worker.getNextJob(this.token, { block: true });
+        if (!first) continue;
+        const batch = [first];
+        // Up to CALLS_IN_FLIGHT calls' worth: the quantities are read for all of them at once.
+        const round = Math.min(MAX_ROUND, policy.maxBatch * CALLS_IN_FLIGHT);
+        await this.withLocksKept(batch, async () => {
+          const lingerUntil = Date.now() + policy.lingerMs;
+          while (batch.length < round) {
+            const next = await this.worker.getNextJob(this.token, { block: false });
+            if (next) batch.push(next);
+            else if (Date.now() < lingerUntil && !this.stopping.signal.aborted) await sleep(Math.min(50, lingerUntil - Date.now()));
+            else break;
+          }
+          await this.push(batch);
+        });
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        this.log.error({ err }, 'push loop failed; retrying');
+        await sleep(LOOP_RETRY_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
+      }
+    }
+  }
+
+  /** Keeps the locks of the batch (which may still grow) alive while it fills and while a long call (a Walmart feed) runs. */
+  private async withLocksKept<T>(jobs: Job[], work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      for (const job of jobs) job.extendLock(this.token, this.deps.lockMs).catch(() => {});
+    }, Math.max(250, this.deps.lockMs / 3));
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async push(batch: Job[]): Promise<void> {
+    const byChannel = new Map<string, Item[]>();
+    for (const job of batch) {
+      const data = pushJobSchema.safeParse(job.data);
+      if (!data.success) {
+        this.log.warn({ jobId: job.id, issues: data.error.issues }, 'dropping a malformed push job');
+        await this.complete(job, 'malformed');
+        continue;
+      }
+      const items = byChannel.get(data.data.channelId) ?? [];
+      items.push({ job, data: data.data });
+      byChannel.set(data.data.channelId, items);
+    }
+    for (const [channelId, items] of byChannel) {
+      const connection = this.deps.connections().find((c) => c.channelId === channelId);
+      if (!connection || connection.channelStatus !== 'ACTIVE') {
+        // Disconnected or paused: a resync follows a reconnection or a channel change.
+        for (const item of items) await this.complete(item.job, 'channel not pushing');
+        continue;
+      }
+      await this.pushChannel(connection, items);
+    }
+  }
+
+  private async pushChannel(connection: ResolvedConnection, items: Item[]): Promise<void> {
+    const { channelId } = connection;
+    const skus = items.map((i) => i.data.sku);
+    // Read before the quantities: every event recorded by now is included in what inventory answers next.
+    const states = await this.deps.service.syncStatesOf(channelId, skus);
+    let quantities: Map<string, number>;
+    try {
+      quantities = await this.deps.inventory.availableToSell(channelId, skus, { requestId: randomUUID(), clientId: 'marketplace-sync' });
+    } catch (err) {
+      this.log.warn({ err, channelId }, 'inventory did not answer; the pushes wait');
+      for (const item of items) await item.job.moveToDelayed(Date.now() + INVENTORY_RETRY_MS, this.token).catch(() => {});
+      return;
+    }
+    const now = Date.now();
+    const mark = (sku: string, quantity: number): PushedMark => {
+      const state = states.get(sku);
+      return { sku, quantity, seq: state?.lastEventSeq ?? '', lagMs: state?.pendingSince ? now - state.pendingSince.getTime() : null };
+    };
+    const unchanged: PushedMark[] = [];
+    const toPush: (Item & { update: QuantityUpdate })[] = [];
+    for (const item of items) {
+      const quantity = quantities.get(item.data.sku);
+      if (quantity === undefined) continue; // inventory does not know the SKU (any more): nothing to push
+      const state = states.get(item.data.sku);
+      if (!item.data.force && state?.lastPushedQuantity === quantity && !state.lastError) unchanged.push(mark(item.data.sku, quantity));
+      else toPush.push({ ...item, update: { sku: item.data.sku, quantity, previousQuantity: state?.lastPushedQuantity ?? null } });
+    }
+    await this.deps.service.markPushed(channelId, unchanged);
+    const settle = new Set(toPush.map((i) => i.job));
+    for (const item of items) if (!settle.has(item.job)) await this.complete(item.job, 'unchanged');
+    if (!toPush.length) return;
+
+    let adapter: MarketplaceAdapter;
+    try {
+      adapter = await this.deps.adapterFor(connection);
+    } catch (err) {
+      await this.retry(channelId, toPush, (err as Error).message);
+      return;
+    }
+    const calls: (typeof toPush)[] = [];
+    for (let i = 0; i < toPush.length; i += connection.policy.maxBatch) calls.push(toPush.slice(i, i + connection.policy.maxBatch));
+    await Promise.all(calls.map((call) => this.send(connection, adapter, call, mark)));
+  }
+
+  /** One call: waits for the bucket, sends, and settles each job by its outcome. */
+  private async send(
+    connection: ResolvedConnection,
+    adapter: MarketplaceAdapter,
+    toPush: (Item & { update: QuantityUpdate })[],
+    mark: (sku: string, quantity: number) => PushedMark,
+  ): Promise<void> {
+    const { channelId } = connection;
+    this.bucket ??= new RateBucket(this.deps.redis, bucketKey(this.deps.queues.prefix, this.kind, this.accountId, 'push'), connection.policy);
+    await this.bucket.take(adapter.pushCost(toPush.length, toPush.map((i) => i.data.sku)), this.stopping.signal);
+    const updates = toPush.map((i) => i.update);
+    let outcomes;
+    try {
+      outcomes = await adapter.push(updates, { idempotencyKey: idempotencyKey(channelId, updates) });
+    } catch (err) {
+      if (err instanceof MarketplaceThrottledError) return this.throttled(channelId, toPush, err.retryAfterMs);
+      if (err instanceof MarketplaceRejectedError) {
+        return this.deadLetter(channelId, toPush.map((i) => ({ item: i, message: err.message, code: err.code ?? `HTTP_${err.status}` })));
+      }
+      return this.retry(channelId, toPush, (err as Error).message);
+    }
+    const bySku = new Map(outcomes.map((o) => [o.sku, o]));
+    const pushed: PushedMark[] = [];
+    const retryable: typeof toPush = [];
+    const refused: { item: (typeof toPush)[number]; message: string; code: string | null }[] = [];
+    let retryMessage = '';
+    for (const item of toPush) {
+      const outcome = bySku.get(item.data.sku) ?? { ok: false as const, retryable: true, message: 'no result for this SKU in the response' };
+      if (outcome.ok) pushed.push(mark(item.data.sku, item.update.quantity));
+      else if (outcome.retryable) {
+        retryable.push(item);
+        retryMessage = outcome.message;
+      } else refused.push({ item, message: outcome.message, code: outcome.code ?? null });
+    }
+    await this.deps.service.markPushed(channelId, pushed);
+    for (const item of toPush) if (bySku.get(item.data.sku)?.ok) await this.complete(item.job, 'pushed');
+    if (refused.length) await this.deadLetter(channelId, refused);
+    if (retryable.length) await this.retry(channelId, retryable, retryMessage);
+  }
+
+  private async throttled(channelId: string, items: Item[], retryAfterMs: number): Promise<void> {
+    this.log.info({ channelId, retryAfterMs }, 'marketplace throttled the account; pausing its queue');
+    await this.bucket?.pause(retryAfterMs);
+    await this.deps.queues.queue(pushQueueName(this.kind, this.accountId)).rateLimit(retryAfterMs);
+    await this.deps.service.countThrottle([channelId]);
+    for (const item of items) await item.job.moveToWait(this.token).catch(() => {});
+  }
+
+  /** Fails the jobs into BullMQ's backoff; a job on its last try becomes a dead letter instead. */
+  private async retry(channelId: string, items: (Item & { update?: QuantityUpdate })[], message: string): Promise<void> {
+    const last = items.filter((i) => i.job.attemptsMade + 1 >= this.deps.attempts);
+    const again = items.filter((i) => !last.includes(i));
+    await this.deps.service.markRetrying(channelId, again.map((i) => ({ sku: i.data.sku, message })));
+    for (const item of again) await item.job.moveToFailed(new Error(message), this.token, false).catch(() => {});
+    if (last.length) {
+      await this.deadLetter(channelId, last.map((item) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${message}`, code: 'RETRIES_EXHAUSTED' })));
+    }
+  }
+
+  private async deadLetter(channelId: string, refused: { item: Item & { update?: QuantityUpdate }; message: string; code: string | null }[]): Promise<void> {
+    this.log.warn({ channelId, count: refused.length, message: refused[0]?.message }, 'pushes refused; dead-lettered');
+    await this.deps.service.deadLetter(
+      channelId,
+      refused.map(({ item, message, code }) => ({
+        sku: item.data.sku, quantity: item.update?.quantity ?? -1, message, code, attempts: item.job.attemptsMade + 1,
+      })),
+    );
+    for (const { item } of refused) await this.complete(item.job, 'dead-lettered');
+  }
+
+  private async complete(job: Job, result: string): Promise<void> {
+    await job.moveToCompleted(result, this.token, false).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not complete a push job'));
+  }
+}
+
+/** The same batch retried carries the same key, so a marketplace that de-duplicates applies it once. */
+function idempotencyKey(channelId: string, updates: readonly QuantityUpdate[]): string {
+  const hash = createHash('sha256').update(channelId);
+  for (const u of updates) hash.update(`\n${u.sku}=${u.quantity}`);
+  return hash.digest('hex').slice(0, 32);
+}

@@ -1,0 +1,135 @@
+import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+import type { MarketplaceKind } from './adapters/types.js';
+
+/** Resyncs and drift-repair runs, by channel. */
+export const MAINTENANCE_QUEUE = 'marketplace-maintenance';
+
+/** One queue per marketplace account: the account is what the marketplace rate-limits. */
+export function pushQueueName(kind: MarketplaceKind, accountId: string): string {
+  // BullMQ keys are ':'-separated; keep account ids from adding separators.
+  return `marketplace-push.${kind.toLowerCase()}.${accountId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+export const pushJobSchema = z.object({
+  channelId: z.string(),
+  sku: z.string(),
+  /** sortableStreamId of the newest event behind the job ('' when none: a resync or replay). */
+  seq: z.string(),
+  /** Push even when the quantity equals the last one pushed (drift corrections, replays). */
+  force: z.boolean(),
+});
+export type PushJob = z.infer<typeof pushJobSchema>;
+
+export const maintenanceJobSchema = z.object({ channelId: z.string() });
+
+export interface PushRequest extends PushJob {
+  /** The SKU's available went to or from zero: ahead of ordinary changes. */
+  urgent: boolean;
+  channelPriority: number;
+}
+
+/**
+ * BullMQ priority (lower runs first): changes to or from zero ahead of all others, then by the
+ * channel's priority (-1000..1000, higher first).
+ */
+export function pushPriority(channelPriority: number, urgent: boolean): number {
+  return (urgent ? 1 : 2048) + (1000 - channelPriority);
+}
+
+export interface QueueSettings {
+  redisUrl: string;
+  /** REDIS_KEY_PREFIX, BullMQ's key prefix. */
+  prefix: string;
+  attempts: number;
+  backoffMs: number;
+  /** MARKETPLACE_COALESCE_MS. */
+  coalesceMs: number;
+}
+
+/**
+ * The producer side of the marketplace queues. A push job per (channel, SKU) is deduplicated while
+ * it waits, and one that arrives while it is being pushed is kept (the last one only) and queued
+ * when that push ends (BullMQ keepLastIfActive). An ordinary change is delayed by the coalescing
+ * window, so the rest of a burst joins it: a SKU changing 1,000 times in a second is pushed once or
+ * twice, and the push always reads the quantity fresh, so the latest value is what arrives.
+ */
+export class MarketplaceQueues {
+  private readonly queues = new Map<string, Queue>();
+  readonly connection: ConnectionOptions;
+
+  constructor(private readonly settings: QueueSettings) {
+    this.connection = { url: settings.redisUrl, maxRetriesPerRequest: null };
+  }
+
+  get prefix(): string {
+    return this.settings.prefix;
+  }
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.settings.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueuePushes(kind: MarketplaceKind, accountId: string, requests: readonly PushRequest[]): Promise<void> {
+    if (!requests.length) return;
+    const queue = this.queue(pushQueueName(kind, accountId));
+    await queue.addBulk(
+      requests.map(({ urgent, channelPriority, ...data }) => ({
+        name: 'push',
+        data,
+        opts: {
+          deduplication: { id: `${data.channelId}:${data.sku}`, keepLastIfActive: true },
+          priority: pushPriority(channelPriority, urgent),
+          ...(urgent || !this.settings.coalesceMs ? {} : { delay: this.settings.coalesceMs }),
+          attempts: this.settings.attempts,
+          backoff: { type: 'exponential', delay: this.settings.backoffMs, jitter: 0.5 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      })),
+    );
+    // An urgent change may have been folded into a job still waiting out its coalescing delay: send that one now.
+    for (const { channelId, sku, urgent, channelPriority } of requests) {
+      if (!urgent || !this.settings.coalesceMs) continue;
+      const jobId = await queue.getDeduplicationJobId(`${channelId}:${sku}`);
+      const job = jobId ? await Job.fromId(queue, jobId) : undefined;
+      if (!job || !(await job.isDelayed())) continue;
+      await job.promote().catch(() => {});
+      await job.changePriority({ priority: pushPriority(channelPriority, true) }).catch(() => {});
+    }
+  }
+
+  /** Compares every SKU's available-to-sell with what the marketplace was last told and queues the differences. */
+  requestResync(channelId: string): Promise<unknown> {
+    return this.maintenance('resync', channelId);
+  }
+
+  /** Reads the marketplace's quantities back and corrects drift. */
+  requestDriftRepair(channelId: string): Promise<unknown> {
+    return this.maintenance('drift', channelId);
+  }
+
+  private maintenance(name: 'resync' | 'drift', channelId: string): Promise<unknown> {
+    return this.queue(MAINTENANCE_QUEUE).add(
+      name,
+      { channelId },
+      {
+        deduplication: { id: `${name}:${channelId}`, keepLastIfActive: true },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 5000 },
+        removeOnComplete: 100,
+        removeOnFail: 1000,
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

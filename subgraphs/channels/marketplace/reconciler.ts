@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { InventoryClient } from '../../../lib/inventory-client.js';
+import { DEFAULT_READ_POLICIES } from './adapters/policies.js';
+import { MarketplaceThrottledError, type MarketplaceAdapter } from './adapters/types.js';
+import { newDriftRun, type MarketplaceService, type ResolvedConnection } from './marketplace.service.js';
+import { DriftLineEntity } from './marketplace.entity.js';
+import { bucketKey } from './pusher.js';
+import type { MarketplaceQueues, PushRequest } from './queues.js';
+import { RateBucket } from './rate-bucket.js';
+
+/** SKUs per page when walking every SKU inventory knows. */
+const RESYNC_PAGE = 100;
+/** Throttled reads are tried this often before the run gives up. */
+const READ_TRIES = 5;
+
+export interface ReconcilerDeps {
+  service: MarketplaceService;
+  queues: MarketplaceQueues;
+  inventory: InventoryClient;
+  redis: Redis;
+  adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
+  driftSkusPerRun: number;
+  driftTolerance: number;
+  log: Logger;
+}
+
+const meta = () => ({ requestId: randomUUID(), clientId: 'marketplace-sync' });
+
+/**
+ * The slow paths that make a marketplace whole again when events cannot: a resync (after a new
+ * connection, a rule change, or Redis losing the queues) compares every SKU's available-to-sell with
+ * what the marketplace was last told; drift repair reads the marketplace's own quantities back.
+ */
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  private async connection(channelId: string): Promise<ResolvedConnection | undefined> {
+    return (await this.deps.service.resolvedConnections()).find((c) => c.channelId === channelId && c.channelStatus === 'ACTIVE');
+  }
+
+  /**
+   * Queues every SKU whose available-to-sell differs from the last push, was never pushed, or is
+   * pending. Dead-lettered SKUs wait for their replay.
+   * @returns how many SKUs were queued
+   */
+  async resync(channelId: string): Promise<number> {
+    const connection = await this.connection(channelId);
+    if (!connection) return 0;
+    let queued = 0;
+    let after: string | null = null;
+    do {
+      const page: { skus: string[]; next: string | null } = await this.deps.inventory.skuPage(RESYNC_PAGE, after, meta());
+      const [quantities, states] = await Promise.all([
+        this.deps.inventory.availableToSell(channelId, page.skus, meta()),
+        this.deps.service.syncStatesOf(channelId, page.skus),
+      ]);
+      const stale = page.skus.filter((sku) => {
+        const state = states.get(sku);
+        if (!state) return quantities.has(sku);
+        if (state.lastError && !state.pending) return false;
+        return state.pending || state.lastPushedQuantity !== quantities.get(sku);
+      });
+      await this.queue(connection, stale, false);
+      queued += stale.length;
+      after = page.next;
+    } while (after);
+    this.deps.log.info({ channelId, queued }, 'marketplace resync queued the SKUs that differ');
+    return queued;
+  }
+
+  /**
+   * Reads back the quantities of the least recently verified SKUs (not pending: their push is on its
+   * way), records those further than the tolerance from our available-to-sell, and queues corrections.
+   */
+  async repairDrift(channelId: string): Promise<void> {
+    const connection = await this.connection(channelId);
+    if (!connection) return;
+    const run = newDriftRun(channelId);
+    const candidates = (await this.deps.service.leastRecentlyVerified(channelId, this.deps.driftSkusPerRun)).map((s) => s.sku);
+    const lines: DriftLineEntity[] = [];
+    const verified: string[] = [];
+    try {
+      const adapter = await this.deps.adapterFor(connection);
+      const policy = DEFAULT_READ_POLICIES[connection.kind];
+      const bucket = new RateBucket(this.deps.redis, bucketKey(this.deps.queues.prefix, connection.kind, connection.accountId, 'read'), policy);
+      for (let i = 0; i < candidates.length; i += adapter.readBatch) {
+        const skus = candidates.slice(i, i + adapter.readBatch);
+        const theirs = await this.read(adapter, bucket, skus);
+        const ours = await this.deps.inventory.availableToSell(channelId, skus, meta());
+        for (const sku of skus) {
+          const quantity = ours.get(sku);
+          if (quantity === undefined) continue;
+          verified.push(sku);
+          const their = theirs.get(sku) ?? null;
+          if (their === null || Math.abs(their - quantity) > this.deps.driftTolerance) {
+            lines.push(Object.assign(new DriftLineEntity(), { runId: run.id, sku, ours: quantity, theirs: their }));
+          }
+        }
+      }
+    } catch (err) {
+      run.error = (err as Error).message.slice(0, 2000);
+      this.deps.log.warn({ err, channelId }, 'drift repair stopped early');
+    }
+    await this.queue(connection, lines.map((l) => l.sku), true);
+    Object.assign(run, { finishedAt: new Date(), checked: verified.length, drifted: lines.length, corrected: lines.length });
+    await this.deps.service.recordDriftRun(run, lines, verified);
+    this.deps.log.info({ channelId, checked: run.checked, drifted: run.drifted }, 'drift repair run finished');
+  }
+
+  private async read(adapter: MarketplaceAdapter, bucket: RateBucket, skus: string[]): Promise<Map<string, number | null>> {
+    for (let attempt = 1; ; attempt++) {
+      await bucket.take(adapter.readCost(skus.length));
+      try {
+        return await adapter.read(skus);
+      } catch (err) {
+        if (!(err instanceof MarketplaceThrottledError) || attempt >= READ_TRIES) throw err;
+        await bucket.pause(err.retryAfterMs);
+      }
+    }
+  }
+
+  private async queue(connection: ResolvedConnection, skus: readonly string[], force: boolean): Promise<void> {
+    if (!skus.length) return;
+    await this.deps.service.markPending(skus.map((sku) => ({ channelId: connection.channelId, sku, seq: '' })));
+    const requests: PushRequest[] = skus.map((sku) => ({
+      channelId: connection.channelId, sku, seq: '', force, urgent: force, channelPriority: connection.channelPriority,
+    }));
+    await this.deps.queues.enqueuePushes(connection.kind, connection.accountId, requests);
+  }
+}

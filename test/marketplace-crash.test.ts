@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
+import { waitFor } from './events.js';
+import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
+import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import type { OrdersStack } from './orders-fixture.js';
+import { startStack } from './stack.js';
+
+/**
+ * Marketplace sync across crashes: a jobs process killed (SIGKILL) while a batch is on its way, and
+ * a Redis restart that loses every queue, stream and bucket (our Redis keeps nothing on disk). Both
+ * must end with every marketplace holding our final available-to-sell. The test runs a Redis server
+ * of its own, so restarting it disturbs no other test file. Limits are scaled up 360x (Walmart's 10
+ * feeds an hour become one a second) on both sides, so the suite does not wait for an hourly budget.
+ */
+
+const RATE_SCALE = 360;
+let redisPort: number;
+let redisServer: ChildProcess | undefined;
+let stack: OrdersStack;
+let sim: MarketplaceSimulator;
+let w: MarketplaceWorld;
+let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let jobs: ChildProcess | undefined;
+let env: Record<string, string>;
+let store: string;
+let channels: MarketplaceChannel[];
+let skus: string[];
+
+async function startRedis(): Promise<void> {
+  redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await waitFor('the test Redis', async () => {
+    const client = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  });
+}
+
+async function stopRedis(): Promise<void> {
+  const server = redisServer;
+  redisServer = undefined;
+  if (!server || server.exitCode !== null) return;
+  server.kill('SIGKILL');
+  await new Promise((resolve) => server.once('exit', resolve));
+}
+
+/** `node --import tsx jobs/main.ts` on the stack's databases and Redis; resolves once it is ready. */
+async function startJobsProcess(): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  jobs = child;
+  await new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.includes('"jobs listening"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the jobs process exited with ${code} before listening`)));
+  });
+}
+
+async function killJobsProcess(): Promise<void> {
+  const child = jobs;
+  jobs = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+/** A receipt of `quantity` for every SKU, one request. */
+async function receiveAll(quantity: number): Promise<void> {
+  await w.ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, {
+    inputs: skus.map((sku) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: store, quantity })),
+  });
+}
+
+async function allConverged(): Promise<void> {
+  for (const c of channels) await w.converged(c, skus, 60_000);
+}
+
+beforeAll(async () => {
+  redisPort = 20_000 + Math.floor(Math.random() * 20_000);
+  await startRedis();
+  secrets = await secretsDir();
+  sim = await startSimulator(RATE_SCALE);
+  const base = await startStack({ jobs: 'external', env: { ...marketplaceEnv(secrets.dir), REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
+  stack = { ...base, inventory: base.subgraphs.inventory.dataSource, orders: base.subgraphs.orders.dataSource };
+  env = {
+    ...marketplaceEnv(secrets.dir),
+    DB_PREFIX: stack.cfg.DB_PREFIX,
+    REDIS_KEY_PREFIX: stack.cfg.REDIS_KEY_PREFIX,
+    REDIS_URL: stack.cfg.REDIS_URL,
+    JOBS_PORT: '0',
+    HOST: '127.0.0.1',
+    MARKETPLACE_INVENTORY_URL: stack.subgraphs.inventory.url,
+    ORDERS_INVENTORY_URL: stack.subgraphs.inventory.url,
+  };
+  await startJobsProcess();
+  w = new MarketplaceWorld(stack, sim, secrets.dir, RATE_SCALE);
+  store = await w.location();
+  channels = await Promise.all(KINDS.map((kind) => w.marketplaceChannel(kind, [store], kind === 'WALMART' ? { lingerMs: 300 } : undefined)));
+  await w.replicated([store], channels.map((c) => c.channelId));
+  skus = await Promise.all(Array.from({ length: 30 }, () => w.item()));
+  await receiveAll(10);
+  await allConverged();
+}, 120_000);
+
+afterAll(async () => {
+  await killJobsProcess();
+  await stack?.close();
+  await sim?.close();
+  await stopRedis();
+  await secrets?.remove();
+});
+
+describe('marketplace sync across crashes', () => {
+  it('a jobs process killed mid-batch: the next one pushes what it held, and every marketplace ends on our quantity', async () => {
+    // Every call now hangs for 3 s at eBay and Shopify: the kill lands while their batches are on the wire.
+    sim.inject('EBAY', '*', { type: 'latency', ms: 3000 });
+    sim.inject('SHOPIFY', '*', { type: 'latency', ms: 3000 });
+    await receiveAll(5);
+    const ebay = channels.find((c) => c.kind === 'EBAY')!;
+    const queue = new Queue(pushQueueName('EBAY', ebay.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX });
+    try {
+      await waitFor('an eBay batch in flight', async () => (await queue.getActiveCount()) > 0);
+    } finally {
+      await queue.close();
+    }
+    await killJobsProcess();
+    sim.clearFaults();
+    await receiveAll(1);
+    await startJobsProcess();
+    await allConverged();
+    expect((await w.ats(channels[0]!.channelId, skus)).get(skus[0]!)).toBe(16);
+    expect(sim.violations(), JSON.stringify(sim.violationLog())).toBe(0);
+  });
+
+  it('a Redis restart that loses every queue and stream: a resync brings every marketplace to our quantity', async () => {
+    await receiveAll(2);
+    await stopRedis();
+    // Written while Redis is away: the outbox keeps the events until the relay can publish them.
+    await receiveAll(3);
+    await sleep(500);
+    await startRedis();
+    await receiveAll(4);
+    await allConverged();
+    expect((await w.ats(channels[0]!.channelId, skus)).get(skus[0]!)).toBe(25);
+    expect(sim.violations(), JSON.stringify(sim.violationLog())).toBe(0);
+  });
+});

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_PUSH_POLICIES, scalePolicy } from '../subgraphs/channels/marketplace/adapters/policies.js';
+import type { MarketplaceKind, RatePolicy } from '../subgraphs/channels/marketplace/adapters/types.js';
+import { uniq } from './client.js';
+import { waitFor } from './events.js';
+import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from './marketplace-simulator/index.js';
+import { OrdersWorld, type OrdersStack } from './orders-fixture.js';
+
+export const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
+
+/** A secrets directory of the test's own (MARKETPLACE_SECRETS_DIR), removed by the returned cleanup. */
+export async function secretsDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'omnistock-secrets-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The env of a stack whose marketplace sync reacts fast (tests wait on it, never on times). */
+export function marketplaceEnv(secrets: string): Record<string, string> {
+  return {
+    MARKETPLACE_SECRETS_DIR: secrets,
+    MARKETPLACE_LOCK_MS: '5000',
+    MARKETPLACE_BACKOFF_MS: '100',
+    MARKETPLACE_PUSH_ATTEMPTS: '3',
+    MARKETPLACE_REFRESH_MS: '200',
+    MARKETPLACE_EPOCH_CHECK_MS: '300',
+    REPLICA_CLAIM_IDLE_MS: '2000',
+  };
+}
+
+export interface MarketplaceChannel {
+  kind: MarketplaceKind;
+  channelId: string;
+  account: string;
+}
+
+export const SYNC = `query($id: ID!, $skus: [String!]) { channel(id: $id) { marketplaceSync {
+  backlog lagP95Ms deadLetterCount throttleCount lastPushAt
+  skus(filter: { skus: $skus }) { edges { node { sku pending lastPushedQuantity lastPushedSequence lastEventSequence lastError } } }
+  deadLetters { edges { node { id sku quantity message code attempts replayedAt } } }
+  driftRuns { edges { node { id checked drifted corrected error lines { sku ours theirs } } } }
+} } }`;
+
+/** OrdersWorld's estate helpers plus marketplace channels connected to the simulator. */
+export class MarketplaceWorld extends OrdersWorld {
+  /** `rateScale`: the simulator's, applied to every connection's policy too. */
+  constructor(
+    stack: OrdersStack,
+    readonly sim: MarketplaceSimulator,
+    private readonly secrets: string,
+    private readonly rateScale = 1,
+  ) {
+    super(stack);
+  }
+
+  /** A MARKETPLACE channel fed by `sources`, connected to a fresh simulator account. */
+  async marketplaceChannel(kind: MarketplaceKind, sources: string[], ratePolicy?: Partial<RatePolicy>): Promise<MarketplaceChannel> {
+    const account = uniq(`${kind.toLowerCase()}-`).toLowerCase();
+    const created = await this.ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
+      input: {
+        code: uniq(`MP-${kind}-`),
+        name: `${kind} test channel`,
+        type: 'MARKETPLACE',
+        marketplace: kind,
+        allocationRule: { sources: sources.map((locationId, i) => ({ locationId, priority: i + 1 })) },
+      },
+    });
+    const channelId: string = created.createChannel.id;
+    await writeFile(join(this.secrets, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }));
+    const settings = kind === 'AMAZON' ? { marketplaceIds: ['A1F83G8C2ARO7P'] } : kind === 'SHOPIFY' ? { locationId: 'gid://shopify/Location/1' } : {};
+    const policy = ratePolicy || this.rateScale !== 1 ? await this.policy(kind, ratePolicy ?? {}) : null;
+    await this.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
+      id: channelId,
+      input: { accountId: account, baseUrl: this.sim.baseUrl(kind, account), secretName: account, settings, ratePolicy: policy },
+    });
+    return { kind, channelId, account };
+  }
+
+  /** The documented policy, scaled, with some figures replaced. */
+  private async policy(kind: MarketplaceKind, changes: Partial<RatePolicy>): Promise<RatePolicy> {
+    return { ...scalePolicy(DEFAULT_PUSH_POLICIES[kind], this.rateScale), ...changes };
+  }
+
+  /** The channel's available-to-sell of each SKU, through the gateway. */
+  async ats(channelId: string, skus: string[]): Promise<Map<string, number>> {
+    const data = await this.ok(`query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: channelId, s: skus });
+    return new Map((data.availability as { sku: string; availableToSell: number }[]).map((a) => [a.sku, a.availableToSell]));
+  }
+
+  /** Waits until the marketplace holds our available-to-sell of every SKU. */
+  async converged(channel: MarketplaceChannel, skus: string[], timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `${channel.kind} holding our available-to-sell of ${skus.length} SKU(s)`,
+      async () => {
+        const ours = await this.ats(channel.channelId, skus);
+        return skus.every((sku) => this.sim.quantity(channel.kind, channel.account, sku) === ours.get(sku));
+      },
+      timeoutMs,
+    );
+  }
+
+  async sync(channelId: string, skus: string[] | null = null): Promise<Record<string, any>> {
+    return (await this.ok(SYNC, { id: channelId, skus })).channel.marketplaceSync;
+  }
+
+  /** Counted on-hand movements, in batches of up to 1,000 (each one an event when the quantity moves). */
+  async cycleCounts(sku: string, locationId: string, counts: number[]): Promise<void> {
+    for (let i = 0; i < counts.length; i += 1000) {
+      const inputs = counts.slice(i, i + 1000).map((quantity) => ({ idempotencyKey: randomUUID(), type: 'CYCLE_COUNT', sku, locationId, quantity }));
+      await this.ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, { inputs });
+    }
+  }
+}
+
+export async function startSimulator(rateScale = 1): Promise<MarketplaceSimulator> {
+  return startMarketplaceSimulator({ port: 0, host: '127.0.0.1', walmartFeedProcessingMs: 100, rateScale });
+}

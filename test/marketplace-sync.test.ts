@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode } from './client.js';
+import { waitFor } from './events.js';
+import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
+import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
+
+/**
+ * Marketplace sync end to end: stock changes through the gateway, the jobs process pushing to the
+ * marketplace simulator, state read back through the gateway. The simulator counts every request
+ * that exceeds a documented limit; the suite ends with none.
+ */
+
+let stack: OrdersStack;
+let sim: MarketplaceSimulator;
+let w: MarketplaceWorld;
+let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let store: string;
+const COALESCE_MS = 1000;
+
+beforeAll(async () => {
+  secrets = await secretsDir();
+  sim = await startSimulator();
+  stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), MARKETPLACE_COALESCE_MS: String(COALESCE_MS) });
+  w = new MarketplaceWorld(stack, sim, secrets.dir);
+  store = await w.location();
+});
+afterEach(() => sim.clearFaults());
+afterAll(async () => {
+  await stack?.close();
+  await sim?.close();
+  await secrets?.remove();
+});
+
+/** One channel per marketplace fed by `sources`; Walmart lingers less than its documented 5 s so the suite stays short. */
+async function allMarketplaces(sources: string[]): Promise<MarketplaceChannel[]> {
+  const channels = await Promise.all(KINDS.map((kind) => w.marketplaceChannel(kind, sources, kind === 'WALMART' ? { lingerMs: 500 } : undefined)));
+  await w.replicated(sources, channels.map((c) => c.channelId));
+  return channels;
+}
+
+describe('marketplace sync', () => {
+  it('pushes 1,000 changes of one SKU in a second to each marketplace as a few calls with the final quantity', async () => {
+    // Ten stores counting the SKU at once: 1,000 changes of the channel's available-to-sell, the
+    // level rows of one store being written one after another.
+    const stores = [store, ...(await Promise.all(Array.from({ length: 9 }, () => w.location())))];
+    const channels = await allMarketplaces(stores);
+    const sku = await w.item();
+    await w.receive(sku, store, 100);
+    for (const c of channels) await w.converged(c, [sku]);
+    const before = channels.map((c) => sim.calls(c.kind, c.account).push);
+
+    const counts = (s: number) => Array.from({ length: 100 }, (_, i) => 10 * s + (i % 7));
+    const burstStart = Date.now();
+    await Promise.all(stores.map((location, s) => w.cycleCounts(sku, location, counts(s))));
+    // Coalescing sends at most one push per coalescing window while the burst lasts (about a
+    // second on an idle machine, longer on a loaded one), then the final one. Without it Amazon alone
+    // would push at its 5/s for as long as the changes last, and eBay and Shopify once per change read.
+    const windows = Math.ceil((Date.now() - burstStart) / COALESCE_MS);
+    for (const c of channels) await w.converged(c, [sku]);
+
+    const ours = (await w.ats(channels[0]!.channelId, [sku])).get(sku);
+    expect(ours).toBe(stores.reduce((sum, _, s) => sum + counts(s).at(-1)!, 0));
+    channels.forEach((c, i) => {
+      expect(sim.quantity(c.kind, c.account, sku), c.kind).toBe(ours);
+      const calls = sim.calls(c.kind, c.account).push - before[i]!;
+      expect(calls, `${c.kind} calls for 1,000 changes`).toBeGreaterThanOrEqual(1);
+      expect(calls, `${c.kind} calls for 1,000 changes in ${windows} coalescing window(s)`).toBeLessThanOrEqual(windows + 2);
+      expect(sim.violations(c.kind, c.account), c.kind).toBe(0);
+    });
+    // The last events may still be waiting out their coalescing window, with nothing new to push.
+    const state = await waitFor('the SKU no longer pending', async () => {
+      const sync = await w.sync(channels[0]!.channelId, [sku]);
+      return sync.skus.edges[0].node.pending ? null : sync;
+    });
+    expect(state.skus.edges[0].node).toMatchObject({ sku, pending: false, lastPushedQuantity: ours, lastError: null });
+    expect(state.skus.edges[0].node.lastPushedSequence).toBe(state.skus.edges[0].node.lastEventSequence);
+    expect(state.backlog).toBe(0);
+    expect(state.lagP95Ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('fills batches: 60 SKUs reach eBay in calls of up to 25 and Walmart in one feed', async () => {
+    const [ebay, walmart] = await Promise.all([w.marketplaceChannel('EBAY', [store]), w.marketplaceChannel('WALMART', [store], { lingerMs: 1000 })]);
+    await w.replicated([store], [ebay.channelId, walmart.channelId]);
+    await waitFor('the resyncs of the new channels', async () => (await w.sync(ebay.channelId)).backlog === 0 && (await w.sync(walmart.channelId)).backlog === 0);
+    const skus = await Promise.all(Array.from({ length: 60 }, () => w.item()));
+    const before = { ebay: sim.calls('EBAY', ebay.account).push, walmart: sim.calls('WALMART', walmart.account).push };
+    await w.ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, {
+      inputs: skus.map((sku, i) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: store, quantity: i + 1 })),
+    });
+    await w.converged(ebay, skus);
+    await w.converged(walmart, skus);
+    expect(sim.calls('EBAY', ebay.account).push - before.ebay).toBeLessThanOrEqual(4);
+    expect(sim.calls('WALMART', walmart.account).push - before.walmart).toBe(1);
+  });
+
+  it('pauses an account for the Retry-After of a 429 and then resumes, without failing the push', async () => {
+    const ebay = await w.marketplaceChannel('EBAY', [store]);
+    await w.replicated([store], [ebay.channelId]);
+    const sku = await w.item();
+    sim.inject('EBAY', ebay.account, { type: 'throttle', count: 2, retryAfterMs: 700 });
+    await w.receive(sku, store, 7);
+    await w.converged(ebay, [sku]);
+    expect(sim.calls('EBAY', ebay.account).throttled).toBe(2);
+    const state = await w.sync(ebay.channelId, [sku]);
+    expect(state.throttleCount).toBe(2);
+    expect(state.deadLetterCount).toBe(0);
+    expect(state.skus.edges[0].node.lastError).toBeNull();
+    expect(sim.violations('EBAY', ebay.account)).toBe(0);
+  });
+
+  it('retries a 5xx with backoff until the push succeeds', async () => {
+    const amazon = await w.marketplaceChannel('AMAZON', [store]);
+    await w.replicated([store], [amazon.channelId]);
+    const sku = await w.item();
+    sim.inject('AMAZON', amazon.account, { type: 'error', status: 503, count: 2 });
+    await w.receive(sku, store, 11);
+    await w.converged(amazon, [sku]);
+    const state = await w.sync(amazon.channelId, [sku]);
+    expect(state.deadLetterCount).toBe(0);
+    expect(state.skus.edges[0].node).toMatchObject({ pending: false, lastPushedQuantity: 11, lastError: null });
+  });
+
+  it('dead-letters a validation error with the marketplace message and replays it once the cause is fixed', async () => {
+    const shopify = await w.marketplaceChannel('SHOPIFY', [store]);
+    await w.replicated([store], [shopify.channelId]);
+    const sku = await w.item();
+    sim.rejectSku('SHOPIFY', shopify.account, sku, 'Inventory item is not stocked at this location');
+    await w.receive(sku, store, 5);
+    const letter = await waitFor('the dead letter', async () => (await w.sync(shopify.channelId)).deadLetters.edges.find((e: any) => e.node.sku === sku)?.node);
+    expect(letter.message).toContain('not stocked at this location');
+    expect(letter.quantity).toBe(5);
+    expect(sim.quantity('SHOPIFY', shopify.account, sku)).toBeUndefined();
+    const state = await w.sync(shopify.channelId, [sku]);
+    expect(state.deadLetterCount).toBe(1);
+    expect(state.skus.edges[0].node).toMatchObject({ pending: false, lastPushedQuantity: null });
+    expect(state.skus.edges[0].node.lastError).toContain('not stocked');
+
+    sim.acceptSku('SHOPIFY', shopify.account, sku);
+    await w.receive(sku, store, 2);
+    const replay = await w.gql(`mutation($c: ID!) { replayDeadLetters(channelId: $c) { replayed { id sku replayedAt } } }`, { c: shopify.channelId });
+    expect(replay.errors).toBeUndefined();
+    expect(replay.data!.replayDeadLetters.replayed).toEqual([expect.objectContaining({ id: letter.id, sku })]);
+    await w.converged(shopify, [sku]);
+    expect(sim.quantity('SHOPIFY', shopify.account, sku)).toBe(7);
+    expect((await w.sync(shopify.channelId)).deadLetterCount).toBe(0);
+  });
+
+  it('repairs drift: a quantity changed at the marketplace is recorded and corrected', async () => {
+    const shop = await w.location();
+    const ebay = await w.marketplaceChannel('EBAY', [shop]);
+    await w.replicated([shop], [ebay.channelId]);
+    const skus = [await w.item(), await w.item()];
+    for (const sku of skus) await w.receive(sku, shop, 9);
+    await w.converged(ebay, skus);
+    await waitFor('the pushes recorded', async () => (await w.sync(ebay.channelId)).backlog === 0);
+    sim.setQuantity('EBAY', ebay.account, skus[0]!, 3);
+
+    const res = await w.gql(`mutation($c: ID!) { requestDriftRepair(channelId: $c) }`, { c: ebay.channelId });
+    expect(res.errors).toBeUndefined();
+    const run = await waitFor('a drift run', async () => (await w.sync(ebay.channelId)).driftRuns.edges[0]?.node);
+    // The resync of the new connection pushed every SKU inventory knows (0 for the ones the shop lacks): all are checked.
+    expect(run).toMatchObject({ drifted: 1, corrected: 1, error: null, lines: [{ sku: skus[0], ours: 9, theirs: 3 }] });
+    expect(run.checked).toBeGreaterThanOrEqual(2);
+    await w.converged(ebay, skus);
+  });
+
+  it('refuses bad connection input with BAD_USER_INPUT and writes nothing', async () => {
+    const web = await w.channel([store]);
+    const notMarketplace = await w.gql(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
+      id: web,
+      input: { accountId: 'x', baseUrl: 'http://127.0.0.1:1', secretName: 'x' },
+    });
+    expect(errorCode(notMarketplace)).toBe('BAD_USER_INPUT');
+    const amazon = await w.marketplaceChannel('AMAZON', [store]);
+    for (const input of [
+      { accountId: 'bad account', baseUrl: 'http://127.0.0.1:1', secretName: 'x', settings: { marketplaceIds: ['A1'] } },
+      { accountId: 'a', baseUrl: 'ftp://example.com', secretName: 'x', settings: { marketplaceIds: ['A1'] } },
+      { accountId: 'a', baseUrl: 'http://127.0.0.1:1', secretName: 'x' },
+      { accountId: 'a', baseUrl: 'http://127.0.0.1:1', secretName: 'x', settings: { marketplaceIds: ['A1'] }, ratePolicy: { capacity: 5, refillPerSecond: 5, maxBatch: 2, lingerMs: 0 } },
+    ]) {
+      const res = await w.gql(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, { id: amazon.channelId, input });
+      expect(errorCode(res), JSON.stringify(input)).toBe('BAD_USER_INPUT');
+    }
+    const connection = await w.ok(`query($id: ID!) { channel(id: $id) { marketplaceConnection { accountId secretName ratePolicy { maxBatch } ratePolicyOverridden } } }`, { id: amazon.channelId });
+    expect(connection.channel.marketplaceConnection).toEqual({ accountId: amazon.account, secretName: amazon.account, ratePolicy: { maxBatch: 1 }, ratePolicyOverridden: false });
+  });
+
+  it('never exceeded a documented limit', () => {
+    expect(sim.violations(), JSON.stringify(sim.violationLog())).toBe(0);
+  });
+});

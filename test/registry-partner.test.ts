@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, gql, uniq } from './client.js';
+import { PUBLISH, registryClient, repoSdl, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
+
+/** Runs `npm run omnistock -- registry …`'s entry with this registry's database and Redis keys. */
+function cli(reg: RegistryStack, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'registry', ...args], {
+      env: { ...process.env, DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the CLI did not exit:\n${stdout}\n${stderr}`));
+    }, 50_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const PRICING_SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+
+"A stock-keeping unit; the pricing team adds its price."
+type InventoryItem @key(fields: "sku") {
+  "The stock-keeping unit code: letters, digits, '.', '_' or '-', up to 64 characters."
+  sku: String!
+  "The current selling price; null when the SKU has none."
+  price: Money
+}
+
+"An amount in one currency."
+type Money {
+  "Amount in minor units (pence, cents)."
+  amount: Int!
+  "ISO 4217 currency code."
+  currency: String!
+}
+`;
+
+let reg: RegistryStack;
+let partner: Awaited<ReturnType<typeof startPartnerSubgraph>>;
+
+beforeAll(async () => {
+  reg = await startRegistryStack();
+  partner = await startPartnerSubgraph(PRICING_SDL, {
+    InventoryItem: {
+      __resolveReference: (ref: { sku: string }) => ({ sku: ref.sku, price: { amount: 1000 + ref.sku.length, currency: 'GBP' } }),
+    },
+  });
+});
+
+afterAll(async () => {
+  await partner?.close();
+  await reg?.close();
+});
+
+describe('partner onboarding', () => {
+  it('takes a new team from its token to its fields served next to inventory', async () => {
+    // 1. An operator issues the pricing team a token scoped to its subgraph (CLI, local mode).
+    const issued = await cli(reg, ['tokens', 'create', '--local', '--json', '--team', 'pricing', '--subgraphs', 'pricing', '--actions', 'check,publish', '--expires-in-days', '30']);
+    expect(issued.code, issued.stderr).toBe(0);
+    const { token, record } = JSON.parse(issued.stdout) as { token: string; record: { team: string; subgraphs: string[]; actions: string[] } };
+    expect(record).toMatchObject({ team: 'pricing', subgraphs: ['pricing'], actions: ['CHECK', 'PUBLISH'] });
+
+    // 2. The team checks its subgraph with the CLI against the registry API.
+    const dir = await mkdtemp(join(tmpdir(), 'pricing-'));
+    const schemaFile = join(dir, 'schema.graphql');
+    await writeFile(schemaFile, PRICING_SDL);
+    const checked = await cli(reg, ['check', 'pricing', '--schema', schemaFile, '--routing-url', partner.url, '--url', reg.registryUrl, '--token', token, '--json']);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    const check = JSON.parse(checked.stdout);
+    expect(check.ok).toBe(true);
+    expect(check.changes).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'FIELD_ADDED', coordinate: 'InventoryItem.price', criticality: 'SAFE' })]));
+
+    // 3. It publishes through the API with its token.
+    const api = registryClient(reg.registryUrl, token);
+    const published = await api(PUBLISH, { input: { subgraph: 'pricing', sdl: PRICING_SDL, routingUrl: partner.url, commit: 'pricing@1' } });
+    expect(published.errors).toBeUndefined();
+    expect(published.data!.publish).toMatchObject({ __typename: 'Published', created: true, schemaVersion: { version: 1 } });
+    const subgraph = await api('{ subgraph(name: "pricing") { team routingUrl currentVersion } }');
+    expect(subgraph.data!.subgraph).toEqual({ team: 'pricing', routingUrl: partner.url, currentVersion: 1 });
+
+    // 4. The gateway serves its fields beside inventory's.
+    await waitForVersion(reg.url, published.data!.publish.supergraphVersion);
+    const sku = uniq('PRC-');
+    const created = await gql(reg.url, `mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku, name: 'Priced mug' } });
+    expect(created.errors).toBeUndefined();
+    const res = await gql(reg.url, 'query($s: String!) { inventoryItem(sku: $s) { sku name totals { onHand } price { amount currency } } }', { s: sku });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.inventoryItem).toEqual({ sku, name: 'Priced mug', totals: { onHand: 0 }, price: { amount: 1000 + sku.length, currency: 'GBP' } });
+
+    // Its token reaches nothing else.
+    expect(errorCode(await api(PUBLISH, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } }))).toBe('FORBIDDEN');
+  });
+});
