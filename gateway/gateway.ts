@@ -41,6 +41,7 @@ export interface SubscriptionSettings {
   maxPerNode: number;
   keepAliveMs: number;
   retryMaxMs: number;
+  clientKeepAliveMs: number;
 }
 
 function subscriptionDefaults(): SubscriptionSettings {
@@ -51,6 +52,7 @@ function subscriptionDefaults(): SubscriptionSettings {
     maxPerNode: cfg.SUBSCRIPTIONS_PER_NODE,
     keepAliveMs: cfg.SUBSCRIPTION_KEEPALIVE_MS,
     retryMaxMs: cfg.SUBSCRIPTION_RETRY_MAX_MS,
+    clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS,
   };
 }
 
@@ -124,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         apollo: apollo!,
         authenticate: opts.authenticate ?? admitAll,
         maxPerConnection: settings.maxPerConnection,
+        clientKeepAliveMs: settings.clientKeepAliveMs,
       });
       return async () => {
         await hub.close();

@@ -191,7 +191,7 @@ export class MarketplaceSync {
     if (current) return;
     const set = await this.buckets.set(key, this.epoch, 'NX');
     if (set !== 'OK') return;
-    this.log.warn('Redis holds no marketplace epoch (first start, or it lost its data): resynchronising every channel');
+    this.log.info('Redis holds no marketplace epoch (first start, or it lost its data): resynchronising every channel');
     await this.schedule();
     await this.resyncAll();
   }

@@ -52,6 +52,8 @@ export const configSchema = z.object({
   SUBSCRIPTIONS_PER_NODE: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   /** Interval of the gateway's pings to subgraph subscription servers. */
   SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Interval of the gateway's pings to its graphql-ws clients; a client that has not answered by the next ping is disconnected. */
+  SUBSCRIPTION_CLIENT_KEEPALIVE_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Upper bound of the gateway's backoff when reconnecting to a subgraph's subscription server. */
   SUBSCRIPTION_RETRY_MAX_MS: z.coerce.number().int().min(10).default(10_000),
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),

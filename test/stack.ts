@@ -43,6 +43,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
     subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
+    subscriptions: { clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS },
     host: '127.0.0.1',
     port: 0,
   });

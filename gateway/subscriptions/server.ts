@@ -35,6 +35,8 @@ export interface GatewayWsOptions {
   apollo: ApolloServer<{ requestId: string; clientId: string | null }>;
   authenticate: ConnectionAuthenticator;
   maxPerConnection: number;
+  /** Ping interval; a client that has not answered by the next ping is disconnected. */
+  clientKeepAliveMs: number;
 }
 
 interface OperationContext {
@@ -124,6 +126,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
         onError: (_ctx, _id, _payload, errors) => errors.map(format),
       },
       wss,
+      opts.clientKeepAliveMs,
     ),
   );
 }

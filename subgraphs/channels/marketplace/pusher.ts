@@ -121,11 +121,19 @@ export class AccountPusher {
         // Up to CALLS_IN_FLIGHT calls' worth: the quantities are read for all of them at once.
         const round = Math.min(MAX_ROUND, policy.maxBatch * CALLS_IN_FLIGHT);
         await this.withLocksKept(batch, async () => {
-          const lingerUntil = Date.now() + policy.lingerMs;
-          while (batch.length < round) {
+          // A batch that is not full goes once no job came for lingerMs. While jobs keep coming it
+          // waits up to one refill interval: a scarce budget (Walmart's 10 feeds an hour) is then
+          // spent no faster than it comes back, instead of all in the first minutes of a burst.
+          const started = Date.now();
+          const longest = Math.max(policy.lingerMs, 1000 / policy.refillPerSecond);
+          let lastArrival = started;
+          while (batch.length < round && !this.stopping.signal.aborted) {
             const next = await this.worker.getNextJob(this.token, { block: false });
-            if (next) batch.push(next);
-            else if (Date.now() < lingerUntil && !this.stopping.signal.aborted) await sleep(Math.min(50, lingerUntil - Date.now()));
+            const now = Date.now();
+            if (next) {
+              batch.push(next);
+              lastArrival = now;
+            } else if (now - lastArrival < policy.lingerMs && now - started < longest) await sleep(50);
             else break;
           }
           await this.push(batch);

@@ -18,7 +18,10 @@ export interface RatePolicy {
   refillPerSecond: number;
   /** Most items one push call may carry. */
   maxBatch: number;
-  /** How long a batch that is not full waits for more items before it is sent. */
+  /**
+   * A batch that is not full is sent once no item came for this long (while items keep coming, it
+   * waits up to one refill interval, 1/refillPerSecond).
+   */
   lingerMs: number;
 }
 
