@@ -44,7 +44,8 @@ export async function startDemoSimulator(cfg: Config): Promise<{ child: ChildPro
 }
 
 /**
- * Connects each demo marketplace channel that has no connection yet to the simulator, writing its
+ * Connects each demo marketplace channel to the simulator (unless it is connected to it already, or
+ * to an account of the operator's), writing its
  * demo credentials to MARKETPLACE_SECRETS_DIR. A connection queues a resync: the jobs process then
  * pushes every SKU's available-to-sell.
  * @returns how many channels were connected
@@ -58,13 +59,15 @@ export async function connectDemoMarketplaces(channels: DataSource, cfg: Config,
     const existing = await service.connectionsOf(demo.map((c) => c.id));
     let connected = 0;
     for (const [i, channel] of demo.entries()) {
-      if (existing[i]) continue;
       const kind = channel.marketplace!;
       const account = `demo-${kind.toLowerCase()}`;
+      const baseUrl = `${simulatorUrl}/${kind.toLowerCase()}/${account}`;
+      // Connected already, to this simulator (or by the operator to a real account): left alone.
+      if (existing[i] && (existing[i]!.baseUrl === baseUrl || existing[i]!.accountId !== account)) continue;
       await writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }, null, 2));
       await service.setConnection(channel.id, {
         accountId: account,
-        baseUrl: `${simulatorUrl}/${kind.toLowerCase()}/${account}`,
+        baseUrl,
         secretName: account,
         settings: DEMO_SETTINGS[kind],
       });
