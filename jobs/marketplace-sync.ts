@@ -3,6 +3,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { marketplaceInventoryUrl, type Config } from '../lib/config.js';
+import { NotFoundError } from '../lib/errors.js';
 import { InventoryClient } from '../lib/inventory-client.js';
 import { logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
@@ -100,7 +101,11 @@ export class MarketplaceSync {
       },
       { connection: this.queues.connection, prefix: this.queues.prefix, concurrency: 2 },
     );
-    this.maintenance.on('failed', (job, err) => this.log.error({ err, job: job?.name, data: job?.data }, 'marketplace maintenance job failed'));
+    this.maintenance.on('failed', (job, err) => {
+      // A channel inventory does not know yet (its replica is on its way) is retried with backoff.
+      const level = err instanceof NotFoundError ? 'warn' : 'error';
+      this.log[level]({ err, job: job?.name, data: job?.data }, 'marketplace maintenance job failed; BullMQ retries it');
+    });
     this.maintenance.on('error', (err) => this.log.error({ err }, 'marketplace maintenance worker error'));
     await this.schedule();
     await this.feed.start();

@@ -31,19 +31,19 @@ const settingsSchema = z
   })
   .nullish();
 
+const ratePolicySchema = z.object({
+  capacity: z.number().positive().max(1_000_000),
+  refillPerSecond: z.number().positive().max(1_000_000),
+  maxBatch: z.number().int().min(1),
+  lingerMs: z.number().int().min(0).max(600_000),
+});
+
 const connectionSchema = z.object({
   accountId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_" or "-"'),
   baseUrl: z.url({ protocol: /^https?$/ }).max(500),
   secretName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be 1-128 lower-case letters, digits, ".", "_" or "-"'),
   settings: settingsSchema,
-  ratePolicy: z
-    .object({
-      capacity: z.number().positive().max(1_000_000),
-      refillPerSecond: z.number().positive().max(1_000_000),
-      maxBatch: z.number().int().min(1),
-      lingerMs: z.number().int().min(0).max(600_000),
-    })
-    .nullish(),
+  ratePolicy: ratePolicySchema.nullish(),
 });
 export type MarketplaceConnectionInput = z.input<typeof connectionSchema>;
 
@@ -90,8 +90,14 @@ export interface SyncSummary {
   lastThrottledAt: Date | null;
 }
 
+/** The connection's policy: its stored override (parsed where it enters), else the marketplace's documented limits. */
 export function resolvePolicy(row: MarketplaceConnectionEntity): RatePolicy {
-  return row.ratePolicy ? (JSON.parse(row.ratePolicy) as RatePolicy) : DEFAULT_PUSH_POLICIES[row.kind];
+  return row.ratePolicy ? ratePolicySchema.parse(JSON.parse(row.ratePolicy)) : DEFAULT_PUSH_POLICIES[row.kind];
+}
+
+/** The connection's stored settings, parsed where they enter. */
+export function connectionSettings(row: MarketplaceConnectionEntity): Record<string, unknown> {
+  return z.record(z.string(), z.unknown()).parse(JSON.parse(row.settings));
 }
 
 /**
@@ -126,7 +132,7 @@ export class MarketplaceService {
         accountId: row.accountId,
         baseUrl: row.baseUrl,
         secretName: row.secretName,
-        settings: JSON.parse(row.settings) as Record<string, unknown>,
+        settings: connectionSettings(row),
         policy: resolvePolicy(row),
         policyOverridden: row.ratePolicy !== null,
         channelStatus: channel.status,

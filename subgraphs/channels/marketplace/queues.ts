@@ -120,8 +120,8 @@ export class MarketplaceQueues {
       { channelId },
       {
         deduplication: { id: `${name}:${channelId}`, keepLastIfActive: true },
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 5000 },
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: 100,
         removeOnFail: 1000,
       },

@@ -5,7 +5,7 @@ import type { ChannelEntity } from '../channel.entity.js';
 import type { ChannelsContext } from '../context.js';
 import { afterWrite } from '../loaders.js';
 import type { DriftRunEntity, MarketplaceConnectionEntity, SyncStateEntity } from '../marketplace/marketplace.entity.js';
-import { resolvePolicy, type MarketplaceConnectionInput, type SyncSummary } from '../marketplace/marketplace.service.js';
+import { connectionSettings, resolvePolicy, type MarketplaceConnectionInput, type SyncSummary } from '../marketplace/marketplace.service.js';
 
 type SyncParent = SyncSummary & { channelId: string };
 const sequence = (sortable: string | null) => (sortable ? streamIdOfSortable(sortable) : null);
@@ -36,7 +36,7 @@ export const marketplaceChannelFields = {
 
 export const marketplaceTypes: GraphQLResolverMap<ChannelsContext> = {
   MarketplaceConnection: {
-    settings: (m: MarketplaceConnectionEntity) => JSON.parse(m.settings) as unknown,
+    settings: (m: MarketplaceConnectionEntity) => connectionSettings(m),
     ratePolicy: (m: MarketplaceConnectionEntity) => resolvePolicy(m),
     ratePolicyOverridden: (m: MarketplaceConnectionEntity) => m.ratePolicy !== null,
   },
