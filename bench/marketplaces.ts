@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_PUSH_POLICIES, scalePolicy } from '../subgraphs/channels/marketplace/adapters/policies.js';
 import { MUTATION_COST } from '../subgraphs/channels/marketplace/adapters/shopify.js';
 import type { MarketplaceKind, RatePolicy } from '../subgraphs/channels/marketplace/adapters/types.js';
-import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from '../test/marketplace-simulator/index.js';
+import { spawnSimulator } from '../scripts/demo/marketplaces.js';
+import { tokenFor } from '../test/marketplace-simulator/index.js';
 import { DC } from './stock.js';
 import { startBenchSystem } from './system.js';
 
@@ -17,6 +18,7 @@ const SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
   WALMART: {},
   SHOPIFY: { locationId: 'gid://shopify/Location/1' },
 };
+const BENCH_SIMULATOR_PORT = 4130;
 const sku = (i: number) => `SKU-${String(i).padStart(6, '0')}`;
 
 interface Target {
@@ -33,6 +35,35 @@ interface PhaseResult {
   calls: number;
   minCalls: number;
   violations: number;
+}
+
+/**
+ * The simulator runs in a process of its own, so the benchmark's own work never delays the moment
+ * it stamps a request's arrival (a stalled event loop would make paced requests look like a burst).
+ */
+class SimulatorClient {
+  constructor(readonly url: string) {}
+
+  baseUrl(kind: MarketplaceKind, account: string): string {
+    return `${this.url}/${kind.toLowerCase()}/${account}`;
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    return (await (await fetch(`${this.url}/_sim${path}`)).json()) as T;
+  }
+
+  async quantities(kind: MarketplaceKind, account: string): Promise<Map<string, number>> {
+    const body = await this.get<{ quantities: Record<string, number> }>(`/${kind.toLowerCase()}/${account}/quantities`);
+    return new Map(Object.entries(body.quantities));
+  }
+
+  async pushCalls(kind: MarketplaceKind, account: string): Promise<number> {
+    return (await this.get<{ push: number }>(`/${kind.toLowerCase()}/${account}/calls`)).push;
+  }
+
+  async violations(kind: MarketplaceKind, account: string): Promise<{ violations: number; log: unknown[] }> {
+    return this.get(`/violations?kind=${kind}&account=${encodeURIComponent(account)}`);
+  }
 }
 
 async function call(url: string, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
@@ -65,7 +96,7 @@ function forcedSeconds(policy: RatePolicy, calls: number, costPerCall: number): 
  * and counts the push calls it took against the fewest the batch limits allow.
  */
 async function converge(opts: {
-  sim: MarketplaceSimulator;
+  sim: SimulatorClient;
   inventoryUrl: string;
   targets: Target[];
   skus: string[];
@@ -82,21 +113,26 @@ async function converge(opts: {
     for (const t of opts.targets) {
       if (done.has(t.kind)) continue;
       const ours = expected.get(t.kind)!;
-      if (opts.skus.every((s) => opts.sim.quantity(t.kind, t.account, s) === ours.get(s))) done.set(t.kind, (Date.now() - opts.start) / 1000);
+      const theirs = await opts.sim.quantities(t.kind, t.account);
+      if (opts.skus.every((s) => theirs.get(s) === ours.get(s))) done.set(t.kind, (Date.now() - opts.start) / 1000);
     }
-    await sleep(100);
+    await sleep(250);
   }
-  return opts.targets.map((t) => {
-    const minCalls = Math.ceil(opts.skus.length / t.policy.maxBatch);
-    return {
-      kind: t.kind,
-      convergedS: done.get(t.kind) ?? Number.NaN,
-      forcedS: Math.max(opts.changesEndS, forcedSeconds(t.policy, minCalls, opts.costPerCall(t.kind))),
-      calls: opts.sim.calls(t.kind, t.account).push - (opts.callsBefore.get(t.kind) ?? 0),
-      minCalls,
-      violations: opts.sim.violations(t.kind, t.account),
-    };
-  });
+  return Promise.all(
+    opts.targets.map(async (t) => {
+      const minCalls = Math.ceil(opts.skus.length / t.policy.maxBatch);
+      const violations = await opts.sim.violations(t.kind, t.account);
+      if (violations.violations) process.stdout.write(`  ${t.kind} violations: ${JSON.stringify(violations.log.slice(0, 3))}\n`);
+      return {
+        kind: t.kind,
+        convergedS: done.get(t.kind) ?? Number.NaN,
+        forcedS: Math.max(opts.changesEndS, forcedSeconds(t.policy, minCalls, opts.costPerCall(t.kind))),
+        calls: (await opts.sim.pushCalls(t.kind, t.account)) - (opts.callsBefore.get(t.kind) ?? 0),
+        minCalls,
+        violations: violations.violations,
+      };
+    }),
+  );
 }
 
 function print(title: string, rows: PhaseResult[]): void {
@@ -123,13 +159,23 @@ function print(title: string, rows: PhaseResult[]): void {
  * scaled by --rate-scale so the run takes minutes rather than Amazon's 33 at 5 requests/s.
  */
 export async function benchMarketplaces(opts: { skus: number; changes: number; rateScale: number; timeoutSeconds: number }): Promise<void> {
-  const sim = await startMarketplaceSimulator({ port: 0, host: '127.0.0.1', rateScale: opts.rateScale });
+  const simulator = await spawnSimulator({ port: BENCH_SIMULATOR_PORT, host: '127.0.0.1', rateScale: opts.rateScale });
+  const sim = new SimulatorClient(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
   process.stdout.write(`Seeding ${opts.skus} SKUs and starting the system…\n`);
   const system = await startBenchSystem({ skus: opts.skus, env: { MARKETPLACE_SECRETS_DIR: secrets, MARKETPLACE_REFRESH_MS: '500' } });
+  const stop = async () => {
+    await system.stop();
+    simulator.child.kill('SIGTERM');
+    await rm(secrets, { recursive: true, force: true });
+  };
+  // Ctrl-C stops the services too, rather than leaving them running on the bench ports.
+  const interrupted = () => void stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const gateway = system.url('gateway');
     const inventoryUrl = system.url('inventory');
+    await disconnectEarlierRuns(gateway);
     const run = randomUUID().slice(0, 6).toUpperCase();
     const targets: Target[] = [];
     for (const kind of KINDS) {
@@ -158,7 +204,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     process.stdout.write(`Limits x${opts.rateScale}: ${targets.map((t) => `${t.kind} ${t.policy.refillPerSecond.toFixed(2)}/s, burst ${t.policy.capacity}, batch ${t.policy.maxBatch}`).join('; ')}\n`);
 
     const syncStart = Date.now();
-    const callsAtStart = new Map(targets.map((t) => [t.kind, sim.calls(t.kind, t.account).push]));
+    const callsAtStart = new Map(await Promise.all(targets.map(async (t) => [t.kind, await sim.pushCalls(t.kind, t.account)] as const)));
     for (const t of targets) {
       await call(gateway, `mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
         c: t.channelId,
@@ -171,7 +217,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     );
 
     process.stdout.write(`\nBurst: ${opts.changes} stock changes over ${opts.skus} SKUs…\n`);
-    const callsBefore = new Map(targets.map((t) => [t.kind, sim.calls(t.kind, t.account).push]));
+    const callsBefore = new Map(await Promise.all(targets.map(async (t) => [t.kind, await sim.pushCalls(t.kind, t.account)] as const)));
     const burstStart = Date.now();
     const batches: { sku: string; quantity: number }[][] = [];
     for (let i = 0; i < opts.changes; i += 1000) {
@@ -194,9 +240,22 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     const rows = await converge({ sim, inventoryUrl, targets, skus, start: burstStart, callsBefore, changesEndS, costPerCall, timeoutS: opts.timeoutSeconds });
     print(`Burst of ${opts.changes} changes (times from the first change; "limits force" = the longer of writing the changes and the fewest calls at the limits)`, rows);
     process.stdout.write(`\nAim: calls within 1.10x of the minimum, time within 1.10x of what the limits force, 0 violations.\n`);
+    await disconnectEarlierRuns(gateway);
   } finally {
-    await system.stop();
-    await sim.close();
-    await rm(secrets, { recursive: true, force: true });
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    await stop();
+  }
+}
+
+/**
+ * The bench database outlives a run: the channels of earlier runs (whose credentials were removed
+ * with their run) are disconnected, so the jobs process does not keep pushing their SKUs.
+ */
+async function disconnectEarlierRuns(gateway: string): Promise<void> {
+  const data = await call(gateway, `{ channels(first: 100, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } } }`, {});
+  for (const { node } of data.channels.edges as { node: { id: string; code: string; marketplaceConnection: unknown } }[]) {
+    if (node.code.startsWith('BENCH-') && node.marketplaceConnection) {
+      await call(gateway, `mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
+    }
   }
 }

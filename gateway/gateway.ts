@@ -8,12 +8,19 @@ import { logger } from '../lib/logger.js';
 import { clientIdFrom, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
-import { admitAll, serveGatewayWebSocket, type ConnectionAuthenticator } from './subscriptions/server.js';
+import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator } from './subscriptions/server.js';
 import { UpstreamPool } from './subscriptions/upstream.js';
+import { AuthGuard, type GatewayAuth } from './auth/index.js';
+import { isIdentity } from './auth/authenticator.js';
+import type { Caller } from './auth/identity.js';
+import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js';
 
 export interface GatewayContext {
   requestId: string;
+  /** The actor named to subgraphs: the identity's client when authenticated, else the caller's x-client-id. */
   clientId: string | null;
+  /** Who is calling; null when AUTH_MODE=off. */
+  caller: Caller | null;
 }
 
 export interface GatewayOptions {
@@ -27,7 +34,9 @@ export interface GatewayOptions {
   subscriptionUrls?: Partial<Record<string, string>>;
   /** Subscription limits and upstream settings; the configuration's when omitted. */
   subscriptions?: Partial<SubscriptionSettings>;
-  /** Admits (or refuses) a WebSocket connection from its connection_init payload. */
+  /** Authentication and field-level authorization; `off` (everyone may do everything) when omitted. */
+  auth?: GatewayAuth;
+  /** Admits (or refuses) a WebSocket connection from its connection_init payload; by default, `auth`'s credentials check. */
   authenticate?: ConnectionAuthenticator;
   /** More Apollo Server plugins (the registry's supergraph version header and usage recording). */
   plugins?: ApolloServerPlugin<GatewayContext>[];
@@ -72,7 +81,8 @@ export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlO
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   return new ApolloGateway({
-    supergraphSdl: opts.supergraphSdl,
+    // Our own gateway enforces @authenticated/@requiresScopes (gateway/auth), so it may serve supergraphs linking them.
+    supergraphSdl: typeof opts.supergraphSdl === 'string' ? servableSupergraph(opts.supergraphSdl) : servableSupergraphHook(opts.supergraphSdl),
     buildService: ({ name, url }) =>
       new SubgraphDataSource({
         url: opts.urlOverrides?.[name] ?? url,
@@ -80,6 +90,22 @@ export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlO
         fetcher: fetch as unknown as Fetcher,
       }),
   });
+}
+
+/** connection_init → the caller; subscribers share upstream subscriptions only with callers of the same scopes. */
+function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
+  return async (params) => {
+    const result = await guard.callerFromParams(params);
+    if (!result.ok) return result;
+    const caller = result.caller;
+    const header = admitAll(params) as Extract<ConnectionAuth, { ok: true }>;
+    return {
+      ok: true,
+      scope: caller ? `scopes:${[...caller.scopes].sort().join(' ')}` : header.scope,
+      clientId: isIdentity(caller) ? caller.clientId : header.clientId,
+      caller,
+    };
+  };
 }
 
 function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
@@ -104,6 +130,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     maxSubscriptions: settings.maxPerNode,
     subscriptionUrls: opts.subscriptionUrls ?? {},
   }, log);
+  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }));
+  // Registered before the gateway loads, so the first supergraph's policy is in place before any request.
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => guard.updateSupergraph(coreSupergraphSdl));
+  if (guard.enforced) {
+    logger().info({ authMode: 'enforce' }, 'authentication enforced: API keys and JWTs, @authenticated/@requiresScopes checked at the gateway');
+  } else {
+    // A warning where it matters; development and test stacks start with it on purpose.
+    const level = config().NODE_ENV === 'production' ? 'warn' : 'info';
+    logger()[level]({ authMode: 'off' }, 'AUTH_MODE=off: every request may run every operation; production must set AUTH_MODE=enforce');
+  }
   let apollo: ApolloServer<GatewayContext> | undefined;
   const service = await startHttpService<GatewayContext>({
     name: 'gateway',
@@ -112,19 +148,23 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway,
-        plugins: [...plugins, ...(opts.plugins ?? [])],
+        plugins: [...plugins, guard.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
         stopOnTerminationSignals: false,
         introspection: true,
       })),
-    context: async (request) => ({ requestId: request.id, clientId: clientIdFrom(request.headers['x-client-id']) }),
+    context: async (request) => {
+      const caller = await guard.callerFromHeaders(request.headers);
+      return { requestId: request.id, clientId: isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']), caller };
+    },
     webSocket: (server, path) => {
       const closeSockets = serveGatewayWebSocket(server, path, {
         hub,
         apollo: apollo!,
-        authenticate: opts.authenticate ?? admitAll,
+        authenticate: opts.authenticate ?? (guard.enforced ? guardAuthenticator(guard) : admitAll),
+        guard,
         maxPerConnection: settings.maxPerConnection,
         clientKeepAliveMs: settings.clientKeepAliveMs,
       });

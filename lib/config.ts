@@ -128,6 +128,25 @@ export const configSchema = z.object({
   MARKETPLACE_SIMULATOR_PORT: port.default(4030),
   /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
   MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * `enforce`: every request is authenticated (API key or JWT) and checked against the supergraph's
+   * @authenticated / @requiresScopes. `off`: everyone may do everything (development and tests only).
+   * Default: `enforce` when NODE_ENV=production, else `off`; see authMode().
+   */
+  AUTH_MODE: z.enum(['off', 'enforce']).optional(),
+  /** Scopes an anonymous request has under AUTH_MODE=enforce, space- or comma-separated (e.g. `availability:read`). */
+  AUTH_PUBLIC_SCOPES: z
+    .string()
+    .default('')
+    .transform((v) => [...new Set(v.split(/[\s,]+/).filter(Boolean))]),
+  /** Shared secret of HS256 JWTs (at least 32 characters); HS256 tokens are refused without it. */
+  AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** JWKS of RS256/ES256 JWTs (the identity provider's `jwks_uri`); such tokens are refused without it. */
+  AUTH_JWKS_URL: optionalUrl,
+  /** Required `iss` of JWTs, when set. */
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  /** Required `aud` of JWTs, when set. */
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -222,6 +241,13 @@ export function databaseName(cfg: Config, subgraph: SubgraphName): string {
 /** The schema registry's database (it belongs to the gateway, beside the subgraphs' own). */
 export function registryDatabaseName(cfg: Config): string {
   return `${cfg.DB_PREFIX}_registry`;
+}
+
+export type AuthMode = 'off' | 'enforce';
+
+/** AUTH_MODE, defaulting to `enforce` in production and `off` elsewhere. */
+export function authMode(cfg: Config): AuthMode {
+  return cfg.AUTH_MODE ?? (cfg.NODE_ENV === 'production' ? 'enforce' : 'off');
 }
 
 /** Where the `omnistock registry` CLI reaches the registry API: REGISTRY_URL, else the gateway on this host. */

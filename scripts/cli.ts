@@ -4,12 +4,14 @@
  */
 import { Command } from 'commander';
 import { marketplaceCommand } from './cli/marketplace.js';
+import { keysCommand } from './cli/keys.js';
 import { registryCommand } from './cli/registry.js';
 
 const program = new Command('omnistock')
-  .description('Omnistock operations: marketplace sync, schema registry')
+  .description('Omnistock operations: marketplace sync, schema registry, API keys')
   .showHelpAfterError()
   .addCommand(marketplaceCommand())
-  .addCommand(registryCommand());
+  .addCommand(registryCommand())
+  .addCommand(keysCommand());
 
 await program.parseAsync();

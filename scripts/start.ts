@@ -6,7 +6,7 @@
 import { config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
 import { syncRegistryFromConfig } from '../gateway/registry/runtime.js';
-import { connectDemoMarketplaces, startDemoSimulator } from './demo/marketplaces.js';
+import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
 const cfg = config();
@@ -31,10 +31,10 @@ if (cfg.SEED_DEMO) {
   say(`  added ${seeded.locations} locations, ${seeded.channels} channels, ${seeded.items} items, ${seeded.levels} stock levels`);
 }
 // The stand-in for Amazon, eBay, Walmart and Shopify, so the demo's marketplace channels have somewhere to push.
-let simulator: Awaited<ReturnType<typeof startDemoSimulator>> | undefined;
+let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
-  simulator = await startDemoSimulator(cfg);
+  simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST });
   const connected = await connectDemoMarketplaces(sources.channels, cfg, simulator.url);
   if (connected) say(`  connected ${connected} channels (credentials in ${cfg.MARKETPLACE_SECRETS_DIR}/)`);
 }

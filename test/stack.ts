@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { gatewayAuth } from '../gateway/auth/index.js';
 import { startGateway } from '../gateway/gateway.js';
-import { config, configWith, databaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { openRegistryDatabase } from '../gateway/registry/runtime.js';
+import { authMode, config, configWith, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { startJobs } from '../jobs/jobs.js';
@@ -39,7 +41,10 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   const jobs = opts.jobs === true ? await startJobs(cfg) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+  // With AUTH_MODE=enforce (in `env`), the gateway checks API keys in its own database, as in production.
+  const gatewayDb = authMode(cfg) === 'enforce' ? await openRegistryDatabase(cfg) : null;
   const gateway = await startGateway({
+    auth: gatewayDb ? gatewayAuth(cfg, gatewayDb) : { mode: 'off' },
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
     subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
@@ -57,10 +62,12 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
       await jobs?.close();
       if (opts.jobs) {
         for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE \`${databaseName(cfg, name)}\``);
+        await gatewayDb?.query(`DROP DATABASE \`${registryDatabaseName(cfg)}\``);
         const redis = createRedis(cfg.REDIS_URL);
         await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
         await redis.quit();
       }
+      await gatewayDb?.destroy();
       await Promise.all(running.map((s) => s.close()));
     },
   };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Supergraph, buildSubgraph } from '@apollo/federation-internals';
 import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
 import type { GraphQLSchema } from 'graphql';
+import { SUPPORTED_SUPERGRAPH_FEATURES } from '../auth/supergraph.js';
 
 /** How a change affects clients, after usage is taken into account. */
 export type Criticality = 'BREAKING' | 'DANGEROUS' | 'SAFE';
@@ -24,7 +25,7 @@ export interface SchemaChange {
 
 /** The client-facing schema of a composed supergraph (what the gateway serves). */
 export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
-  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+  return Supergraph.build(supergraphSdl, { supportedFeatures: new Set(SUPPORTED_SUPERGRAPH_FEATURES) }).apiSchema().toGraphQLJSSchema();
 }
 
 /** A subgraph's schema as graphql-js sees it, federation definitions included (for subgraph version diffs). */

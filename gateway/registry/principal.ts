@@ -19,9 +19,12 @@ export const OPERATOR: Principal = { name: 'operator', team: null, admin: true, 
 
 const TOKEN_PREFIX = 'osr_';
 
-/** A new random token: 256 bits, so a plain sha256 of it is a safe thing to store. */
-export function newToken(): { token: string; hash: string; prefix: string } {
-  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+/**
+ * A new random token: 256 bits, so a plain sha256 of it is a safe thing to store. The prefix tells
+ * kinds apart (`osr_` registry tokens, `osk_` gateway API keys) and helps secret scanners.
+ */
+export function newToken(prefix = TOKEN_PREFIX): { token: string; hash: string; prefix: string } {
+  const token = `${prefix}${randomBytes(32).toString('base64url')}`;
   return { token, hash: hashToken(token), prefix: token.slice(0, 12) };
 }
 

@@ -9,6 +9,9 @@ import { TeamEntity, TokenEntity } from './access.entity.js';
 import { mountRegistryApi, REGISTRY_PATH } from './api.js';
 import { ApprovalEntity, CheckChangeEntity, CheckRunEntity } from './check.entity.js';
 import { CreateRegistry1733000000000 } from './migrations/1733000000000-create-registry.js';
+import { CreateApiKeys1734000000000 } from './migrations/1734000000000-create-api-keys.js';
+import { ApiKeyEntity } from '../auth/api-key.entity.js';
+import { gatewayAuth } from '../auth/index.js';
 import { formatCheckResult } from './check-result.js';
 import { OPERATOR } from './principal.js';
 import { RegistryService } from './registry.service.js';
@@ -32,10 +35,11 @@ export const REGISTRY_ENTITIES = [
   UsageRecordEntity,
   WebhookEntity,
   DeprecationEntity,
+  ApiKeyEntity,
 ];
-export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000];
 
-/** Opens the registry's database `<DB_PREFIX>_registry`, creating it and applying its migrations when needed. */
+/** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys), creating it and applying its migrations when needed. */
 export function openRegistryDatabase(cfg: Config): Promise<DataSource> {
   return openDatabase(cfg, { database: registryDatabaseName(cfg), entities: REGISTRY_ENTITIES, migrations: REGISTRY_MIGRATIONS });
 }
@@ -115,6 +119,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       host: opts.host,
       port: opts.port,
       plugins: [supergraph.plugin(), usage.plugin()],
+      auth: gatewayAuth(cfg, registry.dataSource),
       routes: (app) => mountRegistryApi(app, service),
     });
     const recorder = usage;

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { SupergraphSdlHook } from '@apollo/gateway';
+import { servableSupergraph } from '../auth/supergraph.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { sdlHash, type RegistryService } from './registry.service.js';
@@ -35,11 +36,13 @@ export class RegistrySupergraph {
   readonly hook: SupergraphSdlHook = async ({ update }) => {
     const latest = await this.service.supergraph();
     if (!latest) throw new Error('The schema registry holds no supergraph yet (it is seeded from supergraph.yaml when the gateway starts)');
-    this.versionOfSdl.set(sdlHash(latest.sdl), latest.id);
+    // Hashed as the gateway will see it (servable: see gateway/auth/supergraph.ts), to name its version.
+    const sdl = servableSupergraph(latest.sdl);
+    this.versionOfSdl.set(sdlHash(sdl), latest.id);
     this.loaded = latest.id;
     const timer = setInterval(() => void this.poll(update), this.pollMs);
     timer.unref();
-    return { supergraphSdl: latest.sdl, cleanup: async () => clearInterval(timer) };
+    return { supergraphSdl: sdl, cleanup: async () => clearInterval(timer) };
   };
 
   private async poll(update: (sdl: string) => void): Promise<void> {
@@ -50,8 +53,9 @@ export class RegistrySupergraph {
       if (newest <= this.loaded) return;
       const next = await this.service.supergraph(newest);
       if (!next) return;
-      this.versionOfSdl.set(sdlHash(next.sdl), next.id);
-      update(next.sdl);
+      const sdl = servableSupergraph(next.sdl);
+      this.versionOfSdl.set(sdlHash(sdl), next.id);
+      update(sdl);
       this.log.info({ from: this.loaded, to: next.id }, 'supergraph updated from the registry');
       this.loaded = next.id;
     } catch (err) {

@@ -2,6 +2,7 @@ import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../compose.js';
+import { servableSupergraph } from '../auth/supergraph.js';
 import { SubscriptionPlanner } from './planner-adapter.js';
 
 /** The contract with the pinned @apollo/gateway and @apollo/query-planner that the subscription bridge relies on. */
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   gateway = new ApolloGateway({
-    supergraphSdl: composed.supergraphSdl,
+    supergraphSdl: servableSupergraph(composed.supergraphSdl),
     buildService: ({ name }) =>
       name === 'locations'
         ? subgraph(name, (rep) => ({ __typename: 'Location', id: rep.id, name: `Store ${rep.id}`, address: { city: 'York' } }))

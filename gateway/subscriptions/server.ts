@@ -6,9 +6,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import { formatError } from '../../lib/errors.js';
 import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
 import type { SubscriptionHub } from './hub.js';
+import type { AuthGuard } from '../auth/guard.js';
+import type { Caller } from '../auth/identity.js';
 
 /** Who a connection is, from its connection_init payload; the scope decides which subscribers may share. */
-export type ConnectionAuth = { ok: true; scope: string; clientId: string | null } | { ok: false; reason: string };
+export type ConnectionAuth = { ok: true; scope: string; clientId: string | null; caller?: Caller | null } | { ok: false; reason: string };
 
 /**
  * The hook authentication will fill: it gets the connection_init payload (the same credentials as
@@ -32,8 +34,10 @@ type Extra = { state?: ConnectionState } & Record<PropertyKey, unknown>;
 
 export interface GatewayWsOptions {
   hub: SubscriptionHub;
-  apollo: ApolloServer<{ requestId: string; clientId: string | null }>;
+  apollo: ApolloServer<{ requestId: string; clientId: string | null; caller: Caller | null }>;
   authenticate: ConnectionAuthenticator;
+  /** Refuses operations the connection's caller may not run (AUTH_MODE=enforce). */
+  guard?: AuthGuard;
   maxPerConnection: number;
   /** Ping interval; a client that has not answered by the next ping is disconnected. */
   clientKeepAliveMs: number;
@@ -78,6 +82,9 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
           const operation = getOperationAST(document, payload.operationName);
           if (!operation) return [withCode(new GraphQLError('Unknown or ambiguous operation name'), 'BAD_USER_INPUT')];
+          // Before the hub plans or opens anything upstream: a refused subscription reaches no subgraph.
+          const refusal = opts.guard?.refusal(schema, document, payload.operationName, state.auth.caller ?? null);
+          if (refusal) return [refusal];
           if (operation.operation === 'subscription' && state.subscriptions >= opts.maxPerConnection) {
             return [
               new GraphQLError(`This connection already has its maximum of ${opts.maxPerConnection} subscriptions; complete one first or open another connection`, {
@@ -100,7 +107,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           const op = args.contextValue as OperationContext;
           const response = await opts.apollo.executeOperation(
             { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
-            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId } },
+            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null } },
           );
           if (response.body.kind !== 'single') return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
           // Already formatted by Apollo's pipeline.

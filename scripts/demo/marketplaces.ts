@@ -20,15 +20,15 @@ const DEMO_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
 
 /**
  * Runs the marketplace simulator (the stand-in for Amazon, eBay, Walmart and Shopify) as a child
- * process on MARKETPLACE_SIMULATOR_PORT, logging to logs/marketplace-simulator.log.
+ * process, logging to logs/marketplace-simulator.log; `rateScale` multiplies every limit it enforces.
  * @returns the child and the simulator's base URL once it listens
  */
-export async function startDemoSimulator(cfg: Config): Promise<{ child: ChildProcess; url: string }> {
+export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number }): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync('logs', { recursive: true });
   const log = createWriteStream(join('logs', 'marketplace-simulator.log'), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/marketplace-simulator/main.ts', '--port', String(cfg.MARKETPLACE_SIMULATOR_PORT), '--host', cfg.HOST],
+    ['--import', 'tsx', 'test/marketplace-simulator/main.ts', '--port', String(opts.port), '--host', opts.host, '--rate-scale', String(opts.rateScale ?? 1)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(log);

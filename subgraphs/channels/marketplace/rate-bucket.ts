@@ -40,12 +40,12 @@ export interface BucketPolicy {
 }
 
 /**
- * Our bucket is kept a little behind the marketplace's: refilled 2% slower, and one unit smaller
- * (when it holds more than one), so a request delayed on its way (an event loop busy for 100 ms)
- * still finds a unit left at the marketplace when the next one arrives on time.
+ * Our bucket is kept a little behind the marketplace's: refilled 2% slower, and smaller by a
+ * quarter of a second's refill (at least one unit, at most all but one), so requests that reach the
+ * marketplace unevenly (a busy event loop, a slow connection) still find units left there.
  */
 const SAFETY = 0.98;
-const HEADROOM = 1;
+const HEADROOM_SECONDS = 0.25;
 
 export class RateBucket {
   private readonly refillPerMs: number;
@@ -57,7 +57,8 @@ export class RateBucket {
     policy: BucketPolicy,
   ) {
     this.refillPerMs = (policy.refillPerSecond * SAFETY) / 1000;
-    this.capacity = policy.capacity > HEADROOM ? policy.capacity - HEADROOM : policy.capacity;
+    const headroom = Math.min(policy.capacity - 1, Math.max(1, policy.refillPerSecond * HEADROOM_SECONDS));
+    this.capacity = headroom > 0 ? policy.capacity - headroom : policy.capacity;
     if (!redis.takeFromBucket) redis.defineCommand('takeFromBucket', { numberOfKeys: 1, lua: TAKE });
   }
 

@@ -1,0 +1,119 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { DomainError, ForbiddenError, UnauthenticatedError } from '../../lib/errors.js';
+import type { Logger } from 'pino';
+import { Authenticator, credentialsFromHeaders, credentialsFromParams } from './authenticator.js';
+import type { Caller } from './identity.js';
+import { AuthPolicy, describeRequirement, missingScopes, type Denial } from './policy.js';
+
+/** How the gateway treats credentials: `off` admits everyone to everything (no caller); `enforce` authenticates and authorizes. */
+export type GatewayAuth = { mode: 'off' } | { mode: 'enforce'; authenticator: Authenticator };
+
+/** The context fields the guard reads. */
+export interface AuthContext extends BaseContext {
+  /** Null when AUTH_MODE=off. */
+  caller: Caller | null;
+}
+
+/**
+ * Authentication and field-level authorization at the gateway, for HTTP and graphql-ws alike:
+ * credentials are checked when the request's context is built (or at connection_init), the
+ * operation against the supergraph's @authenticated/@requiresScopes once it is resolved, both before
+ * any subgraph is called.
+ */
+export class AuthGuard {
+  private policy: AuthPolicy | null = null;
+
+  constructor(
+    readonly auth: GatewayAuth,
+    private readonly log: Logger,
+  ) {}
+
+  get enforced(): boolean {
+    return this.auth.mode === 'enforce';
+  }
+
+  /** Called with every supergraph the gateway loads (hot reloads included). */
+  updateSupergraph(coreSupergraphSdl: string): void {
+    if (!this.enforced) return;
+    try {
+      this.policy = AuthPolicy.fromSupergraph(coreSupergraphSdl);
+    } catch (err) {
+      // Keep the previous policy: the gateway itself would not load a supergraph it cannot parse.
+      this.log.error({ err }, 'could not read the authorization policy of the supergraph');
+    }
+  }
+
+  /**
+   * The caller of an HTTP request; null when AUTH_MODE=off.
+   * @throws GraphQLError UNAUTHENTICATED (HTTP 401) for malformed, unknown, expired or revoked credentials
+   */
+  async callerFromHeaders(headers: Record<string, string | string[] | undefined>): Promise<Caller | null> {
+    if (this.auth.mode === 'off') return null;
+    try {
+      return await this.auth.authenticator.identify(credentialsFromHeaders(headers));
+    } catch (err) {
+      throw asGraphQLError(err);
+    }
+  }
+
+  /** The caller of a graphql-ws connection from its connection_init payload; null when AUTH_MODE=off. */
+  async callerFromParams(params: Readonly<Record<string, unknown>>): Promise<{ ok: true; caller: Caller | null } | { ok: false; reason: string }> {
+    if (this.auth.mode === 'off') return { ok: true, caller: null };
+    try {
+      return { ok: true, caller: await this.auth.authenticator.identify(credentialsFromParams(params)) };
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+  }
+
+  /**
+   * The refusal of an operation the caller may not run (null when it may): UNAUTHENTICATED (401)
+   * for an anonymous caller, FORBIDDEN (403) naming the missing scope and the field otherwise.
+   */
+  refusal(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller | null): GraphQLError | null {
+    if (!this.enforced || !caller) return null;
+    if (!this.policy) return asGraphQLError(new ForbiddenError('The gateway has no authorization policy loaded yet'));
+    const denials = this.policy.check(schema, document, operationName, caller);
+    return denials.length ? asGraphQLError(denialError(denials, caller)) : null;
+  }
+
+  /** Refuses, before execution (and so before any subgraph fetch), operations the caller may not run. */
+  plugin<C extends AuthContext>(): ApolloServerPlugin<C> {
+    return {
+      requestDidStart: async () => ({
+        didResolveOperation: async ({ schema, document, operationName, contextValue }) => {
+          const refusal = this.refusal(schema, document, operationName, contextValue.caller);
+          if (refusal) throw refusal;
+        },
+      }),
+    };
+  }
+}
+
+function denialError(denials: Denial[], caller: Caller): DomainError {
+  const first = denials[0]!;
+  const needed = describeRequirement(first.requirement);
+  const details = {
+    field: first.field,
+    requiredScopes: first.requirement.kind === 'scopes' ? first.requirement.anyOf : [],
+    missingScopes: missingScopes(caller, first.requirement),
+    fields: denials.map((d) => d.field),
+  };
+  if (caller.kind === 'anonymous') {
+    return new UnauthenticatedError(
+      `${first.field} requires ${needed}; anonymous requests may not select it: send "Authorization: Bearer <token>" or "x-api-key: <key>"`,
+      { ...details, reason: 'CREDENTIALS_REQUIRED' },
+    );
+  }
+  return new ForbiddenError(`${first.field} requires the scope ${needed}, which client ${caller.clientId} does not have`, details);
+}
+
+const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+
+/** A GraphQLError Apollo Server answers with the domain error's code and HTTP status (formatError keeps the details). */
+function asGraphQLError(err: unknown): GraphQLError {
+  if (!(err instanceof DomainError)) return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
+  const status = HTTP_STATUS[err.code];
+  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...(status ? { http: { status } } : {}) } });
+}

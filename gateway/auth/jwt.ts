@@ -1,0 +1,71 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { UnauthenticatedError } from '../../lib/errors.js';
+import type { Identity } from './identity.js';
+
+export interface JwtSettings {
+  /** HS256 shared secret; HS256 tokens are refused without it. */
+  secret?: string;
+  /** JWKS URL for RS256/ES256 tokens; those are refused without it. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+const ASYMMETRIC = ['RS256', 'ES256'];
+
+/** Verifies JWTs with jose: HS256 with the configured secret, RS256/ES256 against the JWKS (fetched and cached by jose). */
+export class JwtVerifier {
+  private readonly getKey: JWTVerifyGetKey;
+  private readonly algorithms: string[];
+
+  constructor(private readonly settings: JwtSettings) {
+    const secret = settings.secret ? new TextEncoder().encode(settings.secret) : null;
+    const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : null;
+    this.algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC : [])];
+    this.getKey = async (header, token) => {
+      if (header.alg === 'HS256' && secret) return secret;
+      if (jwks && ASYMMETRIC.includes(header.alg)) return jwks(header, token);
+      throw new errors.JOSEAlgNotAllowed(`"${header.alg}" tokens are not accepted`);
+    };
+  }
+
+  get enabled(): boolean {
+    return this.algorithms.length > 0;
+  }
+
+  /**
+   * The identity a JWT stands for: its client from `client_id`, `azp` or `sub`; its scopes from
+   * `scope` (space-separated) or `scp` (a list or a space-separated string).
+   * @throws UnauthenticatedError when the token is malformed, badly signed, expired, not yet valid, or of another issuer or audience
+   */
+  async verify(token: string): Promise<Identity> {
+    if (!this.enabled) throw new UnauthenticatedError('JWTs are not accepted by this gateway (no AUTH_JWT_SECRET or AUTH_JWKS_URL)', { reason: 'JWT_DISABLED' });
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.getKey, {
+        algorithms: this.algorithms,
+        ...(this.settings.issuer ? { issuer: this.settings.issuer } : {}),
+        ...(this.settings.audience ? { audience: this.settings.audience } : {}),
+      }));
+    } catch (err) {
+      throw jwtError(err);
+    }
+    const clientId = [payload['client_id'], payload['azp'], payload.sub].find((v): v is string => typeof v === 'string' && v.length > 0);
+    if (!clientId) throw new UnauthenticatedError('The token names no client (client_id, azp or sub)', { reason: 'JWT_NO_CLIENT' });
+    return { clientId, scopes: scopesOf(payload), kind: 'jwt' };
+  }
+}
+
+function scopesOf(payload: JWTPayload): string[] {
+  const raw = payload['scope'] ?? payload['scp'];
+  const list = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw.filter((s): s is string => typeof s === 'string') : [];
+  return [...new Set(list.filter(Boolean))];
+}
+
+function jwtError(err: unknown): UnauthenticatedError {
+  if (err instanceof errors.JWTExpired) return new UnauthenticatedError('The token expired', { reason: 'JWT_EXPIRED' });
+  if (err instanceof errors.JWTClaimValidationFailed) return new UnauthenticatedError(`The token was refused: ${err.message}`, { reason: 'JWT_CLAIM_INVALID', claim: err.claim });
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new UnauthenticatedError('The token signature is invalid', { reason: 'JWT_SIGNATURE_INVALID' });
+  if (err instanceof errors.JOSEError) return new UnauthenticatedError(`The token was refused: ${err.message}`, { reason: err.code });
+  return new UnauthenticatedError('The token was refused', { reason: 'JWT_INVALID' });
+}

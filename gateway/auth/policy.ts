@@ -1,0 +1,166 @@
+import {
+  getNamedType,
+  getOperationAST,
+  isAbstractType,
+  Kind,
+  parse,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type ConstDirectiveNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type ValueNode,
+} from 'graphql';
+import type { Caller } from './identity.js';
+
+/** What a field (or every field returning a type) demands: a caller with credentials, or one of the scope sets. */
+export type Requirement = { kind: 'authenticated' } | { kind: 'scopes'; anyOf: string[][] };
+
+/** A field the caller may not select, and why. */
+export interface Denial {
+  /** Schema coordinate, e.g. `Mutation.receiveStock`. */
+  field: string;
+  requirement: Requirement;
+}
+
+const AUTHENTICATED_SPEC = 'https://specs.apollo.dev/authenticated/';
+const REQUIRES_SCOPES_SPEC = 'https://specs.apollo.dev/requiresScopes/';
+
+/**
+ * The supergraph's authorization: composition carries the subgraphs' @authenticated and
+ * @requiresScopes into the supergraph (under the names its @link gives them), on fields and types.
+ * A field without either is open to every caller, anonymous ones included.
+ */
+export class AuthPolicy {
+  private constructor(
+    private readonly fields: Map<string, Requirement[]>,
+    private readonly types: Map<string, Requirement[]>,
+  ) {}
+
+  static fromSupergraph(sdl: string): AuthPolicy {
+    const doc = parse(sdl);
+    const names = directiveNames(doc);
+    const fields = new Map<string, Requirement[]>();
+    const types = new Map<string, Requirement[]>();
+    const requirementsOf = (directives: readonly ConstDirectiveNode[] | undefined) =>
+      (directives ?? []).flatMap((d): Requirement[] => {
+        if (d.name.value === names.authenticated) return [{ kind: 'authenticated' }];
+        if (d.name.value === names.requiresScopes) {
+          const arg = d.arguments?.find((a) => a.name.value === 'scopes');
+          return arg ? [{ kind: 'scopes', anyOf: scopeSets(arg.value) }] : [];
+        }
+        return [];
+      });
+    for (const def of doc.definitions) {
+      if (!('name' in def) || !def.name || !('directives' in def)) continue;
+      const typeName = def.name.value;
+      const own = requirementsOf(def.directives as readonly ConstDirectiveNode[]);
+      if (own.length && def.kind !== Kind.DIRECTIVE_DEFINITION) types.set(typeName, own);
+      if ('fields' in def && def.fields) {
+        for (const field of def.fields) {
+          const reqs = requirementsOf(field.directives as readonly ConstDirectiveNode[]);
+          if (reqs.length) fields.set(`${typeName}.${field.name.value}`, reqs);
+        }
+      }
+    }
+    return new AuthPolicy(fields, types);
+  }
+
+  /** The requirements of one field: its own and its return type's. */
+  requirements(typeName: string, fieldName: string, returnType?: string): Requirement[] {
+    return [...(this.fields.get(`${typeName}.${fieldName}`) ?? []), ...((returnType && this.types.get(returnType)) || [])];
+  }
+
+  /**
+   * Every field of the operation (its fragments included) the caller may not select. Directives
+   * such as @skip are not evaluated: a field that might run must be allowed.
+   */
+  check(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller): Denial[] {
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return [];
+    const fragments = new Map(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+    );
+    const denials = new Map<string, Denial>();
+    const visited = new Set<string>();
+    const pending: (typeof operation | FragmentDefinitionNode)[] = [operation];
+    while (pending.length) {
+      const node = pending.pop()!;
+      const typeInfo = new TypeInfo(schema);
+      visit(
+        node,
+        visitWithTypeInfo(typeInfo, {
+          Field: () => {
+            const parent = typeInfo.getParentType();
+            const def = typeInfo.getFieldDef();
+            if (!parent || !def) return;
+            const returnType = getNamedType(def.type).name;
+            // On an interface or union, what any implementation demands of the field applies.
+            const owners = isAbstractType(parent) ? [parent.name, ...schema.getPossibleTypes(parent).map((t) => t.name)] : [parent.name];
+            for (const owner of owners) {
+              for (const requirement of this.requirements(owner, def.name, returnType)) {
+                const field = `${owner}.${def.name}`;
+                if (!satisfies(caller, requirement) && !denials.has(field)) denials.set(field, { field, requirement });
+              }
+            }
+          },
+          FragmentSpread: (spread) => {
+            const fragment = fragments.get(spread.name.value);
+            if (fragment && !visited.has(fragment.name.value)) {
+              visited.add(fragment.name.value);
+              pending.push(fragment);
+            }
+          },
+        }),
+      );
+    }
+    return [...denials.values()];
+  }
+}
+
+export function satisfies(caller: Caller, requirement: Requirement): boolean {
+  if (requirement.kind === 'authenticated') return caller.kind !== 'anonymous';
+  const held = new Set(caller.scopes);
+  return requirement.anyOf.some((set) => set.every((s) => held.has(s)));
+}
+
+/** The scopes a caller lacks for a requirement: those of the alternative it is closest to. */
+export function missingScopes(caller: Caller, requirement: Requirement): string[] {
+  if (requirement.kind === 'authenticated') return [];
+  const held = new Set(caller.scopes);
+  const gaps = requirement.anyOf.map((set) => set.filter((s) => !held.has(s)));
+  return gaps.sort((a, b) => a.length - b.length)[0] ?? [];
+}
+
+/** "inventory:write", or "inventory:write or orders:write", or "a and b or c". */
+export function describeRequirement(requirement: Requirement): string {
+  if (requirement.kind === 'authenticated') return 'an authenticated client';
+  return requirement.anyOf.map((set) => set.join(' and ')).join(' or ');
+}
+
+/** The names the supergraph's @link gives the two directives (`as:` renames them; an import alias too). */
+function directiveNames(doc: DocumentNode): { authenticated: string; requiresScopes: string } {
+  const names = { authenticated: 'authenticated', requiresScopes: 'requiresScopes' };
+  for (const def of doc.definitions) {
+    if (def.kind !== Kind.SCHEMA_DEFINITION && def.kind !== Kind.SCHEMA_EXTENSION) continue;
+    for (const d of def.directives ?? []) {
+      if (d.name.value !== 'link') continue;
+      const url = d.arguments?.find((a) => a.name.value === 'url')?.value;
+      const as = d.arguments?.find((a) => a.name.value === 'as')?.value;
+      if (url?.kind !== Kind.STRING) continue;
+      const alias = as?.kind === Kind.STRING ? as.value : undefined;
+      if (url.value.startsWith(AUTHENTICATED_SPEC)) names.authenticated = alias ?? 'authenticated';
+      if (url.value.startsWith(REQUIRES_SCOPES_SPEC)) names.requiresScopes = alias ?? 'requiresScopes';
+    }
+  }
+  return names;
+}
+
+function scopeSets(value: ValueNode): string[][] {
+  if (value.kind !== Kind.LIST) return [];
+  return value.values.map((inner) =>
+    inner.kind === Kind.LIST ? inner.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : inner.kind === Kind.STRING ? [inner.value] : [],
+  );
+}

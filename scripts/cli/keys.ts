@@ -1,0 +1,125 @@
+/**
+ * `omnistock keys …`: the gateway's API keys for client applications, run against the gateway's
+ * database of this installation's configuration (like `omnistock registry --local`: whoever can
+ * reach the database may manage keys). A key is printed once, when created; only its hash is kept.
+ */
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { config } from '../../lib/config.js';
+import { setLogDestination } from '../../lib/logger.js';
+import type { ApiKeyEntity } from '../../gateway/auth/api-key.entity.js';
+import { ApiKeyService } from '../../gateway/auth/api-key.service.js';
+import { openRegistryDatabase } from '../../gateway/registry/runtime.js';
+import { DomainError } from '../../lib/errors.js';
+
+async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T> {
+  // stdout is the answer (e.g. --json); log lines go to stderr.
+  setLogDestination(pino.destination(2));
+  const ds = await openRegistryDatabase(config());
+  try {
+    return await work(new ApiKeyService(ds));
+  } finally {
+    await ds.destroy();
+  }
+}
+
+/** Runs an action; an error prints one line on stderr and exits 1. */
+function run<A extends unknown[]>(action: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      const code = err instanceof DomainError ? `${err.code}: ` : '';
+      process.stderr.write(`✖ ${code}${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90d`, `12h`, `30m`, or `never`. */
+export function parseExpiry(value: string): number | null {
+  if (value === 'never') return null;
+  const match = /^(\d+)([mhd])$/.exec(value);
+  if (!match) throw new Error(`--expires: expected e.g. 90d, 12h, 30m or never, not "${value}"`);
+  return Number(match[1]) * UNITS[match[2]!]!;
+}
+
+function view(k: ApiKeyEntity, now = new Date()) {
+  const status = k.revokedAt ? 'revoked' : k.expiresAt && k.expiresAt <= now ? 'expired' : 'active';
+  return {
+    id: k.id,
+    clientId: k.clientId,
+    scopes: k.scopes,
+    prefix: k.keyPrefix,
+    status,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    createdBy: k.createdBy,
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+export function keysCommand(): Command {
+  const command = new Command('keys').description("The gateway's API keys for client applications: create, list, revoke");
+
+  command
+    .command('create')
+    .description('Issue an API key for a client application (printed once)')
+    .requiredOption('--client <name>', 'client application id, the actor of what it does (e.g. web-storefront)')
+    .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. availability:read,orders:write')
+    .option('--expires <duration>', 'lifetime: 90d, 12h, 30m or never', '90d')
+    .option('--json', 'print JSON')
+    .action(
+      run(async (opts: { client: string; scopes: string; expires: string; json?: boolean }) => {
+        const expiresInMs = parseExpiry(opts.expires);
+        const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+        const { key, record } = await withKeys((keys) =>
+          keys.create({ clientId: opts.client, scopes, expiresInMs, createdBy: `cli:${process.env['USER'] ?? 'operator'}` }),
+        );
+        print(opts.json, { ...view(record), key }, () =>
+          [
+            `API key ${record.id} for ${record.clientId} (${record.scopes.join(', ')}), expires ${record.expiresAt?.toISOString() ?? 'never'}:`,
+            '',
+            `  ${key}`,
+            '',
+            'It is shown only now: store it in the client\'s secret store. Send it as "x-api-key: <key>" or "Authorization: Bearer <key>".',
+          ].join('\n'),
+        );
+      }),
+    );
+
+  command
+    .command('list')
+    .description('Every API key, newest first')
+    .option('--json', 'print JSON')
+    .action(
+      run(async (opts: { json?: boolean }) => {
+        const rows = (await withKeys((keys) => keys.list())).map((k) => view(k));
+        print(opts.json, rows, () =>
+          rows.length
+            ? rows.map((r) => `${r.id}  ${r.prefix}…  ${r.clientId}  ${r.status}  ${r.scopes.join(',')}  expires ${r.expiresAt ?? 'never'}  last used ${r.lastUsedAt ?? 'never'}`).join('\n')
+            : 'No API keys.',
+        );
+      }),
+    );
+
+  command
+    .command('revoke <id>')
+    .description('Revoke an API key; the next request with it is refused')
+    .option('--json', 'print JSON')
+    .action(
+      run(async (id: string, opts: { json?: boolean }) => {
+        const record = await withKeys((keys) => keys.revoke(id));
+        print(opts.json, view(record), () => `Revoked API key ${record.id} of ${record.clientId}.`);
+      }),
+    );
+
+  return command;
+}
