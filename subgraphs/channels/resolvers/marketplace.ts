@@ -12,26 +12,26 @@ const sequence = (sortable: string | null) => (sortable ? streamIdOfSortable(sor
 
 /** Marketplace mutations, merged into Mutation by resolvers/channel.ts. */
 export const marketplaceMutations = {
-    setMarketplaceConnection: (_: unknown, args: { channelId: string; input: MarketplaceConnectionInput }, ctx: ChannelsContext) =>
-      afterWrite(ctx.loaders, ctx.marketplace.setConnection(assertId(args.channelId, 'channelId'), args.input)),
-    removeMarketplaceConnection: (_: unknown, args: { channelId: string }, ctx: ChannelsContext) =>
-      afterWrite(ctx.loaders, ctx.marketplace.removeConnection(assertId(args.channelId, 'channelId'))),
-    replayDeadLetters: async (_: unknown, args: { channelId: string; ids?: string[] | null }, ctx: ChannelsContext) => ({
-      replayed: await afterWrite(ctx.loaders, ctx.marketplace.replayDeadLetters(args)),
-    }),
-    requestDriftRepair: async (_: unknown, args: { channelId: string }, ctx: ChannelsContext) => {
-      await ctx.marketplace.requestDriftRepair(assertId(args.channelId, 'channelId'));
-      return true;
+  setMarketplaceConnection: (_: unknown, args: { channelId: string; input: MarketplaceConnectionInput }, ctx: ChannelsContext) =>
+    afterWrite(ctx.loaders, ctx.marketplace.setConnection(assertId(args.channelId, 'channelId'), args.input)),
+  removeMarketplaceConnection: (_: unknown, args: { channelId: string }, ctx: ChannelsContext) =>
+    afterWrite(ctx.loaders, ctx.marketplace.removeConnection(assertId(args.channelId, 'channelId'))),
+  replayDeadLetters: async (_: unknown, args: { channelId: string; ids?: string[] | null }, ctx: ChannelsContext) => ({
+    replayed: await afterWrite(ctx.loaders, ctx.marketplace.replayDeadLetters(args)),
+  }),
+  requestDriftRepair: async (_: unknown, args: { channelId: string }, ctx: ChannelsContext) => {
+    await ctx.marketplace.requestDriftRepair(assertId(args.channelId, 'channelId'));
+    return true;
   },
 };
 
 /** Channel's marketplace fields. */
 export const marketplaceChannelFields = {
-    marketplaceConnection: (c: ChannelEntity, _: unknown, ctx: ChannelsContext) => ctx.loaders.connectionByChannel.load(c.id),
-    marketplaceSync: async (c: ChannelEntity, _: unknown, ctx: ChannelsContext): Promise<SyncParent | null> => {
-      const summary = await ctx.loaders.syncSummaryByChannel.load(c.id);
-      return summary && { ...summary, channelId: c.id };
-    },
+  marketplaceConnection: (c: ChannelEntity, _: unknown, ctx: ChannelsContext) => ctx.loaders.connectionByChannel.load(c.id),
+  marketplaceSync: async (c: ChannelEntity, _: unknown, ctx: ChannelsContext): Promise<SyncParent | null> => {
+    const summary = await ctx.loaders.syncSummaryByChannel.load(c.id);
+    return summary && { ...summary, channelId: c.id };
+  },
 };
 
 export const marketplaceTypes: GraphQLResolverMap<ChannelsContext> = {
