@@ -14,6 +14,8 @@ import { AuthGuard, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
 import type { Caller } from './auth/identity.js';
 import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js';
+import { GatewayLimits, limitSettings, RateLimiter, type LimitSettings } from './limits/limits.js';
+import { createRedis } from '../lib/redis.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -21,6 +23,8 @@ export interface GatewayContext {
   clientId: string | null;
   /** Who is calling; null when AUTH_MODE=off. */
   caller: Caller | null;
+  /** The peer's address: the rate-limit budget of requests with no client id. */
+  remoteAddress?: string | null;
 }
 
 export interface GatewayOptions {
@@ -42,6 +46,8 @@ export interface GatewayOptions {
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /** More routes on the gateway's HTTP server (the registry API). */
   routes?: HttpServiceOptions<GatewayContext>['routes'];
+  /** Rate, cost and depth limits; the configuration's when omitted. */
+  limits?: Partial<LimitSettings>;
 }
 
 export interface SubscriptionSettings {
@@ -131,6 +137,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     subscriptionUrls: opts.subscriptionUrls ?? {},
   }, log);
   const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }));
+  const limitOpts = { ...limitSettings(config()), ...opts.limits };
+  const rateRedis = limitOpts.perMinute > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
+    ? createRedis(config().REDIS_URL, { maxRetriesPerRequest: 1 })
+    : null;
+  const limits = new GatewayLimits(limitOpts, rateRedis ? new RateLimiter(rateRedis, limitOpts, logger().child({ component: 'limits' })) : null, rateRedis);
   // Registered before the gateway loads, so the first supergraph's policy is in place before any request.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => guard.updateSupergraph(coreSupergraphSdl));
   if (guard.enforced) {
@@ -148,7 +159,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway,
-        plugins: [...plugins, guard.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
+        plugins: [...plugins, guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
@@ -157,7 +168,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })),
     context: async (request) => {
       const caller = await guard.callerFromHeaders(request.headers);
-      return { requestId: request.id, clientId: isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']), caller };
+      return {
+        requestId: request.id,
+        clientId: isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']),
+        caller,
+        remoteAddress: request.ip,
+      };
     },
     webSocket: (server, path) => {
       const closeSockets = serveGatewayWebSocket(server, path, {
@@ -165,6 +181,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         apollo: apollo!,
         authenticate: opts.authenticate ?? (guard.enforced ? guardAuthenticator(guard) : admitAll),
         guard,
+        limits,
         maxPerConnection: settings.maxPerConnection,
         clientKeepAliveMs: settings.clientKeepAliveMs,
       });
@@ -181,5 +198,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     metrics: (registry) => subscriptionMetrics(registry, hub),
     routes: opts.routes,
   });
-  return { ...service, gateway, subscriptions: hub };
+  return {
+    ...service,
+    gateway,
+    subscriptions: hub,
+    async close() {
+      await service.close();
+      await limits.close();
+    },
+  };
 }

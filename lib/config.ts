@@ -147,6 +147,28 @@ export const configSchema = z.object({
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   /** Required `aud` of JWTs, when set. */
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Requests per client and minute at the gateway, counted in Redis across replicas; 0 = no limit. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  /** Per-client overrides of RATE_LIMIT_PER_MINUTE, e.g. `storefront=60000,partner-x=600` (0 = unlimited). */
+  RATE_LIMITS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of v.split(/[\s,]+/).filter(Boolean)) {
+        const m = /^([^=]+)=(\d+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not client=requestsPerMinute` });
+          continue;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
+  /** Largest estimated cost of an operation the gateway runs (1 per field, times list sizes from first/skus/ids arguments); 0 = no limit. */
+  MAX_QUERY_COST: z.coerce.number().int().min(0).default(50_000),
+  /** Deepest field nesting of an operation the gateway runs; 0 = no limit. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(0).default(12),
 });
 
 export type Config = z.infer<typeof configSchema>;

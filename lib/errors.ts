@@ -9,7 +9,8 @@ export type DomainErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'QUERY_TOO_COMPLEX';
 
 /** Base of every error a client may see as is: a stable code plus structured details. */
 export abstract class DomainError extends Error {
@@ -63,6 +64,11 @@ export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED' as const;
 }
 
+/** An operation over the gateway's cost or depth limit (MAX_QUERY_COST, MAX_QUERY_DEPTH). */
+export class QueryTooComplexError extends DomainError {
+  readonly code = 'QUERY_TOO_COMPLEX' as const;
+}
+
 /**
  * Parses untyped input with zod; any problem becomes one BAD_USER_INPUT error listing every issue.
  * @throws BadUserInputError when the value does not match the schema
@@ -84,6 +90,7 @@ const PUBLIC_CODES = new Set<string>([
   'FORBIDDEN',
   'UNAUTHENTICATED',
   'RATE_LIMITED',
+  'QUERY_TOO_COMPLEX',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',

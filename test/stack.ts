@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { gatewayAuth } from '../gateway/auth/index.js';
 import { startGateway } from '../gateway/gateway.js';
+import { limitSettings } from '../gateway/limits/limits.js';
 import { openRegistryDatabase } from '../gateway/registry/runtime.js';
 import { authMode, config, configWith, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
@@ -30,7 +31,8 @@ export interface Stack {
 export async function startStack(opts: { jobs?: boolean | 'external'; env?: Record<string, string> } = {}): Promise<Stack> {
   const id = randomUUID().slice(0, 8);
   const isolated: Record<string, string> = opts.jobs ? { DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, JOBS_PORT: '0' } : {};
-  const env = { ...isolated, ...opts.env };
+  // Test files share 127.0.0.1 and run in parallel: no rate limit unless a test asks for one.
+  const env = { RATE_LIMIT_PER_MINUTE: '0', ...isolated, ...opts.env };
   const base = Object.keys(env).length ? configWith(env) : config();
   const first = ['inventory', 'locations', 'channels'] as const;
   const started = await Promise.all(first.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: base })));
@@ -49,6 +51,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
     subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
     subscriptions: { clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS },
+    limits: limitSettings(cfg),
     host: '127.0.0.1',
     port: 0,
   });

@@ -5,6 +5,7 @@ import { logger } from '../../lib/logger.js';
 import type { RunningService } from '../../lib/server.js';
 import type { SubgraphSource } from '../compose.js';
 import { startGateway } from '../gateway.js';
+import { limitSettings } from '../limits/limits.js';
 import { TeamEntity, TokenEntity } from './access.entity.js';
 import { mountRegistryApi, REGISTRY_PATH } from './api.js';
 import { ApprovalEntity, CheckChangeEntity, CheckRunEntity } from './check.entity.js';
@@ -120,6 +121,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       port: opts.port,
       plugins: [supergraph.plugin(), usage.plugin()],
       auth: gatewayAuth(cfg, registry.dataSource),
+      limits: limitSettings(cfg),
       routes: (app) => mountRegistryApi(app, service),
     });
     const recorder = usage;

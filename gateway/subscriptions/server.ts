@@ -7,6 +7,7 @@ import { formatError } from '../../lib/errors.js';
 import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
 import type { SubscriptionHub } from './hub.js';
 import type { AuthGuard } from '../auth/guard.js';
+import { rateKey, type GatewayLimits } from '../limits/limits.js';
 import type { Caller } from '../auth/identity.js';
 
 /** Who a connection is, from its connection_init payload; the scope decides which subscribers may share. */
@@ -28,16 +29,19 @@ export const admitAll: ConnectionAuthenticator = (params) => ({
 interface ConnectionState {
   auth: Extract<ConnectionAuth, { ok: true }>;
   subscriptions: number;
+  remoteAddress: string | null;
 }
 
 type Extra = { state?: ConnectionState } & Record<PropertyKey, unknown>;
 
 export interface GatewayWsOptions {
   hub: SubscriptionHub;
-  apollo: ApolloServer<{ requestId: string; clientId: string | null; caller: Caller | null }>;
+  apollo: ApolloServer<{ requestId: string; clientId: string | null; caller: Caller | null; remoteAddress?: string | null }>;
   authenticate: ConnectionAuthenticator;
   /** Refuses operations the connection's caller may not run (AUTH_MODE=enforce). */
   guard?: AuthGuard;
+  /** Rate, cost and depth limits of subscriptions (queries and mutations meet them in Apollo's pipeline). */
+  limits?: GatewayLimits;
   maxPerConnection: number;
   /** Ping interval; a client that has not answered by the next ping is disconnected. */
   clientKeepAliveMs: number;
@@ -65,10 +69,10 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
             ctx.extra.socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
             return false;
           }
-          ctx.extra.state = { auth, subscriptions: 0 };
+          ctx.extra.state = { auth, subscriptions: 0, remoteAddress: (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null };
           return true;
         },
-        onSubscribe: (ctx, id, payload) => {
+        onSubscribe: async (ctx, id, payload) => {
           const state = ctx.extra.state!;
           let document: DocumentNode;
           try {
@@ -85,6 +89,10 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           // Before the hub plans or opens anything upstream: a refused subscription reaches no subgraph.
           const refusal = opts.guard?.refusal(schema, document, payload.operationName, state.auth.caller ?? null);
           if (refusal) return [refusal];
+          if (operation.operation === 'subscription' && opts.limits) {
+            const limited = await opts.limits.refusal(schema, document, payload.operationName, payload.variables ?? undefined, rateKey({ clientId: state.auth.clientId, remoteAddress: state.remoteAddress }));
+            if (limited) return [limited];
+          }
           if (operation.operation === 'subscription' && state.subscriptions >= opts.maxPerConnection) {
             return [
               new GraphQLError(`This connection already has its maximum of ${opts.maxPerConnection} subscriptions; complete one first or open another connection`, {
@@ -107,7 +115,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           const op = args.contextValue as OperationContext;
           const response = await opts.apollo.executeOperation(
             { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
-            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null } },
+            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null, remoteAddress: op.state.remoteAddress } },
           );
           if (response.body.kind !== 'single') return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
           // Already formatted by Apollo's pipeline.

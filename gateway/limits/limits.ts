@@ -1,0 +1,263 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import {
+  GraphQLError,
+  getNamedType,
+  getNullableType,
+  GraphQLList,
+  isObjectType,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import { createRequire } from 'node:module';
+import type { ComplexityEstimator } from 'graphql-query-complexity';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../../lib/config.js';
+import { DomainError, QueryTooComplexError, RateLimitedError } from '../../lib/errors.js';
+
+// Its ESM build imports graphql's .mjs files, a second copy of graphql-js beside the CommonJS one
+// Apollo uses ("Cannot use GraphQLObjectType from another module or realm"): load the CommonJS build.
+const { getComplexity, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity');
+
+export interface LimitSettings {
+  /** Requests per client and minute, shared by every gateway on the same Redis; 0 = off. */
+  perMinute: number;
+  /** Per-client overrides of perMinute (0 = unlimited for that client). */
+  perClient: Record<string, number>;
+  /** Largest accepted estimated cost of an operation; 0 = off. */
+  maxCost: number;
+  /** Largest accepted selection depth of an operation; 0 = off. */
+  maxDepth: number;
+  /** Redis key prefix (REDIS_KEY_PREFIX). */
+  keyPrefix: string;
+  windowMs: number;
+}
+
+export function limitSettings(cfg: Config): LimitSettings {
+  return {
+    perMinute: cfg.RATE_LIMIT_PER_MINUTE,
+    perClient: cfg.RATE_LIMITS,
+    maxCost: cfg.MAX_QUERY_COST,
+    maxDepth: cfg.MAX_QUERY_DEPTH,
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    windowMs: 60_000,
+  };
+}
+
+/** One atomic step per request: count it in the client's current window, set the window's expiry on its first request. */
+const FIXED_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+return {n, ttl}`;
+
+export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterSeconds: number };
+
+/** Fixed-window request counting per client in Redis (so every gateway replica shares one budget). */
+export class RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly settings: LimitSettings,
+    private readonly log: Logger,
+  ) {}
+
+  limitOf(client: string): number {
+    const id = client.startsWith('client:') ? client.slice('client:'.length) : undefined;
+    return (id !== undefined ? this.settings.perClient[id] : undefined) ?? this.settings.perMinute;
+  }
+
+  async take(client: string): Promise<RateDecision> {
+    const limit = this.limitOf(client);
+    if (limit <= 0) return { ok: true };
+    const window = Math.floor(Date.now() / this.settings.windowMs);
+    const key = `${this.settings.keyPrefix}:ratelimit:${client}:${window}`;
+    try {
+      const [count, ttl] = (await this.redis.eval(FIXED_WINDOW, 1, key, String(this.settings.windowMs))) as [number, number];
+      if (count <= limit) return { ok: true };
+      return { ok: false, limit, retryAfterSeconds: Math.max(1, Math.ceil((ttl > 0 ? ttl : this.settings.windowMs) / 1000)) };
+    } catch (err) {
+      // Fail open: an unreachable Redis must not take the API down with it.
+      this.log.warn({ err: (err as Error).message }, 'rate limit not checked: Redis unavailable');
+      return { ok: true };
+    }
+  }
+}
+
+export interface QueryMeasure {
+  cost: number;
+  depth: number;
+}
+
+const LIST_SIZE_ARGS = ['first', 'last', 'limit'];
+
+/** Size of the list a field returns, from its arguments: `first`/`last`/`limit`, else the longest array argument (`skus`, `ids`, …). */
+function listSize(args: Record<string, unknown>): number | undefined {
+  for (const name of LIST_SIZE_ARGS) {
+    const v = args[name];
+    if (typeof v === 'number' && v >= 0) return v;
+  }
+  let size: number | undefined;
+  const visit = (value: unknown, level: number) => {
+    if (Array.isArray(value)) size = Math.max(size ?? 0, value.length);
+    else if (value && typeof value === 'object' && level < 2) for (const v of Object.values(value)) visit(v, level + 1);
+  };
+  for (const v of Object.values(args)) visit(v, 0);
+  return size;
+}
+
+/** simpleEstimator's cost (1 per field plus its children) multiplied by the list size the arguments ask for. */
+export const listSizeEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  const isList = getNullableType(field.type) instanceof GraphQLList;
+  const n = LIST_SIZE_ARGS.some((a) => typeof args[a] === 'number') || isList ? listSize(args) : undefined;
+  if (n === undefined) return undefined;
+  return Math.max(1, n) * (1 + childComplexity);
+};
+
+/** Deepest field nesting of the operation (fragments followed; introspection counts too). */
+export function queryDepth(document: DocumentNode, operationName: string | null | undefined): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? ops.find((o) => o.kind === Kind.OPERATION_DEFINITION && o.name?.value === operationName) : ops[0];
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return 0;
+  const depthOf = (set: SelectionSetNode, seen: Set<string>): number => {
+    let max = 0;
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) max = Math.max(max, s.selectionSet ? 1 + depthOf(s.selectionSet, seen) : 1);
+      else if (s.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(s.selectionSet, seen));
+      else {
+        const f = fragments.get(s.name.value);
+        if (f && !seen.has(f.name.value)) max = Math.max(max, depthOf(f.selectionSet, new Set([...seen, f.name.value])));
+      }
+    }
+    return max;
+  };
+  return depthOf(op.selectionSet, new Set());
+}
+
+const CACHE_PER_DOCUMENT = 100;
+
+/**
+ * Rate, cost and depth limits at the gateway, for HTTP (an Apollo plugin) and graphql-ws (refusal()):
+ * checked once the operation is resolved, before any subgraph is called.
+ */
+export class GatewayLimits {
+  private readonly measures = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, QueryMeasure>>>();
+
+  constructor(
+    readonly settings: LimitSettings,
+    private readonly rate: RateLimiter | null,
+    private readonly redis: Redis | null,
+  ) {}
+
+  /** Cost and depth of an operation, computed once per (schema, document, operation, variables). */
+  measure(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> = {}): QueryMeasure {
+    let bySchema = this.measures.get(schema);
+    if (!bySchema) this.measures.set(schema, (bySchema = new WeakMap()));
+    let byDocument = bySchema.get(document);
+    if (!byDocument) bySchema.set(document, (byDocument = new Map()));
+    const key = `${operationName ?? ''}\n${JSON.stringify(variables)}`;
+    const cached = byDocument.get(key);
+    if (cached) return cached;
+    const cost = getComplexity({
+      schema,
+      query: document,
+      variables,
+      operationName: operationName ?? undefined,
+      estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    });
+    const measure = { cost, depth: queryDepth(document, operationName) };
+    if (byDocument.size >= CACHE_PER_DOCUMENT) byDocument.delete(byDocument.keys().next().value!);
+    byDocument.set(key, measure);
+    return measure;
+  }
+
+  /** QUERY_TOO_COMPLEX when the operation is too costly or too deep, else null. */
+  complexity(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables?: Record<string, unknown>): GraphQLError | null {
+    const { maxCost, maxDepth } = this.settings;
+    if (maxCost <= 0 && maxDepth <= 0) return null;
+    let m: QueryMeasure;
+    try {
+      m = this.measure(schema, document, operationName, variables);
+    } catch {
+      return null; // e.g. bad variables: graphql-js reports those itself.
+    }
+    if (maxDepth > 0 && m.depth > maxDepth) {
+      return asGraphQLError(
+        new QueryTooComplexError(`The operation is nested ${m.depth} levels deep; the limit is ${maxDepth}`, { reason: 'DEPTH', depth: m.depth, maxDepth, cost: m.cost, maxCost }),
+      );
+    }
+    if (maxCost > 0 && m.cost > maxCost) {
+      return asGraphQLError(
+        new QueryTooComplexError(`The operation's estimated cost is ${m.cost}; the limit is ${maxCost}: ask for fewer items or fields`, {
+          reason: 'COST',
+          cost: m.cost,
+          maxCost,
+          depth: m.depth,
+          maxDepth,
+        }),
+      );
+    }
+    return null;
+  }
+
+  /** RATE_LIMITED (HTTP 429 with Retry-After) when the client has used its budget of this window, else null. */
+  async rateRefusal(client: string): Promise<GraphQLError | null> {
+    if (!this.rate) return null;
+    const decision = await this.rate.take(client);
+    if (decision.ok) return null;
+    const err = new RateLimitedError(`Client ${client} is over its limit of ${decision.limit} requests per minute; retry in ${decision.retryAfterSeconds} s`, {
+      limit: decision.limit,
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+    return new GraphQLError(err.message, {
+      originalError: err,
+      extensions: { code: err.code, http: { status: 429, headers: new HeaderMap([['retry-after', String(decision.retryAfterSeconds)]]) } },
+    });
+  }
+
+  /** Both checks, complexity first (a refused query does not use the budget); for graphql-ws. */
+  async refusal(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Record<string, unknown> | undefined,
+    client: string,
+  ): Promise<GraphQLError | null> {
+    return this.complexity(schema, document, operationName, variables) ?? (await this.rateRefusal(client));
+  }
+
+  plugin<C extends BaseContext & LimitContext>(): ApolloServerPlugin<C> {
+    return {
+      requestDidStart: async () => ({
+        didResolveOperation: async ({ schema, document, operationName, request, contextValue }) => {
+          const refusal = await this.refusal(schema, document, operationName, request.variables, rateKey(contextValue));
+          if (refusal) throw refusal;
+        },
+      }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.redis?.quit().catch(() => {});
+  }
+}
+
+export interface LimitContext {
+  clientId: string | null;
+  remoteAddress?: string | null;
+}
+
+/** Whose budget a request uses: the authenticated client, else x-client-id, else the remote address. */
+export function rateKey(ctx: LimitContext): string {
+  if (ctx.clientId) return `client:${ctx.clientId}`;
+  return `ip:${ctx.remoteAddress ?? 'unknown'}`;
+}
+
+function asGraphQLError(err: DomainError): GraphQLError {
+  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, http: { status: 400 } } });
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { startGateway } from '../gateway/gateway.js';
+import { limitSettings, type LimitSettings } from '../gateway/limits/limits.js';
+import { SUBGRAPH_NAMES } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
+import { errorCode, gql } from './client.js';
+import { dropKeys } from './events.js';
+import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
+import { startStack, type Stack } from './stack.js';
+import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
+
+const PER_MINUTE = 5;
+const STOCK_CHANGED = `subscription($f: StockChangedFilter!) { stockChanged(filter: $f) { sku } }`;
+const DEEP = `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }`;
+
+let stack: Stack;
+let proxy: Server;
+let inventoryCalls = 0;
+let gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
+let settings: LimitSettings;
+let ids: { loc: string; channel: string; sku: string };
+
+async function startCountingProxy(target: string): Promise<string> {
+  proxy = createServer(async (req, res) => {
+    inventoryCalls++;
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = proxy.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    env: {
+      REDIS_KEY_PREFIX: `omnistock_test:limits-${randomUUID().slice(0, 8)}`,
+      RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
+      RATE_LIMITS: 'vip=1000',
+      MAX_QUERY_COST: '200',
+      MAX_QUERY_DEPTH: '6',
+    },
+  });
+  settings = limitSettings(stack.cfg);
+  const inv = new InventoryFixture(stack.subgraphs.inventory.url, stack.subgraphs.inventory.dataSource);
+  const loc = await inv.location();
+  ids = { loc, channel: await inv.channel([loc]), sku: await inv.item() };
+  await inv.receive(ids.sku, loc, 10);
+  // Two replicas on the same Redis prefix; inventory reached through a proxy that counts calls.
+  const inventoryUrl = await startCountingProxy(stack.subgraphs.inventory.url);
+  const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+  if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+  const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), inventory: inventoryUrl };
+  for (let i = 0; i < 2; i++) {
+    gateways.push(
+      await startGateway({
+        supergraphSdl: composed.supergraphSdl,
+        urlOverrides,
+        subscriptionUrls: { inventory: wsUrl(stack.subgraphs.inventory.url) },
+        limits: settings,
+        host: '127.0.0.1',
+        port: 0,
+      }),
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const g of gateways) await g.close();
+  await new Promise((resolve) => proxy?.close(resolve));
+  if (settings) {
+    const redis = createRedis(stack.cfg.REDIS_URL);
+    await dropKeys(redis, settings.keyPrefix);
+    await redis.quit();
+  }
+  await stack?.close();
+});
+
+const availability = (gateway: number, client: string, skus = [ids.sku]) =>
+  gql(gateways[gateway]!.url, AVAILABILITY, { c: ids.channel, skus }, { 'x-client-id': client });
+
+describe('rate limits', () => {
+  it('two gateways share one client budget; the next request is 429 RATE_LIMITED with Retry-After; another client is unaffected', async () => {
+    const client = `c-${randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < PER_MINUTE; i++) {
+      const ok = await availability(i % 2, client);
+      expect(ok.errors).toBeUndefined();
+      expect(ok.status).toBe(200);
+    }
+    const refused = await availability(PER_MINUTE % 2, client);
+    expect(refused.status).toBe(429);
+    expect(errorCode(refused)).toBe('RATE_LIMITED');
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.errors![0]!.extensions).toMatchObject({ retryAfterSeconds: retryAfter, limit: PER_MINUTE });
+    expect(refused.data ?? null).toBeNull();
+    // The other replica refuses it too.
+    expect(errorCode(await availability((PER_MINUTE + 1) % 2, client))).toBe('RATE_LIMITED');
+
+    const other = await availability(0, `c-${randomUUID().slice(0, 8)}`);
+    expect(other.errors).toBeUndefined();
+  });
+
+  it('a client with an override in RATE_LIMITS gets its own limit', async () => {
+    for (let i = 0; i < PER_MINUTE + 2; i++) expect((await availability(i % 2, 'vip')).errors).toBeUndefined();
+  });
+
+  it('applies to graphql-ws subscriptions', async () => {
+    const client = `ws-${randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < PER_MINUTE; i++) expect((await availability(0, client)).errors).toBeUndefined();
+    const ws = wsClient(wsUrl(gateways[1]!.url), { 'x-client-id': client });
+    try {
+      const sub = collect(ws, STOCK_CHANGED, { f: { skus: [ids.sku] } });
+      await expect.poll(() => sub.errors.length, { timeout: 5000 }).toBe(1);
+      expect(JSON.stringify(sub.errors[0])).toContain('RATE_LIMITED');
+    } finally {
+      await ws.dispose();
+    }
+  });
+});
+
+describe('cost and depth limits', () => {
+  it('an over-cost query is refused with its computed cost, and no subgraph is called', async () => {
+    const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);
+    const before = inventoryCalls;
+    const refused = await availability(0, `c-${randomUUID().slice(0, 8)}`, skus);
+    expect(errorCode(refused)).toBe('QUERY_TOO_COMPLEX');
+    expect(refused.status).toBe(400);
+    expect(refused.errors![0]!.extensions).toMatchObject({ reason: 'COST', cost: 900, maxCost: 200 });
+    expect(refused.data ?? null).toBeNull();
+    expect(inventoryCalls).toBe(before);
+  });
+
+  it('an over-depth query is refused with its depth', async () => {
+    const refused = await gql(gateways[1]!.url, DEEP, {}, { 'x-client-id': `c-${randomUUID().slice(0, 8)}` });
+    expect(errorCode(refused)).toBe('QUERY_TOO_COMPLEX');
+    expect(refused.errors![0]!.extensions).toMatchObject({ reason: 'DEPTH', depth: 9, maxDepth: 6 });
+  });
+
+  it('normal queries pass and reach the subgraph', async () => {
+    const before = inventoryCalls;
+    const ok = await availability(1, `c-${randomUUID().slice(0, 8)}`, [ids.sku, 'NOPE-1', 'NOPE-2']);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data!.availability[0]).toMatchObject({ sku: ids.sku, availableToSell: 10 });
+    expect(inventoryCalls).toBeGreaterThan(before);
+  });
+});
