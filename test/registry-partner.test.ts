@@ -1,51 +1,17 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScript } from './process.js';
 import { errorCode, gql, uniq } from './client.js';
 import { PUBLISH, registryClient, repoSdl, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
 
 /** Runs `npm run omnistock -- registry …`'s entry with this registry's database and Redis keys. */
-function cli(reg: RegistryStack, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'registry', ...args], {
-      env: { ...process.env, DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the CLI did not exit:\n${stdout}\n${stderr}`));
-    }, 50_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (reg: RegistryStack, args: string[]) =>
+  runScript('scripts/cli.ts', ['registry', ...args], { DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' }, 50_000);
 
-const PRICING_SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-
-"A stock-keeping unit; the pricing team adds its price."
-type InventoryItem @key(fields: "sku") {
-  "The stock-keeping unit code: letters, digits, '.', '_' or '-', up to 64 characters."
-  sku: String!
-  "The current selling price; null when the SKU has none."
-  price: Money
-}
-
-"An amount in one currency."
-type Money {
-  "Amount in minor units (pence, cents)."
-  amount: Int!
-  "ISO 4217 currency code."
-  currency: String!
-}
-`;
+// The walkthrough's own schema (README "Partner onboarding walkthrough").
+const PRICING_SDL = await readFile('scripts/demo/pricing.graphql', 'utf8');
 
 let reg: RegistryStack;
 let partner: Awaited<ReturnType<typeof startPartnerSubgraph>>;

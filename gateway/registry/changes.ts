@@ -3,6 +3,7 @@ import { Supergraph, buildSubgraph } from '@apollo/federation-internals';
 import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
 import type { GraphQLSchema } from 'graphql';
 import { SUPPORTED_SUPERGRAPH_FEATURES } from '../auth/supergraph.js';
+import { stableJson } from '../../lib/stable-json.js';
 
 /** How a change affects clients, after usage is taken into account. */
 export type Criticality = 'BREAKING' | 'DANGEROUS' | 'SAFE';
@@ -31,17 +32,6 @@ export function apiSchemaOf(supergraphSdl: string): GraphQLSchema {
 /** A subgraph's schema as graphql-js sees it, federation definitions included (for subgraph version diffs). */
 export function subgraphSchemaOf(name: string, sdl: string): GraphQLSchema {
   return buildSubgraph(name, 'http://subgraph.invalid', sdl).schema.toGraphQLJSSchema();
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 export function fingerprintOf(change: Pick<Change, 'type' | 'path' | 'meta'>): string {

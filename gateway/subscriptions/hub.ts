@@ -3,6 +3,7 @@ import { GraphQLError, print, validate, type DocumentNode, type ExecutionResult 
 import type { Logger } from 'pino';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner-adapter.js';
 import { UpstreamSubscription, type UpstreamPool, type UpstreamSettings } from './upstream.js';
+import { stableJson } from '../../lib/stable-json.js';
 
 export interface HubSettings extends UpstreamSettings {
   /** Results a subscriber may have waiting before the latest state per key replaces older ones. */
@@ -25,18 +26,6 @@ export interface SubscribeRequest {
 
 const limitError = (message: string, extensions: Record<string, unknown>) =>
   new GraphQLError(message, { extensions: { code: 'SUBSCRIPTION_LIMIT', ...extensions } });
-
-/** Serialises variables with sorted keys, so equal variables make equal sharing keys. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /**
  * The gateway's subscriptions. Subscribers with the same normalised document, variables and auth
