@@ -14,6 +14,25 @@ const optionalWsUrl = z
   .refine((u) => u.startsWith('ws://') || u.startsWith('wss://'), 'must be a ws:// or wss:// URL')
   .optional();
 
+/** A `client=number,client=number` list (per-client overrides of a gateway limit). */
+function perClientNumbers(shape: string) {
+  return z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of v.split(/[\s,]+/).filter(Boolean)) {
+        const m = /^([^=]+)=(\d+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not ${shape}` });
+          continue;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    });
+}
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -150,25 +169,13 @@ export const configSchema = z.object({
   /** Requests per client and minute at the gateway, counted in Redis across replicas; 0 = no limit. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   /** Per-client overrides of RATE_LIMIT_PER_MINUTE, e.g. `storefront=60000,partner-x=600` (0 = unlimited). */
-  RATE_LIMITS: z
-    .string()
-    .default('')
-    .transform((v, ctx) => {
-      const out: Record<string, number> = {};
-      for (const pair of v.split(/[\s,]+/).filter(Boolean)) {
-        const m = /^([^=]+)=(\d+)$/.exec(pair);
-        if (!m) {
-          ctx.addIssue({ code: 'custom', message: `"${pair}" is not client=requestsPerMinute` });
-          continue;
-        }
-        out[m[1]!] = Number(m[2]);
-      }
-      return out;
-    }),
+  RATE_LIMITS: perClientNumbers('client=requestsPerMinute'),
   /** Largest estimated cost of an operation the gateway runs (1 per field, times list sizes from first/skus/ids arguments); 0 = no limit. */
   MAX_QUERY_COST: z.coerce.number().int().min(0).default(50_000),
   /** Deepest field nesting of an operation the gateway runs; 0 = no limit. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(0).default(12),
+  /** Per-client overrides of MAX_QUERY_COST, e.g. `reporting=500000,partner-x=5000` (0 = unlimited). */
+  MAX_QUERY_COSTS: perClientNumbers('client=maxCost'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
-import { limitSettings, type LimitSettings } from '../gateway/limits/limits.js';
+import { limitSettings, RateLimiter, type LimitSettings } from '../gateway/limits/limits.js';
+import { logger } from '../lib/logger.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
@@ -42,6 +43,7 @@ beforeAll(async () => {
       REDIS_KEY_PREFIX: `omnistock_test:limits-${randomUUID().slice(0, 8)}`,
       RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
       RATE_LIMITS: 'vip=1000',
+      MAX_QUERY_COSTS: 'reporting=100000',
       MAX_QUERY_COST: '200',
       MAX_QUERY_DEPTH: '6',
     },
@@ -125,7 +127,39 @@ describe('rate limits', () => {
   });
 });
 
+describe('the rate limiter (GCRA on the Redis clock)', () => {
+  it('allows the limit as a burst, then one request per emission interval: no second burst across a window boundary', async () => {
+    const redis = createRedis(stack.cfg.REDIS_URL);
+    try {
+      // 5 per second: one request every 200 ms once the burst is spent.
+      const limiter = new RateLimiter(redis, { ...settings, perMinute: 5, windowMs: 1000 }, logger());
+      const client = `client:gcra-${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < 5; i++) expect((await limiter.take(client)).ok).toBe(true);
+      const refused = await limiter.take(client);
+      expect(refused.ok).toBe(false);
+      if (refused.ok) return;
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(200);
+      // Once the advertised wait has passed exactly one request fits, and the next is refused again:
+      // a fixed window would have granted a whole new burst at its boundary.
+      await new Promise((resolve) => setTimeout(resolve, refused.retryAfterMs + 20));
+      expect((await limiter.take(client)).ok).toBe(true);
+      expect((await limiter.take(client)).ok).toBe(false);
+      // A batch takes all of its requests or none.
+      expect((await limiter.take(client, 3)).ok).toBe(false);
+    } finally {
+      await redis.quit();
+    }
+  });
+});
+
 describe('cost and depth limits', () => {
+  it('a client with an override in MAX_QUERY_COSTS may run a query over the default cost limit', async () => {
+    const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);
+    const allowed = await availability(0, 'reporting', skus);
+    expect(allowed.errors).toBeUndefined();
+  });
+
   it('an over-cost query is refused with its computed cost, and no subgraph is called', async () => {
     const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);
     const before = inventoryCalls;

@@ -30,6 +30,8 @@ export interface LimitSettings {
   perClient: Record<string, number>;
   /** Largest accepted estimated cost of an operation; 0 = off. */
   maxCost: number;
+  /** Per-client overrides of maxCost (0 = unlimited for that client). */
+  maxCostPerClient: Record<string, number>;
   /** Largest accepted selection depth of an operation; 0 = off. */
   maxDepth: number;
   /** Redis key prefix (REDIS_KEY_PREFIX). */
@@ -42,22 +44,35 @@ export function limitSettings(cfg: Config): LimitSettings {
     perMinute: cfg.RATE_LIMIT_PER_MINUTE,
     perClient: cfg.RATE_LIMITS,
     maxCost: cfg.MAX_QUERY_COST,
+    maxCostPerClient: cfg.MAX_QUERY_COSTS,
     maxDepth: cfg.MAX_QUERY_DEPTH,
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     windowMs: 60_000,
   };
 }
 
-/** One atomic step per request: count it in the client's current window, set the window's expiry on its first request. */
-const FIXED_WINDOW = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-return {n, ttl}`;
+/**
+ * GCRA (the generic cell rate algorithm), one atomic step on the Redis clock: each request moves the
+ * client's theoretical arrival time (TAT) on by one emission interval (window / limit); a request is
+ * refused when that would put the TAT more than a window ahead of now. So at most `limit` requests
+ * pass in any sliding window (no doubling across a fixed window's boundary), an idle client has its
+ * whole budget as a burst, and one key per client holds all the state.
+ * KEYS[1] the client's TAT; ARGV[1] emission interval (ms), ARGV[2] window (ms), ARGV[3] requests taken.
+ * Returns {allowed (1/0), ms until the requests would be allowed}.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
+local next = tat + interval * n
+if next - now > window then return {0, math.ceil(next - window - now)} end
+redis.call('SET', KEYS[1], next, 'PX', math.ceil(next - now))
+return {1, 0}`;
 
-export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterSeconds: number };
+export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterMs: number; retryAfterSeconds: number };
 
-/** Fixed-window request counting per client in Redis (so every gateway replica shares one budget). */
+/** Requests per client and sliding minute, counted in Redis (so every gateway replica shares one budget). */
 export class RateLimiter {
   constructor(
     private readonly redis: Redis,
@@ -66,25 +81,31 @@ export class RateLimiter {
   ) {}
 
   limitOf(client: string): number {
-    const id = client.startsWith('client:') ? client.slice('client:'.length) : undefined;
-    return (id !== undefined ? this.settings.perClient[id] : undefined) ?? this.settings.perMinute;
+    return perClientSetting(client, this.settings.perClient, this.settings.perMinute);
   }
 
-  async take(client: string): Promise<RateDecision> {
+  /** Takes `n` requests (a batch counts each of its operations) from the client's budget, or none when they do not all fit. */
+  async take(client: string, n = 1): Promise<RateDecision> {
     const limit = this.limitOf(client);
     if (limit <= 0) return { ok: true };
-    const window = Math.floor(Date.now() / this.settings.windowMs);
-    const key = `${this.settings.keyPrefix}:ratelimit:${client}:${window}`;
+    const { windowMs } = this.settings;
+    const key = `${this.settings.keyPrefix}:ratelimit:${client}`;
     try {
-      const [count, ttl] = (await this.redis.eval(FIXED_WINDOW, 1, key, String(this.settings.windowMs))) as [number, number];
-      if (count <= limit) return { ok: true };
-      return { ok: false, limit, retryAfterSeconds: Math.max(1, Math.ceil((ttl > 0 ? ttl : this.settings.windowMs) / 1000)) };
+      const [allowed, waitMs] = (await this.redis.eval(GCRA, 1, key, String(windowMs / limit), String(windowMs), String(n))) as [number, number];
+      if (allowed === 1) return { ok: true };
+      return { ok: false, limit, retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
     } catch (err) {
       // Fail open: an unreachable Redis must not take the API down with it.
       this.log.warn({ err: (err as Error).message }, 'rate limit not checked: Redis unavailable');
       return { ok: true };
     }
   }
+}
+
+/** A client's override of a limit (RATE_LIMITS, MAX_QUERY_COSTS) when it has one, else the default; `client` is a rateKey. */
+function perClientSetting(client: string, overrides: Record<string, number>, fallback: number): number {
+  const id = client.startsWith('client:') ? client.slice('client:'.length) : undefined;
+  return (id !== undefined ? overrides[id] : undefined) ?? fallback;
 }
 
 export interface QueryMeasure {
@@ -176,9 +197,16 @@ export class GatewayLimits {
     return measure;
   }
 
-  /** QUERY_TOO_COMPLEX when the operation is too costly or too deep, else null. */
-  complexity(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables?: Record<string, unknown>): GraphQLError | null {
-    const { maxCost, maxDepth } = this.settings;
+  /** QUERY_TOO_COMPLEX when the operation is too costly (for this client) or too deep, else null. */
+  complexity(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Record<string, unknown> | undefined,
+    client: string,
+  ): GraphQLError | null {
+    const { maxDepth } = this.settings;
+    const maxCost = perClientSetting(client, this.settings.maxCostPerClient, this.settings.maxCost);
     if (maxCost <= 0 && maxDepth <= 0) return null;
     let m: QueryMeasure;
     try {
@@ -228,7 +256,7 @@ export class GatewayLimits {
     variables: Record<string, unknown> | undefined,
     client: string,
   ): Promise<GraphQLError | null> {
-    return this.complexity(schema, document, operationName, variables) ?? (await this.rateRefusal(client));
+    return this.complexity(schema, document, operationName, variables, client) ?? (await this.rateRefusal(client));
   }
 
   plugin<C extends BaseContext & LimitContext>(): ApolloServerPlugin<C> {
