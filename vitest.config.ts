@@ -10,7 +10,8 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**'],
     // Integration tests use their own databases (omnistock_test_*) so they never touch demo data.
-    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false' },
+    // SUBGRAPH_TIMEOUT_MS: on a loaded CI machine a 500-movement batch can outlast the 10 s default.
+    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000' },
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

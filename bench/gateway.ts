@@ -1,18 +1,29 @@
-import { demoItem } from '../scripts/demo/estate.js';
-import { drive, table, type LoadResult } from './run.js';
+import { demoId, demoItem } from '../scripts/demo/estate.js';
+import { drive, mergeRuns, table, type Load, type LoadResult } from './run.js';
 import { startBenchSystem } from './system.js';
 
+/** The port of the second gateway, the one without governance (the bench system's own is 4100). */
+const BARE_GATEWAY_PORT = 4105;
 
-const SKUS = Array.from({ length: 10 }, (_, i) => demoItem(i * 7).sku);
+const STOREFRONT_SKUS = Array.from({ length: 20 }, (_, i) => demoItem(i * 7).sku);
+const CROSS_SKUS = STOREFRONT_SKUS.slice(0, 10);
 
-const CROSS_SUBGRAPH = `query Bench($skus: [String!]!) {
+/** A product-listing page: available-to-sell of 20 SKUs on one channel with the pickup locations' names. */
+const STOREFRONT = `query Storefront($c: ID!, $skus: [String!]!) {
+  availability(channelId: $c, skus: $skus) {
+    sku availableToSell status
+    locations { available pickup location { name } }
+  }
+}`;
+
+const CROSS_SUBGRAPH = `query StockByLocation($skus: [String!]!) {
   inventoryItems(skus: $skus) {
     sku name
     stockLevels { onHand available location { name address { city } channels { code name } } }
   }
 }`;
 
-const INVENTORY_ONLY = `query Bench($skus: [String!]!) {
+const INVENTORY_ONLY = `query StockByLocation($skus: [String!]!) {
   inventoryItems(skus: $skus) {
     sku name
     stockLevels { onHand available location { id } }
@@ -20,49 +31,76 @@ const INVENTORY_ONLY = `query Bench($skus: [String!]!) {
 }`;
 
 /**
- * npm run bench -- gateway: the cross-subgraph storefront query through the gateway against its
- * inventory part sent straight to the inventory subgraph, in the same run on the same data.
+ * npm run bench -- gateway: what governance costs and what federation costs, in the same run on the
+ * same data. Two gateway processes serve the same subgraphs: the bench system's own, governed as in
+ * production (credentials checked, a rate-limit step in Redis per request, field usage recorded), and
+ * a bare one (AUTH_MODE=off, no rate limit, no usage recording). Each query goes through both, and
+ * its inventory part straight to the inventory subgraph.
  */
 export async function benchGateway(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
   const system = await startBenchSystem({ skus: 2000 });
   try {
-    const loads = [
-      { name: `gateway: ${SKUS.length} SKUs x locations + names + channels`, url: system.url('gateway'), body: JSON.stringify({ query: CROSS_SUBGRAPH, variables: { skus: SKUS } }) },
-      { name: `inventory subgraph direct: same SKUs`, url: system.url('inventory'), body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: SKUS } }) },
+    const governed = system.url('gateway');
+    const bare = await system.startGateway(BARE_GATEWAY_PORT, { AUTH_MODE: 'off', RATE_LIMIT_PER_MINUTE: '0', REGISTRY_USAGE_RECORDING: 'false' });
+    const channel = demoId('channel', 'WEB-UK');
+    const storefront = JSON.stringify({ query: STOREFRONT, variables: { c: channel, skus: STOREFRONT_SKUS } });
+    const cross = JSON.stringify({ query: CROSS_SUBGRAPH, variables: { skus: CROSS_SKUS } });
+    const groups: { title: string; loads: Load[] }[] = [
+      {
+        title: `storefront: availability of ${STOREFRONT_SKUS.length} SKUs on one channel with location names`,
+        loads: [
+          { name: 'bare gateway', url: bare, body: storefront },
+          { name: 'governed gateway (JWT)', url: governed, body: storefront, headers: system.headers },
+          { name: 'governed gateway (API key)', url: governed, body: storefront, headers: system.apiKeyHeaders },
+        ],
+      },
+      {
+        title: `${CROSS_SKUS.length} SKUs x locations + names + channels (three subgraphs)`,
+        loads: [
+          { name: 'inventory subgraph direct (its part only)', url: system.url('inventory'), body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: CROSS_SKUS } }) },
+          { name: 'bare gateway', url: bare, body: cross },
+          { name: 'governed gateway (JWT)', url: governed, body: cross, headers: system.headers },
+          { name: 'governed gateway (API key)', url: governed, body: cross, headers: system.apiKeyHeaders },
+        ],
+      },
     ];
-    // Check both answer correctly before measuring anything.
-    for (const load of loads) {
-      const res = await fetch(load.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: load.body });
-      const json = (await res.json()) as { errors?: unknown; data?: { inventoryItems: unknown[] } };
-      if (json.errors || json.data?.inventoryItems.length !== SKUS.length) throw new Error(`${load.name}: bad response ${JSON.stringify(json).slice(0, 300)}`);
-    }
-    // Rounds alternate the targets so drift (thermal, background work) hits both alike.
-    const results: LoadResult[][] = loads.map(() => []);
+    // Every target answers correctly (and the governed one admits the credentials) before anything is measured.
+    for (const load of groups.flatMap((g) => g.loads)) await expectAnswer(load);
+
+    const results = new Map<Load, LoadResult[]>();
+    // Rounds alternate the targets so drift (thermal, background work) hits all alike.
     for (let round = 0; round < opts.rounds; round++) {
-      for (const [i, load] of loads.entries()) {
-        results[i]!.push(await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? 3 : 1 }));
+      for (const load of groups.flatMap((g) => g.loads)) {
+        const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? 3 : 1 });
+        results.set(load, [...(results.get(load) ?? []), r]);
       }
     }
-    const merged = results.map((rs) => ({
-      name: rs[0]!.name,
-      requestsPerSec: median(rs.map((r) => r.requestsPerSec)),
-      p50: median(rs.map((r) => r.p50)),
-      p99: median(rs.map((r) => r.p99)),
-      errors: rs.reduce((a, r) => a + r.errors, 0),
-      non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
-    }));
-    process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} rounds of ${opts.seconds} s each (median per target)\n\n${table(merged)}\n\n`);
-    const [viaGateway, direct] = merged;
-    process.stdout.write(
-      `ratio gateway/direct: throughput ${(viaGateway!.requestsPerSec / direct!.requestsPerSec).toFixed(2)}x, p99 latency ${(viaGateway!.p99 / direct!.p99).toFixed(2)}x\n`,
-    );
+    process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} rounds of ${opts.seconds} s per target, alternating (median per target)\n`);
+    for (const group of groups) {
+      const merged = group.loads.map((load) => mergeRuns(results.get(load)!));
+      process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
+      const bareRun = merged.find((m) => m.name === 'bare gateway')!;
+      for (const governed of merged.filter((m) => m.name.startsWith('governed'))) {
+        process.stdout.write(
+          `governance cost, ${governed.name.replace('governed gateway ', '')}: throughput ${ratio(governed.requestsPerSec, bareRun.requestsPerSec)} of bare, ` +
+            `p50 ${ratio(governed.p50, bareRun.p50)}, p99 ${ratio(governed.p99, bareRun.p99)}\n`,
+        );
+      }
+      const direct = merged.find((m) => m.name.startsWith('inventory'));
+      if (direct) process.stdout.write(`federation cost (bare gateway/inventory direct): throughput ${ratio(bareRun.requestsPerSec, direct.requestsPerSec)}\n`);
+    }
   } finally {
     await system.stop();
   }
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+async function expectAnswer(load: Load): Promise<void> {
+  const res = await fetch(load.url, { method: 'POST', headers: { 'content-type': 'application/json', ...load.headers }, body: load.body });
+  const json = (await res.json()) as { errors?: unknown; data?: Record<string, unknown[] | null> };
+  const list = json.data && Object.values(json.data)[0];
+  if (json.errors || !Array.isArray(list) || list.length === 0 || list.some((x) => x === null)) {
+    throw new Error(`${load.name}: bad response ${JSON.stringify(json).slice(0, 300)}`);
+  }
 }
+
+const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}x`;

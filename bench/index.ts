@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
 import { benchOrders } from './orders.js';
+import { benchPeers } from './peers.js';
 import { benchReserve } from './reserve.js';
 import { benchSubscriptions } from './subscriptions.js';
 
@@ -15,12 +16,22 @@ const positiveInt = (v: string) => {
 const program = new Command('bench').description('Omnistock benchmarks');
 program
   .command('gateway')
-  .description('cross-subgraph query through the gateway vs its inventory part straight to the subgraph')
+  .description('the cost of governance (auth, rate limiting, usage recording: the same queries through a governed and a bare gateway) and of federation (vs the inventory subgraph direct)')
   .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .option('-r, --rounds <n>', 'rounds alternating the targets', positiveInt, 3)
   .action(async (opts: { connections: number; seconds: number; rounds: number }) => {
     await benchGateway(opts);
+  });
+
+program
+  .command('peers')
+  .description('the same supergraph and subgraphs through our gateway, Hive Gateway and a plain @apollo/gateway: req/s, p50, p99 and ratios')
+  .option('-c, --connections <n>', 'concurrent connections', positiveInt, 50)
+  .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
+  .option('-r, --rounds <n>', 'rounds alternating the gateways', positiveInt, 3)
+  .action(async (opts: { connections: number; seconds: number; rounds: number }) => {
+    await benchPeers(opts);
   });
 
 program

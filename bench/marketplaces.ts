@@ -66,8 +66,10 @@ class SimulatorClient {
   }
 }
 
-async function call(url: string, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-client-id': 'bench' }, body: JSON.stringify({ query, variables }) });
+type Gql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
+
+async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, any>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data!;
@@ -173,7 +175,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
   const interrupted = () => void stop().finally(() => process.exit(130));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
-    const gateway = system.url('gateway');
+    const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
     const inventoryUrl = system.url('inventory');
     await disconnectEarlierRuns(gateway);
     const run = randomUUID().slice(0, 6).toUpperCase();
@@ -182,7 +184,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
       const account = `bench-${kind.toLowerCase()}-${run.toLowerCase()}`;
       const policy = scalePolicy(DEFAULT_PUSH_POLICIES[kind], opts.rateScale);
       await writeFile(join(secrets, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }));
-      const created = await call(gateway, `mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
+      const created = await gateway(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
         i: { code: `BENCH-${kind}-${run}`, name: `Bench ${kind}`, type: 'MARKETPLACE', marketplace: kind, allocationRule: { sources: [{ locationId: DC, priority: 1 }] } },
       });
       targets.push({ kind, channelId: created.createChannel.id, account, policy });
@@ -206,7 +208,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     const syncStart = Date.now();
     const callsAtStart = new Map(await Promise.all(targets.map(async (t) => [t.kind, await sim.pushCalls(t.kind, t.account)] as const)));
     for (const t of targets) {
-      await call(gateway, `mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
+      await gateway(`mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
         c: t.channelId,
         i: { accountId: t.account, baseUrl: sim.baseUrl(t.kind, t.account), secretName: t.account, settings: SETTINGS[t.kind], ratePolicy: t.policy },
       });
@@ -251,11 +253,11 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
  * The bench database outlives a run: the channels of earlier runs (whose credentials were removed
  * with their run) are disconnected, so the jobs process does not keep pushing their SKUs.
  */
-async function disconnectEarlierRuns(gateway: string): Promise<void> {
-  const data = await call(gateway, `{ channels(first: 100, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } } }`, {});
+async function disconnectEarlierRuns(gateway: Gql): Promise<void> {
+  const data = await gateway(`{ channels(first: 100, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } } }`, {});
   for (const { node } of data.channels.edges as { node: { id: string; code: string; marketplaceConnection: unknown } }[]) {
     if (node.code.startsWith('BENCH-') && node.marketplaceConnection) {
-      await call(gateway, `mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
+      await gateway(`mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
     }
   }
 }

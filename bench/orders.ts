@@ -18,7 +18,11 @@ interface OrderRun extends LoadResult {
 const RESERVE = `mutation($input: ReserveStockInput!) { reserveStock(input: $input) { __typename } }`;
 
 /** The baseline: the same three lines reserved with one reserveStock through the gateway, as a storefront without orders would. */
-async function driveReservations(url: string, pickLines: () => { sku: string; quantity: number }[], opts: { connections: number; seconds: number }): Promise<LoadResult> {
+async function driveReservations(
+  url: string,
+  pickLines: () => { sku: string; quantity: number }[],
+  opts: { connections: number; seconds: number; headers: Record<string, string> },
+): Promise<LoadResult> {
   const run = randomUUID();
   const r = await driveClassified({
     url,
@@ -43,13 +47,12 @@ async function driveOrders(
   name: string,
   url: string,
   pickLines: () => { sku: string; quantity: number }[],
-  opts: { connections: number; seconds?: number; amount?: number },
+  opts: { connections: number; seconds?: number; amount?: number; headers: Record<string, string> },
 ): Promise<OrderRun> {
   const run = randomUUID();
   const r = await driveClassified({
     url,
     ...opts,
-    headers: { 'x-client-id': 'bench-orders' },
     body: (n) =>
       JSON.stringify({
         query: PLACE,
@@ -98,8 +101,9 @@ export async function benchOrders(opts: { connections: number; seconds: number }
     }
     const threeLines = () => distinct(plentiful, 3).map((sku) => ({ sku, quantity: 1 + Math.floor(Math.random() * 2) }));
 
-    await driveOrders('warm-up', gateway, threeLines, { connections: opts.connections, seconds: 2 });
-    const run = await driveOrders(`three-line orders over ${PLENTIFUL_SKUS} SKUs, gateway`, gateway, threeLines, opts);
+    const { headers } = system;
+    await driveOrders('warm-up', gateway, threeLines, { connections: opts.connections, seconds: 2, headers });
+    const run = await driveOrders(`three-line orders over ${PLENTIFUL_SKUS} SKUs, gateway`, gateway, threeLines, { ...opts, headers });
 
     // Oversell: 1,500 three-line orders, each wanting 1 of a SKU with 500 on hand, safety stock 5 and WEB-UK's 2-unit buffer.
     const scarce = await benchSku(inventory, 500, 5);
@@ -107,12 +111,13 @@ export async function benchOrders(opts: { connections: number; seconds: number }
     const race = await driveOrders(`oversell check (1,500 orders, ${sellable} sellable)`, gateway, () => [{ sku: scarce, quantity: 1 }, ...threeLines().slice(0, 2)], {
       connections: opts.connections,
       amount: 1500,
+      headers,
     });
     const db = await reservedOf(system.inventoryDataSource, scarce);
     const oversell = Math.max(0, race.confirmed - sellable, db.reserved - sellable, db.lines - sellable);
 
     // Last, so its reservations (60 s to live) are no competition for the orders measured above.
-    const baseline = await driveReservations(gateway, threeLines, opts);
+    const baseline = await driveReservations(gateway, threeLines, { ...opts, headers });
 
     const named = (r: OrderRun) => ({ ...r, name: `${r.name} (${r.confirmed} confirmed, ${r.rejected} rejected${r.pending ? `, ${r.pending} pending` : ''})` });
     process.stdout.write(

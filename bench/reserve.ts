@@ -13,7 +13,12 @@ interface ReserveRun extends LoadResult {
 }
 
 /** reserveStock of one unit with a fresh idempotency key per request; req/s counts reservations made. */
-async function driveReservations(name: string, url: string, pickSku: () => string, opts: { connections: number; seconds?: number; amount?: number }): Promise<ReserveRun> {
+async function driveReservations(
+  name: string,
+  url: string,
+  pickSku: () => string,
+  opts: { connections: number; seconds?: number; amount?: number; headers?: Record<string, string> },
+): Promise<ReserveRun> {
   const run = randomUUID();
   const r = await driveClassified({
     url,
@@ -50,8 +55,9 @@ export async function benchReserve(opts: { connections: number; seconds: number 
       [`spread over ${SPREAD_SKUS} SKUs, inventory subgraph`, inventory, spread],
       [`spread over ${SPREAD_SKUS} SKUs, gateway`, gateway, spread],
     ] as const) {
-      await driveReservations(name, url, pick, { connections: opts.connections, seconds: 2 }); // warm-up
-      runs.push(await driveReservations(name, url, pick, { connections: opts.connections, seconds: opts.seconds }));
+      const headers = system.headers;
+      await driveReservations(name, url, pick, { connections: opts.connections, seconds: 2, headers }); // warm-up
+      runs.push(await driveReservations(name, url, pick, { connections: opts.connections, seconds: opts.seconds, headers }));
     }
 
     // Oversell: 2,000 attempts at 500 units with safety stock 5 and the channel's 2-unit buffer.

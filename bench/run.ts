@@ -13,6 +13,7 @@ export interface Load {
   name: string;
   url: string;
   body: string;
+  headers?: Record<string, string>;
 }
 
 /** Drives one fixed-connection load with autocannon; a short warm-up precedes the measured run. */
@@ -20,7 +21,7 @@ export async function drive(load: Load, opts: { connections: number; seconds: nu
   const base = {
     url: load.url,
     method: 'POST' as const,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...load.headers },
     body: load.body,
     connections: opts.connections,
   };
@@ -33,6 +34,24 @@ export async function drive(load: Load, opts: { connections: number; seconds: nu
     p99: r.latency.p99,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
+  };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One row from several rounds of one target: medians of throughput and latency, summed errors. */
+export function mergeRuns(runs: LoadResult[]): LoadResult {
+  return {
+    name: runs[0]!.name,
+    requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
   };
 }
 

@@ -41,7 +41,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
-async function round(gatewayWs: string, metricsUrl: string, inventoryUrl: string, subscribers: number, seconds: number): Promise<Round> {
+async function round(
+  gatewayWs: string,
+  headers: Record<string, string>,
+  metricsUrl: string,
+  inventoryUrl: string,
+  subscribers: number,
+  seconds: number,
+): Promise<Round> {
   const heapBefore = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
   const clients: Client[] = [];
   const latencies: number[] = [];
@@ -50,7 +57,7 @@ async function round(gatewayWs: string, metricsUrl: string, inventoryUrl: string
   // Every distinct stock event delivered: ours, and any other change committed meanwhile (expiring reservations).
   const sequences = new Set<string>();
   for (let c = 0; c < Math.ceil(subscribers / PER_CONNECTION); c++) {
-    const client = createClient({ url: gatewayWs, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+    const client = createClient({ url: gatewayWs, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: headers });
     clients.push(client);
     for (let i = 0; i < PER_CONNECTION && c * PER_CONNECTION + i < subscribers; i++) {
       // Subscribers spread over the locations: one sharing group per location.
@@ -127,7 +134,7 @@ export async function benchSubscriptions(opts: { seconds: number; counts: number
     const metricsUrl = gatewayHttp.replace(/\/graphql$/, '/metrics');
     const rows: string[] = [];
     for (const count of opts.counts) {
-      const r = await round(gatewayWs, metricsUrl, system.url('inventory'), count, opts.seconds);
+      const r = await round(gatewayWs, system.headers, metricsUrl, system.url('inventory'), count, opts.seconds);
       rows.push(
         [
           String(r.subscribers).padStart(11),

@@ -1,5 +1,8 @@
+import { SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
-import { configWith, SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
+import { ApiKeyService } from '../gateway/auth/api-key.service.js';
+import { openRegistryDatabase } from '../gateway/registry/runtime.js';
+import { configWith, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
 
@@ -20,11 +23,45 @@ const BENCH_ENV = {
   INVENTORY_SUBSCRIPTION_URL: 'ws://127.0.0.1:4101/graphql',
   PUBLIC_HOST: '127.0.0.1',
   LOG_LEVEL: 'warn',
+  // As in production: authentication enforced and every request counted against its client's rate
+  // limit (a limit this high only makes sure the benchmark is never the one refused).
   NODE_ENV: 'production',
+  AUTH_MODE: 'enforce',
+  AUTH_JWT_SECRET: 'omnistock-bench-only-secret-0123456789abcdef',
+  RATE_LIMIT_PER_MINUTE: '1000000000',
 };
+
+/** Every scope our schemas ask for: the benchmark's client may run every operation. */
+const BENCH_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
+
+/** A JWT (HS256, AUTH_JWT_SECRET) for the benchmark's client `bench`, valid for a day. */
+async function benchToken(secret: string): Promise<string> {
+  return new SignJWT({ client_id: 'bench', scope: BENCH_SCOPES.join(' ') })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('1d')
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** A new API key of the benchmark's client, in the gateway's database (the gateway created it). */
+async function benchApiKey(cfg: Config): Promise<string> {
+  const ds = await openRegistryDatabase(cfg);
+  try {
+    const { key } = await new ApiKeyService(ds).create({ clientId: 'bench', scopes: BENCH_SCOPES, expiresInMs: 86_400_000, createdBy: 'bench' });
+    return key;
+  } finally {
+    await ds.destroy();
+  }
+}
 
 export interface BenchSystem {
   url(name: ServiceName): string;
+  /** Credentials of the benchmark's client (every scope) for requests through the gateway: a JWT. */
+  headers: Record<string, string>;
+  /** The same client's credentials as an API key (x-api-key). */
+  apiKeyHeaders: Record<string, string>;
+  /** Starts another gateway process on `port` with `env` over the same subgraphs (stopped with the rest); resolves to its /graphql URL. */
+  startGateway(port: number, env: Record<string, string>): Promise<string>;
   /** Inventory's database, for checks after a run. */
   inventoryDataSource: DataSource;
   stop(): Promise<void>;
@@ -57,7 +94,16 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
     }
     const byName = (name: ServiceName) => services.find((s) => s.name === name)!.url;
     await waitForReplica(byName('inventory'));
-    return { url: byName, inventoryDataSource: sources.inventory, stop };
+    const startGateway = async (port: number, extra: Record<string, string>) => {
+      const gatewayEnv = { ...env, ...extra, GATEWAY_PORT: String(port) };
+      const svc = spawnService(configWith(gatewayEnv), 'gateway', gatewayEnv);
+      services.push(svc);
+      await waitReady(svc);
+      return svc.url;
+    };
+    const headers = { authorization: `Bearer ${await benchToken(cfg.AUTH_JWT_SECRET!)}` };
+    const apiKeyHeaders = { 'x-api-key': await benchApiKey(cfg) };
+    return { url: byName, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,10 +1,9 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type SupergraphSdlHook } from '@apollo/gateway';
-import type { Fetcher } from '@apollo/utils.fetcher';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { config } from '../lib/config.js';
+import { config, introspectionMode, type IntrospectionMode } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
-import { logger } from '../lib/logger.js';
+import { logger, requestScope } from '../lib/logger.js';
 import { clientIdFrom, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
@@ -14,8 +13,12 @@ import { AuthGuard, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
 import type { Caller } from './auth/identity.js';
 import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js';
-import { GatewayLimits, limitSettings, RateLimiter, type LimitSettings } from './limits/limits.js';
+import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
+import type { TrustedDocuments } from './trusted-documents.js';
+import { GatewayMetrics, MeasuredDataSource } from './metrics.js';
+import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
+import { fetcherWithTimeout, SubgraphTransportError, transportFailure, unavailableResponse } from './subgraph-unavailable.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -25,6 +28,8 @@ export interface GatewayContext {
   caller: Caller | null;
   /** The peer's address: the rate-limit budget of requests with no client id. */
   remoteAddress?: string | null;
+  /** A batched HTTP request: its operations were counted against the rate limit at once. */
+  rateCharged?: boolean;
 }
 
 export interface GatewayOptions {
@@ -48,6 +53,16 @@ export interface GatewayOptions {
   routes?: HttpServiceOptions<GatewayContext>['routes'];
   /** Rate, cost and depth limits; the configuration's when omitted. */
   limits?: Partial<LimitSettings>;
+  /** Trusted documents from the registry: resolves document ids and refuses unregistered operations of ENFORCE clients. */
+  trustedDocuments?: TrustedDocuments;
+  /** Bound of one subgraph fetch; SUBGRAPH_TIMEOUT_MS when omitted. */
+  subgraphTimeoutMs?: number;
+  /** Most operations of a batched HTTP request (MAX_BATCH_SIZE when omitted). */
+  maxBatchSize?: number;
+  /** Who may introspect (INTROSPECTION's mode when omitted). */
+  introspection?: IntrospectionMode;
+  /** The ops page's Redis, key prefix and refresh interval; the configuration's when omitted. */
+  ops?: Partial<OpsSettings>;
 }
 
 export interface SubscriptionSettings {
@@ -71,8 +86,35 @@ function subscriptionDefaults(): SubscriptionSettings {
   };
 }
 
-/** Forwards the request id (one id ties the logs of all hops together) and the client id to every subgraph fetch. */
-class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+/**
+ * Forwards the request id (one id ties the logs of all hops together) and the client id to every
+ * subgraph fetch. A fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504)
+ * answers SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so
+ * the rest of the response is served; the next request simply tries the subgraph again.
+ */
+class SubgraphDataSource extends MeasuredDataSource<GatewayContext> {
+  constructor(
+    config: ConstructorParameters<typeof RemoteGraphQLDataSource>[0],
+    private readonly serviceName: string,
+    private readonly timeoutMs: number,
+  ) {
+    super(config);
+  }
+
+  override async process(options: Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0]) {
+    try {
+      return await super.process(options);
+    } catch (err) {
+      if (!(err instanceof SubgraphTransportError)) throw err;
+      logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');
+      return unavailableResponse(options.request, 'document' in options ? options.document : undefined, err);
+    }
+  }
+
+  override didEncounterError(...[error, request, response, context, gqlRequest]: Parameters<RemoteGraphQLDataSource<GatewayContext>['didEncounterError']>): void {
+    throw transportFailure(this.serviceName, error, response, this.timeoutMs) ?? super.didEncounterError(error, request, response, context, gqlRequest);
+  }
+
   override willSendRequest({
     request,
     context,
@@ -82,19 +124,24 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'>): ApolloGateway {
+export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs'>, metrics: GatewayMetrics | null = null): ApolloGateway {
   // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+  const timeoutMs = opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS;
   return new ApolloGateway({
     // Our own gateway enforces @authenticated/@requiresScopes (gateway/auth), so it may serve supergraphs linking them.
     supergraphSdl: typeof opts.supergraphSdl === 'string' ? servableSupergraph(opts.supergraphSdl) : servableSupergraphHook(opts.supergraphSdl),
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({
-        url: opts.urlOverrides?.[name] ?? url,
-        // Node's fetch (undici) keeps connections to subgraphs alive and pooled.
-        fetcher: fetch as unknown as Fetcher,
-      }),
+      new SubgraphDataSource(
+        {
+          url: opts.urlOverrides?.[name] ?? url,
+          // Node's fetch (undici) keeps connections to subgraphs alive and pooled; each fetch is bounded by SUBGRAPH_TIMEOUT_MS.
+          fetcher: fetcherWithTimeout(timeoutMs),
+        },
+        name,
+        timeoutMs,
+      ).measure(name, metrics),
   });
 }
 
@@ -119,6 +166,7 @@ function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
   new Gauge({ name: 'omnistock_subscriptions_active', help: 'Subscribers on this gateway', registers, collect() { this.set(hub.subscribers); } });
   new Gauge({ name: 'omnistock_subscription_groups', help: 'Upstream subscriptions shared by subscribers with one document, variables and scope', registers, collect() { this.set(hub.groupCount); } });
   new Counter({ name: 'omnistock_subscription_rest_executions_total', help: 'Entity-fetch executions of subscription plans (one per sharing group and event)', registers, collect() { this.reset(); this.inc(hub.restExecutions); } });
+  new Counter({ name: 'omnistock_subscription_deliveries_total', help: 'Subscription events sent to clients (one per subscriber and event)', registers, collect() { this.reset(); this.inc(hub.deliveries); } });
 }
 
 /**
@@ -126,7 +174,8 @@ function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
  * with health endpoints and graceful shutdown.
  */
 export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
-  const gateway = createGateway(opts);
+  const gatewayMetrics = new GatewayMetrics();
+  const gateway = createGateway(opts, gatewayMetrics);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
@@ -136,7 +185,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     maxSubscriptions: settings.maxPerNode,
     subscriptionUrls: opts.subscriptionUrls ?? {},
   }, log);
-  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }));
+  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()));
   const limitOpts = { ...limitSettings(config()), ...opts.limits };
   const rateRedis = limitOpts.perMinute > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
     ? createRedis(config().REDIS_URL, { maxRetriesPerRequest: 1 })
@@ -152,6 +201,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     logger()[level]({ authMode: 'off' }, 'AUTH_MODE=off: every request may run every operation; production must set AUTH_MODE=enforce');
   }
   let apollo: ApolloServer<GatewayContext> | undefined;
+  /** The service's metrics registry, which the ops page reads refusals from once the service runs. */
+  let metricsRegistry: Registry | undefined;
   const service = await startHttpService<GatewayContext>({
     name: 'gateway',
     host: opts.host,
@@ -159,20 +210,37 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway,
-        plugins: [...plugins, guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
+        plugins: [...plugins, gatewayMetrics.plugin<GatewayContext>(), guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
         stopOnTerminationSignals: false,
+        // Who may introspect is decided per caller by the guard (INTROSPECTION), so Apollo's own switch stays on.
         introspection: true,
+        // Each operation of a batch gets its own plugins' checks (auth, introspection, cost); MAX_BATCH_SIZE is checked before.
+        allowBatchedHttpRequests: true,
       })),
     context: async (request) => {
       const caller = await guard.callerFromHeaders(request.headers);
+      const clientId = isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']);
+      // From here on the request's log lines name its client (and its operation once resolved: GatewayMetrics.plugin).
+      const scope = requestScope.getStore();
+      if (scope) scope.client = clientId;
+      // Before anything else runs on it: an operation an ENFORCE client has not registered is refused unparsed.
+      const untrusted = opts.trustedDocuments?.admitHttp(request, clientId);
+      if (untrusted) throw untrusted;
+      // A batch counts as its operations against the rate limit, all or none, before any of them runs.
+      const rateCharged = Array.isArray(request.body);
+      if (rateCharged) {
+        const refusal = await limits.rateRefusal(rateKey({ clientId, remoteAddress: request.ip }), (request.body as unknown[]).length);
+        if (refusal) throw refusal;
+      }
       return {
         requestId: request.id,
-        clientId: isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']),
+        clientId,
         caller,
         remoteAddress: request.ip,
+        rateCharged,
       };
     },
     webSocket: (server, path) => {
@@ -182,6 +250,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         authenticate: opts.authenticate ?? (guard.enforced ? guardAuthenticator(guard) : admitAll),
         guard,
         limits,
+        trustedDocuments: opts.trustedDocuments,
+        metrics: gatewayMetrics,
         maxPerConnection: settings.maxPerConnection,
         clientKeepAliveMs: settings.clientKeepAliveMs,
       });
@@ -190,14 +260,29 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         await closeSockets();
       };
     },
+    maxBatchSize: opts.maxBatchSize ?? config().MAX_BATCH_SIZE,
     readiness: {
       supergraph: async () => {
         if (!gateway.schema) throw new Error('no supergraph loaded');
       },
     },
-    metrics: (registry) => subscriptionMetrics(registry, hub),
-    routes: opts.routes,
+    metrics: (registry) => {
+      subscriptionMetrics(registry, hub);
+      gatewayMetrics.register(registry);
+    },
+    // The ops page beside the caller's routes (the registry API).
+    routes: async (app) => {
+      gatewayMetrics.countRefusedRequests(app);
+      opts.trustedDocuments?.mount(app);
+      const closeOps = mountOps(app, { settings: { ...opsSettings(config()), ...opts.ops }, guard, apollo: () => apollo!, metrics: () => metricsRegistry });
+      const closeRoutes = await opts.routes?.(app);
+      return async () => {
+        await closeOps();
+        await closeRoutes?.();
+      };
+    },
   });
+  metricsRegistry = service.metrics;
   return {
     ...service,
     gateway,

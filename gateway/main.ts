@@ -1,10 +1,12 @@
 import { config, subgraphUrlOverrides, subscriptionUrlOverrides } from '../lib/config.js';
 import { logger, setServiceName } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/server.js';
+import { startTracing, tracingSettings } from '../lib/tracing.js';
 import { readSupergraphConfig } from './compose.js';
 import { startRegistryGateway } from './registry/runtime.js';
 
 setServiceName('gateway');
+startTracing(tracingSettings(config(), 'gateway'));
 const cfg = config();
 try {
   // The registry is the source of truth; supergraph.yaml only seeds an empty one.

@@ -5,12 +5,14 @@ import { createRedis } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
+import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../gateway/registry/webhooks.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
 import { MarketplaceSync } from './marketplace-sync.js';
-import { OrderSweeper } from './order-sweeper.js';
+import { JobsMetrics } from './metrics.js';
+import { ORDERS_MAINTENANCE_QUEUE, OrderSweeper } from './order-sweeper.js';
 import { OutboxRelay, relaySettings } from './outbox-relay.js';
 import { ReplicationConsumer } from './replication-consumer.js';
-import { ReservationExpiry } from './reservation-expiry.js';
+import { MAINTENANCE_QUEUE as INVENTORY_MAINTENANCE_QUEUE, ReservationExpiry } from './reservation-expiry.js';
 import { republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
@@ -77,6 +79,20 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const sweeper = await OrderSweeper.start({ orders: ordersDb, cfg });
     closers.push(() => sweeper.close());
 
+    // Its own connection, failing a command after one retry: a scrape must not wait on a Redis that is away.
+    const metricsRedis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
+    closers.push(() => metricsRedis.quit());
+    const metrics = new JobsMetrics({
+      outboxes: databases,
+      // The gateway's registry queues too: they share REDIS_KEY_PREFIX, and this is where queues are watched.
+      queueNames: () => [INVENTORY_MAINTENANCE_QUEUE, ORDERS_MAINTENANCE_QUEUE, REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE, ...marketplace.queueNames()],
+      channelSummaries: () => marketplace.channelSummaries(),
+      redis: metricsRedis,
+      prefix: cfg.REDIS_KEY_PREFIX,
+      log: log.child({ component: 'metrics' }),
+    });
+    closers.push(() => metrics.close());
+
     return await startHealthService({
       name: 'jobs',
       host: cfg.HOST,
@@ -85,6 +101,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
         mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1')]),
         redis: () => publisher.ping(),
       },
+      metrics: (registry) => metrics.register(registry),
       onClose: closeAll,
     });
   } catch (err) {

@@ -1,9 +1,11 @@
 import { config } from '../lib/config.js';
 import { logger, setServiceName } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/server.js';
+import { startTracing, tracingSettings } from '../lib/tracing.js';
 import { startJobs } from './jobs.js';
 
 setServiceName('jobs');
+startTracing(tracingSettings(config(), 'jobs'));
 try {
   const running = await startJobs(config());
   closeOnSignals(() => running.close());

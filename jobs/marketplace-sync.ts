@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import { marketplaceInventoryUrl, type Config } from '../lib/config.js';
 import { NotFoundError } from '../lib/errors.js';
 import { InventoryClient } from '../lib/inventory-client.js';
+import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import { StreamConsumer } from '../lib/stream-consumer.js';
@@ -12,9 +13,9 @@ import { marketplaceQueues } from '../subgraphs/channels/context.js';
 import { createAdapter } from '../subgraphs/channels/marketplace/adapters/index.js';
 import type { MarketplaceAdapter } from '../subgraphs/channels/marketplace/adapters/types.js';
 import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../subgraphs/channels/marketplace/change-feed.js';
-import { MarketplaceService, type ResolvedConnection } from '../subgraphs/channels/marketplace/marketplace.service.js';
+import { MarketplaceService, type ResolvedConnection, type SyncSummary } from '../subgraphs/channels/marketplace/marketplace.service.js';
 import { AccountPusher } from '../subgraphs/channels/marketplace/pusher.js';
-import { MAINTENANCE_QUEUE, maintenanceJobSchema } from '../subgraphs/channels/marketplace/queues.js';
+import { MAINTENANCE_QUEUE, maintenanceJobSchema, pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
 import { Reconciler } from '../subgraphs/channels/marketplace/reconciler.js';
 import { SecretStore } from '../subgraphs/channels/marketplace/secrets.js';
 
@@ -110,7 +111,7 @@ export class MarketplaceSync {
     await this.schedule();
     await this.feed.start();
     this.timers.push(
-      setInterval(() => void this.refresh().catch((err: unknown) => this.log.error({ err }, 'reading marketplace connections failed')), this.cfg.MARKETPLACE_REFRESH_MS),
+      setInterval(() => void this.refresh().catch((err: unknown) => this.log[failureLogLevel(err)]({ err }, 'reading marketplace connections failed')), this.cfg.MARKETPLACE_REFRESH_MS),
       setInterval(() => void this.watchEpoch().catch((err: unknown) => this.log.warn({ err }, 'checking the Redis epoch failed')), this.cfg.MARKETPLACE_EPOCH_CHECK_MS),
     );
   }
@@ -122,6 +123,19 @@ export class MarketplaceSync {
     await Promise.all([...this.pushers.values()].map((p) => p.stop()));
     await this.queues.close();
     await Promise.all([this.buckets.quit(), this.feedRedis.quit()]);
+  }
+
+  /** The BullMQ queues marketplace sync owns: maintenance and one push queue per connected account. */
+  queueNames(): string[] {
+    const accounts = new Set(this.connections.map((c) => pushQueueName(c.kind, c.accountId)));
+    return [MAINTENANCE_QUEUE, ...accounts];
+  }
+
+  /** Backlog, lag p95, dead letters and throttles of every connected channel (the figures its sync state shows). */
+  async channelSummaries(): Promise<{ channelId: string; summary: SyncSummary }[]> {
+    const ids = this.connections.map((c) => c.channelId);
+    const summaries = await this.service.summaries(ids);
+    return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i] }] : []));
   }
 
   /** Re-reads the connections: the change feed's routing, and a push worker per account. */

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import { ordersInventoryUrl, type Config } from '../lib/config.js';
+import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { createOrderService } from '../subgraphs/orders/context.js';
 import type { OrderService, SweepResult } from '../subgraphs/orders/order.service.js';
@@ -55,7 +56,7 @@ export class OrderSweeper {
       },
       { connection, prefix: cfg.REDIS_KEY_PREFIX, concurrency: 1 },
     );
-    worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'sweeping orders failed'));
+    worker.on('failed', (job, err) => log[failureLogLevel(err)]({ err, jobId: job?.id }, 'sweeping orders failed'));
     worker.on('error', (err) => log.error({ err }, 'order sweeper worker error'));
     return new OrderSweeper(queue, worker);
   }

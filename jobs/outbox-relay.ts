@@ -3,7 +3,7 @@ import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { Config } from '../lib/config.js';
-import { getNamedLock, releaseNamedLock } from '../lib/db.js';
+import { isDatabaseUnavailable, getNamedLock, releaseNamedLock } from '../lib/db.js';
 import { eventKeys } from '../lib/events.js';
 import { logger } from '../lib/logger.js';
 import { outboxStore, type OutboxRow } from '../lib/outbox.js';
@@ -85,6 +85,8 @@ export class OutboxRelay {
   private readonly stopping = new AbortController();
   /** The connection holding the lock; set exactly while this relay is the active one. */
   private lockRunner: QueryRunner | undefined;
+  /** Set while its database is unreachable: the outage is logged once, not on every retry. */
+  private databaseUnreachable = false;
   private loop: Promise<void> | undefined;
   private nextCleanupAt = 0;
 
@@ -113,19 +115,28 @@ export class OutboxRelay {
     while (!this.stopping.signal.aborted) {
       try {
         if (!this.lockRunner && !(await this.tryBecomeActive())) {
+          this.markReachable();
           await this.pause(LOCK_RETRY_MS);
           continue;
         }
         await this.cleanUpWhenDue(this.lockRunner!);
         const published = await this.publishBatch(this.lockRunner!);
+        this.markReachable();
         if (published === 0) await this.pause(this.opts.pollMs);
       } catch (err) {
-        this.log.error({ err }, 'outbox relay failed; standing down');
+        if (!isDatabaseUnavailable(err)) this.log.error({ err }, 'outbox relay failed; standing down');
+        else if (!this.databaseUnreachable) this.log.warn({ err }, 'outbox relay database unreachable; standing down and retrying every second');
+        this.databaseUnreachable = isDatabaseUnavailable(err);
         await this.standDown();
         await this.pause(LOCK_RETRY_MS);
       }
     }
     await this.standDown();
+  }
+
+  private markReachable(): void {
+    if (this.databaseUnreachable) this.log.info('outbox relay database reachable again');
+    this.databaseUnreachable = false;
   }
 
   private async tryBecomeActive(): Promise<boolean> {

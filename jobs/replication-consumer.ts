@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ZodError } from 'zod';
 import { TOPICS } from '../lib/events.js';
+import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { StreamConsumer, type TopicEntry } from '../lib/stream-consumer.js';
 import type { ReplicaService } from '../subgraphs/inventory/replica.service.js';
@@ -56,7 +57,7 @@ export class ReplicationConsumer {
             log.debug({ topic, id, source, seq, key, applied: fresh }, 'replica event');
           } catch (err) {
             if (!(err instanceof ZodError)) {
-              log.error({ err, topic, id, source, seq, key }, 'applying a replica event failed; it stays pending and will be retried');
+              log[failureLogLevel(err)]({ err, topic, id, source, seq, key }, 'applying a replica event failed; it stays pending and will be retried');
               continue;
             }
             log.warn({ topic, id, source, seq, key, issues: err.issues }, 'skipping an event whose payload is not a snapshot');

@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { DataSource } from 'typeorm';
+import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { ReservationService } from '../subgraphs/inventory/reservation.service.js';
 
@@ -57,7 +58,7 @@ export class ReservationExpiry {
       },
       { connection, prefix: opts.keyPrefix, concurrency: 1 },
     );
-    worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'releasing expired reservations failed'));
+    worker.on('failed', (job, err) => log[failureLogLevel(err)]({ err, jobId: job?.id }, 'releasing expired reservations failed'));
     worker.on('error', (err) => log.error({ err }, 'reservation expiry worker error'));
     return new ReservationExpiry(queue, worker);
   }

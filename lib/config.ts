@@ -46,6 +46,14 @@ export const configSchema = z.object({
     .default('omnistock'),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DB_SLOW_QUERY_MS: z.coerce.number().int().min(1).default(500),
+  /** How long opening a MySQL connection (TCP and handshake) may take before the request fails with DATABASE_UNAVAILABLE. */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2000),
+  /** Requests a process lets wait for a free pooled connection; past it they fail at once (DATABASE_UNAVAILABLE); 0 = no bound. */
+  DB_POOL_QUEUE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /** How long the gateway waits for one subgraph fetch before answering SUBGRAPH_UNAVAILABLE for the fields it was to supply. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** How long inventory keeps the last availability it answered per (channel, SKU), served marked stale while MySQL is unreachable. */
+  AVAILABILITY_SNAPSHOT_TTL_S: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
   REDIS_URL: z
     .url()
     .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')
@@ -81,6 +89,13 @@ export const configSchema = z.object({
   /** A channel's available-to-sell at or below this is LOW_STOCK. */
   LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).default(5),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * OpenTelemetry tracing: off unless set. The OTLP/HTTP collector's base URL (spans go to
+   * `<endpoint>/v1/traces`, JSON), e.g. `http://otel-collector:4318`.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The `service.name` of the spans; default: the process's service (gateway, inventory, …, jobs). */
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
   JOBS_PORT: port.default(4010),
   REDIS_KEY_PREFIX: z
     .string()
@@ -107,9 +122,11 @@ export const configSchema = z.object({
   REGISTRY_USAGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How often the gateway writes the field usage it accumulated to the registry. */
   REGISTRY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  /** Whether the gateway records field usage per client and operation (the registry's breaking-change checks need it; off only to measure its cost). */
+  REGISTRY_USAGE_RECORDING: bool.default(true),
   /** The registry API the `omnistock registry` CLI talks to; default: the gateway on this host at GATEWAY_PORT. */
   REGISTRY_URL: optionalUrl,
-  /** Bearer token of the `omnistock registry` CLI (not needed with --local). */
+  /** Credentials of the `omnistock registry` CLI, sent as a bearer token: an API key (or JWT) with registry scopes (not needed with --local). */
   REGISTRY_TOKEN: z.string().min(1).optional(),
   /** Tries of a webhook delivery (5xx, timeout, network error) before it is given up and logged. */
   REGISTRY_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
@@ -147,6 +164,8 @@ export const configSchema = z.object({
   MARKETPLACE_SIMULATOR_PORT: port.default(4030),
   /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
   MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /** How often the gateway's ops page (/ops) gathers its figures while someone watches it. */
+  OPS_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /**
    * `enforce`: every request is authenticated (API key or JWT) and checked against the supergraph's
    * @authenticated / @requiresScopes. `off`: everyone may do everything (development and tests only).
@@ -166,6 +185,8 @@ export const configSchema = z.object({
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   /** Required `aud` of JWTs, when set. */
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** How long a gateway trusts an API key it looked up (revocations still apply at once, announced through Redis); 0 = read the database on every request. */
+  AUTH_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Requests per client and minute at the gateway, counted in Redis across replicas; 0 = no limit. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   /** Per-client overrides of RATE_LIMIT_PER_MINUTE, e.g. `storefront=60000,partner-x=600` (0 = unlimited). */
@@ -176,6 +197,16 @@ export const configSchema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(0).default(12),
   /** Per-client overrides of MAX_QUERY_COST, e.g. `reporting=500000,partner-x=5000` (0 = unlimited). */
   MAX_QUERY_COSTS: perClientNumbers('client=maxCost'),
+  /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  /** Most operations in one batched HTTP request (a JSON array) at the gateway; a larger batch is refused whole with BATCH_TOO_LARGE. */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  /**
+   * Who may introspect the gateway's schema (`__schema`, `__type`): `on` everyone, `off` nobody,
+   * `admins` callers with the scope `admin` or `registry:admin`. Default: `admins` when
+   * NODE_ENV=production, else `on`; see introspectionMode().
+   */
+  INTROSPECTION: z.enum(['on', 'off', 'admins']).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -273,6 +304,13 @@ export function registryDatabaseName(cfg: Config): string {
 }
 
 export type AuthMode = 'off' | 'enforce';
+
+export type IntrospectionMode = 'on' | 'off' | 'admins';
+
+/** INTROSPECTION, defaulting to `admins` in production and `on` elsewhere. */
+export function introspectionMode(cfg: Config): IntrospectionMode {
+  return cfg.INTROSPECTION ?? (cfg.NODE_ENV === 'production' ? 'admins' : 'on');
+}
 
 /** AUTH_MODE, defaulting to `enforce` in production and `off` elsewhere. */
 export function authMode(cfg: Config): AuthMode {

@@ -94,7 +94,16 @@ export function createDataSource(cfg: Config, spec: DataSourceSpec): DataSource 
     logger: new PinoOrmLogger(),
     // trace: false spares mysql2 capturing a stack trace for every query (a measurable share of CPU
     // on the reservation path); failed queries are still logged with their SQL.
-    extra: { connectTimeout: 5000, waitForConnections: true, enableKeepAlive: true, trace: false },
+    // connectTimeout and queueLimit bound how long a request waits when MySQL is away: a refused
+    // connection fails at once, an unanswered one after DB_CONNECT_TIMEOUT_MS, and requests beyond
+    // DB_POOL_QUEUE_LIMIT waiting for a connection fail at once (mysql2 has no acquire timeout).
+    extra: {
+      connectTimeout: cfg.DB_CONNECT_TIMEOUT_MS,
+      queueLimit: cfg.DB_POOL_QUEUE_LIMIT,
+      waitForConnections: true,
+      enableKeepAlive: true,
+      trace: false,
+    },
   });
 }
 
@@ -172,6 +181,45 @@ export const bigintAsNumber: ValueTransformer = {
   to: (value: number | undefined) => value,
   from: (value: string | number) => Number(value),
 };
+
+/** Network-level failures of a MySQL connection (mysql2 and Node socket codes). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+]);
+
+/**
+ * The one classifier of "MySQL is unreachable" (refused, reset or timed-out connections, a server
+ * shutting down, a pool whose wait queue is full), as opposed to errors of the statement itself.
+ * Sees through TypeORM's QueryFailedError (it keeps mysql2's `code` and `fatal`, and the driver
+ * error as `driverError`) and `cause` chains.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let current = err, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const e = current as { code?: unknown; fatal?: unknown; message?: unknown; errno?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    // mysql2 marks errors that killed the connection fatal; handshake refusals (bad credentials) are fatal too, with an errno.
+    if (e.fatal === true && typeof e.errno !== 'number') return true;
+    if (e.message === 'Queue limit reached.' || e.message === "Can't add new command when connection is in closed state") return true;
+    current = e.driverError ?? e.cause;
+  }
+  return false;
+}
+
+/** The level to log a failure at: warn while MySQL is unreachable (an outage the process rides out and retries), error otherwise. */
+export function failureLogLevel(err: unknown): 'warn' | 'error' {
+  return isDatabaseUnavailable(err) ? 'warn' : 'error';
+}
 
 /** A unique index refused the row (mysql2's code survives TypeORM's QueryFailedError wrapping). */
 export function isDuplicateKey(err: unknown): boolean {

@@ -22,6 +22,12 @@ describe('formatError', () => {
     expect(out.message).toBe('Internal server error');
     expect(out.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
   });
+
+  it('maps an unreachable database to DATABASE_UNAVAILABLE, saying to retry, without the driver detail', () => {
+    const driver = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:3306'), { code: 'ECONNREFUSED', errno: -111 });
+    const out = formatted(new GraphQLError(driver.message, { originalError: driver, path: ['recordMovement'] }));
+    expect(out).toEqual({ message: 'The database is unreachable. Retry shortly; a write retried with the same idempotency key is applied at most once.', path: ['recordMovement'], extensions: { code: 'DATABASE_UNAVAILABLE' } });
+  });
 });
 
 describe('parseInput', () => {

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from './db.js';
 import { logger, requestScope } from './logger.js';
 
 export type DomainErrorCode =
@@ -10,7 +11,13 @@ export type DomainErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'RATE_LIMITED'
-  | 'QUERY_TOO_COMPLEX';
+  | 'QUERY_TOO_COMPLEX'
+  | 'OPERATION_NOT_TRUSTED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
+  | 'DATABASE_UNAVAILABLE'
+  | 'SUBGRAPH_UNAVAILABLE';
 
 /** Base of every error a client may see as is: a stable code plus structured details. */
 export abstract class DomainError extends Error {
@@ -69,6 +76,42 @@ export class QueryTooComplexError extends DomainError {
   readonly code = 'QUERY_TOO_COMPLEX' as const;
 }
 
+/** An operation a client whose policy is ENFORCE has not registered as a trusted document (HTTP 403). */
+export class OperationNotTrustedError extends DomainError {
+  readonly code = 'OPERATION_NOT_TRUSTED' as const;
+}
+
+/** A documentId (or persisted-query hash) no client registered (HTTP 400). */
+export class PersistedQueryNotFoundError extends DomainError {
+  readonly code = 'PERSISTED_QUERY_NOT_FOUND' as const;
+}
+
+/** A request body over MAX_BODY_BYTES (HTTP 413), refused before it is parsed. */
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE' as const;
+}
+
+/** A batched HTTP request with more operations than MAX_BATCH_SIZE (HTTP 400), refused before any runs. */
+export class BatchTooLargeError extends DomainError {
+  readonly code = 'BATCH_TOO_LARGE' as const;
+}
+
+/** MySQL cannot be reached (see isDatabaseUnavailable): the transaction rolled back (or, if the connection died during COMMIT, may have committed: hence idempotency keys), and a retry later may succeed. */
+export class DatabaseUnavailableError extends DomainError {
+  readonly code = 'DATABASE_UNAVAILABLE' as const;
+  constructor(message = 'The database is unreachable. Retry shortly; a write retried with the same idempotency key is applied at most once.', details: Record<string, unknown> = {}) {
+    super(message, details);
+  }
+}
+
+/** The gateway could not reach a subgraph (refused, reset or no answer within SUBGRAPH_TIMEOUT_MS); names it as `serviceName`. */
+export class SubgraphUnavailableError extends DomainError {
+  readonly code = 'SUBGRAPH_UNAVAILABLE' as const;
+  constructor(serviceName: string, reason: string) {
+    super(`The ${serviceName} service is unavailable (${reason}); the fields it supplies are missing. Retry shortly.`, { serviceName });
+  }
+}
+
 /**
  * Parses untyped input with zod; any problem becomes one BAD_USER_INPUT error listing every issue.
  * @throws BadUserInputError when the value does not match the schema
@@ -91,6 +134,11 @@ const PUBLIC_CODES = new Set<string>([
   'UNAUTHENTICATED',
   'RATE_LIMITED',
   'QUERY_TOO_COMPLEX',
+  'OPERATION_NOT_TRUSTED',
+  'PAYLOAD_TOO_LARGE',
+  'BATCH_TOO_LARGE',
+  'DATABASE_UNAVAILABLE',
+  'SUBGRAPH_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -118,6 +166,16 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       ...formatted,
       message: original.message,
       extensions: { ...original.details, code: original.code },
+    };
+  }
+  // The one mapping of "MySQL is unreachable", whatever statement or pool call met it first.
+  if (isDatabaseUnavailable(original)) {
+    const unavailable = new DatabaseUnavailableError();
+    logger().warn({ err: (original as Error)?.message, path: formatted.path }, 'database unavailable');
+    return {
+      ...formatted,
+      message: unavailable.message,
+      extensions: { ...unavailable.details, code: unavailable.code },
     };
   }
   const code = formatted.extensions?.code;

@@ -4,9 +4,16 @@ import { config } from './config.js';
 
 export interface RequestScope {
   requestId: string;
+  /** The calling client application, once known (the gateway sets it when it builds the request's context). */
+  client?: string | null;
+  /** The GraphQL operation's name, once resolved (`anonymous` for an unnamed one). */
+  operation?: string | null;
 }
 
-/** Carries the request id through every await of a request, so every log line can name it. */
+/**
+ * Carries the request id, client and operation through every await of a request, so every log line
+ * can name them. The scope object is mutable: the request's later stages fill in what they learn.
+ */
 export const requestScope = new AsyncLocalStorage<RequestScope>();
 
 let root: Logger | undefined;
@@ -35,7 +42,11 @@ export function logger(): Logger {
       base: { pid: process.pid, service: serviceName },
       mixin() {
         const scope = requestScope.getStore();
-        return scope ? { reqId: scope.requestId } : {};
+        if (!scope) return {};
+        const fields: Record<string, string> = { reqId: scope.requestId };
+        if (scope.client) fields.client = scope.client;
+        if (scope.operation) fields.operation = scope.operation;
+        return fields;
       },
     },
     destination?.stream ?? pino.destination(1),

@@ -62,6 +62,13 @@ export const outboxStore = {
     return rows.map((r) => outboxRow.parse(r));
   },
 
+  /** Unpublished rows and when the oldest of them was written (null when there are none): the relay's backlog. */
+  async backlog(tx: EntityManager): Promise<{ count: number; oldestAt: Date | null }> {
+    const rows: unknown[] = await tx.query('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL');
+    const row = z.object({ n: z.coerce.number().int().min(0), oldest: z.coerce.date().nullable() }).parse(rows[0]);
+    return { count: row.n, oldestAt: row.oldest };
+  },
+
   async markPublished(tx: EntityManager, seqs: readonly number[], at: Date): Promise<void> {
     if (!seqs.length) return;
     await tx.query('UPDATE outbox_events SET published_at = ? WHERE seq IN (?)', [at, seqs]);

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { logger, requestScope } from './logger.js';
 import { config } from './config.js';
+import { BatchTooLargeError, PayloadTooLargeError, type DomainError } from './errors.js';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from './metrics.js';
+import { serverSpans, stopTracing } from './tracing.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -21,6 +23,10 @@ export interface ServiceOptions {
   onClose?: () => Promise<void>;
   /** Registers the service's own metrics on its registry, served with the process metrics at /metrics. */
   metrics?: (registry: Registry) => void;
+  /** The registry /metrics serves, when the service made it before starting (a subgraph hands it to its services); else a new one. */
+  registry?: Registry;
+  /** Largest request body in bytes (default MAX_BODY_BYTES); a larger one is answered 413 PAYLOAD_TOO_LARGE. */
+  maxBodyBytes?: number;
 }
 
 export interface HttpServiceOptions<C extends BaseContext> extends ServiceOptions {
@@ -34,6 +40,11 @@ export interface HttpServiceOptions<C extends BaseContext> extends ServiceOption
   webSocket?: (server: HttpServer, path: string) => () => Promise<void>;
   /** Adds routes beside /graphql (the gateway's registry API); returns how to drain them, run on close after /graphql's. */
   routes?: (app: FastifyInstance) => Promise<() => Promise<void>>;
+  /**
+   * Most operations of a batched HTTP request (a JSON array; the Apollo server must allow batches): a
+   * larger batch is answered 400 BATCH_TOO_LARGE before any of its operations runs. Unset: no check here.
+   */
+  maxBatchSize?: number;
 }
 
 export interface RunningService {
@@ -69,9 +80,20 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
     const apollo = opts.apollo([fastifyApolloDrainPlugin(app) as ApolloServerPlugin<C>]);
     await apollo.start();
     const closeWebSocket = opts.webSocket?.(app.server, '/graphql');
+    const { maxBatchSize } = opts;
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],
+      // Before Apollo sees the batch: no operation of a refused batch runs.
+      preHandler:
+        maxBatchSize === undefined
+          ? undefined
+          : async (request: FastifyRequest, reply: FastifyReply) => {
+              if (!Array.isArray(request.body) || request.body.length <= maxBatchSize) return;
+              const size = request.body.length;
+              const err = new BatchTooLargeError(`The batch has ${size} operations; the limit is ${maxBatchSize}: send fewer per request`, { size, limit: maxBatchSize });
+              return reply.code(400).type('application/json').send(errorBody(err));
+            },
       handler: fastifyApolloHandler(apollo, { context: (request) => opts.context(request) }),
     });
     const closeRoutes = await opts.routes?.(app);
@@ -123,11 +145,13 @@ async function serve(
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: opts.maxBodyBytes ?? config().MAX_BODY_BYTES,
     forceCloseConnections: 'idle',
   });
   let shuttingDown = false;
 
+  // First: the hooks below and the request itself run inside the request's server span (when tracing is on).
+  serverSpans(app, opts.name);
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     requestScope.run({ requestId: req.id }, done);
@@ -137,8 +161,16 @@ async function serve(
     done();
   });
 
+  // Fastify refuses a body over bodyLimit before parsing it; answer as GraphQL clients expect.
+  app.setErrorHandler((error, _request, reply) => {
+    if ((error as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error; // Fastify's default handler
+    const limit = app.initialConfig.bodyLimit!;
+    const err = new PayloadTooLargeError(`The request body is larger than the limit of ${limit} bytes`, { limitBytes: limit });
+    return reply.code(413).type('application/json').send(errorBody(err));
+  });
+
   app.get('/healthz', async () => ({ status: 'ok', service: opts.name }));
-  const metrics = createMetricsRegistry(opts.name);
+  const metrics = opts.registry ?? createMetricsRegistry(opts.name);
   opts.metrics?.(metrics);
   app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/readyz', async (_req, reply) => {
@@ -187,6 +219,11 @@ async function serve(
   };
 }
 
+/** A GraphQL-shaped error answer for refusals made outside Apollo Server (body and batch limits). */
+function errorBody(err: DomainError): { errors: { message: string; extensions: Record<string, unknown> }[] } {
+  return { errors: [{ message: err.message, extensions: { ...err.details, code: err.code } }] };
+}
+
 /**
  * Wires SIGTERM and SIGINT to a graceful close; a close that takes longer than
  * SHUTDOWN_TIMEOUT_MS ends the process anyway.
@@ -202,8 +239,9 @@ export function closeOnSignals(close: () => Promise<void>): void {
       process.exit(1);
     }, config().SHUTDOWN_TIMEOUT_MS);
     timer.unref();
+    // The spans still buffered go out before the process ends (a no-op when tracing is off).
     close().then(
-      () => process.exit(0),
+      () => stopTracing().then(() => process.exit(0)),
       (err) => {
         logger().error({ err }, 'shutdown failed');
         process.exit(1);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -16,11 +16,14 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { config, databaseName, subgraphPort, type Config, type SubgraphName } from './config.js';
 import { openDatabase, type DataSourceSpec } from './db.js';
 import { formatError } from './errors.js';
-import { logger, setServiceName } from './logger.js';
+import { logger, requestScope, setServiceName } from './logger.js';
+import { createMetricsRegistry } from './metrics.js';
+import { startTracing, tracingSettings } from './tracing.js';
 import { attachWebSocketServer, clientIdFrom, closeOnSignals, startHttpService, type RunningService } from './server.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
@@ -42,6 +45,8 @@ export interface SubgraphRuntime {
   cfg: Config;
   /** Registers a release to run when the subgraph closes (after its servers stopped). */
   onClose(release: () => Promise<void>): void;
+  /** The subgraph's Prometheus registry, served at its /metrics: its services register their metrics here. */
+  metrics: Registry;
 }
 
 /**
@@ -92,7 +97,8 @@ export async function startSubgraph<C extends BaseContext>(
   const ds = await openSubgraphDatabase(cfg, def);
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
   const releases: (() => Promise<void>)[] = [];
-  const makeContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release) });
+  const metrics = createMetricsRegistry(def.name);
+  const makeContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
   const service = await startHttpService<C>({
     name: def.name,
     host: options.host ?? cfg.HOST,
@@ -100,16 +106,22 @@ export async function startSubgraph<C extends BaseContext>(
     apollo: (plugins) =>
       new ApolloServer<C>({
         schema,
-        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled()],
+        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), operationInLogs()],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
         stopOnTerminationSignals: false,
         introspection: true,
       }),
-    context: async (request) =>
-      makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId: clientIdFrom(request.headers['x-client-id']) }),
+    context: async (request) => {
+      const clientId = clientIdFrom(request.headers['x-client-id']);
+      // The gateway forwards its request id and client: this request's log lines name both.
+      const scope = requestScope.getStore();
+      if (scope) scope.client = clientId;
+      return makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId });
+    },
     readiness: { mysql: () => ds.query('SELECT 1') },
+    registry: metrics,
     webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext) : undefined,
     onClose: async () => {
       for (const release of releases) await release();
@@ -119,10 +131,26 @@ export async function startSubgraph<C extends BaseContext>(
   return { ...service, dataSource: ds };
 }
 
+/**
+ * Names the resolved operation in the request's log lines. The gateway names the operations it
+ * sends `<client operation>__<subgraph>__<n>`, so a subgraph's lines name the client's operation too.
+ */
+function operationInLogs<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ operationName }) => {
+        const scope = requestScope.getStore();
+        if (scope) scope.operation = operationName ?? 'anonymous';
+      },
+    }),
+  };
+}
+
 /** Process entry of a subgraph: names the logs, starts, and closes gracefully on SIGTERM/SIGINT. */
 export async function runSubgraph<C extends BaseContext>(def: SubgraphDefinition<C>): Promise<void> {
   setServiceName(def.name);
   try {
+    startTracing(tracingSettings(config(), def.name));
     const running = await startSubgraph(def);
     closeOnSignals(() => running.close());
   } catch (err) {

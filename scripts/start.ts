@@ -88,6 +88,7 @@ say(`
 
   Gateway     ${gatewayUrl}   (health: /healthz, readiness: /readyz)
   Registry    ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
+  Ops page    ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
 ${services
   .slice(0, -1)
   .map((s) => `  ${s.name.padEnd(11)} ${s.url}`)

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../gateway/auth/api-key.service.js';
+import { ApiKeyCache, KeyRevocations } from '../gateway/auth/key-cache.js';
+import { logger } from '../lib/logger.js';
 import { openRegistryDatabase } from '../gateway/registry/runtime.js';
 import { errorCode, gql } from './client.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
@@ -96,11 +98,36 @@ describe('API keys', () => {
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
     expect(JSON.parse((await cli('revoke', created.id, '--json')).stdout)).toMatchObject({ id: created.id, status: 'revoked' });
+    // The gateway had cached the key: the CLI's announcement through Redis makes it forget it.
+    await expect.poll(async () => (await availability({ 'x-api-key': created.key })).status, { timeout: 5000 }).toBe(401);
     const refused = await availability({ 'x-api-key': created.key });
     expect(refused.status).toBe(401);
     expect(errorCode(refused)).toBe('UNAUTHENTICATED');
     expect(refused.errors![0]!.extensions!.reason).toBe('REVOKED');
     expect(refused.data ?? null).toBeNull();
+  });
+
+  it('gateways cache the keys they looked up; a revocation made anywhere reaches every gateway at once through Redis', async () => {
+    // Two gateways' key services, with their caches and the revocation channel of a prefix of this test's own.
+    const prefix = `omnistock_test:auth-${randomUUID().slice(0, 8)}`;
+    const gatewayKeys = () => new ApiKeyService(gatewayDb, { cache: new ApiKeyCache(60_000), revocations: new KeyRevocations(stack.cfg.REDIS_URL, prefix, logger()) });
+    const [a, b] = [gatewayKeys(), gatewayKeys()];
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const { key, record } = await keys.create({ clientId: 'cached-app', scopes: ['availability:read'], expiresInMs: null, createdBy: 'auth.test' });
+      expect((await a.authenticate(key)).clientId).toBe('cached-app');
+      // Revoked behind the services' backs: the cached key is not read again (no query per request)…
+      await gatewayDb.query('UPDATE gateway_api_keys SET revoked_at = NOW(3) WHERE id = ?', [record.id]);
+      expect((await a.authenticate(key)).clientId).toBe('cached-app');
+      // …while a revocation through a service (another gateway, the CLI) is announced and drops it everywhere.
+      await b.revoke(record.id);
+      const outcome = () => a.authenticate(key).then(() => 'accepted', (err: { details?: { reason?: string } }) => err.details?.reason);
+      await expect.poll(outcome, { timeout: 5000 }).toBe('REVOKED');
+      // Unknown keys are cached too, so a flood of made-up keys costs one query each per cache lifetime at most.
+      await expect(a.authenticate('osk_made-up')).rejects.toMatchObject({ details: { reason: 'UNKNOWN_KEY' } });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 
   it('an unknown key and a malformed Authorization header are 401', async () => {

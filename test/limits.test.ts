@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings, RateLimiter, type LimitSettings } from '../gateway/limits/limits.js';
+import { pino } from 'pino';
 import { logger } from '../lib/logger.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
@@ -147,6 +148,12 @@ describe('the rate limiter (GCRA on the Redis clock)', () => {
       expect((await limiter.take(client)).ok).toBe(false);
       // A batch takes all of its requests or none.
       expect((await limiter.take(client, 3)).ok).toBe(false);
+      // A limit so high that one request is a sliver of a millisecond still counts (and keeps a valid expiry).
+      // (Fail-open would also answer ok: the limiter must not have logged that it could not check.)
+      const warnings: string[] = [];
+      const generous = new RateLimiter(redis, { ...settings, perMinute: 1_000_000_000 }, pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) }));
+      for (let i = 0; i < 3; i++) expect(await generous.take(`${client}-generous`)).toEqual({ ok: true });
+      expect(warnings).toEqual([]);
     } finally {
       await redis.quit();
     }

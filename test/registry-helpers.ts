@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse } from 'graphql';
 import { readSupergraphConfig } from '../gateway/compose.js';
-import { OPERATOR } from '../gateway/registry/principal.js';
+import { ApiKeyService } from '../gateway/auth/api-key.service.js';
 import { startRegistryGateway, type RegistryGateway } from '../gateway/registry/runtime.js';
 import { SUPERGRAPH_VERSION_HEADER } from '../gateway/registry/supergraph-source.js';
 import { configWith, registryDatabaseName, SUBGRAPH_NAMES, type Config } from '../lib/config.js';
@@ -24,7 +24,7 @@ export interface RegistryStack {
   url: string;
   /** The registry API. */
   registryUrl: string;
-  /** An admin token of this registry. */
+  /** An API key of this registry with the scope registry:admin. */
   adminToken: string;
   close(): Promise<void>;
 }
@@ -51,7 +51,14 @@ export async function startRegistryStack(env: Record<string, string> = {}): Prom
     host: '127.0.0.1',
     port: 0,
   });
-  const { token } = await gateway.registry.service.createToken(OPERATOR, { team: 'operators', admin: true, description: 'test admin' });
+  const { key: token } = await new ApiKeyService(gateway.registry.dataSource).create({
+    clientId: 'operators',
+    team: 'operators',
+    scopes: ['registry:admin'],
+    expiresInMs: 3_600_000,
+    createdBy: 'registry-helpers',
+    description: 'test admin',
+  });
   return {
     stack,
     gateway,
@@ -71,7 +78,7 @@ export async function startRegistryStack(env: Record<string, string> = {}): Prom
   };
 }
 
-/** Calls the registry API with a bearer token. */
+/** Calls the registry API with a bearer token (an API key or JWT). */
 export function registryClient(url: string, token: string | null) {
   return <T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> =>
     gql<T>(url, query, variables, token ? { authorization: `Bearer ${token}` } : {});

@@ -9,6 +9,9 @@ import { PUBLISH, registryClient, repoSdl, startPartnerSubgraph, waitForVersion,
 /** Runs `npm run omnistock -- registry …`'s entry with this registry's database and Redis keys. */
 const cli = (reg: RegistryStack, args: string[]) =>
   runScript('scripts/cli.ts', ['registry', ...args], { DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' }, 50_000);
+/** Runs `npm run omnistock -- keys …`'s entry on this registry's database. */
+const keysCli = (reg: RegistryStack, args: string[]) =>
+  runScript('scripts/cli.ts', ['keys', ...args], { DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' }, 50_000);
 
 // The walkthrough's own schema (README "Partner onboarding walkthrough").
 const PRICING_SDL = await readFile('scripts/demo/pricing.graphql', 'utf8');
@@ -31,12 +34,16 @@ afterAll(async () => {
 });
 
 describe('partner onboarding', () => {
-  it('takes a new team from its token to its fields served next to inventory', async () => {
-    // 1. An operator issues the pricing team a token scoped to its subgraph (CLI, local mode).
-    const issued = await cli(reg, ['tokens', 'create', '--local', '--json', '--team', 'pricing', '--subgraphs', 'pricing', '--actions', 'check,publish', '--expires-in-days', '30']);
+  it('takes a new team from its API key to its fields served next to inventory', async () => {
+    // 1. An operator issues the pricing team an API key scoped to its subgraph (`omnistock keys`, on the database).
+    const issued = await keysCli(reg, [
+      'create', '--json', '--client', 'pricing-ci', '--team', 'pricing',
+      '--scopes', 'registry:check:pricing,registry:publish:pricing', '--expires', '30d',
+    ]);
     expect(issued.code, issued.stderr).toBe(0);
-    const { token, record } = JSON.parse(issued.stdout) as { token: string; record: { team: string; subgraphs: string[]; actions: string[] } };
-    expect(record).toMatchObject({ team: 'pricing', subgraphs: ['pricing'], actions: ['CHECK', 'PUBLISH'] });
+    const { key: token, ...record } = JSON.parse(issued.stdout) as { key: string; team: string; scopes: string[] };
+    expect(record).toMatchObject({ team: 'pricing', scopes: ['registry:check:pricing', 'registry:publish:pricing'] });
+    expect(token).toMatch(/^osk_/);
 
     // 2. The team checks its subgraph with the CLI against the registry API.
     const dir = await mkdtemp(join(tmpdir(), 'pricing-'));
@@ -48,7 +55,7 @@ describe('partner onboarding', () => {
     expect(check.ok).toBe(true);
     expect(check.changes).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'FIELD_ADDED', coordinate: 'InventoryItem.price', criticality: 'SAFE' })]));
 
-    // 3. It publishes through the API with its token.
+    // 3. It publishes through the API with its key.
     const api = registryClient(reg.registryUrl, token);
     const published = await api(PUBLISH, { input: { subgraph: 'pricing', sdl: PRICING_SDL, routingUrl: partner.url, commit: 'pricing@1' } });
     expect(published.errors).toBeUndefined();
@@ -65,7 +72,7 @@ describe('partner onboarding', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.inventoryItem).toEqual({ sku, name: 'Priced mug', totals: { onHand: 0 }, price: { amount: 1000 + sku.length, currency: 'GBP' } });
 
-    // Its token reaches nothing else.
+    // Its key reaches nothing else.
     expect(errorCode(await api(PUBLISH, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } }))).toBe('FORBIDDEN');
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, gql, uniq } from './client.js';
+import { ApiKeyService } from '../gateway/auth/api-key.service.js';
 import { CHECK, PUBLISH, registryClient, repoSdl, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 let reg: RegistryStack;
@@ -186,30 +187,42 @@ type Query { "Ping." partnerPing: Boolean }`,
   });
 });
 
-describe('registry tokens', () => {
-  it('refuses a missing, unknown, revoked or expired token as UNAUTHENTICATED', async () => {
-    expect(errorCode(await registryClient(reg.registryUrl, null)('{ subgraphs { name } }'))).toBe('UNAUTHENTICATED');
+describe('registry credentials (API keys with registry scopes)', () => {
+  const keys = () => new ApiKeyService(reg.gateway.registry.dataSource);
+  const issue = async (clientId: string, scopes: string[], team?: string) =>
+    keys().create({ clientId, team, scopes, expiresInMs: 3_600_000, createdBy: 'registry.test' });
+
+  it('refuses missing, unknown, revoked or expired credentials as UNAUTHENTICATED', async () => {
+    const missing = await registryClient(reg.registryUrl, null)('{ subgraphs { name } }');
+    expect(errorCode(missing)).toBe('UNAUTHENTICATED');
+    expect(missing.errors![0]!.extensions!.reason).toBe('CREDENTIALS_REQUIRED');
     expect(errorCode(await registryClient(reg.registryUrl, 'osr_not-a-real-token')('{ subgraphs { name } }'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await registryClient(reg.registryUrl, 'osk_not-a-real-key')('{ subgraphs { name } }'))).toBe('UNAUTHENTICATED');
 
-    const created = await admin(`mutation { createToken(input: { team: "pricing", subgraphs: ["pricing"], actions: [CHECK] }) { token record { id prefix } } }`);
-    const { token, record } = created.data!.createToken;
-    expect((await registryClient(reg.registryUrl, token)('{ whoami { team } }')).data!.whoami.team).toBe('pricing');
+    const { key, record } = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');
+    const whoami = await registryClient(reg.registryUrl, key)('{ whoami { name clientId team admin scopes } }');
+    expect(whoami.data!.whoami).toEqual({ name: `pricing/${record.keyPrefix}`, clientId: 'pricing-ci', team: 'pricing', admin: false, scopes: ['registry:check:pricing'] });
+    // x-api-key works as on /graphql.
+    const viaHeader = await gql(reg.registryUrl, '{ whoami { clientId } }', {}, { 'x-api-key': key });
+    expect(viaHeader.data!.whoami.clientId).toBe('pricing-ci');
 
-    await reg.gateway.registry.dataSource.query('UPDATE registry_tokens SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 1000), record.id]);
-    const expired = await registryClient(reg.registryUrl, token)('{ whoami { team } }');
+    // A key past its expiry (set in the database: keys are issued for at least a minute).
+    const stale = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');
+    await reg.gateway.registry.dataSource.query('UPDATE gateway_api_keys SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 1000), stale.record.id]);
+    const expired = await registryClient(reg.registryUrl, stale.key)('{ whoami { team } }');
     expect(errorCode(expired)).toBe('UNAUTHENTICATED');
     expect(expired.errors![0]!.extensions!.reason).toBe('EXPIRED');
 
-    const other = (await admin(`mutation { createToken(input: { team: "pricing", subgraphs: ["pricing"] }) { token record { id } } }`)).data!.createToken;
-    await admin(`mutation($id: ID!) { revokeToken(id: $id) { revokedAt } }`, { id: other.record.id });
-    const revoked = await registryClient(reg.registryUrl, other.token)('{ whoami { team } }');
+    const other = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');
+    await keys().revoke(other.record.id);
+    const revoked = await registryClient(reg.registryUrl, other.key)('{ whoami { team } }');
     expect(errorCode(revoked)).toBe('UNAUTHENTICATED');
     expect(revoked.errors![0]!.extensions!.reason).toBe('REVOKED');
   });
 
-  it('refuses an action or a subgraph outside the token scope as FORBIDDEN', async () => {
-    const { token } = (await admin(`mutation { createToken(input: { team: "threepl", subgraphs: ["fulfilment"], actions: [CHECK] }) { token } }`)).data!.createToken;
-    const partner = registryClient(reg.registryUrl, token);
+  it('refuses an action or a subgraph outside the key scopes as FORBIDDEN', async () => {
+    const { key } = await issue('threepl-ci', ['registry:check:fulfilment'], 'threepl');
+    const partner = registryClient(reg.registryUrl, key);
     const sdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 "Carrier options." type Query { "Carriers serving a postcode." carriers("The postcode." postalCode: String!): [String!]! }`;
 
@@ -219,9 +232,19 @@ describe('registry tokens', () => {
 
     const publish = await partner(PUBLISH, { input: { subgraph: 'fulfilment', sdl, routingUrl: 'http://127.0.0.1:9/graphql' } });
     expect(errorCode(publish)).toBe('FORBIDDEN');
+    expect(publish.errors![0]!.extensions!.requiredScope).toBe('registry:publish:fulfilment');
     const otherSubgraph = await partner(CHECK, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } });
     expect(errorCode(otherSubgraph)).toBe('FORBIDDEN');
-    expect(errorCode(await partner(`mutation { createToken(input: { team: "threepl", admin: true }) { token } }`))).toBe('FORBIDDEN');
-    expect(errorCode(await partner('{ tokens { id } }'))).toBe('FORBIDDEN');
+    expect(errorCode(await partner('{ teams { name } }'))).toBe('FORBIDDEN');
+    expect(errorCode(await partner('{ webhooks { id } }'))).toBe('FORBIDDEN');
+  });
+
+  it('a wildcard scope covers every subgraph for its action only', async () => {
+    const { key } = await issue('checker', ['registry:check:*']);
+    const checker = registryClient(reg.registryUrl, key);
+    const checked = await checker(CHECK, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } });
+    expect(checked.errors).toBeUndefined();
+    expect(checked.data!.check.ok).toBe(true);
+    expect(errorCode(await checker(PUBLISH, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } }))).toBe('FORBIDDEN');
   });
 });

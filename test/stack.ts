@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
-import { gatewayAuth } from '../gateway/auth/index.js';
+import { gatewayAuth, startAuthenticator } from '../gateway/auth/index.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings } from '../gateway/limits/limits.js';
+import { opsSettings } from '../gateway/ops/index.js';
 import { openRegistryDatabase } from '../gateway/registry/runtime.js';
-import { authMode, config, configWith, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { authMode, config, configWith, introspectionMode, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { startJobs } from '../jobs/jobs.js';
@@ -15,6 +16,8 @@ export interface Stack {
   gatewayUrl: string;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
+  /** The in-process jobs service (with `jobs: true`): its /readyz is at `jobs.url` with /readyz for /healthz. */
+  jobs: Awaited<ReturnType<typeof startJobs>> | null;
   cfg: Config;
   close(): Promise<void>;
 }
@@ -45,13 +48,17 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   // With AUTH_MODE=enforce (in `env`), the gateway checks API keys in its own database, as in production.
   const gatewayDb = authMode(cfg) === 'enforce' ? await openRegistryDatabase(cfg) : null;
+  const authenticator = gatewayDb ? await startAuthenticator(cfg, gatewayDb) : null;
   const gateway = await startGateway({
-    auth: gatewayDb ? gatewayAuth(cfg, gatewayDb) : { mode: 'off' },
+    auth: authenticator ? gatewayAuth(cfg, authenticator) : { mode: 'off' },
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
     subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
     subscriptions: { clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS },
     limits: limitSettings(cfg),
+    maxBatchSize: cfg.MAX_BATCH_SIZE,
+    introspection: introspectionMode(cfg),
+    ops: opsSettings(cfg),
     host: '127.0.0.1',
     port: 0,
   });
@@ -59,9 +66,11 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
     gatewayUrl: gateway.url,
     subgraphs,
     gateway,
+    jobs,
     cfg,
     async close() {
       await gateway.close();
+      await authenticator?.close();
       await jobs?.close();
       if (opts.jobs) {
         for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE \`${databaseName(cfg, name)}\``);

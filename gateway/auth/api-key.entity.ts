@@ -5,7 +5,10 @@ const jsonList = {
   from: (value: string) => JSON.parse(value) as string[],
 };
 
-/** A client application's API key for the gateway: only its sha256 is stored; the key is shown once. */
+/**
+ * An API key: the one identity store of the gateway and the schema registry (registry permissions are
+ * `registry:*` scopes). Only its sha256 is stored; the key is shown once.
+ */
 @Entity({ name: 'gateway_api_keys' })
 export class ApiKeyEntity {
   @PrimaryColumn({ type: 'char', length: 36 })
@@ -15,8 +18,16 @@ export class ApiKeyEntity {
   @Column({ name: 'client_id', type: 'varchar', length: 128 })
   clientId!: string;
 
+  /** The team that owns what the key publishes in the registry; null: its client id. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  team!: string | null;
+
   @Column({ type: 'text', transformer: jsonList })
   scopes!: string[];
+
+  /** What it is for. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  description!: string | null;
 
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash!: string;

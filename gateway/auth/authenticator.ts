@@ -1,6 +1,6 @@
 import { UnauthenticatedError } from '../../lib/errors.js';
 import type { ApiKeyService } from './api-key.service.js';
-import { API_KEY_PREFIX, type Caller, type Identity } from './identity.js';
+import { isApiKey, type Caller, type Identity } from './identity.js';
 import type { JwtVerifier } from './jwt.js';
 
 /** The credentials of a request: its headers, or a graphql-ws connection_init payload. */
@@ -19,6 +19,11 @@ export class Authenticator {
     return this.opts.publicScopes;
   }
 
+  /** Stops listening for key revocations. */
+  close(): Promise<void> {
+    return this.opts.apiKeys.close();
+  }
+
   /**
    * @throws UnauthenticatedError for malformed, unknown, expired or revoked credentials (never for none)
    */
@@ -28,8 +33,8 @@ export class Authenticator {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (!match) throw new UnauthenticatedError('Malformed Authorization header: send "Authorization: Bearer <token>"', { reason: 'MALFORMED' });
       const token = match[1]!;
-      // API keys may come as bearer tokens too; their prefix tells them from JWTs.
-      return token.startsWith(API_KEY_PREFIX) ? this.opts.apiKeys.authenticate(token) : this.opts.jwt.verify(token);
+      // API keys may come as bearer tokens too; their prefix (osk_, or a migrated registry token's osr_) tells them from JWTs.
+      return isApiKey(token) ? this.opts.apiKeys.authenticate(token) : this.opts.jwt.verify(token);
     }
     if (apiKey) return this.opts.apiKeys.authenticate(apiKey.trim());
     return { clientId: null, scopes: [...this.opts.publicScopes], kind: 'anonymous' };

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, UnauthenticatedError } from '../../lib/errors.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams } from './authenticator.js';
@@ -27,6 +28,8 @@ export class AuthGuard {
   constructor(
     readonly auth: GatewayAuth,
     private readonly log: Logger,
+    /** INTROSPECTION: who may select `__schema` / `__type`. */
+    readonly introspection: IntrospectionMode = 'on',
   ) {}
 
   get enforced(): boolean {
@@ -72,10 +75,26 @@ export class AuthGuard {
    * for an anonymous caller, FORBIDDEN (403) naming the missing scope and the field otherwise.
    */
   refusal(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller | null): GraphQLError | null {
+    const introspection = this.introspectionRefusal(document, operationName, caller);
+    if (introspection) return introspection;
     if (!this.enforced || !caller) return null;
     if (!this.policy) return asGraphQLError(new ForbiddenError('The gateway has no authorization policy loaded yet'));
     const denials = this.policy.check(schema, document, operationName, caller);
     return denials.length ? asGraphQLError(denialError(denials, caller)) : null;
+  }
+
+  /**
+   * FORBIDDEN (reason INTROSPECTION_DISABLED) for an operation selecting `__schema` or `__type`
+   * (`__typename` is always fine) under INTROSPECTION=off, or under `admins` unless the caller has
+   * the scope `admin` or `registry:admin` (with AUTH_MODE=off no caller has).
+   */
+  introspectionRefusal(document: DocumentNode, operationName: string | null | undefined, caller: Caller | null): GraphQLError | null {
+    if (this.introspection === 'on' || !selectsIntrospection(document, operationName)) return null;
+    if (this.introspection === 'admins' && caller && ADMIN_SCOPES.some((s) => caller.scopes.includes(s))) return null;
+    const who = this.introspection === 'off' ? 'disabled on this gateway' : `reserved to callers with the scope ${ADMIN_SCOPES.join(' or ')}`;
+    return asGraphQLError(
+      new ForbiddenError(`Introspection (__schema, __type) is ${who}`, { reason: 'INTROSPECTION_DISABLED', introspection: this.introspection, requiredScopes: this.introspection === 'off' ? [] : ADMIN_SCOPES }),
+    );
   }
 
   /** Refuses, before execution (and so before any subgraph fetch), operations the caller may not run. */
@@ -89,6 +108,31 @@ export class AuthGuard {
       }),
     };
   }
+}
+
+/** Scopes that may introspect under INTROSPECTION=admins. */
+const ADMIN_SCOPES = ['admin', 'registry:admin'];
+
+const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
+
+/** Whether the operation (its fragments followed) selects `__schema` or `__type` anywhere. */
+function selectsIntrospection(document: DocumentNode, operationName: string | null | undefined): boolean {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
+  if (!op) return false;
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode): boolean =>
+    set.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return INTROSPECTION_FIELDS.has(s.name.value) || (!!s.selectionSet && visit(s.selectionSet));
+      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet);
+      const f = fragments.get(s.name.value);
+      if (!f || seen.has(f.name.value)) return false;
+      seen.add(f.name.value);
+      return visit(f.selectionSet);
+    });
+  return visit(op.selectionSet);
 }
 
 function denialError(denials: Denial[], caller: Caller): DomainError {

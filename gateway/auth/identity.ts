@@ -4,6 +4,10 @@ export interface Identity {
   clientId: string;
   scopes: string[];
   kind: 'api-key' | 'jwt';
+  /** The API key's id and first characters (recorded as the actor in the registry); absent for JWTs. */
+  key?: { id: string; prefix: string };
+  /** The team that owns what it publishes in the registry (an API key's team); absent: its client id. */
+  team?: string | null;
 }
 
 /** A request without credentials: it has AUTH_PUBLIC_SCOPES only. */
@@ -15,5 +19,13 @@ export interface Anonymous {
 
 export type Caller = Identity | Anonymous;
 
-/** Prefix of gateway API keys (registry tokens use `osr_`). */
+/** Prefix of API keys. */
 export const API_KEY_PREFIX = 'osk_';
+
+/** Prefix of the registry tokens issued before the key store was unified; they are API keys now and keep working. */
+export const LEGACY_REGISTRY_TOKEN_PREFIX = 'osr_';
+
+/** Whether a bearer token is an API key (either prefix) rather than a JWT. */
+export function isApiKey(token: string): boolean {
+  return token.startsWith(API_KEY_PREFIX) || token.startsWith(LEGACY_REGISTRY_TOKEN_PREFIX);
+}

@@ -59,6 +59,8 @@ export function limitSettings(cfg: Config): LimitSettings {
  * whole budget as a burst, and one key per client holds all the state.
  * KEYS[1] the client's TAT; ARGV[1] emission interval (ms), ARGV[2] window (ms), ARGV[3] requests taken.
  * Returns {allowed (1/0), ms until the requests would be allowed}.
+ * Times are doubles of milliseconds since 1970 (a resolution of about 0.25 µs today), fine for any limit
+ * up to millions per minute; the expiry is at least 1 ms.
  */
 const GCRA = `
 local t = redis.call('TIME')
@@ -67,7 +69,7 @@ local interval, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
 local next = tat + interval * n
 if next - now > window then return {0, math.ceil(next - window - now)} end
-redis.call('SET', KEYS[1], next, 'PX', math.ceil(next - now))
+redis.call('SET', KEYS[1], next, 'PX', math.max(1, math.ceil(next - now)))
 return {1, 0}`;
 
 export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterMs: number; retryAfterSeconds: number };
@@ -233,10 +235,10 @@ export class GatewayLimits {
     return null;
   }
 
-  /** RATE_LIMITED (HTTP 429 with Retry-After) when the client has used its budget of this window, else null. */
-  async rateRefusal(client: string): Promise<GraphQLError | null> {
+  /** RATE_LIMITED (HTTP 429 with Retry-After) when the client has used its budget of this window, else null; `n`: a batch's operations. */
+  async rateRefusal(client: string, n = 1): Promise<GraphQLError | null> {
     if (!this.rate) return null;
-    const decision = await this.rate.take(client);
+    const decision = await this.rate.take(client, n);
     if (decision.ok) return null;
     const err = new RateLimitedError(`Client ${client} is over its limit of ${decision.limit} requests per minute; retry in ${decision.retryAfterSeconds} s`, {
       limit: decision.limit,
@@ -263,7 +265,10 @@ export class GatewayLimits {
     return {
       requestDidStart: async () => ({
         didResolveOperation: async ({ schema, document, operationName, request, contextValue }) => {
-          const refusal = await this.refusal(schema, document, operationName, request.variables, rateKey(contextValue));
+          // A batch took its operations from the budget at once, when its context was built.
+          const refusal = contextValue.rateCharged
+            ? this.complexity(schema, document, operationName, request.variables, rateKey(contextValue))
+            : await this.refusal(schema, document, operationName, request.variables, rateKey(contextValue));
           if (refusal) throw refusal;
         },
       }),
@@ -278,6 +283,8 @@ export class GatewayLimits {
 export interface LimitContext {
   clientId: string | null;
   remoteAddress?: string | null;
+  /** Set on the operations of a batched HTTP request: the whole batch was counted against the rate limit up front. */
+  rateCharged?: boolean;
 }
 
 /** Whose budget a request uses: the authenticated client, else x-client-id, else the remote address. */

@@ -3,7 +3,8 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import { formatError } from '../../lib/errors.js';
-import { OPERATOR, type Principal } from './principal.js';
+import { credentialsFromHeaders, type Authenticator } from '../auth/authenticator.js';
+import { OPERATOR, principalOf, type Principal } from './principal.js';
 import type { RegistryService } from './registry.service.js';
 import { registryResolvers, type RegistryContext } from './resolvers/registry.js';
 
@@ -24,20 +25,18 @@ export function createRegistryApollo(plugins: ApolloServerPlugin<RegistryContext
   });
 }
 
-function bearer(header: string | string[] | undefined): string | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  const match = value ? /^Bearer\s+(\S+)$/i.exec(value) : null;
-  return match ? match[1]! : null;
-}
-
 /** A request's caller, authenticated once and only when a resolver asks. */
 function lazyPrincipal(load: () => Promise<Principal>): () => Promise<Principal> {
   let cached: Promise<Principal> | undefined;
   return () => (cached ??= load());
 }
 
-/** Mounts the registry API on the gateway's HTTP server; returns how to stop it. */
-export async function mountRegistryApi(app: FastifyInstance, service: RegistryService): Promise<() => Promise<void>> {
+/**
+ * Mounts the registry API on the gateway's HTTP server; returns how to stop it. Callers authenticate
+ * as on /graphql (`x-api-key`, or `Authorization: Bearer` with an API key or JWT) and always must,
+ * whatever AUTH_MODE is; registry scopes decide what they may do.
+ */
+export async function mountRegistryApi(app: FastifyInstance, service: RegistryService, authenticator: Authenticator): Promise<() => Promise<void>> {
   const apollo = createRegistryApollo();
   await apollo.start();
   app.route({
@@ -46,7 +45,7 @@ export async function mountRegistryApi(app: FastifyInstance, service: RegistrySe
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => ({
         service,
-        principal: lazyPrincipal(() => service.authenticate(bearer(request.headers.authorization))),
+        principal: lazyPrincipal(async () => principalOf(await authenticator.identify(credentialsFromHeaders(request.headers)))),
       }),
     }),
   });

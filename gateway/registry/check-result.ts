@@ -1,5 +1,6 @@
 import type { CompositionProblem } from '../compose.js';
 import type { Criticality } from './changes.js';
+import type { BrokenDocument } from './documents.js';
 import type { LintIssue } from './lint.js';
 
 /** One operation of a client that used a coordinate a change breaks. */
@@ -8,6 +9,8 @@ export interface OperationUsage {
   hash: string;
   count: number;
   lastSeen: string;
+  /** It is one of the client's registered (trusted) documents: it counts whatever the usage window. */
+  registered?: boolean;
 }
 
 export interface ClientUsage {
@@ -45,6 +48,8 @@ export interface CheckResult {
   composition: { ok: boolean; errors: CompositionProblem[] };
   changes: ReportedChange[];
   lint: LintIssue[];
+  /** Registered documents of clients that the proposal would no longer validate (absent in results stored before trusted documents). */
+  brokenDocuments?: BrokenDocument[];
   usageWindowDays: number;
   /** Why a publish of it would be refused; empty when it may be published. */
   blockers: string[];
@@ -64,9 +69,14 @@ export function formatCheckResult(result: CheckResult): string {
     lines.push(`  ${c.criticality === 'BREAKING' ? (c.approved ? '✔' : '✖') : c.criticality === 'DANGEROUS' ? '!' : '·'} ${tag} ${c.coordinate ?? ''}: ${c.message}  [${c.fingerprint}]${c.approved ? ' approved' : ''}`);
     if (c.originalCriticality === 'BREAKING' && c.criticality === 'SAFE') lines.push(`      no client used it in the last ${result.usageWindowDays} days`);
     for (const u of c.usage) {
-      const ops = u.operations.map((o) => `${o.name ?? '(anonymous)'} ${o.hash.slice(0, 12)} ×${o.count}`).join(', ');
+      const ops = u.operations.map((o) => `${o.name ?? '(anonymous)'} ${o.hash.slice(0, 12)} ${o.registered ? `registered document, ×${o.count}` : `×${o.count}`}`).join(', ');
       lines.push(`      used by ${u.clientId}: ${ops}`);
     }
+  }
+  const broken = result.brokenDocuments ?? [];
+  if (broken.length) {
+    lines.push('', `Registered documents broken: ${broken.length}`);
+    for (const d of broken) lines.push(`  ✖ ${d.clientId} ${d.operationNames.map((n) => n || '(anonymous)').join(', ')} [${d.documentId.slice(0, 19)}…]: ${d.errors.join('; ')}`);
   }
   lines.push('', `Lint: ${result.lint.length ? `${result.lint.length} issue(s)` : 'ok'}`);
   for (const l of result.lint) lines.push(`  ✖ ${l.rule}: ${l.message}`);

@@ -4,19 +4,20 @@ import { parse, Source, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput, UnauthenticatedError } from '../../lib/errors.js';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
 import type { Logger } from 'pino';
 import { compose, type CompositionProblem, type SubgraphSource } from '../compose.js';
-import { REGISTRY_ACTIONS, type RegistryAction, type TokenEntity } from './access.entity.js';
-import { accessStore } from './access.store.js';
 import { apiSchemaOf, schemaChanges, subgraphSchemaOf, type SchemaChange } from './changes.js';
 import type { CheckKind } from './check.entity.js';
 import type { CheckResult, ClientUsage, ReportedChange } from './check-result.js';
 import { checkStore } from './check.store.js';
+import { brokenDocuments, documentUsage, hashOfDocumentId, type ClientDocument } from './documents.js';
+import { DocumentsService } from './documents.service.js';
 import { coordinatesOf, deprecationsOf, lintSubgraph } from './lint.js';
-import { authorize, hashToken, newToken, requireAdmin, type Principal } from './principal.js';
+import { authorize, requireAdmin, type Principal } from './principal.js';
 import type { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntity, SupergraphVersionEntity } from './schema.entity.js';
 import { schemaStore, type CurrentSchema } from './schema.store.js';
+import { teamStore } from './team.store.js';
 import { usageStore, type UsageIncrement, type UsageRow } from './usage.store.js';
 import { WEBHOOK_EVENTS, type WebhookEntity, type WebhookEvent } from './webhook.entity.js';
 import { webhookStore } from './webhook.store.js';
@@ -48,7 +49,7 @@ export interface PublishInput {
   subscriptionUrl?: string | null;
   author?: string | null;
   commit?: string | null;
-  /** Owner of a new subgraph (admins only; a partner's subgraph belongs to its token's team). */
+  /** Owner of a new subgraph (admins only; a partner's subgraph belongs to its key's team). */
   team?: string | null;
 }
 
@@ -87,16 +88,6 @@ export interface SyncOutcome {
   check?: CheckResult;
 }
 
-export interface CreateTokenInput {
-  team: string;
-  subgraphs?: string[] | null;
-  actions?: RegistryAction[] | null;
-  admin?: boolean | null;
-  /** Days until it expires (default 90). */
-  expiresInDays?: number | null;
-  description?: string | null;
-}
-
 const nameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter; at most 64');
 const httpUrl = z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 const wsUrl = z.url().refine((u) => /^wss?:\/\//.test(u), 'must be a ws(s) URL');
@@ -109,14 +100,6 @@ const publishSchema = z.object({
   commit: z.string().min(1).max(200).nullish(),
   team: nameSchema.nullish(),
 });
-const tokenSchema = z.object({
-  team: nameSchema,
-  subgraphs: z.array(z.union([nameSchema, z.literal('*')])).max(100).nullish(),
-  actions: z.array(z.enum(REGISTRY_ACTIONS)).max(REGISTRY_ACTIONS.length).nullish(),
-  admin: z.boolean().nullish(),
-  expiresInDays: z.number().int().min(1).max(3650).nullish(),
-  description: z.string().max(200).nullish(),
-});
 const webhookSchema = z.object({
   url: httpUrl,
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).nullish(),
@@ -124,7 +107,6 @@ const webhookSchema = z.object({
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const DEFAULT_TOKEN_DAYS = 90;
 const PUBLISH_LOCK_WAIT_S = 60;
 
 export function sdlHash(sdl: string): string {
@@ -151,39 +133,31 @@ interface Evaluation {
 /**
  * The schema registry's rules: checks (composition, client-facing changes weighed by usage,
  * approvals, lint), publishing (new schema and supergraph versions, one publish at a time),
- * history, diffs, rollback, tokens and webhooks. Every interface (the GraphQL API, the CLI in
+ * history, diffs, rollback, teams and webhooks. Every interface (the GraphQL API, the CLI in
  * --local mode, the gateway's poller and usage recorder) goes through it.
  */
 export class RegistryService {
   private readonly platformTeam: string;
   /** API schemas of recent supergraph versions: every check diffs against the latest. */
   private readonly apiSchemas = new Map<number, GraphQLSchema>();
+  /** Client applications' trusted documents and policies. */
+  readonly documents: DocumentsService;
 
   constructor(
     private readonly ds: DataSource,
     private readonly opts: RegistryServiceOptions,
   ) {
     this.platformTeam = opts.platformTeam ?? 'platform';
+    this.documents = new DocumentsService(ds, {
+      apiSchema: () => this.currentApiSchema(),
+      // Registrations and publishes take turns: a publish's check sees every document registered before it.
+      serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
+      log: opts.log,
+    });
   }
 
   private get m(): EntityManager {
     return this.ds.manager;
-  }
-
-  // ── authentication ────────────────────────────────────────────────────────────────────────
-
-  /**
-   * The principal a bearer token stands for.
-   * @throws UnauthenticatedError when the token is missing, unknown, expired or revoked
-   */
-  async authenticate(token: string | null | undefined, now = new Date()): Promise<Principal> {
-    if (!token) throw new UnauthenticatedError('A registry token is required: send "Authorization: Bearer <token>"');
-    const row = await accessStore.tokenByHash(this.m, hashToken(token));
-    if (!row) throw new UnauthenticatedError('Unknown registry token');
-    if (row.revokedAt) throw new UnauthenticatedError('This registry token was revoked', { reason: 'REVOKED' });
-    if (row.expiresAt && row.expiresAt <= now) throw new UnauthenticatedError(`This registry token expired at ${row.expiresAt.toISOString()}`, { reason: 'EXPIRED' });
-    await accessStore.touch(this.m, row.id, now);
-    return { name: `${row.team}/${row.tokenPrefix}`, team: row.team, admin: row.admin, subgraphs: row.subgraphs, actions: row.actions, tokenId: row.id };
   }
 
   // ── checks and publishing ─────────────────────────────────────────────────────────────────
@@ -275,9 +249,10 @@ export class RegistryService {
     const now = new Date();
     const { result, existing, current } = evaluation;
     const sdlChanged = !current || current.schema.hash !== result.proposedHash;
-    const team = existing?.team ?? (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : principal.team!);
+    // A non-admin's new subgraph belongs to its key's team (else its client id, which must then be a valid team name).
+    const team = existing?.team ?? (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : parseInput(nameSchema, principal.team, "team (the key's team, else its client id)"));
     return writeTransaction(this.ds, async (tx) => {
-      await accessStore.ensureTeam(tx, team, now);
+      await teamStore.ensureTeam(tx, team, now);
       let schemaVersion: SchemaVersionEntity | null = null;
       let schemaId = current?.schema.id ?? null;
       if (sdlChanged) {
@@ -394,11 +369,17 @@ export class RegistryService {
     const previous = current ? parse(current.schema.sdl) : undefined;
     const removedDeprecated = document && previous ? deprecationsOf(previous).filter((d) => !coordinatesOf(document!).has(d.coordinate)) : [];
     let changes: SchemaChange[] = [];
-    if (supergraphSdl) changes = await schemaChanges(base ? this.apiSchemaOfVersion(base) : null, apiSchemaOf(supergraphSdl));
+    const proposedApi = supergraphSdl ? apiSchemaOf(supergraphSdl) : null;
+    if (proposedApi) changes = await schemaChanges(base ? this.apiSchemaOfVersion(base) : null, proposedApi);
 
     const breaking = changes.filter((c) => c.criticality === 'BREAKING');
     const since = day(new Date(now.getTime() - this.opts.usageWindowDays * DAY_MS));
     const usage = await usageStore.usageOf(this.m, [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])], since);
+    // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
+    const registered = proposedApi ? await this.documents.all() : [];
+    const parsedDocument = (d: ClientDocument) => this.documents.parsedDocument(d);
+    if (registered.length && base) usage.push(...documentUsage(this.apiSchemaOfVersion(base), registered, parsedDocument));
+    result.brokenDocuments = proposedApi && registered.length ? brokenDocuments(proposedApi, registered, parsedDocument) : [];
     const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
     result.changes = changes.map((c) => reportChange(c, usage, approvals));
 
@@ -426,6 +407,12 @@ export class RegistryService {
       document,
       members: members.map(({ sdl: _sdl, ...m }) => m),
     };
+  }
+
+  /** The latest supergraph's API schema (what trusted documents are validated against); null before the seed. */
+  async currentApiSchema(): Promise<GraphQLSchema | null> {
+    const latest = await schemaStore.latestSupergraph(this.m);
+    return latest ? this.apiSchemaOfVersion(latest) : null;
   }
 
   private apiSchemaOfVersion(version: SupergraphVersionEntity): GraphQLSchema {
@@ -587,7 +574,7 @@ export class RegistryService {
       if (!composed.ok) throw new Error(`The registry cannot be seeded: ${composed.errors.map((e) => e.message).join('; ')}`);
       const now = new Date();
       await writeTransaction(this.ds, async (tx) => {
-        await accessStore.ensureTeam(tx, this.platformTeam, now);
+        await teamStore.ensureTeam(tx, this.platformTeam, now);
         const members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[] = [];
         for (const s of sources) {
           const existing = await schemaStore.subgraph(tx, s.name);
@@ -653,7 +640,7 @@ export class RegistryService {
     if (rows.length) await writeTransaction(this.ds, (tx) => usageStore.add(tx, rows));
   }
 
-  // ── tokens and teams ──────────────────────────────────────────────────────────────────────
+  // ── teams ──────────────────────────────────────────────────────────────────────
 
   /**
    * Registers a team (idempotent).
@@ -662,71 +649,14 @@ export class RegistryService {
   async registerTeam(principal: Principal, name: string): Promise<{ name: string }> {
     requireAdmin(principal, 'register teams');
     const team = parseInput(nameSchema, name, 'team');
-    await accessStore.ensureTeam(this.m, team, new Date());
+    await teamStore.ensureTeam(this.m, team, new Date());
     return { name: team };
   }
 
   /** @throws ForbiddenError unless the principal is an admin */
   async teams(principal: Principal) {
     requireAdmin(principal, 'list teams');
-    return accessStore.teams(this.m);
-  }
-
-  /**
-   * Issues a token for a team (registering the team when new), scoped to subgraphs and actions,
-   * with an expiry. The token is returned once; only its hash is kept.
-   * @throws ForbiddenError unless the principal is an admin
-   * @throws BadUserInputError for a non-admin token without subgraphs or actions
-   */
-  async createToken(principal: Principal, input: CreateTokenInput): Promise<{ token: string; record: TokenEntity }> {
-    requireAdmin(principal, 'issue tokens');
-    const parsed = parseInput(tokenSchema, input, 'token');
-    const admin = parsed.admin ?? false;
-    const subgraphs = admin ? ['*'] : [...new Set(parsed.subgraphs ?? [])];
-    const actions: RegistryAction[] = admin ? [...REGISTRY_ACTIONS] : [...new Set<RegistryAction>(parsed.actions ?? ['CHECK', 'PUBLISH'])];
-    if (!admin && !subgraphs.length) throw new BadUserInputError('A token needs the subgraphs it may act on', [{ path: 'subgraphs', message: 'at least one' }]);
-    if (!admin && !actions.length) throw new BadUserInputError('A token needs the actions it may take', [{ path: 'actions', message: 'at least one' }]);
-    const now = new Date();
-    const { token, hash, prefix } = newToken();
-    const record: TokenEntity = {
-      id: randomUUID(),
-      team: parsed.team,
-      description: parsed.description ?? null,
-      tokenHash: hash,
-      tokenPrefix: prefix,
-      admin,
-      subgraphs,
-      actions,
-      expiresAt: new Date(now.getTime() + (parsed.expiresInDays ?? DEFAULT_TOKEN_DAYS) * DAY_MS),
-      revokedAt: null,
-      createdBy: principal.name,
-      createdAt: now,
-      lastUsedAt: null,
-    };
-    await writeTransaction(this.ds, async (tx) => {
-      await accessStore.ensureTeam(tx, parsed.team, now);
-      await accessStore.insertToken(tx, record);
-    });
-    this.opts.log.info({ team: record.team, token: record.tokenPrefix, admin, subgraphs, actions, actor: principal.name }, 'registry token issued');
-    return { token, record };
-  }
-
-  /** @throws ForbiddenError unless the principal is an admin */
-  async tokens(principal: Principal): Promise<TokenEntity[]> {
-    requireAdmin(principal, 'list tokens');
-    return accessStore.tokens(this.m);
-  }
-
-  /**
-   * @throws ForbiddenError unless the principal is an admin
-   * @throws NotFoundError for an unknown token id
-   */
-  async revokeToken(principal: Principal, id: string): Promise<TokenEntity> {
-    requireAdmin(principal, 'revoke tokens');
-    await accessStore.revoke(this.m, id, new Date());
-    const row = await accessStore.token(this.m, id);
-    if (!row) throw new NotFoundError('Token', id);
-    return row;
+    return teamStore.teams(this.m);
   }
 
   // ── webhooks and deprecation notices ──────────────────────────────────────────────────────
@@ -843,8 +773,9 @@ function reportChange(change: SchemaChange, usage: UsageRow[], approvals: Set<st
     if (op) {
       op.count += u.count;
       if (u.lastSeen.toISOString() > op.lastSeen) op.lastSeen = u.lastSeen.toISOString();
+      if (u.registered) op.registered = true;
     } else {
-      client.operations.push({ name: u.operationName || null, hash: u.operationHash, count: u.count, lastSeen: u.lastSeen.toISOString() });
+      client.operations.push({ name: u.operationName || null, hash: u.operationHash, count: u.count, lastSeen: u.lastSeen.toISOString(), ...(u.registered ? { registered: true } : {}) });
     }
   }
   if (!clients.size) {
@@ -863,8 +794,16 @@ function blockersOf(result: CheckResult): string[] {
   for (const c of result.changes) {
     if (c.criticality === 'BREAKING' && !c.approved) {
       blockers.push(
-        `breaking change ${c.coordinate ?? c.type} used by ${c.usage.map((u) => u.clientId).join(', ')}: approve fingerprint ${c.fingerprint} to publish it`,
+        `breaking change ${c.coordinate ?? c.type} used by ${c.usage.map((u) => `${u.clientId} (${u.operations.map((o) => `${o.name ?? 'anonymous'}${o.registered ? ', registered' : ''}`).join('; ')})`).join(', ')}: approve fingerprint ${c.fingerprint} to publish it`,
       );
+    }
+  }
+  // A registered document the proposal breaks blocks it unless an approved breaking change names that document.
+  for (const d of result.brokenDocuments ?? []) {
+    const hash = hashOfDocumentId(d.documentId);
+    const approved = result.changes.some((c) => c.approved && c.usage.some((u) => u.clientId === d.clientId && u.operations.some((o) => o.hash === hash)));
+    if (!approved) {
+      blockers.push(`registered document ${d.operationNames.map((n) => n || 'anonymous').join(', ')} (${d.documentId}) of client ${d.clientId} would no longer validate: ${d.errors.join('; ')}`);
     }
   }
   return blockers;

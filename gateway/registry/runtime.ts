@@ -1,24 +1,30 @@
 import type { DataSource } from 'typeorm';
-import { registryDatabaseName, type Config } from '../../lib/config.js';
+import { introspectionMode, registryDatabaseName, type Config } from '../../lib/config.js';
 import { openDatabase } from '../../lib/db.js';
 import { logger } from '../../lib/logger.js';
 import type { RunningService } from '../../lib/server.js';
 import type { SubgraphSource } from '../compose.js';
 import { startGateway } from '../gateway.js';
 import { limitSettings } from '../limits/limits.js';
-import { TeamEntity, TokenEntity } from './access.entity.js';
+import { opsSettings } from '../ops/index.js';
 import { mountRegistryApi, REGISTRY_PATH } from './api.js';
 import { ApprovalEntity, CheckChangeEntity, CheckRunEntity } from './check.entity.js';
 import { CreateRegistry1733000000000 } from './migrations/1733000000000-create-registry.js';
 import { CreateApiKeys1734000000000 } from './migrations/1734000000000-create-api-keys.js';
+import { CreateTrustedDocuments1735000000000 } from './migrations/1735000000000-create-trusted-documents.js';
+import { ClientPolicyEntity, TrustedDocumentEntity } from './document.entity.js';
+import { UnifyIdentity1736000000000 } from './migrations/1736000000000-unify-identity.js';
+import { TeamEntity } from './team.entity.js';
 import { ApiKeyEntity } from '../auth/api-key.entity.js';
-import { gatewayAuth } from '../auth/index.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { gatewayAuth, startAuthenticator } from '../auth/index.js';
 import { formatCheckResult } from './check-result.js';
 import { OPERATOR } from './principal.js';
 import { RegistryService } from './registry.service.js';
 import { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntity, SupergraphVersionEntity } from './schema.entity.js';
 import { RegistrySupergraph } from './supergraph-source.js';
 import { UsageRecorder } from './usage-recorder.js';
+import { TrustedDocuments } from '../trusted-documents.js';
 import { UsageRecordEntity } from './usage.entity.js';
 import { DeprecationEntity, WebhookEntity } from './webhook.entity.js';
 import { RegistryMaintenance, WebhookDispatcher, webhookSettings } from './webhooks.js';
@@ -32,15 +38,16 @@ export const REGISTRY_ENTITIES = [
   CheckChangeEntity,
   ApprovalEntity,
   TeamEntity,
-  TokenEntity,
   UsageRecordEntity,
   WebhookEntity,
   DeprecationEntity,
   ApiKeyEntity,
+  TrustedDocumentEntity,
+  ClientPolicyEntity,
 ];
-export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000];
 
-/** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys), creating it and applying its migrations when needed. */
+/** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys, the one identity store), creating it and applying its migrations when needed. */
 export function openRegistryDatabase(cfg: Config): Promise<DataSource> {
   return openDatabase(cfg, { database: registryDatabaseName(cfg), entities: REGISTRY_ENTITIES, migrations: REGISTRY_MIGRATIONS });
 }
@@ -92,6 +99,8 @@ export interface RegistryGateway extends Awaited<ReturnType<typeof startGateway>
   registry: Registry;
   supergraph: RegistrySupergraph;
   usage: UsageRecorder;
+  /** The gateway's in-memory copy of the registry's trusted documents and client policies. */
+  trustedDocuments: TrustedDocuments;
   /** The registry API: `http://host:port/registry/graphql`. */
   registryUrl: string;
 }
@@ -107,11 +116,17 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
   const { service } = registry;
   let maintenance: RegistryMaintenance | undefined;
   let usage: UsageRecorder | undefined;
+  let trusted: TrustedDocuments | undefined;
+  let authenticator: Authenticator | undefined;
   try {
     if (opts.seed) await service.seed(opts.seed);
     const supergraph = new RegistrySupergraph(service, cfg.REGISTRY_POLL_MS, log);
+    // Loaded before the gateway serves: an ENFORCE client is never let through by an empty copy.
+    trusted = await TrustedDocuments.start(service.documents, cfg.REGISTRY_POLL_MS, log.child({ component: 'trusted-documents' }));
     usage = new UsageRecorder((rows) => service.recordUsage(rows), cfg.REGISTRY_USAGE_FLUSH_MS, log);
     maintenance = await RegistryMaintenance.start(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
+    // One authenticator for /graphql and /registry/graphql: the same keys and JWTs work on both.
+    const authn = (authenticator = await startAuthenticator(cfg, registry.dataSource));
     const subscriptionUrls = Object.fromEntries((await service.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : [])));
     const running = await startGateway({
       supergraphSdl: supergraph.hook,
@@ -119,12 +134,17 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       subscriptionUrls: { ...subscriptionUrls, ...opts.subscriptionUrls },
       host: opts.host,
       port: opts.port,
-      plugins: [supergraph.plugin(), usage.plugin()],
-      auth: gatewayAuth(cfg, registry.dataSource),
+      plugins: [supergraph.plugin(), ...(cfg.REGISTRY_USAGE_RECORDING ? [usage.plugin()] : [])],
+      auth: gatewayAuth(cfg, authn),
       limits: limitSettings(cfg),
-      routes: (app) => mountRegistryApi(app, service),
+      maxBatchSize: cfg.MAX_BATCH_SIZE,
+      introspection: introspectionMode(cfg),
+      ops: opsSettings(cfg),
+      routes: (app) => mountRegistryApi(app, service, authn),
+      trustedDocuments: trusted,
     });
     const recorder = usage;
+    const trustedDocuments = trusted;
     const jobs = maintenance;
     let closing: Promise<void> | undefined;
     return {
@@ -132,10 +152,13 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       registry,
       supergraph,
       usage: recorder,
+      trustedDocuments,
       registryUrl: running.url.replace(/\/graphql$/, REGISTRY_PATH),
       close() {
         closing ??= (async () => {
           await running.close();
+          await authn.close();
+          trustedDocuments.close();
           await recorder.close();
           await jobs.close();
           await registry.close();
@@ -144,6 +167,8 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       },
     } satisfies RegistryGateway & RunningService;
   } catch (err) {
+    trusted?.close();
+    await authenticator?.close().catch(() => {});
     await usage?.close().catch(() => {});
     await maintenance?.close().catch(() => {});
     await registry.close().catch(() => {});

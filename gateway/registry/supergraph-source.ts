@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { SupergraphSdlHook } from '@apollo/gateway';
+import { isDatabaseUnavailable } from '../../lib/db.js';
 import { servableSupergraph } from '../auth/supergraph.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ export class RegistrySupergraph {
   private readonly versionOfSchema = new WeakMap<GraphQLSchema, number>();
   private loaded = 0;
   private polling = false;
+  private registryUnreachable = false;
 
   constructor(
     private readonly service: RegistryService,
@@ -50,6 +52,8 @@ export class RegistrySupergraph {
     this.polling = true;
     try {
       const newest = await this.service.latestSupergraphVersion();
+      if (this.registryUnreachable) this.log.info({ loaded: this.loaded }, 'registry database reachable again');
+      this.registryUnreachable = false;
       if (newest <= this.loaded) return;
       const next = await this.service.supergraph(newest);
       if (!next) return;
@@ -59,8 +63,11 @@ export class RegistrySupergraph {
       this.log.info({ from: this.loaded, to: next.id }, 'supergraph updated from the registry');
       this.loaded = next.id;
     } catch (err) {
-      // The gateway keeps serving the version it has; the next poll tries again.
-      this.log.error({ err, loaded: this.loaded }, 'supergraph poll failed');
+      // The gateway keeps serving the version it has; the next poll tries again. An unreachable
+      // database is logged once per outage (at warn), not once per poll.
+      if (!isDatabaseUnavailable(err)) this.log.error({ err, loaded: this.loaded }, 'supergraph poll failed');
+      else if (!this.registryUnreachable) this.log.warn({ err, loaded: this.loaded }, 'registry database unreachable; serving the loaded supergraph');
+      this.registryUnreachable = isDatabaseUnavailable(err);
     } finally {
       this.polling = false;
     }

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
+import { failureLogLevel } from '../../lib/db.js';
 import type { UsageIncrement } from './usage.store.js';
 import { coordinatesOfDocument } from './usage.js';
 
@@ -112,7 +113,7 @@ export class UsageRecorder {
         if (now) now.count += p.count;
         else if (this.pending.size < PENDING_LIMIT) this.pending.set(key, p);
       }
-      this.log.error({ err, rows: rows.length }, 'usage flush failed; will retry');
+      this.log[failureLogLevel(err)]({ err, rows: rows.length }, 'usage flush failed; will retry');
     }
   }
 

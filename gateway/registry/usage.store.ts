@@ -20,6 +20,8 @@ export interface UsageRow {
   operationName: string;
   count: number;
   lastSeen: Date;
+  /** A client's registered (trusted) document rather than recorded traffic: it counts whatever the usage window. */
+  registered?: boolean;
 }
 
 const usageRow = z.object({

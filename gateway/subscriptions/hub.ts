@@ -37,6 +37,8 @@ export class SubscriptionHub {
   private subscriberCount = 0;
   /** Per event: the sharing groups' rest executions (for the bench's entity-fetches-per-event figure). */
   restExecutions = 0;
+  /** Results handed to subscribers' sockets (omnistock_subscription_deliveries_total). */
+  deliveries = 0;
   private readonly unlisten: () => void;
 
   constructor(
@@ -76,11 +78,15 @@ export class SubscriptionHub {
       this.groups.set(key, group);
       group.open();
     }
-    const subscriber = new Subscriber(this.settings.queueSize, () => {
-      this.subscriberCount--;
-      group.remove(subscriber);
-      req.onEnd?.();
-    });
+    const subscriber = new Subscriber(
+      this.settings.queueSize,
+      () => {
+        this.subscriberCount--;
+        group.remove(subscriber);
+        req.onEnd?.();
+      },
+      () => void this.deliveries++,
+    );
     this.subscriberCount++;
     group.add(subscriber);
     return subscriber;
@@ -259,6 +265,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   constructor(
     private readonly limit: number,
     private readonly onRelease: () => void,
+    private readonly onDeliver: () => void = () => {},
   ) {}
 
   push(delivery: Delivery): void {
@@ -287,6 +294,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     for (;;) {
       const item = this.queue.shift();
       if (item) {
+        this.onDeliver();
         const extensions: Record<string, unknown> = { ...item.result.extensions };
         if (item.sequence) extensions.sequence = item.sequence;
         if (item.conflated) extensions.conflated = item.conflated;

@@ -4,11 +4,14 @@ import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { formatError } from '../../lib/errors.js';
+import { requestScope } from '../../lib/logger.js';
 import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
 import type { SubscriptionHub } from './hub.js';
 import type { AuthGuard } from '../auth/guard.js';
 import { rateKey, type GatewayLimits } from '../limits/limits.js';
 import type { Caller } from '../auth/identity.js';
+import { outcomeOf, type GatewayMetrics } from '../metrics.js';
+import type { OperationRequest, TrustedDocuments } from '../trusted-documents.js';
 
 /** Who a connection is, from its connection_init payload; the scope decides which subscribers may share. */
 export type ConnectionAuth = { ok: true; scope: string; clientId: string | null; caller?: Caller | null } | { ok: false; reason: string };
@@ -42,6 +45,10 @@ export interface GatewayWsOptions {
   guard?: AuthGuard;
   /** Rate, cost and depth limits of subscriptions (queries and mutations meet them in Apollo's pipeline). */
   limits?: GatewayLimits;
+  /** Resolves document ids (`documentId`, `extensions.persistedQuery`) and refuses operations an ENFORCE client has not registered. */
+  trustedDocuments?: TrustedDocuments;
+  /** Counts each operation (queries and mutations in Apollo's pipeline; here refusals and subscriptions). */
+  metrics?: GatewayMetrics;
   maxPerConnection: number;
   /** Ping interval; a client that has not answered by the next ping is disconnected. */
   clientKeepAliveMs: number;
@@ -72,11 +79,14 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           ctx.extra.state = { auth, subscriptions: 0, remoteAddress: (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null };
           return true;
         },
-        onSubscribe: async (ctx, id, payload) => {
+        onSubscribe: countRefusals(opts.metrics, async (ctx, id, payload) => {
           const state = ctx.extra.state!;
+          // First, before parsing: an unknown id or an untrusted operation is refused as on HTTP.
+          const trusted = opts.trustedDocuments?.check(payload as OperationRequest, state.auth.clientId);
+          if (trusted && !trusted.ok) return [trusted.error];
           let document: DocumentNode;
           try {
-            document = parse(payload.query);
+            document = parse(trusted?.query ?? payload.query);
           } catch (err) {
             return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
           }
@@ -110,12 +120,16 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
             operationId: id,
           };
           return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
-        },
+        }),
         execute: async (args) => {
           const op = args.contextValue as OperationContext;
-          const response = await opts.apollo.executeOperation(
-            { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
-            { contextValue: { requestId: `ws-${op.operationId}`, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null, remoteAddress: op.state.remoteAddress } },
+          const requestId = `ws-${op.operationId}`;
+          // Log lines of the operation name its id, client and (once resolved) operation, as for HTTP.
+          const response = await requestScope.run({ requestId, client: op.state.auth.clientId }, () =>
+            opts.apollo.executeOperation(
+              { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
+              { contextValue: { requestId, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null, remoteAddress: op.state.remoteAddress } },
+            ),
           );
           if (response.body.kind !== 'single') return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
           // Already formatted by Apollo's pipeline.
@@ -131,10 +145,14 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
             clientId: op.state.auth.clientId,
             onEnd: () => void op.state.subscriptions--,
           });
+          const record = (outcome: string) =>
+            opts.metrics?.record({ operation: op.operationName, client: op.state.auth.clientId, outcome, beforeExecution: true });
           if (Array.isArray(result)) {
             op.state.subscriptions--;
+            record(outcomeOf(result));
             return { errors: result };
           }
+          record('ok');
           return result as AsyncIterableIterator<ExecutionResult>;
         },
         onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
@@ -144,6 +162,20 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
       opts.clientKeepAliveMs,
     ),
   );
+}
+
+type OnSubscribe = NonNullable<Parameters<typeof useServer<Record<string, unknown>, Extra>>[0]['onSubscribe']>;
+
+/** Counts the operations onSubscribe refuses (parse, validation, auth, limits): they reach neither Apollo nor the hub. */
+function countRefusals(metrics: GatewayMetrics | undefined, onSubscribe: OnSubscribe): OnSubscribe {
+  if (!metrics) return onSubscribe;
+  return async (ctx, id, payload) => {
+    const result = await onSubscribe(ctx, id, payload);
+    if (Array.isArray(result)) {
+      metrics.record({ operation: payload.operationName, client: ctx.extra.state?.auth.clientId, outcome: outcomeOf(result), beforeExecution: true });
+    }
+    return result;
+  };
 }
 
 /** The bridge's own error codes: public (they tell the client what to do), beside those formatError knows. */

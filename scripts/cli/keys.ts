@@ -1,24 +1,30 @@
 /**
- * `omnistock keys …`: the gateway's API keys for client applications, run against the gateway's
+ * `omnistock keys …`: API keys, the one identity store of the gateway (scopes such as
+ * availability:read) and the schema registry (registry:admin, registry:publish:<subgraph>, …), run against the gateway's
  * database of this installation's configuration (like `omnistock registry --local`: whoever can
  * reach the database may manage keys). A key is printed once, when created; only its hash is kept.
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { config } from '../../lib/config.js';
-import { setLogDestination } from '../../lib/logger.js';
+import { logger, setLogDestination } from '../../lib/logger.js';
 import type { ApiKeyEntity } from '../../gateway/auth/api-key.entity.js';
 import { ApiKeyService } from '../../gateway/auth/api-key.service.js';
+import { KeyRevocations } from '../../gateway/auth/key-cache.js';
 import { openRegistryDatabase } from '../../gateway/registry/runtime.js';
 import { DomainError } from '../../lib/errors.js';
 
 async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T> {
   // stdout is the answer (e.g. --json); log lines go to stderr.
   setLogDestination(pino.destination(2));
-  const ds = await openRegistryDatabase(config());
+  const cfg = config();
+  const ds = await openRegistryDatabase(cfg);
+  // A revocation is announced to every gateway, which drop the key from their caches at once.
+  const revocations = new KeyRevocations(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX, logger());
   try {
-    return await work(new ApiKeyService(ds));
+    return await work(new ApiKeyService(ds, { revocations }));
   } finally {
+    await revocations.close();
     await ds.destroy();
   }
 }
@@ -51,6 +57,8 @@ function view(k: ApiKeyEntity, now = new Date()) {
   return {
     id: k.id,
     clientId: k.clientId,
+    team: k.team,
+    description: k.description,
     scopes: k.scopes,
     prefix: k.keyPrefix,
     status,
@@ -67,21 +75,23 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 }
 
 export function keysCommand(): Command {
-  const command = new Command('keys').description("The gateway's API keys for client applications: create, list, revoke");
+  const command = new Command('keys').description('API keys of client applications and partner teams (gateway and registry scopes): create, list, revoke');
 
   command
     .command('create')
     .description('Issue an API key for a client application (printed once)')
     .requiredOption('--client <name>', 'client application id, the actor of what it does (e.g. web-storefront)')
-    .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. availability:read,orders:write')
+    .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. availability:read,orders:write or registry:publish:pricing,registry:check:pricing (registry:admin: everything in the registry)')
+    .option('--team <team>', "registry team owning what the key publishes (default: the client id)")
+    .option('--description <text>', 'what it is for')
     .option('--expires <duration>', 'lifetime: 90d, 12h, 30m or never', '90d')
     .option('--json', 'print JSON')
     .action(
-      run(async (opts: { client: string; scopes: string; expires: string; json?: boolean }) => {
+      run(async (opts: { client: string; scopes: string; team?: string; description?: string; expires: string; json?: boolean }) => {
         const expiresInMs = parseExpiry(opts.expires);
         const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
         const { key, record } = await withKeys((keys) =>
-          keys.create({ clientId: opts.client, scopes, expiresInMs, createdBy: `cli:${process.env['USER'] ?? 'operator'}` }),
+          keys.create({ clientId: opts.client, team: opts.team, description: opts.description, scopes, expiresInMs, createdBy: `cli:${process.env['USER'] ?? 'operator'}` }),
         );
         print(opts.json, { ...view(record), key }, () =>
           [
@@ -104,7 +114,7 @@ export function keysCommand(): Command {
         const rows = (await withKeys((keys) => keys.list())).map((k) => view(k));
         print(opts.json, rows, () =>
           rows.length
-            ? rows.map((r) => `${r.id}  ${r.prefix}…  ${r.clientId}  ${r.status}  ${r.scopes.join(',')}  expires ${r.expiresAt ?? 'never'}  last used ${r.lastUsedAt ?? 'never'}`).join('\n')
+            ? rows.map((r) => `${r.id}  ${r.prefix}…  ${r.clientId}${r.team ? ` (team ${r.team})` : ''}  ${r.status}  ${r.scopes.join(',')}  expires ${r.expiresAt ?? 'never'}  last used ${r.lastUsedAt ?? 'never'}`).join('\n')
             : 'No API keys.',
         );
       }),

@@ -2,9 +2,12 @@
  * `omnistock registry …`: the schema registry's command line. It talks to the registry API
  * (`--url`, `--token`; defaults REGISTRY_URL and REGISTRY_TOKEN), or with `--local` runs the same
  * API in-process on the registry database as an operator (every action allowed: whoever can reach
- * the database can anyway), e.g. to create the first admin token.
+ * the database can anyway). Credentials are API keys (or JWTs) with registry scopes, managed by
+ * `omnistock keys` (there is one identity store for the gateway and the registry).
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { config, registryUrl } from '../../lib/config.js';
@@ -83,7 +86,7 @@ async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => P
 function connection(command: Command): Command {
   return command
     .option('--url <url>', 'registry API URL (default: REGISTRY_URL, else the gateway on this host)')
-    .option('--token <token>', 'bearer token (default: REGISTRY_TOKEN)')
+    .option('--token <key>', 'API key or JWT with registry scopes, sent as a bearer token (default: REGISTRY_TOKEN)')
     .option('--local', 'use the registry database directly, as an operator')
     .option('--json', 'print JSON');
 }
@@ -125,7 +128,7 @@ interface SchemaOptions extends ConnectionOptions {
 }
 
 export function registryCommand(): Command {
-  const command = new Command('registry').description('Schema registry: check, publish, history, diff, rollback, approvals, tokens, webhooks');
+  const command = new Command('registry').description('Schema registry: check, publish, history, diff, rollback, approvals, webhooks (credentials: `omnistock keys`)');
 
   connection(
     command
@@ -155,9 +158,9 @@ export function registryCommand(): Command {
       .requiredOption('-s, --schema <file>', 'the SDL file')
       .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
       .option('--subscription-url <url>', 'graphql-ws URL')
-      .option('--author <name>', 'who publishes (default: the token)')
+      .option('--author <name>', 'who publishes (default: the caller)')
       .option('--commit <ref>', 'the commit it comes from')
-      .option('--team <team>', 'owner of a new subgraph (admin tokens only)'),
+      .option('--team <team>', 'owner of a new subgraph (registry:admin only)'),
   ).action(
     run(async (subgraph: string, opts: SchemaOptions & { author?: string; commit?: string; team?: string }) =>
       withApi(opts, async (execute) => {
@@ -268,69 +271,6 @@ export function registryCommand(): Command {
     ),
   );
 
-  const tokens = command.command('tokens').description('Registry tokens (admin)');
-  connection(tokens.command('list').description('Every token (without secrets)')).action(
-    run(async (opts: ConnectionOptions) =>
-      withApi(opts, async (execute) => {
-        const { tokens: rows } = await execute<{ tokens: { id: string; team: string; prefix: string; admin: boolean; subgraphs: string[]; actions: string[]; expiresAt: string | null; revokedAt: string | null; description: string | null }[] }>(
-          '{ tokens { id team prefix admin subgraphs actions expiresAt revokedAt lastUsedAt description } }',
-        );
-        print(opts, rows, () =>
-          rows
-            .map((t) => `${t.id}  ${t.prefix}…  ${t.team.padEnd(12)} ${t.admin ? 'ADMIN' : `${t.actions.join(',')} on ${t.subgraphs.join(',')}`}  expires ${t.expiresAt ?? 'never'}${t.revokedAt ? `  REVOKED ${t.revokedAt}` : ''}`)
-            .join('\n') || 'No tokens.',
-        );
-      }),
-    ),
-  );
-  connection(
-    tokens
-      .command('create')
-      .description('Issue a token for a team (registered when new); the token is printed once')
-      .requiredOption('--team <team>', 'the team')
-      .option('--subgraphs <names>', 'comma-separated subgraphs it may act on (* for all)', list)
-      .addOption(new Option('--actions <actions>', 'comma-separated: check, publish, approve').argParser((v) => list(v).map((a) => a.toUpperCase())))
-      .option('--admin', 'an admin token (everything, every subgraph)')
-      .option('--expires-in-days <days>', 'days until it expires (default 90)', int)
-      .option('--description <text>', 'what it is for'),
-  ).action(
-    run(async (opts: ConnectionOptions & { team: string; subgraphs?: string[]; actions?: string[]; admin?: boolean; expiresInDays?: number; description?: string }) =>
-      withApi(opts, async (execute) => {
-        const { createToken } = await execute<{ createToken: { token: string; record: { id: string; team: string; admin: boolean; subgraphs: string[]; actions: string[]; expiresAt: string } } }>(
-          'mutation($input: CreateTokenInput!) { createToken(input: $input) { token record { id team admin subgraphs actions expiresAt } } }',
-          {
-            input: {
-              team: opts.team,
-              subgraphs: opts.subgraphs,
-              actions: opts.actions,
-              admin: !!opts.admin,
-              expiresInDays: opts.expiresInDays,
-              description: opts.description,
-            },
-          },
-        );
-        const r = createToken.record;
-        print(opts, createToken, () =>
-          [
-            `✔ token for team ${r.team}: ${r.admin ? 'admin' : `${r.actions.join(', ').toLowerCase()} on ${r.subgraphs.join(', ')}`}, expires ${r.expiresAt} (id ${r.id})`,
-            '',
-            `  ${createToken.token}`,
-            '',
-            'It is shown only now: store it as a secret (REGISTRY_TOKEN for the CLI).',
-          ].join('\n'),
-        );
-      }),
-    ),
-  );
-  connection(tokens.command('revoke <id>').description('Revoke a token')).action(
-    run(async (id: string, opts: ConnectionOptions) =>
-      withApi(opts, async (execute) => {
-        const { revokeToken } = await execute<{ revokeToken: { id: string; revokedAt: string } }>('mutation($id: ID!) { revokeToken(id: $id) { id revokedAt } }', { id });
-        print(opts, revokeToken, () => `✔ revoked ${revokeToken.id} at ${revokeToken.revokedAt}`);
-      }),
-    ),
-  );
-
   const webhooks = command.command('webhooks').description('Signed webhooks on publish and on deprecation removal dates (admin)');
   connection(webhooks.command('list').description('Every webhook')).action(
     run(async (opts: ConnectionOptions) =>
@@ -380,7 +320,148 @@ export function registryCommand(): Command {
     ),
   );
 
+  command.addCommand(documentsCommand());
+
   return command;
+}
+
+/** An Apollo persisted-query manifest, or a plain `{ "<id>": "<text>" }` map (graphql-codegen's persisted documents). */
+const manifestSchema = z.union([
+  z.object({
+    format: z.literal('apollo-persisted-query-manifest'),
+    operations: z.array(z.object({ id: z.string(), body: z.string(), name: z.string().optional() })),
+  }),
+  z.record(z.string(), z.string()),
+]);
+
+interface DocumentInput {
+  body: string;
+  id?: string;
+  name: string;
+}
+
+/**
+ * The documents in files and directories (searched recursively): each `.graphql`/`.gql` file is one
+ * document, its text exactly as it is; a `.json` file is a manifest of many.
+ */
+async function readDocuments(paths: string[]): Promise<DocumentInput[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    if ((await stat(path)).isDirectory()) {
+      const entries = (await readdir(path, { recursive: true })).filter((f) => /\.(graphql|gql|json)$/.test(f)).sort();
+      files.push(...entries.map((f) => join(path, f)));
+    } else {
+      files.push(path);
+    }
+  }
+  const documents: DocumentInput[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
+    if (!file.endsWith('.json')) {
+      documents.push({ body: text, name: file });
+      continue;
+    }
+    let manifest: z.output<typeof manifestSchema>;
+    try {
+      manifest = manifestSchema.parse(JSON.parse(text));
+    } catch (err) {
+      throw new Error(`${file}: not a persisted-query manifest (${(err as Error).message.split('\n')[0]})`);
+    }
+    if ('format' in manifest && Array.isArray(manifest.operations)) {
+      for (const op of manifest.operations) documents.push({ body: op.body, id: op.id, name: `${file}#${op.name ?? op.id}` });
+    } else {
+      for (const [id, body] of Object.entries(manifest as Record<string, string>)) documents.push({ body, id, name: `${file}#${id}` });
+    }
+  }
+  if (!documents.length) throw new Error(`no .graphql, .gql or .json documents in ${paths.join(', ')}`);
+  return documents;
+}
+
+interface PublishedDocumentsAnswer {
+  client: string;
+  created: number;
+  unchanged: number;
+  documents: { id: string; operationNames: string[]; created: boolean }[];
+}
+
+/** `registry documents …`: a client application's trusted documents and its policy. */
+function documentsCommand(): Command {
+  const documents = new Command('documents').description("Trusted documents: register a client application's operations, list them, set its policy (ENFORCE or ALLOW)");
+  connection(
+    documents
+      .command('publish <paths...>')
+      .description('Register the documents in .graphql/.gql files (one each), persisted-query manifests (.json) or directories of them, validated against the current supergraph; idempotent, all or nothing')
+      .requiredOption('--client <id>', 'the client application (its API key’s or JWT’s client id, or its x-client-id)')
+      .option('--app-version <name>', 'the app version or list name they come from'),
+  ).action(
+    run(async (paths: string[], opts: ConnectionOptions & { client: string; appVersion?: string }) =>
+      withApi(opts, async (execute) => {
+        const docs = await readDocuments(paths);
+        const { publishDocuments: out } = await execute<{ publishDocuments: PublishedDocumentsAnswer }>(
+          'mutation($input: PublishDocumentsInput!) { publishDocuments(input: $input) { client created unchanged documents { id operationNames created } } }',
+          { input: { client: opts.client, appVersion: opts.appVersion, documents: docs } },
+        );
+        print(opts, out, () =>
+          [
+            ...out.documents.map((d) => `${d.created ? '+' : '='} ${d.id}  ${d.operationNames.map((n) => n || '(anonymous)').join(', ')}`),
+            `✔ ${out.client}: ${out.created} registered, ${out.unchanged} already registered`,
+          ].join('\n'),
+        );
+      }),
+    ),
+  );
+  connection(
+    documents
+      .command('list')
+      .description("A client's registered documents (every client's without --client: admin)")
+      .option('--client <id>', 'the client application'),
+  ).action(
+    run(async (opts: ConnectionOptions & { client?: string }) =>
+      withApi(opts, async (execute) => {
+        const { trustedDocuments: rows, clientPolicies } = await execute<{
+          trustedDocuments: { client: string; id: string; operationNames: string[]; appVersion: string | null; registeredBy: string; registeredAt: string }[];
+          clientPolicies: { client: string; policy: string }[];
+        }>('query($client: String) { trustedDocuments(client: $client) { client id operationNames appVersion registeredBy registeredAt } clientPolicies { client policy } }', {
+          client: opts.client ?? null,
+        });
+        const policyOf = new Map(clientPolicies.map((p) => [p.client, p.policy]));
+        print(opts, { documents: rows, policies: clientPolicies }, () => {
+          const clients = [...new Set([...(opts.client ? [opts.client] : []), ...rows.map((r) => r.client)])];
+          return (
+            clients
+              .map((c) =>
+                [
+                  `${c} (policy ${policyOf.get(c) ?? 'ALLOW'})`,
+                  ...rows
+                    .filter((r) => r.client === c)
+                    .map((r) => `  ${r.id}  ${r.operationNames.map((n) => n || '(anonymous)').join(', ')}  ${r.appVersion ?? '-'}  ${r.registeredBy} ${r.registeredAt}`),
+                ].join('\n'),
+              )
+              .join('\n') || 'No registered documents.'
+          );
+        });
+      }),
+    ),
+  );
+  connection(
+    documents
+      .command('policy <policy>')
+      .description('Set a client’s policy: enforce (only its registered documents run) or allow (admin)')
+      .requiredOption('--client <id>', 'the client application'),
+  ).action(
+    run(async (policy: string, opts: ConnectionOptions & { client: string }) =>
+      withApi(opts, async (execute) => {
+        const value = policy.toUpperCase();
+        if (value !== 'ENFORCE' && value !== 'ALLOW') throw new Error(`policy must be enforce or allow, not ${policy}`);
+        const { setClientPolicy: out } = await execute<{ setClientPolicy: { client: string; policy: string } }>(
+          'mutation($input: SetClientPolicyInput!) { setClientPolicy(input: $input) { client policy } }',
+          { input: { client: opts.client, policy: value } },
+        );
+        print(opts, out, () => `✔ ${out.client}: ${out.policy}; the gateways apply it at their next poll of the registry`);
+      }),
+    ),
+  );
+  return documents;
 }
 
 interface PublishAnswer {

@@ -84,8 +84,14 @@ class ShortOfStock extends Error {
   }
 }
 
+/** The CONFLICT of a reservation on a channel that is not ACTIVE (counted apart from other conflicts). */
+class ChannelInactive extends ConflictError {}
+
 const view = (r: ReservationEntity, lines: ReservationLineEntity[], replayed: boolean): ReservationView =>
   Object.assign(r, { __typename: 'Reservation' as const, lines: [...lines].sort(byLevel), replayed });
+
+/** Why a reservation was refused, as omnistock_reservations_refused_total counts it. */
+export type ReservationRefusal = 'INSUFFICIENT_STOCK' | 'CHANNEL_INACTIVE';
 
 /**
  * Reservations hold stock for carts and orders: all lines or none, on locked levels, within the
@@ -95,6 +101,8 @@ export class ReservationService {
   constructor(
     private readonly ds: DataSource,
     private readonly replicas: ReplicaService = new ReplicaService(ds),
+    /** Told of every refused reservation (the subgraph's metrics); orders reserve here too, so this covers both. */
+    private readonly onRefused: (reason: ReservationRefusal) => void = () => {},
   ) {}
 
   /**
@@ -148,7 +156,7 @@ export class ReservationService {
         });
         // First, so a retry meets the unique key before any stock is locked (and is replayed).
         await reservationStore.insert(tx, reservation);
-        if (rule.status !== 'ACTIVE') throw new ConflictError(`Channel ${v.channelId} is ${rule.status}`, { status: rule.status });
+        if (rule.status !== 'ACTIVE') throw new ChannelInactive(`Channel ${v.channelId} is ${rule.status}`, { status: rule.status });
         const levels = await stockLevelStore.lock(tx, keys, now);
         const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
         // Offline or closed sources sell nothing, even when a line names them.
@@ -186,7 +194,11 @@ export class ReservationService {
       });
     } catch (err) {
       // Nothing was written: the transaction rolled back, the reservation row with it.
-      if (err instanceof ShortOfStock) return { __typename: 'InsufficientStock', lines: err.lines };
+      if (err instanceof ShortOfStock) {
+        this.onRefused('INSUFFICIENT_STOCK');
+        return { __typename: 'InsufficientStock', lines: err.lines };
+      }
+      if (err instanceof ChannelInactive) this.onRefused('CHANNEL_INACTIVE');
       if (isDuplicateKey(err)) {
         const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
         if (winner) return this.replay(winner, hash);

@@ -63,7 +63,11 @@ export class StockSubscriptionService {
     const view = async (e: FeedEvent): Promise<StockChangedEvent> => {
       const p = e.payload;
       let ats: { availableToSell: number; status: StockStatus } | null = null;
-      if (channelId) [ats] = await this.availability.forChannel(channelId, [p.sku]);
+      if (channelId) {
+        const [entry] = await this.availability.forChannel(channelId, [p.sku]);
+        // A SKU with no snapshot while MySQL is away: the event still goes out, without the channel's figure.
+        ats = entry instanceof Error ? null : (entry ?? null);
+      }
       return {
         stockChanged: {
           ...p,

@@ -1,7 +1,8 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTime } from '../../../lib/scalars.js';
-import type { TokenEntity } from '../access.entity.js';
-import { formatCheckResult, type CheckResult } from '../check-result.js';
+import { formatCheckResult, type CheckResult, type OperationUsage } from '../check-result.js';
+import type { TrustedDocumentEntity } from '../document.entity.js';
+import type { ClientPolicyView } from '../documents.service.js';
 import type { Principal } from '../principal.js';
 import type { PublishOutcome, RegistryService, SubgraphView, SupergraphView } from '../registry.service.js';
 import type { SchemaVersionEntity } from '../schema.entity.js';
@@ -9,7 +10,7 @@ import type { SchemaVersionEntity } from '../schema.entity.js';
 /** What every registry API resolver gets: the service and the caller, authenticated on first use. */
 export interface RegistryContext {
   service: RegistryService;
-  /** @throws UnauthenticatedError when the request carries no valid token */
+  /** @throws UnauthenticatedError when the request carries no valid credentials */
   principal(): Promise<Principal>;
 }
 
@@ -41,8 +42,9 @@ export const registryResolvers = {
     approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null }, ctx: RegistryContext) =>
       (await ctx.principal(), ctx.service.approvals(args)),
     teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams(await ctx.principal()),
-    tokens: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.tokens(await ctx.principal()),
     webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks(await ctx.principal()),
+    trustedDocuments: async (_: unknown, args: { client?: string | null }, ctx: RegistryContext) => ctx.service.documents.list(await ctx.principal(), args.client),
+    clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.documents.policies()),
   },
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
@@ -50,10 +52,10 @@ export const registryResolvers = {
     rollback: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.rollback(await ctx.principal(), args.input),
     approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approve(await ctx.principal(), args.input),
     registerTeam: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.registerTeam(await ctx.principal(), args.name),
-    createToken: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.createToken(await ctx.principal(), args.input),
-    revokeToken: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.revokeToken(await ctx.principal(), args.id),
     addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.addWebhook(await ctx.principal(), args.input),
     removeWebhook: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.removeWebhook(await ctx.principal(), args.id),
+    publishDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.publish(await ctx.principal(), args.input),
+    setClientPolicy: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.setPolicy(await ctx.principal(), args.input),
   },
   RegistrySubgraph: {
     currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.schemaVersion(s.name, s.currentVersion) : null),
@@ -69,14 +71,25 @@ export const registryResolvers = {
     id: (r: CheckResult) => r.checkId,
     json: (r: CheckResult) => r,
     text: (r: CheckResult) => formatCheckResult(r),
+    brokenDocuments: (r: CheckResult) => r.brokenDocuments ?? [],
+  },
+  OperationUsage: {
+    registered: (o: OperationUsage) => o.registered ?? false,
+  },
+  TrustedDocument: {
+    client: (d: TrustedDocumentEntity) => d.clientId,
+    id: (d: TrustedDocumentEntity) => d.documentId,
+  },
+  PublishedDocument: {
+    id: (d: TrustedDocumentEntity) => d.documentId,
+  },
+  ClientPolicySetting: {
+    client: (p: ClientPolicyView) => p.clientId,
   },
   PublishResult: {
     __resolveType: (o: PublishOutcome) => (o.published ? 'Published' : 'PublishRejected'),
   },
   PublishRejected: {
     reasons: (o: PublishOutcome) => o.check.blockers,
-  },
-  Token: {
-    prefix: (t: TokenEntity) => t.tokenPrefix,
   },
 };

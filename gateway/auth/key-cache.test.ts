@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiKeyEntity } from './api-key.entity.js';
+import { ApiKeyCache } from './key-cache.js';
+
+const row = (id: string) => ({ id }) as ApiKeyEntity;
+
+describe('ApiKeyCache', () => {
+  it('keeps an entry (a row, or null for an unknown key) for its time to live', () => {
+    const cache = new ApiKeyCache(1000);
+    cache.set('known', row('k1'), 0);
+    cache.set('unknown', null, 0);
+    expect(cache.get('known', 999)).toEqual(row('k1'));
+    expect(cache.get('unknown', 999)).toBeNull();
+    expect(cache.get('known', 1000)).toBeUndefined();
+    expect(cache.get('never-seen', 0)).toBeUndefined();
+  });
+
+  it('drops the oldest entries past its size, and a dropped key at once', () => {
+    const cache = new ApiKeyCache(60_000, 2);
+    cache.set('a', row('a'), 0);
+    cache.set('b', row('b'), 0);
+    cache.set('c', row('c'), 0);
+    expect([cache.get('a', 1), cache.get('b', 1)?.id, cache.get('c', 1)?.id]).toEqual([undefined, 'b', 'c']);
+    cache.drop('b');
+    expect(cache.get('b', 1)).toBeUndefined();
+  });
+});

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createRedis } from '../../lib/redis.js';
+import type { ApiKeyEntity } from './api-key.entity.js';
+
+interface Entry {
+  /** The key's row as last read; null: no such key. */
+  row: ApiKeyEntity | null;
+  until: number;
+}
+
+/**
+ * API keys a gateway looked up recently, known or not, so that a request costs no database query.
+ * An entry lives `ttlMs`; past `maxEntries` the oldest go first (a flood of made-up keys cannot
+ * grow it). Revocations are dropped at once on every gateway through `KeyRevocations`; the time to
+ * live bounds how late one can be when that announcement is lost.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** The cached row of a key hash (null: known not to exist), or undefined when not cached or too old. */
+  get(hash: string, now = Date.now()): ApiKeyEntity | null | undefined {
+    const entry = this.entries.get(hash);
+    if (!entry) return undefined;
+    if (entry.until > now) return entry.row;
+    this.entries.delete(hash);
+    return undefined;
+  }
+
+  set(hash: string, row: ApiKeyEntity | null, now = Date.now()): void {
+    this.entries.delete(hash);
+    this.entries.set(hash, { row, until: now + this.ttlMs });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  drop(hash: string): void {
+    this.entries.delete(hash);
+  }
+}
+
+/**
+ * Announces revoked keys on a Redis channel (`<REDIS_KEY_PREFIX>:auth:revoked`, the key hash as
+ * message) and listens for them, so that every gateway forgets a revoked key at once, whichever
+ * process (a gateway, the CLI) revoked it. Connections are opened on first use.
+ */
+export class KeyRevocations {
+  private publisher: Redis | null = null;
+  private subscriber: Redis | null = null;
+
+  constructor(
+    private readonly redisUrl: string,
+    keyPrefix: string,
+    private readonly log: Logger,
+  ) {
+    this.channel = `${keyPrefix}:auth:revoked`;
+  }
+
+  private readonly channel: string;
+
+  /** Tells every gateway that the key with this hash was revoked; a failure is logged, not thrown (the cache's time to live still applies). */
+  async announce(hash: string): Promise<void> {
+    try {
+      this.publisher ??= createRedis(this.redisUrl, { maxRetriesPerRequest: 1 });
+      await this.publisher.publish(this.channel, hash);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not announce a key revocation: gateways drop the key when their cache entry expires (AUTH_KEY_CACHE_MS)');
+    }
+  }
+
+  /** Calls `onRevoked` with the hash of every key revoked from now on; resolves once subscribed. */
+  async listen(onRevoked: (hash: string) => void): Promise<void> {
+    if (this.subscriber) return;
+    const subscriber = (this.subscriber = createRedis(this.redisUrl));
+    subscriber.on('message', (channel: string, hash: string) => {
+      if (channel === this.channel) onRevoked(hash);
+    });
+    await subscriber.subscribe(this.channel);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.publisher, this.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
+    this.publisher = this.subscriber = null;
+  }
+}

@@ -1,0 +1,83 @@
+import type { Fetcher } from '@apollo/utils.fetcher';
+import { Kind, parse, type DocumentNode } from 'graphql';
+import { SubgraphUnavailableError } from '../lib/errors.js';
+
+/**
+ * Node's fetch bounded by `timeoutMs` per subgraph fetch (headers and body): a subgraph that
+ * accepts the connection but does not answer costs at most that long. A refused connection fails
+ * at once anyway.
+ */
+export function fetcherWithTimeout(timeoutMs: number): Fetcher {
+  const timed = (url: string, init?: RequestInit) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+  };
+  return timed as unknown as Fetcher;
+}
+
+/** A subgraph fetch that got no usable answer: no connection, a reset, a timeout, or a 502/503/504 in front of it. */
+export class SubgraphTransportError extends Error {
+  constructor(
+    readonly serviceName: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${serviceName}: ${reason}`, options);
+    this.name = 'SubgraphTransportError';
+  }
+}
+
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * Classifies what RemoteGraphQLDataSource met: a transport failure when fetch itself threw (it
+ * answered nothing) or a proxy said the subgraph is away; null for everything else (the subgraph
+ * answered, even with an error of its own).
+ */
+export function transportFailure(serviceName: string, error: unknown, response: { status: number } | null | undefined, timeoutMs: number): SubgraphTransportError | null {
+  if (response) {
+    return GATEWAY_STATUSES.has(response.status) ? new SubgraphTransportError(serviceName, `HTTP ${response.status}`, { cause: error }) : null;
+  }
+  const err = error as { name?: string; message?: string; cause?: { code?: string } } | null;
+  // AbortSignal.timeout aborts with a TimeoutError; undici reports network failures as TypeError('fetch failed', { cause }).
+  if (err?.name === 'TimeoutError') return new SubgraphTransportError(serviceName, `no answer within ${timeoutMs} ms`, { cause: error });
+  if (err?.name === 'TypeError' && err.cause) return new SubgraphTransportError(serviceName, err.cause.code ?? 'network error', { cause: error });
+  return null;
+}
+
+/** Response keys of the operation's root fields: where a failed root fetch's data would have gone. */
+function rootResponseKeys(document: DocumentNode): string[] {
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return [];
+  return operation.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.alias?.value ?? s.name.value] : []));
+}
+
+/**
+ * What a failed fetch answers instead of throwing: SUBGRAPH_UNAVAILABLE errors with paths, so the
+ * gateway serves everything the other subgraphs supplied. An entity fetch gets one error per
+ * representation (`_entities.i`, which the gateway maps to where each entity sits in the response);
+ * a root fetch one per root field it was to supply.
+ */
+export function unavailableResponse(
+  request: { query?: string; variables?: Record<string, unknown> },
+  document: DocumentNode | undefined,
+  failure: SubgraphTransportError,
+): { errors: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[] } {
+  const error = new SubgraphUnavailableError(failure.serviceName, failure.reason);
+  const extensions = { ...error.details, code: error.code };
+  const representations = request.variables?.representations;
+  let paths: (string | number)[][];
+  if (Array.isArray(representations)) {
+    paths = representations.map((_, i) => ['_entities', i]);
+  } else {
+    let doc = document;
+    try {
+      doc ??= request.query ? parse(request.query) : undefined;
+    } catch {
+      doc = undefined;
+    }
+    paths = doc ? rootResponseKeys(doc).map((key) => [key]) : [];
+  }
+  if (!paths.length) return { errors: [{ message: error.message, extensions }] };
+  return { errors: paths.map((path) => ({ message: error.message, path, extensions })) };
+}
