@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { DomainError, OperationNotTrustedError, PersistedQueryNotFoundError } from '../lib/errors.js';
+import { errorBody, OperationNotTrustedError, PersistedQueryNotFoundError, refusalError, type DomainError } from '../lib/errors.js';
 import type { ClientPolicy } from './registry/document.entity.js';
 import type { RegisteredDocument } from './registry/document.store.js';
 import { DOCUMENT_ID_PREFIX, normalizeDocumentId } from './registry/documents.js';
@@ -25,12 +25,6 @@ export interface OperationRequest {
 /** The text to run, or why the request is refused. */
 export type Resolution = { ok: true; query: string | undefined; documentId: string | null } | { ok: false; error: GraphQLError };
 
-const HTTP_STATUS: Record<string, number> = { PERSISTED_QUERY_NOT_FOUND: 400, OPERATION_NOT_TRUSTED: 403 };
-
-/** A GraphQLError Apollo Server answers with the domain error's code and HTTP status (formatError keeps the details). */
-function refusal(err: DomainError): GraphQLError {
-  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, http: { status: HTTP_STATUS[err.code] ?? 400 } } });
-}
 
 function sha256Id(text: string): string {
   return `${DOCUMENT_ID_PREFIX}${createHash('sha256').update(text).digest('hex')}`;
@@ -98,7 +92,7 @@ export class TrustedDocuments {
       await this.refresh();
     } catch (err) {
       // Keep enforcing what was loaded; the next poll tries again.
-      this.log.error({ err }, 'trusted documents poll failed');
+      this.log.warn({ err: (err as Error).message }, 'trusted documents poll failed; keeping the documents loaded');
     } finally {
       this.polling = false;
     }
@@ -125,7 +119,7 @@ export class TrustedDocuments {
     const id = typeof rawId === 'string' ? normalizeDocumentId(rawId) : null;
     const text = id ? this.texts.get(id) : undefined;
     if (!id || text === undefined) {
-      return { ok: false, error: refusal(new PersistedQueryNotFoundError(`No trusted document ${String(rawId)} is registered; register it with the registry (omnistock registry documents publish) or send the query text`, { documentId: String(rawId) })) };
+      return { ok: false, error: refusalError(new PersistedQueryNotFoundError(`No trusted document ${String(rawId)} is registered; register it with the registry (omnistock registry documents publish) or send the query text`, { documentId: String(rawId) })) };
     }
     return { ok: true, query: text, documentId: id };
   }
@@ -138,7 +132,7 @@ export class TrustedDocuments {
     if (!this.enforces(clientId) || query === undefined) return null;
     const id = sha256Id(query);
     if (this.byClient.get(clientId!)?.has(id)) return null;
-    return refusal(
+    return refusalError(
       new OperationNotTrustedError(
         `Client ${clientId} runs only its registered documents, and this operation is not one of them: register it (omnistock registry documents publish --client ${clientId}) and send its documentId`,
         { clientId, documentId: id },
@@ -164,10 +158,7 @@ export class TrustedDocuments {
       const error = request.method === 'GET' ? this.rewriteGet(request) : this.rewriteBody(request.body);
       if (!error) return;
       const status = (error.extensions.http as { status: number }).status;
-      return reply
-        .code(status)
-        .type('application/json; charset=utf-8')
-        .send({ errors: [{ message: error.message, extensions: { ...(error.originalError as DomainError).details, code: error.extensions.code } }] });
+      return reply.code(status).type('application/json; charset=utf-8').send(errorBody(error.originalError as DomainError));
     });
   }
 

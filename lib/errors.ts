@@ -1,3 +1,4 @@
+import { HeaderMap } from '@apollo/server';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from './db.js';
@@ -110,6 +111,34 @@ export class SubgraphUnavailableError extends DomainError {
   constructor(serviceName: string, reason: string) {
     super(`The ${serviceName} service is unavailable (${reason}); the fields it supplies are missing. Retry shortly.`, { serviceName });
   }
+}
+
+/** The HTTP status of a request refused with this code before it ran. */
+const REFUSAL_STATUS: Partial<Record<DomainErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  OPERATION_NOT_TRUSTED: 403,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  BATCH_TOO_LARGE: 400,
+  QUERY_TOO_COMPLEX: 400,
+  PERSISTED_QUERY_NOT_FOUND: 400,
+};
+
+/** A GraphQL-shaped answer for a refusal made outside Apollo Server (body and batch limits, trusted documents). */
+export function errorBody(err: DomainError): { errors: { message: string; extensions: Record<string, unknown> }[] } {
+  return { errors: [{ message: err.message, extensions: { ...err.details, code: err.code } }] };
+}
+
+/**
+ * A refusal (authentication, scopes, limits, trusted documents) as the GraphQLError Apollo Server
+ * answers with: the domain error's code, its HTTP status and any headers (Retry-After);
+ * formatError adds the details.
+ */
+export function refusalError(err: DomainError, headers: [string, string][] = []): GraphQLError {
+  const status = REFUSAL_STATUS[err.code];
+  const http = status ? { http: { status, headers: new HeaderMap(headers) } } : {};
+  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...http } });
 }
 
 /**

@@ -6,7 +6,7 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { logger, requestScope } from './logger.js';
 import { config } from './config.js';
-import { BatchTooLargeError, PayloadTooLargeError, type DomainError } from './errors.js';
+import { BatchTooLargeError, errorBody, PayloadTooLargeError } from './errors.js';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from './metrics.js';
 import { serverSpans, stopTracing } from './tracing.js';
@@ -217,11 +217,6 @@ async function serve(
       return closing;
     },
   };
-}
-
-/** A GraphQL-shaped error answer for refusals made outside Apollo Server (body and batch limits). */
-function errorBody(err: DomainError): { errors: { message: string; extensions: Record<string, unknown> }[] } {
-  return { errors: [{ message: err.message, extensions: { ...err.details, code: err.code } }] };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
@@ -11,6 +10,7 @@ import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
 import { dropKeys } from './events.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
@@ -19,24 +19,10 @@ const STOCK_CHANGED = `subscription($f: StockChangedFilter!) { stockChanged(filt
 const DEEP = `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }`;
 
 let stack: Stack;
-let proxy: Server;
-let inventoryCalls = 0;
+let proxy: CountingProxy;
 let gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
 let settings: LimitSettings;
 let ids: { loc: string; channel: string; sku: string };
-
-async function startCountingProxy(target: string): Promise<string> {
-  proxy = createServer(async (req, res) => {
-    inventoryCalls++;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
-}
 
 beforeAll(async () => {
   stack = await startStack({
@@ -55,7 +41,7 @@ beforeAll(async () => {
   ids = { loc, channel: await inv.channel([loc]), sku: await inv.item() };
   await inv.receive(ids.sku, loc, 10);
   // Two replicas on the same Redis prefix; inventory reached through a proxy that counts calls.
-  const inventoryUrl = await startCountingProxy(stack.subgraphs.inventory.url);
+  const inventoryUrl = (proxy = await startCountingProxy(stack.subgraphs.inventory.url)).url;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), inventory: inventoryUrl };
@@ -75,7 +61,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const g of gateways) await g.close();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
   if (settings) {
     const redis = createRedis(stack.cfg.REDIS_URL);
     await dropKeys(redis, settings.keyPrefix);
@@ -169,13 +155,13 @@ describe('cost and depth limits', () => {
 
   it('an over-cost query is refused with its computed cost, and no subgraph is called', async () => {
     const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const refused = await availability(0, `c-${randomUUID().slice(0, 8)}`, skus);
     expect(errorCode(refused)).toBe('QUERY_TOO_COMPLEX');
     expect(refused.status).toBe(400);
     expect(refused.errors![0]!.extensions).toMatchObject({ reason: 'COST', cost: 900, maxCost: 200 });
     expect(refused.data ?? null).toBeNull();
-    expect(inventoryCalls).toBe(before);
+    expect(proxy.calls).toBe(before);
   });
 
   it('an over-depth query is refused with its depth', async () => {
@@ -185,10 +171,10 @@ describe('cost and depth limits', () => {
   });
 
   it('normal queries pass and reach the subgraph', async () => {
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const ok = await availability(1, `c-${randomUUID().slice(0, 8)}`, [ids.sku, 'NOPE-1', 'NOPE-2']);
     expect(ok.errors).toBeUndefined();
     expect(ok.data!.availability[0]).toMatchObject({ sku: ids.sku, availableToSell: 10 });
-    expect(inventoryCalls).toBeGreaterThan(before);
+    expect(proxy.calls).toBeGreaterThan(before);
   });
 });

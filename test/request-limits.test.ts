@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../gateway/auth/api-key.service.js';
@@ -14,6 +13,7 @@ import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
 import { dropKeys } from './events.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
@@ -28,8 +28,7 @@ const VIA_FRAGMENT = 'query Q { ...F } fragment F on Query { __type(name: "Query
 const BATCHER_LIMIT = 4;
 
 let stack: Stack;
-let proxy: Server;
-let inventoryCalls = 0;
+let proxy: CountingProxy;
 let gatewayDb: DataSource;
 let keys: ApiKeyService;
 let authenticator: Authenticator;
@@ -40,19 +39,6 @@ let admins: string;
 let off: string;
 const keyPrefix = `omnistock_test:reqlimits-${randomUUID().slice(0, 8)}`;
 let ids: { loc: string; channel: string; sku: string };
-
-async function startCountingProxy(target: string): Promise<string> {
-  proxy = createServer(async (req, res) => {
-    inventoryCalls++;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
-}
 
 async function apiKey(scopes: string[], clientId = `rl-${randomUUID().slice(0, 8)}`): Promise<string> {
   return (await keys.create({ clientId, scopes, expiresInMs: 3_600_000, createdBy: 'request-limits.test' })).key;
@@ -79,7 +65,7 @@ beforeAll(async () => {
 
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-  const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), inventory: await startCountingProxy(stack.subgraphs.inventory.url) };
+  const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), inventory: (proxy = await startCountingProxy(stack.subgraphs.inventory.url)).url };
   for (const introspection of ['admins', 'off'] as const) {
     gateways.push(
       await startGateway({
@@ -101,7 +87,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of gateways) await g.close();
   await authenticator?.close();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
   const redis = createRedis(stack.cfg.REDIS_URL);
   await dropKeys(redis, keyPrefix);
   await redis.quit();
@@ -112,13 +98,13 @@ afterAll(async () => {
 describe('request body limit', () => {
   it('answers a 2 MB body 413 PAYLOAD_TOO_LARGE as a GraphQL error, calling no subgraph', async () => {
     const key = await apiKey(['availability:read']);
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const body = JSON.stringify({ ...availabilityOp(), variables: { ...availabilityOp().variables, pad: 'x'.repeat(2 * 1024 * 1024) } });
     const res = await post(admins, body, { 'x-api-key': key });
     expect(res.status).toBe(413);
     expect(res.json.errors[0].extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', limitBytes: 1024 * 1024 });
     expect(res.json.errors[0].message).toContain('1048576 bytes');
-    expect(inventoryCalls).toBe(before);
+    expect(proxy.calls).toBe(before);
     // A body under the limit still works.
     const ok = await post(admins, JSON.stringify(availabilityOp()), { 'x-api-key': key });
     expect(ok.status).toBe(200);
@@ -129,24 +115,24 @@ describe('request body limit', () => {
 describe('batched requests', () => {
   it('refuses a batch of 11 whole with 400 BATCH_TOO_LARGE before any operation runs', async () => {
     const key = await apiKey(['availability:read']);
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const res = await post(admins, JSON.stringify(Array.from({ length: 11 }, availabilityOp)), { 'x-api-key': key });
     expect(res.status).toBe(400);
     expect(res.json.errors[0].extensions).toEqual({ code: 'BATCH_TOO_LARGE', size: 11, limit: 10 });
     expect(res.json.errors[0].message).toContain('11 operations');
-    expect(inventoryCalls).toBe(before);
+    expect(proxy.calls).toBe(before);
   });
 
   it('runs a batch of 3 and answers three results', async () => {
     const key = await apiKey(['availability:read']);
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const res = await post(admins, JSON.stringify([availabilityOp(), availabilityOp(), { query: '{ __typename }' }]), { 'x-api-key': key });
     expect(res.status).toBe(200);
     expect(res.json).toHaveLength(3);
     expect(res.json[0].data.availability[0]).toMatchObject({ sku: ids.sku, availableToSell: 10 });
     expect(res.json[1].data.availability[0]).toMatchObject({ sku: ids.sku, availableToSell: 10 });
     expect(res.json[2]).toEqual({ data: { __typename: 'Query' } });
-    expect(inventoryCalls).toBeGreaterThan(before);
+    expect(proxy.calls).toBeGreaterThan(before);
   });
 
   it('checks each operation of a batch: a forbidden one is refused, the others run', async () => {
@@ -163,11 +149,11 @@ describe('batched requests', () => {
     const first = await post(admins, JSON.stringify([availabilityOp(), availabilityOp(), availabilityOp()]), { 'x-api-key': key });
     expect(first.status).toBe(200);
     // 3 of 4 used: a second batch of 3 does not fit and is refused whole, reaching no subgraph.
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const second = await post(admins, JSON.stringify([availabilityOp(), availabilityOp(), availabilityOp()]), { 'x-api-key': key });
     expect(second.status).toBe(429);
     expect(second.json.errors[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: BATCHER_LIMIT });
-    expect(inventoryCalls).toBe(before);
+    expect(proxy.calls).toBe(before);
     // The one request left still passes.
     const single = await gql(admins, AVAILABILITY, { c: ids.channel, skus: [ids.sku] }, { 'x-api-key': key });
     expect(single.status).toBe(200);
@@ -184,10 +170,10 @@ describe('introspection policy', () => {
       expect(res.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'INTROSPECTION_DISABLED' });
       expect(res.data ?? null).toBeNull();
     }
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const mixed = await gql(admins, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku } __schema { queryType { name } } }`, { c: ids.channel, skus: [ids.sku] }, storefront);
     expect(errorCode(mixed)).toBe('FORBIDDEN');
-    expect(inventoryCalls).toBe(before);
+    expect(proxy.calls).toBe(before);
     // Anonymous callers too.
     expect(errorCode(await gql(admins, SCHEMA))).toBe('FORBIDDEN');
   });

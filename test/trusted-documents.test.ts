@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSupergraphConfig } from '../gateway/compose.js';
@@ -11,6 +10,7 @@ import { errorCode, gql, type GraphQLResponse } from './client.js';
 import { dropKeys, waitFor } from './events.js';
 import { InventoryFixture } from './inventory-fixture.js';
 import { CHECK, PUBLISH, registryClient } from './registry-helpers.js';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
 import { wsClient, wsUrl } from './subscriptions-helpers.js';
 
@@ -31,27 +31,12 @@ const idOf = (text: string) => `sha256:${createHash('sha256').update(text).diges
 let stack: Stack;
 let gateway: RegistryGateway;
 let cfg: Config;
-let proxy: Server;
-let inventoryCalls = 0;
+let proxy: CountingProxy;
 let inv: InventoryFixture;
 const ids = { loc: '', channel: '', sku: '' };
 let admin: ReturnType<typeof registryClient>;
 let storefrontCi: ReturnType<typeof registryClient>;
 let posCi: ReturnType<typeof registryClient>;
-
-/** inventory reached through a proxy that counts the gateway's calls: a refusal must make none. */
-async function startCountingProxy(target: string): Promise<string> {
-  proxy = createServer(async (req, res) => {
-    inventoryCalls++;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
-}
 
 async function issue(clientId: string, scopes: string[]): Promise<string> {
   const { key } = await new ApiKeyService(gateway.registry.dataSource).create({ clientId, scopes, expiresInMs: 3_600_000, createdBy: 'trusted-documents.test' });
@@ -73,9 +58,9 @@ async function get(client: string, params: Record<string, string>): Promise<Grap
 
 /** Runs `request` and asserts it reached no subgraph. */
 async function refusedUpstreamFree(request: () => Promise<GraphQLResponse>): Promise<GraphQLResponse> {
-  const before = inventoryCalls;
+  const before = proxy.calls;
   const res = await request();
-  expect(inventoryCalls).toBe(before);
+  expect(proxy.calls).toBe(before);
   expect(res.data ?? null).toBeNull();
   return res;
 }
@@ -99,7 +84,7 @@ beforeAll(async () => {
   await inv.receive(ids.sku, ids.loc, 10);
   const id = randomUUID().slice(0, 8);
   cfg = configWith({ DB_PREFIX: `omnistock_td_${id}`, REDIS_KEY_PREFIX: `omnistock_test:td${id}`, REGISTRY_POLL_MS: '100', RATE_LIMIT_PER_MINUTE: '0' });
-  const inventoryUrl = await startCountingProxy(stack.subgraphs.inventory.url);
+  const inventoryUrl = (proxy = await startCountingProxy(stack.subgraphs.inventory.url)).url;
   gateway = await startRegistryGateway({
     cfg,
     seed: await readSupergraphConfig('supergraph.yaml'),
@@ -115,7 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
   if (cfg) {
     const redis = createRedis(cfg.REDIS_URL);
     await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
@@ -191,11 +176,11 @@ describe('a client whose policy is ENFORCE', () => {
   const availabilityVars = () => ({ c: ids.channel, skus: [ids.sku] });
 
   it('runs a registered document by documentId (POST and GET) and by Apollo persisted-query hash', async () => {
-    const before = inventoryCalls;
+    const before = proxy.calls;
     const byId = await post('storefront', { documentId: idOf(AVAILABILITY), variables: availabilityVars() });
     expect(byId.errors).toBeUndefined();
     expect(byId.data!.availability).toEqual([{ sku: ids.sku, availableToSell: 10 }]);
-    expect(inventoryCalls).toBeGreaterThan(before);
+    expect(proxy.calls).toBeGreaterThan(before);
 
     const viaGet = await get('storefront', { documentId: idOf(BARCODE), variables: JSON.stringify({ sku: ids.sku }) });
     expect(viaGet.errors).toBeUndefined();

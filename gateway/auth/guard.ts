@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import type { IntrospectionMode } from '../../lib/config.js';
-import { DomainError, ForbiddenError, UnauthenticatedError } from '../../lib/errors.js';
+import { DomainError, ForbiddenError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams } from './authenticator.js';
 import type { Caller } from './identity.js';
@@ -153,11 +153,8 @@ function denialError(denials: Denial[], caller: Caller): DomainError {
   return new ForbiddenError(`${first.field} requires the scope ${needed}, which client ${caller.clientId} does not have`, details);
 }
 
-const HTTP_STATUS: Partial<Record<string, number>> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
-
-/** A GraphQLError Apollo Server answers with the domain error's code and HTTP status (formatError keeps the details). */
+/** Domain errors as refusals (with their HTTP status); anything else as it is. */
 function asGraphQLError(err: unknown): GraphQLError {
-  if (!(err instanceof DomainError)) return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
-  const status = HTTP_STATUS[err.code];
-  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...(status ? { http: { status } } : {}) } });
+  if (err instanceof DomainError) return refusalError(err);
+  return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
 }

@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { HeaderMap } from '@apollo/server';
 import {
   GraphQLError,
   getNamedType,
@@ -17,7 +16,7 @@ import type { ComplexityEstimator } from 'graphql-query-complexity';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../lib/config.js';
-import { DomainError, QueryTooComplexError, RateLimitedError } from '../../lib/errors.js';
+import { QueryTooComplexError, RateLimitedError, refusalError } from '../../lib/errors.js';
 
 // Its ESM build imports graphql's .mjs files, a second copy of graphql-js beside the CommonJS one
 // Apollo uses ("Cannot use GraphQLObjectType from another module or realm"): load the CommonJS build.
@@ -217,12 +216,12 @@ export class GatewayLimits {
       return null; // e.g. bad variables: graphql-js reports those itself.
     }
     if (maxDepth > 0 && m.depth > maxDepth) {
-      return asGraphQLError(
+      return refusalError(
         new QueryTooComplexError(`The operation is nested ${m.depth} levels deep; the limit is ${maxDepth}`, { reason: 'DEPTH', depth: m.depth, maxDepth, cost: m.cost, maxCost }),
       );
     }
     if (maxCost > 0 && m.cost > maxCost) {
-      return asGraphQLError(
+      return refusalError(
         new QueryTooComplexError(`The operation's estimated cost is ${m.cost}; the limit is ${maxCost}: ask for fewer items or fields`, {
           reason: 'COST',
           cost: m.cost,
@@ -244,10 +243,7 @@ export class GatewayLimits {
       limit: decision.limit,
       retryAfterSeconds: decision.retryAfterSeconds,
     });
-    return new GraphQLError(err.message, {
-      originalError: err,
-      extensions: { code: err.code, http: { status: 429, headers: new HeaderMap([['retry-after', String(decision.retryAfterSeconds)]]) } },
-    });
+    return refusalError(err, [['retry-after', String(decision.retryAfterSeconds)]]);
   }
 
   /** Both checks, complexity first (a refused query does not use the budget); for graphql-ws. */
@@ -291,8 +287,4 @@ export interface LimitContext {
 export function rateKey(ctx: LimitContext): string {
   if (ctx.clientId) return `client:${ctx.clientId}`;
   return `ip:${ctx.remoteAddress ?? 'unknown'}`;
-}
-
-function asGraphQLError(err: DomainError): GraphQLError {
-  return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, http: { status: 400 } } });
 }

@@ -1,0 +1,30 @@
+import { createServer, type Server } from 'node:http';
+
+/** A subgraph reached through a proxy that counts the gateway's calls: a refusal must make none. */
+export interface CountingProxy {
+  /** The proxy's /graphql URL, to put in place of the subgraph's. */
+  url: string;
+  /** Calls forwarded so far. */
+  readonly calls: number;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(target: string): Promise<CountingProxy> {
+  let calls = 0;
+  const server: Server = createServer(async (req, res) => {
+    calls++;
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`,
+    get calls() {
+      return calls;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

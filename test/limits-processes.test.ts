@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registryDatabaseName, configWith } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
+import { errorCode, gql } from './client.js';
+import { dropKeys, waitFor } from './events.js';
+import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
+import { startStack, type Stack } from './stack.js';
+
+/**
+ * Rate limits across gateway processes: two `gateway/main.ts` processes, as in production (each with
+ * its registry, on one registry database and one Redis prefix), in front of the same subgraphs.
+ */
+const PER_MINUTE = 4;
+const id = randomUUID().slice(0, 8);
+const env = {
+  DB_PREFIX: `omnistock_t${id}`,
+  REDIS_KEY_PREFIX: `omnistock_test:limits-proc-${id}`,
+  RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
+  AUTH_MODE: 'off',
+  GATEWAY_PORT: '0',
+  DEMO_MARKETPLACES: 'false',
+  LOG_LEVEL: 'info',
+};
+
+let stack: Stack;
+const gateways: { child: ChildProcess; url: string }[] = [];
+let ids: { channel: string; sku: string };
+
+/** Starts `gateway/main.ts` and resolves with its /graphql URL once it is ready. */
+async function startGatewayProcess(extra: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${output}`)), 60_000);
+    child.stderr!.on('data', (d) => (output += d));
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d;
+      const listening = /"url":"(http:\/\/[^"]+\/graphql)","msg":"gateway listening"/.exec(output);
+      if (listening) {
+        clearTimeout(timer);
+        resolve(listening[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${output}`)));
+  });
+  await waitFor('the gateway to be ready', async () => (await fetch(url.replace(/\/graphql$/, '/readyz'))).ok || null, 30_000);
+  return { child, url };
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  const inv = new InventoryFixture(stack.subgraphs.inventory.url, stack.subgraphs.inventory.dataSource);
+  const loc = await inv.location();
+  ids = { channel: await inv.channel([loc]), sku: await inv.item() };
+  await inv.receive(ids.sku, loc, 10);
+  const urls = {
+    INVENTORY_URL: stack.subgraphs.inventory.url,
+    ORDERS_URL: stack.subgraphs.orders.url,
+    LOCATIONS_URL: stack.subgraphs.locations.url,
+    CHANNELS_URL: stack.subgraphs.channels.url,
+    INVENTORY_SUBSCRIPTION_URL: stack.subgraphs.inventory.url.replace(/^http/, 'ws'),
+  };
+  // One after the other: the first seeds the registry database, the second finds it seeded.
+  for (let i = 0; i < 2; i++) gateways.push(await startGatewayProcess(urls));
+});
+
+afterAll(async () => {
+  await Promise.all(
+    gateways.map(({ child }) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
+  );
+  const cfg = configWith(env);
+  await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
+  const redis = createRedis(cfg.REDIS_URL);
+  await dropKeys(redis, env.REDIS_KEY_PREFIX);
+  await redis.quit();
+  await stack?.close();
+});
+
+describe('rate limits across gateway processes', () => {
+  it('one client has one budget across two gateway processes; past it both answer 429 RATE_LIMITED', async () => {
+    const client = `proc-${randomUUID().slice(0, 8)}`;
+    const ask = (i: number) => gql(gateways[i % 2]!.url, AVAILABILITY, { c: ids.channel, skus: [ids.sku] }, { 'x-client-id': client });
+    for (let i = 0; i < PER_MINUTE; i++) expect((await ask(i)).errors).toBeUndefined();
+    for (let i = 0; i < 2; i++) {
+      const refused = await ask(i);
+      expect(refused.status).toBe(429);
+      expect(errorCode(refused)).toBe('RATE_LIMITED');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // Another client's budget is its own.
+    expect((await gql(gateways[1]!.url, AVAILABILITY, { c: ids.channel, skus: [ids.sku] }, { 'x-client-id': `${client}-other` })).errors).toBeUndefined();
+  });
+});
