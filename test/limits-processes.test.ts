@@ -26,11 +26,14 @@ const env = {
 
 let stack: Stack;
 const gateways: { child: ChildProcess; url: string }[] = [];
+/** Every process started, ready or not: all are stopped after the tests. */
+const children: ChildProcess[] = [];
 let ids: { channel: string; sku: string };
 
 /** Starts `gateway/main.ts` and resolves with its /graphql URL once it is ready. */
 async function startGatewayProcess(extra: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${output}`)), 60_000);
@@ -68,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(
-    gateways.map(({ child }) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
+    children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
   );
   const cfg = configWith(env);
   await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
