@@ -16,6 +16,7 @@ import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
 import type { TrustedDocuments } from './trusted-documents.js';
+import { dedupeRepresentations } from './entity-batching.js';
 import { GatewayMetrics, MeasuredDataSource } from './metrics.js';
 import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
 import { fetcherWithTimeout, SubgraphTransportError, transportFailure, unavailableResponse } from './subgraph-unavailable.js';
@@ -88,7 +89,7 @@ function subscriptionDefaults(): SubscriptionSettings {
 
 /**
  * Forwards the request id (one id ties the logs of all hops together) and the client id to every
- * subgraph fetch. A fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504)
+ * subgraph fetch, and asks for each distinct entity of an `_entities` fetch once. A fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504)
  * answers SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so
  * the rest of the response is served; the next request simply tries the subgraph again.
  */
@@ -103,7 +104,10 @@ class SubgraphDataSource extends MeasuredDataSource<GatewayContext> {
 
   override async process(options: Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0]) {
     try {
-      return await super.process(options);
+      // Each distinct entity is asked for once (see dedupeRepresentations).
+      const deduped = dedupeRepresentations(options.request);
+      if (!deduped) return await super.process(options);
+      return deduped.expand(await super.process({ ...options, request: deduped.request }));
     } catch (err) {
       if (!(err instanceof SubgraphTransportError)) throw err;
       logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');

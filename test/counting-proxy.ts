@@ -6,15 +6,19 @@ export interface CountingProxy {
   url: string;
   /** Calls forwarded so far. */
   readonly calls: number;
+  /** Their request bodies, parsed. */
+  readonly requests: { query: string; variables?: Record<string, unknown> }[];
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   let calls = 0;
+  const requests: CountingProxy['requests'] = [];
   const server: Server = createServer(async (req, res) => {
     calls++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
     res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
   });
@@ -25,6 +29,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     get calls() {
       return calls;
     },
+    requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
 import { errorCode, gql, uniq } from './client.js';
 import { waitFor } from './events.js';
+import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { startGateway } from '../gateway/gateway.js';
+import { SUBGRAPH_NAMES } from '../lib/config.js';
+import { startCountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
 
 // Every log line of this process (gateway and subgraphs run in it) is kept to check request ids.
@@ -207,6 +211,37 @@ describe('the federated graph through the gateway', () => {
     expect(committed.commitReservation.status).toBe('COMMITTED');
     const totals = await ok(`query($s: String!) { inventoryItem(sku: $s) { totals { onHand reserved } } }`, { s: ids.sku });
     expect(totals.inventoryItem.totals).toEqual({ onHand: 1, reserved: 0 });
+  });
+
+  it('asks a subgraph for each distinct entity once, and answers every place', async () => {
+    const locations = await startCountingProxy(stack.subgraphs.locations.url);
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    const gateway = await startGateway({
+      supergraphSdl: composed.supergraphSdl,
+      urlOverrides: { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url },
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      // The same SKU three times over two locations: six places, two distinct locations.
+      const res = await gql(gateway.url, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id name } } } }`, {
+        c: ids.channel,
+        skus: [ids.sku, ids.sku, ids.sku],
+      });
+      expect(res.errors).toBeUndefined();
+      const names = { [ids.locA]: 'Gateway Store A', [ids.locB]: 'Gateway Store B' };
+      for (const row of res.data!.availability) {
+        expect(row.locations.map((l: { location: { id: string; name: string } }) => [l.location.id, l.location.name])).toEqual(
+          [ids.locA, ids.locB].map((id) => [id, names[id]]),
+        );
+      }
+      const entityFetches = locations.requests.filter((r) => r.variables?.['representations']);
+      expect(entityFetches.map((r) => (r.variables!['representations'] as { id: string }[]).map((rep) => rep.id).sort())).toEqual([[ids.locA, ids.locB].sort()]);
+    } finally {
+      await gateway.close();
+      await locations.close();
+    }
   });
 
   it('reports readiness', async () => {
