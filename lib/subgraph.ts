@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import {
@@ -106,7 +106,8 @@ export async function startSubgraph<C extends BaseContext>(
     apollo: (plugins) =>
       new ApolloServer<C>({
         schema,
-        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), operationInLogs()],
+        // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
+        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs()],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
