@@ -52,12 +52,13 @@ interface Peer {
 
 /**
  * npm run bench -- peers: the same supergraph over the same four running subgraphs, served by our
- * gateway, by Hive Gateway (its CLI, NODE_ENV=production and one fork per core, as its docs
- * recommend for production) and by an unmodified @apollo/gateway on @apollo/server, each driven
+ * gateway (GATEWAY_WORKERS=auto: one worker per core), by Hive Gateway (its CLI, NODE_ENV=production
+ * and one fork per core, as its docs recommend for production) and by an unmodified @apollo/gateway on @apollo/server, each driven
  * with the same load in alternating rounds.
  */
 export async function benchPeers(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
-  const system = await startBenchSystem({ skus: 2000 });
+  // Ours with one worker per core, as Hive Gateway gets one fork per core.
+  const system = await startBenchSystem({ skus: 2000, env: { GATEWAY_WORKERS: 'auto' } });
   const children: ChildProcess[] = [];
   try {
     const supergraphFile = await writeSupergraph(system);

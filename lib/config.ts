@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -61,6 +62,8 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_HOST: z.string().min(1).default('localhost'),
   GATEWAY_PORT: port.default(4000),
+  /** Gateway processes serving GATEWAY_PORT together (Node's cluster module): a number, or `auto` for one per core. */
+  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   INVENTORY_PORT: port.default(4001),
   ORDERS_PORT: port.default(4002),
   LOCATIONS_PORT: port.default(4003),
@@ -310,6 +313,11 @@ export type IntrospectionMode = 'on' | 'off' | 'admins';
 /** INTROSPECTION, defaulting to `admins` in production and `on` elsewhere. */
 export function introspectionMode(cfg: Config): IntrospectionMode {
   return cfg.INTROSPECTION ?? (cfg.NODE_ENV === 'production' ? 'admins' : 'on');
+}
+
+/** GATEWAY_WORKERS as a number of processes (`auto`: one per core). */
+export function gatewayWorkers(cfg: Config): number {
+  return cfg.GATEWAY_WORKERS === 'auto' ? availableParallelism() : cfg.GATEWAY_WORKERS;
 }
 
 /** AUTH_MODE, defaulting to `enforce` in production and `off` elsewhere. */

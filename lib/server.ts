@@ -9,6 +9,7 @@ import { config } from './config.js';
 import { BatchTooLargeError, errorBody, PayloadTooLargeError } from './errors.js';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from './metrics.js';
+import { clusterMetricsReader } from './cluster.js';
 import { serverSpans, stopTracing } from './tracing.js';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -172,7 +173,9 @@ async function serve(
   app.get('/healthz', async () => ({ status: 'ok', service: opts.name }));
   const metrics = opts.registry ?? createMetricsRegistry(opts.name);
   opts.metrics?.(metrics);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  // In a cluster worker (GATEWAY_WORKERS), every worker's metrics summed by the cluster's primary.
+  const clusterMetrics = clusterMetricsReader(metrics);
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await (clusterMetrics ?? (() => metrics.metrics()))()));
   app.get('/readyz', async (_req, reply) => {
     if (shuttingDown) return reply.code(503).send({ status: 'shutting-down', service: opts.name });
     const checks: Record<string, string> = {};

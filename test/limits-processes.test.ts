@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryDatabaseName, configWith } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
-import { dropKeys, waitFor } from './events.js';
+import { dropKeys } from './events.js';
+import { startGatewayProcess, stopAllGatewayProcesses, subgraphEnv, type GatewayProcess } from './gateway-process.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -19,38 +19,12 @@ const env = {
   REDIS_KEY_PREFIX: `omnistock_test:limits-proc-${id}`,
   RATE_LIMIT_PER_MINUTE: String(PER_MINUTE),
   AUTH_MODE: 'off',
-  GATEWAY_PORT: '0',
   DEMO_MARKETPLACES: 'false',
-  LOG_LEVEL: 'info',
 };
 
 let stack: Stack;
-const gateways: { child: ChildProcess; url: string }[] = [];
-/** Every process started, ready or not: all are stopped after the tests. */
-const children: ChildProcess[] = [];
+const gateways: GatewayProcess[] = [];
 let ids: { channel: string; sku: string };
-
-/** Starts `gateway/main.ts` and resolves with its /graphql URL once it is ready. */
-async function startGatewayProcess(extra: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${output}`)), 60_000);
-    child.stderr!.on('data', (d) => (output += d));
-    child.stdout!.on('data', (d: Buffer) => {
-      output += d;
-      const listening = /"url":"(http:\/\/[^"]+\/graphql)","msg":"gateway listening"/.exec(output);
-      if (listening) {
-        clearTimeout(timer);
-        resolve(listening[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${output}`)));
-  });
-  await waitFor('the gateway to be ready', async () => (await fetch(url.replace(/\/graphql$/, '/readyz'))).ok || null, 30_000);
-  return { child, url };
-}
 
 beforeAll(async () => {
   stack = await startStack();
@@ -58,21 +32,12 @@ beforeAll(async () => {
   const loc = await inv.location();
   ids = { channel: await inv.channel([loc]), sku: await inv.item() };
   await inv.receive(ids.sku, loc, 10);
-  const urls = {
-    INVENTORY_URL: stack.subgraphs.inventory.url,
-    ORDERS_URL: stack.subgraphs.orders.url,
-    LOCATIONS_URL: stack.subgraphs.locations.url,
-    CHANNELS_URL: stack.subgraphs.channels.url,
-    INVENTORY_SUBSCRIPTION_URL: stack.subgraphs.inventory.url.replace(/^http/, 'ws'),
-  };
   // One after the other: the first seeds the registry database, the second finds it seeded.
-  for (let i = 0; i < 2; i++) gateways.push(await startGatewayProcess(urls));
+  for (let i = 0; i < 2; i++) gateways.push(await startGatewayProcess({ ...env, ...subgraphEnv(stack) }));
 });
 
 afterAll(async () => {
-  await Promise.all(
-    children.map((child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM'))))),
-  );
+  await stopAllGatewayProcesses();
   const cfg = configWith(env);
   await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
   const redis = createRedis(cfg.REDIS_URL);

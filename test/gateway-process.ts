@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './events.js';
+import type { Stack } from './stack.js';
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  /** Its /graphql URL. */
+  url: string;
+  /** SIGTERM, resolved with the exit code once it exited. */
+  stop(): Promise<number | null>;
+}
+
+/** Every gateway process started: stopAllGatewayProcesses ends those a failed start left behind too. */
+const started: ChildProcess[] = [];
+
+/**
+ * Starts `gateway/main.ts` as production does (with its registry), with `env` (GATEWAY_PORT=0 for a
+ * free port), and resolves once it listens and its /readyz answers 200.
+ */
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+    env: { ...process.env, GATEWAY_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${output}`)), 60_000);
+    child.stderr!.on('data', (d) => (output += d));
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d;
+      const listening = /"url":"(http:\/\/[^"]+\/graphql)","msg":"gateway listening"/.exec(output);
+      if (listening) {
+        clearTimeout(timer);
+        resolve(listening[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${output}`)));
+  });
+  await waitFor('the gateway to be ready', async () => (await fetch(url.replace(/\/graphql$/, '/readyz'))).ok || null, 30_000);
+  return { child, url, stop: () => stopProcess(child) };
+}
+
+function stopProcess(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+export async function stopAllGatewayProcesses(): Promise<void> {
+  await Promise.all(started.map(stopProcess));
+}
+
+/** The environment that points a gateway process at a test stack's subgraphs. */
+export function subgraphEnv(stack: Stack): Record<string, string> {
+  return {
+    INVENTORY_URL: stack.subgraphs.inventory.url,
+    ORDERS_URL: stack.subgraphs.orders.url,
+    LOCATIONS_URL: stack.subgraphs.locations.url,
+    CHANNELS_URL: stack.subgraphs.channels.url,
+    INVENTORY_SUBSCRIPTION_URL: stack.subgraphs.inventory.url.replace(/^http/, 'ws'),
+  };
+}
