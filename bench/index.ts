@@ -27,7 +27,7 @@ program
 program
   .command('peers')
   .description('the same supergraph and subgraphs through our gateway, Hive Gateway and a plain @apollo/gateway: req/s, p50, p99 and ratios')
-  .option('-c, --connections <n>', 'concurrent connections', positiveInt, 50)
+  .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .option('-r, --rounds <n>', 'rounds alternating the gateways', positiveInt, 3)
   .action(async (opts: { connections: number; seconds: number; rounds: number }) => {
