@@ -60,6 +60,13 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
   const system = await startBenchSystem({ skus: 2000, env: { GATEWAY_WORKERS: 'auto' } });
   const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    await system.stop();
+  };
+  // Ctrl-C stops the services and the peers too, rather than leaving them on the bench ports.
+  const interrupted = () => void stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const supergraphFile = await writeSupergraph(system);
     const apollo = spawnPeer('peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
@@ -99,8 +106,8 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
       );
     }
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await system.stop();
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    await stop();
   }
 }
 
