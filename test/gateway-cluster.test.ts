@@ -2,9 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configWith, registryDatabaseName } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
-import { dropKeys, waitFor } from './events.js';
+import { waitFor } from './events.js';
 import { startGatewayProcess, stopAllGatewayProcesses, subgraphEnv, type GatewayProcess } from './gateway-process.js';
 import { parseMetrics } from './metrics-scrape.js';
 import { startStack, type Stack } from './stack.js';
@@ -47,12 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopAllGatewayProcesses();
-  const cfg = configWith(env);
-  await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
-  const redis = createRedis(cfg.REDIS_URL);
-  await dropKeys(redis, env.REDIS_KEY_PREFIX);
-  await redis.quit();
+  await stopAllGatewayProcesses(stack, env);
   await stack?.close();
 });
 

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor } from './events.js';
+import { configWith, registryDatabaseName } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
+import { dropKeys, waitFor } from './events.js';
 import type { Stack } from './stack.js';
 
 export interface GatewayProcess {
@@ -49,8 +51,17 @@ function stopProcess(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function stopAllGatewayProcesses(): Promise<void> {
+/**
+ * Stops every gateway process started (those a failed start left behind too), then drops what they
+ * made of `env`'s: the registry database and the Redis keys under REDIS_KEY_PREFIX.
+ */
+export async function stopAllGatewayProcesses(stack: Stack | undefined, env: Record<string, string>): Promise<void> {
   await Promise.all(started.map(stopProcess));
+  const cfg = configWith(env);
+  await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
+  const redis = createRedis(cfg.REDIS_URL);
+  await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
+  await redis.quit();
 }
 
 /** The environment that points a gateway process at a test stack's subgraphs. */

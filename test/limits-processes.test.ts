@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryDatabaseName, configWith } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
-import { dropKeys } from './events.js';
 import { startGatewayProcess, stopAllGatewayProcesses, subgraphEnv, type GatewayProcess } from './gateway-process.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
 import { startStack, type Stack } from './stack.js';
@@ -37,12 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopAllGatewayProcesses();
-  const cfg = configWith(env);
-  await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
-  const redis = createRedis(cfg.REDIS_URL);
-  await dropKeys(redis, env.REDIS_KEY_PREFIX);
-  await redis.quit();
+  await stopAllGatewayProcesses(stack, env);
   await stack?.close();
 });
 
