@@ -8,7 +8,7 @@ import { createRedis } from '../lib/redis.js';
 import { startSubgraph } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { gql, uniq } from './client.js';
-import { waitFor } from './events.js';
+import { waitFor, waitForReplicas } from './events.js';
 import { AvailabilitySnapshots } from '../subgraphs/inventory/availability-snapshot.js';
 import { logger } from '../lib/logger.js';
 import { PrivateMariaDb } from './private-mariadb.js';
@@ -66,12 +66,7 @@ beforeAll(async () => {
       },
     })
   ).createChannel.id;
-  await waitFor('the replicas', async () => {
-    const inventory = stack.subgraphs.inventory.dataSource;
-    const [locations] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?, ?)', [ids.locA, ids.locB]);
-    const [channels] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id = ?', [ids.channel]);
-    return Number(locations.n) === 2 && Number(channels.n) === 1;
-  });
+  await waitForReplicas(stack.subgraphs.inventory.dataSource, [ids.locA, ids.locB], [ids.channel]);
   ids.sku = uniq('DG-SKU-');
   ids.unread = uniq('DG-UNREAD-');
   for (const sku of [ids.sku, ids.unread]) await ok(CREATE_ITEM, { input: { sku, name: 'Degradation parka' } });

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
 import { errorCode, gql, uniq } from './client.js';
-import { waitFor } from './events.js';
+import { waitForReplicas } from './events.js';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
@@ -61,12 +61,7 @@ beforeAll(async () => {
     )
   ).createChannel.id;
   // Inventory learns of locations and channel rules from their events (relay and replication consumer).
-  await waitFor('the replicas', async () => {
-    const inventory = stack.subgraphs.inventory.dataSource;
-    const [locations] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?, ?)', [ids.locA, ids.locB]);
-    const [channels] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id = ?', [ids.channel]);
-    return Number(locations.n) === 2 && Number(channels.n) === 1;
-  });
+  await waitForReplicas(stack.subgraphs.inventory.dataSource, [ids.locA, ids.locB], [ids.channel]);
   ids.sku = uniq('GW-SKU-');
   await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, {
     input: { sku: ids.sku, name: 'Gateway test parka' },

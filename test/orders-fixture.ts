@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { expect } from 'vitest';
 import { gql, uniq, type GraphQLResponse } from './client.js';
-import { waitFor } from './events.js';
+import { waitForReplicas } from './events.js';
 import { startStack, type Stack } from './stack.js';
 
 export interface OrdersStack extends Stack {
@@ -79,11 +79,7 @@ export class OrdersWorld {
 
   /** Inventory learns of locations and channels from their events (relay and replication consumer). */
   async replicated(locations: string[], channels: string[]): Promise<void> {
-    await waitFor('the replicas', async () => {
-      const [l] = await this.stack.inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?)', [locations]);
-      const [c] = await this.stack.inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id IN (?)', [channels]);
-      return Number(l.n) === locations.length && Number(c.n) === channels.length;
-    });
+    await waitForReplicas(this.stack.inventory, locations, channels);
   }
 
   async item(name = 'Orders test item'): Promise<string> {

@@ -5,7 +5,7 @@ import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, uniq } from './client.js';
-import { waitFor } from './events.js';
+import { waitFor, waitForReplicas } from './events.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl, type Received } from './subscriptions-helpers.js';
 
@@ -68,12 +68,7 @@ beforeAll(async () => {
       input: { code: uniq('SUBCH-'), name: 'Sub web', type: 'WEB_STOREFRONT', allocationRule: { sources: [{ locationId: ids.locA, priority: 1 }, { locationId: ids.locB, priority: 2 }] } },
     })
   ).createChannel.id;
-  await waitFor('the replicas', async () => {
-    const inventory = stack.subgraphs.inventory.dataSource;
-    const [channels] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id = ?', [ids.channel]);
-    const [locations] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?, ?)', [ids.locA, ids.locB]);
-    return Number(channels.n) === 1 && Number(locations.n) === 2;
-  });
+  await waitForReplicas(stack.subgraphs.inventory.dataSource, [ids.locA, ids.locB], [ids.channel]);
   ids.sku = await newSku('Subscription parka');
 });
 
