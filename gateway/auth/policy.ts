@@ -73,17 +73,36 @@ export class AuthPolicy {
     return [...(this.fields.get(`${typeName}.${fieldName}`) ?? []), ...((returnType && this.types.get(returnType)) || [])];
   }
 
+  /** Guarded fields per operation, by schema and document (Apollo Server hands the same DocumentNode for a known query). */
+  private readonly guarded = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, Denial[]>>>();
+
   /**
    * Every field of the operation (its fragments included) the caller may not select. Directives
    * such as @skip are not evaluated: a field that might run must be allowed.
    */
   check(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller): Denial[] {
+    const denials = new Map<string, Denial>();
+    for (const guard of this.guardedFields(schema, document, operationName)) {
+      if (!denials.has(guard.field) && !satisfies(caller, guard.requirement)) denials.set(guard.field, guard);
+    }
+    return [...denials.values()];
+  }
+
+  /** Each requirement of each field the operation selects, in document order: walked once per (schema, document, operation). */
+  private guardedFields(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): Denial[] {
+    let bySchema = this.guarded.get(schema);
+    if (!bySchema) this.guarded.set(schema, (bySchema = new WeakMap()));
+    let byOperation = bySchema.get(document);
+    if (!byOperation) bySchema.set(document, (byOperation = new Map()));
+    const cached = byOperation.get(operationName ?? '');
+    if (cached) return cached;
+    const guarded: Denial[] = [];
+    byOperation.set(operationName ?? '', guarded);
     const operation = getOperationAST(document, operationName);
-    if (!operation) return [];
+    if (!operation) return guarded;
     const fragments = new Map(
       document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
     );
-    const denials = new Map<string, Denial>();
     const visited = new Set<string>();
     const pending: (typeof operation | FragmentDefinitionNode)[] = [operation];
     while (pending.length) {
@@ -100,10 +119,7 @@ export class AuthPolicy {
             // On an interface or union, what any implementation demands of the field applies.
             const owners = isAbstractType(parent) ? [parent.name, ...schema.getPossibleTypes(parent).map((t) => t.name)] : [parent.name];
             for (const owner of owners) {
-              for (const requirement of this.requirements(owner, def.name, returnType)) {
-                const field = `${owner}.${def.name}`;
-                if (!satisfies(caller, requirement) && !denials.has(field)) denials.set(field, { field, requirement });
-              }
+              for (const requirement of this.requirements(owner, def.name, returnType)) guarded.push({ field: `${owner}.${def.name}`, requirement });
             }
           },
           FragmentSpread: (spread) => {
@@ -116,7 +132,7 @@ export class AuthPolicy {
         }),
       );
     }
-    return [...denials.values()];
+    return guarded;
   }
 }
 
