@@ -1,5 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloGateway, RemoteGraphQLDataSource, type SupergraphSdlHook } from '@apollo/gateway';
+import { ApolloGateway, type SupergraphSdlHook } from '@apollo/gateway';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { config, introspectionMode, type IntrospectionMode } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
@@ -16,10 +16,10 @@ import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
 import type { TrustedDocuments } from './trusted-documents.js';
-import { dedupeRepresentations } from './entity-batching.js';
-import { GatewayMetrics, MeasuredDataSource } from './metrics.js';
+import { GatewayMetrics } from './metrics.js';
 import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
-import { fetcherWithTimeout, SubgraphTransportError, transportFailure, unavailableResponse } from './subgraph-unavailable.js';
+import { SubgraphDataSource } from './subgraph-data-source.js';
+import { SubgraphTransport } from './subgraph-transport.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -87,65 +87,22 @@ function subscriptionDefaults(): SubscriptionSettings {
   };
 }
 
-/**
- * Forwards the request id (one id ties the logs of all hops together) and the client id to every
- * subgraph fetch, and asks for each distinct entity of an `_entities` fetch once. A fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504)
- * answers SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so
- * the rest of the response is served; the next request simply tries the subgraph again.
- */
-class SubgraphDataSource extends MeasuredDataSource<GatewayContext> {
-  constructor(
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource>[0],
-    private readonly serviceName: string,
-    private readonly timeoutMs: number,
-  ) {
-    super(config);
-  }
-
-  override async process(options: Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0]) {
-    try {
-      // Each distinct entity is asked for once (see dedupeRepresentations).
-      const deduped = dedupeRepresentations(options.request);
-      if (!deduped) return await super.process(options);
-      return deduped.expand(await super.process({ ...options, request: deduped.request }));
-    } catch (err) {
-      if (!(err instanceof SubgraphTransportError)) throw err;
-      logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');
-      return unavailableResponse(options.request, 'document' in options ? options.document : undefined, err);
-    }
-  }
-
-  override didEncounterError(...[error, request, response, context, gqlRequest]: Parameters<RemoteGraphQLDataSource<GatewayContext>['didEncounterError']>): void {
-    throw transportFailure(this.serviceName, error, response, this.timeoutMs) ?? super.didEncounterError(error, request, response, context, gqlRequest);
-  }
-
-  override willSendRequest({
-    request,
-    context,
-  }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]): void {
-    if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-    if (context.clientId) request.http?.headers.set('x-client-id', context.clientId);
-  }
-}
-
-export function createGateway(opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs'>, metrics: GatewayMetrics | null = null): ApolloGateway {
+export function createGateway(
+  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs'>,
+  metrics: GatewayMetrics | null = null,
+  transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS }),
+): ApolloGateway {
   // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-  const timeoutMs = opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS;
   return new ApolloGateway({
     // Our own gateway enforces @authenticated/@requiresScopes (gateway/auth), so it may serve supergraphs linking them.
     supergraphSdl: typeof opts.supergraphSdl === 'string' ? servableSupergraph(opts.supergraphSdl) : servableSupergraphHook(opts.supergraphSdl),
-    buildService: ({ name, url }) =>
-      new SubgraphDataSource(
-        {
-          url: opts.urlOverrides?.[name] ?? url,
-          // Node's fetch (undici) keeps connections to subgraphs alive and pooled; each fetch is bounded by SUBGRAPH_TIMEOUT_MS.
-          fetcher: fetcherWithTimeout(timeoutMs),
-        },
-        name,
-        timeoutMs,
-      ).measure(name, metrics),
+    buildService: ({ name, url }) => {
+      const target = opts.urlOverrides?.[name] ?? url;
+      if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics);
+    },
   });
 }
 
@@ -179,7 +136,8 @@ function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
  */
 export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
   const gatewayMetrics = new GatewayMetrics();
-  const gateway = createGateway(opts, gatewayMetrics);
+  const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
+  const gateway = createGateway(opts, gatewayMetrics, transport);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
@@ -294,6 +252,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     async close() {
       await service.close();
       await limits.close();
+      await transport.close();
     },
   };
 }

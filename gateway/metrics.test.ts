@@ -1,8 +1,6 @@
-import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { Fetcher } from '@apollo/utils.fetcher';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { GatewayMetrics, LabelBudget, MAX_LABELLED_PAIRS, MeasuredDataSource, operationLabel, outcomeOf } from './metrics.js';
+import { GatewayMetrics, LabelBudget, MAX_LABELLED_PAIRS, operationLabel, outcomeOf } from './metrics.js';
 
 describe('LabelBudget', () => {
   it('keeps the first pairs by name and counts later ones as other, while pairs already seen keep their names', () => {
@@ -57,32 +55,5 @@ describe('GatewayMetrics', () => {
     expect((await registry.getSingleMetric('omnistock_gateway_refusals_total')!.get()).values).toEqual([]);
     metrics.record({ operation: 'Op', client: 'c', outcome: 'FORBIDDEN', beforeExecution: true });
     expect((await registry.getSingleMetric('omnistock_gateway_refusals_total')!.get()).values).toMatchObject([{ labels: { reason: 'FORBIDDEN', client: 'c' }, value: 1 }]);
-  });
-});
-
-describe('MeasuredDataSource', () => {
-  /** A data source whose fetches answer what `respond` makes (no network). */
-  const source = (metrics: GatewayMetrics, respond: () => Promise<Response>) =>
-    new MeasuredDataSource<Record<string, unknown>>({ url: 'http://inventory.invalid/graphql', fetcher: respond as unknown as Fetcher }).measure('inventory', metrics);
-  const fetchOnce = (ds: MeasuredDataSource<Record<string, unknown>>) =>
-    // A health-check fetch (the enum is not exported at run time): needs no incoming request.
-    ds.process({ kind: 'health check', request: { query: '{ __typename }' }, context: {} } as unknown as GraphQLDataSourceProcessOptions<Record<string, unknown>>).then(
-      () => 'answered',
-      () => 'threw',
-    );
-  const json = (status: number, body: unknown) => async () => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-
-  it('times every fetch and counts failures by kind: network, http_<status>, graphql', async () => {
-    const metrics = new GatewayMetrics();
-    const registry = new Registry();
-    metrics.register(registry);
-    expect(await fetchOnce(source(metrics, json(200, { data: { __typename: 'Query' } })))).toBe('answered');
-    expect(await fetchOnce(source(metrics, json(200, { errors: [{ message: 'no', extensions: { code: 'BAD_USER_INPUT' } }] })))).toBe('answered');
-    expect(await fetchOnce(source(metrics, json(500, { errors: [{ message: 'boom' }] })))).toBe('threw');
-    expect(await fetchOnce(source(metrics, async () => Promise.reject(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }))))).toBe('threw');
-    const errors = (await registry.getSingleMetric('omnistock_gateway_subgraph_fetch_errors_total')!.get()).values;
-    expect(Object.fromEntries(errors.map((v) => [v.labels.kind, v.value]))).toEqual({ graphql: 1, http_500: 1, network: 1 });
-    const durations = (await registry.getSingleMetric('omnistock_gateway_subgraph_fetch_duration_seconds')!.get()).values;
-    expect(durations.find((v) => (v as { metricName?: string }).metricName === 'omnistock_gateway_subgraph_fetch_duration_seconds_count')).toMatchObject({ labels: { subgraph: 'inventory' }, value: 4 });
   });
 });

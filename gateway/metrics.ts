@@ -1,6 +1,4 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { Counter, Histogram, type Metric, type Registry } from 'prom-client';
@@ -197,40 +195,10 @@ function refusedOutcome(status: number, payload: unknown): string {
   return status === 413 ? 'PAYLOAD_TOO_LARGE' : `http_${status}`;
 }
 
-/**
- * A subgraph data source that measures every fetch (root and _entities): its duration, and its
- * failures by kind (network, http_<status>, graphql).
- */
-export class MeasuredDataSource<C extends Record<string, any>> extends RemoteGraphQLDataSource<C> {
-  private measuredAs: { subgraph: string; metrics: GatewayMetrics } | null = null;
-
-  /** Counts this data source's fetches as `subgraph`'s in `metrics` (none when null). */
-  measure(subgraph: string, metrics: GatewayMetrics | null): this {
-    this.measuredAs = metrics ? { subgraph, metrics } : null;
-    return this;
-  }
-
-  override async process(options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
-    if (!this.measuredAs) return super.process(options);
-    const { subgraph, metrics } = this.measuredAs;
-    const end = metrics.fetchDuration.startTimer({ subgraph });
-    try {
-      const response = await super.process(options);
-      if (response.errors?.length) metrics.fetchErrors.inc({ subgraph, kind: 'graphql' });
-      return response;
-    } catch (err) {
-      metrics.fetchErrors.inc({ subgraph, kind: fetchFailureKind(err) });
-      throw err;
-    } finally {
-      end();
-    }
-  }
-}
-
 type MaybeHttpError = { extensions?: { response?: { status?: unknown } }; cause?: unknown } | null | undefined;
 
 /** http_<status> when the subgraph answered with a non-2xx status (possibly wrapped as a cause), else network. */
-function fetchFailureKind(err: unknown): string {
+export function fetchFailureKind(err: unknown): string {
   for (let e = err as MaybeHttpError, depth = 0; e && depth < 3; e = e.cause as MaybeHttpError, depth++) {
     const status = e.extensions?.response?.status;
     if (typeof status === 'number') return `http_${status}`;

@@ -1,19 +1,5 @@
-import type { Fetcher } from '@apollo/utils.fetcher';
 import { Kind, parse, type DocumentNode } from 'graphql';
 import { SubgraphUnavailableError } from '../lib/errors.js';
-
-/**
- * Node's fetch bounded by `timeoutMs` per subgraph fetch (headers and body): a subgraph that
- * accepts the connection but does not answer costs at most that long. A refused connection fails
- * at once anyway.
- */
-export function fetcherWithTimeout(timeoutMs: number): Fetcher {
-  const timed = (url: string, init?: RequestInit) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-  };
-  return timed as unknown as Fetcher;
-}
 
 /** A subgraph fetch that got no usable answer: no connection, a reset, a timeout, or a 502/503/504 in front of it. */
 export class SubgraphTransportError extends Error {
@@ -27,23 +13,8 @@ export class SubgraphTransportError extends Error {
   }
 }
 
-const GATEWAY_STATUSES = new Set([502, 503, 504]);
-
-/**
- * Classifies what RemoteGraphQLDataSource met: a transport failure when fetch itself threw (it
- * answered nothing) or a proxy said the subgraph is away; null for everything else (the subgraph
- * answered, even with an error of its own).
- */
-export function transportFailure(serviceName: string, error: unknown, response: { status: number } | null | undefined, timeoutMs: number): SubgraphTransportError | null {
-  if (response) {
-    return GATEWAY_STATUSES.has(response.status) ? new SubgraphTransportError(serviceName, `HTTP ${response.status}`, { cause: error }) : null;
-  }
-  const err = error as { name?: string; message?: string; cause?: { code?: string } } | null;
-  // AbortSignal.timeout aborts with a TimeoutError; undici reports network failures as TypeError('fetch failed', { cause }).
-  if (err?.name === 'TimeoutError') return new SubgraphTransportError(serviceName, `no answer within ${timeoutMs} ms`, { cause: error });
-  if (err?.name === 'TypeError' && err.cause) return new SubgraphTransportError(serviceName, err.cause.code ?? 'network error', { cause: error });
-  return null;
-}
+/** Statuses of a proxy in front of a subgraph that could not reach it: the subgraph answered nothing. */
+export const GATEWAY_STATUSES = new Set([502, 503, 504]);
 
 /** Response keys of the operation's root fields: where a failed root fetch's data would have gone. */
 function rootResponseKeys(document: DocumentNode): string[] {

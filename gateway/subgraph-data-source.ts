@@ -1,0 +1,94 @@
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+// Not re-exported by @apollo/gateway's index; the federation packages are pinned to one exact version.
+import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader.js';
+import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { logger } from '../lib/logger.js';
+import { dedupeRepresentations } from './entity-batching.js';
+import { fetchFailureKind, type GatewayMetrics } from './metrics.js';
+import type { SubgraphTransport } from './subgraph-transport.js';
+import { toGatewayResponse } from './subgraph-transport.js';
+import { SubgraphTransportError, unavailableResponse } from './subgraph-unavailable.js';
+
+/** The request context fields a subgraph fetch forwards. */
+export interface SubgraphFetchContext {
+  requestId?: string;
+  clientId?: string | null;
+}
+
+/**
+ * One subgraph as @apollo/gateway's data source, in place of RemoteGraphQLDataSource (whose every
+ * fetch built node-fetch Headers and a Request it never sent):
+ * - forwards the request id (one id ties the logs of all hops together) and the client id;
+ * - asks for each distinct entity of an `_entities` fetch once (dedupeRepresentations);
+ * - sends through the gateway's SubgraphTransport, where fetches made for query operations share
+ *   an identical fetch already in flight (a mutation's reads never do: they must see its writes);
+ * - a fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504) answers
+ *   SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so the rest
+ *   of the response is served; the next request simply tries the subgraph again;
+ * - times every fetch and counts its failures by kind when given metrics.
+ */
+export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchContext> implements GraphQLDataSource<C> {
+  constructor(
+    readonly serviceName: string,
+    readonly url: string,
+    private readonly transport: SubgraphTransport,
+    private readonly metrics: GatewayMetrics | null = null,
+  ) {}
+
+  async process(options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+    try {
+      // Each distinct entity is asked for once.
+      const deduped = dedupeRepresentations(options.request);
+      if (!deduped) return await this.measured(options.request, options);
+      return deduped.expand(await this.measured(deduped.request, options));
+    } catch (err) {
+      if (!(err instanceof SubgraphTransportError)) throw err;
+      logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');
+      return unavailableResponse(options.request, 'document' in options ? options.document : undefined, err);
+    }
+  }
+
+  private async measured(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+    if (!this.metrics) return this.fetch(request, options);
+    const subgraph = this.serviceName;
+    const end = this.metrics.fetchDuration.startTimer({ subgraph });
+    try {
+      const response = await this.fetch(request, options);
+      if (response.errors?.length) this.metrics.fetchErrors.inc({ subgraph, kind: 'graphql' });
+      return response;
+    } catch (err) {
+      this.metrics.fetchErrors.inc({ subgraph, kind: fetchFailureKind(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private async fetch(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+    if (!request.query) throw new Error('Missing query');
+    const context = options.context as SubgraphFetchContext;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // The gateway's own (an Apollo trace request, when usage reporting asks for it).
+    if (request.http) for (const [name, value] of request.http.headers) headers[name] = value;
+    if (context.requestId) headers['x-request-id'] = context.requestId;
+    if (context.clientId) headers['x-client-id'] = context.clientId;
+    const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : null;
+    // Subgraphs answer by the body and the client id alone (the request id only names log lines), so a client's reads share.
+    const shareKey = incoming?.operation?.operation === 'query' ? (context.clientId ?? '') : null;
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const answer = await this.transport.post(this.serviceName, this.url, body, headers, shareKey);
+    const policy = incoming?.overallCachePolicy as { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void } | undefined;
+    // As RemoteGraphQLDataSource: the response is cacheable only as long as every subgraph said it is.
+    if (policy?.restrict) policy.restrict(cacheHint(answer.cacheControl));
+    return toGatewayResponse(this.serviceName, this.url, answer);
+  }
+}
+
+function cacheHint(header: string | null): { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } {
+  const parsed = parseCacheControlHeader(header);
+  const maxAge = parsed['max-age'];
+  return {
+    maxAge: typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge) ? Number(maxAge) : 0,
+    ...(parsed['private'] === true ? { scope: 'PRIVATE' as const } : parsed['public'] === true ? { scope: 'PUBLIC' as const } : {}),
+  };
+}

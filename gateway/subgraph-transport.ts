@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { GraphQLError } from 'graphql';
+import { Agent, type Dispatcher } from 'undici';
+import { GATEWAY_STATUSES, SubgraphTransportError } from './subgraph-unavailable.js';
+
+/** What a subgraph answered: its status, the headers the gateway reads, and the body as text (each caller parses its own copy). */
+export interface SubgraphAnswer {
+  status: number;
+  contentType: string | null;
+  cacheControl: string | null;
+  text: string;
+}
+
+export interface SubgraphTransportOptions {
+  /** Bound of one fetch, connection to last body byte (SUBGRAPH_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Idle keep-alive of pooled connections. */
+  keepAliveMs?: number;
+}
+
+/**
+ * The gateway's HTTP client for subgraph fetches: undici's pooled keep-alive connections (its
+ * `request` API, without the WHATWG fetch layer's Request, stream and AbortSignal objects per call),
+ * one overall timeout per fetch, and in-flight sharing: identical read fetches sent while one is
+ * already on its way (the same URL, body and sharing key) wait for that one's answer instead of
+ * going out again, as Apollo Router's and Hive Gateway's subgraph deduplication do. Every waiter
+ * gets the answer's text and parses its own object, because the gateway writes into the results
+ * it merges.
+ */
+export class SubgraphTransport {
+  private readonly agent: Agent;
+  private readonly inflight = new Map<string, Promise<SubgraphAnswer>>();
+  /** Fetches answered by joining one already in flight (for the tests and metrics). */
+  shared = 0;
+
+  constructor(private readonly opts: SubgraphTransportOptions) {
+    this.agent = new Agent({
+      keepAliveTimeout: opts.keepAliveMs ?? 30_000,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connect: { timeout: opts.timeoutMs },
+    });
+  }
+
+  /**
+   * POSTs a GraphQL request to a subgraph. With a `shareKey` (reads only: the caller decides), an
+   * identical request already in flight is joined rather than sent again.
+   * @throws SubgraphTransportError when no answer came: refused, reset, or not within the timeout
+   */
+  post(serviceName: string, url: string, body: string, headers: Record<string, string>, shareKey: string | null): Promise<SubgraphAnswer> {
+    if (shareKey === null) return this.send(serviceName, url, body, headers);
+    const key = `${url}\n${shareKey}\n${body}`;
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.shared++;
+      return pending;
+    }
+    const sent = this.send(serviceName, url, body, headers).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, sent);
+    return sent;
+  }
+
+  private async send(serviceName: string, url: string, body: string, headers: Record<string, string>): Promise<SubgraphAnswer> {
+    // An EventEmitter is undici's cheapest abort signal: no AbortSignal (and its transferable machinery) per fetch.
+    const abort = new EventEmitter();
+    const timer = setTimeout(() => abort.emit('abort'), this.opts.timeoutMs);
+    try {
+      const { origin, path } = target(url);
+      const res = await this.agent.request({ origin, path, method: 'POST', headers, body, signal: abort });
+      return {
+        status: res.statusCode,
+        contentType: header(res.headers, 'content-type'),
+        cacheControl: header(res.headers, 'cache-control'),
+        text: await res.body.text(),
+      };
+    } catch (err) {
+      throw new SubgraphTransportError(serviceName, failureReason(err, this.opts.timeoutMs), { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+const targets = new Map<string, { origin: string; path: string }>();
+/** The origin and path of a subgraph URL (a handful of distinct URLs, so each is parsed once). */
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (t === undefined) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: u.pathname + u.search };
+    if (targets.size < 1000) targets.set(url, t);
+  }
+  return t;
+}
+
+function header(headers: Dispatcher.ResponseData['headers'], name: string): string | null {
+  const value = headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_ABORTED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Why a fetch got no answer, as SUBGRAPH_UNAVAILABLE says it: the socket error's code, or the timeout. */
+export function failureReason(err: unknown, timeoutMs: number): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return `no answer within ${timeoutMs} ms`;
+  if (typeof code === 'string' && code) return code;
+  return 'network error';
+}
+
+/**
+ * A subgraph's answer as @apollo/gateway takes it, with RemoteGraphQLDataSource's rules: a 2xx JSON
+ * object is the result; any other status
+ * is a GraphQLError `<status>: <reason>` carrying the response, except the statuses of a proxy that
+ * could not reach the subgraph, which mean it answered nothing.
+ * @throws GraphQLError for a non-2xx answer or a body that is not a JSON object
+ * @throws SubgraphTransportError for a 502, 503 or 504
+ */
+export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer): GatewayGraphQLResponse {
+  const body = parseBody(answer);
+  if (answer.status < 200 || answer.status > 299) {
+    const statusText = STATUS_CODES[answer.status] ?? '';
+    const code = answer.status === 401 ? 'UNAUTHENTICATED' : answer.status === 403 ? 'FORBIDDEN' : undefined;
+    const error = new GraphQLError(`${answer.status}: ${statusText}`, {
+      extensions: { response: { url, status: answer.status, statusText, body }, ...(code ? { code } : {}) },
+    });
+    if (GATEWAY_STATUSES.has(answer.status)) throw new SubgraphTransportError(serviceName, `HTTP ${answer.status}`, { cause: error });
+    throw error;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${answer.text}`);
+  return body as GatewayGraphQLResponse;
+}
+
+function parseBody(answer: SubgraphAnswer): unknown {
+  const type = answer.contentType;
+  if (!type || !(type.startsWith('application/json') || type.startsWith('application/graphql-response+json'))) return answer.text;
+  try {
+    return JSON.parse(answer.text);
+  } catch (err) {
+    throw new Error(`Invalid JSON from the subgraph: ${(err as Error).message}`);
+  }
+}

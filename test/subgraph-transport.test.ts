@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayMetrics } from '../gateway/metrics.js';
+import { SubgraphDataSource, type SubgraphFetchContext } from '../gateway/subgraph-data-source.js';
+import { SubgraphTransport } from '../gateway/subgraph-transport.js';
+
+/** A subgraph on loopback whose answers the test decides; requests wait for `release()` while `held`. */
+interface FakeSubgraph {
+  url: string;
+  /** Requests received, with their headers and bodies. */
+  received: { headers: IncomingMessage['headers']; body: string }[];
+  answer: (res: ServerResponse, body: string) => void;
+  held: boolean;
+  release(): void;
+}
+
+let server: Server;
+const fake: FakeSubgraph = {
+  url: '',
+  received: [],
+  answer: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"ok":true}}'),
+  held: false,
+  release() {
+    this.held = false;
+    for (const go of waiting.splice(0)) go();
+  },
+};
+const waiting: (() => void)[] = [];
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    fake.received.push({ headers: req.headers, body });
+    if (fake.held) await new Promise<void>((go) => waiting.push(go));
+    fake.answer(res, body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  fake.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+afterEach(() => {
+  fake.release();
+  fake.received = [];
+  fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"ok":true}}');
+});
+
+/** Until the fake subgraph has received `n` requests. */
+async function received(n: number): Promise<void> {
+  for (let i = 0; i < 200 && fake.received.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(fake.received.length).toBe(n);
+}
+
+describe('SubgraphTransport', () => {
+  const transport = new SubgraphTransport({ timeoutMs: 2_000 });
+  afterAll(() => transport.close());
+  const post = (body: string, shareKey: string | null) => transport.post('locations', fake.url, body, { 'content-type': 'application/json' }, shareKey);
+
+  it('sends identical shareable requests in flight at once only once, and each caller gets the answer', async () => {
+    fake.held = true;
+    const answers = Array.from({ length: 5 }, () => post('{"query":"{ a }"}', 'storefront'));
+    await received(1);
+    // Unshareable, another sharing key or another body: each goes out on its own.
+    const others = [post('{"query":"{ a }"}', null), post('{"query":"{ a }"}', 'pos'), post('{"query":"{ b }"}', 'storefront')];
+    await received(4);
+    fake.release();
+    for (const a of await Promise.all([...answers, ...others])) expect(a).toMatchObject({ status: 200, text: '{"data":{"ok":true}}' });
+    // Nothing is kept once answered: the next identical request goes out again.
+    await post('{"query":"{ a }"}', 'storefront');
+    expect(fake.received).toHaveLength(5);
+  });
+
+  it('bounds a fetch by its timeout and names refused connections', async () => {
+    const quick = new SubgraphTransport({ timeoutMs: 200 });
+    try {
+      fake.held = true;
+      await expect(quick.post('locations', fake.url, '{}', {}, null)).rejects.toMatchObject({ name: 'SubgraphTransportError', reason: 'no answer within 200 ms' });
+      fake.release();
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as { port: number }).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      await expect(quick.post('locations', `http://127.0.0.1:${port}/graphql`, '{}', {}, null)).rejects.toMatchObject({ reason: 'ECONNREFUSED' });
+    } finally {
+      await quick.close();
+    }
+  });
+});
+
+describe('SubgraphDataSource', () => {
+  const transport = new SubgraphTransport({ timeoutMs: 2_000 });
+  afterAll(() => transport.close());
+  const metrics = new GatewayMetrics();
+  const registry = new Registry();
+  metrics.register(registry);
+  const source = new SubgraphDataSource<SubgraphFetchContext>('locations', '', transport, metrics);
+  beforeAll(() => Object.assign(source, { url: fake.url }));
+
+  /** An entity-free fetch as @apollo/gateway makes it for an incoming operation of `kind`. */
+  const fetchFor = (kind: 'query' | 'mutation', context: SubgraphFetchContext = { requestId: 'r-1', clientId: 'storefront' }) =>
+    source.process({
+      kind: 'incoming operation',
+      request: { query: 'query Op__locations__0 { locations { name } }', operationName: 'Op__locations__0', variables: {} },
+      incomingRequestContext: { operation: { operation: kind }, overallCachePolicy: undefined },
+      context,
+      pathInIncomingRequest: [],
+    } as unknown as GraphQLDataSourceProcessOptions<SubgraphFetchContext>);
+
+  it('forwards the request and client ids, and shares the reads of query operations only', async () => {
+    fake.held = true;
+    const queries = [fetchFor('query'), fetchFor('query', { requestId: 'r-2', clientId: 'storefront' })];
+    const mutations = [fetchFor('mutation'), fetchFor('mutation')];
+    await received(3);
+    fake.release();
+    const answers = await Promise.all([...queries, ...mutations]);
+    for (const a of answers) expect(a).toEqual({ data: { ok: true } });
+    // Every caller has its own object: the gateway merges entities into what it is given.
+    expect(answers[0]).not.toBe(answers[1]);
+    expect(fake.received[0]!.headers).toMatchObject({ 'x-request-id': 'r-1', 'x-client-id': 'storefront', 'content-type': 'application/json' });
+    expect(JSON.parse(fake.received[0]!.body)).toMatchObject({ query: 'query Op__locations__0 { locations { name } }', operationName: 'Op__locations__0' });
+  });
+
+  it('answers SUBGRAPH_UNAVAILABLE for a proxy status, an error for other statuses, and counts failures by kind', async () => {
+    fake.answer = (res) => res.writeHead(503).end('upstream gone');
+    const unavailable = await fetchFor('query');
+    expect(unavailable.errors?.[0]).toMatchObject({ path: ['locations'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'locations' } });
+
+    fake.answer = (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"boom"}]}');
+    const failed = await fetchFor('query').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(GraphQLError);
+    expect(failed).toMatchObject({ message: '500: Internal Server Error', extensions: { response: { status: 500, body: { errors: [{ message: 'boom' }] } } } });
+
+    fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"errors":[{"message":"no"}]}');
+    await fetchFor('query');
+    fake.answer = (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('not json');
+    await expect(fetchFor('query')).rejects.toThrow('Expected JSON response body');
+
+    const errors = (await registry.getSingleMetric('omnistock_gateway_subgraph_fetch_errors_total')!.get()).values;
+    expect(Object.fromEntries(errors.map((v) => [v.labels.kind, v.value]))).toEqual({ http_503: 1, http_500: 1, graphql: 1, network: 1 });
+  });
+});
