@@ -20,6 +20,7 @@ import { GatewayMetrics } from './metrics.js';
 import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { SubgraphTransport } from './subgraph-transport.js';
+import { gatewaySharingKey, SharedExecutionGateway } from './inflight.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -58,6 +59,8 @@ export interface GatewayOptions {
   trustedDocuments?: TrustedDocuments;
   /** Bound of one subgraph fetch; SUBGRAPH_TIMEOUT_MS when omitted. */
   subgraphTimeoutMs?: number;
+  /** Identical queries (and subgraph fetches of queries) in flight at once run once; GATEWAY_SHARE_INFLIGHT when omitted. */
+  shareInflight?: boolean;
   /** Most operations of a batched HTTP request (MAX_BATCH_SIZE when omitted). */
   maxBatchSize?: number;
   /** Who may introspect (INTROSPECTION's mode when omitted). */
@@ -130,14 +133,22 @@ function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
   new Counter({ name: 'omnistock_subscription_deliveries_total', help: 'Subscription events sent to clients (one per subscriber and event)', registers, collect() { this.reset(); this.inc(hub.deliveries); } });
 }
 
+function sharingMetrics(registry: Registry, executions: SharedExecutionGateway, transport: SubgraphTransport): void {
+  const registers = [registry];
+  new Counter({ name: 'omnistock_gateway_shared_executions_total', help: 'Queries answered by an identical query already executing (GATEWAY_SHARE_INFLIGHT)', registers, collect() { this.reset(); this.inc(executions.shared); } });
+  new Counter({ name: 'omnistock_gateway_shared_subgraph_fetches_total', help: 'Subgraph fetches answered by an identical fetch already in flight (GATEWAY_SHARE_INFLIGHT)', registers, collect() { this.reset(); this.inc(transport.shared); } });
+}
+
 /**
  * Serves the supergraph at /graphql (HTTP, and graphql-ws for subscriptions, queries and mutations)
  * with health endpoints and graceful shutdown.
  */
 export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
   const gatewayMetrics = new GatewayMetrics();
-  const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
+  const shareInflight = opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT;
+  const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS, share: shareInflight });
   const gateway = createGateway(opts, gatewayMetrics, transport);
+  const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
@@ -171,7 +182,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     port: opts.port,
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
-        gateway,
+        gateway: executions,
         plugins: [...plugins, gatewayMetrics.plugin<GatewayContext>(), guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
         includeStacktraceInErrorResponses: false,
@@ -231,6 +242,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     metrics: (registry) => {
       subscriptionMetrics(registry, hub);
       gatewayMetrics.register(registry);
+      sharingMetrics(registry, executions, transport);
     },
     // The ops page beside the caller's routes (the registry API).
     routes: async (app) => {

@@ -53,6 +53,11 @@ export const configSchema = z.object({
   DB_POOL_QUEUE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   /** How long the gateway waits for one subgraph fetch before answering SUBGRAPH_UNAVAILABLE for the fields it was to supply. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * Identical queries in flight at once run once at the gateway, and identical subgraph fetches of
+   * queries go out once (the same document, variables and client); mutations never share.
+   */
+  GATEWAY_SHARE_INFLIGHT: bool.default(true),
   /** How long inventory keeps the last availability it answered per (channel, SKU), served marked stale while MySQL is unreachable. */
   AVAILABILITY_SNAPSHOT_TTL_S: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
   REDIS_URL: z

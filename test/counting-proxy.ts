@@ -8,17 +8,22 @@ export interface CountingProxy {
   readonly calls: number;
   /** Their request bodies, parsed. */
   readonly requests: { query: string; variables?: Record<string, unknown> }[];
+  /** Calls received from now on wait (counted) until release(). */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   let calls = 0;
   const requests: CountingProxy['requests'] = [];
+  let held: (() => void)[] | null = null;
   const server: Server = createServer(async (req, res) => {
     calls++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    if (held) await new Promise<void>((go) => held!.push(go));
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
     res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
   });
@@ -30,6 +35,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       return calls;
     },
     requests,
+    hold() {
+      held ??= [];
+    },
+    release() {
+      const waiting = held ?? [];
+      held = null;
+      for (const go of waiting) go();
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

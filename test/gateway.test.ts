@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
 import { errorCode, gql, uniq } from './client.js';
-import { waitForReplicas } from './events.js';
+import { waitFor, waitForReplicas } from './events.js';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
@@ -234,6 +234,62 @@ describe('the federated graph through the gateway', () => {
       const entityFetches = locations.requests.filter((r) => r.variables?.['representations']);
       expect(entityFetches.map((r) => (r.variables!['representations'] as { id: string }[]).map((rep) => rep.id).sort())).toEqual([[ids.locA, ids.locB].sort()]);
     } finally {
+      await gateway.close();
+      await locations.close();
+    }
+  });
+
+  it('runs identical queries in flight at once once; other variables, other clients and mutations run apart', async () => {
+    const locations = await startCountingProxy(stack.subgraphs.locations.url);
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url };
+    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0 });
+    const shared = async () => Number(/^omnistock_gateway_shared_executions_total\S* (\d+)$/m.exec(await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    const query = 'query Store($id: ID!) { location(id: $id) { id name } }';
+    const asClient = (client: string) => ({ 'x-client-id': client });
+    try {
+      locations.hold();
+      const same = Array.from({ length: 4 }, () => gql(gateway.url, query, { id: ids.locA }, asClient('storefront')));
+      const apart = [gql(gateway.url, query, { id: ids.locB }, asClient('storefront')), gql(gateway.url, query, { id: ids.locA }, asClient('pos'))];
+      await waitFor('one locations fetch for the four alike, one each for the others', async () => locations.calls === 3 && (await shared()) === 3);
+      locations.release();
+      const answers = await Promise.all([...same, ...apart]);
+      expect(answers.map((a) => a.data?.location?.name)).toEqual(['Gateway Store A', 'Gateway Store A', 'Gateway Store A', 'Gateway Store A', 'Gateway Store B', 'Gateway Store A']);
+      expect(locations.calls).toBe(3);
+      // Nothing is kept: the same query again is a new execution.
+      await gql(gateway.url, query, { id: ids.locA }, asClient('storefront'));
+      expect(locations.calls).toBe(4);
+
+      // The same mutation twice at once runs twice (each write, and each read after it, is its own).
+      locations.hold();
+      const rename = 'mutation Rename($id: ID!, $input: UpdateLocationInput!) { updateLocation(id: $id, input: $input) { name } }';
+      const renames = [1, 2].map(() => gql(gateway.url, rename, { id: ids.locB, input: { name: 'Gateway Store B' } }, asClient('storefront')));
+      await waitFor('both mutations at the locations subgraph', async () => locations.calls === 6);
+      locations.release();
+      for (const r of await Promise.all(renames)) expect(r.data?.updateLocation).toEqual({ name: 'Gateway Store B' });
+      expect(await shared()).toBe(3);
+    } finally {
+      locations.release();
+      await gateway.close();
+      await locations.close();
+    }
+  });
+
+  it('runs every query on its own with GATEWAY_SHARE_INFLIGHT off', async () => {
+    const locations = await startCountingProxy(stack.subgraphs.locations.url);
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url };
+    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0, shareInflight: false });
+    try {
+      locations.hold();
+      const same = Array.from({ length: 3 }, () => gql(gateway.url, 'query Store($id: ID!) { location(id: $id) { name } }', { id: ids.locA }, { 'x-client-id': 'storefront' }));
+      await waitFor('a locations fetch per query', async () => locations.calls === 3);
+      locations.release();
+      for (const r of await Promise.all(same)) expect(r.data?.location).toEqual({ name: 'Gateway Store A' });
+    } finally {
+      locations.release();
       await gateway.close();
       await locations.close();
     }
