@@ -15,13 +15,21 @@ import { startBenchSystem, type BenchSystem } from './system.js';
 const APOLLO_PORT = 4107;
 const HIVE_PORT = 4108;
 
+/** The demo estate's SKUs the distinct loads cycle through (the bench seeds 2,000). */
+const SKUS = 2000;
+
+/**
+ * The issue's three queries. `variables(n)` is request n's variables in the distinct load (every
+ * request in flight at once asks something else, so no gateway can share work between them); the
+ * same load sends request 0's to every request, as shoppers loading one product page do.
+ */
 const QUERIES = {
   storefront: {
     title: 'storefront: availability of 20 SKUs on one channel with location names (inventory, locations)',
     query: `query Storefront($c: ID!, $skus: [String!]!) {
   availability(channelId: $c, skus: $skus) { sku availableToSell status locations { available pickup location { name } } }
 }`,
-    variables: () => ({ c: demoId('channel', 'WEB-UK'), skus: Array.from({ length: 20 }, (_, i) => demoItem(i * 7).sku) }),
+    variables: (n: number) => ({ c: demoId('channel', 'WEB-UK'), skus: Array.from({ length: 20 }, (_, i) => demoItem((n * 20 + i * 7) % SKUS).sku) }),
   },
   productPage: {
     title: 'product page: one SKU across the four subgraphs',
@@ -31,18 +39,22 @@ const QUERIES = {
     stockLevels { onHand available location { name type address { city } channels { code name status } } }
   }
 }`,
-    variables: () => ({ sku: demoItem(3).sku }),
+    variables: (n: number) => ({ sku: demoItem((3 + n) % SKUS).sku }),
   },
   nested: {
     title: 'three entity hops: channels -> locations -> inventory -> orders',
-    query: `query Nested {
+    query: `query Nested($levels: Int!) {
   channels(first: 3) {
-    edges { node { code allocationRule { sources { location { name stockLevels(first: 5) { edges { node { sku available item { openOrderQuantity } } } } } } } } }
+    edges { node { code allocationRule { sources { location { name stockLevels(first: $levels) { edges { node { sku available item { openOrderQuantity } } } } } } } } }
   }
 }`,
-    variables: () => ({}),
+    // 1 to 50 stock levels per location: the channels and locations fetches are alike, the rest differ.
+    variables: (n: number) => ({ levels: n === 0 ? 5 : 1 + (n % 50) }),
   },
 } as const;
+
+/** Same: every request alike; distinct: every request in flight asks for something else. */
+const LOADS = ['same', 'distinct'] as const;
 
 interface Peer {
   name: string;
@@ -82,10 +94,14 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
     ];
     await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, apollo)]);
 
-    const groups = Object.values(QUERIES).map((q) => {
-      const body = JSON.stringify({ query: q.query, variables: q.variables() });
-      return { title: q.title, loads: peers.map((p): Load => ({ name: p.name, url: p.url, body, headers: p.headers })) };
-    });
+    const groups = LOADS.flatMap((mode) =>
+      Object.values(QUERIES).map((q) => {
+        const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
+        const body = bodyOf(0);
+        const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;
+        return { title, loads: peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers })) };
+      }),
+    );
     // The three must give the same answer before any of them is timed.
     for (const group of groups) await expectSameAnswers(group.loads);
 

@@ -12,18 +12,24 @@ export interface LoadResult {
 export interface Load {
   name: string;
   url: string;
+  /** The request body; with `bodies`, the first one. */
   body: string;
+  /** A body per request (its number from 0), for a load whose requests differ. */
+  bodies?: (n: number) => string;
   headers?: Record<string, string>;
 }
 
 /** Drives one fixed-connection load with autocannon; a short warm-up precedes the measured run. */
 export async function drive(load: Load, opts: { connections: number; seconds: number; warmupSeconds: number }): Promise<LoadResult> {
+  let n = 0;
+  const bodies = load.bodies;
   const base = {
     url: load.url,
     method: 'POST' as const,
     headers: { 'content-type': 'application/json', ...load.headers },
     body: load.body,
     connections: opts.connections,
+    ...(bodies ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies(n++) }) }] } : {}),
   };
   if (opts.warmupSeconds > 0) await autocannon({ ...base, duration: opts.warmupSeconds });
   const r = await autocannon({ ...base, duration: opts.seconds });

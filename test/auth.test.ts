@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../gateway/auth/api-key.service.js';
-import { ApiKeyCache, KeyRevocations } from '../gateway/auth/key-cache.js';
+import { CredentialCache, KeyRevocations } from '../gateway/auth/key-cache.js';
 import { logger } from '../lib/logger.js';
 import { openRegistryDatabase } from '../gateway/registry/runtime.js';
 import { errorCode, gql } from './client.js';
@@ -110,7 +110,7 @@ describe('API keys', () => {
   it('gateways cache the keys they looked up; a revocation made anywhere reaches every gateway at once through Redis', async () => {
     // Two gateways' key services, with their caches and the revocation channel of a prefix of this test's own.
     const prefix = `omnistock_test:auth-${randomUUID().slice(0, 8)}`;
-    const gatewayKeys = () => new ApiKeyService(gatewayDb, { cache: new ApiKeyCache(60_000), revocations: new KeyRevocations(stack.cfg.REDIS_URL, prefix, logger()) });
+    const gatewayKeys = () => new ApiKeyService(gatewayDb, { cache: new CredentialCache(60_000), revocations: new KeyRevocations(stack.cfg.REDIS_URL, prefix, logger()) });
     const [a, b] = [gatewayKeys(), gatewayKeys()];
     await Promise.all([a.start(), b.start()]);
     try {

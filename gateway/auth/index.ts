@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { authMode, type Config } from '../../lib/config.js';
 import { logger } from '../../lib/logger.js';
 import { ApiKeyService } from './api-key.service.js';
-import { ApiKeyCache, KeyRevocations } from './key-cache.js';
+import { CredentialCache, KeyRevocations } from './key-cache.js';
 import { Authenticator } from './authenticator.js';
 import type { GatewayAuth } from './guard.js';
 import { JwtVerifier } from './jwt.js';
@@ -14,14 +14,18 @@ export { AuthGuard, type GatewayAuth } from './guard.js';
  * under AUTH_MODE=enforce, the registry API always.
  */
 export async function startAuthenticator(cfg: Config, gatewayDatabase: DataSource): Promise<Authenticator> {
-  const jwt = new JwtVerifier({
-    secret: cfg.AUTH_JWT_SECRET,
-    jwksUrl: cfg.AUTH_JWKS_URL,
-    issuer: cfg.AUTH_JWT_ISSUER,
-    audience: cfg.AUTH_JWT_AUDIENCE,
-  });
+  const jwt = new JwtVerifier(
+    {
+      secret: cfg.AUTH_JWT_SECRET,
+      jwksUrl: cfg.AUTH_JWKS_URL,
+      issuer: cfg.AUTH_JWT_ISSUER,
+      audience: cfg.AUTH_JWT_AUDIENCE,
+    },
+    // A storefront sends the same token with every request: its signature is checked once per AUTH_KEY_CACHE_MS.
+    cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
+  );
   const apiKeys = new ApiKeyService(gatewayDatabase, {
-    cache: cfg.AUTH_KEY_CACHE_MS > 0 ? new ApiKeyCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
+    cache: cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
     revocations: new KeyRevocations(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX, logger().child({ component: 'auth' })),
   });
   await apiKeys.start();

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { UnauthenticatedError } from '../../lib/errors.js';
 import type { Identity } from './identity.js';
+import type { CredentialCache } from './key-cache.js';
 
 export interface JwtSettings {
   /** HS256 shared secret; HS256 tokens are refused without it. */
@@ -18,7 +19,11 @@ export class JwtVerifier {
   private readonly getKey: JWTVerifyGetKey;
   private readonly algorithms: string[];
 
-  constructor(private readonly settings: JwtSettings) {
+  constructor(
+    private readonly settings: JwtSettings,
+    /** Identities of tokens verified lately, each until the token expires at the latest. */
+    private readonly cache?: CredentialCache<Identity>,
+  ) {
     const secret = settings.secret ? new TextEncoder().encode(settings.secret) : null;
     const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl)) : null;
     this.algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC : [])];
@@ -40,6 +45,8 @@ export class JwtVerifier {
    */
   async verify(token: string): Promise<Identity> {
     if (!this.enabled) throw new UnauthenticatedError('JWTs are not accepted by this gateway (no AUTH_JWT_SECRET or AUTH_JWKS_URL)', { reason: 'JWT_DISABLED' });
+    const cached = this.cache?.get(token);
+    if (cached) return cached;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.getKey, {
@@ -52,7 +59,9 @@ export class JwtVerifier {
     }
     const clientId = [payload['client_id'], payload['azp'], payload.sub].find((v): v is string => typeof v === 'string' && v.length > 0);
     if (!clientId) throw new UnauthenticatedError('The token names no client (client_id, azp or sub)', { reason: 'JWT_NO_CLIENT' });
-    return { clientId, scopes: scopesOf(payload), kind: 'jwt' };
+    const identity: Identity = { clientId, scopes: scopesOf(payload), kind: 'jwt' };
+    this.cache?.set(token, identity, Date.now(), payload.exp === undefined ? Infinity : payload.exp * 1000);
+    return identity;
   }
 }
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiKeyEntity } from './api-key.entity.js';
-import { ApiKeyCache } from './key-cache.js';
+import { CredentialCache } from './key-cache.js';
 
 const row = (id: string) => ({ id }) as ApiKeyEntity;
 
-describe('ApiKeyCache', () => {
+describe('CredentialCache', () => {
   it('keeps an entry (a row, or null for an unknown key) for its time to live', () => {
-    const cache = new ApiKeyCache(1000);
+    const cache = new CredentialCache<ApiKeyEntity | null>(1000);
     cache.set('known', row('k1'), 0);
     cache.set('unknown', null, 0);
     expect(cache.get('known', 999)).toEqual(row('k1'));
@@ -15,8 +15,15 @@ describe('ApiKeyCache', () => {
     expect(cache.get('never-seen', 0)).toBeUndefined();
   });
 
+  it('ends an entry earlier when given an end (a JWT past its expiry is checked again, and refused)', () => {
+    const cache = new CredentialCache<string>(60_000);
+    cache.set('token', 'identity', 0, 500);
+    expect(cache.get('token', 499)).toBe('identity');
+    expect(cache.get('token', 500)).toBeUndefined();
+  });
+
   it('drops the oldest entries past its size, and a dropped key at once', () => {
-    const cache = new ApiKeyCache(60_000, 2);
+    const cache = new CredentialCache<ApiKeyEntity | null>(60_000, 2);
     cache.set('a', row('a'), 0);
     cache.set('b', row('b'), 0);
     cache.set('c', row('c'), 0);

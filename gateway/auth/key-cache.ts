@@ -3,45 +3,43 @@ import type { Logger } from 'pino';
 import { createRedis } from '../../lib/redis.js';
 import type { ApiKeyEntity } from './api-key.entity.js';
 
-interface Entry {
-  /** The key's row as last read; null: no such key. */
-  row: ApiKeyEntity | null;
-  until: number;
-}
-
 /**
- * API keys a gateway looked up recently, known or not, so that a request costs no database query.
- * An entry lives `ttlMs`; past `maxEntries` the oldest go first (a flood of made-up keys cannot
- * grow it). Revocations are dropped at once on every gateway through `KeyRevocations`; the time to
- * live bounds how late one can be when that announcement is lost.
+ * Credentials a gateway checked recently, so that a request costs no database query (API keys,
+ * known or not) and no signature check (JWTs). An entry lives `ttlMs`, or less when given an
+ * earlier end (a JWT's expiry); past `maxEntries` the oldest go first (a flood of made-up
+ * credentials cannot grow it). Revoked API keys are dropped at once on every gateway through
+ * `KeyRevocations`; the time to live bounds how late one can be when that announcement is lost.
  */
-export class ApiKeyCache {
-  private readonly entries = new Map<string, Entry>();
+export class CredentialCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
 
   constructor(
     readonly ttlMs: number,
     private readonly maxEntries = 10_000,
   ) {}
 
-  /** The cached row of a key hash (null: known not to exist), or undefined when not cached or too old. */
-  get(hash: string, now = Date.now()): ApiKeyEntity | null | undefined {
-    const entry = this.entries.get(hash);
+  /** The cached value, or undefined when not cached or too old. */
+  get(key: string, now = Date.now()): V | undefined {
+    const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.until > now) return entry.row;
-    this.entries.delete(hash);
+    if (entry.until > now) return entry.value;
+    this.entries.delete(key);
     return undefined;
   }
 
-  set(hash: string, row: ApiKeyEntity | null, now = Date.now()): void {
-    this.entries.delete(hash);
-    this.entries.set(hash, { row, until: now + this.ttlMs });
+  set(key: string, value: V, now = Date.now(), until = Infinity): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, until: Math.min(now + this.ttlMs, until) });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
-  drop(hash: string): void {
-    this.entries.delete(hash);
+  drop(key: string): void {
+    this.entries.delete(key);
   }
 }
+
+/** API key rows by key hash; null: known not to exist. */
+export type ApiKeyCache = CredentialCache<ApiKeyEntity | null>;
 
 /**
  * Announces revoked keys on a Redis channel (`<REDIS_KEY_PREFIX>:auth:revoked`, the key hash as
