@@ -169,6 +169,21 @@ export function queryDepth(document: DocumentNode, operationName: string | null 
 const CACHE_PER_DOCUMENT = 100;
 
 /**
+ * What of the variables a measure depends on: numbers (a `first`), booleans (`@include(if:)`) and
+ * how long lists are (`skus`), not the strings in them; so a storefront asking for another 20 SKUs
+ * per request reuses the measure. Objects are followed as deep as listSize looks.
+ */
+export function measureKey(value: unknown, level = 0): string {
+  if (Array.isArray(value)) return `[${value.length}]`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value !== 'object' || value === undefined) return '';
+  if (level > 4) return '{}';
+  let key = '{';
+  for (const [name, v] of Object.entries(value)) key += `${name}:${measureKey(v, level + 1)},`;
+  return `${key}}`;
+}
+
+/**
  * Rate, cost and depth limits at the gateway, for HTTP (an Apollo plugin) and graphql-ws (refusal()):
  * checked once the operation is resolved, before any subgraph is called.
  */
@@ -181,13 +196,13 @@ export class GatewayLimits {
     private readonly redis: Redis | null,
   ) {}
 
-  /** Cost and depth of an operation, computed once per (schema, document, operation, variables). */
+  /** Cost and depth of an operation, computed once per (schema, document, operation, measureKey of the variables). */
   measure(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> = {}): QueryMeasure {
     let bySchema = this.measures.get(schema);
     if (!bySchema) this.measures.set(schema, (bySchema = new WeakMap()));
     let byDocument = bySchema.get(document);
     if (!byDocument) bySchema.set(document, (byDocument = new Map()));
-    const key = `${operationName ?? ''}\n${JSON.stringify(variables)}`;
+    const key = `${operationName ?? ''}\n${measureKey(variables)}`;
     const cached = byDocument.get(key);
     if (cached) return cached;
     const cost = getComplexity({
