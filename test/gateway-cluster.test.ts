@@ -64,7 +64,9 @@ describe('gateway cluster mode', () => {
   it('replaces a worker that dies, serving throughout', async () => {
     const [victim, survivor] = workerPids();
     process.kill(Number(victim), 'SIGKILL');
-    // The other worker keeps serving while the primary forks a replacement.
+    // Once the primary has reaped it (a connection handed out before that is lost with the worker,
+    // as with any process that dies), the other worker serves alone until the replacement is up.
+    await waitFor('the primary to reap the dead worker', async () => !workerPids().includes(victim!) || null);
     expect((await probe()).status).toBe(200);
     const now = await waitFor('a replacement worker', async () => {
       const pids = workerPids();
