@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dedupeRepresentations } from './entity-batching.js';
+import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { dedupeRepresentations, EntityFetchBatcher } from './entity-batching.js';
 
 const loc = (id: string) => ({ __typename: 'Location', id });
 
@@ -34,5 +35,54 @@ describe('dedupeRepresentations', () => {
     const fetch = dedupeRepresentations({ query: 'q', variables: { representations: [loc('a'), loc('a')] } })!;
     const odd = { data: { _entities: [] }, errors: [{ message: 'bad' }] };
     expect(fetch.expand(odd)).toBe(odd);
+  });
+});
+
+describe('EntityFetchBatcher', () => {
+  const entityFetch = (...ids: string[]): GatewayGraphQLRequest => ({ query: 'q', variables: { representations: ids.map(loc), locale: 'en' } });
+  /** A subgraph that answers each representation by name, or with an error for `bad`, recording what it was sent. */
+  const subgraph = () => {
+    const sent: GatewayGraphQLRequest[] = [];
+    const send = async (request: GatewayGraphQLRequest): Promise<GatewayGraphQLResponse> => {
+      sent.push(request);
+      const reps = request.variables!['representations'] as { id: string }[];
+      const errors = reps.flatMap((r, i) => (r.id === 'bad' ? [{ message: 'no such location', path: ['_entities', i, 'name'] }] : []));
+      return { data: { _entities: reps.map((r) => (r.id === 'bad' ? null : { name: r.id.toUpperCase() })) }, errors: [...errors, { message: 'deprecated field' }] };
+    };
+    return { sent, send };
+  };
+
+  it('sends the fetches of one key made in the same turn as one, and gives each its part of the answer', async () => {
+    const batcher = new EntityFetchBatcher();
+    const { sent, send } = subgraph();
+    const answers = await Promise.all([
+      batcher.fetch('k', entityFetch('a', 'b'), send),
+      batcher.fetch('k', entityFetch('bad', 'c'), send),
+      batcher.fetch('k', entityFetch('d'), send),
+    ]);
+    expect(sent).toEqual([{ query: 'q', variables: { representations: ['a', 'b', 'bad', 'c', 'd'].map(loc), locale: 'en' } }]);
+    expect(answers).toEqual([
+      { data: { _entities: [{ name: 'A' }, { name: 'B' }] }, errors: [{ message: 'deprecated field' }] },
+      { data: { _entities: [null, { name: 'C' }] }, errors: [{ message: 'no such location', path: ['_entities', 0, 'name'] }, { message: 'deprecated field' }] },
+      { data: { _entities: [{ name: 'D' }] }, errors: [{ message: 'deprecated field' }] },
+    ]);
+  });
+
+  it('sends other keys, no key, fetches of a later turn and fetches past the size bound apart', async () => {
+    const batcher = new EntityFetchBatcher(3);
+    const { sent, send } = subgraph();
+    await Promise.all([batcher.fetch('k', entityFetch('a'), send), batcher.fetch('other', entityFetch('b'), send), batcher.fetch(null, entityFetch('c'), send)]);
+    expect(sent).toHaveLength(3);
+    await batcher.fetch('k', entityFetch('d'), send);
+    expect(sent).toHaveLength(4);
+    await Promise.all([batcher.fetch('k', entityFetch('e', 'f'), send), batcher.fetch('k', entityFetch('g', 'h'), send)]);
+    expect(sent.slice(4).map((r) => (r.variables!['representations'] as unknown[]).length)).toEqual([2, 2]);
+  });
+
+  it('fails every merged fetch when the one call fails', async () => {
+    const batcher = new EntityFetchBatcher();
+    const down = async () => Promise.reject(new Error('ECONNREFUSED'));
+    const results = await Promise.allSettled([batcher.fetch('k', entityFetch('a'), down), batcher.fetch('k', entityFetch('b'), down)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 });

@@ -91,7 +91,7 @@ function subscriptionDefaults(): SubscriptionSettings {
 }
 
 export function createGateway(
-  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs'>,
+  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs' | 'shareInflight'>,
   metrics: GatewayMetrics | null = null,
   transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS }),
 ): ApolloGateway {
@@ -104,7 +104,7 @@ export function createGateway(
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
-      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT);
     },
   });
 }
@@ -146,8 +146,8 @@ function sharingMetrics(registry: Registry, executions: SharedExecutionGateway, 
 export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
   const gatewayMetrics = new GatewayMetrics();
   const shareInflight = opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT;
-  const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS, share: shareInflight });
-  const gateway = createGateway(opts, gatewayMetrics, transport);
+  const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
+  const gateway = createGateway({ ...opts, shareInflight }, gatewayMetrics, transport);
   const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });

@@ -3,7 +3,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader.js';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { logger } from '../lib/logger.js';
-import { dedupeRepresentations } from './entity-batching.js';
+import { dedupeRepresentations, EntityFetchBatcher } from './entity-batching.js';
 import { fetchFailureKind, type GatewayMetrics } from './metrics.js';
 import type { SubgraphTransport } from './subgraph-transport.js';
 import { toGatewayResponse } from './subgraph-transport.js';
@@ -19,9 +19,10 @@ export interface SubgraphFetchContext {
  * One subgraph as @apollo/gateway's data source, in place of RemoteGraphQLDataSource (whose every
  * fetch built node-fetch Headers and a Request it never sent):
  * - forwards the request id (one id ties the logs of all hops together) and the client id;
+ * - for queries, merges the `_entities` fetches of concurrent requests into one (EntityFetchBatcher)
+ *   and shares an identical fetch already in flight (SubgraphTransport); a mutation's fetches never
+ *   do either: its reads must see its writes;
  * - asks for each distinct entity of an `_entities` fetch once (dedupeRepresentations);
- * - sends through the gateway's SubgraphTransport, where fetches made for query operations share
- *   an identical fetch already in flight (a mutation's reads never do: they must see its writes);
  * - a fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504) answers
  *   SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so the rest
  *   of the response is served; the next request simply tries the subgraph again;
@@ -33,19 +34,45 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     readonly url: string,
     private readonly transport: SubgraphTransport,
     private readonly metrics: GatewayMetrics | null = null,
+    /** Whether fetches of concurrent queries may merge and share (GATEWAY_SHARE_INFLIGHT). */
+    private readonly share = true,
   ) {}
+
+  private readonly batcher = new EntityFetchBatcher();
 
   async process(options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     try {
-      // Each distinct entity is asked for once.
-      const deduped = dedupeRepresentations(options.request);
-      if (!deduped) return await this.measured(options.request, options);
-      return deduped.expand(await this.measured(deduped.request, options));
+      return await this.batcher.fetch(this.batchKey(options), options.request, (request) => this.deduped(request, options));
     } catch (err) {
       if (!(err instanceof SubgraphTransportError)) throw err;
       logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');
       return unavailableResponse(options.request, 'document' in options ? options.document : undefined, err);
     }
+  }
+
+  /** Each distinct entity is asked for once. */
+  private async deduped(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+    const deduped = dedupeRepresentations(request);
+    if (!deduped) return this.measured(request, options);
+    return deduped.expand(await this.measured(deduped.request, options));
+  }
+
+  /**
+   * Entity fetches of queries merge with others of the same operation, other variables and client
+   * made at the same time (EntityFetchBatcher); null: sent alone.
+   */
+  private batchKey(options: GraphQLDataSourceProcessOptions<C>): string | null {
+    const shareKey = this.shareKey(options);
+    const { query, variables } = options.request;
+    if (shareKey === null || !query || !Array.isArray(variables?.['representations'])) return null;
+    const { representations: _, ...others } = variables;
+    return `${shareKey}\n${query}\n${JSON.stringify(others)}`;
+  }
+
+  /** The client a fetch made for a query may share with (subgraphs answer by the body and the client id alone); null for anything else. */
+  private shareKey(options: GraphQLDataSourceProcessOptions<C>): string | null {
+    if (!this.share || !('incomingRequestContext' in options) || options.incomingRequestContext.operation?.operation !== 'query') return null;
+    return (options.context as SubgraphFetchContext).clientId ?? '';
   }
 
   private async measured(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
@@ -73,8 +100,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     if (context.requestId) headers['x-request-id'] = context.requestId;
     if (context.clientId) headers['x-client-id'] = context.clientId;
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : null;
-    // Subgraphs answer by the body and the client id alone (the request id only names log lines), so a client's reads share.
-    const shareKey = incoming?.operation?.operation === 'query' ? (context.clientId ?? '') : null;
+    const shareKey = this.shareKey(options);
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     const answer = await this.transport.post(this.serviceName, this.url, body, headers, shareKey);
     const policy = incoming?.overallCachePolicy as { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void } | undefined;

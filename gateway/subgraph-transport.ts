@@ -18,8 +18,6 @@ export interface SubgraphTransportOptions {
   timeoutMs: number;
   /** Idle keep-alive of pooled connections. */
   keepAliveMs?: number;
-  /** Whether shareable fetches join an identical one in flight (default true). */
-  share?: boolean;
 }
 
 /**
@@ -52,7 +50,7 @@ export class SubgraphTransport {
    * @throws SubgraphTransportError when no answer came: refused, reset, or not within the timeout
    */
   post(serviceName: string, url: string, body: string, headers: Record<string, string>, shareKey: string | null): Promise<SubgraphAnswer> {
-    if (shareKey === null || this.opts.share === false) return this.send(serviceName, url, body, headers);
+    if (shareKey === null) return this.send(serviceName, url, body, headers);
     const key = `${url}\n${shareKey}\n${body}`;
     const pending = this.inflight.get(key);
     if (pending) {

@@ -8,7 +8,7 @@ export interface CountingProxy {
   readonly calls: number;
   /** Their request bodies, parsed. */
   readonly requests: { query: string; variables?: Record<string, unknown> }[];
-  /** Calls received from now on wait (counted) until release(). */
+  /** Answers from now on wait (the calls counted, and made upstream) until release(), which sends them all at once. */
   hold(): void;
   release(): void;
   close(): Promise<void>;
@@ -23,9 +23,10 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    if (held) await new Promise<void>((go) => held!.push(go));
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
-    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    const text = await upstream.text();
+    if (held) await new Promise<void>((go) => held!.push(go));
+    res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

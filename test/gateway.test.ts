@@ -276,6 +276,33 @@ describe('the federated graph through the gateway', () => {
     }
   });
 
+  it('merges the entity fetches of concurrent queries into one call, each query answered its own', async () => {
+    const locations = await startCountingProxy(stack.subgraphs.locations.url);
+    const inventory = await startCountingProxy(stack.subgraphs.inventory.url);
+    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url, inventory: inventory.url };
+    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0 });
+    const query = 'query Store($id: ID!) { location(id: $id) { name stockLevels(first: 5) { edges { node { sku onHand } } } } }';
+    try {
+      // Both root fetches answered at once: both plans reach their inventory fetch in the same turn.
+      locations.hold();
+      const answers = [ids.locA, ids.locB].map((id) => gql(gateway.url, query, { id }, { 'x-client-id': 'storefront' }));
+      await waitFor('both root fetches', async () => locations.calls === 2);
+      locations.release();
+      const [a, b] = await Promise.all(answers);
+      expect(a!.data?.location).toEqual({ name: 'Gateway Store A', stockLevels: { edges: [{ node: { sku: ids.sku, onHand: expect.any(Number) } }] } });
+      expect(b!.data?.location).toEqual({ name: 'Gateway Store B', stockLevels: { edges: [{ node: { sku: ids.sku, onHand: expect.any(Number) } }] } });
+      expect(a!.data?.location.stockLevels.edges[0].node.onHand).not.toBe(b!.data?.location.stockLevels.edges[0].node.onHand);
+      const entityFetches = inventory.requests.filter((r) => r.variables?.['representations']);
+      expect(entityFetches.map((r) => (r.variables!['representations'] as { id: string }[]).map((rep) => rep.id))).toEqual([[ids.locA, ids.locB]]);
+    } finally {
+      locations.release();
+      await gateway.close();
+      await Promise.all([locations.close(), inventory.close()]);
+    }
+  });
+
   it('runs every query on its own with GATEWAY_SHARE_INFLIGHT off', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
     const composed = compose(await readSupergraphConfig('supergraph.yaml'));
