@@ -90,10 +90,10 @@ function subscriptionDefaults(): SubscriptionSettings {
   };
 }
 
-export function createGateway(
-  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides' | 'subgraphTimeoutMs' | 'shareInflight'>,
-  metrics: GatewayMetrics | null = null,
-  transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS }),
+function createGateway(
+  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'> & { shareInflight: boolean },
+  metrics: GatewayMetrics,
+  transport: SubgraphTransport,
 ): ApolloGateway {
   // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
@@ -104,7 +104,7 @@ export function createGateway(
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
-      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight);
     },
   });
 }

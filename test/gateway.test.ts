@@ -6,8 +6,8 @@ import { errorCode, gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
 import { compose, readSupergraphConfig } from '../gateway/compose.js';
 import { startGateway } from '../gateway/gateway.js';
-import { SUBGRAPH_NAMES } from '../lib/config.js';
-import { startCountingProxy } from './counting-proxy.js';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
+import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
 
 // Every log line of this process (gateway and subgraphs run in it) is kept to check request ids.
@@ -29,6 +29,14 @@ async function ok(query: string, variables: Record<string, unknown> = {}, header
   const res = await gql(stack.gatewayUrl, query, variables, headers);
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!;
+}
+
+/** A gateway of its own over the stack's subgraphs, with some of them reached through the given counting proxies. */
+async function gatewayThrough(proxies: Partial<Record<SubgraphName, CountingProxy>>, opts: { shareInflight?: boolean } = {}) {
+  const composed = compose(await readSupergraphConfig('supergraph.yaml'));
+  if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
+  const urlOverrides = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, proxies[n]?.url ?? stack.subgraphs[n].url]));
+  return startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0, ...opts });
 }
 
 const CREATE_LOCATION = `mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`;
@@ -210,14 +218,7 @@ describe('the federated graph through the gateway', () => {
 
   it('asks a subgraph for each distinct entity once, and answers every place', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
-    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
-    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-    const gateway = await startGateway({
-      supergraphSdl: composed.supergraphSdl,
-      urlOverrides: { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url },
-      host: '127.0.0.1',
-      port: 0,
-    });
+    const gateway = await gatewayThrough({ locations });
     try {
       // The same SKU three times over two locations: six places, two distinct locations.
       const res = await gql(gateway.url, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id name } } } }`, {
@@ -241,10 +242,7 @@ describe('the federated graph through the gateway', () => {
 
   it('runs identical queries in flight at once once; other variables, other clients and mutations run apart', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
-    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
-    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url };
-    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0 });
+    const gateway = await gatewayThrough({ locations });
     const shared = async () => Number(/^omnistock_gateway_shared_executions_total\S* (\d+)$/m.exec(await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text())?.[1]);
     const query = 'query Store($id: ID!) { location(id: $id) { id name } }';
     const asClient = (client: string) => ({ 'x-client-id': client });
@@ -279,10 +277,7 @@ describe('the federated graph through the gateway', () => {
   it('merges the entity fetches of concurrent queries into one call, each query answered its own', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
     const inventory = await startCountingProxy(stack.subgraphs.inventory.url);
-    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
-    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url, inventory: inventory.url };
-    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0 });
+    const gateway = await gatewayThrough({ locations, inventory });
     const query = 'query Store($id: ID!) { location(id: $id) { name stockLevels(first: 5) { edges { node { sku onHand } } } } }';
     try {
       // Both root fetches answered at once: both plans reach their inventory fetch in the same turn.
@@ -305,10 +300,7 @@ describe('the federated graph through the gateway', () => {
 
   it('runs every query on its own with GATEWAY_SHARE_INFLIGHT off', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
-    const composed = compose(await readSupergraphConfig('supergraph.yaml'));
-    if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
-    const urlOverrides = { ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, stack.subgraphs[n].url])), locations: locations.url };
-    const gateway = await startGateway({ supergraphSdl: composed.supergraphSdl, urlOverrides, host: '127.0.0.1', port: 0, shareInflight: false });
+    const gateway = await gatewayThrough({ locations }, { shareInflight: false });
     try {
       locations.hold();
       const same = Array.from({ length: 3 }, () => gql(gateway.url, 'query Store($id: ID!) { location(id: $id) { name } }', { id: ids.locA }, { 'x-client-id': 'storefront' }));
