@@ -69,7 +69,7 @@ describe('EntityFetchBatcher', () => {
   });
 
   it('sends other keys, no key, fetches of a later turn and fetches past the size bound apart', async () => {
-    const batcher = new EntityFetchBatcher(3);
+    const batcher = new EntityFetchBatcher(0, 3);
     const { sent, send } = subgraph();
     await Promise.all([batcher.fetch('k', entityFetch('a'), send), batcher.fetch('other', entityFetch('b'), send), batcher.fetch(null, entityFetch('c'), send)]);
     expect(sent).toHaveLength(3);
@@ -77,6 +77,15 @@ describe('EntityFetchBatcher', () => {
     expect(sent).toHaveLength(4);
     await Promise.all([batcher.fetch('k', entityFetch('e', 'f'), send), batcher.fetch('k', entityFetch('g', 'h'), send)]);
     expect(sent.slice(4).map((r) => (r.variables!['representations'] as unknown[]).length)).toEqual([2, 2]);
+  });
+
+  it('waits its window for more fetches when given one', async () => {
+    const batcher = new EntityFetchBatcher(30);
+    const { sent, send } = subgraph();
+    const first = batcher.fetch('k', entityFetch('a'), send);
+    await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([first, batcher.fetch('k', entityFetch('b'), send)]);
+    expect(sent).toHaveLength(1);
   });
 
   it('fails every merged fetch when the one call fails', async () => {

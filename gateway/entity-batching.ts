@@ -77,7 +77,7 @@ export const MAX_BATCHED_REPRESENTATIONS = 2000;
 /**
  * `_entities` fetches of concurrent requests merged into one subgraph call: fetches with the same
  * key (the gateway's: subgraph, operation, other variables and client) that are made in the same
- * turn of the event loop go out as one fetch of all their representations, and each gets its own
+ * turn of the event loop (or within GATEWAY_BATCH_WINDOW_MS of the first) go out as one fetch of all their representations, and each gets its own
  * slice of the answer back, its entity errors renumbered and errors of the whole fetch repeated.
  * A federation subgraph resolves each representation on its own, so merging changes no answer; it
  * saves the subgraph the fixed cost of a request per fetch (its HTTP, context and DataLoaders),
@@ -86,7 +86,11 @@ export const MAX_BATCHED_REPRESENTATIONS = 2000;
 export class EntityFetchBatcher {
   private readonly open = new Map<string, Batch>();
 
-  constructor(private readonly maxRepresentations = MAX_BATCHED_REPRESENTATIONS) {}
+  constructor(
+    /** How long a batch waits for more fetches after its first; 0: until the end of this turn of the event loop. */
+    private readonly windowMs = 0,
+    private readonly maxRepresentations = MAX_BATCHED_REPRESENTATIONS,
+  ) {}
 
   /** Sends `request` with `send`, merged with fetches of the same `key` made in this turn; alone when `key` is null or it has no representations. */
   fetch(key: string | null, request: GatewayGraphQLRequest, send: Send): Promise<GatewayGraphQLResponse> {
@@ -101,10 +105,12 @@ export class EntityFetchBatcher {
     if (!batch) {
       const opened: Batch = { request, send, waiters: [], size: 0, sent: false };
       this.open.set(key, opened);
-      setImmediate(() => {
+      const flush = () => {
         if (this.open.get(key) === opened) this.open.delete(key);
         this.flush(opened);
-      });
+      };
+      if (this.windowMs > 0) setTimeout(flush, this.windowMs);
+      else setImmediate(flush);
       batch = opened;
     }
     const joined = batch;

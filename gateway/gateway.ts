@@ -61,6 +61,8 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number;
   /** Identical queries (and subgraph fetches of queries) in flight at once run once; GATEWAY_SHARE_INFLIGHT when omitted. */
   shareInflight?: boolean;
+  /** How long concurrent queries' entity fetches wait to merge; GATEWAY_BATCH_WINDOW_MS when omitted. */
+  batchWindowMs?: number;
   /** Most operations of a batched HTTP request (MAX_BATCH_SIZE when omitted). */
   maxBatchSize?: number;
   /** Who may introspect (INTROSPECTION's mode when omitted). */
@@ -91,7 +93,7 @@ function subscriptionDefaults(): SubscriptionSettings {
 }
 
 function createGateway(
-  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'> & { shareInflight: boolean },
+  opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'> & { shareInflight: boolean; batchWindowMs: number },
   metrics: GatewayMetrics,
   transport: SubgraphTransport,
 ): ApolloGateway {
@@ -104,7 +106,7 @@ function createGateway(
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
-      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight, opts.batchWindowMs);
     },
   });
 }
@@ -147,7 +149,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const gatewayMetrics = new GatewayMetrics();
   const shareInflight = opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT;
   const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
-  const gateway = createGateway({ ...opts, shareInflight }, gatewayMetrics, transport);
+  const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport);
   const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });

@@ -36,9 +36,13 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     private readonly metrics: GatewayMetrics | null = null,
     /** Whether fetches of concurrent queries may merge and share (GATEWAY_SHARE_INFLIGHT). */
     private readonly share = true,
-  ) {}
+    /** How long entity fetches wait to merge (GATEWAY_BATCH_WINDOW_MS). */
+    batchWindowMs = 0,
+  ) {
+    this.batcher = new EntityFetchBatcher(batchWindowMs);
+  }
 
-  private readonly batcher = new EntityFetchBatcher();
+  private readonly batcher: EntityFetchBatcher;
 
   async process(options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     try {

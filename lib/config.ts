@@ -58,6 +58,8 @@ export const configSchema = z.object({
    * queries go out once (the same document, variables and client); mutations never share.
    */
   GATEWAY_SHARE_INFLIGHT: bool.default(true),
+  /** How long concurrent queries' entity fetches wait to merge into one call; 0: those made in the same turn of the event loop. */
+  GATEWAY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(0),
   /** How long inventory keeps the last availability it answered per (channel, SKU), served marked stale while MySQL is unreachable. */
   AVAILABILITY_SNAPSHOT_TTL_S: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
   REDIS_URL: z

@@ -32,7 +32,7 @@ async function ok(query: string, variables: Record<string, unknown> = {}, header
 }
 
 /** A gateway of its own over the stack's subgraphs, with some of them reached through the given counting proxies. */
-async function gatewayThrough(proxies: Partial<Record<SubgraphName, CountingProxy>>, opts: { shareInflight?: boolean } = {}) {
+async function gatewayThrough(proxies: Partial<Record<SubgraphName, CountingProxy>>, opts: { shareInflight?: boolean; batchWindowMs?: number } = {}) {
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   const urlOverrides = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, proxies[n]?.url ?? stack.subgraphs[n].url]));
@@ -277,10 +277,10 @@ describe('the federated graph through the gateway', () => {
   it('merges the entity fetches of concurrent queries into one call, each query answered its own', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
     const inventory = await startCountingProxy(stack.subgraphs.inventory.url);
-    const gateway = await gatewayThrough({ locations, inventory });
+    const gateway = await gatewayThrough({ locations, inventory }, { batchWindowMs: 200 });
     const query = 'query Store($id: ID!) { location(id: $id) { name stockLevels(first: 5) { edges { node { sku onHand } } } } }';
     try {
-      // Both root fetches answered at once: both plans reach their inventory fetch in the same turn.
+      // Both root fetches answered at once, and a window that outlasts a loaded machine's gap between reading the two answers.
       locations.hold();
       const answers = [ids.locA, ids.locB].map((id) => gql(gateway.url, query, { id }, { 'x-client-id': 'storefront' }));
       await waitFor('both root fetches', async () => locations.calls === 2);
