@@ -15,7 +15,7 @@ import { startBenchSystem, type BenchSystem } from './system.js';
 const APOLLO_PORT = 4107;
 const HIVE_PORT = 4108;
 
-/** The demo estate's SKUs the distinct loads cycle through (the bench seeds 2,000). */
+/** The SKUs the bench seeds, which the distinct loads cycle through. */
 const SKUS = 2000;
 
 /**
@@ -70,7 +70,7 @@ interface Peer {
  */
 export async function benchPeers(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
-  const system = await startBenchSystem({ skus: 2000, env: { GATEWAY_WORKERS: 'auto' } });
+  const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto' } });
   const children: ChildProcess[] = [];
   const stop = async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');

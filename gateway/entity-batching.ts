@@ -77,8 +77,9 @@ export const MAX_BATCHED_REPRESENTATIONS = 2000;
 /**
  * `_entities` fetches of concurrent requests merged into one subgraph call: fetches with the same
  * key (the gateway's: subgraph, operation, other variables and client) that are made in the same
- * turn of the event loop (or within GATEWAY_BATCH_WINDOW_MS of the first) go out as one fetch of all their representations, and each gets its own
- * slice of the answer back, its entity errors renumbered and errors of the whole fetch repeated.
+ * turn of the event loop (or within GATEWAY_BATCH_WINDOW_MS of the first) go out as one fetch of
+ * all their representations, and each gets its own slice of the answer back, its entity errors
+ * renumbered and errors of the whole fetch repeated.
  * A federation subgraph resolves each representation on its own, so merging changes no answer; it
  * saves the subgraph the fixed cost of a request per fetch (its HTTP, context and DataLoaders),
  * and its DataLoaders batch the entities of all of them in one query.
@@ -92,7 +93,7 @@ export class EntityFetchBatcher {
     private readonly maxRepresentations = MAX_BATCHED_REPRESENTATIONS,
   ) {}
 
-  /** Sends `request` with `send`, merged with fetches of the same `key` made in this turn; alone when `key` is null or it has no representations. */
+  /** Sends `request` with `send`, merged with fetches of the same `key` made within the window; alone when `key` is null or it has no representations. */
   fetch(key: string | null, request: GatewayGraphQLRequest, send: Send): Promise<GatewayGraphQLResponse> {
     const representations = request.variables?.['representations'];
     if (key === null || !Array.isArray(representations)) return send(request);

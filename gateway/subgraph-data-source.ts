@@ -5,8 +5,7 @@ import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/serv
 import { logger } from '../lib/logger.js';
 import { dedupeRepresentations, EntityFetchBatcher } from './entity-batching.js';
 import { fetchFailureKind, type GatewayMetrics } from './metrics.js';
-import type { SubgraphTransport } from './subgraph-transport.js';
-import { toGatewayResponse } from './subgraph-transport.js';
+import { toGatewayResponse, type SubgraphTransport } from './subgraph-transport.js';
 import { SubgraphTransportError, unavailableResponse } from './subgraph-unavailable.js';
 
 /** The request context fields a subgraph fetch forwards. */

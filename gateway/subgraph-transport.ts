@@ -32,7 +32,7 @@ export interface SubgraphTransportOptions {
 export class SubgraphTransport {
   private readonly agent: Agent;
   private readonly inflight = new Map<string, Promise<SubgraphAnswer>>();
-  /** Fetches answered by joining one already in flight (for the tests and metrics). */
+  /** Fetches answered by joining one already in flight (omnistock_gateway_shared_subgraph_fetches_total). */
   shared = 0;
 
   constructor(private readonly opts: SubgraphTransportOptions) {

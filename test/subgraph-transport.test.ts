@@ -101,8 +101,11 @@ describe('SubgraphDataSource', () => {
   const metrics = new GatewayMetrics();
   const registry = new Registry();
   metrics.register(registry);
-  const source = new SubgraphDataSource<SubgraphFetchContext>('locations', '', transport, metrics);
-  beforeAll(() => Object.assign(source, { url: fake.url }));
+  let source: SubgraphDataSource<SubgraphFetchContext>;
+  // After the outer beforeAll: the fake subgraph's URL is known then.
+  beforeAll(() => {
+    source = new SubgraphDataSource('locations', fake.url, transport, metrics);
+  });
 
   /** An entity-free fetch as @apollo/gateway makes it for an incoming operation of `kind`. */
   const fetchFor = (kind: 'query' | 'mutation', context: SubgraphFetchContext = { requestId: 'r-1', clientId: 'storefront' }) =>
