@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BadUserInputError, formatError, NotFoundError, parseInput } from './errors.js';
+import { BadUserInputError, DependencyUnavailableError, formatError, NotFoundError, parseInput } from './errors.js';
 
 const formatted = (error: GraphQLError) => formatError(error.toJSON(), error);
 
@@ -27,6 +27,15 @@ describe('formatError', () => {
     const driver = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:3306'), { code: 'ECONNREFUSED', errno: -111 });
     const out = formatted(new GraphQLError(driver.message, { originalError: driver, path: ['recordMovement'] }));
     expect(out).toEqual({ message: 'The database is unreachable. Retry shortly; a write retried with the same idempotency key is applied at most once.', path: ['recordMovement'], extensions: { code: 'DATABASE_UNAVAILABLE' } });
+  });
+  it('maps a service this one calls being unavailable to SUBGRAPH_UNAVAILABLE naming it, without the reason', () => {
+    const down = new DependencyUnavailableError('inventory', 'fetch failed (ECONNREFUSED 10.0.0.7:4001)');
+    const out = formatted(new GraphQLError(down.message, { originalError: down, path: ['fulfilOrder'] }));
+    expect(out).toEqual({
+      message: 'The inventory service is unavailable. Retry shortly; a write retried with the same idempotency key is applied at most once.',
+      path: ['fulfilOrder'],
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'inventory' },
+    });
   });
 });
 

@@ -113,6 +113,23 @@ export class SubgraphUnavailableError extends DomainError {
   }
 }
 
+/**
+ * A service this one calls (orders and marketplace sync call inventory) did not answer, timed out
+ * or failed. Deliberately no DomainError, so callers can tell it from a refusal and keep what they
+ * recorded for a retry; should it reach a client, formatError answers SUBGRAPH_UNAVAILABLE naming
+ * the service, and logs the reason, which stays private.
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly serviceName: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${serviceName} unavailable: ${reason}`, options);
+    this.name = new.target.name;
+  }
+}
+
 /** The HTTP status of a request refused with this code before it ran. */
 const REFUSAL_STATUS: Partial<Record<DomainErrorCode, number>> = {
   UNAUTHENTICATED: 401,
@@ -205,6 +222,14 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       ...formatted,
       message: unavailable.message,
       extensions: { ...unavailable.details, code: unavailable.code },
+    };
+  }
+  if (original instanceof DependencyUnavailableError) {
+    logger().warn({ err: original.message, path: formatted.path }, 'a service this one calls is unavailable');
+    return {
+      ...formatted,
+      message: `The ${original.serviceName} service is unavailable. Retry shortly; a write retried with the same idempotency key is applied at most once.`,
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: original.serviceName },
     };
   }
   const code = formatted.extensions?.code;

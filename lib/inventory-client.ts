@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BadUserInputError,
   ConflictError,
+  DependencyUnavailableError,
   InsufficientStockError,
   NotFoundError,
   type DomainError,
@@ -15,14 +16,13 @@ import {
  */
 
 /**
- * Inventory did not answer, timed out, or answered with something other than a domain error. Not a
- * DomainError: clients see INTERNAL_SERVER_ERROR. What was recorded stays recorded and is finished
- * by a retry with the same idempotency key or by the sweeper.
+ * Inventory did not answer, timed out, or answered with something other than a domain error. What
+ * was recorded stays recorded and is finished by a retry with the same idempotency key or by the
+ * sweeper; a client that meets it sees SUBGRAPH_UNAVAILABLE with serviceName "inventory".
  */
-export class InventoryUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(`Inventory unavailable: ${message}`, options);
-    this.name = 'InventoryUnavailableError';
+export class InventoryUnavailableError extends DependencyUnavailableError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('inventory', reason, options);
   }
 }
 

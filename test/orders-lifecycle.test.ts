@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { InventoryClient } from '../lib/inventory-client.js';
+import { formatError } from '../lib/errors.js';
+import { InventoryClient, InventoryUnavailableError } from '../lib/inventory-client.js';
 import { OrderService } from '../subgraphs/orders/order.service.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
@@ -402,6 +403,22 @@ describe('when inventory does not answer', () => {
     const cancelled = (await w.ok(CANCEL, { input: { orderId: order.id, idempotencyKey: randomUUID() } })).cancelOrder;
     expect(cancelled.status).toBe('FULFILLED');
     expect(await w.level(sku, ids.a)).toMatchObject({ onHand: 3, reserved: 0 });
+  });
+
+  it('answers a step that would wait behind one inventory has not applied with SUBGRAPH_UNAVAILABLE, recording nothing', async () => {
+    const sku = await w.item();
+    await w.receive(sku, ids.a, 6);
+    const order = await place([{ sku, quantity: 4 }]);
+    await unreachable().fulfil({ orderId: order.id, idempotencyKey: randomUUID(), lines: [{ sku, quantity: 1 }] }, caller);
+    const steps = () => w.count(stack.orders, `SELECT COUNT(*) AS n FROM order_operations WHERE order_id = ?`, [order.id]);
+    const recorded = await steps();
+    const second = await unreachable()
+      .fulfil({ orderId: order.id, idempotencyKey: randomUUID(), lines: [{ sku, quantity: 1 }] }, caller)
+      .then(() => null, (err: unknown) => err);
+    expect(second).toBeInstanceOf(InventoryUnavailableError);
+    expect(formatError({ message: (second as Error).message }, second).extensions).toEqual({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'inventory' });
+    expect(await steps()).toBe(recorded);
+    await waitFor('the sweeper to ship the first step', async () => (await w.level(sku, ids.a)).onHand === 5);
   });
 });
 
