@@ -1,9 +1,9 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
 import { benchOrders } from './orders.js';
-import { benchPeers } from './peers.js';
+import { benchPeers, PEER_QUERIES, type PeerLoad, type PeerQuery } from './peers.js';
 import { benchReserve } from './reserve.js';
 import { benchSubscriptions } from './subscriptions.js';
 
@@ -30,8 +30,10 @@ program
   .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .option('-r, --rounds <n>', 'rounds alternating the gateways', positiveInt, 3)
-  .action(async (opts: { connections: number; seconds: number; rounds: number }) => {
-    await benchPeers(opts);
+  .addOption(new Option('-q, --query <names...>', 'only these queries (default: all)').choices(PEER_QUERIES))
+  .addOption(new Option('-l, --load <modes...>', 'only these loads: same (every request alike) or distinct (every request different) (default: both)').choices(['same', 'distinct']))
+  .action(async (opts: { connections: number; seconds: number; rounds: number; query?: PeerQuery[]; load?: PeerLoad[] }) => {
+    await benchPeers({ ...opts, queries: opts.query, loads: opts.load });
   });
 
 program

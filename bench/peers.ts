@@ -68,7 +68,11 @@ interface Peer {
  * and one fork per core, as its docs recommend for production) and by an unmodified @apollo/gateway on @apollo/server, each driven
  * with the same load in alternating rounds.
  */
-export async function benchPeers(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
+export type PeerQuery = keyof typeof QUERIES;
+export const PEER_QUERIES = Object.keys(QUERIES) as PeerQuery[];
+export type PeerLoad = (typeof LOADS)[number];
+
+export async function benchPeers(opts: { connections: number; seconds: number; rounds: number; queries?: PeerQuery[]; loads?: PeerLoad[] }): Promise<void> {
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
   const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto' } });
   const children: ChildProcess[] = [];
@@ -94,8 +98,8 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
     ];
     await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, apollo)]);
 
-    const groups = LOADS.flatMap((mode) =>
-      Object.values(QUERIES).map((q) => {
+    const groups = (opts.loads ?? LOADS).flatMap((mode) =>
+      (opts.queries ?? PEER_QUERIES).map((name) => QUERIES[name]).map((q) => {
         const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
         const body = bodyOf(0);
         const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;

@@ -1,4 +1,5 @@
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { requestScope } from '../lib/logger.js';
 
 /** An entity fetch sent with each distinct representation once, and how to give its answer the original shape. */
 export interface DedupedFetch {
@@ -67,6 +68,8 @@ interface Batch {
   waiters: Waiter[];
   size: number;
   sent: boolean;
+  /** The first fetch's request, whose x-request-id the merged fetch carries. */
+  requestId: string | undefined;
 }
 
 type Send = (request: GatewayGraphQLRequest) => Promise<GatewayGraphQLResponse>;
@@ -104,7 +107,7 @@ export class EntityFetchBatcher {
       batch = undefined;
     }
     if (!batch) {
-      const opened: Batch = { request, send, waiters: [], size: 0, sent: false };
+      const opened: Batch = { request, send, waiters: [], size: 0, sent: false, requestId: requestScope.getStore()?.requestId };
       this.open.set(key, opened);
       const flush = () => {
         if (this.open.get(key) === opened) this.open.delete(key);
@@ -113,6 +116,9 @@ export class EntityFetchBatcher {
       if (this.windowMs > 0) setTimeout(flush, this.windowMs);
       else setImmediate(flush);
       batch = opened;
+    } else {
+      const scope = requestScope.getStore();
+      if (scope && batch.requestId && batch.requestId !== scope.requestId) scope.sharedWith = batch.requestId;
     }
     const joined = batch;
     joined.size += representations.length;

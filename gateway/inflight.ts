@@ -1,6 +1,7 @@
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
 import type { GraphQLSchema } from 'graphql';
+import { requestScope } from '../lib/logger.js';
 
 /**
  * Which requests may share one execution: the same key means the same answer. Null: run alone.
@@ -21,7 +22,7 @@ export type SharingKey = (requestContext: GatewayGraphQLRequestContext) => strin
  * answered: this is no cache.
  */
 export class SharedExecutionGateway implements GatewayInterface {
-  private readonly inflight = new WeakMap<GraphQLSchema, Map<string, Promise<GatewayExecutionResult>>>();
+  private readonly inflight = new WeakMap<GraphQLSchema, Map<string, { result: Promise<GatewayExecutionResult>; requestId: string | undefined }>>();
   /** Executions answered by joining one in flight. */
   shared = 0;
 
@@ -51,12 +52,14 @@ export class SharedExecutionGateway implements GatewayInterface {
     const pending = running.get(key);
     if (pending) {
       this.shared++;
+      const scope = requestScope.getStore();
+      if (scope && pending.requestId) scope.sharedWith = pending.requestId;
       // Each request gets its own result object and error list; the data, read only from here on, is shared.
-      return pending.then((r) => ({ ...r, ...(r.errors ? { errors: [...r.errors] } : {}) }));
+      return pending.result.then((r) => ({ ...r, ...(r.errors ? { errors: [...r.errors] } : {}) }));
     }
-    const started = executor(requestContext).finally(() => running.delete(key));
-    running.set(key, started);
-    return started;
+    const result = executor(requestContext).finally(() => running.delete(key));
+    running.set(key, { result, requestId: requestScope.getStore()?.requestId });
+    return result;
   }
 }
 

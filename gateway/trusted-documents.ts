@@ -66,7 +66,7 @@ export class TrustedDocuments {
     return docs;
   }
 
-  /** Reads the policies, and the documents when any was registered since the last read. */
+  /** Reads the policies, and the documents when any was registered or removed since the last read. */
   async refresh(): Promise<void> {
     const [signature, policies] = await Promise.all([this.source.signature(), this.source.policies()]);
     this.enforced = new Set(policies.filter((p) => p.policy === 'ENFORCE').map((p) => p.clientId));

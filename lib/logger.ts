@@ -8,6 +8,11 @@ export interface RequestScope {
   client?: string | null;
   /** The GraphQL operation's name, once resolved (`anonymous` for an unnamed one). */
   operation?: string | null;
+  /**
+   * The request whose execution (or subgraph fetch) this one shared: the subgraphs' logs and traces
+   * of the work done for both carry that request's id.
+   */
+  sharedWith?: string;
 }
 
 /**
@@ -46,6 +51,7 @@ export function logger(): Logger {
         const fields: Record<string, string> = { reqId: scope.requestId };
         if (scope.client) fields.client = scope.client;
         if (scope.operation) fields.operation = scope.operation;
+        if (scope.sharedWith) fields.sharedWith = scope.sharedWith;
         return fields;
       },
     },

@@ -6,8 +6,8 @@ export interface CountingProxy {
   url: string;
   /** Calls forwarded so far. */
   readonly calls: number;
-  /** Their request bodies, parsed. */
-  readonly requests: { query: string; variables?: Record<string, unknown> }[];
+  /** Their request bodies, parsed, with the x-request-id each came with. */
+  readonly requests: { query: string; variables?: Record<string, unknown>; requestId?: string }[];
   /** Answers from now on wait (the calls counted, and made upstream) until release(), which sends them all at once. */
   hold(): void;
   release(): void;
@@ -22,8 +22,11 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     calls++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    requests.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) });
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
+    requests.push({ ...JSON.parse(Buffer.concat(chunks).toString('utf8')), requestId });
+    // The headers the gateway forwards go on, so the subgraph logs the request as the gateway would have it.
+    const forwarded = Object.fromEntries(['x-request-id', 'x-client-id'].flatMap((h) => (typeof req.headers[h] === 'string' ? [[h, req.headers[h] as string]] : [])));
+    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', ...forwarded }, body: Buffer.concat(chunks) });
     const text = await upstream.text();
     if (held) await new Promise<void>((go) => held!.push(go));
     res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);

@@ -248,13 +248,20 @@ describe('the federated graph through the gateway', () => {
     const asClient = (client: string) => ({ 'x-client-id': client });
     try {
       locations.hold();
-      const same = Array.from({ length: 4 }, () => gql(gateway.url, query, { id: ids.locA }, asClient('storefront')));
+      const sameIds = Array.from({ length: 4 }, () => `req-${randomUUID()}`);
+      const same = sameIds.map((requestId) => gql(gateway.url, query, { id: ids.locA }, { ...asClient('storefront'), 'x-request-id': requestId }));
       const apart = [gql(gateway.url, query, { id: ids.locB }, asClient('storefront')), gql(gateway.url, query, { id: ids.locA }, asClient('pos'))];
       await waitFor('one locations fetch for the four alike, one each for the others', async () => locations.calls === 3 && (await shared()) === 3);
       locations.release();
       const answers = await Promise.all([...same, ...apart]);
       expect(answers.map((a) => a.data?.location?.name)).toEqual(['Gateway Store A', 'Gateway Store A', 'Gateway Store A', 'Gateway Store A', 'Gateway Store B', 'Gateway Store A']);
       expect(locations.calls).toBe(3);
+      // The three that joined say in their log lines whose execution they shared: the one whose id the subgraph was sent.
+      const leader = locations.requests.map((r) => r.requestId).find((id) => sameIds.includes(id!));
+      expect(leader).toBeDefined();
+      for (const id of sameIds.filter((i) => i !== leader)) {
+        expect(logLines.some((l) => l.reqId === id && l.sharedWith === leader), id).toBe(true);
+      }
       // Nothing is kept: the same query again is a new execution.
       await gql(gateway.url, query, { id: ids.locA }, asClient('storefront'));
       expect(locations.calls).toBe(4);

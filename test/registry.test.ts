@@ -193,11 +193,15 @@ describe('registry credentials (API keys with registry scopes)', () => {
     keys().create({ clientId, team, scopes, expiresInMs: 3_600_000, createdBy: 'registry.test' });
 
   it('refuses missing, unknown, revoked or expired credentials as UNAUTHENTICATED', async () => {
+    // Refused before anything runs, with HTTP 401 as on /graphql, and the domain error's own message.
     const missing = await registryClient(reg.registryUrl, null)('{ subgraphs { name } }');
-    expect(errorCode(missing)).toBe('UNAUTHENTICATED');
+    expect([missing.status, errorCode(missing), missing.data]).toEqual([401, 'UNAUTHENTICATED', undefined]);
     expect(missing.errors![0]!.extensions!.reason).toBe('CREDENTIALS_REQUIRED');
-    expect(errorCode(await registryClient(reg.registryUrl, 'osr_not-a-real-token')('{ subgraphs { name } }'))).toBe('UNAUTHENTICATED');
-    expect(errorCode(await registryClient(reg.registryUrl, 'osk_not-a-real-key')('{ subgraphs { name } }'))).toBe('UNAUTHENTICATED');
+    expect(missing.errors![0]!.message).toMatch(/^The registry API requires credentials/);
+    for (const token of ['osr_not-a-real-token', 'osk_not-a-real-key']) {
+      const unknown = await registryClient(reg.registryUrl, token)('{ subgraphs { name } }');
+      expect([unknown.status, errorCode(unknown)]).toEqual([401, 'UNAUTHENTICATED']);
+    }
 
     const { key, record } = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');
     const whoami = await registryClient(reg.registryUrl, key)('{ whoami { name clientId team admin scopes } }');
@@ -210,7 +214,7 @@ describe('registry credentials (API keys with registry scopes)', () => {
     const stale = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');
     await reg.gateway.registry.dataSource.query('UPDATE gateway_api_keys SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 1000), stale.record.id]);
     const expired = await registryClient(reg.registryUrl, stale.key)('{ whoami { team } }');
-    expect(errorCode(expired)).toBe('UNAUTHENTICATED');
+    expect([expired.status, errorCode(expired)]).toEqual([401, 'UNAUTHENTICATED']);
     expect(expired.errors![0]!.extensions!.reason).toBe('EXPIRED');
 
     const other = await issue('pricing-ci', ['registry:check:pricing'], 'pricing');

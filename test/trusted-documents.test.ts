@@ -25,6 +25,7 @@ const PUBLISH_DOCUMENTS = `mutation($input: PublishDocumentsInput!) {
 }`;
 const SET_POLICY = `mutation($input: SetClientPolicyInput!) { setClientPolicy(input: $input) { client policy updatedBy } }`;
 const LIST = `query($client: String) { trustedDocuments(client: $client) { client id body operationNames appVersion registeredBy } }`;
+const REMOVE_DOCUMENTS = `mutation($input: RemoveDocumentsInput!) { removeDocuments(input: $input) { client removed notRegistered } }`;
 
 const idOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
@@ -303,5 +304,49 @@ describe('governance', () => {
     expect(approved.errors).toBeUndefined();
     const checked = await admin(CHECK, { input: { subgraph: 'inventory', sdl: sdl.replace(re, '') } });
     expect(checked.data!.check).toMatchObject({ ok: true, blockers: [] });
+  });
+
+  it('removes documents by app version and by id: an enforced client can no longer run them, the others still run', async () => {
+    const kioskCi = registryClient(gateway.registryUrl, await issue('kiosk-ci', ['registry:documents:kiosk']));
+    const V1 = `query KioskV1($sku: String!) { inventoryItem(sku: $sku) { sku } }`;
+    const V1_NAME = `query KioskV1Name($sku: String!) { inventoryItem(sku: $sku) { name } }`;
+    const V2 = `query KioskV2($sku: String!) { inventoryItem(sku: $sku) { sku name } }`;
+    for (const [appVersion, bodies] of [['kiosk-1', [V1, V1_NAME]], ['kiosk-2', [V2]]] as const) {
+      const res = await kioskCi(PUBLISH_DOCUMENTS, { input: { client: 'kiosk', appVersion, documents: bodies.map((body) => ({ body })) } });
+      expect(res.errors).toBeUndefined();
+    }
+    expect((await admin(SET_POLICY, { input: { client: 'kiosk', policy: 'ENFORCE' } })).errors).toBeUndefined();
+    const run = (body: string) => post('kiosk', { documentId: idOf(body), variables: { sku: ids.sku } });
+    await waitFor('the gateway running the kiosk documents', async () => (await Promise.all([V1, V1_NAME, V2].map(run))).every((r) => !r.errors));
+    const listed = async () => (await kioskCi(LIST, { client: 'kiosk' })).data!.trustedDocuments.map((d: { id: string }) => d.id);
+
+    // Refused, and nothing removed: another client's key, neither or both selectors, a malformed id.
+    const forbidden = await posCi(REMOVE_DOCUMENTS, { input: { client: 'kiosk', appVersion: 'kiosk-1' } });
+    expect(errorCode(forbidden)).toBe('FORBIDDEN');
+    for (const input of [{ client: 'kiosk' }, { client: 'kiosk', ids: [idOf(V1)], appVersion: 'kiosk-1' }, { client: 'kiosk', ids: ['sha256:nope'] }]) {
+      expect(errorCode(await kioskCi(REMOVE_DOCUMENTS, { input })), JSON.stringify(input)).toBe('BAD_USER_INPUT');
+    }
+    expect(await listed()).toEqual([idOf(V1), idOf(V1_NAME), idOf(V2)]);
+
+    const byVersion = await kioskCi(REMOVE_DOCUMENTS, { input: { client: 'kiosk', appVersion: 'kiosk-1' } });
+    expect(byVersion.errors).toBeUndefined();
+    expect(byVersion.data!.removeDocuments).toEqual({ client: 'kiosk', removed: [idOf(V1), idOf(V1_NAME)], notRegistered: [] });
+    expect(await listed()).toEqual([idOf(V2)]);
+    // No client has them any more: an unknown id, refused before any subgraph is called.
+    const gone = await waitFor('the gateway dropping kiosk-1', async () => {
+      const res = await run(V1);
+      return errorCode(res) === 'PERSISTED_QUERY_NOT_FOUND' ? res : null;
+    });
+    expect(gone.status).toBe(400);
+    expect((await refusedUpstreamFree(() => run(V1_NAME))).status).toBe(400);
+    expect((await run(V2)).errors).toBeUndefined();
+    // As text, a removed document is no longer trusted either.
+    expect(errorCode(await gql(gateway.url, V1, { sku: ids.sku }, { 'x-client-id': 'kiosk' }))).toBe('OPERATION_NOT_TRUSTED');
+
+    // By id, idempotently: what the client no longer has is reported, not refused.
+    const byId = await kioskCi(REMOVE_DOCUMENTS, { input: { client: 'kiosk', ids: [idOf(V2).slice('sha256:'.length), idOf(V1)] } });
+    expect(byId.data!.removeDocuments).toEqual({ client: 'kiosk', removed: [idOf(V2)], notRegistered: [idOf(V1)] });
+    expect(await listed()).toEqual([]);
+    await waitFor('the gateway dropping kiosk-2', async () => errorCode(await run(V2)) === 'PERSISTED_QUERY_NOT_FOUND');
   });
 });

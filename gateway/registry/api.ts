@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
-import { formatError } from '../../lib/errors.js';
+import { DomainError, formatError, refusalError } from '../../lib/errors.js';
 import { credentialsFromHeaders, type Authenticator } from '../auth/authenticator.js';
 import { OPERATOR, principalOf, type Principal } from './principal.js';
 import type { RegistryService } from './registry.service.js';
@@ -25,10 +25,16 @@ export function createRegistryApollo(plugins: ApolloServerPlugin<RegistryContext
   });
 }
 
-/** A request's caller, authenticated once and only when a resolver asks. */
-function lazyPrincipal(load: () => Promise<Principal>): () => Promise<Principal> {
-  let cached: Promise<Principal> | undefined;
-  return () => (cached ??= load());
+/**
+ * The caller of a registry request, authenticated before anything runs: a refusal is the request's
+ * answer with its HTTP status (401 UNAUTHENTICATED, 429 RATE_LIMITED), as on /graphql.
+ */
+async function principalOfRequest(authenticator: Authenticator, headers: Record<string, string | string[] | undefined>): Promise<Principal> {
+  try {
+    return principalOf(await authenticator.identify(credentialsFromHeaders(headers)));
+  } catch (err) {
+    throw err instanceof DomainError ? refusalError(err) : err;
+  }
 }
 
 /**
@@ -43,10 +49,10 @@ export async function mountRegistryApi(app: FastifyInstance, service: RegistrySe
     url: REGISTRY_PATH,
     method: ['GET', 'POST', 'OPTIONS'],
     handler: fastifyApolloHandler(apollo, {
-      context: async (request) => ({
-        service,
-        principal: lazyPrincipal(async () => principalOf(await authenticator.identify(credentialsFromHeaders(request.headers)))),
-      }),
+      context: async (request) => {
+        const principal = await principalOfRequest(authenticator, request.headers);
+        return { service, principal: async () => principal };
+      },
     }),
   });
   return () => apollo.stop();

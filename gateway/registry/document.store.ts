@@ -21,12 +21,14 @@ const registeredRow = z.object({
   registered_at: z.coerce.date(),
 });
 const bodyRow = z.object({ document_id: z.string(), body: z.string() });
+const documentIdRow = z.object({ document_id: z.string() });
 
 /** SQL of trusted documents and client policies. Every method runs on the manager it is given. */
 export const documentStore = {
   /**
-   * Changes whenever a document is registered (rows are never updated): the gateway reloads only
-   * when it moved. Count and highest seq together also catch a row committed out of seq order.
+   * Changes whenever a document is registered or removed (rows are never updated): the gateway
+   * reloads only when it moved. Count and highest seq together also catch a row committed out of seq
+   * order; seqs are never reused (MariaDB and MySQL 8 keep AUTO_INCREMENT across restarts).
    */
   async signature(tx: EntityManager): Promise<string> {
     const [raw] = (await tx.query('SELECT COUNT(*) AS documents, COALESCE(MAX(seq), 0) AS last_seq FROM registry_trusted_documents')) as unknown[];
@@ -62,6 +64,20 @@ export const documentStore = {
       rows.flatMap((r) => [r.clientId, r.documentId, r.body, JSON.stringify(r.operationNames), r.appVersion, r.registeredBy, r.registeredAt]),
     );
     return affectedRows(result);
+  },
+
+  /** Deletes a client's documents, by id or by app version. @returns the ids deleted */
+  async remove(tx: EntityManager, clientId: string, which: { ids: readonly string[] } | { appVersion: string }): Promise<string[]> {
+    const [filter, args] = 'ids' in which
+      ? [`document_id IN (${which.ids.map(() => '?').join(', ')})`, which.ids]
+      : ['app_version = ?', [which.appVersion]];
+    if (!args.length) return [];
+    const rows = (await tx.query(`SELECT document_id FROM registry_trusted_documents WHERE client_id = ? AND ${filter} ORDER BY seq FOR UPDATE`, [clientId, ...args])) as unknown[];
+    const ids = rows.map((raw) => documentIdRow.parse(raw).document_id);
+    if (ids.length) {
+      await tx.query(`DELETE FROM registry_trusted_documents WHERE client_id = ? AND document_id IN (${ids.map(() => '?').join(', ')})`, [clientId, ...ids]);
+    }
+    return ids;
   },
 
   /** A client's documents (or every client's), in registration order. */

@@ -26,6 +26,30 @@ const publishSchema = z.object({
     .max(5000),
 });
 const policySchema = z.object({ client: clientSchema, policy: z.enum(CLIENT_POLICIES) });
+const documentIdSchema = z.string().transform((value, ctx) => {
+  const id = normalizeDocumentId(value);
+  if (!id) ctx.addIssue({ code: 'custom', message: `${value} is no document id (sha256:<64 hex> or the bare hex)` });
+  return id ?? '';
+});
+const removeSchema = z
+  .object({
+    client: clientSchema,
+    ids: z.array(documentIdSchema).min(1).max(5000).nullish(),
+    appVersion: z.string().min(1).max(100).nullish(),
+  })
+  .refine((input) => (input.ids == null) !== (input.appVersion == null), { message: 'give either ids or appVersion', path: ['ids'] });
+
+export interface RemoveDocumentsInput {
+  client: string;
+  ids?: string[] | null;
+  appVersion?: string | null;
+}
+
+export interface RemovedDocuments {
+  client: string;
+  removed: string[];
+  notRegistered: string[];
+}
 
 export interface PublishDocumentsInput {
   client: string;
@@ -137,6 +161,24 @@ export class DocumentsService {
     const created = rows.filter((r) => !existing.has(r.documentId)).length;
     this.opts.log.info({ client: parsed.client, created, unchanged: rows.length - created, appVersion: parsed.appVersion, actor: principal.name }, 'trusted documents registered');
     return { client: parsed.client, created, unchanged: rows.length - created, documents: rows.map((r) => ({ ...r, created: !existing.has(r.documentId) })) };
+  }
+
+  /**
+   * Removes a client's documents by id, or all those registered with one app version. Idempotent:
+   * ids the client does not have are reported, not refused. The gateways drop them at their next
+   * poll of the registry; under ENFORCE the client can no longer run them.
+   * @throws ForbiddenError unless the principal may manage the client's documents (registry:documents:<client>)
+   * @throws BadUserInputError for a malformed id, or neither or both of ids and appVersion
+   */
+  async remove(principal: Principal, input: RemoveDocumentsInput): Promise<RemovedDocuments> {
+    const parsed = parseInput(removeSchema, input, 'documents to remove');
+    authorize(principal, 'DOCUMENTS', parsed.client);
+    const asked = parsed.ids ? [...new Set(parsed.ids)] : null;
+    const removed = await writeTransaction(this.ds, (tx) => documentStore.remove(tx, parsed.client, asked ? { ids: asked } : { appVersion: parsed.appVersion! }));
+    const gone = new Set(removed);
+    const notRegistered = asked?.filter((id) => !gone.has(id)) ?? [];
+    this.opts.log.info({ client: parsed.client, removed, notRegistered, appVersion: parsed.appVersion, actor: principal.name }, 'trusted documents removed');
+    return { client: parsed.client, removed, notRegistered };
   }
 
   /**

@@ -386,7 +386,7 @@ interface PublishedDocumentsAnswer {
 
 /** `registry documents …`: a client application's trusted documents and its policy. */
 function documentsCommand(): Command {
-  const documents = new Command('documents').description("Trusted documents: register a client application's operations, list them, set its policy (ENFORCE or ALLOW)");
+  const documents = new Command('documents').description("Trusted documents: register a client application's operations, list or remove them, set its policy (ENFORCE or ALLOW)");
   connection(
     documents
       .command('publish <paths...>')
@@ -440,6 +440,29 @@ function documentsCommand(): Command {
               .join('\n') || 'No registered documents.'
           );
         });
+      }),
+    ),
+  );
+  connection(
+    documents
+      .command('remove [ids...]')
+      .description("Remove a client's documents by id, or all of one --app-version (e.g. a retired release); under ENFORCE it can no longer run them")
+      .requiredOption('--client <id>', 'the client application')
+      .option('--app-version <name>', 'remove every document registered with this app version or list name'),
+  ).action(
+    run(async (ids: string[], opts: ConnectionOptions & { client: string; appVersion?: string }) =>
+      withApi(opts, async (execute) => {
+        const { removeDocuments: out } = await execute<{ removeDocuments: { client: string; removed: string[]; notRegistered: string[] } }>(
+          'mutation($input: RemoveDocumentsInput!) { removeDocuments(input: $input) { client removed notRegistered } }',
+          { input: { client: opts.client, ids: ids.length ? ids : null, appVersion: opts.appVersion ?? null } },
+        );
+        print(opts, out, () =>
+          [
+            ...out.removed.map((id) => `- ${id}`),
+            ...out.notRegistered.map((id) => `? ${id} (not registered)`),
+            `✔ ${out.client}: ${out.removed.length} removed; the gateways drop them at their next poll of the registry`,
+          ].join('\n'),
+        );
       }),
     ),
   );

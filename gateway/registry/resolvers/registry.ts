@@ -55,6 +55,7 @@ export const registryResolvers = {
     addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.addWebhook(await ctx.principal(), args.input),
     removeWebhook: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.removeWebhook(await ctx.principal(), args.id),
     publishDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.publish(await ctx.principal(), args.input),
+    removeDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.remove(await ctx.principal(), args.input),
     setClientPolicy: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.setPolicy(await ctx.principal(), args.input),
   },
   RegistrySubgraph: {
