@@ -76,3 +76,31 @@ describe('partner onboarding', () => {
     expect(errorCode(await api(PUBLISH, { input: { subgraph: 'inventory', sdl: repoSdl('inventory') } }))).toBe('FORBIDDEN');
   });
 });
+
+describe('trusted documents with the CLI', () => {
+  it('registers an app version\'s documents, lists them, and removes them once the version is retired', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiosk-'));
+    await writeFile(join(dir, 'item.graphql'), 'query KioskItem($sku: String!) { inventoryItem(sku: $sku) { sku name } }');
+    await writeFile(join(dir, 'totals.graphql'), 'query KioskTotals($sku: String!) { inventoryItem(sku: $sku) { totals { onHand } } }');
+    const published = await cli(reg, ['documents', 'publish', '--client', 'kiosk', '--app-version', 'kiosk-7', dir, '--local', '--json']);
+    expect(published.code, published.stderr).toBe(0);
+    const ids = (JSON.parse(published.stdout) as { documents: { id: string }[] }).documents.map((d) => d.id);
+    expect(ids).toHaveLength(2);
+
+    const listed = await cli(reg, ['documents', 'list', '--client', 'kiosk', '--local']);
+    expect(listed.code, listed.stderr).toBe(0);
+    for (const id of ids) expect(listed.stdout).toContain(id);
+
+    // Neither ids nor --app-version: refused, exit 1, nothing removed.
+    const bare = await cli(reg, ['documents', 'remove', '--client', 'kiosk', '--local']);
+    expect([bare.code, bare.stderr]).toEqual([1, expect.stringContaining('give either ids or appVersion')]);
+
+    const removed = await cli(reg, ['documents', 'remove', '--client', 'kiosk', '--app-version', 'kiosk-7', '--local', '--json']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(removed.stdout)).toEqual({ client: 'kiosk', removed: expect.arrayContaining(ids), notRegistered: [] });
+    const again = await cli(reg, ['documents', 'remove', '--client', 'kiosk', ids[0]!, '--local']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`? ${ids[0]} (not registered)`);
+    expect((await cli(reg, ['documents', 'list', '--client', 'kiosk', '--local'])).stdout).not.toContain(ids[1]);
+  });
+});
