@@ -83,4 +83,26 @@ describe('SQL statements per gateway query', () => {
     // items, stock levels, locations, channels-per-location: one statement each.
     expect(large).toBeLessThanOrEqual(4);
   });
+
+  it('do not load the items of stock levels when only their key is asked for (the gateway on its way to orders)', async () => {
+    const levelsOf = async (itemSelection: string) => {
+      const before = sqlStatements.count;
+      const res = await gql(stack.gatewayUrl, `query($id: ID!) { location(id: $id) { stockLevels(first: 50) { edges { node { sku item { ${itemSelection} } } } } } }`, { id: locationIds[0] });
+      expect(res.errors).toBeUndefined();
+      const nodes: { sku: string; item: Record<string, unknown> }[] = res.data!.location.stockLevels.edges.map((e: { node: unknown }) => e.node);
+      expect(nodes).toHaveLength(50);
+      for (const node of nodes) expect(node.item.sku).toBe(node.sku);
+      return { statements: sqlStatements.count - before, nodes };
+    };
+    const keyOnly = await levelsOf('sku');
+    // Another subgraph's field of the item: the gateway asks inventory for the key alone, then orders.
+    const withOrders = await levelsOf('sku openOrderQuantity');
+    expect(withOrders.nodes.every((n) => n.item.openOrderQuantity === 0)).toBe(true);
+    const withName = await levelsOf('sku name');
+    expect(withName.nodes.every((n) => n.item.name === `Item ${n.sku}`)).toBe(true);
+    // The name needs the items: one statement more, whatever the number of levels.
+    expect(withName.statements).toBe(keyOnly.statements + 1);
+    // Orders' statement, and no items statement in inventory.
+    expect(withOrders.statements).toBe(keyOnly.statements + 1);
+  });
 });

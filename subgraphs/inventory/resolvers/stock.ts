@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { GraphQLResolveInfo } from 'graphql';
 import { assertId, isId } from '../../../lib/validation.js';
 import type { InventoryContext } from '../context.js';
 import { availableOf } from '../level-math.js';
@@ -6,6 +7,7 @@ import type { StockLevelEntity } from '../stock-level.entity.js';
 import type { StockMovementEntity } from '../stock-movement.entity.js';
 import type { LocationStockArgs } from '../stock.service.js';
 import type { TransferEntity } from '../transfer.entity.js';
+import { itemOfKeyedRow } from './item-ref.js';
 
 /** Locations are owned by the locations subgraph; the gateway resolves the rest of the entity there. */
 export const locationRef = (id: string) => ({ __typename: 'Location' as const, id });
@@ -30,7 +32,7 @@ export const stockResolvers = {
     setSafetyStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.movements.setSafetyStock(args.input),
   },
   StockLevel: {
-    item: (level: StockLevelEntity, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(level.sku),
+    item: (level: StockLevelEntity, _args: unknown, ctx: InventoryContext, info: GraphQLResolveInfo) => itemOfKeyedRow(level.sku, info, ctx),
     location: (level: StockLevelEntity) => locationRef(level.locationId),
     available: (level: StockLevelEntity) => availableOf(level),
   },
