@@ -5,6 +5,7 @@ export interface LoadResult {
   requestsPerSec: number;
   p50: number;
   p99: number;
+  /** Transport errors, timeouts, and 2xx answers carrying GraphQL errors (an answer is only fast if it is right). */
   errors: number;
   non2xx: number;
 }
@@ -22,6 +23,7 @@ export interface Load {
 /** Drives one fixed-connection load with autocannon; a short warm-up precedes the measured run. */
 export async function drive(load: Load, opts: { connections: number; seconds: number; warmupSeconds: number }): Promise<LoadResult> {
   let n = 0;
+  let answeredWithErrors = 0;
   const bodies = load.bodies;
   const base = {
     url: load.url,
@@ -29,16 +31,24 @@ export async function drive(load: Load, opts: { connections: number; seconds: nu
     headers: { 'content-type': 'application/json', ...load.headers },
     body: load.body,
     connections: opts.connections,
-    ...(bodies ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies(n++) }) }] } : {}),
+    requests: [
+      {
+        ...(bodies ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies(n++) }) } : {}),
+        onResponse: (status: number, body: string) => {
+          if (status < 300 && body.includes('"errors":[')) answeredWithErrors++;
+        },
+      },
+    ],
   };
   if (opts.warmupSeconds > 0) await autocannon({ ...base, duration: opts.warmupSeconds });
+  answeredWithErrors = 0;
   const r = await autocannon({ ...base, duration: opts.seconds });
   return {
     name: load.name,
     requestsPerSec: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
+    errors: r.errors + r.timeouts + answeredWithErrors,
     non2xx: r.non2xx,
   };
 }
