@@ -21,7 +21,8 @@ const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
  * replicas, marketplace sync (change feed, a push worker per account, resyncs and drift repair),
- * the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT.
+ * the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT
+ * (`degraded` while a marketplace connection's pushes wait for usable credentials).
  * close() lets each finish what it holds (a batch, an entry, a job), releases the relay locks and
  * closes every connection.
  */
@@ -101,6 +102,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
         mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1')]),
         redis: () => publisher.ping(),
       },
+      advisories: { marketplace: () => marketplace.assertHealthy() },
       metrics: (registry) => metrics.register(registry),
       onClose: closeAll,
     });

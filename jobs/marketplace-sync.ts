@@ -17,15 +17,21 @@ import { MarketplaceService, type ResolvedConnection, type SyncSummary } from '.
 import { AccountPusher } from '../subgraphs/channels/marketplace/pusher.js';
 import { MAINTENANCE_QUEUE, maintenanceJobSchema, pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
 import { Reconciler } from '../subgraphs/channels/marketplace/reconciler.js';
-import { SecretStore } from '../subgraphs/channels/marketplace/secrets.js';
+import { MissingSecretError, SecretStore, type SecretProblemCode } from '../subgraphs/channels/marketplace/secrets.js';
 
 const DRIFT_SCHEDULE = 'drift-all';
 const STREAM_READ_COUNT = 1000;
+
+type Problem = { code: SecretProblemCode; message: string };
 
 /**
  * The marketplace side of the jobs process: the change feed (stock events → push jobs), a push
  * worker per marketplace account, the maintenance worker (resyncs, drift repair and its schedule),
  * and a watch on Redis losing its data. Every part can run in several processes at once.
+ *
+ * Each refresh also reads every connection's secret: one missing or unreadable makes the connection
+ * unhealthy (recorded on its row for the subgraph, the CLI and /ops, and reported on /readyz). Its
+ * pushes are held, not failed: they go out once a later refresh finds the secret.
  */
 export class MarketplaceSync {
   private readonly log = logger().child({ component: 'marketplace-sync' });
@@ -39,6 +45,10 @@ export class MarketplaceSync {
   private readonly feed: StreamConsumer;
   private readonly pushers = new Map<string, AccountPusher>();
   private readonly adapters = new Map<string, { key: string; adapter: MarketplaceAdapter }>();
+  /** By channel: the credentials problem this process last found, null for none. */
+  private readonly problems = new Map<string, Problem | null>();
+  /** By channel: the problem this process last wrote to the connection's row. */
+  private readonly recorded = new Map<string, Problem | null>();
   private connections: ResolvedConnection[] = [];
   private byLocation = new Map<string, ResolvedConnection[]>();
   private maintenance: Worker | undefined;
@@ -92,7 +102,8 @@ export class MarketplaceSync {
       MAINTENANCE_QUEUE,
       async (job) => {
         if (job.name === DRIFT_SCHEDULE) {
-          for (const c of this.connections) await this.queues.requestDriftRepair(c.channelId);
+          // Not for a connection without credentials: it could read nothing back, and its health already says why.
+          for (const c of this.connections) if (!this.problems.get(c.channelId)) await this.queues.requestDriftRepair(c.channelId);
           return;
         }
         const { channelId } = maintenanceJobSchema.parse(job.data);
@@ -138,9 +149,30 @@ export class MarketplaceSync {
     return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i] }] : []));
   }
 
-  /** Re-reads the connections: the change feed's routing, and a push worker per account. */
+  /**
+   * For /readyz: the connections whose pushes wait for usable credentials.
+   * @throws naming each of them with its problem
+   */
+  async assertHealthy(): Promise<void> {
+    const unhealthy = this.connections.flatMap((c) => {
+      const problem = this.problems.get(c.channelId);
+      return problem ? [`${c.channelCode} ${problem.code} (${problem.message})`] : [];
+    });
+    if (unhealthy.length) {
+      throw new Error(`${unhealthy.length} of ${this.connections.length} marketplace connection(s) unhealthy, their pushes wait: ${unhealthy.join('; ')}`);
+    }
+  }
+
+  /** Re-reads the connections: the change feed's routing, a push worker per account, and each one's credentials. */
   private async refresh(): Promise<void> {
     this.connections = await this.service.resolvedConnections();
+    const ids = new Set(this.connections.map((c) => c.channelId));
+    for (const map of [this.problems, this.recorded]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+    for (const c of this.connections) {
+      await this.credentials(c).catch((err: unknown) => {
+        if (!(err instanceof MissingSecretError)) throw err;
+      });
+    }
     const byLocation = new Map<string, ResolvedConnection[]>();
     for (const c of this.connections) {
       for (const l of c.locationIds) {
@@ -161,6 +193,7 @@ export class MarketplaceSync {
         inventory: this.inventory,
         connections: () => this.connections.filter((c) => c.kind === kind && c.accountId === accountId),
         adapterFor: (connection) => this.adapterFor(connection),
+        unhealthy: (channelId) => !!this.problems.get(channelId),
         attempts: this.cfg.MARKETPLACE_PUSH_ATTEMPTS,
         lockMs: this.cfg.MARKETPLACE_LOCK_MS,
         log: this.log,
@@ -175,15 +208,40 @@ export class MarketplaceSync {
     }
   }
 
-  /** One adapter per connection, rebuilt when its settings or credentials change. */
+  /** One adapter per connection, rebuilt when its settings or credentials change. @throws MissingSecretError */
   private async adapterFor(connection: ResolvedConnection): Promise<MarketplaceAdapter> {
-    const credentials = await this.secrets.get(connection.secretName);
+    const credentials = await this.credentials(connection);
     const key = JSON.stringify([connection.kind, connection.accountId, connection.baseUrl, connection.settings, credentials]);
     const cached = this.adapters.get(connection.channelId);
     if (cached?.key === key) return cached.adapter;
     const adapter = createAdapter({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
     this.adapters.set(connection.channelId, { key, adapter });
     return adapter;
+  }
+
+  /** The connection's secret, recording whether it could be read as the connection's health. @throws MissingSecretError */
+  private async credentials(connection: ResolvedConnection): Promise<Record<string, string>> {
+    try {
+      const credentials = await this.secrets.get(connection.secretName);
+      await this.recordHealth(connection, null);
+      return credentials;
+    } catch (err) {
+      if (err instanceof MissingSecretError) await this.recordHealth(connection, { code: err.code, message: err.message });
+      throw err;
+    }
+  }
+
+  /** Written only when it changes, so a refresh or a push costs no write while the health stays the same. */
+  private async recordHealth(connection: ResolvedConnection, problem: Problem | null): Promise<void> {
+    const { channelId } = connection;
+    this.problems.set(channelId, problem);
+    const known = this.recorded.has(channelId) ? this.recorded.get(channelId)! : connection.problem;
+    if (known?.code === problem?.code && known?.message === problem?.message) return;
+    await this.service.recordProblem(channelId, problem);
+    this.recorded.set(channelId, problem);
+    const where = { channelId, channel: connection.channelCode, secretName: connection.secretName };
+    if (problem) this.log.warn({ ...where, problem }, 'marketplace connection unhealthy: its pushes wait until its secret can be read');
+    else if (known) this.log.info(where, 'marketplace connection healthy again: its pushes resume');
   }
 
   private async schedule(): Promise<void> {

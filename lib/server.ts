@@ -20,6 +20,12 @@ export interface ServiceOptions {
   port: number;
   /** Named dependency checks behind /readyz; each throws when its dependency is unusable. */
   readiness: Record<string, ReadinessCheck>;
+  /**
+   * Named checks of parts the service works around (a marketplace connection without credentials
+   * holds only its own pushes): one that throws is reported on /readyz as `degraded`, still 200,
+   * since taking the service out of rotation would fix nothing and stop the rest of its work.
+   */
+  advisories?: Record<string, ReadinessCheck>;
   /** Releases the service's resources (database pools, Redis) after the HTTP server closed. */
   onClose?: () => Promise<void>;
   /** Registers the service's own metrics on its registry, served with the process metrics at /metrics. */
@@ -180,18 +186,22 @@ async function serve(
     if (shuttingDown) return reply.code(503).send({ status: 'shutting-down', service: opts.name });
     const checks: Record<string, string> = {};
     let ok = true;
-    await Promise.all(
-      Object.entries(opts.readiness).map(async ([name, check]) => {
-        try {
-          await check();
-          checks[name] = 'ok';
-        } catch (err) {
-          ok = false;
-          checks[name] = (err as Error).message;
-        }
-      }),
-    );
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not-ready', service: opts.name, checks });
+    let degraded = false;
+    const run = (entries: Record<string, ReadinessCheck>, onFailure: () => void) =>
+      Promise.all(
+        Object.entries(entries).map(async ([name, check]) => {
+          try {
+            await check();
+            checks[name] = 'ok';
+          } catch (err) {
+            onFailure();
+            checks[name] = (err as Error).message;
+          }
+        }),
+      );
+    await Promise.all([run(opts.readiness, () => (ok = false)), run(opts.advisories ?? {}, () => (degraded = true))]);
+    const status = !ok ? 'not-ready' : degraded ? 'degraded' : 'ready';
+    return reply.code(ok ? 200 : 503).send({ status, service: opts.name, checks });
   });
 
   const drain = await mount(app);

@@ -35,8 +35,7 @@ let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
   simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST });
-  const connected = await connectDemoMarketplaces(sources.channels, cfg, simulator.url);
-  if (connected) say(`  connected ${connected} channels (credentials in ${cfg.MARKETPLACE_SECRETS_DIR}/)`);
+  await connectDemoMarketplaces(sources.channels, cfg, simulator.url, (line) => say(`  ${line}`));
 }
 await closeAll(sources);
 
@@ -72,7 +71,8 @@ try {
   say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry)');
   const jobs = spawnService(cfg, 'jobs');
   services.push(jobs);
-  await waitReady(jobs);
+  // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
+  for (const [check, problem] of Object.entries((await waitReady(jobs)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
   const gateway = spawnService(cfg, 'gateway');
   services.push(gateway);
   await waitReady(gateway);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
@@ -86,14 +87,19 @@ export function spawnService(cfg: Config, name: ServiceName, env: Record<string,
   return { name, url: `${base}${name === 'jobs' ? '/healthz' : '/graphql'}`, readyUrl: `${base}/readyz`, child, logFile };
 }
 
-/** Polls /readyz until it answers 200; rejects when the process exits first or time runs out. */
-export async function waitReady(svc: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+const readySchema = z.object({ checks: z.record(z.string(), z.string()).default({}) });
+
+/**
+ * Polls /readyz until it answers 200; rejects when the process exits first or time runs out.
+ * @returns its checks (a ready service may still report one that is not 'ok': degraded)
+ */
+export async function waitReady(svc: ServiceProcess, timeoutMs = 60_000): Promise<{ checks: Record<string, string> }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (svc.child.exitCode !== null) throw new Error(`${svc.name} exited with code ${svc.child.exitCode}\n${tail(svc.logFile)}`);
     try {
       const res = await fetch(svc.readyUrl);
-      if (res.ok) return;
+      if (res.ok) return readySchema.catch({ checks: {} }).parse(await res.json().catch(() => null));
     } catch {
       // not listening yet
     }

@@ -33,6 +33,7 @@ export function marketplaceEnv(secrets: string): Record<string, string> {
 export interface MarketplaceChannel {
   kind: MarketplaceKind;
   channelId: string;
+  code: string;
   account: string;
 }
 
@@ -55,12 +56,16 @@ export class MarketplaceWorld extends OrdersWorld {
     super(stack);
   }
 
-  /** A MARKETPLACE channel fed by `sources`, connected to a fresh simulator account. */
-  async marketplaceChannel(kind: MarketplaceKind, sources: string[], ratePolicy?: Partial<RatePolicy>): Promise<MarketplaceChannel> {
+  /**
+   * A MARKETPLACE channel fed by `sources`, connected to a fresh simulator account; its secret is
+   * written first unless `secret` is false (then writeSecret() provides it later).
+   */
+  async marketplaceChannel(kind: MarketplaceKind, sources: string[], ratePolicy?: Partial<RatePolicy>, opts: { secret?: boolean } = {}): Promise<MarketplaceChannel> {
     const account = uniq(`${kind.toLowerCase()}-`).toLowerCase();
+    const code = uniq(`MP-${kind}-`);
     const created = await this.ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
       input: {
-        code: uniq(`MP-${kind}-`),
+        code,
         name: `${kind} test channel`,
         type: 'MARKETPLACE',
         marketplace: kind,
@@ -68,14 +73,19 @@ export class MarketplaceWorld extends OrdersWorld {
       },
     });
     const channelId: string = created.createChannel.id;
-    await writeFile(join(this.secrets, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }));
+    if (opts.secret !== false) await this.writeSecret({ kind, account });
     const settings = kind === 'AMAZON' ? { marketplaceIds: ['A1F83G8C2ARO7P'] } : kind === 'SHOPIFY' ? { locationId: 'gid://shopify/Location/1' } : {};
     const policy = ratePolicy || this.rateScale !== 1 ? await this.policy(kind, ratePolicy ?? {}) : null;
     await this.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
       id: channelId,
       input: { accountId: account, baseUrl: this.sim.baseUrl(kind, account), secretName: account, settings, ratePolicy: policy },
     });
-    return { kind, channelId, account };
+    return { kind, channelId, code, account };
+  }
+
+  /** The account's credentials, in the file its connection's secretName names. */
+  async writeSecret(channel: Pick<MarketplaceChannel, 'kind' | 'account'>): Promise<void> {
+    await writeFile(join(this.secrets, `${channel.account}.json`), JSON.stringify({ accessToken: tokenFor(channel.kind, channel.account) }));
   }
 
   /** The documented policy, scaled, with some figures replaced. */

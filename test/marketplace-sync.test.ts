@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, type JobType } from 'bullmq';
+import { Job, Queue, type JobType } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
 import { errorCode } from './client.js';
@@ -7,6 +7,7 @@ import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
 import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
 import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
+import { runScript } from './process.js';
 
 /**
  * Marketplace sync end to end: stock changes through the gateway, the jobs process pushing to the
@@ -20,6 +21,7 @@ let w: MarketplaceWorld;
 let secrets: Awaited<ReturnType<typeof secretsDir>>;
 let store: string;
 const COALESCE_MS = 1000;
+const HEALTH = `query($id: ID!) { channel(id: $id) { marketplaceSync { healthy problem { code message since } deadLetterCount } } }`;
 
 beforeAll(async () => {
   secrets = await secretsDir();
@@ -203,6 +205,69 @@ describe('marketplace sync', () => {
     }
     const connection = await w.ok(`query($id: ID!) { channel(id: $id) { marketplaceConnection { accountId secretName ratePolicy { maxBatch } ratePolicyOverridden } } }`, { id: amazon.channelId });
     expect(connection.channel.marketplaceConnection).toEqual({ accountId: amazon.account, secretName: amazon.account, ratePolicy: { maxBatch: 1 }, ratePolicyOverridden: false });
+  });
+
+  it('holds the pushes of a connection whose secret is missing: unhealthy in GraphQL, the CLI and /readyz, no dead letters, pushed once the secret is there', async () => {
+    const shop = await w.location();
+    const ebay = await w.marketplaceChannel('EBAY', [shop], undefined, { secret: false });
+    await w.replicated([shop], [ebay.channelId]);
+    const skus = [await w.item(), await w.item()];
+    await w.receive(skus[0]!, shop, 3);
+    await w.receive(skus[1]!, shop, 4);
+
+    const health = async () => (await w.ok(HEALTH, { id: ebay.channelId })).channel.marketplaceSync;
+    const unhealthy = await waitFor('the connection unhealthy', async () => ((await health()).healthy === false ? health() : null));
+    expect(unhealthy.problem).toMatchObject({ code: 'SECRET_MISSING', message: expect.stringContaining(`"${ebay.account}"`), since: expect.any(String) });
+
+    // Its work waits: both SKUs pending, their push jobs still queued.
+    const queue = new Queue(pushQueueName('EBAY', ebay.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX });
+    try {
+      await waitFor('both SKUs pending with a queued push job each', async () => {
+        const sync = await w.sync(ebay.channelId, skus);
+        if (!sync.skus.edges.every((e: any) => e.node.pending) || sync.skus.edges.length !== 2) return false;
+        for (const sku of skus) {
+          const id = await queue.getDeduplicationJobId(`${ebay.channelId}:${sku}`);
+          if (!id || !(await Job.fromId(queue, id))) return false;
+        }
+        return true;
+      });
+    } finally {
+      await queue.close();
+    }
+    const held = await w.sync(ebay.channelId, skus);
+    expect(held.deadLetterCount).toBe(0);
+    expect(held.deadLetters.edges).toEqual([]);
+    expect(held.skus.edges.map((e: any) => e.node)).toEqual(skus.map((sku) => expect.objectContaining({ sku, pending: true, lastPushedQuantity: null, lastError: null })));
+    expect((await health()).healthy).toBe(false);
+
+    const readyz = stack.jobs!.url.replace(/\/healthz$/, '/readyz');
+    const degraded = await fetch(readyz);
+    // Still ready: the jobs process does the rest of its work, and a restart would not bring the secret.
+    expect(degraded.status).toBe(200);
+    const body = await degraded.json();
+    expect(body.status).toBe('degraded');
+    expect(body.checks).toMatchObject({ mysql: 'ok', redis: 'ok' });
+    expect(body.checks.marketplace).toContain(`${ebay.code} SECRET_MISSING`);
+
+    const env = { DB_PREFIX: stack.cfg.DB_PREFIX, REDIS_KEY_PREFIX: stack.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' };
+    const cli = await runScript('scripts/cli.ts', ['marketplace', 'status'], env, 50_000);
+    expect(cli.code, cli.stderr).toBe(0);
+    const line = cli.stdout.split('\n').find((l) => l.startsWith(`${ebay.code} `));
+    expect(line).toMatch(new RegExp(`^${ebay.code} \\(EBAY ${ebay.account}\\): UNHEALTHY SECRET_MISSING since \\S+ \\(.*${ebay.account}.*\\), its pushes wait; backlog \\d+, .*dead letters 0,`));
+    const json = await runScript('scripts/cli.ts', ['marketplace', 'status', '--json'], env, 50_000);
+    expect(JSON.parse(json.stdout).find((r: any) => r.channel === ebay.code)).toMatchObject({ healthy: false, deadLetters: 0, problem: { code: 'SECRET_MISSING' } });
+
+    // The secret appears: the connection recovers by itself and the held SKUs reach the marketplace.
+    await w.writeSecret(ebay);
+    await w.converged(ebay, skus);
+    expect(sim.quantity('EBAY', ebay.account, skus[0]!)).toBe(3);
+    expect(sim.quantity('EBAY', ebay.account, skus[1]!)).toBe(4);
+    const healthy = await waitFor('the connection healthy', async () => ((await health()).healthy ? health() : null));
+    expect(healthy).toEqual({ healthy: true, problem: null, deadLetterCount: 0 });
+    const ready = await (await fetch(readyz)).json();
+    expect(ready).toMatchObject({ status: 'ready', checks: { marketplace: 'ok' } });
+    const after = await runScript('scripts/cli.ts', ['marketplace', 'status'], env, 50_000);
+    expect(after.stdout.split('\n').find((l) => l.startsWith(`${ebay.code} `))).toMatch(/: healthy; backlog \d+, .*dead letters 0,/);
   });
 
   it('never exceeded a documented limit', () => {

@@ -206,4 +206,24 @@ describe('/ops in a browser', () => {
     expect(await page.evaluate(() => (window as unknown as { opsTestMark?: string }).opsTestMark)).toBe('same document');
     await page.close();
   });
+
+  it('shows a connection whose secret is missing as unhealthy, without dead letters, and healthy once the secret is there', async () => {
+    const shop = await w.location();
+    const amazon = await w.marketplaceChannel('AMAZON', [shop], undefined, { secret: false });
+    const page = await context.newPage();
+    await page.goto(opsUrl);
+    await page.fill('#key', await apiKey(['ops:read']));
+    await page.click('#use-key');
+    const row = `tr[data-channel-id="${amazon.channelId}"]`;
+    const health = `${row} td[data-field="health"]`;
+    await expect.poll(() => page.locator(row).getAttribute('data-health', { timeout: 30_000 }), { timeout: 30_000 }).toBe('unhealthy');
+    expect(await text(page, health)).toMatch(new RegExp(`^SECRET_MISSING since .+: marketplace secret "${amazon.account}" unavailable: ENOENT; pushes wait$`));
+    expect(await text(page, `${row} td[data-field="deadLetters"]`)).toBe('0');
+
+    await w.writeSecret(amazon);
+    await expect.poll(() => page.locator(row).getAttribute('data-health'), { timeout: 30_000 }).toBe('ok');
+    expect(await text(page, health)).toBe('ok');
+    expect(await text(page, `${row} td[data-field="deadLetters"]`)).toBe('0');
+    await page.close();
+  });
 });

@@ -14,7 +14,7 @@ export const OPS_OPERATOR_SCOPES = ['availability:read', 'channels:admin', 'inve
 const CHANNELS = `query OpsMarketplaceChannels($after: String) {
   channels(filter: { types: [MARKETPLACE] }, first: 100, after: $after) {
     edges { node { id code name marketplace status
-      marketplaceSync { backlog lagP95Ms deadLetterCount throttleCount lastThrottledAt lastPushAt
+      marketplaceSync { healthy problem { code message since } backlog lagP95Ms deadLetterCount throttleCount lastThrottledAt lastPushAt
         driftRuns(first: 1) { edges { node { id startedAt finishedAt checked drifted corrected error } } } } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -46,6 +46,8 @@ const channelsPage = z.object({
           status: z.string(),
           marketplaceSync: z
             .object({
+              healthy: z.boolean(),
+              problem: z.object({ code: z.string(), message: z.string(), since: z.string() }).nullable(),
               backlog: z.number(),
               lagP95Ms: z.number().nullable(),
               deadLetterCount: z.number(),
@@ -86,6 +88,9 @@ export interface ChannelFigures {
   name: string;
   marketplace: string | null;
   status: string;
+  /** False while the connection's pushes wait (its secret missing or unreadable): `problem` says why. */
+  healthy: boolean;
+  problem: { code: string; message: string; since: string } | null;
   backlog: number;
   lagP95Ms: number | null;
   deadLetters: number;
@@ -128,6 +133,8 @@ export async function marketplaceChannels(execute: OpsExecutor): Promise<Channel
         name: node.name,
         marketplace: node.marketplace,
         status: node.status,
+        healthy: sync.healthy,
+        problem: sync.problem,
         backlog: sync.backlog,
         lagP95Ms: sync.lagP95Ms,
         deadLetters: sync.deadLetterCount,

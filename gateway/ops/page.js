@@ -92,6 +92,7 @@ function renderChannels(channels) {
       const tr = document.createElement('tr');
       tr.dataset.channel = c.code;
       tr.dataset.channelId = c.id;
+      tr.dataset.health = c.healthy ? 'ok' : 'unhealthy';
       const drift = c.lastDriftRun;
       const driftText = drift
         ? drift.error
@@ -101,6 +102,8 @@ function renderChannels(channels) {
       tr.append(
         cell('code', `${c.code}${c.status === 'ACTIVE' ? '' : ` (${c.status.toLowerCase()})`}`),
         cell('marketplace', c.marketplace ?? '–'),
+        // An unhealthy connection's pushes wait (nothing is dead-lettered): the problem is the thing to fix.
+        cell('health', c.healthy || !c.problem ? 'ok' : `${c.problem.code} since ${time(c.problem.since)}: ${c.problem.message}; pushes wait`, c.problem ? c.problem.since : undefined),
         cell('backlog', integer.format(c.backlog)),
         cell('lagP95', duration(c.lagP95Ms)),
         cell('deadLetters', integer.format(c.deadLetters)),

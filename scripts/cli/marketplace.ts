@@ -48,18 +48,20 @@ export function marketplaceCommand(): Command {
 
   command
     .command('status')
-    .description('Backlog, lag, dead letters and throttling of every marketplace channel')
+    .description('Health, backlog, lag, dead letters and throttling of every marketplace channel')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       withSession(async (s) => {
         const connections = await s.marketplace.resolvedConnections();
         const ids = connections.map((c) => c.channelId);
         const [channels, summaries] = await Promise.all([s.channels.byIds(ids), s.marketplace.summaries(ids)]);
-        const rows = connections.map((c, i) => ({ channel: channels[i]?.code, kind: c.kind, accountId: c.accountId, ...summaries[i] }));
+        const rows = connections.map((c, i) => ({ channel: channels[i]?.code, kind: c.kind, accountId: c.accountId, healthy: !summaries[i]?.problem, ...summaries[i] }));
+        const health = (r: (typeof rows)[number]) =>
+          r.problem ? `UNHEALTHY ${r.problem.code} since ${r.problem.since.toISOString()} (${r.problem.message}), its pushes wait` : 'healthy';
         print(!!opts.json, rows, () =>
           rows.length
             ? rows
-                .map((r) => `${r.channel} (${r.kind} ${r.accountId}): backlog ${r.backlog}, lag p95 ${r.lagP95Ms ?? '-'} ms, dead letters ${r.deadLetters}, throttled ${r.throttleCount}x, last push ${r.lastPushAt?.toISOString() ?? 'never'}`)
+                .map((r) => `${r.channel} (${r.kind} ${r.accountId}): ${health(r)}; backlog ${r.backlog}, lag p95 ${r.lagP95Ms ?? '-'} ms, dead letters ${r.deadLetters}, throttled ${r.throttleCount}x, last push ${r.lastPushAt?.toISOString() ?? 'never'}`)
                 .join('\n')
             : 'No marketplace connections.',
         );

@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../lib/config.js';
 import { marketplaceQueues } from '../../subgraphs/channels/context.js';
 import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
+import { MissingSecretError, SecretStore } from '../../subgraphs/channels/marketplace/secrets.js';
 import type { MarketplaceKind } from '../../subgraphs/channels/marketplace/adapters/types.js';
 import { tokenFor } from '../../test/marketplace-simulator/index.js';
 import { DEMO_CHANNELS } from './estate.js';
@@ -45,26 +46,44 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
 
 /**
  * Connects each demo marketplace channel to the simulator (unless it is connected to it already, or
- * to an account of the operator's), writing its
- * demo credentials to MARKETPLACE_SECRETS_DIR. A connection queues a resync: the jobs process then
- * pushes every SKU's available-to-sell.
- * @returns how many channels were connected
+ * to an account of the operator's), writing its demo credentials to MARKETPLACE_SECRETS_DIR, and
+ * writes the credentials of every demo connection whose secret is missing or unreadable: a second
+ * clone on an existing database has the connections but not the (git-ignored) secrets, and without
+ * them its pushes would only wait. A connection queues a resync: the jobs process then pushes every
+ * SKU's available-to-sell. Says what it did through `say`.
  */
-export async function connectDemoMarketplaces(channels: DataSource, cfg: Config, simulatorUrl: string): Promise<number> {
+export async function connectDemoMarketplaces(channels: DataSource, cfg: Config, simulatorUrl: string, say: (line: string) => void): Promise<void> {
   const queues = marketplaceQueues(cfg);
   const service = new MarketplaceService(channels, queues);
+  const secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
+  const writeSecret = (kind: MarketplaceKind, account: string) =>
+    writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }, null, 2));
   try {
     await mkdir(cfg.MARKETPLACE_SECRETS_DIR, { recursive: true });
     const demo = DEMO_CHANNELS.filter((c) => c.marketplace !== null);
     const existing = await service.connectionsOf(demo.map((c) => c.id));
     let connected = 0;
+    const restored: string[] = [];
     for (const [i, channel] of demo.entries()) {
       const kind = channel.marketplace!;
       const account = `demo-${kind.toLowerCase()}`;
       const baseUrl = `${simulatorUrl}/${kind.toLowerCase()}/${account}`;
-      // Connected already, to this simulator (or by the operator to a real account): left alone.
-      if (existing[i] && (existing[i]!.baseUrl === baseUrl || existing[i]!.accountId !== account)) continue;
-      await writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }, null, 2));
+      const current = existing[i];
+      // An account of the operator's: neither the connection nor its secret is ours to touch.
+      if (current && current.accountId !== account) continue;
+      if (current?.baseUrl === baseUrl) {
+        // The same check the jobs process makes, so what it would find unusable is what is rewritten.
+        const usable = await secrets.get(current.secretName).then(() => true, (err: unknown) => {
+          if (err instanceof MissingSecretError) return false;
+          throw err;
+        });
+        if (!usable) {
+          await writeSecret(kind, current.secretName);
+          restored.push(channel.code);
+        }
+        continue;
+      }
+      await writeSecret(kind, account);
       await service.setConnection(channel.id, {
         accountId: account,
         baseUrl,
@@ -73,7 +92,12 @@ export async function connectDemoMarketplaces(channels: DataSource, cfg: Config,
       });
       connected++;
     }
-    return connected;
+    if (connected) say(`connected ${connected} channels (credentials in ${cfg.MARKETPLACE_SECRETS_DIR}/)`);
+    if (restored.length) {
+      const channels = `${restored.length} demo channel${restored.length === 1 ? '' : 's'}`;
+      say(`wrote the missing credentials of ${channels} connected earlier (${restored.join(', ')}) to ${cfg.MARKETPLACE_SECRETS_DIR}/`);
+    }
+    if (!connected && !restored.length) say(`the demo channels were connected earlier; their credentials are in ${cfg.MARKETPLACE_SECRETS_DIR}/`);
   } finally {
     await queues.close();
   }

@@ -5,6 +5,7 @@ import { MARKETPLACE_ENTITIES } from './marketplace/marketplace.entity.js';
 import { CreateChannels1732000001000 } from './migrations/1732000001000-create-channels.js';
 import { ChannelEvents1732000002000 } from './migrations/1732000002000-channel-events.js';
 import { MarketplaceSync1732000003000 } from './migrations/1732000003000-marketplace-sync.js';
+import { MarketplaceConnectionProblem1732000004000 } from './migrations/1732000004000-marketplace-connection-problem.js';
 import { channelResolvers } from './resolvers/channel.js';
 
 export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
@@ -12,6 +13,6 @@ export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
   typeDefs: loadTypeDefs(import.meta.url),
   resolvers: channelResolvers,
   entities: [ChannelEntity, ChannelSourceEntity, ...MARKETPLACE_ENTITIES],
-  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, MarketplaceSync1732000003000],
+  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000],
   createContext,
 };

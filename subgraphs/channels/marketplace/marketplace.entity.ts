@@ -34,6 +34,17 @@ export class MarketplaceConnectionEntity {
   @Column({ name: 'last_throttled_at', type: 'datetime', precision: 3, nullable: true })
   lastThrottledAt!: Date | null;
 
+  /** Why pushes cannot go out, as the jobs process last found it (SECRET_MISSING, SECRET_UNREADABLE); null while healthy. */
+  @Column({ name: 'problem_code', type: 'varchar', length: 32, nullable: true })
+  problemCode!: string | null;
+
+  @Column({ name: 'problem_message', type: 'varchar', length: 500, nullable: true })
+  problemMessage!: string | null;
+
+  /** When the current problem was first found. */
+  @Column({ name: 'problem_since', type: 'datetime', precision: 3, nullable: true })
+  problemSince!: Date | null;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
 

@@ -18,6 +18,7 @@ import {
 } from './marketplace.entity.js';
 import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from './marketplace.store.js';
 import type { MarketplaceQueues } from './queues.js';
+import { secretProblemCodeSchema, type SecretProblemCode } from './secrets.js';
 
 /** The window channel lag percentiles are taken over. */
 export const LAG_WINDOW_MS = 15 * 60 * 1000;
@@ -65,9 +66,20 @@ const syncFilterSchema = z
 
 const replaySchema = z.object({ channelId: idSchema, ids: z.array(idSchema).min(1).max(10_000).nullish() });
 
+/**
+ * Why a connection's pushes cannot go out, as the jobs process last found it. Its pushes then wait
+ * (nothing is dead-lettered) and resume by themselves once it is fixed.
+ */
+export interface ConnectionProblem {
+  code: SecretProblemCode;
+  message: string;
+  since: Date;
+}
+
 /** A connection in the form the push path uses, with its channel's state. */
 export interface ResolvedConnection {
   channelId: string;
+  channelCode: string;
   kind: MarketplaceKind;
   accountId: string;
   baseUrl: string;
@@ -79,6 +91,8 @@ export interface ResolvedConnection {
   channelPriority: number;
   /** The channel's source locations. */
   locationIds: string[];
+  /** As stored: what the jobs process last found. */
+  problem: ConnectionProblem | null;
 }
 
 export interface SyncSummary {
@@ -88,11 +102,19 @@ export interface SyncSummary {
   lagP95Ms: number | null;
   throttleCount: number;
   lastThrottledAt: Date | null;
+  /** Null while the connection is healthy. */
+  problem: ConnectionProblem | null;
 }
 
 /** The connection's policy: its stored override (parsed where it enters), else the marketplace's documented limits. */
 export function resolvePolicy(row: MarketplaceConnectionEntity): RatePolicy {
   return row.ratePolicy ? ratePolicySchema.parse(JSON.parse(row.ratePolicy)) : DEFAULT_PUSH_POLICIES[row.kind];
+}
+
+/** The connection's stored problem (its code parsed where it enters); null while healthy. */
+export function connectionProblem(row: MarketplaceConnectionEntity): ConnectionProblem | null {
+  if (!row.problemCode) return null;
+  return { code: secretProblemCodeSchema.parse(row.problemCode), message: row.problemMessage ?? '', since: row.problemSince ?? row.updatedAt };
 }
 
 /** The connection's stored settings, parsed where they enter. */
@@ -128,6 +150,7 @@ export class MarketplaceService {
       if (!channel) return [];
       return [{
         channelId: row.channelId,
+        channelCode: channel.code,
         kind: row.kind,
         accountId: row.accountId,
         baseUrl: row.baseUrl,
@@ -138,6 +161,7 @@ export class MarketplaceService {
         channelStatus: channel.status,
         channelPriority: channel.priority,
         locationIds: sourcesOf[i]!.map((s) => s.locationId),
+        problem: connectionProblem(row),
       }];
     });
   }
@@ -208,7 +232,12 @@ export class MarketplaceService {
     return channelIds.map((id, i) => {
       const connection = connections[i];
       if (!connection) return null;
-      return { ...figures[connected.indexOf(id)]!, throttleCount: connection.throttleCount, lastThrottledAt: connection.lastThrottledAt };
+      return {
+        ...figures[connected.indexOf(id)]!,
+        throttleCount: connection.throttleCount,
+        lastThrottledAt: connection.lastThrottledAt,
+        problem: connectionProblem(connection),
+      };
     });
   }
 
@@ -309,6 +338,11 @@ export class MarketplaceService {
       );
       await marketplaceStore.markFailed(tx, channelId, letters, true, now);
     });
+  }
+
+  /** Records the connection's problem, or that it has none (null). */
+  recordProblem(channelId: string, problem: { code: SecretProblemCode; message: string } | null): Promise<unknown> {
+    return marketplaceStore.setProblem(this.ds.manager, channelId, problem, new Date());
   }
 
   countThrottle(channelIds: readonly string[]): Promise<unknown> {

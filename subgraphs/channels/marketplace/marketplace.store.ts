@@ -38,8 +38,14 @@ export const marketplaceStore = {
     return tx.find(MarketplaceConnectionEntity, { order: { channelId: 'ASC' } });
   },
 
-  /** Inserts or replaces the connection; the throttle count survives a replacement. */
-  saveConnection(tx: EntityManager, row: Omit<MarketplaceConnectionEntity, 'throttleCount' | 'lastThrottledAt'>): Promise<unknown> {
+  /**
+   * Inserts or replaces the connection; the throttle count survives a replacement, and so does a
+   * problem, until the jobs process checks the connection again.
+   */
+  saveConnection(
+    tx: EntityManager,
+    row: Omit<MarketplaceConnectionEntity, 'throttleCount' | 'lastThrottledAt' | 'problemCode' | 'problemMessage' | 'problemSince'>,
+  ): Promise<unknown> {
     return tx.query(
       `INSERT INTO marketplace_connections
          (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, created_at, updated_at)
@@ -53,6 +59,20 @@ export const marketplaceStore = {
 
   deleteConnection(tx: EntityManager, channelId: string): Promise<unknown> {
     return tx.delete(MarketplaceConnectionEntity, { channelId });
+  },
+
+  /**
+   * Records the connection's problem, or that it has none (null); `since` is kept while the code
+   * stays the same. (MariaDB applies SET assignments in order: problem_since reads the old code.)
+   */
+  setProblem(tx: EntityManager, channelId: string, problem: { code: string; message: string } | null, at: Date): Promise<unknown> {
+    const code = problem?.code ?? null;
+    return tx.query(
+      `UPDATE marketplace_connections
+       SET problem_since = IF(problem_code <=> ?, problem_since, ?), problem_code = ?, problem_message = ?
+       WHERE channel_id = ?`,
+      [code, problem ? at : null, code, problem?.message.slice(0, 500) ?? null, channelId],
+    );
   },
 
   countThrottle(tx: EntityManager, channelIds: readonly string[], at: Date): Promise<unknown> {

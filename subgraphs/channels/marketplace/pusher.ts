@@ -15,6 +15,7 @@ import type { MarketplaceService, ResolvedConnection } from './marketplace.servi
 import type { PushedMark } from './marketplace.store.js';
 import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
+import { MissingSecretError } from './secrets.js';
 
 /** Pause after an unexpected error of the loop itself (Redis or the database away). */
 const LOOP_RETRY_MS = 1000;
@@ -27,6 +28,12 @@ const INVENTORY_RETRY_MS = 2000;
 const CALLS_IN_FLIGHT = 8;
 /** Most jobs one round takes (a Walmart feed's worth). */
 const MAX_ROUND = 10_000;
+/**
+ * How long the jobs of a connection without usable credentials wait before they are looked at again.
+ * An account whose active connections all lack them takes no jobs at all; only one mixing healthy and
+ * unhealthy connections takes (and puts back) the unhealthy one's jobs, at this pace.
+ */
+const HOLD_MS = 5000;
 
 export interface PusherDeps {
   queues: MarketplaceQueues;
@@ -36,8 +43,13 @@ export interface PusherDeps {
   inventory: InventoryClient;
   /** The current connections of this account (the supervisor refreshes them). */
   connections: () => readonly ResolvedConnection[];
-  /** An adapter for the connection with its credentials resolved. @throws when its secret is unavailable */
+  /**
+   * An adapter for the connection with its credentials resolved (recording the connection's health).
+   * @throws MissingSecretError when its secret is missing or unreadable
+   */
   adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
+  /** Whether the connection's credentials were unusable when last looked at (the supervisor keeps looking). */
+  unhealthy: (channelId: string) => boolean;
   attempts: number;
   lockMs: number;
   log: Logger;
@@ -61,6 +73,8 @@ export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: stri
  * A throttle pauses the bucket and the queue (queue.rateLimit) for the time asked and puts the jobs
  * back without spending a try; 5xx and network errors fail the job into BullMQ's exponential backoff
  * with jitter; a refusal retrying cannot fix, or a last try, becomes a dead letter.
+ * A connection whose secret is missing or unreadable is a health problem, not a push failure: its
+ * jobs wait in the queue without spending a try (its SKUs stay pending) until the secret is there.
  */
 export class AccountPusher {
   private readonly log: Logger;
@@ -111,7 +125,8 @@ export class AccountPusher {
     while (!this.stopping.signal.aborted) {
       try {
         const policy = this.policy;
-        if (!policy) {
+        // No connection (yet), or none with usable credentials: the jobs stay queued, untouched.
+        if (!policy || this.held()) {
           await sleep(LOOP_RETRY_MS, undefined, { signal: this.stopping.signal });
           continue;
         }
@@ -146,6 +161,12 @@ export class AccountPusher {
     }
   }
 
+  /** Every active connection of the account lacks usable credentials: its jobs stay queued, untouched. */
+  private held(): boolean {
+    const active = this.deps.connections().filter((c) => c.channelStatus === 'ACTIVE');
+    return active.length > 0 && active.every((c) => this.deps.unhealthy(c.channelId));
+  }
+
   /** Keeps the locks of the batch (which may still grow) alive while it fills and while a long call (a Walmart feed) runs. */
   private async withLocksKept<T>(jobs: Job[], work: () => Promise<T>): Promise<T> {
     const timer = setInterval(() => {
@@ -178,12 +199,21 @@ export class AccountPusher {
         for (const item of items) await this.complete(item.job, 'channel not pushing');
         continue;
       }
-      await this.pushChannel(connection, items);
+      if (this.deps.unhealthy(channelId)) await this.hold(items);
+      else await this.pushChannel(connection, items);
     }
   }
 
   private async pushChannel(connection: ResolvedConnection, items: Item[]): Promise<void> {
     const { channelId } = connection;
+    // First, so a connection without credentials costs neither a database nor an inventory round trip.
+    let adapter: MarketplaceAdapter;
+    try {
+      adapter = await this.deps.adapterFor(connection);
+    } catch (err) {
+      if (err instanceof MissingSecretError) return this.hold(items);
+      return this.retry(channelId, items, (err as Error).message);
+    }
     const skus = items.map((i) => i.data.sku);
     // Read before the quantities: every event recorded by now is included in what inventory answers next.
     const states = await this.deps.service.syncStatesOf(channelId, skus);
@@ -213,14 +243,6 @@ export class AccountPusher {
     const settle = new Set(toPush.map((i) => i.job));
     for (const item of items) if (!settle.has(item.job)) await this.complete(item.job, 'unchanged');
     if (!toPush.length) return;
-
-    let adapter: MarketplaceAdapter;
-    try {
-      adapter = await this.deps.adapterFor(connection);
-    } catch (err) {
-      await this.retry(channelId, toPush, (err as Error).message);
-      return;
-    }
     const calls: (typeof toPush)[] = [];
     for (let i = 0; i < toPush.length; i += connection.policy.maxBatch) calls.push(toPush.slice(i, i + connection.policy.maxBatch));
     await Promise.all(calls.map((call) => this.send(connection, adapter, call, mark)));
@@ -264,6 +286,11 @@ export class AccountPusher {
     for (const item of toPush) if (bySku.get(item.data.sku)?.ok) await this.complete(item.job, 'pushed');
     if (refused.length) await this.deadLetter(channelId, refused);
     if (retryable.length) await this.retry(channelId, retryable, retryMessage);
+  }
+
+  /** Puts the jobs back for later without spending a try: the connection, not the push, is at fault. */
+  private async hold(items: Item[]): Promise<void> {
+    for (const item of items) await item.job.moveToDelayed(Date.now() + HOLD_MS, this.token).catch(() => {});
   }
 
   private async throttled(channelId: string, items: Item[], retryAfterMs: number): Promise<void> {

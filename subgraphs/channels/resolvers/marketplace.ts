@@ -42,6 +42,7 @@ export const marketplaceTypes: GraphQLResolverMap<ChannelsContext> = {
   },
   MarketplaceSync: {
     deadLetterCount: (s: SyncParent) => s.deadLetters,
+    healthy: (s: SyncParent) => s.problem === null,
     skus: (s: SyncParent, args: { filter?: unknown; first?: number; after?: string }, ctx: ChannelsContext) =>
       ctx.marketplace.syncStates(s.channelId, args.filter, args.first, args.after),
     deadLetters: (s: SyncParent, args: { includeReplayed?: boolean; first?: number; after?: string }, ctx: ChannelsContext) =>
