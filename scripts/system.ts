@@ -11,7 +11,7 @@ import { seedChannels } from '../subgraphs/channels/seed.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { seedInventory } from '../subgraphs/inventory/seed.js';
 import { seedLocations } from '../subgraphs/locations/seed.js';
-import { DEMO_CHANNELS, DEMO_LOCATIONS } from './demo/estate.js';
+import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estate.js';
 
 /** Fails fast, naming the URL, when MySQL or Redis cannot be reached. */
 export async function preflight(cfg: Config): Promise<void> {
@@ -42,7 +42,7 @@ export async function seedDemo(
 ): Promise<{ locations: number; channels: number; items: number; levels: number }> {
   const locations = await seedLocations(sources.locations, DEMO_LOCATIONS);
   const channels = await seedChannels(sources.channels, DEMO_CHANNELS);
-  const { items, levels } = await seedInventory(sources.inventory, { skus, onProgress });
+  const { items, levels } = await seedInventory(sources.inventory, { skus, catalogue: { item: demoItem, stock: demoStock }, onProgress });
   return { locations, channels, items, levels };
 }
 

@@ -423,12 +423,12 @@ describe('inventory subgraph', () => {
   it('seeds the demo catalogue idempotently', async () => {
     const skus = 1500;
     const progress: number[] = [];
-    await seedInventory(sg.dataSource, { skus, onProgress: (done) => progress.push(done) });
+    await seedInventory(sg.dataSource, { skus, catalogue: { item: demoItem, stock: demoStock }, onProgress: (done) => progress.push(done) });
     expect(progress).toEqual([1000, 1500]);
     const expectedLevels = Array.from({ length: skus }, (_, i) => demoStock(i).length).reduce((a, b) => a + b, 0);
     const demoSkus = Array.from({ length: skus }, (_, i) => demoItem(i).sku);
     expect(await count('SELECT COUNT(*) AS n FROM inventory_items WHERE sku IN (?)', [demoSkus])).toBe(skus);
     expect(await count('SELECT COUNT(*) AS n FROM stock_levels WHERE sku IN (?)', [demoSkus])).toBe(expectedLevels);
-    expect(await seedInventory(sg.dataSource, { skus })).toEqual({ items: 0, levels: 0 });
+    expect(await seedInventory(sg.dataSource, { skus, catalogue: { item: demoItem, stock: demoStock } })).toEqual({ items: 0, levels: 0 });
   });
 });

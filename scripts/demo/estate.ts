@@ -1,4 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
+import type { SeedChannel } from '../../subgraphs/channels/seed.js';
+import type { SeedLocation } from '../../subgraphs/locations/seed.js';
 
 /**
  * The demo estate: a UK retailer with 3 warehouses/DCs, 25 stores in 11 cities (real coordinates)
@@ -11,37 +13,13 @@ export function demoId(kind: 'location' | 'channel', code: string): string {
   return uuidv5(`${kind}:${code}`, NAMESPACE);
 }
 
-export type DemoLocationType = 'STORE' | 'WAREHOUSE' | 'DISTRIBUTION_CENTER';
+export type DemoLocationType = SeedLocation['type'];
 
-export interface DemoLocation {
-  id: string;
-  code: string;
-  name: string;
-  type: DemoLocationType;
-  line1: string;
-  city: string;
-  region: string;
-  postalCode: string;
-  countryCode: string;
-  timezone: string;
-  latitude: number;
-  longitude: number;
-  ships: boolean;
-  pickup: boolean;
-}
+/** The demo's rows are what the locations seeder takes. */
+export type DemoLocation = SeedLocation;
 
-export interface DemoChannel {
-  id: string;
-  code: string;
-  name: string;
-  type: 'WEB_STOREFRONT' | 'MARKETPLACE' | 'POS' | 'CLIENTELING' | 'B2B_EDI';
-  marketplace: 'AMAZON' | 'EBAY' | 'WALMART' | 'SHOPIFY' | null;
-  priority: number;
-  sources: { locationId: string; priority: number }[];
-  buffer: { kind: 'UNITS' | 'PERCENT'; value: number } | null;
-  cap: number | null;
-  allowSplitShipments: boolean;
-}
+/** The demo's rows are what the channels seeder takes. */
+export type DemoChannel = SeedChannel;
 
 type Row = [code: string, name: string, type: DemoLocationType, line1: string, city: string, region: string, postcode: string, lat: number, lng: number, ships: boolean];
 

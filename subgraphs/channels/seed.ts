@@ -1,14 +1,27 @@
 import type { DataSource } from 'typeorm';
-import type { DemoChannel } from '../../scripts/demo/estate.js';
 import { ChannelEntity } from './channel.entity.js';
 import { appendChannelSnapshots, ruleColumns, sourceRows } from './channel.service.js';
 import { channelStore } from './channel.store.js';
 
+/** A channel to seed, with its allocation rule: the demo estate's rows, or any caller's with the same shape. */
+export interface SeedChannel {
+  id: string;
+  code: string;
+  name: string;
+  type: 'WEB_STOREFRONT' | 'MARKETPLACE' | 'POS' | 'CLIENTELING' | 'B2B_EDI';
+  marketplace: 'AMAZON' | 'EBAY' | 'WALMART' | 'SHOPIFY' | null;
+  priority: number;
+  sources: { locationId: string; priority: number }[];
+  buffer: { kind: 'UNITS' | 'PERCENT'; value: number } | null;
+  cap: number | null;
+  allowSplitShipments: boolean;
+}
+
 /**
- * Inserts the demo channels that are not there yet, with their sources and their snapshot events;
+ * Inserts the given channels that are not there yet, with their sources and their snapshot events;
  * returns how many were inserted.
  */
-export async function seedChannels(ds: DataSource, channels: DemoChannel[]): Promise<number> {
+export async function seedChannels(ds: DataSource, channels: SeedChannel[]): Promise<number> {
   return ds.transaction(async (tx) => {
     const existing = new Set((await channelStore.findByIds(tx, channels.map((c) => c.id))).map((c) => c.id));
     const now = new Date();

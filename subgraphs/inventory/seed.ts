@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import { demoItem, demoStock } from '../../scripts/demo/estate.js';
 import { InventoryItemEntity } from './item.entity.js';
 import { itemStore } from './item.store.js';
 import { StockLevelEntity } from './stock-level.entity.js';
@@ -8,13 +7,19 @@ import { stockLevelStore } from './stock-level.store.js';
 /** About 13 levels per SKU, so a chunk's level insert stays a few MB, well under max_allowed_packet. */
 const CHUNK_SKUS = 1000;
 
+/** The SKU numbered `i` of a seeded catalogue, and its stock per location. */
+export interface SeedCatalogue {
+  item(i: number): { sku: string; name: string; description: string; barcode: string };
+  stock(i: number): { locationId: string; onHand: number; safetyStock: number }[];
+}
+
 /**
- * Inserts demo SKUs 0..skus-1 and their stock levels, one transaction and two multi-row statements
+ * Inserts SKUs 0..skus-1 of the catalogue and their stock levels, one transaction and two multi-row statements
  * per chunk. Rows already there are left alone, so a rerun only adds what is missing.
  */
 export async function seedInventory(
   ds: DataSource,
-  opts: { skus: number; onProgress?: (done: number) => void },
+  opts: { skus: number; catalogue: SeedCatalogue; onProgress?: (done: number) => void },
 ): Promise<{ items: number; levels: number }> {
   const inserted = { items: 0, levels: 0 };
   const now = new Date();
@@ -23,9 +28,9 @@ export async function seedInventory(
     const items: InventoryItemEntity[] = [];
     const levels: StockLevelEntity[] = [];
     for (let i = start; i < end; i++) {
-      const item = demoItem(i);
+      const item = opts.catalogue.item(i);
       items.push(Object.assign(new InventoryItemEntity(), { ...item, status: 'ACTIVE', createdAt: now, updatedAt: now }));
-      for (const s of demoStock(i)) {
+      for (const s of opts.catalogue.stock(i)) {
         levels.push(
           Object.assign(new StockLevelEntity(), {
             sku: item.sku,

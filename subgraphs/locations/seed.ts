@@ -1,11 +1,28 @@
 import type { DataSource } from 'typeorm';
-import type { DemoLocation } from '../../scripts/demo/estate.js';
 import { LocationEntity } from './location.entity.js';
 import { appendLocationSnapshots } from './location.service.js';
 import { locationStore } from './location.store.js';
 
-/** Inserts the demo locations that are not there yet, with their snapshot events; returns how many were inserted. */
-export async function seedLocations(ds: DataSource, locations: DemoLocation[]): Promise<number> {
+/** A location to seed: the demo estate's rows, or any caller's with the same shape. */
+export interface SeedLocation {
+  id: string;
+  code: string;
+  name: string;
+  type: 'STORE' | 'WAREHOUSE' | 'DISTRIBUTION_CENTER';
+  line1: string;
+  city: string;
+  region: string;
+  postalCode: string;
+  countryCode: string;
+  timezone: string;
+  latitude: number;
+  longitude: number;
+  ships: boolean;
+  pickup: boolean;
+}
+
+/** Inserts the given locations that are not there yet, with their snapshot events; returns how many were inserted. */
+export async function seedLocations(ds: DataSource, locations: SeedLocation[]): Promise<number> {
   return ds.transaction(async (tx) => {
     const existing = new Set((await locationStore.findByIds(tx, locations.map((l) => l.id))).map((l) => l.id));
     const now = new Date();
