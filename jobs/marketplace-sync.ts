@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { marketplaceInventoryUrl, type Config } from '../lib/config.js';
 import { NotFoundError } from '../lib/errors.js';
-import { InventoryClient } from '../lib/inventory-client.js';
+import { InventoryClient } from '../contracts/inventory-client.js';
 import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';

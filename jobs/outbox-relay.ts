@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { Config } from '../lib/config.js';
 import { isDatabaseUnavailable, getNamedLock, releaseNamedLock } from '../lib/db.js';
-import { eventKeys } from '../lib/events.js';
+import { eventKeys } from '../lib/event-stream.js';
 import { logger } from '../lib/logger.js';
 import { outboxStore, type OutboxRow } from '../lib/outbox.js';
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ZodError } from 'zod';
-import { TOPICS } from '../lib/events.js';
+import { TOPICS } from '../contracts/events.js';
 import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { StreamConsumer, type TopicEntry } from '../lib/stream-consumer.js';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { eventKeys, parseStreamEntry, type StreamEntry } from './events.js';
+import { eventKeys, parseStreamEntry, type StreamEntry } from './event-stream.js';
 
 /** How long one XREADGROUP waits for entries; also the longest stop() waits for it. */
 const BLOCK_MS = 1000;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { config } from '../lib/config.js';
 import { createDataSource, ensureDatabase } from '../lib/db.js';
-import { parseStreamEntry, type StreamEntry } from '../lib/events.js';
+import { parseStreamEntry, type StreamEntry } from '../lib/event-stream.js';
 import { createOutboxTable } from '../lib/outbox.js';
 
 /** A REDIS_KEY_PREFIX of its own, so test files, and a running dev instance, never share streams, groups or queues. */

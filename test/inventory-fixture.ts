@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { expect } from 'vitest';
-import type { ChannelSnapshot } from '../lib/events.js';
+import type { ChannelSnapshot } from '../contracts/events.js';
 import type { Config } from '../lib/config.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';

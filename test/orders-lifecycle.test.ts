@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configWith } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
-import { InventoryClient, InventoryUnavailableError } from '../lib/inventory-client.js';
+import { InventoryClient, InventoryUnavailableError } from '../contracts/inventory-client.js';
 import { OrderService } from '../subgraphs/orders/order.service.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';

@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxRelay, relayLockName, type OutboxRelayOptions } from '../jobs/outbox-relay.js';
 import { config } from '../lib/config.js';
-import { eventKeys } from '../lib/events.js';
+import { eventKeys } from '../lib/event-stream.js';
 import { outboxStore, type OutboxEvent } from '../lib/outbox.js';
 import { createRedis } from '../lib/redis.js';
 import { countUnpublished, dropDatabase, dropKeys, outboxDatabase, readStream, testKeyPrefix, waitFor } from './events.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelSnapshotSchema } from '../../lib/events.js';
+import { channelSnapshotSchema } from '../../contracts/events.js';
 import { ChannelEntity } from './channel.entity.js';
 import { channelSnapshot, ruleColumns, sourceRows } from './channel.service.js';
 

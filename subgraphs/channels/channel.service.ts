@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { MAX_QUANTITY } from '../../contracts/quantities.js';
 import { manyByKey, oneByKey } from '../../lib/batch.js';
 import { isDuplicateKey } from '../../lib/db.js';
 import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { TOPICS, type ChannelSnapshot } from '../../lib/events.js';
+import { TOPICS, type ChannelSnapshot } from '../../contracts/events.js';
 import { outboxStore } from '../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, codeSchema, idSchema } from '../../lib/validation.js';
@@ -18,7 +19,6 @@ import {
 } from './channel.entity.js';
 import { channelStore, type ChannelFilter } from './channel.store.js';
 
-const MAX_QUANTITY = 1_000_000_000;
 /** Channels per transaction when republishing every snapshot. */
 const REPUBLISH_PAGE = 500;
 const text = (max: number) => z.string().trim().min(1).max(max);

@@ -1,4 +1,4 @@
-import { TOPICS, type StockChanged, type StockQuantities } from '../../lib/events.js';
+import { TOPICS, type StockChanged, type StockQuantities } from '../../contracts/events.js';
 import type { OutboxEvent } from '../../lib/outbox.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import type { LevelDelta } from './stock-level.store.js';

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { idempotencyKeySchema } from '../../contracts/idempotency.js';
+import { MAX_QUANTITY, unitsSchema as units } from '../../contracts/quantities.js';
 import { BadUserInputError, ConflictError, InsufficientStockError } from '../../lib/errors.js';
 import { idSchema, skuSchema } from '../../lib/validation.js';
 import { availableOf } from './level-math.js';
@@ -8,10 +10,6 @@ import type { LevelDelta, LevelKey } from './stock-level.store.js';
 import { ADJUSTMENT_REASONS, MOVEMENT_TYPES } from './stock-movement.entity.js';
 import type { TransferEntity } from './transfer.entity.js';
 
-export const MAX_QUANTITY = 1_000_000_000;
-
-export const idempotencyKeySchema = z.string().min(1).max(128);
-const units = z.number().int().min(1).max(MAX_QUANTITY);
 
 /** Which way each adjustment reason may move on-hand. */
 const REASON_SIGN: Record<(typeof ADJUSTMENT_REASONS)[number], -1 | 1 | 0> = {
@@ -66,11 +64,6 @@ export type Movement = z.output<typeof movementSchema>;
  */
 export function derivedKey(...parts: string[]): string {
   return `derived:${createHash('sha256').update(parts.join('\u0000')).digest('hex')}`;
-}
-
-/** A stable fingerprint of a request, so a key reused for a different request is told apart from a retry. */
-export function requestHash(request: unknown): string {
-  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
 }
 
 export interface LevelChange {

@@ -6,7 +6,9 @@ import { BadUserInputError, ConflictError, DomainError, NotFoundError, parseInpu
 import { outboxStore } from '../../lib/outbox.js';
 import { idSchema, skuSchema } from '../../lib/validation.js';
 import { levelKeyOf, stockChangedEvent, withDelta } from './level-math.js';
-import { derivedKey, keysOf, MAX_QUANTITY, movementSchema, planMovement, requestHash, type LevelChange, type Movement } from './movement-rules.js';
+import { requestHash } from '../../contracts/idempotency.js';
+import { MAX_QUANTITY } from '../../contracts/quantities.js';
+import { derivedKey, keysOf, movementSchema, planMovement, type LevelChange, type Movement } from './movement-rules.js';
 import { replicaStore } from './replica.store.js';
 import type { StockLevelEntity } from './stock-level.entity.js';
 import { stockLevelStore, type LevelKey } from './stock-level.store.js';

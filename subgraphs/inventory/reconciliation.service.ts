@@ -8,7 +8,9 @@ import { decodeCursor, toConnection, type Connection } from '../../lib/paginatio
 import { assertPageSize, idSchema, skuSchema } from '../../lib/validation.js';
 import { itemStore } from './item.store.js';
 import { levelKeyOf } from './level-math.js';
-import { derivedKey, idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
+import { idempotencyKeySchema, requestHash } from '../../contracts/idempotency.js';
+import { MAX_QUANTITY } from '../../contracts/quantities.js';
+import { derivedKey } from './movement-rules.js';
 import type { MovementService } from './movement.service.js';
 import { DriftLineEntity, ReconciliationRunEntity, type DriftOutcome } from './reconciliation.entity.js';
 import { reconciliationStore } from './reconciliation.store.js';

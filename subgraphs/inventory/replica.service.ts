@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { writeTransaction } from '../../lib/db.js';
-import { channelSnapshotSchema, locationSnapshotSchema, TOPICS } from '../../lib/events.js';
+import { channelSnapshotSchema, locationSnapshotSchema, TOPICS } from '../../contracts/events.js';
 import { replicaStore, type ChannelRule } from './replica.store.js';
 
 /** How long a process keeps a channel rule it read (see ReplicaService.channelRule). */

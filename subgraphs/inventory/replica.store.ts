@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import type { ChannelSnapshot, LocationSnapshot } from '../../lib/events.js';
+import type { ChannelSnapshot, LocationSnapshot } from '../../contracts/events.js';
 
 export interface ReplicaSource {
   locationId: string;

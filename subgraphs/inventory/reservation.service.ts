@@ -10,7 +10,9 @@ import { allocate, type ShortLine } from './allocation.js';
 import { itemStore } from './item.store.js';
 import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from './level-math.js';
 import { assertLocationsKnown } from './movement.service.js';
-import { derivedKey, idempotencyKeySchema, MAX_QUANTITY, requestHash } from './movement-rules.js';
+import { idempotencyKeySchema, requestHash } from '../../contracts/idempotency.js';
+import { unitsSchema as units } from '../../contracts/quantities.js';
+import { derivedKey } from './movement-rules.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from './reservation.entity.js';
 import { reservationStore } from './reservation.store.js';
@@ -20,7 +22,6 @@ import { ledgerLine } from './stock-movement.entity.js';
 import { stockMovementStore } from './stock-movement.store.js';
 
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
-const units = z.number().int().min(1).max(MAX_QUANTITY);
 
 const reserveSchema = z.object({
   idempotencyKey: idempotencyKeySchema,

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DomainError, BadUserInputError } from '../../lib/errors.js';
-import { eventKeys, parseStreamEntry, stockChangedSchema, TOPICS, type StockChanged } from '../../lib/events.js';
+import { stockChangedSchema, TOPICS, type StockChanged } from '../../contracts/events.js';
+import { eventKeys, parseStreamEntry } from '../../lib/event-stream.js';
 
 /**
  * A stock event as subscribers see it. `streamId` is the Redis stream entry id the relay's XADD

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NotFoundError, parseInput } from '../../lib/errors.js';
-import type { StockChanged } from '../../lib/events.js';
+import type { StockChanged } from '../../contracts/events.js';
 import { EVENT_META, type EventMeta } from '../../lib/subgraph.js';
 import { idSchema, skuSchema } from '../../lib/validation.js';
 import type { AvailabilityService, StockStatus } from './availability.service.js';

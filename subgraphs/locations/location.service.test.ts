@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locationSnapshotSchema } from '../../lib/events.js';
+import { locationSnapshotSchema } from '../../contracts/events.js';
 import { LocationEntity } from './location.entity.js';
 import { locationSnapshot } from './location.service.js';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { oneByKey } from '../../lib/batch.js';
 import { isDuplicateKey } from '../../lib/db.js';
 import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { TOPICS, type LocationSnapshot } from '../../lib/events.js';
+import { TOPICS, type LocationSnapshot } from '../../contracts/events.js';
 import { outboxStore } from '../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertPageSize, codeSchema, timezoneSchema } from '../../lib/validation.js';

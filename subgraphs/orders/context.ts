@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { config, ordersInventoryUrl, type Config } from '../../lib/config.js';
 import type { BaseContext } from '../../lib/subgraph.js';
-import { InventoryClient } from '../../lib/inventory-client.js';
+import { InventoryClient } from '../../contracts/inventory-client.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { OrderService, type Caller } from './order.service.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../lib/errors.js';
 import { OrderStateError } from './errors.js';
-import { domainErrorOf } from '../../lib/inventory-client.js';
+import { domainErrorOf } from '../../contracts/inventory-client.js';
 import type { OrderStatus } from './order.entity.js';
 import {
   applyChanges,
@@ -11,10 +11,10 @@ import {
   planCancel,
   planFulfil,
   planReturn,
-  requestHash,
   statusOf,
   type LineCounts,
 } from './order-rules.js';
+import { requestHash } from '../../contracts/idempotency.js';
 
 const channelId = '2b7d0c4e-8f7a-4d3b-9c1e-5a6f7b8c9d0e';
 const storeId = '7c1f0c4e-8f7a-4d3b-9c1e-5a6f7b8c9d0f';

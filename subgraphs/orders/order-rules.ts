@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { idempotencyKeySchema } from '../../contracts/idempotency.js';
+import { unitsSchema as units } from '../../contracts/quantities.js';
 import { BadUserInputError, type InputIssue } from '../../lib/errors.js';
 import { idSchema, skuSchema } from '../../lib/validation.js';
 import { OrderStateError } from './errors.js';
@@ -11,11 +12,6 @@ import { FULFILMENT_METHODS, type OperationKind, type OrderStatus } from './orde
  */
 
 export const MAX_ORDER_LINES = 100;
-/** Inventory's own bound on a quantity. */
-export const MAX_QUANTITY = 1_000_000_000;
-
-const units = z.number().int().min(1).max(MAX_QUANTITY);
-export const idempotencyKeySchema = z.string().min(1).max(128);
 const reasonSchema = z.string().max(500).nullish();
 
 const onePerSku = (lines: { sku: string }[], ctx: z.RefinementCtx) => {
@@ -75,11 +71,6 @@ export const returnSchema = z.object({
   lines: lineQuantities,
   reason: reasonSchema,
 });
-
-/** A stable fingerprint of a parsed request: a key reused for another request is told apart from a retry. */
-export function requestHash(request: unknown): string {
-  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
-}
 
 export const REJECTION_REASONS = ['INSUFFICIENT_STOCK', 'RESERVATION_EXPIRED', 'INVENTORY_REFUSED'] as const;
 

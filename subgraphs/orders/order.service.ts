@@ -8,7 +8,7 @@ import { logger } from '../../lib/logger.js';
 import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
 import { assertId, assertPageSize, idSchema } from '../../lib/validation.js';
 import { OrderStateError } from './errors.js';
-import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../lib/inventory-client.js';
+import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../contracts/inventory-client.js';
 import {
   OrderEntity,
   OrderLineEntity,
@@ -27,7 +27,6 @@ import {
   planCancel,
   planFulfil,
   planReturn,
-  requestHash,
   returnSchema,
   statusOf,
   type LineChange,
@@ -35,6 +34,7 @@ import {
   type PlaceOrder,
   type Rejection,
 } from './order-rules.js';
+import { requestHash } from '../../contracts/idempotency.js';
 import { orderStore, type OrderKey } from './order.store.js';
 
 const cursorSchema = z.tuple([z.iso.datetime(), idSchema]);

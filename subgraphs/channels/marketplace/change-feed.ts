@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { channelSnapshotSchema, sortableStreamId, stockChangedSchema, TOPICS } from '../../../lib/events.js';
+import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
+import { sortableStreamId } from '../../../lib/event-stream.js';
 import type { TopicEntry } from '../../../lib/stream-consumer.js';
 import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
 import type { MarketplaceQueues, PushRequest } from './queues.js';

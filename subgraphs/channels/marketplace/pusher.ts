@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { InventoryClient } from '../../../lib/inventory-client.js';
+import type { InventoryClient } from '../../../contracts/inventory-client.js';
 import {
   MarketplaceRejectedError,
   MarketplaceThrottledError,

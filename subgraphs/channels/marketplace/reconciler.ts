@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { InventoryClient } from '../../../lib/inventory-client.js';
+import type { InventoryClient } from '../../../contracts/inventory-client.js';
 import { DEFAULT_READ_POLICIES } from './adapters/policies.js';
 import { MarketplaceThrottledError, type MarketplaceAdapter } from './adapters/types.js';
 import { newDriftRun, type MarketplaceService, type ResolvedConnection } from './marketplace.service.js';

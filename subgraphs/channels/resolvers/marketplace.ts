@@ -1,5 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { streamIdOfSortable } from '../../../lib/events.js';
+import { streamIdOfSortable } from '../../../lib/event-stream.js';
 import { assertId } from '../../../lib/validation.js';
 import type { ChannelEntity } from '../channel.entity.js';
 import type { ChannelsContext } from '../context.js';

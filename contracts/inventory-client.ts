@@ -7,7 +7,7 @@ import {
   NotFoundError,
   type DomainError,
   type InputIssue,
-} from './errors.js';
+} from '../lib/errors.js';
 
 /**
  * A typed client of inventory's GraphQL API, called service to service (not through the gateway).

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * Payloads of the events subgraphs exchange through the outbox, parsed with these schemas where
+ * they are consumed. Snapshots carry the whole state and a version, so a consumer applies one only
+ * when it is newer than what it holds: duplicates and reordering are harmless.
+ */
+
+export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location' } as const;
+
+export const locationSnapshotSchema = z.object({
+  id: z.string(),
+  status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']),
+  ships: z.boolean(),
+  pickup: z.boolean(),
+  version: z.number().int().nonnegative(),
+});
+export type LocationSnapshot = z.infer<typeof locationSnapshotSchema>;
+
+export const channelSnapshotSchema = z.object({
+  id: z.string(),
+  status: z.enum(['ACTIVE', 'PAUSED', 'ARCHIVED']),
+  buffer: z.object({ kind: z.enum(['UNITS', 'PERCENT']), value: z.number().int().nonnegative() }).nullable(),
+  cap: z.number().int().nonnegative().nullable(),
+  allowSplitShipments: z.boolean(),
+  sources: z.array(z.object({ locationId: z.string(), priority: z.number().int() })),
+  version: z.number().int().nonnegative(),
+});
+export type ChannelSnapshot = z.infer<typeof channelSnapshotSchema>;
+
+const quantities = z.object({
+  onHand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+  incoming: z.number().int(),
+  damaged: z.number().int(),
+  qualityControl: z.number().int(),
+  safetyStock: z.number().int(),
+});
+export type StockQuantities = z.infer<typeof quantities>;
+
+/** One stock level changed; `version` is the level's version after the change. */
+export const stockChangedSchema = z.object({
+  sku: z.string(),
+  locationId: z.string(),
+  /** Movement type, or RESERVE / RELEASE / EXPIRE for reservation changes. */
+  change: z.string(),
+  before: quantities,
+  after: quantities,
+  version: z.number().int(),
+  at: z.string(),
+});
+export type StockChanged = z.infer<typeof stockChangedSchema>;
