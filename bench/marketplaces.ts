@@ -7,7 +7,7 @@ import { DEFAULT_PUSH_POLICIES, scalePolicy } from '../subgraphs/channels/market
 import { MUTATION_COST } from '../subgraphs/channels/marketplace/adapters/shopify.js';
 import type { MarketplaceKind, RatePolicy } from '../subgraphs/channels/marketplace/adapters/types.js';
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
-import { tokenFor } from '../test/marketplace-simulator/index.js';
+import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
 import { startBenchSystem } from './system.js';
 

@@ -13,7 +13,7 @@ import {
   type MarketplaceKind,
   type QuantityUpdate,
 } from '../subgraphs/channels/marketplace/adapters/types.js';
-import { startMarketplaceSimulator, type MarketplaceSimulator } from './marketplace-simulator/index.js';
+import { startMarketplaceSimulator, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 
 /**
  * Each adapter against the simulator. `fast` refills buckets a thousand times faster than the real

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
-import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import type { OrdersStack } from './orders-fixture.js';
 import { startStack } from './stack.js';
 

@@ -6,7 +6,7 @@ import { DEFAULT_PUSH_POLICIES, scalePolicy } from '../subgraphs/channels/market
 import type { MarketplaceKind, RatePolicy } from '../subgraphs/channels/marketplace/adapters/types.js';
 import { uniq } from './client.js';
 import { waitFor } from './events.js';
-import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from './marketplace-simulator/index.js';
+import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { OrdersWorld, type OrdersStack } from './orders-fixture.js';
 
 export const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];

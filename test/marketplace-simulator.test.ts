@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMarketplaceSimulator, type MarketplaceSimulator } from './marketplace-simulator/index.js';
+import { startMarketplaceSimulator, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 
 /**
  * The simulator must catch a client that breaks a limit and must not blame one that does not. Buckets

@@ -5,7 +5,7 @@ import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
-import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 import { runScript } from './process.js';
 

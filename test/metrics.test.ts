@@ -12,7 +12,7 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 import { errorCode, gql } from './client.js';
 import { waitFor } from './events.js';
 import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator } from './marketplace-fixture.js';
-import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { scrape, sample, value, type Sample } from './metrics-scrape.js';
 import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 import { startStack, type Stack } from './stack.js';

@@ -9,7 +9,7 @@ import { ApiKeyService } from '../gateway/auth/api-key.service.js';
 import { openRegistryDatabase } from '../gateway/registry/runtime.js';
 import { errorCode, uniq } from './client.js';
 import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
-import type { MarketplaceSimulator } from './marketplace-simulator/index.js';
+import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 
 /**

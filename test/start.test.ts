@@ -10,7 +10,7 @@ import { closeAll, migrateAll, seedDemo } from '../scripts/system.js';
 import { SecretStore } from '../subgraphs/channels/marketplace/secrets.js';
 import { dropKeys } from './events.js';
 import { KINDS, secretsDir } from './marketplace-fixture.js';
-import { tokenFor } from './marketplace-simulator/index.js';
+import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { runScript } from './process.js';
 
 /** Runs `npm start`'s entry with extra environment and collects its output until it exits. */

@@ -9,7 +9,7 @@ import { marketplaceQueues } from '../../subgraphs/channels/context.js';
 import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
 import { MissingSecretError, SecretStore } from '../../subgraphs/channels/marketplace/secrets.js';
 import type { MarketplaceKind } from '../../subgraphs/channels/marketplace/adapters/types.js';
-import { tokenFor } from '../../test/marketplace-simulator/index.js';
+import { tokenFor } from '../../tools/marketplace-simulator/index.js';
 import { DEMO_CHANNELS } from './estate.js';
 
 const DEMO_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
@@ -29,7 +29,7 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
   const log = createWriteStream(join('logs', 'marketplace-simulator.log'), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/marketplace-simulator/main.ts', '--port', String(opts.port), '--host', opts.host, '--rate-scale', String(opts.rateScale ?? 1)],
+    ['--import', 'tsx', 'tools/marketplace-simulator/main.ts', '--port', String(opts.port), '--host', opts.host, '--rate-scale', String(opts.rateScale ?? 1)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(log);

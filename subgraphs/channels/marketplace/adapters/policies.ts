@@ -3,7 +3,7 @@ import type { MarketplaceKind, RatePolicy } from './types.js';
 /**
  * The marketplaces' documented limits as token buckets, per seller account. A push worker paces each
  * account's calls with the push policy and its drift repair with the read policy; the marketplace
- * simulator (test/marketplace-simulator) enforces exactly these figures.
+ * simulator (tools/marketplace-simulator) enforces exactly these figures.
  *
  * Where one documented limit covers both pushing and reading (eBay's daily Inventory API quota,
  * Shopify's cost bucket), it is split between the two policies so that a client honouring both stays

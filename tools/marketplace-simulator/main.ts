@@ -1,5 +1,5 @@
 /**
- * npx tsx test/marketplace-simulator/main.ts --port 4600 [--host 127.0.0.1] [--rate-scale 1] [--walmart-feed-ms 300]
+ * npx tsx tools/marketplace-simulator/main.ts --port 4600 [--host 127.0.0.1] [--rate-scale 1] [--walmart-feed-ms 300]
  * Runs the marketplace simulator on its own, for a process driving it over HTTP: connections use
  * `<url>/<kind>/<account>` as baseUrl, GET `<url>/_sim/<kind>/<account>/connection` returns a ready
  * one, and the other controls live under `<url>/_sim/...` (see server.ts).
