@@ -7,12 +7,12 @@ import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../gateway/registry/webhooks.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
+import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/reservation-expiry.js';
+import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/order-sweeper.js';
 import { MarketplaceSync } from './marketplace-sync.js';
 import { JobsMetrics } from './metrics.js';
-import { ORDERS_MAINTENANCE_QUEUE, OrderSweeper } from './order-sweeper.js';
 import { OutboxRelay, relaySettings } from './outbox-relay.js';
 import { ReplicationConsumer } from './replication-consumer.js';
-import { MAINTENANCE_QUEUE as INVENTORY_MAINTENANCE_QUEUE, ReservationExpiry } from './reservation-expiry.js';
 import { republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
@@ -66,7 +66,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     closers.push(() => marketplace.stop());
     await marketplace.start();
 
-    const expiry = await ReservationExpiry.start({
+    const expiry = await startReservationExpiry({
       inventory: databases.inventory,
       redisUrl: cfg.REDIS_URL,
       keyPrefix: cfg.REDIS_KEY_PREFIX,
@@ -77,7 +77,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     // Orders emit no events, but the order sweeper works on their database.
     const ordersDb = await openSubgraphDatabase(cfg, SUBGRAPHS.orders);
     closers.push(() => ordersDb.destroy());
-    const sweeper = await OrderSweeper.start({ orders: ordersDb, cfg });
+    const sweeper = await startOrderSweeper({ orders: ordersDb, cfg });
     closers.push(() => sweeper.close());
 
     // Its own connection, failing a command after one retry: a scrape must not wait on a Redis that is away.

@@ -27,7 +27,8 @@ import { UsageRecorder } from './usage-recorder.js';
 import { TrustedDocuments } from '../trusted-documents.js';
 import { UsageRecordEntity } from './usage.entity.js';
 import { DeprecationEntity, WebhookEntity } from './webhook.entity.js';
-import { RegistryMaintenance, WebhookDispatcher, webhookSettings } from './webhooks.js';
+import type { ScheduledWorker } from '../../lib/scheduled-worker.js';
+import { startRegistryMaintenance, WebhookDispatcher, webhookSettings } from './webhooks.js';
 
 export const REGISTRY_ENTITIES = [
   RegistrySubgraphEntity,
@@ -114,7 +115,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
   const log = logger().child({ component: 'registry' });
   const registry = await openRegistry(cfg, { deliverWebhooks: true });
   const { service } = registry;
-  let maintenance: RegistryMaintenance | undefined;
+  let maintenance: ScheduledWorker | undefined;
   let usage: UsageRecorder | undefined;
   let trusted: TrustedDocuments | undefined;
   let authenticator: Authenticator | undefined;
@@ -124,7 +125,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
     // Loaded before the gateway serves: an ENFORCE client is never let through by an empty copy.
     trusted = await TrustedDocuments.start(service.documents, cfg.REGISTRY_POLL_MS, log.child({ component: 'trusted-documents' }));
     usage = new UsageRecorder((rows) => service.recordUsage(rows), cfg.REGISTRY_USAGE_FLUSH_MS, log);
-    maintenance = await RegistryMaintenance.start(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
+    maintenance = await startRegistryMaintenance(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
     // One authenticator for /graphql and /registry/graphql: the same keys and JWTs work on both.
     const authn = (authenticator = await startAuthenticator(cfg, registry.dataSource));
     const subscriptionUrls = Object.fromEntries((await service.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : [])));

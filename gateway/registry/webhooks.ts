@@ -4,13 +4,13 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { Config } from '../../lib/config.js';
 import { logger } from '../../lib/logger.js';
+import { ScheduledWorker } from '../../lib/scheduled-worker.js';
 import type { RegistryEvents, RegistryService } from './registry.service.js';
 import type { WebhookEvent } from './webhook.entity.js';
 import { webhookStore } from './webhook.store.js';
 
 export const WEBHOOK_QUEUE = 'registry-webhooks';
 export const REGISTRY_MAINTENANCE_QUEUE = 'registry-maintenance';
-const DEPRECATION_NOTICES = 'deprecation-notices';
 
 /** Headers of a delivery: the signature is `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the webhook's secret>`. */
 export const SIGNATURE_HEADER = 'x-omnistock-signature';
@@ -153,38 +153,20 @@ export class WebhookDispatcher implements RegistryEvents {
  * gateway upserts under one id, so it runs once a day across replicas; each notice is also
  * claimed in SQL, so even an overlapping run sends none twice.
  */
-export class RegistryMaintenance {
-  private constructor(
-    private readonly queue: Queue,
-    private readonly worker: Worker,
-  ) {}
-
-  static async start(service: RegistryService, settings: Pick<WebhookSettings, 'redisUrl' | 'keyPrefix'>): Promise<RegistryMaintenance> {
-    const log = logger().child({ component: 'registry-maintenance' });
-    const connection = { url: settings.redisUrl, maxRetriesPerRequest: null };
-    const queue = new Queue(REGISTRY_MAINTENANCE_QUEUE, { connection, prefix: settings.keyPrefix });
-    queue.on('error', (err) => log.error({ err }, 'registry maintenance queue error'));
-    await queue.upsertJobScheduler(
-      DEPRECATION_NOTICES,
-      { pattern: '0 6 * * *', tz: 'UTC' },
-      { name: DEPRECATION_NOTICES, opts: { removeOnComplete: 30, removeOnFail: 100, attempts: 3, backoff: { type: 'exponential', delay: 60_000 } } },
-    );
-    const worker = new Worker(
-      REGISTRY_MAINTENANCE_QUEUE,
-      async () => {
-        const sent = await service.notifyDueDeprecations();
-        if (sent) log.info({ sent }, 'deprecation removal notices queued');
-        return sent;
-      },
-      { connection, prefix: settings.keyPrefix, concurrency: 1 },
-    );
-    worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'deprecation check failed'));
-    worker.on('error', (err) => log.error({ err }, 'registry maintenance worker error'));
-    return new RegistryMaintenance(queue, worker);
-  }
-
-  async close(): Promise<void> {
-    await this.worker.close();
-    await this.queue.close();
-  }
+export function startRegistryMaintenance(service: RegistryService, settings: Pick<WebhookSettings, 'redisUrl' | 'keyPrefix'>): Promise<ScheduledWorker> {
+  const log = logger().child({ component: 'registry-maintenance' });
+  return ScheduledWorker.start({
+    queue: REGISTRY_MAINTENANCE_QUEUE,
+    job: 'deprecation-notices',
+    schedule: { pattern: '0 6 * * *', tz: 'UTC' },
+    redisUrl: settings.redisUrl,
+    keyPrefix: settings.keyPrefix,
+    component: 'registry-maintenance',
+    attempts: 3,
+    async run() {
+      const sent = await service.notifyDueDeprecations();
+      if (sent) log.info({ sent }, 'deprecation removal notices queued');
+      return sent;
+    },
+  });
 }

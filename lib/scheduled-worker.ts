@@ -1,0 +1,63 @@
+import { Queue, Worker, type RepeatOptions } from 'bullmq';
+import { failureLogLevel } from './db.js';
+import { logger } from './logger.js';
+
+export interface ScheduledWorkerOptions<R> {
+  /** The BullMQ queue (one per owning module, e.g. `inventory-maintenance`). */
+  queue: string;
+  /** The job scheduler's id and the job's name. */
+  job: string;
+  /** When it runs: `{ every: ms }` or a cron `{ pattern, tz }`. */
+  schedule: Pick<RepeatOptions, 'every' | 'pattern' | 'tz'>;
+  redisUrl: string;
+  /** REDIS_KEY_PREFIX, BullMQ's own key prefix. */
+  keyPrefix: string;
+  /** The logger's component. */
+  component: string;
+  /** Retries of a failed run before the next scheduled one (default: none, the schedule retries). */
+  attempts?: number;
+  /**
+   * One run. `closing()` turns true once the process is shutting down: a run working off a backlog
+   * in batches stops after its current batch.
+   */
+  run(closing: () => boolean): Promise<unknown>;
+}
+
+/**
+ * A job that runs on a schedule in whichever process's worker takes it. Every process upserts the
+ * same BullMQ job scheduler and BullMQ keeps one, so with several processes each run still happens
+ * once. A short history is kept: a run every few seconds would otherwise fill Redis.
+ */
+export class ScheduledWorker {
+  private constructor(
+    private readonly queue: Queue,
+    private readonly worker: Worker,
+  ) {}
+
+  static async start<R>(opts: ScheduledWorkerOptions<R>): Promise<ScheduledWorker> {
+    const log = logger().child({ component: opts.component });
+    // BullMQ opens (and closes) its own connections; workers need maxRetriesPerRequest: null.
+    const connection = { url: opts.redisUrl, maxRetriesPerRequest: null };
+    const queue = new Queue(opts.queue, { connection, prefix: opts.keyPrefix });
+    queue.on('error', (err) => log.error({ err }, `${opts.queue} queue error`));
+    const retries = opts.attempts ? { attempts: opts.attempts, backoff: { type: 'exponential', delay: 60_000 } } : {};
+    await queue.upsertJobScheduler(opts.job, opts.schedule, {
+      name: opts.job,
+      opts: { removeOnComplete: 100, removeOnFail: 1000, ...retries },
+    });
+    const worker: Worker = new Worker(opts.queue, () => opts.run(() => worker.closing !== undefined), {
+      connection,
+      prefix: opts.keyPrefix,
+      concurrency: 1,
+    });
+    worker.on('failed', (job, err) => log[failureLogLevel(err)]({ err, jobId: job?.id }, `${opts.job} failed`));
+    worker.on('error', (err) => log.error({ err }, `${opts.queue} worker error`));
+    return new ScheduledWorker(queue, worker);
+  }
+
+  /** Waits for a running job to finish, then closes the worker and the queue. */
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.queue.close();
+  }
+}
