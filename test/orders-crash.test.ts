@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { QueryRunner } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOrderService } from '../subgraphs/orders/context.js';
+import { createOrderRecovery } from '../subgraphs/orders/context.js';
 import { gql } from './client.js';
 import { waitFor } from './events.js';
 import { CANCEL, ORDER, OrdersWorld, PLACE, startOrdersStack, type OrdersStack } from './orders-fixture.js';
@@ -156,7 +156,7 @@ async function crashBetweenReserveAndConfirm(sku: string, ttlSeconds: number): P
 }
 
 /** The sweep the jobs process runs, with no grace period. */
-const sweep = () => createOrderService(stack.orders, { ...stack.cfg, ORDER_PENDING_GRACE_MS: 0 }).sweep(100);
+const sweep = () => createOrderRecovery(stack.orders, { ...stack.cfg, ORDER_PENDING_GRACE_MS: 0 }).sweep(100);
 
 /** Never a reservation holding stock for an order that is not confirmed. */
 async function assertNoOrphan(orderId: string, sku: string): Promise<void> {

@@ -3,7 +3,9 @@ import { config, ordersInventoryUrl, type Config } from '../../lib/config.js';
 import type { BaseContext } from '../../lib/subgraph.js';
 import { InventoryClient } from '../../contracts/inventory-client.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { OrderService, type Caller } from './order.service.js';
+import { OrderRecovery } from './order-recovery.service.js';
+import { OrderService, type Caller, type OrderSettings } from './order.service.js';
+import { OrderWorkflow } from './order-workflow.js';
 
 export interface OrdersContext extends BaseContext {
   orders: OrderService;
@@ -12,12 +14,20 @@ export interface OrdersContext extends BaseContext {
 
 /** The order service on a database, talking to inventory as the configuration says (the subgraph and the jobs process both build it so). */
 export function createOrderService(ds: DataSource, cfg: Config): OrderService {
-  const inventory = new InventoryClient({ url: ordersInventoryUrl(cfg), timeoutMs: cfg.ORDERS_INVENTORY_TIMEOUT_MS });
-  return new OrderService(ds, inventory, {
-    reservationTtlSeconds: cfg.ORDER_RESERVATION_TTL_SECONDS,
-    pendingGraceMs: cfg.ORDER_PENDING_GRACE_MS,
-  });
+  return new OrderService(ds, inventoryClientOf(cfg), orderSettingsOf(cfg));
 }
+
+/** Crash recovery on a database, for the order sweeper, with the same inventory and settings as the service. */
+export function createOrderRecovery(ds: DataSource, cfg: Config): OrderRecovery {
+  const settings = orderSettingsOf(cfg);
+  return new OrderRecovery(ds, new OrderWorkflow(ds, inventoryClientOf(cfg), settings), settings);
+}
+
+const inventoryClientOf = (cfg: Config) => new InventoryClient({ url: ordersInventoryUrl(cfg), timeoutMs: cfg.ORDERS_INVENTORY_TIMEOUT_MS });
+const orderSettingsOf = (cfg: Config): OrderSettings => ({
+  reservationTtlSeconds: cfg.ORDER_RESERVATION_TTL_SECONDS,
+  pendingGraceMs: cfg.ORDER_PENDING_GRACE_MS,
+});
 
 /** The request's caller, as the service records it and forwards it to inventory. */
 export function callerOf(ctx: OrdersContext): Caller {
