@@ -1,5 +1,5 @@
 /**
- * Import rules (README "Project layout"; ../shared/ARCHITECTURE.md), checked in `npm test` (test/architecture.test.ts) and by
+ * Import rules of docs/architecture.md, checked in `npm test` (test/architecture.test.ts) and by
  * `npm run check:imports`. A violation names the importing file, the imported one and the rule.
  */
 const MODULES = '^(subgraphs|gateway|registry|jobs|contracts|scripts|bench|test|tools)/';
