@@ -9,7 +9,7 @@ import { failureLogLevel } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import { StreamConsumer } from '../lib/stream-consumer.js';
-import { marketplaceQueues } from '../subgraphs/channels/context.js';
+import { marketplaceQueues } from '../subgraphs/channels/api/context.js';
 import { createAdapter } from '../subgraphs/channels/marketplace/adapters/index.js';
 import type { MarketplaceAdapter } from '../subgraphs/channels/marketplace/adapters/types.js';
 import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../subgraphs/channels/marketplace/change-feed.js';

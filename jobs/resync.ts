@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { ChannelService } from '../subgraphs/channels/channel.service.js';
-import { LocationService } from '../subgraphs/locations/location.service.js';
+import { ChannelService } from '../subgraphs/channels/services/channel.service.js';
+import { LocationService } from '../subgraphs/locations/services/location.service.js';
 
 /**
  * Has the channels and locations subgraphs append a snapshot event of every channel and location

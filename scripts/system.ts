@@ -7,10 +7,10 @@ import { databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphN
 import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
-import { seedChannels } from '../subgraphs/channels/seed.js';
+import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { seedInventory } from '../subgraphs/inventory/seed.js';
-import { seedLocations } from '../subgraphs/locations/seed.js';
+import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estate.js';
 
 /** Fails fast, naming the URL, when MySQL or Redis cannot be reached. */

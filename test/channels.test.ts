@@ -6,7 +6,7 @@ import { encodeCursor } from '../lib/pagination.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { DEMO_CHANNELS } from '../scripts/demo/estate.js';
 import { channelsSubgraph } from '../subgraphs/channels/index.js';
-import { seedChannels } from '../subgraphs/channels/seed.js';
+import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { errorCode, gql, uniq } from './client.js';
 
 let sg: RunningSubgraph;

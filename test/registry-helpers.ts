@@ -1,3 +1,4 @@
+import { parse as parseYaml } from 'yaml';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
@@ -98,9 +99,15 @@ export async function waitForVersion(gatewayUrl: string, version: number): Promi
   });
 }
 
+/** A subgraph's schema file, as supergraph.yaml names it. */
+export function repoSchemaFile(subgraph: string): string {
+  const config = parseYaml(readFileSync('supergraph.yaml', 'utf8')) as { subgraphs: Record<string, { schema: { file: string } }> };
+  return config.subgraphs[subgraph]!.schema.file;
+}
+
 /** A subgraph's SDL as it is in the repository. */
 export function repoSdl(subgraph: string): string {
-  return readFileSync(`subgraphs/${subgraph}/schema.graphql`, 'utf8');
+  return readFileSync(repoSchemaFile(subgraph), 'utf8');
 }
 
 /** A small @apollo/subgraph server on a free port (a partner's subgraph). */

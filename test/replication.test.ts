@@ -12,11 +12,11 @@ import type { RunningService } from '../lib/server.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS } from '../scripts/demo/estate.js';
 import { channelsSubgraph } from '../subgraphs/channels/index.js';
-import { seedChannels } from '../subgraphs/channels/seed.js';
+import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';
 import { replicaStore } from '../subgraphs/inventory/replica.store.js';
 import { locationsSubgraph } from '../subgraphs/locations/index.js';
-import { seedLocations } from '../subgraphs/locations/seed.js';
+import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { gql, uniq } from './client.js';
 import { dropKeys, readStream, testKeyPrefix, waitFor } from './events.js';
 

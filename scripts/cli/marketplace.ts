@@ -6,8 +6,8 @@ import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { config } from '../../lib/config.js';
 import { openSubgraphDatabase } from '../../lib/subgraph.js';
-import { ChannelService } from '../../subgraphs/channels/channel.service.js';
-import { marketplaceQueues } from '../../subgraphs/channels/context.js';
+import { ChannelService } from '../../subgraphs/channels/services/channel.service.js';
+import { marketplaceQueues } from '../../subgraphs/channels/api/context.js';
 import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
 import { channelsSubgraph } from '../../subgraphs/channels/index.js';
 

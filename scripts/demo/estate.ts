@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
-import type { SeedChannel } from '../../subgraphs/channels/seed.js';
-import type { SeedLocation } from '../../subgraphs/locations/seed.js';
+import type { SeedChannel } from '../../subgraphs/channels/data/seed.js';
+import type { SeedLocation } from '../../subgraphs/locations/data/seed.js';
 
 /**
  * The demo estate: a UK retailer with 3 warehouses/DCs, 25 stores in 11 cities (real coordinates)

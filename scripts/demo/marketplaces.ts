@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../lib/config.js';
-import { marketplaceQueues } from '../../subgraphs/channels/context.js';
+import { marketplaceQueues } from '../../subgraphs/channels/api/context.js';
 import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
 import { MissingSecretError, SecretStore } from '../../subgraphs/channels/marketplace/secrets.js';
 import type { MarketplaceKind } from '../../subgraphs/channels/marketplace/adapters/types.js';

@@ -5,8 +5,8 @@ import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { BadUserInputError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
-import type { ChannelEntity } from '../channel.entity.js';
-import { channelStore } from '../channel.store.js';
+import type { ChannelEntity } from '../data/channel.entity.js';
+import { channelStore } from '../data/channel.store.js';
 import { DEFAULT_PUSH_POLICIES } from './adapters/policies.js';
 import type { MarketplaceKind, RatePolicy } from './adapters/types.js';
 import {

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '../../lib/db.js';
+import { bigintAsNumber } from '../../../lib/db.js';
 
 export const LOCATION_TYPES = ['STORE', 'WAREHOUSE', 'DISTRIBUTION_CENTER', 'DROP_SHIP_VENDOR'] as const;
 export type LocationType = (typeof LOCATION_TYPES)[number];

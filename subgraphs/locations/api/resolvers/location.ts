@@ -1,8 +1,8 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { DateTime } from '../../../lib/scalars.js';
-import { assertId, isId } from '../../../lib/validation.js';
+import { DateTime } from '../../../../lib/scalars.js';
+import { assertId, isId } from '../../../../lib/validation.js';
 import type { LocationsContext } from '../context.js';
-import type { LocationEntity } from '../location.entity.js';
+import type { LocationEntity } from '../../data/location.entity.js';
 
 export const locationResolvers: GraphQLResolverMap<LocationsContext> = {
   DateTime,

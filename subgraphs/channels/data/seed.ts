@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ChannelEntity } from './channel.entity.js';
-import { appendChannelSnapshots, ruleColumns, sourceRows } from './channel.service.js';
+import { appendChannelSnapshots, ruleColumns, sourceRows } from '../services/channel.service.js';
 import { channelStore } from './channel.store.js';
 
 /** A channel to seed, with its allocation rule: the demo estate's rows, or any caller's with the same shape. */

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import type { BaseContext } from '../../lib/subgraph.js';
+import type { BaseContext } from '../../../lib/subgraph.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { LocationService } from './location.service.js';
+import { LocationService } from '../services/location.service.js';
 
 export interface LocationsContext extends BaseContext {
   locations: LocationService;

@@ -1,13 +1,13 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { DateTime } from '../../../lib/scalars.js';
-import { assertId, isId } from '../../../lib/validation.js';
-import type { ChannelSourceEntity } from '../channel.entity.js';
+import { DateTime } from '../../../../lib/scalars.js';
+import { assertId, isId } from '../../../../lib/validation.js';
+import type { ChannelSourceEntity } from '../../data/channel.entity.js';
 import type {
   AllocationRuleInput,
   ChannelWithSources,
   CreateChannelInput,
   UpdateChannelInput,
-} from '../channel.service.js';
+} from '../../services/channel.service.js';
 import type { ChannelsContext } from '../context.js';
 import { afterWrite } from '../loaders.js';
 import { marketplaceChannelFields, marketplaceMutations, marketplaceTypes } from './marketplace.js';

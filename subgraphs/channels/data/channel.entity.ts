@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { bigintAsNumber } from '../../lib/db.js';
+import { bigintAsNumber } from '../../../lib/db.js';
 
 export const CHANNEL_TYPES = ['WEB_STOREFRONT', 'MARKETPLACE', 'POS', 'CLIENTELING', 'B2B_EDI'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];

@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createOutboxTable } from '../../../lib/outbox.js';
+import { createOutboxTable } from '../../../../lib/outbox.js';
 
 /**
  * Channels emit a full snapshot on every change (inventory keeps a replica of the rules; see README

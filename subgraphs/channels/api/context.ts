@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
-import type { Config } from '../../lib/config.js';
-import type { BaseContext, SubgraphRuntime } from '../../lib/subgraph.js';
-import { ChannelService } from './channel.service.js';
+import type { Config } from '../../../lib/config.js';
+import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
+import { ChannelService } from '../services/channel.service.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { MarketplaceService } from './marketplace/marketplace.service.js';
-import { MarketplaceQueues } from './marketplace/queues.js';
+import { MarketplaceService } from '../marketplace/marketplace.service.js';
+import { MarketplaceQueues } from '../marketplace/queues.js';
 
 export interface ChannelsContext extends BaseContext {
   channels: ChannelService;

@@ -1,11 +1,11 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { streamIdOfSortable } from '../../../lib/event-stream.js';
-import { assertId } from '../../../lib/validation.js';
-import type { ChannelEntity } from '../channel.entity.js';
+import { streamIdOfSortable } from '../../../../lib/event-stream.js';
+import { assertId } from '../../../../lib/validation.js';
+import type { ChannelEntity } from '../../data/channel.entity.js';
 import type { ChannelsContext } from '../context.js';
 import { afterWrite } from '../loaders.js';
-import type { DriftRunEntity, MarketplaceConnectionEntity, SyncStateEntity } from '../marketplace/marketplace.entity.js';
-import { connectionSettings, resolvePolicy, type MarketplaceConnectionInput, type SyncSummary } from '../marketplace/marketplace.service.js';
+import type { DriftRunEntity, MarketplaceConnectionEntity, SyncStateEntity } from '../../marketplace/marketplace.entity.js';
+import { connectionSettings, resolvePolicy, type MarketplaceConnectionInput, type SyncSummary } from '../../marketplace/marketplace.service.js';
 
 type SyncParent = SyncSummary & { channelId: string };
 const sequence = (sortable: string | null) => (sortable ? streamIdOfSortable(sortable) : null);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { channelSnapshotSchema } from '../../contracts/events.js';
-import { ChannelEntity } from './channel.entity.js';
+import { channelSnapshotSchema } from '../../../contracts/events.js';
+import { ChannelEntity } from '../data/channel.entity.js';
 import { channelSnapshot, ruleColumns, sourceRows } from './channel.service.js';
 
 describe('ruleColumns', () => {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { LocationEntity } from './location.entity.js';
-import { appendLocationSnapshots } from './location.service.js';
+import { appendLocationSnapshots } from '../services/location.service.js';
 import { locationStore } from './location.store.js';
 
 /** A location to seed: the demo estate's rows, or any caller's with the same shape. */

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
-import type { ChannelEntity, ChannelSourceEntity } from './channel.entity.js';
-import type { ChannelService } from './channel.service.js';
-import type { DriftLineEntity, MarketplaceConnectionEntity } from './marketplace/marketplace.entity.js';
-import type { MarketplaceService, SyncSummary } from './marketplace/marketplace.service.js';
+import type { ChannelEntity, ChannelSourceEntity } from '../data/channel.entity.js';
+import type { ChannelService } from '../services/channel.service.js';
+import type { DriftLineEntity, MarketplaceConnectionEntity } from '../marketplace/marketplace.entity.js';
+import type { MarketplaceService, SyncSummary } from '../marketplace/marketplace.service.js';
 
 /** Built per request: each batch is one IN (...) query (a statement per figure for summaries), answered in key order. */
 export function createLoaders(channels: ChannelService, marketplace: MarketplaceService) {

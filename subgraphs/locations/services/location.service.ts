@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { oneByKey } from '../../lib/batch.js';
-import { isDuplicateKey } from '../../lib/db.js';
-import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { TOPICS, type LocationSnapshot } from '../../contracts/events.js';
-import { outboxStore } from '../../lib/outbox.js';
-import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
-import { assertPageSize, codeSchema, timezoneSchema } from '../../lib/validation.js';
-import { LOCATION_STATUSES, LOCATION_TYPES, LocationEntity } from './location.entity.js';
-import { locationStore, type BoundingBox, type LocationFilter } from './location.store.js';
+import { oneByKey } from '../../../lib/batch.js';
+import { isDuplicateKey } from '../../../lib/db.js';
+import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { TOPICS, type LocationSnapshot } from '../../../contracts/events.js';
+import { outboxStore } from '../../../lib/outbox.js';
+import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
+import { assertPageSize, codeSchema, timezoneSchema } from '../../../lib/validation.js';
+import { LOCATION_STATUSES, LOCATION_TYPES, LocationEntity } from '../data/location.entity.js';
+import { locationStore, type BoundingBox, type LocationFilter } from '../data/location.store.js';
 
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import type { LocationEntity } from './location.entity.js';
-import type { LocationService } from './location.service.js';
+import type { LocationEntity } from '../data/location.entity.js';
+import type { LocationService } from '../services/location.service.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
 export function createLoaders(locations: LocationService) {

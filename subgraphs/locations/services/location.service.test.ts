@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { locationSnapshotSchema } from '../../contracts/events.js';
-import { LocationEntity } from './location.entity.js';
+import { locationSnapshotSchema } from '../../../contracts/events.js';
+import { LocationEntity } from '../data/location.entity.js';
 import { locationSnapshot } from './location.service.js';
 
 describe('locationSnapshot', () => {

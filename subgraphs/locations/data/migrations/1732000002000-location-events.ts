@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { createOutboxTable } from '../../../lib/outbox.js';
+import { createOutboxTable } from '../../../../lib/outbox.js';
 
 /**
  * Locations emit a snapshot of their state on every change (inventory keeps a replica; see README

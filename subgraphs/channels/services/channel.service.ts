@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { MAX_QUANTITY } from '../../contracts/quantities.js';
-import { manyByKey, oneByKey } from '../../lib/batch.js';
-import { isDuplicateKey } from '../../lib/db.js';
-import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { TOPICS, type ChannelSnapshot } from '../../contracts/events.js';
-import { outboxStore } from '../../lib/outbox.js';
-import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
-import { assertPageSize, codeSchema, idSchema } from '../../lib/validation.js';
+import { MAX_QUANTITY } from '../../../contracts/quantities.js';
+import { manyByKey, oneByKey } from '../../../lib/batch.js';
+import { isDuplicateKey } from '../../../lib/db.js';
+import { ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { TOPICS, type ChannelSnapshot } from '../../../contracts/events.js';
+import { outboxStore } from '../../../lib/outbox.js';
+import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
+import { assertPageSize, codeSchema, idSchema } from '../../../lib/validation.js';
 import {
   CHANNEL_STATUSES,
   CHANNEL_TYPES,
@@ -16,8 +16,8 @@ import {
   ChannelSourceEntity,
   MARKETPLACE_KINDS,
   type BufferKind,
-} from './channel.entity.js';
-import { channelStore, type ChannelFilter } from './channel.store.js';
+} from '../data/channel.entity.js';
+import { channelStore, type ChannelFilter } from '../data/channel.store.js';
 
 /** Channels per transaction when republishing every snapshot. */
 const REPUBLISH_PAGE = 500;
