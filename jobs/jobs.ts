@@ -8,7 +8,7 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../gateway/registry/webhooks.js';
 import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
 import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/reservation-expiry.js';
-import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/order-sweeper.js';
+import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/services/order-sweeper.js';
 import { MarketplaceSync } from './marketplace-sync.js';
 import { JobsMetrics } from './metrics.js';
 import { OutboxRelay, relaySettings } from './outbox-relay.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { QueryRunner } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOrderRecovery } from '../subgraphs/orders/context.js';
+import { createOrderRecovery } from '../subgraphs/orders/api/context.js';
 import { gql } from './client.js';
 import { waitFor } from './events.js';
 import { CANCEL, ORDER, OrdersWorld, PLACE, startOrdersStack, type OrdersStack } from './orders-fixture.js';

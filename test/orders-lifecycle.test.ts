@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configWith } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
 import { InventoryClient, InventoryUnavailableError } from '../contracts/inventory-client.js';
-import { OrderService } from '../subgraphs/orders/order.service.js';
+import { OrderService } from '../subgraphs/orders/services/order.service.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
 import { CANCEL, FULFIL, ORDER, OrdersWorld, PLACE, RETURN, startOrdersStack, type OrdersStack } from './orders-fixture.js';

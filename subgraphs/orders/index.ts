@@ -1,13 +1,13 @@
 import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
-import { createContext, type OrdersContext } from './context.js';
-import { CreateOrders1732000002000 } from './migrations/1732000002000-create-orders.js';
-import { OrderLifecycle1732000005000 } from './migrations/1732000005000-order-lifecycle.js';
-import { OrderEntity, OrderLineEntity, OrderOperationEntity, OrderStatusChangeEntity } from './order.entity.js';
-import { orderResolvers } from './resolvers/order.js';
+import { createContext, type OrdersContext } from './api/context.js';
+import { CreateOrders1732000002000 } from './data/migrations/1732000002000-create-orders.js';
+import { OrderLifecycle1732000005000 } from './data/migrations/1732000005000-order-lifecycle.js';
+import { OrderEntity, OrderLineEntity, OrderOperationEntity, OrderStatusChangeEntity } from './data/order.entity.js';
+import { orderResolvers } from './api/resolvers/order.js';
 
 export const ordersSubgraph: SubgraphDefinition<OrdersContext> = {
   name: 'orders',
-  typeDefs: loadTypeDefs(import.meta.url),
+  typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: orderResolvers,
   entities: [OrderEntity, OrderLineEntity, OrderStatusChangeEntity, OrderOperationEntity],
   migrations: [CreateOrders1732000002000, OrderLifecycle1732000005000],

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { ordersInventoryUrl, type Config } from '../../lib/config.js';
-import { logger } from '../../lib/logger.js';
-import { ScheduledWorker } from '../../lib/scheduled-worker.js';
-import { createOrderRecovery } from './context.js';
+import { ordersInventoryUrl, type Config } from '../../../lib/config.js';
+import { logger } from '../../../lib/logger.js';
+import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
+import { createOrderRecovery } from '../api/context.js';
 import type { SweepResult } from './order-recovery.service.js';
 
 export const ORDERS_MAINTENANCE_QUEUE = 'orders-maintenance';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadUserInputError } from '../../lib/errors.js';
-import { encodeCursor } from '../../lib/pagination.js';
+import { BadUserInputError } from '../../../lib/errors.js';
+import { encodeCursor } from '../../../lib/pagination.js';
 import { orderCursor, parseOrderCursor } from './order.service.js';
 
 const id = '2b7d0c4e-8f7a-4d3b-9c1e-5a6f7b8c9d0e';

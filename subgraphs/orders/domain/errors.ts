@@ -1,4 +1,4 @@
-import { DomainError } from '../../lib/errors.js';
+import { DomainError } from '../../../lib/errors.js';
 
 /**
  * A lifecycle step the order's status does not allow (cancelling a FULFILLED order, fulfilling a

@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
-import { config, ordersInventoryUrl, type Config } from '../../lib/config.js';
-import type { BaseContext } from '../../lib/subgraph.js';
-import { InventoryClient } from '../../contracts/inventory-client.js';
+import { config, ordersInventoryUrl, type Config } from '../../../lib/config.js';
+import type { BaseContext } from '../../../lib/subgraph.js';
+import { InventoryClient } from '../../../contracts/inventory-client.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { OrderRecovery } from './order-recovery.service.js';
-import { OrderService, type Caller, type OrderSettings } from './order.service.js';
-import { OrderWorkflow } from './order-workflow.js';
+import { OrderRecovery } from '../services/order-recovery.service.js';
+import { OrderService, type Caller, type OrderSettings } from '../services/order.service.js';
+import { OrderWorkflow } from '../services/order-workflow.js';
 
 export interface OrdersContext extends BaseContext {
   orders: OrderService;

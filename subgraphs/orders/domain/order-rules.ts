@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { idempotencyKeySchema } from '../../contracts/idempotency.js';
-import { unitsSchema as units } from '../../contracts/quantities.js';
-import { BadUserInputError, type InputIssue } from '../../lib/errors.js';
-import { idSchema, skuSchema } from '../../lib/validation.js';
+import { idempotencyKeySchema } from '../../../contracts/idempotency.js';
+import { unitsSchema as units } from '../../../contracts/quantities.js';
+import { BadUserInputError, type InputIssue } from '../../../lib/errors.js';
+import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { OrderStateError } from './errors.js';
-import { FULFILMENT_METHODS, type OperationKind, type OrderStatus } from './order.entity.js';
+import { FULFILMENT_METHODS, type OperationKind, type OrderStatus } from './order-vocabulary.js';
 
 /**
  * The order lifecycle's rules, free of I/O: input schemas, which quantities a step may take, and the

@@ -1,10 +1,10 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { DateTime } from '../../../lib/scalars.js';
-import { assertId, isId, skuSchema } from '../../../lib/validation.js';
+import { DateTime } from '../../../../lib/scalars.js';
+import { assertId, isId, skuSchema } from '../../../../lib/validation.js';
 import { callerOf, type OrdersContext } from '../context.js';
-import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from '../order.entity.js';
-import { parseRejection } from '../order-rules.js';
-import type { OrderListArgs } from '../order.service.js';
+import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from '../../data/order.entity.js';
+import { parseRejection } from '../../domain/order-rules.js';
+import type { OrderListArgs } from '../../services/order.service.js';
 
 export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   DateTime,

@@ -1,15 +1,16 @@
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { manyByKey, oneByKey } from '../../lib/batch.js';
-import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { decodeCursor, toConnection, type Connection } from '../../lib/pagination.js';
-import { assertId, assertPageSize, idSchema } from '../../lib/validation.js';
-import { OrderStateError } from './errors.js';
-import type { InventoryClient } from '../../contracts/inventory-client.js';
-import { OrderEntity, OrderLineEntity, type OrderStatus, type OrderStatusChangeEntity } from './order.entity.js';
-import { fulfilSchema, placeOrderSchema, planFulfil, planReturn, returnSchema } from './order-rules.js';
-import { requestHash } from '../../contracts/idempotency.js';
-import { orderStore, type OrderKey } from './order.store.js';
+import { manyByKey, oneByKey } from '../../../lib/batch.js';
+import { ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
+import { assertId, assertPageSize, idSchema } from '../../../lib/validation.js';
+import { OrderStateError } from '../domain/errors.js';
+import type { InventoryClient } from '../../../contracts/inventory-client.js';
+import { OrderEntity, OrderLineEntity, type OrderStatusChangeEntity } from '../data/order.entity.js';
+import { type OrderStatus } from '../domain/order-vocabulary.js';
+import { fulfilSchema, placeOrderSchema, planFulfil, planReturn, returnSchema } from '../domain/order-rules.js';
+import { requestHash } from '../../../contracts/idempotency.js';
+import { orderStore, type OrderKey } from '../data/order.store.js';
 import { OrderWorkflow } from './order-workflow.js';
 
 const cursorSchema = z.tuple([z.iso.datetime(), idSchema]);

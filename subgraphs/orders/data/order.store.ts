@@ -1,13 +1,7 @@
 import { In, type EntityManager } from 'typeorm';
-import { affectedRows } from '../../lib/db.js';
-import {
-  OrderEntity,
-  OrderLineEntity,
-  OrderOperationEntity,
-  OrderStatusChangeEntity,
-  type OperationKind,
-  type OrderStatus,
-} from './order.entity.js';
+import { affectedRows } from '../../../lib/db.js';
+import { OrderEntity, OrderLineEntity, OrderOperationEntity, OrderStatusChangeEntity } from './order.entity.js';
+import { type OperationKind, type OrderStatus } from '../domain/order-vocabulary.js';
 
 export interface OrderFilter {
   channelId?: string | null;

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
-import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from './order.entity.js';
-import type { OrderService } from './order.service.js';
+import type { OrderEntity, OrderLineEntity, OrderStatusChangeEntity } from '../data/order.entity.js';
+import type { OrderService } from '../services/order.service.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
 export function createLoaders(orders: OrderService) {

@@ -1,9 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { FulfilmentMethod, OperationKind, OperationState, OrderStatus } from '../domain/order-vocabulary.js';
 
-export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'PARTIALLY_FULFILLED', 'FULFILLED', 'CANCELLED'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-export const FULFILMENT_METHODS = ['SHIP', 'PICKUP'] as const;
-export type FulfilmentMethod = (typeof FULFILMENT_METHODS)[number];
 
 @Entity({ name: 'orders' })
 @Index('ix_orders_channel_created', ['channelId', 'createdAt'])
@@ -117,9 +114,6 @@ export class OrderStatusChangeEntity {
   createdAt!: Date;
 }
 
-export const OPERATION_KINDS = ['FULFIL', 'CANCEL', 'RETURN'] as const;
-export type OperationKind = (typeof OPERATION_KINDS)[number];
-export type OperationState = 'PENDING' | 'DONE';
 
 /**
  * One lifecycle step of an order (a shipment, the cancellation, a return) under the caller's

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { DomainError } from '../../lib/errors.js';
-import { logger } from '../../lib/logger.js';
-import { orderStore } from './order.store.js';
+import { DomainError } from '../../../lib/errors.js';
+import { logger } from '../../../lib/logger.js';
+import { orderStore } from '../data/order.store.js';
 import type { Caller, OrderSettings } from './order.service.js';
 import type { OrderWorkflow } from './order-workflow.js';
 

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { isDuplicateKey, writeTransaction } from '../../lib/db.js';
-import { ConflictError, DomainError, NotFoundError, parseInput } from '../../lib/errors.js';
-import { logger } from '../../lib/logger.js';
-import { OrderStateError } from './errors.js';
-import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../contracts/inventory-client.js';
-import { OrderEntity, OrderLineEntity, OrderOperationEntity, type OperationKind } from './order.entity.js';
-import { applyChanges, cancelSchema, inventoryKeyOf, planCancel, parsePayload, statusOf, type LineChange, type OperationPayload, type PlaceOrder, type Rejection } from './order-rules.js';
-import { requestHash } from '../../contracts/idempotency.js';
-import { orderStore } from './order.store.js';
+import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
+import { ConflictError, DomainError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { logger } from '../../../lib/logger.js';
+import { OrderStateError } from '../domain/errors.js';
+import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../../contracts/inventory-client.js';
+import { OrderEntity, OrderLineEntity, OrderOperationEntity } from '../data/order.entity.js';
+import { type OperationKind } from '../domain/order-vocabulary.js';
+import { applyChanges, cancelSchema, inventoryKeyOf, planCancel, parsePayload, statusOf, type LineChange, type OperationPayload, type PlaceOrder, type Rejection } from '../domain/order-rules.js';
+import { requestHash } from '../../../contracts/idempotency.js';
+import { orderStore } from '../data/order.store.js';
 import type { Caller, OrderSettings } from './order.service.js';
 
 const metaOf = (caller: Caller): CallMeta => ({ requestId: caller.requestId, clientId: caller.actor });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { OrderStateError } from './errors.js';
-import { domainErrorOf } from '../../contracts/inventory-client.js';
-import type { OrderStatus } from './order.entity.js';
+import { domainErrorOf } from '../../../contracts/inventory-client.js';
+import type { OrderStatus } from './order-vocabulary.js';
 import {
   applyChanges,
   inventoryKeyOf,
@@ -14,7 +14,7 @@ import {
   statusOf,
   type LineCounts,
 } from './order-rules.js';
-import { requestHash } from '../../contracts/idempotency.js';
+import { requestHash } from '../../../contracts/idempotency.js';
 
 const channelId = '2b7d0c4e-8f7a-4d3b-9c1e-5a6f7b8c9d0e';
 const storeId = '7c1f0c4e-8f7a-4d3b-9c1e-5a6f7b8c9d0f';
