@@ -9,7 +9,7 @@ import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
-import { seedInventory } from '../subgraphs/inventory/seed.js';
+import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estate.js';
 

@@ -9,7 +9,7 @@ import { startSubgraph } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
-import { AvailabilitySnapshots } from '../subgraphs/inventory/availability-snapshot.js';
+import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-snapshot.js';
 import { logger } from '../lib/logger.js';
 import { PrivateMariaDb } from './private-mariadb.js';
 import { startStack, type Stack } from './stack.js';

@@ -5,7 +5,7 @@ import type { ChannelSnapshot } from '../contracts/events.js';
 import type { Config } from '../lib/config.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';
-import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
+import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { gql, uniq } from './client.js';
 
 /**

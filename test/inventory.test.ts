@@ -5,8 +5,8 @@ import { encodeCursor } from '../lib/pagination.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { demoItem, demoStock } from '../scripts/demo/estate.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';
-import { ReplicaService } from '../subgraphs/inventory/replica.service.js';
-import { seedInventory } from '../subgraphs/inventory/seed.js';
+import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
+import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { errorCode, gql, uniq } from './client.js';
 
 let sg: RunningSubgraph;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MovementService } from '../subgraphs/inventory/movement.service.js';
-import { ReconciliationService } from '../subgraphs/inventory/reconciliation.service.js';
+import { MovementService } from '../subgraphs/inventory/services/movement.service.js';
+import { ReconciliationService } from '../subgraphs/inventory/services/reconciliation.service.js';
 import { errorCode, gql, uniq } from './client.js';
 import { InventoryFixture } from './inventory-fixture.js';
 

@@ -14,7 +14,7 @@ import { DEMO_CHANNELS, DEMO_LOCATIONS } from '../scripts/demo/estate.js';
 import { channelsSubgraph } from '../subgraphs/channels/index.js';
 import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { inventorySubgraph } from '../subgraphs/inventory/index.js';
-import { replicaStore } from '../subgraphs/inventory/replica.store.js';
+import { replicaStore } from '../subgraphs/inventory/data/replica.store.js';
 import { locationsSubgraph } from '../subgraphs/locations/index.js';
 import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { gql, uniq } from './client.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReservationService } from '../subgraphs/inventory/reservation.service.js';
+import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
 import { errorCode, gql } from './client.js';
 import { AVAILABILITY, COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 

@@ -1,24 +1,24 @@
 import { DateTime } from '../../lib/scalars.js';
 import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
-import { createContext, type InventoryContext } from './context.js';
-import { InventoryItemEntity } from './item.entity.js';
-import { CreateInventory1732000001000 } from './migrations/1732000001000-create-inventory.js';
-import { itemResolvers } from './resolvers/item.js';
-import { reconciliationResolvers } from './resolvers/reconciliation.js';
-import { reservationResolvers } from './resolvers/reservation.js';
-import { stockResolvers } from './resolvers/stock.js';
-import { subscriptionResolvers } from './resolvers/subscription.js';
-import { StockLevelEntity } from './stock-level.entity.js';
-import { StockMovementEntity } from './stock-movement.entity.js';
-import { TransferEntity } from './transfer.entity.js';
-import { ReservationEntity, ReservationLineEntity } from './reservation.entity.js';
-import { LedgerReservations1732000003000 } from './migrations/1732000003000-ledger-reservations.js';
-import { Reconciliation1732000004000 } from './migrations/1732000004000-reconciliation.js';
-import { DriftLineEntity, ReconciliationRunEntity } from './reconciliation.entity.js';
+import { createContext, type InventoryContext } from './api/context.js';
+import { InventoryItemEntity } from './data/item.entity.js';
+import { CreateInventory1732000001000 } from './data/migrations/1732000001000-create-inventory.js';
+import { itemResolvers } from './api/resolvers/item.js';
+import { reconciliationResolvers } from './api/resolvers/reconciliation.js';
+import { reservationResolvers } from './api/resolvers/reservation.js';
+import { stockResolvers } from './api/resolvers/stock.js';
+import { subscriptionResolvers } from './api/resolvers/subscription.js';
+import { StockLevelEntity } from './data/stock-level.entity.js';
+import { StockMovementEntity } from './data/stock-movement.entity.js';
+import { TransferEntity } from './data/transfer.entity.js';
+import { ReservationEntity, ReservationLineEntity } from './data/reservation.entity.js';
+import { LedgerReservations1732000003000 } from './data/migrations/1732000003000-ledger-reservations.js';
+import { Reconciliation1732000004000 } from './data/migrations/1732000004000-reconciliation.js';
+import { DriftLineEntity, ReconciliationRunEntity } from './data/reconciliation.entity.js';
 
 export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
   name: 'inventory',
-  typeDefs: loadTypeDefs(import.meta.url),
+  typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: {
     DateTime,
     Query: { ...itemResolvers.Query, ...stockResolvers.Query, ...reservationResolvers.Query, ...reconciliationResolvers.Query },

@@ -1,0 +1,72 @@
+import { Counter } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { config } from '../../../lib/config.js';
+import { logger } from '../../../lib/logger.js';
+import { createRedis } from '../../../lib/redis.js';
+import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
+import { AvailabilitySnapshots } from '../data/availability-snapshot.js';
+import { AvailabilityService } from '../services/availability.service.js';
+import { ItemService } from '../services/item.service.js';
+import { createLoaders, type Loaders } from './loaders.js';
+import { MovementService } from '../services/movement.service.js';
+import { ReconciliationService } from '../services/reconciliation.service.js';
+import { ReplicaService } from '../services/replica.service.js';
+import { ReservationService } from '../services/reservation.service.js';
+import { StockService } from '../services/stock.service.js';
+import { StockFeed } from '../feeds/stock-feed.js';
+import { StockSubscriptionService } from '../services/stock-subscription.service.js';
+
+export interface InventoryContext extends BaseContext {
+  items: ItemService;
+  stock: StockService;
+  movements: MovementService;
+  reservations: ReservationService;
+  availability: AvailabilityService;
+  reconciliation: ReconciliationService;
+  stockSubscriptions: StockSubscriptionService;
+  loaders: Loaders;
+}
+
+export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
+  const cfg = runtime.cfg;
+  const movements = new MovementService(ds);
+  const replicas = new ReplicaService(ds);
+  // Its own connection, failing a command after one retry: snapshots must never hold a request up.
+  const snapshotRedis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
+  runtime.onClose(async () => void (await snapshotRedis.quit()));
+  const snapshots = new AvailabilitySnapshots(snapshotRedis, cfg.REDIS_KEY_PREFIX, cfg.AVAILABILITY_SNAPSHOT_TTL_S, logger().child({ component: 'availability-snapshots' }));
+  const staleAvailability = new Counter({
+    name: 'omnistock_availability_stale_entries_total',
+    help: 'availability entries while MySQL was unreachable: served from the Redis snapshot (served) or left null for want of one (missing)',
+    labelNames: ['outcome'] as const,
+    registers: [runtime.metrics],
+  });
+  const availability = new AvailabilityService(ds, replicas, config().LOW_STOCK_THRESHOLD, snapshots, (outcome, n) => {
+    if (n > 0) staleAvailability.inc({ outcome }, n);
+  });
+  // One pub/sub connection per process, shared by every subscription of this replica.
+  const feed = new StockFeed({
+    subscriber: createRedis(cfg.REDIS_URL),
+    reader: createRedis(cfg.REDIS_URL),
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    retentionMs: cfg.OUTBOX_RETENTION_MS,
+    log: logger().child({ component: 'stock-feed' }),
+  });
+  runtime.onClose(() => feed.close());
+  const reservationsRefused = new Counter({
+    name: 'omnistock_reservations_refused_total',
+    help: 'Reservations refused, by reason (INSUFFICIENT_STOCK, CHANNEL_INACTIVE); orders reserve through inventory, so theirs are included',
+    labelNames: ['reason'] as const,
+    registers: [runtime.metrics],
+  });
+  const services = {
+    items: new ItemService(ds),
+    stock: new StockService(ds),
+    movements,
+    reservations: new ReservationService(ds, replicas, (reason) => reservationsRefused.inc({ reason })),
+    availability,
+    reconciliation: new ReconciliationService(ds, movements),
+    stockSubscriptions: new StockSubscriptionService(feed, replicas, availability),
+  };
+  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders(services) });
+}

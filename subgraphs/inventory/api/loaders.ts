@@ -1,0 +1,33 @@
+import DataLoader from 'dataloader';
+import type { Connection } from '../../../lib/pagination.js';
+import type { InventoryItemEntity } from '../data/item.entity.js';
+import type { ItemService } from '../services/item.service.js';
+import type { DriftLineEntity, ReconciliationRunEntity } from '../data/reconciliation.entity.js';
+import type { ReconciliationService } from '../services/reconciliation.service.js';
+import type { ReservationService, ReservationView } from '../services/reservation.service.js';
+import type { StockMovementEntity } from '../data/stock-movement.entity.js';
+import type { StockLevelEntity } from '../data/stock-level.entity.js';
+import type { StockTotals } from '../data/stock-level.store.js';
+import { argsKey, type LocationStockKey, type StockService } from '../services/stock.service.js';
+import type { TransferEntity } from '../data/transfer.entity.js';
+
+/** Built per request: each batch is one IN (...) query, answered in key order. */
+export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService }) {
+  return {
+    itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(skus)),
+    stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(skus)),
+    stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => s.stock.totalsBySkus(skus)),
+    /** One query per distinct arguments across every Location of the request. */
+    stockAtLocation: new DataLoader<LocationStockKey, Connection<StockLevelEntity>, string>(
+      (keys) => s.stock.pagesAtLocations(keys),
+      { cacheKeyFn: (key) => `${key.locationId}:${argsKey(key.args)}` },
+    ),
+    reservationById: new DataLoader<string, ReservationView | null>((ids) => s.reservations.byIds(ids)),
+    transferById: new DataLoader<string, TransferEntity | null>((ids) => s.stock.transfersByIds(ids)),
+    movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(ids)),
+    reconciliationRunById: new DataLoader<string, ReconciliationRunEntity | null>((ids) => s.reconciliation.byIds(ids)),
+    driftsByRunId: new DataLoader<string, DriftLineEntity[]>((ids) => s.reconciliation.driftsOf(ids)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,39 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { assertId } from '../../../../lib/validation.js';
+import type { ChannelAvailability } from '../../services/availability.service.js';
+import type { InventoryContext } from '../context.js';
+import type { ReservationLineEntity } from '../../data/reservation.entity.js';
+import { isExpired, openQuantity, type ReservationView } from '../../services/reservation.service.js';
+import { locationRef } from './stock.js';
+
+export const reservationResolvers = {
+  Query: {
+    reservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.reservationById.load(assertId(args.id)),
+    availability: (_: unknown, args: { channelId: string; skus: string[] }, ctx: InventoryContext) =>
+      ctx.availability.forChannel(args.channelId, args.skus),
+  },
+  Mutation: {
+    reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId),
+    releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id)),
+    extendReservation: (_: unknown, args: { id: string; ttlSeconds?: number | null }, ctx: InventoryContext) =>
+      ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null),
+    commitReservation: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.commit(args.input, ctx.clientId),
+  },
+  Reservation: {
+    // Past its expiry a reservation holds nothing, whether or not the expiry job has run yet.
+    status: (r: ReservationView) => (isExpired(r, new Date()) && r.status === 'ACTIVE' ? 'EXPIRED' : r.status),
+    pickupLocation: (r: ReservationView) => (r.pickupLocationId ? locationRef(r.pickupLocationId) : null),
+    lines: (r: ReservationView) => {
+      const expired = isExpired(r, new Date());
+      return r.lines.map((l) => Object.assign(Object.create(l) as ReservationLineEntity, { openQuantity: expired ? 0 : openQuantity(l) }));
+    },
+  },
+  ReservationLine: {
+    item: (l: ReservationLineEntity, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(l.sku),
+    location: (l: ReservationLineEntity) => locationRef(l.locationId),
+  },
+  ChannelAvailability: {
+    item: (a: ChannelAvailability, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(a.sku),
+    locations: (a: ChannelAvailability) => a.locations.map((l) => ({ ...l, location: locationRef(l.locationId) })),
+  },
+} satisfies GraphQLResolverMap<InventoryContext>;

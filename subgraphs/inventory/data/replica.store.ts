@@ -1,0 +1,97 @@
+import type { EntityManager } from 'typeorm';
+import { z } from 'zod';
+import type { ChannelSnapshot, LocationSnapshot } from '../../../contracts/events.js';
+import type { ChannelRule, ReplicaSource } from '../domain/stock.js';
+
+
+export type { ChannelRule, ReplicaSource };
+
+const ruleRow = z.object({
+  channel_id: z.string(),
+  status: z.enum(['ACTIVE', 'PAUSED', 'ARCHIVED']),
+  buffer_kind: z.enum(['UNITS', 'PERCENT']).nullable(),
+  buffer_value: z.number().nullable(),
+  cap: z.number().nullable(),
+  allow_split_shipments: z.coerce.boolean(),
+  location_id: z.string().nullable(),
+  priority: z.number().nullable(),
+  location_status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']).nullable(),
+  pickup: z.coerce.boolean().nullable(),
+});
+
+const locationRow = z.object({
+  location_id: z.string(),
+  status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']),
+  ships: z.coerce.boolean(),
+  pickup: z.coerce.boolean(),
+});
+
+/** SQL of inventory's replicas of channel rules and location states. */
+export const replicaStore = {
+  /** Applies a channel snapshot unless the replica already holds this version or a newer one; true when applied. */
+  async applyChannel(tx: EntityManager, s: ChannelSnapshot, at: Date): Promise<boolean> {
+    const [current] = await tx.query('SELECT version FROM replica_channels WHERE channel_id = ? FOR UPDATE', [s.id]);
+    if (current && Number(current.version) >= s.version) return false;
+    await tx.query(
+      `INSERT INTO replica_channels (channel_id, status, buffer_kind, buffer_value, cap, allow_split_shipments, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE status = VALUES(status), buffer_kind = VALUES(buffer_kind), buffer_value = VALUES(buffer_value),
+         cap = VALUES(cap), allow_split_shipments = VALUES(allow_split_shipments), version = VALUES(version),
+         updated_at = VALUES(updated_at)`,
+      [s.id, s.status, s.buffer?.kind ?? null, s.buffer?.value ?? null, s.cap, s.allowSplitShipments, s.version, at],
+    );
+    await tx.query('DELETE FROM replica_channel_sources WHERE channel_id = ?', [s.id]);
+    if (s.sources.length) {
+      await tx.query('INSERT INTO replica_channel_sources (channel_id, location_id, priority) VALUES ?', [
+        s.sources.map((src) => [s.id, src.locationId.toLowerCase(), src.priority]),
+      ]);
+    }
+    return true;
+  },
+
+  /** Applies a location snapshot unless the replica already holds this version or a newer one; true when applied. */
+  async applyLocation(tx: EntityManager, s: LocationSnapshot, at: Date): Promise<boolean> {
+    const [current] = await tx.query('SELECT version FROM replica_locations WHERE location_id = ? FOR UPDATE', [s.id]);
+    if (current && Number(current.version) >= s.version) return false;
+    await tx.query(
+      `INSERT INTO replica_locations (location_id, status, ships, pickup, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE status = VALUES(status), ships = VALUES(ships), pickup = VALUES(pickup),
+         version = VALUES(version), updated_at = VALUES(updated_at)`,
+      [s.id.toLowerCase(), s.status, s.ships, s.pickup, s.version, at],
+    );
+    return true;
+  },
+
+  /** A channel's rule with its sources in serving order (priority, then location id); null when unknown. */
+  async channelRule(tx: EntityManager, channelId: string): Promise<ChannelRule | null> {
+    const rows: unknown[] = await tx.query(
+      `SELECT c.channel_id, c.status, c.buffer_kind, c.buffer_value, c.cap, c.allow_split_shipments,
+              s.location_id, s.priority, l.status AS location_status, l.pickup
+         FROM replica_channels c
+         LEFT JOIN replica_channel_sources s ON s.channel_id = c.channel_id
+         LEFT JOIN replica_locations l ON l.location_id = s.location_id
+        WHERE c.channel_id = ?
+        ORDER BY s.priority, s.location_id`,
+      [channelId],
+    );
+    if (!rows.length) return null;
+    const parsed = rows.map((r) => ruleRow.parse(r));
+    const first = parsed[0]!;
+    return {
+      channelId: first.channel_id,
+      status: first.status,
+      buffer: first.buffer_kind && first.buffer_value !== null ? { kind: first.buffer_kind, value: first.buffer_value } : null,
+      cap: first.cap,
+      allowSplitShipments: first.allow_split_shipments,
+      sources: parsed
+        .filter((r) => r.location_id !== null)
+        .map((r) => ({ locationId: r.location_id!, priority: r.priority!, status: r.location_status, pickup: r.pickup ?? false })),
+    };
+  },
+
+  async locations(tx: EntityManager, ids: readonly string[]): Promise<z.infer<typeof locationRow>[]> {
+    if (!ids.length) return [];
+    const rows: unknown[] = await tx.query('SELECT location_id, status, ships, pickup FROM replica_locations WHERE location_id IN (?)', [ids]);
+    return rows.map((r) => locationRow.parse(r));
+  },
+};

@@ -1,0 +1,236 @@
+import type { EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { affectedRows } from '../../../lib/db.js';
+import { StockLevelEntity } from './stock-level.entity.js';
+import type { LevelDelta, LevelKey } from '../domain/stock.js';
+
+export interface StockTotals {
+  onHand: number;
+  reserved: number;
+  available: number;
+  incoming: number;
+  damaged: number;
+  qualityControl: number;
+}
+
+export type { LevelDelta, LevelKey };
+
+/**
+ * Reserved units of reservations past their expiry that the expiry job has not released yet. They
+ * hold nothing any more: every read and every stock check subtracts them from the `reserved` counter
+ * (which the job corrects when it releases them), so an expired reservation never blocks a sale.
+ */
+const EXPIRED_RESERVED = `(SELECT COALESCE(SUM(r.quantity - r.committed_quantity - r.released_quantity), 0)
+     FROM reservation_lines r
+    WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at <= ?)`;
+
+/** The columns of a level as clients see them: `reserved` is what unexpired reservations hold. */
+const LEVEL_COLUMNS = `s.sku, s.location_id, s.on_hand, s.reserved - ${EXPIRED_RESERVED} AS reserved, s.safety_stock,
+  s.incoming, s.damaged, s.quality_control, s.version, s.updated_at`;
+
+const levelRow = z
+  .object({
+    sku: z.string(),
+    location_id: z.string(),
+    on_hand: z.number(),
+    reserved: z.coerce.number(),
+    safety_stock: z.number(),
+    incoming: z.number(),
+    damaged: z.number(),
+    quality_control: z.number(),
+    version: z.number(),
+    updated_at: z.date(),
+  })
+  .transform((r) =>
+    Object.assign(new StockLevelEntity(), {
+      sku: r.sku,
+      locationId: r.location_id,
+      onHand: r.on_hand,
+      reserved: r.reserved,
+      safetyStock: r.safety_stock,
+      incoming: r.incoming,
+      damaged: r.damaged,
+      qualityControl: r.quality_control,
+      version: r.version,
+      updatedAt: r.updated_at,
+    }),
+  );
+
+const parseLevels = (rows: unknown[]) => rows.map((r) => levelRow.parse(r));
+
+// SUM over INT columns is a DECIMAL, which mysql2 returns as a string.
+const totalsRow = z.object({
+  sku: z.string(),
+  on_hand: z.coerce.number(),
+  reserved: z.coerce.number(),
+  available: z.coerce.number(),
+  incoming: z.coerce.number(),
+  damaged: z.coerce.number(),
+  quality_control: z.coerce.number(),
+});
+
+export interface LocationPageFilter {
+  skus: readonly string[] | null;
+  afterSku: string | null;
+}
+
+const keyTuples = (keys: readonly LevelKey[]) => keys.map((k) => [k.sku, k.locationId]);
+
+/** Primary-key order: SKU, then location id, compared as bytes like their ascii_bin collation. */
+const sortedKeys = (keys: readonly LevelKey[]) =>
+  [...keys].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0));
+
+/** SQL for stock levels. Every method runs on the manager it is given; `now` decides what has expired. */
+export const stockLevelStore = {
+  /** Every level of the given SKUs, ordered by SKU then location id. */
+  async findBySkus(tx: EntityManager, skus: readonly string[], now: Date): Promise<StockLevelEntity[]> {
+    return parseLevels(
+      await tx.query(`SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?) ORDER BY s.sku, s.location_id`, [now, skus]),
+    );
+  },
+
+  /** The levels of the given SKUs at the given locations, ordered by SKU then location id. */
+  async findAt(tx: EntityManager, skus: readonly string[], locationIds: readonly string[], now: Date): Promise<StockLevelEntity[]> {
+    if (!skus.length || !locationIds.length) return [];
+    return parseLevels(
+      await tx.query(
+        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?) AND s.location_id IN (?) ORDER BY s.sku, s.location_id`,
+        [now, skus, locationIds],
+      ),
+    );
+  },
+
+  async find(tx: EntityManager, key: LevelKey, now: Date): Promise<StockLevelEntity | null> {
+    const [row] = parseLevels(
+      await tx.query(`SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku = ? AND s.location_id = ?`, [now, key.sku, key.locationId]),
+    );
+    return row ?? null;
+  },
+
+  /**
+   * Locks the levels (FOR UPDATE, in primary-key order so concurrent writers never deadlock on each
+   * other's rows) and returns them as clients see them. Until the transaction ends nobody else can
+   * change these rows, so quantities computed from them stay exact.
+   */
+  async lock(tx: EntityManager, keys: readonly LevelKey[], now: Date): Promise<StockLevelEntity[]> {
+    if (!keys.length) return [];
+    return parseLevels(
+      await tx.query(
+        // FORCE INDEX: scanning the secondary (location_id, sku) index would lock in another order.
+        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s FORCE INDEX (PRIMARY)
+          WHERE (s.sku, s.location_id) IN (?) ORDER BY s.sku, s.location_id FOR UPDATE`,
+        [now, keyTuples(keys)],
+      ),
+    );
+  },
+
+  /**
+   * Creates absent levels at zero (version 0) and leaves every given level exclusively locked.
+   * ON DUPLICATE KEY takes an exclusive lock on a row that exists, where INSERT IGNORE would take a
+   * shared one: two writers both holding it shared and both then asking FOR UPDATE deadlock.
+   * Unknown SKUs fail the foreign key (ER_NO_REFERENCED_ROW_2).
+   */
+  async createMissing(tx: EntityManager, keys: readonly LevelKey[], at: Date): Promise<void> {
+    // Rows in primary-key order, the order lock() takes them in, so two writers never wait on each other crosswise.
+    await tx.query('INSERT INTO stock_levels (sku, location_id, updated_at) VALUES ? ON DUPLICATE KEY UPDATE sku = sku', [
+      sortedKeys(keys).map((k) => [k.sku, k.locationId, at]),
+    ]);
+  },
+
+  /**
+   * Adds signed deltas to a locked level in SQL and bumps its version. The CHECK constraint keeps
+   * every counter at zero or above, whatever a caller computed.
+   */
+  async applyDelta(tx: EntityManager, key: LevelKey, d: LevelDelta, at: Date): Promise<void> {
+    const result: unknown = await tx.query(
+      `UPDATE stock_levels SET on_hand = on_hand + ?, reserved = reserved + ?, safety_stock = safety_stock + ?,
+              incoming = incoming + ?, damaged = damaged + ?, quality_control = quality_control + ?,
+              version = version + 1, updated_at = ?
+        WHERE sku = ? AND location_id = ?`,
+      [d.onHand ?? 0, d.reserved ?? 0, d.safetyStock ?? 0, d.incoming ?? 0, d.damaged ?? 0, d.qualityControl ?? 0, at, key.sku, key.locationId],
+    );
+    if (affectedRows(result) !== 1) throw new Error(`stock level ${key.sku}@${key.locationId} vanished inside its transaction`);
+  },
+
+  /**
+   * Sums per SKU; SKUs without levels are absent. `available` sums each location's own available
+   * (availableOf in stock.service.ts), so one location's shortfall never hides another's stock.
+   */
+  async totalsBySkus(tx: EntityManager, skus: readonly string[], now: Date): Promise<(StockTotals & { sku: string })[]> {
+    const rows: unknown[] = await tx.query(
+      `SELECT sku, SUM(on_hand) AS on_hand, SUM(reserved) AS reserved,
+              SUM(GREATEST(on_hand - reserved - safety_stock, 0)) AS available,
+              SUM(incoming) AS incoming, SUM(damaged) AS damaged, SUM(quality_control) AS quality_control
+         FROM (SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE s.sku IN (?)) t
+        GROUP BY sku`,
+      [now, skus],
+    );
+    return rows.map((raw) => {
+      const r = totalsRow.parse(raw);
+      return {
+        sku: r.sku,
+        onHand: r.on_hand,
+        reserved: r.reserved,
+        available: r.available,
+        incoming: r.incoming,
+        damaged: r.damaged,
+        qualityControl: r.quality_control,
+      };
+    });
+  },
+
+  /**
+   * The first `limit` levels of each location by SKU, in one statement for all locations; ordered
+   * by location id then SKU. One LIMITed branch per location reads only its own first rows of
+   * ix_stock_levels_location: a ROW_NUMBER() window would number every row of every location first
+   * (neither MariaDB nor MySQL stops a window early), which took seconds at 100k SKUs per warehouse.
+   */
+  async firstPerLocation(
+    tx: EntityManager,
+    locationIds: readonly string[],
+    filter: LocationPageFilter,
+    limit: number,
+    now: Date,
+  ): Promise<StockLevelEntity[]> {
+    let where = 's.location_id = ?';
+    const branchParams: unknown[] = [];
+    if (filter.skus) {
+      where += ' AND s.sku IN (?)';
+      branchParams.push(filter.skus);
+    }
+    if (filter.afterSku !== null) {
+      where += ' AND s.sku > ?';
+      branchParams.push(filter.afterSku);
+    }
+    const branch = `(SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE ${where} ORDER BY s.sku LIMIT ?)`;
+    const rows: unknown[] = await tx.query(
+      `${locationIds.map(() => branch).join(' UNION ALL ')} ORDER BY location_id, sku`,
+      locationIds.flatMap((id) => [now, id, ...branchParams, limit]),
+    );
+    return parseLevels(rows);
+  },
+
+  /** One multi-row INSERT IGNORE: existing (sku, location) rows are skipped; returns how many were inserted. */
+  async insertMissing(tx: EntityManager, rows: StockLevelEntity[]): Promise<number> {
+    const result: unknown = await tx.query(
+      `INSERT IGNORE INTO stock_levels
+         (sku, location_id, on_hand, reserved, safety_stock, incoming, damaged, quality_control, version, updated_at)
+       VALUES ?`,
+      [
+        rows.map((r) => [
+          r.sku,
+          r.locationId,
+          r.onHand,
+          r.reserved,
+          r.safetyStock,
+          r.incoming,
+          r.damaged,
+          r.qualityControl,
+          r.version,
+          r.updatedAt,
+        ]),
+      ],
+    );
+    return affectedRows(result);
+  },
+};

@@ -1,0 +1,66 @@
+import { In, type EntityManager } from 'typeorm';
+import { insertIdOf } from '../../../lib/db.js';
+import { StockMovementEntity } from './stock-movement.entity.js';
+import { TransferEntity } from './transfer.entity.js';
+
+/** SQL for the movement ledger and transfers. Every method runs on the manager it is given. */
+export const stockMovementStore = {
+  /**
+   * Inserts in one statement and sets each movement's ledger position. A multi-row INSERT takes
+   * consecutive AUTO_INCREMENT values, the first of which the driver reports.
+   * Fails with ER_DUP_ENTRY when an idempotency key was used before.
+   */
+  async insert(tx: EntityManager, movements: StockMovementEntity[]): Promise<void> {
+    const result = await tx.insert(StockMovementEntity, movements);
+    const first = BigInt(insertIdOf(result.raw));
+    movements.forEach((m, i) => (m.seq = String(first + BigInt(i))));
+  },
+
+  findByIdempotencyKey(tx: EntityManager, idempotencyKey: string): Promise<StockMovementEntity | null> {
+    return tx.findOne(StockMovementEntity, { where: { idempotencyKey } });
+  },
+
+  findByIds(tx: EntityManager, ids: readonly string[]): Promise<StockMovementEntity[]> {
+    return tx.find(StockMovementEntity, { where: { id: In([...ids]) } });
+  },
+
+  findByIdempotencyKeys(tx: EntityManager, keys: readonly string[]): Promise<StockMovementEntity[]> {
+    return tx.find(StockMovementEntity, { where: { idempotencyKey: In([...keys]) } });
+  },
+
+  /** One level's ledger in sequence order, from `since` and after ledger position `afterSeq`. */
+  page(
+    tx: EntityManager,
+    filter: { sku: string; locationId: string; since: Date | null; afterSeq: string | null },
+    limit: number,
+  ): Promise<StockMovementEntity[]> {
+    const qb = tx
+      .createQueryBuilder(StockMovementEntity, 'm')
+      .where('m.sku = :sku AND m.location_id = :locationId', filter);
+    if (filter.since) qb.andWhere('m.created_at >= :since', { since: filter.since });
+    if (filter.afterSeq !== null) qb.andWhere('m.seq > :afterSeq', { afterSeq: filter.afterSeq });
+    return qb.orderBy('m.seq', 'ASC').limit(limit).getMany();
+  },
+
+  insertTransfer(tx: EntityManager, transfer: TransferEntity): Promise<unknown> {
+    return tx.insert(TransferEntity, transfer);
+  },
+
+  /** Locks the transfer until the transaction ends; null when there is none. */
+  lockTransfer(tx: EntityManager, id: string): Promise<TransferEntity | null> {
+    return tx.findOne(TransferEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  },
+
+  findTransfers(tx: EntityManager, ids: readonly string[]): Promise<TransferEntity[]> {
+    return tx.find(TransferEntity, { where: { id: In([...ids]) } });
+  },
+
+  receiveTransfer(tx: EntityManager, id: string, quantity: number, at: Date): Promise<unknown> {
+    return tx.query(
+      `UPDATE transfers SET received_quantity = received_quantity + ?,
+              status = IF(received_quantity = quantity, 'RECEIVED', 'IN_TRANSIT'), updated_at = ?
+        WHERE id = ?`,
+      [quantity, at, id],
+    );
+  },
+};

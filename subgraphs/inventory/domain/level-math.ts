@@ -1,0 +1,53 @@
+import { TOPICS, type StockChanged, type StockQuantities } from '../../../contracts/events.js';
+import type { OutboxEvent } from '../../../lib/outbox.js';
+import type { LevelDelta, StockLevel } from './stock.js';
+
+/**
+ * What a location may sell: damaged and quality-control units are separate buckets, never part of
+ * onHand, so they can never become available. The SQL of stockLevelStore.totalsBySkus mirrors this.
+ */
+export function availableOf(level: Pick<StockLevel, 'onHand' | 'reserved' | 'safetyStock'>): number {
+  return Math.max(0, level.onHand - level.reserved - level.safetyStock);
+}
+
+/** The level as it is once `delta` is applied (what the UPDATE in stockLevelStore.applyDelta produces). */
+export function withDelta<L extends StockLevel>(level: L, d: LevelDelta, at: Date): L {
+  return Object.assign(Object.create(Object.getPrototypeOf(level)) as L, level, {
+    onHand: level.onHand + (d.onHand ?? 0),
+    reserved: level.reserved + (d.reserved ?? 0),
+    safetyStock: level.safetyStock + (d.safetyStock ?? 0),
+    incoming: level.incoming + (d.incoming ?? 0),
+    damaged: level.damaged + (d.damaged ?? 0),
+    qualityControl: level.qualityControl + (d.qualityControl ?? 0),
+    version: level.version + 1,
+    updatedAt: at,
+  });
+}
+
+export function quantitiesOf(level: StockLevel): StockQuantities {
+  return {
+    onHand: level.onHand,
+    reserved: level.reserved,
+    available: availableOf(level),
+    incoming: level.incoming,
+    damaged: level.damaged,
+    qualityControl: level.qualityControl,
+    safetyStock: level.safetyStock,
+  };
+}
+
+export const levelKeyOf = (l: { sku: string; locationId: string }) => `${l.sku}\u0000${l.locationId}`;
+
+/** The outbox event for one level change (topic `stock`, ordered per SKU and location). */
+export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date): OutboxEvent {
+  const payload: StockChanged = {
+    sku: after.sku,
+    locationId: after.locationId,
+    change,
+    before: quantitiesOf(before),
+    after: quantitiesOf(after),
+    version: after.version,
+    at: at.toISOString(),
+  };
+  return { topic: TOPICS.stock, key: `${after.sku}:${after.locationId}`, payload };
+}

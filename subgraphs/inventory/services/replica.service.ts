@@ -1,0 +1,50 @@
+import type { DataSource } from 'typeorm';
+import { writeTransaction } from '../../../lib/db.js';
+import { channelSnapshotSchema, locationSnapshotSchema, TOPICS } from '../../../contracts/events.js';
+import { replicaStore, type ChannelRule } from '../data/replica.store.js';
+
+/** How long a process keeps a channel rule it read (see ReplicaService.channelRule). */
+export const RULE_CACHE_MS = 1000;
+
+/**
+ * Keeps inventory's copies of channel rules and location states, fed by the channels and
+ * locations subgraphs' events. Reservations read them without calling another service.
+ */
+export class ReplicaService {
+  constructor(private readonly ds: DataSource) {}
+
+  private readonly rules = new Map<string, { rule: ChannelRule; until: number }>();
+
+  /**
+   * A channel's rule as the replica holds it, kept for RULE_CACHE_MS: reservations and availability
+   * read it on every request, and the replica itself trails the channels subgraph anyway.
+   */
+  async channelRule(channelId: string): Promise<ChannelRule | null> {
+    const now = Date.now();
+    const cached = this.rules.get(channelId);
+    if (cached && cached.until > now) return cached.rule;
+    const rule = await replicaStore.channelRule(this.ds.manager, channelId);
+    // Unknown channels are not remembered: one may arrive with the next event.
+    if (rule) this.rules.set(channelId, { rule, until: now + RULE_CACHE_MS });
+    return rule;
+  }
+
+  /**
+   * Applies one event from the `channel` or `location` topic; older or repeated versions are ignored.
+   * @returns true when the replica changed
+   * @throws ZodError when the payload is not a snapshot of that topic
+   */
+  async apply(topic: string, payload: unknown): Promise<boolean> {
+    const at = new Date();
+    if (topic === TOPICS.channel) {
+      const snapshot = channelSnapshotSchema.parse(payload);
+      this.rules.delete(snapshot.id);
+      return writeTransaction(this.ds, (tx) => replicaStore.applyChannel(tx, snapshot, at));
+    }
+    if (topic === TOPICS.location) {
+      const snapshot = locationSnapshotSchema.parse(payload);
+      return writeTransaction(this.ds, (tx) => replicaStore.applyLocation(tx, snapshot, at));
+    }
+    return false;
+  }
+}

@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { manyByKey, oneByKey } from '../../../lib/batch.js';
+import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
+import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
+import { idSchema, skuSchema } from '../../../lib/validation.js';
+import { allocate, type ShortLine } from '../domain/allocation.js';
+import { itemStore } from '../data/item.store.js';
+import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
+import { assertLocationsKnown } from './movement.service.js';
+import { idempotencyKeySchema, requestHash } from '../../../contracts/idempotency.js';
+import { unitsSchema as units } from '../../../contracts/quantities.js';
+import { derivedKey } from '../domain/movement-rules.js';
+import { ReplicaService } from './replica.service.js';
+import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from '../data/reservation.entity.js';
+import { reservationStore } from '../data/reservation.store.js';
+import type { StockLevelEntity } from '../data/stock-level.entity.js';
+import { stockLevelStore, type LevelDelta, type LevelKey } from '../data/stock-level.store.js';
+import { ledgerLine } from '../data/stock-movement.entity.js';
+import { stockMovementStore } from '../data/stock-movement.store.js';
+
+export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+const reserveSchema = z.object({
+  idempotencyKey: idempotencyKeySchema,
+  channelId: idSchema,
+  lines: z
+    .array(z.object({ sku: skuSchema, quantity: units, locationId: idSchema.nullish() }))
+    .min(1)
+    .max(100)
+    .superRefine((lines, ctx) => {
+      const seen = new Set<string>();
+      lines.forEach((l, i) => {
+        const key = `${l.sku}\u0000${l.locationId ?? ''}`;
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: 'repeats the SKU and location of an earlier line' });
+        seen.add(key);
+      });
+    }),
+  ttlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS),
+  pickupLocationId: idSchema.nullish(),
+  reference: z.string().max(500).nullish(),
+});
+
+const commitSchema = z.object({
+  reservationId: idSchema,
+  idempotencyKey: idempotencyKeySchema,
+  lines: z
+    .array(z.object({ sku: skuSchema, locationId: idSchema.nullish(), quantity: units }))
+    .min(1)
+    .max(100)
+    .nullish(),
+});
+
+export interface ReservationView extends ReservationEntity {
+  __typename: 'Reservation';
+  lines: ReservationLineEntity[];
+  replayed: boolean;
+}
+
+export interface InsufficientStockView {
+  __typename: 'InsufficientStock';
+  lines: ShortLine[];
+}
+
+/** Whether the reservation has passed its expiry, whatever the expiry job has done so far. */
+export function isExpired(r: Pick<ReservationEntity, 'status' | 'expiresAt'>, now: Date): boolean {
+  return r.status === 'EXPIRED' || (r.status === 'ACTIVE' && r.expiresAt !== null && r.expiresAt <= now);
+}
+
+/** Units a line still holds. */
+export function openQuantity(line: ReservationLineEntity): number {
+  return line.open ? line.quantity - line.committedQuantity - line.releasedQuantity : 0;
+}
+
+/** Lines come out in one order however they were made: by SKU, then location id, as the store reads them. */
+const byLevel = (a: ReservationLineEntity, b: ReservationLineEntity) =>
+  a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
+
+/** Unwinds the reservation's transaction when a line is short; reserve() answers InsufficientStock. */
+class ShortOfStock extends Error {
+  constructor(readonly lines: ShortLine[]) {
+    super('short of stock');
+  }
+}
+
+/** The CONFLICT of a reservation on a channel that is not ACTIVE (counted apart from other conflicts). */
+class ChannelInactive extends ConflictError {}
+
+const view = (r: ReservationEntity, lines: ReservationLineEntity[], replayed: boolean): ReservationView =>
+  Object.assign(r, { __typename: 'Reservation' as const, lines: [...lines].sort(byLevel), replayed });
+
+/** Why a reservation was refused, as omnistock_reservations_refused_total counts it. */
+export type ReservationRefusal = 'INSUFFICIENT_STOCK' | 'CHANNEL_INACTIVE';
+
+/**
+ * Reservations hold stock for carts and orders: all lines or none, on locked levels, within the
+ * channel's allocation rule; then committed (shipped), released, or expired.
+ */
+export class ReservationService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly replicas: ReplicaService = new ReplicaService(ds),
+    /** Told of every refused reservation (the subgraph's metrics); orders reserve here too, so this covers both. */
+    private readonly onRefused: (reason: ReservationRefusal) => void = () => {},
+  ) {}
+
+  /**
+   * Reserves every line or none. Without a location a line is placed by the channel's rule.
+   * @throws BadUserInputError for invalid input (including a pickup location that offers no pickup)
+   * @throws NotFoundError for an unknown channel, SKU or location
+   * @throws ConflictError for an inactive channel or a key reused for another request
+   */
+  async reserve(input: unknown, actor: string | null): Promise<ReservationView | InsufficientStockView> {
+    const v = parseInput(reserveSchema, input);
+    const hash = requestHash(v);
+    const rule = await this.replicas.channelRule(v.channelId);
+    if (!rule) throw new NotFoundError('Channel', v.channelId);
+    const pinned = [...v.lines.map((l) => l.locationId), v.pickupLocationId].filter((id): id is string => !!id);
+    await assertLocationsKnown(this.ds.manager, pinned);
+
+    const sellable = rule.sources.filter((s) => s.status === 'ACTIVE');
+    for (const locationId of new Set(pinned)) {
+      if (!rule.sources.some((s) => s.locationId === locationId)) {
+        throw new BadUserInputError(`Location ${locationId} does not feed channel ${v.channelId}`, [{ path: 'lines', message: 'not a source of the channel' }]);
+      }
+    }
+    if (v.pickupLocationId) {
+      const pickup = rule.sources.find((s) => s.locationId === v.pickupLocationId)!;
+      if (!pickup.pickup) throw new BadUserInputError('The pickup location offers no pickup', [{ path: 'pickupLocationId', message: 'offers no pickup' }]);
+      if (v.lines.some((l) => l.locationId && l.locationId !== v.pickupLocationId)) {
+        throw new BadUserInputError('A pickup reservation takes every line from the pickup location', [{ path: 'lines', message: 'location differs from pickupLocationId' }]);
+      }
+    }
+    const lines = v.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, locationId: l.locationId ?? v.pickupLocationId ?? null }));
+    const keys: LevelKey[] = lines.flatMap((l) =>
+      l.locationId ? [{ sku: l.sku, locationId: l.locationId }] : sellable.map((s) => ({ sku: l.sku, locationId: s.locationId })),
+    );
+    const sellableIds = new Set(sellable.map((s) => s.locationId));
+
+    try {
+      return await writeTransaction(this.ds, async (tx) => {
+        const now = new Date();
+        const reservation = Object.assign(new ReservationEntity(), {
+          id: randomUUID(),
+          idempotencyKey: v.idempotencyKey,
+          channelId: v.channelId,
+          reference: v.reference ?? null,
+          pickupLocationId: v.pickupLocationId ?? null,
+          status: 'ACTIVE' as const,
+          expiresAt: new Date(now.getTime() + v.ttlSeconds * 1000),
+          requestHash: hash,
+          actor,
+          createdAt: now,
+          updatedAt: now,
+        });
+        // First, so a retry meets the unique key before any stock is locked (and is replayed).
+        await reservationStore.insert(tx, reservation);
+        if (rule.status !== 'ACTIVE') throw new ChannelInactive(`Channel ${v.channelId} is ${rule.status}`, { status: rule.status });
+        const levels = await stockLevelStore.lock(tx, keys, now);
+        const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
+        // Offline or closed sources sell nothing, even when a line names them.
+        const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
+        const { allocations, short } = allocate({ lines, sources: sellable.map((s) => s.locationId), available, rule });
+        if (short.length) {
+          // A SKU without any level is either unknown or never stocked: only the first is an error.
+          const skus = [...new Set(short.map((l) => l.sku))];
+          const known = new Set((await itemStore.findBySkus(tx, skus)).map((i) => i.sku));
+          const unknown = skus.find((sku) => !known.has(sku));
+          if (unknown) throw new NotFoundError('InventoryItem', unknown);
+          throw new ShortOfStock(short);
+        }
+        const rows = allocations.map((a) =>
+          Object.assign(new ReservationLineEntity(), {
+            reservationId: reservation.id,
+            sku: a.sku,
+            locationId: a.locationId,
+            quantity: a.quantity,
+            committedQuantity: 0,
+            releasedQuantity: 0,
+            open: true,
+            expiresAt: reservation.expiresAt,
+          }),
+        );
+        await reservationStore.insertLines(tx, rows);
+        await this.applyToLevels(
+          tx,
+          rows.map((r) => ({ key: r, delta: { reserved: r.quantity }, visible: true })),
+          byKey,
+          'RESERVE',
+          now,
+        );
+        return view(reservation, rows, false);
+      });
+    } catch (err) {
+      // Nothing was written: the transaction rolled back, the reservation row with it.
+      if (err instanceof ShortOfStock) {
+        this.onRefused('INSUFFICIENT_STOCK');
+        return { __typename: 'InsufficientStock', lines: err.lines };
+      }
+      if (err instanceof ChannelInactive) this.onRefused('CHANNEL_INACTIVE');
+      if (isDuplicateKey(err)) {
+        const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
+        if (winner) return this.replay(winner, hash);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Releases what the reservation still holds; a reservation that holds nothing is returned as is.
+   * @throws NotFoundError when there is no such reservation
+   */
+  async release(id: string): Promise<ReservationView> {
+    return writeTransaction(this.ds, async (tx) => {
+      const r = await reservationStore.lock(tx, id);
+      if (!r) throw new NotFoundError('Reservation', id);
+      const lines = await reservationStore.linesOf(tx, [r.id]);
+      if (r.status === 'ACTIVE') await this.close(tx, r, lines, new Date());
+      return view(r, lines, false);
+    });
+  }
+
+  /**
+   * Moves an active reservation's expiry: `ttlSeconds` from now, or never (null) once the order it
+   * holds stock for is confirmed. A reservation past its expiry cannot be revived.
+   * @throws BadUserInputError for a time to live outside 1 s to 7 days
+   * @throws NotFoundError when there is no such reservation
+   * @throws ConflictError when it expired or holds nothing any more
+   */
+  async extend(id: string, ttlSeconds: number | null): Promise<ReservationView> {
+    const ttl = parseInput(z.number().int().min(1).max(MAX_TTL_SECONDS).nullable(), ttlSeconds, 'ttlSeconds');
+    return writeTransaction(this.ds, async (tx) => {
+      const now = new Date();
+      const r = await reservationStore.lock(tx, id);
+      if (!r) throw new NotFoundError('Reservation', id);
+      if (isExpired(r, now)) throw new ConflictError(`Reservation ${r.id} expired at ${r.expiresAt?.toISOString()}`, { expiresAt: r.expiresAt });
+      if (r.status !== 'ACTIVE') throw new ConflictError(`Reservation ${r.id} is ${r.status}`, { status: r.status });
+      r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
+      await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
+      return view(r, await reservationStore.linesOf(tx, [r.id]), false);
+    });
+  }
+
+  /**
+   * Releases active reservations past their expiry, oldest first, each in its own transaction.
+   * @returns how many were released
+   */
+  async releaseExpired(limit: number): Promise<number> {
+    const ids = await reservationStore.expiredIds(this.ds.manager, new Date(), limit);
+    let released = 0;
+    for (const id of ids) {
+      released += await writeTransaction(this.ds, async (tx) => {
+        const now = new Date();
+        const r = await reservationStore.lock(tx, id);
+        // A commit or release may have come first.
+        if (!r || r.status !== 'ACTIVE' || !isExpired(r, now)) return 0;
+        await this.close(tx, r, await reservationStore.linesOf(tx, [r.id]), now);
+        return 1;
+      });
+    }
+    return released;
+  }
+
+  /**
+   * Ships reserved stock: on-hand and reserved both drop by what ships, recorded as FULFILMENT
+   * movements. A retry with the same idempotency key changes nothing.
+   * @throws BadUserInputError for lines the reservation does not hold
+   * @throws NotFoundError when there is no such reservation
+   * @throws ConflictError when the reservation expired or holds nothing any more, or the key was used for another request
+   * @throws InsufficientStockError when a count took on-hand below what the reservation holds
+   */
+  async commit(input: unknown, actor: string | null): Promise<ReservationView> {
+    const v = parseInput(commitSchema, input);
+    const hash = requestHash(v);
+    return writeTransaction(this.ds, async (tx) => {
+      const now = new Date();
+      const r = await reservationStore.lock(tx, v.reservationId);
+      if (!r) throw new NotFoundError('Reservation', v.reservationId);
+      const lines = await reservationStore.linesOf(tx, [r.id]);
+      const prior = await stockMovementStore.findByIdempotencyKeys(
+        tx,
+        lines.map((l) => fulfilmentKey(v.idempotencyKey, l)),
+      );
+      if (prior.length) {
+        if (!prior.some((m) => m.requestHash === hash)) {
+          throw new ConflictError('idempotency key reused with a different request', { idempotencyKey: v.idempotencyKey });
+        }
+        return view(r, lines, true);
+      }
+      if (isExpired(r, now)) throw new ConflictError(`Reservation ${r.id} expired at ${r.expiresAt?.toISOString()}`, { expiresAt: r.expiresAt });
+      if (r.status !== 'ACTIVE') throw new ConflictError(`Reservation ${r.id} is ${r.status}`, { status: r.status });
+
+      const shipments = planCommit(lines, v.lines ?? null);
+      const levels = await stockLevelStore.lock(tx, shipments.map((s) => s.line), now);
+      const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
+      for (const s of shipments) {
+        const level = byKey.get(levelKeyOf(s.line))!;
+        if (level.onHand < s.quantity) {
+          throw new InsufficientStockError(`On-hand of ${s.line.sku} at ${s.line.locationId} fell below what the reservation holds`, {
+            lines: [{ sku: s.line.sku, locationId: s.line.locationId, requested: s.quantity, available: level.onHand }],
+          });
+        }
+      }
+      const afters = await this.applyToLevels(
+        tx,
+        shipments.map((s) => ({ key: s.line, delta: { onHand: -s.quantity, reserved: -s.quantity }, visible: true })),
+        byKey,
+        'FULFILMENT',
+        now,
+      );
+      await stockMovementStore.insert(
+        tx,
+        shipments.map((s, i) =>
+          ledgerLine({
+            idempotencyKey: fulfilmentKey(v.idempotencyKey, s.line),
+            sku: s.line.sku,
+            locationId: s.line.locationId,
+            type: 'FULFILMENT',
+            quantity: -s.quantity,
+            reference: r.reference,
+            onHandBefore: byKey.get(levelKeyOf(s.line))!.onHand,
+            onHandAfter: afters[i]!.onHand,
+            versionAfter: afters[i]!.version,
+            actor,
+            reservationId: r.id,
+            requestHash: hash,
+            createdAt: now,
+          }),
+        ),
+      );
+      for (const s of shipments) {
+        s.line.committedQuantity += s.quantity;
+        s.line.open = s.line.quantity - s.line.committedQuantity - s.line.releasedQuantity > 0;
+        await reservationStore.updateLine(tx, s.line);
+      }
+      if (lines.every((l) => !l.open)) {
+        r.status = 'COMMITTED';
+        await reservationStore.setStatus(tx, r.id, r.status, now);
+      }
+      return view(r, lines, false);
+    });
+  }
+
+  /** Reservations for the given ids with their lines, in key order (the loader's batch function). */
+  async byIds(ids: readonly string[]): Promise<(ReservationView | null)[]> {
+    const rows = oneByKey(ids, await reservationStore.findByIds(this.ds.manager, ids), (r) => r.id);
+    const found = rows.filter((r): r is ReservationEntity => r !== null);
+    const lines = manyByKey(found.map((r) => r.id), await reservationStore.linesOf(this.ds.manager, found.map((r) => r.id)), (l) => l.reservationId);
+    const linesById = new Map(found.map((r, i) => [r.id, lines[i]!]));
+    return rows.map((r) => (r ? view(r, linesById.get(r.id)!, false) : null));
+  }
+
+  /** Gives back what the reservation still holds and closes it: RELEASED, EXPIRED, or COMMITTED if part shipped. */
+  private async close(tx: EntityManager, r: ReservationEntity, lines: ReservationLineEntity[], now: Date): Promise<void> {
+    const expired = isExpired(r, now);
+    const open = lines.filter((l) => openQuantity(l) > 0);
+    const levels = await stockLevelStore.lock(tx, open, now);
+    await this.applyToLevels(
+      tx,
+      // Expired units were already left out of what clients see (see EXPIRED_RESERVED), so
+      // releasing them changes the counter but not the visible quantities.
+      open.map((l) => ({ key: l, delta: { reserved: -openQuantity(l) }, visible: !expired })),
+      new Map(levels.map((l) => [levelKeyOf(l), l])),
+      expired ? 'EXPIRE' : 'RELEASE',
+      now,
+    );
+    for (const l of open) {
+      l.releasedQuantity += openQuantity(l);
+      l.open = false;
+      await reservationStore.updateLine(tx, l);
+    }
+    r.status = lines.some((l) => l.committedQuantity > 0) ? 'COMMITTED' : expired ? 'EXPIRED' : 'RELEASED';
+    await reservationStore.setStatus(tx, r.id, r.status as ReservationStatus, now);
+  }
+
+  /**
+   * Applies counter deltas to locked levels in SQL and appends one event per level. `visible`
+   * false means the change does not move what clients see (only the version moves).
+   */
+  private async applyToLevels(
+    tx: EntityManager,
+    changes: { key: LevelKey; delta: LevelDelta; visible: boolean }[],
+    locked: Map<string, StockLevelEntity>,
+    change: string,
+    now: Date,
+  ): Promise<StockLevelEntity[]> {
+    const events: OutboxEvent[] = [];
+    const afters: StockLevelEntity[] = [];
+    for (const c of changes) {
+      const before = locked.get(levelKeyOf(c.key));
+      if (!before) throw new Error(`stock level ${c.key.sku}@${c.key.locationId} was not locked`);
+      await stockLevelStore.applyDelta(tx, c.key, c.delta, now);
+      const after = withDelta(before, c.visible ? c.delta : {}, now);
+      // Several lines of one level in a batch see each other's changes.
+      locked.set(levelKeyOf(c.key), after);
+      afters.push(after);
+      events.push(stockChangedEvent(before, after, change, now));
+    }
+    await outboxStore.append(tx, events, now);
+    return afters;
+  }
+
+  private async replay(prior: ReservationEntity, hash: string): Promise<ReservationView> {
+    if (prior.requestHash !== hash) {
+      throw new ConflictError('idempotency key reused with a different request', { idempotencyKey: prior.idempotencyKey });
+    }
+    return view(prior, await reservationStore.linesOf(this.ds.manager, [prior.id]), true);
+  }
+}
+
+const fulfilmentKey = (key: string, line: { sku: string; locationId: string }) => derivedKey(key, line.sku, line.locationId);
+
+/**
+ * Which lines ship how much: everything open when no lines are given; otherwise each requested
+ * line from the reservation's lines of that SKU (and location, when given), in their order.
+ * @throws BadUserInputError when a request asks for more than a line holds or for a SKU it does not hold
+ */
+export function planCommit(
+  lines: ReservationLineEntity[],
+  requested: { sku: string; locationId?: string | null; quantity: number }[] | null,
+): { line: ReservationLineEntity; quantity: number }[] {
+  if (!requested) return lines.filter((l) => openQuantity(l) > 0).map((line) => ({ line, quantity: openQuantity(line) }));
+  const left = new Map(lines.map((l) => [l, openQuantity(l)]));
+  const out = new Map<ReservationLineEntity, number>();
+  requested.forEach((req, i) => {
+    let remaining = req.quantity;
+    for (const line of lines) {
+      if (remaining === 0) break;
+      if (line.sku !== req.sku || (req.locationId && line.locationId !== req.locationId)) continue;
+      const q = Math.min(remaining, left.get(line)!);
+      left.set(line, left.get(line)! - q);
+      out.set(line, (out.get(line) ?? 0) + q);
+      remaining -= q;
+    }
+    if (remaining > 0) {
+      throw new BadUserInputError(`Line ${i} asks for ${req.quantity} of ${req.sku} but the reservation holds ${req.quantity - remaining}`, [
+        { path: `lines.${i}.quantity`, message: `at most ${req.quantity - remaining}` },
+      ]);
+    }
+  });
+  return [...out].filter(([, q]) => q > 0).map(([line, quantity]) => ({ line, quantity }));
+}
