@@ -1,6 +1,6 @@
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext, GatewayInterface } from '@apollo/server-gateway-interface';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { requestScope } from '../lib/logger.js';
 
 /**
@@ -45,6 +45,15 @@ export class SharedExecutionGateway implements GatewayInterface {
   }
 
   private execute(executor: GatewayExecutor, requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
+    if (!requestContext.operation) {
+      // The operation could not be chosen (several and no operationName, or an unknown one).
+      // @apollo/gateway throws GraphQL's own error for it; Apollo Server answers that error, returned
+      // as the result, with the standard 400 (OPERATION_RESOLUTION_FAILURE) instead of a 500.
+      return executor(requestContext).catch((err: unknown) => {
+        if (err instanceof GraphQLError) return { errors: [err] };
+        throw err;
+      });
+    }
     const key = requestContext.operation.operation === 'query' ? this.key(requestContext) : null;
     if (key === null) return executor(requestContext);
     let running = this.inflight.get(requestContext.schema);
