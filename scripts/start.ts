@@ -7,7 +7,7 @@ import { config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
 import { syncRegistryFromConfig } from '../gateway/registry/runtime.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
-import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
+import { authBanner, closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
 const cfg = config();
 const started = Date.now();
@@ -89,6 +89,7 @@ say(`
   Gateway     ${gatewayUrl}   (health: /healthz, readiness: /readyz)
   Registry    ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
   Ops page    ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
+${authBanner(cfg)}
 ${services
   .slice(0, -1)
   .map((s) => `  ${s.name.padEnd(11)} ${s.url}`)

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { authMode, databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
@@ -128,4 +128,20 @@ export async function stopAll(services: ServiceProcess[]): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * The start banner's line on authentication: whether the gateway checks credentials, and, when it
+ * does not, that production must (a demo left open is the usual way stock data leaks).
+ */
+export function authBanner(cfg: Config): string {
+  if (authMode(cfg) === 'enforce') {
+    const open = cfg.AUTH_PUBLIC_SCOPES.length ? `; callers without credentials get only ${cfg.AUTH_PUBLIC_SCOPES.join(', ')}` : '';
+    return `  Auth        enforced: API keys and JWTs are checked on every request${open} (AUTH_MODE=enforce)`;
+  }
+  return [
+    '  Auth        ⚠ OFF: every caller may call every field, mutations included (AUTH_MODE=off).',
+    '              Production must run with AUTH_MODE=enforce (the default when NODE_ENV=production);',
+    '              see README "Authentication and scopes".',
+  ].join('\n');
 }
