@@ -189,6 +189,20 @@ describe('stockChanged through the gateway', () => {
     }
   });
 
+  it('refuses a since after the last change the stream gave out (SINCE_IN_FUTURE), instead of delivering nothing', async () => {
+    const client = wsClient(wsUrl(stack.gatewayUrl));
+    const r = collect(client, STOCK_CHANGED, { filter: { skus: [ids.sku] }, since: `${Date.now() + 3600_000}-0` });
+    try {
+      await waitFor('the refusal', async () => r.completed || r.errors.length > 0 || r.results.some((x) => x.errors?.length));
+      const errors = [...r.results.flatMap((x) => x.errors ?? []), ...r.errors];
+      expect(errors).toHaveLength(1);
+      expect(JSON.stringify(errors[0])).toMatch(/after the last stock change/);
+      expect((errors[0] as { extensions?: unknown }).extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'SINCE_IN_FUTURE' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('refuses subscriptions beyond the per-connection limit with a clear error', async () => {
     const client = wsClient(wsUrl(stack.gatewayUrl));
     const subs = Array.from({ length: 101 }, (_, i) => collect(client, STOCK_CHANGED, { filter: { skus: [`LIMIT-${i}`] } }));

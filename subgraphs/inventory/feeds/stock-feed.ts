@@ -41,6 +41,18 @@ export class SinceExpiredError extends DomainError {
   }
 }
 
+/** A `since` after the last event the stream ever had: no client received it, and nothing would ever be delivered. */
+export class SinceInFutureError extends DomainError {
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor(since: string, last: string) {
+    super(
+      `since ${since} is after the last stock change (${last}): it is no sequence this stream gave out. ` +
+        'Pass the sequence of the last change received, or subscribe without since.',
+      { reason: 'SINCE_IN_FUTURE', since, lastSequence: last },
+    );
+  }
+}
+
 const liveMessageSchema = z.object({
   source: z.string(),
   seq: z.number().int(),
@@ -92,14 +104,29 @@ export class StockFeed {
    * The events after `since` (exclusive), then live ones, in stream order, each once.
    * @throws BadUserInputError for a malformed since
    * @throws SinceExpiredError for a since older than the retention
+   * @throws SinceInFutureError for a since after the stream's last id
    */
   async open(since: string | null): Promise<FeedSubscription> {
     if (since !== null) {
       if (!STREAM_ID.test(since)) throw new BadUserInputError(`since must be a sequence received before (<ms>-<n>), got ${JSON.stringify(since)}`);
       if (Number(since.split('-')[0]) < Date.now() - this.opts.retentionMs) throw new SinceExpiredError(since, this.opts.retentionMs);
+      const last = await this.lastId();
+      if (compareStreamIds(since, last) > 0) throw new SinceInFutureError(since, last);
     }
     await this.ready;
     return new FeedSubscription(this, since);
+  }
+
+  /** The last id the stream ever gave out (kept by Redis when older entries are trimmed); 0-0 before the first. */
+  private async lastId(): Promise<string> {
+    try {
+      const info = (await this.opts.reader.xinfo('STREAM', this.stream)) as unknown[];
+      const at = info.indexOf('last-generated-id');
+      return at >= 0 ? String(info[at + 1]) : '0-0';
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return '0-0';
+      throw err;
+    }
   }
 
   /** @internal for FeedSubscription */
