@@ -231,8 +231,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         clientKeepAliveMs: settings.clientKeepAliveMs,
       });
       return async () => {
-        await hub.close();
+        // Sockets first, with 1001 Going away: a client told so reconnects and resumes with `since`.
+        // Ending the hub's subscriptions first would send each one `complete`, which means "over".
         await closeSockets();
+        await hub.close();
       };
     },
     maxBatchSize: opts.maxBatchSize ?? config().MAX_BATCH_SIZE,
@@ -259,14 +261,19 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     },
   });
   metricsRegistry = service.metrics;
+  let closing: Promise<void> | undefined;
   return {
     ...service,
     gateway,
     subscriptions: hub,
-    async close() {
-      await service.close();
-      await limits.close();
-      await transport.close();
+    /** Idempotent: a second call (a test's clean-up after a shutdown it triggered) waits for the first. */
+    close() {
+      closing ??= (async () => {
+        await service.close();
+        await limits.close();
+        await transport.close();
+      })();
+      return closing;
     },
   };
 }

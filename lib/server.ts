@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -116,6 +117,9 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
  * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
  * and returns a close that ends every socket (1001 Going away) and the ws server.
  */
+/** How long closing sockets may take to answer the close frame before they are cut off. */
+const CLOSE_GRACE_MS = 1000;
+
 export function attachWebSocketServer(
   server: HttpServer,
   path: string,
@@ -126,7 +130,14 @@ export function attachWebSocketServer(
   let closing: Promise<void> | undefined;
   return () =>
     (closing ??= (async () => {
+      const sockets = [...wss.clients];
       await disposable.dispose();
+      // dispose() sent each socket its close frame; give them a moment to flush before cutting off
+      // the ones whose client does not answer.
+      await Promise.race([
+        Promise.all(sockets.map((socket) => (socket.readyState === socket.CLOSED ? undefined : new Promise((resolve) => socket.once('close', resolve))))),
+        sleep(CLOSE_GRACE_MS),
+      ]);
       for (const socket of wss.clients) socket.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     })());
