@@ -9,6 +9,9 @@ export interface Credentials {
   apiKey?: string | null;
 }
 
+/** A JWS compact serialisation: header.payload.signature, each base64url. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /** Turns credentials into a caller: an API key's or JWT's identity, or an anonymous caller with the public scopes. */
 export class Authenticator {
   constructor(
@@ -34,7 +37,11 @@ export class Authenticator {
       if (!match) throw new UnauthenticatedError('Malformed Authorization header: send "Authorization: Bearer <token>"', { reason: 'MALFORMED' });
       const token = match[1]!;
       // API keys may come as bearer tokens too; their prefix (osk_, or a migrated registry token's osr_) tells them from JWTs.
-      return isApiKey(token) ? this.opts.apiKeys.authenticate(token) : this.opts.jwt.verify(token);
+      if (isApiKey(token)) return this.opts.apiKeys.authenticate(token);
+      if (!JWT_SHAPE.test(token)) {
+        throw new UnauthenticatedError('The bearer token is neither an API key (osk_…) nor a JWT (three base64url parts separated by dots)', { reason: 'TOKEN_MALFORMED' });
+      }
+      return this.opts.jwt.verify(token);
     }
     if (apiKey) return this.opts.apiKeys.authenticate(apiKey.trim());
     return { clientId: null, scopes: [...this.opts.publicScopes], kind: 'anonymous' };

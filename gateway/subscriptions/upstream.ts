@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
@@ -125,7 +126,7 @@ export class UpstreamSubscription {
     const delay = Math.min(this.settings.retryMaxMs, 100 * 2 ** this.attempts) * (0.5 + Math.random() / 2);
     this.attempts++;
     this.settings.log.warn(
-      { url: this.url, attempt: this.attempts, delayMs: Math.round(delay), since: this.lastSequence, reason: (err as { reason?: string })?.reason ?? String(err) },
+      { url: this.url, attempt: this.attempts, delayMs: Math.round(delay), since: this.lastSequence, reason: lossReason(err) },
       'upstream subscription lost; re-subscribing',
     );
     this.retryTimer = setTimeout(() => {
@@ -140,4 +141,21 @@ export class UpstreamSubscription {
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
+}
+
+/**
+ * Why an upstream connection was lost, as a log line can show it: graphql-ws hands its sink a close
+ * event (code and reason), an error event (carrying an error) or an Error.
+ */
+export function lossReason(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; reason?: unknown; error?: unknown; message?: unknown; type?: unknown };
+    if (typeof e.code === 'number') return `closed with ${e.code}${typeof e.reason === 'string' && e.reason ? `: ${e.reason}` : ''}`;
+    if (e.error instanceof Error) return e.error.message;
+    if (typeof e.message === 'string' && e.message) return e.message;
+    if (typeof e.type === 'string') return `${e.type} event`;
+    return inspect(err, { depth: 2, breakLength: Infinity });
+  }
+  return String(err);
 }
