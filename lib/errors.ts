@@ -17,6 +17,7 @@ export type DomainErrorCode =
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'PAYLOAD_TOO_LARGE'
   | 'BATCH_TOO_LARGE'
+  | 'BAD_REQUEST'
   | 'DATABASE_UNAVAILABLE'
   | 'SUBGRAPH_UNAVAILABLE';
 
@@ -90,6 +91,11 @@ export class PersistedQueryNotFoundError extends DomainError {
 /** A request body over MAX_BODY_BYTES (HTTP 413), refused before it is parsed. */
 export class PayloadTooLargeError extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE' as const;
+}
+
+/** An HTTP request GraphQL cannot even read: a body that is not JSON, or of a media type not accepted (HTTP 400/415). */
+export class BadRequestError extends DomainError {
+  readonly code = 'BAD_REQUEST' as const;
 }
 
 /** A batched HTTP request with more operations than MAX_BATCH_SIZE (HTTP 400), refused before any runs. */

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { logger, requestScope } from './logger.js';
 import { config } from './config.js';
-import { BatchTooLargeError, errorBody, PayloadTooLargeError } from './errors.js';
+import { BadRequestError, BatchTooLargeError, errorBody, PayloadTooLargeError } from './errors.js';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from './metrics.js';
 import { clusterMetricsReader } from './cluster.js';
@@ -117,6 +117,28 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
  * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
  * and returns a close that ends every socket (1001 Going away) and the ws server.
  */
+/** The most of an oversized body read and dropped before answering 413, and for how long. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 5000;
+
+/** Reads what is left of a request body and drops it, up to DRAIN_MAX_BYTES or DRAIN_MAX_MS. */
+async function discardBody(raw: IncomingMessage): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return;
+  let read = 0;
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      raw.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > DRAIN_MAX_BYTES) resolve();
+      });
+      raw.once('end', resolve);
+      raw.once('error', () => resolve());
+      raw.resume();
+    }),
+    sleep(DRAIN_MAX_MS),
+  ]);
+}
+
 /** How long closing sockets may take to answer the close frame before they are cut off. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -179,12 +201,23 @@ async function serve(
     done();
   });
 
-  // Fastify refuses a body over bodyLimit before parsing it; answer as GraphQL clients expect.
-  app.setErrorHandler((error, _request, reply) => {
-    if ((error as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error; // Fastify's default handler
-    const limit = app.initialConfig.bodyLimit!;
-    const err = new PayloadTooLargeError(`The request body is larger than the limit of ${limit} bytes`, { limitBytes: limit });
-    return reply.code(413).type('application/json').send(errorBody(err));
+  // Refusals Fastify makes before GraphQL sees the request answer as GraphQL clients expect:
+  // { errors: [{ message, extensions: { code } }] }, never Fastify's own body.
+  app.setErrorHandler(async (error, request, reply) => {
+    const { code, statusCode } = error as { code?: string; statusCode?: number };
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = app.initialConfig.bodyLimit!;
+      // Read (and drop) the rest of the body first, within bounds: a client still sending when the
+      // answer comes and the socket closes sees EPIPE instead of the 413 (Node's fetch does).
+      await discardBody(request.raw);
+      const err = new PayloadTooLargeError(`The request body is larger than the limit of ${limit} bytes`, { limitBytes: limit });
+      return reply.code(413).type('application/json').send(errorBody(err));
+    }
+    if (statusCode && statusCode >= 400 && statusCode < 500) {
+      const message = code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `Unsupported content type: send application/json` : `The request body is not valid JSON: ${(error as Error).message}`;
+      return reply.code(statusCode).type('application/json').send(errorBody(new BadRequestError(message)));
+    }
+    throw error; // Fastify's default handler: a 500, logged
   });
 
   app.get('/healthz', async () => ({ status: 'ok', service: opts.name }));
