@@ -10,6 +10,8 @@ export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location'
 
 export const locationSnapshotSchema = z.object({
   id: z.string(),
+  /** Absent from snapshots written before codes were carried. */
+  code: z.string().optional(),
   status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']),
   ships: z.boolean(),
   pickup: z.boolean(),

@@ -34,9 +34,9 @@ export class InventoryFixture {
     await this.subgraph?.close();
   }
 
-  async location(opts: { status?: 'ACTIVE' | 'OFFLINE' | 'CLOSED'; pickup?: boolean; id?: string; version?: number } = {}): Promise<string> {
+  async location(opts: { status?: 'ACTIVE' | 'OFFLINE' | 'CLOSED'; pickup?: boolean; id?: string; version?: number; code?: string } = {}): Promise<string> {
     const id = opts.id ?? randomUUID();
-    await this.replica.apply('location', { id, status: opts.status ?? 'ACTIVE', ships: true, pickup: opts.pickup ?? true, version: opts.version ?? 1 });
+    await this.replica.apply('location', { id, ...(opts.code ? { code: opts.code } : {}), status: opts.status ?? 'ACTIVE', ships: true, pickup: opts.pickup ?? true, version: opts.version ?? 1 });
     return id;
   }
 

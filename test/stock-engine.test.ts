@@ -123,6 +123,19 @@ describe('movements', () => {
   });
 });
 
+describe('refusals name locations by code', () => {
+  it('an INSUFFICIENT_STOCK refusal names the location by its code beside its id, in the message and on the line', async () => {
+    const code = `STR-${randomUUID().slice(0, 6).toUpperCase()}`;
+    const loc = await f.location({ code });
+    const sku = await f.item();
+    await f.receive(sku, loc, 3);
+    const res = await move({ type: 'SALE', sku, locationId: loc, quantity: 5 });
+    expect(errorCode(res)).toBe('INSUFFICIENT_STOCK');
+    expect(res.errors![0]!.message).toBe(`Not enough stock of ${sku} at ${code} (${loc}): 3 available, 5 requested`);
+    expect(res.errors![0]!.extensions!.lines).toEqual([{ sku, locationId: loc, locationCode: code, requested: 5, available: 3 }]);
+  });
+});
+
 describe('availability and reservations', () => {
   async function estate(rule: Record<string, unknown> = {}) {
     const [dc, store, offline] = [await f.location({ pickup: false }), await f.location(), await f.location({ status: 'OFFLINE' })];

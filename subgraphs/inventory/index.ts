@@ -14,6 +14,7 @@ import { TransferEntity } from './data/transfer.entity.js';
 import { ReservationEntity, ReservationLineEntity } from './data/reservation.entity.js';
 import { LedgerReservations1732000003000 } from './data/migrations/1732000003000-ledger-reservations.js';
 import { Reconciliation1732000004000 } from './data/migrations/1732000004000-reconciliation.js';
+import { ReplicaLocationCode1732000005000 } from './data/migrations/1732000005000-replica-location-code.js';
 import { DriftLineEntity, ReconciliationRunEntity } from './data/reconciliation.entity.js';
 
 export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
@@ -37,6 +38,6 @@ export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
     DriftLine: reconciliationResolvers.DriftLine,
   },
   entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity, TransferEntity, ReservationEntity, ReservationLineEntity, ReconciliationRunEntity, DriftLineEntity],
-  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000],
+  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000],
   createContext,
 };

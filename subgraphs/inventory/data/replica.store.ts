@@ -19,6 +19,8 @@ const ruleRow = z.object({
   pickup: z.coerce.boolean().nullable(),
 });
 
+const codeRow = z.object({ location_id: z.string(), code: z.string() });
+
 const locationRow = z.object({
   location_id: z.string(),
   status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']),
@@ -54,12 +56,19 @@ export const replicaStore = {
     const [current] = await tx.query('SELECT version FROM replica_locations WHERE location_id = ? FOR UPDATE', [s.id]);
     if (current && Number(current.version) >= s.version) return false;
     await tx.query(
-      `INSERT INTO replica_locations (location_id, status, ships, pickup, version, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE status = VALUES(status), ships = VALUES(ships), pickup = VALUES(pickup),
-         version = VALUES(version), updated_at = VALUES(updated_at)`,
-      [s.id.toLowerCase(), s.status, s.ships, s.pickup, s.version, at],
+      `INSERT INTO replica_locations (location_id, code, status, ships, pickup, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE code = COALESCE(VALUES(code), code), status = VALUES(status), ships = VALUES(ships),
+         pickup = VALUES(pickup), version = VALUES(version), updated_at = VALUES(updated_at)`,
+      [s.id.toLowerCase(), s.code ?? null, s.status, s.ships, s.pickup, s.version, at],
     );
     return true;
+  },
+
+  /** Location codes by id, for the locations the replica has a code of. */
+  async codesOf(tx: EntityManager, ids: readonly string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    const rows: unknown[] = await tx.query('SELECT location_id, code FROM replica_locations WHERE location_id IN (?) AND code IS NOT NULL', [ids]);
+    return new Map(rows.map((r) => codeRow.parse(r)).map((r) => [r.location_id, r.code]));
   },
 
   /** A channel's rule with its sources in serving order (priority, then location id); null when unknown. */

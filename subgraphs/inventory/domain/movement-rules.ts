@@ -145,3 +145,15 @@ export function planMovement(m: Movement, levels: StockLevel[], transfer: Transf
       return [{ key, delta: { onHand: q - level.onHand } }];
   }
 }
+
+/**
+ * The refusal with each location named by its code beside its id, in the message and as
+ * `locationCode` on each line (a code the replica does not know yet leaves the id alone).
+ */
+export function withLocationCodes(err: InsufficientStockError, codes: ReadonlyMap<string, string>): InsufficientStockError {
+  const lines = Array.isArray(err.details['lines']) ? (err.details['lines'] as { locationId?: string | null }[]) : [];
+  let message = err.message;
+  for (const [id, code] of codes) message = message.split(id).join(`${code} (${id})`);
+  const named = lines.map((l) => ({ ...l, locationCode: (l.locationId && codes.get(l.locationId)) || null }));
+  return new InsufficientStockError(message, { ...err.details, lines: named });
+}

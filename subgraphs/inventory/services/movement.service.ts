@@ -15,6 +15,7 @@ import { stockLevelStore, type LevelKey } from '../data/stock-level.store.js';
 import { ledgerLine, type StockMovementEntity } from '../data/stock-movement.entity.js';
 import { stockMovementStore } from '../data/stock-movement.store.js';
 import { TransferEntity } from '../data/transfer.entity.js';
+import { nameLocations } from './location-codes.js';
 
 export const MAX_BATCH = 1000;
 /** The INT columns' ceiling. */
@@ -110,7 +111,7 @@ export class MovementService {
         const winner = await stockMovementStore.findByIdempotencyKey(this.ds.manager, m.idempotencyKey);
         if (winner) return this.replay(winner, hash);
       }
-      throw err;
+      throw await nameLocations(this.ds, err);
     }
   }
 

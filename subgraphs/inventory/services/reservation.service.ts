@@ -20,6 +20,7 @@ import type { StockLevelEntity } from '../data/stock-level.entity.js';
 import { stockLevelStore, type LevelDelta, type LevelKey } from '../data/stock-level.store.js';
 import { ledgerLine } from '../data/stock-movement.entity.js';
 import { stockMovementStore } from '../data/stock-movement.store.js';
+import { nameLocations } from './location-codes.js';
 
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -340,6 +341,8 @@ export class ReservationService {
         await reservationStore.setStatus(tx, r.id, r.status, now);
       }
       return view(r, lines, false);
+    }).catch(async (err: unknown) => {
+      throw await nameLocations(this.ds, err);
     });
   }
 

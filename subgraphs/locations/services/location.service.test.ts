@@ -16,6 +16,7 @@ describe('locationSnapshot', () => {
     });
     expect(locationSnapshotSchema.parse(locationSnapshot(location))).toEqual({
       id: 'loc',
+      code: 'STR-1',
       status: 'OFFLINE',
       ships: true,
       pickup: false,
