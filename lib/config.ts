@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import './zod-messages.js';
 
 /**
  * The one place that reads process.env. Every variable is parsed here, once; a bad value is

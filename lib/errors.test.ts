@@ -51,3 +51,37 @@ describe('parseInput', () => {
     }
   });
 });
+
+describe('input messages', () => {
+  const schema = z.object({
+    idempotencyKey: z.string().min(1).max(128),
+    quantity: z.number().int().min(1).max(1_000_000_000),
+    lines: z.array(z.object({ sku: z.string() })).min(1),
+    condition: z.enum(['RESALABLE', 'DAMAGED']),
+    locationId: z.uuid(),
+  });
+
+  it('say what is wrong in our words, once per field, without zod\'s default text', () => {
+    const err = (() => {
+      try {
+        parseInput(schema, { idempotencyKey: '', quantity: 0, lines: [], condition: 'BROKEN', locationId: 'x' });
+      } catch (e) {
+        return e as BadUserInputError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err.message).toBe(
+      'Invalid input: idempotencyKey: must not be empty; quantity: must be at least 1; lines: must not be empty; condition: must be one of RESALABLE, DAMAGED; locationId: must be a valid id (a UUID)',
+    );
+    expect(err.message).not.toMatch(/Too small|Too big|Invalid option|expected/);
+  });
+
+  it('name a missing field as required and a wrong type in plain words', () => {
+    expect(() => parseInput(schema, { quantity: 2.5 })).toThrow(/idempotencyKey: is required; quantity: must be a whole number/);
+  });
+
+  it('keep a schema\'s own message', () => {
+    const own = z.object({ sku: z.string().refine((s) => s.startsWith('SKU'), 'must start with SKU') });
+    expect(() => parseInput(own, { sku: 'X' })).toThrow('Invalid input: sku: must start with SKU');
+  });
+});

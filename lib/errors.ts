@@ -3,6 +3,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from './db.js';
 import { logger, requestScope } from './logger.js';
+import './zod-messages.js';
 
 export type DomainErrorCode =
   | 'NOT_FOUND'
