@@ -178,8 +178,9 @@ async function readCommittedSessions(ds: DataSource): Promise<void> {
  * bigNumberStrings), while the values kept in them, row versions, stay far below 2^53.
  */
 export const bigintAsNumber: ValueTransformer = {
-  to: (value: number | undefined) => value,
-  from: (value: string | number) => Number(value),
+  to: (value: number | null | undefined) => value,
+  // A NULL stays null (Number(null) would be 0, a row id that does not exist).
+  from: (value: string | number | null) => (value === null ? null : Number(value)),
 };
 
 /** Network-level failures of a MySQL connection (mysql2 and Node socket codes). */

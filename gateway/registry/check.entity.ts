@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../lib/db.js';
 
-export type CheckKind = 'CHECK' | 'PUBLISH' | 'ROLLBACK';
+export type CheckKind = 'CHECK' | 'PUBLISH' | 'ROLLBACK' | 'REMOVE';
 
 /** One check (on its own, or the one a publish or rollback ran), with its full result as JSON. */
 @Entity({ name: 'check_runs' })

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { parse, Source, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
 import type { Logger } from 'pino';
@@ -206,6 +207,59 @@ export class RegistryService {
     );
   }
 
+  /**
+   * Takes a subgraph out of the supergraph, through the same checks as a publish: the rest must
+   * compose, and what its removal breaks for clients needs an approval. The removal is a new
+   * supergraph version (history, diff and rollback see it); publishing the subgraph again brings
+   * it back. Gateways drop it at their next poll.
+   * @throws ForbiddenError when the principal may not publish this subgraph, or it is one of the core subgraphs and the principal is no admin
+   * @throws NotFoundError when the subgraph is not in the supergraph
+   */
+  async remove(principal: Principal, input: { subgraph: string }): Promise<PublishOutcome> {
+    const subgraph = parseInput(nameSchema, input.subgraph, 'subgraph');
+    authorize(principal, 'PUBLISH', subgraph);
+    if ((SUBGRAPH_NAMES as readonly string[]).includes(subgraph) && !principal.admin) {
+      throw new ForbiddenError(`"${subgraph}" is a core subgraph: only registry:admin may remove it`, { subgraph, reason: 'CORE_SUBGRAPH' });
+    }
+    return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
+      const existing = await schemaStore.subgraph(this.m, subgraph);
+      if (!existing?.currentSchemaId) throw new NotFoundError('Subgraph in the supergraph', subgraph);
+      if (!principal.admin && existing.team !== principal.team) {
+        throw new ForbiddenError(`Subgraph "${subgraph}" belongs to team ${existing.team}`, { subgraph });
+      }
+      const evaluation = await this.evaluate({ subgraph, sdl: '', author: null, commit: null }, { remove: true });
+      const { result } = evaluation;
+      await this.recordCheck(result, 'REMOVE', principal);
+      if (!result.ok) return { published: false, check: result };
+      const now = new Date();
+      const supergraphVersion = await writeTransaction(this.ds, async (tx) => {
+        await schemaStore.updateSubgraph(tx, subgraph, { routingUrl: existing.routingUrl, subscriptionUrl: existing.subscriptionUrl, currentSchemaId: null, updatedAt: now });
+        const version = await this.storeSupergraph(tx, evaluation.supergraphSdl!, {
+          createdBy: principal.name,
+          reason: `remove ${subgraph}`,
+          members: evaluation.members.map((m) => ({ ...m, schemaId: m.schemaId! })),
+          at: now,
+        });
+        await checkStore.markShipped(tx, result.changes.filter((c) => c.approved).map((c) => c.fingerprint), version);
+        await webhookStore.resolveDeprecations(tx, subgraph, (await webhookStore.activeDeprecations(tx, subgraph)).map((d) => d.coordinate), now);
+        return version;
+      });
+      await this.emit('SCHEMA_PUBLISHED', {
+        subgraph,
+        kind: 'REMOVE',
+        schemaVersion: null,
+        supergraphVersion,
+        author: principal.name,
+        commit: null,
+        routingUrl: null,
+        checkId: result.checkId,
+        changes: result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message })),
+      });
+      this.opts.log.info({ subgraph, supergraphVersion, actor: principal.name }, 'subgraph removed');
+      return { published: true, created: true, schemaVersion: null, supergraphVersion, check: result };
+    });
+  }
+
   private async publishParsed(principal: Principal, input: z.output<typeof publishSchema>, kind: CheckKind): Promise<PublishOutcome> {
     return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
       if ((await schemaStore.latestSupergraphId(this.m)) === 0) {
@@ -319,7 +373,7 @@ export class RegistryService {
   }
 
   /** Composition, client-facing changes with usage and approvals, and lint of one proposal. */
-  private async evaluate(input: z.output<typeof publishSchema>): Promise<Evaluation> {
+  private async evaluate(input: z.output<typeof publishSchema>, opts: { remove?: boolean } = {}): Promise<Evaluation> {
     const now = new Date();
     const currents = await schemaStore.currentSchemas(this.m);
     const current = currents.find((c) => c.subgraph.name === input.subgraph);
@@ -335,7 +389,8 @@ export class RegistryService {
       ...currents
         .filter((c) => c.subgraph.name !== input.subgraph)
         .map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id as number | null, sdl: c.schema.sdl })),
-      { name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl },
+      // A removal proposes the supergraph without it.
+      ...(opts.remove ? [] : [{ name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl }]),
     ].sort((a, b) => a.name.localeCompare(b.name));
 
     const result: CheckResult = {
@@ -354,13 +409,13 @@ export class RegistryService {
 
     let document: DocumentNode | null = null;
     try {
-      document = parse(new Source(input.sdl, input.subgraph));
+      if (!opts.remove) document = parse(new Source(input.sdl, input.subgraph));
     } catch (err) {
       result.composition = { ok: false, errors: [{ code: 'INVALID_GRAPHQL', message: (err as Error).message, subgraphs: [input.subgraph] }] };
     }
 
     let supergraphSdl: string | null = null;
-    if (document) {
+    if (document || opts.remove) {
       const composed = compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
       if (composed.ok) supergraphSdl = composed.supergraphSdl;
       else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
@@ -487,8 +542,9 @@ export class RegistryService {
 
   // ── history, diff, supergraphs ────────────────────────────────────────────────────────────
 
+  /** The subgraphs in the supergraph (a removed one is left out until it is published again). */
   async subgraphs(): Promise<SubgraphView[]> {
-    const rows = await schemaStore.subgraphs(this.m);
+    const rows = (await schemaStore.subgraphs(this.m)).filter((r) => r.currentSchemaId !== null);
     const schemas = await schemaStore.schemaVersionsById(this.m, rows.flatMap((r) => (r.currentSchemaId ? [r.currentSchemaId] : [])));
     const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
     return rows.map((r) => ({ ...r, currentVersion: r.currentSchemaId ? (versionOf.get(r.currentSchemaId) ?? null) : null }));

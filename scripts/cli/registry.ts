@@ -256,6 +256,19 @@ export function registryCommand(): Command {
 
   connection(
     command
+      .command('remove <subgraph>')
+      .description('Take a subgraph out of the supergraph, through the same checks as a publish (what breaks, for whom, approvals)'),
+  ).action(
+    run(async (subgraph: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { removeSubgraph } = await execute<{ removeSubgraph: PublishAnswer }>(publishMutation('removeSubgraph', 'RemoveSubgraphInput'), { input: { subgraph } });
+        return printPublish(opts, removeSubgraph, `removed ${subgraph}`);
+      }),
+    ),
+  );
+
+  connection(
+    command
       .command('approve <fingerprint>')
       .description('Approve a breaking change a check reported (by its fingerprint) until a publish ships it')
       .option('--reason <text>', 'why it is acceptable'),
@@ -496,7 +509,7 @@ interface PublishAnswer {
   check: { ok: boolean; text: string; json: unknown };
 }
 
-const publishMutation = (field: 'publish' | 'rollback', input: string) => `mutation($input: ${input}!) {
+const publishMutation = (field: 'publish' | 'rollback' | 'removeSubgraph', input: string) => `mutation($input: ${input}!) {
   ${field}(input: $input) {
     __typename
     ... on Published { created supergraphVersion schemaVersion { version } check { ${CHECK_FIELDS} } }
@@ -504,10 +517,11 @@ const publishMutation = (field: 'publish' | 'rollback', input: string) => `mutat
   }
 }`;
 
-function printPublish(opts: ConnectionOptions, answer: PublishAnswer): number {
+function printPublish(opts: ConnectionOptions, answer: PublishAnswer, removed?: string): number {
   const { check, ...rest } = answer;
   print(opts, { ...rest, check: check.json }, () => {
-    if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not published`;
+    if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not ${removed ? 'removed' : 'published'}`;
+    if (removed) return `${check.text}\n\n✔ ${removed}: supergraph v${answer.supergraphVersion}; the gateway drops it at its next poll`;
     if (!answer.created) return `${check.text}\n\n✔ unchanged: schema v${answer.schemaVersion?.version} is already current (supergraph v${answer.supergraphVersion})`;
     return `${check.text}\n\n✔ published schema v${answer.schemaVersion?.version ?? '(routing only)'} as supergraph v${answer.supergraphVersion}; the gateway serves it at its next poll`;
   });

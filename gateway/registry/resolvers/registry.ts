@@ -50,6 +50,7 @@ export const registryResolvers = {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
     publish: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.publish(await ctx.principal(), args.input),
     rollback: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.rollback(await ctx.principal(), args.input),
+    removeSubgraph: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.remove(await ctx.principal(), args.input),
     approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approve(await ctx.principal(), args.input),
     registerTeam: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.registerTeam(await ctx.principal(), args.name),
     addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.addWebhook(await ctx.principal(), args.input),
