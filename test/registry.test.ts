@@ -108,6 +108,24 @@ type Query { "Ping." partnerPing: Boolean }`,
     expect(servedVersion(gone)).toBe(version);
   });
 
+  it('judges an argument made required against the clients that leave it out, naming them', async () => {
+    const omits = uniq('readme-').toLowerCase();
+    const passes = uniq('pinned-').toLowerCase();
+    // The README's query leaves locationIds out; another client passes it.
+    expect((await gql(reg.url, 'query Levels { inventoryItems(skus: ["NOPE"]) { stockLevels { available } } }', {}, { 'x-client-id': omits })).errors).toBeUndefined();
+    expect((await gql(reg.url, 'query AtStore { inventoryItems(skus: ["NOPE"]) { stockLevels(locationIds: ["x"]) { available } } }', {}, { 'x-client-id': passes })).errors).toBeUndefined();
+    await reg.gateway.usage.flush();
+
+    const sdl = (await currentSdl('inventory')).replace('locationIds: [ID!]\n  ): [StockLevel!]!', 'locationIds: [ID!]!\n  ): [StockLevel!]!');
+    expect(sdl).toContain('locationIds: [ID!]!');
+    const res = await admin(CHECK, { input: { subgraph: 'inventory', sdl } });
+    expect(res.errors).toBeUndefined();
+    const change = res.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'InventoryItem.stockLevels.locationIds');
+    expect(change).toMatchObject({ type: 'FIELD_ARGUMENT_TYPE_CHANGED', criticality: 'BREAKING' });
+    expect(change.usage.map((u: { clientId: string }) => u.clientId)).toContain(omits);
+    expect(res.data!.check.ok).toBe(false);
+  });
+
   it('publishes the removal of a field no client used, reporting it as safe', async () => {
     const sdl = inventoryWithout(await currentSdl('inventory'), 'description');
     const res = await admin(PUBLISH, { input: { subgraph: 'inventory', sdl } });

@@ -24,6 +24,15 @@ describe('client-facing changes', () => {
     expect(usageCoordinatesOf({ type: 'FIELD_ARGUMENT_REMOVED', path: 'Query.item.at' })).toEqual(['Query.item.at']);
   });
 
+  it('judges an argument made required and a changed default against the operations that leave the argument out', async () => {
+    const before = buildSchema('type Query { items(ids: [ID!], limit: Int = 10, at: Int): [Int] }');
+    const after = buildSchema('type Query { items(ids: [ID!]!, limit: Int = 20, at: String): [Int] }');
+    const by = Object.fromEntries((await schemaChanges(before, after)).map((c) => [c.coordinate, c]));
+    expect(by['Query.items.ids']).toMatchObject({ criticality: 'BREAKING', usageCoordinates: ['Query.items.ids', 'Query.items.ids#omitted'] });
+    expect(by['Query.items.limit']!.usageCoordinates).toEqual(['Query.items.limit#omitted']);
+    expect(by['Query.items.at']!.usageCoordinates).toEqual(['Query.items.at']);
+  });
+
   it('fingerprints differ by details', () => {
     expect(fingerprintOf({ type: 'FIELD_TYPE_CHANGED', path: 'A.b', meta: { oldFieldType: 'Int', newFieldType: 'String' } })).not.toBe(
       fingerprintOf({ type: 'FIELD_TYPE_CHANGED', path: 'A.b', meta: { oldFieldType: 'Int', newFieldType: 'Float' } }),

@@ -4,6 +4,7 @@ import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
 import type { GraphQLSchema } from 'graphql';
 import { SUPPORTED_SUPERGRAPH_FEATURES } from '../auth/supergraph.js';
 import { stableJson } from '../../lib/stable-json.js';
+import { omittedCoordinate } from './usage.js';
 
 /** How a change affects clients, after usage is taken into account. */
 export type Criticality = 'BREAKING' | 'DANGEROUS' | 'SAFE';
@@ -46,7 +47,7 @@ export function fingerprintOf(change: Pick<Change, 'type' | 'path' | 'meta'>): s
  * whose reach a document cannot show (an input field set through a variable, an enum value a
  * field returns) fall back to any use of the type, which over-reports rather than misses.
  */
-export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'>): string[] {
+export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'> & { meta?: unknown }): string[] {
   const path = change.path;
   if (!path) return [];
   const parts = path.split('.');
@@ -54,9 +55,17 @@ export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'>): strin
     case 'FIELD_REMOVED':
     case 'FIELD_TYPE_CHANGED':
     case 'FIELD_ARGUMENT_REMOVED':
-    case 'FIELD_ARGUMENT_TYPE_CHANGED':
-    case 'FIELD_ARGUMENT_DEFAULT_CHANGED':
       return [path];
+    case 'FIELD_ARGUMENT_TYPE_CHANGED': {
+      // Those who pass it may now send a value of the wrong type; an argument made required also
+      // breaks every operation that leaves it out.
+      const meta = (change.meta ?? {}) as { oldArgumentType?: string; newArgumentType?: string };
+      const nowRequired = !!meta.newArgumentType?.endsWith('!') && !meta.oldArgumentType?.endsWith('!');
+      return nowRequired ? [path, omittedCoordinate(path)] : [path];
+    }
+    case 'FIELD_ARGUMENT_DEFAULT_CHANGED':
+      // Only operations that leave the argument out get the default.
+      return [omittedCoordinate(path)];
     case 'FIELD_ARGUMENT_ADDED':
       // A new required argument breaks every use of the field.
       return [parts.slice(0, 2).join('.')];

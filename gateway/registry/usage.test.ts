@@ -37,6 +37,14 @@ describe('usage coordinates of a document', () => {
     );
   });
 
+  it('records each argument of a selected field the operation left out', () => {
+    const doc = parse('query Q { item(sku: "A") { price { amount } } items { sku } }');
+    const coordinates = coordinatesOfDocument(schema, doc, 'Q');
+    expect(coordinates).toEqual(expect.arrayContaining(['Item.price.currency#omitted', 'Query.items.filter#omitted']));
+    expect(coordinates).not.toContain('Item.price.currency');
+    expect(coordinates).not.toContain('Query.item.sku#omitted');
+  });
+
   it('records every input type a variable can reach, and only the executed operation', () => {
     const doc = parse('query A($f: ItemFilterInput) { items(filter: $f) { sku } } query B { item(sku: "x") { stock { onHand } } }');
     const a = coordinatesOfDocument(schema, doc, 'A');

@@ -15,11 +15,16 @@ import {
  * checks that read them:
  * - `Type.field` for every selected field, and `Type` for its parent and its named return type;
  * - `Type.field.argument` for every argument passed, and `Type` for the argument's named type;
+ * - `Type.field.argument#omitted` for every argument of a selected field the operation left out
+ *   (making it required, or changing its default, reaches exactly those operations);
  * - `Input.field` for every input field written as a literal;
  * - `Type` for fragment type conditions and for every variable's type, with every input and enum
  *   type reachable from it (a variable's value may set any of them).
  * Introspection fields (`__typename`, `__schema`) are not recorded.
  */
+/** The usage coordinate of operations that select a field without passing `argument` (`Type.field.argument`). */
+export const omittedCoordinate = (argument: string) => `${argument}#omitted`;
+
 export function coordinatesOfDocument(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): string[] {
   const out = new Set<string>();
   const typeInfo = new TypeInfo(schema);
@@ -47,6 +52,10 @@ export function coordinatesOfDocument(schema: GraphQLSchema, document: DocumentN
         out.add(parent.name);
         out.add(`${parent.name}.${node.name.value}`);
         addType(getNamedType(typeInfo.getType() ?? undefined));
+        const passed = new Set(node.arguments?.map((a) => a.name.value));
+        for (const arg of typeInfo.getFieldDef()?.args ?? []) {
+          if (!passed.has(arg.name)) out.add(omittedCoordinate(`${parent.name}.${node.name.value}.${arg.name}`));
+        }
       },
       Argument(node) {
         const parent = typeInfo.getParentType();
