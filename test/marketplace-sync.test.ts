@@ -101,7 +101,8 @@ describe('marketplace sync', () => {
       const ready = async (q: Queue, states: JobType[]) =>
         Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0) === skus.length;
       for (const q of queues) {
-        await waitFor(`60 jobs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']));
+        // 60 events through the relay and the change feed: generous on a loaded machine (a bound, not a measure).
+        await waitFor(`60 jobs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']), 45_000);
         await q.promoteJobs();
         await waitFor(`60 jobs ready in ${q.name}`, () => ready(q, ['wait', 'prioritized']));
       }
