@@ -89,6 +89,12 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
     await apollo.start();
     const closeWebSocket = opts.webSocket?.(app.server, '/graphql');
     const { maxBatchSize } = opts;
+    // Server-sent events are not a transport we serve: say which one is, before Apollo's CSRF
+    // check answers a peer gateway's SSE request with an unrelated message.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.split('?')[0] !== '/graphql' || !String(request.headers.accept ?? '').includes('text/event-stream')) return;
+      return reply.code(400).type('application/json').send(errorBody(subscriptionTransportError(request.headers.host)));
+    });
     app.route({
       url: '/graphql',
       method: ['GET', 'POST', 'OPTIONS'],
@@ -117,6 +123,18 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
  * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
  * and returns a close that ends every socket (1001 Going away) and the ws server.
  */
+/**
+ * The answer to a subscription asked for over a transport we do not serve (HTTP multipart, SSE):
+ * subscriptions are served over graphql-ws on the same path.
+ */
+export function subscriptionTransportError(host: string | undefined): BadRequestError {
+  const url = `ws://${host ?? 'localhost'}/graphql`;
+  return new BadRequestError(`Subscriptions are served over graphql-ws (the graphql-transport-ws WebSocket protocol) at ${url}; HTTP transports (multipart, server-sent events) are not supported`, {
+    reason: 'SUBSCRIPTION_TRANSPORT_UNSUPPORTED',
+    url,
+  });
+}
+
 /** The most of an oversized body read and dropped before answering 413, and for how long. */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 const DRAIN_MAX_MS = 5000;

@@ -24,7 +24,7 @@ import { formatError } from './errors.js';
 import { logger, requestScope, setServiceName } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { startTracing, tracingSettings } from './tracing.js';
-import { attachWebSocketServer, clientIdFrom, closeOnSignals, startHttpService, type RunningService } from './server.js';
+import { attachWebSocketServer, clientIdFrom, closeOnSignals, startHttpService, subscriptionTransportError, type RunningService } from './server.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
 export interface BaseContext {
@@ -107,7 +107,7 @@ export async function startSubgraph<C extends BaseContext>(
       new ApolloServer<C>({
         schema,
         // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
-        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs()],
+        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs(), subscriptionsOverWebSocketOnly()],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
@@ -142,6 +142,19 @@ function operationInLogs<C extends BaseContext>(): ApolloServerPlugin<C> {
       didResolveOperation: async ({ operationName }) => {
         const scope = requestScope.getStore();
         if (scope) scope.operation = operationName ?? 'anonymous';
+      },
+    }),
+  };
+}
+
+/** A subscription sent over HTTP is answered with the transport to use (graphql-ws), before it runs as a query would. */
+function subscriptionsOverWebSocketOnly<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ operation, request }) => {
+        if (operation?.operation !== 'subscription') return;
+        const err = subscriptionTransportError(request.http?.headers.get('host'));
+        throw new GraphQLError(err.message, { extensions: { ...err.details, code: err.code, http: { status: 400 } } });
       },
     }),
   };
