@@ -33,6 +33,13 @@ describe('client-facing changes', () => {
     expect(by['Query.items.at']!.usageCoordinates).toEqual(['Query.items.at']);
   });
 
+  it('does not count operations that leave out an argument made required with a default (they still get a value)', async () => {
+    const before = buildSchema('type Query { items(first: Int): [Int] }');
+    const after = buildSchema('type Query { items(first: Int! = 10): [Int] }');
+    const [change] = (await schemaChanges(before, after)).filter((c) => c.type === 'FIELD_ARGUMENT_TYPE_CHANGED');
+    expect(change!.usageCoordinates).toEqual(['Query.items.first']);
+  });
+
   it('fingerprints differ by details', () => {
     expect(fingerprintOf({ type: 'FIELD_TYPE_CHANGED', path: 'A.b', meta: { oldFieldType: 'Int', newFieldType: 'String' } })).not.toBe(
       fingerprintOf({ type: 'FIELD_TYPE_CHANGED', path: 'A.b', meta: { oldFieldType: 'Int', newFieldType: 'Float' } }),

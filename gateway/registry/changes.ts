@@ -47,7 +47,7 @@ export function fingerprintOf(change: Pick<Change, 'type' | 'path' | 'meta'>): s
  * whose reach a document cannot show (an input field set through a variable, an enum value a
  * field returns) fall back to any use of the type, which over-reports rather than misses.
  */
-export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'> & { meta?: unknown }): string[] {
+export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'> & { meta?: unknown }, after?: GraphQLSchema): string[] {
   const path = change.path;
   if (!path) return [];
   const parts = path.split('.');
@@ -60,7 +60,7 @@ export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'> & { met
       // Those who pass it may now send a value of the wrong type; an argument made required also
       // breaks every operation that leaves it out.
       const meta = (change.meta ?? {}) as { oldArgumentType?: string; newArgumentType?: string };
-      const nowRequired = !!meta.newArgumentType?.endsWith('!') && !meta.oldArgumentType?.endsWith('!');
+      const nowRequired = !!meta.newArgumentType?.endsWith('!') && !meta.oldArgumentType?.endsWith('!') && !hasDefault(after, parts);
       return nowRequired ? [path, omittedCoordinate(path)] : [path];
     }
     case 'FIELD_ARGUMENT_DEFAULT_CHANGED':
@@ -72,6 +72,15 @@ export function usageCoordinatesOf(change: Pick<Change, 'type' | 'path'> & { met
     default:
       return [parts[0]!];
   }
+}
+
+/** Whether the argument at `Type.field.argument` has a default in `schema` (leaving it out then still works). */
+function hasDefault(schema: GraphQLSchema | undefined, [type, field, argument]: string[]): boolean {
+  const t = type ? schema?.getType(type) : undefined;
+  if (!t || !('getFields' in t)) return false;
+  const f = t.getFields()[field ?? ''];
+  const arg = f && 'args' in f ? f.args.find((a) => a.name === argument) : undefined;
+  return arg?.defaultValue !== undefined;
 }
 
 function criticalityOf(level: CriticalityLevel): Criticality {
@@ -90,6 +99,6 @@ export async function schemaChanges(before: GraphQLSchema | null, after: GraphQL
     message: c.message,
     criticality: criticalityOf(c.criticality.level),
     reason: c.criticality.reason ?? null,
-    usageCoordinates: usageCoordinatesOf(c),
+    usageCoordinates: usageCoordinatesOf(c, after),
   }));
 }

@@ -20,6 +20,7 @@ import type { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntit
 import { schemaStore, type CurrentSchema } from './schema.store.js';
 import { teamStore } from './team.store.js';
 import { usageStore, type UsageIncrement, type UsageRow } from './usage.store.js';
+import { fieldOfOmitted } from './usage.js';
 import { WEBHOOK_EVENTS, type WebhookEntity, type WebhookEvent } from './webhook.entity.js';
 import { webhookStore } from './webhook.store.js';
 
@@ -429,7 +430,14 @@ export class RegistryService {
 
     const breaking = changes.filter((c) => c.criticality === 'BREAKING');
     const since = day(new Date(now.getTime() - this.opts.usageWindowDays * DAY_MS));
-    const usage = await usageStore.usageOf(this.m, [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])], since);
+    const coordinates = [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])];
+    const usage = await usageStore.usageOf(this.m, coordinates, since);
+    // Usage recorded before omitted arguments were cannot tell one left out from one passed: an
+    // operation that selected the field then counts as leaving every argument out, until it is
+    // recorded again.
+    const omitted = coordinates.filter((c) => fieldOfOmitted(c));
+    const unsure = await usageStore.usageWithoutOmissions(this.m, [...new Set(omitted.map((c) => fieldOfOmitted(c)!))], since);
+    for (const c of omitted) usage.push(...unsure.filter((u) => u.coordinate === fieldOfOmitted(c)).map((u) => ({ ...u, coordinate: c })));
     // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
     const registered = proposedApi ? await this.documents.all() : [];
     const parsedDocument = (d: ClientDocument) => this.documents.parsedDocument(d);

@@ -14,6 +14,7 @@ import { CreateApiKeys1734000000000 } from './migrations/1734000000000-create-ap
 import { CreateTrustedDocuments1735000000000 } from './migrations/1735000000000-create-trusted-documents.js';
 import { ClientPolicyEntity, TrustedDocumentEntity } from './document.entity.js';
 import { UnifyIdentity1736000000000 } from './migrations/1736000000000-unify-identity.js';
+import { UsageOmissions1737000000000 } from './migrations/1737000000000-usage-omissions.js';
 import { TeamEntity } from './team.entity.js';
 import { ApiKeyEntity } from '../auth/api-key.entity.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -46,7 +47,7 @@ export const REGISTRY_ENTITIES = [
   TrustedDocumentEntity,
   ClientPolicyEntity,
 ];
-export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000, UsageOmissions1737000000000];
 
 /** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys, the one identity store), creating it and applying its migrations when needed. */
 export function openRegistryDatabase(cfg: Config): Promise<DataSource> {

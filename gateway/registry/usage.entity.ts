@@ -26,4 +26,8 @@ export class UsageRecordEntity {
 
   @Column({ name: 'last_seen', type: 'datetime', precision: 3 })
   lastSeen!: Date;
+
+  /** Whether the operation's omitted arguments were recorded too (false: recorded before they were). */
+  @Column({ name: 'omissions_recorded', type: 'boolean', default: false })
+  omissionsRecorded!: boolean;
 }

@@ -43,10 +43,10 @@ export const usageStore = {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
       await tx.query(
-        `INSERT INTO usage_records (coordinate, day, client_id, operation_hash, operation_name, count, last_seen)
-         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+        `INSERT INTO usage_records (coordinate, day, client_id, operation_hash, operation_name, count, last_seen, omissions_recorded)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, 1)').join(', ')}
          ON DUPLICATE KEY UPDATE count = count + VALUES(count), last_seen = GREATEST(last_seen, VALUES(last_seen)),
-           operation_name = VALUES(operation_name)`,
+           operation_name = VALUES(operation_name), omissions_recorded = 1`,
         chunk.flatMap((r) => [r.coordinate, r.day, r.clientId, r.operationHash, r.operationName, r.count, r.lastSeen]),
       );
     }
@@ -63,9 +63,31 @@ export const usageStore = {
         ORDER BY client_id, operation_hash`,
       [...coordinates, sinceDay],
     )) as unknown[];
-    return rows.map((raw) => {
-      const r = usageRow.parse(raw);
-      return { coordinate: r.coordinate, clientId: r.client_id, operationHash: r.operation_hash, operationName: r.operation_name, count: r.count, lastSeen: r.last_seen };
-    });
+    return rows.map(toUsageRow);
+  },
+
+  /**
+   * Uses of these field coordinates (`Type.field`) on or after `sinceDay` recorded before omitted
+   * arguments were, by operations with no later record of that field that has them.
+   */
+  async usageWithoutOmissions(tx: EntityManager, fields: readonly string[], sinceDay: string): Promise<UsageRow[]> {
+    if (!fields.length) return [];
+    const rows = (await tx.query(
+      `SELECT u.coordinate, u.client_id, u.operation_hash, MAX(u.operation_name) AS operation_name, SUM(u.count) AS count, MAX(u.last_seen) AS last_seen
+         FROM usage_records u
+        WHERE u.coordinate IN (${fields.map(() => '?').join(', ')}) AND u.day >= ? AND u.omissions_recorded = 0
+          AND NOT EXISTS (SELECT 1 FROM usage_records r
+                           WHERE r.coordinate = u.coordinate AND r.client_id = u.client_id AND r.operation_hash = u.operation_hash
+                             AND r.day >= ? AND r.omissions_recorded = 1)
+        GROUP BY u.coordinate, u.client_id, u.operation_hash
+        ORDER BY u.client_id, u.operation_hash`,
+      [...fields, sinceDay, sinceDay],
+    )) as unknown[];
+    return rows.map(toUsageRow);
   },
 };
+
+function toUsageRow(raw: unknown): UsageRow {
+  const r = usageRow.parse(raw);
+  return { coordinate: r.coordinate, clientId: r.client_id, operationHash: r.operation_hash, operationName: r.operation_name, count: r.count, lastSeen: r.last_seen };
+}

@@ -25,6 +25,12 @@ import {
 /** The usage coordinate of operations that select a field without passing `argument` (`Type.field.argument`). */
 export const omittedCoordinate = (argument: string) => `${argument}#omitted`;
 
+/** The field (`Type.field`) of an omitted-argument coordinate, or null for any other coordinate. */
+export function fieldOfOmitted(coordinate: string): string | null {
+  if (!coordinate.endsWith('#omitted')) return null;
+  return coordinate.split('.').slice(0, 2).join('.');
+}
+
 export function coordinatesOfDocument(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): string[] {
   const out = new Set<string>();
   const typeInfo = new TypeInfo(schema);
