@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../gateway/auth/api-key.service.js';
 import { errorCode, gql, uniq } from './client.js';
+import { runScript } from './process.js';
 import { PUBLISH, registryClient, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 /** `registry remove`: a subgraph leaves the supergraph through the same checks as a publish, with a history entry. */
@@ -97,5 +98,31 @@ describe('removing a subgraph', () => {
     await admin('mutation($f: String!) { approve(input: { fingerprint: $f, reason: "the app moved off it" }) { fingerprint } }', { f: change.fingerprint });
     const removed = await admin(REMOVE, { input: { subgraph: name } });
     expect(removed.data!.removeSubgraph.__typename).toBe('Published');
+  });
+
+  it('removes with the CLI (npm run omnistock -- registry remove), refusing what a client uses and naming it', async () => {
+    const cli = (args: string[]) =>
+      runScript('scripts/cli.ts', ['registry', ...args], { DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' }, 50_000);
+    const name = uniq('partner').toLowerCase();
+    const field = `${name}Cli`;
+    await waitForVersion(reg.url, await publishPartner(name, field, reg.adminToken));
+    const client = uniq('kiosk-').toLowerCase();
+    await gql(reg.url, `query KioskPing { ${field} }`, {}, { 'x-client-id': client });
+    await reg.gateway.usage.flush();
+
+    const refused = await cli(['remove', name, '--local']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(client);
+    expect(refused.stdout).toContain('not removed');
+
+    const fingerprint = (await admin(REMOVE, { input: { subgraph: name } })).data!.removeSubgraph.check.changes.find((c: { coordinate: string }) => c.coordinate === `Query.${field}`).fingerprint;
+    expect((await cli(['approve', fingerprint, '--reason', 'kiosk retired', '--local'])).code).toBe(0);
+    const removed = await cli(['remove', name, '--local', '--json']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const version = (JSON.parse(removed.stdout) as { supergraphVersion: number }).supergraphVersion;
+    const history = await cli(['history', '--local', '--json']);
+    expect(history.stdout).toContain(`remove ${name}`);
+    await waitForVersion(reg.url, version);
+    expect(errorCode(await gql(reg.url, `{ ${field} }`))).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });
