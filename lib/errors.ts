@@ -147,6 +147,7 @@ const REFUSAL_STATUS: Partial<Record<DomainErrorCode, number>> = {
   BATCH_TOO_LARGE: 400,
   QUERY_TOO_COMPLEX: 400,
   PERSISTED_QUERY_NOT_FOUND: 400,
+  BAD_REQUEST: 400,
 };
 
 /** A GraphQL-shaped answer for a refusal made outside Apollo Server (body and batch limits, trusted documents). */

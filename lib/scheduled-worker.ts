@@ -2,7 +2,7 @@ import { Queue, Worker, type RepeatOptions } from 'bullmq';
 import { failureLogLevel } from './db.js';
 import { logger } from './logger.js';
 
-export interface ScheduledWorkerOptions<R> {
+export interface ScheduledWorkerOptions {
   /** The BullMQ queue (one per owning module, e.g. `inventory-maintenance`). */
   queue: string;
   /** The job scheduler's id and the job's name. */
@@ -34,7 +34,7 @@ export class ScheduledWorker {
     private readonly worker: Worker,
   ) {}
 
-  static async start<R>(opts: ScheduledWorkerOptions<R>): Promise<ScheduledWorker> {
+  static async start(opts: ScheduledWorkerOptions): Promise<ScheduledWorker> {
     const log = logger().child({ component: opts.component });
     // BullMQ opens (and closes) its own connections; workers need maxRetriesPerRequest: null.
     const connection = { url: opts.redisUrl, maxRetriesPerRequest: null };

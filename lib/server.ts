@@ -120,10 +120,6 @@ export function startHttpService<C extends BaseContext>(opts: HttpServiceOptions
 }
 
 /**
- * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
- * and returns a close that ends every socket (1001 Going away) and the ws server.
- */
-/**
  * The answer to a subscription asked for over a transport we do not serve (HTTP multipart, SSE):
  * subscriptions are served over graphql-ws on the same path.
  */
@@ -160,6 +156,10 @@ async function discardBody(raw: IncomingMessage): Promise<void> {
 /** How long closing sockets may take to answer the close frame before they are cut off. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Attaches a `ws` server to an HTTP server at `path`, hands it to `use` (graphql-ws's useServer),
+ * and returns a close that ends every socket (1001 Going away) and the ws server.
+ */
 export function attachWebSocketServer(
   server: HttpServer,
   path: string,

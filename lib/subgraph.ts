@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { config, databaseName, subgraphPort, type Config, type SubgraphName } from './config.js';
 import { openDatabase, type DataSourceSpec } from './db.js';
-import { formatError } from './errors.js';
+import { formatError, refusalError } from './errors.js';
 import { logger, requestScope, setServiceName } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { startTracing, tracingSettings } from './tracing.js';
@@ -153,8 +153,7 @@ function subscriptionsOverWebSocketOnly<C extends BaseContext>(): ApolloServerPl
     requestDidStart: async () => ({
       didResolveOperation: async ({ operation, request }) => {
         if (operation?.operation !== 'subscription') return;
-        const err = subscriptionTransportError(request.http?.headers.get('host'));
-        throw new GraphQLError(err.message, { extensions: { ...err.details, code: err.code, http: { status: 400 } } });
+        throw refusalError(subscriptionTransportError(request.http?.headers.get('host')));
       },
     }),
   };

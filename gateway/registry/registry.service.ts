@@ -254,7 +254,7 @@ export class RegistryService {
         commit: null,
         routingUrl: null,
         checkId: result.checkId,
-        changes: result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message })),
+        changes: changeSummaries(result),
       });
       this.opts.log.info({ subgraph, supergraphVersion, actor: principal.name }, 'subgraph removed');
       return { published: true, created: true, schemaVersion: null, supergraphVersion, check: result };
@@ -288,7 +288,7 @@ export class RegistryService {
         commit: stored.schemaVersion?.commitRef ?? null,
         routingUrl: evaluation.routingUrl,
         checkId: result.checkId,
-        changes: result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message })),
+        changes: changeSummaries(result),
       });
       this.opts.log.info({ subgraph: input.subgraph, supergraphVersion: stored.supergraphVersion, kind, actor: principal.name }, 'schema published');
       return { published: true, created: true, schemaVersion: stored.schemaVersion, supergraphVersion: stored.supergraphVersion, check: result };
@@ -873,3 +873,7 @@ function blockersOf(result: CheckResult): string[] {
   return blockers;
 }
 
+/** The changes of a check as webhook payloads carry them. */
+function changeSummaries(result: CheckResult) {
+  return result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message }));
+}

@@ -146,12 +146,17 @@ export function planMovement(m: Movement, levels: StockLevel[], transfer: Transf
   }
 }
 
+/** The short lines an INSUFFICIENT_STOCK refusal carries in its details. */
+export function shortLinesOf(err: InsufficientStockError): { locationId?: string | null }[] {
+  return Array.isArray(err.details['lines']) ? (err.details['lines'] as { locationId?: string | null }[]) : [];
+}
+
 /**
  * The refusal with each location named by its code beside its id, in the message and as
  * `locationCode` on each line (a code the replica does not know yet leaves the id alone).
  */
 export function withLocationCodes(err: InsufficientStockError, codes: ReadonlyMap<string, string>): InsufficientStockError {
-  const lines = Array.isArray(err.details['lines']) ? (err.details['lines'] as { locationId?: string | null }[]) : [];
+  const lines = shortLinesOf(err);
   let message = err.message;
   for (const [id, code] of codes) message = message.split(id).join(`${code} (${id})`);
   const named = lines.map((l) => ({ ...l, locationCode: (l.locationId && codes.get(l.locationId)) || null }));
