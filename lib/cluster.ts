@@ -1,18 +1,25 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 import type { Logger } from 'pino';
 
-const METRICS_REQUEST = 'omnistock:cluster-metrics';
+/** A worker asks the primary for the cluster's metrics (answered with `text` or `error`). */
+const CLUSTER_METRICS = 'omnistock:cluster-metrics';
+/** The primary asks a serving worker for its own registry (answered with `metrics`). */
+const WORKER_METRICS = 'omnistock:worker-metrics';
+const COLLECT_TIMEOUT_MS = 5000;
 
 interface MetricsMessage {
-  type: typeof METRICS_REQUEST;
+  type: typeof CLUSTER_METRICS | typeof WORKER_METRICS;
   id: string;
   text?: string;
+  metrics?: WorkerMetrics;
   error?: string;
 }
 
-const isMetricsMessage = (m: unknown): m is MetricsMessage => !!m && typeof m === 'object' && (m as MetricsMessage).type === METRICS_REQUEST;
+const isMetricsMessage = (m: unknown, type: MetricsMessage['type']): m is MetricsMessage => !!m && typeof m === 'object' && (m as MetricsMessage).type === type;
 
 export interface ClusterSettings {
   workers: number;
@@ -25,26 +32,55 @@ export interface ClusterSettings {
  * The primary of a cluster of `workers` processes serving one port (Node's cluster module hands
  * connections out round-robin): forks them, forks a replacement when one dies (backing off when
  * they keep dying), answers their requests for the cluster's metrics (prom-client's aggregation of
- * every worker's registry, so /metrics on any worker shows the whole process group), and on
- * SIGTERM/SIGINT stops them all gracefully.
+ * the registries of the workers serving, so /metrics on any worker shows the whole process group),
+ * and on SIGTERM/SIGINT stops them all gracefully.
  */
 export function runClusterPrimary(settings: ClusterSettings): void {
   const { workers, log } = settings;
-  const aggregator = new AggregatorRegistry();
+  // Workers that listen: one still starting (a replacement) has served nothing and is not asked.
+  const serving = new Set<Worker>();
+  const collecting = new Map<string, (from: Worker, answer: MetricsMessage | null) => void>();
   let stopping = false;
   let backoffMs = 1000;
+
+  /** Every serving worker's registry, summed; a worker that exits meanwhile is left out. */
+  const clusterMetrics = () =>
+    new Promise<string>((resolve, reject) => {
+      const id = randomUUID();
+      const asked = new Set([...serving].filter((w) => w.isConnected()));
+      const parts: WorkerMetrics[] = [];
+      const timer = setTimeout(() => finish(new Error(`${asked.size} gateway worker(s) did not send their metrics within ${COLLECT_TIMEOUT_MS} ms`)), COLLECT_TIMEOUT_MS);
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        collecting.delete(id);
+        if (err) reject(err);
+        else resolve(AggregatorRegistry.aggregate(parts).metrics());
+      };
+      collecting.set(id, (from, answer) => {
+        if (!asked.delete(from)) return;
+        if (answer?.error) return finish(new Error(answer.error));
+        if (answer?.metrics) parts.push(answer.metrics);
+        if (asked.size === 0) finish();
+      });
+      if (asked.size === 0) return finish();
+      for (const w of asked) w.send({ type: WORKER_METRICS, id });
+    });
 
   const fork = () => {
     const worker = cluster.fork();
     const startedAt = Date.now();
+    worker.on('listening', () => serving.add(worker));
     worker.on('message', (message: unknown) => {
-      if (!isMetricsMessage(message)) return;
-      aggregator.clusterMetrics().then(
-        (text) => worker.isConnected() && worker.send({ type: METRICS_REQUEST, id: message.id, text }),
-        (err: Error) => worker.isConnected() && worker.send({ type: METRICS_REQUEST, id: message.id, error: err.message }),
+      if (isMetricsMessage(message, WORKER_METRICS)) return collecting.get(message.id)?.(worker, message);
+      if (!isMetricsMessage(message, CLUSTER_METRICS)) return;
+      clusterMetrics().then(
+        (text) => worker.isConnected() && worker.send({ type: CLUSTER_METRICS, id: message.id, text }),
+        (err: Error) => worker.isConnected() && worker.send({ type: CLUSTER_METRICS, id: message.id, error: err.message }),
       );
     });
     worker.once('exit', (code, signal) => {
+      serving.delete(worker);
+      for (const answer of [...collecting.values()]) answer(worker, null);
       if (stopping) return;
       // A worker that ran a while gets replaced at once; one that dies on start is retried ever more slowly.
       backoffMs = Date.now() - startedAt > 60_000 ? 1000 : Math.min(backoffMs * 2, 30_000);
@@ -77,16 +113,20 @@ export function runClusterPrimary(settings: ClusterSettings): void {
 const pending = new Map<string, { resolve: (text: string) => void; reject: (err: Error) => void }>();
 
 /**
- * In a cluster worker: registers this worker's registry for the primary's aggregation and returns
- * how /metrics reads the whole cluster's metrics; null outside a cluster (the registry is read as is).
+ * In a cluster worker: answers the primary's requests for this worker's registry and returns how
+ * /metrics reads the whole cluster's metrics; null outside a cluster (the registry is read as is).
  */
 export function clusterMetricsReader(registry: Registry): (() => Promise<string>) | null {
   if (!cluster.isWorker || !process.send) return null;
-  // Constructing one installs prom-client's listener that answers the primary with this worker's registries.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
   process.on('message', (message: unknown) => {
-    if (!isMetricsMessage(message)) return;
+    if (isMetricsMessage(message, WORKER_METRICS)) {
+      registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ type: WORKER_METRICS, id: message.id, metrics }),
+        (err: Error) => process.send?.({ type: WORKER_METRICS, id: message.id, error: err.message }),
+      );
+      return;
+    }
+    if (!isMetricsMessage(message, CLUSTER_METRICS)) return;
     const waiting = pending.get(message.id);
     if (!waiting) return;
     pending.delete(message.id);
@@ -97,6 +137,6 @@ export function clusterMetricsReader(registry: Registry): (() => Promise<string>
     new Promise<string>((resolve, reject) => {
       const id = randomUUID();
       pending.set(id, { resolve, reject });
-      process.send!({ type: METRICS_REQUEST, id });
+      process.send!({ type: CLUSTER_METRICS, id });
     });
 }

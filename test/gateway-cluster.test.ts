@@ -73,6 +73,10 @@ describe('gateway cluster mode', () => {
       return pids.length === 2 && !pids.includes(victim!) ? pids : null;
     });
     expect(now).toContain(survivor);
+    // Scraped while the replacement is still starting: answered at once from the workers serving.
+    const scrape = await onNewConnection(gateway.url.replace(/\/graphql$/, '/metrics'));
+    expect(scrape.status).toBe(200);
+    expect(parseMetrics(scrape.body).some((s) => s.name === 'omnistock_gateway_requests_total' && s.labels.operation === 'ClusterProbe')).toBe(true);
     for (let i = 0; i < 6; i++) expect((await probe()).status).toBe(200);
   });
 
