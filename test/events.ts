@@ -70,9 +70,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutM
 /** Waits until inventory's replicas hold these locations and channels (their events went through the relay and the replication consumer). */
 export async function waitForReplicas(inventory: DataSource, locations: string[], channels: string[]): Promise<void> {
   await waitFor('the replicas', async () => {
-    const [l] = await inventory.query('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?)', [locations]);
-    const [c] = await inventory.query('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id IN (?)', [channels]);
-    return Number(l.n) === locations.length && Number(c.n) === channels.length;
+    const count = async (sql: string, ids: string[]) => (ids.length ? Number((await inventory.query(sql, [ids]))[0].n) : 0);
+    const l = await count('SELECT COUNT(*) AS n FROM replica_locations WHERE location_id IN (?)', locations);
+    const c = await count('SELECT COUNT(*) AS n FROM replica_channels WHERE channel_id IN (?)', channels);
+    return l === locations.length && c === channels.length;
   });
 }
 
