@@ -7,7 +7,7 @@ import { config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
 import { syncRegistryFromConfig } from '../gateway/registry/runtime.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
-import { authBanner, closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
+import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
 const cfg = config();
 const started = Date.now();
@@ -39,10 +39,11 @@ if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
 }
 await closeAll(sources);
 
-const composed = compose(await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG));
+const subgraphSources = onOurPorts(cfg, await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG));
+const composed = compose(subgraphSources);
 if (!composed.ok) fail(`Composition of ${cfg.SUPERGRAPH_CONFIG} failed:\n${formatCompositionErrors(composed.errors)}`);
 say('▸ schema registry (seeded from supergraph.yaml; changed schema files are published through its checks)');
-for (const line of await syncRegistryFromConfig(cfg, await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG))) say(`  ${line}`);
+for (const line of await syncRegistryFromConfig(cfg, subgraphSources)) say(`  ${line}`);
 
 const services: ServiceProcess[] = [];
 let stopping = false;

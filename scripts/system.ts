@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { authMode, databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import type { SubgraphSource } from '../gateway/compose.js';
 import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
@@ -70,6 +71,20 @@ function servicePort(cfg: Config, name: ServiceName): number {
   if (name === 'gateway') return cfg.GATEWAY_PORT;
   if (name === 'jobs') return cfg.JOBS_PORT;
   return subgraphPort(cfg, name);
+}
+
+/**
+ * supergraph.yaml's subgraphs routed to the ports this process starts them on (INVENTORY_PORT and
+ * the like): each of our four subgraphs' URLs (routing and graphql-ws) keep their host and path and
+ * take the configured port, so the registry, and through it the gateway, reach them there.
+ */
+export function onOurPorts(cfg: Config, sources: SubgraphSource[]): SubgraphSource[] {
+  const withPort = (url: string, port: number) => Object.assign(new URL(url), { port: String(port) }).toString();
+  return sources.map((s) => {
+    if (!SUBGRAPH_NAMES.includes(s.name as SubgraphName)) return s;
+    const port = subgraphPort(cfg, s.name as SubgraphName);
+    return { ...s, url: withPort(s.url, port), ...(s.subscriptionUrl ? { subscriptionUrl: withPort(s.subscriptionUrl, port) } : {}) };
+  });
 }
 
 /** Starts one service as a child process whose JSON logs go to logs/<name>.log. */

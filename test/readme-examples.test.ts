@@ -60,16 +60,7 @@ beforeAll(async () => {
     PUBLIC_HOST: '127.0.0.1',
   };
   gateway = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
-  // supergraph.yaml routes to the default ports; the registry is seeded from a copy routing to ours.
-  const supergraph = (await readFile(join(ROOT, 'supergraph.yaml'), 'utf8'))
-    .replace(/localhost:4001/g, `127.0.0.1:${ports.INVENTORY_PORT}`)
-    .replace(/localhost:4002/g, `127.0.0.1:${ports.ORDERS_PORT}`)
-    .replace(/localhost:4003/g, `127.0.0.1:${ports.LOCATIONS_PORT}`)
-    .replace(/localhost:4004/g, `127.0.0.1:${ports.CHANNELS_PORT}`)
-    .replace(/file: \.\//g, `file: ${ROOT}/`);
-  expect(supergraph).not.toMatch(/localhost:400\d/);
-  env.SUPERGRAPH_CONFIG = join(tmp, 'supergraph.yaml');
-  await writeFile(env.SUPERGRAPH_CONFIG, supergraph);
+  // Only the *_PORT settings move it off the default ports: npm start routes the registry to them.
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   start = child;
   await new Promise<void>((ok, fail) => {
