@@ -1,9 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type ReservationStatus = 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
+import type { ReservationLine, ReservationState, ReservationStatus } from '../domain/stock.js';
 
 @Entity({ name: 'reservations' })
-export class ReservationEntity {
+export class ReservationEntity implements ReservationState {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;
 
@@ -40,7 +40,7 @@ export class ReservationEntity {
 }
 
 @Entity({ name: 'reservation_lines' })
-export class ReservationLineEntity {
+export class ReservationLineEntity implements ReservationLine {
   @PrimaryColumn({ name: 'reservation_id', type: 'char', length: 36 })
   reservationId!: string;
 

@@ -1,5 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
-import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from './reservation.entity.js';
+import type { ReservationStatus } from '../domain/stock.js';
+import { ReservationEntity, ReservationLineEntity } from './reservation.entity.js';
 
 /** SQL for reservations. Every method runs on the manager it is given. */
 export const reservationStore = {

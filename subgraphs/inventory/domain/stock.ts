@@ -71,3 +71,23 @@ export interface ChannelRule {
   allowSplitShipments: boolean;
   sources: ReplicaSource[];
 }
+
+export type ReservationStatus = 'ACTIVE' | 'COMMITTED' | 'RELEASED' | 'EXPIRED';
+
+/** A reservation's state as its rules see it. */
+export interface ReservationState {
+  id: string;
+  status: ReservationStatus;
+  /** Null once the order it holds stock for is confirmed: it never expires. */
+  expiresAt: Date | null;
+}
+
+/** What one reservation line holds at one location: `quantity` less what shipped and what was given back. */
+export interface ReservationLine {
+  sku: string;
+  locationId: string;
+  quantity: number;
+  committedQuantity: number;
+  releasedQuantity: number;
+  open: boolean;
+}

@@ -1,58 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
-import { BadUserInputError, ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { ConflictError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
-import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { allocate, type ShortLine } from '../domain/allocation.js';
 import { itemStore } from '../data/item.store.js';
 import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
 import { assertLocationsKnown } from './movement.service.js';
-import { idempotencyKeySchema, requestHash } from '../../../contracts/idempotency.js';
-import { unitsSchema as units } from '../../../contracts/quantities.js';
+import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
+import { assertChangeable, commitSchema, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema } from '../domain/reservation-rules.js';
 import { ReplicaService } from './replica.service.js';
-import { ReservationEntity, ReservationLineEntity, type ReservationStatus } from '../data/reservation.entity.js';
+import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';
 import { reservationStore } from '../data/reservation.store.js';
 import type { StockLevelEntity } from '../data/stock-level.entity.js';
 import { stockLevelStore, type LevelDelta, type LevelKey } from '../data/stock-level.store.js';
 import { ledgerLine } from '../data/stock-movement.entity.js';
 import { stockMovementStore } from '../data/stock-movement.store.js';
 import { nameLocations } from './location-codes.js';
-
-export const MAX_TTL_SECONDS = 7 * 24 * 3600;
-
-const reserveSchema = z.object({
-  idempotencyKey: idempotencyKeySchema,
-  channelId: idSchema,
-  lines: z
-    .array(z.object({ sku: skuSchema, quantity: units, locationId: idSchema.nullish() }))
-    .min(1)
-    .max(100)
-    .superRefine((lines, ctx) => {
-      const seen = new Set<string>();
-      lines.forEach((l, i) => {
-        const key = `${l.sku}\u0000${l.locationId ?? ''}`;
-        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: 'repeats the SKU and location of an earlier line' });
-        seen.add(key);
-      });
-    }),
-  ttlSeconds: z.number().int().min(1).max(MAX_TTL_SECONDS),
-  pickupLocationId: idSchema.nullish(),
-  reference: z.string().max(500).nullish(),
-});
-
-const commitSchema = z.object({
-  reservationId: idSchema,
-  idempotencyKey: idempotencyKeySchema,
-  lines: z
-    .array(z.object({ sku: skuSchema, locationId: idSchema.nullish(), quantity: units }))
-    .min(1)
-    .max(100)
-    .nullish(),
-});
 
 export interface ReservationView extends ReservationEntity {
   __typename: 'Reservation';
@@ -63,16 +29,6 @@ export interface ReservationView extends ReservationEntity {
 export interface InsufficientStockView {
   __typename: 'InsufficientStock';
   lines: ShortLine[];
-}
-
-/** Whether the reservation has passed its expiry, whatever the expiry job has done so far. */
-export function isExpired(r: Pick<ReservationEntity, 'status' | 'expiresAt'>, now: Date): boolean {
-  return r.status === 'EXPIRED' || (r.status === 'ACTIVE' && r.expiresAt !== null && r.expiresAt <= now);
-}
-
-/** Units a line still holds. */
-export function openQuantity(line: ReservationLineEntity): number {
-  return line.open ? line.quantity - line.committedQuantity - line.releasedQuantity : 0;
 }
 
 /** Lines come out in one order however they were made: by SKU, then location id, as the store reads them. */
@@ -118,27 +74,9 @@ export class ReservationService {
     const hash = requestHash(v);
     const rule = await this.replicas.channelRule(v.channelId);
     if (!rule) throw new NotFoundError('Channel', v.channelId);
-    const pinned = [...v.lines.map((l) => l.locationId), v.pickupLocationId].filter((id): id is string => !!id);
-    await assertLocationsKnown(this.ds.manager, pinned);
-
-    const sellable = rule.sources.filter((s) => s.status === 'ACTIVE');
-    for (const locationId of new Set(pinned)) {
-      if (!rule.sources.some((s) => s.locationId === locationId)) {
-        throw new BadUserInputError(`Location ${locationId} does not feed channel ${v.channelId}`, [{ path: 'lines', message: 'not a source of the channel' }]);
-      }
-    }
-    if (v.pickupLocationId) {
-      const pickup = rule.sources.find((s) => s.locationId === v.pickupLocationId)!;
-      if (!pickup.pickup) throw new BadUserInputError('The pickup location offers no pickup', [{ path: 'pickupLocationId', message: 'offers no pickup' }]);
-      if (v.lines.some((l) => l.locationId && l.locationId !== v.pickupLocationId)) {
-        throw new BadUserInputError('A pickup reservation takes every line from the pickup location', [{ path: 'lines', message: 'location differs from pickupLocationId' }]);
-      }
-    }
-    const lines = v.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, locationId: l.locationId ?? v.pickupLocationId ?? null }));
-    const keys: LevelKey[] = lines.flatMap((l) =>
-      l.locationId ? [{ sku: l.sku, locationId: l.locationId }] : sellable.map((s) => ({ sku: l.sku, locationId: s.locationId })),
-    );
-    const sellableIds = new Set(sellable.map((s) => s.locationId));
+    await assertLocationsKnown(this.ds.manager, pinnedLocations(v));
+    const { lines, sellable, keys } = planReservation(v, rule);
+    const sellableIds = new Set(sellable);
 
     try {
       return await writeTransaction(this.ds, async (tx) => {
@@ -163,7 +101,7 @@ export class ReservationService {
         const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
         // Offline or closed sources sell nothing, even when a line names them.
         const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
-        const { allocations, short } = allocate({ lines, sources: sellable.map((s) => s.locationId), available, rule });
+        const { allocations, short } = allocate({ lines, sources: sellable, available, rule });
         if (short.length) {
           // A SKU without any level is either unknown or never stocked: only the first is an error.
           const skus = [...new Set(short.map((l) => l.sku))];
@@ -231,13 +169,12 @@ export class ReservationService {
    * @throws ConflictError when it expired or holds nothing any more
    */
   async extend(id: string, ttlSeconds: number | null): Promise<ReservationView> {
-    const ttl = parseInput(z.number().int().min(1).max(MAX_TTL_SECONDS).nullable(), ttlSeconds, 'ttlSeconds');
+    const ttl = parseInput(ttlSchema.nullable(), ttlSeconds, 'ttlSeconds');
     return writeTransaction(this.ds, async (tx) => {
       const now = new Date();
       const r = await reservationStore.lock(tx, id);
       if (!r) throw new NotFoundError('Reservation', id);
-      if (isExpired(r, now)) throw new ConflictError(`Reservation ${r.id} expired at ${r.expiresAt?.toISOString()}`, { expiresAt: r.expiresAt });
-      if (r.status !== 'ACTIVE') throw new ConflictError(`Reservation ${r.id} is ${r.status}`, { status: r.status });
+      assertChangeable(r, now);
       r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
       await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
       return view(r, await reservationStore.linesOf(tx, [r.id]), false);
@@ -290,8 +227,7 @@ export class ReservationService {
         }
         return view(r, lines, true);
       }
-      if (isExpired(r, now)) throw new ConflictError(`Reservation ${r.id} expired at ${r.expiresAt?.toISOString()}`, { expiresAt: r.expiresAt });
-      if (r.status !== 'ACTIVE') throw new ConflictError(`Reservation ${r.id} is ${r.status}`, { status: r.status });
+      assertChangeable(r, now);
 
       const shipments = planCommit(lines, v.lines ?? null);
       const levels = await stockLevelStore.lock(tx, shipments.map((s) => s.line), now);
@@ -336,7 +272,7 @@ export class ReservationService {
         s.line.open = s.line.quantity - s.line.committedQuantity - s.line.releasedQuantity > 0;
         await reservationStore.updateLine(tx, s.line);
       }
-      if (lines.every((l) => !l.open)) {
+      if (statusAfterCommit(lines) === 'COMMITTED') {
         r.status = 'COMMITTED';
         await reservationStore.setStatus(tx, r.id, r.status, now);
       }
@@ -374,8 +310,8 @@ export class ReservationService {
       l.open = false;
       await reservationStore.updateLine(tx, l);
     }
-    r.status = lines.some((l) => l.committedQuantity > 0) ? 'COMMITTED' : expired ? 'EXPIRED' : 'RELEASED';
-    await reservationStore.setStatus(tx, r.id, r.status as ReservationStatus, now);
+    r.status = statusOnClose(lines, expired);
+    await reservationStore.setStatus(tx, r.id, r.status, now);
   }
 
   /**
@@ -414,34 +350,3 @@ export class ReservationService {
 }
 
 const fulfilmentKey = (key: string, line: { sku: string; locationId: string }) => derivedKey(key, line.sku, line.locationId);
-
-/**
- * Which lines ship how much: everything open when no lines are given; otherwise each requested
- * line from the reservation's lines of that SKU (and location, when given), in their order.
- * @throws BadUserInputError when a request asks for more than a line holds or for a SKU it does not hold
- */
-export function planCommit(
-  lines: ReservationLineEntity[],
-  requested: { sku: string; locationId?: string | null; quantity: number }[] | null,
-): { line: ReservationLineEntity; quantity: number }[] {
-  if (!requested) return lines.filter((l) => openQuantity(l) > 0).map((line) => ({ line, quantity: openQuantity(line) }));
-  const left = new Map(lines.map((l) => [l, openQuantity(l)]));
-  const out = new Map<ReservationLineEntity, number>();
-  requested.forEach((req, i) => {
-    let remaining = req.quantity;
-    for (const line of lines) {
-      if (remaining === 0) break;
-      if (line.sku !== req.sku || (req.locationId && line.locationId !== req.locationId)) continue;
-      const q = Math.min(remaining, left.get(line)!);
-      left.set(line, left.get(line)! - q);
-      out.set(line, (out.get(line) ?? 0) + q);
-      remaining -= q;
-    }
-    if (remaining > 0) {
-      throw new BadUserInputError(`Line ${i} asks for ${req.quantity} of ${req.sku} but the reservation holds ${req.quantity - remaining}`, [
-        { path: `lines.${i}.quantity`, message: `at most ${req.quantity - remaining}` },
-      ]);
-    }
-  });
-  return [...out].filter(([, q]) => q > 0).map(([line, quantity]) => ({ line, quantity }));
-}

@@ -3,7 +3,8 @@ import { assertId } from '../../../../lib/validation.js';
 import type { ChannelAvailability } from '../../services/availability.service.js';
 import type { InventoryContext } from '../context.js';
 import type { ReservationLineEntity } from '../../data/reservation.entity.js';
-import { isExpired, openQuantity, type ReservationView } from '../../services/reservation.service.js';
+import { isExpired, openQuantity, visibleStatus } from '../../domain/reservation-rules.js';
+import type { ReservationView } from '../../services/reservation.service.js';
 import { locationRef } from './stock.js';
 
 export const reservationResolvers = {
@@ -21,7 +22,7 @@ export const reservationResolvers = {
   },
   Reservation: {
     // Past its expiry a reservation holds nothing, whether or not the expiry job has run yet.
-    status: (r: ReservationView) => (isExpired(r, new Date()) && r.status === 'ACTIVE' ? 'EXPIRED' : r.status),
+    status: (r: ReservationView) => visibleStatus(r, new Date()),
     pickupLocation: (r: ReservationView) => (r.pickupLocationId ? locationRef(r.pickupLocationId) : null),
     lines: (r: ReservationView) => {
       const expired = isExpired(r, new Date());
