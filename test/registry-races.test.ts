@@ -48,8 +48,8 @@ describe('registry races', () => {
   it('seeds once when several processes start together', async () => {
     const results = await Promise.all([a.service.seed(sources), b.service.seed(sources), a.service.seed(sources), b.service.seed(sources)]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await a.service.latestSupergraphVersion()).toBe(1);
-    expect((await a.service.subgraphs()).map((s) => s.currentVersion)).toEqual([1, 1, 1, 1]);
+    expect(await a.service.history.latestSupergraphVersion()).toBe(1);
+    expect((await a.service.history.subgraphs()).map((s) => s.currentVersion)).toEqual([1, 1, 1, 1]);
   });
 
   it('serialises concurrent publishes: every one lands in the final supergraph', async () => {
@@ -60,7 +60,7 @@ describe('registry races', () => {
     expect(outcomes.every((o) => o.published)).toBe(true);
     const versions = outcomes.map((o) => (o.published ? o.supergraphVersion : 0)).sort((x, y) => x - y);
     expect(versions).toEqual([2, 3, 4, 5, 6, 7]);
-    const latest = await a.service.supergraph();
+    const latest = await a.service.history.supergraph();
     expect(latest!.id).toBe(7);
     expect(latest!.members.map((m) => m.subgraph).sort()).toEqual([...names, 'channels', 'inventory', 'locations', 'orders'].sort());
     for (const name of names) expect(latest!.sdl).toContain(`${name}Note`);
@@ -78,6 +78,6 @@ describe('registry races', () => {
       locations: 'published',
       channels: 'unchanged',
     });
-    expect((await a.service.subgraph('locations'))!.currentVersion).toBe(2);
+    expect((await a.service.history.subgraph('locations'))!.currentVersion).toBe(2);
   });
 });

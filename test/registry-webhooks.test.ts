@@ -111,11 +111,11 @@ describe('registry webhooks', () => {
 
       const service = reg.gateway.registry.service;
       // Today the removal is 100 days away: no notice.
-      expect(await service.notifyDueDeprecations()).toBe(0);
+      expect(await service.webhooks.notifyDueDeprecations()).toBe(0);
       // The daily check run 10 days before the removal date sends one, and only one.
       const tenDaysBefore = new Date(new Date(`${removal}T00:00:00Z`).getTime() - 10 * 86_400_000);
-      expect(await service.notifyDueDeprecations(tenDaysBefore)).toBe(1);
-      expect(await service.notifyDueDeprecations(tenDaysBefore)).toBe(0);
+      expect(await service.webhooks.notifyDueDeprecations(tenDaysBefore)).toBe(1);
+      expect(await service.webhooks.notifyDueDeprecations(tenDaysBefore)).toBe(0);
 
       await waitFor('the notice', async () => hook.deliveries.length > 0);
       const [notice] = hook.deliveries;

@@ -1,6 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { parse, Source, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { parse, Source, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
@@ -8,21 +8,26 @@ import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.j
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
 import type { Logger } from 'pino';
 import { compose, type CompositionProblem, type SubgraphSource } from '../compose.js';
-import { apiSchemaOf, schemaChanges, subgraphSchemaOf, type SchemaChange } from './changes.js';
+import { apiSchemaOf, schemaChanges, type SchemaChange } from './changes.js';
 import type { CheckKind } from './check.entity.js';
 import type { CheckResult, ClientUsage, ReportedChange } from './check-result.js';
 import { checkStore } from './check.store.js';
 import { brokenDocuments, documentUsage, hashOfDocumentId, type ClientDocument } from './documents.js';
 import { DocumentsService } from './documents.service.js';
 import { coordinatesOf, deprecationsOf, lintSubgraph } from './lint.js';
-import { authorize, requireAdmin, type Principal } from './principal.js';
-import type { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntity, SupergraphVersionEntity } from './schema.entity.js';
+import { authorize, type Principal } from './principal.js';
+import type { RegistrySubgraphEntity, SchemaVersionEntity } from './schema.entity.js';
 import { schemaStore, type CurrentSchema } from './schema.store.js';
 import { teamStore } from './team.store.js';
 import { usageStore, type UsageIncrement, type UsageRow } from './usage.store.js';
 import { fieldOfOmitted } from './usage.js';
-import { WEBHOOK_EVENTS, type WebhookEntity, type WebhookEvent } from './webhook.entity.js';
+import type { WebhookEvent } from './webhook.entity.js';
 import { webhookStore } from './webhook.store.js';
+import { ApprovalsService } from './approvals.service.js';
+import { RegistryHistory } from './history.service.js';
+import { TeamsService } from './teams.service.js';
+import { WebhooksService } from './webhooks.service.js';
+import { day, DAY_MS, httpUrl, nameSchema, wsUrl } from './inputs.js';
 
 /** @apollo/composition's version, recorded with every supergraph it composes. */
 export const COMPOSITION_VERSION: string = (createRequire(import.meta.url)('@apollo/composition/package.json') as { version: string }).version;
@@ -68,21 +73,6 @@ export type PublishOutcome =
     }
   | { published: false; check: CheckResult };
 
-export interface SubgraphView extends RegistrySubgraphEntity {
-  currentVersion: number | null;
-}
-
-export interface SupergraphView extends SupergraphVersionEntity {
-  members: (SupergraphMemberEntity & { schemaVersion: number })[];
-}
-
-export interface DiffResult {
-  subgraph: string | null;
-  from: number;
-  to: number;
-  changes: SchemaChange[];
-}
-
 export interface SyncOutcome {
   subgraph: string;
   outcome: 'seeded' | 'unchanged' | 'published' | 'blocked';
@@ -90,9 +80,6 @@ export interface SyncOutcome {
   check?: CheckResult;
 }
 
-const nameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter; at most 64');
-const httpUrl = z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
-const wsUrl = z.url().refine((u) => /^wss?:\/\//.test(u), 'must be a ws(s) URL');
 const publishSchema = z.object({
   subgraph: nameSchema,
   sdl: z.string().min(1).max(1_000_000),
@@ -102,21 +89,10 @@ const publishSchema = z.object({
   commit: z.string().min(1).max(200).nullish(),
   team: nameSchema.nullish(),
 });
-const webhookSchema = z.object({
-  url: httpUrl,
-  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).nullish(),
-  secret: z.string().min(16).max(200).nullish(),
-});
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 const PUBLISH_LOCK_WAIT_S = 60;
 
 export function sdlHash(sdl: string): string {
   return createHash('sha256').update(sdl).digest('hex');
-}
-
-function day(date: Date): string {
-  return date.toISOString().slice(0, 10);
 }
 
 /** What evaluating a proposal produced, beyond the result it reports. */
@@ -133,15 +109,22 @@ interface Evaluation {
 }
 
 /**
- * The schema registry's rules: checks (composition, client-facing changes weighed by usage,
+ * The schema registry: checks (composition, client-facing changes weighed by usage and
  * approvals, lint), publishing (new schema and supergraph versions, one publish at a time),
- * history, diffs, rollback, teams and webhooks. Every interface (the GraphQL API, the CLI in
- * --local mode, the gateway's poller and usage recorder) goes through it.
+ * rollback, removal, seeding and usage here; its other capabilities beside it, one service each:
+ * `history` (reads and diffs), `approvals`, `teams`, `webhooks`, `documents`. Every interface (the
+ * GraphQL API, the CLI in --local mode, the gateway's poller and usage recorder) goes through it.
  */
 export class RegistryService {
   private readonly platformTeam: string;
-  /** API schemas of recent supergraph versions: every check diffs against the latest. */
-  private readonly apiSchemas = new Map<number, GraphQLSchema>();
+  /** Subgraphs, schema and supergraph versions, diffs: the registry's reads. */
+  readonly history: RegistryHistory;
+  /** Approvals of breaking changes. */
+  readonly approvals: ApprovalsService;
+  /** Teams that own subgraphs. */
+  readonly teams: TeamsService;
+  /** Webhook subscriptions, registry events and deprecation notices. */
+  readonly webhooks: WebhooksService;
   /** Client applications' trusted documents and policies. */
   readonly documents: DocumentsService;
 
@@ -150,8 +133,12 @@ export class RegistryService {
     private readonly opts: RegistryServiceOptions,
   ) {
     this.platformTeam = opts.platformTeam ?? 'platform';
+    this.history = new RegistryHistory(ds);
+    this.approvals = new ApprovalsService(ds, opts.log);
+    this.teams = new TeamsService(ds);
+    this.webhooks = new WebhooksService(ds, opts);
     this.documents = new DocumentsService(ds, {
-      apiSchema: () => this.currentApiSchema(),
+      apiSchema: () => this.history.currentApiSchema(),
       // Registrations and publishes take turns: a publish's check sees every document registered before it.
       serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
       log: opts.log,
@@ -245,7 +232,7 @@ export class RegistryService {
         await webhookStore.resolveDeprecations(tx, subgraph, (await webhookStore.activeDeprecations(tx, subgraph)).map((d) => d.coordinate), now);
         return version;
       });
-      await this.emit('SCHEMA_PUBLISHED', {
+      await this.webhooks.emit('SCHEMA_PUBLISHED', {
         subgraph,
         kind: 'REMOVE',
         schemaVersion: null,
@@ -279,7 +266,7 @@ export class RegistryService {
         return { published: true, created: false, schemaVersion: evaluation.current.schema, supergraphVersion: latest, check: result };
       }
       const stored = await this.store(principal, input, evaluation, kind);
-      await this.emit('SCHEMA_PUBLISHED', {
+      await this.webhooks.emit('SCHEMA_PUBLISHED', {
         subgraph: input.subgraph,
         kind,
         schemaVersion: stored.schemaVersion?.version ?? evaluation.current?.schema.version ?? null,
@@ -426,7 +413,7 @@ export class RegistryService {
     const removedDeprecated = document && previous ? deprecationsOf(previous).filter((d) => !coordinatesOf(document!).has(d.coordinate)) : [];
     let changes: SchemaChange[] = [];
     const proposedApi = supergraphSdl ? apiSchemaOf(supergraphSdl) : null;
-    if (proposedApi) changes = await schemaChanges(base ? this.apiSchemaOfVersion(base) : null, proposedApi);
+    if (proposedApi) changes = await schemaChanges(base ? this.history.apiSchemaOfVersion(base) : null, proposedApi);
 
     const breaking = changes.filter((c) => c.criticality === 'BREAKING');
     const since = day(new Date(now.getTime() - this.opts.usageWindowDays * DAY_MS));
@@ -441,7 +428,7 @@ export class RegistryService {
     // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
     const registered = proposedApi ? await this.documents.all() : [];
     const parsedDocument = (d: ClientDocument) => this.documents.parsedDocument(d);
-    if (registered.length && base) usage.push(...documentUsage(this.apiSchemaOfVersion(base), registered, parsedDocument));
+    if (registered.length && base) usage.push(...documentUsage(this.history.apiSchemaOfVersion(base), registered, parsedDocument));
     result.brokenDocuments = proposedApi && registered.length ? brokenDocuments(proposedApi, registered, parsedDocument) : [];
     const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
     result.changes = changes.map((c) => reportChange(c, usage, approvals));
@@ -473,21 +460,6 @@ export class RegistryService {
   }
 
   /** The latest supergraph's API schema (what trusted documents are validated against); null before the seed. */
-  async currentApiSchema(): Promise<GraphQLSchema | null> {
-    const latest = await schemaStore.latestSupergraph(this.m);
-    return latest ? this.apiSchemaOfVersion(latest) : null;
-  }
-
-  private apiSchemaOfVersion(version: SupergraphVersionEntity): GraphQLSchema {
-    let schema = this.apiSchemas.get(version.id);
-    if (!schema) {
-      schema = apiSchemaOf(version.sdl);
-      this.apiSchemas.set(version.id, schema);
-      while (this.apiSchemas.size > 4) this.apiSchemas.delete(this.apiSchemas.keys().next().value!);
-    }
-    return schema;
-  }
-
   private async recordCheck(result: CheckResult, kind: CheckKind, principal: Principal): Promise<void> {
     const at = new Date();
     await checkStore.insertCheckRun(
@@ -513,113 +485,6 @@ export class RegistryService {
   async checkRun(id: string): Promise<CheckResult | null> {
     const row = await checkStore.checkRun(this.m, id);
     return row ? (JSON.parse(row.result) as CheckResult) : null;
-  }
-
-  // ── approvals ─────────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Approves a breaking change a check found, by its fingerprint; later checks and publishes of
-   * that change pass until a publish ships it.
-   * @throws NotFoundError when no check found a breaking change with that fingerprint
-   * @throws ForbiddenError when the principal may not approve changes of that subgraph
-   */
-  async approve(principal: Principal, input: { fingerprint: string; reason?: string | null }) {
-    const change = await checkStore.latestChange(this.m, input.fingerprint);
-    if (!change) throw new NotFoundError('Breaking change with fingerprint', input.fingerprint);
-    authorize(principal, 'APPROVE', change.subgraph);
-    const [pending] = await checkStore.pendingApprovals(this.m, [input.fingerprint]);
-    if (pending) return pending;
-    const approval = await checkStore.insertApproval(this.m, {
-      fingerprint: change.fingerprint,
-      subgraph: change.subgraph,
-      type: change.type,
-      coordinate: change.coordinate,
-      message: change.message,
-      approvedBy: principal.name,
-      reason: input.reason ?? null,
-      createdAt: new Date(),
-      shippedSupergraphVersion: null,
-    });
-    this.opts.log.info({ fingerprint: change.fingerprint, coordinate: change.coordinate, actor: principal.name }, 'breaking change approved');
-    return approval;
-  }
-
-  approvals(filter: { subgraph?: string | null; pendingOnly?: boolean | null }, limit = 100) {
-    return checkStore.approvals(this.m, { subgraph: filter.subgraph, pendingOnly: filter.pendingOnly ?? true }, limit);
-  }
-
-  // ── history, diff, supergraphs ────────────────────────────────────────────────────────────
-
-  /** The subgraphs in the supergraph (a removed one is left out until it is published again). */
-  async subgraphs(): Promise<SubgraphView[]> {
-    const rows = (await schemaStore.subgraphs(this.m)).filter((r) => r.currentSchemaId !== null);
-    const schemas = await schemaStore.schemaVersionsById(this.m, rows.flatMap((r) => (r.currentSchemaId ? [r.currentSchemaId] : [])));
-    const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
-    return rows.map((r) => ({ ...r, currentVersion: r.currentSchemaId ? (versionOf.get(r.currentSchemaId) ?? null) : null }));
-  }
-
-  async subgraph(name: string): Promise<SubgraphView | null> {
-    return (await this.subgraphs()).find((s) => s.name === name) ?? null;
-  }
-
-  /** A subgraph's schema versions, newest first. */
-  schemaHistory(subgraph: string, limit = 20): Promise<SchemaVersionEntity[]> {
-    return schemaStore.schemaVersions(this.m, subgraph, Math.min(Math.max(limit, 1), 500));
-  }
-
-  schemaVersion(subgraph: string, version: number): Promise<SchemaVersionEntity | null> {
-    return schemaStore.schemaVersion(this.m, subgraph, version);
-  }
-
-  /** Supergraph versions, newest first, with their members (and without their SDL). */
-  async supergraphHistory(limit = 20): Promise<SupergraphView[]> {
-    const rows = await schemaStore.supergraphs(this.m, Math.min(Math.max(limit, 1), 500));
-    return this.withMembers(rows);
-  }
-
-  /** One supergraph version with its SDL (the latest when no version is given). */
-  async supergraph(version?: number | null): Promise<SupergraphView | null> {
-    const row = version == null ? await schemaStore.latestSupergraph(this.m) : await schemaStore.supergraph(this.m, version);
-    return row ? (await this.withMembers([row]))[0]! : null;
-  }
-
-  private async withMembers(rows: SupergraphVersionEntity[]): Promise<SupergraphView[]> {
-    const members = await schemaStore.members(this.m, rows.map((r) => r.id));
-    const schemas = await schemaStore.schemaVersionsById(this.m, [...new Set(members.map((m) => m.schemaId))]);
-    const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
-    return rows.map((r) => ({
-      ...r,
-      members: members.filter((m) => m.supergraphVersion === r.id).map((m) => ({ ...m, schemaVersion: versionOf.get(m.schemaId) ?? 0 })),
-    }));
-  }
-
-  /** The newest supergraph version's number (0: none yet); the gateway polls it. */
-  latestSupergraphVersion(): Promise<number> {
-    return schemaStore.latestSupergraphId(this.m);
-  }
-
-  /**
-   * Client-facing changes between two versions: of a subgraph's schema when `subgraph` is given,
-   * else of the supergraph's API schema.
-   * @throws NotFoundError for an unknown version
-   */
-  async diff(input: { subgraph?: string | null; from: number; to: number }): Promise<DiffResult> {
-    let before: GraphQLSchema;
-    let after: GraphQLSchema;
-    if (input.subgraph) {
-      const [a, b] = await Promise.all([schemaStore.schemaVersion(this.m, input.subgraph, input.from), schemaStore.schemaVersion(this.m, input.subgraph, input.to)]);
-      if (!a) throw new NotFoundError('Schema version', `${input.subgraph}@${input.from}`);
-      if (!b) throw new NotFoundError('Schema version', `${input.subgraph}@${input.to}`);
-      before = subgraphSchemaOf(input.subgraph, a.sdl);
-      after = subgraphSchemaOf(input.subgraph, b.sdl);
-    } else {
-      const [a, b] = await Promise.all([schemaStore.supergraph(this.m, input.from), schemaStore.supergraph(this.m, input.to)]);
-      if (!a) throw new NotFoundError('Supergraph version', input.from);
-      if (!b) throw new NotFoundError('Supergraph version', input.to);
-      before = this.apiSchemaOfVersion(a);
-      after = this.apiSchemaOfVersion(b);
-    }
-    return { subgraph: input.subgraph ?? null, from: input.from, to: input.to, changes: await schemaChanges(before, after) };
   }
 
   // ── seeding ───────────────────────────────────────────────────────────────────────────────
@@ -671,11 +536,11 @@ export class RegistryService {
    */
   async syncFromSources(principal: Principal, sources: SubgraphSource[]): Promise<SyncOutcome[]> {
     if (await this.seed(sources)) return sources.map((s) => ({ subgraph: s.name, outcome: 'seeded' }));
-    const current = new Map((await this.subgraphs()).map((s) => [s.name, s]));
+    const current = new Map((await this.history.subgraphs()).map((s) => [s.name, s]));
     const out: SyncOutcome[] = [];
     for (const s of sources) {
       const registered = current.get(s.name);
-      const schema = registered?.currentVersion ? await this.schemaVersion(s.name, registered.currentVersion) : null;
+      const schema = registered?.currentVersion ? await this.history.schemaVersion(s.name, registered.currentVersion) : null;
       if (registered && schema?.hash === sdlHash(s.sdl) && registered.routingUrl === s.url) {
         out.push({ subgraph: s.name, outcome: 'unchanged' });
         continue;
@@ -702,94 +567,6 @@ export class RegistryService {
   /** Adds usage the gateway accumulated (called off the request path, in batches). */
   async recordUsage(rows: readonly UsageIncrement[]): Promise<void> {
     if (rows.length) await writeTransaction(this.ds, (tx) => usageStore.add(tx, rows));
-  }
-
-  // ── teams ──────────────────────────────────────────────────────────────────────
-
-  /**
-   * Registers a team (idempotent).
-   * @throws ForbiddenError unless the principal is an admin
-   */
-  async registerTeam(principal: Principal, name: string): Promise<{ name: string }> {
-    requireAdmin(principal, 'register teams');
-    const team = parseInput(nameSchema, name, 'team');
-    await teamStore.ensureTeam(this.m, team, new Date());
-    return { name: team };
-  }
-
-  /** @throws ForbiddenError unless the principal is an admin */
-  async teams(principal: Principal) {
-    requireAdmin(principal, 'list teams');
-    return teamStore.teams(this.m);
-  }
-
-  // ── webhooks and deprecation notices ──────────────────────────────────────────────────────
-
-  /**
-   * Adds a webhook; its signing secret (given, or generated) is returned once.
-   * @throws ForbiddenError unless the principal is an admin
-   */
-  async addWebhook(principal: Principal, input: { url: string; events?: WebhookEvent[] | null; secret?: string | null }): Promise<{ webhook: WebhookEntity; secret: string }> {
-    requireAdmin(principal, 'manage webhooks');
-    const parsed = parseInput(webhookSchema, input, 'webhook');
-    const webhook: WebhookEntity = {
-      id: randomUUID(),
-      url: parsed.url,
-      secret: parsed.secret ?? `whsec_${randomBytes(24).toString('base64url')}`,
-      events: parsed.events ?? [...WEBHOOK_EVENTS],
-      createdBy: principal.name,
-      createdAt: new Date(),
-    };
-    await webhookStore.insertWebhook(this.m, webhook);
-    return { webhook, secret: webhook.secret };
-  }
-
-  /** @throws ForbiddenError unless the principal is an admin */
-  async webhooks(principal: Principal): Promise<WebhookEntity[]> {
-    requireAdmin(principal, 'manage webhooks');
-    return webhookStore.webhooks(this.m);
-  }
-
-  /** @throws ForbiddenError unless the principal is an admin */
-  async removeWebhook(principal: Principal, id: string): Promise<boolean> {
-    requireAdmin(principal, 'manage webhooks');
-    return webhookStore.deleteWebhook(this.m, id);
-  }
-
-  /** Webhooks subscribed to an event (the dispatcher's read). */
-  subscribers(event: WebhookEvent): Promise<WebhookEntity[]> {
-    return webhookStore.subscribers(this.m, event);
-  }
-
-  webhook(id: string): Promise<WebhookEntity | null> {
-    return webhookStore.webhook(this.m, id);
-  }
-
-  /**
-   * Sends DEPRECATION_REMOVAL_DUE for every deprecation in force whose removal date is within
-   * REGISTRY_DEPRECATION_NOTICE_DAYS of `at`, once per deprecation: each notice is claimed with a
-   * conditional update, so overlapping runs (replicas, retries) never send one twice.
-   * @returns the notices sent
-   */
-  async notifyDueDeprecations(at = new Date()): Promise<number> {
-    const dueBy = day(new Date(at.getTime() + this.opts.deprecationNoticeDays * DAY_MS));
-    let sent = 0;
-    for (const d of await webhookStore.dueDeprecations(this.m, dueBy)) {
-      if (!(await webhookStore.claimNotice(this.m, d.subgraph, d.coordinate, at))) continue;
-      const daysLeft = Math.ceil((new Date(`${d.removalDate}T00:00:00Z`).getTime() - at.getTime()) / DAY_MS);
-      await this.emit('DEPRECATION_REMOVAL_DUE', { subgraph: d.subgraph, coordinate: d.coordinate, reason: d.reason, removalDate: d.removalDate, daysLeft });
-      sent++;
-    }
-    return sent;
-  }
-
-  private async emit(event: WebhookEvent, payload: Record<string, unknown>): Promise<void> {
-    try {
-      await this.opts.events.emit(event, payload);
-    } catch (err) {
-      // The change is committed; a notification that cannot even be queued must not undo it.
-      this.opts.log.error({ err, event }, 'registry event not queued');
-    }
   }
 
   // ── locking ───────────────────────────────────────────────────────────────────────────────

@@ -129,7 +129,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
     maintenance = await startRegistryMaintenance(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
     // One authenticator for /graphql and /registry/graphql: the same keys and JWTs work on both.
     const authn = (authenticator = await startAuthenticator(cfg, registry.dataSource));
-    const subscriptionUrls = Object.fromEntries((await service.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : [])));
+    const subscriptionUrls = Object.fromEntries((await service.history.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : [])));
     const running = await startGateway({
       supergraphSdl: supergraph.hook,
       urlOverrides: opts.urlOverrides,

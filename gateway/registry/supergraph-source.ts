@@ -36,7 +36,7 @@ export class RegistrySupergraph {
   }
 
   readonly hook: SupergraphSdlHook = async ({ update }) => {
-    const latest = await this.service.supergraph();
+    const latest = await this.service.history.supergraph();
     if (!latest) throw new Error('The schema registry holds no supergraph yet (it is seeded from supergraph.yaml when the gateway starts)');
     // Hashed as the gateway will see it (servable: see gateway/auth/supergraph.ts), to name its version.
     const sdl = servableSupergraph(latest.sdl);
@@ -51,11 +51,11 @@ export class RegistrySupergraph {
     if (this.polling) return;
     this.polling = true;
     try {
-      const newest = await this.service.latestSupergraphVersion();
+      const newest = await this.service.history.latestSupergraphVersion();
       if (this.registryUnreachable) this.log.info({ loaded: this.loaded }, 'registry database reachable again');
       this.registryUnreachable = false;
       if (newest <= this.loaded) return;
-      const next = await this.service.supergraph(newest);
+      const next = await this.service.history.supergraph(newest);
       if (!next) return;
       const sdl = servableSupergraph(next.sdl);
       this.versionOfSdl.set(sdlHash(sdl), next.id);

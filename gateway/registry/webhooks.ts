@@ -164,7 +164,7 @@ export function startRegistryMaintenance(service: RegistryService, settings: Pic
     component: 'registry-maintenance',
     attempts: 3,
     async run() {
-      const sent = await service.notifyDueDeprecations();
+      const sent = await service.webhooks.notifyDueDeprecations();
       if (sent) log.info({ sent }, 'deprecation removal notices queued');
       return sent;
     },

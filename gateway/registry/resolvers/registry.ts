@@ -4,7 +4,8 @@ import { formatCheckResult, type CheckResult, type OperationUsage } from '../che
 import type { TrustedDocumentEntity } from '../document.entity.js';
 import type { ClientPolicyView } from '../documents.service.js';
 import type { Principal } from '../principal.js';
-import type { PublishOutcome, RegistryService, SubgraphView, SupergraphView } from '../registry.service.js';
+import type { SubgraphView, SupergraphView } from '../history.service.js';
+import type { PublishOutcome, RegistryService } from '../registry.service.js';
 import type { SchemaVersionEntity } from '../schema.entity.js';
 
 /** What every registry API resolver gets: the service and the caller, authenticated on first use. */
@@ -29,20 +30,20 @@ export const registryResolvers = {
   JSON: JSONScalar,
   Query: {
     whoami: (_: unknown, __: unknown, ctx: RegistryContext) => ctx.principal(),
-    subgraphs: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.subgraphs()),
-    subgraph: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.subgraph(args.name)),
+    subgraphs: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.subgraphs()),
+    subgraph: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.subgraph(args.name)),
     schemaVersions: async (_: unknown, args: { subgraph: string; first: number }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.schemaHistory(args.subgraph, args.first)),
+      (await ctx.principal(), ctx.service.history.schemaHistory(args.subgraph, args.first)),
     schemaVersion: async (_: unknown, args: { subgraph: string; version: number }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.schemaVersion(args.subgraph, args.version)),
-    supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.supergraphHistory(args.first)),
-    supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.supergraph(args.version)),
-    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.diff(args)),
+      (await ctx.principal(), ctx.service.history.schemaVersion(args.subgraph, args.version)),
+    supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraphHistory(args.first)),
+    supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraph(args.version)),
+    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.diff(args)),
     checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.checkRun(args.id)),
     approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.approvals(args)),
-    teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams(await ctx.principal()),
-    webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks(await ctx.principal()),
+      (await ctx.principal(), ctx.service.approvals.list(args)),
+    teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams.list(await ctx.principal()),
+    webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks.list(await ctx.principal()),
     trustedDocuments: async (_: unknown, args: { client?: string | null }, ctx: RegistryContext) => ctx.service.documents.list(await ctx.principal(), args.client),
     clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.documents.policies()),
   },
@@ -51,16 +52,16 @@ export const registryResolvers = {
     publish: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.publish(await ctx.principal(), args.input),
     rollback: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.rollback(await ctx.principal(), args.input),
     removeSubgraph: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.remove(await ctx.principal(), args.input),
-    approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approve(await ctx.principal(), args.input),
-    registerTeam: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.registerTeam(await ctx.principal(), args.name),
-    addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.addWebhook(await ctx.principal(), args.input),
-    removeWebhook: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.removeWebhook(await ctx.principal(), args.id),
+    approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approvals.approve(await ctx.principal(), args.input),
+    registerTeam: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.teams.register(await ctx.principal(), args.name),
+    addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.webhooks.add(await ctx.principal(), args.input),
+    removeWebhook: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.webhooks.remove(await ctx.principal(), args.id),
     publishDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.publish(await ctx.principal(), args.input),
     removeDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.remove(await ctx.principal(), args.input),
     setClientPolicy: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.setPolicy(await ctx.principal(), args.input),
   },
   RegistrySubgraph: {
-    currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.schemaVersion(s.name, s.currentVersion) : null),
+    currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.history.schemaVersion(s.name, s.currentVersion) : null),
   },
   SchemaVersion: {
     commit: (s: SchemaVersionEntity) => s.commitRef,
