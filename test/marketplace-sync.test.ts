@@ -98,11 +98,16 @@ describe('marketplace sync', () => {
       await w.ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, {
         inputs: skus.map((sku, i) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: store, quantity: i + 1 })),
       });
-      const ready = async (q: Queue, states: JobType[]) =>
-        Object.values(await q.getJobCounts(...states)).reduce((a, b) => a + b, 0) === skus.length;
+      let seen: Record<string, number> = {};
+      const ready = async (q: Queue, states: JobType[]) => {
+        seen = await q.getJobCounts(...states, 'active', 'completed', 'failed');
+        return states.reduce((sum, state) => sum + (seen[state] ?? 0), 0) === skus.length;
+      };
       for (const q of queues) {
         // 60 events through the relay and the change feed: generous on a loaded machine (a bound, not a measure).
-        await waitFor(`60 jobs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']), 45_000);
+        await waitFor(`60 jobs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']), 45_000).catch((err: Error) => {
+          throw new Error(`${err.message}; job counts ${JSON.stringify(seen)}`);
+        });
         await q.promoteJobs();
         await waitFor(`60 jobs ready in ${q.name}`, () => ready(q, ['wait', 'prioritized']));
       }
