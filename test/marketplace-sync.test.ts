@@ -85,8 +85,15 @@ describe('marketplace sync', () => {
   });
 
   it('fills batches: 60 SKUs waiting reach eBay in calls of up to 25 and Walmart in one feed', async () => {
+    // In stock before the channels exist: only their resyncs push it, so its arrival shows each resync
+    // ran (a backlog of 0 alone is also true before one starts, and a resync's pushes for the store's
+    // other SKUs would then land in the paused queues below).
+    const probe = await w.item();
+    await w.replicated([store], []);
+    await w.receive(probe, store, 1);
     const [ebay, walmart] = await Promise.all([w.marketplaceChannel('EBAY', [store]), w.marketplaceChannel('WALMART', [store], { lingerMs: 1000 })]);
     await w.replicated([store], [ebay.channelId, walmart.channelId]);
+    await Promise.all([w.converged(ebay, [probe]), w.converged(walmart, [probe])]);
     await waitFor('the resyncs of the new channels', async () => (await w.sync(ebay.channelId)).backlog === 0 && (await w.sync(walmart.channelId)).backlog === 0);
     const skus = await Promise.all(Array.from({ length: 60 }, () => w.item()));
     const before = { ebay: sim.calls('EBAY', ebay.account).push, walmart: sim.calls('WALMART', walmart.account).push };
