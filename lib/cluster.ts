@@ -1,9 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
-
-type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 import type { Logger } from 'pino';
+
+/** One worker's registry as `getMetricsAsJSON` gives it, which `AggregatorRegistry.aggregate` sums. */
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** A worker asks the primary for the cluster's metrics (answered with `text` or `error`). */
 const CLUSTER_METRICS = 'omnistock:cluster-metrics';
