@@ -23,6 +23,15 @@ const workerPids = () =>
     .map(([pid]) => pid!)
     .sort();
 
+/** The processes that have said they listen (each worker logs its own "gateway listening"). */
+const listeningPids = () => new Set([...gateway.output().matchAll(/"pid":(\d+)[^\n]*"msg":"gateway listening"/g)].map((m) => m[1]!));
+/** Both workers forked and serving: a worker still starting takes no connections yet. */
+const twoServing = () => {
+  const pids = workerPids();
+  const listening = listeningPids();
+  return pids.length === 2 && pids.every((pid) => listening.has(pid)) ? pids : null;
+};
+
 /** A request on a connection of its own (the cluster hands connections, not requests, to workers). */
 function onNewConnection(url: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -51,7 +60,7 @@ afterAll(async () => {
 
 describe('gateway cluster mode', () => {
   it('serves one port from two workers, and /metrics on any of them counts the whole cluster', async () => {
-    await waitFor('two workers', async () => workerPids().length === 2 || null);
+    await waitFor('two workers serving', async () => twoServing());
     for (let i = 0; i < 20; i++) expect((await probe()).status).toBe(200);
     // Every scrape lands on some worker; each must report all 20, not its own share.
     for (let i = 0; i < 4; i++) {
@@ -62,7 +71,8 @@ describe('gateway cluster mode', () => {
   });
 
   it('replaces a worker that dies, serving throughout', async () => {
-    const [victim, survivor] = workerPids();
+    // Both must be serving: killing the only one listening would leave none to hand connections to.
+    const [victim, survivor] = await waitFor('two workers serving', async () => twoServing());
     process.kill(Number(victim), 'SIGKILL');
     // Once the primary has reaped it (a connection handed out before that is lost with the worker,
     // as with any process that dies), the other worker serves alone until the replacement is up.

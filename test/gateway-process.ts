@@ -8,6 +8,8 @@ export interface GatewayProcess {
   child: ChildProcess;
   /** Its /graphql URL. */
   url: string;
+  /** What it has printed so far (stdout and stderr). */
+  output(): string;
   /** SIGTERM, resolved with the exit code once it exited. */
   stop(): Promise<number | null>;
 }
@@ -40,7 +42,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${output}`)));
   });
   await waitFor('the gateway to be ready', async () => (await fetch(url.replace(/\/graphql$/, '/readyz'))).ok || null, 30_000);
-  return { child, url, stop: () => stopProcess(child) };
+  return { child, url, output: () => output, stop: () => stopProcess(child) };
 }
 
 function stopProcess(child: ChildProcess): Promise<number | null> {

@@ -100,6 +100,9 @@ describe('marketplace sync', () => {
     // The queues held until all 60 jobs are queued, then their coalescing delays cut short: how fast
     // the change feed queues them on a loaded machine is not what this test is about, filling calls from what waits is.
     const queues = [ebay, walmart].map((c) => new Queue(pushQueueName(c.kind, c.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX }));
+    // A job for every one of the 60 (another of the account's jobs, say a late repeat of the
+    // probe, may wait beside them and go in the same calls): how many SKUs each queue held.
+    const queued = new Map<Queue, number>();
     try {
       await Promise.all(queues.map((q) => q.pause()));
       await w.ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, {
@@ -108,22 +111,25 @@ describe('marketplace sync', () => {
       let seen: Record<string, number> = {};
       const ready = async (q: Queue, states: JobType[]) => {
         seen = await q.getJobCounts(...states, 'active', 'completed', 'failed');
-        return states.reduce((sum, state) => sum + (seen[state] ?? 0), 0) === skus.length;
+        const waiting = new Set((await q.getJobs(states)).map((job) => (job.data as { sku: string }).sku));
+        queued.set(q, waiting.size);
+        return skus.every((sku) => waiting.has(sku));
       };
       for (const q of queues) {
         // 60 events through the relay and the change feed: generous on a loaded machine (a bound, not a measure).
-        await waitFor(`60 jobs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']), 45_000).catch((err: Error) => {
+        await waitFor(`jobs for the 60 SKUs queued in ${q.name}`, () => ready(q, ['wait', 'prioritized', 'delayed']), 45_000).catch((err: Error) => {
           throw new Error(`${err.message}; job counts ${JSON.stringify(seen)}`);
         });
         await q.promoteJobs();
-        await waitFor(`60 jobs ready in ${q.name}`, () => ready(q, ['wait', 'prioritized']));
+        await waitFor(`the 60 jobs ready in ${q.name}`, () => ready(q, ['wait', 'prioritized']));
       }
     } finally {
       await Promise.all(queues.map((q) => q.resume().finally(() => q.close())));
     }
     await w.converged(ebay, skus);
     await w.converged(walmart, skus);
-    expect(sim.calls('EBAY', ebay.account).push - before.ebay).toBe(Math.ceil(skus.length / 25));
+    expect(queued.get(queues[0]!)).toBeGreaterThanOrEqual(skus.length);
+    expect(sim.calls('EBAY', ebay.account).push - before.ebay).toBe(Math.ceil(queued.get(queues[0]!)! / 25));
     expect(sim.calls('WALMART', walmart.account).push - before.walmart).toBe(1);
     expect(sim.violations('EBAY', ebay.account) + sim.violations('WALMART', walmart.account)).toBe(0);
   });
