@@ -37,6 +37,13 @@ module.exports = {
       to: { path: ['^subgraphs/', '^jobs/', '^registry/(?!index\\.ts$)'] },
     },
     {
+      name: 'registry-starts-no-gateway',
+      comment: 'The registry is a module of its own: the gateway hosts it through registry/index.ts, never the other way round.',
+      severity: 'error',
+      from: { path: '^registry/' },
+      to: { path: '^(gateway|subgraphs|jobs)/' },
+    },
+    {
       name: 'subgraphs-import-no-process',
       comment: 'Subgraphs are wired into processes by jobs/, scripts/ and the gateway, never the other way.',
       severity: 'error',

@@ -1,7 +1,6 @@
 import { SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
-import { ApiKeyService } from '../gateway/auth/api-key.service.js';
-import { openRegistryDatabase } from '../gateway/registry/runtime.js';
+import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
 import { configWith, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';

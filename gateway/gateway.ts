@@ -11,8 +11,8 @@ import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAu
 import { UpstreamPool } from './subscriptions/upstream.js';
 import { AuthGuard, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
-import type { Caller } from './auth/identity.js';
-import { servableSupergraph, servableSupergraphHook } from './auth/supergraph.js';
+import type { Caller } from '../contracts/identity.js';
+import { servableSupergraph, servableSupergraphHook } from '../contracts/supergraph.js';
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
 import type { TrustedDocuments } from './trusted-documents.js';

@@ -4,8 +4,8 @@ import { runClusterPrimary } from '../lib/cluster.js';
 import { logger, setServiceName } from '../lib/logger.js';
 import { closeOnSignals } from '../lib/server.js';
 import { startTracing, tracingSettings } from '../lib/tracing.js';
-import { readSupergraphConfig } from './compose.js';
-import { startRegistryGateway } from './registry/runtime.js';
+import { readSupergraphConfig } from '../contracts/composition.js';
+import { startRegistryGateway } from './boot.js';
 
 setServiceName('gateway');
 const cfg = config();

@@ -1,19 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { errorBody, OperationNotTrustedError, PersistedQueryNotFoundError, refusalError, type DomainError } from '../lib/errors.js';
-import type { ClientPolicy } from './registry/document.entity.js';
-import type { RegisteredDocument } from './registry/document.store.js';
-import { DOCUMENT_ID_PREFIX, normalizeDocumentId } from './registry/documents.js';
-
-/** Where the gateway reads the registered documents and policies from (the registry's DocumentsService). */
-export interface TrustedDocumentSource {
-  /** Changes whenever a document is registered. */
-  signature(): Promise<string>;
-  all(): Promise<RegisteredDocument[]>;
-  policies(): Promise<{ clientId: string; policy: ClientPolicy }[]>;
-}
+import { documentIdOf, normalizeDocumentId, type ClientPolicy, type RegisteredDocument, type TrustedDocumentSource } from '../contracts/trusted-documents.js';
 
 /** An operation as a client sent it: free text, or a document id (`documentId`, or Apollo's `extensions.persistedQuery.sha256Hash`). */
 export interface OperationRequest {
@@ -25,10 +14,6 @@ export interface OperationRequest {
 /** The text to run, or why the request is refused. */
 export type Resolution = { ok: true; query: string | undefined; documentId: string | null } | { ok: false; error: GraphQLError };
 
-
-function sha256Id(text: string): string {
-  return `${DOCUMENT_ID_PREFIX}${createHash('sha256').update(text).digest('hex')}`;
-}
 
 function persistedQueryHash(extensions: unknown): unknown {
   const pq = extensions && typeof extensions === 'object' ? (extensions as Record<string, unknown>)['persistedQuery'] : undefined;
@@ -130,7 +115,7 @@ export class TrustedDocuments {
    */
   admission(clientId: string | null, query: string | undefined): GraphQLError | null {
     if (!this.enforces(clientId) || query === undefined) return null;
-    const id = sha256Id(query);
+    const id = documentIdOf(query);
     if (this.byClient.get(clientId!)?.has(id)) return null;
     return refusalError(
       new OperationNotTrustedError(

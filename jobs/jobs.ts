@@ -5,7 +5,7 @@ import { createRedis } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
-import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../gateway/registry/webhooks.js';
+import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../registry/index.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/services/reservation-expiry.js';
 import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/services/order-sweeper.js';

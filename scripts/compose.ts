@@ -1,7 +1,7 @@
 /** npm run compose: composes supergraph.yaml into supergraph.graphql, or prints every error and exits 1. */
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 
 const program = new Command('compose')
   .description('Compose the subgraphs listed in a supergraph config with @apollo/composition')

@@ -4,8 +4,8 @@
  * the gateway as child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
  */
 import { config, SUBGRAPH_NAMES } from '../lib/config.js';
-import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
-import { syncRegistryFromConfig } from '../gateway/registry/runtime.js';
+import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
+import { syncRegistryFromConfig } from '../registry/index.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
 import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 

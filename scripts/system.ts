@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { authMode, databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import type { SubgraphSource } from '../gateway/compose.js';
+import type { SubgraphSource } from '../contracts/composition.js';
 import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';

@@ -49,6 +49,10 @@ describe('import rules', () => {
         'gateway/gateway.ts': "import { inventory } from '../subgraphs/inventory/index.js';\nexport const gateway = inventory;\n",
         'subgraphs/inventory/seed.ts': "import { estate } from '../../scripts/estate.js';\nexport const seed = estate;\n",
         'scripts/estate.ts': 'export const estate = 1;\n',
+        'registry/runtime.ts': "import { gateway } from '../gateway/gateway.js';\nexport const runtime = gateway;\n",
+        'registry/index.ts': "export { runtime } from './runtime.js';\n",
+        'gateway/boot.ts': "import { runtime } from '../registry/runtime.js';\nimport { orders } from '../subgraphs/orders/index.js';\nexport const boot = [runtime, orders];\n",
+        'subgraphs/orders/main.ts': "import { boot } from '../../gateway/boot.js';\nexport const main = boot;\n",
       };
       for (const [file, text] of Object.entries(files)) {
         await mkdir(path.dirname(path.join(fixture, file)), { recursive: true });
@@ -61,6 +65,9 @@ describe('import rules', () => {
       expect(report).toContain('lib-is-platform: lib/config.ts → subgraphs/orders/index.ts');
       expect(report).toContain('gateway-imports-no-internals: gateway/gateway.ts → subgraphs/inventory/index.ts');
       expect(report).toContain('nothing-imports-tooling: subgraphs/inventory/seed.ts → scripts/estate.ts');
+      expect(report).toContain('gateway-imports-no-internals: gateway/boot.ts → registry/runtime.ts');
+      expect(report).toContain('registry-starts-no-gateway: registry/runtime.ts → gateway/gateway.ts');
+      expect(report).toContain('subgraphs-import-no-process: subgraphs/orders/main.ts → gateway/boot.ts');
     });
   });
 });

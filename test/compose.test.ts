@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compose, formatCompositionErrors, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 
 describe('composition', () => {
   it('composes supergraph.yaml with all four subgraphs', async () => {

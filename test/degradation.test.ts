@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
 import { errorCode, gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings, RateLimiter, type LimitSettings } from '../gateway/limits/limits.js';
 import { pino } from 'pino';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';

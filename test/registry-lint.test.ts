@@ -1,6 +1,6 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { lintSubgraph } from '../gateway/registry/lint.js';
+import { lintSubgraph } from '../registry/domain/lint.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { repoSdl } from './registry-helpers.js';
 

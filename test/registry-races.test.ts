@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSupergraphConfig, type SubgraphSource } from '../gateway/compose.js';
-import { OPERATOR } from '../gateway/registry/principal.js';
-import { openRegistry, type Registry } from '../gateway/registry/runtime.js';
+import { readSupergraphConfig, type SubgraphSource } from '../contracts/composition.js';
+import { OPERATOR, openRegistry, type Registry } from '../registry/index.js';
 import { configWith, registryDatabaseName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { dropKeys } from './events.js';

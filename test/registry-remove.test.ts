@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyService } from '../gateway/auth/api-key.service.js';
+import { ApiKeyService } from '../registry/index.js';
 import { errorCode, gql, uniq } from './client.js';
 import { runScript } from './process.js';
 import { PUBLISH, registryClient, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';

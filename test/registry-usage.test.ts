@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, uniq } from './client.js';
 import { CHECK, registryClient, startRegistryStack, type RegistryStack } from './registry-helpers.js';
-import { usageStore } from '../gateway/registry/usage.store.js';
+import { usageStore } from '../registry/data/usage.store.js';
 
 let reg: RegistryStack;
 let admin: ReturnType<typeof registryClient>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, gql, uniq } from './client.js';
-import { ApiKeyService } from '../gateway/auth/api-key.service.js';
+import { ApiKeyService } from '../registry/index.js';
 import { CHECK, PUBLISH, registryClient, repoSdl, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 let reg: RegistryStack;

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyService } from '../gateway/auth/api-key.service.js';
+import { ApiKeyService, openKeyStore, openRegistryDatabase } from '../registry/index.js';
 import type { Authenticator } from '../gateway/auth/authenticator.js';
-import { gatewayAuth, startAuthenticator } from '../gateway/auth/index.js';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { createAuthenticator, gatewayAuth } from '../gateway/auth/index.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings } from '../gateway/limits/limits.js';
-import { openRegistryDatabase } from '../gateway/registry/runtime.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
@@ -32,6 +31,7 @@ let proxy: CountingProxy;
 let gatewayDb: DataSource;
 let keys: ApiKeyService;
 let authenticator: Authenticator;
+let apiKeys: ApiKeyService;
 const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
 /** INTROSPECTION=admins, inventory through the counting proxy, `batcher` limited to BATCHER_LIMIT requests a minute. */
 let admins: string;
@@ -57,7 +57,8 @@ beforeAll(async () => {
   stack = await startStack({ env: { AUTH_MODE: 'enforce', AUTH_PUBLIC_SCOPES: 'availability:read' } });
   gatewayDb = await openRegistryDatabase(stack.cfg);
   keys = new ApiKeyService(gatewayDb);
-  authenticator = await startAuthenticator(stack.cfg, gatewayDb);
+  apiKeys = await openKeyStore(stack.cfg, gatewayDb);
+  authenticator = createAuthenticator(stack.cfg, apiKeys);
   const inv = new InventoryFixture(stack.subgraphs.inventory.url, stack.subgraphs.inventory.dataSource);
   const loc = await inv.location();
   ids = { loc, channel: await inv.channel([loc]), sku: await inv.item() };
@@ -86,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const g of gateways) await g.close();
-  await authenticator?.close();
+  await apiKeys?.close();
   await proxy?.close();
   const redis = createRedis(stack.cfg.REDIS_URL);
   await dropKeys(redis, keyPrefix);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
-import { gatewayAuth, startAuthenticator } from '../gateway/auth/index.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
+import { createAuthenticator, gatewayAuth } from '../gateway/auth/index.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings } from '../gateway/limits/limits.js';
 import { opsSettings } from '../gateway/ops/index.js';
-import { openRegistryDatabase } from '../gateway/registry/runtime.js';
+import { openKeyStore, openRegistryDatabase } from '../registry/index.js';
 import { authMode, config, configWith, introspectionMode, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
@@ -48,7 +48,8 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   // With AUTH_MODE=enforce (in `env`), the gateway checks API keys in its own database, as in production.
   const gatewayDb = authMode(cfg) === 'enforce' ? await openRegistryDatabase(cfg) : null;
-  const authenticator = gatewayDb ? await startAuthenticator(cfg, gatewayDb) : null;
+  const apiKeys = gatewayDb ? await openKeyStore(cfg, gatewayDb) : null;
+  const authenticator = apiKeys ? createAuthenticator(cfg, apiKeys) : null;
   const gateway = await startGateway({
     auth: authenticator ? gatewayAuth(cfg, authenticator) : { mode: 'off' },
     supergraphSdl: composed.supergraphSdl,
@@ -70,7 +71,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
     cfg,
     async close() {
       await gateway.close();
-      await authenticator?.close();
+      await apiKeys?.close();
       await jobs?.close();
       if (opts.jobs) {
         for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE \`${databaseName(cfg, name)}\``);

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { startGateway } from '../gateway/gateway.js';
-import { compose, readSupergraphConfig } from '../gateway/compose.js';
+import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, uniq } from './client.js';

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSupergraphConfig } from '../gateway/compose.js';
-import { ApiKeyService } from '../gateway/auth/api-key.service.js';
-import { startRegistryGateway, type RegistryGateway } from '../gateway/registry/runtime.js';
+import { readSupergraphConfig } from '../contracts/composition.js';
+import { ApiKeyService } from '../registry/index.js';
+import { startRegistryGateway, type RegistryGateway } from '../gateway/boot.js';
 import { configWith, registryDatabaseName, SUBGRAPH_NAMES, type Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { errorCode, gql, type GraphQLResponse } from './client.js';

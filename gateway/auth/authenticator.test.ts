@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../lib/errors.js';
-import type { ApiKeyService } from './api-key.service.js';
-import { Authenticator } from './authenticator.js';
+import { Authenticator, type ApiKeyStore } from './authenticator.js';
 import { JwtVerifier } from './jwt.js';
 
 /** Bearer tokens that are not API keys never reach the key store: it is not needed here. */
-const noKeys = {} as ApiKeyService;
+const noKeys = {} as ApiKeyStore;
 
 async function refusal(authenticator: Authenticator, authorization: string): Promise<UnauthenticatedError> {
   const err = await authenticator.identify({ authorization }).catch((e: unknown) => e);

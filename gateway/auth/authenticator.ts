@@ -1,6 +1,5 @@
 import { UnauthenticatedError } from '../../lib/errors.js';
-import type { ApiKeyService } from './api-key.service.js';
-import { isApiKey, type Caller, type Identity } from './identity.js';
+import { isApiKey, type Caller, type Identity } from '../../contracts/identity.js';
 import type { JwtVerifier } from './jwt.js';
 
 /** The credentials of a request: its headers, or a graphql-ws connection_init payload. */
@@ -12,19 +11,20 @@ export interface Credentials {
 /** A JWS compact serialisation: header.payload.signature, each base64url. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** Where API keys are checked: the registry's key store (the one identity store), through its public interface. */
+export interface ApiKeyStore {
+  /** @throws UnauthenticatedError when the key is unknown, expired or revoked */
+  authenticate(key: string): Promise<Identity>;
+}
+
 /** Turns credentials into a caller: an API key's or JWT's identity, or an anonymous caller with the public scopes. */
 export class Authenticator {
   constructor(
-    private readonly opts: { apiKeys: ApiKeyService; jwt: JwtVerifier; publicScopes: string[] },
+    private readonly opts: { apiKeys: ApiKeyStore; jwt: JwtVerifier; publicScopes: string[] },
   ) {}
 
   get publicScopes(): readonly string[] {
     return this.opts.publicScopes;
-  }
-
-  /** Stops listening for key revocations. */
-  close(): Promise<void> {
-    return this.opts.apiKeys.close();
   }
 
   /**

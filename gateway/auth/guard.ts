@@ -4,7 +4,7 @@ import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams } from './authenticator.js';
-import type { Caller } from './identity.js';
+import type { Caller } from '../../contracts/identity.js';
 import { AuthPolicy, describeRequirement, missingScopes, type Denial } from './policy.js';
 
 /** How the gateway treats credentials: `off` admits everyone to everything (no caller); `enforce` authenticates and authorizes. */

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { UnauthenticatedError } from '../../lib/errors.js';
-import type { Identity } from './identity.js';
-import type { CredentialCache } from './key-cache.js';
+import type { Identity } from '../../contracts/identity.js';
+import type { CredentialCache } from '../../lib/credential-cache.js';
 
 export interface JwtSettings {
   /** HS256 shared secret; HS256 tokens are refused without it. */

@@ -1,7 +1,7 @@
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { AuthPolicy, describeRequirement, missingScopes } from './policy.js';
-import { servableSupergraph } from './supergraph.js';
+import { servableSupergraph } from '../../contracts/supergraph.js';
 
 const SUPERGRAPH = `
 schema

@@ -13,7 +13,7 @@ import {
   type GraphQLSchema,
   type ValueNode,
 } from 'graphql';
-import type { Caller } from './identity.js';
+import type { Caller } from '../../contracts/identity.js';
 
 /** What a field (or every field returning a type) demands: a caller with credentials, or one of the scope sets. */
 export type Requirement = { kind: 'authenticated' } | { kind: 'scopes'; anyOf: string[][] };

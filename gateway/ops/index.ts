@@ -8,7 +8,7 @@ import { eventKeys } from '../../lib/event-stream.js';
 import { logger, requestScope } from '../../lib/logger.js';
 import { createRedis } from '../../lib/redis.js';
 import type { AuthGuard } from '../auth/guard.js';
-import type { Identity } from '../auth/identity.js';
+import type { Identity } from '../../contracts/identity.js';
 import type { GatewayContext } from '../gateway.js';
 import { OPS_OPERATOR_SCOPES, type OpsExecutor } from './graph-figures.js';
 import { OpsSampler } from './ops-sampler.js';

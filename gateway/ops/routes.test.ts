@@ -1,14 +1,13 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyService } from '../auth/api-key.service.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { Authenticator, type ApiKeyStore } from '../auth/authenticator.js';
 import { AuthGuard } from '../auth/guard.js';
 import { JwtVerifier } from '../auth/jwt.js';
 import { opsRefusal } from './routes.js';
 
 const log = pino({ level: 'silent' });
 /** Keys named after their scopes: `osk_ops:read` holds ops:read. */
-const apiKeys = { authenticate: async (key: string) => ({ clientId: 'desk', scopes: key.slice(4).split('+'), kind: 'api-key' as const }) } as unknown as ApiKeyService;
+const apiKeys = { authenticate: async (key: string) => ({ clientId: 'desk', scopes: key.slice(4).split('+'), kind: 'api-key' as const }) } as ApiKeyStore;
 const enforced = (publicScopes: string[] = []) =>
   new AuthGuard({ mode: 'enforce', authenticator: new Authenticator({ apiKeys, jwt: new JwtVerifier({}), publicScopes }) }, log);
 

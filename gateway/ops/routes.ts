@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import { DomainError } from '../../lib/errors.js';
 import type { AuthGuard } from '../auth/guard.js';
-import type { Caller } from '../auth/identity.js';
+import type { Caller } from '../../contracts/identity.js';
 import type { OpsSampler } from './ops-sampler.js';
 
 export const OPS_PATH = '/ops';

@@ -1,8 +1,8 @@
 import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose, readSupergraphConfig } from '../compose.js';
-import { servableSupergraph } from '../auth/supergraph.js';
+import { compose, readSupergraphConfig } from '../../contracts/composition.js';
+import { servableSupergraph } from '../../contracts/supergraph.js';
 import { SubscriptionPlanner } from './planner-adapter.js';
 
 /** The contract with the pinned @apollo/gateway and @apollo/query-planner that the subscription bridge relies on. */

@@ -9,7 +9,7 @@ import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
 import type { SubscriptionHub } from './hub.js';
 import type { AuthGuard } from '../auth/guard.js';
 import { rateKey, type GatewayLimits } from '../limits/limits.js';
-import type { Caller } from '../auth/identity.js';
+import type { Caller } from '../../contracts/identity.js';
 import { outcomeOf, type GatewayMetrics } from '../metrics.js';
 import type { OperationRequest, TrustedDocuments } from '../trusted-documents.js';
 

@@ -8,10 +8,8 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { config } from '../../lib/config.js';
 import { logger, setLogDestination } from '../../lib/logger.js';
-import type { ApiKeyEntity } from '../../gateway/auth/api-key.entity.js';
-import { ApiKeyService } from '../../gateway/auth/api-key.service.js';
-import { KeyRevocations } from '../../gateway/auth/key-cache.js';
-import { openRegistryDatabase } from '../../gateway/registry/runtime.js';
+import type { ApiKeyEntity } from '../../registry/data/api-key.entity.js';
+import { ApiKeyService, KeyRevocations, openRegistryDatabase } from '../../registry/index.js';
 import { DomainError } from '../../lib/errors.js';
 
 async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T> {

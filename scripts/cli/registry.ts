@@ -12,8 +12,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { config, registryUrl } from '../../lib/config.js';
 import { setLogDestination } from '../../lib/logger.js';
-import { createRegistryApollo, operatorContext } from '../../gateway/registry/api.js';
-import { openRegistry } from '../../gateway/registry/runtime.js';
+import { createRegistryApollo, openRegistry, operatorContext } from '../../registry/index.js';
 
 interface ConnectionOptions {
   url?: string;

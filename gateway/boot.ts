@@ -1,0 +1,88 @@
+import { introspectionMode, type Config } from '../lib/config.js';
+import { logger } from '../lib/logger.js';
+import type { RunningService } from '../lib/server.js';
+import type { SubgraphSource } from '../contracts/composition.js';
+import { REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
+import { credentialsFromHeaders } from './auth/authenticator.js';
+import { createAuthenticator, gatewayAuth } from './auth/index.js';
+import { startGateway } from './gateway.js';
+import { limitSettings } from './limits/limits.js';
+import { opsSettings } from './ops/index.js';
+import { TrustedDocuments } from './trusted-documents.js';
+
+export interface RegistryGatewayOptions {
+  cfg: Config;
+  /** Seeds an empty registry (supergraph.yaml's subgraphs). */
+  seed?: SubgraphSource[];
+  /** Routing URLs that replace the registry's, by subgraph name (tests, containers). */
+  urlOverrides?: Partial<Record<string, string>>;
+  /** graphql-ws URLs that replace the registry's, by subgraph name. */
+  subscriptionUrls?: Partial<Record<string, string>>;
+  host: string;
+  port: number;
+}
+
+export interface RegistryGateway extends Awaited<ReturnType<typeof startGateway>> {
+  registry: Registry;
+  supergraph: RegistrySupergraph;
+  usage: UsageRecorder;
+  /** The gateway's in-memory copy of the registry's trusted documents and client policies. */
+  trustedDocuments: TrustedDocuments;
+  /** The registry API: `http://host:port/registry/graphql`. */
+  registryUrl: string;
+}
+
+/**
+ * The gateway serving the registry's supergraph (hot-reloaded by polling), with the registry API
+ * at /registry/graphql, usage recording, and the registry's workers (signed webhook deliveries,
+ * the daily deprecation check). The registry is started through its public interface; the gateway
+ * reads it only through its own interfaces (a supergraph hook, a document source, a key store).
+ */
+export async function startRegistryGateway(opts: RegistryGatewayOptions): Promise<RegistryGateway> {
+  const { cfg } = opts;
+  const registry = await startRegistry(cfg, { seed: opts.seed });
+  let trusted: TrustedDocuments | undefined;
+  try {
+    // Loaded before the gateway serves: an ENFORCE client is never let through by an empty copy.
+    trusted = await TrustedDocuments.start(registry.documents, cfg.REGISTRY_POLL_MS, logger().child({ component: 'trusted-documents' }));
+    // One authenticator for /graphql and /registry/graphql: the same keys and JWTs work on both.
+    const authn = createAuthenticator(cfg, registry.keys);
+    const running = await startGateway({
+      supergraphSdl: registry.supergraph.hook,
+      urlOverrides: opts.urlOverrides,
+      subscriptionUrls: { ...(await registry.subscriptionUrls()), ...opts.subscriptionUrls },
+      host: opts.host,
+      port: opts.port,
+      plugins: [registry.supergraph.plugin(), ...(cfg.REGISTRY_USAGE_RECORDING ? [registry.usage.plugin()] : [])],
+      auth: gatewayAuth(cfg, authn),
+      limits: limitSettings(cfg),
+      maxBatchSize: cfg.MAX_BATCH_SIZE,
+      introspection: introspectionMode(cfg),
+      ops: opsSettings(cfg),
+      routes: (app) => registry.mountApi(app, (headers) => authn.identify(credentialsFromHeaders(headers))),
+      trustedDocuments: trusted,
+    });
+    const trustedDocuments = trusted;
+    let closing: Promise<void> | undefined;
+    return {
+      ...running,
+      registry: registry.registry,
+      supergraph: registry.supergraph,
+      usage: registry.usage,
+      trustedDocuments,
+      registryUrl: running.url.replace(/\/graphql$/, REGISTRY_PATH),
+      close() {
+        closing ??= (async () => {
+          await running.close();
+          trustedDocuments.close();
+          await registry.close();
+        })();
+        return closing;
+      },
+    } satisfies RegistryGateway & RunningService;
+  } catch (err) {
+    trusted?.close();
+    await registry.close().catch(() => {});
+    throw err;
+  }
+}
