@@ -9,10 +9,10 @@ import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../registry/index.js'
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/services/reservation-expiry.js';
 import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/services/order-sweeper.js';
-import { MarketplaceSync } from './marketplace-sync.js';
+import { MarketplaceSync } from '../subgraphs/channels/marketplace/sync.js';
 import { JobsMetrics } from './metrics.js';
-import { OutboxRelay, relaySettings } from './outbox-relay.js';
-import { ReplicationConsumer } from './replication-consumer.js';
+import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
+import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-consumer.js';
 import { republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */

@@ -4,7 +4,7 @@ import { affectedRows } from './db.js';
 
 /**
  * The transactional outbox every subgraph that emits events shares. A service appends events in
- * the same transaction as the change they describe; the relay (jobs/outbox-relay.ts) publishes
+ * the same transaction as the change they describe; the relay (lib/outbox-relay.ts) publishes
  * them in `seq` order and marks them published. A crash means a resend, never a loss, so
  * consumers de-duplicate by (source, seq).
  */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxRelay, relayLockName, type OutboxRelayOptions } from '../jobs/outbox-relay.js';
+import { OutboxRelay, relayLockName, type OutboxRelayOptions } from '../lib/outbox-relay.js';
 import { config } from '../lib/config.js';
 import { eventKeys } from '../lib/event-stream.js';
 import { outboxStore, type OutboxEvent } from '../lib/outbox.js';

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { ZodError } from 'zod';
-import { TOPICS } from '../contracts/events.js';
-import { failureLogLevel } from '../lib/db.js';
-import { logger } from '../lib/logger.js';
-import { StreamConsumer, type TopicEntry } from '../lib/stream-consumer.js';
-import type { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
+import { TOPICS } from '../../../contracts/events.js';
+import { failureLogLevel } from '../../../lib/db.js';
+import { logger } from '../../../lib/logger.js';
+import { StreamConsumer, type TopicEntry } from '../../../lib/stream-consumer.js';
+import type { ReplicaService } from '../services/replica.service.js';
 
 /** The topics inventory keeps replicas of. */
 const REPLICATED_TOPICS = [TOPICS.channel, TOPICS.location];

@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { Config } from '../lib/config.js';
-import { isDatabaseUnavailable, getNamedLock, releaseNamedLock } from '../lib/db.js';
-import { eventKeys } from '../lib/event-stream.js';
-import { logger } from '../lib/logger.js';
-import { outboxStore, type OutboxRow } from '../lib/outbox.js';
+import type { Config } from './config.js';
+import { isDatabaseUnavailable, getNamedLock, releaseNamedLock } from './db.js';
+import { eventKeys } from './event-stream.js';
+import { logger } from './logger.js';
+import { outboxStore, type OutboxRow } from './outbox.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
