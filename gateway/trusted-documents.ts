@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { errorBody, OperationNotTrustedError, PersistedQueryNotFoundError, refusalError, type DomainError } from '../lib/errors.js';
-import { documentIdOf, normalizeDocumentId, type ClientPolicy, type RegisteredDocument, type TrustedDocumentSource } from '../contracts/trusted-documents.js';
+import { documentIdOf, normalizeDocumentId, type TrustedDocumentSource } from '../contracts/trusted-documents.js';
 
 /** An operation as a client sent it: free text, or a document id (`documentId`, or Apollo's `extensions.persistedQuery.sha256Hash`). */
 export interface OperationRequest {

@@ -7,7 +7,7 @@ import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { gql, uniq } from './client.js';
 import { waitFor } from './events.js';
 import { startStack, type Stack } from './stack.js';
-import { collect, wsClient, wsUrl, type Received } from './subscriptions-helpers.js';
+import { collect, wsClient, wsUrl} from './subscriptions-helpers.js';
 
 let stack: Stack;
 let gateway: Awaited<ReturnType<typeof startGateway>>;

@@ -1,10 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
   GraphQLError,
-  getNamedType,
   getNullableType,
   GraphQLList,
-  isObjectType,
   Kind,
   type DocumentNode,
   type FragmentDefinitionNode,

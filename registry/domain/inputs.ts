@@ -13,3 +13,15 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 export function day(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
+
+/** A proposed subgraph schema, as check and publish take it. */
+export const publishSchema = z.object({
+  subgraph: nameSchema,
+  sdl: z.string().min(1).max(1_000_000),
+  routingUrl: httpUrl.nullish(),
+  subscriptionUrl: wsUrl.nullish(),
+  author: z.string().min(1).max(200).nullish(),
+  commit: z.string().min(1).max(200).nullish(),
+  team: nameSchema.nullish(),
+});
+export type ProposalInput = z.output<typeof publishSchema>;

@@ -4,7 +4,8 @@ import { isDatabaseUnavailable } from '../../lib/db.js';
 import { servableSupergraph } from '../../contracts/supergraph.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
-import { sdlHash, type RegistryService } from '../services/registry.service.js';
+import { sdlHash } from '../domain/sdl-hash.js';
+import type { RegistryService } from '../services/registry.service.js';
 
 export const SUPERGRAPH_VERSION_HEADER = 'x-supergraph-version';
 

@@ -1,33 +1,31 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { parse, Source, type DocumentNode } from 'graphql';
+import { parse, type DocumentNode } from 'graphql';
+import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
-import { z } from 'zod';
+import { compose, type SubgraphSource } from '../../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
-import type { Logger } from 'pino';
-import { compose, type CompositionProblem, type SubgraphSource } from '../../contracts/composition.js';
-import { apiSchemaOf, schemaChanges, type SchemaChange } from '../domain/changes.js';
+import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
 import type { CheckKind } from '../data/check.entity.js';
-import type { CheckResult, ClientUsage, ReportedChange } from '../domain/check-result.js';
 import { checkStore } from '../data/check.store.js';
-import { brokenDocuments, documentUsage, hashOfDocumentId, type ClientDocument } from '../domain/documents.js';
-import { DocumentsService } from './documents.service.js';
-import { coordinatesOf, deprecationsOf, lintSubgraph } from '../domain/lint.js';
-import { authorize, type Principal } from '../domain/principal.js';
-import type { RegistrySubgraphEntity, SchemaVersionEntity } from '../data/schema.entity.js';
-import { schemaStore, type CurrentSchema } from '../data/schema.store.js';
+import type { SchemaVersionEntity } from '../data/schema.entity.js';
+import { schemaStore } from '../data/schema.store.js';
 import { teamStore } from '../data/team.store.js';
 import { usageStore, type UsageIncrement } from '../data/usage.store.js';
-import { fieldOfOmitted, type UsageRow } from '../domain/usage.js';
 import type { WebhookEvent } from '../data/webhook.entity.js';
 import { webhookStore } from '../data/webhook.store.js';
+import { changeSummaries } from '../domain/check-rules.js';
+import type { CheckResult } from '../domain/check-result.js';
+import { nameSchema, publishSchema, type ProposalInput } from '../domain/inputs.js';
+import { deprecationsOf } from '../domain/lint.js';
+import { authorize, type Principal } from '../domain/principal.js';
+import { sdlHash } from '../domain/sdl-hash.js';
 import { ApprovalsService } from './approvals.service.js';
+import { ChecksService, type Evaluation } from './checks.service.js';
+import { DocumentsService } from './documents.service.js';
 import { RegistryHistory } from './history.service.js';
 import { TeamsService } from './teams.service.js';
 import { WebhooksService } from './webhooks.service.js';
-import { day, DAY_MS, httpUrl, nameSchema, wsUrl } from '../domain/inputs.js';
 
 /** @apollo/composition's version, recorded with every supergraph it composes. */
 export const COMPOSITION_VERSION: string = (createRequire(import.meta.url)('@apollo/composition/package.json') as { version: string }).version;
@@ -80,39 +78,14 @@ export interface SyncOutcome {
   check?: CheckResult;
 }
 
-const publishSchema = z.object({
-  subgraph: nameSchema,
-  sdl: z.string().min(1).max(1_000_000),
-  routingUrl: httpUrl.nullish(),
-  subscriptionUrl: wsUrl.nullish(),
-  author: z.string().min(1).max(200).nullish(),
-  commit: z.string().min(1).max(200).nullish(),
-  team: nameSchema.nullish(),
-});
 const PUBLISH_LOCK_WAIT_S = 60;
 
-export function sdlHash(sdl: string): string {
-  return createHash('sha256').update(sdl).digest('hex');
-}
-
-/** What evaluating a proposal produced, beyond the result it reports. */
-interface Evaluation {
-  result: CheckResult;
-  current: CurrentSchema | undefined;
-  existing: RegistrySubgraphEntity | null;
-  routingUrl: string;
-  subscriptionUrl: string | null;
-  supergraphSdl: string | null;
-  document: DocumentNode | null;
-  /** Every member of the supergraph the proposal would make, with its SDL. */
-  members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number | null }[];
-}
 
 /**
- * The schema registry: checks (composition, client-facing changes weighed by usage and
- * approvals, lint), publishing (new schema and supergraph versions, one publish at a time),
- * rollback, removal, seeding and usage here; its other capabilities beside it, one service each:
- * `history` (reads and diffs), `approvals`, `teams`, `webhooks`, `documents`. Every interface (the
+ * The schema registry: publishing what a check let through (new schema and supergraph versions,
+ * one publish at a time), rollback, removal, seeding and usage here; its other capabilities beside
+ * it, one service each: `checks` (evaluating proposals, check runs), `history` (reads and diffs),
+ * `approvals`, `teams`, `webhooks`, `documents`. Every interface (the
  * GraphQL API, the CLI in --local mode, the gateway's poller and usage recorder) goes through it.
  */
 export class RegistryService {
@@ -127,6 +100,8 @@ export class RegistryService {
   readonly webhooks: WebhooksService;
   /** Client applications' trusted documents and policies. */
   readonly documents: DocumentsService;
+  /** Checks of proposals and the stored check runs. */
+  readonly checks: ChecksService;
 
   constructor(
     private readonly ds: DataSource,
@@ -143,6 +118,7 @@ export class RegistryService {
       serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
       log: opts.log,
     });
+    this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays });
   }
 
   private get m(): EntityManager {
@@ -159,8 +135,8 @@ export class RegistryService {
   async check(principal: Principal, input: CheckInput): Promise<CheckResult> {
     const parsed = parseInput(publishSchema, input, 'check');
     authorize(principal, 'CHECK', parsed.subgraph);
-    const evaluation = await this.evaluate(parsed);
-    await this.recordCheck(evaluation.result, 'CHECK', principal);
+    const evaluation = await this.checks.evaluate(parsed);
+    await this.checks.record(evaluation.result, 'CHECK', principal);
     return evaluation.result;
   }
 
@@ -215,9 +191,9 @@ export class RegistryService {
       if (!principal.admin && existing.team !== principal.team) {
         throw new ForbiddenError(`Subgraph "${subgraph}" belongs to team ${existing.team}`, { subgraph });
       }
-      const evaluation = await this.evaluate({ subgraph, sdl: '', author: null, commit: null }, { remove: true });
+      const evaluation = await this.checks.evaluate({ subgraph, sdl: '', author: null, commit: null }, { remove: true });
       const { result } = evaluation;
-      await this.recordCheck(result, 'REMOVE', principal);
+      await this.checks.record(result, 'REMOVE', principal);
       if (!result.ok) return { published: false, check: result };
       const now = new Date();
       const supergraphVersion = await writeTransaction(this.ds, async (tx) => {
@@ -248,7 +224,7 @@ export class RegistryService {
     });
   }
 
-  private async publishParsed(principal: Principal, input: z.output<typeof publishSchema>, kind: CheckKind): Promise<PublishOutcome> {
+  private async publishParsed(principal: Principal, input: ProposalInput, kind: CheckKind): Promise<PublishOutcome> {
     return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
       if ((await schemaStore.latestSupergraphId(this.m)) === 0) {
         throw new ConflictError('The registry holds no supergraph yet: the first gateway (or npm start) seeds it from supergraph.yaml', { reason: 'NOT_SEEDED' });
@@ -257,9 +233,9 @@ export class RegistryService {
       if (existing && !principal.admin && existing.team !== principal.team) {
         throw new ForbiddenError(`Subgraph "${input.subgraph}" belongs to team ${existing.team}`, { subgraph: input.subgraph });
       }
-      const evaluation = await this.evaluate(input);
+      const evaluation = await this.checks.evaluate(input);
       const { result } = evaluation;
-      await this.recordCheck(result, kind, principal);
+      await this.checks.record(result, kind, principal);
       if (!result.ok) return { published: false, check: result };
       if (result.unchanged && evaluation.current) {
         const latest = await schemaStore.latestSupergraphId(this.m);
@@ -284,7 +260,7 @@ export class RegistryService {
 
   private async store(
     principal: Principal,
-    input: z.output<typeof publishSchema>,
+    input: ProposalInput,
     evaluation: Evaluation,
     kind: CheckKind,
   ): Promise<{ schemaVersion: SchemaVersionEntity | null; supergraphVersion: number }> {
@@ -358,133 +334,6 @@ export class RegistryService {
       at,
     );
     for (const d of now) await webhookStore.upsertDeprecation(tx, { subgraph, coordinate: d.coordinate, reason: d.reason, removalDate: d.removalDate }, at);
-  }
-
-  /** Composition, client-facing changes with usage and approvals, and lint of one proposal. */
-  private async evaluate(input: z.output<typeof publishSchema>, opts: { remove?: boolean } = {}): Promise<Evaluation> {
-    const now = new Date();
-    const currents = await schemaStore.currentSchemas(this.m);
-    const current = currents.find((c) => c.subgraph.name === input.subgraph);
-    const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, input.subgraph));
-    const routingUrl = input.routingUrl ?? existing?.routingUrl;
-    if (!routingUrl) {
-      throw new BadUserInputError(`Subgraph "${input.subgraph}" is new: give its routing URL`, [{ path: 'routingUrl', message: 'required for a new subgraph' }]);
-    }
-    const subscriptionUrl = input.subscriptionUrl !== undefined ? input.subscriptionUrl : (existing?.subscriptionUrl ?? null);
-    const proposedHash = sdlHash(input.sdl);
-    const base = await schemaStore.latestSupergraph(this.m);
-    const members = [
-      ...currents
-        .filter((c) => c.subgraph.name !== input.subgraph)
-        .map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id as number | null, sdl: c.schema.sdl })),
-      // A removal proposes the supergraph without it.
-      ...(opts.remove ? [] : [{ name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl }]),
-    ].sort((a, b) => a.name.localeCompare(b.name));
-
-    const result: CheckResult = {
-      checkId: randomUUID(),
-      subgraph: input.subgraph,
-      proposedHash,
-      baseSupergraphVersion: base?.id ?? null,
-      unchanged: !!current && current.schema.hash === proposedHash && current.subgraph.routingUrl === routingUrl && current.subgraph.subscriptionUrl === subscriptionUrl,
-      composition: { ok: true, errors: [] },
-      changes: [],
-      lint: [],
-      usageWindowDays: this.opts.usageWindowDays,
-      blockers: [],
-      ok: false,
-    };
-
-    let document: DocumentNode | null = null;
-    try {
-      if (!opts.remove) document = parse(new Source(input.sdl, input.subgraph));
-    } catch (err) {
-      result.composition = { ok: false, errors: [{ code: 'INVALID_GRAPHQL', message: (err as Error).message, subgraphs: [input.subgraph] }] };
-    }
-
-    let supergraphSdl: string | null = null;
-    if (document || opts.remove) {
-      const composed = compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
-      if (composed.ok) supergraphSdl = composed.supergraphSdl;
-      else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
-    }
-
-    const previous = current ? parse(current.schema.sdl) : undefined;
-    const removedDeprecated = document && previous ? deprecationsOf(previous).filter((d) => !coordinatesOf(document!).has(d.coordinate)) : [];
-    let changes: SchemaChange[] = [];
-    const proposedApi = supergraphSdl ? apiSchemaOf(supergraphSdl) : null;
-    if (proposedApi) changes = await schemaChanges(base ? this.history.apiSchemaOfVersion(base) : null, proposedApi);
-
-    const breaking = changes.filter((c) => c.criticality === 'BREAKING');
-    const since = day(new Date(now.getTime() - this.opts.usageWindowDays * DAY_MS));
-    const coordinates = [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])];
-    const usage = await usageStore.usageOf(this.m, coordinates, since);
-    // Usage recorded before omitted arguments were cannot tell one left out from one passed: an
-    // operation that selected the field then counts as leaving every argument out, until it is
-    // recorded again.
-    const omitted = coordinates.filter((c) => fieldOfOmitted(c));
-    const unsure = await usageStore.usageWithoutOmissions(this.m, [...new Set(omitted.map((c) => fieldOfOmitted(c)!))], since);
-    for (const c of omitted) usage.push(...unsure.filter((u) => u.coordinate === fieldOfOmitted(c)).map((u) => ({ ...u, coordinate: c })));
-    // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
-    const registered = proposedApi ? await this.documents.all() : [];
-    const parsedDocument = (d: ClientDocument) => this.documents.parsedDocument(d);
-    if (registered.length && base) usage.push(...documentUsage(this.history.apiSchemaOfVersion(base), registered, parsedDocument));
-    result.brokenDocuments = proposedApi && registered.length ? brokenDocuments(proposedApi, registered, parsedDocument) : [];
-    const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
-    result.changes = changes.map((c) => reportChange(c, usage, approvals));
-
-    if (document) {
-      const firstDeprecated = new Map((await webhookStore.activeDeprecations(this.m, input.subgraph)).map((d) => [d.coordinate, d.firstPublishedAt]));
-      const uses = new Map<string, number>();
-      for (const u of usage) uses.set(u.coordinate, (uses.get(u.coordinate) ?? 0) + u.count);
-      result.lint = lintSubgraph(document, {
-        now,
-        firstDeprecated: (coordinate) => firstDeprecated.get(coordinate),
-        previous,
-        usage: (coordinate) => uses.get(coordinate) ?? 0,
-      });
-    }
-
-    result.blockers = blockersOf(result);
-    result.ok = result.blockers.length === 0;
-    return {
-      result,
-      current,
-      existing,
-      routingUrl,
-      subscriptionUrl,
-      supergraphSdl,
-      document,
-      members: members.map(({ sdl: _sdl, ...m }) => m),
-    };
-  }
-
-  /** The latest supergraph's API schema (what trusted documents are validated against); null before the seed. */
-  private async recordCheck(result: CheckResult, kind: CheckKind, principal: Principal): Promise<void> {
-    const at = new Date();
-    await checkStore.insertCheckRun(
-      this.m,
-      {
-        id: result.checkId,
-        subgraph: result.subgraph,
-        kind,
-        proposedHash: result.proposedHash,
-        baseSupergraphVersion: result.baseSupergraphVersion,
-        ok: result.ok,
-        result: JSON.stringify(result),
-        actor: principal.name,
-        createdAt: at,
-      },
-      result.changes
-        .filter((c) => c.criticality === 'BREAKING')
-        .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
-    );
-  }
-
-  /** A stored check run's result. */
-  async checkRun(id: string): Promise<CheckResult | null> {
-    const row = await checkStore.checkRun(this.m, id);
-    return row ? (JSON.parse(row.result) as CheckResult) : null;
   }
 
   // ── seeding ───────────────────────────────────────────────────────────────────────────────
@@ -588,69 +437,3 @@ export class RegistryService {
   }
 }
 
-/** Composition names the subgraphs an error involves from its AST nodes; a proposal's own errors always name it. */
-function withProposedSubgraph(subgraph: string) {
-  return (e: CompositionProblem): CompositionProblem => (e.subgraphs.length ? e : { ...e, subgraphs: e.message.includes(`"${subgraph}"`) ? [subgraph] : [] });
-}
-
-function reportChange(change: SchemaChange, usage: UsageRow[], approvals: Set<string>): ReportedChange {
-  const base = {
-    fingerprint: change.fingerprint,
-    type: change.type,
-    coordinate: change.coordinate,
-    message: change.message,
-    originalCriticality: change.criticality,
-    reason: change.reason,
-    approved: false,
-  };
-  if (change.criticality !== 'BREAKING') return { ...base, criticality: change.criticality, usage: [] };
-  const coordinates = new Set(change.usageCoordinates);
-  const clients = new Map<string, ClientUsage>();
-  for (const u of usage) {
-    if (!coordinates.has(u.coordinate)) continue;
-    const client = clients.get(u.clientId) ?? { clientId: u.clientId, operations: [] };
-    clients.set(u.clientId, client);
-    const op = client.operations.find((o) => o.hash === u.operationHash);
-    if (op) {
-      op.count += u.count;
-      if (u.lastSeen.toISOString() > op.lastSeen) op.lastSeen = u.lastSeen.toISOString();
-      if (u.registered) op.registered = true;
-    } else {
-      client.operations.push({ name: u.operationName || null, hash: u.operationHash, count: u.count, lastSeen: u.lastSeen.toISOString(), ...(u.registered ? { registered: true } : {}) });
-    }
-  }
-  if (!clients.size) {
-    return { ...base, criticality: 'SAFE', reason: `No client used ${change.usageCoordinates.join(', ')} in the usage window`, usage: [] };
-  }
-  return { ...base, criticality: 'BREAKING', usage: [...clients.values()], approved: approvals.has(change.fingerprint) };
-}
-
-function blockersOf(result: CheckResult): string[] {
-  const blockers: string[] = [];
-  if (!result.composition.ok) {
-    const subgraphs = [...new Set(result.composition.errors.flatMap((e) => e.subgraphs))];
-    blockers.push(`composition failed with ${result.composition.errors.length} error(s)${subgraphs.length ? ` involving ${subgraphs.join(', ')}` : ''}`);
-  }
-  if (result.lint.length) blockers.push(`${result.lint.length} lint issue(s): ${[...new Set(result.lint.map((l) => l.rule))].join(', ')}`);
-  for (const c of result.changes) {
-    if (c.criticality === 'BREAKING' && !c.approved) {
-      blockers.push(
-        `breaking change ${c.coordinate ?? c.type} used by ${c.usage.map((u) => `${u.clientId} (${u.operations.map((o) => `${o.name ?? 'anonymous'}${o.registered ? ', registered' : ''}`).join('; ')})`).join(', ')}: approve fingerprint ${c.fingerprint} to publish it`,
-      );
-    }
-  }
-  // A registered document the proposal breaks blocks it unless an approved breaking change names that document.
-  for (const d of result.brokenDocuments ?? []) {
-    const hash = hashOfDocumentId(d.documentId);
-    const approved = result.changes.some((c) => c.approved && c.usage.some((u) => u.clientId === d.clientId && u.operations.some((o) => o.hash === hash)));
-    if (!approved) {
-      blockers.push(`registered document ${d.operationNames.map((n) => n || 'anonymous').join(', ')} (${d.documentId}) of client ${d.clientId} would no longer validate: ${d.errors.join('; ')}`);
-    }
-  }
-  return blockers;
-}
-
-/** The changes of a check as webhook payloads carry them. */
-function changeSummaries(result: CheckResult) {
-  return result.changes.map((c) => ({ type: c.type, coordinate: c.coordinate, criticality: c.criticality, message: c.message }));
-}

@@ -39,7 +39,7 @@ export const registryResolvers = {
     supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraphHistory(args.first)),
     supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraph(args.version)),
     diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.diff(args)),
-    checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.checkRun(args.id)),
+    checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.checks.run(args.id)),
     approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null }, ctx: RegistryContext) =>
       (await ctx.principal(), ctx.service.approvals.list(args)),
     teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams.list(await ctx.principal()),

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
-import { ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { ConflictError, parseInput } from '../../../lib/errors.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertId, assertPageSize, idSchema } from '../../../lib/validation.js';
 import { OrderStateError } from '../domain/errors.js';

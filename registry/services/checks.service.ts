@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { parse, Source, type DocumentNode } from 'graphql';
+import type { DataSource, EntityManager } from 'typeorm';
+import { compose, type SubgraphSource } from '../../contracts/composition.js';
+import { BadUserInputError } from '../../lib/errors.js';
+import type { CheckKind } from '../data/check.entity.js';
+import { checkStore } from '../data/check.store.js';
+import type { RegistrySubgraphEntity } from '../data/schema.entity.js';
+import { schemaStore, type CurrentSchema } from '../data/schema.store.js';
+import { usageStore } from '../data/usage.store.js';
+import { webhookStore } from '../data/webhook.store.js';
+import { apiSchemaOf, schemaChanges, type SchemaChange } from '../domain/changes.js';
+import { blockersOf, reportChange, withProposedSubgraph } from '../domain/check-rules.js';
+import type { CheckResult } from '../domain/check-result.js';
+import { brokenDocuments, documentUsage, type ClientDocument } from '../domain/documents.js';
+import { day, DAY_MS, type ProposalInput } from '../domain/inputs.js';
+import { coordinatesOf, deprecationsOf, lintSubgraph } from '../domain/lint.js';
+import type { Principal } from '../domain/principal.js';
+import { fieldOfOmitted } from '../domain/usage.js';
+import type { DocumentsService } from './documents.service.js';
+import type { RegistryHistory } from './history.service.js';
+import { sdlHash } from '../domain/sdl-hash.js';
+
+/** What evaluating a proposal produced, beyond the result it reports. */
+export interface Evaluation {
+  result: CheckResult;
+  current: CurrentSchema | undefined;
+  existing: RegistrySubgraphEntity | null;
+  routingUrl: string;
+  subscriptionUrl: string | null;
+  supergraphSdl: string | null;
+  document: DocumentNode | null;
+  /** Every member of the supergraph the proposal would make, with its SDL. */
+  members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number | null }[];
+}
+
+/**
+ * Checks of proposals: what a subgraph schema (or a subgraph's removal) would do to the supergraph
+ * (composition, client-facing changes weighed by usage, registered documents and approvals, lint),
+ * and the check runs stored. Publishing (RegistryService) stores what a check let through.
+ */
+export class ChecksService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly deps: { history: RegistryHistory; documents: DocumentsService; usageWindowDays: number },
+  ) {}
+
+  private get m(): EntityManager {
+    return this.ds.manager;
+  }
+
+  /** Composition, client-facing changes with usage and approvals, and lint of one proposal. */
+  async evaluate(input: ProposalInput, opts: { remove?: boolean } = {}): Promise<Evaluation> {
+    const now = new Date();
+    const currents = await schemaStore.currentSchemas(this.m);
+    const current = currents.find((c) => c.subgraph.name === input.subgraph);
+    const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, input.subgraph));
+    const routingUrl = input.routingUrl ?? existing?.routingUrl;
+    if (!routingUrl) {
+      throw new BadUserInputError(`Subgraph "${input.subgraph}" is new: give its routing URL`, [{ path: 'routingUrl', message: 'required for a new subgraph' }]);
+    }
+    const subscriptionUrl = input.subscriptionUrl !== undefined ? input.subscriptionUrl : (existing?.subscriptionUrl ?? null);
+    const proposedHash = sdlHash(input.sdl);
+    const base = await schemaStore.latestSupergraph(this.m);
+    const members = [
+      ...currents
+        .filter((c) => c.subgraph.name !== input.subgraph)
+        .map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id as number | null, sdl: c.schema.sdl })),
+      // A removal proposes the supergraph without it.
+      ...(opts.remove ? [] : [{ name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl }]),
+    ].sort((a, b) => a.name.localeCompare(b.name));
+
+    const result: CheckResult = {
+      checkId: randomUUID(),
+      subgraph: input.subgraph,
+      proposedHash,
+      baseSupergraphVersion: base?.id ?? null,
+      unchanged: !!current && current.schema.hash === proposedHash && current.subgraph.routingUrl === routingUrl && current.subgraph.subscriptionUrl === subscriptionUrl,
+      composition: { ok: true, errors: [] },
+      changes: [],
+      lint: [],
+      usageWindowDays: this.deps.usageWindowDays,
+      blockers: [],
+      ok: false,
+    };
+
+    let document: DocumentNode | null = null;
+    try {
+      if (!opts.remove) document = parse(new Source(input.sdl, input.subgraph));
+    } catch (err) {
+      result.composition = { ok: false, errors: [{ code: 'INVALID_GRAPHQL', message: (err as Error).message, subgraphs: [input.subgraph] }] };
+    }
+
+    let supergraphSdl: string | null = null;
+    if (document || opts.remove) {
+      const composed = compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
+      if (composed.ok) supergraphSdl = composed.supergraphSdl;
+      else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
+    }
+
+    const previous = current ? parse(current.schema.sdl) : undefined;
+    const removedDeprecated = document && previous ? deprecationsOf(previous).filter((d) => !coordinatesOf(document!).has(d.coordinate)) : [];
+    let changes: SchemaChange[] = [];
+    const proposedApi = supergraphSdl ? apiSchemaOf(supergraphSdl) : null;
+    if (proposedApi) changes = await schemaChanges(base ? this.deps.history.apiSchemaOfVersion(base) : null, proposedApi);
+
+    const breaking = changes.filter((c) => c.criticality === 'BREAKING');
+    const since = day(new Date(now.getTime() - this.deps.usageWindowDays * DAY_MS));
+    const coordinates = [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])];
+    const usage = await usageStore.usageOf(this.m, coordinates, since);
+    // Usage recorded before omitted arguments were cannot tell one left out from one passed: an
+    // operation that selected the field then counts as leaving every argument out, until it is
+    // recorded again.
+    const omitted = coordinates.filter((c) => fieldOfOmitted(c));
+    const unsure = await usageStore.usageWithoutOmissions(this.m, [...new Set(omitted.map((c) => fieldOfOmitted(c)!))], since);
+    for (const c of omitted) usage.push(...unsure.filter((u) => u.coordinate === fieldOfOmitted(c)).map((u) => ({ ...u, coordinate: c })));
+    // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
+    const registered = proposedApi ? await this.deps.documents.all() : [];
+    const parsedDocument = (d: ClientDocument) => this.deps.documents.parsedDocument(d);
+    if (registered.length && base) usage.push(...documentUsage(this.deps.history.apiSchemaOfVersion(base), registered, parsedDocument));
+    result.brokenDocuments = proposedApi && registered.length ? brokenDocuments(proposedApi, registered, parsedDocument) : [];
+    const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
+    result.changes = changes.map((c) => reportChange(c, usage, approvals));
+
+    if (document) {
+      const firstDeprecated = new Map((await webhookStore.activeDeprecations(this.m, input.subgraph)).map((d) => [d.coordinate, d.firstPublishedAt]));
+      const uses = new Map<string, number>();
+      for (const u of usage) uses.set(u.coordinate, (uses.get(u.coordinate) ?? 0) + u.count);
+      result.lint = lintSubgraph(document, {
+        now,
+        firstDeprecated: (coordinate) => firstDeprecated.get(coordinate),
+        previous,
+        usage: (coordinate) => uses.get(coordinate) ?? 0,
+      });
+    }
+
+    result.blockers = blockersOf(result);
+    result.ok = result.blockers.length === 0;
+    return {
+      result,
+      current,
+      existing,
+      routingUrl,
+      subscriptionUrl,
+      supergraphSdl,
+      document,
+      members: members.map(({ sdl: _sdl, ...m }) => m),
+    };
+  }
+
+  /** Stores a check run with its breaking changes (what approvals refer to). */
+  async record(result: CheckResult, kind: CheckKind, principal: Principal): Promise<void> {
+    const at = new Date();
+    await checkStore.insertCheckRun(
+      this.m,
+      {
+        id: result.checkId,
+        subgraph: result.subgraph,
+        kind,
+        proposedHash: result.proposedHash,
+        baseSupergraphVersion: result.baseSupergraphVersion,
+        ok: result.ok,
+        result: JSON.stringify(result),
+        actor: principal.name,
+        createdAt: at,
+      },
+      result.changes
+        .filter((c) => c.criticality === 'BREAKING')
+        .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
+    );
+  }
+
+  /** A stored check run's result. */
+  async run(id: string): Promise<CheckResult | null> {
+    const row = await checkStore.checkRun(this.m, id);
+    return row ? (JSON.parse(row.result) as CheckResult) : null;
+  }
+}
