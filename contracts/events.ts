@@ -27,6 +27,11 @@ export const channelSnapshotSchema = z.object({
   allowSplitShipments: z.boolean(),
   sources: z.array(z.object({ locationId: z.string(), priority: z.number().int() })),
   version: z.number().int().nonnegative(),
+  // What marketplaces' replica needs besides the rule; absent in events written before it was a subgraph.
+  code: z.string().optional(),
+  type: z.string().optional(),
+  marketplace: z.enum(['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY']).nullable().optional(),
+  priority: z.number().int().optional(),
 });
 export type ChannelSnapshot = z.infer<typeof channelSnapshotSchema>;
 

@@ -8,7 +8,8 @@ import { readSupergraphConfig } from '../contracts/composition.js';
 import { startRegistryGateway } from './boot.js';
 
 setServiceName('gateway');
-const cfg = config();
+// Only the gateway's (and its registry's) part of the configuration must be valid here.
+const cfg = config('gateway');
 const workers = gatewayWorkers(cfg);
 if (workers > 1 && cluster.isPrimary) {
   // One gateway per worker on the same port; this process only supervises them.

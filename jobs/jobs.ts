@@ -9,11 +9,11 @@ import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../registry/index.js'
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/services/reservation-expiry.js';
 import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/services/order-sweeper.js';
-import { MarketplaceSync } from '../subgraphs/channels/marketplace/sync.js';
+import { MarketplaceSync } from '../subgraphs/marketplaces/services/sync.js';
 import { JobsMetrics } from './metrics.js';
 import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
 import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-consumer.js';
-import { republishReplicaSources } from './resync.js';
+import { republishChannels, republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
 const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies readonly SubgraphName[];
@@ -62,7 +62,9 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     closers.push(() => consumer.stop());
     await consumer.start();
 
-    const marketplace = new MarketplaceSync(cfg, databases.channels);
+    const marketplacesDb = await openSubgraphDatabase(cfg, SUBGRAPHS.marketplaces);
+    closers.push(() => marketplacesDb.destroy());
+    const marketplace = new MarketplaceSync(cfg, marketplacesDb, () => republishChannels(databases.channels));
     closers.push(() => marketplace.stop());
     await marketplace.start();
 
@@ -99,7 +101,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
       host: cfg.HOST,
       port: cfg.JOBS_PORT,
       readiness: {
-        mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1')]),
+        mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1'), marketplacesDb.query('SELECT 1')]),
         redis: () => publisher.ping(),
       },
       advisories: { marketplace: () => marketplace.assertHealthy() },

@@ -5,7 +5,8 @@ import { startTracing, tracingSettings } from '../lib/tracing.js';
 import { startJobs } from './jobs.js';
 
 setServiceName('jobs');
-startTracing(tracingSettings(config(), 'jobs'));
+// Only the jobs process's part of the configuration must be valid here.
+startTracing(tracingSettings(config('jobs'), 'jobs'));
 try {
   const running = await startJobs(config());
   closeOnSignals(() => running.close());

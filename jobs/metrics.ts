@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { outboxStore } from '../lib/outbox.js';
-import type { SyncSummary } from '../subgraphs/channels/marketplace/marketplace.service.js';
+import type { SyncSummary } from '../subgraphs/marketplaces/services/marketplace.service.js';
 
 /** The BullMQ job states omnistock_queue_jobs reports. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'prioritized'] as const;

@@ -7,6 +7,11 @@ import { LocationService } from '../subgraphs/locations/services/location.servic
  * to their outboxes: the relays publish them, and a replica that is empty or missed events catches
  * up. Stale snapshots are harmless, since the replica keeps the highest version it has seen.
  */
+/** Has the channels subgraph append a snapshot event of every channel (marketplaces' replica). */
+export function republishChannels(channels: DataSource): Promise<number> {
+  return new ChannelService(channels).republishAll();
+}
+
 export async function republishReplicaSources(sources: {
   channels: DataSource;
   locations: DataSource;

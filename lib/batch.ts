@@ -15,3 +15,14 @@ export function manyByKey<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (
   for (const row of rows) byKey.get(keyOf(row))?.push(row);
   return keys.map((key) => byKey.get(key)!);
 }
+
+/**
+ * Awaits a write, then empties the request's DataLoader caches: the mutations of one operation run
+ * one after another, and the fields under a later one must see the earlier writes, not reads cached
+ * before them.
+ */
+export async function afterWrite<T>(loaders: Record<string, { clearAll(): unknown }>, write: Promise<T>): Promise<T> {
+  const result = await write;
+  for (const loader of Object.values(loaders)) loader.clearAll();
+  return result;
+}

@@ -25,4 +25,24 @@ describe('parseConfig', () => {
       for (const name of ['GATEWAY_PORT', 'MYSQL_URL', 'LOG_LEVEL', 'SEED_DEMO']) expect(problems).toContain(name);
     }
   });
+
+  it("parses only a process's own part strictly: another's bad value is left to that process", () => {
+    const env = { MAX_QUERY_COST: 'lots', ORDER_RESERVATION_TTL_SECONDS: '600', MARKETPLACE_COALESCE_MS: 'soon', DB_POOL_SIZE: '20' };
+    // The orders subgraph reads neither the gateway's MAX_QUERY_COST nor marketplaces' setting.
+    const orders = parseConfig(env, 'orders');
+    expect(orders.ORDER_RESERVATION_TTL_SECONDS).toBe(600);
+    expect(orders.DB_POOL_SIZE).toBe(20);
+    expect(orders.MAX_QUERY_COST).toBe(50_000);
+    // A valid value of another part is still the value set, not the default.
+    expect(parseConfig({ ...env, MAX_QUERY_DEPTH: '5' }, 'orders').MAX_QUERY_DEPTH).toBe(5);
+    // The processes that read them refuse them, and the tooling (no process) refuses everything.
+    expect(() => parseConfig(env, 'gateway')).toThrow(/MAX_QUERY_COST/);
+    expect(() => parseConfig(env, 'marketplaces')).toThrow(/MARKETPLACE_COALESCE_MS/);
+    expect(() => parseConfig(env, 'jobs')).toThrow(/MARKETPLACE_COALESCE_MS/);
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    // The platform's part is every process's.
+    for (const name of ['gateway', 'jobs', 'inventory', 'orders', 'locations', 'channels', 'marketplaces'] as const) {
+      expect(() => parseConfig({ DB_POOL_SIZE: 'many' }, name)).toThrow(/DB_POOL_SIZE/);
+    }
+  });
 });

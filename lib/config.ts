@@ -35,7 +35,8 @@ function perClientNumbers(shape: string) {
     });
 }
 
-export const configSchema = z.object({
+/** Every process: logging, MySQL, Redis, where each service listens, shutdown, tracing, request bodies. */
+const platformSection = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MYSQL_URL: z
@@ -52,17 +53,6 @@ export const configSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2000),
   /** Requests a process lets wait for a free pooled connection; past it they fail at once (DATABASE_UNAVAILABLE); 0 = no bound. */
   DB_POOL_QUEUE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
-  /** How long the gateway waits for one subgraph fetch before answering SUBGRAPH_UNAVAILABLE for the fields it was to supply. */
-  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  /**
-   * Identical queries in flight at once run once at the gateway, and identical subgraph fetches of
-   * queries go out once (the same document, variables and client); mutations never share.
-   */
-  GATEWAY_SHARE_INFLIGHT: bool.default(true),
-  /** How long concurrent queries' entity fetches wait to merge into one call; 0: those made in the same turn of the event loop. */
-  GATEWAY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(0),
-  /** How long inventory keeps the last availability it answered per (channel, SKU), served marked stale while MySQL is unreachable. */
-  AVAILABILITY_SNAPSHOT_TTL_S: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
   REDIS_URL: z
     .url()
     .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')
@@ -70,35 +60,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_HOST: z.string().min(1).default('localhost'),
   GATEWAY_PORT: port.default(4000),
-  /** Gateway processes serving GATEWAY_PORT together (Node's cluster module): a number, or `auto` for one per core. */
-  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   INVENTORY_PORT: port.default(4001),
   ORDERS_PORT: port.default(4002),
   LOCATIONS_PORT: port.default(4003),
   CHANNELS_PORT: port.default(4004),
-  INVENTORY_URL: optionalUrl,
-  ORDERS_URL: optionalUrl,
-  LOCATIONS_URL: optionalUrl,
-  CHANNELS_URL: optionalUrl,
-  INVENTORY_SUBSCRIPTION_URL: optionalWsUrl,
-  ORDERS_SUBSCRIPTION_URL: optionalWsUrl,
-  LOCATIONS_SUBSCRIPTION_URL: optionalWsUrl,
-  CHANNELS_SUBSCRIPTION_URL: optionalWsUrl,
-  /** Events a gateway subscriber may have waiting; past it, only the latest per (sku, location) is kept. */
-  SUBSCRIPTION_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
-  SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(100),
-  SUBSCRIPTIONS_PER_NODE: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
-  /** Interval of the gateway's pings to subgraph subscription servers. */
-  SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(100).default(10_000),
-  /** Interval of the gateway's pings to its graphql-ws clients; a client that has not answered by the next ping is disconnected. */
-  SUBSCRIPTION_CLIENT_KEEPALIVE_MS: z.coerce.number().int().min(1000).default(30_000),
-  /** Upper bound of the gateway's backoff when reconnecting to a subgraph's subscription server. */
-  SUBSCRIPTION_RETRY_MAX_MS: z.coerce.number().int().min(10).default(10_000),
-  SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
-  SEED_DEMO: bool.default(true),
-  SEED_SKUS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
-  /** A channel's available-to-sell at or below this is LOW_STOCK. */
-  LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).default(5),
+  MARKETPLACES_PORT: port.default(4005),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /**
    * OpenTelemetry tracing: off unless set. The OTLP/HTTP collector's base URL (spans go to
@@ -112,77 +78,53 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_:-]{0,60}$/, 'lower-case letters, digits, _, : and - only')
     .default('omnistock'),
-  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  OUTBOX_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
   OUTBOX_RETENTION_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
-  REPLICA_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
-  RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
-  /** Inventory's GraphQL endpoint, which the orders subgraph and the order sweeper call; default: see ordersInventoryUrl. */
-  ORDERS_INVENTORY_URL: optionalUrl,
-  /** How long orders wait for one inventory call before treating inventory as unavailable. */
-  ORDERS_INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  /** Time to live of an order's reservation until the order is confirmed (1 s to 7 days). */
-  ORDER_RESERVATION_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(900),
-  /** How often the jobs process looks for orders and order steps left unfinished. */
-  ORDER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
-  /** An order still PENDING (or a step not applied in inventory) this long after it began is finished by the sweeper. */
-  ORDER_PENDING_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
-  /** How often the gateway looks for a newer supergraph version in the registry database. */
-  REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
-  /** A breaking change to something no client used in this many days is safe. */
-  REGISTRY_USAGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
-  /** How often the gateway writes the field usage it accumulated to the registry. */
-  REGISTRY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
-  /** Whether the gateway records field usage per client and operation (the registry's breaking-change checks need it; off only to measure its cost). */
-  REGISTRY_USAGE_RECORDING: bool.default(true),
-  /** The registry API the `omnistock registry` CLI talks to; default: the gateway on this host at GATEWAY_PORT. */
-  REGISTRY_URL: optionalUrl,
-  /** Credentials of the `omnistock registry` CLI, sent as a bearer token: an API key (or JWT) with registry scopes (not needed with --local). */
-  REGISTRY_TOKEN: z.string().min(1).optional(),
-  /** Tries of a webhook delivery (5xx, timeout, network error) before it is given up and logged. */
-  REGISTRY_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
-  /** First retry delay of a webhook delivery; doubles with every try. */
-  REGISTRY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
-  /** How long a webhook receiver may take to answer. */
-  REGISTRY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  /** Webhook subscribers hear of a deprecated field this many days before its removal date. */
-  REGISTRY_DEPRECATION_NOTICE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
-  /** Directory of marketplace credentials, one `<secret name>.json` file per connection secret (e.g. a mounted Kubernetes secret). */
-  MARKETPLACE_SECRETS_DIR: z.string().min(1).default('secrets'),
-  /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
-  MARKETPLACE_INVENTORY_URL: optionalUrl,
-  /**
-   * An ordinary change waits this long before its push, so the changes of a burst go out as one
-   * push of the latest quantity; a change to or from zero goes at once.
-   */
-  MARKETPLACE_COALESCE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
-  /** Tries of a push that fails with a 5xx or a network error before it becomes a dead letter. */
-  MARKETPLACE_PUSH_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
-  /** First retry delay of such a push; doubles with every try, with jitter. */
-  MARKETPLACE_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
-  /** A push held this long by a worker that stopped answering goes back to the queue. */
-  MARKETPLACE_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
-  /** How often drift repair reads marketplaces' quantities back. */
-  MARKETPLACE_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
-  /** SKUs per channel one drift-repair run reads back, least recently verified first. */
-  MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
-  /** A marketplace quantity further than this from our available-to-sell is drift. */
-  MARKETPLACE_DRIFT_TOLERANCE: z.coerce.number().int().min(0).default(0),
-  /** How often the jobs process checks whether Redis lost its data (a restart without persistence) and resynchronises. */
-  MARKETPLACE_EPOCH_CHECK_MS: z.coerce.number().int().min(100).default(5000),
-  /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
-  DEMO_MARKETPLACES: bool.default(true),
-  MARKETPLACE_SIMULATOR_PORT: port.default(4030),
-  /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
-  MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
-  /** How often the gateway's ops page (/ops) gathers its figures while someone watches it. */
-  OPS_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /**
    * `enforce`: every request is authenticated (API key or JWT) and checked against the supergraph's
    * @authenticated / @requiresScopes. `off`: everyone may do everything (development and tests only).
    * Default: `enforce` when NODE_ENV=production, else `off`; see authMode().
    */
   AUTH_MODE: z.enum(['off', 'enforce']).optional(),
+  /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+});
+
+/** The gateway: subgraph routing and fetches, subscriptions, authentication, limits, introspection, /ops. */
+const gatewaySection = z.object({
+  /** How long the gateway waits for one subgraph fetch before answering SUBGRAPH_UNAVAILABLE for the fields it was to supply. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * Identical queries in flight at once run once at the gateway, and identical subgraph fetches of
+   * queries go out once (the same document, variables and client); mutations never share.
+   */
+  GATEWAY_SHARE_INFLIGHT: bool.default(true),
+  /** How long concurrent queries' entity fetches wait to merge into one call; 0: those made in the same turn of the event loop. */
+  GATEWAY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(0),
+  /** Gateway processes serving GATEWAY_PORT together (Node's cluster module): a number, or `auto` for one per core. */
+  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
+  INVENTORY_URL: optionalUrl,
+  ORDERS_URL: optionalUrl,
+  LOCATIONS_URL: optionalUrl,
+  CHANNELS_URL: optionalUrl,
+  MARKETPLACES_URL: optionalUrl,
+  INVENTORY_SUBSCRIPTION_URL: optionalWsUrl,
+  ORDERS_SUBSCRIPTION_URL: optionalWsUrl,
+  LOCATIONS_SUBSCRIPTION_URL: optionalWsUrl,
+  CHANNELS_SUBSCRIPTION_URL: optionalWsUrl,
+  MARKETPLACES_SUBSCRIPTION_URL: optionalWsUrl,
+  /** Events a gateway subscriber may have waiting; past it, only the latest per (sku, location) is kept. */
+  SUBSCRIPTION_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
+  SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(100),
+  SUBSCRIPTIONS_PER_NODE: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  /** Interval of the gateway's pings to subgraph subscription servers. */
+  SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Interval of the gateway's pings to its graphql-ws clients; a client that has not answered by the next ping is disconnected. */
+  SUBSCRIPTION_CLIENT_KEEPALIVE_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Upper bound of the gateway's backoff when reconnecting to a subgraph's subscription server. */
+  SUBSCRIPTION_RETRY_MAX_MS: z.coerce.number().int().min(10).default(10_000),
+  SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
+  /** How often the gateway's ops page (/ops) gathers its figures while someone watches it. */
+  OPS_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   /** Scopes an anonymous request has under AUTH_MODE=enforce, space- or comma-separated (e.g. `availability:read`). */
   AUTH_PUBLIC_SCOPES: z
     .string()
@@ -208,8 +150,6 @@ export const configSchema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(0).default(12),
   /** Per-client overrides of MAX_QUERY_COST, e.g. `reporting=500000,partner-x=5000` (0 = unlimited). */
   MAX_QUERY_COSTS: perClientNumbers('client=maxCost'),
-  /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   /** Most operations in one batched HTTP request (a JSON array) at the gateway; a larger batch is refused whole with BATCH_TOO_LARGE. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   /**
@@ -220,6 +160,121 @@ export const configSchema = z.object({
   INTROSPECTION: z.enum(['on', 'off', 'admins']).optional(),
 });
 
+/** The schema registry, hosted by the gateway process. */
+const registrySection = z.object({
+  /** How often the gateway looks for a newer supergraph version in the registry database. */
+  REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  /** A breaking change to something no client used in this many days is safe. */
+  REGISTRY_USAGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often the gateway writes the field usage it accumulated to the registry. */
+  REGISTRY_USAGE_FLUSH_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  /** Whether the gateway records field usage per client and operation (the registry's breaking-change checks need it; off only to measure its cost). */
+  REGISTRY_USAGE_RECORDING: bool.default(true),
+  /** Tries of a webhook delivery (5xx, timeout, network error) before it is given up and logged. */
+  REGISTRY_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay of a webhook delivery; doubles with every try. */
+  REGISTRY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  /** How long a webhook receiver may take to answer. */
+  REGISTRY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Webhook subscribers hear of a deprecated field this many days before its removal date. */
+  REGISTRY_DEPRECATION_NOTICE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+});
+
+/** The inventory subgraph (and its reservation expiry in the jobs process). */
+const inventorySection = z.object({
+  /** How long inventory keeps the last availability it answered per (channel, SKU), served marked stale while MySQL is unreachable. */
+  AVAILABILITY_SNAPSHOT_TTL_S: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
+  /** A channel's available-to-sell at or below this is LOW_STOCK. */
+  LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).default(5),
+  RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+});
+
+/** The orders subgraph (and its order sweeper in the jobs process). */
+const ordersSection = z.object({
+  /** Inventory's GraphQL endpoint, which the orders subgraph and the order sweeper call; default: see ordersInventoryUrl. */
+  ORDERS_INVENTORY_URL: optionalUrl,
+  /** How long orders wait for one inventory call before treating inventory as unavailable. */
+  ORDERS_INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Time to live of an order's reservation until the order is confirmed (1 s to 7 days). */
+  ORDER_RESERVATION_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(900),
+  /** How often the jobs process looks for orders and order steps left unfinished. */
+  ORDER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** An order still PENDING (or a step not applied in inventory) this long after it began is finished by the sweeper. */
+  ORDER_PENDING_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+});
+
+/** The marketplaces subgraph and marketplace sync in the jobs process. */
+const marketplacesSection = z.object({
+  /** Directory of marketplace credentials, one `<secret name>.json` file per connection secret (e.g. a mounted Kubernetes secret). */
+  MARKETPLACE_SECRETS_DIR: z.string().min(1).default('secrets'),
+  /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
+  MARKETPLACE_INVENTORY_URL: optionalUrl,
+  /**
+   * An ordinary change waits this long before its push, so the changes of a burst go out as one
+   * push of the latest quantity; a change to or from zero goes at once.
+   */
+  MARKETPLACE_COALESCE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Tries of a push that fails with a 5xx or a network error before it becomes a dead letter. */
+  MARKETPLACE_PUSH_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  /** First retry delay of such a push; doubles with every try, with jitter. */
+  MARKETPLACE_BACKOFF_MS: z.coerce.number().int().min(10).default(1000),
+  /** A push held this long by a worker that stopped answering goes back to the queue. */
+  MARKETPLACE_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+  /** How often drift repair reads marketplaces' quantities back. */
+  MARKETPLACE_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
+  /** SKUs per channel one drift-repair run reads back, least recently verified first. */
+  MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  /** A marketplace quantity further than this from our available-to-sell is drift. */
+  MARKETPLACE_DRIFT_TOLERANCE: z.coerce.number().int().min(0).default(0),
+  /** How often the jobs process checks whether Redis lost its data (a restart without persistence) and resynchronises. */
+  MARKETPLACE_EPOCH_CHECK_MS: z.coerce.number().int().min(100).default(5000),
+  /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
+  MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+});
+
+/** The jobs process itself: outbox relays and stream consumers. */
+const jobsSection = z.object({
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  REPLICA_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
+});
+
+/** npm start, the seed and the CLI. */
+const toolingSection = z.object({
+  SEED_DEMO: bool.default(true),
+  SEED_SKUS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  /** The registry API the `omnistock registry` CLI talks to; default: the gateway on this host at GATEWAY_PORT. */
+  REGISTRY_URL: optionalUrl,
+  /** Credentials of the `omnistock registry` CLI, sent as a bearer token: an API key (or JWT) with registry scopes (not needed with --local). */
+  REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
+  DEMO_MARKETPLACES: bool.default(true),
+  MARKETPLACE_SIMULATOR_PORT: port.default(4030),
+});
+
+/** The variables by the part of the system that reads them. */
+const SECTIONS = {
+  platform: platformSection,
+  gateway: gatewaySection,
+  registry: registrySection,
+  inventory: inventorySection,
+  orders: ordersSection,
+  marketplaces: marketplacesSection,
+  jobs: jobsSection,
+  tooling: toolingSection,
+};
+
+export const configSchema = z.object({
+  ...platformSection.shape,
+  ...gatewaySection.shape,
+  ...registrySection.shape,
+  ...inventorySection.shape,
+  ...ordersSection.shape,
+  ...marketplacesSection.shape,
+  ...jobsSection.shape,
+  ...toolingSection.shape,
+});
+
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
@@ -228,24 +283,51 @@ export class ConfigError extends Error {
   }
 }
 
-/** Pure parser, for tests and for the process-wide singleton below. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+/** A process of the system, and the parts of the configuration it reads (besides the platform's). */
+const PROCESS_PARTS = {
+  gateway: ['gateway', 'registry'],
+  jobs: ['jobs', 'inventory', 'orders', 'marketplaces'],
+  inventory: ['inventory'],
+  orders: ['orders'],
+  locations: [],
+  channels: [],
+  marketplaces: ['marketplaces'],
+} as const satisfies Record<string, readonly Exclude<keyof typeof SECTIONS, 'platform'>[]>;
+export type ProcessName = keyof typeof PROCESS_PARTS;
+
+/**
+ * Pure parser, for tests and for the process-wide singleton below. Without `process`, every
+ * variable must be valid (the tooling, which runs every part). With `name`, only the platform's and
+ * that process's own: a variable only another process reads is taken when valid and otherwise
+ * left at its default (that process refuses it), so a subgraph does not fail on a gateway setting.
+ */
+export function parseConfig(env: Record<string, string | undefined>, name?: ProcessName): Config {
   // Empty strings mean "not set" so that `FOO= npm start` falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const result = configSchema.safeParse(cleaned);
+  const own = name ? z.object(Object.assign({}, SECTIONS.platform.shape, ...PROCESS_PARTS[name].map((part) => SECTIONS[part].shape))) : configSchema;
+  const result = own.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
-  return result.data;
+  const others = Object.entries(configSchema.shape)
+    .filter(([key]) => !(key in own.shape))
+    .map(([key, schema]) => {
+      const parsed = (schema as z.ZodType).safeParse(cleaned[key]);
+      return [key, parsed.success ? parsed.data : (schema as z.ZodType).parse(undefined)];
+    });
+  return { ...Object.fromEntries(others), ...result.data } as Config;
 }
 
 let cached: Config | undefined;
 
-/** The process's configuration, parsed on first use; exits the process when it is invalid. */
-export function config(): Config {
+/**
+ * The process's configuration, parsed on first use (`name`: the service this process runs, whose
+ * part alone must be valid; none: all of it); exits the process when it is invalid.
+ */
+export function config(name?: ProcessName): Config {
   if (!cached) {
     try {
-      cached = parseConfig(process.env);
+      cached = parseConfig(process.env, name);
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
@@ -262,8 +344,8 @@ export function configWith(overrides: Record<string, string>): Config {
   return parseConfig({ ...process.env, ...overrides });
 }
 
-export type SubgraphName = 'inventory' | 'orders' | 'locations' | 'channels';
-export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['inventory', 'orders', 'locations', 'channels'];
+export type SubgraphName = 'inventory' | 'orders' | 'locations' | 'channels' | 'marketplaces';
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['inventory', 'orders', 'locations', 'channels', 'marketplaces'];
 
 export function subgraphPort(cfg: Config, name: SubgraphName): number {
   const ports: Record<SubgraphName, number> = {
@@ -271,6 +353,7 @@ export function subgraphPort(cfg: Config, name: SubgraphName): number {
     orders: cfg.ORDERS_PORT,
     locations: cfg.LOCATIONS_PORT,
     channels: cfg.CHANNELS_PORT,
+    marketplaces: cfg.MARKETPLACES_PORT,
   };
   return ports[name];
 }
@@ -282,6 +365,7 @@ export function subgraphUrlOverrides(cfg: Config): Partial<Record<SubgraphName, 
   if (cfg.ORDERS_URL) out.orders = cfg.ORDERS_URL;
   if (cfg.LOCATIONS_URL) out.locations = cfg.LOCATIONS_URL;
   if (cfg.CHANNELS_URL) out.channels = cfg.CHANNELS_URL;
+  if (cfg.MARKETPLACES_URL) out.marketplaces = cfg.MARKETPLACES_URL;
   return out;
 }
 
@@ -292,6 +376,7 @@ export function subscriptionUrlOverrides(cfg: Config): Partial<Record<SubgraphNa
   if (cfg.ORDERS_SUBSCRIPTION_URL) out.orders = cfg.ORDERS_SUBSCRIPTION_URL;
   if (cfg.LOCATIONS_SUBSCRIPTION_URL) out.locations = cfg.LOCATIONS_SUBSCRIPTION_URL;
   if (cfg.CHANNELS_SUBSCRIPTION_URL) out.channels = cfg.CHANNELS_SUBSCRIPTION_URL;
+  if (cfg.MARKETPLACES_SUBSCRIPTION_URL) out.marketplaces = cfg.MARKETPLACES_SUBSCRIPTION_URL;
   return out;
 }
 

@@ -36,8 +36,9 @@ export abstract class DomainError extends Error {
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND' as const;
-  constructor(entity: string, id: string | number) {
-    super(`${entity} ${JSON.stringify(id)} not found`, { entity, id });
+  /** `hint`: what else may explain it, appended to the message. */
+  constructor(entity: string, id: string | number, opts: { hint?: string } = {}) {
+    super(`${entity} ${JSON.stringify(id)} not found${opts.hint ? `. ${opts.hint}` : ''}`, { entity, id });
   }
 }
 

@@ -163,7 +163,7 @@ function subscriptionsOverWebSocketOnly<C extends BaseContext>(): ApolloServerPl
 export async function runSubgraph<C extends BaseContext>(def: SubgraphDefinition<C>): Promise<void> {
   setServiceName(def.name);
   try {
-    startTracing(tracingSettings(config(), def.name));
+    startTracing(tracingSettings(config(def.name), def.name));
     const running = await startSubgraph(def);
     closeOnSignals(() => running.close());
   } catch (err) {

@@ -35,7 +35,7 @@ let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
   simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST });
-  await connectDemoMarketplaces(sources.channels, cfg, simulator.url, (line) => say(`  ${line}`));
+  await connectDemoMarketplaces(sources.marketplaces, cfg, simulator.url, (line) => say(`  ${line}`));
 }
 await closeAll(sources);
 
@@ -87,15 +87,15 @@ const gatewayUrl = services.at(-1)!.url;
 say(`
 ✔ Omnistock is up in ${((Date.now() - started) / 1000).toFixed(1)} s
 
-  Gateway     ${gatewayUrl}   (health: /healthz, readiness: /readyz)
-  Registry    ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
-  Ops page    ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
+  Gateway      ${gatewayUrl}   (health: /healthz, readiness: /readyz)
+  Registry     ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
+  Ops page     ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
 ${authBanner(cfg)}
 ${services
   .slice(0, -1)
-  .map((s) => `  ${s.name.padEnd(11)} ${s.url}`)
+  .map((s) => `  ${s.name.padEnd(12)} ${s.url}`)
   .join('\n')}${simulator ? `\n  Marketplace simulator ${simulator.url}   (npm run omnistock -- marketplace status)` : ''}
-  Logs        logs/<service>.log
+  Logs         logs/<service>.log
 
 Try it:
 

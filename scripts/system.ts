@@ -9,6 +9,7 @@ import { ensureDatabase } from '../lib/db.js';
 import { checkRedis } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { seedChannels } from '../subgraphs/channels/data/seed.js';
+import { seedMarketplaces } from '../subgraphs/marketplaces/data/seed.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { seedLocations } from '../subgraphs/locations/data/seed.js';
@@ -43,6 +44,7 @@ export async function seedDemo(
 ): Promise<{ locations: number; channels: number; items: number; levels: number }> {
   const locations = await seedLocations(sources.locations, DEMO_LOCATIONS);
   const channels = await seedChannels(sources.channels, DEMO_CHANNELS);
+  await seedMarketplaces(sources.marketplaces, DEMO_CHANNELS);
   const { items, levels } = await seedInventory(sources.inventory, { skus, catalogue: { item: demoItem, stock: demoStock }, onProgress });
   return { locations, channels, items, levels };
 }
@@ -63,6 +65,7 @@ const ENTRY: Record<ServiceName, string> = {
   orders: 'subgraphs/orders/main.ts',
   locations: 'subgraphs/locations/main.ts',
   channels: 'subgraphs/channels/main.ts',
+  marketplaces: 'subgraphs/marketplaces/main.ts',
   gateway: 'gateway/main.ts',
   jobs: 'jobs/main.ts',
 };
@@ -152,11 +155,11 @@ export async function stopAll(services: ServiceProcess[]): Promise<void> {
 export function authBanner(cfg: Config): string {
   if (authMode(cfg) === 'enforce') {
     const open = cfg.AUTH_PUBLIC_SCOPES.length ? `; callers without credentials get only ${cfg.AUTH_PUBLIC_SCOPES.join(', ')}` : '';
-    return `  Auth        enforced: API keys and JWTs are checked on every request${open} (AUTH_MODE=enforce)`;
+    return `  Auth         enforced: API keys and JWTs are checked on every request${open} (AUTH_MODE=enforce)`;
   }
   return [
-    '  Auth        ⚠ OFF: every caller may call every field, mutations included (AUTH_MODE=off).',
-    '              Production must run with AUTH_MODE=enforce (the default when NODE_ENV=production);',
-    '              see README "Authentication and scopes".',
+    '  Auth         ⚠ OFF: every caller may call every field, mutations included (AUTH_MODE=off).',
+    '               Production must run with AUTH_MODE=enforce (the default when NODE_ENV=production);',
+    '               see README "Authentication and scopes".',
   ].join('\n');
 }

@@ -3,6 +3,7 @@ import type { BaseContext, SubgraphDefinition } from '../lib/subgraph.js';
 import { channelsSubgraph } from './channels/index.js';
 import { inventorySubgraph } from './inventory/index.js';
 import { locationsSubgraph } from './locations/index.js';
+import { marketplacesSubgraph } from './marketplaces/index.js';
 import { ordersSubgraph } from './orders/index.js';
 
 /** Every subgraph by name, for the code that runs several of them (scripts, the jobs process, tests). */
@@ -11,4 +12,5 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<BaseContext>> = 
   orders: ordersSubgraph as unknown as SubgraphDefinition<BaseContext>,
   locations: locationsSubgraph as unknown as SubgraphDefinition<BaseContext>,
   channels: channelsSubgraph as unknown as SubgraphDefinition<BaseContext>,
+  marketplaces: marketplacesSubgraph as unknown as SubgraphDefinition<BaseContext>,
 };

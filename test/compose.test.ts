@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 
 describe('composition', () => {
-  it('composes supergraph.yaml with all four subgraphs', async () => {
+  it('composes supergraph.yaml with all five subgraphs', async () => {
     const subgraphs = await readSupergraphConfig('supergraph.yaml');
-    expect(subgraphs.map((s) => s.name).sort()).toEqual(['channels', 'inventory', 'locations', 'orders']);
+    expect(subgraphs.map((s) => s.name).sort()).toEqual(['channels', 'inventory', 'locations', 'marketplaces', 'orders']);
     const result = compose(subgraphs);
     expect(result.ok).toBe(true);
     if (result.ok) {
       expect(result.supergraphSdl).toContain('join__Graph');
-      for (const type of ['InventoryItem', 'Order', 'Location', 'Channel']) expect(result.supergraphSdl).toContain(`type ${type}`);
+      for (const type of ['InventoryItem', 'Order', 'Location', 'Channel', 'MarketplaceSync']) expect(result.supergraphSdl).toContain(`type ${type}`);
+      // Channel is the channels subgraph's; marketplaces adds its connection and sync state to it.
+      expect(result.supergraphSdl).toMatch(/marketplaceSync: MarketplaceSync @join__field\(graph: MARKETPLACES/);
     }
   });
 

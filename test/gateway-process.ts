@@ -73,6 +73,7 @@ export function subgraphEnv(stack: Stack): Record<string, string> {
     ORDERS_URL: stack.subgraphs.orders.url,
     LOCATIONS_URL: stack.subgraphs.locations.url,
     CHANNELS_URL: stack.subgraphs.channels.url,
+    MARKETPLACES_URL: stack.subgraphs.marketplaces.url,
     INVENTORY_SUBSCRIPTION_URL: stack.subgraphs.inventory.url.replace(/^http/, 'ws'),
   };
 }

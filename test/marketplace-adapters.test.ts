@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAdapter, type AdapterOptions } from '../subgraphs/channels/marketplace/adapters/index.js';
-import { DEFAULT_PUSH_POLICIES } from '../subgraphs/channels/marketplace/adapters/policies.js';
-import { levelsCost, lookupCost, MUTATION_COST } from '../subgraphs/channels/marketplace/adapters/shopify.js';
+import { createAdapter, type AdapterOptions } from '../subgraphs/marketplaces/connectors/index.js';
+import { DEFAULT_PUSH_POLICIES } from '../subgraphs/marketplaces/connectors/policies.js';
+import { levelsCost, lookupCost, MUTATION_COST } from '../subgraphs/marketplaces/connectors/shopify/push.js';
 import {
   MARKETPLACE_KINDS,
   MarketplaceRejectedError,
@@ -12,7 +12,7 @@ import {
   type MarketplaceAdapter,
   type MarketplaceKind,
   type QuantityUpdate,
-} from '../subgraphs/channels/marketplace/adapters/types.js';
+} from '../subgraphs/marketplaces/connectors/types.js';
 import { startMarketplaceSimulator, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 
 /**

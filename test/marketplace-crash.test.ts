@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
+import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, type JobType } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pushQueueName } from '../subgraphs/channels/marketplace/queues.js';
+import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';

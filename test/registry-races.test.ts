@@ -48,7 +48,7 @@ describe('registry races', () => {
     const results = await Promise.all([a.service.seed(sources), b.service.seed(sources), a.service.seed(sources), b.service.seed(sources)]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await a.service.history.latestSupergraphVersion()).toBe(1);
-    expect((await a.service.history.subgraphs()).map((s) => s.currentVersion)).toEqual([1, 1, 1, 1]);
+    expect((await a.service.history.subgraphs()).map((s) => s.currentVersion)).toEqual([1, 1, 1, 1, 1]);
   });
 
   it('serialises concurrent publishes: every one lands in the final supergraph', async () => {
@@ -61,7 +61,7 @@ describe('registry races', () => {
     expect(versions).toEqual([2, 3, 4, 5, 6, 7]);
     const latest = await a.service.history.supergraph();
     expect(latest!.id).toBe(7);
-    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual([...names, 'channels', 'inventory', 'locations', 'orders'].sort());
+    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual([...names, 'channels', 'inventory', 'locations', 'marketplaces', 'orders'].sort());
     for (const name of names) expect(latest!.sdl).toContain(`${name}Note`);
   });
 
@@ -76,6 +76,7 @@ describe('registry races', () => {
       orders: 'unchanged',
       locations: 'published',
       channels: 'unchanged',
+      marketplaces: 'unchanged',
     });
     expect((await a.service.history.subgraph('locations'))!.currentVersion).toBe(2);
   });

@@ -23,7 +23,7 @@ export interface Stack {
 }
 
 /**
- * The four subgraphs and the gateway in this process on free ports, against the real MariaDB,
+ * The five subgraphs and the gateway in this process on free ports, against the real MariaDB,
  * composed from supergraph.yaml with the routing URLs pointed at those ports.
  *
  * With `jobs`, the jobs process runs in-process too (relays, replication, expiry) on databases and
@@ -41,8 +41,9 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   const started = await Promise.all(first.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: base })));
   // Orders (and the marketplace pushes) call inventory directly, so they start once inventory's port is known.
   const cfg = configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url, MARKETPLACE_INVENTORY_URL: started[0]!.url });
-  const running = [...started, await startSubgraph(SUBGRAPHS.orders, { port: 0, cfg })];
-  const subgraphs = Object.fromEntries([...first, 'orders'].map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
+  const later = ['orders', 'marketplaces'] as const;
+  const running = [...started, ...(await Promise.all(later.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg }))))];
+  const subgraphs = Object.fromEntries([...first, ...later].map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
   const jobs = opts.jobs === true ? await startJobs(cfg) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));

@@ -7,7 +7,7 @@ import { configWith, databaseName, SUBGRAPH_NAMES } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
 import { connectDemoMarketplaces } from '../scripts/demo/marketplaces.js';
 import { closeAll, migrateAll, seedDemo } from '../scripts/system.js';
-import { SecretStore } from '../subgraphs/channels/marketplace/secrets.js';
+import { SecretStore } from '../subgraphs/marketplaces/services/secrets.js';
 import { dropKeys } from './events.js';
 import { KINDS, secretsDir } from './marketplace-fixture.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
@@ -51,7 +51,7 @@ describe('npm start on a database that holds the demo marketplace connections al
       const sources = await migrateAll(cfg);
       try {
         await seedDemo(sources, 1);
-        await connectDemoMarketplaces(sources.channels, cfg, simulatorUrl, (line) => said.push(line));
+        await connectDemoMarketplaces(sources.marketplaces, cfg, simulatorUrl, (line) => said.push(line));
       } finally {
         await closeAll(sources);
       }

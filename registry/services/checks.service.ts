@@ -35,6 +35,18 @@ export interface Evaluation {
 }
 
 /**
+ * Where a proposal routes: its URLs, else the subgraph's current ones.
+ * @throws BadUserInputError for a new subgraph without a routing URL
+ */
+function routingOf(input: ProposalInput, existing: RegistrySubgraphEntity | null): { routingUrl: string; subscriptionUrl: string | null } {
+  const routingUrl = input.routingUrl ?? existing?.routingUrl;
+  if (!routingUrl) {
+    throw new BadUserInputError(`Subgraph "${input.subgraph}" is new: give its routing URL`, [{ path: 'routingUrl', message: 'required for a new subgraph' }]);
+  }
+  return { routingUrl, subscriptionUrl: input.subscriptionUrl !== undefined ? input.subscriptionUrl : (existing?.subscriptionUrl ?? null) };
+}
+
+/**
  * Checks of proposals: what a subgraph schema (or a subgraph's removal) would do to the supergraph
  * (composition, client-facing changes weighed by usage, registered documents and approvals, lint),
  * and the check runs stored. Publishing (RegistryService) stores what a check let through.
@@ -49,25 +61,32 @@ export class ChecksService {
     return this.ds.manager;
   }
 
-  /** Composition, client-facing changes with usage and approvals, and lint of one proposal. */
-  async evaluate(input: ProposalInput, opts: { remove?: boolean } = {}): Promise<Evaluation> {
+  /**
+   * Composition, client-facing changes with usage and approvals, and lint of one proposal;
+   * `alongside`: other subgraphs' proposals published with it, composed in its place.
+   */
+  async evaluate(input: ProposalInput, opts: { remove?: boolean; alongside?: readonly ProposalInput[] } = {}): Promise<Evaluation> {
     const now = new Date();
     const currents = await schemaStore.currentSchemas(this.m);
     const current = currents.find((c) => c.subgraph.name === input.subgraph);
     const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, input.subgraph));
-    const routingUrl = input.routingUrl ?? existing?.routingUrl;
-    if (!routingUrl) {
-      throw new BadUserInputError(`Subgraph "${input.subgraph}" is new: give its routing URL`, [{ path: 'routingUrl', message: 'required for a new subgraph' }]);
-    }
-    const subscriptionUrl = input.subscriptionUrl !== undefined ? input.subscriptionUrl : (existing?.subscriptionUrl ?? null);
+    const { routingUrl, subscriptionUrl } = routingOf(input, existing);
     const proposedHash = sdlHash(input.sdl);
     const base = await schemaStore.latestSupergraph(this.m);
+    const alongside = (opts.alongside ?? []).map((other) => ({
+      name: other.subgraph,
+      ...routingOf(other, currents.find((c) => c.subgraph.name === other.subgraph)?.subgraph ?? null),
+      schemaId: null,
+      sdl: other.sdl,
+    }));
+    const proposed = new Set([input.subgraph, ...alongside.map((a) => a.name)]);
     const members = [
       ...currents
-        .filter((c) => c.subgraph.name !== input.subgraph)
+        .filter((c) => !proposed.has(c.subgraph.name))
         .map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id as number | null, sdl: c.schema.sdl })),
       // A removal proposes the supergraph without it.
       ...(opts.remove ? [] : [{ name: input.subgraph, url: routingUrl, subscriptionUrl, schemaId: null, sdl: input.sdl }]),
+      ...alongside.map(({ routingUrl: url, ...a }) => ({ ...a, url })),
     ].sort((a, b) => a.name.localeCompare(b.name));
 
     const result: CheckResult = {

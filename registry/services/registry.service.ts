@@ -225,80 +225,113 @@ export class RegistryService {
   }
 
   private async publishParsed(principal: Principal, input: ProposalInput, kind: CheckKind): Promise<PublishOutcome> {
+    return (await this.publishTogether(principal, [input], kind))[0]!;
+  }
+
+  /**
+   * Checks and publishes subgraph schemas as one change: each is checked composed with all the
+   * others (so fields can move from one subgraph to another), each gets its check run, and
+   * nothing is stored unless every check passes; then one supergraph version holds them all.
+   * @returns an outcome per input, in their order
+   */
+  private async publishTogether(principal: Principal, inputs: ProposalInput[], kind: CheckKind): Promise<PublishOutcome[]> {
     return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
       if ((await schemaStore.latestSupergraphId(this.m)) === 0) {
         throw new ConflictError('The registry holds no supergraph yet: the first gateway (or npm start) seeds it from supergraph.yaml', { reason: 'NOT_SEEDED' });
       }
-      const existing = await schemaStore.subgraph(this.m, input.subgraph);
-      if (existing && !principal.admin && existing.team !== principal.team) {
-        throw new ForbiddenError(`Subgraph "${input.subgraph}" belongs to team ${existing.team}`, { subgraph: input.subgraph });
+      for (const input of inputs) {
+        const existing = await schemaStore.subgraph(this.m, input.subgraph);
+        if (existing && !principal.admin && existing.team !== principal.team) {
+          throw new ForbiddenError(`Subgraph "${input.subgraph}" belongs to team ${existing.team}`, { subgraph: input.subgraph });
+        }
       }
-      const evaluation = await this.checks.evaluate(input);
-      const { result } = evaluation;
-      await this.checks.record(result, kind, principal);
-      if (!result.ok) return { published: false, check: result };
-      if (result.unchanged && evaluation.current) {
+      const evaluations: Evaluation[] = [];
+      for (const input of inputs) {
+        const evaluation = await this.checks.evaluate(input, { alongside: inputs.filter((other) => other !== input) });
+        await this.checks.record(evaluation.result, kind, principal);
+        evaluations.push(evaluation);
+      }
+      if (evaluations.some((e) => !e.result.ok)) return evaluations.map((e) => ({ published: false, check: e.result }));
+      if (evaluations.every((e) => e.result.unchanged && e.current)) {
         const latest = await schemaStore.latestSupergraphId(this.m);
-        return { published: true, created: false, schemaVersion: evaluation.current.schema, supergraphVersion: latest, check: result };
+        return evaluations.map((e) => ({ published: true, created: false, schemaVersion: e.current!.schema, supergraphVersion: latest, check: e.result }));
       }
-      const stored = await this.store(principal, input, evaluation, kind);
-      await this.webhooks.emit('SCHEMA_PUBLISHED', {
-        subgraph: input.subgraph,
-        kind,
-        schemaVersion: stored.schemaVersion?.version ?? evaluation.current?.schema.version ?? null,
-        supergraphVersion: stored.supergraphVersion,
-        author: stored.schemaVersion?.author ?? principal.name,
-        commit: stored.schemaVersion?.commitRef ?? null,
-        routingUrl: evaluation.routingUrl,
-        checkId: result.checkId,
-        changes: changeSummaries(result),
-      });
-      this.opts.log.info({ subgraph: input.subgraph, supergraphVersion: stored.supergraphVersion, kind, actor: principal.name }, 'schema published');
-      return { published: true, created: true, schemaVersion: stored.schemaVersion, supergraphVersion: stored.supergraphVersion, check: result };
+      const stored = await this.store(principal, inputs, evaluations, kind);
+      return Promise.all(
+        evaluations.map(async (evaluation, i) => {
+          const input = inputs[i]!;
+          const { result } = evaluation;
+          const schemaVersion = stored.schemaVersions[i]!;
+          await this.webhooks.emit('SCHEMA_PUBLISHED', {
+            subgraph: input.subgraph,
+            kind,
+            schemaVersion: schemaVersion?.version ?? evaluation.current?.schema.version ?? null,
+            supergraphVersion: stored.supergraphVersion,
+            author: schemaVersion?.author ?? principal.name,
+            commit: schemaVersion?.commitRef ?? null,
+            routingUrl: evaluation.routingUrl,
+            checkId: result.checkId,
+            changes: changeSummaries(result),
+          });
+          this.opts.log.info({ subgraph: input.subgraph, supergraphVersion: stored.supergraphVersion, kind, actor: principal.name }, 'schema published');
+          return { published: true, created: true, schemaVersion, supergraphVersion: stored.supergraphVersion, check: result } as const;
+        }),
+      );
     });
   }
 
+  /** Stores each proposal's schema version (when its SDL changed) and subgraph row, and one supergraph version of them all. */
   private async store(
     principal: Principal,
-    input: ProposalInput,
-    evaluation: Evaluation,
+    inputs: ProposalInput[],
+    evaluations: Evaluation[],
     kind: CheckKind,
-  ): Promise<{ schemaVersion: SchemaVersionEntity | null; supergraphVersion: number }> {
+  ): Promise<{ schemaVersions: (SchemaVersionEntity | null)[]; supergraphVersion: number }> {
     const now = new Date();
-    const { result, existing, current } = evaluation;
-    const sdlChanged = !current || current.schema.hash !== result.proposedHash;
     // A non-admin's new subgraph belongs to its key's team (else its client id, which must then be a valid team name).
-    const team = existing?.team ?? (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : parseInput(nameSchema, principal.team, "team (the key's team, else its client id)"));
+    const teams = inputs.map(
+      (input, i) =>
+        evaluations[i]!.existing?.team ??
+        (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : parseInput(nameSchema, principal.team, "team (the key's team, else its client id)")),
+    );
     return writeTransaction(this.ds, async (tx) => {
-      await teamStore.ensureTeam(tx, team, now);
-      let schemaVersion: SchemaVersionEntity | null = null;
-      let schemaId = current?.schema.id ?? null;
-      if (sdlChanged) {
-        const row = {
-          subgraph: input.subgraph,
-          version: await schemaStore.nextVersionNumber(tx, input.subgraph),
-          sdl: input.sdl,
-          hash: result.proposedHash,
-          author: input.author ?? principal.name,
-          commitRef: input.commit ?? null,
-          createdAt: now,
-        };
-        schemaId = await schemaStore.insertSchemaVersion(tx, row);
-        schemaVersion = { ...row, id: schemaId };
+      const schemaVersions: (SchemaVersionEntity | null)[] = [];
+      const schemaIds = new Map<string, number>();
+      for (const [i, input] of inputs.entries()) {
+        const { result, existing, current, routingUrl, subscriptionUrl, document } = evaluations[i]!;
+        await teamStore.ensureTeam(tx, teams[i]!, now);
+        let schemaVersion: SchemaVersionEntity | null = null;
+        let schemaId = current?.schema.id ?? null;
+        if (!current || current.schema.hash !== result.proposedHash) {
+          const row = {
+            subgraph: input.subgraph,
+            version: await schemaStore.nextVersionNumber(tx, input.subgraph),
+            sdl: input.sdl,
+            hash: result.proposedHash,
+            author: input.author ?? principal.name,
+            commitRef: input.commit ?? null,
+            createdAt: now,
+          };
+          schemaId = await schemaStore.insertSchemaVersion(tx, row);
+          schemaVersion = { ...row, id: schemaId };
+        }
+        const subgraphRow = { routingUrl, subscriptionUrl, currentSchemaId: schemaId, updatedAt: now };
+        if (existing) await schemaStore.updateSubgraph(tx, input.subgraph, subgraphRow);
+        else await schemaStore.insertSubgraph(tx, { name: input.subgraph, team: teams[i]!, createdAt: now, ...subgraphRow });
+        if (document) await this.recordDeprecations(tx, input.subgraph, document, now);
+        schemaVersions.push(schemaVersion);
+        schemaIds.set(input.subgraph, schemaId!);
       }
-      const subgraphRow = { routingUrl: evaluation.routingUrl, subscriptionUrl: evaluation.subscriptionUrl, currentSchemaId: schemaId, updatedAt: now };
-      if (existing) await schemaStore.updateSubgraph(tx, input.subgraph, subgraphRow);
-      else await schemaStore.insertSubgraph(tx, { name: input.subgraph, team, createdAt: now, ...subgraphRow });
-      const supergraphVersion = await this.storeSupergraph(tx, evaluation.supergraphSdl!, {
+      const what = inputs.map((input, i) => `${input.subgraph}${schemaVersions[i] ? ` v${schemaVersions[i]!.version}` : ' (routing)'}`).join(', ');
+      const supergraphVersion = await this.storeSupergraph(tx, evaluations[0]!.supergraphSdl!, {
         createdBy: principal.name,
-        reason: `${kind.toLowerCase()} ${input.subgraph}${schemaVersion ? ` v${schemaVersion.version}` : ' (routing)'}`,
-        members: evaluation.members.map((m) => ({ ...m, schemaId: m.name === input.subgraph ? schemaId! : m.schemaId! })),
+        reason: `${kind.toLowerCase()} ${what}`,
+        members: evaluations[0]!.members.map((m) => ({ ...m, schemaId: schemaIds.get(m.name) ?? m.schemaId! })),
         at: now,
       });
-      const shipped = result.changes.filter((c) => c.approved).map((c) => c.fingerprint);
-      await checkStore.markShipped(tx, shipped, supergraphVersion);
-      if (evaluation.document) await this.recordDeprecations(tx, input.subgraph, evaluation.document, now);
-      return { schemaVersion, supergraphVersion };
+      const shipped = evaluations.flatMap((e) => e.result.changes.filter((c) => c.approved).map((c) => c.fingerprint));
+      await checkStore.markShipped(tx, [...new Set(shipped)], supergraphVersion);
+      return { schemaVersions, supergraphVersion };
     });
   }
 
@@ -380,35 +413,30 @@ export class RegistryService {
 
   /**
    * Brings the registry in line with a supergraph config (a developer's `npm start` after editing a
-   * schema file): seeds an empty registry, else publishes, through every check, each listed
-   * subgraph whose SDL or routing URL differs from its current version.
+   * schema file): seeds an empty registry, else publishes, through every check and as one change,
+   * the listed subgraphs whose SDL or routing URL differs from their current version.
    */
   async syncFromSources(principal: Principal, sources: SubgraphSource[]): Promise<SyncOutcome[]> {
     if (await this.seed(sources)) return sources.map((s) => ({ subgraph: s.name, outcome: 'seeded' }));
     const current = new Map((await this.history.subgraphs()).map((s) => [s.name, s]));
-    const out: SyncOutcome[] = [];
+    const changed: SubgraphSource[] = [];
     for (const s of sources) {
       const registered = current.get(s.name);
       const schema = registered?.currentVersion ? await this.history.schemaVersion(s.name, registered.currentVersion) : null;
-      if (registered && schema?.hash === sdlHash(s.sdl) && registered.routingUrl === s.url) {
-        out.push({ subgraph: s.name, outcome: 'unchanged' });
-        continue;
-      }
-      const result = await this.publish(principal, {
-        subgraph: s.name,
-        sdl: s.sdl,
-        routingUrl: s.url,
-        subscriptionUrl: s.subscriptionUrl ?? null,
-        author: principal.name,
-        commit: 'working tree',
-      });
-      out.push(
-        result.published
-          ? { subgraph: s.name, outcome: 'published', supergraphVersion: result.supergraphVersion, check: result.check }
-          : { subgraph: s.name, outcome: 'blocked', check: result.check },
-      );
+      if (!(registered && schema?.hash === sdlHash(s.sdl) && registered.routingUrl === s.url)) changed.push(s);
     }
-    return out;
+    // As one change: a field moving from one of our subgraphs to another composes only with both edits.
+    const inputs = changed.map((s) => parseInput(publishSchema, { subgraph: s.name, sdl: s.sdl, routingUrl: s.url, subscriptionUrl: s.subscriptionUrl ?? null, author: principal.name, commit: 'working tree' }, 'publish'));
+    for (const input of inputs) authorize(principal, 'PUBLISH', input.subgraph);
+    const outcomes = inputs.length ? await this.publishTogether(principal, inputs, 'PUBLISH') : [];
+    return sources.map((s): SyncOutcome => {
+      const i = changed.indexOf(s);
+      if (i < 0) return { subgraph: s.name, outcome: 'unchanged' };
+      const result = outcomes[i]!;
+      return result.published
+        ? { subgraph: s.name, outcome: 'published', supergraphVersion: result.supergraphVersion, check: result.check }
+        : { subgraph: s.name, outcome: 'blocked', check: result.check };
+    });
   }
 
   // ── usage ─────────────────────────────────────────────────────────────────────────────────

@@ -1,18 +1,16 @@
 /**
- * `omnistock marketplace …`: operators' view of marketplace sync, run against the channels database
+ * `omnistock marketplace …`: operators' view of marketplace sync, run against the marketplaces database
  * of this installation's configuration (the same operations as the GraphQL admin mutations).
  */
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { config } from '../../lib/config.js';
 import { openSubgraphDatabase } from '../../lib/subgraph.js';
-import { ChannelService } from '../../subgraphs/channels/services/channel.service.js';
-import { marketplaceQueues } from '../../subgraphs/channels/api/context.js';
-import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
-import { channelsSubgraph } from '../../subgraphs/channels/index.js';
+import { marketplaceQueues } from '../../subgraphs/marketplaces/services/queues.js';
+import { MarketplaceService } from '../../subgraphs/marketplaces/services/marketplace.service.js';
+import { marketplacesSubgraph } from '../../subgraphs/marketplaces/index.js';
 
 interface Session {
-  channels: ChannelService;
   marketplace: MarketplaceService;
   /** The channel's id from its code. @throws when there is none */
   channelId(code: string): Promise<string>;
@@ -20,15 +18,14 @@ interface Session {
 
 async function withSession<T>(work: (s: Session) => Promise<T>): Promise<T> {
   const cfg = config();
-  const ds: DataSource = await openSubgraphDatabase(cfg, channelsSubgraph);
+  const ds: DataSource = await openSubgraphDatabase(cfg, marketplacesSubgraph);
   const queues = marketplaceQueues(cfg);
-  const channels = new ChannelService(ds);
+  const marketplace = new MarketplaceService(ds, queues);
   try {
     return await work({
-      channels,
-      marketplace: new MarketplaceService(ds, queues),
+      marketplace,
       async channelId(code) {
-        const [channel] = await channels.byCodes([code]);
+        const channel = await marketplace.channelByCode(code);
         if (!channel) throw new Error(`no channel has the code ${code}`);
         return channel.id;
       },
@@ -54,8 +51,8 @@ export function marketplaceCommand(): Command {
       withSession(async (s) => {
         const connections = await s.marketplace.resolvedConnections();
         const ids = connections.map((c) => c.channelId);
-        const [channels, summaries] = await Promise.all([s.channels.byIds(ids), s.marketplace.summaries(ids)]);
-        const rows = connections.map((c, i) => ({ channel: channels[i]?.code, kind: c.kind, accountId: c.accountId, healthy: !summaries[i]?.problem, ...summaries[i] }));
+        const summaries = await s.marketplace.summaries(ids);
+        const rows = connections.map((c, i) => ({ channel: c.channelCode, kind: c.kind, accountId: c.accountId, healthy: !summaries[i]?.problem, ...summaries[i] }));
         const health = (r: (typeof rows)[number]) =>
           r.problem ? `UNHEALTHY ${r.problem.code} since ${r.problem.since.toISOString()} (${r.problem.message}), its pushes wait` : 'healthy';
         print(!!opts.json, rows, () =>

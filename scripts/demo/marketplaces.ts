@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../lib/config.js';
-import { marketplaceQueues } from '../../subgraphs/channels/api/context.js';
-import { MarketplaceService } from '../../subgraphs/channels/marketplace/marketplace.service.js';
-import { MissingSecretError, SecretStore } from '../../subgraphs/channels/marketplace/secrets.js';
-import type { MarketplaceKind } from '../../subgraphs/channels/marketplace/adapters/types.js';
+import { marketplaceQueues } from '../../subgraphs/marketplaces/services/queues.js';
+import { MarketplaceService } from '../../subgraphs/marketplaces/services/marketplace.service.js';
+import { MissingSecretError, SecretStore } from '../../subgraphs/marketplaces/services/secrets.js';
+import type { MarketplaceKind } from '../../subgraphs/marketplaces/connectors/types.js';
 import { tokenFor } from '../../tools/marketplace-simulator/index.js';
 import { DEMO_CHANNELS } from './estate.js';
 
@@ -52,9 +52,9 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
  * them its pushes would only wait. A connection queues a resync: the jobs process then pushes every
  * SKU's available-to-sell. Says what it did through `say`.
  */
-export async function connectDemoMarketplaces(channels: DataSource, cfg: Config, simulatorUrl: string, say: (line: string) => void): Promise<void> {
+export async function connectDemoMarketplaces(marketplaces: DataSource, cfg: Config, simulatorUrl: string, say: (line: string) => void): Promise<void> {
   const queues = marketplaceQueues(cfg);
-  const service = new MarketplaceService(channels, queues);
+  const service = new MarketplaceService(marketplaces, queues);
   const secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
   const writeSecret = (kind: MarketplaceKind, account: string) =>
     writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }, null, 2));

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from '../../subgraphs/channels/marketplace/adapters/policies.js';
+import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from '../../subgraphs/marketplaces/connectors/policies.js';
 import { header, INVALID_JSON, isQuantity, isRecord, type AccountState, type Dialect, type SimState } from './state.js';
 
 /**

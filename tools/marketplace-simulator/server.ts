@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Connection } from '../../subgraphs/channels/marketplace/adapters/types.js';
+import type { Connection } from '../../subgraphs/marketplaces/connectors/types.js';
 import { amazonRoutes } from './amazon.js';
 import { ebayRoutes } from './ebay.js';
 import { shopifyRoutes } from './shopify.js';

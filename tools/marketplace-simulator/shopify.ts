@@ -22,7 +22,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { DEFAULT_PUSH_POLICIES } from '../../subgraphs/channels/marketplace/adapters/policies.js';
+import { DEFAULT_PUSH_POLICIES } from '../../subgraphs/marketplaces/connectors/policies.js';
 import { header, isRecord, type AccountState, type Dialect, type SimState } from './state.js';
 
 /**

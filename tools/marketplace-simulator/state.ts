@@ -6,8 +6,8 @@ import {
   SHOPIFY_STANDARD_BUCKET,
   WALMART_FEED_STATUS_POLICY,
   scalePolicy,
-} from '../../subgraphs/channels/marketplace/adapters/policies.js';
-import type { MarketplaceKind, RatePolicy } from '../../subgraphs/channels/marketplace/adapters/types.js';
+} from '../../subgraphs/marketplaces/connectors/policies.js';
+import type { MarketplaceKind, RatePolicy } from '../../subgraphs/marketplaces/connectors/types.js';
 import { TokenBucket } from './buckets.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEFAULT_PUSH_POLICIES } from '../../subgraphs/channels/marketplace/adapters/policies.js';
+import { DEFAULT_PUSH_POLICIES } from '../../subgraphs/marketplaces/connectors/policies.js';
 import {
   header,
   INVALID_JSON,

@@ -38,10 +38,13 @@ describe('sourceRows', () => {
 });
 
 describe('channelSnapshot', () => {
-  it('carries the rule, the sources in serving order and the version, as the event contract says', () => {
+  it('carries the rule, the sources in serving order, the version and what marketplaces replicates, as the event contract says', () => {
     const channel = Object.assign(new ChannelEntity(), {
       id: 'ch',
       code: 'WEB',
+      type: 'MARKETPLACE',
+      marketplace: 'EBAY',
+      priority: 5,
       status: 'PAUSED',
       ...ruleColumns({ buffer: { kind: 'UNITS', value: 3 }, cap: null, allowSplitShipments: false }),
       version: 7,
@@ -58,6 +61,10 @@ describe('channelSnapshot', () => {
         { locationId: 'b', priority: 2 },
       ],
       version: 7,
+      code: 'WEB',
+      type: 'MARKETPLACE',
+      marketplace: 'EBAY',
+      priority: 5,
     });
     expect(channelSnapshot(Object.assign(channel, ruleColumns({ buffer: null })), []).buffer).toBeNull();
   });

@@ -120,6 +120,10 @@ export function channelSnapshot(channel: ChannelEntity, sources: readonly Channe
     allowSplitShipments: channel.allowSplitShipments,
     sources: sources.map((s) => ({ locationId: s.locationId, priority: s.priority })),
     version: channel.version,
+    code: channel.code,
+    type: channel.type,
+    marketplace: channel.marketplace,
+    priority: channel.priority,
   };
 }
 

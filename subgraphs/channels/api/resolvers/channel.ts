@@ -9,8 +9,7 @@ import type {
   UpdateChannelInput,
 } from '../../services/channel.service.js';
 import type { ChannelsContext } from '../context.js';
-import { afterWrite } from '../loaders.js';
-import { marketplaceChannelFields, marketplaceMutations, marketplaceTypes } from './marketplace.js';
+import { afterWrite } from '../../../../lib/batch.js';
 
 interface AllocationRuleParent {
   channelId: string;
@@ -19,7 +18,6 @@ interface AllocationRuleParent {
 
 export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
   DateTime,
-  ...marketplaceTypes,
   Query: {
     channel: (_: unknown, args: { id: string }, ctx: ChannelsContext) => ctx.loaders.channelById.load(assertId(args.id)),
     channelByCode: (_: unknown, args: { code: string }, ctx: ChannelsContext) => ctx.loaders.channelByCode.load(args.code),
@@ -33,10 +31,8 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       afterWrite(ctx.loaders, ctx.channels.update(assertId(args.id), args.input)),
     setAllocationRule: (_: unknown, args: { channelId: string; input: AllocationRuleInput }, ctx: ChannelsContext) =>
       afterWrite(ctx.loaders, ctx.channels.setAllocationRule(assertId(args.channelId, 'channelId'), args.input)),
-    ...marketplaceMutations,
   },
   Channel: {
-    ...marketplaceChannelFields,
     __resolveReference: (ref: { id: unknown }, ctx: ChannelsContext) =>
       isId(ref.id) ? ctx.loaders.channelById.load(ref.id) : null,
     allocationRule: (c: ChannelWithSources) => ({

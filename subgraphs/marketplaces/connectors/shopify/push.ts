@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { assertBatch, parseBody, parseValue, partitionUpdates, raiseForStatus, send, type HttpClient } from './http.js';
-import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from './policies.js';
+import { assertBatch, parseBody, parseValue, partitionUpdates, raiseForStatus, send, type HttpClient } from '../http.js';
+import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from '../policies.js';
 import {
   MarketplaceRejectedError,
   MarketplaceThrottledError,
@@ -9,7 +9,7 @@ import {
   type Connection,
   type ItemOutcome,
   type MarketplaceAdapter,
-} from './types.js';
+} from '../types.js';
 
 /**
  * Shopify GraphQL Admin API, version 2026-04: `inventorySetQuantities` sets the `available` quantity

@@ -9,13 +9,12 @@ import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
-import { marketplaceQueues } from '../api/context.js';
-import { createAdapter } from './adapters/index.js';
-import type { MarketplaceAdapter } from './adapters/types.js';
-import { CHANGE_FEED_TOPICS, changeFeedHandler } from './change-feed.js';
+import { createAdapter } from '../connectors/index.js';
+import type { MarketplaceAdapter } from '../connectors/types.js';
+import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../feeds/change-feed.js';
 import { MarketplaceService, type ResolvedConnection, type SyncSummary } from './marketplace.service.js';
 import { AccountPusher } from './pusher.js';
-import { MAINTENANCE_QUEUE, maintenanceJobSchema, pushQueueName } from './queues.js';
+import { MAINTENANCE_QUEUE, maintenanceJobSchema, marketplaceQueues, pushQueueName } from './queues.js';
 import { Reconciler } from './reconciler.js';
 import { MissingSecretError, SecretStore, type SecretProblemCode } from './secrets.js';
 
@@ -55,12 +54,17 @@ export class MarketplaceSync {
   private timers: NodeJS.Timeout[] = [];
   private readonly epoch = randomUUID();
 
+  /**
+   * @param marketplaces this subgraph's database
+   * @param republishChannels has the channels subgraph publish every channel again (to fill an empty replica)
+   */
   constructor(
     private readonly cfg: Config,
-    channels: DataSource,
+    marketplaces: DataSource,
+    republishChannels: () => Promise<unknown>,
   ) {
     this.queues = marketplaceQueues(cfg);
-    this.service = new MarketplaceService(channels, this.queues);
+    this.service = new MarketplaceService(marketplaces, this.queues);
     this.secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
     this.buckets = createRedis(cfg.REDIS_URL);
     this.feedRedis = createRedis(cfg.REDIS_URL);
@@ -83,7 +87,11 @@ export class MarketplaceSync {
       group: 'marketplace-sync',
       count: STREAM_READ_COUNT,
       claimIdleMs: cfg.REPLICA_CLAIM_IDLE_MS,
-      onGroupCreated: () => this.resyncAll(),
+      // A new consumer group reads only what comes next: the channels are published again for the replica.
+      onGroupCreated: async () => {
+        await republishChannels();
+        await this.resyncAll();
+      },
       log: this.log,
       handle: changeFeedHandler({
         service: this.service,

@@ -1,9 +1,9 @@
-import { createAmazonAdapter } from './amazon.js';
-import { createEbayAdapter } from './ebay.js';
+import { createAmazonAdapter } from './amazon/push.js';
+import { createEbayAdapter } from './ebay/push.js';
 import type { HttpClient } from './http.js';
-import { createShopifyAdapter } from './shopify.js';
+import { createShopifyAdapter } from './shopify/push.js';
 import type { Connection, MarketplaceAdapter } from './types.js';
-import { createWalmartAdapter } from './walmart.js';
+import { createWalmartAdapter } from './walmart/push.js';
 
 export * from './types.js';
 export { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES, scalePolicy } from './policies.js';

@@ -3,7 +3,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Marketplace connections (no secrets: the name of the secret only), per (channel, SKU) push state,
  * dead letters and drift-repair runs. Event sequences are Redis stream ids in a fixed-width form
- * (lib/events.ts sortableStreamId) so they compare in SQL as text.
+ * (lib/events.ts sortableStreamId) so they compare in SQL as text. Created by the channels
+ * subgraph's migrations until marketplaces became a subgraph of its own (with no foreign key to
+ * channels then: they live in another service's database).
  */
 export class MarketplaceSync1732000003000 implements MigrationInterface {
   name = 'MarketplaceSync1732000003000';
@@ -23,8 +25,7 @@ export class MarketplaceSync1732000003000 implements MigrationInterface {
         created_at DATETIME(3) NOT NULL,
         updated_at DATETIME(3) NOT NULL,
         PRIMARY KEY (channel_id),
-        KEY ix_marketplace_connections_account (kind, account_id),
-        CONSTRAINT fk_marketplace_connections_channel FOREIGN KEY (channel_id) REFERENCES channels (id)
+        KEY ix_marketplace_connections_account (kind, account_id)
       ) ENGINE=InnoDB`);
     await q.query(`
       CREATE TABLE marketplace_sync_state (

@@ -1,6 +1,7 @@
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
-import type { MarketplaceKind } from './adapters/types.js';
+import type { Config } from '../../../lib/config.js';
+import type { MarketplaceKind } from '../connectors/types.js';
 
 /** Resyncs and drift-repair runs, by channel. */
 export const MAINTENANCE_QUEUE = 'marketplace-maintenance';
@@ -132,4 +133,15 @@ export class MarketplaceQueues {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
+}
+
+/** The queues as the configuration sets them (REDIS_URL, REDIS_KEY_PREFIX, MARKETPLACE_*). */
+export function marketplaceQueues(cfg: Config): MarketplaceQueues {
+  return new MarketplaceQueues({
+    redisUrl: cfg.REDIS_URL,
+    prefix: cfg.REDIS_KEY_PREFIX,
+    attempts: cfg.MARKETPLACE_PUSH_ATTEMPTS,
+    backoffMs: cfg.MARKETPLACE_BACKOFF_MS,
+    coalesceMs: cfg.MARKETPLACE_COALESCE_MS,
+  });
 }

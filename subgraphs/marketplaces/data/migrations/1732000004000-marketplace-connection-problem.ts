@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * A marketplace connection's health as the jobs process last found it: why its pushes cannot go
  * out (its secret missing or unreadable) and since when; all null while it is healthy. Kept with the
- * connection so the channels subgraph and the CLI report it without reading the secrets themselves.
+ * connection so the subgraph and the CLI report it without reading the secrets themselves.
  */
 export class MarketplaceConnectionProblem1732000004000 implements MigrationInterface {
   name = 'MarketplaceConnectionProblem1732000004000';

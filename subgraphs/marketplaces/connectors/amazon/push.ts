@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient, type HttpResult } from './http.js';
-import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from './policies.js';
-import type { Connection, ItemOutcome, MarketplaceAdapter } from './types.js';
+import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient, type HttpResult } from '../http.js';
+import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from '../policies.js';
+import type { Connection, ItemOutcome, MarketplaceAdapter } from '../types.js';
 
 /**
  * Amazon SP-API Listings Items (2021-08-01): one `patchListingsItem` per SKU replacing

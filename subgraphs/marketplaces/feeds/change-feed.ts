@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
 import { sortableStreamId } from '../../../lib/event-stream.js';
 import type { TopicEntry } from '../../../lib/stream-consumer.js';
-import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
-import type { MarketplaceQueues, PushRequest } from './queues.js';
+import type { MarketplaceService, ResolvedConnection } from '../services/marketplace.service.js';
+import type { MarketplaceQueues, PushRequest } from '../services/queues.js';
 
 /** The topics the marketplace sync consumes. */
 export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel];
@@ -22,7 +22,8 @@ export interface ChangeFeedDeps {
  * ACTIVE marketplace channel that location feeds, one job per (channel, SKU) however many events a
  * read brings. The pending marks are written first and the jobs queued before the entries are
  * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
- * (its rule or status changed) queues a resync of the channel.
+ * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a
+ * connected channel (its rule or status changed), queues a resync of it.
  *
  * Urgent (ahead of the queue, no coalescing delay) is a change that may take what the marketplace
  * shows to or from zero: stock arriving while it shows 0, or a fall at least as large as what it
@@ -36,7 +37,12 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     for (const { topic, id, entry } of entries) {
       if (topic === TOPICS.channel) {
         const snapshot = channelSnapshotSchema.safeParse(entry.payload);
-        if (snapshot.success && deps.isConnected(snapshot.data.id)) resyncs.add(snapshot.data.id);
+        if (!snapshot.success) {
+          deps.log.warn({ id, issues: snapshot.error.issues }, 'skipping a channel event that does not parse');
+          continue;
+        }
+        await deps.service.applyChannelSnapshot(snapshot.data);
+        if (deps.isConnected(snapshot.data.id)) resyncs.add(snapshot.data.id);
         continue;
       }
       const change = stockChangedSchema.safeParse(entry.payload);

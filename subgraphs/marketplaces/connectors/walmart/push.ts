@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient } from './http.js';
-import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES, WALMART_FEED_STATUS_POLICY } from './policies.js';
+import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient } from '../http.js';
+import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES, WALMART_FEED_STATUS_POLICY } from '../policies.js';
 import {
   MarketplaceThrottledError,
   MarketplaceUnavailableError,
@@ -10,7 +10,7 @@ import {
   type ItemOutcome,
   type MarketplaceAdapter,
   type QuantityUpdate,
-} from './types.js';
+} from '../types.js';
 
 /**
  * Walmart Marketplace bulk inventory feed (feedType=inventory, spec 1.4: one ship node, the seller's

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../lib/db.js';
-import type { MarketplaceKind } from './adapters/types.js';
+import type { MarketplaceKind } from '../connectors/types.js';
 
 /** How a marketplace channel reaches its marketplace account. Credentials live in the named secret only. */
 @Entity({ name: 'marketplace_connections' })

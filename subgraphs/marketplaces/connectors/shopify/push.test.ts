@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createAdapter } from './index.js';
-import { levelsCost, lookupCost, MUTATION_COST, skuSearch } from './shopify.js';
-import { MarketplaceThrottledError, type Connection } from './types.js';
+import { createAdapter } from '../index.js';
+import { levelsCost, lookupCost, MUTATION_COST, skuSearch } from './push.js';
+import { MarketplaceThrottledError, type Connection } from '../types.js';
 
 const connection: Connection = {
   kind: 'SHOPIFY',

@@ -1,26 +1,32 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { BadUserInputError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
-import type { ChannelEntity } from '../data/channel.entity.js';
-import { channelStore } from '../data/channel.store.js';
-import { DEFAULT_PUSH_POLICIES } from './adapters/policies.js';
-import type { MarketplaceKind, RatePolicy } from './adapters/types.js';
+import type { ChannelSnapshot } from '../../../contracts/events.js';
+import { writeTransaction } from '../../../lib/db.js';
+import { channelReplicaStore, type ReplicaChannel } from '../data/channel-replica.store.js';
+import { DEFAULT_PUSH_POLICIES } from '../connectors/policies.js';
+import type { MarketplaceKind, RatePolicy } from '../connectors/types.js';
 import {
   DeadLetterEntity,
   DriftRunEntity,
   MarketplaceConnectionEntity,
   type DriftLineEntity,
   type SyncStateEntity,
-} from './marketplace.entity.js';
-import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from './marketplace.store.js';
+} from '../data/marketplace.entity.js';
+import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from '../data/marketplace.store.js';
 import type { MarketplaceQueues } from './queues.js';
 import { secretProblemCodeSchema, type SecretProblemCode } from './secrets.js';
 
 /** The window channel lag percentiles are taken over. */
+
+/** How long setting a connection waits for a channel its replica does not hold yet. */
+const REPLICA_WAIT_MS = 3000;
+
 export const LAG_WINDOW_MS = 15 * 60 * 1000;
 
 const settingsSchema = z
@@ -87,7 +93,7 @@ export interface ResolvedConnection {
   settings: Record<string, unknown>;
   policy: RatePolicy;
   policyOverridden: boolean;
-  channelStatus: ChannelEntity['status'];
+  channelStatus: ReplicaChannel['status'];
   channelPriority: number;
   /** The channel's source locations. */
   locationIds: string[];
@@ -136,13 +142,48 @@ export class MarketplaceService {
     return oneByKey(channelIds, await marketplaceStore.connectionsOf(this.ds.manager, channelIds), (c) => c.channelId);
   }
 
-  /** Every connection with its channel's status, priority and sources. */
+  /**
+   * Keeps the channel replica current from a `channel` event (ignored when older than the replica,
+   * or written before events carried what the replica needs).
+   * @returns whether it changed the replica
+   */
+  async applyChannelSnapshot(snapshot: ChannelSnapshot): Promise<boolean> {
+    const { code, type, marketplace, priority } = snapshot;
+    if (code === undefined || type === undefined || marketplace === undefined || priority === undefined) return false;
+    return writeTransaction(this.ds, (tx) => channelReplicaStore.apply(tx, { ...snapshot, code, type, marketplace, priority }, new Date()));
+  }
+
+  /**
+   * The channel from the replica. One created a moment ago may not have reached it yet (its event
+   * goes through the outbox relay and the jobs process): it is waited for, up to REPLICA_WAIT_MS.
+   * @throws NotFoundError when the replica still does not hold it
+   */
+  private async replicatedChannel(channelId: string): Promise<ReplicaChannel> {
+    const deadline = Date.now() + REPLICA_WAIT_MS;
+    for (;;) {
+      const [channel] = await channelReplicaStore.byIds(this.ds.manager, [channelId]);
+      if (channel) return channel;
+      if (Date.now() >= deadline) {
+        throw new NotFoundError('Channel', channelId, {
+          hint: `This subgraph knows channels from the channels subgraph's events: one created moments ago may not have arrived yet (is the jobs process running?)`,
+        });
+      }
+      await sleep(50);
+    }
+  }
+
+  /** A channel by its code, from the replica (the CLI names channels by code); null when it holds none. */
+  async channelByCode(code: string): Promise<ReplicaChannel | null> {
+    return (await channelReplicaStore.byCode(this.ds.manager, code)) ?? null;
+  }
+
+  /** Every connection with its channel's status, priority and sources (from the channel replica). */
   async resolvedConnections(): Promise<ResolvedConnection[]> {
     const tx = this.ds.manager;
     const rows = await marketplaceStore.allConnections(tx);
     if (!rows.length) return [];
     const ids = rows.map((r) => r.channelId);
-    const [channels, sources] = await Promise.all([channelStore.findByIds(tx, ids), channelStore.sourcesOf(tx, ids)]);
+    const [channels, sources] = await Promise.all([channelReplicaStore.byIds(tx, ids), channelReplicaStore.sourcesOf(tx, ids)]);
     const channelOf = oneByKey(ids, channels, (c) => c.id);
     const sourcesOf = manyByKey(ids, sources, (s) => s.channelId);
     return rows.flatMap((row, i) => {
@@ -172,10 +213,9 @@ export class MarketplaceService {
    * @throws NotFoundError for an unknown channel
    * @throws BadUserInputError for a channel that is no marketplace, or invalid input
    */
-  async setConnection(channelId: string, input: MarketplaceConnectionInput): Promise<ChannelEntity> {
+  async setConnection(channelId: string, input: MarketplaceConnectionInput): Promise<ReplicaChannel> {
     const v = parseInput(connectionSchema, input);
-    const [channel] = await channelStore.findByIds(this.ds.manager, [channelId]);
-    if (!channel) throw new NotFoundError('Channel', channelId);
+    const channel = await this.replicatedChannel(channelId);
     const kind = channel.marketplace;
     if (channel.type !== 'MARKETPLACE' || !kind) {
       throw new BadUserInputError(`Channel ${channel.code} is not a marketplace channel`, [{ path: 'channelId', message: `is a ${channel.type} channel` }]);
@@ -214,8 +254,8 @@ export class MarketplaceService {
    * Disconnects the channel: its queued pushes are dropped when they come up.
    * @throws NotFoundError for an unknown channel or one without a connection
    */
-  async removeConnection(channelId: string): Promise<ChannelEntity> {
-    const [channel] = await channelStore.findByIds(this.ds.manager, [channelId]);
+  async removeConnection(channelId: string): Promise<ReplicaChannel> {
+    const [channel] = await channelReplicaStore.byIds(this.ds.manager, [channelId]);
     const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [channelId]);
     if (!channel || !connection) throw new NotFoundError('MarketplaceConnection', channelId);
     await marketplaceStore.deleteConnection(this.ds.manager, channel.id);

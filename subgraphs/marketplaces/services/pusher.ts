@@ -10,9 +10,9 @@ import {
   type MarketplaceAdapter,
   type MarketplaceKind,
   type QuantityUpdate,
-} from './adapters/types.js';
+} from '../connectors/types.js';
 import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
-import type { PushedMark } from './marketplace.store.js';
+import type { PushedMark } from '../data/marketplace.store.js';
 import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
 import { MissingSecretError } from './secrets.js';

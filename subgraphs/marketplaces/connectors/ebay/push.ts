@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient } from './http.js';
-import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from './policies.js';
-import { MarketplaceRejectedError, MarketplaceUnavailableError, type Connection, type ItemOutcome, type MarketplaceAdapter } from './types.js';
+import { assertBatch, parseBody, partitionUpdates, raiseForStatus, send, type HttpClient } from '../http.js';
+import { DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES } from '../policies.js';
+import { MarketplaceRejectedError, MarketplaceUnavailableError, type Connection, type ItemOutcome, type MarketplaceAdapter } from '../types.js';
 
 /**
  * eBay Sell Inventory API v1: `bulkUpdatePriceQuantity` sets the ship-to-home quantity of up to 25

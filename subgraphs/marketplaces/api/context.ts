@@ -1,0 +1,17 @@
+import type { DataSource } from 'typeorm';
+import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
+import { MarketplaceService } from '../services/marketplace.service.js';
+import { marketplaceQueues } from '../services/queues.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+export interface MarketplacesContext extends BaseContext {
+  marketplace: MarketplaceService;
+  loaders: Loaders;
+}
+
+export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
+  const queues = marketplaceQueues(runtime.cfg);
+  runtime.onClose(() => queues.close());
+  const marketplace = new MarketplaceService(ds, queues);
+  return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, loaders: createLoaders(marketplace) });
+}

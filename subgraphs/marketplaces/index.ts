@@ -1,0 +1,23 @@
+import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
+import { createContext, type MarketplacesContext } from './api/context.js';
+import { marketplaceResolvers } from './api/resolvers/marketplace.js';
+import { MARKETPLACE_ENTITIES } from './data/marketplace.entity.js';
+import { ChannelReplica1732000002500 } from './data/migrations/1732000002500-channel-replica.js';
+import { MarketplaceSync1732000003000 } from './data/migrations/1732000003000-marketplace-sync.js';
+import { MarketplaceConnectionProblem1732000004000 } from './data/migrations/1732000004000-marketplace-connection-problem.js';
+import { MoveFromChannels1738000000000 } from './data/migrations/1738000000000-move-from-channels.js';
+
+/**
+ * Marketplace sync as a subgraph: connections to marketplace accounts, per-SKU push state, dead
+ * letters and drift runs, with the connectors (connectors/, one folder per marketplace). It adds
+ * `marketplaceConnection` and `marketplaceSync` to the channels subgraph's Channel, as a partner
+ * subgraph would; its workers run in the jobs process (services/sync.ts).
+ */
+export const marketplacesSubgraph: SubgraphDefinition<MarketplacesContext> = {
+  name: 'marketplaces',
+  typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
+  resolvers: marketplaceResolvers,
+  entities: MARKETPLACE_ENTITIES,
+  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000],
+  createContext,
+};
