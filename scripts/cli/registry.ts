@@ -283,42 +283,6 @@ export function registryCommand(): Command {
     ),
   );
 
-  const webhooks = command.command('webhooks').description('Signed webhooks on publish and on deprecation removal dates (admin)');
-  connection(webhooks.command('list').description('Every webhook')).action(
-    run(async (opts: ConnectionOptions) =>
-      withApi(opts, async (execute) => {
-        const { webhooks: rows } = await execute<{ webhooks: { id: string; url: string; events: string[] }[] }>('{ webhooks { id url events createdAt } }');
-        print(opts, rows, () => rows.map((w) => `${w.id}  ${w.url}  ${w.events.join(', ')}`).join('\n') || 'No webhooks.');
-      }),
-    ),
-  );
-  connection(
-    webhooks
-      .command('add <url>')
-      .description('Add a webhook; its signing secret is printed once')
-      .addOption(new Option('--events <events>', 'comma-separated: schema_published, deprecation_removal_due (default: all)').argParser((v) => list(v).map((e) => e.toUpperCase())))
-      .option('--secret <secret>', 'signing secret (default: generated)'),
-  ).action(
-    run(async (url: string, opts: ConnectionOptions & { events?: string[]; secret?: string }) =>
-      withApi(opts, async (execute) => {
-        const { addWebhook } = await execute<{ addWebhook: { webhook: { id: string; url: string; events: string[] }; secret: string } }>(
-          'mutation($input: AddWebhookInput!) { addWebhook(input: $input) { webhook { id url events } secret } }',
-          { input: { url, events: opts.events, secret: opts.secret } },
-        );
-        print(opts, addWebhook, () => `✔ webhook ${addWebhook.webhook.id} → ${addWebhook.webhook.url} (${addWebhook.webhook.events.join(', ')})\n  signing secret: ${addWebhook.secret}`);
-      }),
-    ),
-  );
-  connection(webhooks.command('remove <id>').description('Remove a webhook')).action(
-    run(async (id: string, opts: ConnectionOptions) =>
-      withApi(opts, async (execute) => {
-        const { removeWebhook } = await execute<{ removeWebhook: boolean }>('mutation($id: ID!) { removeWebhook(id: $id) }', { id });
-        print(opts, { removed: removeWebhook }, () => (removeWebhook ? `✔ removed ${id}` : `no webhook ${id}`));
-        return removeWebhook ? 0 : 1;
-      }),
-    ),
-  );
-
   connection(command.command('supergraph [version]').description('Print a supergraph version’s SDL (default: the latest)')).action(
     run(async (version: string | undefined, opts: ConnectionOptions) =>
       withApi(opts, async (execute) => {
@@ -332,6 +296,7 @@ export function registryCommand(): Command {
     ),
   );
 
+  command.addCommand(webhooksCommand());
   command.addCommand(documentsCommand());
 
   return command;
@@ -397,6 +362,45 @@ interface PublishedDocumentsAnswer {
 }
 
 /** `registry documents …`: a client application's trusted documents and its policy. */
+function webhooksCommand(): Command {
+  const webhooks = new Command('webhooks').description('Signed webhooks on publish and on deprecation removal dates (admin)');
+  connection(webhooks.command('list').description('Every webhook')).action(
+    run(async (opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { webhooks: rows } = await execute<{ webhooks: { id: string; url: string; events: string[] }[] }>('{ webhooks { id url events createdAt } }');
+        print(opts, rows, () => rows.map((w) => `${w.id}  ${w.url}  ${w.events.join(', ')}`).join('\n') || 'No webhooks.');
+      }),
+    ),
+  );
+  connection(
+    webhooks
+      .command('add <url>')
+      .description('Add a webhook; its signing secret is printed once')
+      .addOption(new Option('--events <events>', 'comma-separated: schema_published, deprecation_removal_due (default: all)').argParser((v) => list(v).map((e) => e.toUpperCase())))
+      .option('--secret <secret>', 'signing secret (default: generated)'),
+  ).action(
+    run(async (url: string, opts: ConnectionOptions & { events?: string[]; secret?: string }) =>
+      withApi(opts, async (execute) => {
+        const { addWebhook } = await execute<{ addWebhook: { webhook: { id: string; url: string; events: string[] }; secret: string } }>(
+          'mutation($input: AddWebhookInput!) { addWebhook(input: $input) { webhook { id url events } secret } }',
+          { input: { url, events: opts.events, secret: opts.secret } },
+        );
+        print(opts, addWebhook, () => `✔ webhook ${addWebhook.webhook.id} → ${addWebhook.webhook.url} (${addWebhook.webhook.events.join(', ')})\n  signing secret: ${addWebhook.secret}`);
+      }),
+    ),
+  );
+  connection(webhooks.command('remove <id>').description('Remove a webhook')).action(
+    run(async (id: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { removeWebhook } = await execute<{ removeWebhook: boolean }>('mutation($id: ID!) { removeWebhook(id: $id) }', { id });
+        print(opts, { removed: removeWebhook }, () => (removeWebhook ? `✔ removed ${id}` : `no webhook ${id}`));
+        return removeWebhook ? 0 : 1;
+      }),
+    ),
+  );
+  return webhooks;
+}
+
 function documentsCommand(): Command {
   const documents = new Command('documents').description("Trusted documents: register a client application's operations, list or remove them, set its policy (ENFORCE or ALLOW)");
   connection(

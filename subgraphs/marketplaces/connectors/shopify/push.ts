@@ -9,6 +9,7 @@ import {
   type Connection,
   type ItemOutcome,
   type MarketplaceAdapter,
+  type QuantityUpdate,
 } from '../types.js';
 
 /**
@@ -115,26 +116,98 @@ interface SetResult {
  * @throws ZodError when the connection lacks settings.locationId or credentials.accessToken
  */
 export function createShopifyAdapter(connection: Connection, http: HttpClient): MarketplaceAdapter {
-  const settings = settingsSchema.parse(connection.settings);
-  const { accessToken } = credentialsSchema.parse(connection.credentials);
-  const pushPolicy = DEFAULT_PUSH_POLICIES.SHOPIFY;
-  const readPolicy = DEFAULT_READ_POLICIES.SHOPIFY;
-  const url = `${connection.baseUrl}/admin/api/${settings.apiVersion ?? SHOPIFY_API_VERSION}/graphql.json`;
-  const ids = new Map<string, string>();
-  let bucket: { available: number; maximum: number; restoreRate: number; at: number } | undefined;
+  return new ShopifyAdapter(connection, http);
+}
+
+const failure = (sku: string, errors: UserError[], retryable?: boolean): ItemOutcome => ({
+  sku,
+  ok: false,
+  retryable: retryable ?? errors.every((e) => RETRYABLE_CODES.has(e.code ?? '')),
+  message: errors.map((e) => e.message).join('; '),
+  code: errors[0]?.code ?? undefined,
+});
+
+const retryLater = (entries: Entry[], message: string, code?: string): ItemOutcome[] => entries.map((e) => ({ sku: e.sku, ok: false, retryable: true, message, code }));
+
+class ShopifyAdapter implements MarketplaceAdapter {
+  readonly kind = 'SHOPIFY' as const;
+  readonly readBatch = DEFAULT_READ_POLICIES.SHOPIFY.maxBatch;
+  private readonly settings: z.output<typeof settingsSchema>;
+  private readonly accessToken: string;
+  private readonly url: string;
+  /** SKU → inventory item id, found once. */
+  private readonly ids = new Map<string, string>();
+  private bucket: { available: number; maximum: number; restoreRate: number; at: number } | undefined;
+
+  constructor(
+    connection: Connection,
+    private readonly http: HttpClient,
+  ) {
+    this.settings = settingsSchema.parse(connection.settings);
+    this.accessToken = credentialsSchema.parse(connection.credentials).accessToken;
+    this.url = `${connection.baseUrl}/admin/api/${this.settings.apiVersion ?? SHOPIFY_API_VERSION}/graphql.json`;
+  }
+
+  // The lookup is only needed for SKUs not cached yet; without the SKUs, assume none is.
+  pushCost(items: number, skus?: readonly string[]): number {
+    const uncached = skus ? new Set(skus.filter((s) => !this.ids.has(s))).size : items;
+    return MUTATION_COST + (uncached > 0 ? lookupCost(uncached) : 0);
+  }
+
+  readCost(items: number): number {
+    return levelsCost(items);
+  }
+
+  async push(updates: QuantityUpdate[], { idempotencyKey, signal }: { idempotencyKey: string; signal?: AbortSignal }): Promise<ItemOutcome[]> {
+    assertBatch(updates.length, DEFAULT_PUSH_POLICIES.SHOPIFY.maxBatch, 'Shopify inventorySetQuantities');
+    const { valid, invalid } = partitionUpdates(updates);
+    const outcomes: ItemOutcome[] = [...invalid];
+    if (valid.length === 0) return outcomes;
+    await this.resolveIds(valid.map((u) => u.sku), signal);
+
+    const entries: Entry[] = [];
+    for (const u of valid) {
+      const inventoryItemId = this.ids.get(u.sku);
+      if (inventoryItemId) entries.push({ sku: u.sku, inventoryItemId, quantity: u.quantity, changeFromQuantity: u.previousQuantity });
+      else outcomes.push({ sku: u.sku, ok: false, retryable: false, code: 'NOT_FOUND', message: 'no Shopify inventory item has this SKU' });
+    }
+    if (entries.length === 0) return outcomes;
+
+    const first = await this.setQuantities(entries, idempotencyKey, signal);
+    if (first.general.length) return [...outcomes, ...entries.map((e) => failure(e.sku, first.general, false))];
+    const stale: Entry[] = [];
+    const again: Entry[] = [];
+    entries.forEach((e, i) => {
+      const errors = first.byIndex.get(i);
+      if (!errors) {
+        if (first.applied) outcomes.push({ sku: e.sku, ok: true });
+        else again.push(e); // held back by another item's error
+      } else if (errors.every((err) => STALE_CODES.has(err.code ?? ''))) stale.push(e);
+      else outcomes.push(failure(e.sku, errors));
+    });
+    if (stale.length === 0 && again.length === 0) return outcomes;
+    return [...outcomes, ...(await this.sendAgain(again, stale, idempotencyKey, signal))];
+  }
+
+  async read(skus: string[], opts?: { signal?: AbortSignal }): Promise<Map<string, number | null>> {
+    assertBatch(skus.length, this.readBatch, 'Shopify inventory read');
+    return skus.length ? this.readLevels(skus, opts?.signal) : new Map();
+  }
 
   /** Points Shopify has for us now, from its last throttleStatus (unknown before the first call: assume room). */
-  const available = () =>
-    bucket ? Math.min(bucket.maximum, bucket.available + ((performance.now() - bucket.at) / 1000) * bucket.restoreRate) : Infinity;
+  private available(): number {
+    const b = this.bucket;
+    return b ? Math.min(b.maximum, b.available + ((performance.now() - b.at) / 1000) * b.restoreRate) : Infinity;
+  }
 
-  async function graphql(query: string, variables: Record<string, unknown>, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const res = await send(http, url, { method: 'POST', headers: { 'X-Shopify-Access-Token': accessToken }, json: { query, variables }, signal }, what);
+  private async graphql(query: string, variables: Record<string, unknown>, what: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const res = await send(this.http, this.url, { method: 'POST', headers: { 'X-Shopify-Access-Token': this.accessToken }, json: { query, variables }, signal }, what);
     raiseForStatus(res, what, 1000);
     const body = parseBody(envelopeSchema, res, what);
     const cost = body.extensions?.cost;
     if (cost) {
       const t = cost.throttleStatus;
-      bucket = { available: t.currentlyAvailable, maximum: t.maximumAvailable, restoreRate: t.restoreRate, at: performance.now() };
+      this.bucket = { available: t.currentlyAvailable, maximum: t.maximumAvailable, restoreRate: t.restoreRate, at: performance.now() };
     }
     const errors = body.errors ?? [];
     if (errors.length === 0) return body.data;
@@ -151,7 +224,7 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
   }
 
   /** Pages through `inventoryItems` for the SKUs; several items may share a SKU (the first one wins). */
-  async function* itemsBySku(
+  private async *itemsBySku(
     query: string,
     skus: readonly string[],
     extra: Record<string, unknown>,
@@ -162,7 +235,7 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
     let after: string | null | undefined = null;
     do {
       const variables: Record<string, unknown> = { first: Math.min(PAGE, skus.length), query: skuSearch(skus), after, ...extra };
-      const page = parseValue(itemsSchema, await graphql(query, variables, what, signal), what, 'GraphQL data').inventoryItems;
+      const page = parseValue(itemsSchema, await this.graphql(query, variables, what, signal), what, 'GraphQL data').inventoryItems;
       for (const node of page.nodes) {
         // Search matches loosely; only exact SKUs count.
         if (node.sku != null && wanted.has(node.sku)) yield node;
@@ -171,22 +244,22 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
     } while (after);
   }
 
-  async function resolveIds(skus: readonly string[], signal: AbortSignal | undefined): Promise<void> {
-    const missing = [...new Set(skus)].filter((s) => !ids.has(s));
+  private async resolveIds(skus: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+    const missing = [...new Set(skus)].filter((s) => !this.ids.has(s));
     if (missing.length === 0) return;
-    for await (const node of itemsBySku(LOOKUP, missing, {}, 'Shopify inventory item lookup', signal)) {
-      if (node.sku != null && !ids.has(node.sku)) ids.set(node.sku, node.id);
+    for await (const node of this.itemsBySku(LOOKUP, missing, {}, 'Shopify inventory item lookup', signal)) {
+      if (node.sku != null && !this.ids.has(node.sku)) this.ids.set(node.sku, node.id);
     }
   }
 
-  async function readLevels(skus: readonly string[], signal: AbortSignal | undefined): Promise<Map<string, number | null>> {
+  private async readLevels(skus: readonly string[], signal: AbortSignal | undefined): Promise<Map<string, number | null>> {
     const out = new Map<string, number | null>(skus.map((s) => [s, null]));
     const seen = new Set<string>();
-    const nodes = itemsBySku(LEVELS, skus, { locationId: settings.locationId }, 'Shopify inventory levels', signal);
+    const nodes = this.itemsBySku(LEVELS, skus, { locationId: this.settings.locationId }, 'Shopify inventory levels', signal);
     for await (const node of nodes) {
       if (node.sku == null || seen.has(node.sku)) continue;
       seen.add(node.sku);
-      if (!ids.has(node.sku)) ids.set(node.sku, node.id);
+      if (!this.ids.has(node.sku)) this.ids.set(node.sku, node.id);
       // No inventory level: the item is not stocked at our location, so Shopify sells none from it.
       const level = node.inventoryLevel?.quantities.find((q) => q.name === 'available');
       out.set(node.sku, level ? level.quantity : null);
@@ -199,7 +272,7 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
    * retried batch may carry newer quantities or compare values than its first try: the key is the
    * worker's key plus a digest of exactly what is sent, so only an identical retry is de-duplicated.
    */
-  async function setQuantities(entries: Entry[], idempotencyKey: string, signal: AbortSignal | undefined): Promise<SetResult> {
+  private async setQuantities(entries: Entry[], idempotencyKey: string, signal: AbortSignal | undefined): Promise<SetResult> {
     const digest = createHash('sha256')
       .update(JSON.stringify(entries.map((e) => [e.inventoryItemId, e.quantity, e.changeFromQuantity])))
       .digest('hex');
@@ -209,13 +282,13 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
       reason: 'correction',
       quantities: entries.map((e) => ({
         inventoryItemId: e.inventoryItemId,
-        locationId: settings.locationId,
+        locationId: this.settings.locationId,
         quantity: e.quantity,
         changeFromQuantity: e.changeFromQuantity,
       })),
     };
     const what = 'Shopify inventorySetQuantities';
-    const payload = parseValue(setSchema, await graphql(SET, { input, key }, what, signal), what, 'GraphQL data').inventorySetQuantities;
+    const payload = parseValue(setSchema, await this.graphql(SET, { input, key }, what, signal), what, 'GraphQL data').inventorySetQuantities;
     const byIndex = new Map<number, UserError[]>();
     const general: UserError[] = [];
     for (const e of payload.userErrors) {
@@ -226,61 +299,6 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
     return { applied: payload.inventoryAdjustmentGroup != null, byIndex, general };
   }
 
-  const failure = (sku: string, errors: UserError[], retryable?: boolean): ItemOutcome => ({
-    sku,
-    ok: false,
-    retryable: retryable ?? errors.every((e) => RETRYABLE_CODES.has(e.code ?? '')),
-    message: errors.map((e) => e.message).join('; '),
-    code: errors[0]?.code ?? undefined,
-  });
-
-  return {
-    kind: 'SHOPIFY',
-    readBatch: readPolicy.maxBatch,
-    // The lookup is only needed for SKUs not cached yet; without the SKUs, assume none is.
-    pushCost: (items, skus) => {
-      const uncached = skus ? new Set(skus.filter((s) => !ids.has(s))).size : items;
-      return MUTATION_COST + (uncached > 0 ? lookupCost(uncached) : 0);
-    },
-    readCost: (items) => levelsCost(items),
-
-    async push(updates, { idempotencyKey, signal }) {
-      assertBatch(updates.length, pushPolicy.maxBatch, 'Shopify inventorySetQuantities');
-      const { valid, invalid } = partitionUpdates(updates);
-      const outcomes: ItemOutcome[] = [...invalid];
-      if (valid.length === 0) return outcomes;
-      await resolveIds(valid.map((u) => u.sku), signal);
-
-      const entries: Entry[] = [];
-      for (const u of valid) {
-        const inventoryItemId = ids.get(u.sku);
-        if (inventoryItemId) entries.push({ sku: u.sku, inventoryItemId, quantity: u.quantity, changeFromQuantity: u.previousQuantity });
-        else outcomes.push({ sku: u.sku, ok: false, retryable: false, code: 'NOT_FOUND', message: 'no Shopify inventory item has this SKU' });
-      }
-      if (entries.length === 0) return outcomes;
-
-      const first = await setQuantities(entries, idempotencyKey, signal);
-      if (first.general.length) return [...outcomes, ...entries.map((e) => failure(e.sku, first.general, false))];
-      const stale: Entry[] = [];
-      const again: Entry[] = [];
-      entries.forEach((e, i) => {
-        const errors = first.byIndex.get(i);
-        if (!errors) {
-          if (first.applied) outcomes.push({ sku: e.sku, ok: true });
-          else again.push(e); // held back by another item's error
-        } else if (errors.every((err) => STALE_CODES.has(err.code ?? ''))) stale.push(e);
-        else outcomes.push(failure(e.sku, errors));
-      });
-      if (stale.length === 0 && again.length === 0) return outcomes;
-      return [...outcomes, ...(await sendAgain(again, stale, idempotencyKey, signal))];
-    },
-
-    async read(skus, opts) {
-      assertBatch(skus.length, readPolicy.maxBatch, 'Shopify inventory read');
-      return skus.length ? readLevels(skus, opts?.signal) : new Map();
-    },
-  };
-
   /**
    * The second (and last) try inside one push: items another item's error held back, and items whose
    * compare quantity was stale. We are the source of truth for available-to-sell, so a stale compare
@@ -290,11 +308,9 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
    * announce, so it only goes out when Shopify's last throttleStatus shows room for it; otherwise the
    * items come back retryable.
    */
-  async function sendAgain(again: Entry[], stale: Entry[], key: string, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
-    const retryLater = (entries: Entry[], message: string, code?: string): ItemOutcome[] =>
-      entries.map((e) => ({ sku: e.sku, ok: false, retryable: true, message, code }));
+  private async sendAgain(again: Entry[], stale: Entry[], key: string, signal: AbortSignal | undefined): Promise<ItemOutcome[]> {
     const need = MUTATION_COST + (stale.length ? levelsCost(stale.length) : 0);
-    if (available() < need) {
+    if (this.available() < need) {
       return [
         ...retryLater(stale, 'Shopify quantity changed since our last push; no rate budget left to re-read it in this push', 'CHANGE_FROM_QUANTITY_STALE'),
         ...retryLater(again, 'not applied: another quantity in the same call failed'),
@@ -303,14 +319,14 @@ export function createShopifyAdapter(connection: Connection, http: HttpClient): 
     const outcomes: ItemOutcome[] = [];
     const entries = [...again];
     try {
-      const current = stale.length ? await readLevels(stale.map((e) => e.sku), signal) : new Map<string, number | null>();
+      const current = stale.length ? await this.readLevels(stale.map((e) => e.sku), signal) : new Map<string, number | null>();
       for (const e of stale) {
         const now = current.get(e.sku);
         if (now == null) outcomes.push({ sku: e.sku, ok: false, retryable: false, code: 'ITEM_NOT_STOCKED_AT_LOCATION', message: 'the item is no longer stocked at the location' });
         else entries.push({ ...e, changeFromQuantity: now });
       }
       if (entries.length === 0) return outcomes;
-      const second = await setQuantities(entries, key, signal);
+      const second = await this.setQuantities(entries, key, signal);
       if (second.general.length) return [...outcomes, ...entries.map((e) => failure(e.sku, second.general, false))];
       entries.forEach((e, i) => {
         const errors = second.byIndex.get(i);
