@@ -187,6 +187,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         gateway: executions,
         plugins: [...plugins, gatewayMetrics.plugin<GatewayContext>(), guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
+        // The parser stops past MAX_QUERY_TOKENS: a huge document costs no validation or planning.
+        parseOptions: { maxTokens: limitOpts.maxTokens },
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
         stopOnTerminationSignals: false,

@@ -148,6 +148,13 @@ const gatewaySection = z.object({
   MAX_QUERY_COST: z.coerce.number().int().min(0).default(50_000),
   /** Deepest field nesting of an operation the gateway runs; 0 = no limit. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(0).default(12),
+  /**
+   * Most field selections of an operation once its fragments are expanded (a fragment counts each
+   * time it is spread; aliases count), checked before its cost is estimated; always on.
+   */
+  MAX_QUERY_FIELDS: z.coerce.number().int().min(1).default(2000),
+  /** Most tokens of an operation's text: the parser stops past them, before any validation (GRAPHQL_PARSE_FAILED); always on. */
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(100).default(15_000),
   /** Per-client overrides of MAX_QUERY_COST, e.g. `reporting=500000,partner-x=5000` (0 = unlimited). */
   MAX_QUERY_COSTS: perClientNumbers('client=maxCost'),
   /** Most operations in one batched HTTP request (a JSON array) at the gateway; a larger batch is refused whole with BATCH_TOO_LARGE. */

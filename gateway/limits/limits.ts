@@ -2,6 +2,8 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
   GraphQLError,
   getNullableType,
+  getOperationAST,
+  getVariableValues,
   GraphQLList,
   Kind,
   type DocumentNode,
@@ -31,6 +33,10 @@ export interface LimitSettings {
   maxCostPerClient: Record<string, number>;
   /** Largest accepted selection depth of an operation; 0 = off. */
   maxDepth: number;
+  /** Most field selections once fragments are expanded; measured before the cost, and never off. */
+  maxFields: number;
+  /** Most tokens the parser reads of an operation (graphql-js `maxTokens`). */
+  maxTokens: number;
   /** Redis key prefix (REDIS_KEY_PREFIX). */
   keyPrefix: string;
   windowMs: number;
@@ -43,6 +49,8 @@ export function limitSettings(cfg: Config): LimitSettings {
     maxCost: cfg.MAX_QUERY_COST,
     maxCostPerClient: cfg.MAX_QUERY_COSTS,
     maxDepth: cfg.MAX_QUERY_DEPTH,
+    maxFields: cfg.MAX_QUERY_FIELDS,
+    maxTokens: cfg.MAX_QUERY_TOKENS,
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     windowMs: 60_000,
   };
@@ -113,8 +121,11 @@ function perClientSetting(client: string, overrides: Record<string, number>, fal
 }
 
 export interface QueryMeasure {
-  cost: number;
+  /** Null when the operation is too large to be estimated (more than `maxFields` selections). */
+  cost: number | null;
   depth: number;
+  /** Field selections with fragments expanded, counted up to the limit and one past it. */
+  fields: number;
 }
 
 const LIST_SIZE_ARGS = ['first', 'last', 'limit'];
@@ -142,26 +153,44 @@ export const listSizeEstimator: ComplexityEstimator = ({ field, args, childCompl
   return Math.max(1, n) * (1 + childComplexity);
 };
 
-/** Deepest field nesting of the operation (fragments followed; introspection counts too). */
-export function queryDepth(document: DocumentNode, operationName: string | null | undefined): number {
+/**
+ * Deepest field nesting and number of field selections of the operation, fragments expanded
+ * (introspection counts too). Each fragment is measured once, so a document spreading fragments
+ * inside fragments costs its own size to measure, not the size of its expansion; the count stops
+ * one past `cap`. Validation has refused fragment cycles before this runs.
+ */
+export function querySize(document: DocumentNode, operationName: string | null | undefined, cap = Number.MAX_SAFE_INTEGER): { depth: number; fields: number } {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const op = operationName ? ops.find((o) => o.kind === Kind.OPERATION_DEFINITION && o.name?.value === operationName) : ops[0];
-  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return 0;
-  const depthOf = (set: SelectionSetNode, seen: Set<string>): number => {
-    let max = 0;
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return { depth: 0, fields: 0 };
+  const measured = new Map<string, { depth: number; fields: number }>();
+  const sizeOf = (set: SelectionSetNode, visiting: Set<string>): { depth: number; fields: number } => {
+    let depth = 0;
+    let fields = 0;
     for (const s of set.selections) {
-      if (s.kind === Kind.FIELD) max = Math.max(max, s.selectionSet ? 1 + depthOf(s.selectionSet, seen) : 1);
-      else if (s.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(s.selectionSet, seen));
-      else {
-        const f = fragments.get(s.name.value);
-        if (f && !seen.has(f.name.value)) max = Math.max(max, depthOf(f.selectionSet, new Set([...seen, f.name.value])));
+      let inner: { depth: number; fields: number } | undefined;
+      if (s.kind === Kind.FIELD) {
+        const below = s.selectionSet ? sizeOf(s.selectionSet, visiting) : { depth: 0, fields: 0 };
+        inner = { depth: below.depth + 1, fields: below.fields + 1 };
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        inner = sizeOf(s.selectionSet, visiting);
+      } else {
+        const name = s.name.value;
+        const f = fragments.get(name);
+        if (f && !visiting.has(name)) {
+          inner = measured.get(name);
+          if (!inner) measured.set(name, (inner = sizeOf(f.selectionSet, new Set([...visiting, name]))));
+        }
       }
+      if (!inner) continue;
+      depth = Math.max(depth, inner.depth);
+      fields = Math.min(cap + 1, fields + inner.fields);
     }
-    return max;
+    return { depth, fields };
   };
-  return depthOf(op.selectionSet, new Set());
+  return sizeOf(op.selectionSet, new Set());
 }
 
 const CACHE_PER_DOCUMENT = 100;
@@ -203,14 +232,19 @@ export class GatewayLimits {
     const key = `${operationName ?? ''}\n${measureKey(variables)}`;
     const cached = byDocument.get(key);
     if (cached) return cached;
-    const cost = getComplexity({
-      schema,
-      query: document,
-      variables,
-      operationName: operationName ?? undefined,
-      estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
-    });
-    const measure = { cost, depth: queryDepth(document, operationName) };
+    const size = querySize(document, operationName, this.settings.maxFields);
+    // Too large to estimate: refused on its size, before the estimator walks its expansion.
+    const cost =
+      size.fields > this.settings.maxFields
+        ? null
+        : getComplexity({
+            schema,
+            query: document,
+            variables,
+            operationName: operationName ?? undefined,
+            estimators: [listSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+          });
+    const measure = { cost, ...size };
     if (byDocument.size >= CACHE_PER_DOCUMENT) byDocument.delete(byDocument.keys().next().value!);
     byDocument.set(key, measure);
     return measure;
@@ -224,21 +258,29 @@ export class GatewayLimits {
     variables: Record<string, unknown> | undefined,
     client: string,
   ): GraphQLError | null {
-    const { maxDepth } = this.settings;
+    const { maxDepth, maxFields } = this.settings;
     const maxCost = perClientSetting(client, this.settings.maxCostPerClient, this.settings.maxCost);
-    if (maxCost <= 0 && maxDepth <= 0) return null;
     let m: QueryMeasure;
     try {
       m = this.measure(schema, document, operationName, variables);
-    } catch {
-      return null; // e.g. bad variables: graphql-js reports those itself.
+    } catch (err) {
+      // Variables that do not fit the operation: graphql-js refuses them before anything runs.
+      const operation = getOperationAST(document, operationName);
+      if (operation && getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
+      // Anything else that cannot be measured is refused: a limit that fails open is no limit.
+      return refusalError(new QueryTooComplexError(`The operation could not be measured against the limits (${(err as Error).message})`, { reason: 'UNMEASURABLE' }));
+    }
+    if (m.fields > maxFields) {
+      return refusalError(
+        new QueryTooComplexError(`The operation selects more than ${maxFields} fields once its fragments are expanded; ask for fewer`, { reason: 'FIELDS', maxFields }),
+      );
     }
     if (maxDepth > 0 && m.depth > maxDepth) {
       return refusalError(
         new QueryTooComplexError(`The operation is nested ${m.depth} levels deep; the limit is ${maxDepth}`, { reason: 'DEPTH', depth: m.depth, maxDepth, cost: m.cost, maxCost }),
       );
     }
-    if (maxCost > 0 && m.cost > maxCost) {
+    if (maxCost > 0 && m.cost !== null && m.cost > maxCost) {
       return refusalError(
         new QueryTooComplexError(`The operation's estimated cost is ${m.cost}; the limit is ${maxCost}: ask for fewer items or fields`, {
           reason: 'COST',

@@ -86,7 +86,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           if (trusted && !trusted.ok) return [trusted.error];
           let document: DocumentNode;
           try {
-            document = parse(trusted?.query ?? payload.query);
+            document = parse(trusted?.query ?? payload.query, { maxTokens: opts.limits?.settings.maxTokens });
           } catch (err) {
             return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
           }
