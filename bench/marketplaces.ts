@@ -165,7 +165,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
   const sim = new SimulatorClient(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
   process.stdout.write(`Seeding ${opts.skus} SKUs and starting the system…\n`);
-  const system = await startBenchSystem({ skus: opts.skus, env: { MARKETPLACE_SECRETS_DIR: secrets, MARKETPLACE_REFRESH_MS: '500' } });
+  const system = await startBenchSystem({ skus: opts.skus, env: { MARKETPLACE_SECRETS_DIR: secrets, MARKETPLACE_REFRESH_MS: '500', MARKETPLACE_ALLOWED_HOSTS: '127.0.0.1' } });
   const stop = async () => {
     await system.stop();
     simulator.child.kill('SIGTERM');
@@ -183,9 +183,10 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     for (const kind of KINDS) {
       const account = `bench-${kind.toLowerCase()}-${run.toLowerCase()}`;
       const policy = scalePolicy(DEFAULT_PUSH_POLICIES[kind], opts.rateScale);
-      await writeFile(join(secrets, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }));
+      const code = `BENCH-${kind}-${run}`;
+      await writeFile(join(secrets, `${account}.json`), JSON.stringify({ kind, accountId: account, channel: code, accessToken: tokenFor(kind, account) }));
       const created = await gateway(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
-        i: { code: `BENCH-${kind}-${run}`, name: `Bench ${kind}`, type: 'MARKETPLACE', marketplace: kind, allocationRule: { sources: [{ locationId: DC, priority: 1 }] } },
+        i: { code, name: `Bench ${kind}`, type: 'MARKETPLACE', marketplace: kind, allocationRule: { sources: [{ locationId: DC, priority: 1 }] } },
       });
       targets.push({ kind, channelId: created.createChannel.id, account, policy });
     }

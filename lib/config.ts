@@ -214,6 +214,15 @@ const ordersSection = z.object({
 const marketplacesSection = z.object({
   /** Directory of marketplace credentials, one `<secret name>.json` file per connection secret (e.g. a mounted Kubernetes secret). */
   MARKETPLACE_SECRETS_DIR: z.string().min(1).default('secrets'),
+  /**
+   * Hosts (`host` for any port, or `host:port`) a connection's base URL may name besides the
+   * marketplaces' documented API hosts, over http or https: a simulator, a recording proxy. Empty:
+   * only the documented hosts, over https.
+   */
+  MARKETPLACE_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase())),
   /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
   MARKETPLACE_INVENTORY_URL: optionalUrl,
   /**

@@ -32,10 +32,14 @@ if (cfg.SEED_DEMO) {
 }
 // The stand-in for Amazon, eBay, Walmart and Shopify, so the demo's marketplace channels have somewhere to push.
 let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
+/** What the services get besides this process's environment: the simulator as a host marketplace credentials may go to. */
+let serviceEnv: Record<string, string> = {};
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
   simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST });
-  await connectDemoMarketplaces(sources.marketplaces, cfg, simulator.url, (line) => say(`  ${line}`));
+  const allowedHosts = [...cfg.MARKETPLACE_ALLOWED_HOSTS, new URL(simulator.url).host];
+  serviceEnv = { MARKETPLACE_ALLOWED_HOSTS: allowedHosts.join(',') };
+  await connectDemoMarketplaces(sources.marketplaces, { ...cfg, MARKETPLACE_ALLOWED_HOSTS: allowedHosts }, simulator.url, (line) => say(`  ${line}`));
 }
 await closeAll(sources);
 
@@ -67,10 +71,10 @@ function watch(svc: ServiceProcess): void {
 
 say('▸ starting subgraphs');
 try {
-  for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name));
+  for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name, serviceEnv));
   await Promise.all(services.map((s) => waitReady(s)));
   say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry)');
-  const jobs = spawnService(cfg, 'jobs');
+  const jobs = spawnService(cfg, 'jobs', serviceEnv);
   services.push(jobs);
   // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
   for (const [check, problem] of Object.entries((await waitReady(jobs)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);

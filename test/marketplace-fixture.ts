@@ -21,6 +21,8 @@ export async function secretsDir(): Promise<{ dir: string; remove: () => Promise
 export function marketplaceEnv(secrets: string): Record<string, string> {
   return {
     MARKETPLACE_SECRETS_DIR: secrets,
+    // The simulator listens on loopback, on a port of its own.
+    MARKETPLACE_ALLOWED_HOSTS: '127.0.0.1',
     MARKETPLACE_LOCK_MS: '5000',
     MARKETPLACE_BACKOFF_MS: '100',
     MARKETPLACE_PUSH_ATTEMPTS: '3',
@@ -73,7 +75,7 @@ export class MarketplaceWorld extends OrdersWorld {
       },
     });
     const channelId: string = created.createChannel.id;
-    if (opts.secret !== false) await this.writeSecret({ kind, account });
+    if (opts.secret !== false) await this.writeSecret({ kind, account, code });
     const settings = kind === 'AMAZON' ? { marketplaceIds: ['A1F83G8C2ARO7P'] } : kind === 'SHOPIFY' ? { locationId: 'gid://shopify/Location/1' } : {};
     const policy = ratePolicy || this.rateScale !== 1 ? await this.policy(kind, ratePolicy ?? {}) : null;
     await this.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
@@ -84,8 +86,9 @@ export class MarketplaceWorld extends OrdersWorld {
   }
 
   /** The account's credentials, in the file its connection's secretName names. */
-  async writeSecret(channel: Pick<MarketplaceChannel, 'kind' | 'account'>): Promise<void> {
-    await writeFile(join(this.secrets, `${channel.account}.json`), JSON.stringify({ accessToken: tokenFor(channel.kind, channel.account) }));
+  async writeSecret(channel: Pick<MarketplaceChannel, 'kind' | 'account' | 'code'>): Promise<void> {
+    const secret = { kind: channel.kind, accountId: channel.account, channel: channel.code, accessToken: tokenFor(channel.kind, channel.account) };
+    await writeFile(join(this.secrets, `${channel.account}.json`), JSON.stringify(secret));
   }
 
   /** The documented policy, scaled, with some figures replaced. */

@@ -86,7 +86,7 @@ describe('marketplaces leaving the channels subgraph', () => {
     marketplacesDb = await openSubgraphDatabase(cfg, marketplacesSubgraph);
     const queues = marketplaceQueues(cfg);
     try {
-      const service = new MarketplaceService(marketplacesDb, queues);
+      const service = new MarketplaceService(marketplacesDb, queues, { allowedHosts: [] });
       const [connection] = await service.resolvedConnections();
       expect(connection).toMatchObject({
         channelId: channel.id,

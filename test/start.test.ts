@@ -42,7 +42,7 @@ describe('npm start on a database that holds the demo marketplace connections al
     const id = randomUUID().slice(0, 8);
     const secrets = await secretsDir();
     // Databases and Redis keys of the test's own: the demo channels' ids are fixed, and no other test's jobs process may see them.
-    const cfg = configWith({ DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, MARKETPLACE_SECRETS_DIR: secrets.dir });
+    const cfg = configWith({ DB_PREFIX: `omnistock_t${id}`, REDIS_KEY_PREFIX: `omnistock_test:${id}`, MARKETPLACE_SECRETS_DIR: secrets.dir, MARKETPLACE_ALLOWED_HOSTS: '127.0.0.1:4030' });
     // Only written into the connections here, never called.
     const simulatorUrl = 'http://127.0.0.1:4030';
     /** What `npm start` runs before it starts the services: migrate, seed, connect the demo marketplaces. */
@@ -65,12 +65,12 @@ describe('npm start on a database that holds the demo marketplace connections al
       // The same database, a fresh clone: secrets/ is not in git. One secret the operator broke meanwhile.
       await rm(secrets.dir, { recursive: true });
       const second = await startUp();
-      for (const { kind, account } of accounts) expect(await store().get(account), account).toEqual({ accessToken: tokenFor(kind, account) });
+      for (const { kind, account } of accounts) expect(await store().get(account), account).toMatchObject({ kind, accountId: account, accessToken: tokenFor(kind, account) });
       expect(second).toEqual([`wrote the missing credentials of 4 demo channels connected earlier (AMAZON-UK, EBAY-UK, WALMART-US, SHOPIFY-OUTLET) to ${secrets.dir}/`]);
 
       await writeFile(join(secrets.dir, 'demo-ebay.json'), 'not json');
       expect(await startUp()).toEqual([`wrote the missing credentials of 1 demo channel connected earlier (EBAY-UK) to ${secrets.dir}/`]);
-      expect(await store().get('demo-ebay')).toEqual({ accessToken: tokenFor('EBAY', 'demo-ebay') });
+      expect(await store().get('demo-ebay')).toEqual({ kind: 'EBAY', accountId: 'demo-ebay', channel: 'EBAY-UK', accessToken: tokenFor('EBAY', 'demo-ebay') });
 
       expect(await startUp()).toEqual([`the demo channels were connected earlier; their credentials are in ${secrets.dir}/`]);
     } finally {

@@ -20,7 +20,7 @@ async function withSession<T>(work: (s: Session) => Promise<T>): Promise<T> {
   const cfg = config();
   const ds: DataSource = await openSubgraphDatabase(cfg, marketplacesSubgraph);
   const queues = marketplaceQueues(cfg);
-  const marketplace = new MarketplaceService(ds, queues);
+  const marketplace = new MarketplaceService(ds, queues, { allowedHosts: cfg.MARKETPLACE_ALLOWED_HOSTS });
   try {
     return await work({
       marketplace,

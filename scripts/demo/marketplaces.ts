@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../lib/config.js';
 import { marketplaceQueues } from '../../subgraphs/marketplaces/services/queues.js';
 import { MarketplaceService } from '../../subgraphs/marketplaces/services/marketplace.service.js';
-import { MissingSecretError, SecretStore } from '../../subgraphs/marketplaces/services/secrets.js';
+import { UnusableConnectionError, SecretStore } from '../../subgraphs/marketplaces/services/secrets.js';
 import type { MarketplaceKind } from '../../subgraphs/marketplaces/connectors/types.js';
 import { tokenFor } from '../../tools/marketplace-simulator/index.js';
 import { DEMO_CHANNELS } from './estate.js';
@@ -54,10 +54,11 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
  */
 export async function connectDemoMarketplaces(marketplaces: DataSource, cfg: Config, simulatorUrl: string, say: (line: string) => void): Promise<void> {
   const queues = marketplaceQueues(cfg);
-  const service = new MarketplaceService(marketplaces, queues);
+  const service = new MarketplaceService(marketplaces, queues, { allowedHosts: cfg.MARKETPLACE_ALLOWED_HOSTS });
   const secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
-  const writeSecret = (kind: MarketplaceKind, account: string) =>
-    writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${account}.json`), JSON.stringify({ accessToken: tokenFor(kind, account) }, null, 2));
+  // A secret names what it was issued for: only that channel's connection to that account uses it.
+  const writeSecret = (kind: MarketplaceKind, account: string, channel: string, secretName = account) =>
+    writeFile(join(cfg.MARKETPLACE_SECRETS_DIR, `${secretName}.json`), JSON.stringify({ kind, accountId: account, channel, accessToken: tokenFor(kind, account) }, null, 2));
   try {
     await mkdir(cfg.MARKETPLACE_SECRETS_DIR, { recursive: true });
     const demo = DEMO_CHANNELS.filter((c) => c.marketplace !== null);
@@ -73,17 +74,17 @@ export async function connectDemoMarketplaces(marketplaces: DataSource, cfg: Con
       if (current && current.accountId !== account) continue;
       if (current?.baseUrl === baseUrl) {
         // The same check the jobs process makes, so what it would find unusable is what is rewritten.
-        const usable = await secrets.get(current.secretName).then(() => true, (err: unknown) => {
-          if (err instanceof MissingSecretError) return false;
+        const usable = await secrets.forConnection({ secretName: current.secretName, kind, accountId: account, channelCode: channel.code }).then(() => true, (err: unknown) => {
+          if (err instanceof UnusableConnectionError) return false;
           throw err;
         });
         if (!usable) {
-          await writeSecret(kind, current.secretName);
+          await writeSecret(kind, account, channel.code, current.secretName);
           restored.push(channel.code);
         }
         continue;
       }
-      await writeSecret(kind, account);
+      await writeSecret(kind, account, channel.code);
       await service.setConnection(channel.id, {
         accountId: account,
         baseUrl,

@@ -12,6 +12,6 @@ export interface MarketplacesContext extends BaseContext {
 export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const queues = marketplaceQueues(runtime.cfg);
   runtime.onClose(() => queues.close());
-  const marketplace = new MarketplaceService(ds, queues);
+  const marketplace = new MarketplaceService(ds, queues, { allowedHosts: runtime.cfg.MARKETPLACE_ALLOWED_HOSTS });
   return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, loaders: createLoaders(marketplace) });
 }

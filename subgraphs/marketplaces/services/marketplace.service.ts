@@ -9,6 +9,7 @@ import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js'
 import type { ChannelSnapshot } from '../../../contracts/events.js';
 import { writeTransaction } from '../../../lib/db.js';
 import { channelReplicaStore, type ReplicaChannel } from '../data/channel-replica.store.js';
+import { endpointProblem, redactMessage } from '../domain/connection-rules.js';
 import { DEFAULT_PUSH_POLICIES } from '../connectors/policies.js';
 import type { MarketplaceKind, RatePolicy } from '../connectors/types.js';
 import {
@@ -20,7 +21,7 @@ import {
 } from '../data/marketplace.entity.js';
 import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from '../data/marketplace.store.js';
 import type { MarketplaceQueues } from './queues.js';
-import { secretProblemCodeSchema, type SecretProblemCode } from './secrets.js';
+import { connectionProblemCodeSchema, type ConnectionProblemCode } from './secrets.js';
 
 /** The window channel lag percentiles are taken over. */
 
@@ -77,7 +78,7 @@ const replaySchema = z.object({ channelId: idSchema, ids: z.array(idSchema).min(
  * (nothing is dead-lettered) and resume by themselves once it is fixed.
  */
 export interface ConnectionProblem {
-  code: SecretProblemCode;
+  code: ConnectionProblemCode;
   message: string;
   since: Date;
 }
@@ -120,7 +121,7 @@ export function resolvePolicy(row: MarketplaceConnectionEntity): RatePolicy {
 /** The connection's stored problem (its code parsed where it enters); null while healthy. */
 export function connectionProblem(row: MarketplaceConnectionEntity): ConnectionProblem | null {
   if (!row.problemCode) return null;
-  return { code: secretProblemCodeSchema.parse(row.problemCode), message: row.problemMessage ?? '', since: row.problemSince ?? row.updatedAt };
+  return { code: connectionProblemCodeSchema.parse(row.problemCode), message: row.problemMessage ?? '', since: row.problemSince ?? row.updatedAt };
 }
 
 /** The connection's stored settings, parsed where they enter. */
@@ -136,6 +137,7 @@ export class MarketplaceService {
   constructor(
     private readonly ds: DataSource,
     private readonly queues: MarketplaceQueues,
+    private readonly opts: { allowedHosts: readonly string[] },
   ) {}
 
   async connectionsOf(channelIds: readonly string[]): Promise<(MarketplaceConnectionEntity | null)[]> {
@@ -228,6 +230,8 @@ export class MarketplaceService {
         missing.map((m) => ({ path: `settings.${m}`, message: `required for ${kind}` })),
       );
     }
+    const endpoint = endpointProblem(kind, v.baseUrl, this.opts.allowedHosts);
+    if (endpoint) throw new BadUserInputError(`Invalid input: baseUrl ${endpoint}`, [{ path: 'baseUrl', message: endpoint }]);
     const documented = DEFAULT_PUSH_POLICIES[kind];
     if (v.ratePolicy && v.ratePolicy.maxBatch > documented.maxBatch) {
       throw new BadUserInputError(`Invalid input: ${kind} takes at most ${documented.maxBatch} items per call`, [
@@ -364,24 +368,26 @@ export class MarketplaceService {
   }
 
   markRetrying(channelId: string, failures: readonly { sku: string; message: string }[]): Promise<unknown> {
-    return marketplaceStore.markFailed(this.ds.manager, channelId, failures, false, new Date());
+    return marketplaceStore.markFailed(this.ds.manager, channelId, failures.map((f) => ({ ...f, message: redactMessage(f.message) })), false, new Date());
   }
 
   /** Records pushes that cannot succeed as they are, in one transaction with their sync state. */
   deadLetter(channelId: string, letters: readonly { sku: string; quantity: number; message: string; code: string | null; attempts: number }[]): Promise<unknown> {
     if (!letters.length) return Promise.resolve();
     const now = new Date();
+    // Marketplaces echo requests in their errors: what is kept and shown carries no credential.
+    const redacted = letters.map((l) => ({ ...l, message: redactMessage(l.message) }));
     return this.ds.transaction(async (tx) => {
       await marketplaceStore.insertDeadLetters(
         tx,
-        letters.map((l) => Object.assign(new DeadLetterEntity(), { id: randomUUID(), channelId, ...l, message: l.message.slice(0, 2000), createdAt: now, replayedAt: null })),
+        redacted.map((l) => Object.assign(new DeadLetterEntity(), { id: randomUUID(), channelId, ...l, createdAt: now, replayedAt: null })),
       );
-      await marketplaceStore.markFailed(tx, channelId, letters, true, now);
+      await marketplaceStore.markFailed(tx, channelId, redacted, true, now);
     });
   }
 
   /** Records the connection's problem, or that it has none (null). */
-  recordProblem(channelId: string, problem: { code: SecretProblemCode; message: string } | null): Promise<unknown> {
+  recordProblem(channelId: string, problem: { code: ConnectionProblemCode; message: string } | null): Promise<unknown> {
     return marketplaceStore.setProblem(this.ds.manager, channelId, problem, new Date());
   }
 

@@ -15,7 +15,7 @@ import type { MarketplaceService, ResolvedConnection } from './marketplace.servi
 import type { PushedMark } from '../data/marketplace.store.js';
 import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
-import { MissingSecretError } from './secrets.js';
+import { UnusableConnectionError } from './secrets.js';
 
 /** Pause after an unexpected error of the loop itself (Redis or the database away). */
 const LOOP_RETRY_MS = 1000;
@@ -45,7 +45,7 @@ export interface PusherDeps {
   connections: () => readonly ResolvedConnection[];
   /**
    * An adapter for the connection with its credentials resolved (recording the connection's health).
-   * @throws MissingSecretError when its secret is missing or unreadable
+   * @throws UnusableConnectionError when its secret is missing or unreadable
    */
   adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
   /** Whether the connection's credentials were unusable when last looked at (the supervisor keeps looking). */
@@ -211,7 +211,7 @@ export class AccountPusher {
     try {
       adapter = await this.deps.adapterFor(connection);
     } catch (err) {
-      if (err instanceof MissingSecretError) return this.hold(items);
+      if (err instanceof UnusableConnectionError) return this.hold(items);
       return this.retry(channelId, items, (err as Error).message);
     }
     const skus = items.map((i) => i.data.sku);

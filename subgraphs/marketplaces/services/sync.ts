@@ -16,12 +16,13 @@ import { MarketplaceService, type ResolvedConnection, type SyncSummary } from '.
 import { AccountPusher } from './pusher.js';
 import { MAINTENANCE_QUEUE, maintenanceJobSchema, marketplaceQueues, pushQueueName } from './queues.js';
 import { Reconciler } from './reconciler.js';
-import { MissingSecretError, SecretStore, type SecretProblemCode } from './secrets.js';
+import { endpointProblem } from '../domain/connection-rules.js';
+import { UnusableConnectionError, SecretStore, type ConnectionProblemCode } from './secrets.js';
 
 const DRIFT_SCHEDULE = 'drift-all';
 const STREAM_READ_COUNT = 1000;
 
-type Problem = { code: SecretProblemCode; message: string };
+type Problem = { code: ConnectionProblemCode; message: string };
 
 /**
  * The marketplace side of the jobs process: the change feed (stock events → push jobs), a push
@@ -64,7 +65,7 @@ export class MarketplaceSync {
     republishChannels: () => Promise<unknown>,
   ) {
     this.queues = marketplaceQueues(cfg);
-    this.service = new MarketplaceService(marketplaces, this.queues);
+    this.service = new MarketplaceService(marketplaces, this.queues, { allowedHosts: cfg.MARKETPLACE_ALLOWED_HOSTS });
     this.secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
     this.buckets = createRedis(cfg.REDIS_URL);
     this.feedRedis = createRedis(cfg.REDIS_URL);
@@ -178,7 +179,7 @@ export class MarketplaceSync {
     for (const map of [this.problems, this.recorded]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
     for (const c of this.connections) {
       await this.credentials(c).catch((err: unknown) => {
-        if (!(err instanceof MissingSecretError)) throw err;
+        if (!(err instanceof UnusableConnectionError)) throw err;
       });
     }
     const byLocation = new Map<string, ResolvedConnection[]>();
@@ -216,7 +217,7 @@ export class MarketplaceSync {
     }
   }
 
-  /** One adapter per connection, rebuilt when its settings or credentials change. @throws MissingSecretError */
+  /** One adapter per connection, rebuilt when its settings or credentials change. @throws UnusableConnectionError */
   private async adapterFor(connection: ResolvedConnection): Promise<MarketplaceAdapter> {
     const credentials = await this.credentials(connection);
     const key = JSON.stringify([connection.kind, connection.accountId, connection.baseUrl, connection.settings, credentials]);
@@ -227,14 +228,21 @@ export class MarketplaceSync {
     return adapter;
   }
 
-  /** The connection's secret, recording whether it could be read as the connection's health. @throws MissingSecretError */
+  /**
+   * The connection's credentials, recording whether they may be used as the connection's health:
+   * never for a base URL that may not receive them (one stored before the rule, or written to the
+   * database by hand), nor from a secret issued for another channel or account.
+   * @throws UnusableConnectionError
+   */
   private async credentials(connection: ResolvedConnection): Promise<Record<string, string>> {
     try {
-      const credentials = await this.secrets.get(connection.secretName);
+      const endpoint = endpointProblem(connection.kind, connection.baseUrl, this.cfg.MARKETPLACE_ALLOWED_HOSTS);
+      if (endpoint) throw new UnusableConnectionError(`base URL ${connection.baseUrl} ${endpoint}: no credentials are sent there`, 'BASE_URL_NOT_ALLOWED');
+      const credentials = await this.secrets.forConnection(connection);
       await this.recordHealth(connection, null);
       return credentials;
     } catch (err) {
-      if (err instanceof MissingSecretError) await this.recordHealth(connection, { code: err.code, message: err.message });
+      if (err instanceof UnusableConnectionError) await this.recordHealth(connection, { code: err.code, message: err.message });
       throw err;
     }
   }
