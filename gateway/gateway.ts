@@ -69,6 +69,8 @@ export interface GatewayOptions {
   introspection?: IntrospectionMode;
   /** The ops page's Redis, key prefix and refresh interval; the configuration's when omitted. */
   ops?: Partial<OpsSettings>;
+  /** Largest request body (HTTP) and WebSocket frame; MAX_BODY_BYTES when omitted. */
+  maxBodyBytes?: number;
 }
 
 export interface SubscriptionSettings {
@@ -78,6 +80,10 @@ export interface SubscriptionSettings {
   keepAliveMs: number;
   retryMaxMs: number;
   clientKeepAliveMs: number;
+  /** Open WebSocket connections per client address. */
+  connectionsPerAddress: number;
+  /** How often an open socket's credentials are checked again (with authentication). */
+  authRecheckMs: number;
 }
 
 function subscriptionDefaults(): SubscriptionSettings {
@@ -89,6 +95,8 @@ function subscriptionDefaults(): SubscriptionSettings {
     keepAliveMs: cfg.SUBSCRIPTION_KEEPALIVE_MS,
     retryMaxMs: cfg.SUBSCRIPTION_RETRY_MAX_MS,
     clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS,
+    connectionsPerAddress: cfg.WS_CONNECTIONS_PER_ADDRESS,
+    authRecheckMs: cfg.WS_AUTH_RECHECK_MS,
   };
 }
 
@@ -182,6 +190,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     name: 'gateway',
     host: opts.host,
     port: opts.port,
+    maxBodyBytes: opts.maxBodyBytes,
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway: executions,
@@ -231,6 +240,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         metrics: gatewayMetrics,
         maxPerConnection: settings.maxPerConnection,
         clientKeepAliveMs: settings.clientKeepAliveMs,
+        maxPayload: opts.maxBodyBytes ?? config().MAX_BODY_BYTES,
+        maxPerAddress: settings.connectionsPerAddress,
+        recheckMs: guard.enforced ? settings.authRecheckMs : undefined,
       });
       return async () => {
         // Sockets first, with 1001 Going away: a client told so reconnects and resumes with `since`.

@@ -120,6 +120,10 @@ const gatewaySection = z.object({
   SUBSCRIPTION_KEEPALIVE_MS: z.coerce.number().int().min(100).default(10_000),
   /** Interval of the gateway's pings to its graphql-ws clients; a client that has not answered by the next ping is disconnected. */
   SUBSCRIPTION_CLIENT_KEEPALIVE_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Open graphql-ws connections the gateway accepts from one client address; more are refused at the upgrade (HTTP 429). */
+  WS_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  /** With authentication, how often an open socket's credentials are checked again: a revoked key or an expired token loses its socket (4403). */
+  WS_AUTH_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   /** Upper bound of the gateway's backoff when reconnecting to a subgraph's subscription server. */
   SUBSCRIPTION_RETRY_MAX_MS: z.coerce.number().int().min(10).default(10_000),
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),

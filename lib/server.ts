@@ -164,8 +164,35 @@ export function attachWebSocketServer(
   server: HttpServer,
   path: string,
   use: (wss: WebSocketServer) => { dispose(): void | Promise<void> },
+  limits: { maxPayload?: number; maxPerAddress?: number } = {},
 ): () => Promise<void> {
-  const wss = new WebSocketServer({ server, path });
+  // ws would take 100 MiB frames, before any authentication: no more than an HTTP body.
+  const maxPayload = limits.maxPayload ?? config().MAX_BODY_BYTES;
+  const open = new Map<string, number>();
+  const wss = new WebSocketServer({
+    server,
+    path,
+    maxPayload,
+    // Sockets per address, refused at the upgrade (HTTP 429) before a socket or any state exists.
+    verifyClient: limits.maxPerAddress
+      ? (info, done) => {
+          const address = info.req.socket.remoteAddress ?? '';
+          if ((open.get(address) ?? 0) >= limits.maxPerAddress!) return done(false, 429, `Too many WebSocket connections from ${address}`);
+          done(true);
+        }
+      : undefined,
+  });
+  if (limits.maxPerAddress) {
+    wss.on('connection', (socket, req) => {
+      const address = req.socket.remoteAddress ?? '';
+      open.set(address, (open.get(address) ?? 0) + 1);
+      socket.once('close', () => {
+        const n = (open.get(address) ?? 1) - 1;
+        if (n > 0) open.set(address, n);
+        else open.delete(address);
+      });
+    });
+  }
   const disposable = use(wss);
   let closing: Promise<void> | undefined;
   return () =>

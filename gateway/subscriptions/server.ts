@@ -31,8 +31,11 @@ export const admitAll: ConnectionAuthenticator = (params) => ({
 
 interface ConnectionState {
   auth: Extract<ConnectionAuth, { ok: true }>;
+  /** The connection_init payload: its credentials are checked again while the socket is open. */
+  params: Readonly<Record<string, unknown>>;
   subscriptions: number;
   remoteAddress: string | null;
+  recheck?: NodeJS.Timeout;
 }
 
 type Extra = { state?: ConnectionState } & Record<PropertyKey, unknown>;
@@ -52,7 +55,20 @@ export interface GatewayWsOptions {
   maxPerConnection: number;
   /** Ping interval; a client that has not answered by the next ping is disconnected. */
   clientKeepAliveMs: number;
+  /** Largest frame a client may send (MAX_BODY_BYTES); larger closes the socket (1009). */
+  maxPayload: number;
+  /** Open sockets per client address; more are refused at the upgrade (HTTP 429). */
+  maxPerAddress: number;
+  /**
+   * With authentication: how often an open socket's credentials are checked again, so a revoked
+   * key or an expired token loses its socket (4403) even while it only listens. Every new
+   * operation checks them too.
+   */
+  recheckMs?: number;
 }
+
+/** How long a socket may stay open without its connection_init. */
+const CONNECTION_INIT_TIMEOUT_MS = 3000;
 
 interface OperationContext {
   document: DocumentNode;
@@ -70,17 +86,28 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
   return attachWebSocketServer(server, path, (wss) =>
     useServer<Record<string, unknown>, Extra>(
       {
+        connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
         onConnect: async (ctx) => {
           const auth = await opts.authenticate(ctx.connectionParams ?? {});
           if (!auth.ok) {
             ctx.extra.socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
             return false;
           }
-          ctx.extra.state = { auth, subscriptions: 0, remoteAddress: (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null };
+          const params = ctx.connectionParams ?? {};
+          const state: ConnectionState = { auth, params, subscriptions: 0, remoteAddress: (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null };
+          ctx.extra.state = state;
+          if (opts.recheckMs) {
+            state.recheck = setInterval(() => void liveAuth(state, ctx.extra.socket), opts.recheckMs);
+            state.recheck.unref();
+          }
           return true;
         },
+        onClose: (ctx) => clearInterval(ctx.extra.state?.recheck),
         onSubscribe: countRefusals(opts.metrics, async (ctx, id, payload) => {
           const state = ctx.extra.state!;
+          // Each operation on the credential as it is now: a key revoked since connection_init is refused and loses the socket.
+          const live = await liveAuth(state, ctx.extra.socket);
+          if (!live) return [new GraphQLError('The credentials of this connection are no longer valid', { extensions: { code: 'UNAUTHENTICATED' } })];
           // First, before parsing: an unknown id or an untrusted operation is refused as on HTTP.
           const trusted = opts.trustedDocuments?.check(payload as OperationRequest, state.auth.clientId);
           if (trusted && !trusted.ok) return [trusted.error];
@@ -161,7 +188,18 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
       wss,
       opts.clientKeepAliveMs,
     ),
+    { maxPayload: opts.maxPayload, maxPerAddress: opts.maxPerAddress },
   );
+
+  /** Checks the connection's credentials again; closes the socket (4403) and answers false when they no longer hold. */
+  async function liveAuth(state: ConnectionState, socket: { close(code: number, reason: string): void }): Promise<boolean> {
+    if (!opts.recheckMs) return true;
+    const auth = await opts.authenticate(state.params);
+    if (auth.ok) return true;
+    clearInterval(state.recheck);
+    socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
+    return false;
+  }
 }
 
 type OnSubscribe = NonNullable<Parameters<typeof useServer<Record<string, unknown>, Extra>>[0]['onSubscribe']>;
