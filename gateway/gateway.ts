@@ -71,6 +71,8 @@ export interface GatewayOptions {
   ops?: Partial<OpsSettings>;
   /** Largest request body (HTTP) and WebSocket frame; MAX_BODY_BYTES when omitted. */
   maxBodyBytes?: number;
+  /** The bearer token /metrics asks for; METRICS_TOKEN when omitted. */
+  metricsToken?: string;
 }
 
 export interface SubscriptionSettings {
@@ -191,6 +193,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     host: opts.host,
     port: opts.port,
     maxBodyBytes: opts.maxBodyBytes,
+    metricsToken: opts.metricsToken,
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway: executions,

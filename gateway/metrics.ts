@@ -195,12 +195,12 @@ function refusedOutcome(status: number, payload: unknown): string {
   return status === 413 ? 'PAYLOAD_TOO_LARGE' : `http_${status}`;
 }
 
-type MaybeHttpError = { extensions?: { response?: { status?: unknown } }; cause?: unknown } | null | undefined;
+type MaybeHttpError = { status?: unknown; extensions?: { response?: { status?: unknown } }; cause?: unknown } | null | undefined;
 
 /** http_<status> when the subgraph answered with a non-2xx status (possibly wrapped as a cause), else network. */
 export function fetchFailureKind(err: unknown): string {
   for (let e = err as MaybeHttpError, depth = 0; e && depth < 3; e = e.cause as MaybeHttpError, depth++) {
-    const status = e.extensions?.response?.status;
+    const status = e.status ?? e.extensions?.response?.status;
     if (typeof status === 'number') return `http_${status}`;
   }
   return 'network';

@@ -22,7 +22,7 @@ export interface SubgraphFetchContext {
  *   and shares an identical fetch already in flight (SubgraphTransport); a mutation's fetches never
  *   do either: its reads must see its writes;
  * - asks for each distinct entity of an `_entities` fetch once (dedupeRepresentations);
- * - a fetch that gets no answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 502/503/504) answers
+ * - a fetch that gets no usable answer (refused, reset, SUBGRAPH_TIMEOUT_MS, a 5xx, a 401/403, no GraphQL) answers
  *   SUBGRAPH_UNAVAILABLE errors at the paths it was to fill instead of failing the plan, so the rest
  *   of the response is served; the next request simply tries the subgraph again;
  * - times every fetch and counts its failures by kind when given metrics.
@@ -48,7 +48,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
       return await this.batcher.fetch(this.batchKey(options), options.request, (request) => this.deduped(request, options));
     } catch (err) {
       if (!(err instanceof SubgraphTransportError)) throw err;
-      logger().warn({ subgraph: this.serviceName, reason: err.reason }, 'subgraph unavailable');
+      logger().warn({ subgraph: this.serviceName, reason: err.reason, detail: err.cause instanceof Error ? err.cause.message : undefined }, 'subgraph unavailable');
       return unavailableResponse(options.request, 'document' in options ? options.document : undefined, err);
     }
   }

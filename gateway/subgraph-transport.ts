@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { GraphQLError } from 'graphql';
 import { Agent, type Dispatcher } from 'undici';
-import { GATEWAY_STATUSES, SubgraphTransportError } from './subgraph-unavailable.js';
+import { SubgraphTransportError } from './subgraph-unavailable.js';
 
 /** What a subgraph answered: its status, the headers the gateway reads, and the body as text (each caller parses its own copy). */
 export interface SubgraphAnswer {
@@ -114,24 +113,32 @@ export function failureReason(err: unknown, timeoutMs: number): string {
   return 'network error';
 }
 
+/** Statuses of a subgraph refusing the gateway's own request (its credentials, in time). */
+const REFUSED_GATEWAY = new Set([401, 403]);
+
 /**
- * A subgraph's answer as @apollo/gateway takes it, with RemoteGraphQLDataSource's rules: a 2xx JSON
- * object is the result; any other status
- * is a GraphQLError `<status>: <reason>` carrying the response, except the statuses of a proxy that
- * could not reach the subgraph, which mean it answered nothing.
- * @throws GraphQLError for a non-2xx answer or a body that is not a JSON object
- * @throws SubgraphTransportError for a 502, 503 or 504
+ * A subgraph's answer as @apollo/gateway takes it: a 2xx JSON object is the result, and so is a
+ * GraphQL answer with a 4xx other than 401/403 (the subgraph refused the request, with its errors).
+ * Anything else (a 401/403, a 5xx, a status without a GraphQL body) is a failure of the gateway's
+ * fetch, never passed to the caller as it came.
+ * @throws SubgraphTransportError for those
+ * @throws Error for a 2xx body that is not a JSON object
  */
+
 export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer): GatewayGraphQLResponse {
   const body = parseBody(answer);
   if (answer.status < 200 || answer.status > 299) {
+    // A GraphQL answer with a 4xx (a request the subgraph refused, e.g. 400 with its validation errors) is its answer.
+    const graphql = typeof body === 'object' && body !== null && Array.isArray((body as { errors?: unknown }).errors);
+    if (graphql && answer.status < 500 && !REFUSED_GATEWAY.has(answer.status)) return body as GatewayGraphQLResponse;
+    // Anything else is the gateway's failure, not the caller's: SUBGRAPH_UNAVAILABLE at the fields the
+    // fetch was to fill. The subgraph's URL and body (which may name internal hosts or say why our
+    // credentials failed) go to the log only. A 401/403 means the subgraph refused the gateway itself.
     const statusText = STATUS_CODES[answer.status] ?? '';
-    const code = answer.status === 401 ? 'UNAUTHENTICATED' : answer.status === 403 ? 'FORBIDDEN' : undefined;
-    const error = new GraphQLError(`${answer.status}: ${statusText}`, {
-      extensions: { response: { url, status: answer.status, statusText, body }, ...(code ? { code } : {}) },
+    throw new SubgraphTransportError(serviceName, `HTTP ${answer.status}`, {
+      status: answer.status,
+      cause: new Error(`${url} answered ${answer.status} ${statusText}: ${answer.text.slice(0, 500)}`),
     });
-    if (GATEWAY_STATUSES.has(answer.status)) throw new SubgraphTransportError(serviceName, `HTTP ${answer.status}`, { cause: error });
-    throw error;
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${answer.text}`);
   return body as GatewayGraphQLResponse;

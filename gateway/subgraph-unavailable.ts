@@ -1,20 +1,21 @@
 import { Kind, parse, type DocumentNode } from 'graphql';
 import { SubgraphUnavailableError } from '../lib/errors.js';
 
-/** A subgraph fetch that got no usable answer: no connection, a reset, a timeout, or a 502/503/504 in front of it. */
+/** A subgraph fetch that got no usable answer: no connection, a reset, a timeout, a 5xx, a refusal of the gateway itself (401/403), or no GraphQL. */
 export class SubgraphTransportError extends Error {
+  /** The HTTP status the fetch got, when it got one. */
+  readonly status?: number;
+
   constructor(
     readonly serviceName: string,
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(`${serviceName}: ${reason}`, options);
     this.name = 'SubgraphTransportError';
+    this.status = options?.status;
   }
 }
-
-/** Statuses of a proxy in front of a subgraph that could not reach it: the subgraph answered nothing. */
-export const GATEWAY_STATUSES = new Set([502, 503, 504]);
 
 /** Response keys of the operation's root fields: where a failed root fetch's data would have gone. */
 function rootResponseKeys(document: DocumentNode): string[] {

@@ -67,6 +67,11 @@ const platformSection = z.object({
   MARKETPLACES_PORT: port.default(4005),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /**
+   * The bearer token every service's /metrics asks for, so Prometheus can scrape from another host;
+   * unset, /metrics answers callers on the same host only.
+   */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
    * OpenTelemetry tracing: off unless set. The OTLP/HTTP collector's base URL (spans go to
    * `<endpoint>/v1/traces`, JSON), e.g. `http://otel-collector:4318`.
    */

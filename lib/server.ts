@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
@@ -35,6 +35,23 @@ export interface ServiceOptions {
   registry?: Registry;
   /** Largest request body in bytes (default MAX_BODY_BYTES); a larger one is answered 413 PAYLOAD_TOO_LARGE. */
   maxBodyBytes?: number;
+  /** The bearer token /metrics asks for (default METRICS_TOKEN); without one it answers loopback callers only. */
+  metricsToken?: string;
+}
+
+/**
+ * Whether a caller may read /metrics (its figures name clients, operations and subgraphs): with a
+ * token, whoever presents it, from anywhere; without one, callers on this host only. 401 or 403 when not.
+ */
+export function metricsRefusal(authorization: string | undefined, remoteAddress: string | undefined, token: string | undefined): 401 | 403 | null {
+  if (token) {
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    const a = Buffer.from(presented ?? '');
+    const b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b) ? null : 401;
+  }
+  const address = (remoteAddress ?? '').replace(/^::ffff:/, '');
+  return address === '::1' || /^127\./.test(address) ? null : 403;
 }
 
 export interface HttpServiceOptions<C extends BaseContext> extends ServiceOptions {
@@ -270,7 +287,13 @@ async function serve(
   opts.metrics?.(metrics);
   // In a cluster worker (GATEWAY_WORKERS), every worker's metrics summed by the cluster's primary.
   const clusterMetrics = clusterMetricsReader(metrics);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await (clusterMetrics ?? (() => metrics.metrics()))()));
+  const metricsToken = opts.metricsToken ?? config().METRICS_TOKEN;
+  app.get('/metrics', async (req, reply) => {
+    const refusal = metricsRefusal(req.headers.authorization, req.socket.remoteAddress, metricsToken);
+    if (refusal === 401) return reply.code(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'METRICS_TOKEN required: send "Authorization: Bearer <token>"' });
+    if (refusal === 403) return reply.code(403).send({ error: '/metrics answers callers on this host only; set METRICS_TOKEN to scrape it from elsewhere' });
+    return reply.type(metrics.contentType).send(await (clusterMetrics ?? (() => metrics.metrics()))());
+  });
   app.get('/readyz', async (_req, reply) => {
     if (shuttingDown) return reply.code(503).send({ status: 'shutting-down', service: opts.name });
     const checks: Record<string, string> = {};

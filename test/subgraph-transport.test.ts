@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GraphQLError } from 'graphql';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../gateway/metrics.js';
@@ -131,15 +130,23 @@ describe('SubgraphDataSource', () => {
     expect(JSON.parse(fake.received[0]!.body)).toMatchObject({ query: 'query Op__locations__0 { locations { name } }', operationName: 'Op__locations__0' });
   });
 
-  it('answers SUBGRAPH_UNAVAILABLE for a proxy status, an error for other statuses, and counts failures by kind', async () => {
+  it("answers SUBGRAPH_UNAVAILABLE for a failed status (nothing of the subgraph's answer passed on), a 4xx GraphQL answer as it is, and counts failures by kind", async () => {
     fake.answer = (res) => res.writeHead(503).end('upstream gone');
     const unavailable = await fetchFor('query');
     expect(unavailable.errors?.[0]).toMatchObject({ path: ['locations'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'locations' } });
 
     fake.answer = (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"message":"boom"}]}');
-    const failed = await fetchFor('query').catch((e: unknown) => e);
-    expect(failed).toBeInstanceOf(GraphQLError);
-    expect(failed).toMatchObject({ message: '500: Internal Server Error', extensions: { response: { status: 500, body: { errors: [{ message: 'boom' }] } } } });
+    const failed = await fetchFor('query');
+    expect(failed.errors?.[0]).toMatchObject({ path: ['locations'], extensions: { code: 'SUBGRAPH_UNAVAILABLE' } });
+    expect(JSON.stringify(failed)).not.toContain('boom');
+
+    fake.answer = (res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"message":"gateway token expired","extensions":{"code":"UNAUTHENTICATED"}}]}');
+    const refused = await fetchFor('query');
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'SUBGRAPH_UNAVAILABLE' } });
+    expect(JSON.stringify(refused)).not.toContain('token expired');
+
+    fake.answer = (res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Cannot query field","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}');
+    expect((await fetchFor('query')).errors?.[0]).toMatchObject({ message: 'Cannot query field' });
 
     fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"errors":[{"message":"no"}]}');
     await fetchFor('query');
@@ -147,6 +154,6 @@ describe('SubgraphDataSource', () => {
     await expect(fetchFor('query')).rejects.toThrow('Expected JSON response body');
 
     const errors = (await registry.getSingleMetric('omnistock_gateway_subgraph_fetch_errors_total')!.get()).values;
-    expect(Object.fromEntries(errors.map((v) => [v.labels.kind, v.value]))).toEqual({ http_503: 1, http_500: 1, graphql: 1, network: 1 });
+    expect(Object.fromEntries(errors.map((v) => [v.labels.kind, v.value]))).toEqual({ http_503: 1, http_500: 1, http_401: 1, graphql: 2, network: 1 });
   });
 });
