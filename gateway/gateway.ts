@@ -122,6 +122,11 @@ function createGateway(
 }
 
 /** connection_init → the caller; subscribers share upstream subscriptions only with callers of the same scopes. */
+/** Whether a listen address is reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
   return async (params) => {
     const result = await guard.callerFromParams(params);
@@ -156,6 +161,11 @@ function sharingMetrics(registry: Registry, executions: SharedExecutionGateway, 
  * with health endpoints and graceful shutdown.
  */
 export async function startGateway(opts: GatewayOptions): Promise<RunningService & { gateway: ApolloGateway; subscriptions: SubscriptionHub }> {
+  if (opts.auth?.mode !== 'enforce' && !isLoopback(opts.host)) {
+    throw new Error(
+      `AUTH_MODE=off lets every caller call every field, mutations included: the gateway then listens on loopback only, not on ${opts.host} (set HOST=127.0.0.1, or AUTH_MODE=enforce)`,
+    );
+  }
   const gatewayMetrics = new GatewayMetrics();
   const shareInflight = opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT;
   const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
@@ -236,7 +246,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       const closeSockets = serveGatewayWebSocket(server, path, {
         hub,
         apollo: apollo!,
-        authenticate: opts.authenticate ?? (guard.enforced ? guardAuthenticator(guard) : admitAll),
+        authenticate: opts.authenticate ?? guardAuthenticator(guard),
         guard,
         limits,
         trustedDocuments: opts.trustedDocuments,

@@ -86,8 +86,8 @@ const platformSection = z.object({
   OUTBOX_RETENTION_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
   /**
    * `enforce`: every request is authenticated (API key or JWT) and checked against the supergraph's
-   * @authenticated / @requiresScopes. `off`: everyone may do everything (development and tests only).
-   * Default: `enforce` when NODE_ENV=production, else `off`; see authMode().
+   * @authenticated / @requiresScopes. `off`: everyone may do everything; only when set, and the
+   * gateway then listens on loopback only. Default: `enforce`, whatever NODE_ENV.
    */
   AUTH_MODE: z.enum(['off', 'enforce']).optional(),
   /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
@@ -147,6 +147,8 @@ const gatewaySection = z.object({
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   /** Required `aud` of JWTs, when set. */
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Longest lifetime of a JWT the gateway accepts (`exp` minus `iat`); every JWT must carry `exp`. */
+  AUTH_JWT_MAX_LIFETIME_S: z.coerce.number().int().min(60).max(31 * 24 * 3600).default(24 * 3600),
   /** How long a gateway trusts an API key it looked up (revocations still apply at once, announced through Redis); 0 = read the database on every request. */
   AUTH_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Requests per client and minute at the gateway, counted in Redis across replicas; 0 = no limit. */
@@ -440,7 +442,7 @@ export function gatewayWorkers(cfg: Config): number {
 
 /** AUTH_MODE, defaulting to `enforce` in production and `off` elsewhere. */
 export function authMode(cfg: Config): AuthMode {
-  return cfg.AUTH_MODE ?? (cfg.NODE_ENV === 'production' ? 'enforce' : 'off');
+  return cfg.AUTH_MODE ?? 'enforce';
 }
 
 /** Where the `omnistock registry` CLI reaches the registry API: REGISTRY_URL, else the gateway on this host. */

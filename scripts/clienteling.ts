@@ -1,19 +1,30 @@
 /**
- * npm run example:clienteling -- --store <code> [--channel <code>] [--url ws://localhost:4000/graphql]
+ * npm run example:clienteling -- --store <code> [--channel <code>] [--url ws://localhost:4000/graphql] [--key <api key>]
  * A clienteling app's view: live stock changes at one store, with item names and a channel's
  * available-to-sell, through the gateway with the official graphql-ws client. Resumes from the
  * last sequence it printed when the connection drops.
  */
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { config } from '../lib/config.js';
+import { demoKeysFile } from './demo/keys.js';
 
 const program = new Command('clienteling')
   .requiredOption('--store <code>', 'store code, e.g. STR-LON-01')
   .option('--channel <code>', 'channel whose available-to-sell to show', 'POS-UK')
   .option('--url <url>', 'gateway graphql-ws URL', 'ws://localhost:4000/graphql')
+  .option('--key <key>', "API key (default: the clienteling demo key npm start printed)")
   .parse();
-const opts = program.opts<{ store: string; channel: string; url: string }>();
+const opts = program.opts<{ store: string; channel: string; url: string; key?: string }>();
+// The demo's clienteling key, as npm start kept it for this installation's databases.
+const key =
+  opts.key ??
+  (await readFile(demoKeysFile(config()), 'utf8').then(
+    (text) => (JSON.parse(text) as Record<string, string>)['clienteling'],
+    () => undefined,
+  ));
 
 export const STORE_STOCK = /* GraphQL */ `
   subscription StoreStock($filter: StockChangedFilter!, $since: String) {
@@ -32,7 +43,7 @@ export const STORE_STOCK = /* GraphQL */ `
   }
 `;
 
-const client = createClient({ url: opts.url, webSocketImpl: WebSocket, connectionParams: { 'x-client-id': 'clienteling-example' }, retryAttempts: 0 });
+const client = createClient({ url: opts.url, webSocketImpl: WebSocket, connectionParams: key ? { 'x-api-key': key } : { 'x-client-id': 'clienteling-example' }, retryAttempts: 0 });
 
 async function query<T>(q: string, variables: Record<string, unknown>): Promise<T> {
   return new Promise((resolve, reject) => {

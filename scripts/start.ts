@@ -3,9 +3,10 @@
  * database, seeds the demo estate into an empty one, starts the four subgraphs, the jobs process and
  * the gateway as child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
  */
-import { config, SUBGRAPH_NAMES } from '../lib/config.js';
+import { authMode, config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 import { syncRegistryFromConfig } from '../registry/index.js';
+import { DEMO_KEYS, demoKeysFile, ensureDemoKeys, type DemoRole } from './demo/keys.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
 import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
@@ -48,6 +49,13 @@ const composed = compose(subgraphSources);
 if (!composed.ok) fail(`Composition of ${cfg.SUPERGRAPH_CONFIG} failed:\n${formatCompositionErrors(composed.errors)}`);
 say('▸ schema registry (seeded from supergraph.yaml; changed schema files are published through its checks)');
 for (const line of await syncRegistryFromConfig(cfg, subgraphSources)) say(`  ${line}`);
+// The demo's client applications, so that every example works against an enforcing gateway.
+let demoKeys: Record<DemoRole, string> | undefined;
+if (cfg.SEED_DEMO && authMode(cfg) === 'enforce') {
+  const { keys, issued } = await ensureDemoKeys(cfg);
+  demoKeys = keys;
+  say(`▸ demo API keys: ${issued ? `issued ${issued}` : 'reused'} (kept in ${demoKeysFile(cfg)})`);
+}
 
 const services: ServiceProcess[] = [];
 let stopping = false;
@@ -94,7 +102,8 @@ say(`
   Gateway      ${gatewayUrl}   (health: /healthz, readiness: /readyz)
   Registry     ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
   Ops page     ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
-${authBanner(cfg)}
+${authBanner(cfg)}${demoKeys ? `
+${keyLines(demoKeys)}` : ''}
 ${services
   .slice(0, -1)
   .map((s) => `  ${s.name.padEnd(12)} ${s.url}`)
@@ -103,6 +112,14 @@ ${services
 
 Try it:
 
-  curl -s ${gatewayUrl} -H 'content-type: application/json' --data '{"query":"{ inventoryItems(skus: [\\"SKU-000001\\", \\"SKU-000002\\"]) { sku name stockLevels { available location { name address { city } channels { code } } } } }"}'
+  curl -s ${gatewayUrl} -H 'content-type: application/json'${demoKeys ? ` -H 'x-api-key: ${demoKeys.storefront}'` : ''} --data '{"query":"{ inventoryItems(skus: [\\"SKU-000001\\", \\"SKU-000002\\"]) { sku name stockLevels { available location { name address { city } channels { code } } } } }"}'
 
 Press Ctrl-C to stop.`);
+
+/** The banner's lines on the demo keys: each role, its key and what it may do. */
+function keyLines(keys: Record<DemoRole, string>): string {
+  return [
+    '  API keys     send one as `x-api-key: <key>` (or `Authorization: Bearer <key>`):',
+    ...DEMO_KEYS.map((k) => `    ${k.role.padEnd(12)} ${keys[k.role]}   ${k.what}`),
+  ].join('\n');
+}

@@ -158,8 +158,8 @@ export function authBanner(cfg: Config): string {
     return `  Auth         enforced: API keys and JWTs are checked on every request${open} (AUTH_MODE=enforce)`;
   }
   return [
-    '  Auth         ⚠ OFF: every caller may call every field, mutations included (AUTH_MODE=off).',
-    '               Production must run with AUTH_MODE=enforce (the default when NODE_ENV=production);',
-    '               see README "Authentication and scopes".',
+    '  Auth         ⚠ OFF: every caller may call every field, mutations included (AUTH_MODE=off, set by you;',
+    '               the gateway listens on loopback only then). Production must run with AUTH_MODE=enforce,',
+    '               the default; see README "Authentication and scopes".',
   ].join('\n');
 }

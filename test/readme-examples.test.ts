@@ -58,6 +58,8 @@ beforeAll(async () => {
     SEED_DEMO: 'true',
     NODE_ENV: 'development',
     PUBLIC_HOST: '127.0.0.1',
+    // The default, as a new user gets it (the test runner sets off): the examples run with the demo keys npm start prints.
+    AUTH_MODE: '',
   };
   gateway = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
   // Only the *_PORT settings move it off the default ports: npm start routes the registry to them.
@@ -91,6 +93,7 @@ afterAll(async () => {
   await dropKeys(redis, env.REDIS_KEY_PREFIX);
   await redis.quit();
   await rm(tmp, { recursive: true, force: true });
+  await rm(join(ROOT, '.omnistock', `demo-keys-${env.DB_PREFIX}.json`), { force: true });
 }, 60_000);
 
 /** `npm run omnistock -- <args>` run from `cwd` (the reader's directory), collected until it exits. */
@@ -106,8 +109,11 @@ function cli(args: string[], extra: Record<string, string>, cwd: string): Promis
   });
 }
 
+/** The operator's demo key, as npm start printed it. */
+const operatorKey = () => /operator\s+(osk_\S+)/.exec(startOutput)![1]!;
+
 async function gql(query: string, variables: Record<string, unknown> = {}, operationName?: string) {
-  const res = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json', 'x-client-id': 'readme-examples' }, body: JSON.stringify({ query, variables, operationName }) });
+  const res = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': operatorKey() }, body: JSON.stringify({ query, variables, operationName }) });
   return (await res.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -137,7 +143,7 @@ describe('README examples, run from the README text against npm start', () => {
       ?? ids.data!.inventoryItem.stockLevels[0];
     const ran: string[] = [];
     const subscriptions: ReturnType<typeof collect>[] = [];
-    const ws = wsClient(wsUrl(gateway), { 'x-client-id': 'readme-examples' });
+    const ws = wsClient(wsUrl(gateway), { 'x-api-key': operatorKey() });
     try {
       for (let pass = 1; pass <= 2; pass++) {
         for (const block of operationBlocks) {

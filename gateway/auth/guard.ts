@@ -3,12 +3,16 @@ import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, typ
 import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
 import type { Logger } from 'pino';
-import { Authenticator, credentialsFromHeaders, credentialsFromParams } from './authenticator.js';
+import { Authenticator, credentialsFromHeaders, credentialsFromParams, type Credentials } from './authenticator.js';
 import type { Caller } from '../../contracts/identity.js';
 import { AuthPolicy, describeRequirement, missingScopes, type Denial } from './policy.js';
 
-/** How the gateway treats credentials: `off` admits everyone to everything (no caller); `enforce` authenticates and authorizes. */
-export type GatewayAuth = { mode: 'off' } | { mode: 'enforce'; authenticator: Authenticator };
+/**
+ * How the gateway treats credentials: `off` admits everyone to everything, though credentials a
+ * caller presents are still checked (with `authenticator`; refused without one); `enforce`
+ * authenticates and authorizes.
+ */
+export type GatewayAuth = { mode: 'off'; authenticator?: Authenticator } | { mode: 'enforce'; authenticator: Authenticator };
 
 /** The context fields the guard reads. */
 export interface AuthContext extends BaseContext {
@@ -52,19 +56,31 @@ export class AuthGuard {
    * @throws GraphQLError UNAUTHENTICATED (HTTP 401) for malformed, unknown, expired or revoked credentials
    */
   async callerFromHeaders(headers: Record<string, string | string[] | undefined>): Promise<Caller | null> {
-    if (this.auth.mode === 'off') return null;
     try {
-      return await this.auth.authenticator.identify(credentialsFromHeaders(headers));
+      return await this.identify(credentialsFromHeaders(headers));
     } catch (err) {
       throw asGraphQLError(err);
     }
   }
 
+  /**
+   * The caller the credentials stand for. With AUTH_MODE=off, null when none are presented: but a
+   * credential that is presented and fails is refused in every mode, so a client never believes a
+   * bad key works.
+   */
+  private async identify(credentials: Credentials): Promise<Caller | null> {
+    if (this.auth.mode === 'enforce') return this.auth.authenticator.identify(credentials);
+    if (!credentials.authorization && !credentials.apiKey) return null;
+    if (!this.auth.authenticator) {
+      throw new UnauthenticatedError('Credentials were sent, but this gateway cannot check them (AUTH_MODE=off without a key store): send none', { reason: 'UNCHECKABLE' });
+    }
+    return this.auth.authenticator.identify(credentials);
+  }
+
   /** The caller of a graphql-ws connection from its connection_init payload; null when AUTH_MODE=off. */
   async callerFromParams(params: Readonly<Record<string, unknown>>): Promise<{ ok: true; caller: Caller | null } | { ok: false; reason: string }> {
-    if (this.auth.mode === 'off') return { ok: true, caller: null };
     try {
-      return { ok: true, caller: await this.auth.authenticator.identify(credentialsFromParams(params)) };
+      return { ok: true, caller: await this.identify(credentialsFromParams(params)) };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }

@@ -17,6 +17,7 @@ export function createAuthenticator(cfg: Config, apiKeys: ApiKeyStore): Authenti
       jwksUrl: cfg.AUTH_JWKS_URL,
       issuer: cfg.AUTH_JWT_ISSUER,
       audience: cfg.AUTH_JWT_AUDIENCE,
+      maxLifetimeS: cfg.AUTH_JWT_MAX_LIFETIME_S,
     },
     // A storefront sends the same token with every request: its signature is checked once per AUTH_KEY_CACHE_MS.
     cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
@@ -26,6 +27,5 @@ export function createAuthenticator(cfg: Config, apiKeys: ApiKeyStore): Authenti
 
 /** The gateway's authentication from the configuration: `authenticator` under AUTH_MODE=enforce. */
 export function gatewayAuth(cfg: Config, authenticator: Authenticator): GatewayAuth {
-  if (authMode(cfg) === 'off') return { mode: 'off' };
-  return { mode: 'enforce', authenticator };
+  return { mode: authMode(cfg), authenticator };
 }

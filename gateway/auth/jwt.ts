@@ -10,6 +10,8 @@ export interface JwtSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Longest lifetime a token may have (`exp` after `iat`, or after now without `iat`), in seconds. */
+  maxLifetimeS?: number;
 }
 
 const ASYMMETRIC = ['RS256', 'ES256'];
@@ -53,9 +55,16 @@ export class JwtVerifier {
         algorithms: this.algorithms,
         ...(this.settings.issuer ? { issuer: this.settings.issuer } : {}),
         ...(this.settings.audience ? { audience: this.settings.audience } : {}),
+        // A token that never expires cannot be taken back: one without `exp` is refused.
+        requiredClaims: ['exp'],
       }));
     } catch (err) {
       throw jwtError(err);
+    }
+    const max = this.settings.maxLifetimeS;
+    const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
+    if (max !== undefined && lifetime > max) {
+      throw new UnauthenticatedError(`The token lives ${lifetime} s; this gateway accepts at most ${max} s (AUTH_JWT_MAX_LIFETIME_S)`, { reason: 'JWT_LIFETIME_TOO_LONG' });
     }
     const clientId = [payload['client_id'], payload['azp'], payload.sub].find((v): v is string => typeof v === 'string' && v.length > 0);
     if (!clientId) throw new UnauthenticatedError('The token names no client (client_id, azp or sub)', { reason: 'JWT_NO_CLIENT' });
