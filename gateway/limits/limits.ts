@@ -260,13 +260,15 @@ export class GatewayLimits {
   ): GraphQLError | null {
     const { maxDepth, maxFields } = this.settings;
     const maxCost = perClientSetting(client, this.settings.maxCostPerClient, this.settings.maxCost);
+    // No operation to run (several unnamed, or an unknown name): Apollo refuses it (OPERATION_RESOLUTION_FAILURE) before anything runs.
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return null;
     let m: QueryMeasure;
     try {
       m = this.measure(schema, document, operationName, variables);
     } catch (err) {
       // Variables that do not fit the operation: graphql-js refuses them before anything runs.
-      const operation = getOperationAST(document, operationName);
-      if (operation && getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
+      if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
       // Anything else that cannot be measured is refused: a limit that fails open is no limit.
       return refusalError(new QueryTooComplexError(`The operation could not be measured against the limits (${(err as Error).message})`, { reason: 'UNMEASURABLE' }));
     }
