@@ -2,6 +2,7 @@ import type { CompositionProblem } from '../../contracts/composition.js';
 import type { Criticality } from './changes.js';
 import type { BrokenDocument } from './documents.js';
 import type { LintIssue } from './lint.js';
+import type { Takeover } from './ownership.js';
 
 /** One operation of a client that used a coordinate a change breaks. */
 export interface OperationUsage {
@@ -50,6 +51,8 @@ export interface CheckResult {
   lint: LintIssue[];
   /** Registered documents of clients that the proposal would no longer validate (absent in results stored before trusted documents). */
   brokenDocuments?: BrokenDocument[];
+  /** Fields of other teams' subgraphs the proposal would start resolving (absent in results stored before ownership checks). */
+  takeovers?: Takeover[];
   usageWindowDays: number;
   /** Why a publish of it would be refused; empty when it may be published. */
   blockers: string[];
@@ -72,6 +75,11 @@ export function formatCheckResult(result: CheckResult): string {
       const ops = u.operations.map((o) => `${o.name ?? '(anonymous)'} ${o.hash.slice(0, 12)} ${o.registered ? `registered document, ×${o.count}` : `×${o.count}`}`).join(', ');
       lines.push(`      used by ${u.clientId}: ${ops}`);
     }
+  }
+  const takeovers = result.takeovers ?? [];
+  if (takeovers.length) {
+    lines.push('', `Fields taken from other teams' subgraphs: ${takeovers.length}`);
+    for (const t of takeovers) lines.push(`  ${t.approved ? '✔' : '✖'} ${t.coordinate} from ${t.from.join(', ')}  [${t.fingerprint}]${t.approved ? ' approved' : ''}`);
   }
   const broken = result.brokenDocuments ?? [];
   if (broken.length) {

@@ -61,6 +61,12 @@ export function blockersOf(result: CheckResult): string[] {
       );
     }
   }
+  // Taking over another team's fields (their callers' arguments and answers) needs that team's approval.
+  for (const t of result.takeovers ?? []) {
+    if (!t.approved) {
+      blockers.push(`takes over ${t.coordinate} from ${t.from.join(', ')}, another team's subgraph: its owner (registry:approve:${t.from[0]}) or registry:admin must approve fingerprint ${t.fingerprint}`);
+    }
+  }
   // A registered document the proposal breaks blocks it unless an approved breaking change names that document.
   for (const d of result.brokenDocuments ?? []) {
     const hash = hashOfDocumentId(d.documentId);

@@ -15,6 +15,7 @@ import type { CheckResult } from '../domain/check-result.js';
 import { brokenDocuments, documentUsage, type ClientDocument } from '../domain/documents.js';
 import { day, DAY_MS, type ProposalInput } from '../domain/inputs.js';
 import { coordinatesOf, deprecationsOf, lintSubgraph } from '../domain/lint.js';
+import { fieldResolvers, takeoversOf } from '../domain/ownership.js';
 import type { Principal } from '../domain/principal.js';
 import { fieldOfOmitted } from '../domain/usage.js';
 import type { DocumentsService } from './documents.service.js';
@@ -65,7 +66,7 @@ export class ChecksService {
    * Composition, client-facing changes with usage and approvals, and lint of one proposal;
    * `alongside`: other subgraphs' proposals published with it, composed in its place.
    */
-  async evaluate(input: ProposalInput, opts: { remove?: boolean; alongside?: readonly ProposalInput[] } = {}): Promise<Evaluation> {
+  async evaluate(input: ProposalInput, opts: { remove?: boolean; alongside?: readonly ProposalInput[]; team?: string | null } = {}): Promise<Evaluation> {
     const now = new Date();
     const currents = await schemaStore.currentSchemas(this.m);
     const current = currents.find((c) => c.subgraph.name === input.subgraph);
@@ -138,6 +139,13 @@ export class ChecksService {
     const parsedDocument = (d: ClientDocument) => this.deps.documents.parsedDocument(d);
     if (registered.length && base) usage.push(...documentUsage(this.deps.history.apiSchemaOfVersion(base), registered, parsedDocument));
     result.brokenDocuments = proposedApi && registered.length ? brokenDocuments(proposedApi, registered, parsedDocument) : [];
+    if (supergraphSdl && base && !opts.remove) {
+      const teams = new Map(currents.map((c) => [c.subgraph.name, c.subgraph.team]));
+      const team = existing?.team ?? opts.team ?? null;
+      const found = takeoversOf(fieldResolvers(base.sdl), fieldResolvers(supergraphSdl), input.subgraph, (s) => (s === input.subgraph ? team : (teams.get(s) ?? null)));
+      const granted = new Set((await checkStore.pendingApprovals(this.m, found.map((t) => t.fingerprint))).map((a) => a.fingerprint));
+      result.takeovers = found.map((t) => ({ ...t, approved: granted.has(t.fingerprint) }));
+    }
     const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
     result.changes = changes.map((c) => reportChange(c, usage, approvals));
 
@@ -183,9 +191,21 @@ export class ChecksService {
         actor: principal.name,
         createdAt: at,
       },
-      result.changes
-        .filter((c) => c.criticality === 'BREAKING')
-        .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
+      [
+        ...result.changes
+          .filter((c) => c.criticality === 'BREAKING')
+          .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
+        // Approved by the owner of what is taken over: the change is recorded under its subgraph.
+        ...(result.takeovers ?? []).map((t) => ({
+          checkRunId: result.checkId,
+          fingerprint: t.fingerprint,
+          subgraph: t.from[0]!,
+          type: 'FIELD_TAKEOVER',
+          coordinate: t.coordinate,
+          message: `${result.subgraph} would resolve ${t.coordinate}, resolved by ${t.from.join(', ')} today`,
+          createdAt: at,
+        })),
+      ],
     );
   }
 

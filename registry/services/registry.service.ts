@@ -135,7 +135,7 @@ export class RegistryService {
   async check(principal: Principal, input: CheckInput): Promise<CheckResult> {
     const parsed = parseInput(publishSchema, input, 'check');
     authorize(principal, 'CHECK', parsed.subgraph);
-    const evaluation = await this.checks.evaluate(parsed);
+    const evaluation = await this.checks.evaluate(parsed, { team: this.newSubgraphTeam(principal, parsed) });
     await this.checks.record(evaluation.result, 'CHECK', principal);
     return evaluation.result;
   }
@@ -247,7 +247,7 @@ export class RegistryService {
       }
       const evaluations: Evaluation[] = [];
       for (const input of inputs) {
-        const evaluation = await this.checks.evaluate(input, { alongside: inputs.filter((other) => other !== input) });
+        const evaluation = await this.checks.evaluate(input, { alongside: inputs.filter((other) => other !== input), team: this.newSubgraphTeam(principal, input) });
         await this.checks.record(evaluation.result, kind, principal);
         evaluations.push(evaluation);
       }
@@ -289,11 +289,7 @@ export class RegistryService {
   ): Promise<{ schemaVersions: (SchemaVersionEntity | null)[]; supergraphVersion: number }> {
     const now = new Date();
     // A non-admin's new subgraph belongs to its key's team (else its client id, which must then be a valid team name).
-    const teams = inputs.map(
-      (input, i) =>
-        evaluations[i]!.existing?.team ??
-        (principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : parseInput(nameSchema, principal.team, "team (the key's team, else its client id)")),
-    );
+    const teams = inputs.map((input, i) => evaluations[i]!.existing?.team ?? parseInput(nameSchema, this.newSubgraphTeam(principal, input), "team (the key's team, else its client id)"));
     return writeTransaction(this.ds, async (tx) => {
       const schemaVersions: (SchemaVersionEntity | null)[] = [];
       const schemaIds = new Map<string, number>();
@@ -329,10 +325,15 @@ export class RegistryService {
         members: evaluations[0]!.members.map((m) => ({ ...m, schemaId: schemaIds.get(m.name) ?? m.schemaId! })),
         at: now,
       });
-      const shipped = evaluations.flatMap((e) => e.result.changes.filter((c) => c.approved).map((c) => c.fingerprint));
+      const shipped = evaluations.flatMap((e) => [...e.result.changes, ...(e.result.takeovers ?? [])].filter((c) => c.approved).map((c) => c.fingerprint));
       await checkStore.markShipped(tx, [...new Set(shipped)], supergraphVersion);
       return { schemaVersions, supergraphVersion };
     });
+  }
+
+  /** The team a new subgraph would belong to: an admin's choice (else the platform team), else the key's team (else its client id). */
+  private newSubgraphTeam(principal: Principal, input: ProposalInput): string | null {
+    return principal.admin ? (input.team ?? principal.team ?? this.platformTeam) : principal.team;
   }
 
   private async storeSupergraph(

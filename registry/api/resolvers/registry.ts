@@ -75,6 +75,7 @@ export const registryResolvers = {
     json: (r: CheckResult) => r,
     text: (r: CheckResult) => formatCheckResult(r),
     brokenDocuments: (r: CheckResult) => r.brokenDocuments ?? [],
+    takeovers: (r: CheckResult) => r.takeovers ?? [],
   },
   OperationUsage: {
     registered: (o: OperationUsage) => o.registered ?? false,
