@@ -87,6 +87,7 @@ export async function openRegistry(cfg: Config, opts: { deliverWebhooks: boolean
 export async function openKeyStore(cfg: Config, ds: DataSource): Promise<ApiKeyService> {
   const apiKeys = new ApiKeyService(ds, {
     cache: cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
+    unknown: cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
     revocations: new KeyRevocations(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX, logger().child({ component: 'auth' })),
   });
   await apiKeys.start();

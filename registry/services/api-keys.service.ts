@@ -29,12 +29,17 @@ const createSchema = z.object({
 
 export type CreateApiKeyInput = z.input<typeof createSchema>;
 
-/** API key rows by key hash; null: known not to exist. */
-export type ApiKeyCache = CredentialCache<ApiKeyEntity | null>;
+/** API key rows by key hash. */
+export type ApiKeyCache = CredentialCache<ApiKeyEntity>;
 
 export interface ApiKeyServiceOptions {
   /** Keys looked up recently; without it every authentication reads the database. */
   cache?: ApiKeyCache;
+  /**
+   * Hashes looked up recently and not found, kept apart from `cache`: a flood of made-up keys
+   * evicts only its own entries, never a real key's (which would send every request to the database).
+   */
+  unknown?: CredentialCache<true>;
   /** Announces revocations to every gateway and, with a cache, drops the keys other processes revoke. */
   revocations?: KeyRevocations;
 }
@@ -109,13 +114,16 @@ export class ApiKeyService {
    */
   async authenticate(key: string, now = new Date()): Promise<Identity> {
     const hash = hashToken(key);
-    let row = this.opts.cache?.get(hash, now.getTime());
+    const unknown = () => new UnauthenticatedError('Unknown API key', { reason: 'UNKNOWN_KEY' });
+    if (this.opts.unknown?.get(hash, now.getTime())) throw unknown();
+    let row: ApiKeyEntity | null | undefined = this.opts.cache?.get(hash, now.getTime());
     const cached = row !== undefined;
     if (!cached) {
       row = await apiKeyStore.byHash(this.ds.manager, hash);
-      this.opts.cache?.set(hash, row, now.getTime());
+      if (row) this.opts.cache?.set(hash, row, now.getTime());
+      else this.opts.unknown?.set(hash, true, now.getTime());
     }
-    if (!row) throw new UnauthenticatedError('Unknown API key', { reason: 'UNKNOWN_KEY' });
+    if (!row) throw unknown();
     if (row.revokedAt) throw new UnauthenticatedError('This API key was revoked', { reason: 'REVOKED' });
     if (row.expiresAt && row.expiresAt <= now) throw new UnauthenticatedError(`This API key expired at ${row.expiresAt.toISOString()}`, { reason: 'EXPIRED' });
     // Bookkeeping only, once per cache lifetime of the key: a failed write must not fail the request.
