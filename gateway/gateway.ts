@@ -73,6 +73,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** The bearer token /metrics asks for; METRICS_TOKEN when omitted. */
   metricsToken?: string;
+  /** Failed authentications per caller address and minute (0: not counted); AUTH_FAILURES_PER_MINUTE when omitted. */
+  authFailuresPerMinute?: number;
 }
 
 export interface SubscriptionSettings {
@@ -128,8 +130,8 @@ export function isLoopback(host: string): boolean {
 }
 
 function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
-  return async (params) => {
-    const result = await guard.callerFromParams(params);
+  return async (params, address) => {
+    const result = await guard.callerFromParams(params, address);
     if (!result.ok) return result;
     const caller = result.caller;
     const header = admitAll(params) as Extract<ConnectionAuth, { ok: true }>;
@@ -180,11 +182,15 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     maxSubscriptions: settings.maxPerNode,
     subscriptionUrls: opts.subscriptionUrls ?? {},
   }, log);
-  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()));
   const limitOpts = { ...limitSettings(config()), ...opts.limits };
-  const rateRedis = limitOpts.perMinute > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
+  const authFailures = opts.authFailuresPerMinute ?? config().AUTH_FAILURES_PER_MINUTE;
+  const rateRedis = limitOpts.perMinute > 0 || authFailures > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
     ? createRedis(config().REDIS_URL, { maxRetriesPerRequest: 1 })
     : null;
+  const failureLimiter = rateRedis && authFailures > 0
+    ? new RateLimiter(rateRedis, { ...limitOpts, perMinute: authFailures, perClient: {} }, logger().child({ component: 'auth' }))
+    : null;
+  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()), failureLimiter);
   const limits = new GatewayLimits(limitOpts, rateRedis ? new RateLimiter(rateRedis, limitOpts, logger().child({ component: 'limits' })) : null, rateRedis);
   // Registered before the gateway loads, so the first supergraph's policy is in place before any request.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => guard.updateSupergraph(coreSupergraphSdl));
@@ -220,7 +226,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         allowBatchedHttpRequests: true,
       })),
     context: async (request) => {
-      const caller = await guard.callerFromHeaders(request.headers);
+      const caller = await guard.callerFromHeaders(request.headers, request.ip);
       const clientId = isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']);
       // From here on the request's log lines name its client (and its operation once resolved: GatewayMetrics.plugin).
       const scope = requestScope.getStore();

@@ -147,6 +147,8 @@ const gatewaySection = z.object({
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   /** Required `aud` of JWTs, when set. */
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Failed authentications (a credential presented and refused) per caller address and minute; past them, 429 without checking. 0: not counted. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   /** Longest lifetime of a JWT the gateway accepts (`exp` minus `iat`); every JWT must carry `exp`. */
   AUTH_JWT_MAX_LIFETIME_S: z.coerce.number().int().min(60).max(31 * 24 * 3600).default(24 * 3600),
   /** How long a gateway trusts an API key it looked up (revocations still apply at once, announced through Redis); 0 = read the database on every request. */

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import type { IntrospectionMode } from '../../lib/config.js';
-import { DomainError, ForbiddenError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
+import { DomainError, ForbiddenError, RateLimitedError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
+import type { RateLimiter } from '../limits/limits.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams, type Credentials } from './authenticator.js';
 import type { Caller } from '../../contracts/identity.js';
@@ -34,6 +35,8 @@ export class AuthGuard {
     private readonly log: Logger,
     /** INTROSPECTION: who may select `__schema` / `__type`. */
     readonly introspection: IntrospectionMode = 'on',
+    /** Failed authentications per caller address (AUTH_FAILURES_PER_MINUTE); past them, credentials from there are refused unchecked. */
+    private readonly failures: RateLimiter | null = null,
   ) {}
 
   get enforced(): boolean {
@@ -55,11 +58,31 @@ export class AuthGuard {
    * The caller of an HTTP request; null when AUTH_MODE=off.
    * @throws GraphQLError UNAUTHENTICATED (HTTP 401) for malformed, unknown, expired or revoked credentials
    */
-  async callerFromHeaders(headers: Record<string, string | string[] | undefined>): Promise<Caller | null> {
+  async callerFromHeaders(headers: Record<string, string | string[] | undefined>, address?: string | null): Promise<Caller | null> {
     try {
-      return await this.identify(credentialsFromHeaders(headers));
+      return await this.limited(credentialsFromHeaders(headers), address);
     } catch (err) {
       throw asGraphQLError(err);
+    }
+  }
+
+  /**
+   * identify(), counting failures per address: past AUTH_FAILURES_PER_MINUTE, credentials from that
+   * address are refused (429 RATE_LIMITED) without being checked, so guessing costs the guesser.
+   */
+  private async limited(credentials: Credentials, address: string | null | undefined): Promise<Caller | null> {
+    const counted = !!this.failures && !!address && !!(credentials.authorization || credentials.apiKey);
+    if (counted) {
+      const budget = await this.failures!.take(`authfail:${address}`, 0);
+      if (!budget.ok) {
+        throw new RateLimitedError(`Too many failed authentications from ${address}; retry in ${budget.retryAfterSeconds} s`, { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds });
+      }
+    }
+    try {
+      return await this.identify(credentials);
+    } catch (err) {
+      if (counted && err instanceof UnauthenticatedError) await this.failures!.take(`authfail:${address}`, 1);
+      throw err;
     }
   }
 
@@ -78,9 +101,9 @@ export class AuthGuard {
   }
 
   /** The caller of a graphql-ws connection from its connection_init payload; null when AUTH_MODE=off. */
-  async callerFromParams(params: Readonly<Record<string, unknown>>): Promise<{ ok: true; caller: Caller | null } | { ok: false; reason: string }> {
+  async callerFromParams(params: Readonly<Record<string, unknown>>, address?: string | null): Promise<{ ok: true; caller: Caller | null } | { ok: false; reason: string }> {
     try {
-      return { ok: true, caller: await this.identify(credentialsFromParams(params)) };
+      return { ok: true, caller: await this.limited(credentialsFromParams(params), address) };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }
@@ -171,6 +194,7 @@ function denialError(denials: Denial[], caller: Caller): DomainError {
 
 /** Domain errors as refusals (with their HTTP status); anything else as it is. */
 function asGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof RateLimitedError) return refusalError(err, [['retry-after', String(err.details.retryAfterSeconds)]]);
   if (err instanceof DomainError) return refusalError(err);
   return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
 }

@@ -62,7 +62,8 @@ export function limitSettings(cfg: Config): LimitSettings {
  * refused when that would put the TAT more than a window ahead of now. So at most `limit` requests
  * pass in any sliding window (no doubling across a fixed window's boundary), an idle client has its
  * whole budget as a burst, and one key per client holds all the state.
- * KEYS[1] the client's TAT; ARGV[1] emission interval (ms), ARGV[2] window (ms), ARGV[3] requests taken.
+ * KEYS[1] the client's TAT; ARGV[1] emission interval (ms), ARGV[2] window (ms), ARGV[3] requests taken
+ * (0: only whether one more would be allowed, taking nothing).
  * Returns {allowed (1/0), ms until the requests would be allowed}.
  * Times are doubles of milliseconds since 1970 (a resolution of about 0.25 µs today), fine for any limit
  * up to millions per minute; the expiry is at least 1 ms.
@@ -72,9 +73,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
-local next = tat + interval * n
+local next = tat + interval * math.max(n, 1)
 if next - now > window then return {0, math.ceil(next - window - now)} end
-redis.call('SET', KEYS[1], next, 'PX', math.max(1, math.ceil(next - now)))
+if n > 0 then redis.call('SET', KEYS[1], next, 'PX', math.max(1, math.ceil(next - now))) end
 return {1, 0}`;
 
 export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterMs: number; retryAfterSeconds: number };
@@ -96,7 +97,7 @@ export class RateLimiter {
     return perClientSetting(client, this.settings.perClient, this.settings.perMinute);
   }
 
-  /** Takes `n` requests (a batch counts each of its operations) from the client's budget, or none when they do not all fit. */
+  /** Takes `n` requests (a batch counts each of its operations) from the client's budget, or none when they do not all fit; `n` = 0 only asks whether one more would. */
   async take(client: string, n = 1): Promise<RateDecision> {
     const limit = this.limitOf(client);
     if (limit <= 0) return { ok: true };

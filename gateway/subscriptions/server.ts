@@ -21,7 +21,7 @@ export type ConnectionAuth = { ok: true; scope: string; clientId: string | null;
  * HTTP headers, e.g. `authorization`, `x-client-id`). Until authentication exists every connection
  * is admitted with one public scope.
  */
-export type ConnectionAuthenticator = (params: Readonly<Record<string, unknown>>) => ConnectionAuth | Promise<ConnectionAuth>;
+export type ConnectionAuthenticator = (params: Readonly<Record<string, unknown>>, address?: string | null) => ConnectionAuth | Promise<ConnectionAuth>;
 
 export const admitAll: ConnectionAuthenticator = (params) => ({
   ok: true,
@@ -88,13 +88,14 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
       {
         connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
         onConnect: async (ctx) => {
-          const auth = await opts.authenticate(ctx.connectionParams ?? {});
+          const address = (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null;
+          const auth = await opts.authenticate(ctx.connectionParams ?? {}, address);
           if (!auth.ok) {
             ctx.extra.socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
             return false;
           }
           const params = ctx.connectionParams ?? {};
-          const state: ConnectionState = { auth, params, subscriptions: 0, remoteAddress: (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null };
+          const state: ConnectionState = { auth, params, subscriptions: 0, remoteAddress: address };
           ctx.extra.state = state;
           if (opts.recheckMs) {
             state.recheck = setInterval(() => void liveAuth(state, ctx.extra.socket), opts.recheckMs);
@@ -194,7 +195,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
   /** Checks the connection's credentials again; closes the socket (4403) and answers false when they no longer hold. */
   async function liveAuth(state: ConnectionState, socket: { close(code: number, reason: string): void }): Promise<boolean> {
     if (!opts.recheckMs) return true;
-    const auth = await opts.authenticate(state.params);
+    const auth = await opts.authenticate(state.params, state.remoteAddress);
     if (auth.ok) return true;
     clearInterval(state.recheck);
     socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
