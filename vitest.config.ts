@@ -11,9 +11,9 @@ export default defineConfig({
     exclude: ['node_modules/**'],
     // Integration tests use their own databases (omnistock_test_*) so they never touch demo data.
     // SUBGRAPH_TIMEOUT_MS: on a loaded CI machine a 500-movement batch can outlast the 10 s default.
-    // AUTH_MODE=off and no failed-authentication limit (test files share 127.0.0.1), set on purpose:
-    // the tests of authentication set `enforce` and the limit, the defaults, themselves.
-    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000', AUTH_MODE: 'off', AUTH_FAILURES_PER_MINUTE: '0' },
+    // AUTH_MODE=off and no failed-authentication or registry rate limit, set on purpose (test files share
+    // 127.0.0.1 and make hundreds of registry calls a minute): the tests of those rules set the defaults themselves.
+    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000', AUTH_MODE: 'off', AUTH_FAILURES_PER_MINUTE: '0', REGISTRY_RATE_LIMIT_PER_MINUTE: '0' },
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,12 +1,14 @@
 import { introspectionMode, type Config } from '../lib/config.js';
+import { RateLimitedError } from '../lib/errors.js';
 import { logger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import type { SubgraphSource } from '../contracts/composition.js';
 import { REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
 import { credentialsFromHeaders } from './auth/authenticator.js';
 import { createAuthenticator, gatewayAuth } from './auth/index.js';
 import { startGateway } from './gateway.js';
-import { limitSettings } from './limits/limits.js';
+import { limitSettings, RateLimiter } from './limits/limits.js';
 import { opsSettings } from './ops/index.js';
 import { TrustedDocuments } from './trusted-documents.js';
 
@@ -41,6 +43,8 @@ export interface RegistryGateway extends Awaited<ReturnType<typeof startGateway>
 export async function startRegistryGateway(opts: RegistryGatewayOptions): Promise<RegistryGateway> {
   const { cfg } = opts;
   const registry = await startRegistry(cfg, { seed: opts.seed });
+  const rateRedis = cfg.REGISTRY_RATE_LIMIT_PER_MINUTE > 0 ? createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
+  const rate = rateRedis ? new RateLimiter(rateRedis, { ...limitSettings(cfg), perMinute: cfg.REGISTRY_RATE_LIMIT_PER_MINUTE, perClient: {} }, logger().child({ component: 'registry' })) : null;
   let trusted: TrustedDocuments | undefined;
   try {
     // Loaded before the gateway serves: an ENFORCE client is never let through by an empty copy.
@@ -59,7 +63,19 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       maxBatchSize: cfg.MAX_BATCH_SIZE,
       introspection: introspectionMode(cfg),
       ops: opsSettings(cfg),
-      routes: (app) => registry.mountApi(app, (headers) => authn.identify(credentialsFromHeaders(headers))),
+      routes: (app) =>
+        registry.mountApi(app, async (headers) => {
+          const caller = await authn.identify(credentialsFromHeaders(headers));
+          // Checks compose a supergraph: each client's registry calls are bounded (REGISTRY_RATE_LIMIT_PER_MINUTE).
+          const budget = rate && caller.clientId ? await rate.take(`registry:${caller.clientId}`) : { ok: true as const };
+          if (!budget.ok) {
+            throw new RateLimitedError(`Client ${caller.clientId} is over its limit of ${budget.limit} registry requests per minute; retry in ${budget.retryAfterSeconds} s`, {
+              limit: budget.limit,
+              retryAfterSeconds: budget.retryAfterSeconds,
+            });
+          }
+          return caller;
+        }),
       trustedDocuments: trusted,
     });
     const trustedDocuments = trusted;
@@ -76,6 +92,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
           await running.close();
           trustedDocuments.close();
           await registry.close();
+          await rateRedis?.quit().catch(() => {});
         })();
         return closing;
       },
@@ -83,6 +100,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
   } catch (err) {
     trusted?.close();
     await registry.close().catch(() => {});
+    await rateRedis?.quit().catch(() => {});
     throw err;
   }
 }

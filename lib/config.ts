@@ -184,6 +184,8 @@ const gatewaySection = z.object({
 const registrySection = z.object({
   /** How often the gateway looks for a newer supergraph version in the registry database. */
   REGISTRY_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  /** Registry API requests per client and minute (checks compose a supergraph); 0 = no limit. */
+  REGISTRY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** A breaking change to something no client used in this many days is safe. */
   REGISTRY_USAGE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How often the gateway writes the field usage it accumulated to the registry. */

@@ -163,6 +163,9 @@ export function errorBody(err: DomainError): { errors: { message: string; extens
  */
 export function refusalError(err: DomainError, headers: [string, string][] = []): GraphQLError {
   const status = REFUSAL_STATUS[err.code];
+  // A rate limit says when to come back.
+  const retryAfter = err.details['retryAfterSeconds'];
+  if (err.code === 'RATE_LIMITED' && typeof retryAfter === 'number' && !headers.some(([name]) => name === 'retry-after')) headers = [...headers, ['retry-after', String(retryAfter)]];
   const http = status ? { http: { status, headers: new HeaderMap(headers) } } : {};
   return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...http } });
 }

@@ -194,7 +194,6 @@ function denialError(denials: Denial[], caller: Caller): DomainError {
 
 /** Domain errors as refusals (with their HTTP status); anything else as it is. */
 function asGraphQLError(err: unknown): GraphQLError {
-  if (err instanceof RateLimitedError) return refusalError(err, [['retry-after', String(err.details.retryAfterSeconds)]]);
   if (err instanceof DomainError) return refusalError(err);
   return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
 }

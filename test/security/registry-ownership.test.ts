@@ -79,3 +79,19 @@ describe("the registry guards other teams' fields", () => {
     expect(lookups).toBe(1);
   });
 });
+
+describe('the registry API', () => {
+  it("bounds each client's calls (REGISTRY_RATE_LIMIT_PER_MINUTE): past it, 429 with Retry-After, before any check runs", async () => {
+    const limited = await startRegistryStack({ REGISTRY_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const api = registryClient(limited.registryUrl, limited.adminToken);
+      for (let i = 0; i < 3; i++) expect((await api('{ whoami { name } }')).errors).toBeUndefined();
+      const res = await api('{ whoami { name } }');
+      expect(res.status).toBe(429);
+      expect(res.errors![0]!.extensions!.code).toBe('RATE_LIMITED');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});
