@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { config, introspectionMode, type IntrospectionMode } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
 import { logger, requestScope } from '../lib/logger.js';
-import { clientIdFrom, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
+import { clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
 import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator } from './subscriptions/server.js';
@@ -124,11 +124,6 @@ function createGateway(
 }
 
 /** connection_init → the caller; subscribers share upstream subscriptions only with callers of the same scopes. */
-/** Whether a listen address is reachable from this host only. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
   return async (params, address) => {
     const result = await guard.callerFromParams(params, address);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { Counter, Histogram, type Metric, type Registry } from 'prom-client';
 import { requestScope, type RequestScope } from '../lib/logger.js';
+import { SubgraphTransportError } from './subgraph-unavailable.js';
 
 /** Refusals before execution, counted in omnistock_gateway_refusals_total by their error code. */
 export const REFUSAL_REASONS = new Set([
@@ -195,13 +196,7 @@ function refusedOutcome(status: number, payload: unknown): string {
   return status === 413 ? 'PAYLOAD_TOO_LARGE' : `http_${status}`;
 }
 
-type MaybeHttpError = { status?: unknown; extensions?: { response?: { status?: unknown } }; cause?: unknown } | null | undefined;
-
-/** http_<status> when the subgraph answered with a non-2xx status (possibly wrapped as a cause), else network. */
+/** http_<status> when the subgraph answered with a status that failed the fetch, else network. */
 export function fetchFailureKind(err: unknown): string {
-  for (let e = err as MaybeHttpError, depth = 0; e && depth < 3; e = e.cause as MaybeHttpError, depth++) {
-    const status = e.status ?? e.extensions?.response?.status;
-    if (typeof status === 'number') return `http_${status}`;
-  }
-  return 'network';
+  return err instanceof SubgraphTransportError && err.status !== undefined ? `http_${err.status}` : 'network';
 }

@@ -50,8 +50,12 @@ export function metricsRefusal(authorization: string | undefined, remoteAddress:
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b) ? null : 401;
   }
-  const address = (remoteAddress ?? '').replace(/^::ffff:/, '');
-  return address === '::1' || /^127\./.test(address) ? null : 403;
+  return isLoopback((remoteAddress ?? '').replace(/^::ffff:/, '')) ? null : 403;
+}
+
+/** Whether a host or address is reachable from this host only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export interface HttpServiceOptions<C extends BaseContext> extends ServiceOptions {

@@ -306,7 +306,7 @@ export class GatewayLimits {
       limit: decision.limit,
       retryAfterSeconds: decision.retryAfterSeconds,
     });
-    return refusalError(err, [['retry-after', String(decision.retryAfterSeconds)]]);
+    return refusalError(err);
   }
 
   /** Both checks, complexity first (a refused query does not use the budget); for graphql-ws. */
