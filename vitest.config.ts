@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
+
+// The services' token key of this run (SERVICE_AUTH stays on: every test's subgraph checks tokens).
+const { privateKey } = generateKeyPairSync('ed25519');
+const SERVICE_TOKEN_KEYS = JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test-run' }] });
 
 export default defineConfig({
   resolve: {
@@ -13,7 +18,7 @@ export default defineConfig({
     // SUBGRAPH_TIMEOUT_MS: on a loaded CI machine a 500-movement batch can outlast the 10 s default.
     // AUTH_MODE=off and no failed-authentication or registry rate limit, set on purpose (test files share
     // 127.0.0.1 and make hundreds of registry calls a minute): the tests of those rules set the defaults themselves.
-    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000', AUTH_MODE: 'off', AUTH_FAILURES_PER_MINUTE: '0', REGISTRY_RATE_LIMIT_PER_MINUTE: '0' },
+    env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000', AUTH_MODE: 'off', AUTH_FAILURES_PER_MINUTE: '0', REGISTRY_RATE_LIMIT_PER_MINUTE: '0', SERVICE_TOKEN_KEYS },
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

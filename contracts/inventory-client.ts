@@ -8,6 +8,7 @@ import {
   type DomainError,
   type InputIssue,
 } from '../lib/errors.js';
+import { SERVICE_TOKEN_HEADER, type ServiceTokenSigner } from '../lib/service-token.js';
 
 /**
  * A typed client of inventory's GraphQL API, called service to service (not through the gateway).
@@ -26,7 +27,7 @@ export class InventoryUnavailableError extends DependencyUnavailableError {
   }
 }
 
-/** Who a call is made for: forwarded as x-request-id (one id across every hop's logs) and x-client-id (inventory's actor). */
+/** Who a call is made for: x-request-id (one id across every hop's logs), and the client the service token names (inventory's actor). */
 export interface CallMeta {
   requestId: string;
   clientId: string | null;
@@ -128,6 +129,11 @@ export interface InventoryClientOptions {
   url: string;
   /** Per call. */
   timeoutMs: number;
+  /**
+   * The calling service's signer and the scopes it signs for itself; null under SERVICE_AUTH=off
+   * (the client then goes as x-client-id).
+   */
+  identity: { signer: ServiceTokenSigner; scopes: readonly string[] } | null;
 }
 
 export class InventoryClient {
@@ -223,7 +229,9 @@ export class InventoryClient {
    */
   private async call<S extends z.ZodType>(query: string, variables: Record<string, unknown>, schema: S, meta: CallMeta): Promise<z.output<S>> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': meta.requestId };
-    if (meta.clientId) headers['x-client-id'] = meta.clientId;
+    const { identity } = this.opts;
+    if (identity) headers[SERVICE_TOKEN_HEADER] = await identity.signer.token('inventory', { clientId: meta.clientId, scopes: identity.scopes });
+    else if (meta.clientId) headers['x-client-id'] = meta.clientId;
     let status: number;
     let body: unknown;
     try {

@@ -15,6 +15,7 @@ import type { Caller } from '../contracts/identity.js';
 import { servableSupergraph, servableSupergraphHook } from '../contracts/supergraph.js';
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
+import { SERVICE_KEYS_PATH, serviceAuth, type ServiceAuth } from '../lib/service-token.js';
 import type { TrustedDocuments } from './trusted-documents.js';
 import { GatewayMetrics } from './metrics.js';
 import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
@@ -108,6 +109,7 @@ function createGateway(
   opts: Pick<GatewayOptions, 'supergraphSdl' | 'urlOverrides'> & { shareInflight: boolean; batchWindowMs: number },
   metrics: GatewayMetrics,
   transport: SubgraphTransport,
+  tokens: ServiceAuth | null,
 ): ApolloGateway {
   // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
@@ -118,7 +120,7 @@ function createGateway(
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
-      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight, opts.batchWindowMs);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight, opts.batchWindowMs, tokens?.signer('gateway') ?? null);
     },
   });
 }
@@ -166,12 +168,14 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const gatewayMetrics = new GatewayMetrics();
   const shareInflight = opts.shareInflight ?? config().GATEWAY_SHARE_INFLIGHT;
   const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
-  const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport);
+  // Every subgraph fetch carries a token the gateway signs (SERVICE_AUTH): subgraphs answer no one else.
+  const tokens = serviceAuth(config());
+  const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport, tokens);
   const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
-  const hub = new SubscriptionHub(new SubscriptionPlanner(gateway), new UpstreamPool(upstreamSettings), {
+  const hub = new SubscriptionHub(new SubscriptionPlanner(gateway), new UpstreamPool(upstreamSettings, tokens?.signer('gateway') ?? null), {
     ...upstreamSettings,
     queueSize: settings.queueSize,
     maxSubscriptions: settings.maxPerNode,
@@ -280,6 +284,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     routes: async (app) => {
       gatewayMetrics.countRefusedRequests(app);
       opts.trustedDocuments?.mount(app);
+      // The public halves of the service token keys: a partner's subgraph checks the gateway's tokens with them.
+      if (tokens) app.get(SERVICE_KEYS_PATH, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(tokens.keys.publicKeys));
       const closeOps = mountOps(app, { settings: { ...opsSettings(config()), ...opts.ops }, guard, apollo: () => apollo!, metrics: () => metricsRegistry });
       const closeRoutes = await opts.routes?.(app);
       return async () => {

@@ -2,7 +2,9 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 // Not re-exported by @apollo/gateway's index; the federation packages are pinned to one exact version.
 import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader.js';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { Caller } from '../contracts/identity.js';
 import { logger } from '../lib/logger.js';
+import { SERVICE_TOKEN_HEADER, type ServiceTokenSigner } from '../lib/service-token.js';
 import { dedupeRepresentations, EntityFetchBatcher } from './entity-batching.js';
 import { fetchFailureKind, type GatewayMetrics } from './metrics.js';
 import { toGatewayResponse, type SubgraphTransport } from './subgraph-transport.js';
@@ -12,12 +14,23 @@ import { SubgraphTransportError, unavailableResponse } from './subgraph-unavaila
 export interface SubgraphFetchContext {
   requestId?: string;
   clientId?: string | null;
+  /** Who is calling (null under AUTH_MODE=off): the service token names its client and scopes. */
+  caller?: Caller | null;
+}
+
+/** What the gateway's service token says of its caller: its client and scopes (AUTH_MODE=off: the x-client-id it named, no scopes). */
+export function tokenSubject(context: SubgraphFetchContext): { clientId: string | null; scopes: readonly string[]; anonymous?: boolean } {
+  const caller = context.caller;
+  if (!caller) return { clientId: context.clientId ?? null, scopes: [] };
+  if (caller.kind === 'anonymous') return { clientId: null, scopes: caller.scopes, anonymous: true };
+  return { clientId: caller.clientId, scopes: caller.scopes };
 }
 
 /**
  * One subgraph as @apollo/gateway's data source, in place of RemoteGraphQLDataSource (whose every
  * fetch built node-fetch Headers and a Request it never sent):
- * - forwards the request id (one id ties the logs of all hops together) and the client id;
+ * - forwards the request id (one id ties the logs of all hops together) and a service token it
+ *   signs naming the caller's client and scopes (SERVICE_AUTH), which the subgraph checks;
  * - for queries, merges the `_entities` fetches of concurrent requests into one (EntityFetchBatcher)
  *   and shares an identical fetch already in flight (SubgraphTransport); a mutation's fetches never
  *   do either: its reads must see its writes;
@@ -37,6 +50,8 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     private readonly share = true,
     /** How long entity fetches wait to merge (GATEWAY_BATCH_WINDOW_MS). */
     batchWindowMs = 0,
+    /** Signs the service token of each fetch; null under SERVICE_AUTH=off (the client id then goes as x-client-id). */
+    private readonly tokens: ServiceTokenSigner | null = null,
   ) {
     this.batcher = new EntityFetchBatcher(batchWindowMs);
   }
@@ -72,10 +87,12 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     return `${shareKey}\n${query}\n${JSON.stringify(others)}`;
   }
 
-  /** The client a fetch made for a query may share with (subgraphs answer by the body and the client id alone); null for anything else. */
+  /** The caller a fetch made for a query may share with (subgraphs answer by the body, the client and its scopes alone); null for anything else. */
   private shareKey(options: GraphQLDataSourceProcessOptions<C>): string | null {
     if (!this.share || !('incomingRequestContext' in options) || options.incomingRequestContext.operation?.operation !== 'query') return null;
-    return (options.context as SubgraphFetchContext).clientId ?? '';
+    // The subgraph checks the scopes again: only fetches of one client with the same scopes are alike.
+    const who = tokenSubject(options.context as SubgraphFetchContext);
+    return `${who.clientId ?? ''}\n${who.anonymous ? 'anonymous' : who.scopes.join(' ')}`;
   }
 
   private async measured(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
@@ -101,7 +118,8 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     // The gateway's own (an Apollo trace request, when usage reporting asks for it).
     if (request.http) for (const [name, value] of request.http.headers) headers[name] = value;
     if (context.requestId) headers['x-request-id'] = context.requestId;
-    if (context.clientId) headers['x-client-id'] = context.clientId;
+    if (this.tokens) headers[SERVICE_TOKEN_HEADER] = await this.tokens.token(this.serviceName, tokenSubject(context));
+    else if (context.clientId) headers['x-client-id'] = context.clientId;
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : null;
     const shareKey = this.shareKey(options);
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });

@@ -90,6 +90,18 @@ const platformSection = z.object({
    * gateway then listens on loopback only. Default: `enforce`, whatever NODE_ENV.
    */
   AUTH_MODE: z.enum(['off', 'enforce']).optional(),
+  /**
+   * `enforce`: every service refuses a request without a service token it can verify (the gateway
+   * signs one for each subgraph fetch, services sign as themselves). `off` only to measure what the
+   * tokens cost, and then every service listens on loopback only.
+   */
+  SERVICE_AUTH: z.enum(['off', 'enforce']).default('enforce'),
+  /** The services' token keys, a JWK set (Ed25519; the first key signs, all verify) as JSON; or SERVICE_TOKEN_KEYS_FILE. */
+  SERVICE_TOKEN_KEYS: z.string().min(1).optional(),
+  /** A file holding the JWK set of SERVICE_TOKEN_KEYS (a mounted secret); npm start makes `.omnistock/service-keys-<DB_PREFIX>.json`. */
+  SERVICE_TOKEN_KEYS_FILE: z.string().min(1).optional(),
+  /** Lifetime of a service token; the signer reuses one for half of it. */
+  SERVICE_TOKEN_TTL_S: z.coerce.number().int().min(10).max(3600).default(60),
   /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
 });

@@ -15,6 +15,8 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { ServiceGuard } from './service-guard.js';
+import { SERVICE_TOKEN_HEADER, type ServiceClaims } from './service-token.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -24,7 +26,7 @@ import { formatError, refusalError } from './errors.js';
 import { logger, requestScope, setServiceName } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { startTracing, tracingSettings } from './tracing.js';
-import { attachWebSocketServer, clientIdFrom, closeOnSignals, startHttpService, subscriptionTransportError, type RunningService } from './server.js';
+import { attachWebSocketServer, clientIdFrom, closeOnSignals, isLoopback, startHttpService, subscriptionTransportError, type RunningService } from './server.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
 export interface BaseContext {
@@ -32,6 +34,8 @@ export interface BaseContext {
   log: Logger;
   /** The calling client application, recorded as the actor of what it writes; null when unnamed. */
   clientId: string | null;
+  /** What the request's service token says (who signed it, for which client, with which scopes); null under SERVICE_AUTH=off. */
+  caller: ServiceClaims | null;
   /**
    * Subscriptions only: the last event sequence the subscriber (the gateway, re-opening a
    * subscription after losing its connection) already has; a resumable subscription replays
@@ -99,15 +103,20 @@ export async function startSubgraph<C extends BaseContext>(
   const releases: (() => Promise<void>)[] = [];
   const metrics = createMetricsRegistry(def.name);
   const makeContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
+  const guard = ServiceGuard.forSubgraph(cfg, def.name, def.typeDefs);
+  const host = options.host ?? cfg.HOST;
+  if (!guard.enforced && !isLoopback(host)) {
+    throw new Error(`SERVICE_AUTH=off lets anyone who reaches ${def.name} call it: it then listens on loopback only, not on ${host} (set HOST=127.0.0.1, or SERVICE_AUTH=enforce)`);
+  }
   const service = await startHttpService<C>({
     name: def.name,
-    host: options.host ?? cfg.HOST,
+    host,
     port: options.port ?? subgraphPort(cfg, def.name),
     apollo: (plugins) =>
       new ApolloServer<C>({
         schema,
         // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
-        plugins: [...plugins, ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs(), subscriptionsOverWebSocketOnly()],
+        plugins: [...plugins, guard.plugin<C>(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs(), subscriptionsOverWebSocketOnly()],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
@@ -115,15 +124,17 @@ export async function startSubgraph<C extends BaseContext>(
         introspection: true,
       }),
     context: async (request) => {
-      const clientId = clientIdFrom(request.headers['x-client-id']);
+      // Before anything runs: no valid service token, 401.
+      const caller = await guard.caller(request.headers[SERVICE_TOKEN_HEADER]);
+      const clientId = caller ? caller.clientId : clientIdFrom(request.headers['x-client-id']);
       // The gateway forwards its request id and client: this request's log lines name both.
       const scope = requestScope.getStore();
       if (scope) scope.client = clientId;
-      return makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId });
+      return makeContext({ requestId: request.id, log: request.log as unknown as Logger, clientId, caller });
     },
     readiness: { mysql: () => ds.query('SELECT 1') },
     registry: metrics,
-    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext) : undefined,
+    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext, guard) : undefined,
     onClose: async () => {
       for (const release of releases) await release();
       await ds.destroy();
@@ -173,27 +184,54 @@ export async function runSubgraph<C extends BaseContext>(def: SubgraphDefinition
 }
 
 /**
- * graphql-ws on the subgraph's HTTP port and path, for a schema with a Subscription type. Each event
- * is executed with a fresh context (fresh DataLoaders: an event must not see what an earlier one
- * cached), and an event's EVENT_META travels as the result's extensions.
+ * graphql-ws on the subgraph's HTTP port and path, for a schema with a Subscription type. The
+ * connection_init must carry a service token (the gateway's), and each subscribe message one in its
+ * extensions naming the caller, checked as an HTTP request's. Each event is executed with a fresh
+ * context (fresh DataLoaders: an event must not see what an earlier one cached), and an event's
+ * EVENT_META travels as the result's extensions.
  */
 function serveSubscriptions<C extends BaseContext>(
   server: Parameters<typeof attachWebSocketServer>[0],
   path: string,
   schema: GraphQLSchema,
   makeContext: (base: BaseContext) => C,
+  guard: ServiceGuard,
 ): () => Promise<void> {
+  const tokenOf = (params: Readonly<Record<string, unknown>> | null | undefined) => params?.[SERVICE_TOKEN_HEADER];
   return attachWebSocketServer(server, path, (wss) =>
     useServer<Record<string, unknown>>(
       {
         schema,
-        context: (ctx, id, payload) => {
+        // false: graphql-ws closes the socket with 4403 Forbidden.
+        onConnect: async (ctx) => guard.caller(tokenOf(ctx.connectionParams)).then(
+          () => true,
+          () => false,
+        ),
+        onSubscribe: async (_ctx, _id, payload) => {
+          let caller: ServiceClaims | null;
+          let document: DocumentNode;
+          try {
+            caller = await guard.caller(tokenOf(payload.extensions));
+            document = parse(payload.query);
+          } catch (err) {
+            // A document that does not parse is graphql-ws's to report, as it would without a guard.
+            if (err instanceof GraphQLError && err.extensions['code'] === 'UNAUTHENTICATED') return [err];
+            return undefined;
+          }
+          const refusal = guard.refusal(schema, document, payload.operationName, caller);
+          return refusal ? [refusal] : undefined;
+        },
+        context: async (ctx, id, payload) => {
           const since = payload.extensions?.since;
           const requestId = `ws-${randomUUID()}`;
+          // Checked by onSubscribe: a cached look-up.
+          const caller = await guard.caller(tokenOf(payload.extensions));
+          const named = typeof ctx.connectionParams?.['x-client-id'] === 'string' ? ctx.connectionParams['x-client-id'] : undefined;
           return makeContext({
             requestId,
             log: logger().child({ reqId: requestId, subscription: id }),
-            clientId: clientIdFrom(typeof ctx.connectionParams?.['x-client-id'] === 'string' ? ctx.connectionParams['x-client-id'] : undefined),
+            clientId: caller ? caller.clientId : clientIdFrom(named),
+            caller,
             ...(typeof since === 'string' ? { resumeFrom: since } : {}),
           });
         },

@@ -6,12 +6,14 @@ import { Command } from 'commander';
 import { marketplaceCommand } from './cli/marketplace.js';
 import { keysCommand } from './cli/keys.js';
 import { registryCommand } from './cli/registry.js';
+import { serviceKeysCommand } from './cli/service-keys.js';
 
 const program = new Command('omnistock')
-  .description('Omnistock operations: marketplace sync, schema registry, API keys')
+  .description('Omnistock operations: marketplace sync, schema registry, API keys, service token keys')
   .showHelpAfterError()
   .addCommand(marketplaceCommand())
   .addCommand(registryCommand())
-  .addCommand(keysCommand());
+  .addCommand(keysCommand())
+  .addCommand(serviceKeysCommand());
 
 await program.parseAsync();

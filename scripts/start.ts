@@ -6,7 +6,8 @@
 import { authMode, config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 import { syncRegistryFromConfig } from '../registry/index.js';
-import { DEMO_KEYS, demoKeysFile, ensureDemoKeys, type DemoRole } from './demo/keys.js';
+import { DEMO_KEYS, demoKeysFile, ensureDemoKeys, serviceKeysFile, type DemoRole } from './demo/keys.js';
+import { ensureServiceKeys } from './cli/service-keys.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
 import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
 
@@ -33,7 +34,7 @@ if (cfg.SEED_DEMO) {
 }
 // The stand-in for Amazon, eBay, Walmart and Shopify, so the demo's marketplace channels have somewhere to push.
 let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
-/** What the services get besides this process's environment: the simulator as a host marketplace credentials may go to. */
+/** What the services get besides this process's environment: the simulator as a host marketplace credentials may go to, the service token keys. */
 let serviceEnv: Record<string, string> = {};
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
@@ -43,6 +44,14 @@ if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   await connectDemoMarketplaces(sources.marketplaces, { ...cfg, MARKETPLACE_ALLOWED_HOSTS: allowedHosts }, simulator.url, (line) => say(`  ${line}`));
 }
 await closeAll(sources);
+
+// The key set every service signs and checks service tokens with: this installation's own, made once.
+if (cfg.SERVICE_AUTH === 'enforce' && !cfg.SERVICE_TOKEN_KEYS && !cfg.SERVICE_TOKEN_KEYS_FILE) {
+  const file = serviceKeysFile(cfg);
+  const created = await ensureServiceKeys(file);
+  serviceEnv = { ...serviceEnv, SERVICE_TOKEN_KEYS_FILE: file };
+  say(`▸ service token keys: ${created ? 'created' : 'reused'} ${file}`);
+}
 
 const subgraphSources = onOurPorts(cfg, await readSupergraphConfig(cfg.SUPERGRAPH_CONFIG));
 const composed = compose(subgraphSources);
@@ -86,7 +95,7 @@ try {
   services.push(jobs);
   // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
   for (const [check, problem] of Object.entries((await waitReady(jobs)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
-  const gateway = spawnService(cfg, 'gateway');
+  const gateway = spawnService(cfg, 'gateway', serviceEnv);
   services.push(gateway);
   await waitReady(gateway);
 } catch (err) {

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { SignJWT, importJWK } from 'jose';
+import { config, SUBGRAPH_NAMES } from '../lib/config.js';
+import { readServiceKeys, SERVICE_TOKEN_HEADER } from '../lib/service-token.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -7,7 +10,27 @@ export interface GraphQLResponse<T = Record<string, any>> {
   headers: Headers;
 }
 
-/** POSTs one GraphQL operation and returns status, body and headers (no throwing on errors). */
+/**
+ * A service token as the gateway would sign it, for tests that call a subgraph directly: for every
+ * first-party subgraph, naming `clientId` (the actor) and `scopes`.
+ */
+export async function serviceToken(opts: { clientId?: string | null; scopes?: string[]; issuer?: string; audience?: string | string[] } = {}): Promise<string> {
+  const keys = readServiceKeys({ keys: config().SERVICE_TOKEN_KEYS, file: config().SERVICE_TOKEN_KEYS_FILE });
+  const jwt = new SignJWT({ scp: opts.scopes ?? [] })
+    .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
+    .setIssuer(opts.issuer ?? 'gateway')
+    .setAudience(opts.audience ?? [...SUBGRAPH_NAMES])
+    .setIssuedAt()
+    .setExpirationTime('5m');
+  if (opts.clientId) jwt.setSubject(opts.clientId);
+  return jwt.sign(await importJWK(keys.signing, 'EdDSA'));
+}
+
+/**
+ * POSTs one GraphQL operation and returns status, body and headers (no throwing on errors). Every
+ * request carries a service token naming its x-client-id, so a subgraph answers it as it answers the
+ * gateway (a gateway ignores it); pass `x-service-token` to send another.
+ */
 export async function gql<T = Record<string, any>>(
   url: string,
   query: string,
@@ -16,7 +39,7 @@ export async function gql<T = Record<string, any>>(
 ): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: await serviceToken({ clientId: headers['x-client-id'] ?? null }), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as { data?: T | null; errors?: GraphQLResponse['errors'] };

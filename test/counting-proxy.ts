@@ -25,7 +25,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     requests.push({ ...JSON.parse(Buffer.concat(chunks).toString('utf8')), requestId });
     // The headers the gateway forwards go on, so the subgraph logs the request as the gateway would have it.
-    const forwarded = Object.fromEntries(['x-request-id', 'x-client-id'].flatMap((h) => (typeof req.headers[h] === 'string' ? [[h, req.headers[h] as string]] : [])));
+    const forwarded = Object.fromEntries(['x-request-id', 'x-client-id', 'x-service-token'].flatMap((h) => (typeof req.headers[h] === 'string' ? [[h, req.headers[h] as string]] : [])));
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', ...forwarded }, body: Buffer.concat(chunks) });
     const text = await upstream.text();
     if (held) await new Promise<void>((go) => held!.push(go));

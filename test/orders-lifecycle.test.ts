@@ -350,7 +350,7 @@ describe('when inventory does not answer', () => {
   });
   /** The order service as a process that cannot reach inventory would run it. */
   const unreachable = () =>
-    new OrderService(stack.orders, new InventoryClient({ url: deadUrl, timeoutMs: 1000 }), {
+    new OrderService(stack.orders, new InventoryClient({ url: deadUrl, timeoutMs: 1000, identity: null }), {
       reservationTtlSeconds: 900,
       pendingGraceMs: 2000,
     });

@@ -1,12 +1,12 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, RateLimitedError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
 import type { RateLimiter } from '../limits/limits.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams, type Credentials } from './authenticator.js';
 import type { Caller } from '../../contracts/identity.js';
-import { AuthPolicy, describeRequirement, missingScopes, type Denial } from './policy.js';
+import { AuthPolicy, describeRequirement, missingScopes, selectsIntrospection, type Denial } from '../../lib/authorization.js';
 
 /**
  * How the gateway treats credentials: `off` admits everyone to everything, though credentials a
@@ -47,7 +47,7 @@ export class AuthGuard {
   updateSupergraph(coreSupergraphSdl: string): void {
     if (!this.enforced) return;
     try {
-      this.policy = AuthPolicy.fromSupergraph(coreSupergraphSdl);
+      this.policy = AuthPolicy.fromSdl(coreSupergraphSdl);
     } catch (err) {
       // Keep the previous policy: the gateway itself would not load a supergraph it cannot parse.
       this.log.error({ err }, 'could not read the authorization policy of the supergraph');
@@ -151,28 +151,6 @@ export class AuthGuard {
 
 /** Scopes that may introspect under INTROSPECTION=admins. */
 const ADMIN_SCOPES = ['admin', 'registry:admin'];
-
-const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
-
-/** Whether the operation (its fragments followed) selects `__schema` or `__type` anywhere. */
-function selectsIntrospection(document: DocumentNode, operationName: string | null | undefined): boolean {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
-  if (!op) return false;
-  const seen = new Set<string>();
-  const visit = (set: SelectionSetNode): boolean =>
-    set.selections.some((s) => {
-      if (s.kind === Kind.FIELD) return INTROSPECTION_FIELDS.has(s.name.value) || (!!s.selectionSet && visit(s.selectionSet));
-      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet);
-      const f = fragments.get(s.name.value);
-      if (!f || seen.has(f.name.value)) return false;
-      seen.add(f.name.value);
-      return visit(f.selectionSet);
-    });
-  return visit(op.selectionSet);
-}
 
 function denialError(denials: Denial[], caller: Caller): DomainError {
   const first = denials[0]!;

@@ -3,6 +3,8 @@ import { GraphQLError, print, validate, type DocumentNode, type ExecutionResult 
 import type { Logger } from 'pino';
 import type { SubscriptionPlan, SubscriptionPlanner } from './planner-adapter.js';
 import { UpstreamSubscription, type UpstreamPool, type UpstreamSettings } from './upstream.js';
+import { tokenSubject, type SubgraphFetchContext } from '../subgraph-data-source.js';
+import type { Caller } from '../../contracts/identity.js';
 import { stableJson } from '../../lib/stable-json.js';
 
 export interface HubSettings extends UpstreamSettings {
@@ -20,6 +22,8 @@ export interface SubscribeRequest {
   /** Subscribers share an upstream only within one auth scope. */
   scope: string;
   clientId: string | null;
+  /** Who subscribes (null under AUTH_MODE=off); the group's first subscriber names the group's caller to subgraphs. */
+  caller?: Caller | null;
   /** Called once when the subscription ends, however it ends. */
   onEnd?: () => void;
 }
@@ -99,6 +103,7 @@ export class SubscriptionHub {
     const upstream = new UpstreamSubscription(
       this.pool,
       url,
+      { subgraph: plan.primary.serviceName, caller: tokenSubject(group.fetchContext) },
       { query: plan.primary.operation, variables: upstreamVariables, ...(plan.primary.operationName ? { operationName: plan.primary.operationName } : {}) },
       { onEvent: (result, sequence, key) => void group.onEvent(result, sequence, key), onEnd: (errors) => group.end(errors) },
       this.settings,
@@ -162,7 +167,8 @@ class SharingGroup {
   readonly document: DocumentNode;
   readonly operationName: string | null | undefined;
   readonly variables: Record<string, unknown>;
-  private readonly clientId: string | null;
+  /** The service tokens' subject: the first subscriber's client and scopes (the group shares its scope). */
+  readonly fetchContext: SubgraphFetchContext;
   private readonly subscribers = new Set<Subscriber>();
   private upstream: UpstreamSubscription | null = null;
   /** Rest executions run one at a time, in event order, so subscribers get results in sequence order. */
@@ -179,7 +185,7 @@ class SharingGroup {
     this.document = req.document;
     this.operationName = req.operationName;
     this.variables = req.variables;
-    this.clientId = req.clientId;
+    this.fetchContext = { clientId: req.clientId, caller: req.caller ?? null };
   }
 
   open(): void {
@@ -206,7 +212,7 @@ class SharingGroup {
       let shaped: ExecutionResult;
       try {
         this.hub.restExecutions++;
-        shaped = await plan.execute(result, this.variables, { requestId: `sub-${this.id}`, clientId: this.clientId });
+        shaped = await plan.execute(result, this.variables, { ...this.fetchContext, requestId: `sub-${this.id}` });
       } catch (err) {
         this.hub.logger.error({ err }, 'executing the rest of a subscription plan failed');
         shaped = { data: null, errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };

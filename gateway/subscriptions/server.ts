@@ -171,6 +171,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
             variables: op.variables,
             scope: op.state.auth.scope,
             clientId: op.state.auth.clientId,
+            caller: op.state.auth.caller ?? null,
             onEnd: () => void op.state.subscriptions--,
           });
           const record = (outcome: string) =>

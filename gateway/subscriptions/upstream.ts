@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { SERVICE_TOKEN_HEADER, type ServiceTokenSigner } from '../../lib/service-token.js';
 
 export interface UpstreamSettings {
   keepAliveMs: number;
@@ -18,13 +19,33 @@ export function compareSequences(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** One graphql-ws client per subgraph subscription URL, shared by every upstream subscription to it. */
+/** Who an upstream subscription is opened for: the group's caller, as the service token names it. */
+export interface UpstreamCaller {
+  clientId: string | null;
+  scopes: readonly string[];
+  anonymous?: boolean;
+}
+
+/**
+ * One graphql-ws client per subgraph subscription URL, shared by every upstream subscription to it.
+ * With service tokens, each connection proves it comes from the gateway (a fresh token in its
+ * connection_init), and each subscription names its caller (a token in the subscribe message's
+ * extensions), which the subgraph checks as it checks HTTP requests.
+ */
 export class UpstreamPool {
   private readonly clients = new Map<string, Client>();
 
-  constructor(private readonly settings: UpstreamSettings) {}
+  constructor(
+    private readonly settings: UpstreamSettings,
+    readonly tokens: ServiceTokenSigner | null = null,
+  ) {}
 
-  client(url: string): Client {
+  /** The extensions of a subscribe message to `subgraph` for `caller`: its service token. */
+  async extensions(subgraph: string, caller: UpstreamCaller): Promise<Record<string, string>> {
+    return this.tokens ? { [SERVICE_TOKEN_HEADER]: await this.tokens.token(subgraph, caller) } : {};
+  }
+
+  client(url: string, subgraph: string): Client {
     let client = this.clients.get(url);
     if (!client) {
       client = createClient({
@@ -34,7 +55,7 @@ export class UpstreamPool {
         keepAlive: this.settings.keepAliveMs,
         // Reconnecting is UpstreamSubscription's job: it re-subscribes with the position it reached.
         retryAttempts: 0,
-        connectionParams: { 'x-client-id': 'gateway' },
+        connectionParams: async () => (this.tokens ? { [SERVICE_TOKEN_HEADER]: await this.tokens.token(subgraph, { clientId: 'gateway', scopes: [] }) } : { 'x-client-id': 'gateway' }),
       });
       this.clients.set(url, client);
     }
@@ -70,17 +91,27 @@ export class UpstreamSubscription {
   constructor(
     private readonly pool: UpstreamPool,
     private readonly url: string,
+    /** The subgraph and the caller the subscription is opened for (its service token). */
+    private readonly target: { subgraph: string; caller: UpstreamCaller },
     private readonly payload: { query: string; variables: Record<string, unknown>; operationName?: string },
     private readonly handlers: UpstreamHandlers,
     private readonly settings: UpstreamSettings,
   ) {}
 
   start(): void {
+    // A fresh token at every (re)subscription: one signed for an earlier attempt may have expired.
+    this.pool.extensions(this.target.subgraph, this.target.caller).then(
+      (extensions) => this.open(extensions),
+      (err) => this.retry(err),
+    );
+  }
+
+  private open(tokenExtensions: Record<string, string>): void {
     if (this.stopRequested) return;
     let ended = false;
-    const extensions = this.lastSequence ? { since: this.lastSequence } : undefined;
-    this.unsubscribe = this.pool.client(this.url).subscribe(
-      { ...this.payload, ...(extensions ? { extensions } : {}) },
+    const extensions = { ...tokenExtensions, ...(this.lastSequence ? { since: this.lastSequence } : {}) };
+    this.unsubscribe = this.pool.client(this.url, this.target.subgraph).subscribe(
+      { ...this.payload, ...(Object.keys(extensions).length ? { extensions } : {}) },
       {
         next: (result) => {
           if (ended) return;

@@ -34,6 +34,11 @@ export function demoKeysFile(cfg: Config): string {
   return join('.omnistock', `demo-keys-${cfg.DB_PREFIX}.json`);
 }
 
+/** Where npm start keeps this installation's service token keys when none are configured (SERVICE_TOKEN_KEYS_FILE). */
+export function serviceKeysFile(cfg: Config): string {
+  return join('.omnistock', `service-keys-${cfg.DB_PREFIX}.json`);
+}
+
 /**
  * The demo API keys, idempotently: those kept in demoKeysFile that still authenticate are reused,
  * the others (first start, expired, revoked, another database) are issued again and kept.

@@ -1,3 +1,4 @@
+import { serviceAuth } from '../../../lib/service-token.js';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -69,7 +70,9 @@ export class MarketplaceSync {
     this.secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
     this.buckets = createRedis(cfg.REDIS_URL);
     this.feedRedis = createRedis(cfg.REDIS_URL);
-    this.inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000 });
+    const tokens = serviceAuth(cfg);
+    // Marketplace sync reads available-to-sell and the SKU list, nothing more.
+    this.inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
       service: this.service,

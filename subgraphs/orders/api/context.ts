@@ -1,3 +1,4 @@
+import { serviceAuth } from '../../../lib/service-token.js';
 import type { DataSource } from 'typeorm';
 import { config, ordersInventoryUrl, type Config } from '../../../lib/config.js';
 import type { BaseContext } from '../../../lib/subgraph.js';
@@ -23,7 +24,17 @@ export function createOrderRecovery(ds: DataSource, cfg: Config): OrderRecovery 
   return new OrderRecovery(ds, new OrderWorkflow(ds, inventoryClientOf(cfg), settings), settings);
 }
 
-const inventoryClientOf = (cfg: Config) => new InventoryClient({ url: ordersInventoryUrl(cfg), timeoutMs: cfg.ORDERS_INVENTORY_TIMEOUT_MS });
+/** What orders may do in inventory: reserve, hold, commit and release (orders:write), read reservations, record returns. */
+const ORDERS_SCOPES = ['orders:write', 'inventory:read', 'inventory:write'];
+
+const inventoryClientOf = (cfg: Config) => {
+  const tokens = serviceAuth(cfg);
+  return new InventoryClient({
+    url: ordersInventoryUrl(cfg),
+    timeoutMs: cfg.ORDERS_INVENTORY_TIMEOUT_MS,
+    identity: tokens && { signer: tokens.signer('orders'), scopes: ORDERS_SCOPES },
+  });
+};
 const orderSettingsOf = (cfg: Config): OrderSettings => ({
   reservationTtlSeconds: cfg.ORDER_RESERVATION_TTL_SECONDS,
   pendingGraceMs: cfg.ORDER_PENDING_GRACE_MS,

@@ -11,9 +11,15 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import type { Caller } from '../../contracts/identity.js';
+
+/** Whom a requirement is checked against: a caller with its scopes (`kind: 'anonymous'` without credentials). */
+export interface ScopeHolder {
+  kind: string;
+  scopes: readonly string[];
+}
 
 /** What a field (or every field returning a type) demands: a caller with credentials, or one of the scope sets. */
 export type Requirement = { kind: 'authenticated' } | { kind: 'scopes'; anyOf: string[][] };
@@ -29,9 +35,10 @@ const AUTHENTICATED_SPEC = 'https://specs.apollo.dev/authenticated/';
 const REQUIRES_SCOPES_SPEC = 'https://specs.apollo.dev/requiresScopes/';
 
 /**
- * The supergraph's authorization: composition carries the subgraphs' @authenticated and
- * @requiresScopes into the supergraph (under the names its @link gives them), on fields and types.
- * A field without either is open to every caller, anonymous ones included.
+ * A schema's authorization: its @authenticated and @requiresScopes (under the names its @link gives
+ * them), on fields and types. The gateway reads the supergraph's (composition carries the
+ * subgraphs' into it), each subgraph its own, to check again what a service token allows. A field
+ * without either is open to every caller, anonymous ones included.
  */
 export class AuthPolicy {
   private constructor(
@@ -39,7 +46,7 @@ export class AuthPolicy {
     private readonly types: Map<string, Requirement[]>,
   ) {}
 
-  static fromSupergraph(sdl: string): AuthPolicy {
+  static fromSdl(sdl: string): AuthPolicy {
     const doc = parse(sdl);
     const names = directiveNames(doc);
     const fields = new Map<string, Requirement[]>();
@@ -80,7 +87,7 @@ export class AuthPolicy {
    * Every field of the operation (its fragments included) the caller may not select. Directives
    * such as @skip are not evaluated: a field that might run must be allowed.
    */
-  check(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller): Denial[] {
+  check(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: ScopeHolder): Denial[] {
     const denials = new Map<string, Denial>();
     for (const guard of this.guardedFields(schema, document, operationName)) {
       if (!denials.has(guard.field) && !satisfies(caller, guard.requirement)) denials.set(guard.field, guard);
@@ -136,14 +143,14 @@ export class AuthPolicy {
   }
 }
 
-export function satisfies(caller: Caller, requirement: Requirement): boolean {
+export function satisfies(caller: ScopeHolder, requirement: Requirement): boolean {
   if (requirement.kind === 'authenticated') return caller.kind !== 'anonymous';
   const held = new Set(caller.scopes);
   return requirement.anyOf.some((set) => set.every((s) => held.has(s)));
 }
 
 /** The scopes a caller lacks for a requirement: those of the alternative it is closest to. */
-export function missingScopes(caller: Caller, requirement: Requirement): string[] {
+export function missingScopes(caller: ScopeHolder, requirement: Requirement): string[] {
   if (requirement.kind === 'authenticated') return [];
   const held = new Set(caller.scopes);
   const gaps = requirement.anyOf.map((set) => set.filter((s) => !held.has(s)));
@@ -179,4 +186,29 @@ function scopeSets(value: ValueNode): string[][] {
   return value.values.map((inner) =>
     inner.kind === Kind.LIST ? inner.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : inner.kind === Kind.STRING ? [inner.value] : [],
   );
+}
+
+const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
+
+/**
+ * Whether the operation (its fragments followed) selects `__schema` or `__type` anywhere, or with
+ * `federation`, also `_service` (a subgraph's SDL).
+ */
+export function selectsIntrospection(document: DocumentNode, operationName: string | null | undefined, federation = false): boolean {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
+  if (!op) return false;
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode): boolean =>
+    set.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return INTROSPECTION_FIELDS.has(s.name.value) || (federation && s.name.value === '_service') || (!!s.selectionSet && visit(s.selectionSet));
+      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet);
+      const f = fragments.get(s.name.value);
+      if (!f || seen.has(f.name.value)) return false;
+      seen.add(f.name.value);
+      return visit(f.selectionSet);
+    });
+  return visit(op.selectionSet);
 }

@@ -1,7 +1,6 @@
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { AuthPolicy, describeRequirement, missingScopes } from './policy.js';
-import { servableSupergraph } from '../../contracts/supergraph.js';
+import { AuthPolicy, describeRequirement, missingScopes } from './authorization.js';
 
 const SUPERGRAPH = `
 schema
@@ -24,7 +23,7 @@ type Secret { x: Int }
 interface Node { id: ID }
 type A implements Node { id: ID }
 `);
-const policy = AuthPolicy.fromSupergraph(SUPERGRAPH);
+const policy = AuthPolicy.fromSdl(SUPERGRAPH);
 const anonymous = { kind: 'anonymous' as const, clientId: null, scopes: ['availability:read'] };
 const client = (...scopes: string[]) => ({ kind: 'api-key' as const, clientId: 'c', scopes });
 const denied = (query: string, caller: Parameters<AuthPolicy['check']>[3]) => policy.check(schema, parse(query), undefined, caller).map((d) => d.field);
@@ -52,11 +51,4 @@ describe('AuthPolicy', () => {
     expect(denied('{ node { id } }', client('a:read'))).toEqual([]);
   });
 
-  it('servableSupergraph drops only the enforced features\' `for: SECURITY`', () => {
-    const out = servableSupergraph(SUPERGRAPH);
-    expect(out).not.toContain('for: SECURITY');
-    expect(out).toContain('@requiresScopes(scopes: [["availability:read"]])');
-    const policyFeature = SUPERGRAPH.replace('requiresScopes/v0.1', 'policy/v0.1');
-    expect(servableSupergraph(policyFeature)).toContain('for: SECURITY');
-  });
 });
