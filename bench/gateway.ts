@@ -1,9 +1,12 @@
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { drive, mergeRuns, table, type Load, type LoadResult } from './run.js';
-import { startBenchSystem } from './system.js';
+import { BENCH_SCOPES, startBenchSystem } from './system.js';
 
-/** The port of the second gateway, the one without governance (the bench system's own is 4100). */
-const BARE_GATEWAY_PORT = 4105;
+/** The port of the second gateway, the one without governance (the bench system's own is 4100, its subgraphs 4101-4105). */
+const BARE_GATEWAY_PORT = 4109;
+
+/** The ports of the second system, whose services sign and check no service tokens (SERVICE_AUTH=off). */
+const UNSIGNED_BASE_PORT = 4200;
 
 const STOREFRONT_SKUS = Array.from({ length: 20 }, (_, i) => demoItem(i * 7).sku);
 const CROSS_SKUS = STOREFRONT_SKUS.slice(0, 10);
@@ -31,17 +34,24 @@ const INVENTORY_ONLY = `query StockByLocation($skus: [String!]!) {
 }`;
 
 /**
- * npm run bench -- gateway: what governance costs and what federation costs, in the same run on the
- * same data. Two gateway processes serve the same subgraphs: the bench system's own, governed as in
- * production (credentials checked, a rate-limit step in Redis per request, field usage recorded), and
- * a bare one (AUTH_MODE=off, no rate limit, no usage recording). Each query goes through both, and
- * its inventory part straight to the inventory subgraph.
+ * npm run bench -- gateway: what governance, service tokens and federation cost, in the same run on
+ * the same data. Two gateway processes serve the same subgraphs: the bench system's own, governed as
+ * in production (credentials checked, a rate-limit step in Redis per request, field usage recorded,
+ * a service token signed for each subgraph fetch and checked there), and a bare one (no credentials
+ * checked: every scope is public; no rate limit, no usage recording). A second system on other ports
+ * runs with SERVICE_AUTH=off: its governed gateway is the baseline of the tokens' cost. Each query
+ * goes through each, and its inventory part straight to the inventory subgraph.
  */
 export async function benchGateway(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
   const system = await startBenchSystem({ skus: 2000 });
+  const unsigned = await startBenchSystem({ skus: 2000, basePort: UNSIGNED_BASE_PORT, dbPrefix: 'omnistock_bench_unsigned', env: { SERVICE_AUTH: 'off' } }).catch(async (err) => {
+    await system.stop();
+    throw err;
+  });
   try {
     const governed = system.url('gateway');
-    const bare = await system.startGateway(BARE_GATEWAY_PORT, { AUTH_MODE: 'off', RATE_LIMIT_PER_MINUTE: '0', REGISTRY_USAGE_RECORDING: 'false' });
+    const governedUnsigned = unsigned.url('gateway');
+    const bare = await system.startGateway(BARE_GATEWAY_PORT, { AUTH_PUBLIC_SCOPES: BENCH_SCOPES.join(' '), RATE_LIMIT_PER_MINUTE: '0', REGISTRY_USAGE_RECORDING: 'false' });
     const channel = demoId('channel', 'WEB-UK');
     const storefront = JSON.stringify({ query: STOREFRONT, variables: { c: channel, skus: STOREFRONT_SKUS } });
     const cross = JSON.stringify({ query: CROSS_SUBGRAPH, variables: { skus: CROSS_SKUS } });
@@ -52,15 +62,17 @@ export async function benchGateway(opts: { connections: number; seconds: number;
           { name: 'bare gateway', url: bare, body: storefront },
           { name: 'governed gateway (JWT)', url: governed, body: storefront, headers: system.headers },
           { name: 'governed gateway (API key)', url: governed, body: storefront, headers: system.apiKeyHeaders },
+          { name: 'governed, no service tokens (API key)', url: governedUnsigned, body: storefront, headers: unsigned.apiKeyHeaders },
         ],
       },
       {
         title: `${CROSS_SKUS.length} SKUs x locations + names + channels (three subgraphs)`,
         loads: [
-          { name: 'inventory subgraph direct (its part only)', url: system.url('inventory'), body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: CROSS_SKUS } }) },
+          { name: 'inventory subgraph direct (its part only)', url: system.url('inventory'), headers: system.subgraph('inventory').headers, body: JSON.stringify({ query: INVENTORY_ONLY, variables: { skus: CROSS_SKUS } }) },
           { name: 'bare gateway', url: bare, body: cross },
           { name: 'governed gateway (JWT)', url: governed, body: cross, headers: system.headers },
           { name: 'governed gateway (API key)', url: governed, body: cross, headers: system.apiKeyHeaders },
+          { name: 'governed, no service tokens (API key)', url: governedUnsigned, body: cross, headers: unsigned.apiKeyHeaders },
         ],
       },
     ];
@@ -80,16 +92,23 @@ export async function benchGateway(opts: { connections: number; seconds: number;
       const merged = group.loads.map((load) => mergeRuns(results.get(load)!));
       process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
       const bareRun = merged.find((m) => m.name === 'bare gateway')!;
-      for (const governed of merged.filter((m) => m.name.startsWith('governed'))) {
+      for (const governed of merged.filter((m) => m.name.startsWith('governed gateway'))) {
         process.stdout.write(
           `governance cost, ${governed.name.replace('governed gateway ', '')}: throughput ${ratio(governed.requestsPerSec, bareRun.requestsPerSec)} of bare, ` +
             `p50 ${ratio(governed.p50, bareRun.p50)}, p99 ${ratio(governed.p99, bareRun.p99)}\n`,
         );
       }
+      const signedRun = merged.find((m) => m.name === 'governed gateway (API key)')!;
+      const unsignedRun = merged.find((m) => m.name.startsWith('governed, no service tokens'))!;
+      process.stdout.write(
+        `service token cost (signed at the gateway, checked at each subgraph): throughput ${ratio(signedRun.requestsPerSec, unsignedRun.requestsPerSec)} of without, ` +
+          `p50 ${ratio(signedRun.p50, unsignedRun.p50)}, p99 ${ratio(signedRun.p99, unsignedRun.p99)}\n`,
+      );
       const direct = merged.find((m) => m.name.startsWith('inventory'));
       if (direct) process.stdout.write(`federation cost (bare gateway/inventory direct): throughput ${ratio(bareRun.requestsPerSec, direct.requestsPerSec)}\n`);
     }
   } finally {
+    await unsigned.stop();
     await system.stop();
   }
 }

@@ -16,7 +16,7 @@ const positiveInt = (v: string) => {
 const program = new Command('bench').description('Omnistock benchmarks');
 program
   .command('gateway')
-  .description('the cost of governance (auth, rate limiting, usage recording: the same queries through a governed and a bare gateway) and of federation (vs the inventory subgraph direct)')
+  .description('the cost of governance (auth, rate limiting, usage recording: the same queries through a governed and a bare gateway), of service tokens (vs a system with SERVICE_AUTH=off) and of federation (vs the inventory subgraph direct)')
   .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .option('-r, --rounds <n>', 'rounds alternating the targets', positiveInt, 3)

@@ -9,7 +9,7 @@ import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/conn
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
-import { startBenchSystem } from './system.js';
+import { startBenchSystem, type Endpoint } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
 const SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
@@ -76,10 +76,10 @@ async function call(url: string, query: string, variables: Record<string, unknow
 }
 
 /** Our available-to-sell of every SKU on a channel, 100 per call. */
-async function atsOf(inventoryUrl: string, channelId: string, skus: string[]): Promise<Map<string, number>> {
+async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < skus.length; i += 100) {
-    const data = await call(inventoryUrl, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: channelId, s: skus.slice(i, i + 100) });
+    const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: channelId, s: skus.slice(i, i + 100) }, inventory.headers);
     for (const a of data.availability as { sku: string; availableToSell: number }[]) out.set(a.sku, a.availableToSell);
   }
   return out;
@@ -99,7 +99,7 @@ function forcedSeconds(policy: RatePolicy, calls: number, costPerCall: number): 
  */
 async function converge(opts: {
   sim: SimulatorClient;
-  inventoryUrl: string;
+  inventory: Endpoint;
   targets: Target[];
   skus: string[];
   start: number;
@@ -108,7 +108,7 @@ async function converge(opts: {
   costPerCall: (kind: MarketplaceKind) => number;
   timeoutS: number;
 }): Promise<PhaseResult[]> {
-  const expected = new Map(await Promise.all(opts.targets.map(async (t) => [t.kind, await atsOf(opts.inventoryUrl, t.channelId, opts.skus)] as const)));
+  const expected = new Map(await Promise.all(opts.targets.map(async (t) => [t.kind, await atsOf(opts.inventory, t.channelId, opts.skus)] as const)));
   const done = new Map<MarketplaceKind, number>();
   const deadline = Date.now() + opts.timeoutS * 1000;
   while (done.size < opts.targets.length && Date.now() < deadline) {
@@ -176,7 +176,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
-    const inventoryUrl = system.url('inventory');
+    const inventory = system.subgraph('inventory');
     await disconnectEarlierRuns(gateway);
     const run = randomUUID().slice(0, 6).toUpperCase();
     const targets: Target[] = [];
@@ -194,7 +194,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     for (const t of targets) {
       for (;;) {
         try {
-          await atsOf(inventoryUrl, t.channelId, [sku(0)]);
+          await atsOf(inventory, t.channelId, [sku(0)]);
           break;
         } catch {
           await sleep(200);
@@ -216,7 +216,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     }
     print(
       `Initial sync of ${opts.skus} SKUs`,
-      await converge({ sim, inventoryUrl, targets, skus, start: syncStart, callsBefore: callsAtStart, changesEndS: 0, costPerCall, timeoutS: opts.timeoutSeconds }),
+      await converge({ sim, inventory, targets, skus, start: syncStart, callsBefore: callsAtStart, changesEndS: 0, costPerCall, timeoutS: opts.timeoutSeconds }),
     );
 
     process.stdout.write(`\nBurst: ${opts.changes} stock changes over ${opts.skus} SKUs…\n`);
@@ -232,15 +232,18 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
       Array.from({ length: 4 }, async () => {
         while (next < batches.length) {
           const batch = batches[next++]!;
-          await call(inventoryUrl, `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, {
-            inputs: batch.map((b) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku: b.sku, locationId: DC, quantity: b.quantity })),
-          });
+          await call(
+            inventory.url,
+            `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`,
+            { inputs: batch.map((b) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku: b.sku, locationId: DC, quantity: b.quantity })) },
+            inventory.headers,
+          );
         }
       }),
     );
     const changesEndS = (Date.now() - burstStart) / 1000;
     process.stdout.write(`  changes written in ${changesEndS.toFixed(1)} s (${Math.round(opts.changes / changesEndS)}/s)\n`);
-    const rows = await converge({ sim, inventoryUrl, targets, skus, start: burstStart, callsBefore, changesEndS, costPerCall, timeoutS: opts.timeoutSeconds });
+    const rows = await converge({ sim, inventory, targets, skus, start: burstStart, callsBefore, changesEndS, costPerCall, timeoutS: opts.timeoutSeconds });
     print(`Burst of ${opts.changes} changes (times from the first change; "limits force" = the longer of writing the changes and the fewest calls at the limits)`, rows);
     process.stdout.write(`\nAim: calls within 1.10x of the minimum, time within 1.10x of what the limits force, 0 violations.\n`);
     await disconnectEarlierRuns(gateway);

@@ -91,7 +91,7 @@ function distinct<T>(from: readonly T[], count: number): T[] {
 export async function benchOrders(opts: { connections: number; seconds: number }): Promise<void> {
   const system = await startBenchSystem({ skus: 2000 });
   try {
-    const inventory = system.url('inventory');
+    const inventory = system.subgraph('inventory');
     const gateway = system.url('gateway');
     const backlog = await expiryBacklogDrained(system.inventoryDataSource);
     if (backlog) process.stdout.write(`\nthe expiry job released ${backlog} expired reservations of earlier runs first\n`);

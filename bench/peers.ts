@@ -74,7 +74,9 @@ export type PeerLoad = (typeof LOADS)[number];
 
 export async function benchPeers(opts: { connections: number; seconds: number; rounds: number; queries?: PeerQuery[]; loads?: PeerLoad[] }): Promise<void> {
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
-  const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto' } });
+  // SERVICE_AUTH=off: Hive Gateway and plain @apollo/gateway sign no service tokens, so our subgraphs
+  // check none here and ours signs none either (bench -- gateway measures what the tokens cost).
+  const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto', SERVICE_AUTH: 'off' } });
   const children: ChildProcess[] = [];
   const stop = async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');

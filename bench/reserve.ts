@@ -41,21 +41,21 @@ async function driveReservations(
 export async function benchReserve(opts: { connections: number; seconds: number }): Promise<void> {
   const system = await startBenchSystem({ skus: SPREAD_SKUS });
   try {
-    const inventory = system.url('inventory');
-    const gateway = system.url('gateway');
+    const inventory = system.subgraph('inventory');
+    const gateway = { url: system.url('gateway'), headers: system.headers };
     const backlog = await expiryBacklogDrained(system.inventoryDataSource);
     if (backlog) process.stdout.write(`\nthe expiry job released ${backlog} expired reservations of earlier runs first\n`);
     const hot = await benchSku(inventory, 100_000_000, 5);
     const hotViaGateway = await benchSku(inventory, 100_000_000, 5);
     const spread = () => demoItem(Math.floor(Math.random() * SPREAD_SKUS)).sku;
     const runs: ReserveRun[] = [];
-    for (const [name, url, pick] of [
+    for (const [name, target, pick] of [
       ['hot SKU, inventory subgraph', inventory, () => hot],
       ['hot SKU, gateway', gateway, () => hotViaGateway],
       [`spread over ${SPREAD_SKUS} SKUs, inventory subgraph`, inventory, spread],
       [`spread over ${SPREAD_SKUS} SKUs, gateway`, gateway, spread],
     ] as const) {
-      const headers = system.headers;
+      const { url, headers } = target;
       await driveReservations(name, url, pick, { connections: opts.connections, seconds: 2, headers }); // warm-up
       runs.push(await driveReservations(name, url, pick, { connections: opts.connections, seconds: opts.seconds, headers }));
     }
@@ -63,7 +63,7 @@ export async function benchReserve(opts: { connections: number; seconds: number 
     // Oversell: 2,000 attempts at 500 units with safety stock 5 and the channel's 2-unit buffer.
     const scarce = await benchSku(inventory, 500, 5);
     const allowed = 500 - 5 - 2;
-    const race = await driveReservations('oversell check', inventory, () => scarce, { connections: opts.connections, amount: 2000 });
+    const race = await driveReservations('oversell check', inventory.url, () => scarce, { connections: opts.connections, amount: 2000, headers: inventory.headers });
     const db = await reservedOf(system.inventoryDataSource, scarce);
     const oversell = Math.max(0, race.reserved - allowed, db.reserved - allowed, db.lines - allowed);
 

@@ -1,26 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { demoId } from '../scripts/demo/estate.js';
+import type { Endpoint } from './system.js';
 
 /** The demo's national DC, a source of WEB-UK (whose buffer is 2 units). */
 export const DC = demoId('location', 'DC-DAV');
 export const WEB = demoId('channel', 'WEB-UK');
 
-async function inventoryCall(inventoryUrl: string, query: string, variables: Record<string, unknown>): Promise<void> {
-  const res = await fetch(inventoryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+async function inventoryCall(inventory: Endpoint, query: string, variables: Record<string, unknown>): Promise<void> {
+  const res = await fetch(inventory.url, { method: 'POST', headers: { 'content-type': 'application/json', ...inventory.headers }, body: JSON.stringify({ query, variables }) });
   const body = (await res.json()) as { errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
 }
 
 /** A SKU of the run's own with exactly `onHand` units at the DC, so runs never see each other's reservations. */
-export async function benchSku(inventoryUrl: string, onHand: number, safetyStock = 0): Promise<string> {
+export async function benchSku(inventory: Endpoint, onHand: number, safetyStock = 0): Promise<string> {
   const sku = `BENCH-${randomUUID().slice(0, 8).toUpperCase()}`;
-  await inventoryCall(inventoryUrl, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Bench item' } });
-  await inventoryCall(inventoryUrl, `mutation($i: StockMovementInput!) { recordMovement(input: $i) { replayed } }`, {
+  await inventoryCall(inventory, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Bench item' } });
+  await inventoryCall(inventory, `mutation($i: StockMovementInput!) { recordMovement(input: $i) { replayed } }`, {
     i: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: DC, quantity: onHand },
   });
   if (safetyStock) {
-    await inventoryCall(inventoryUrl, `mutation($i: SetSafetyStockInput!) { setSafetyStock(input: $i) { version } }`, { i: { sku, locationId: DC, safetyStock } });
+    await inventoryCall(inventory, `mutation($i: SetSafetyStockInput!) { setSafetyStock(input: $i) { version } }`, { i: { sku, locationId: DC, safetyStock } });
   }
   return sku;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO_LOCATIONS, demoItem } from '../scripts/demo/estate.js';
-import { startBenchSystem } from './system.js';
+import { startBenchSystem, type Endpoint } from './system.js';
 
 const PER_CONNECTION = 100;
 const CHANGES_PER_SECOND = 100;
@@ -45,7 +45,7 @@ async function round(
   gatewayWs: string,
   headers: Record<string, string>,
   metricsUrl: string,
-  inventoryUrl: string,
+  inventory: Endpoint,
   subscribers: number,
   seconds: number,
 ): Promise<Round> {
@@ -95,7 +95,7 @@ async function round(
       variables: { i: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku: demoItem(Math.floor(Math.random() * SKUS)).sku, locationId: location.id, quantity: 1 } },
     });
     sent++;
-    pending.push(fetch(inventoryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    pending.push(fetch(inventory.url, { method: 'POST', headers: { 'content-type': 'application/json', ...inventory.headers }, body }));
   }, 1000 / CHANGES_PER_SECOND);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(timer);
@@ -134,7 +134,7 @@ export async function benchSubscriptions(opts: { seconds: number; counts: number
     const metricsUrl = gatewayHttp.replace(/\/graphql$/, '/metrics');
     const rows: string[] = [];
     for (const count of opts.counts) {
-      const r = await round(gatewayWs, system.headers, metricsUrl, system.url('inventory'), count, opts.seconds);
+      const r = await round(gatewayWs, system.headers, metricsUrl, system.subgraph('inventory'), count, opts.seconds);
       rows.push(
         [
           String(r.subscribers).padStart(11),

@@ -1,38 +1,52 @@
-import { SignJWT } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
+import { importJWK, SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
 import { configWith, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { readServiceKeys, SERVICE_TOKEN_HEADER } from '../lib/service-token.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
 
-/** The system on its own ports and databases, so a benchmark never touches a running `npm start`. */
-const BENCH_ENV = {
-  DB_PREFIX: 'omnistock_bench',
-  REDIS_KEY_PREFIX: 'omnistock_bench',
-  GATEWAY_PORT: '4100',
-  INVENTORY_PORT: '4101',
-  ORDERS_PORT: '4102',
-  LOCATIONS_PORT: '4103',
-  CHANNELS_PORT: '4104',
-  MARKETPLACES_PORT: '4105',
-  JOBS_PORT: '4110',
-  INVENTORY_URL: 'http://127.0.0.1:4101/graphql',
-  ORDERS_URL: 'http://127.0.0.1:4102/graphql',
-  LOCATIONS_URL: 'http://127.0.0.1:4103/graphql',
-  CHANNELS_URL: 'http://127.0.0.1:4104/graphql',
-  INVENTORY_SUBSCRIPTION_URL: 'ws://127.0.0.1:4101/graphql',
-  PUBLIC_HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
-  // As in production: authentication enforced and every request counted against its client's rate
-  // limit (a limit this high only makes sure the benchmark is never the one refused).
-  NODE_ENV: 'production',
-  AUTH_MODE: 'enforce',
-  AUTH_JWT_SECRET: 'omnistock-bench-only-secret-0123456789abcdef',
-  RATE_LIMIT_PER_MINUTE: '1000000000',
-};
+/** The services' token key of this run. */
+const benchKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+
+/**
+ * The system on its own ports (from `base`: the gateway, then each subgraph, the jobs process at
+ * base + 10) and databases, so a benchmark never touches a running `npm start`.
+ */
+function benchEnv(base: number, prefix: string): Record<string, string> {
+  const port = (n: number) => String(base + n);
+  const url = (n: number) => `http://127.0.0.1:${port(n)}/graphql`;
+  return {
+    SERVICE_TOKEN_KEYS: JSON.stringify({ keys: [{ ...benchKey, kid: 'bench' }] }),
+    DB_PREFIX: prefix,
+    REDIS_KEY_PREFIX: prefix,
+    GATEWAY_PORT: port(0),
+    INVENTORY_PORT: port(1),
+    ORDERS_PORT: port(2),
+    LOCATIONS_PORT: port(3),
+    CHANNELS_PORT: port(4),
+    MARKETPLACES_PORT: port(5),
+    JOBS_PORT: port(10),
+    INVENTORY_URL: url(1),
+    ORDERS_URL: url(2),
+    LOCATIONS_URL: url(3),
+    CHANNELS_URL: url(4),
+    MARKETPLACES_URL: url(5),
+    INVENTORY_SUBSCRIPTION_URL: `ws://127.0.0.1:${port(1)}/graphql`,
+    PUBLIC_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    // As in production: authentication enforced and every request counted against its client's rate
+    // limit (a limit this high only makes sure the benchmark is never the one refused).
+    NODE_ENV: 'production',
+    AUTH_MODE: 'enforce',
+    AUTH_JWT_SECRET: 'omnistock-bench-only-secret-0123456789abcdef',
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+  };
+}
 
 /** Every scope our schemas ask for: the benchmark's client may run every operation. */
-const BENCH_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
+export const BENCH_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
 
 /** A JWT (HS256, AUTH_JWT_SECRET) for the benchmark's client `bench`, valid for a day. */
 async function benchToken(secret: string): Promise<string> {
@@ -41,6 +55,27 @@ async function benchToken(secret: string): Promise<string> {
     .setIssuedAt()
     .setExpirationTime('1d')
     .sign(new TextEncoder().encode(secret));
+}
+
+/** Where a benchmark calls a service directly, and the headers it needs there. */
+export interface Endpoint {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** A service token (valid for a day, every scope) for calls straight to a subgraph, as the gateway would sign; none under SERVICE_AUTH=off. */
+async function subgraphHeaders(cfg: Config): Promise<Record<string, string>> {
+  if (cfg.SERVICE_AUTH === 'off') return {};
+  const keys = readServiceKeys({ keys: cfg.SERVICE_TOKEN_KEYS });
+  const token = await new SignJWT({ scp: BENCH_SCOPES })
+    .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
+    .setIssuer('gateway')
+    .setSubject('bench')
+    .setAudience([...SUBGRAPH_NAMES])
+    .setIssuedAt()
+    .setExpirationTime('1d')
+    .sign(await importJWK(keys.signing, 'EdDSA'));
+  return { [SERVICE_TOKEN_HEADER]: token };
 }
 
 /** A new API key of the benchmark's client, in the gateway's database (the gateway created it). */
@@ -56,6 +91,8 @@ async function benchApiKey(cfg: Config): Promise<string> {
 
 export interface BenchSystem {
   url(name: ServiceName): string;
+  /** A subgraph called directly (past the gateway), with a service token. */
+  subgraph(name: SubgraphName): Endpoint;
   /** Credentials of the benchmark's client (every scope) for requests through the gateway: a JWT. */
   headers: Record<string, string>;
   /** The same client's credentials as an API key (x-api-key). */
@@ -71,8 +108,8 @@ export interface BenchSystem {
  * Migrates and seeds the bench databases, starts every service as in production (separate
  * processes), and waits until inventory's replicas hold the demo channels.
  */
-export async function startBenchSystem(opts: { skus: number; env?: Record<string, string> }): Promise<BenchSystem> {
-  const env = { ...BENCH_ENV, ...opts.env };
+export async function startBenchSystem(opts: { skus: number; env?: Record<string, string>; basePort?: number; dbPrefix?: string }): Promise<BenchSystem> {
+  const env = { ...benchEnv(opts.basePort ?? 4100, opts.dbPrefix ?? 'omnistock_bench'), ...opts.env };
   const cfg = configWith(env);
   await preflight(cfg);
   const sources = await migrateAll(cfg);
@@ -93,7 +130,9 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
       await waitReady(svc);
     }
     const byName = (name: ServiceName) => services.find((s) => s.name === name)!.url;
-    await waitForReplica(byName('inventory'));
+    const direct = await subgraphHeaders(cfg);
+    const subgraph = (name: SubgraphName): Endpoint => ({ url: byName(name), headers: direct });
+    await waitForReplica(subgraph('inventory'));
     const startGateway = async (port: number, extra: Record<string, string>) => {
       const gatewayEnv = { ...env, ...extra, GATEWAY_PORT: String(port) };
       const svc = spawnService(configWith(gatewayEnv), 'gateway', gatewayEnv);
@@ -103,21 +142,21 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
     };
     const headers = { authorization: `Bearer ${await benchToken(cfg.AUTH_JWT_SECRET!)}` };
     const apiKeyHeaders = { 'x-api-key': await benchApiKey(cfg) };
-    return { url: byName, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, stop };
+    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-async function waitForReplica(inventoryUrl: string, timeoutMs = 30_000): Promise<void> {
+async function waitForReplica(inventory: Endpoint, timeoutMs = 30_000): Promise<void> {
   const body = JSON.stringify({
     query: 'query($c: ID!) { availability(channelId: $c, skus: ["SKU-000000"]) { availableToSell } }',
     variables: { c: demoId('channel', 'WEB-UK') },
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(inventoryUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(inventory.url, { method: 'POST', headers: { 'content-type': 'application/json', ...inventory.headers }, body });
     if (!((await res.json()) as { errors?: unknown }).errors) return;
     await new Promise((r) => setTimeout(r, 200));
   }

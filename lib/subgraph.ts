@@ -215,11 +215,11 @@ function serveSubscriptions<C extends BaseContext>(
             document = parse(payload.query);
           } catch (err) {
             // A document that does not parse is graphql-ws's to report, as it would without a guard.
-            if (err instanceof GraphQLError && err.extensions['code'] === 'UNAUTHENTICATED') return [err];
+            if (err instanceof GraphQLError && err.extensions['code'] === 'UNAUTHENTICATED') return [formatted(err)];
             return undefined;
           }
           const refusal = guard.refusal(schema, document, payload.operationName, caller);
-          return refusal ? [refusal] : undefined;
+          return refusal ? [formatted(refusal)] : undefined;
         },
         context: async (ctx, id, payload) => {
           const since = payload.extensions?.since;
@@ -245,13 +245,13 @@ function serveSubscriptions<C extends BaseContext>(
 
 function formatResult(result: ExecutionResult): ExecutionResult | void {
   if (!result.errors?.length) return;
-  return {
-    ...result,
-    errors: result.errors.map((e) => {
-      const formatted = formatError(e.toJSON(), e);
-      return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
-    }),
-  };
+  return { ...result, errors: result.errors.map(formatted) };
+}
+
+/** An error as an HTTP response would carry it (its code and details, no stack or HTTP status). */
+function formatted(error: GraphQLError): GraphQLError {
+  const f = formatError(error.toJSON(), error);
+  return new GraphQLError(f.message, { path: f.path, extensions: f.extensions });
 }
 
 async function subscribeWithMeta<C extends BaseContext>(

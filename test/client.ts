@@ -10,18 +10,23 @@ export interface GraphQLResponse<T = Record<string, any>> {
   headers: Headers;
 }
 
+/** Every scope our subgraphs' schemas ask for. */
+export const ALL_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
+
 /**
  * A service token as the gateway would sign it, for tests that call a subgraph directly: for every
- * first-party subgraph, naming `clientId` (the actor) and `scopes`.
+ * first-party subgraph, naming `clientId` (the actor) and `scopes` (default: all of them).
  */
-export async function serviceToken(opts: { clientId?: string | null; scopes?: string[]; issuer?: string; audience?: string | string[] } = {}): Promise<string> {
+export async function serviceToken(
+  opts: { clientId?: string | null; scopes?: string[]; issuer?: string; audience?: string | string[]; expiresAt?: number } = {},
+): Promise<string> {
   const keys = readServiceKeys({ keys: config().SERVICE_TOKEN_KEYS, file: config().SERVICE_TOKEN_KEYS_FILE });
-  const jwt = new SignJWT({ scp: opts.scopes ?? [] })
+  const jwt = new SignJWT({ scp: opts.scopes ?? ALL_SCOPES })
     .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
     .setIssuer(opts.issuer ?? 'gateway')
     .setAudience(opts.audience ?? [...SUBGRAPH_NAMES])
-    .setIssuedAt()
-    .setExpirationTime('5m');
+    .setIssuedAt(opts.expiresAt ? opts.expiresAt - 60 : undefined)
+    .setExpirationTime(opts.expiresAt ?? '5m');
   if (opts.clientId) jwt.setSubject(opts.clientId);
   return jwt.sign(await importJWK(keys.signing, 'EdDSA'));
 }

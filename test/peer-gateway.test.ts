@@ -87,7 +87,8 @@ async function ok(query: string, variables: Record<string, unknown> = {}) {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ jobs: true });
+  // Hive Gateway signs no service tokens: the subgraphs here check none (SERVICE_AUTH=off, loopback only).
+  stack = await startStack({ jobs: true, env: { SERVICE_AUTH: 'off' } });
   // The supergraph as the registry serves it (`registry supergraph`), routed to this stack's subgraphs.
   const sources = (await readSupergraphConfig('supergraph.yaml')).map((s) => (SUBGRAPH_NAMES.includes(s.name as never) ? { ...s, url: stack.subgraphs[s.name as (typeof SUBGRAPH_NAMES)[number]].url } : s));
   const composed = compose(sources);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InventoryFixture } from './inventory-fixture.js';
+import { serviceToken } from './client.js';
 
 /**
  * Our subgraphs serve subscriptions over graphql-ws only. A peer gateway (Hive Gateway, Apollo
@@ -29,7 +30,7 @@ function expectTransportAdvice(status: number, body: any): void {
 describe('subscription transports other than graphql-ws', () => {
   it('answers a subscription POSTed over HTTP (multipart or plain) naming graphql-ws and its URL', async () => {
     for (const accept of ['multipart/mixed;subscriptionSpec="1.0", application/json', 'application/json']) {
-      const res = await fetch(f.url, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify({ query: SUBSCRIPTION }) });
+      const res = await fetch(f.url, { method: 'POST', headers: { 'content-type': 'application/json', accept, 'x-service-token': await serviceToken() }, body: JSON.stringify({ query: SUBSCRIPTION }) });
       expectTransportAdvice(res.status, await res.json());
     }
   });

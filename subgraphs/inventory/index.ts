@@ -15,6 +15,7 @@ import { ReservationEntity, ReservationLineEntity } from './data/reservation.ent
 import { LedgerReservations1732000003000 } from './data/migrations/1732000003000-ledger-reservations.js';
 import { Reconciliation1732000004000 } from './data/migrations/1732000004000-reconciliation.js';
 import { ReplicaLocationCode1732000005000 } from './data/migrations/1732000005000-replica-location-code.js';
+import { ReservationKeyOwner1732000006000 } from './data/migrations/1732000006000-reservation-key-owner.js';
 import { DriftLineEntity, ReconciliationRunEntity } from './data/reconciliation.entity.js';
 
 export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
@@ -38,6 +39,6 @@ export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
     DriftLine: reconciliationResolvers.DriftLine,
   },
   entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity, TransferEntity, ReservationEntity, ReservationLineEntity, ReconciliationRunEntity, DriftLineEntity],
-  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000],
+  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000, ReservationKeyOwner1732000006000],
   createContext,
 };

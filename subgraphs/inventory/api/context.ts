@@ -12,6 +12,7 @@ import { MovementService } from '../services/movement.service.js';
 import { ReconciliationService } from '../services/reconciliation.service.js';
 import { ReplicaService } from '../services/replica.service.js';
 import { ReservationService } from '../services/reservation.service.js';
+import type { ReservationRequester } from '../domain/reservation-rules.js';
 import { StockService } from '../services/stock.service.js';
 import { StockFeed } from '../feeds/stock-feed.js';
 import { StockSubscriptionService } from '../services/stock-subscription.service.js';
@@ -25,6 +26,12 @@ export interface InventoryContext extends BaseContext {
   reconciliation: ReconciliationService;
   stockSubscriptions: StockSubscriptionService;
   loaders: Loaders;
+}
+
+/** Who asks to change a reservation, from the request's service token; null when services check none (SERVICE_AUTH=off). */
+export function requesterOf(ctx: InventoryContext): ReservationRequester | null {
+  if (!ctx.caller) return null;
+  return { clientId: ctx.caller.clientId, ordersService: ctx.caller.issuer === 'orders', admin: ctx.caller.scopes.includes('admin') };
 }
 
 export function createContext(ds: DataSource, runtime: SubgraphRuntime) {

@@ -10,6 +10,10 @@ export class ReservationEntity implements ReservationState {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128 })
   idempotencyKey!: string;
 
+  /** Whose key it is (the actor, '' without one): keys are unique per client. */
+  @Column({ name: 'key_owner', type: 'varchar', length: 128 })
+  keyOwner!: string;
+
   @Column({ name: 'channel_id', type: 'char', length: 36 })
   channelId!: string;
 

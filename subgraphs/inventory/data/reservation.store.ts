@@ -4,7 +4,7 @@ import { ReservationEntity, ReservationLineEntity } from './reservation.entity.j
 
 /** SQL for reservations. Every method runs on the manager it is given. */
 export const reservationStore = {
-  /** Fails with ER_DUP_ENTRY when the idempotency key was used before. */
+  /** Fails with ER_DUP_ENTRY when its owner used the idempotency key before. */
   insert(tx: EntityManager, reservation: ReservationEntity): Promise<unknown> {
     return tx.insert(ReservationEntity, reservation);
   },
@@ -13,8 +13,8 @@ export const reservationStore = {
     return tx.insert(ReservationLineEntity, lines);
   },
 
-  findByIdempotencyKey(tx: EntityManager, key: string): Promise<ReservationEntity | null> {
-    return tx.findOne(ReservationEntity, { where: { idempotencyKey: key } });
+  findByIdempotencyKey(tx: EntityManager, owner: string, key: string): Promise<ReservationEntity | null> {
+    return tx.findOne(ReservationEntity, { where: { keyOwner: owner, idempotencyKey: key } });
   },
 
   findByIds(tx: EntityManager, ids: readonly string[]): Promise<ReservationEntity[]> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadUserInputError, ConflictError } from '../../../lib/errors.js';
-import { assertChangeable, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
+import { BadUserInputError, ConflictError, ForbiddenError } from '../../../lib/errors.js';
+import { assertChangeable, assertMayChange, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
 import type { ChannelRule, ReplicaSource, ReservationLine, ReservationState } from './stock.js';
 
 const STORE = '0b6f2a70-5f3e-4c1a-9a2b-1c2d3e4f5a61';
@@ -16,7 +16,7 @@ const rule: Pick<ChannelRule, 'channelId' | 'sources'> = {
 };
 const request = (over: Record<string, unknown>) => reserveSchema.parse({ idempotencyKey: 'k', channelId: CHANNEL, ttlSeconds: 60, lines: [{ sku: 'A', quantity: 1 }], ...over });
 const line = (over: Partial<ReservationLine> = {}): ReservationLine => ({ sku: 'A', locationId: STORE, quantity: 5, committedQuantity: 0, releasedQuantity: 0, open: true, ...over });
-const reservation = (over: Partial<ReservationState> = {}): ReservationState => ({ id: 'r1', status: 'ACTIVE', expiresAt: new Date(Date.now() + 60_000), ...over });
+const reservation = (over: Partial<ReservationState> = {}): ReservationState => ({ id: 'r1', status: 'ACTIVE', expiresAt: new Date(Date.now() + 60_000), actor: 'web', ...over });
 
 describe('reservation requests', () => {
   it('refuses a line repeating the SKU and location of an earlier one', () => {
@@ -99,5 +99,25 @@ describe('planCommit', () => {
   it('refuses more than the reservation holds, naming the line and what it holds', () => {
     expect(() => planCommit([line({ quantity: 2 })], [{ sku: 'A', quantity: 3 }])).toThrow(/Line 0 asks for 3 of A but the reservation holds 2/);
     expect(() => planCommit([line()], [{ sku: 'B', quantity: 1 }])).toThrow(BadUserInputError);
+  });
+});
+
+describe('who may change a reservation', () => {
+  const web = { clientId: 'web', ordersService: false, admin: false };
+  const pos = { clientId: 'pos', ordersService: false, admin: false };
+  it('lets its client release, extend and commit it, and no other client', () => {
+    for (const change of ['release', 'extend', 'commit'] as const) {
+      expect(() => assertMayChange(reservation(), web, change)).not.toThrow();
+      expect(() => assertMayChange(reservation(), pos, change)).toThrow(ForbiddenError);
+      expect(() => assertMayChange(reservation({ actor: null }), pos, change)).toThrow(ForbiddenError);
+    }
+  });
+
+  it('lets the orders service and admins act on any, and reserves a hold without end to the orders service', () => {
+    expect(() => assertMayChange(reservation(), { clientId: 'web', ordersService: true, admin: false }, 'hold')).not.toThrow();
+    expect(() => assertMayChange(reservation(), { ...pos, admin: true }, 'release')).not.toThrow();
+    expect(() => assertMayChange(reservation(), web, 'hold')).toThrow(ForbiddenError);
+    expect(() => assertMayChange(reservation(), { ...web, admin: true }, 'hold')).toThrow(ForbiddenError);
+    expect(() => assertMayChange(reservation(), null, 'hold')).not.toThrow();
   });
 });

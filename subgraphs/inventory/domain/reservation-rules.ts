@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idempotencyKeySchema } from '../../../contracts/idempotency.js';
 import { unitsSchema as units } from '../../../contracts/quantities.js';
-import { BadUserInputError, ConflictError } from '../../../lib/errors.js';
+import { BadUserInputError, ConflictError, ForbiddenError } from '../../../lib/errors.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
 import type { AllocationRequest } from './allocation.js';
 import type { ChannelRule, LevelKey, ReservationLine, ReservationState, ReservationStatus } from './stock.js';
@@ -94,6 +94,34 @@ export function visibleStatus(r: Pick<ReservationState, 'status' | 'expiresAt'>,
 /** Units a line still holds. */
 export function openQuantity(line: ReservationLine): number {
   return line.open ? line.quantity - line.committedQuantity - line.releasedQuantity : 0;
+}
+
+/** Who asks to change a reservation, as the request's service token says. */
+export interface ReservationRequester {
+  clientId: string | null;
+  /** The orders service, acting for one of its orders. */
+  ordersService: boolean;
+  /** The caller has the scope `admin`. */
+  admin: boolean;
+}
+
+/** What a requester may do to a reservation; `hold` is an extension without end (extendReservation with ttlSeconds null). */
+export type ReservationChange = 'release' | 'extend' | 'hold' | 'commit';
+
+/**
+ * Stock one client holds is released, extended or shipped only by that client, the orders service
+ * (which holds and ships what its orders reserved) or an admin; a hold without end is the orders
+ * service's alone (it marks a confirmed order). `requester` null: services check no tokens
+ * (SERVICE_AUTH=off), so there is no one to tell apart.
+ * @throws ForbiddenError (reason NOT_RESERVATION_OWNER or HOLD_RESERVED_TO_ORDERS)
+ */
+export function assertMayChange(r: Pick<ReservationState, 'id' | 'actor'>, requester: ReservationRequester | null, change: ReservationChange): void {
+  if (!requester || requester.ordersService) return;
+  if (change === 'hold') {
+    throw new ForbiddenError(`Only the orders service holds a reservation without end (it marks a confirmed order): give extendReservation a ttlSeconds`, { reason: 'HOLD_RESERVED_TO_ORDERS' });
+  }
+  if (requester.admin || requester.clientId === r.actor) return;
+  throw new ForbiddenError(`Reservation ${r.id} was made by another client: only it, the orders service or an admin may ${change} it`, { reason: 'NOT_RESERVATION_OWNER' });
 }
 
 /**

@@ -80,6 +80,8 @@ export interface ReservationState {
   status: ReservationStatus;
   /** Null once the order it holds stock for is confirmed: it never expires. */
   expiresAt: Date | null;
+  /** The client that made it (its owner); null when made without one. */
+  actor: string | null;
 }
 
 /** What one reservation line holds at one location: `quantity` less what shipped and what was given back. */

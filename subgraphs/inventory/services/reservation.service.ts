@@ -10,7 +10,7 @@ import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain
 import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
-import { assertChangeable, commitSchema, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema } from '../domain/reservation-rules.js';
+import { assertChangeable, assertMayChange, commitSchema, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';
 import { reservationStore } from '../data/reservation.store.js';
@@ -84,6 +84,7 @@ export class ReservationService {
         const reservation = Object.assign(new ReservationEntity(), {
           id: randomUUID(),
           idempotencyKey: v.idempotencyKey,
+          keyOwner: actor ?? '',
           channelId: v.channelId,
           reference: v.reference ?? null,
           pickupLocationId: v.pickupLocationId ?? null,
@@ -140,7 +141,7 @@ export class ReservationService {
       }
       if (err instanceof ChannelInactive) this.onRefused('CHANNEL_INACTIVE');
       if (isDuplicateKey(err)) {
-        const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
+        const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, actor ?? '', v.idempotencyKey);
         if (winner) return this.replay(winner, hash);
       }
       throw err;
@@ -150,11 +151,13 @@ export class ReservationService {
   /**
    * Releases what the reservation still holds; a reservation that holds nothing is returned as is.
    * @throws NotFoundError when there is no such reservation
+   * @throws ForbiddenError when the requester may not change it (assertMayChange)
    */
-  async release(id: string): Promise<ReservationView> {
+  async release(id: string, requester: ReservationRequester | null): Promise<ReservationView> {
     return writeTransaction(this.ds, async (tx) => {
       const r = await reservationStore.lock(tx, id);
       if (!r) throw new NotFoundError('Reservation', id);
+      assertMayChange(r, requester, 'release');
       const lines = await reservationStore.linesOf(tx, [r.id]);
       if (r.status === 'ACTIVE') await this.close(tx, r, lines, new Date());
       return view(r, lines, false);
@@ -167,13 +170,15 @@ export class ReservationService {
    * @throws BadUserInputError for a time to live outside 1 s to 7 days
    * @throws NotFoundError when there is no such reservation
    * @throws ConflictError when it expired or holds nothing any more
+   * @throws ForbiddenError when the requester may not change it (assertMayChange)
    */
-  async extend(id: string, ttlSeconds: number | null): Promise<ReservationView> {
+  async extend(id: string, ttlSeconds: number | null, requester: ReservationRequester | null): Promise<ReservationView> {
     const ttl = parseInput(ttlSchema.nullable(), ttlSeconds, 'ttlSeconds');
     return writeTransaction(this.ds, async (tx) => {
       const now = new Date();
       const r = await reservationStore.lock(tx, id);
       if (!r) throw new NotFoundError('Reservation', id);
+      assertMayChange(r, requester, ttl === null ? 'hold' : 'extend');
       assertChangeable(r, now);
       r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
       await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
@@ -208,14 +213,16 @@ export class ReservationService {
    * @throws NotFoundError when there is no such reservation
    * @throws ConflictError when the reservation expired or holds nothing any more, or the key was used for another request
    * @throws InsufficientStockError when a count took on-hand below what the reservation holds
+   * @throws ForbiddenError when the requester may not change it (assertMayChange)
    */
-  async commit(input: unknown, actor: string | null): Promise<ReservationView> {
+  async commit(input: unknown, actor: string | null, requester: ReservationRequester | null): Promise<ReservationView> {
     const v = parseInput(commitSchema, input);
     const hash = requestHash(v);
     return writeTransaction(this.ds, async (tx) => {
       const now = new Date();
       const r = await reservationStore.lock(tx, v.reservationId);
       if (!r) throw new NotFoundError('Reservation', v.reservationId);
+      assertMayChange(r, requester, 'commit');
       const lines = await reservationStore.linesOf(tx, [r.id]);
       const prior = await stockMovementStore.findByIdempotencyKeys(
         tx,

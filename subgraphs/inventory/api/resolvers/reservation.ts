@@ -1,7 +1,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { assertId } from '../../../../lib/validation.js';
 import type { ChannelAvailability } from '../../services/availability.service.js';
-import type { InventoryContext } from '../context.js';
+import { requesterOf, type InventoryContext } from '../context.js';
 import type { ReservationLineEntity } from '../../data/reservation.entity.js';
 import { isExpired, openQuantity, visibleStatus } from '../../domain/reservation-rules.js';
 import type { ReservationView } from '../../services/reservation.service.js';
@@ -15,10 +15,10 @@ export const reservationResolvers = {
   },
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId),
-    releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id)),
+    releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id), requesterOf(ctx)),
     extendReservation: (_: unknown, args: { id: string; ttlSeconds?: number | null }, ctx: InventoryContext) =>
-      ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null),
-    commitReservation: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.commit(args.input, ctx.clientId),
+      ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null, requesterOf(ctx)),
+    commitReservation: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.commit(args.input, ctx.clientId, requesterOf(ctx)),
   },
   Reservation: {
     // Past its expiry a reservation holds nothing, whether or not the expiry job has run yet.
