@@ -1,10 +1,10 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, type SupergraphSdlHook } from '@apollo/gateway';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { config, introspectionMode, type IntrospectionMode } from '../lib/config.js';
+import { config, introspectionMode, type IntrospectionMode, type TrustProxy } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
 import { logger, requestScope } from '../lib/logger.js';
-import { clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
+import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
 import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator } from './subscriptions/server.js';
@@ -25,11 +25,14 @@ import { gatewaySharingKey, SharedExecutionGateway } from './inflight.js';
 
 export interface GatewayContext {
   requestId: string;
-  /** The actor named to subgraphs: the identity's client when authenticated, else the caller's x-client-id. */
+  /**
+   * The client: the identity's when authenticated; null for an anonymous caller (its x-client-id
+   * chooses nothing); under AUTH_MODE=off, the x-client-id it names itself with.
+   */
   clientId: string | null;
   /** Who is calling; null when AUTH_MODE=off. */
   caller: Caller | null;
-  /** The peer's address: the rate-limit budget of requests with no client id. */
+  /** The caller's address (X-Forwarded-For under TRUST_PROXY): the rate-limit budget of anonymous requests. */
   remoteAddress?: string | null;
   /** A batched HTTP request: its operations were counted against the rate limit at once. */
   rateCharged?: boolean;
@@ -76,6 +79,8 @@ export interface GatewayOptions {
   metricsToken?: string;
   /** Failed authentications per caller address and minute (0: not counted); AUTH_FAILURES_PER_MINUTE when omitted. */
   authFailuresPerMinute?: number;
+  /** Whose X-Forwarded-For names the caller's address; TRUST_PROXY when omitted. */
+  trustProxy?: TrustProxy;
 }
 
 export interface SubscriptionSettings {
@@ -125,6 +130,16 @@ function createGateway(
   });
 }
 
+/**
+ * The client a request speaks for: an authenticated identity's; none for an anonymous caller under
+ * AUTH_MODE=enforce (an x-client-id it sends chooses no rate bucket, cost limit, trusted-document
+ * policy or actor); under AUTH_MODE=off, the x-client-id it names itself with (nothing is guarded).
+ */
+function clientOf(guard: AuthGuard, caller: Caller | null, named: string | null): string | null {
+  if (isIdentity(caller)) return caller.clientId;
+  return guard.enforced ? null : named;
+}
+
 /** connection_init → the caller; subscribers share upstream subscriptions only with callers of the same scopes. */
 function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
   return async (params, address) => {
@@ -135,7 +150,7 @@ function guardAuthenticator(guard: AuthGuard): ConnectionAuthenticator {
     return {
       ok: true,
       scope: caller ? `scopes:${[...caller.scopes].sort().join(' ')}` : header.scope,
-      clientId: isIdentity(caller) ? caller.clientId : header.clientId,
+      clientId: clientOf(guard, caller, header.clientId),
       caller,
     };
   };
@@ -183,6 +198,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   }, log);
   const limitOpts = { ...limitSettings(config()), ...opts.limits };
   const authFailures = opts.authFailuresPerMinute ?? config().AUTH_FAILURES_PER_MINUTE;
+  const trustProxy = opts.trustProxy ?? config().TRUST_PROXY;
   const rateRedis = limitOpts.perMinute > 0 || authFailures > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
     ? createRedis(config().REDIS_URL, { maxRetriesPerRequest: 1 })
     : null;
@@ -209,6 +225,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     port: opts.port,
     maxBodyBytes: opts.maxBodyBytes,
     metricsToken: opts.metricsToken,
+    trustProxy,
     apollo: (plugins) =>
       (apollo = new ApolloServer<GatewayContext>({
         gateway: executions,
@@ -226,7 +243,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       })),
     context: async (request) => {
       const caller = await guard.callerFromHeaders(request.headers, request.ip);
-      const clientId = isIdentity(caller) ? caller.clientId : clientIdFrom(request.headers['x-client-id']);
+      const clientId = clientOf(guard, caller, clientIdFrom(request.headers['x-client-id']));
       // From here on the request's log lines name its client (and its operation once resolved: GatewayMetrics.plugin).
       const scope = requestScope.getStore();
       if (scope) scope.client = clientId;
@@ -260,6 +277,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         clientKeepAliveMs: settings.clientKeepAliveMs,
         maxPayload: opts.maxBodyBytes ?? config().MAX_BODY_BYTES,
         maxPerAddress: settings.connectionsPerAddress,
+        addressOf: callerAddress(trustProxy),
         recheckMs: guard.enforced ? settings.authRecheckMs : undefined,
       });
       return async () => {

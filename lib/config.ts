@@ -146,6 +146,16 @@ const gatewaySection = z.object({
   SUPERGRAPH_CONFIG: z.string().min(1).default('supergraph.yaml'),
   /** How often the gateway's ops page (/ops) gathers its figures while someone watches it. */
   OPS_REFRESH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /**
+   * Which peers' X-Forwarded-For the gateway believes, for the caller's address (per-address limits of
+   * anonymous callers, failed authentications, WebSocket connections): unset, none (the socket's
+   * peer is the caller); a number of proxy hops; or addresses, CIDRs and `loopback`, `linklocal`,
+   * `uniquelocal`, comma-separated, e.g. `10.0.0.0/8` for the load balancers' network.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v): TrustProxy => (!v ? false : /^\d+$/.test(v) ? Number(v) : v.split(/[\s,]+/).filter(Boolean))),
   /** Scopes an anonymous request has under AUTH_MODE=enforce, space- or comma-separated (e.g. `availability:read`). */
   AUTH_PUBLIC_SCOPES: z
     .string()
@@ -443,6 +453,9 @@ export function registryDatabaseName(cfg: Config): string {
 }
 
 export type AuthMode = 'off' | 'enforce';
+
+/** TRUST_PROXY: whose X-Forwarded-For to believe (false: nobody's; a number of hops; addresses and CIDRs). */
+export type TrustProxy = false | number | string[];
 
 export type IntrospectionMode = 'on' | 'off' | 'admins';
 

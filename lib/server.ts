@@ -6,7 +6,8 @@ import { WebSocketServer } from 'ws';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { logger, requestScope } from './logger.js';
-import { config } from './config.js';
+import proxyAddr from '@fastify/proxy-addr';
+import { config, type TrustProxy } from './config.js';
 import { BadRequestError, BatchTooLargeError, errorBody, PayloadTooLargeError } from './errors.js';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry } from './metrics.js';
@@ -37,6 +38,25 @@ export interface ServiceOptions {
   maxBodyBytes?: number;
   /** The bearer token /metrics asks for (default METRICS_TOKEN); without one it answers loopback callers only. */
   metricsToken?: string;
+  /** Whose X-Forwarded-For names the caller's address (TRUST_PROXY); default: nobody's. */
+  trustProxy?: TrustProxy;
+}
+
+/**
+ * The caller's address of a raw request (a WebSocket upgrade, which Fastify does not see): its
+ * socket's peer, or with TRUST_PROXY the nearest X-Forwarded-For hop not trusted, as Fastify's
+ * request.ip is for HTTP.
+ */
+export function callerAddress(trust: TrustProxy = false): (req: IncomingMessage) => string {
+  const trusted = trustedHops(trust);
+  if (!trusted) return (req) => req.socket.remoteAddress ?? '';
+  return (req) => proxyAddr(req, trusted);
+}
+
+/** TRUST_PROXY as the function Fastify and proxy-addr ask of each hop; null: trust none. */
+function trustedHops(trust: TrustProxy): ((address: string, hop: number) => boolean) | null {
+  if (trust === false) return null;
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : proxyAddr.compile(trust);
 }
 
 /**
@@ -185,8 +205,9 @@ export function attachWebSocketServer(
   server: HttpServer,
   path: string,
   use: (wss: WebSocketServer) => { dispose(): void | Promise<void> },
-  limits: { maxPayload?: number; maxPerAddress?: number } = {},
+  limits: { maxPayload?: number; maxPerAddress?: number; addressOf?: (req: IncomingMessage) => string } = {},
 ): () => Promise<void> {
+  const addressOf = limits.addressOf ?? callerAddress();
   // ws would take 100 MiB frames, before any authentication: no more than an HTTP body.
   const maxPayload = limits.maxPayload ?? config().MAX_BODY_BYTES;
   const open = new Map<string, number>();
@@ -197,7 +218,7 @@ export function attachWebSocketServer(
     // Sockets per address, refused at the upgrade (HTTP 429) before a socket or any state exists.
     verifyClient: limits.maxPerAddress
       ? (info, done) => {
-          const address = info.req.socket.remoteAddress ?? '';
+          const address = addressOf(info.req);
           if ((open.get(address) ?? 0) >= limits.maxPerAddress!) return done(false, 429, `Too many WebSocket connections from ${address}`);
           done(true);
         }
@@ -205,7 +226,7 @@ export function attachWebSocketServer(
   });
   if (limits.maxPerAddress) {
     wss.on('connection', (socket, req) => {
-      const address = req.socket.remoteAddress ?? '';
+      const address = addressOf(req);
       open.set(address, (open.get(address) ?? 0) + 1);
       socket.once('close', () => {
         const n = (open.get(address) ?? 1) - 1;
@@ -253,6 +274,7 @@ async function serve(
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     bodyLimit: opts.maxBodyBytes ?? config().MAX_BODY_BYTES,
     forceCloseConnections: 'idle',
+    trustProxy: trustedHops(opts.trustProxy ?? false) ?? false,
   });
   let shuttingDown = false;
 

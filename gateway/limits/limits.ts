@@ -82,8 +82,36 @@ export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfter
 
 type GcraRedis = Redis & { omnistockGcra(key: string, intervalMs: string, windowMs: string, n: string): Promise<[number, number]> };
 
+/**
+ * The same GCRA in this process's memory: the budget a replica enforces alone while Redis cannot be
+ * reached, so a Redis outage neither takes the API down nor lifts its limits (each replica then
+ * allows up to the limit by itself). Entries whose time has passed are dropped as the map grows.
+ */
+export class LocalGcra {
+  private readonly tats = new Map<string, number>();
+
+  constructor(private readonly maxKeys = 100_000) {}
+
+  take(key: string, intervalMs: number, windowMs: number, n: number, now = Date.now()): [allowed: number, waitMs: number] {
+    const tat = Math.max(this.tats.get(key) ?? 0, now);
+    const next = tat + intervalMs * Math.max(n, 1);
+    if (next - now > windowMs) return [0, Math.ceil(next - windowMs - now)];
+    if (n > 0) {
+      if (this.tats.size >= this.maxKeys) for (const [k, t] of this.tats) if (t <= now) this.tats.delete(k);
+      // Still full of live budgets (a flood of distinct keys): refuse rather than forget one.
+      if (this.tats.size >= this.maxKeys && !this.tats.has(key)) return [0, windowMs];
+      this.tats.set(key, next);
+    }
+    return [1, 0];
+  }
+}
+
 /** Requests per client and sliding minute, counted in Redis (so every gateway replica shares one budget). */
 export class RateLimiter {
+  /** Counts while Redis is unreachable: limits fail closed to a per-replica budget. */
+  private readonly local = new LocalGcra();
+  private redisDown = false;
+
   constructor(
     private readonly redis: Redis,
     private readonly settings: LimitSettings,
@@ -103,15 +131,20 @@ export class RateLimiter {
     if (limit <= 0) return { ok: true };
     const { windowMs } = this.settings;
     const key = `${this.settings.keyPrefix}:ratelimit:${client}`;
+    let allowed: number;
+    let waitMs: number;
     try {
-      const [allowed, waitMs] = await (this.redis as unknown as GcraRedis).omnistockGcra(key, String(windowMs / limit), String(windowMs), String(n));
-      if (allowed === 1) return { ok: true };
-      return { ok: false, limit, retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+      [allowed, waitMs] = await (this.redis as unknown as GcraRedis).omnistockGcra(key, String(windowMs / limit), String(windowMs), String(n));
+      if (this.redisDown) this.log.info('rate limits counted in Redis again');
+      this.redisDown = false;
     } catch (err) {
-      // Fail open: an unreachable Redis must not take the API down with it.
-      this.log.warn({ err: (err as Error).message }, 'rate limit not checked: Redis unavailable');
-      return { ok: true };
+      // Fail closed, not down: this replica counts alone until Redis answers again.
+      if (!this.redisDown) this.log.warn({ err: (err as Error).message }, 'Redis unavailable: rate limits counted by this replica alone');
+      this.redisDown = true;
+      [allowed, waitMs] = this.local.take(key, windowMs / limit, windowMs, n);
     }
+    if (allowed === 1) return { ok: true };
+    return { ok: false, limit, retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 }
 
@@ -346,7 +379,7 @@ export interface LimitContext {
   rateCharged?: boolean;
 }
 
-/** Whose budget a request uses: the authenticated client, else x-client-id, else the remote address. */
+/** Whose budget a request uses: its client (an identity's; under AUTH_MODE=off its x-client-id), else the caller's address. */
 export function rateKey(ctx: LimitContext): string {
   if (ctx.clientId) return `client:${ctx.clientId}`;
   return `ip:${ctx.remoteAddress ?? 'unknown'}`;

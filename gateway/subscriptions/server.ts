@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -59,6 +59,8 @@ export interface GatewayWsOptions {
   maxPayload: number;
   /** Open sockets per client address; more are refused at the upgrade (HTTP 429). */
   maxPerAddress: number;
+  /** The caller's address of an upgrade request (its socket's peer, or X-Forwarded-For under TRUST_PROXY). */
+  addressOf: (req: IncomingMessage) => string;
   /**
    * With authentication: how often an open socket's credentials are checked again, so a revoked
    * key or an expired token loses its socket (4403) even while it only listens. Every new
@@ -88,7 +90,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
       {
         connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
         onConnect: async (ctx) => {
-          const address = (ctx.extra as { request?: { socket?: { remoteAddress?: string } } }).request?.socket?.remoteAddress ?? null;
+          const address = opts.addressOf(ctx.extra.request);
           const auth = await opts.authenticate(ctx.connectionParams ?? {}, address);
           if (!auth.ok) {
             ctx.extra.socket.close(CloseCode.Forbidden, `Unauthenticated: ${auth.reason}`.slice(0, 120));
@@ -190,7 +192,7 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
       wss,
       opts.clientKeepAliveMs,
     ),
-    { maxPayload: opts.maxPayload, maxPerAddress: opts.maxPerAddress },
+    { maxPayload: opts.maxPayload, maxPerAddress: opts.maxPerAddress, addressOf: opts.addressOf },
   );
 
   /** Checks the connection's credentials again; closes the socket (4403) and answers false when they no longer hold. */
