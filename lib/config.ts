@@ -93,7 +93,7 @@ const platformSection = z.object({
   /**
    * `enforce`: every service refuses a request without a service token it can verify (the gateway
    * signs one for each subgraph fetch, services sign as themselves). `off` only to measure what the
-   * tokens cost, and then every service listens on loopback only.
+   * tokens cost, and then every subgraph listens on loopback only.
    */
   SERVICE_AUTH: z.enum(['off', 'enforce']).default('enforce'),
   /** The services' token keys, a JWK set (Ed25519; the first key signs, all verify) as JSON; or SERVICE_TOKEN_KEYS_FILE. */

@@ -62,7 +62,7 @@ export function readServiceKeys(settings: { keys?: string; file?: string }): Ser
   const source = settings.keys ? 'SERVICE_TOKEN_KEYS' : settings.file ? `SERVICE_TOKEN_KEYS_FILE (${settings.file})` : null;
   if (!source) {
     throw new Error(
-      'No service token keys: set SERVICE_TOKEN_KEYS_FILE (or SERVICE_TOKEN_KEYS) to the JWK set every service shares; `npx omnistock service-keys create --file <path>` makes one, and npm start makes its own',
+      'No service token keys: set SERVICE_TOKEN_KEYS_FILE (or SERVICE_TOKEN_KEYS) to the JWK set every service shares; `npm run omnistock -- service-keys create --file <path>` makes one, and npm start makes its own',
     );
   }
   let parsed: z.infer<typeof keySetSchema>;
