@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
-import { errorCode, gql } from './client.js';
+import { errorCode, gql, serviceToken } from './client.js';
 import { AVAILABILITY, COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 
 let f: InventoryFixture;
@@ -302,7 +302,8 @@ describe('extending a reservation', () => {
     await f.receive(sku, loc, 5);
     const EXTEND = `mutation($id: ID!, $ttl: Int) { extendReservation(id: $id, ttlSeconds: $ttl) { status expiresAt } }`;
     const held = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 2 }] })).data!.reserveStock;
-    const extended = await gql(f.url, EXTEND, { id: held.id, ttl: null });
+    // A hold without end marks a confirmed order: the orders service's call.
+    const extended = await gql(f.url, EXTEND, { id: held.id, ttl: null }, { 'x-service-token': await serviceToken({ issuer: 'orders' }) });
     expect(extended.data!.extendReservation).toEqual({ status: 'ACTIVE', expiresAt: null });
     const lapsed = (await reserve({ channelId: channel, ttlSeconds: 1, lines: [{ sku, quantity: 1 }] })).data!.reserveStock;
     await new Promise((resolve) => setTimeout(resolve, 1100));
