@@ -119,7 +119,7 @@ async function gql(query: string, variables: Record<string, unknown> = {}, opera
 
 /** The order each block's operations run in, where document order is not a sensible story. */
 const PLANS: Record<string, string[]> = {
-  Reserve: ['Reserve', 'Confirm', 'Ship', 'Reserve', 'Cancel'], // Cancel releases a second reservation: the first has shipped
+  Reserve: ['Reserve', 'MoreTime', 'Ship', 'Reserve', 'Cancel'], // Cancel releases a second reservation: the first has shipped
   Place: ['Place', 'Ship', 'Return', 'Cancel', 'OrderHistory', 'ConfirmedOrders', 'OpenOrders'],
   Connect: ['SyncState', 'ReplayDeadLetters', 'RepairDrift', 'Connect', 'SyncState'], // Connect last: it takes AMAZON-UK off the simulator
 };

@@ -31,7 +31,7 @@ export interface InventoryContext extends BaseContext {
 /** Who asks to change a reservation, from the request's service token; null when services check none (SERVICE_AUTH=off). */
 export function requesterOf(ctx: InventoryContext): ReservationRequester | null {
   if (!ctx.caller) return null;
-  return { clientId: ctx.caller.clientId, ordersService: ctx.caller.issuer === 'orders', admin: ctx.caller.scopes.includes('admin') };
+  return { clientId: ctx.caller.clientId, service: ctx.caller.issuer === 'gateway' ? null : ctx.caller.issuer, admin: ctx.caller.scopes.includes('admin') };
 }
 
 export function createContext(ds: DataSource, runtime: SubgraphRuntime) {

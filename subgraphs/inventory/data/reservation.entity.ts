@@ -10,7 +10,7 @@ export class ReservationEntity implements ReservationState {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128 })
   idempotencyKey!: string;
 
-  /** Whose key it is (the actor, '' without one): keys are unique per client. */
+  /** Whose key it is (reservation-rules.ts keyOwnerOf): keys are unique per client. */
   @Column({ name: 'key_owner', type: 'varchar', length: 128 })
   keyOwner!: string;
 

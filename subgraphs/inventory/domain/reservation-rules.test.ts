@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadUserInputError, ConflictError, ForbiddenError } from '../../../lib/errors.js';
-import { assertChangeable, assertMayChange, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
+import { assertChangeable, assertMayChange, keyOwnerOf, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
 import type { ChannelRule, ReplicaSource, ReservationLine, ReservationState } from './stock.js';
 
 const STORE = '0b6f2a70-5f3e-4c1a-9a2b-1c2d3e4f5a61';
@@ -103,8 +103,8 @@ describe('planCommit', () => {
 });
 
 describe('who may change a reservation', () => {
-  const web = { clientId: 'web', ordersService: false, admin: false };
-  const pos = { clientId: 'pos', ordersService: false, admin: false };
+  const web = { clientId: 'web', service: null, admin: false };
+  const pos = { clientId: 'pos', service: null, admin: false };
   it('lets its client release, extend and commit it, and no other client', () => {
     for (const change of ['release', 'extend', 'commit'] as const) {
       expect(() => assertMayChange(reservation(), web, change)).not.toThrow();
@@ -114,10 +114,19 @@ describe('who may change a reservation', () => {
   });
 
   it('lets the orders service and admins act on any, and reserves a hold without end to the orders service', () => {
-    expect(() => assertMayChange(reservation(), { clientId: 'web', ordersService: true, admin: false }, 'hold')).not.toThrow();
+    expect(() => assertMayChange(reservation(), { clientId: 'web', service: 'orders', admin: false }, 'hold')).not.toThrow();
     expect(() => assertMayChange(reservation(), { ...pos, admin: true }, 'release')).not.toThrow();
     expect(() => assertMayChange(reservation(), web, 'hold')).toThrow(ForbiddenError);
     expect(() => assertMayChange(reservation(), { ...web, admin: true }, 'hold')).toThrow(ForbiddenError);
     expect(() => assertMayChange(reservation(), null, 'hold')).not.toThrow();
+    expect(() => assertMayChange(reservation(), { clientId: 'web', service: 'marketplaces', admin: false }, 'hold')).toThrow(ForbiddenError);
+  });
+
+  it("scopes idempotency keys per client, a service's to the service whichever client it acts for", () => {
+    expect(keyOwnerOf({ ...web })).toBe('web');
+    expect(keyOwnerOf({ clientId: null, service: null, admin: false })).toBe('');
+    expect(keyOwnerOf({ clientId: 'web', service: 'orders', admin: false })).toBe(keyOwnerOf({ clientId: 'order-sweeper', service: 'orders', admin: false }));
+    expect(keyOwnerOf({ clientId: 'web', service: 'orders', admin: false })).not.toBe('web');
+    expect(keyOwnerOf(null)).toBe('');
   });
 });

@@ -96,13 +96,25 @@ export function openQuantity(line: ReservationLine): number {
   return line.open ? line.quantity - line.committedQuantity - line.releasedQuantity : 0;
 }
 
-/** Who asks to change a reservation, as the request's service token says. */
+/** Who asks for or about a reservation, as the request's service token says. */
 export interface ReservationRequester {
   clientId: string | null;
-  /** The orders service, acting for one of its orders. */
-  ordersService: boolean;
+  /** The first-party service that signed for itself (`orders` acting for one of its orders); null for the gateway's callers. */
+  service: string | null;
   /** The caller has the scope `admin`. */
   admin: boolean;
+}
+
+/**
+ * Whose idempotency keys a reservation's key is one of: keys are unique per client, so another
+ * client's key is neither a conflict nor a replay. A service that signs for itself owns its keys
+ * whichever client it acts for (orders retries an order's reservation as the sweeper, under the
+ * order id); a gateway caller's are its client's (an anonymous one's, every anonymous caller's).
+ * Null requester (services check no tokens): one space for all, as there is no one to tell apart.
+ */
+export function keyOwnerOf(requester: ReservationRequester | null): string {
+  if (!requester) return '';
+  return requester.service ? `service:${requester.service}` : (requester.clientId ?? '');
 }
 
 /** What a requester may do to a reservation; `hold` is an extension without end (extendReservation with ttlSeconds null). */
@@ -116,7 +128,7 @@ export type ReservationChange = 'release' | 'extend' | 'hold' | 'commit';
  * @throws ForbiddenError (reason NOT_RESERVATION_OWNER or HOLD_RESERVED_TO_ORDERS)
  */
 export function assertMayChange(r: Pick<ReservationState, 'id' | 'actor'>, requester: ReservationRequester | null, change: ReservationChange): void {
-  if (!requester || requester.ordersService) return;
+  if (!requester || requester.service === 'orders') return;
   if (change === 'hold') {
     throw new ForbiddenError(`Only the orders service holds a reservation without end (it marks a confirmed order): give extendReservation a ttlSeconds`, { reason: 'HOLD_RESERVED_TO_ORDERS' });
   }

@@ -10,7 +10,7 @@ import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain
 import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
-import { assertChangeable, assertMayChange, commitSchema, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
+import { assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';
 import { reservationStore } from '../data/reservation.store.js';
@@ -69,8 +69,9 @@ export class ReservationService {
    * @throws NotFoundError for an unknown channel, SKU or location
    * @throws ConflictError for an inactive channel or a key reused for another request
    */
-  async reserve(input: unknown, actor: string | null): Promise<ReservationView | InsufficientStockView> {
+  async reserve(input: unknown, actor: string | null, requester: ReservationRequester | null): Promise<ReservationView | InsufficientStockView> {
     const v = parseInput(reserveSchema, input);
+    const keyOwner = keyOwnerOf(requester);
     const hash = requestHash(v);
     const rule = await this.replicas.channelRule(v.channelId);
     if (!rule) throw new NotFoundError('Channel', v.channelId);
@@ -84,7 +85,7 @@ export class ReservationService {
         const reservation = Object.assign(new ReservationEntity(), {
           id: randomUUID(),
           idempotencyKey: v.idempotencyKey,
-          keyOwner: actor ?? '',
+          keyOwner,
           channelId: v.channelId,
           reference: v.reference ?? null,
           pickupLocationId: v.pickupLocationId ?? null,
@@ -141,7 +142,7 @@ export class ReservationService {
       }
       if (err instanceof ChannelInactive) this.onRefused('CHANNEL_INACTIVE');
       if (isDuplicateKey(err)) {
-        const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, actor ?? '', v.idempotencyKey);
+        const winner = await reservationStore.findByIdempotencyKey(this.ds.manager, keyOwner, v.idempotencyKey);
         if (winner) return this.replay(winner, hash);
       }
       throw err;

@@ -14,7 +14,7 @@ export const reservationResolvers = {
       ctx.availability.forChannel(args.channelId, args.skus),
   },
   Mutation: {
-    reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId),
+    reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx)),
     releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id), requesterOf(ctx)),
     extendReservation: (_: unknown, args: { id: string; ttlSeconds?: number | null }, ctx: InventoryContext) =>
       ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null, requesterOf(ctx)),
