@@ -43,7 +43,10 @@ const INVENTORY_ONLY = `query StockByLocation($skus: [String!]!) {
  * goes through each, and its inventory part straight to the inventory subgraph.
  */
 export async function benchGateway(opts: { connections: number; seconds: number; rounds: number }): Promise<void> {
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  progress('▸ starting the bench system (ports 4100-4110)');
   const system = await startBenchSystem({ skus: 2000 });
+  progress(`▸ starting a second system without service tokens (ports ${UNSIGNED_BASE_PORT}-${UNSIGNED_BASE_PORT + 10})`);
   const unsigned = await startBenchSystem({ skus: 2000, basePort: UNSIGNED_BASE_PORT, dbPrefix: 'omnistock_bench_unsigned', env: { SERVICE_AUTH: 'off' } }).catch(async (err) => {
     await system.stop();
     throw err;
@@ -82,9 +85,12 @@ export async function benchGateway(opts: { connections: number; seconds: number;
     const results = new Map<Load, LoadResult[]>();
     // Rounds alternate the targets so drift (thermal, background work) hits all alike.
     for (let round = 0; round < opts.rounds; round++) {
-      for (const load of groups.flatMap((g) => g.loads)) {
-        const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? 3 : 1 });
-        results.set(load, [...(results.get(load) ?? []), r]);
+      for (const [g, group] of groups.entries()) {
+        for (const load of group.loads) {
+          const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? 3 : 1 });
+          results.set(load, [...(results.get(load) ?? []), r]);
+          progress(`  round ${round + 1}/${opts.rounds} · query ${g + 1} · ${load.name}: ${Math.round(r.requestsPerSec)} req/s`);
+        }
       }
     }
     process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} rounds of ${opts.seconds} s per target, alternating (median per target)\n`);
