@@ -4,6 +4,7 @@ import { sortableStreamId } from '../../../lib/event-stream.js';
 import type { TopicEntry } from '../../../lib/stream-consumer.js';
 import type { MarketplaceService, ResolvedConnection } from '../services/marketplace.service.js';
 import type { MarketplaceQueues, PushRequest } from '../services/queues.js';
+import { isDemandChange, isUrgentPush } from '../domain/push-rules.js';
 
 /** The topics the marketplace sync consumes. */
 export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel];
@@ -25,14 +26,13 @@ export interface ChangeFeedDeps {
  * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a
  * connected channel (its rule or status changed), queues a resync of it.
  *
- * Urgent (ahead of the queue, no coalescing delay) is a change that may take what the marketplace
- * shows to or from zero: stock arriving while it shows 0, or a fall at least as large as what it
- * shows (it may be selling units we no longer have). The channel's own available-to-sell is only
- * known when the push reads it; what the marketplace was last told is known here.
+ * Urgent (ahead of the queue, no coalescing delay: domain/push-rules.ts) is a sale anywhere that
+ * lowers what the channel may show, or a change to or from zero. The channel's own available-to-sell
+ * is only known when the push reads it; what the marketplace was last told is known here.
  */
 export function changeFeedHandler(deps: ChangeFeedDeps) {
   return async (entries: TopicEntry[]): Promise<string[]> => {
-    const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number }>();
+    const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number; demand: boolean }>();
     const resyncs = new Set<string>();
     for (const { topic, id, entry } of entries) {
       if (topic === TOPICS.channel) {
@@ -51,6 +51,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
         continue;
       }
       const { sku, locationId, before, after } = change.data;
+      const demand = isDemandChange(change.data.change);
       if (before.available === after.available) continue;
       const seq = sortableStreamId(id);
       for (const connection of deps.connectionsAt(locationId)) {
@@ -66,6 +67,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
           urgent: false,
           channelPriority: connection.channelPriority,
           delta: (known?.delta ?? 0) + after.available - before.available,
+          demand: (known?.demand ?? false) || demand,
         });
       }
     }
@@ -79,8 +81,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     for (const [channelId, list] of byChannel) {
       const states = await deps.service.syncStatesOf(channelId, list.map((r) => r.sku));
       for (const request of list) {
-        const shown = states.get(request.sku)?.lastPushedQuantity;
-        request.urgent = shown != null && ((shown === 0 && request.delta > 0) || (shown > 0 && -request.delta >= shown));
+        request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);
       }
     }
     await deps.service.markPending(all.map(({ channelId, sku, seq }) => ({ channelId, sku, seq })));
@@ -93,7 +94,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     }
     for (const requestsOfAccount of byAccount.values()) {
       const { kind, accountId } = requestsOfAccount[0]!.connection;
-      await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, ...request }) => request));
+      await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, demand: ___, ...request }) => request));
     }
     for (const channelId of resyncs) await deps.queues.requestResync(channelId);
     return entries.map((e) => e.id);

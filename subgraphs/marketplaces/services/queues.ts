@@ -25,13 +25,13 @@ export type PushJob = z.infer<typeof pushJobSchema>;
 export const maintenanceJobSchema = z.object({ channelId: z.string() });
 
 export interface PushRequest extends PushJob {
-  /** The SKU's available went to or from zero: ahead of ordinary changes. */
+  /** A sale anywhere lowered it, or it went to or from zero (domain/push-rules.ts): ahead of ordinary changes, no coalescing delay. */
   urgent: boolean;
   channelPriority: number;
 }
 
 /**
- * BullMQ priority (lower runs first): changes to or from zero ahead of all others, then by the
+ * BullMQ priority (lower runs first): urgent changes (sales, zero crossings) ahead of all others, then by the
  * channel's priority (-1000..1000, higher first).
  */
 export function pushPriority(channelPriority: number, urgent: boolean): number {
