@@ -121,7 +121,7 @@ async function gql(query: string, variables: Record<string, unknown> = {}, opera
 const PLANS: Record<string, string[]> = {
   Reserve: ['Reserve', 'MoreTime', 'Ship', 'Reserve', 'Cancel'], // Cancel releases a second reservation: the first has shipped
   Place: ['Place', 'Ship', 'Return', 'Cancel', 'OrderHistory', 'ConfirmedOrders', 'OpenOrders'],
-  Connect: ['SyncState', 'ReplayDeadLetters', 'RepairDrift', 'Connect', 'SyncState'], // Connect last: it takes AMAZON-UK off the simulator
+  Connect: ['SyncState', 'SetListing', 'SyncState', 'RemoveListing', 'ReplayDeadLetters', 'RepairDrift', 'Connect', 'SyncState'], // Connect last: it takes AMAZON-UK off the simulator
 };
 
 describe('README examples, run from the README text against npm start', () => {

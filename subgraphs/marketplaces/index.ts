@@ -6,6 +6,8 @@ import { ChannelReplica1732000002500 } from './data/migrations/1732000002500-cha
 import { MarketplaceSync1732000003000 } from './data/migrations/1732000003000-marketplace-sync.js';
 import { MarketplaceConnectionProblem1732000004000 } from './data/migrations/1732000004000-marketplace-connection-problem.js';
 import { MoveFromChannels1738000000000 } from './data/migrations/1738000000000-move-from-channels.js';
+import { Listings1738000001000 } from './data/migrations/1738000001000-listings.js';
+import { ListingEntity } from './data/listing.entity.js';
 
 /**
  * Marketplace sync as a subgraph: connections to marketplace accounts, per-SKU push state, dead
@@ -17,7 +19,7 @@ export const marketplacesSubgraph: SubgraphDefinition<MarketplacesContext> = {
   name: 'marketplaces',
   typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: marketplaceResolvers,
-  entities: MARKETPLACE_ENTITIES,
-  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000],
+  entities: [...MARKETPLACE_ENTITIES, ListingEntity],
+  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000, Listings1738000001000],
   createContext,
 };

@@ -1,11 +1,13 @@
 import type { DataSource } from 'typeorm';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { MarketplaceService } from '../services/marketplace.service.js';
+import { ListingService } from '../services/listing.service.js';
 import { marketplaceQueues } from '../services/queues.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 export interface MarketplacesContext extends BaseContext {
   marketplace: MarketplaceService;
+  listings: ListingService;
   loaders: Loaders;
 }
 
@@ -13,5 +15,6 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const queues = marketplaceQueues(runtime.cfg);
   runtime.onClose(() => queues.close());
   const marketplace = new MarketplaceService(ds, queues, { allowedHosts: runtime.cfg.MARKETPLACE_ALLOWED_HOSTS });
-  return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, loaders: createLoaders(marketplace) });
+  const listings = new ListingService(ds, marketplace, queues);
+  return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, loaders: createLoaders(marketplace) });
 }

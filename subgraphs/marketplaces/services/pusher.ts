@@ -1,9 +1,9 @@
+import type { ShownStock } from './listing.service.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { InventoryClient } from '../../../contracts/inventory-client.js';
 import {
   MarketplaceRejectedError,
   MarketplaceThrottledError,
@@ -40,7 +40,8 @@ export interface PusherDeps {
   /** For the shared rate buckets. */
   redis: Redis;
   service: MarketplaceService;
-  inventory: InventoryClient;
+  /** Available-to-sell as each channel is shown it (listing rules applied). */
+  inventory: ShownStock;
   /** The current connections of this account (the supervisor refreshes them). */
   connections: () => readonly ResolvedConnection[];
   /**

@@ -1,7 +1,7 @@
+import type { ShownStock } from './listing.service.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { InventoryClient } from '../../../contracts/inventory-client.js';
 import { DEFAULT_READ_POLICIES } from '../connectors/policies.js';
 import { MarketplaceThrottledError, type MarketplaceAdapter } from '../connectors/types.js';
 import { newDriftRun, type MarketplaceService, type ResolvedConnection } from './marketplace.service.js';
@@ -18,7 +18,8 @@ const READ_TRIES = 5;
 export interface ReconcilerDeps {
   service: MarketplaceService;
   queues: MarketplaceQueues;
-  inventory: InventoryClient;
+  /** Available-to-sell as each channel is shown it (listing rules applied). */
+  inventory: ShownStock;
   redis: Redis;
   adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
   driftSkusPerRun: number;

@@ -1,3 +1,4 @@
+import { ListingService, type ShownStock } from './listing.service.js';
 import { serviceAuth } from '../../../lib/service-token.js';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
@@ -41,7 +42,8 @@ export class MarketplaceSync {
   private readonly secrets: SecretStore;
   private readonly buckets: Redis;
   private readonly feedRedis: Redis;
-  private readonly inventory: InventoryClient;
+  /** Inventory's reads as each channel is shown them (listing rules applied). */
+  private readonly inventory: ShownStock;
   private readonly reconciler: Reconciler;
   private readonly feed: StreamConsumer;
   private readonly pushers = new Map<string, AccountPusher>();
@@ -72,7 +74,8 @@ export class MarketplaceSync {
     this.feedRedis = createRedis(cfg.REDIS_URL);
     const tokens = serviceAuth(cfg);
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
-    this.inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
+    const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
+    this.inventory = new ListingService(marketplaces, this.service, this.queues).shownStock(inventory);
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
       service: this.service,

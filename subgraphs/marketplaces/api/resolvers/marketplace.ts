@@ -5,6 +5,7 @@ import { DateTime } from '../../../../lib/scalars.js';
 import { assertId, isId } from '../../../../lib/validation.js';
 import type { MarketplacesContext } from '../context.js';
 import type { DriftRunEntity, MarketplaceConnectionEntity, SyncStateEntity } from '../../data/marketplace.entity.js';
+import type { ListingInput } from '../../domain/listing-rules.js';
 import { connectionSettings, resolvePolicy, type MarketplaceConnectionInput, type SyncSummary } from '../../services/marketplace.service.js';
 
 type SyncParent = SyncSummary & { channelId: string };
@@ -18,6 +19,8 @@ const mutations = {
   replayDeadLetters: async (_: unknown, args: { channelId: string; ids?: string[] | null }, ctx: MarketplacesContext) => ({
     replayed: await afterWrite(ctx.loaders, ctx.marketplace.replayDeadLetters(args)),
   }),
+  setMarketplaceListing: (_: unknown, args: { channelId: string; input: ListingInput }, ctx: MarketplacesContext) => ctx.listings.set(args.channelId, args.input),
+  removeMarketplaceListing: (_: unknown, args: { channelId: string; sku: string }, ctx: MarketplacesContext) => ctx.listings.remove(args.channelId, args.sku),
   requestDriftRepair: async (_: unknown, args: { channelId: string }, ctx: MarketplacesContext) => {
     await ctx.marketplace.requestDriftRepair(assertId(args.channelId, 'channelId'));
     return true;
@@ -47,6 +50,7 @@ export const marketplaceResolvers: GraphQLResolverMap<MarketplacesContext> = {
   MarketplaceSync: {
     deadLetterCount: (s: SyncParent) => s.deadLetters,
     healthy: (s: SyncParent) => s.problem === null,
+    listings: (s: SyncParent, args: { skus: string[] }, ctx: MarketplacesContext) => ctx.listings.of(s.channelId, args.skus),
     skus: (s: SyncParent, args: { filter?: unknown; first?: number; after?: string }, ctx: MarketplacesContext) =>
       ctx.marketplace.syncStates(s.channelId, args.filter, args.first, args.after),
     deadLetters: (s: SyncParent, args: { includeReplayed?: boolean; first?: number; after?: string }, ctx: MarketplacesContext) =>
