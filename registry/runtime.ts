@@ -78,6 +78,7 @@ export async function openRegistry(cfg: Config, opts: { deliverWebhooks: boolean
     webhooks,
     async close() {
       await webhooks.close();
+      await service.close();
       await ds.destroy();
     },
   };

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { parse, Source, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
-import { compose, type SubgraphSource } from '../../contracts/composition.js';
+import type { SubgraphSource } from '../../contracts/composition.js';
+import type { Composer } from './composer.js';
 import { BadUserInputError } from '../../lib/errors.js';
 import type { CheckKind } from '../data/check.entity.js';
 import { checkStore } from '../data/check.store.js';
@@ -55,7 +56,8 @@ function routingOf(input: ProposalInput, existing: RegistrySubgraphEntity | null
 export class ChecksService {
   constructor(
     private readonly ds: DataSource,
-    private readonly deps: { history: RegistryHistory; documents: DocumentsService; usageWindowDays: number },
+    /** `composer`: composes in a thread of its own, so a check never stalls the gateway hosting the registry. */
+    private readonly deps: { history: RegistryHistory; documents: DocumentsService; usageWindowDays: number; composer: Composer },
   ) {}
 
   private get m(): EntityManager {
@@ -113,7 +115,7 @@ export class ChecksService {
 
     let supergraphSdl: string | null = null;
     if (document || opts.remove) {
-      const composed = compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
+      const composed = await this.deps.composer.compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
       if (composed.ok) supergraphSdl = composed.supergraphSdl;
       else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
     }

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { parse, type DocumentNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
-import { compose, type SubgraphSource } from '../../contracts/composition.js';
+import type { SubgraphSource } from '../../contracts/composition.js';
+import { Composer } from './composer.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
@@ -102,6 +103,8 @@ export class RegistryService {
   readonly documents: DocumentsService;
   /** Checks of proposals and the stored check runs. */
   readonly checks: ChecksService;
+  /** Composes in a thread of its own (close() ends it). */
+  private readonly composer = new Composer();
 
   constructor(
     private readonly ds: DataSource,
@@ -118,7 +121,12 @@ export class RegistryService {
       serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
       log: opts.log,
     });
-    this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays });
+    this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays, composer: this.composer });
+  }
+
+  /** Ends the composition thread. */
+  close(): Promise<void> {
+    return this.composer.close();
   }
 
   private get m(): EntityManager {
@@ -382,7 +390,7 @@ export class RegistryService {
     // The publish lock: a seed and a publish never interleave.
     return this.withLock('publish', PUBLISH_LOCK_WAIT_S, async () => {
       if ((await schemaStore.latestSupergraphId(this.m)) > 0) return false;
-      const composed = compose(sources);
+      const composed = await this.composer.compose(sources);
       if (!composed.ok) throw new Error(`The registry cannot be seeded: ${composed.errors.map((e) => e.message).join('; ')}`);
       const now = new Date();
       await writeTransaction(this.ds, async (tx) => {
