@@ -65,15 +65,42 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** Whether the principal may do `action` on `target`: `registry:admin`, `registry:<action>:<target>` or `registry:<action>:*`. */
+export function allowed(principal: Principal, action: RegistryAction | 'READ', target: string): boolean {
+  if (principal.admin) return true;
+  const verb = action.toLowerCase();
+  return principal.scopes.includes(`registry:${verb}:${target}`) || principal.scopes.includes(`registry:${verb}:*`);
+}
+
+/**
+ * Whether the principal may read a subgraph's schemas, routing URLs and check runs: with
+ * `registry:read:<subgraph>` (or `:*`, or admin), or any registry scope of its own on that subgraph
+ * (who may check or publish it may read it). `*`: everything (the supergraph, every subgraph).
+ */
+export function mayRead(principal: Principal, subgraph: string): boolean {
+  if (allowed(principal, 'READ', subgraph)) return true;
+  return subgraph !== '*' && REGISTRY_ACTIONS.some((action) => action !== 'DOCUMENTS' && allowed(principal, action, subgraph));
+}
+
+/** @throws ForbiddenError unless the principal may read `subgraph` (`*`: the supergraph and every subgraph) */
+export function authorizeRead(principal: Principal, subgraph: string): void {
+  if (mayRead(principal, subgraph)) return;
+  const what = subgraph === '*' ? 'the supergraph and every subgraph' : `subgraph "${subgraph}"`;
+  throw new ForbiddenError(`${principal.name} may not read ${what}: that needs the scope registry:read:${subgraph} (it has: ${registryScopes(principal)})`, {
+    action: 'READ',
+    subgraph,
+    requiredScope: `registry:read:${subgraph}`,
+  });
+}
+
 /**
  * Allowed with `registry:admin`, `registry:<action>:<target>` or `registry:<action>:*` (the action
  * lower-cased: a new action needs no mapping code).
  * @throws ForbiddenError when the principal may not do `action` on `target` (a subgraph, or a client for DOCUMENTS)
  */
 export function authorize(principal: Principal, action: RegistryAction, target: string): void {
-  if (principal.admin) return;
   const verb = action.toLowerCase();
-  if (principal.scopes.includes(`registry:${verb}:${target}`) || principal.scopes.includes(`registry:${verb}:*`)) return;
+  if (allowed(principal, action, target)) return;
   throw new ForbiddenError(`${principal.name} may not ${verb} "${target}": that needs the scope registry:${verb}:${target} (it has: ${registryScopes(principal)})`, {
     action,
     subgraph: target,

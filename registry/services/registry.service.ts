@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SubgraphSource } from '../../contracts/composition.js';
 import { Composer } from './composer.js';
+import { RegistryReads } from './reads.service.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
@@ -103,6 +104,8 @@ export class RegistryService {
   readonly documents: DocumentsService;
   /** Checks of proposals and the stored check runs. */
   readonly checks: ChecksService;
+  /** What the registry API lets each caller read. */
+  readonly reads: RegistryReads;
   /** Composes in a thread of its own (close() ends it). */
   private readonly composer = new Composer();
 
@@ -122,6 +125,7 @@ export class RegistryService {
       log: opts.log,
     });
     this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays, composer: this.composer });
+    this.reads = new RegistryReads({ history: this.history, checks: this.checks, approvals: this.approvals, documents: this.documents });
   }
 
   /** Ends the composition thread. */

@@ -30,22 +30,22 @@ export const registryResolvers = {
   JSON: JSONScalar,
   Query: {
     whoami: (_: unknown, __: unknown, ctx: RegistryContext) => ctx.principal(),
-    subgraphs: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.subgraphs()),
-    subgraph: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.subgraph(args.name)),
+    subgraphs: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.reads.subgraphs(await ctx.principal()),
+    subgraph: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.reads.subgraph(await ctx.principal(), args.name),
     schemaVersions: async (_: unknown, args: { subgraph: string; first: number }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.history.schemaHistory(args.subgraph, args.first)),
+      ctx.service.reads.schemaHistory(await ctx.principal(), args.subgraph, args.first),
     schemaVersion: async (_: unknown, args: { subgraph: string; version: number }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.history.schemaVersion(args.subgraph, args.version)),
-    supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraphHistory(args.first)),
-    supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.supergraph(args.version)),
-    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.history.diff(args)),
-    checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => (await ctx.principal(), ctx.service.checks.run(args.id)),
+      ctx.service.reads.schemaVersion(await ctx.principal(), args.subgraph, args.version),
+    supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => ctx.service.reads.supergraphHistory(await ctx.principal(), args.first),
+    supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => ctx.service.reads.supergraph(await ctx.principal(), args.version),
+    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => ctx.service.reads.diff(await ctx.principal(), args),
+    checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.reads.checkRun(await ctx.principal(), args.id),
     approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null }, ctx: RegistryContext) =>
-      (await ctx.principal(), ctx.service.approvals.list(args)),
+      ctx.service.reads.approvals(await ctx.principal(), args),
     teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams.list(await ctx.principal()),
     webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks.list(await ctx.principal()),
     trustedDocuments: async (_: unknown, args: { client?: string | null }, ctx: RegistryContext) => ctx.service.documents.list(await ctx.principal(), args.client),
-    clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => (await ctx.principal(), ctx.service.documents.policies()),
+    clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.reads.clientPolicies(await ctx.principal()),
   },
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),

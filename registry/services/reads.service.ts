@@ -1,0 +1,67 @@
+import type { CheckResult } from '../domain/check-result.js';
+import { allowed, authorizeRead, mayRead, type Principal } from '../domain/principal.js';
+import type { ApprovalsService } from './approvals.service.js';
+import type { ChecksService } from './checks.service.js';
+import type { ClientPolicyView, DocumentsService } from './documents.service.js';
+import type { RegistryHistory, SubgraphView } from './history.service.js';
+
+/**
+ * What the registry API lets a caller read: a subgraph's schemas, routing URLs and check runs with
+ * `registry:read:<subgraph>` (or a registry scope of its own on it), the supergraph and every
+ * subgraph with `registry:read:*`, a client's policy with `registry:documents:<client>`; admins
+ * everything. Lists hold what the caller may read; asking for one thing it may not is FORBIDDEN.
+ */
+export class RegistryReads {
+  constructor(
+    private readonly deps: { history: RegistryHistory; checks: ChecksService; approvals: ApprovalsService; documents: DocumentsService },
+  ) {}
+
+  async subgraphs(principal: Principal): Promise<SubgraphView[]> {
+    return (await this.deps.history.subgraphs()).filter((s) => mayRead(principal, s.name));
+  }
+
+  subgraph(principal: Principal, name: string): Promise<SubgraphView | null> {
+    authorizeRead(principal, name);
+    return this.deps.history.subgraph(name);
+  }
+
+  schemaHistory(principal: Principal, subgraph: string, limit?: number) {
+    authorizeRead(principal, subgraph);
+    return this.deps.history.schemaHistory(subgraph, limit);
+  }
+
+  schemaVersion(principal: Principal, subgraph: string, version: number) {
+    authorizeRead(principal, subgraph);
+    return this.deps.history.schemaVersion(subgraph, version);
+  }
+
+  supergraphHistory(principal: Principal, limit?: number) {
+    authorizeRead(principal, '*');
+    return this.deps.history.supergraphHistory(limit);
+  }
+
+  supergraph(principal: Principal, version?: number | null) {
+    authorizeRead(principal, '*');
+    return this.deps.history.supergraph(version);
+  }
+
+  diff(principal: Principal, input: { subgraph?: string | null; from: number; to: number }) {
+    authorizeRead(principal, input.subgraph ?? '*');
+    return this.deps.history.diff(input);
+  }
+
+  /** Null, as for an unknown id, when the run is of a subgraph the caller may not read: ids of others' runs reveal nothing. */
+  async checkRun(principal: Principal, id: string): Promise<CheckResult | null> {
+    const run = await this.deps.checks.run(id);
+    return run && mayRead(principal, run.subgraph) ? run : null;
+  }
+
+  async approvals(principal: Principal, filter: { subgraph?: string | null; pendingOnly?: boolean | null }) {
+    if (filter.subgraph) authorizeRead(principal, filter.subgraph);
+    return (await this.deps.approvals.list(filter)).filter((a) => mayRead(principal, a.subgraph));
+  }
+
+  async clientPolicies(principal: Principal): Promise<ClientPolicyView[]> {
+    return (await this.deps.documents.policies()).filter((p) => allowed(principal, 'DOCUMENTS', p.clientId));
+  }
+}
