@@ -8,7 +8,7 @@ import { newToken } from '../registry/domain/principal.js';
 import { configWith, registryDatabaseName } from '../lib/config.js';
 import { openDatabase } from '../lib/db.js';
 import { errorCode, gql } from './client.js';
-import { CHECK, PUBLISH, registryClient, repoSdl, startPartnerSubgraph, startRegistryStack, type RegistryStack } from './registry-helpers.js';
+import { allowHost, CHECK, PUBLISH, registryClient, repoSdl, startPartnerSubgraph, startRegistryStack, type RegistryStack } from './registry-helpers.js';
 
 /**
  * One identity store for the gateway and the registry: API keys (and JWTs) with registry scopes on
@@ -65,6 +65,7 @@ beforeAll(async () => {
   partner = await startPartnerSubgraph(PRICING_SDL, {
     InventoryItem: { __resolveReference: (ref: { sku: string }) => ({ sku: ref.sku, price: { amount: 100, currency: 'GBP' } }) },
   });
+  await allowHost(reg, 'pricing', partner.url);
 });
 
 afterAll(async () => {

@@ -134,3 +134,9 @@ fragment Check on CheckResult {
 export const CHECK = `mutation($input: CheckInput!) {
   check(input: $input) { id ok blockers text composition { ok errors { code message subgraphs } } changes { fingerprint type coordinate criticality originalCriticality approved usage { clientId operations { name hash count } } } lint { rule coordinate message } }
 }`;
+
+/** Has the registry's admin allow the host of `url` for `subgraph` (a partner's publish may name only allowed hosts). */
+export async function allowHost(reg: RegistryStack, subgraph: string, url: string): Promise<void> {
+  const res = await registryClient(reg.registryUrl, reg.adminToken)(`mutation($s: String!, $h: [String!]!) { allowSubgraphHosts(subgraph: $s, hosts: $h) }`, { s: subgraph, h: [new URL(url).host] });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+}

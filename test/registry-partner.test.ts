@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScript } from './process.js';
 import { errorCode, gql, uniq } from './client.js';
-import { PUBLISH, registryClient, repoSdl, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
+import { allowHost, PUBLISH, registryClient, repoSdl, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
 
 /** Runs `npm run omnistock -- registry …`'s entry with this registry's database and Redis keys. */
 const cli = (reg: RegistryStack, args: string[]) =>
@@ -26,6 +26,8 @@ beforeAll(async () => {
       __resolveReference: (ref: { sku: string }) => ({ sku: ref.sku, price: { amount: 1000 + ref.sku.length, currency: 'GBP' } }),
     },
   });
+  // An admin allows the partner's host first: a partner's publish may name only allowed hosts.
+  await allowHost(reg, 'pricing', partner.url);
 });
 
 afterAll(async () => {

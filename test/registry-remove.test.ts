@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../registry/index.js';
 import { errorCode, gql, uniq } from './client.js';
 import { runScript } from './process.js';
-import { PUBLISH, registryClient, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
+import { allowHost, PUBLISH, registryClient, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 /** `registry remove`: a subgraph leaves the supergraph through the same checks as a publish, with a history entry. */
 
@@ -32,6 +32,7 @@ afterAll(async () => {
 });
 
 async function publishPartner(name: string, field: string, token: string): Promise<number> {
+  await allowHost(reg, name, 'http://127.0.0.1:9/graphql');
   const res = await registryClient(reg.registryUrl, token)(PUBLISH, { input: { subgraph: name, routingUrl: 'http://127.0.0.1:9/graphql', sdl: partnerSdl(field) } });
   expect(res.errors).toBeUndefined();
   expect(res.data!.publish.__typename).toBe('Published');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, gql, uniq } from './client.js';
 import { ApiKeyService } from '../registry/index.js';
-import { CHECK, PUBLISH, registryClient, repoSdl, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
+import { allowHost, CHECK, PUBLISH, registryClient, repoSdl, servedVersion, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 let reg: RegistryStack;
 let admin: ReturnType<typeof registryClient>;
@@ -245,6 +245,7 @@ describe('registry credentials (API keys with registry scopes)', () => {
   it('refuses an action or a subgraph outside the key scopes as FORBIDDEN', async () => {
     const { key } = await issue('threepl-ci', ['registry:check:fulfilment'], 'threepl');
     const partner = registryClient(reg.registryUrl, key);
+    await allowHost(reg, 'fulfilment', 'http://127.0.0.1:9/graphql');
     const sdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 "Carrier options." type Query { "Carriers serving a postcode." carriers("The postcode." postalCode: String!): [String!]! }`;
 

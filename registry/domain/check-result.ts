@@ -53,6 +53,8 @@ export interface CheckResult {
   brokenDocuments?: BrokenDocument[];
   /** Fields of other teams' subgraphs the proposal would start resolving (absent in results stored before ownership checks). */
   takeovers?: Takeover[];
+  /** Why its routing or subscription URL may not be used (a host not allowed for the subgraph, metadata, credentials); absent in older results. */
+  endpointProblems?: string[];
   usageWindowDays: number;
   /** Why a publish of it would be refused; empty when it may be published. */
   blockers: string[];

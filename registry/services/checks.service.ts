@@ -3,6 +3,8 @@ import { parse, Source, type DocumentNode } from 'graphql';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SubgraphSource } from '../../contracts/composition.js';
 import type { Composer } from './composer.js';
+import { hostStore } from '../data/host.store.js';
+import { endpointProblems } from '../domain/endpoint-rules.js';
 import { BadUserInputError } from '../../lib/errors.js';
 import type { CheckKind } from '../data/check.entity.js';
 import { checkStore } from '../data/check.store.js';
@@ -68,7 +70,10 @@ export class ChecksService {
    * Composition, client-facing changes with usage and approvals, and lint of one proposal;
    * `alongside`: other subgraphs' proposals published with it, composed in its place.
    */
-  async evaluate(input: ProposalInput, opts: { remove?: boolean; alongside?: readonly ProposalInput[]; team?: string | null } = {}): Promise<Evaluation> {
+  async evaluate(
+    input: ProposalInput,
+    opts: { remove?: boolean; alongside?: readonly ProposalInput[]; team?: string | null; anyHost?: boolean } = {},
+  ): Promise<Evaluation> {
     const now = new Date();
     const currents = await schemaStore.currentSchemas(this.m);
     const current = currents.find((c) => c.subgraph.name === input.subgraph);
@@ -105,6 +110,8 @@ export class ChecksService {
       blockers: [],
       ok: false,
     };
+
+    if (!opts.remove) result.endpointProblems = await this.endpointProblems(input.subgraph, { routingUrl, subscriptionUrl }, existing, opts.anyHost ?? false);
 
     let document: DocumentNode | null = null;
     try {
@@ -175,6 +182,25 @@ export class ChecksService {
       document,
       members: members.map(({ sdl: _sdl, ...m }) => m),
     };
+  }
+
+  /**
+   * What is wrong with the URLs a proposal would route the subgraph to, those it changes: hosts the
+   * subgraph is not allowed (unless `anyHost`: an admin's), and what no one may use.
+   */
+  private async endpointProblems(
+    subgraph: string,
+    urls: { routingUrl: string; subscriptionUrl: string | null },
+    existing: { routingUrl: string | null; subscriptionUrl: string | null } | null,
+    anyHost: boolean,
+  ): Promise<string[]> {
+    const changed = [
+      ...(urls.routingUrl !== existing?.routingUrl ? [['routing', urls.routingUrl] as const] : []),
+      ...(urls.subscriptionUrl && urls.subscriptionUrl !== existing?.subscriptionUrl ? [['subscription', urls.subscriptionUrl] as const] : []),
+    ];
+    if (!changed.length) return [];
+    const allowed = anyHost ? 'any' : await hostStore.hosts(this.m, subgraph);
+    return changed.flatMap(([kind, url]) => endpointProblems(kind, url, allowed));
   }
 
   /** Stores a check run with its breaking changes (what approvals refer to). */

@@ -5,6 +5,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { SubgraphSource } from '../../contracts/composition.js';
 import { Composer } from './composer.js';
 import { RegistryReads } from './reads.service.js';
+import { HostsService } from './hosts.service.js';
+import { hostStore } from '../data/host.store.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
@@ -106,6 +108,8 @@ export class RegistryService {
   readonly checks: ChecksService;
   /** What the registry API lets each caller read. */
   readonly reads: RegistryReads;
+  /** The hosts each subgraph may be routed to. */
+  readonly hosts: HostsService;
   /** Composes in a thread of its own (close() ends it). */
   private readonly composer = new Composer();
 
@@ -125,6 +129,7 @@ export class RegistryService {
       log: opts.log,
     });
     this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays, composer: this.composer });
+    this.hosts = new HostsService(ds);
     this.reads = new RegistryReads({ history: this.history, checks: this.checks, approvals: this.approvals, documents: this.documents });
   }
 
@@ -147,7 +152,7 @@ export class RegistryService {
   async check(principal: Principal, input: CheckInput): Promise<CheckResult> {
     const parsed = parseInput(publishSchema, input, 'check');
     authorize(principal, 'CHECK', parsed.subgraph);
-    const evaluation = await this.checks.evaluate(parsed, { team: this.newSubgraphTeam(principal, parsed) });
+    const evaluation = await this.checks.evaluate(parsed, { team: this.newSubgraphTeam(principal, parsed), anyHost: principal.admin });
     await this.checks.record(evaluation.result, 'CHECK', principal);
     return evaluation.result;
   }
@@ -259,7 +264,7 @@ export class RegistryService {
       }
       const evaluations: Evaluation[] = [];
       for (const input of inputs) {
-        const evaluation = await this.checks.evaluate(input, { alongside: inputs.filter((other) => other !== input), team: this.newSubgraphTeam(principal, input) });
+        const evaluation = await this.checks.evaluate(input, { alongside: inputs.filter((other) => other !== input), team: this.newSubgraphTeam(principal, input), anyHost: principal.admin });
         await this.checks.record(evaluation.result, kind, principal);
         evaluations.push(evaluation);
       }
@@ -327,6 +332,8 @@ export class RegistryService {
         if (existing) await schemaStore.updateSubgraph(tx, input.subgraph, subgraphRow);
         else await schemaStore.insertSubgraph(tx, { name: input.subgraph, team: teams[i]!, createdAt: now, ...subgraphRow });
         if (document) await this.recordDeprecations(tx, input.subgraph, document, now);
+        // An admin's publish allows the hosts it names: the subgraph's team may publish there from now on.
+        if (principal.admin) await hostStore.allow(tx, input.subgraph, hostsOf(routingUrl, subscriptionUrl), principal.name, now);
         schemaVersions.push(schemaVersion);
         schemaIds.set(input.subgraph, schemaId!);
       }
@@ -412,6 +419,7 @@ export class RegistryService {
             createdAt: now,
           });
           const row = { routingUrl: s.url, subscriptionUrl: s.subscriptionUrl ?? null, currentSchemaId: schemaId, updatedAt: now };
+          await hostStore.allow(tx, s.name, hostsOf(row.routingUrl, row.subscriptionUrl), 'seed', now);
           if (existing) await schemaStore.updateSubgraph(tx, s.name, row);
           else await schemaStore.insertSubgraph(tx, { name: s.name, team: this.platformTeam, createdAt: now, ...row });
           members.push({ name: s.name, url: s.url, subscriptionUrl: s.subscriptionUrl ?? null, schemaId });
@@ -478,3 +486,7 @@ export class RegistryService {
   }
 }
 
+/** The hosts (`host:port`) of a subgraph's URLs. */
+function hostsOf(...urls: (string | null)[]): string[] {
+  return [...new Set(urls.flatMap((url) => (url && URL.canParse(url) ? [new URL(url).host.toLowerCase()] : [])))];
+}

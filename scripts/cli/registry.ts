@@ -296,6 +296,24 @@ export function registryCommand(): Command {
     ),
   );
 
+  connection(
+    command
+      .command('hosts <subgraph>')
+      .description("The hosts a subgraph's routing and subscription URLs may name; an admin allows or disallows them (before a partner's first publish)")
+      .option('--allow <hosts>', 'comma-separated hosts to allow (`host` for any port, or `host:port`)', list)
+      .option('--disallow <hosts>', 'comma-separated hosts to disallow', list),
+  ).action(
+    run(async (subgraph: string, opts: ConnectionOptions & { allow?: string[]; disallow?: string[] }) =>
+      withApi(opts, async (execute) => {
+        let hosts: string[] = [];
+        if (opts.allow) ({ allowSubgraphHosts: hosts } = await execute<{ allowSubgraphHosts: string[] }>('mutation($s: String!, $h: [String!]!) { allowSubgraphHosts(subgraph: $s, hosts: $h) }', { s: subgraph, h: opts.allow }));
+        if (opts.disallow) ({ disallowSubgraphHosts: hosts } = await execute<{ disallowSubgraphHosts: string[] }>('mutation($s: String!, $h: [String!]!) { disallowSubgraphHosts(subgraph: $s, hosts: $h) }', { s: subgraph, h: opts.disallow }));
+        if (!opts.allow && !opts.disallow) ({ subgraphHosts: hosts } = await execute<{ subgraphHosts: string[] }>('query($s: String!) { subgraphHosts(subgraph: $s) }', { s: subgraph }));
+        print(opts, hosts, () => (hosts.length ? hosts.join('\n') : `no hosts allowed for ${subgraph}`));
+      }),
+    ),
+  );
+
   command.addCommand(webhooksCommand());
   command.addCommand(documentsCommand());
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../registry/index.js';
 import { gql } from '../client.js';
-import { PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, waitForVersion, type RegistryStack } from '../registry-helpers.js';
+import { allowHost, PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, waitForVersion, type RegistryStack } from '../registry-helpers.js';
 
 /**
  * #16 item 7 (ownership): a partner key allowed to publish only `pricing` must not take over
@@ -36,6 +36,7 @@ beforeAll(async () => {
     Query: { order: (_: unknown, args: { id: string }) => (lookups++, { id: args.id }) },
     Order: { __resolveReference: (ref: { id: string }) => ref },
   });
+  await allowHost(reg, 'pricing', partner.url);
   ({ key: token } = await new ApiKeyService(reg.gateway.registry.dataSource).create({
     clientId: `pricing-${randomUUID().slice(0, 6)}`,
     team: 'pricing',

@@ -46,6 +46,7 @@ export const registryResolvers = {
     webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks.list(await ctx.principal()),
     trustedDocuments: async (_: unknown, args: { client?: string | null }, ctx: RegistryContext) => ctx.service.documents.list(await ctx.principal(), args.client),
     clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.reads.clientPolicies(await ctx.principal()),
+    subgraphHosts: async (_: unknown, args: { subgraph: string }, ctx: RegistryContext) => ctx.service.hosts.list(await ctx.principal(), args.subgraph),
   },
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
@@ -59,6 +60,9 @@ export const registryResolvers = {
     publishDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.publish(await ctx.principal(), args.input),
     removeDocuments: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.remove(await ctx.principal(), args.input),
     setClientPolicy: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.documents.setPolicy(await ctx.principal(), args.input),
+    allowSubgraphHosts: async (_: unknown, args: { subgraph: string; hosts: string[] }, ctx: RegistryContext) => ctx.service.hosts.allow(await ctx.principal(), args.subgraph, args.hosts),
+    disallowSubgraphHosts: async (_: unknown, args: { subgraph: string; hosts: string[] }, ctx: RegistryContext) =>
+      ctx.service.hosts.disallow(await ctx.principal(), args.subgraph, args.hosts),
   },
   RegistrySubgraph: {
     currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.history.schemaVersion(s.name, s.currentVersion) : null),

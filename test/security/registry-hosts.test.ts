@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyService } from '../../registry/index.js';
+import { gql } from '../client.js';
+import { allowHost, CHECK, PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, type RegistryStack } from '../registry-helpers.js';
+
+/**
+ * #16 item 7 (routing): the gateway sends every caller of a subgraph's fields, with a service token,
+ * to the URLs the registry holds for it. The attack: a partner key that may publish `pricing`
+ * points it at a cloud metadata address, at a host of its choosing (a counting listener shows
+ * whether anything was sent there), at a URL with credentials, or allows itself a host.
+ */
+let reg: RegistryStack;
+let partner: ReturnType<typeof registryClient>;
+let admin: ReturnType<typeof registryClient>;
+let pricing: { url: string; close(): Promise<void> };
+let listener: Server;
+let listenerUrl: string;
+let received = 0;
+
+const SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+"A stock-keeping unit; the pricing team adds its price."
+type InventoryItem @key(fields: "sku") {
+  "The SKU."
+  sku: String!
+  "The price in minor units."
+  priceMinor: Int
+}
+`;
+
+beforeAll(async () => {
+  reg = await startRegistryStack();
+  const { key } = await new ApiKeyService(reg.gateway.registry.dataSource).create({
+    clientId: `pricing-${randomUUID().slice(0, 6)}`,
+    team: 'pricing',
+    scopes: ['registry:check:pricing', 'registry:publish:pricing'],
+    expiresInMs: 3_600_000,
+    createdBy: 'registry-hosts.test',
+  });
+  partner = registryClient(reg.registryUrl, key);
+  admin = registryClient(reg.registryUrl, reg.adminToken);
+  pricing = await startPartnerSubgraph(SDL, { InventoryItem: { __resolveReference: (ref: { sku: string }) => ({ sku: ref.sku, priceMinor: 999 }) } });
+  listener = createServer((req, res) => {
+    received++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{}}');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  listenerUrl = `http://localhost:${(listener.address() as AddressInfo).port}/graphql`;
+});
+
+afterAll(async () => {
+  await pricing?.close();
+  await new Promise((resolve) => listener?.close(resolve));
+  await reg?.close();
+});
+
+const publish = (client: typeof partner, routingUrl: string, subscriptionUrl?: string) => client(PUBLISH, { input: { subgraph: 'pricing', sdl: SDL, routingUrl, ...(subscriptionUrl ? { subscriptionUrl } : {}) } });
+
+describe("a subgraph's URLs name only hosts an admin allowed", () => {
+  it('refuses a partner a host nobody allowed, a metadata address and credentials in the URL, and stores nothing', async () => {
+    for (const [routingUrl, reason] of [
+      [listenerUrl, 'is not allowed for this subgraph'],
+      ['http://169.254.169.254/latest/meta-data', 'metadata or link-local'],
+      ['http://user:secret@localhost:4020/graphql', 'must not carry credentials'],
+    ] as const) {
+      const checked = await partner(CHECK, { input: { subgraph: 'pricing', sdl: SDL, routingUrl } });
+      expect(checked.data!.check.ok, routingUrl).toBe(false);
+      expect(checked.data!.check.blockers.join('\n'), routingUrl).toContain(reason);
+      const refused = await publish(partner, routingUrl);
+      expect(refused.data!.publish.__typename, routingUrl).toBe('PublishRejected');
+    }
+    expect((await admin(`{ subgraph(name: "pricing") { name } }`)).data!.subgraph).toBeNull();
+  });
+
+  it('refuses a partner allowing itself a host', async () => {
+    const res = await partner(`mutation { allowSubgraphHosts(subgraph: "pricing", hosts: ["localhost"]) }`);
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await admin(`{ subgraphHosts(subgraph: "pricing") }`)).data!.subgraphHosts).toEqual([]);
+  });
+
+  it('publishes once an admin allowed the host, and never routes a caller to the listener', async () => {
+    await allowHost(reg, 'pricing', pricing.url);
+    const published = await publish(partner, pricing.url);
+    expect(published.data!.publish.__typename).toBe('Published');
+    // Moving to the listener's host (allowed for no one) is refused, so callers keep reaching the real subgraph.
+    expect((await publish(partner, listenerUrl)).data!.publish.__typename).toBe('PublishRejected');
+    expect((await publish(partner, pricing.url, 'ws://169.254.169.254/graphql')).data!.publish.__typename).toBe('PublishRejected');
+    const answer = await gql(reg.url, `{ inventoryItems(skus: ["SKU-000001"]) { sku } }`);
+    expect(answer.errors).toBeUndefined();
+    expect(received).toBe(0);
+  });
+
+  it("an admin's publish allows the hosts it names, but not a metadata address", async () => {
+    expect((await publish(admin, 'http://169.254.169.254/graphql')).data!.publish.__typename).toBe('PublishRejected');
+    expect((await admin(`{ subgraphHosts(subgraph: "pricing") }`)).data!.subgraphHosts).toEqual([new URL(pricing.url).host]);
+  });
+});
