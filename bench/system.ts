@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
 import { configWith, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import { readServiceKeys, SERVICE_TOKEN_HEADER } from '../lib/service-token.js';
+import { readServiceKeys, SERVICE_TOKEN_HEADER, signServiceToken } from '../lib/service-token.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
 
@@ -67,14 +67,7 @@ export interface Endpoint {
 async function subgraphHeaders(cfg: Config): Promise<Record<string, string>> {
   if (cfg.SERVICE_AUTH === 'off') return {};
   const keys = readServiceKeys({ keys: cfg.SERVICE_TOKEN_KEYS });
-  const token = await new SignJWT({ scp: BENCH_SCOPES })
-    .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
-    .setIssuer('gateway')
-    .setSubject('bench')
-    .setAudience([...SUBGRAPH_NAMES])
-    .setIssuedAt()
-    .setExpirationTime('1d')
-    .sign(await importJWK(keys.signing, 'EdDSA'));
+  const token = await signServiceToken(keys, { issuer: 'gateway', audience: [...SUBGRAPH_NAMES], clientId: 'bench', scopes: BENCH_SCOPES, expiresAt: '1d' });
   return { [SERVICE_TOKEN_HEADER]: token };
 }
 

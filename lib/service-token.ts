@@ -84,6 +84,29 @@ export async function newServiceKey(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA', use: 'sig' };
 }
 
+/** What a service token says; `expiresAt`: seconds since 1970, or a lifetime such as `60s`. */
+export interface ServiceTokenClaims {
+  issuer: string;
+  /** The subgraph it is for (an array only for tools that call several). */
+  audience: string | string[];
+  clientId: string | null;
+  scopes: readonly string[];
+  anonymous?: boolean;
+  expiresAt: number | string;
+}
+
+/** Signs one service token with the key set's signing key: the only place the token's shape is written. */
+export async function signServiceToken(keys: ServiceKeySet, claims: ServiceTokenClaims, key?: CryptoKey | KeyObject | Uint8Array): Promise<string> {
+  const jwt = new SignJWT({ scp: claims.scopes, ...(claims.anonymous ? { anon: true } : {}) })
+    .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
+    .setIssuer(claims.issuer)
+    .setAudience(claims.audience)
+    .setIssuedAt(typeof claims.expiresAt === 'number' ? Math.min(Math.floor(Date.now() / 1000), claims.expiresAt - 60) : undefined)
+    .setExpirationTime(claims.expiresAt);
+  if (claims.clientId) jwt.setSubject(claims.clientId);
+  return jwt.sign(key ?? (await importJWK(keys.signing, 'EdDSA')));
+}
+
 /**
  * Signs service tokens for one issuer, each kept until half its lifetime has passed: the gateway
  * signs once per (subgraph, client, scopes) and that period, not once per request.
@@ -106,14 +129,7 @@ export class ServiceTokenSigner {
     const cached = this.tokens.get(cacheKey);
     if (cached) return cached;
     this.key ??= importJWK(this.keys.signing, 'EdDSA');
-    const jwt = new SignJWT({ scp: who.scopes, ...(who.anonymous ? { anon: true } : {}) })
-      .setProtectedHeader({ alg: 'EdDSA', kid: this.keys.signing.kid, typ: 'omnistock-service+jwt' })
-      .setIssuer(this.issuer)
-      .setAudience(audience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.ttlSeconds}s`);
-    if (who.clientId) jwt.setSubject(who.clientId);
-    const token = await jwt.sign(await this.key);
+    const token = await signServiceToken(this.keys, { issuer: this.issuer, audience, ...who, expiresAt: `${this.ttlSeconds}s` }, await this.key);
     this.tokens.set(cacheKey, token);
     return token;
   }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, importJWK } from 'jose';
 import { config, SUBGRAPH_NAMES } from '../lib/config.js';
-import { readServiceKeys, SERVICE_TOKEN_HEADER } from '../lib/service-token.js';
+import { readServiceKeys, SERVICE_TOKEN_HEADER, signServiceToken } from '../lib/service-token.js';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -21,14 +20,13 @@ export async function serviceToken(
   opts: { clientId?: string | null; scopes?: string[]; issuer?: string; audience?: string | string[]; expiresAt?: number } = {},
 ): Promise<string> {
   const keys = readServiceKeys({ keys: config().SERVICE_TOKEN_KEYS, file: config().SERVICE_TOKEN_KEYS_FILE });
-  const jwt = new SignJWT({ scp: opts.scopes ?? ALL_SCOPES })
-    .setProtectedHeader({ alg: 'EdDSA', kid: keys.signing.kid, typ: 'omnistock-service+jwt' })
-    .setIssuer(opts.issuer ?? 'gateway')
-    .setAudience(opts.audience ?? [...SUBGRAPH_NAMES])
-    .setIssuedAt(opts.expiresAt ? opts.expiresAt - 60 : undefined)
-    .setExpirationTime(opts.expiresAt ?? '5m');
-  if (opts.clientId) jwt.setSubject(opts.clientId);
-  return jwt.sign(await importJWK(keys.signing, 'EdDSA'));
+  return signServiceToken(keys, {
+    issuer: opts.issuer ?? 'gateway',
+    audience: opts.audience ?? [...SUBGRAPH_NAMES],
+    clientId: opts.clientId ?? null,
+    scopes: opts.scopes ?? ALL_SCOPES,
+    expiresAt: opts.expiresAt ?? '5m',
+  });
 }
 
 /**

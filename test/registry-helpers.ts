@@ -140,3 +140,15 @@ export async function allowHost(reg: RegistryStack, subgraph: string, url: strin
   const res = await registryClient(reg.registryUrl, reg.adminToken)(`mutation($s: String!, $h: [String!]!) { allowSubgraphHosts(subgraph: $s, hosts: $h) }`, { s: subgraph, h: [new URL(url).host] });
   if (res.errors) throw new Error(JSON.stringify(res.errors));
 }
+
+/** A new API key of this registry for a client named `<prefix>-<random>`, with `scopes` (and `team` when given), valid for an hour. */
+export async function issueKey(reg: RegistryStack, prefix: string, scopes: string[], team?: string): Promise<string> {
+  const { key } = await new ApiKeyService(reg.gateway.registry.dataSource).create({
+    clientId: `${prefix}-${randomUUID().slice(0, 6)}`,
+    ...(team ? { team } : {}),
+    scopes,
+    expiresInMs: 3_600_000,
+    createdBy: 'test',
+  });
+  return key;
+}

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyService } from '../../registry/index.js';
 import { gql } from '../client.js';
-import { allowHost, CHECK, PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, type RegistryStack } from '../registry-helpers.js';
+import { allowHost, CHECK, issueKey, PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, type RegistryStack } from '../registry-helpers.js';
 
 /**
  * #16 item 7 (routing): the gateway sends every caller of a subgraph's fields, with a service token,
@@ -32,14 +30,7 @@ type InventoryItem @key(fields: "sku") {
 
 beforeAll(async () => {
   reg = await startRegistryStack();
-  const { key } = await new ApiKeyService(reg.gateway.registry.dataSource).create({
-    clientId: `pricing-${randomUUID().slice(0, 6)}`,
-    team: 'pricing',
-    scopes: ['registry:check:pricing', 'registry:publish:pricing'],
-    expiresInMs: 3_600_000,
-    createdBy: 'registry-hosts.test',
-  });
-  partner = registryClient(reg.registryUrl, key);
+  partner = registryClient(reg.registryUrl, await issueKey(reg, 'pricing', ['registry:check:pricing', 'registry:publish:pricing'], 'pricing'));
   admin = registryClient(reg.registryUrl, reg.adminToken);
   pricing = await startPartnerSubgraph(SDL, { InventoryItem: { __resolveReference: (ref: { sku: string }) => ({ sku: ref.sku, priceMinor: 999 }) } });
   listener = createServer((req, res) => {

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiKeyService } from '../../registry/index.js';
-import { CHECK, registryClient, repoSdl, startRegistryStack, type RegistryStack } from '../registry-helpers.js';
+import { CHECK, issueKey, registryClient, repoSdl, startRegistryStack, type RegistryStack } from '../registry-helpers.js';
 
 /**
  * #16 item 7 (reading): a partner key may read only what its scopes name. The attack: the pricing
@@ -17,14 +15,7 @@ const SUBGRAPHS = `{ subgraphs { name routingUrl } }`;
 
 beforeAll(async () => {
   reg = await startRegistryStack();
-  const { key } = await new ApiKeyService(reg.gateway.registry.dataSource).create({
-    clientId: `pricing-${randomUUID().slice(0, 6)}`,
-    team: 'pricing',
-    scopes: ['registry:check:pricing', 'registry:publish:pricing'],
-    expiresInMs: 3_600_000,
-    createdBy: 'registry-reads.test',
-  });
-  partner = registryClient(reg.registryUrl, key);
+  partner = registryClient(reg.registryUrl, await issueKey(reg, 'pricing', ['registry:check:pricing', 'registry:publish:pricing'], 'pricing'));
   admin = registryClient(reg.registryUrl, reg.adminToken);
 });
 
@@ -66,9 +57,7 @@ describe('reading the registry needs registry:read', () => {
   });
 
   it('lets registry:read:<subgraph> read that subgraph, and registry:read:* the supergraph', async () => {
-    const keys = new ApiKeyService(reg.gateway.registry.dataSource);
-    const issue = async (scopes: string[]) =>
-      registryClient(reg.registryUrl, (await keys.create({ clientId: `reader-${randomUUID().slice(0, 6)}`, scopes, expiresInMs: 3_600_000, createdBy: 'registry-reads.test' })).key);
+    const issue = async (scopes: string[]) => registryClient(reg.registryUrl, await issueKey(reg, 'reader', scopes));
     const ordersReader = await issue(['registry:read:orders']);
     expect((await ordersReader(`{ subgraph(name: "orders") { name } }`)).data!.subgraph).toEqual({ name: 'orders' });
     expect((await ordersReader(SUBGRAPHS)).data!.subgraphs.map((s: { name: string }) => s.name)).toEqual(['orders']);
