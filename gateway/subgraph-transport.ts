@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { ForbiddenAddressError, forbiddenHost, guardedLookup } from '../lib/forbidden-addresses.js';
 import { SubgraphTransportError } from './subgraph-unavailable.js';
 
 /** What a subgraph answered: its status, the headers the gateway reads, and the body as text (each caller parses its own copy). */
@@ -17,6 +19,8 @@ export interface SubgraphTransportOptions {
   timeoutMs: number;
   /** Idle keep-alive of pooled connections. */
   keepAliveMs?: number;
+  /** Resolves subgraph hosts (default: DNS, never to a metadata or link-local address). */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -39,7 +43,8 @@ export class SubgraphTransport {
       keepAliveTimeout: opts.keepAliveMs ?? 30_000,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      connect: { timeout: opts.timeoutMs },
+      // Never a metadata or link-local address, whatever the subgraph's name resolves to now (DNS rebinding).
+      connect: { timeout: opts.timeoutMs, lookup: opts.lookup ?? guardedLookup },
     });
   }
 
@@ -92,6 +97,7 @@ function target(url: string): { origin: string; path: string } {
   let t = targets.get(url);
   if (t === undefined) {
     const u = new URL(url);
+    if (forbiddenHost(u.hostname)) throw new ForbiddenAddressError(`${u.hostname} is a metadata or link-local address, which no subgraph may use`);
     t = { origin: u.origin, path: u.pathname + u.search };
     if (targets.size < 1000) targets.set(url, t);
   }

@@ -220,6 +220,10 @@ const registrySection = z.object({
   REGISTRY_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
   /** How long a webhook receiver may take to answer. */
   REGISTRY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** A check's or publish's composition that runs longer fails with COMPOSITION_TIMEOUT (it runs in a thread of its own). */
+  REGISTRY_COMPOSITION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  /** Compositions waiting or running at once; more are refused with RATE_LIMITED. */
+  REGISTRY_COMPOSITION_QUEUE: z.coerce.number().int().min(1).max(1000).default(16),
   /** Webhook subscribers hear of a deprecated field this many days before its removal date. */
   REGISTRY_DEPRECATION_NOTICE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
 });

@@ -72,6 +72,7 @@ export async function openRegistry(cfg: Config, opts: { deliverWebhooks: boolean
   const service = new RegistryService(ds, {
     usageWindowDays: cfg.REGISTRY_USAGE_WINDOW_DAYS,
     deprecationNoticeDays: cfg.REGISTRY_DEPRECATION_NOTICE_DAYS,
+    composition: { timeoutMs: cfg.REGISTRY_COMPOSITION_TIMEOUT_MS, maxQueued: cfg.REGISTRY_COMPOSITION_QUEUE },
     events: webhooks,
     log: logger().child({ component: 'registry' }),
   });

@@ -132,7 +132,7 @@ fragment Check on CheckResult {
 }`;
 
 export const CHECK = `mutation($input: CheckInput!) {
-  check(input: $input) { id ok blockers text composition { ok errors { code message subgraphs } } changes { fingerprint type coordinate criticality originalCriticality approved usage { clientId operations { name hash count } } } lint { rule coordinate message } }
+  check(input: $input) { id ok blockers text endpointProblems { kind code message } composition { ok errors { code message subgraphs } } changes { fingerprint type coordinate criticality originalCriticality approved usage { clientId operations { name hash count } } } lint { rule coordinate message } }
 }`;
 
 /** Has the registry's admin allow the host of `url` for `subgraph` (a partner's publish may name only allowed hosts). */

@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { forbiddenHost, guardedLookup } from '../../lib/forbidden-addresses.js';
 import { SERVICE_TOKEN_HEADER, type ServiceTokenSigner } from '../../lib/service-token.js';
 
 export interface UpstreamSettings {
@@ -32,6 +33,13 @@ export interface UpstreamCaller {
  * connection_init), and each subscription names its caller (a token in the subscribe message's
  * extensions), which the subgraph checks as it checks HTTP requests.
  */
+/** A WebSocket to a subgraph whose name never resolves to a metadata or link-local address (lib/forbidden-addresses.ts; literals are refused before). */
+class GuardedWebSocket extends WebSocket {
+  constructor(address: string, protocols?: string | string[]) {
+    super(address, protocols, { lookup: guardedLookup });
+  }
+}
+
 export class UpstreamPool {
   private readonly clients = new Map<string, Client>();
 
@@ -50,7 +58,7 @@ export class UpstreamPool {
     if (!client) {
       client = createClient({
         url,
-        webSocketImpl: WebSocket,
+        webSocketImpl: GuardedWebSocket,
         lazy: true,
         keepAlive: this.settings.keepAliveMs,
         // Reconnecting is UpstreamSubscription's job: it re-subscribes with the position it reached.
@@ -110,6 +118,12 @@ export class UpstreamSubscription {
     if (this.stopRequested) return;
     let ended = false;
     const extensions = { ...tokenExtensions, ...(this.lastSequence ? { since: this.lastSequence } : {}) };
+    const { hostname } = new URL(this.url);
+    if (forbiddenHost(hostname)) {
+      this.stop();
+      this.handlers.onEnd([new GraphQLError(`The ${this.target.subgraph} subgraph's subscription URL names ${hostname}, a metadata or link-local address no subgraph may use`, { extensions: { code: 'SUBGRAPH_UNAVAILABLE' } })]);
+      return;
+    }
     this.unsubscribe = this.pool.client(this.url, this.target.subgraph).subscribe(
       { ...this.payload, ...(Object.keys(extensions).length ? { extensions } : {}) },
       {

@@ -1,5 +1,6 @@
 import type { CompositionProblem } from '../../contracts/composition.js';
 import type { Criticality } from './changes.js';
+import type { EndpointProblem } from './endpoint-rules.js';
 import type { BrokenDocument } from './documents.js';
 import type { LintIssue } from './lint.js';
 import type { Takeover } from './ownership.js';
@@ -54,7 +55,7 @@ export interface CheckResult {
   /** Fields of other teams' subgraphs the proposal would start resolving (absent in results stored before ownership checks). */
   takeovers?: Takeover[];
   /** Why its routing or subscription URL may not be used (a host not allowed for the subgraph, metadata, credentials); absent in older results. */
-  endpointProblems?: string[];
+  endpointProblems?: EndpointProblem[];
   usageWindowDays: number;
   /** Why a publish of it would be refused; empty when it may be published. */
   blockers: string[];

@@ -62,7 +62,7 @@ export function blockersOf(result: CheckResult): string[] {
     }
   }
   // The gateway sends every caller of the subgraph's fields to its URLs: only hosts an admin allowed.
-  for (const p of result.endpointProblems ?? []) blockers.push(p);
+  for (const p of result.endpointProblems ?? []) blockers.push(p.message);
   // Taking over another team's fields (their callers' arguments and answers) needs that team's approval.
   for (const t of result.takeovers ?? []) {
     if (!t.approved) {

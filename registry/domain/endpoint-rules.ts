@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { canonicalHost, forbiddenHost } from '../../lib/forbidden-addresses.js';
 
 /**
  * Where the gateway may be sent to reach a subgraph. A routing URL receives every caller's requests
@@ -8,22 +9,25 @@ import { isIP } from 'node:net';
  * link-local address, whoever asks.
  */
 
-/** Addresses no subgraph may be at: cloud metadata services and link-local ranges. */
-function forbiddenHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'metadata.google.internal' || host === 'metadata' || host === 'fd00:ec2::254') return true;
-  if (isIP(host) === 4) return host.startsWith('169.254.');
-  if (isIP(host) === 6) return /^fe[89ab][0-9a-f]:/.test(host);
-  return false;
+export type EndpointKind = 'routing' | 'subscription';
+
+/** Stable codes of what is wrong with a subgraph URL. */
+export type EndpointProblemCode = 'INVALID_URL' | 'URL_SCHEME_NOT_ALLOWED' | 'URL_CREDENTIALS' | 'FORBIDDEN_ADDRESS' | 'HOST_NOT_ALLOWED';
+
+export interface EndpointProblem {
+  kind: EndpointKind;
+  code: EndpointProblemCode;
+  message: string;
 }
 
 /** Whether `host:port` matches an allowed entry (`host` for any port, or `host:port`). */
 export function hostAllowed(url: URL, allowed: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase();
+  const host = canonicalHost(url.hostname);
+  const bracketed = isIP(host) === 6 ? `[${host}]` : host;
   const port = url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? '443' : '80');
   return allowed.some((entry) => {
     const e = entry.toLowerCase();
-    return e === host || e === `${host}:${port}` || e === url.host.toLowerCase();
+    return e === host || e === bracketed || e === `${bracketed}:${port}`;
   });
 }
 
@@ -32,20 +36,27 @@ export function hostAllowed(url: URL, allowed: readonly string[]): boolean {
  * @param kind `routing` (http/https) or `subscription` (ws/wss)
  * @param allowed the subgraph's allowed hosts, or `any` for an admin
  */
-export function endpointProblems(kind: 'routing' | 'subscription', value: string, allowed: readonly string[] | 'any'): string[] {
+export function endpointProblems(kind: EndpointKind, value: string, allowed: readonly string[] | 'any'): EndpointProblem[] {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return [`${kind} URL ${value} is not a URL`];
+    return [{ kind, code: 'INVALID_URL', message: `${kind} URL ${value} is not a URL` }];
   }
   const schemes = kind === 'routing' ? ['http:', 'https:'] : ['ws:', 'wss:'];
-  const problems: string[] = [];
-  if (!schemes.includes(url.protocol)) problems.push(`${kind} URL must be ${schemes.map((s) => s.slice(0, -1)).join(' or ')}, not ${url.protocol.slice(0, -1)}`);
-  if (url.username || url.password) problems.push(`${kind} URL must not carry credentials`);
-  if (forbiddenHost(url.hostname)) problems.push(`${kind} URL host ${url.hostname} is a metadata or link-local address, which no subgraph may use`);
-  else if (allowed !== 'any' && !hostAllowed(url, allowed)) {
-    problems.push(`${kind} URL host ${url.host} is not allowed for this subgraph (allowed: ${allowed.join(', ') || 'none'}); a registry admin allows it with \`registry hosts <subgraph> --allow ${url.host}\``);
+  const problems: EndpointProblem[] = [];
+  if (!schemes.includes(url.protocol)) {
+    problems.push({ kind, code: 'URL_SCHEME_NOT_ALLOWED', message: `${kind} URL must be ${schemes.map((s) => s.slice(0, -1)).join(' or ')}, not ${url.protocol.slice(0, -1)}` });
+  }
+  if (url.username || url.password) problems.push({ kind, code: 'URL_CREDENTIALS', message: `${kind} URL must not carry credentials` });
+  if (forbiddenHost(url.hostname)) {
+    problems.push({ kind, code: 'FORBIDDEN_ADDRESS', message: `${kind} URL host ${url.hostname} is a metadata or link-local address, which no subgraph may use` });
+  } else if (allowed !== 'any' && !hostAllowed(url, allowed)) {
+    problems.push({
+      kind,
+      code: 'HOST_NOT_ALLOWED',
+      message: `${kind} URL host ${url.host} is not allowed for this subgraph (allowed: ${allowed.join(', ') || 'none'}); a registry admin allows it with \`registry hosts <subgraph> --allow ${url.host}\``,
+    });
   }
   return problems;
 }

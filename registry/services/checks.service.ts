@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { SubgraphSource } from '../../contracts/composition.js';
 import type { Composer } from './composer.js';
 import { hostStore } from '../data/host.store.js';
-import { endpointProblems } from '../domain/endpoint-rules.js';
+import { endpointProblems, type EndpointProblem } from '../domain/endpoint-rules.js';
 import { BadUserInputError } from '../../lib/errors.js';
 import type { CheckKind } from '../data/check.entity.js';
 import { checkStore } from '../data/check.store.js';
@@ -111,7 +111,7 @@ export class ChecksService {
       ok: false,
     };
 
-    if (!opts.remove) result.endpointProblems = await this.endpointProblems(input.subgraph, { routingUrl, subscriptionUrl }, existing, opts.anyHost ?? false);
+    if (!opts.remove) result.endpointProblems = await this.endpointProblems(input.subgraph, { routingUrl, subscriptionUrl }, opts.anyHost ?? false);
 
     let document: DocumentNode | null = null;
     try {
@@ -185,22 +185,16 @@ export class ChecksService {
   }
 
   /**
-   * What is wrong with the URLs a proposal would route the subgraph to, those it changes: hosts the
-   * subgraph is not allowed (unless `anyHost`: an admin's), and what no one may use.
+   * What is wrong with the URLs a proposal would route the subgraph to: hosts the subgraph is not
+   * allowed (unless `anyHost`: an admin's), and what no one may use. Both URLs, changed or not: a host
+   * an admin disallowed stops the next publish that keeps it.
    */
-  private async endpointProblems(
-    subgraph: string,
-    urls: { routingUrl: string; subscriptionUrl: string | null },
-    existing: { routingUrl: string | null; subscriptionUrl: string | null } | null,
-    anyHost: boolean,
-  ): Promise<string[]> {
-    const changed = [
-      ...(urls.routingUrl !== existing?.routingUrl ? [['routing', urls.routingUrl] as const] : []),
-      ...(urls.subscriptionUrl && urls.subscriptionUrl !== existing?.subscriptionUrl ? [['subscription', urls.subscriptionUrl] as const] : []),
-    ];
-    if (!changed.length) return [];
+  private async endpointProblems(subgraph: string, urls: { routingUrl: string; subscriptionUrl: string | null }, anyHost: boolean): Promise<EndpointProblem[]> {
     const allowed = anyHost ? 'any' : await hostStore.hosts(this.m, subgraph);
-    return changed.flatMap(([kind, url]) => endpointProblems(kind, url, allowed));
+    return [
+      ...endpointProblems('routing', urls.routingUrl, allowed),
+      ...(urls.subscriptionUrl ? endpointProblems('subscription', urls.subscriptionUrl, allowed) : []),
+    ];
   }
 
   /** Stores a check run with its breaking changes (what approvals refer to). */

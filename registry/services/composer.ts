@@ -4,54 +4,84 @@ import { Worker } from 'node:worker_threads';
 import type { CompositionResult, SubgraphSource } from '../../contracts/composition.js';
 import { RateLimitedError } from '../../lib/errors.js';
 
-interface Pending {
+interface Job {
+  sources: SubgraphSource[];
   resolve: (result: CompositionResult) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 export interface ComposerSettings {
-  /** Compositions waiting at once; more are refused (RATE_LIMITED) rather than queued without end. */
+  /** Compositions waiting or running at once; more are refused (RATE_LIMITED) rather than queued without end. */
   maxQueued: number;
-  /** A composition that takes longer fails, and its thread is replaced. */
+  /** A composition that runs longer (counted from when it starts, not from when it was queued) fails with COMPOSITION_TIMEOUT; its thread is replaced. */
   timeoutMs: number;
 }
 
 /**
- * Composes supergraphs in a thread of its own (composition.worker.ts), one at a time, so that a
- * check's composition never stalls the gateway that hosts the registry. The thread starts on first
- * use, does not keep the process alive, and is replaced when it fails or overruns.
+ * Composes supergraphs in a thread of its own (composition.worker.ts), so that a check's composition
+ * never stalls the gateway that hosts the registry. The queue is kept here and the thread is given one
+ * composition at a time, so each one's time limit runs from its own start, and one that overruns
+ * fails alone (the thread is replaced and the next starts). The thread starts on first use and does
+ * not keep the process alive.
  */
 export class Composer {
   private worker: Worker | null = null;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  /** Whether the thread has loaded its module (a composition's time limit starts only then). */
+  private ready = false;
+  private readonly queue: Job[] = [];
+  private running: { job: Job; timer: NodeJS.Timeout } | null = null;
+  private closed = false;
 
   constructor(private readonly settings: ComposerSettings = { maxQueued: 16, timeoutMs: 60_000 }) {}
 
   /**
-   * @throws RateLimitedError when `maxQueued` compositions are waiting already
-   * @throws Error when the composition thread fails or overruns `timeoutMs`
+   * Composes `sources`. A composition that overruns the time limit is a result with a
+   * COMPOSITION_TIMEOUT error, like any composition that fails.
+   * @throws RateLimitedError when `maxQueued` compositions are waiting or running already
+   * @throws Error when the composition thread fails, or the composer is closed
    */
   compose(sources: SubgraphSource[]): Promise<CompositionResult> {
-    if (this.pending.size >= this.settings.maxQueued) {
-      return Promise.reject(
-        new RateLimitedError(`The registry is composing ${this.pending.size} schemas already; retry in a moment`, { limit: this.settings.maxQueued, retryAfterSeconds: 1 }),
-      );
+    const waiting = this.queue.length + (this.running ? 1 : 0);
+    if (waiting >= this.settings.maxQueued) {
+      return Promise.reject(new RateLimitedError(`The registry is composing ${waiting} schemas already; retry in a moment`, { limit: this.settings.maxQueued, retryAfterSeconds: 1 }));
     }
-    const id = this.nextId++;
-    const worker = this.thread();
+    if (this.closed) return Promise.reject(new Error('the registry is closing'));
     return new Promise<CompositionResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`composition took longer than ${this.settings.timeoutMs} ms`)), this.settings.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ id, sources });
+      this.queue.push({ sources, resolve, reject });
+      this.next();
     });
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.fail(new Error('the registry is closing'));
-    await worker?.terminate();
+    this.closed = true;
+    const err = new Error('the registry is closing');
+    for (const job of this.queue.splice(0)) job.reject(err);
+    this.finish((job) => job.reject(err));
+    await this.dropThread();
+  }
+
+  private next(): void {
+    if (this.running || this.closed || !this.queue.length) return;
+    const worker = this.thread();
+    if (!this.ready) return; // its ready message calls next() again
+    const job = this.queue.shift()!;
+    const timer = setTimeout(() => {
+      const message = `composition took longer than ${this.settings.timeoutMs} ms and was stopped`;
+      this.finish((j) => j.resolve({ ok: false, errors: [{ code: 'COMPOSITION_TIMEOUT', message, subgraphs: [] }] }));
+      void this.dropThread();
+      this.next();
+    }, this.settings.timeoutMs);
+    this.running = { job, timer };
+    worker.postMessage({ sources: job.sources });
+  }
+
+  /** Settles the running composition (if any) with `settle`. */
+  private finish(settle: (job: Job) => void): void {
+    const running = this.running;
+    if (!running) return;
+    this.running = null;
+    clearTimeout(running.timer);
+    settle(running.job);
   }
 
   private thread(): Worker {
@@ -62,31 +92,34 @@ export class Composer {
     const entry = new URL('./composition.worker.ts', import.meta.url).href;
     const worker = new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
     worker.unref();
-    worker.on('message', (message: { id: number; result?: CompositionResult; error?: string }) => {
-      const task = this.pending.get(message.id);
-      if (!task) return;
-      this.pending.delete(message.id);
-      clearTimeout(task.timer);
-      if (message.result) task.resolve(message.result);
-      else task.reject(new Error(`composition failed: ${message.error}`));
+    worker.on('message', (message: { ready?: true; result?: CompositionResult; error?: string }) => {
+      if (this.worker !== worker) return;
+      if (message.ready) this.ready = true;
+      else this.finish((job) => (message.result ? job.resolve(message.result) : job.reject(new Error(`composition failed: ${message.error}`))));
+      this.next();
     });
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', () => {
-      if (this.worker === worker) this.fail(new Error('the composition thread exited'));
-    });
+    const lost = (err: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      if (this.ready) {
+        this.ready = false;
+        this.finish((job) => job.reject(err));
+        this.next();
+      } else {
+        // It never started: a new one would fail alike, so every waiting composition fails.
+        for (const job of this.queue.splice(0)) job.reject(err);
+      }
+    };
+    worker.on('error', lost);
+    worker.on('exit', () => lost(new Error('the composition thread exited')));
     this.worker = worker;
     return worker;
   }
 
-  /** Rejects every waiting composition and drops the thread (the next composition starts a new one). */
-  private fail(err: Error): void {
+  private async dropThread(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
-    for (const task of this.pending.values()) {
-      clearTimeout(task.timer);
-      task.reject(err);
-    }
-    this.pending.clear();
-    void worker?.terminate();
+    this.ready = false;
+    await worker?.terminate();
   }
 }

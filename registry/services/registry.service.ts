@@ -3,7 +3,7 @@ import { parse, type DocumentNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SubgraphSource } from '../../contracts/composition.js';
-import { Composer } from './composer.js';
+import { Composer, type ComposerSettings } from './composer.js';
 import { RegistryReads } from './reads.service.js';
 import { HostsService } from './hosts.service.js';
 import { hostStore } from '../data/host.store.js';
@@ -46,6 +46,8 @@ export interface RegistryServiceOptions {
   deprecationNoticeDays: number;
   events: RegistryEvents;
   log: Logger;
+  /** REGISTRY_COMPOSITION_TIMEOUT_MS and REGISTRY_COMPOSITION_QUEUE. */
+  composition: ComposerSettings;
   /** The team that owns subgraphs seeded from supergraph.yaml or published by an operator. */
   platformTeam?: string;
 }
@@ -111,13 +113,14 @@ export class RegistryService {
   /** The hosts each subgraph may be routed to. */
   readonly hosts: HostsService;
   /** Composes in a thread of its own (close() ends it). */
-  private readonly composer = new Composer();
+  private readonly composer: Composer;
 
   constructor(
     private readonly ds: DataSource,
     private readonly opts: RegistryServiceOptions,
   ) {
     this.platformTeam = opts.platformTeam ?? 'platform';
+    this.composer = new Composer(opts.composition);
     this.history = new RegistryHistory(ds);
     this.approvals = new ApprovalsService(ds, opts.log);
     this.teams = new TeamsService(ds);

@@ -52,14 +52,21 @@ const publish = (client: typeof partner, routingUrl: string, subscriptionUrl?: s
 
 describe("a subgraph's URLs name only hosts an admin allowed", () => {
   it('refuses a partner a host nobody allowed, a metadata address and credentials in the URL, and stores nothing', async () => {
-    for (const [routingUrl, reason] of [
-      [listenerUrl, 'is not allowed for this subgraph'],
-      ['http://169.254.169.254/latest/meta-data', 'metadata or link-local'],
-      ['http://user:secret@localhost:4020/graphql', 'must not carry credentials'],
+    for (const [routingUrl, code] of [
+      [listenerUrl, 'HOST_NOT_ALLOWED'],
+      ['http://169.254.169.254/latest/meta-data', 'FORBIDDEN_ADDRESS'],
+      // The same metadata service spelled otherwise: IPv4-mapped IPv6, NAT64, decimal, a trailing dot.
+      ['http://[::ffff:169.254.169.254]/latest/meta-data', 'FORBIDDEN_ADDRESS'],
+      ['http://[64:ff9b::169.254.169.254]/latest/meta-data', 'FORBIDDEN_ADDRESS'],
+      ['http://2852039166/latest/meta-data', 'FORBIDDEN_ADDRESS'],
+      ['http://metadata.google.internal./computeMetadata/v1/', 'FORBIDDEN_ADDRESS'],
+      ['http://user:secret@localhost:4020/graphql', 'URL_CREDENTIALS'],
     ] as const) {
       const checked = await partner(CHECK, { input: { subgraph: 'pricing', sdl: SDL, routingUrl } });
+      expect(checked.errors, routingUrl).toBeUndefined();
       expect(checked.data!.check.ok, routingUrl).toBe(false);
-      expect(checked.data!.check.blockers.join('\n'), routingUrl).toContain(reason);
+      expect(checked.data!.check.endpointProblems.map((p: { code: string }) => p.code), routingUrl).toContain(code);
+      expect(checked.data!.check.endpointProblems[0].kind, routingUrl).toBe('routing');
       const refused = await publish(partner, routingUrl);
       expect(refused.data!.publish.__typename, routingUrl).toBe('PublishRejected');
     }
@@ -82,6 +89,16 @@ describe("a subgraph's URLs name only hosts an admin allowed", () => {
     const answer = await gql(reg.url, `{ inventoryItems(skus: ["SKU-000001"]) { sku } }`);
     expect(answer.errors).toBeUndefined();
     expect(received).toBe(0);
+  });
+
+  it('refuses the next publish that keeps a URL whose host an admin disallowed since', async () => {
+    const host = new URL(pricing.url).host;
+    expect((await admin(`mutation($h: [String!]!) { disallowSubgraphHosts(subgraph: "pricing", hosts: $h) }`, { h: [host] })).errors).toBeUndefined();
+    // The routing URL does not change: the partner only publishes a new schema on the same URL.
+    const checked = await partner(CHECK, { input: { subgraph: 'pricing', sdl: `${SDL}\n"A note."\ntype PriceNote { "Text." text: String }\n` } });
+    expect(checked.data!.check.endpointProblems).toEqual([expect.objectContaining({ kind: 'routing', code: 'HOST_NOT_ALLOWED' })]);
+    expect((await partner(PUBLISH, { input: { subgraph: 'pricing', sdl: SDL.replace('The price in minor units.', 'The price, in minor units.') } })).data!.publish.__typename).toBe('PublishRejected');
+    await allowHost(reg, 'pricing', pricing.url);
   });
 
   it("an admin's publish allows the hosts it names, but not a metadata address", async () => {

@@ -80,6 +80,7 @@ export const registryResolvers = {
     text: (r: CheckResult) => formatCheckResult(r),
     brokenDocuments: (r: CheckResult) => r.brokenDocuments ?? [],
     takeovers: (r: CheckResult) => r.takeovers ?? [],
+    endpointProblems: (r: CheckResult) => r.endpointProblems ?? [],
   },
   OperationUsage: {
     registered: (o: OperationUsage) => o.registered ?? false,
