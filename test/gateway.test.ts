@@ -284,7 +284,7 @@ describe('the federated graph through the gateway', () => {
   it('merges the entity fetches of concurrent queries into one call, each query answered its own', async () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
     const inventory = await startCountingProxy(stack.subgraphs.inventory.url);
-    const gateway = await gatewayThrough({ locations, inventory }, { batchWindowMs: 200 });
+    const gateway = await gatewayThrough({ locations, inventory }, { batchWindowMs: 1000 });
     const query = 'query Store($id: ID!) { location(id: $id) { name stockLevels(first: 5) { edges { node { sku onHand } } } } }';
     try {
       // Both root fetches answered at once, and a window that outlasts a loaded machine's gap between reading the two answers.

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Connection } from '../../subgraphs/marketplaces/connectors/types.js';
 import { amazonRoutes } from './amazon.js';
+import { cancelOrder, isAcknowledged, orderRoutes, OrderRefusedError, placeOrder } from './orders.js';
 import { ebayRoutes } from './ebay.js';
 import { shopifyRoutes } from './shopify.js';
 import { INVALID_JSON, kindOf, SimState, tokenFor, type CallCounts, type Fault, type Kind, type KindName, type Violation } from './state.js';
@@ -15,6 +16,8 @@ export interface MarketplaceSimulatorOptions {
   rateScale?: number;
   /** How long Walmart takes to ingest a feed. Default 300 ms. */
   walmartFeedProcessingMs?: number;
+  /** How long after an order changes Amazon's getOrders shows it. Default 120,000 ms (Amazon's "about two minutes"). */
+  amazonVisibilityMs?: number;
 }
 
 export interface MarketplaceSimulator {
@@ -29,6 +32,18 @@ export interface MarketplaceSimulator {
   /** Requests that arrived on an empty bucket or over a batch or cost limit. */
   violations(kind?: KindName, account?: string): number;
   violationLog(): readonly Violation[];
+  /**
+   * A buyer orders at the marketplace: the units leave its shown quantity, and intake finds the order
+   * through the marketplace's order API (Shopify: also a signed webhook, when one is set).
+   * @throws OrderRefusedError when the marketplace shows fewer units than a line asks
+   */
+  placeOrder(kind: KindName, account: string, lines: { sku: string; quantity: number }[], opts?: { id?: string }): { orderId: string };
+  /** The buyer cancels the order: its units show again. */
+  cancelOrder(kind: KindName, account: string, orderId: string): void;
+  /** An order as the marketplace has it (Walmart: whether the seller acknowledged it). */
+  order(kind: KindName, account: string, orderId: string): { status: 'OPEN' | 'CANCELLED'; acknowledged: boolean; lines: { sku: string; quantity: number }[] } | undefined;
+  /** Shopify: where the store sends its orders/create and orders/cancelled webhooks, signed with `secret` (the app's client secret). */
+  setWebhook(account: string, address: string, secret: string): void;
   /** The marketplace's current quantity for a SKU; undefined when nothing was ever set. */
   quantity(kind: KindName, account: string, sku: string): number | undefined;
   quantities(kind: KindName, account: string): Map<string, number>;
@@ -77,7 +92,7 @@ const skuParams = accountParams.extend({ sku: z.string().min(1) });
 export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOptions = {}): Promise<MarketplaceSimulator> {
   const rateScale = opts.rateScale ?? 1;
   if (!Number.isFinite(rateScale) || rateScale <= 0) throw new RangeError(`rateScale must be a positive number, got ${rateScale}`);
-  const state = new SimState({ rateScale, walmartFeedProcessingMs: opts.walmartFeedProcessingMs ?? 300 });
+  const state = new SimState({ rateScale, walmartFeedProcessingMs: opts.walmartFeedProcessingMs ?? 300, amazonVisibilityMs: opts.amazonVisibilityMs ?? 120_000 });
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
 
   app.addHook('onRequest', async (req) => state.markArrival(req));
@@ -92,6 +107,10 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
     }
   });
 
+  const orders = orderRoutes(state);
+  await app.register(orders.amazon, { prefix: '/amazon/:account' });
+  await app.register(orders.ebay, { prefix: '/ebay/:account' });
+  await app.register(orders.walmart, { prefix: '/walmart/:account' });
   await app.register(amazonRoutes(state), { prefix: '/amazon/:account' });
   await app.register(ebayRoutes(state), { prefix: '/ebay/:account' });
   await app.register(walmartRoutes(state), { prefix: '/walmart/:account' });
@@ -130,6 +149,16 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
     unlistSku: (kind, account, sku) => void acct(kind, account).unlisted.add(sku),
     listSku: (kind, account, sku) => void acct(kind, account).unlisted.delete(sku),
     processWalmartFeeds,
+    placeOrder: (kind, account, lines, o) => {
+      const order = placeOrder(state, acct(kind, account), lines, o);
+      return { orderId: order.id };
+    },
+    cancelOrder: (kind, account, id) => void cancelOrder(state, acct(kind, account), id),
+    order: (kind, account, id) => {
+      const o = acct(kind, account).orders.get(id);
+      return o && { status: o.status, acknowledged: isAcknowledged(o), lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
+    },
+    setWebhook: (account, address, secret) => void (acct('SHOPIFY', account).webhook = { address, secret }),
     reset: () => state.reset(),
     close: async () => {
       state.reset();
@@ -170,6 +199,32 @@ function registerControl(app: FastifyInstance, sim: MarketplaceSimulator): void 
   });
   app.delete('/_sim/faults', async () => {
     sim.clearFaults();
+    return { ok: true };
+  });
+  app.post('/_sim/:kind/:account/orders', async (req, reply) => {
+    const p = accountParams.parse(req.params);
+    const body = z.object({ id: z.string().min(1).optional(), lines: z.array(z.object({ sku: z.string().min(1), quantity: z.number().int().positive() })).min(1) }).parse(req.body);
+    try {
+      return sim.placeOrder(p.kind, p.account, body.lines, { id: body.id });
+    } catch (err) {
+      if (err instanceof OrderRefusedError) return reply.code(409).send(bad(err.message));
+      throw err;
+    }
+  });
+  app.post('/_sim/:kind/:account/orders/:orderId/cancel', async (req, reply) => {
+    const p = accountParams.extend({ orderId: z.string() }).parse(req.params);
+    try {
+      sim.cancelOrder(p.kind, p.account, p.orderId);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof OrderRefusedError) return reply.code(404).send(bad(err.message));
+      throw err;
+    }
+  });
+  app.put('/_sim/shopify/:account/webhook', async (req) => {
+    const p = z.object({ account: z.string() }).parse(req.params);
+    const body = z.object({ address: z.url(), secret: z.string().min(1) }).parse(req.body);
+    sim.setWebhook(p.account, body.address, body.secret);
     return { ok: true };
   });
   app.post('/_sim/walmart/process-feeds', async () => {

@@ -1,3 +1,4 @@
+import { shopifyOrders } from './orders.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
@@ -41,6 +42,32 @@ const SDL = /* GraphQL */ `
 
   type Query {
     inventoryItems(first: Int, after: String, query: String): InventoryItemConnection!
+    orders(first: Int, after: String, query: String, sortKey: OrderSortKeys): OrderConnection!
+  }
+  enum OrderSortKeys {
+    UPDATED_AT
+    CREATED_AT
+    ID
+  }
+  type OrderConnection {
+    nodes: [Order!]!
+    pageInfo: PageInfo!
+  }
+  type Order {
+    id: ID!
+    createdAt: String!
+    updatedAt: String!
+    cancelledAt: String
+    lineItems(first: Int, after: String): LineItemConnection!
+  }
+  type LineItemConnection {
+    nodes: [LineItem!]!
+    pageInfo: PageInfo!
+  }
+  type LineItem {
+    id: ID!
+    sku: String
+    quantity: Int!
   }
   type Mutation {
     inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
@@ -248,6 +275,15 @@ function rootValue(state: SimState, acct: AccountState) {
         nodes: page.map((sku) => ({ id: idFor(acct, sku), sku, inventoryLevel: ({ locationId }: { locationId: string }) => level(sku, locationId) })),
         pageInfo: { hasNextPage: start + page.length < listed.length, endCursor: page.length ? String(start + page.length) : null },
       };
+    },
+
+    orders: (args: { first?: number | null; after?: string | null; query?: string | null }) => {
+      if (args.first == null) throw new GraphQLError('you must provide one of first or last', { extensions: { code: 'BAD_REQUEST' } });
+      const all = shopifyOrders(acct, args.query);
+      const start = args.after ? Number(args.after) : 0;
+      const page = all.slice(start, start + args.first);
+      acct.calls.read++;
+      return { nodes: page, pageInfo: { hasNextPage: start + page.length < all.length, endCursor: page.length ? String(start + page.length) : null } };
     },
 
     inventorySetQuantities: (args: { input: SetInput }, _ctx: unknown, info: GraphQLResolveInfo) => {

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  DEFAULT_INTAKE_POLICIES,
   DEFAULT_PUSH_POLICIES,
   DEFAULT_READ_POLICIES,
   SHOPIFY_STANDARD_BUCKET,
@@ -19,7 +20,8 @@ import { TokenBucket } from './buckets.js';
 export type Kind = MarketplaceKind;
 /** Marketplace kinds are accepted in either case (URLs use lower case). */
 export type KindName = Kind | Lowercase<Kind>;
-export type EndpointClass = 'push' | 'read' | 'feedStatus';
+/** `intake:<call>`: an order API call, paced by DEFAULT_INTAKE_POLICIES[kind][call]. */
+export type EndpointClass = 'push' | 'read' | 'feedStatus' | `intake:${string}`;
 
 export type Fault =
   /** The next `count` push calls get the marketplace's throttled answer (not a violation: the client did nothing wrong). */
@@ -88,6 +90,20 @@ export interface AccountState {
   calls: CallCounts;
   feeds: Map<string, WalmartFeed>;
   shopify: { ids: Map<string, string>; skus: Map<string, string>; nextId: number; idempotency: Map<string, { params: string; result: unknown }> };
+  /** Orders buyers placed at the marketplace, by order id (tools/marketplace-simulator/orders.ts). */
+  orders: Map<string, SimOrder>;
+  /** Shopify: where its order webhooks go, signed with `secret`. */
+  webhook: { address: string; secret: string } | null;
+}
+
+export interface SimOrder {
+  id: string;
+  status: 'OPEN' | 'CANCELLED';
+  placedAt: number;
+  updatedAt: number;
+  /** When the marketplace's order API starts showing its latest change (Amazon: about two minutes later). */
+  visibleAt: number;
+  lines: { lineId: string; sku: string; quantity: number }[];
 }
 
 /** How one marketplace says "who are you", "something broke" and "slow down". */
@@ -132,7 +148,7 @@ export class SimState {
   /** Walmart feeds waiting to be processed, so reset and close can cancel them. */
   readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly opts: { rateScale: number; walmartFeedProcessingMs: number }) {}
+  constructor(readonly opts: { rateScale: number; walmartFeedProcessingMs: number; amazonVisibilityMs: number }) {}
 
   account(kind: Kind, account: string): AccountState {
     const key = `${kind}/${account}`;
@@ -150,6 +166,8 @@ export class SimState {
         calls: { push: 0, read: 0, items: 0, throttled: 0, polls: 0, cost: 0 },
         feeds: new Map(),
         shopify: { ids: new Map(), skus: new Map(), nextId: 1, idempotency: new Map() },
+        orders: new Map(),
+        webhook: null,
       };
       this.accounts.set(key, a);
     }
@@ -182,7 +200,9 @@ export class SimState {
     const base: Pick<RatePolicy, 'capacity' | 'refillPerSecond'> =
       kind === 'SHOPIFY'
         ? SHOPIFY_STANDARD_BUCKET
-        : endpoint === 'feedStatus'
+        : endpoint.startsWith('intake:')
+          ? (DEFAULT_INTAKE_POLICIES[kind] as Record<string, Pick<RatePolicy, 'capacity' | 'refillPerSecond'>>)[endpoint.slice('intake:'.length)]!
+          : endpoint === 'feedStatus'
           ? WALMART_FEED_STATUS_POLICY
           : endpoint === 'push'
             ? DEFAULT_PUSH_POLICIES[kind]

@@ -170,3 +170,29 @@ export function partitionUpdates(updates: QuantityUpdate[]): { valid: QuantityUp
 export function assertBatch(count: number, max: number, what: string): void {
   if (count > max) throw new RangeError(`${what} takes at most ${max} items per call, got ${count}`);
 }
+
+/**
+ * One call whose 2xx body is read with `schema`; anything else becomes the contract's errors.
+ * @throws MarketplaceThrottledError, MarketplaceUnavailableError, MarketplaceRejectedError
+ */
+export async function callJson<S extends z.ZodType>(client: HttpClient, url: string, init: SendInit, what: string, schema: S, defaultWaitMs: number): Promise<z.output<S>> {
+  const res = await send(client, url, init, what);
+  raiseForStatus(res, what, defaultWaitMs);
+  return parseBody(schema, res, what);
+}
+
+/** An opaque intake cursor: JSON of a marketplace's resume point, base64url-encoded. */
+export function encodeCursor(value: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** @returns the resume point, or null for a cursor this schema does not read (start again from `startAt`) */
+export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string | null): z.output<S> | null {
+  if (!cursor) return null;
+  try {
+    const parsed = schema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

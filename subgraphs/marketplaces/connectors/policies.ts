@@ -127,3 +127,30 @@ export function scalePolicy(policy: RatePolicy, rateScale: number): RatePolicy {
   if (!Number.isFinite(rateScale) || rateScale <= 0) throw new RangeError(`rateScale must be a positive number, got ${rateScale}`);
   return { ...policy, refillPerSecond: policy.refillPerSecond * rateScale };
 }
+
+/**
+ * Order intake's buckets per account, by the order API call they pace. Each marketplace's figure
+ * comes from its documentation; the simulator enforces the same.
+ */
+export const DEFAULT_INTAKE_POLICIES = {
+  AMAZON: {
+    // https://developer-docs.amazon.com/sp-api/docs/orders-api-rate-limits — getOrders: 0.0167 requests/s, burst 20.
+    getOrders: { capacity: 20, refillPerSecond: 0.0167 },
+    // Same page — getOrderItems: 0.5 requests/s, burst 30.
+    getOrderItems: { capacity: 30, refillPerSecond: 0.5 },
+  },
+  EBAY: {
+    // https://developer.ebay.com/develop/api/sell/api_call_limits — Fulfillment API: 100,000 calls per day.
+    getOrders: { capacity: 10, refillPerSecond: 100_000 / DAY_S },
+  },
+  WALMART: {
+    // Walmart publishes no figure for GET /v3/orders on the pages we read ("rate limits vary by API"):
+    // we hold ourselves to one call a second, ten at once, and the simulator enforces that.
+    getOrders: { capacity: 10, refillPerSecond: 1 },
+    acknowledge: { capacity: 10, refillPerSecond: 1 },
+  },
+  SHOPIFY: {
+    // Backfill polling shares the app's cost bucket with pushes: a tenth of it (an orders page costs about 60 points).
+    orders: { capacity: SHOPIFY_STANDARD_BUCKET.capacity * 0.1, refillPerSecond: SHOPIFY_STANDARD_BUCKET.refillPerSecond * 0.1 },
+  },
+} as const satisfies Record<MarketplaceKind, Record<string, Pick<RatePolicy, 'capacity' | 'refillPerSecond'>>>;

@@ -112,3 +112,57 @@ export interface MarketplaceAdapter {
    */
   read(skus: string[], opts?: { signal?: AbortSignal }): Promise<Map<string, number | null>>;
 }
+
+/** One line of a marketplace order, in the marketplace's terms. */
+export interface MarketplaceOrderLine {
+  /** The marketplace's line id (Amazon OrderItemId, eBay lineItemId, Walmart lineNumber, Shopify line item id). */
+  lineId: string;
+  /** The SKU the marketplace knows the listing by (mapped to ours through the channel's listings). */
+  marketplaceSku: string;
+  quantity: number;
+}
+
+/** A marketplace order as intake sees it: open (to be reserved) or cancelled (to be released). */
+export interface MarketplaceOrder {
+  /** The marketplace's order id (Amazon AmazonOrderId, eBay orderId, Walmart purchaseOrderId, Shopify order id). */
+  orderId: string;
+  status: 'OPEN' | 'CANCELLED';
+  /** When the buyer placed it at the marketplace. */
+  placedAt: Date;
+  /** When it last changed at the marketplace. */
+  updatedAt: Date;
+  lines: MarketplaceOrderLine[];
+}
+
+/** One call's worth of orders changed since a cursor. */
+export interface OrderPage {
+  orders: MarketplaceOrder[];
+  /** Where the next call starts (store it once these orders are recorded). */
+  cursor: string;
+  /** Whether more pages wait now (call again at once, bucket permitting). */
+  more: boolean;
+}
+
+export interface OrderCallOptions {
+  /** Waits for `cost` units of the account's intake bucket `bucket` (a call name of DEFAULT_INTAKE_POLICIES). */
+  take(bucket: string, cost: number): Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The order side of a marketplace: the orders that changed since a cursor (polling), and what the
+ * marketplace needs to hear once an order is taken (Walmart's acknowledge). Cursors are opaque to
+ * the worker; each adapter says in its own what it resumes from. A page may repeat an order already
+ * seen (cursors overlap on purpose, so that nothing on a boundary is missed); intake deduplicates.
+ */
+export interface OrderFeed {
+  readonly kind: MarketplaceKind;
+  /**
+   * Orders changed since `cursor` (null: since `startAt`). Before each call it takes a unit of the
+   * named intake bucket (connectors/policies.ts DEFAULT_INTAKE_POLICIES) through `take`.
+   * @throws MarketplaceThrottledError, MarketplaceUnavailableError, MarketplaceRejectedError
+   */
+  fetchOrders(cursor: string | null, opts: OrderCallOptions & { startAt: Date }): Promise<OrderPage>;
+  /** Tells the marketplace the order was taken (Walmart acknowledge); a no-op elsewhere. */
+  acknowledge(orderId: string, opts: OrderCallOptions): Promise<void>;
+}

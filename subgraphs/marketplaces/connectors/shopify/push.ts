@@ -115,6 +115,40 @@ interface SetResult {
 /**
  * @throws ZodError when the connection lacks settings.locationId or credentials.accessToken
  */
+/**
+ * One Admin GraphQL call: `data`, or the contract's errors (THROTTLED waits until the bucket holds
+ * the cost asked for). `onThrottleStatus` hears the bucket's state from every answer that carries it.
+ * @throws MarketplaceThrottledError, MarketplaceUnavailableError, MarketplaceRejectedError
+ */
+export async function shopifyGraphql(
+  http: HttpClient,
+  url: string,
+  accessToken: string,
+  query: string,
+  variables: Record<string, unknown>,
+  what: string,
+  signal: AbortSignal | undefined,
+  onThrottleStatus: (status: z.output<typeof throttleStatusSchema>) => void = () => {},
+): Promise<unknown> {
+  const res = await send(http, url, { method: 'POST', headers: { 'X-Shopify-Access-Token': accessToken }, json: { query, variables }, signal }, what);
+  raiseForStatus(res, what, 1000);
+  const body = parseBody(envelopeSchema, res, what);
+  const cost = body.extensions?.cost;
+  if (cost) onThrottleStatus(cost.throttleStatus);
+  const errors = body.errors ?? [];
+  if (errors.length === 0) return body.data;
+  const codes = errors.map((e) => e.extensions?.code);
+  const message = `${what}: ${errors.map((e) => e.message).join('; ')}`;
+  if (codes.includes('THROTTLED')) {
+    // The bucket refills at restoreRate: wait until it holds the cost this request asked for.
+    const missing = cost ? cost.requestedQueryCost - cost.throttleStatus.currentlyAvailable : 0;
+    const waitMs = cost && missing > 0 ? Math.ceil((missing * 1000) / cost.throttleStatus.restoreRate) : 1000;
+    throw new MarketplaceThrottledError(message, waitMs);
+  }
+  if (codes.includes('INTERNAL_SERVER_ERROR')) throw new MarketplaceUnavailableError(message, res.status);
+  throw new MarketplaceRejectedError(message, res.status, codes.find((c) => c !== undefined));
+}
+
 export function createShopifyAdapter(connection: Connection, http: HttpClient): MarketplaceAdapter {
   return new ShopifyAdapter(connection, http);
 }
@@ -201,26 +235,9 @@ class ShopifyAdapter implements MarketplaceAdapter {
   }
 
   private async graphql(query: string, variables: Record<string, unknown>, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const res = await send(this.http, this.url, { method: 'POST', headers: { 'X-Shopify-Access-Token': this.accessToken }, json: { query, variables }, signal }, what);
-    raiseForStatus(res, what, 1000);
-    const body = parseBody(envelopeSchema, res, what);
-    const cost = body.extensions?.cost;
-    if (cost) {
-      const t = cost.throttleStatus;
+    return shopifyGraphql(this.http, this.url, this.accessToken, query, variables, what, signal, (t) => {
       this.bucket = { available: t.currentlyAvailable, maximum: t.maximumAvailable, restoreRate: t.restoreRate, at: performance.now() };
-    }
-    const errors = body.errors ?? [];
-    if (errors.length === 0) return body.data;
-    const codes = errors.map((e) => e.extensions?.code);
-    const message = `${what}: ${errors.map((e) => e.message).join('; ')}`;
-    if (codes.includes('THROTTLED')) {
-      // The bucket refills at restoreRate: wait until it holds the cost this request asked for.
-      const missing = cost ? cost.requestedQueryCost - cost.throttleStatus.currentlyAvailable : 0;
-      const waitMs = cost && missing > 0 ? Math.ceil((missing * 1000) / cost.throttleStatus.restoreRate) : 1000;
-      throw new MarketplaceThrottledError(message, waitMs);
-    }
-    if (codes.includes('INTERNAL_SERVER_ERROR')) throw new MarketplaceUnavailableError(message, res.status);
-    throw new MarketplaceRejectedError(message, res.status, codes.find((c) => c !== undefined));
+    });
   }
 
   /** Pages through `inventoryItems` for the SKUs; several items may share a SKU (the first one wins). */
