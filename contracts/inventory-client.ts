@@ -1,14 +1,8 @@
 import { z } from 'zod';
-import {
-  BadUserInputError,
-  ConflictError,
-  DependencyUnavailableError,
-  InsufficientStockError,
-  NotFoundError,
-  type DomainError,
-  type InputIssue,
-} from '../lib/errors.js';
-import { SERVICE_TOKEN_HEADER, type ServiceTokenSigner } from '../lib/service-token.js';
+import { DependencyUnavailableError } from '../lib/errors.js';
+import { SubgraphClient, type CallMeta, type SubgraphClientOptions } from './subgraph-client.js';
+
+export { domainErrorOf, type CallMeta } from './subgraph-client.js';
 
 /**
  * A typed client of inventory's GraphQL API, called service to service (not through the gateway).
@@ -27,11 +21,6 @@ export class InventoryUnavailableError extends DependencyUnavailableError {
   }
 }
 
-/** Who a call is made for: x-request-id (one id across every hop's logs), and the client the service token names (inventory's actor). */
-export interface CallMeta {
-  requestId: string;
-  clientId: string | null;
-}
 
 export interface ReserveInput {
   idempotencyKey: string;
@@ -88,56 +77,14 @@ const ITEMS_PAGE = `query InventorySkus($first: Int!, $after: String) {
 /** Most SKUs inventory answers availability for in one call. */
 export const AVAILABILITY_BATCH = 100;
 
-const graphQLErrorSchema = z.object({
-  message: z.string(),
-  extensions: z.record(z.string(), z.unknown()).optional(),
-});
-const envelopeSchema = z.object({
-  data: z.record(z.string(), z.unknown()).nullish(),
-  errors: z.array(graphQLErrorSchema).optional(),
-});
-
-const notFoundDetails = z.object({ entity: z.string(), id: z.union([z.string(), z.number()]) });
-const issuesSchema = z.array(z.object({ path: z.string(), message: z.string() }));
-
-/**
- * Inventory's refusal as our own domain error with the same code, message and details; null when
- * the error is no refusal (a server error, a schema mismatch): then inventory counts as unavailable.
- */
-export function domainErrorOf(error: z.output<typeof graphQLErrorSchema>): DomainError | null {
-  const { code, ...details } = error.extensions ?? {};
-  switch (code) {
-    case 'NOT_FOUND': {
-      const d = notFoundDetails.safeParse(details);
-      return d.success ? new NotFoundError(d.data.entity, d.data.id) : new NotFoundError('Inventory resource', error.message);
-    }
-    case 'BAD_USER_INPUT': {
-      const issues = issuesSchema.safeParse(details.issues);
-      return new BadUserInputError(error.message, issues.success ? (issues.data as InputIssue[]) : []);
-    }
-    case 'CONFLICT':
-      return new ConflictError(error.message, details);
-    case 'INSUFFICIENT_STOCK':
-      return new InsufficientStockError(error.message, details);
-    default:
-      return null;
-  }
-}
-
-export interface InventoryClientOptions {
-  /** Inventory's GraphQL endpoint. */
-  url: string;
-  /** Per call. */
-  timeoutMs: number;
-  /**
-   * The calling service's signer and the scopes it signs for itself; null under SERVICE_AUTH=off
-   * (the client then goes as x-client-id).
-   */
-  identity: { signer: ServiceTokenSigner; scopes: readonly string[] } | null;
-}
+export type InventoryClientOptions = Omit<SubgraphClientOptions, 'subgraph' | 'unavailable'>;
 
 export class InventoryClient {
-  constructor(private readonly opts: InventoryClientOptions) {}
+  private readonly client: SubgraphClient;
+
+  constructor(opts: InventoryClientOptions) {
+    this.client = new SubgraphClient({ ...opts, subgraph: 'inventory', unavailable: (reason, options) => new InventoryUnavailableError(reason, options) });
+  }
 
   /**
    * Reserves every line or none; a retry under the same key answers the reservation it made.
@@ -223,42 +170,7 @@ export class InventoryClient {
     return { skus: edges.map((e) => e.node.sku), next: pageInfo.hasNextPage ? pageInfo.endCursor : null };
   }
 
-  /**
-   * One POST. Answers `data` parsed with `schema`; throws inventory's refusal as a DomainError, and
-   * anything else (no answer, a timeout, a server error, a shape we do not expect) as unavailability.
-   */
-  private async call<S extends z.ZodType>(query: string, variables: Record<string, unknown>, schema: S, meta: CallMeta): Promise<z.output<S>> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': meta.requestId };
-    const { identity } = this.opts;
-    if (identity) headers[SERVICE_TOKEN_HEADER] = await identity.signer.token('inventory', { clientId: meta.clientId, scopes: identity.scopes });
-    else if (meta.clientId) headers['x-client-id'] = meta.clientId;
-    let status: number;
-    let body: unknown;
-    try {
-      const res = await fetch(this.opts.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
-      status = res.status;
-      body = await res.json();
-    } catch (err) {
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
-      const cause = (err as Error).cause as { code?: string; message?: string } | undefined;
-      const why = cause ? `${(err as Error).message} (${cause.code ?? cause.message})` : (err as Error).message;
-      throw new InventoryUnavailableError(why, { cause: err });
-    }
-    const envelope = envelopeSchema.safeParse(body);
-    if (!envelope.success) throw new InventoryUnavailableError(`HTTP ${status} with an unexpected body`);
-    const [first] = envelope.data.errors ?? [];
-    if (first) {
-      const refusal = domainErrorOf(first);
-      if (refusal) throw refusal;
-      throw new InventoryUnavailableError(`HTTP ${status}: ${String(first.extensions?.code ?? 'no code')}: ${first.message}`);
-    }
-    const data = schema.safeParse(envelope.data.data);
-    if (!data.success) throw new InventoryUnavailableError(`HTTP ${status} with unexpected data: ${data.error.message}`);
-    return data.data;
+  private call<S extends z.ZodType>(query: string, variables: Record<string, unknown>, schema: S, meta: CallMeta): Promise<z.output<S>> {
+    return this.client.call(query, variables, schema, meta);
   }
 }

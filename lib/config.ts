@@ -264,6 +264,12 @@ const marketplacesSection = z.object({
     .string()
     .default('')
     .transform((v) => v.split(/[\s,]+/).filter(Boolean).map((h) => h.toLowerCase())),
+  /** Where marketplace order intake places and cancels orders (the orders subgraph); default orders on this host at ORDERS_PORT. */
+  MARKETPLACE_ORDERS_URL: optionalUrl,
+  /** How often order intake polls each marketplace connection for new and changed orders (Amazon getOrders refills one call a minute). */
+  MARKETPLACE_INTAKE_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** A connection's first poll takes orders changed this long before it (later polls resume from their stored cursor). */
+  MARKETPLACE_INTAKE_LOOKBACK_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
   MARKETPLACE_INVENTORY_URL: optionalUrl,
   /**
@@ -440,6 +446,11 @@ export function subscriptionUrlOverrides(cfg: Config): Partial<Record<SubgraphNa
 /** Where orders reach inventory's GraphQL API: ORDERS_INVENTORY_URL, else inventory on this host at INVENTORY_PORT. */
 export function ordersInventoryUrl(cfg: Config): string {
   return cfg.ORDERS_INVENTORY_URL ?? `http://127.0.0.1:${cfg.INVENTORY_PORT}/graphql`;
+}
+
+/** Where marketplace order intake reaches orders: MARKETPLACE_ORDERS_URL, else orders on this host. */
+export function marketplaceOrdersUrl(cfg: Config): string {
+  return cfg.MARKETPLACE_ORDERS_URL ?? `http://127.0.0.1:${cfg.ORDERS_PORT}/graphql`;
 }
 
 /** Where marketplace pushes read available-to-sell: MARKETPLACE_INVENTORY_URL, else inventory on this host. */

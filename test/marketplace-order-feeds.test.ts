@@ -80,3 +80,19 @@ describe('pacing', () => {
     expect(sim.order('WALMART', account, orderId)?.acknowledged).toBe(true);
   });
 });
+
+describe('Shopify order webhooks', () => {
+  it('verifies X-Shopify-Hmac-Sha256 over the raw body in constant time, and reads the order', async () => {
+    const { createHmac } = await import('node:crypto');
+    const { verifyShopifyWebhook, shopifyWebhookOrder } = await import('../subgraphs/marketplaces/connectors/index.js');
+    const body = Buffer.from(JSON.stringify({ id: 5000000001, created_at: '2026-12-05T10:00:00Z', updated_at: '2026-12-05T10:00:00Z', cancelled_at: null, line_items: [{ id: 1, sku: 'SKU-A', quantity: 2 }] }));
+    const good = createHmac('sha256', 'app-secret').update(body).digest('base64');
+    expect(verifyShopifyWebhook(body, good, 'app-secret')).toBe(true);
+    // Another secret, a changed body, a truncated or missing signature: refused.
+    expect(verifyShopifyWebhook(body, good, 'other-secret')).toBe(false);
+    expect(verifyShopifyWebhook(Buffer.concat([body, Buffer.from(' ')]), good, 'app-secret')).toBe(false);
+    expect(verifyShopifyWebhook(body, good.slice(0, 10), 'app-secret')).toBe(false);
+    expect(verifyShopifyWebhook(body, undefined, 'app-secret')).toBe(false);
+    expect(shopifyWebhookOrder(JSON.parse(body.toString()))).toMatchObject({ orderId: '5000000001', status: 'OPEN', lines: [{ marketplaceSku: 'SKU-A', quantity: 2 }] });
+  });
+});

@@ -44,7 +44,8 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   const later = ['orders', 'marketplaces'] as const;
   const running = [...started, ...(await Promise.all(later.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg }))))];
   const subgraphs = Object.fromEntries([...first, ...later].map((n, i) => [n, running[i]!])) as Record<SubgraphName, RunningSubgraph>;
-  const jobs = opts.jobs === true ? await startJobs(cfg) : null;
+  // Marketplace order intake places orders through the orders subgraph started above.
+  const jobs = opts.jobs === true ? await startJobs(configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url, MARKETPLACE_INVENTORY_URL: started[0]!.url, MARKETPLACE_ORDERS_URL: subgraphs.orders.url })) : null;
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   // With AUTH_MODE=enforce (in `env`), the gateway checks API keys in its own database, as in production.

@@ -61,7 +61,7 @@ interface Item {
   data: PushJob;
 }
 
-export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: string, purpose: 'push' | 'read'): string {
+export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: string, purpose: 'push' | 'read' | `intake:${string}`): string {
   return `${prefix}:marketplace:bucket:${kind.toLowerCase()}:${accountId}:${purpose}`;
 }
 

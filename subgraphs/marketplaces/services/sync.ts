@@ -4,14 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { marketplaceInventoryUrl, type Config } from '../../../lib/config.js';
+import { marketplaceInventoryUrl, marketplaceOrdersUrl, type Config } from '../../../lib/config.js';
 import { NotFoundError } from '../../../lib/errors.js';
 import { InventoryClient } from '../../../contracts/inventory-client.js';
 import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
-import { createAdapter } from '../connectors/index.js';
+import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES } from '../connectors/index.js';
+import { OrdersClient } from '../../../contracts/orders-client.js';
+import { OrderIntake, type IntakeConnection } from './intake.service.js';
+import { RateBucket, type BucketPolicy } from './rate-bucket.js';
+import { bucketKey } from './pusher.js';
 import type { MarketplaceAdapter } from '../connectors/types.js';
 import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../feeds/change-feed.js';
 import { MarketplaceService, type ResolvedConnection, type SyncSummary } from './marketplace.service.js';
@@ -55,6 +59,9 @@ export class MarketplaceSync {
   private connections: ResolvedConnection[] = [];
   private byLocation = new Map<string, ResolvedConnection[]>();
   private maintenance: Worker | undefined;
+  private readonly intake: OrderIntake;
+  /** Channels whose intake poll runs in this process now. */
+  private readonly polling = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private readonly epoch = randomUUID();
 
@@ -76,6 +83,8 @@ export class MarketplaceSync {
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
     this.inventory = new ListingService(marketplaces, this.service, this.queues).shownStock(inventory);
+    const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
+    this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }));
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
       service: this.service,
@@ -139,7 +148,9 @@ export class MarketplaceSync {
     this.timers.push(
       setInterval(() => void this.refresh().catch((err: unknown) => this.log[failureLogLevel(err)]({ err }, 'reading marketplace connections failed')), this.cfg.MARKETPLACE_REFRESH_MS),
       setInterval(() => void this.watchEpoch().catch((err: unknown) => this.log.warn({ err }, 'checking the Redis epoch failed')), this.cfg.MARKETPLACE_EPOCH_CHECK_MS),
+      setInterval(() => void this.pollIntake(), this.cfg.MARKETPLACE_INTAKE_POLL_MS),
     );
+    void this.pollIntake();
   }
 
   async stop(): Promise<void> {
@@ -277,6 +288,42 @@ export class MarketplaceSync {
   private async resyncAll(): Promise<void> {
     await this.refresh();
     for (const c of this.connections) await this.queues.requestResync(c.channelId);
+  }
+
+  /**
+   * Order intake for every healthy connection: one process polls a channel at a time (a Redis lock
+   * held for a poll interval), paced by the account's intake buckets, from the stored cursor.
+   */
+  private async pollIntake(): Promise<void> {
+    await Promise.all(
+      this.connections
+        .filter((c) => !this.problems.get(c.channelId) && !this.polling.has(c.channelId))
+        .map(async (c) => {
+          const lock = `${this.cfg.REDIS_KEY_PREFIX}:marketplace:intake-lock:${c.channelId}`;
+          if ((await this.buckets.set(lock, this.epoch, 'PX', this.cfg.MARKETPLACE_INTAKE_POLL_MS, 'NX')) !== 'OK') return;
+          this.polling.add(c.channelId);
+          try {
+            const outcomes = await this.intake.poll(await this.intakeConnection(c), new Date(Date.now() - this.cfg.MARKETPLACE_INTAKE_LOOKBACK_MS));
+            if (outcomes.length) this.log.info({ channel: c.channelCode, orders: outcomes.length }, 'marketplace orders taken in');
+          } catch (err) {
+            this.log.warn({ err, channel: c.channelCode }, 'marketplace order intake failed; the next poll resumes from the stored cursor');
+          } finally {
+            this.polling.delete(c.channelId);
+          }
+        }),
+    );
+  }
+
+  /** The connection as intake works with it: its order feed and its account's intake buckets. @throws UnusableConnectionError */
+  private async intakeConnection(connection: ResolvedConnection): Promise<IntakeConnection> {
+    const credentials = await this.credentials(connection);
+    const feed = createOrderFeed({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
+    const policies = DEFAULT_INTAKE_POLICIES[connection.kind] as Record<string, BucketPolicy>;
+    return {
+      channelId: connection.channelId,
+      feed,
+      take: (bucket, cost) => new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!).take(cost),
+    };
   }
 
   /**

@@ -1,0 +1,42 @@
+import { In, type EntityManager } from 'typeorm';
+import type { IntakeStatus } from '../domain/intake-rules.js';
+import { IntakeCursorEntity, MarketplaceOrderEntity } from './intake.entity.js';
+
+/** SQL for order intake. Every method runs on the manager it is given. */
+export const intakeStore = {
+  find(tx: EntityManager, channelId: string, marketplaceOrderId: string): Promise<MarketplaceOrderEntity | null> {
+    return tx.findOne(MarketplaceOrderEntity, { where: { channelId, marketplaceOrderId } });
+  },
+
+  /** Records the order unless it is recorded already (a webhook and a poll may bring it at once). */
+  async insertIfAbsent(tx: EntityManager, row: MarketplaceOrderEntity): Promise<void> {
+    await tx.createQueryBuilder().insert().into(MarketplaceOrderEntity).values(row).orIgnore().execute();
+  },
+
+  /** Moves the order from one of `from` to its new state; false when it had moved already. */
+  async transition(tx: EntityManager, channelId: string, marketplaceOrderId: string, from: readonly IntakeStatus[], changes: Partial<MarketplaceOrderEntity>): Promise<boolean> {
+    const res = await tx.update(MarketplaceOrderEntity, { channelId, marketplaceOrderId, status: In([...from]) }, changes);
+    return (res.affected ?? 0) > 0;
+  },
+
+  /** Orders still RECEIVED (orders did not answer), oldest first. */
+  received(tx: EntityManager, channelId: string, limit: number): Promise<MarketplaceOrderEntity[]> {
+    return tx.find(MarketplaceOrderEntity, { where: { channelId, status: 'RECEIVED' }, order: { receivedAt: 'ASC' }, take: limit });
+  },
+
+  page(tx: EntityManager, channelId: string, statuses: readonly IntakeStatus[] | null, limit: number): Promise<MarketplaceOrderEntity[]> {
+    return tx.find(MarketplaceOrderEntity, {
+      where: { channelId, ...(statuses ? { status: In([...statuses]) } : {}) },
+      order: { receivedAt: 'DESC', marketplaceOrderId: 'ASC' },
+      take: limit,
+    });
+  },
+
+  async cursor(tx: EntityManager, channelId: string): Promise<string | null> {
+    return (await tx.findOne(IntakeCursorEntity, { where: { channelId } }))?.cursor ?? null;
+  },
+
+  saveCursor(tx: EntityManager, channelId: string, cursor: string, at: Date): Promise<unknown> {
+    return tx.upsert(IntakeCursorEntity, { channelId, cursor, polledAt: at }, ['channelId']);
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * Order intake's rules: what became of a marketplace order, and why one could not be reserved (an
+ * oversell), measured from our own records of what we had pushed to that marketplace. No I/O.
+ */
+
+/**
+ * RECEIVED: recorded, not yet placed (orders did not answer; the next poll retries). PLACED: an
+ * Omnistock order holds its stock. OVERSOLD: the marketplace sold units we did not have. UNMAPPED: a
+ * line names a marketplace SKU no listing maps (recorded, never guessed). REFUSED: orders refused it
+ * for another reason (message). CANCELLED: the buyer cancelled; what it held is released.
+ */
+export type IntakeStatus = 'RECEIVED' | 'PLACED' | 'OVERSOLD' | 'UNMAPPED' | 'REFUSED' | 'CANCELLED';
+export const INTAKE_STATUSES = ['RECEIVED', 'PLACED', 'OVERSOLD', 'UNMAPPED', 'REFUSED', 'CANCELLED'] as const satisfies readonly IntakeStatus[];
+
+/**
+ * NEVER_PUSHED: we had never pushed the SKU to this marketplace. PUSH_LAG: a change was waiting to be
+ * pushed when the buyer ordered (the marketplace showed an old quantity). THROTTLED: the same, while
+ * the marketplace was throttling our pushes. DRIFT: the marketplace sold more than we last pushed
+ * (its quantity had drifted from ours). INTAKE_DELAY: the marketplace was right when the buyer
+ * ordered; the stock went to another channel before the order reached us.
+ */
+export type OversellCause = 'NEVER_PUSHED' | 'PUSH_LAG' | 'THROTTLED' | 'DRIFT' | 'INTAKE_DELAY';
+export const OVERSELL_CAUSES = ['NEVER_PUSHED', 'PUSH_LAG', 'THROTTLED', 'DRIFT', 'INTAKE_DELAY'] as const satisfies readonly OversellCause[];
+
+/** What our records said about a short line's SKU on this marketplace. */
+export interface PushRecord {
+  lastPushedQuantity: number | null;
+  lastPushedAt: Date | null;
+  /** Since when a change has been waiting to be pushed (null: none waits). */
+  pendingSince: Date | null;
+  /** How long the last push took from the change to the marketplace's acceptance. */
+  lastLagMs: number | null;
+}
+
+export interface OversellEvidence {
+  sku: string;
+  requested: number;
+  available: number;
+  cause: OversellCause;
+  lastPushedQuantity: number | null;
+  lastPushedAt: string | null;
+  pendingSince: string | null;
+  pushLagMs: number | null;
+  lastThrottledAt: string | null;
+  /** From the buyer's order to intake receiving it. */
+  intakeDelayMs: number;
+}
+
+/** Why the marketplace could sell `requested` units of a SKU we had `available` of. */
+export function oversellCause(
+  line: { sku: string; requested: number; available: number },
+  push: PushRecord | null,
+  at: { placedAt: Date; receivedAt: Date; lastThrottledAt: Date | null },
+): OversellEvidence {
+  const cause: OversellCause = (() => {
+    if (!push?.lastPushedAt) return 'NEVER_PUSHED';
+    if (push.pendingSince && push.pendingSince <= at.placedAt) {
+      return at.lastThrottledAt && at.lastThrottledAt >= push.pendingSince && at.lastThrottledAt <= at.placedAt ? 'THROTTLED' : 'PUSH_LAG';
+    }
+    if (push.lastPushedQuantity !== null && push.lastPushedQuantity < line.requested) return 'DRIFT';
+    return 'INTAKE_DELAY';
+  })();
+  return {
+    ...line,
+    cause,
+    lastPushedQuantity: push?.lastPushedQuantity ?? null,
+    lastPushedAt: push?.lastPushedAt?.toISOString() ?? null,
+    pendingSince: push?.pendingSince?.toISOString() ?? null,
+    pushLagMs: push?.lastLagMs ?? null,
+    lastThrottledAt: at.lastThrottledAt?.toISOString() ?? null,
+    intakeDelayMs: Math.max(0, at.receivedAt.getTime() - at.placedAt.getTime()),
+  };
+}
+
+/** The idempotency key of the Omnistock order placed for a marketplace order: one per (channel, marketplace order). */
+export const placeKey = (channelId: string, marketplaceOrderId: string) => `marketplace:${channelId}:${marketplaceOrderId}`;
+/** The idempotency key of its cancellation. */
+export const cancelKey = (channelId: string, marketplaceOrderId: string) => `marketplace-cancel:${channelId}:${marketplaceOrderId}`;

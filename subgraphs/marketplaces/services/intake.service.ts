@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { OrdersUnavailableError, type OrdersClient, type OrderSummary } from '../../../contracts/orders-client.js';
+import { DomainError, NotFoundError } from '../../../lib/errors.js';
+import type { MarketplaceOrder, OrderFeed } from '../connectors/types.js';
+import { MarketplaceOrderEntity } from '../data/intake.entity.js';
+import { intakeStore } from '../data/intake.store.js';
+import { listingStore } from '../data/listing.store.js';
+import { marketplaceStore } from '../data/marketplace.store.js';
+import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellEvidence } from '../domain/intake-rules.js';
+
+/** The connection intake works for: its channel, and its account's feed. */
+export interface IntakeConnection {
+  channelId: string;
+  feed: OrderFeed;
+  /** Waits for units of the account's intake bucket (connectors/types.ts OrderCallOptions). */
+  take(bucket: string, cost: number): Promise<void>;
+}
+
+export interface IntakeOutcome {
+  marketplaceOrderId: string;
+  status: IntakeStatus;
+}
+
+const RETRY_BATCH = 100;
+
+/**
+ * Marketplace order intake: every marketplace order line becomes exactly one Omnistock order line.
+ * An order is recorded (RECEIVED) before orders is asked to place it under a key derived from the
+ * marketplace's order id, so a crash, a retry, or a webhook and a poll bringing it at once all end in
+ * the one order. One that cannot be reserved is kept as OVERSOLD with its measured cause; a buyer's
+ * cancellation cancels the order (inventory releases it).
+ */
+export class OrderIntake {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly orders: OrdersClient,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Polls the connection's feed from its stored cursor until no page is left, taking in each order,
+   * and retries orders still RECEIVED. The cursor is stored after each page's orders are recorded.
+   * @returns the orders taken in
+   * @throws the feed's marketplace errors (the next poll resumes from the stored cursor)
+   */
+  async poll(connection: IntakeConnection, startAt: Date): Promise<IntakeOutcome[]> {
+    const outcomes: IntakeOutcome[] = [];
+    for (const row of await intakeStore.received(this.ds.manager, connection.channelId, RETRY_BATCH)) {
+      outcomes.push(await this.place(connection, row));
+    }
+    let cursor = await intakeStore.cursor(this.ds.manager, connection.channelId);
+    for (;;) {
+      const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c) });
+      for (const order of page.orders) outcomes.push(await this.ingest(connection, order));
+      cursor = page.cursor;
+      await intakeStore.saveCursor(this.ds.manager, connection.channelId, cursor, new Date());
+      if (!page.more) return outcomes;
+    }
+  }
+
+  /** Takes in one marketplace order (from a poll or a webhook); seeing it again changes nothing. */
+  async ingest(connection: IntakeConnection, order: MarketplaceOrder, receivedAt = new Date()): Promise<IntakeOutcome> {
+    const { channelId } = connection;
+    let row = await intakeStore.find(this.ds.manager, channelId, order.orderId);
+    if (!row) {
+      const lines = await Promise.all(
+        order.lines.map(async (l) => ({ ...l, sku: l.marketplaceSku ? ((await listingStore.skuOf(this.ds.manager, channelId, l.marketplaceSku)) ?? l.marketplaceSku) : null })),
+      );
+      await intakeStore.insertIfAbsent(
+        this.ds.manager,
+        Object.assign(new MarketplaceOrderEntity(), {
+          channelId,
+          marketplaceOrderId: order.orderId,
+          // A cancelled order we never took in holds nothing.
+          status: order.status === 'CANCELLED' ? 'CANCELLED' : 'RECEIVED',
+          marketplaceStatus: order.status,
+          orderId: null,
+          lines: JSON.stringify(lines),
+          placedAt: order.placedAt,
+          marketplaceUpdatedAt: order.updatedAt,
+          receivedAt,
+          updatedAt: receivedAt,
+          oversoldUnits: null,
+          cause: null,
+          evidence: null,
+          message: null,
+        } satisfies MarketplaceOrderEntity),
+      );
+      row = (await intakeStore.find(this.ds.manager, channelId, order.orderId))!;
+    }
+    if (row.status === 'RECEIVED') return this.place(connection, row, order.status === 'CANCELLED');
+    if (order.status === 'CANCELLED' && row.status !== 'CANCELLED') return this.cancel(row);
+    return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
+  }
+
+  /** Places a RECEIVED order (or, cancelled meanwhile, closes it). */
+  private async place(connection: IntakeConnection, row: MarketplaceOrderEntity, cancelled = false): Promise<IntakeOutcome> {
+    const done = (status: IntakeStatus, changes: Partial<MarketplaceOrderEntity> = {}) => this.finish(row, status, changes);
+    if (cancelled) return done('CANCELLED', { marketplaceStatus: 'CANCELLED' });
+    const lines = JSON.parse(row.lines) as { marketplaceSku: string; sku: string | null; quantity: number }[];
+    const unmapped = lines.filter((l) => !l.sku).map((l) => l.marketplaceSku || '(no SKU)');
+    if (unmapped.length) return done('UNMAPPED', { message: `no listing maps ${unmapped.join(', ')}` });
+    let placed: OrderSummary;
+    try {
+      placed = await this.orders.placeOrder(
+        {
+          idempotencyKey: placeKey(row.channelId, row.marketplaceOrderId),
+          channelId: row.channelId,
+          customerReference: row.marketplaceOrderId,
+          lines: mergeLines(lines as { sku: string; quantity: number }[]),
+          fulfilment: { method: 'SHIP' },
+        },
+        { requestId: randomUUID(), clientId: 'marketplace-intake' },
+      );
+    } catch (err) {
+      if (err instanceof OrdersUnavailableError) {
+        this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'orders did not answer; the order stays RECEIVED for the next poll');
+        return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
+      }
+      if (err instanceof NotFoundError) return done('UNMAPPED', { message: err.message });
+      if (err instanceof DomainError) return done('REFUSED', { message: err.message });
+      throw err;
+    }
+    if (placed.status !== 'REJECTED') {
+      await connection.feed.acknowledge(row.marketplaceOrderId, { take: (b, c) => connection.take(b, c) }).catch((err: unknown) => this.log.warn({ err, marketplaceOrderId: row.marketplaceOrderId }, 'acknowledging the order failed; the marketplace will show it unacknowledged'));
+      return done('PLACED', { orderId: placed.id });
+    }
+    const short = placed.rejection?.lines ?? [];
+    if (placed.rejection?.reason !== 'INSUFFICIENT_STOCK' || !short.length) return done('REFUSED', { orderId: placed.id, message: placed.rejection?.message ?? placed.rejection?.reason ?? 'rejected' });
+    const evidence = await this.evidence(row, short);
+    this.log.warn({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, evidence }, 'marketplace order oversold');
+    return done('OVERSOLD', {
+      orderId: placed.id,
+      oversoldUnits: short.reduce((n, l) => n + Math.max(0, l.requested - l.available), 0),
+      cause: evidence[0]!.cause,
+      evidence: JSON.stringify(evidence),
+    });
+  }
+
+  private async cancel(row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
+    if (row.status === 'PLACED' && row.orderId) {
+      try {
+        await this.orders.cancelOrder(
+          { orderId: row.orderId, idempotencyKey: cancelKey(row.channelId, row.marketplaceOrderId), reason: 'cancelled at the marketplace' },
+          { requestId: randomUUID(), clientId: 'marketplace-intake' },
+        );
+      } catch (err) {
+        if (err instanceof OrdersUnavailableError) return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
+        if (!(err instanceof DomainError)) throw err;
+        this.log.warn({ err, orderId: row.orderId }, 'the order could not be cancelled (something shipped?)');
+      }
+    }
+    return this.finish(row, 'CANCELLED', { marketplaceStatus: 'CANCELLED' });
+  }
+
+  private async finish(row: MarketplaceOrderEntity, status: IntakeStatus, changes: Partial<MarketplaceOrderEntity>): Promise<IntakeOutcome> {
+    await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, [row.status], { ...changes, status, updatedAt: new Date() });
+    return { marketplaceOrderId: row.marketplaceOrderId, status };
+  }
+
+  /** What our records said about each short line's SKU on this marketplace when the buyer ordered. */
+  private async evidence(row: MarketplaceOrderEntity, short: { sku: string; requested: number; available: number }[]): Promise<OversellEvidence[]> {
+    const states = new Map((await marketplaceStore.syncStates(this.ds.manager, row.channelId, short.map((l) => l.sku))).map((s) => [s.sku, s]));
+    const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [row.channelId]);
+    return short.map((l) => {
+      const s = states.get(l.sku);
+      return oversellCause(
+        l,
+        s ? { lastPushedQuantity: s.lastPushedQuantity, lastPushedAt: s.lastPushedAt, pendingSince: s.pendingSince, lastLagMs: s.lastLagMs } : null,
+        { placedAt: row.placedAt, receivedAt: row.receivedAt, lastThrottledAt: connection?.lastThrottledAt ?? null },
+      );
+    });
+  }
+
+  /** The channel's taken-in orders, newest first, optionally in some states. */
+  list(channelId: string, statuses: readonly IntakeStatus[] | null, limit: number): Promise<MarketplaceOrderEntity[]> {
+    return intakeStore.page(this.ds.manager, channelId, statuses, limit);
+  }
+}
+
+/** One line per SKU (a marketplace may list a SKU on two lines; orders takes each SKU once). */
+function mergeLines(lines: { sku: string; quantity: number }[]): { sku: string; quantity: number }[] {
+  const by = new Map<string, number>();
+  for (const l of lines) by.set(l.sku, (by.get(l.sku) ?? 0) + l.quantity);
+  return [...by].map(([sku, quantity]) => ({ sku, quantity }));
+}
