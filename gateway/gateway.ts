@@ -1,3 +1,4 @@
+import { mountSalesImport } from './sales-import.js';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, type SupergraphSdlHook } from '@apollo/gateway';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -304,6 +305,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
       opts.trustedDocuments?.mount(app);
       // The public halves of the service token keys: a partner's subgraph checks the gateway's tokens with them.
       if (tokens) app.get(SERVICE_KEYS_PATH, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(tokens.keys.publicKeys));
+      mountSalesImport(app, { maxBytes: config().SALES_IMPORT_MAX_BYTES });
       const closeOps = mountOps(app, { settings: { ...opsSettings(config()), ...opts.ops }, guard, apollo: () => apollo!, metrics: () => metricsRegistry });
       const closeRoutes = await opts.routes?.(app);
       return async () => {

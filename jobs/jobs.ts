@@ -105,6 +105,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
         redis: () => publisher.ping(),
       },
       advisories: { marketplace: () => marketplace.assertHealthy() },
+      routes: marketplace.webhookRoutes(),
       metrics: (registry) => metrics.register(registry),
       onClose: closeAll,
     });

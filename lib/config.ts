@@ -104,6 +104,8 @@ const platformSection = z.object({
   SERVICE_TOKEN_TTL_S: z.coerce.number().int().min(10).max(3600).default(60),
   /** Largest HTTP request body a service accepts, in bytes; a larger one is refused with 413 PAYLOAD_TOO_LARGE before any work. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  /** Largest sales CSV `POST /imports/sales` takes. */
+  SALES_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
 });
 
 /** The gateway: subgraph routing and fetches, subscriptions, authentication, limits, introspection, /ops. */
@@ -310,6 +312,10 @@ const toolingSection = z.object({
   REGISTRY_URL: optionalUrl,
   /** Credentials of the `omnistock registry` CLI, sent as a bearer token: an API key (or JWT) with registry scopes (not needed with --local). */
   REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** The GraphQL endpoint the `omnistock import` CLI records through; default: the gateway on this host at GATEWAY_PORT. */
+  GATEWAY_URL: optionalUrl,
+  /** Credentials of the `omnistock import` CLI, sent as a bearer token: an API key (or JWT) with inventory:write and availability:read. */
+  GATEWAY_TOKEN: z.string().min(1).optional(),
   /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
   DEMO_MARKETPLACES: bool.default(true),
   MARKETPLACE_SIMULATOR_PORT: port.default(4030),
@@ -487,6 +493,11 @@ export function gatewayWorkers(cfg: Config): number {
 /** AUTH_MODE, defaulting to `enforce` in production and `off` elsewhere. */
 export function authMode(cfg: Config): AuthMode {
   return cfg.AUTH_MODE ?? 'enforce';
+}
+
+/** Where the `omnistock import` CLI reaches the GraphQL API: GATEWAY_URL, else the gateway on this host. */
+export function gatewayUrl(cfg: Config): string {
+  return cfg.GATEWAY_URL ?? `http://${cfg.PUBLIC_HOST}:${cfg.GATEWAY_PORT}/graphql`;
 }
 
 /** Where the `omnistock registry` CLI reaches the registry API: REGISTRY_URL, else the gateway on this host. */

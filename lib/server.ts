@@ -252,9 +252,15 @@ export function attachWebSocketServer(
     })());
 }
 
-/** Starts a service without an API of its own (the jobs process): /healthz and /readyz; its url is /healthz. */
-export function startHealthService(opts: ServiceOptions): Promise<RunningService> {
-  return serve(opts, '/healthz', async () => async () => {});
+/**
+ * Starts a service without a GraphQL API of its own (the jobs process): /healthz and /readyz, and
+ * the plain HTTP routes `routes` adds (marketplace webhooks); its url is /healthz.
+ */
+export function startHealthService(opts: ServiceOptions & { routes?: (app: FastifyInstance) => Promise<void> }): Promise<RunningService> {
+  return serve(opts, '/healthz', async (app) => {
+    if (opts.routes) await app.register(opts.routes);
+    return async () => {};
+  });
 }
 
 /**

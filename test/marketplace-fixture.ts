@@ -86,8 +86,8 @@ export class MarketplaceWorld extends OrdersWorld {
   }
 
   /** The account's credentials, in the file its connection's secretName names. */
-  async writeSecret(channel: Pick<MarketplaceChannel, 'kind' | 'account' | 'code'>): Promise<void> {
-    const secret = { kind: channel.kind, accountId: channel.account, channel: channel.code, accessToken: tokenFor(channel.kind, channel.account) };
+  async writeSecret(channel: Pick<MarketplaceChannel, 'kind' | 'account' | 'code'>, extra: Record<string, string> = {}): Promise<void> {
+    const secret = { kind: channel.kind, accountId: channel.account, channel: channel.code, accessToken: tokenFor(channel.kind, channel.account), ...extra };
     await writeFile(join(this.secrets, `${channel.account}.json`), JSON.stringify(secret));
   }
 

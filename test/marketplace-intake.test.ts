@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketplaceOrderEntity } from '../subgraphs/marketplaces/data/intake.entity.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
@@ -34,6 +35,10 @@ afterAll(async () => {
   await secrets?.remove();
 });
 
+const INTAKE = `query($c: ID!) { channel(id: $c) { marketplaceSync {
+  orders(first: 100) { marketplaceOrderId status orderId lines { marketplaceSku sku quantity } oversoldUnits cause evidence { sku requested available cause lastPushedQuantity intakeDelayMs } message }
+  oversold { cause orders units }
+} } }`;
 const ORDERS = `query($c: ID!) { orders(channelId: $c, first: 100) { edges { node { id status customerReference lines { sku quantity } } } } }`;
 const ordersOf = async (channelId: string) => (await w.ok(ORDERS, { c: channelId })).orders.edges.map((e: { node: unknown }) => e.node) as { id: string; status: string; customerReference: string; lines: { sku: string; quantity: number }[] }[];
 const intakeRow = (orderId: string) => stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: ebay.channelId, marketplaceOrderId: orderId } });
@@ -45,7 +50,9 @@ describe('marketplace order intake', () => {
     await w.converged(ebay, [sku]);
     const { orderId } = sim.placeOrder('EBAY', ebay.account, [{ sku, quantity: 3 }]);
 
-    const placed = await waitFor('the order placed', async () => (await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId));
+    // Orders records it PENDING, then CONFIRMED once inventory reserved it.
+    const placed = await waitFor('the order placed', async () => (await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId && o.status === 'CONFIRMED'));
+    await waitFor('intake marking it placed', async () => (await intakeRow(orderId))?.status === 'PLACED');
     expect(placed).toMatchObject({ status: 'CONFIRMED', lines: [{ sku, quantity: 3 }] });
     expect((await w.ats(ebay.channelId, [sku])).get(sku)).toBe(7);
     expect(await intakeRow(orderId)).toMatchObject({ status: 'PLACED', orderId: placed.id });
@@ -57,7 +64,7 @@ describe('marketplace order intake', () => {
     sim.cancelOrder('EBAY', ebay.account, orderId);
     await waitFor('the order cancelled', async () => (await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId && o.status === 'CANCELLED'));
     expect((await w.ats(ebay.channelId, [sku])).get(sku)).toBe(10);
-    expect(await intakeRow(orderId)).toMatchObject({ status: 'CANCELLED' });
+    await waitFor('intake marking it cancelled', async () => (await intakeRow(orderId))?.status === 'CANCELLED');
   });
 
   it('keeps a sale it has no stock for as OVERSOLD, with the cause measured from what was pushed', async () => {
@@ -75,6 +82,16 @@ describe('marketplace order intake', () => {
     expect(JSON.parse(row.evidence!)).toEqual([expect.objectContaining({ sku, requested: 5, available: 2, cause: 'DRIFT', lastPushedQuantity: 2 })]);
     // Nothing was reserved: the other channels still have the two units.
     expect((await w.ats(ebay.channelId, [sku])).get(sku)).toBe(2);
+    // Through the gateway: the order with its evidence, and the channel's oversold units by cause.
+    const sync = (await w.ok(INTAKE, { c: ebay.channelId })).channel.marketplaceSync;
+    expect(sync.orders.find((o: { marketplaceOrderId: string }) => o.marketplaceOrderId === orderId)).toMatchObject({
+      status: 'OVERSOLD',
+      oversoldUnits: 3,
+      cause: 'DRIFT',
+      lines: [{ marketplaceSku: sku, sku, quantity: 5 }],
+      evidence: [{ sku, requested: 5, available: 2, cause: 'DRIFT', lastPushedQuantity: 2, intakeDelayMs: expect.any(Number) }],
+    });
+    expect(sync.oversold).toEqual([{ cause: 'DRIFT', orders: 1, units: 3 }]);
   });
 
   it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing', async () => {
@@ -86,5 +103,60 @@ describe('marketplace order intake', () => {
     });
     expect(row.status).toBe('UNMAPPED');
     expect((await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId)).toBeUndefined();
+  });
+});
+
+describe('Shopify order webhooks', () => {
+  let shopify: MarketplaceChannel;
+  let webhookUrl: string;
+  const SECRET = 'shopify-app-client-secret';
+  const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('base64');
+  const post = (body: string, signature: string | undefined, topic = 'orders/create') =>
+    fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shopify-topic': topic, ...(signature ? { 'x-shopify-hmac-sha256': signature } : {}) }, body });
+  const order = (id: number, sku: string, quantity: number, cancelled = false) =>
+    JSON.stringify({ id, created_at: new Date().toISOString(), updated_at: new Date().toISOString(), cancelled_at: cancelled ? new Date().toISOString() : null, line_items: [{ id: id * 10, sku, quantity }] });
+
+  beforeAll(async () => {
+    shopify = await w.marketplaceChannel('SHOPIFY', [store]);
+    await w.writeSecret(shopify, { webhookSecret: SECRET });
+    await w.replicated([store], [shopify.channelId]);
+    webhookUrl = `${stack.jobs!.url.replace(/\/healthz$/, '')}/webhooks/shopify/${shopify.channelId}`;
+    // The jobs process reads its connections every MARKETPLACE_REFRESH_MS: wait until it knows this one.
+    const probe = order(1, 'X', 1);
+    await waitFor('the jobs process knowing the Shopify connection', async () => (await post(probe, sign(probe), 'app/uninstalled')).status === 200);
+  });
+
+  it('refuses a webhook whose signature does not verify, and writes nothing', async () => {
+    const sku = await w.item();
+    const body = order(7_000_000_001, sku, 1);
+    for (const signature of [undefined, sign(body, 'another-secret'), sign(`${body} `), 'not base64!']) {
+      expect((await post(body, signature)).status).toBe(401);
+    }
+    // A channel that is no Shopify connection answers the same.
+    const elsewhere = webhookUrl.replace(shopify.channelId, ebay.channelId);
+    expect((await fetch(elsewhere, { method: 'POST', headers: { 'x-shopify-topic': 'orders/create', 'x-shopify-hmac-sha256': sign(body) }, body })).status).toBe(401);
+    expect(await stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: shopify.channelId, marketplaceOrderId: '7000000001' } })).toBeNull();
+  });
+
+  it('places a signed order at once, and releases it on a signed cancellation', async () => {
+    const sku = await w.item();
+    await w.receive(sku, store, 6);
+    const body = order(7_000_000_002, sku, 2);
+    const res = await post(body, sign(body));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ marketplaceOrderId: '7000000002', status: 'PLACED' });
+    expect((await w.ats(shopify.channelId, [sku])).get(sku)).toBe(4);
+    const cancelled = order(7_000_000_002, sku, 2, true);
+    expect(await (await post(cancelled, sign(cancelled), 'orders/cancelled')).json()).toEqual({ marketplaceOrderId: '7000000002', status: 'CANCELLED' });
+    expect((await w.ats(shopify.channelId, [sku])).get(sku)).toBe(6);
+  });
+
+  it('takes in what the store sends by itself (the simulator signs it like Shopify)', async () => {
+    const sku = await w.item();
+    await w.receive(sku, store, 5);
+    await w.converged(shopify, [sku]);
+    sim.setWebhook(shopify.account, webhookUrl, SECRET);
+    const { orderId } = sim.placeOrder('SHOPIFY', shopify.account, [{ sku, quantity: 1 }]);
+    await waitFor('the order placed', async () => (await ordersOf(shopify.channelId)).find((o) => o.customerReference === orderId && o.status === 'CONFIRMED'));
   });
 });

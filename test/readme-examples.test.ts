@@ -213,6 +213,8 @@ describe('README examples, run from the README text against npm start', () => {
     await mkdir(join(cwd, 'src/graphql'), { recursive: true });
     await mkdir(join(cwd, 'scripts/demo'), { recursive: true });
     await writeFile(join(cwd, 'scripts/demo/pricing.graphql'), await readFile(join(ROOT, 'scripts/demo/pricing.graphql')));
+    // The sales export the import example reads: the README's own CSV block.
+    await writeFile(join(cwd, 'store-sales.csv'), blocks('csv')[0]!);
     await writeFile(join(cwd, 'src/graphql/product-stock.graphql'), 'query ReadmeStock { inventoryItem(sku: "SKU-000001") { sku name } }\n');
     const manifestDoc = 'query ReadmeManifest { inventoryItem(sku: "SKU-000002") { sku } }';
     await writeFile(join(cwd, 'persisted-query-manifest.json'), JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1,
@@ -229,7 +231,8 @@ describe('README examples, run from the README text against npm start', () => {
         });
         const registry = args[0] === 'registry';
         const token = registry ? (args[1] === 'check' || args[1] === 'publish' ? tokens.pricing : tokens.operators) : undefined;
-        const res = await cli(args, { ...env, ...(token ? { REGISTRY_TOKEN: token } : {}), REGISTRY_URL: gateway.replace(/\/graphql$/, '/registry/graphql') }, cwd);
+        const gatewayToken: Record<string, string> = args[0] === 'import' ? { GATEWAY_TOKEN: tokens['pos-import']!, GATEWAY_URL: gateway } : {};
+        const res = await cli(args, { ...env, ...(token ? { REGISTRY_TOKEN: token } : {}), ...gatewayToken, REGISTRY_URL: gateway.replace(/\/graphql$/, '/registry/graphql') }, cwd);
         expect(res.code, `run ${pass}: ${line}\n${res.stdout}\n${res.stderr}`).toBe(0);
         lastOutput = res.stdout;
         const key = res.stdout.match(/osk_\S+/)?.[0];

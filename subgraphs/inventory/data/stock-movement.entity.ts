@@ -68,6 +68,10 @@ export class StockMovementEntity {
 
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
+
+  /** When it happened where it happened (a POS sale's time), when the caller said; else null (it happened when recorded). */
+  @Column({ name: 'occurred_at', type: 'datetime', precision: 3, nullable: true })
+  occurredAt!: Date | null;
 }
 
 type Required = 'idempotencyKey' | 'sku' | 'locationId' | 'type' | 'quantity' | 'onHandBefore' | 'onHandAfter' | 'versionAfter' | 'createdAt';
@@ -85,6 +89,7 @@ export function ledgerLine(fields: Pick<StockMovementEntity, Required> & Partial
     transferId: null,
     reservationId: null,
     requestHash: null,
+    occurredAt: null,
     ...fields,
   });
 }

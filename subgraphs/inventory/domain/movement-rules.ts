@@ -17,6 +17,9 @@ const REASON_SIGN: Record<(typeof ADJUSTMENT_REASONS)[number], -1 | 1 | 0> = {
   CYCLE_COUNT: 0,
 };
 
+/** How far ahead of our clock a caller's occurredAt may be. */
+const OCCURRED_AT_SKEW_MS = 5 * 60_000;
+
 export const movementSchema = z
   .object({
     idempotencyKey: idempotencyKeySchema,
@@ -32,6 +35,7 @@ export const movementSchema = z
     expectedOnHand: z.number().int().min(0).nullish(),
     reference: z.string().max(500).nullish(),
     correlationId: z.string().max(128).nullish(),
+    occurredAt: z.date().nullish(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -51,6 +55,8 @@ export const movementSchema = z
       else if (m.destinationLocationId === m.locationId) issue('destinationLocationId', 'must differ from locationId');
     }
     if (m.type === 'TRANSFER_IN' && !m.transferId) issue('transferId', 'is required for TRANSFER_IN');
+    // Clocks differ a little; a sale dated later than that is a wrong clock or a wrong column.
+    if (m.occurredAt && m.occurredAt.getTime() > Date.now() + OCCURRED_AT_SKEW_MS) issue('occurredAt', 'must not be in the future');
   });
 
 export type Movement = z.output<typeof movementSchema>;

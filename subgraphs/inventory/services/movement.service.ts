@@ -250,6 +250,7 @@ export class MovementService {
       versionAfter: after.version,
       actor: extra.actor,
       correlationId: m.correlationId ?? null,
+      occurredAt: m.occurredAt ?? null,
       transferId: extra.transferId,
       requestHash: extra.requestHash,
       createdAt: extra.at,

@@ -1,5 +1,5 @@
 import { In, type EntityManager } from 'typeorm';
-import type { IntakeStatus } from '../domain/intake-rules.js';
+import type { IntakeStatus, OversellCause } from '../domain/intake-rules.js';
 import { IntakeCursorEntity, MarketplaceOrderEntity } from './intake.entity.js';
 
 /** SQL for order intake. Every method runs on the manager it is given. */
@@ -30,6 +30,16 @@ export const intakeStore = {
       order: { receivedAt: 'DESC', marketplaceOrderId: 'ASC' },
       take: limit,
     });
+  },
+
+  /** OVERSOLD orders (and those cancelled after being oversold) received since `since`, per cause. */
+  async oversoldByCause(tx: EntityManager, channelId: string, since: Date | null): Promise<{ cause: OversellCause; orders: number; units: number }[]> {
+    const rows: { cause: OversellCause; orders: string; units: string }[] = await tx.query(
+      `SELECT cause, COUNT(*) AS orders, SUM(oversold_units) AS units FROM marketplace_orders
+        WHERE channel_id = ? AND oversold_units IS NOT NULL AND received_at >= ? GROUP BY cause ORDER BY cause`,
+      [channelId, since ?? new Date(0)],
+    );
+    return rows.map((r) => ({ cause: r.cause, orders: Number(r.orders), units: Number(r.units) }));
   },
 
   async cursor(tx: EntityManager, channelId: string): Promise<string | null> {

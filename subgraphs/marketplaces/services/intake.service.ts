@@ -8,7 +8,8 @@ import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellEvidence } from '../domain/intake-rules.js';
+import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellCause, type OversellEvidence } from '../domain/intake-rules.js';
+import { assertPageSize } from '../../../lib/validation.js';
 
 /** The connection intake works for: its channel, and its account's feed. */
 export interface IntakeConnection {
@@ -16,6 +17,8 @@ export interface IntakeConnection {
   feed: OrderFeed;
   /** Waits for units of the account's intake bucket (connectors/types.ts OrderCallOptions). */
   take(bucket: string, cost: number): Promise<void>;
+  /** Aborts the marketplace calls (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface IntakeOutcome {
@@ -52,7 +55,7 @@ export class OrderIntake {
     }
     let cursor = await intakeStore.cursor(this.ds.manager, connection.channelId);
     for (;;) {
-      const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c) });
+      const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c), signal: connection.signal });
       for (const order of page.orders) outcomes.push(await this.ingest(connection, order));
       cursor = page.cursor;
       await intakeStore.saveCursor(this.ds.manager, connection.channelId, cursor, new Date());
@@ -123,8 +126,10 @@ export class OrderIntake {
       if (err instanceof DomainError) return done('REFUSED', { message: err.message });
       throw err;
     }
+    // Orders recorded it but inventory has not answered yet: the next poll places it again under the same key, which settles it.
+    if (placed.status === 'PENDING') return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
     if (placed.status !== 'REJECTED') {
-      await connection.feed.acknowledge(row.marketplaceOrderId, { take: (b, c) => connection.take(b, c) }).catch((err: unknown) => this.log.warn({ err, marketplaceOrderId: row.marketplaceOrderId }, 'acknowledging the order failed; the marketplace will show it unacknowledged'));
+      await connection.feed.acknowledge(row.marketplaceOrderId, { take: (b, c) => connection.take(b, c), signal: connection.signal }).catch((err: unknown) => this.log.warn({ err, marketplaceOrderId: row.marketplaceOrderId }, 'acknowledging the order failed; the marketplace will show it unacknowledged'));
       return done('PLACED', { orderId: placed.id });
     }
     const short = placed.rejection?.lines ?? [];
@@ -174,9 +179,23 @@ export class OrderIntake {
     });
   }
 
-  /** The channel's taken-in orders, newest first, optionally in some states. */
-  list(channelId: string, statuses: readonly IntakeStatus[] | null, limit: number): Promise<MarketplaceOrderEntity[]> {
-    return intakeStore.page(this.ds.manager, channelId, statuses, limit);
+}
+
+/** What intake took in, as the subgraph's API reads it. */
+export class IntakeReads {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * The channel's taken-in orders, newest first, optionally in some states.
+   * @throws BadUserInputError for a page size outside 1..100
+   */
+  orders(channelId: string, statuses: readonly IntakeStatus[] | null | undefined, first: number | null | undefined): Promise<MarketplaceOrderEntity[]> {
+    return intakeStore.page(this.ds.manager, channelId, statuses?.length ? statuses : null, assertPageSize(first));
+  }
+
+  /** Units the channel's marketplace sold that we had no stock for, per cause, of orders received since `since` (default: all). */
+  oversold(channelId: string, since: Date | null | undefined): Promise<{ cause: OversellCause; orders: number; units: number }[]> {
+    return intakeStore.oversoldByCause(this.ds.manager, channelId, since ?? null);
   }
 }
 

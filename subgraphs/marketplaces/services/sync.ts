@@ -11,7 +11,8 @@ import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
-import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES } from '../connectors/index.js';
+import type { FastifyInstance } from 'fastify';
+import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
 import { OrdersClient } from '../../../contracts/orders-client.js';
 import { OrderIntake, type IntakeConnection } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
@@ -62,6 +63,10 @@ export class MarketplaceSync {
   private readonly intake: OrderIntake;
   /** Channels whose intake poll runs in this process now. */
   private readonly polling = new Set<string>();
+  /** Intake rounds under way, awaited by stop(). */
+  private readonly intakeRounds = new Set<Promise<void>>();
+  /** Aborted by stop(): an intake poll waiting for its bucket or the marketplace gives up (its cursor is stored). */
+  private readonly stopping = new AbortController();
   private timers: NodeJS.Timeout[] = [];
   private readonly epoch = randomUUID();
 
@@ -155,6 +160,8 @@ export class MarketplaceSync {
 
   async stop(): Promise<void> {
     this.timers.forEach(clearInterval);
+    this.stopping.abort();
+    await Promise.all([...this.intakeRounds]);
     await this.feed.stop();
     await this.maintenance?.close();
     await Promise.all([...this.pushers.values()].map((p) => p.stop()));
@@ -294,7 +301,14 @@ export class MarketplaceSync {
    * Order intake for every healthy connection: one process polls a channel at a time (a Redis lock
    * held for a poll interval), paced by the account's intake buckets, from the stored cursor.
    */
-  private async pollIntake(): Promise<void> {
+  private pollIntake(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    const round = this.intakeRoundNow().finally(() => this.intakeRounds.delete(round));
+    this.intakeRounds.add(round);
+    return round;
+  }
+
+  private async intakeRoundNow(): Promise<void> {
     await Promise.all(
       this.connections
         .filter((c) => !this.problems.get(c.channelId) && !this.polling.has(c.channelId))
@@ -306,6 +320,7 @@ export class MarketplaceSync {
             const outcomes = await this.intake.poll(await this.intakeConnection(c), new Date(Date.now() - this.cfg.MARKETPLACE_INTAKE_LOOKBACK_MS));
             if (outcomes.length) this.log.info({ channel: c.channelCode, orders: outcomes.length }, 'marketplace orders taken in');
           } catch (err) {
+            if (this.stopping.signal.aborted) return;
             this.log.warn({ err, channel: c.channelCode }, 'marketplace order intake failed; the next poll resumes from the stored cursor');
           } finally {
             this.polling.delete(c.channelId);
@@ -322,7 +337,45 @@ export class MarketplaceSync {
     return {
       channelId: connection.channelId,
       feed,
-      take: (bucket, cost) => new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!).take(cost),
+      take: (bucket, cost) => new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!).take(cost, this.stopping.signal),
+      signal: this.stopping.signal,
+    };
+  }
+
+  /**
+   * The jobs server's marketplace webhook routes: `POST /webhooks/shopify/:channelId` for a Shopify
+   * connection's `orders/create` and `orders/cancelled` webhooks, verified with the connection's
+   * `webhookSecret` credential (the app's client secret) over the raw body before anything is read.
+   * 401 for a signature that does not verify (or a channel that is no Shopify connection: the answer
+   * does not tell which), 400 for a verified body that is no order, 200 once taken in (an order
+   * orders could not place now stays RECEIVED for the next poll).
+   */
+  webhookRoutes() {
+    return async (app: FastifyInstance): Promise<void> => {
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      app.post<{ Params: { channelId: string } }>('/webhooks/shopify/:channelId', async (req, reply) => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const header = (name: string) => {
+          const v = req.headers[name];
+          return Array.isArray(v) ? v[0] : v;
+        };
+        const connection = this.connections.find((c) => c.channelId === req.params.channelId && c.kind === 'SHOPIFY');
+        const secret = connection ? (await this.credentials(connection).catch(() => ({}) as Record<string, string>)).webhookSecret : undefined;
+        if (!connection || !secret || !verifyShopifyWebhook(raw, header('x-shopify-hmac-sha256'), secret)) {
+          return reply.code(401).send({ error: 'UNAUTHENTICATED', message: 'The webhook signature does not verify' });
+        }
+        const topic = header('x-shopify-topic');
+        if (!SHOPIFY_ORDER_TOPICS.includes(topic as (typeof SHOPIFY_ORDER_TOPICS)[number])) return reply.code(200).send({ ignored: topic ?? null });
+        let order;
+        try {
+          order = shopifyWebhookOrder(JSON.parse(raw.toString('utf8')));
+        } catch {
+          return reply.code(400).send({ error: 'BAD_USER_INPUT', message: `The ${topic} body is not a Shopify order` });
+        }
+        const outcome = await this.intake.ingest(await this.intakeConnection(connection), order);
+        return reply.code(200).send(outcome);
+      });
     };
   }
 

@@ -38,6 +38,7 @@ export const stockResolvers = {
   },
   StockMovement: {
     sequence: (m: StockMovementEntity) => Number(m.seq),
+    occurredAt: (m: StockMovementEntity) => m.occurredAt ?? m.createdAt,
     location: (m: StockMovementEntity) => locationRef(m.locationId),
     transfer: (m: StockMovementEntity, _args: unknown, ctx: InventoryContext) => (m.transferId ? ctx.loaders.transferById.load(m.transferId) : null),
   },

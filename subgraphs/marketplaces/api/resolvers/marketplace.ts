@@ -1,3 +1,5 @@
+import type { MarketplaceOrderEntity } from '../../data/intake.entity.js';
+import type { IntakeStatus } from '../../domain/intake-rules.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { streamIdOfSortable } from '../../../../lib/event-stream.js';
 import { afterWrite } from '../../../../lib/batch.js';
@@ -47,10 +49,16 @@ export const marketplaceResolvers: GraphQLResolverMap<MarketplacesContext> = {
     ratePolicy: (m: MarketplaceConnectionEntity) => resolvePolicy(m),
     ratePolicyOverridden: (m: MarketplaceConnectionEntity) => m.ratePolicy !== null,
   },
+  MarketplaceOrder: {
+    lines: (o: MarketplaceOrderEntity) => JSON.parse(o.lines) as unknown[],
+    evidence: (o: MarketplaceOrderEntity) => (o.evidence ? (JSON.parse(o.evidence) as unknown[]) : []),
+  },
   MarketplaceSync: {
     deadLetterCount: (s: SyncParent) => s.deadLetters,
     healthy: (s: SyncParent) => s.problem === null,
     listings: (s: SyncParent, args: { skus: string[] }, ctx: MarketplacesContext) => ctx.listings.of(s.channelId, args.skus),
+    orders: (s: SyncParent, args: { status?: IntakeStatus[] | null; first?: number | null }, ctx: MarketplacesContext) => ctx.intake.orders(s.channelId, args.status, args.first),
+    oversold: (s: SyncParent, args: { since?: Date | null }, ctx: MarketplacesContext) => ctx.intake.oversold(s.channelId, args.since),
     skus: (s: SyncParent, args: { filter?: unknown; first?: number; after?: string }, ctx: MarketplacesContext) =>
       ctx.marketplace.syncStates(s.channelId, args.filter, args.first, args.after),
     deadLetters: (s: SyncParent, args: { includeReplayed?: boolean; first?: number; after?: string }, ctx: MarketplacesContext) =>
