@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { outboxStore } from '../lib/outbox.js';
+import type { OversoldByCause } from '../subgraphs/marketplaces/services/intake.service.js';
 import type { SyncSummary } from '../subgraphs/marketplaces/services/marketplace.service.js';
 
 /** The BullMQ job states omnistock_queue_jobs reports. */
@@ -16,7 +17,7 @@ export interface JobsMetricsOptions {
   /** Every BullMQ queue the jobs process owns, asked on each scrape (push queues come and go with accounts). */
   queueNames: () => string[];
   /** Per connected marketplace channel: its sync figures. */
-  channelSummaries: () => Promise<{ channelId: string; summary: SyncSummary }[]>;
+  channelSummaries: () => Promise<{ channelId: string; summary: SyncSummary; oversold: OversoldByCause[] }[]>;
   /** A non-blocking connection the queue counts are read on (one for every queue). */
   redis: Redis;
   /** REDIS_KEY_PREFIX, BullMQ's key prefix. */
@@ -29,7 +30,7 @@ export interface JobsMetricsOptions {
 interface Snapshot {
   outbox: { service: string; backlog: number; lagSeconds: number }[];
   queues: { queue: string; counts: Record<QueueState, number> }[];
-  channels: { channelId: string; summary: SyncSummary }[];
+  channels: { channelId: string; summary: SyncSummary; oversold: OversoldByCause[] }[];
 }
 
 /**
@@ -122,6 +123,28 @@ export class JobsMetrics {
           const s = await read();
           this.reset();
           for (const c of s.channels) this.inc({ channel: c.channelId }, c.summary.throttleCount);
+        },
+      }),
+      new Counter({
+        name: 'omnistock_marketplace_oversold_units_total',
+        help: 'Units a marketplace sold that the channel had no stock for, by measured cause (order intake)',
+        labelNames: ['channel', 'cause'] as const,
+        registers: [],
+        async collect() {
+          const s = await read();
+          this.reset();
+          for (const c of s.channels) for (const o of c.oversold) this.inc({ channel: c.channelId, cause: o.cause }, o.units);
+        },
+      }),
+      new Counter({
+        name: 'omnistock_marketplace_oversold_orders_total',
+        help: 'Marketplace orders that could not be reserved in full, by measured cause (order intake)',
+        labelNames: ['channel', 'cause'] as const,
+        registers: [],
+        async collect() {
+          const s = await read();
+          this.reset();
+          for (const c of s.channels) for (const o of c.oversold) this.inc({ channel: c.channelId, cause: o.cause }, o.orders);
         },
       }),
     ];

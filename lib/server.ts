@@ -290,6 +290,13 @@ async function serve(
     reply.header('x-request-id', req.id);
     requestScope.run({ requestId: req.id }, done);
   });
+  // A request still being answered when the service starts closing gets its answer with
+  // `Connection: close`: its keep-alive connection would otherwise hold close() until the idle
+  // timeout (Fastify closes only the connections idle when close() starts).
+  app.addHook('onSend', (_req, reply, _payload, done) => {
+    if (shuttingDown) reply.header('connection', 'close');
+    done();
+  });
   app.addHook('onResponse', (req, reply, done) => {
     log.debug({ server: opts.name, method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     done();

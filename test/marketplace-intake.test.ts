@@ -92,6 +92,9 @@ describe('marketplace order intake', () => {
       evidence: [{ sku, requested: 5, available: 2, cause: 'DRIFT', lastPushedQuantity: 2, intakeDelayMs: expect.any(Number) }],
     });
     expect(sync.oversold).toEqual([{ cause: 'DRIFT', orders: 1, units: 3 }]);
+    // And in the jobs process's metrics.
+    const metrics = await (await fetch(stack.jobs!.url.replace(/\/healthz$/, '/metrics'))).text();
+    expect(metrics).toContain(`omnistock_marketplace_oversold_units_total{channel="${ebay.channelId}",cause="DRIFT",service="jobs"} 3`);
   });
 
   it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing', async () => {

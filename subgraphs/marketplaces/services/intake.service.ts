@@ -181,7 +181,14 @@ export class OrderIntake {
 
 }
 
-/** What intake took in, as the subgraph's API reads it. */
+/** Oversold orders and units of one cause. */
+export interface OversoldByCause {
+  cause: OversellCause;
+  orders: number;
+  units: number;
+}
+
+/** What intake took in, as the subgraph's API and the jobs metrics read it. */
 export class IntakeReads {
   constructor(private readonly ds: DataSource) {}
 
@@ -194,7 +201,7 @@ export class IntakeReads {
   }
 
   /** Units the channel's marketplace sold that we had no stock for, per cause, of orders received since `since` (default: all). */
-  oversold(channelId: string, since: Date | null | undefined): Promise<{ cause: OversellCause; orders: number; units: number }[]> {
+  oversold(channelId: string, since: Date | null | undefined): Promise<OversoldByCause[]> {
     return intakeStore.oversoldByCause(this.ds.manager, channelId, since ?? null);
   }
 }

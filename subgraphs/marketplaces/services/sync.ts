@@ -14,7 +14,7 @@ import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
 import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
 import { OrdersClient } from '../../../contracts/orders-client.js';
-import { OrderIntake, type IntakeConnection } from './intake.service.js';
+import { IntakeReads, OrderIntake, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
 import { bucketKey } from './pusher.js';
 import type { MarketplaceAdapter } from '../connectors/types.js';
@@ -61,6 +61,7 @@ export class MarketplaceSync {
   private byLocation = new Map<string, ResolvedConnection[]>();
   private maintenance: Worker | undefined;
   private readonly intake: OrderIntake;
+  private readonly intakeReads: IntakeReads;
   /** Channels whose intake poll runs in this process now. */
   private readonly polling = new Set<string>();
   /** Intake rounds under way, awaited by stop(). */
@@ -90,6 +91,7 @@ export class MarketplaceSync {
     this.inventory = new ListingService(marketplaces, this.service, this.queues).shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }));
+    this.intakeReads = new IntakeReads(marketplaces);
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
       service: this.service,
@@ -176,10 +178,11 @@ export class MarketplaceSync {
   }
 
   /** Backlog, lag p95, dead letters and throttles of every connected channel (the figures its sync state shows). */
-  async channelSummaries(): Promise<{ channelId: string; summary: SyncSummary }[]> {
+  async channelSummaries(): Promise<{ channelId: string; summary: SyncSummary; oversold: OversoldByCause[] }[]> {
     const ids = this.connections.map((c) => c.channelId);
     const summaries = await this.service.summaries(ids);
-    return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i] }] : []));
+    const oversold = await Promise.all(ids.map((id) => this.intakeReads.oversold(id, null)));
+    return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i], oversold: oversold[i]! }] : []));
   }
 
   /**
