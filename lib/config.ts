@@ -288,6 +288,8 @@ const marketplacesSection = z.object({
   /** How often drift repair reads marketplaces' quantities back. */
   MARKETPLACE_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
   /** SKUs per channel one drift-repair run reads back, least recently verified first. */
+  /** Protective channels: a SKU's demand rate is its units sold or reserved over this window. */
+  MARKETPLACE_PROTECT_WINDOW_MS: z.coerce.number().int().min(60_000).max(24 * 3_600_000).default(15 * 60_000),
   MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** A marketplace quantity further than this from our available-to-sell is drift. */
   MARKETPLACE_DRIFT_TOLERANCE: z.coerce.number().int().min(0).default(0),

@@ -3,6 +3,9 @@ import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { MarketplaceService } from '../services/marketplace.service.js';
 import { ListingService } from '../services/listing.service.js';
 import { IntakeReads } from '../services/intake.service.js';
+import { DemandMeter } from '../services/demand-meter.js';
+import { ProtectionService } from '../services/protection.service.js';
+import { createRedis } from '../../../lib/redis.js';
 import { marketplaceQueues } from '../services/queues.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -10,6 +13,7 @@ export interface MarketplacesContext extends BaseContext {
   marketplace: MarketplaceService;
   listings: ListingService;
   intake: IntakeReads;
+  protection: ProtectionService;
   loaders: Loaders;
 }
 
@@ -19,5 +23,10 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const marketplace = new MarketplaceService(ds, queues, { allowedHosts: runtime.cfg.MARKETPLACE_ALLOWED_HOSTS });
   const listings = new ListingService(ds, marketplace, queues);
   const intake = new IntakeReads(ds);
-  return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, intake, loaders: createLoaders(marketplace) });
+  const redis = createRedis(runtime.cfg.REDIS_URL);
+  runtime.onClose(async () => {
+    await redis.quit();
+  });
+  const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.MARKETPLACE_PROTECT_WINDOW_MS), runtime.cfg.MARKETPLACE_INTAKE_POLL_MS / 2);
+  return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, intake, protection, loaders: createLoaders(marketplace) });
 }

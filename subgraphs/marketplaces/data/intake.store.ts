@@ -42,6 +42,16 @@ export const intakeStore = {
     return rows.map((r) => ({ cause: r.cause, orders: Number(r.orders), units: Number(r.units) }));
   },
 
+  /** The mean delay from a buyer's order to intake over the channel's last 50 orders; null before any. */
+  async recentIntakeDelayMs(tx: EntityManager, channelId: string): Promise<number | null> {
+    const [row]: { delay: string | null }[] = await tx.query(
+      `SELECT AVG(TIMESTAMPDIFF(MICROSECOND, placed_at, received_at)) / 1000 AS delay
+         FROM (SELECT placed_at, received_at FROM marketplace_orders WHERE channel_id = ? ORDER BY received_at DESC LIMIT 50) recent`,
+      [channelId],
+    );
+    return row?.delay == null ? null : Math.max(0, Number(row.delay));
+  },
+
   async cursor(tx: EntityManager, channelId: string): Promise<string | null> {
     return (await tx.findOne(IntakeCursorEntity, { where: { channelId } }))?.cursor ?? null;
   },

@@ -1,3 +1,4 @@
+import type { Protection } from '../domain/protection-rules.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../lib/db.js';
 import type { MarketplaceKind } from '../connectors/types.js';
@@ -27,6 +28,10 @@ export class MarketplaceConnectionEntity {
   /** JSON RatePolicy overriding the marketplace's documented limits; null = the defaults. */
   @Column({ name: 'rate_policy', type: 'text', nullable: true })
   ratePolicy!: string | null;
+
+  /** OFF or PROTECTIVE (domain/protection-rules.ts). */
+  @Column({ type: 'varchar', length: 16 })
+  protection!: Protection;
 
   @Column({ name: 'throttle_count', type: 'bigint', transformer: bigintAsNumber })
   throttleCount!: number;

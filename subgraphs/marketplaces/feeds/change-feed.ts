@@ -1,3 +1,4 @@
+import type { DemandMeter } from '../services/demand-meter.js';
 import type { Logger } from 'pino';
 import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
 import { sortableStreamId } from '../../../lib/event-stream.js';
@@ -15,6 +16,8 @@ export interface ChangeFeedDeps {
   /** The marketplace channels fed by a location (current connections, refreshed by the supervisor). */
   connectionsAt: (locationId: string) => readonly ResolvedConnection[];
   isConnected: (channelId: string) => boolean;
+  /** Counts each SKU's demand for protective available-to-sell. */
+  demand: DemandMeter;
   log: Logger;
 }
 
@@ -34,6 +37,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
   return async (entries: TopicEntry[]): Promise<string[]> => {
     const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number; demand: boolean }>();
     const resyncs = new Set<string>();
+    const demanded = new Map<string, number>();
     for (const { topic, id, entry } of entries) {
       if (topic === TOPICS.channel) {
         const snapshot = channelSnapshotSchema.safeParse(entry.payload);
@@ -53,6 +57,8 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       const { sku, locationId, before, after } = change.data;
       const demand = isDemandChange(change.data.change);
       if (before.available === after.available) continue;
+      // Units sold or reserved, wherever: the demand protective channels are shown less for.
+      if (demand && after.available < before.available) demanded.set(sku, (demanded.get(sku) ?? 0) + before.available - after.available);
       const seq = sortableStreamId(id);
       for (const connection of deps.connectionsAt(locationId)) {
         if (connection.channelStatus !== 'ACTIVE') continue;
@@ -84,6 +90,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
         request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);
       }
     }
+    await deps.demand.record(demanded);
     await deps.service.markPending(all.map(({ channelId, sku, seq }) => ({ channelId, sku, seq })));
     const byAccount = new Map<string, typeof all>();
     for (const request of all) {

@@ -9,6 +9,7 @@ import { listingInputSchema, shownQuantity, type ListingInput } from '../domain/
 import type { MarketplaceService } from './marketplace.service.js';
 import type { MarketplaceQueues } from './queues.js';
 import type { InventoryClient } from '../../../contracts/inventory-client.js';
+import type { ProtectionService } from './protection.service.js';
 
 /**
  * What marketplace sync reads of inventory: the SKUs, and each channel's available-to-sell as the
@@ -31,6 +32,8 @@ export class ListingService {
     private readonly ds: DataSource,
     private readonly marketplace: MarketplaceService,
     private readonly queues: MarketplaceQueues,
+    /** Protective available-to-sell, in the jobs process (pushes, resyncs, drift repair). */
+    private readonly protection: ProtectionService | null = null,
   ) {}
 
   /**
@@ -103,10 +106,11 @@ export class ListingService {
     };
   }
 
-  /** What the channel is shown of each SKU's available-to-sell under its listing's rule. */
+  /** What the channel is shown of each SKU's available-to-sell under its listing's rule, less what protection withholds. */
   async shown(channelId: string, available: ReadonlyMap<string, number>): Promise<Map<string, number>> {
     const rules = new Map((await listingStore.find(this.ds.manager, channelId, [...available.keys()])).map((l) => [l.sku, l]));
-    return new Map([...available].map(([sku, quantity]) => [sku, shownQuantity(quantity, rules.get(sku))]));
+    const shown = new Map([...available].map(([sku, quantity]) => [sku, shownQuantity(quantity, rules.get(sku))]));
+    return this.protection ? this.protection.apply(channelId, shown) : shown;
   }
 
   private push(connection: Awaited<ReturnType<MarketplaceService['resolvedConnections']>>[number], sku: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { PROTECTIONS, type Protection } from '../domain/protection-rules.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
@@ -52,6 +53,7 @@ const connectionSchema = z.object({
   secretName: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'must be 1-128 lower-case letters, digits, ".", "_" or "-"'),
   settings: settingsSchema,
   ratePolicy: ratePolicySchema.nullish(),
+  protection: z.enum(PROTECTIONS).nullish(),
 });
 export type MarketplaceConnectionInput = z.input<typeof connectionSchema>;
 
@@ -94,6 +96,8 @@ export interface ResolvedConnection {
   settings: Record<string, unknown>;
   policy: RatePolicy;
   policyOverridden: boolean;
+  /** Whether the channel is shown less of a SKU selling faster than it hears (domain/protection-rules.ts). */
+  protection: Protection;
   channelStatus: ReplicaChannel['status'];
   channelPriority: number;
   /** The channel's source locations. */
@@ -201,6 +205,7 @@ export class MarketplaceService {
         settings: connectionSettings(row),
         policy: resolvePolicy(row),
         policyOverridden: row.ratePolicy !== null,
+        protection: row.protection,
         channelStatus: channel.status,
         channelPriority: channel.priority,
         locationIds: sourcesOf[i]!.map((s) => s.locationId),
@@ -247,6 +252,7 @@ export class MarketplaceService {
       secretName: v.secretName,
       settings: JSON.stringify(settings),
       ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
+      protection: v.protection ?? 'OFF',
       createdAt: now,
       updatedAt: now,
     });

@@ -16,6 +16,8 @@ import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_
 import { OrdersClient } from '../../../contracts/orders-client.js';
 import { IntakeReads, OrderIntake, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
+import { DemandMeter } from './demand-meter.js';
+import { ProtectionService } from './protection.service.js';
 import { bucketKey } from './pusher.js';
 import type { MarketplaceAdapter } from '../connectors/types.js';
 import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../feeds/change-feed.js';
@@ -88,7 +90,9 @@ export class MarketplaceSync {
     const tokens = serviceAuth(cfg);
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
-    this.inventory = new ListingService(marketplaces, this.service, this.queues).shownStock(inventory);
+    const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.MARKETPLACE_PROTECT_WINDOW_MS);
+    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_INTAKE_POLL_MS / 2);
+    this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }));
     this.intakeReads = new IntakeReads(marketplaces);
@@ -121,6 +125,7 @@ export class MarketplaceSync {
         queues: this.queues,
         connectionsAt: (locationId) => this.byLocation.get(locationId) ?? [],
         isConnected: (channelId) => this.connections.some((c) => c.channelId === channelId),
+        demand,
         log: this.log,
       }),
     });

@@ -59,6 +59,7 @@ export const marketplaceResolvers: GraphQLResolverMap<MarketplacesContext> = {
     listings: (s: SyncParent, args: { skus: string[] }, ctx: MarketplacesContext) => ctx.listings.of(s.channelId, args.skus),
     orders: (s: SyncParent, args: { status?: IntakeStatus[] | null; first?: number | null }, ctx: MarketplacesContext) => ctx.intake.orders(s.channelId, args.status, args.first),
     oversold: (s: SyncParent, args: { since?: Date | null }, ctx: MarketplacesContext) => ctx.intake.oversold(s.channelId, args.since),
+    protection: (s: SyncParent, args: { skus: string[] }, ctx: MarketplacesContext) => ctx.protection.report(s.channelId, args.skus),
     skus: (s: SyncParent, args: { filter?: unknown; first?: number; after?: string }, ctx: MarketplacesContext) =>
       ctx.marketplace.syncStates(s.channelId, args.filter, args.first, args.after),
     deadLetters: (s: SyncParent, args: { includeReplayed?: boolean; first?: number; after?: string }, ctx: MarketplacesContext) =>

@@ -1,0 +1,73 @@
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { parseInput } from '../../../lib/errors.js';
+import { skuSchema } from '../../../lib/validation.js';
+import { intakeStore } from '../data/intake.store.js';
+import { marketplaceStore } from '../data/marketplace.store.js';
+import { protectedQuantity, withheldUnits } from '../domain/protection-rules.js';
+import type { DemandMeter } from './demand-meter.js';
+
+export interface ProtectedSku {
+  sku: string;
+  demandPerSecond: number;
+  exposureMs: number;
+  withheld: number;
+}
+
+/**
+ * Protective available-to-sell (domain/protection-rules.ts) with its inputs measured: each SKU's
+ * demand from the stock stream (DemandMeter), the push lag of the channel's last push of the SKU,
+ * and the mean delay of its recent orders to intake.
+ */
+export class ProtectionService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly meter: DemandMeter,
+    /** The intake delay assumed before a channel's first order: half the poll interval. */
+    private readonly defaultIntakeDelayMs: number,
+  ) {}
+
+  /** What protection withholds of each SKU on the channel now (0 for each while the channel is not PROTECTIVE), and why. */
+  async assess(channelId: string, skus: readonly string[]): Promise<ProtectedSku[]> {
+    return this.measure(channelId, skus, await this.isProtective(channelId));
+  }
+
+  private async isProtective(channelId: string): Promise<boolean> {
+    const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [channelId]);
+    return connection?.protection === 'PROTECTIVE';
+  }
+
+  private async measure(channelId: string, skus: readonly string[], protective: boolean): Promise<ProtectedSku[]> {
+    const [rates, states, intakeDelay] = await Promise.all([
+      this.meter.rates(skus),
+      marketplaceStore.syncStates(this.ds.manager, channelId, skus),
+      intakeStore.recentIntakeDelayMs(this.ds.manager, channelId),
+    ]);
+    const lag = new Map(states.map((s) => [s.sku, s.lastLagMs ?? 0]));
+    return skus.map((sku) => {
+      const exposure = { pushLagMs: lag.get(sku) ?? 0, intakeDelayMs: intakeDelay ?? this.defaultIntakeDelayMs };
+      const demandPerSecond = rates.get(sku) ?? 0;
+      return { sku, demandPerSecond, exposureMs: Math.round(exposure.pushLagMs + exposure.intakeDelayMs), withheld: protective ? withheldUnits(demandPerSecond, exposure) : 0 };
+    });
+  }
+
+  /** What a channel is shown once protection withheld its part (unchanged while it is not PROTECTIVE); what it withheld is remembered. */
+  async apply(channelId: string, shown: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    if (!shown.size || !(await this.isProtective(channelId))) return new Map(shown);
+    const assessed = await this.measure(channelId, [...shown.keys()], true);
+    const withheld = new Map(assessed.map((a) => [a.sku, Math.min(a.withheld, shown.get(a.sku) ?? 0)]));
+    await this.meter.setWithheld(channelId, withheld);
+    return new Map([...shown].map(([sku, quantity]) => [sku, protectedQuantity(quantity, withheld.get(sku) ?? 0)]));
+  }
+
+  /**
+   * For the API: per SKU, its demand per minute, the channel's exposure, what protection would
+   * withhold now and what it withheld at the SKU's last push.
+   * @throws BadUserInputError for no SKUs, more than 100, or a malformed one
+   */
+  async report(channelId: string, skus: unknown) {
+    const wanted = parseInput(z.array(skuSchema).min(1).max(100), skus, 'skus');
+    const [assessed, last] = await Promise.all([this.assess(channelId, wanted), this.meter.withheld(channelId, wanted)]);
+    return assessed.map((a) => ({ sku: a.sku, demandPerMinute: a.demandPerSecond * 60, exposureMs: a.exposureMs, withheld: a.withheld, lastWithheld: last.get(a.sku) ?? null }));
+  }
+}

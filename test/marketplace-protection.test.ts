@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
+import { waitFor } from './events.js';
+import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
+import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
+
+/**
+ * #17 protective available-to-sell: a PROTECTIVE channel is shown less of a SKU that sells fast, by
+ * its demand (on every channel) times how far behind the channel is; an OFF channel fed by the same
+ * location is shown all of it. What was withheld, and why, is visible per SKU.
+ */
+let stack: OrdersStack;
+let sim: MarketplaceSimulator;
+let w: MarketplaceWorld;
+let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let off: MarketplaceChannel;
+let guarded: MarketplaceChannel;
+let store: string;
+
+const PROTECTION = `query($c: ID!, $s: [String!]!) { channel(id: $c) {
+  marketplaceConnection { protection }
+  marketplaceSync { protection(skus: $s) { sku demandPerMinute exposureMs withheld lastWithheld } }
+} }`;
+
+beforeAll(async () => {
+  secrets = await secretsDir();
+  sim = await startSimulator();
+  // A one-minute demand window, and intake assumed 30 s behind (half the poll interval) before any order.
+  stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_PROTECT_WINDOW_MS: '60000', MARKETPLACE_INTAKE_POLL_MS: '60000' });
+  w = new MarketplaceWorld(stack, sim, secrets.dir);
+  store = await w.location();
+  off = await w.marketplaceChannel('EBAY', [store]);
+  guarded = await w.marketplaceChannel('EBAY', [store]);
+  await w.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
+    id: guarded.channelId,
+    input: { accountId: guarded.account, baseUrl: sim.baseUrl('EBAY', guarded.account), secretName: guarded.account, protection: 'PROTECTIVE' },
+  });
+  await w.replicated([store], [off.channelId, guarded.channelId]);
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await sim?.close();
+  await secrets?.remove();
+});
+
+describe('protective available-to-sell', () => {
+  it('shows a protective channel less of a SKU selling fast, by what it withheld, and an OFF channel all of it', async () => {
+    const sku = await w.item();
+    await w.receive(sku, store, 200);
+    await w.converged(off, [sku]);
+    await w.converged(guarded, [sku]);
+    // Nothing sold yet: nothing withheld.
+    expect(sim.quantity('EBAY', guarded.account, sku)).toBe(200);
+
+    // 40 units sell at the store within the window.
+    for (let i = 0; i < 8; i++) {
+      await w.ok(`mutation($i: StockMovementInput!) { recordMovement(input: $i) { replayed } }`, { i: { idempotencyKey: randomUUID(), type: 'SALE', sku, locationId: store, quantity: 5 } });
+    }
+    const ats = (await w.ats(off.channelId, [sku])).get(sku)!;
+    expect(ats).toBe(160);
+    await waitFor('the OFF channel showing all of it', async () => sim.quantity('EBAY', off.account, sku) === ats);
+    const report = await waitFor('the protective channel showing less', async () => {
+      const data = await w.ok(PROTECTION, { c: guarded.channelId, s: [sku] });
+      const p = data.channel.marketplaceSync.protection[0];
+      return p.lastWithheld > 0 && sim.quantity('EBAY', guarded.account, sku) === ats - p.lastWithheld ? data : null;
+    });
+    expect(report.channel.marketplaceConnection.protection).toBe('PROTECTIVE');
+    const p = report.channel.marketplaceSync.protection[0];
+    // 40 units in a one-minute window, over at least the 30 s intake is assumed behind: 20 units or more
+    // now; the last push came after most of the sales.
+    expect(p.demandPerMinute).toBeGreaterThanOrEqual(40);
+    expect(p.exposureMs).toBeGreaterThanOrEqual(30_000);
+    expect(p.withheld).toBeGreaterThanOrEqual(20);
+    expect(p.lastWithheld).toBeGreaterThanOrEqual(10);
+    expect(p.lastWithheld).toBeLessThanOrEqual(p.withheld);
+
+    // The OFF channel withholds nothing, whatever the demand.
+    const offReport = (await w.ok(PROTECTION, { c: off.channelId, s: [sku] })).channel.marketplaceSync.protection[0];
+    expect(offReport).toMatchObject({ withheld: 0, demandPerMinute: p.demandPerMinute });
+  });
+
+  it('refuses a malformed request for what it withheld', async () => {
+    const res = await w.gql(PROTECTION, { c: guarded.channelId, s: [] });
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
