@@ -5,6 +5,12 @@ import { defineConfig } from 'vitest/config';
 const { privateKey } = generateKeyPairSync('ed25519');
 const SERVICE_TOKEN_KEYS = JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test-run' }] });
 
+/**
+ * Test files that need modules of their own: tracing registers OpenTelemetry's instrumentation and
+ * global provider, which must come before the modules it instruments are loaded.
+ */
+const ISOLATED = ['test/tracing.test.ts'];
+
 export default defineConfig({
   resolve: {
     // Vite would pick graphql's ESM build while Apollo's CommonJS code requires the CJS one: two
@@ -12,8 +18,6 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
     // Integration tests use their own databases (omnistock_test_*) so they never touch demo data.
     // SUBGRAPH_TIMEOUT_MS: on a loaded CI machine a 500-movement batch can outlast the 10 s default.
     // AUTH_MODE=off and no failed-authentication or registry rate limit, set on purpose (test files share
@@ -26,5 +30,12 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      // A worker keeps the modules it loaded from one test file to the next: loading Apollo,
+      // TypeORM and the rest again for each of ~120 files cost about three minutes of CPU a run. The
+      // tests hold their state in servers and databases they start, not in module state.
+      { extends: true, test: { name: 'shared', include: ['**/*.test.ts'], exclude: ['node_modules/**', ...ISOLATED], isolate: false } },
+      { extends: true, test: { name: 'isolated', include: ISOLATED } },
+    ],
   },
 });
