@@ -6,7 +6,7 @@ import { z } from 'zod';
  * when it is newer than what it holds: duplicates and reordering are harmless.
  */
 
-export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location' } as const;
+export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', oversell: 'oversell' } as const;
 
 export const locationSnapshotSchema = z.object({
   id: z.string(),
@@ -58,3 +58,19 @@ export const stockChangedSchema = z.object({
   at: z.string(),
 });
 export type StockChanged = z.infer<typeof stockChangedSchema>;
+
+/**
+ * A marketplace sold units a channel had no stock for (order intake, subgraphs/marketplaces): the
+ * order, the units short and the cause measured per short line. Keyed by channel.
+ */
+export const oversellEventSchema = z.object({
+  channelId: z.string(),
+  marketplaceOrderId: z.string(),
+  orderId: z.string().nullable(),
+  units: z.number().int().positive(),
+  cause: z.string(),
+  lines: z.array(z.object({ sku: z.string(), requested: z.number().int(), available: z.number().int(), cause: z.string() })),
+  placedAt: z.string(),
+  receivedAt: z.string(),
+});
+export type OversellEvent = z.infer<typeof oversellEventSchema>;

@@ -16,7 +16,7 @@ import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-co
 import { republishChannels, republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
-const EVENT_SOURCES = ['inventory', 'channels', 'locations'] as const satisfies readonly SubgraphName[];
+const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces'] as const satisfies readonly SubgraphName[];
 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
@@ -62,8 +62,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     closers.push(() => consumer.stop());
     await consumer.start();
 
-    const marketplacesDb = await openSubgraphDatabase(cfg, SUBGRAPHS.marketplaces);
-    closers.push(() => marketplacesDb.destroy());
+    const marketplacesDb = databases.marketplaces;
     const marketplace = new MarketplaceSync(cfg, marketplacesDb, () => republishChannels(databases.channels));
     closers.push(() => marketplace.stop());
     await marketplace.start();
@@ -101,7 +100,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
       host: cfg.HOST,
       port: cfg.JOBS_PORT,
       readiness: {
-        mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1'), marketplacesDb.query('SELECT 1')]),
+        mysql: () => Promise.all([...entries.map(([, ds]) => ds.query('SELECT 1')), ordersDb.query('SELECT 1')]),
         redis: () => publisher.ping(),
       },
       advisories: { marketplace: () => marketplace.assertHealthy() },

@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketplaceOrderEntity } from '../subgraphs/marketplaces/data/intake.entity.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
-import { waitFor } from './events.js';
+import { readStream, waitFor } from './events.js';
+import { oversellEventSchema } from '../contracts/events.js';
+import { createRedis } from '../lib/redis.js';
 import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
 import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 
@@ -92,6 +94,18 @@ describe('marketplace order intake', () => {
       evidence: [{ sku, requested: 5, available: 2, cause: 'DRIFT', lastPushedQuantity: 2, intakeDelayMs: expect.any(Number) }],
     });
     expect(sync.oversold).toEqual([{ cause: 'DRIFT', orders: 1, units: 3 }]);
+    // As an event on the oversell stream, written with the record.
+    const redis = createRedis(stack.cfg.REDIS_URL);
+    try {
+      const events = await waitFor('the oversell event', async () => {
+        const entries = (await readStream(redis, `${stack.cfg.REDIS_KEY_PREFIX}:events:oversell`)).filter((e) => oversellEventSchema.parse(e.payload).marketplaceOrderId === orderId);
+        return entries.length ? entries : null;
+      });
+      expect(events).toHaveLength(1);
+      expect(oversellEventSchema.parse(events[0]!.payload)).toMatchObject({ channelId: ebay.channelId, units: 3, cause: 'DRIFT', lines: [{ sku, requested: 5, available: 2, cause: 'DRIFT' }] });
+    } finally {
+      await redis.quit();
+    }
     // And in the jobs process's metrics.
     const metrics = await (await fetch(stack.jobs!.url.replace(/\/healthz$/, '/metrics'))).text();
     expect(metrics).toContain(`omnistock_marketplace_oversold_units_total{channel="${ebay.channelId}",cause="DRIFT",service="jobs"} 3`);

@@ -3,6 +3,9 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { OrdersUnavailableError, type OrdersClient, type OrderSummary } from '../../../contracts/orders-client.js';
 import { DomainError, NotFoundError } from '../../../lib/errors.js';
+import { TOPICS, type OversellEvent } from '../../../contracts/events.js';
+import { writeTransaction } from '../../../lib/db.js';
+import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
 import type { MarketplaceOrder, OrderFeed } from '../connectors/types.js';
 import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
@@ -136,12 +139,20 @@ export class OrderIntake {
     if (placed.rejection?.reason !== 'INSUFFICIENT_STOCK' || !short.length) return done('REFUSED', { orderId: placed.id, message: placed.rejection?.message ?? placed.rejection?.reason ?? 'rejected' });
     const evidence = await this.evidence(row, short);
     this.log.warn({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, evidence }, 'marketplace order oversold');
-    return done('OVERSOLD', {
+    const units = short.reduce((n, l) => n + Math.max(0, l.requested - l.available), 0);
+    const event: OversellEvent = {
+      channelId: row.channelId,
+      marketplaceOrderId: row.marketplaceOrderId,
       orderId: placed.id,
-      oversoldUnits: short.reduce((n, l) => n + Math.max(0, l.requested - l.available), 0),
+      units,
       cause: evidence[0]!.cause,
-      evidence: JSON.stringify(evidence),
-    });
+      lines: evidence.map((e) => ({ sku: e.sku, requested: e.requested, available: e.available, cause: e.cause })),
+      placedAt: row.placedAt.toISOString(),
+      receivedAt: row.receivedAt.toISOString(),
+    };
+    return this.finish(row, 'OVERSOLD', { orderId: placed.id, oversoldUnits: units, cause: evidence[0]!.cause, evidence: JSON.stringify(evidence) }, [
+      { topic: TOPICS.oversell, key: row.channelId, payload: event },
+    ]);
   }
 
   private async cancel(row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
@@ -160,8 +171,13 @@ export class OrderIntake {
     return this.finish(row, 'CANCELLED', { marketplaceStatus: 'CANCELLED' });
   }
 
-  private async finish(row: MarketplaceOrderEntity, status: IntakeStatus, changes: Partial<MarketplaceOrderEntity>): Promise<IntakeOutcome> {
-    await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, [row.status], { ...changes, status, updatedAt: new Date() });
+  /** Moves the order to `status`, with its events in the same transaction (only if this call made the move). */
+  private async finish(row: MarketplaceOrderEntity, status: IntakeStatus, changes: Partial<MarketplaceOrderEntity>, events: OutboxEvent[] = []): Promise<IntakeOutcome> {
+    const now = new Date();
+    await writeTransaction(this.ds, async (tx) => {
+      const moved = await intakeStore.transition(tx, row.channelId, row.marketplaceOrderId, [row.status], { ...changes, status, updatedAt: now });
+      if (moved) await outboxStore.append(tx, events, now);
+    });
     return { marketplaceOrderId: row.marketplaceOrderId, status };
   }
 
