@@ -65,7 +65,8 @@ describe('marketplace order intake', () => {
 
     sim.cancelOrder('EBAY', ebay.account, orderId);
     await waitFor('the order cancelled', async () => (await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId && o.status === 'CANCELLED'));
-    expect((await w.ats(ebay.channelId, [sku])).get(sku)).toBe(10);
+    // Orders records the cancellation, then inventory releases the units.
+    await waitFor('the units released', async () => (await w.ats(ebay.channelId, [sku])).get(sku) === 10);
     await waitFor('intake marking it cancelled', async () => (await intakeRow(orderId))?.status === 'CANCELLED');
   });
 
@@ -109,6 +110,26 @@ describe('marketplace order intake', () => {
     // And in the jobs process's metrics.
     const metrics = await (await fetch(stack.jobs!.url.replace(/\/healthz$/, '/metrics'))).text();
     expect(metrics).toContain(`omnistock_marketplace_oversold_units_total{channel="${ebay.channelId}",cause="DRIFT",service="jobs"} 3`);
+  });
+
+  it("cancels an oversold order at the marketplace under the channel's CANCEL policy", async () => {
+    const strict = await w.marketplaceChannel('EBAY', [store]);
+    await w.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { marketplaceConnection { oversellPolicy } } }`, {
+      id: strict.channelId,
+      input: { accountId: strict.account, baseUrl: sim.baseUrl('EBAY', strict.account), secretName: strict.account, oversellPolicy: 'CANCEL' },
+    });
+    await w.replicated([store], [strict.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 1);
+    await w.converged(strict, [sku]);
+    sim.setQuantity('EBAY', strict.account, sku, 4);
+    const { orderId } = sim.placeOrder('EBAY', strict.account, [{ sku, quantity: 3 }]);
+    const row = await waitFor('the oversell cancelled at eBay', async () => {
+      const r = await stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: strict.channelId, marketplaceOrderId: orderId } });
+      return r?.resolution ? r : null;
+    });
+    expect(row).toMatchObject({ resolution: 'CANCELLED_AT_MARKETPLACE', oversoldUnits: 2, cause: 'DRIFT' });
+    expect(sim.order('EBAY', strict.account, orderId)).toMatchObject({ status: 'CANCELLED', cancelledBy: 'SELLER' });
   });
 
   it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing', async () => {
@@ -162,10 +183,10 @@ describe('Shopify order webhooks', () => {
     const res = await post(body, sign(body));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ marketplaceOrderId: '7000000002', status: 'PLACED' });
-    expect((await w.ats(shopify.channelId, [sku])).get(sku)).toBe(4);
+    await waitFor('the units reserved', async () => (await w.ats(shopify.channelId, [sku])).get(sku) === 4);
     const cancelled = order(7_000_000_002, sku, 2, true);
     expect(await (await post(cancelled, sign(cancelled), 'orders/cancelled')).json()).toEqual({ marketplaceOrderId: '7000000002', status: 'CANCELLED' });
-    expect((await w.ats(shopify.channelId, [sku])).get(sku)).toBe(6);
+    await waitFor('the units released', async () => (await w.ats(shopify.channelId, [sku])).get(sku) === 6);
   });
 
   it('takes in what the store sends by itself (the simulator signs it like Shopify)', async () => {

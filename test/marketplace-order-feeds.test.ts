@@ -96,3 +96,22 @@ describe('Shopify order webhooks', () => {
     expect(shopifyWebhookOrder(JSON.parse(body.toString()))).toMatchObject({ orderId: '5000000001', status: 'OPEN', lines: [{ marketplaceSku: 'SKU-A', quantity: 2 }] });
   });
 });
+
+describe.each(['EBAY', 'WALMART', 'SHOPIFY'] as const)('%s seller cancellation', (kind) => {
+  it('cancels an order at the marketplace as the seller', async () => {
+    const account = `acct-${randomUUID().slice(0, 8)}`;
+    const feed = createOrderFeed(sim.connection(kind, account));
+    sim.setQuantity(kind, account, 'SKU-A', 5);
+    const { orderId } = sim.placeOrder(kind, account, [{ sku: 'SKU-A', quantity: 2 }]);
+    const [order] = (await drain(feed, null)).orders;
+    await feed.cancel!(order!, noPacing);
+    expect(sim.order(kind, account, orderId)).toMatchObject({ status: 'CANCELLED', cancelledBy: 'SELLER' });
+    // A seller's cancellation puts nothing back on sale.
+    expect(sim.quantity(kind, account, 'SKU-A')).toBe(3);
+    expect(sim.violations(kind, account)).toBe(0);
+  });
+});
+
+it('Amazon has no cancellation call here (it takes a Feeds API document)', () => {
+  expect(createOrderFeed(sim.connection('AMAZON', 'acct-x')).cancel).toBeUndefined();
+});

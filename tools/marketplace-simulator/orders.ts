@@ -36,15 +36,20 @@ export function placeOrder(state: SimState, acct: AccountState, lines: { sku: st
   return order;
 }
 
-/** The buyer cancels: the units show again. */
-export function cancelOrder(state: SimState, acct: AccountState, id: string, now = Date.now()): SimOrder {
+/**
+ * The buyer cancels (the units show again), or the seller does (`by: 'SELLER'`: it could not fulfil,
+ * so nothing is put back on sale; the buyer is refunded).
+ */
+export function cancelOrder(state: SimState, acct: AccountState, id: string, opts: { now?: number; by?: 'BUYER' | 'SELLER' } = {}): SimOrder {
   const order = acct.orders.get(id);
   if (!order) throw new OrderRefusedError(`no order ${id}`);
   if (order.status === 'CANCELLED') return order;
+  const now = opts.now ?? Date.now();
   order.status = 'CANCELLED';
+  order.cancelledBy = opts.by ?? 'BUYER';
   order.updatedAt = now;
   order.visibleAt = now + visibilityMs(state, acct);
-  for (const l of order.lines) acct.quantities.set(l.sku, (acct.quantities.get(l.sku) ?? 0) + l.quantity);
+  if (order.cancelledBy === 'BUYER') for (const l of order.lines) acct.quantities.set(l.sku, (acct.quantities.get(l.sku) ?? 0) + l.quantity);
   void sendWebhook(acct, 'orders/cancelled', order);
   return order;
 }
@@ -180,6 +185,16 @@ export function orderRoutes(state: SimState) {
     },
 
     ebay: async (app: FastifyInstance) => {
+      // Post-Order API: a seller's cancellation of an order it cannot fulfil.
+      app.post<{ Params: { account: string }; Body: { legacyOrderId?: string; cancelReason?: string } | undefined }>('/post-order/v2/cancellation', async (req, reply) => {
+        const acct = state.account('EBAY', req.params.account);
+        if (!(await admitted(acct, req, reply, ebayDialect, 'cancel'))) return reply;
+        const id = req.body?.legacyOrderId;
+        if (!id || !req.body?.cancelReason) return reply.code(400).send({ errors: [{ errorId: 1001, message: 'legacyOrderId and cancelReason are required' }] });
+        if (!acct.orders.has(id)) return reply.code(404).send({ errors: [{ errorId: 1501, message: `Order ${id} not found` }] });
+        cancelOrder(state, acct, id, { by: 'SELLER' });
+        return reply.code(201).send({ cancelId: `5${Date.now()}`, cancelStatus: 'CANCEL_CLOSED_WITH_REFUND' });
+      });
       app.get<{ Params: { account: string }; Querystring: { filter?: string; limit?: string; offset?: string } }>('/sell/fulfillment/v1/order', async (req, reply) => {
         const acct = state.account('EBAY', req.params.account);
         if (!(await admitted(acct, req, reply, ebayDialect, 'getOrders'))) return reply;
@@ -240,6 +255,16 @@ export function orderRoutes(state: SimState) {
             },
           },
         };
+      });
+      app.post<{ Params: { account: string; purchaseOrderId: string }; Body: unknown }>('/v3/orders/:purchaseOrderId/cancel', async (req, reply) => {
+        const acct = state.account('WALMART', req.params.account);
+        if (!(await admitted(acct, req, reply, walmartDialect, 'cancel'))) return reply;
+        const order = acct.orders.get(req.params.purchaseOrderId);
+        if (!order) return reply.code(404).send({ errors: [{ code: 'CONTENT_NOT_FOUND.GMP_ORDER_API', description: 'Purchase order not found' }] });
+        const lines = (req.body as { orderCancellation?: { orderLines?: { orderLine?: unknown[] } } } | undefined)?.orderCancellation?.orderLines?.orderLine;
+        if (!Array.isArray(lines) || !lines.length) return reply.code(400).send({ errors: [{ code: 'INVALID_REQUEST_CONTENT.GMP_ORDER_API', description: 'orderCancellation.orderLines.orderLine is required' }] });
+        cancelOrder(state, acct, order.id, { by: 'SELLER' });
+        return { order: { purchaseOrderId: order.id } };
       });
       app.post<{ Params: { account: string; purchaseOrderId: string } }>('/v3/orders/:purchaseOrderId/acknowledge', async (req, reply) => {
         const acct = state.account('WALMART', req.params.account);

@@ -41,7 +41,7 @@ export interface MarketplaceSimulator {
   /** The buyer cancels the order: its units show again. */
   cancelOrder(kind: KindName, account: string, orderId: string): void;
   /** An order as the marketplace has it (Walmart: whether the seller acknowledged it). */
-  order(kind: KindName, account: string, orderId: string): { status: 'OPEN' | 'CANCELLED'; acknowledged: boolean; lines: { sku: string; quantity: number }[] } | undefined;
+  order(kind: KindName, account: string, orderId: string): { status: 'OPEN' | 'CANCELLED'; cancelledBy: 'BUYER' | 'SELLER' | null; acknowledged: boolean; lines: { sku: string; quantity: number }[] } | undefined;
   /** Shopify: where the store sends its orders/create and orders/cancelled webhooks, signed with `secret` (the app's client secret). */
   setWebhook(account: string, address: string, secret: string): void;
   /** The marketplace's current quantity for a SKU; undefined when nothing was ever set. */
@@ -156,7 +156,7 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
     cancelOrder: (kind, account, id) => void cancelOrder(state, acct(kind, account), id),
     order: (kind, account, id) => {
       const o = acct(kind, account).orders.get(id);
-      return o && { status: o.status, acknowledged: isAcknowledged(o), lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
+      return o && { status: o.status, cancelledBy: o.cancelledBy ?? null, acknowledged: isAcknowledged(o), lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) };
     },
     setWebhook: (account, address, secret) => void (acct('SHOPIFY', account).webhook = { address, secret }),
     reset: () => state.reset(),

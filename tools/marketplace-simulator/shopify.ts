@@ -1,4 +1,4 @@
-import { shopifyOrders } from './orders.js';
+import { cancelOrder, shopifyOrders } from './orders.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
@@ -69,7 +69,28 @@ const SDL = /* GraphQL */ `
     sku: String
     quantity: Int!
   }
+  enum OrderCancelReason {
+    CUSTOMER
+    DECLINED
+    FRAUD
+    INVENTORY
+    STAFF
+    OTHER
+  }
+  type Job {
+    id: ID!
+  }
+  type OrderCancelUserError {
+    field: [String!]
+    message: String!
+    code: String
+  }
+  type OrderCancelPayload {
+    job: Job
+    orderCancelUserErrors: [OrderCancelUserError!]!
+  }
   type Mutation {
+    orderCancel(orderId: ID!, reason: OrderCancelReason!, refund: Boolean!, restock: Boolean!, notifyCustomer: Boolean): OrderCancelPayload
     inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   }
   type InventoryItemConnection {
@@ -284,6 +305,14 @@ function rootValue(state: SimState, acct: AccountState) {
       const page = all.slice(start, start + args.first);
       acct.calls.read++;
       return { nodes: page, pageInfo: { hasNextPage: start + page.length < all.length, endCursor: page.length ? String(start + page.length) : null } };
+    },
+
+    orderCancel: (args: { orderId: string; restock: boolean }) => {
+      acct.calls.push++;
+      const id = args.orderId.slice(args.orderId.lastIndexOf('/') + 1);
+      if (!acct.orders.has(id)) return { job: null, orderCancelUserErrors: [{ field: ['orderId'], message: 'Order does not exist', code: 'NOT_FOUND' }] };
+      cancelOrder(state, acct, id, { by: args.restock ? 'BUYER' : 'SELLER' });
+      return { job: { id: `gid://shopify/Job/${id}` }, orderCancelUserErrors: [] };
     },
 
     inventorySetQuantities: (args: { input: SetInput }, _ctx: unknown, info: GraphQLResolveInfo) => {

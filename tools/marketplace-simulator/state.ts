@@ -99,6 +99,8 @@ export interface AccountState {
 export interface SimOrder {
   id: string;
   status: 'OPEN' | 'CANCELLED';
+  /** Who cancelled it. */
+  cancelledBy?: 'BUYER' | 'SELLER';
   placedAt: number;
   updatedAt: number;
   /** When the marketplace's order API starts showing its latest change (Amazon: about two minutes later). */

@@ -142,12 +142,15 @@ export const DEFAULT_INTAKE_POLICIES = {
   EBAY: {
     // https://developer.ebay.com/develop/api/sell/api_call_limits — Fulfillment API: 100,000 calls per day.
     getOrders: { capacity: 10, refillPerSecond: 100_000 / DAY_S },
+    // Post-Order API (cancellations): no lower figure is published than the Fulfillment API's; we keep to it.
+    cancel: { capacity: 10, refillPerSecond: 100_000 / DAY_S },
   },
   WALMART: {
     // Walmart publishes no figure for GET /v3/orders on the pages we read ("rate limits vary by API"):
     // we hold ourselves to one call a second, ten at once, and the simulator enforces that.
     getOrders: { capacity: 10, refillPerSecond: 1 },
     acknowledge: { capacity: 10, refillPerSecond: 1 },
+    cancel: { capacity: 10, refillPerSecond: 1 },
   },
   SHOPIFY: {
     // Backfill polling shares the app's cost bucket with pushes: a tenth of it (an orders page costs about 60 points).

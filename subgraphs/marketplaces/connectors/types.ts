@@ -165,4 +165,11 @@ export interface OrderFeed {
   fetchOrders(cursor: string | null, opts: OrderCallOptions & { startAt: Date }): Promise<OrderPage>;
   /** Tells the marketplace the order was taken (Walmart acknowledge); a no-op elsewhere. */
   acknowledge(orderId: string, opts: OrderCallOptions): Promise<void>;
+  /**
+   * Cancels the order at the marketplace as the seller, for being out of stock (the marketplace
+   * refunds the buyer); absent where the marketplace has no such call we support (Amazon cancels
+   * through a Feeds API document).
+   * @throws MarketplaceThrottledError, MarketplaceUnavailableError, MarketplaceRejectedError
+   */
+  cancel?(order: Pick<MarketplaceOrder, 'orderId' | 'lines'>, opts: OrderCallOptions): Promise<void>;
 }

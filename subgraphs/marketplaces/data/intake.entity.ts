@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { IntakeStatus, OversellCause } from '../domain/intake-rules.js';
+import type { IntakeStatus, OversellCause, OversellResolution } from '../domain/intake-rules.js';
 
 /** A marketplace order intake took in: what became of it, and for an oversell its measured cause. */
 @Entity({ name: 'marketplace_orders' })
@@ -49,6 +49,10 @@ export class MarketplaceOrderEntity {
 
   @Column({ type: 'varchar', length: 1000, nullable: true })
   message!: string | null;
+
+  /** What was done about an oversell under the channel's policy (null: recorded only). */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  resolution!: OversellResolution | null;
 }
 
 @Entity({ name: 'marketplace_intake_cursors' })

@@ -1,4 +1,5 @@
 import type { Protection } from '../domain/protection-rules.js';
+import type { OversellPolicy } from '../domain/intake-rules.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../lib/db.js';
 import type { MarketplaceKind } from '../connectors/types.js';
@@ -32,6 +33,10 @@ export class MarketplaceConnectionEntity {
   /** OFF or PROTECTIVE (domain/protection-rules.ts). */
   @Column({ type: 'varchar', length: 16 })
   protection!: Protection;
+
+  /** RECORD or CANCEL (domain/intake-rules.ts). */
+  @Column({ name: 'oversell_policy', type: 'varchar', length: 16 })
+  oversellPolicy!: OversellPolicy;
 
   @Column({ name: 'throttle_count', type: 'bigint', transformer: bigintAsNumber })
   throttleCount!: number;

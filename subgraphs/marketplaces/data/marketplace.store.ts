@@ -48,12 +48,12 @@ export const marketplaceStore = {
   ): Promise<unknown> {
     return tx.query(
       `INSERT INTO marketplace_connections
-         (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, protection, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, protection, oversell_policy, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE kind = VALUES(kind), account_id = VALUES(account_id), base_url = VALUES(base_url),
-         secret_name = VALUES(secret_name), settings = VALUES(settings), rate_policy = VALUES(rate_policy), protection = VALUES(protection),
+         secret_name = VALUES(secret_name), settings = VALUES(settings), rate_policy = VALUES(rate_policy), protection = VALUES(protection), oversell_policy = VALUES(oversell_policy),
          updated_at = VALUES(updated_at)`,
-      [row.channelId, row.kind, row.accountId, row.baseUrl, row.secretName, row.settings, row.ratePolicy, row.protection, row.createdAt, row.updatedAt],
+      [row.channelId, row.kind, row.accountId, row.baseUrl, row.secretName, row.settings, row.ratePolicy, row.protection, row.oversellPolicy, row.createdAt, row.updatedAt],
     );
   },
 

@@ -72,6 +72,13 @@ export function oversellCause(
   };
 }
 
+/** What happens to an oversold order: RECORD (kept for a person) or CANCEL (cancelled at the marketplace, which refunds the buyer). */
+export type OversellPolicy = 'RECORD' | 'CANCEL';
+export const OVERSELL_POLICIES = ['RECORD', 'CANCEL'] as const satisfies readonly OversellPolicy[];
+
+/** What was done about an oversold order under its channel's policy. */
+export type OversellResolution = 'CANCELLED_AT_MARKETPLACE' | 'CANCEL_FAILED' | 'CANCEL_UNSUPPORTED';
+
 /** The idempotency key of the Omnistock order placed for a marketplace order: one per (channel, marketplace order). */
 export const placeKey = (channelId: string, marketplaceOrderId: string) => `marketplace:${channelId}:${marketplaceOrderId}`;
 /** The idempotency key of its cancellation. */

@@ -11,7 +11,7 @@ import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellCause, type OversellEvidence } from '../domain/intake-rules.js';
+import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 
 /** The connection intake works for: its channel, and its account's feed. */
@@ -20,6 +20,8 @@ export interface IntakeConnection {
   feed: OrderFeed;
   /** Waits for units of the account's intake bucket (connectors/types.ts OrderCallOptions). */
   take(bucket: string, cost: number): Promise<void>;
+  /** What happens to an order the marketplace sold that we had no stock for. */
+  oversellPolicy: OversellPolicy;
   /** Aborts the marketplace calls (shutdown). */
   signal?: AbortSignal;
 }
@@ -92,6 +94,7 @@ export class OrderIntake {
           cause: null,
           evidence: null,
           message: null,
+          resolution: null,
         } satisfies MarketplaceOrderEntity),
       );
       row = (await intakeStore.find(this.ds.manager, channelId, order.orderId))!;
@@ -105,7 +108,7 @@ export class OrderIntake {
   private async place(connection: IntakeConnection, row: MarketplaceOrderEntity, cancelled = false): Promise<IntakeOutcome> {
     const done = (status: IntakeStatus, changes: Partial<MarketplaceOrderEntity> = {}) => this.finish(row, status, changes);
     if (cancelled) return done('CANCELLED', { marketplaceStatus: 'CANCELLED' });
-    const lines = JSON.parse(row.lines) as { marketplaceSku: string; sku: string | null; quantity: number }[];
+    const lines = JSON.parse(row.lines) as { lineId: string; marketplaceSku: string; sku: string | null; quantity: number }[];
     const unmapped = lines.filter((l) => !l.sku).map((l) => l.marketplaceSku || '(no SKU)');
     if (unmapped.length) return done('UNMAPPED', { message: `no listing maps ${unmapped.join(', ')}` });
     let placed: OrderSummary;
@@ -150,9 +153,31 @@ export class OrderIntake {
       placedAt: row.placedAt.toISOString(),
       receivedAt: row.receivedAt.toISOString(),
     };
-    return this.finish(row, 'OVERSOLD', { orderId: placed.id, oversoldUnits: units, cause: evidence[0]!.cause, evidence: JSON.stringify(evidence) }, [
+    const outcome = await this.finish(row, 'OVERSOLD', { orderId: placed.id, oversoldUnits: units, cause: evidence[0]!.cause, evidence: JSON.stringify(evidence) }, [
       { topic: TOPICS.oversell, key: row.channelId, payload: event },
     ]);
+    if (connection.oversellPolicy === 'CANCEL') await this.cancelAtMarketplace(connection, row, lines);
+    return outcome;
+  }
+
+  /** The CANCEL policy: the marketplace cancels the oversold order (and refunds the buyer); what happened is kept as its resolution. */
+  private async cancelAtMarketplace(connection: IntakeConnection, row: MarketplaceOrderEntity, lines: { lineId?: string; marketplaceSku: string; quantity: number }[]): Promise<void> {
+    const resolve = (resolution: OversellResolution, message: string | null = null) =>
+      intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution, ...(message ? { message } : {}), updatedAt: new Date() });
+    if (!connection.feed.cancel) {
+      await resolve('CANCEL_UNSUPPORTED', `${connection.feed.kind} cancels orders through its Feeds API, which is not supported: cancel it there`);
+      return;
+    }
+    try {
+      await connection.feed.cancel(
+        { orderId: row.marketplaceOrderId, lines: lines.map((l, i) => ({ lineId: l.lineId ?? String(i + 1), marketplaceSku: l.marketplaceSku, quantity: l.quantity })) },
+        { take: (b, c) => connection.take(b, c), signal: connection.signal },
+      );
+      await resolve('CANCELLED_AT_MARKETPLACE');
+    } catch (err) {
+      this.log.error({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'cancelling an oversold order at the marketplace failed; a person must act');
+      await resolve('CANCEL_FAILED', (err as Error).message.slice(0, 1000));
+    }
   }
 
   private async cancel(row: MarketplaceOrderEntity): Promise<IntakeOutcome> {

@@ -1,4 +1,5 @@
 import { PROTECTIONS, type Protection } from '../domain/protection-rules.js';
+import { OVERSELL_POLICIES, type OversellPolicy } from '../domain/intake-rules.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
@@ -54,6 +55,7 @@ const connectionSchema = z.object({
   settings: settingsSchema,
   ratePolicy: ratePolicySchema.nullish(),
   protection: z.enum(PROTECTIONS).nullish(),
+  oversellPolicy: z.enum(OVERSELL_POLICIES).nullish(),
 });
 export type MarketplaceConnectionInput = z.input<typeof connectionSchema>;
 
@@ -98,6 +100,8 @@ export interface ResolvedConnection {
   policyOverridden: boolean;
   /** Whether the channel is shown less of a SKU selling faster than it hears (domain/protection-rules.ts). */
   protection: Protection;
+  /** What happens to an order the marketplace sold that we had no stock for. */
+  oversellPolicy: OversellPolicy;
   channelStatus: ReplicaChannel['status'];
   channelPriority: number;
   /** The channel's source locations. */
@@ -206,6 +210,7 @@ export class MarketplaceService {
         policy: resolvePolicy(row),
         policyOverridden: row.ratePolicy !== null,
         protection: row.protection,
+        oversellPolicy: row.oversellPolicy,
         channelStatus: channel.status,
         channelPriority: channel.priority,
         locationIds: sourcesOf[i]!.map((s) => s.locationId),
@@ -253,6 +258,7 @@ export class MarketplaceService {
       settings: JSON.stringify(settings),
       ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
       protection: v.protection ?? 'OFF',
+      oversellPolicy: v.oversellPolicy ?? 'RECORD',
       createdAt: now,
       updatedAt: now,
     });

@@ -344,6 +344,7 @@ export class MarketplaceSync {
     const policies = DEFAULT_INTAKE_POLICIES[connection.kind] as Record<string, BucketPolicy>;
     return {
       channelId: connection.channelId,
+      oversellPolicy: connection.oversellPolicy,
       feed,
       take: (bucket, cost) => new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!).take(cost, this.stopping.signal),
       signal: this.stopping.signal,

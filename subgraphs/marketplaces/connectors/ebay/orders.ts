@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callJson, decodeCursor, encodeCursor, type HttpClient } from '../http.js';
+import { callJson, decodeCursor, encodeCursor, raiseForStatus, send, type HttpClient } from '../http.js';
 import { DEFAULT_INTAKE_POLICIES } from '../policies.js';
 import type { Connection, OrderFeed } from '../types.js';
 
@@ -52,5 +52,12 @@ export function createEbayOrderFeed(connection: Connection, http: HttpClient): O
       return { orders, more: false, cursor: encodeCursor({ since: high ?? at.since, offset: 0, high: null }) };
     },
     async acknowledge() {},
+    // Post-Order API: the seller cancels an order it cannot fulfil (eBay refunds the buyer).
+    async cancel(order, { take, signal }) {
+      await take('cancel', 1);
+      const what = `eBay cancellation of ${order.orderId}`;
+      const res = await send(http, `${connection.baseUrl}/post-order/v2/cancellation`, { method: 'POST', headers, json: { legacyOrderId: order.orderId, cancelReason: 'OUT_OF_STOCK_OR_CANNOT_FULFILL' }, signal }, what);
+      raiseForStatus(res, what, 1000 / DEFAULT_INTAKE_POLICIES.EBAY.cancel.refillPerSecond);
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, parseValue, type HttpClient } from '../http.js';
-import type { Connection, MarketplaceOrder, OrderFeed } from '../types.js';
+import { MarketplaceRejectedError, type Connection, type MarketplaceOrder, type OrderFeed } from '../types.js';
 import { SHOPIFY_API_VERSION, shopifyGraphql } from './push.js';
 
 /**
@@ -26,6 +26,15 @@ const ORDERS = `query Orders($first: Int!, $lines: Int!, $after: String, $query:
     pageInfo { hasNextPage endCursor }
   }
 }`;
+
+const CANCEL = `mutation Cancel($orderId: ID!) {
+  orderCancel(orderId: $orderId, reason: INVENTORY, refund: true, restock: false, notifyCustomer: true) { job { id } orderCancelUserErrors { field message code } }
+}`;
+/** A mutation costs 10 points. */
+const CANCEL_COST = 10;
+const cancelSchema = z.object({
+  orderCancel: z.object({ orderCancelUserErrors: z.array(z.object({ message: z.string(), code: z.string().nullish() })) }).nullish(),
+});
 
 const ordersSchema = z.object({
   orders: z.object({
@@ -68,6 +77,13 @@ export function createShopifyOrderFeed(connection: Connection, http: HttpClient)
       return { orders, more: false, cursor: encodeCursor({ since: high ?? at.since, after: null, high: null }) };
     },
     async acknowledge() {},
+    // orderCancel: out of inventory, the buyer refunded, nothing restocked (the units never were).
+    async cancel(order, { take, signal }) {
+      await take('orders', CANCEL_COST);
+      const data = await shopifyGraphql(http, url, accessToken, CANCEL, { orderId: `gid://shopify/Order/${order.orderId}` }, `Shopify orderCancel ${order.orderId}`, signal);
+      const errors = parseValue(cancelSchema, data, 'Shopify orderCancel', 'GraphQL data').orderCancel?.orderCancelUserErrors ?? [];
+      if (errors.length) throw new MarketplaceRejectedError(`Shopify orderCancel ${order.orderId}: ${errors.map((e) => e.message).join('; ')}`, 200, errors[0]!.code ?? undefined);
+    },
   };
 }
 

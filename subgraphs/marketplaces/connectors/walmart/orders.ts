@@ -61,5 +61,22 @@ export function createWalmartOrderFeed(connection: Connection, http: HttpClient)
       const res = await send(http, `${connection.baseUrl}/v3/orders/${encodeURIComponent(orderId)}/acknowledge`, { method: 'POST', headers: headers(), signal }, what);
       raiseForStatus(res, what, 1000 / policies.acknowledge.refillPerSecond);
     },
+    // Every line cancelled by the seller (Walmart refunds the buyer).
+    async cancel(order, { take, signal }) {
+      await take('cancel', 1);
+      const what = `Walmart cancel ${order.orderId}`;
+      const json = {
+        orderCancellation: {
+          orderLines: {
+            orderLine: order.lines.map((l) => ({
+              lineNumber: l.lineId,
+              orderLineStatuses: { orderLineStatus: [{ status: 'Cancelled', cancellationReason: 'CUSTOMER_REQUESTED_SELLER_TO_CANCEL', statusQuantity: { unitOfMeasurement: 'EACH', amount: String(l.quantity) } }] },
+            })),
+          },
+        },
+      };
+      const res = await send(http, `${connection.baseUrl}/v3/orders/${encodeURIComponent(order.orderId)}/cancel`, { method: 'POST', headers: headers(), json, signal }, what);
+      raiseForStatus(res, what, 1000 / policies.cancel.refillPerSecond);
+    },
   };
 }
