@@ -7,7 +7,7 @@ import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/conn
 import { uniq } from './client.js';
 import { waitFor } from './events.js';
 import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
-import { OrdersWorld, type OrdersStack } from './orders-fixture.js';
+import { OrdersWorld, startOrdersStack, type OrdersStack } from './orders-fixture.js';
 
 export const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
 
@@ -130,4 +130,24 @@ export class MarketplaceWorld extends OrdersWorld {
 export async function startSimulator(rateScale = 1): Promise<MarketplaceSimulator> {
   // Amazon shows orders at once here: the two-minute delay is a unit test's concern (marketplace-order-feeds).
   return startMarketplaceSimulator({ port: 0, host: '127.0.0.1', walmartFeedProcessingMs: 100, rateScale, amazonVisibilityMs: 0 });
+}
+
+/**
+ * A marketplace test's whole world: a secrets directory, the simulator, the five subgraphs, gateway
+ * and jobs with marketplaceEnv (and `env`), and a MarketplaceWorld over them; close() ends all three.
+ */
+export async function startMarketplaceWorld(env: Record<string, string> = {}): Promise<{ stack: OrdersStack; sim: MarketplaceSimulator; w: MarketplaceWorld; close(): Promise<void> }> {
+  const secrets = await secretsDir();
+  const sim = await startSimulator();
+  const stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), ...env });
+  return {
+    stack,
+    sim,
+    w: new MarketplaceWorld(stack, sim, secrets.dir),
+    async close() {
+      await stack.close();
+      await sim.close();
+      await secrets.remove();
+    },
+  };
 }

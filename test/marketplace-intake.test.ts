@@ -5,8 +5,8 @@ import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.
 import { readStream, waitFor } from './events.js';
 import { oversellEventSchema } from '../contracts/events.js';
 import { createRedis } from '../lib/redis.js';
-import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
-import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
+import { startMarketplaceWorld, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
+import type { OrdersStack } from './orders-fixture.js';
 
 /**
  * #17 order intake, end to end: a buyer orders at a marketplace (the simulator), the jobs process
@@ -17,25 +17,19 @@ import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 let stack: OrdersStack;
 let sim: MarketplaceSimulator;
 let w: MarketplaceWorld;
-let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let world: Awaited<ReturnType<typeof startMarketplaceWorld>>;
 let ebay: MarketplaceChannel;
 let store: string;
 
 beforeAll(async () => {
-  secrets = await secretsDir();
-  sim = await startSimulator();
-  stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_INTAKE_POLL_MS: '300' });
-  w = new MarketplaceWorld(stack, sim, secrets.dir);
+  world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_INTAKE_POLL_MS: '300' });
+  ({ stack, sim, w } = world);
   store = await w.location();
   ebay = await w.marketplaceChannel('EBAY', [store]);
   await w.replicated([store], [ebay.channelId]);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await sim?.close();
-  await secrets?.remove();
-});
+afterAll(() => world?.close());
 
 const INTAKE = `query($c: ID!) { channel(id: $c) { marketplaceSync {
   orders(first: 100) { marketplaceOrderId status orderId lines { marketplaceSku sku quantity } oversoldUnits cause evidence { sku requested available cause lastPushedQuantity intakeDelayMs } message }

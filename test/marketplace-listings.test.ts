@@ -2,19 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shownQuantity } from '../subgraphs/marketplaces/domain/listing-rules.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
-import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, SYNC, type MarketplaceChannel } from './marketplace-fixture.js';
+import { startMarketplaceWorld, SYNC, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
-import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 
 /**
  * #17 listings: per (channel, SKU) the marketplace's references and the rule of what the channel is
  * shown. A rule set through the gateway reaches the marketplace at once; pushes, resyncs and drift
  * repair all agree on what the channel is shown.
  */
-let stack: OrdersStack;
 let sim: MarketplaceSimulator;
 let w: MarketplaceWorld;
-let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let world: Awaited<ReturnType<typeof startMarketplaceWorld>>;
 let ebay: MarketplaceChannel;
 let store: string;
 
@@ -23,20 +21,14 @@ const REMOVE = `mutation($c: ID!, $s: String!) { removeMarketplaceListing(channe
 const LISTINGS = `query($c: ID!, $s: [String!]!) { channel(id: $c) { marketplaceSync { listings(skus: $s) { sku marketplaceSku maxShown share showZeroBelow } } } }`;
 
 beforeAll(async () => {
-  secrets = await secretsDir();
-  sim = await startSimulator();
-  stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), MARKETPLACE_COALESCE_MS: '200' });
-  w = new MarketplaceWorld(stack, sim, secrets.dir);
+  world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '200' });
+  ({ sim, w } = world);
   store = await w.location();
   ebay = await w.marketplaceChannel('EBAY', [store]);
   await w.replicated([store], [ebay.channelId]);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await sim?.close();
-  await secrets?.remove();
-});
+afterAll(() => world?.close());
 
 /** Waits until eBay shows `quantity` of the SKU. */
 const shows = (sku: string, quantity: number) =>

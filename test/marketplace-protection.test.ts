@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { waitFor } from './events.js';
-import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
-import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
+import { startMarketplaceWorld, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
+import type { OrdersStack } from './orders-fixture.js';
 
 /**
  * #17 protective available-to-sell: a PROTECTIVE channel is shown less of a SKU that sells fast, by
@@ -13,7 +13,7 @@ import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
 let stack: OrdersStack;
 let sim: MarketplaceSimulator;
 let w: MarketplaceWorld;
-let secrets: Awaited<ReturnType<typeof secretsDir>>;
+let world: Awaited<ReturnType<typeof startMarketplaceWorld>>;
 let off: MarketplaceChannel;
 let guarded: MarketplaceChannel;
 let store: string;
@@ -24,11 +24,9 @@ const PROTECTION = `query($c: ID!, $s: [String!]!) { channel(id: $c) {
 } }`;
 
 beforeAll(async () => {
-  secrets = await secretsDir();
-  sim = await startSimulator();
   // A one-minute demand window, and intake assumed 30 s behind (half the poll interval) before any order.
-  stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_PROTECT_WINDOW_MS: '60000', MARKETPLACE_INTAKE_POLL_MS: '60000' });
-  w = new MarketplaceWorld(stack, sim, secrets.dir);
+  world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_PROTECT_WINDOW_MS: '60000', MARKETPLACE_INTAKE_POLL_MS: '60000' });
+  ({ stack, sim, w } = world);
   store = await w.location();
   off = await w.marketplaceChannel('EBAY', [store]);
   guarded = await w.marketplaceChannel('EBAY', [store]);
@@ -39,11 +37,7 @@ beforeAll(async () => {
   await w.replicated([store], [off.channelId, guarded.channelId]);
 });
 
-afterAll(async () => {
-  await stack?.close();
-  await sim?.close();
-  await secrets?.remove();
-});
+afterAll(() => world?.close());
 
 describe('protective available-to-sell', () => {
   it('shows a protective channel less of a SKU selling fast, by what it withheld, and an OFF channel all of it', async () => {
