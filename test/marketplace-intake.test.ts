@@ -183,6 +183,21 @@ describe('Shopify order webhooks', () => {
     await waitFor('the units released', async () => (await w.ats(shopify.channelId, [sku])).get(sku) === 6);
   });
 
+  it('cancels an order it placed before a crash kept it from being marked, when the cancellation comes first', async () => {
+    const sku = await w.item();
+    await w.receive(sku, store, 6);
+    const placedBody = order(7_000_000_003, sku, 2);
+    expect(await (await post(placedBody, sign(placedBody))).json()).toMatchObject({ status: 'PLACED' });
+    await waitFor('the units reserved', async () => (await w.ats(shopify.channelId, [sku])).get(sku) === 4);
+    // The crash: orders placed it (stock reserved), intake never marked it. The buyer's cancellation
+    // then arrives before any retry: the order must be found under its key and cancelled.
+    await stack.subgraphs.marketplaces.dataSource.manager.update(MarketplaceOrderEntity, { channelId: shopify.channelId, marketplaceOrderId: '7000000003' }, { status: 'RECEIVED', orderId: null });
+    const cancelled = order(7_000_000_003, sku, 2, true);
+    expect(await (await post(cancelled, sign(cancelled), 'orders/cancelled')).json()).toEqual({ marketplaceOrderId: '7000000003', status: 'CANCELLED' });
+    await waitFor('the units released', async () => (await w.ats(shopify.channelId, [sku])).get(sku) === 6);
+    expect((await ordersOf(shopify.channelId)).filter((o) => o.customerReference === '7000000003').map((o) => o.status)).toEqual(['CANCELLED']);
+  });
+
   it('takes in what the store sends by itself (the simulator signs it like Shopify)', async () => {
     const sku = await w.item();
     await w.receive(sku, store, 5);

@@ -56,7 +56,7 @@ export class OrderIntake {
   async poll(connection: IntakeConnection, startAt: Date): Promise<IntakeOutcome[]> {
     const outcomes: IntakeOutcome[] = [];
     for (const row of await intakeStore.received(this.ds.manager, connection.channelId, RETRY_BATCH)) {
-      outcomes.push(await this.place(connection, row));
+      outcomes.push(await this.settle(connection, row, row.marketplaceStatus === 'CANCELLED'));
     }
     let cursor = await intakeStore.cursor(this.ds.manager, connection.channelId);
     for (;;) {
@@ -99,15 +99,30 @@ export class OrderIntake {
       );
       row = (await intakeStore.find(this.ds.manager, channelId, order.orderId))!;
     }
-    if (row.status === 'RECEIVED') return this.place(connection, row, order.status === 'CANCELLED');
-    if (order.status === 'CANCELLED' && row.status !== 'CANCELLED') return this.cancel(row);
+    if (order.status === 'CANCELLED' && row.status === 'RECEIVED' && row.marketplaceStatus !== 'CANCELLED') {
+      // Kept on the row, so that a retry of the placement (the next poll) cancels it too.
+      await intakeStore.transition(this.ds.manager, channelId, order.orderId, ['RECEIVED'], { marketplaceStatus: 'CANCELLED', updatedAt: receivedAt });
+      row.marketplaceStatus = 'CANCELLED';
+    }
+    return this.settle(connection, row, order.status === 'CANCELLED');
+  }
+
+  /** Places a RECEIVED order, and cancels one the buyer cancelled. */
+  private async settle(connection: IntakeConnection, row: MarketplaceOrderEntity, cancelled: boolean): Promise<IntakeOutcome> {
+    if (row.status === 'RECEIVED') {
+      // Placed even when cancelled meanwhile: an earlier attempt may have placed it (a crash before
+      // it was marked), and only placing again under its key finds that order to cancel.
+      const outcome = await this.place(connection, row);
+      if (!cancelled || outcome.status === 'RECEIVED') return outcome;
+      row = (await intakeStore.find(this.ds.manager, row.channelId, row.marketplaceOrderId))!;
+    }
+    if (cancelled && row.status !== 'CANCELLED') return this.cancel(row);
     return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
   }
 
-  /** Places a RECEIVED order (or, cancelled meanwhile, closes it). */
-  private async place(connection: IntakeConnection, row: MarketplaceOrderEntity, cancelled = false): Promise<IntakeOutcome> {
+  /** Places a RECEIVED order. */
+  private async place(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
     const done = (status: IntakeStatus, changes: Partial<MarketplaceOrderEntity> = {}) => this.finish(row, status, changes);
-    if (cancelled) return done('CANCELLED', { marketplaceStatus: 'CANCELLED' });
     const lines = JSON.parse(row.lines) as { lineId: string; marketplaceSku: string; sku: string | null; quantity: number }[];
     const unmapped = lines.filter((l) => !l.sku).map((l) => l.marketplaceSku || '(no SKU)');
     if (unmapped.length) return done('UNMAPPED', { message: `no listing maps ${unmapped.join(', ')}` });
