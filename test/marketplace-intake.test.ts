@@ -126,6 +126,25 @@ describe('marketplace order intake', () => {
     expect(sim.order('EBAY', strict.account, orderId)).toMatchObject({ status: 'CANCELLED', cancelledBy: 'SELLER' });
   });
 
+  it("waits out the marketplace's Retry-After before polling its orders again", async () => {
+    const paced = await w.marketplaceChannel('EBAY', [store]);
+    await w.replicated([store], [paced.channelId]);
+    await waitFor('the first polls', async () => sim.calls('EBAY', paced.account).read >= 2);
+    // The next getOrders is answered 429 with Retry-After: 4 s. Polls come every 300 ms otherwise.
+    sim.inject('EBAY', paced.account, { type: 'throttle', count: 1, retryAfterMs: 4000, endpoint: 'intake:getOrders' });
+    await waitFor('the throttled poll', async () => sim.calls('EBAY', paced.account).throttled === 1);
+    const atThrottle = sim.calls('EBAY', paced.account).read;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(sim.calls('EBAY', paced.account).read).toBe(atThrottle);
+    // Once the wait is over, orders come in again.
+    const sku = await w.item();
+    await w.receive(sku, store, 5);
+    await w.converged(paced, [sku]);
+    const { orderId } = sim.placeOrder('EBAY', paced.account, [{ sku, quantity: 1 }]);
+    await waitFor('the order placed after the pause', async () => (await ordersOf(paced.channelId)).find((o) => o.customerReference === orderId && o.status === 'CONFIRMED'));
+    expect(sim.violations('EBAY', paced.account)).toBe(0);
+  });
+
   it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing', async () => {
     sim.setQuantity('EBAY', ebay.account, 'NOT-OURS-1', 4);
     const { orderId } = sim.placeOrder('EBAY', ebay.account, [{ sku: 'NOT-OURS-1', quantity: 1 }]);

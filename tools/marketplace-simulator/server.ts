@@ -68,7 +68,7 @@ export interface MarketplaceSimulator {
 }
 
 const faultSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('throttle'), count: z.number().int().min(1), retryAfterMs: z.number().positive() }),
+  z.object({ type: z.literal('throttle'), count: z.number().int().min(1), retryAfterMs: z.number().positive(), endpoint: z.union([z.enum(['push', 'read', 'feedStatus']), z.templateLiteral(['intake:', z.string()])]).optional() }),
   z.object({ type: z.literal('error'), status: z.union([z.literal(400), z.literal(401), z.literal(403), z.literal(404), z.literal(500), z.literal(502), z.literal(503)]), count: z.number().int().min(1) }),
   z.object({ type: z.literal('latency'), ms: z.number().min(0), count: z.number().int().min(1).optional() }),
   z.object({ type: z.literal('outage') }),

@@ -24,8 +24,8 @@ export type KindName = Kind | Lowercase<Kind>;
 export type EndpointClass = 'push' | 'read' | 'feedStatus' | `intake:${string}`;
 
 export type Fault =
-  /** The next `count` push calls get the marketplace's throttled answer (not a violation: the client did nothing wrong). */
-  | { type: 'throttle'; count: number; retryAfterMs: number }
+  /** The next `count` calls of `endpoint` (default push) get the marketplace's throttled answer (not a violation: the client did nothing wrong). */
+  | { type: 'throttle'; count: number; retryAfterMs: number; endpoint?: EndpointClass }
   /** The next `count` calls of any kind get this status in the marketplace's error shape. */
   | { type: 'error'; status: 400 | 401 | 403 | 404 | 500 | 502 | 503; count: number }
   /** The next `count` calls (every call when absent) are answered `ms` later. */
@@ -277,7 +277,7 @@ export class SimState {
       dialect.error(reply, error.fault.status);
       return false;
     }
-    const throttle = endpoint === 'push' ? active.find((f) => f.fault.type === 'throttle') : undefined;
+    const throttle = active.find((f) => f.fault.type === 'throttle' && (f.fault.endpoint ?? 'push') === endpoint);
     if (throttle?.fault.type === 'throttle') {
       throttle.remaining--;
       acct.calls.throttled++;

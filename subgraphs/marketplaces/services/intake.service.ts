@@ -6,7 +6,7 @@ import { DomainError, NotFoundError } from '../../../lib/errors.js';
 import { TOPICS, type OversellEvent } from '../../../contracts/events.js';
 import { writeTransaction } from '../../../lib/db.js';
 import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
-import type { MarketplaceOrder, OrderFeed } from '../connectors/types.js';
+import { MarketplaceThrottledError, type MarketplaceOrder, type OrderFeed } from '../connectors/types.js';
 import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
@@ -24,6 +24,8 @@ export interface IntakeConnection {
   oversellPolicy: OversellPolicy;
   /** Aborts the marketplace calls (shutdown). */
   signal?: AbortSignal;
+  /** The marketplace throttled the last call: its bucket takes nothing for `ms` (Retry-After), in every process. */
+  pause(ms: number): Promise<void>;
 }
 
 export interface IntakeOutcome {
@@ -60,7 +62,11 @@ export class OrderIntake {
     }
     let cursor = await intakeStore.cursor(this.ds.manager, connection.channelId);
     for (;;) {
-      const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c), signal: connection.signal });
+      const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c), signal: connection.signal }).catch(async (err: unknown) => {
+        // The next poll resumes from the stored cursor once the marketplace's wait is over.
+        if (err instanceof MarketplaceThrottledError) await connection.pause(err.retryAfterMs);
+        throw err;
+      });
       for (const order of page.orders) outcomes.push(await this.ingest(connection, order));
       cursor = page.cursor;
       await intakeStore.saveCursor(this.ds.manager, connection.channelId, cursor, new Date());

@@ -342,11 +342,19 @@ export class MarketplaceSync {
     const credentials = await this.credentials(connection);
     const feed = createOrderFeed({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
     const policies = DEFAULT_INTAKE_POLICIES[connection.kind] as Record<string, BucketPolicy>;
+    // The bucket of the call made last: a throttled answer pauses it.
+    let last: RateBucket | null = null;
     return {
       channelId: connection.channelId,
       oversellPolicy: connection.oversellPolicy,
       feed,
-      take: (bucket, cost) => new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!).take(cost, this.stopping.signal),
+      take: (bucket, cost) => {
+        last = new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!);
+        return last.take(cost, this.stopping.signal);
+      },
+      pause: async (ms) => {
+        await last?.pause(ms);
+      },
       signal: this.stopping.signal,
     };
   }
