@@ -66,7 +66,8 @@ function orderId(acct: AccountState, now: number): string {
     case 'EBAY':
       return `27-${String(now).slice(-5)}-${String(n).padStart(5, '0')}`;
     case 'WALMART':
-      return String(1_000_000_000_000 + now * 10 + n).slice(0, 13);
+      // 13 digits, unique per account: the time's last 8 and the account's order count.
+      return `${String(now).slice(-8)}${String(n).padStart(5, '0')}`;
     case 'SHOPIFY':
       return String(5_000_000_000 + n);
   }

@@ -32,14 +32,14 @@ export const intakeStore = {
     });
   },
 
-  /** OVERSOLD orders (and those cancelled after being oversold) received since `since`, per cause. */
-  async oversoldByCause(tx: EntityManager, channelId: string, since: Date | null): Promise<{ cause: OversellCause; orders: number; units: number }[]> {
-    const rows: { cause: OversellCause; orders: string; units: string }[] = await tx.query(
-      `SELECT cause, COUNT(*) AS orders, SUM(oversold_units) AS units FROM marketplace_orders
-        WHERE channel_id = ? AND oversold_units IS NOT NULL AND received_at >= ? GROUP BY cause ORDER BY cause`,
-      [channelId, since ?? new Date(0)],
+  /** OVERSOLD orders (and those cancelled after being oversold) of the channels received since `since`, per channel and cause. */
+  async oversoldByCause(tx: EntityManager, channelIds: readonly string[], since: Date | null): Promise<{ channelId: string; cause: OversellCause; orders: number; units: number }[]> {
+    const rows: { channel_id: string; cause: OversellCause; orders: string; units: string }[] = await tx.query(
+      `SELECT channel_id, cause, COUNT(*) AS orders, SUM(oversold_units) AS units FROM marketplace_orders
+        WHERE channel_id IN (?) AND oversold_units IS NOT NULL AND received_at >= ? GROUP BY channel_id, cause ORDER BY channel_id, cause`,
+      [channelIds, since ?? new Date(0)],
     );
-    return rows.map((r) => ({ cause: r.cause, orders: Number(r.orders), units: Number(r.units) }));
+    return rows.map((r) => ({ channelId: r.channel_id, cause: r.cause, orders: Number(r.orders), units: Number(r.units) }));
   },
 
   /** The mean delay from a buyer's order to intake over the channel's last 50 orders; null before any. */

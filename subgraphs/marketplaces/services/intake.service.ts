@@ -263,8 +263,20 @@ export class IntakeReads {
   }
 
   /** Units the channel's marketplace sold that we had no stock for, per cause, of orders received since `since` (default: all). */
-  oversold(channelId: string, since: Date | null | undefined): Promise<OversoldByCause[]> {
-    return intakeStore.oversoldByCause(this.ds.manager, channelId, since ?? null);
+  async oversold(channelId: string, since: Date | null | undefined): Promise<OversoldByCause[]> {
+    return (await intakeStore.oversoldByCause(this.ds.manager, [channelId], since ?? null)).map(({ channelId: _, ...o }) => o);
+  }
+
+  /** Every oversold unit and order of each channel, per cause, in one query (the jobs metrics). */
+  async oversoldOf(channelIds: readonly string[]): Promise<Map<string, OversoldByCause[]>> {
+    const out = new Map<string, OversoldByCause[]>();
+    if (!channelIds.length) return out;
+    for (const { channelId, ...o } of await intakeStore.oversoldByCause(this.ds.manager, channelIds, null)) {
+      const list = out.get(channelId);
+      if (list) list.push(o);
+      else out.set(channelId, [o]);
+    }
+    return out;
   }
 }
 

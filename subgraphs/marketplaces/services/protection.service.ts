@@ -25,11 +25,13 @@ export class ProtectionService {
     private readonly meter: DemandMeter,
     /** The intake delay assumed before a channel's first order: half the poll interval. */
     private readonly defaultIntakeDelayMs: number,
+    /** Whether a channel is PROTECTIVE; by default read from its connection row (the jobs process passes the connections it holds). */
+    private readonly protectiveOf: (channelId: string) => boolean | Promise<boolean> = (channelId) => this.isProtective(channelId),
   ) {}
 
   /** What protection withholds of each SKU on the channel now (0 for each while the channel is not PROTECTIVE), and why. */
   async assess(channelId: string, skus: readonly string[]): Promise<ProtectedSku[]> {
-    return this.measure(channelId, skus, await this.isProtective(channelId));
+    return this.measure(channelId, skus, await this.protectiveOf(channelId));
   }
 
   private async isProtective(channelId: string): Promise<boolean> {
@@ -53,7 +55,7 @@ export class ProtectionService {
 
   /** What a channel is shown once protection withheld its part (unchanged while it is not PROTECTIVE); what it withheld is remembered. */
   async apply(channelId: string, shown: ReadonlyMap<string, number>): Promise<Map<string, number>> {
-    if (!shown.size || !(await this.isProtective(channelId))) return new Map(shown);
+    if (!shown.size || !(await this.protectiveOf(channelId))) return new Map(shown);
     const assessed = await this.measure(channelId, [...shown.keys()], true);
     const withheld = new Map(assessed.map((a) => [a.sku, Math.min(a.withheld, shown.get(a.sku) ?? 0)]));
     await this.meter.setWithheld(channelId, withheld);

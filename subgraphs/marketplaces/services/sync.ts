@@ -91,7 +91,9 @@ export class MarketplaceSync {
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
     const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.MARKETPLACE_PROTECT_WINDOW_MS);
-    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_INTAKE_POLL_MS / 2);
+    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_INTAKE_POLL_MS / 2, (channelId) =>
+      this.connections.some((c) => c.channelId === channelId && c.protection === 'PROTECTIVE'),
+    );
     this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }));
@@ -186,8 +188,8 @@ export class MarketplaceSync {
   async channelSummaries(): Promise<{ channelId: string; summary: SyncSummary; oversold: OversoldByCause[] }[]> {
     const ids = this.connections.map((c) => c.channelId);
     const summaries = await this.service.summaries(ids);
-    const oversold = await Promise.all(ids.map((id) => this.intakeReads.oversold(id, null)));
-    return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i], oversold: oversold[i]! }] : []));
+    const oversold = await this.intakeReads.oversoldOf(ids);
+    return ids.flatMap((channelId, i) => (summaries[i] ? [{ channelId, summary: summaries[i], oversold: oversold.get(channelId) ?? [] }] : []));
   }
 
   /**
