@@ -225,6 +225,20 @@ describe('availability and reservations', () => {
     expect(await f.count("SELECT COUNT(*) AS n FROM stock_movements WHERE reservation_id = ? AND type = 'FULFILMENT'", [r.id])).toBe(2);
   });
 
+
+  it('records a till sale that takes units held for an order: the channel shows 0, and the short order cannot ship what is gone', async () => {
+    const e = await estate();
+    const r = (await reserve({ channelId: e.channel, lines: [{ sku: e.sku, quantity: 8, locationId: e.store }] })).data!.reserveStock;
+    // The store sold 5 of its 10 at the till while 8 were held for the order; the POS reports it later.
+    const sale = await f.move({ type: 'SALE', sku: e.sku, locationId: e.store, quantity: 5 });
+    expect(sale.stockLevel).toMatchObject({ onHand: 5, reserved: 8, available: 0 });
+    const store = (await gql(f.url, AVAILABILITY, { c: e.channel, skus: [e.sku] })).data!.availability[0].locations.find((l: { location: { id: string } }) => l.location.id === e.store);
+    expect(store.available).toBe(0);
+    const ship = await gql(f.url, COMMIT, { input: { reservationId: r.id, idempotencyKey: randomUUID() } });
+    expect(errorCode(ship)).toBe('INSUFFICIENT_STOCK');
+    expect(await f.level(e.sku, e.store)).toMatchObject({ on_hand: 5, reserved: 8 });
+    expect(errorCode(await move({ type: 'SALE', sku: e.sku, locationId: e.store, quantity: 6 }))).toBe('INSUFFICIENT_STOCK');
+  });
   it('releases once; a second release changes nothing', async () => {
     const e = await estate();
     const r = (await reserve({ channelId: e.channel, lines: [{ sku: e.sku, quantity: 6 }] })).data!.reserveStock;

@@ -9,9 +9,10 @@ const level = (over: Partial<StockLevel> = {}): StockLevel =>
 const movement = (m: Record<string, unknown>): Movement => movementSchema.parse({ idempotencyKey: 'k', sku: 'A', locationId: LOC, ...m });
 
 describe('planMovement', () => {
-  it('lets a sale use safety stock but not reserved units', () => {
+  it('records a till sale even into reserved units (it already happened), never beyond on-hand', () => {
     expect(planMovement(movement({ type: 'SALE', quantity: 7 }), [level()], null)).toEqual([{ key: { sku: 'A', locationId: LOC }, delta: { onHand: -7 } }]);
-    expect(() => planMovement(movement({ type: 'SALE', quantity: 8 }), [level()], null)).toThrow(InsufficientStockError);
+    expect(planMovement(movement({ type: 'SALE', quantity: 10 }), [level()], null)).toEqual([{ key: { sku: 'A', locationId: LOC }, delta: { onHand: -10 } }]);
+    expect(() => planMovement(movement({ type: 'SALE', quantity: 11 }), [level()], null)).toThrow(InsufficientStockError);
   });
 
   it('moves damaged units out of on-hand into the damaged bucket', () => {

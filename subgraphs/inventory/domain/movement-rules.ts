@@ -110,13 +110,13 @@ export function planMovement(m: Movement, levels: StockLevel[], transfer: Transf
   switch (m.type) {
     case 'RECEIPT':
       return [{ key, delta: { onHand: q } }];
-    case 'SALE': {
-      // A till sale may dip into safety stock (the unit is in the customer's hand) but never into
-      // units held for reservations.
-      const sellable = Math.max(0, level.onHand - level.reserved);
-      if (q > sellable) insufficient(level, q, sellable);
+    case 'SALE':
+      // A till sale is reported after the customer left with the unit: it is recorded even when it
+      // takes units held for reservations (those reservations are then short, `reserved > onHand`,
+      // and the channel shows 0), since refusing it would keep selling stock that is gone. Only a
+      // sale of more than the level holds at all is refused: the ledger is wrong and needs a count.
+      if (q > level.onHand) insufficient(level, q, level.onHand);
       return [{ key, delta: { onHand: -q } }];
-    }
     case 'RETURN':
       return [{ key, delta: m.condition === 'DAMAGED' ? { damaged: q } : { onHand: q } }];
     case 'TRANSFER_OUT': {
