@@ -56,6 +56,8 @@ export const stockChangedSchema = z.object({
   after: quantities,
   version: z.number().int(),
   at: z.string(),
+  /** When the change happened where it happened, for one reported after the fact (a till sale's time); absent: at `at`. */
+  occurredAt: z.string().optional(),
 });
 export type StockChanged = z.infer<typeof stockChangedSchema>;
 

@@ -287,9 +287,12 @@ const marketplacesSection = z.object({
   MARKETPLACE_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
   /** How often drift repair reads marketplaces' quantities back. */
   MARKETPLACE_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
+  /**
+   * Protective channels: a SKU's demand rate is its units sold or reserved over this window (over its
+   * last fifth when higher), and its unreported units come from the sales reported late within it.
+   */
+  MARKETPLACE_PROTECT_WINDOW_MS: z.coerce.number().int().min(1000).max(24 * 3_600_000).default(15 * 60_000),
   /** SKUs per channel one drift-repair run reads back, least recently verified first. */
-  /** Protective channels: a SKU's demand rate is its units sold or reserved over this window. */
-  MARKETPLACE_PROTECT_WINDOW_MS: z.coerce.number().int().min(60_000).max(24 * 3_600_000).default(15 * 60_000),
   MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** A marketplace quantity further than this from our available-to-sell is drift. */
   MARKETPLACE_DRIFT_TOLERANCE: z.coerce.number().int().min(0).default(0),
@@ -297,6 +300,12 @@ const marketplacesSection = z.object({
   MARKETPLACE_EPOCH_CHECK_MS: z.coerce.number().int().min(100).default(5000),
   /** How often the jobs process re-reads marketplace connections (new accounts get a push worker). */
   MARKETPLACE_REFRESH_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * For the marketplace simulator only (benchmarks, demos): its clocks run this many times faster,
+   * so intake's buckets refill this much faster and Amazon shows orders this much sooner. Against a
+   * real marketplace anything but 1 breaks its limits.
+   */
+  MARKETPLACE_TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
 });
 
 /** The jobs process itself: outbox relays and stream consumers. */

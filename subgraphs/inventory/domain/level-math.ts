@@ -38,8 +38,11 @@ export function quantitiesOf(level: StockLevel): StockQuantities {
 
 export const levelKeyOf = (l: { sku: string; locationId: string }) => `${l.sku}\u0000${l.locationId}`;
 
-/** The outbox event for one level change (topic `stock`, ordered per SKU and location). */
-export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date): OutboxEvent {
+/**
+ * The outbox event for one level change (topic `stock`, ordered per SKU and location); `occurredAt`
+ * for a change reported after it happened (a till sale), so consumers can tell how late it came.
+ */
+export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date, occurredAt?: Date | null): OutboxEvent {
   const payload: StockChanged = {
     sku: after.sku,
     locationId: after.locationId,
@@ -48,6 +51,7 @@ export function stockChangedEvent(before: StockLevel, after: StockLevel, change:
     after: quantitiesOf(after),
     version: after.version,
     at: at.toISOString(),
+    ...(occurredAt && occurredAt < at ? { occurredAt: occurredAt.toISOString() } : {}),
   };
   return { topic: TOPICS.stock, key: `${after.sku}:${after.locationId}`, payload };
 }

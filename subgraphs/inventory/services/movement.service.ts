@@ -188,7 +188,7 @@ export class MovementService {
       await stockMovementStore.receiveTransfer(tx, transfer.id, m.quantity, now);
     }
 
-    const afters = await this.applyChanges(tx, changes, locked, m.type, now);
+    const afters = await this.applyChanges(tx, changes, locked, m.type, now, m.occurredAt);
     const movements = changes.map((c, i) =>
       this.movementRow(m, c, locked.get(levelKeyOf(c.key))!, afters[i]!, {
         // The destination of a transfer gets its own ledger line under a derived key.
@@ -210,6 +210,7 @@ export class MovementService {
     locked: Map<string, StockLevelEntity>,
     change: string,
     now: Date,
+    occurredAt?: Date | null,
   ): Promise<StockLevelEntity[]> {
     const afters: StockLevelEntity[] = [];
     for (const c of changes) {
@@ -222,7 +223,7 @@ export class MovementService {
     }
     await outboxStore.append(
       tx,
-      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now)),
+      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now, occurredAt)),
       now,
     );
     return afters;

@@ -12,6 +12,13 @@
 /** Stock changes that are demand: a sale recorded, or units reserved for an order. */
 const DEMAND_CHANGES: ReadonlySet<string> = new Set(['SALE', 'RESERVE']);
 
+/** The units of demand a stock event is: what a sale took off on-hand, or what a reservation took. */
+export function demandUnits(e: { change: string; before: { onHand: number; reserved: number }; after: { onHand: number; reserved: number } }): number {
+  if (e.change === 'SALE') return Math.max(0, e.before.onHand - e.after.onHand);
+  if (e.change === 'RESERVE') return Math.max(0, e.after.reserved - e.before.reserved);
+  return 0;
+}
+
 /**
  * @param shown what the marketplace was last told (null: never pushed)
  * @param delta the net change of available-to-sell the events bring for this (channel, SKU)

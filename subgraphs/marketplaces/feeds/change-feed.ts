@@ -1,11 +1,11 @@
-import type { DemandMeter } from '../services/demand-meter.js';
+import type { DemandEntry, DemandMeter } from '../services/demand-meter.js';
 import type { Logger } from 'pino';
 import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
 import { sortableStreamId } from '../../../lib/event-stream.js';
 import type { TopicEntry } from '../../../lib/stream-consumer.js';
 import type { MarketplaceService, ResolvedConnection } from '../services/marketplace.service.js';
 import type { MarketplaceQueues, PushRequest } from '../services/queues.js';
-import { isDemandChange, isUrgentPush } from '../domain/push-rules.js';
+import { demandUnits, isDemandChange, isUrgentPush } from '../domain/push-rules.js';
 
 /** The topics the marketplace sync consumes. */
 export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel];
@@ -16,7 +16,7 @@ export interface ChangeFeedDeps {
   /** The marketplace channels fed by a location (current connections, refreshed by the supervisor). */
   connectionsAt: (locationId: string) => readonly ResolvedConnection[];
   isConnected: (channelId: string) => boolean;
-  /** Counts each SKU's demand for protective available-to-sell. */
+  /** Counts each SKU's demand, and how late sales were reported, for protective available-to-sell. */
   demand: DemandMeter;
   log: Logger;
 }
@@ -37,7 +37,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
   return async (entries: TopicEntry[]): Promise<string[]> => {
     const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number; demand: boolean }>();
     const resyncs = new Set<string>();
-    const demanded = new Map<string, number>();
+    const demanded: DemandEntry[] = [];
     for (const { topic, id, entry } of entries) {
       if (topic === TOPICS.channel) {
         const snapshot = channelSnapshotSchema.safeParse(entry.payload);
@@ -56,9 +56,11 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       }
       const { sku, locationId, before, after } = change.data;
       const demand = isDemandChange(change.data.change);
+      // Units sold or reserved, wherever (even of units another order held): the demand protective
+      // channels are shown less for, and for a sale reported late, how late.
+      const units = demandUnits(change.data);
+      if (units) demanded.push({ sku, units, occurredAt: change.data.occurredAt ? Date.parse(change.data.occurredAt) : undefined });
       if (before.available === after.available) continue;
-      // Units sold or reserved, wherever: the demand protective channels are shown less for.
-      if (demand && after.available < before.available) demanded.set(sku, (demanded.get(sku) ?? 0) + before.available - after.available);
       const seq = sortableStreamId(id);
       for (const connection of deps.connectionsAt(locationId)) {
         if (connection.channelStatus !== 'ACTIVE') continue;

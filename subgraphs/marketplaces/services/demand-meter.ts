@@ -1,49 +1,111 @@
 import type { Redis } from 'ioredis';
 
-const MINUTE_MS = 60_000;
+/** Slots per window: the rate follows a burst within a fifth of the window (three slots). */
+const SLOTS = 15;
+const RECENT_SLOTS = 3;
+
+/** A SKU's demand as protection reads it. */
+export interface Demand {
+  /** Units per second sold or reserved on every channel, by when they sold: over the window, or over its last fifth when that is higher (a burst). */
+  unitsPerSecond: number;
+  /**
+   * Units sold somewhere that we have not heard of yet, by Little's law: the units reported late in
+   * the window times how late each was, over the window's length. (Not over a shorter span: a till
+   * batch reports a quarter hour at once, and on average half of it is unheard of.)
+   */
+  unreported: number;
+}
+
+/** Demand seen in the stock stream: units of a SKU sold or reserved, and when they sold when that was earlier. */
+export interface DemandEntry {
+  sku: string;
+  units: number;
+  /** When the sale happened, for one reported late (epoch ms); absent: now. */
+  occurredAt?: number;
+}
 
 /**
- * Each SKU's recent demand (units sold or reserved, on every channel), counted per minute in Redis
- * from the stock stream, so every jobs process and the subgraph read the same rate; and what
- * protective channels last withheld per SKU. Counts expire with their window: nothing to clean up.
+ * Each SKU's recent demand, counted per slot (a fifteenth of MARKETPLACE_PROTECT_WINDOW_MS) in Redis
+ * so every jobs process and the subgraph read the same figures: the units sold or reserved (from the
+ * stock stream) and, for sales reported after they happened (a till batch, a marketplace order taken
+ * in after the marketplace's delay), their units times how late they came. And what protective
+ * channels last withheld per SKU. Counts expire with their window: nothing to clean up.
  */
 export class DemandMeter {
+  private readonly slotMs: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    /** MARKETPLACE_PROTECT_WINDOW_MS: the rate is the units of this window over its length. */
+    /** MARKETPLACE_PROTECT_WINDOW_MS. */
     private readonly windowMs: number,
-  ) {}
-
-  private key(sku: string, minute: number): string {
-    return `${this.prefix}:marketplace:demand:${sku}:${minute}`;
+  ) {
+    this.slotMs = Math.max(100, Math.floor(windowMs / SLOTS));
   }
 
-  /** Counts `units` of demand for each SKU now. */
-  async record(units: ReadonlyMap<string, number>, at = Date.now()): Promise<void> {
-    if (!units.size) return;
-    const minute = Math.floor(at / MINUTE_MS);
+  private key(kind: 'units' | 'late', sku: string, slot: number): string {
+    return `${this.prefix}:marketplace:demand:${kind}:${sku}:${slot}`;
+  }
+
+  private async add(amounts: { kind: 'units' | 'late'; sku: string; amount: number; at: number }[], now: number): Promise<void> {
     const tx = this.redis.multi();
-    for (const [sku, n] of units) {
-      if (n <= 0) continue;
-      tx.incrby(this.key(sku, minute), n);
-      tx.pexpire(this.key(sku, minute), this.windowMs + 2 * MINUTE_MS);
+    let any = false;
+    for (const { kind, sku, amount, at } of amounts) {
+      // Older than the window: it no longer counts.
+      if (!(amount > 0) || at <= now - this.windowMs) continue;
+      const key = this.key(kind, sku, Math.floor(at / this.slotMs));
+      tx.incrby(key, Math.round(amount));
+      tx.pexpire(key, Math.max(1, at + this.windowMs + 2 * this.slotMs - now));
+      any = true;
     }
-    await tx.exec();
+    if (any) await tx.exec();
   }
 
-  /** Units per second of each SKU over the window (0 for one without demand). */
-  async rates(skus: readonly string[], at = Date.now()): Promise<Map<string, number>> {
-    const minutes = Math.max(1, Math.ceil(this.windowMs / MINUTE_MS));
-    const last = Math.floor(at / MINUTE_MS);
-    const out = new Map<string, number>();
+  /**
+   * Counts demand: each entry's units in the slot of when they sold, and for one reported late, its
+   * units times how late (now).
+   */
+  record(entries: readonly DemandEntry[], now = Date.now()): Promise<void> {
+    return this.add(
+      entries.flatMap((e) => {
+        const at = Math.min(e.occurredAt ?? now, now);
+        return [
+          { kind: 'units' as const, sku: e.sku, amount: e.units, at },
+          { kind: 'late' as const, sku: e.sku, amount: e.units * (now - at), at: now },
+        ];
+      }),
+      now,
+    );
+  }
+
+  /** Counts sales reported late whose units the stock stream counts (a marketplace order's reservation): per SKU, units times milliseconds late, summed. */
+  recordLate(unitMs: ReadonlyMap<string, number>, now = Date.now()): Promise<void> {
+    return this.add([...unitMs].map(([sku, amount]) => ({ kind: 'late' as const, sku, amount, at: now })), now);
+  }
+
+  /** Each SKU's demand now (zeros for one without any). */
+  async demand(skus: readonly string[], at = Date.now()): Promise<Map<string, Demand>> {
+    const out = new Map<string, Demand>();
     if (!skus.length) return out;
-    const keys = skus.flatMap((sku) => Array.from({ length: minutes }, (_, i) => this.key(sku, last - i)));
-    const values = await this.redis.mget(keys);
+    // The current slot is partly over: a span is its whole slots before this one and what passed of this one.
+    const last = Math.floor(at / this.slotMs);
+    const elapsed = at - last * this.slotMs;
+    const read = SLOTS + 1;
+    const keys = skus.flatMap((sku) => Array.from({ length: read }, (_, i) => [this.key('units', sku, last - i), this.key('late', sku, last - i)]).flat());
+    const values = (await this.redis.mget(keys)).map((v) => Number(v ?? 0));
+    const recentMs = RECENT_SLOTS * this.slotMs + elapsed;
+    const windowMs = SLOTS * this.slotMs + elapsed;
     skus.forEach((sku, s) => {
-      let sum = 0;
-      for (let i = 0; i < minutes; i++) sum += Number(values[s * minutes + i] ?? 0);
-      out.set(sku, sum / ((minutes * MINUTE_MS) / 1000));
+      const base = s * read * 2;
+      let units = 0;
+      let late = 0;
+      let recentUnits = 0;
+      for (let i = 0; i < read; i++) {
+        units += values[base + 2 * i]!;
+        late += values[base + 2 * i + 1]!;
+        if (i === RECENT_SLOTS) recentUnits = units;
+      }
+      out.set(sku, { unitsPerSecond: Math.max(units / windowMs, recentUnits / recentMs) * 1000, unreported: late / windowMs });
     });
     return out;
   }

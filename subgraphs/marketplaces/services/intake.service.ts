@@ -13,6 +13,7 @@ import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
 import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
+import type { DemandMeter } from './demand-meter.js';
 
 /** The connection intake works for: its channel, and its account's feed. */
 export interface IntakeConnection {
@@ -47,6 +48,8 @@ export class OrderIntake {
     private readonly ds: DataSource,
     private readonly orders: OrdersClient,
     private readonly log: Logger,
+    /** Told how late each order came (its units times the time from the marketplace's sale to us): protective channels withhold what is still unheard of. */
+    private readonly demand?: Pick<DemandMeter, 'recordLate'>,
   ) {}
 
   /**
@@ -104,6 +107,7 @@ export class OrderIntake {
         } satisfies MarketplaceOrderEntity),
       );
       row = (await intakeStore.find(this.ds.manager, channelId, order.orderId))!;
+      if (row.receivedAt.getTime() === receivedAt.getTime() && order.status !== 'CANCELLED') await this.recordLateness(lines, order.placedAt, receivedAt);
     }
     if (order.status === 'CANCELLED' && row.status === 'RECEIVED' && row.marketplaceStatus !== 'CANCELLED') {
       // Kept on the row, so that a retry of the placement (the next poll) cancels it too.
@@ -111,6 +115,15 @@ export class OrderIntake {
       row.marketplaceStatus = 'CANCELLED';
     }
     return this.settle(connection, row, order.status === 'CANCELLED');
+  }
+
+  /** The order's units, each as late as the order reached us (a measurement: its failure costs nothing but a log line). */
+  private async recordLateness(lines: { sku: string | null; quantity: number }[], placedAt: Date, receivedAt: Date): Promise<void> {
+    const lateMs = receivedAt.getTime() - placedAt.getTime();
+    if (!this.demand || lateMs <= 0) return;
+    const unitMs = new Map<string, number>();
+    for (const l of lines) if (l.sku) unitMs.set(l.sku, (unitMs.get(l.sku) ?? 0) + l.quantity * lateMs);
+    await this.demand.recordLate(unitMs).catch((err: unknown) => this.log.warn({ err }, 'could not record how late an order came'));
   }
 
   /** Places a RECEIVED order, and cancels one the buyer cancelled. */

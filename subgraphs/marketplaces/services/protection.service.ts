@@ -2,7 +2,6 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { parseInput } from '../../../lib/errors.js';
 import { skuSchema } from '../../../lib/validation.js';
-import { intakeStore } from '../data/intake.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
 import { protectedQuantity, withheldUnits } from '../domain/protection-rules.js';
 import type { DemandMeter } from './demand-meter.js';
@@ -10,21 +9,20 @@ import type { DemandMeter } from './demand-meter.js';
 export interface ProtectedSku {
   sku: string;
   demandPerSecond: number;
-  exposureMs: number;
+  unreported: number;
+  pushLagMs: number;
   withheld: number;
 }
 
 /**
  * Protective available-to-sell (domain/protection-rules.ts) with its inputs measured: each SKU's
- * demand from the stock stream (DemandMeter), the push lag of the channel's last push of the SKU,
- * and the mean delay of its recent orders to intake.
+ * demand and its units sold but not reported yet (DemandMeter), and the lag of the channel's last
+ * push of the SKU.
  */
 export class ProtectionService {
   constructor(
     private readonly ds: DataSource,
     private readonly meter: DemandMeter,
-    /** The intake delay assumed before a channel's first order: half the poll interval. */
-    private readonly defaultIntakeDelayMs: number,
     /** Whether a channel is PROTECTIVE; by default read from its connection row (the jobs process passes the connections it holds). */
     private readonly protectiveOf: (channelId: string) => boolean | Promise<boolean> = (channelId) => this.isProtective(channelId),
   ) {}
@@ -40,16 +38,11 @@ export class ProtectionService {
   }
 
   private async measure(channelId: string, skus: readonly string[], protective: boolean): Promise<ProtectedSku[]> {
-    const [rates, states, intakeDelay] = await Promise.all([
-      this.meter.rates(skus),
-      marketplaceStore.syncStates(this.ds.manager, channelId, skus),
-      intakeStore.recentIntakeDelayMs(this.ds.manager, channelId),
-    ]);
+    const [demand, states] = await Promise.all([this.meter.demand(skus), marketplaceStore.syncStates(this.ds.manager, channelId, skus)]);
     const lag = new Map(states.map((s) => [s.sku, s.lastLagMs ?? 0]));
     return skus.map((sku) => {
-      const exposure = { pushLagMs: lag.get(sku) ?? 0, intakeDelayMs: intakeDelay ?? this.defaultIntakeDelayMs };
-      const demandPerSecond = rates.get(sku) ?? 0;
-      return { sku, demandPerSecond, exposureMs: Math.round(exposure.pushLagMs + exposure.intakeDelayMs), withheld: protective ? withheldUnits(demandPerSecond, exposure) : 0 };
+      const exposure = { unitsPerSecond: demand.get(sku)?.unitsPerSecond ?? 0, unreported: demand.get(sku)?.unreported ?? 0, pushLagMs: lag.get(sku) ?? 0 };
+      return { sku, demandPerSecond: exposure.unitsPerSecond, unreported: exposure.unreported, pushLagMs: exposure.pushLagMs, withheld: protective ? withheldUnits(exposure) : 0 };
     });
   }
 
@@ -63,13 +56,13 @@ export class ProtectionService {
   }
 
   /**
-   * For the API: per SKU, its demand per minute, the channel's exposure, what protection would
+   * For the API: per SKU, its demand per minute, its unreported units, the channel's push lag, what protection would
    * withhold now and what it withheld at the SKU's last push.
    * @throws BadUserInputError for no SKUs, more than 100, or a malformed one
    */
   async report(channelId: string, skus: unknown) {
     const wanted = parseInput(z.array(skuSchema).min(1).max(100), skus, 'skus');
     const [assessed, last] = await Promise.all([this.assess(channelId, wanted), this.meter.withheld(channelId, wanted)]);
-    return assessed.map((a) => ({ sku: a.sku, demandPerMinute: a.demandPerSecond * 60, exposureMs: a.exposureMs, withheld: a.withheld, lastWithheld: last.get(a.sku) ?? null }));
+    return assessed.map((a) => ({ sku: a.sku, demandPerMinute: a.demandPerSecond * 60, unreportedUnits: a.unreported, pushLagMs: Math.round(a.pushLagMs), withheld: a.withheld, lastWithheld: last.get(a.sku) ?? null }));
   }
 }

@@ -12,7 +12,7 @@ import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
-import { createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
+import { AMAZON_VISIBILITY_MS, createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
 import { OrdersClient } from '../../../contracts/orders-client.js';
 import { IntakeReads, OrderIntake, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
@@ -91,12 +91,12 @@ export class MarketplaceSync {
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
     const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.MARKETPLACE_PROTECT_WINDOW_MS);
-    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_INTAKE_POLL_MS / 2, (channelId) =>
+    const protection = new ProtectionService(marketplaces, demand, (channelId) =>
       this.connections.some((c) => c.channelId === channelId && c.protection === 'PROTECTIVE'),
     );
     this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
-    this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }));
+    this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }), demand);
     this.intakeReads = new IntakeReads(marketplaces);
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
@@ -342,7 +342,11 @@ export class MarketplaceSync {
   /** The connection as intake works with it: its order feed and its account's intake buckets. @throws UnusableConnectionError */
   private async intakeConnection(connection: ResolvedConnection): Promise<IntakeConnection> {
     const credentials = await this.credentials(connection);
-    const feed = createOrderFeed({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
+    const scale = this.cfg.MARKETPLACE_TIME_SCALE;
+    const feed = createOrderFeed(
+      { kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials },
+      { amazonVisibilityMs: AMAZON_VISIBILITY_MS / scale },
+    );
     const policies = DEFAULT_INTAKE_POLICIES[connection.kind] as Record<string, BucketPolicy>;
     // The bucket of the call made last: a throttled answer pauses it.
     let last: RateBucket | null = null;
@@ -351,7 +355,8 @@ export class MarketplaceSync {
       oversellPolicy: connection.oversellPolicy,
       feed,
       take: (bucket, cost) => {
-        last = new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), policies[bucket]!);
+        const policy = policies[bucket]!;
+        last = new RateBucket(this.buckets, bucketKey(this.queues.prefix, connection.kind, connection.accountId, `intake:${bucket}`), { ...policy, refillPerSecond: policy.refillPerSecond * scale });
         return last.take(cost, this.stopping.signal);
       },
       pause: async (ms) => {
