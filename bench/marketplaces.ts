@@ -12,7 +12,7 @@ import { DC } from './stock.js';
 import { startBenchSystem, type Endpoint } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
-const SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
+export const MARKETPLACE_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
   AMAZON: { marketplaceIds: ['A1F83G8C2ARO7P'] },
   EBAY: {},
   WALMART: {},
@@ -66,7 +66,7 @@ class SimulatorClient {
   }
 }
 
-type Gql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
+export type Gql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
 
 async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, any>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
@@ -211,7 +211,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     for (const t of targets) {
       await gateway(`mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
         c: t.channelId,
-        i: { accountId: t.account, baseUrl: sim.baseUrl(t.kind, t.account), secretName: t.account, settings: SETTINGS[t.kind], ratePolicy: t.policy },
+        i: { accountId: t.account, baseUrl: sim.baseUrl(t.kind, t.account), secretName: t.account, settings: MARKETPLACE_SETTINGS[t.kind], ratePolicy: t.policy },
       });
     }
     print(
@@ -255,13 +255,21 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
 
 /**
  * The bench database outlives a run: the channels of earlier runs (whose credentials were removed
- * with their run) are disconnected, so the jobs process does not keep pushing their SKUs.
+ * with their run) are disconnected, so the jobs process does not keep pushing their SKUs or polling
+ * their orders.
  */
-async function disconnectEarlierRuns(gateway: Gql): Promise<void> {
-  const data = await gateway(`{ channels(first: 100, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } } }`, {});
-  for (const { node } of data.channels.edges as { node: { id: string; code: string; marketplaceConnection: unknown } }[]) {
-    if (node.code.startsWith('BENCH-') && node.marketplaceConnection) {
-      await gateway(`mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
+export async function disconnectEarlierRuns(gateway: Gql): Promise<void> {
+  for (let after: string | null = null; ; ) {
+    const data = await gateway(
+      `query($after: String) { channels(first: 100, after: $after, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } pageInfo { hasNextPage endCursor } } }`,
+      { after },
+    );
+    for (const { node } of data.channels.edges as { node: { id: string; code: string; marketplaceConnection: unknown } }[]) {
+      if ((node.code.startsWith('BENCH-') || node.code.startsWith('PROMO-')) && node.marketplaceConnection) {
+        await gateway(`mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
+      }
     }
+    if (!data.channels.pageInfo.hasNextPage) return;
+    after = data.channels.pageInfo.endCursor;
   }
 }

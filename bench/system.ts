@@ -2,7 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
-import { configWith, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { createConnection } from 'mysql2/promise';
+import { configWith, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
+import { createRedis, dropKeys } from '../lib/redis.js';
 import { readServiceKeys, SERVICE_TOKEN_HEADER, signServiceToken } from '../lib/service-token.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
@@ -94,6 +96,8 @@ export interface BenchSystem {
   startGateway(port: number, env: Record<string, string>): Promise<string>;
   /** Inventory's database, for checks after a run. */
   inventoryDataSource: DataSource;
+  /** Marketplaces' database (orders taken in), for measurements after a run. */
+  marketplacesDataSource: DataSource;
   stop(): Promise<void>;
 }
 
@@ -101,19 +105,21 @@ export interface BenchSystem {
  * Migrates and seeds the bench databases, starts every service as in production (separate
  * processes), and waits until inventory's replicas hold the demo channels.
  */
-export async function startBenchSystem(opts: { skus: number; env?: Record<string, string>; basePort?: number; dbPrefix?: string }): Promise<BenchSystem> {
+export async function startBenchSystem(opts: { skus: number; env?: Record<string, string>; basePort?: number; dbPrefix?: string; fresh?: boolean }): Promise<BenchSystem> {
   const env = { ...benchEnv(opts.basePort ?? 4100, opts.dbPrefix ?? 'omnistock_bench'), ...opts.env };
   const cfg = configWith(env);
+  if (opts.fresh) await dropEverything(cfg);
   await preflight(cfg);
   const sources = await migrateAll(cfg);
   await seedDemo(sources, opts.skus);
-  const keep: SubgraphName = 'inventory';
-  await closeAll(Object.fromEntries(Object.entries(sources).filter(([n]) => n !== keep)) as typeof sources);
+  const keep: SubgraphName[] = ['inventory', 'marketplaces'];
+  await closeAll(Object.fromEntries(Object.entries(sources).filter(([n]) => !keep.includes(n as SubgraphName))) as typeof sources);
 
   const services: ServiceProcess[] = SUBGRAPH_NAMES.map((n) => spawnService(cfg, n, env));
   const stop = async () => {
     await stopAll(services);
     await sources.inventory.destroy();
+    await sources.marketplaces.destroy();
   };
   try {
     await Promise.all(services.map((s) => waitReady(s)));
@@ -135,10 +141,26 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
     };
     const headers = { authorization: `Bearer ${await benchToken(cfg.AUTH_JWT_SECRET!)}` };
     const apiKeyHeaders = { 'x-api-key': await benchApiKey(cfg) };
-    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, stop };
+    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, marketplacesDataSource: sources.marketplaces, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** Drops the run's databases and Redis keys: a benchmark that must not meet an earlier run's SKUs, channels or queues starts from nothing. */
+async function dropEverything(cfg: Config): Promise<void> {
+  const conn = await createConnection({ uri: cfg.MYSQL_URL });
+  try {
+    for (const db of [...SUBGRAPH_NAMES.map((n) => databaseName(cfg, n)), registryDatabaseName(cfg)]) await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
+  } finally {
+    await conn.end();
+  }
+  const redis = createRedis(cfg.REDIS_URL);
+  try {
+    await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
+  } finally {
+    await redis.quit();
   }
 }
 

@@ -31,3 +31,13 @@ export async function checkRedis(url: string): Promise<void> {
     client.disconnect();
   }
 }
+
+/** Deletes every key under `prefix:` (SCAN, never KEYS: the server keeps answering others). */
+export async function dropKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

@@ -1,7 +1,7 @@
 /** npm run seed -- --skus 100000: seeds (or tops up) the demo estate, with a progress bar. */
-import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { config } from '../lib/config.js';
+import { progressBar } from '../lib/progress.js';
 import { closeAll, migrateAll, preflight, seedDemo } from './system.js';
 
 const cfg = config();
@@ -27,7 +27,7 @@ try {
   process.exit(1);
 }
 const sources = await migrateAll(cfg);
-const bar = new SingleBar({ format: 'SKUs {bar} {percentage}% | {value}/{total} | {duration}s', hideCursor: true }, Presets.shades_classic);
+const bar = progressBar('SKUs {bar} {percentage}% | {value}/{total} | {duration}s');
 bar.start(skus, 0);
 const started = Date.now();
 const seeded = await seedDemo(sources, skus, (done) => bar.update(done));

@@ -12,14 +12,7 @@ export function testKeyPrefix(): string {
 }
 
 /** Deletes every key under a test prefix. */
-export async function dropKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+export { dropKeys } from '../lib/redis.js';
 
 /** A database of its own holding only an outbox table: relays on it meet no other test's relays or rows. */
 export async function outboxDatabase(): Promise<DataSource> {

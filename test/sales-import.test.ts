@@ -109,6 +109,8 @@ describe('omnistock import sales', () => {
     const run = await runScript('scripts/cli.ts', ['import', 'sales', file], { GATEWAY_URL: stack.gatewayUrl }, 60_000);
     expect(run.stdout).toContain('2 rows: 1 sales recorded, 0 recorded before, 1 rows rejected');
     expect(run.stdout).toContain('line 3: quantity');
+    // The bar reaches the end (drawn as lines: the output is no terminal).
+    expect(run.stderr).toContain('2/2 rows');
     expect(run.code).toBe(1);
     expect(await onHand(sku)).toBe(7);
   });

@@ -4,9 +4,9 @@
  * import had recorded already, and each rejected row by line (contracts/sales-import.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { config, gatewayUrl } from '../../lib/config.js';
+import { progressBar } from '../../lib/progress.js';
 import { importSales, parseSalesCsv, SalesFileError, SalesImportError, type GraphQLCall } from '../../contracts/sales-import.js';
 
 /** One GraphQL request to the gateway as the token's client. */
@@ -39,7 +39,7 @@ export function importCommand(): Command {
         process.exitCode = 2;
         return;
       }
-      const bar = new SingleBar({ format: 'sales {bar} {percentage}% | {value}/{total} rows | {duration}s', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+      const bar = progressBar('sales {bar} {percentage}% | {value}/{total} rows | {duration}s', process.stderr);
       bar.start(parsed.rows.length + parsed.bad.length, 0);
       let report;
       try {

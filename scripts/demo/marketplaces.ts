@@ -21,15 +21,28 @@ const DEMO_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
 
 /**
  * Runs the marketplace simulator (the stand-in for Amazon, eBay, Walmart and Shopify) as a child
- * process, logging to logs/marketplace-simulator.log; `rateScale` multiplies every limit it enforces.
+ * process, logging to logs/marketplace-simulator.log; `rateScale` multiplies every limit it enforces,
+ * `amazonVisibilityMs` and `walmartFeedMs` set Amazon's order delay and Walmart's feed processing time.
  * @returns the child and the simulator's base URL once it listens
  */
-export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number }): Promise<{ child: ChildProcess; url: string }> {
+export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number; amazonVisibilityMs?: number; walmartFeedMs?: number }): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync('logs', { recursive: true });
   const log = createWriteStream(join('logs', 'marketplace-simulator.log'), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'tools/marketplace-simulator/main.ts', '--port', String(opts.port), '--host', opts.host, '--rate-scale', String(opts.rateScale ?? 1)],
+    [
+      '--import',
+      'tsx',
+      'tools/marketplace-simulator/main.ts',
+      '--port',
+      String(opts.port),
+      '--host',
+      opts.host,
+      '--rate-scale',
+      String(opts.rateScale ?? 1),
+      ...(opts.amazonVisibilityMs !== undefined ? ['--amazon-visibility-ms', String(Math.round(opts.amazonVisibilityMs))] : []),
+      ...(opts.walmartFeedMs !== undefined ? ['--walmart-feed-ms', String(Math.round(opts.walmartFeedMs))] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(log);

@@ -49,6 +49,8 @@ export interface MarketplaceSimulator {
   quantities(kind: KindName, account: string): Map<string, number>;
   /** Every quantity the marketplace accepted for the SKU, in order. */
   history(kind: KindName, account: string, sku: string): number[];
+  /** When each quantity the marketplace accepted was applied (epoch ms), per SKU. */
+  appliedAt(kind: KindName, account: string): Map<string, number[]>;
   /** Changes a quantity on the marketplace's side (a sale there, a manual edit), not counted as received. */
   setQuantity(kind: KindName, account: string, sku: string, quantity: number): void;
   calls(kind: KindName, account: string): CallCounts;
@@ -140,6 +142,7 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
     quantity: (kind, account, sku) => acct(kind, account).quantities.get(sku),
     quantities: (kind, account) => new Map(acct(kind, account).quantities),
     history: (kind, account, sku) => [...(acct(kind, account).history.get(sku) ?? [])],
+    appliedAt: (kind, account) => new Map([...acct(kind, account).appliedAt].map(([sku, times]) => [sku, [...times]])),
     setQuantity: (kind, account, sku, quantity) => void acct(kind, account).quantities.set(sku, quantity),
     calls: (kind, account) => ({ ...acct(kind, account).calls }),
     inject: (kind, account, fault) => state.inject(kindOf(kind), account, faultSchema.parse(fault)),
@@ -242,6 +245,10 @@ function registerControl(app: FastifyInstance, sim: MarketplaceSimulator): void 
   app.get('/_sim/:kind/:account/quantities', async (req) => {
     const p = accountParams.parse(req.params);
     return { quantities: Object.fromEntries(sim.quantities(p.kind, p.account)) };
+  });
+  app.get('/_sim/:kind/:account/applied', async (req) => {
+    const p = accountParams.parse(req.params);
+    return { appliedAt: Object.fromEntries(sim.appliedAt(p.kind, p.account)) };
   });
   app.get('/_sim/:kind/:account/quantities/:sku', async (req) => {
     const p = skuParams.parse(req.params);

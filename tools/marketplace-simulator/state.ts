@@ -84,6 +84,8 @@ export interface AccountState {
   quantities: Map<string, number>;
   /** Every quantity the marketplace accepted, per SKU, in order. */
   history: Map<string, number[]>;
+  /** When each of those was applied (epoch ms), per SKU, in order. */
+  appliedAt: Map<string, number[]>;
   rejected: Map<string, SkuRejection>;
   unlisted: Set<string>;
   buckets: Map<string, TokenBucket>;
@@ -162,6 +164,7 @@ export class SimState {
         token: tokenFor(kind, account),
         quantities: new Map(),
         history: new Map(),
+        appliedAt: new Map(),
         rejected: new Map(),
         unlisted: new Set(),
         buckets: new Map(),
@@ -186,6 +189,9 @@ export class SimState {
     const h = acct.history.get(sku);
     if (h) h.push(quantity);
     else acct.history.set(sku, [quantity]);
+    const at = acct.appliedAt.get(sku);
+    if (at) at.push(Date.now());
+    else acct.appliedAt.set(sku, [Date.now()]);
   }
 
   markArrival(req: FastifyRequest): void {

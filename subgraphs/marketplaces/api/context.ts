@@ -27,6 +27,6 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   runtime.onClose(async () => {
     await redis.quit();
   });
-  const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.MARKETPLACE_PROTECT_WINDOW_MS));
+  const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.MARKETPLACE_PROTECT_WINDOW_MS), runtime.cfg.MARKETPLACE_PROTECT_CONFIDENCE);
   return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, intake, protection, loaders: createLoaders(marketplace) });
 }

@@ -22,6 +22,15 @@ export interface PushedMark {
   lagMs: number | null;
 }
 
+export interface PushHistoryRow {
+  sku: string;
+  pushedAt: Date;
+  quantity: number;
+  /** Since when the change this push carried had been waiting. */
+  pendingSince: Date | null;
+  lagMs: number | null;
+}
+
 export interface SyncFilter {
   skus?: string[] | null;
   onlyPending?: boolean | null;
@@ -103,6 +112,40 @@ export const marketplaceStore = {
   syncStates(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<SyncStateEntity[]> {
     if (!skus.length) return Promise.resolve([]);
     return tx.find(SyncStateEntity, { where: { channelId, sku: In([...skus]) } });
+  },
+
+  /**
+   * Appends to the push history what the marketplace accepted now, with the change each push carried
+   * (pending since when: read before markPushed clears it).
+   */
+  async recordPushes(tx: EntityManager, channelId: string, marks: readonly PushedMark[], at: Date): Promise<void> {
+    if (!marks.length) return;
+    const pending = new Map((await this.syncStates(tx, channelId, marks.map((m) => m.sku))).map((s) => [s.sku, s.pendingSince]));
+    await tx.query(
+      `INSERT IGNORE INTO marketplace_push_history (channel_id, sku, pushed_at, quantity, pending_since, lag_ms) VALUES ${marks.map(() => '(?, ?, ?, ?, ?, ?)').join(',')}`,
+      marks.flatMap((m) => [channelId, m.sku, at, m.quantity, pending.get(m.sku) ?? null, m.lagMs]),
+    );
+  },
+
+  /** The SKU's last push at or before `at` and its first after it (the primary key's order: two index lookups). */
+  pushesAround(tx: EntityManager, channelId: string, sku: string, at: Date): Promise<PushHistoryRow[]> {
+    const columns = 'sku, pushed_at, quantity, pending_since, lag_ms';
+    return tx
+      .query(
+        `(SELECT ${columns} FROM marketplace_push_history WHERE channel_id = ? AND sku = ? AND pushed_at <= ? ORDER BY pushed_at DESC LIMIT 1)
+         UNION ALL
+         (SELECT ${columns} FROM marketplace_push_history WHERE channel_id = ? AND sku = ? AND pushed_at > ? ORDER BY pushed_at LIMIT 1)`,
+        [channelId, sku, at, channelId, sku, at],
+      )
+      .then((rows: { sku: string; pushed_at: Date; quantity: number; pending_since: Date | null; lag_ms: number | null }[]) =>
+        rows.map((r) => ({ sku: r.sku, pushedAt: new Date(r.pushed_at), quantity: Number(r.quantity), pendingSince: r.pending_since ? new Date(r.pending_since) : null, lagMs: r.lag_ms === null ? null : Number(r.lag_ms) })),
+      );
+  },
+
+  /** Forgets pushes older than `before`, at most `limit` rows at a time; returns how many. */
+  async prunePushHistory(tx: EntityManager, before: Date, limit: number): Promise<number> {
+    const result = await tx.query('DELETE FROM marketplace_push_history WHERE pushed_at < ? LIMIT ?', [before, limit]);
+    return Number(result?.affectedRows ?? 0);
   },
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oversellCause } from './intake-rules.js';
+import { oversellCause, pushRecordAt } from './intake-rules.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 11, 5, 12, 0, s));
 const line = { sku: 'SKU-A', requested: 5, available: 2 };
@@ -31,5 +31,38 @@ describe('oversellCause', () => {
       lastThrottledAt: null,
       intakeDelayMs: 10_000,
     });
+  });
+});
+
+describe('pushRecordAt', () => {
+  // Pushed 6 at 0:10 and 2 at 0:50 (a change waiting since 0:20 for it); the buyer ordered at 0:30.
+  const history = [
+    { pushedAt: t(10), quantity: 6, pendingSince: t(2), lagMs: 8000 },
+    { pushedAt: t(50), quantity: 2, pendingSince: t(20), lagMs: 30_000 },
+  ];
+  const now = { lastPushedQuantity: 2, lastPushedAt: t(50), pendingSince: null, lastLagMs: 30_000 };
+
+  it('judges an order on what the marketplace had been told when the buyer ordered, not since', () => {
+    const record = pushRecordAt(history, now, t(30));
+    expect(record).toEqual({ lastPushedQuantity: 6, lastPushedAt: t(10), pendingSince: t(20), lastLagMs: 30_000 });
+    // The current state alone would call it DRIFT (2 pushed, 5 sold); the history says a change waited.
+    expect(oversellCause(line, now, at).cause).toBe('DRIFT');
+    expect(oversellCause(line, record, at).cause).toBe('PUSH_LAG');
+  });
+
+  it('sees no change waiting when the next push carried one that came after the order', () => {
+    expect(pushRecordAt([history[0]!, { ...history[1]!, pendingSince: t(35) }], now, t(30))).toMatchObject({ lastPushedQuantity: 6, pendingSince: t(35) });
+    expect(oversellCause(line, pushRecordAt([history[0]!, { ...history[1]!, pendingSince: t(35) }], now, t(30)), at).cause).toBe('INTAKE_DELAY');
+  });
+
+  it('takes the change still waiting when no push followed the order', () => {
+    expect(pushRecordAt([history[0]!], { ...now, lastPushedQuantity: 6, lastPushedAt: t(10), pendingSince: t(25) }, t(30))).toMatchObject({ lastPushedQuantity: 6, pendingSince: t(25) });
+  });
+
+  it('falls back on the current state when the history was pruned, and says never pushed when nothing came before the order', () => {
+    expect(pushRecordAt([], { ...now, lastPushedAt: t(5) }, t(30))).toMatchObject({ lastPushedQuantity: 2, lastPushedAt: t(5) });
+    expect(pushRecordAt([history[1]!], now, t(30))).toMatchObject({ lastPushedQuantity: null, lastPushedAt: null, pendingSince: t(20) });
+    expect(oversellCause(line, pushRecordAt([history[1]!], now, t(30)), at).cause).toBe('NEVER_PUSHED');
+    expect(pushRecordAt([], null, t(30))).toBeNull();
   });
 });

@@ -16,8 +16,9 @@ export const INTAKE_STATUSES = ['RECEIVED', 'PLACED', 'OVERSOLD', 'UNMAPPED', 'R
  * NEVER_PUSHED: we had never pushed the SKU to this marketplace. PUSH_LAG: a change was waiting to be
  * pushed when the buyer ordered (the marketplace showed an old quantity). THROTTLED: the same, while
  * the marketplace was throttling our pushes. DRIFT: the marketplace sold more than we last pushed
- * (its quantity had drifted from ours). INTAKE_DELAY: the marketplace was right when the buyer
- * ordered; the stock went to another channel before the order reached us.
+ * (its quantity had drifted from ours). INTAKE_DELAY: the marketplace showed what we knew when the
+ * buyer ordered; sales we had not heard of yet (on any channel, its own included) had taken the
+ * stock, or another channel took it before the order reached us.
  */
 export type OversellCause = 'NEVER_PUSHED' | 'PUSH_LAG' | 'THROTTLED' | 'DRIFT' | 'INTAKE_DELAY';
 export const OVERSELL_CAUSES = ['NEVER_PUSHED', 'PUSH_LAG', 'THROTTLED', 'DRIFT', 'INTAKE_DELAY'] as const satisfies readonly OversellCause[];
@@ -44,6 +45,35 @@ export interface OversellEvidence {
   lastThrottledAt: string | null;
   /** From the buyer's order to intake receiving it. */
   intakeDelayMs: number;
+}
+
+/** One quantity the marketplace accepted from us (the push history). */
+export interface PushedEntry {
+  pushedAt: Date;
+  quantity: number;
+  /** Since when the change it carried had been waiting. */
+  pendingSince: Date | null;
+  lagMs: number | null;
+}
+
+/**
+ * What our records said at `at` (the buyer's order): the last quantity pushed at or before it, and
+ * the change waiting then: the one the next push carried, or the one still waiting (`now`, the SKU's
+ * current sync state). Without history back to `at` (pruned after a day), the current state stands
+ * for it when its last push came before `at`.
+ */
+export function pushRecordAt(history: readonly PushedEntry[], now: PushRecord | null, at: Date): PushRecord | null {
+  const sorted = [...history].sort((a, b) => a.pushedAt.getTime() - b.pushedAt.getTime());
+  const after = sorted.find((h) => h.pushedAt > at);
+  let before: { quantity: number | null; pushedAt: Date; lagMs: number | null } | undefined = sorted.filter((h) => h.pushedAt <= at).at(-1);
+  if (!before && !after && now?.lastPushedAt && now.lastPushedAt <= at) before = { quantity: now.lastPushedQuantity, pushedAt: now.lastPushedAt, lagMs: now.lastLagMs };
+  if (!before && !after && !now) return null;
+  return {
+    lastPushedQuantity: before?.quantity ?? null,
+    lastPushedAt: before?.pushedAt ?? null,
+    pendingSince: after ? after.pendingSince : (now?.pendingSince ?? null),
+    lastLagMs: (after ?? before)?.lagMs ?? null,
+  };
 }
 
 /** Why the marketplace could sell `requested` units of a SKU we had `available` of. */

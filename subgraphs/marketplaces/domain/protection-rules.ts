@@ -5,6 +5,7 @@
  * shows its orders minutes late, this channel's own included), and sales anywhere while our last
  * change is on its way to the channel (push lag). Protection withholds both. No I/O.
  */
+import { poissonDistribution, probit } from 'simple-statistics';
 
 export type Protection = 'OFF' | 'PROTECTIVE';
 export const PROTECTIONS = ['OFF', 'PROTECTIVE'] as const satisfies readonly Protection[];
@@ -19,12 +20,30 @@ export interface Exposure {
   pushLagMs: number;
 }
 
-/** Units to withhold: the unreported ones and what sells during the push lag, rounded up. */
-export function withheldUnits(e: Exposure): number {
+/** The units the channel cannot know are gone: the unreported ones and what sells while our push travels. */
+export function unitsAtRisk(e: Exposure): number {
   const unreported = e.unreported > 0 ? e.unreported : 0;
   const inFlight = e.unitsPerSecond > 0 && e.pushLagMs > 0 ? (e.unitsPerSecond * e.pushLagMs) / 1000 : 0;
-  // A hair of float noise (0.1 + 0.2) must not cost a whole unit.
-  return Math.max(0, Math.ceil(unreported + inFlight - 1e-9));
+  return unreported + inFlight;
+}
+
+/**
+ * Units to withhold: sales arrive at random, so the units at risk are Poisson around their mean;
+ * withhold the fewest that cover them with probability `confidence` (0.95: 19 times in 20). A SKU
+ * barely selling withholds nothing; a fast one more than its mean.
+ */
+export function withheldUnits(e: Exposure, confidence: number): number {
+  const mean = unitsAtRisk(e);
+  if (!(mean > 0)) return 0;
+  const cells = poissonDistribution(mean);
+  // A mean too large to tabulate: the normal approximation.
+  if (!cells) return Math.ceil(mean + probit(confidence) * Math.sqrt(mean));
+  let covered = 0;
+  for (const [k, p] of cells.entries()) {
+    covered += p;
+    if (covered >= confidence - 1e-12) return k;
+  }
+  return cells.length;
 }
 
 /** What a protective channel is shown: its quantity less what it withholds, never below zero. */

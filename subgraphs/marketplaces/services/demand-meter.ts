@@ -9,11 +9,14 @@ export interface Demand {
   /** Units per second sold or reserved on every channel, by when they sold: over the window, or over its last fifth when that is higher (a burst). */
   unitsPerSecond: number;
   /**
-   * Units sold somewhere that we have not heard of yet, by Little's law: the units reported late in
-   * the window times how late each was, over the window's length. (Not over a shorter span: a till
-   * batch reports a quarter hour at once, and on average half of it is unheard of.)
+   * Units sold somewhere that we have not heard of yet, by Little's law: the SKU's rate times how
+   * late a unit sold reaches us on average (over every SKU in the window: the channel mix decides
+   * it, and every SKU's sales tell it; a till batch a quarter hour long makes its units 7.5 minutes
+   * late on average).
    */
   unreported: number;
+  /** That mean lateness of a unit, in milliseconds. */
+  meanLatenessMs: number;
 }
 
 /** Demand seen in the stock stream: units of a SKU sold or reserved, and when they sold when that was earlier. */
@@ -23,6 +26,9 @@ export interface DemandEntry {
   /** When the sale happened, for one reported late (epoch ms); absent: now. */
   occurredAt?: number;
 }
+
+/** The key of every SKU's counts together (no SKU holds `*`). */
+const ALL = '*';
 
 /**
  * Each SKU's recent demand, counted per slot (a fifteenth of MARKETPLACE_PROTECT_WINDOW_MS) in Redis
@@ -53,9 +59,10 @@ export class DemandMeter {
     for (const { kind, sku, amount, at } of amounts) {
       // Older than the window: it no longer counts.
       if (!(amount > 0) || at <= now - this.windowMs) continue;
-      const key = this.key(kind, sku, Math.floor(at / this.slotMs));
-      tx.incrby(key, Math.round(amount));
-      tx.pexpire(key, Math.max(1, at + this.windowMs + 2 * this.slotMs - now));
+      for (const key of [this.key(kind, sku, Math.floor(at / this.slotMs)), this.key(kind, ALL, Math.floor(at / this.slotMs))]) {
+        tx.incrby(key, Math.round(amount));
+        tx.pexpire(key, Math.max(1, at + this.windowMs + 2 * this.slotMs - now));
+      }
       any = true;
     }
     if (any) await tx.exec();
@@ -91,11 +98,11 @@ export class DemandMeter {
     const last = Math.floor(at / this.slotMs);
     const elapsed = at - last * this.slotMs;
     const read = SLOTS + 1;
-    const keys = skus.flatMap((sku) => Array.from({ length: read }, (_, i) => [this.key('units', sku, last - i), this.key('late', sku, last - i)]).flat());
+    const keys = [ALL, ...skus].flatMap((sku) => Array.from({ length: read }, (_, i) => [this.key('units', sku, last - i), this.key('late', sku, last - i)]).flat());
     const values = (await this.redis.mget(keys)).map((v) => Number(v ?? 0));
     const recentMs = RECENT_SLOTS * this.slotMs + elapsed;
     const windowMs = SLOTS * this.slotMs + elapsed;
-    skus.forEach((sku, s) => {
+    const sums = (s: number) => {
       const base = s * read * 2;
       let units = 0;
       let late = 0;
@@ -105,7 +112,14 @@ export class DemandMeter {
         late += values[base + 2 * i + 1]!;
         if (i === RECENT_SLOTS) recentUnits = units;
       }
-      out.set(sku, { unitsPerSecond: Math.max(units / windowMs, recentUnits / recentMs) * 1000, unreported: late / windowMs });
+      return { units, late, recentUnits };
+    };
+    const all = sums(0);
+    const meanLatenessMs = all.units > 0 ? all.late / all.units : 0;
+    skus.forEach((sku, s) => {
+      const { units, recentUnits } = sums(s + 1);
+      const unitsPerSecond = Math.max(units / windowMs, recentUnits / recentMs) * 1000;
+      out.set(sku, { unitsPerSecond, unreported: (unitsPerSecond * meanLatenessMs) / 1000, meanLatenessMs });
     });
     return out;
   }

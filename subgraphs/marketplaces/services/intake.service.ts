@@ -11,7 +11,7 @@ import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { cancelKey, oversellCause, placeKey, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
+import { cancelKey, oversellCause, placeKey, pushRecordAt, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 import type { DemandMeter } from './demand-meter.js';
 
@@ -35,6 +35,8 @@ export interface IntakeOutcome {
 }
 
 const RETRY_BATCH = 100;
+/** How long the push history is kept (an order taken in later is judged on the current state). */
+export const PUSH_HISTORY_MS = 24 * 3_600_000;
 
 /**
  * Marketplace order intake: every marketplace order line becomes exactly one Omnistock order line.
@@ -240,17 +242,24 @@ export class OrderIntake {
     return { marketplaceOrderId: row.marketplaceOrderId, status };
   }
 
-  /** What our records said about each short line's SKU on this marketplace when the buyer ordered. */
+  /**
+   * What our records said about each short line's SKU on this marketplace when the buyer ordered:
+   * the push history around that moment (the last push before it and the first after), and the
+   * SKU's current state for a change still waiting.
+   */
   private async evidence(row: MarketplaceOrderEntity, short: { sku: string; requested: number; available: number }[]): Promise<OversellEvidence[]> {
-    const states = new Map((await marketplaceStore.syncStates(this.ds.manager, row.channelId, short.map((l) => l.sku))).map((s) => [s.sku, s]));
+    const skus = short.map((l) => l.sku);
+    const states = new Map((await marketplaceStore.syncStates(this.ds.manager, row.channelId, skus)).map((s) => [s.sku, s]));
+    const history = await Promise.all(skus.map((sku) => marketplaceStore.pushesAround(this.ds.manager, row.channelId, sku, row.placedAt)));
     const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [row.channelId]);
-    return short.map((l) => {
+    return short.map((l, i) => {
       const s = states.get(l.sku);
-      return oversellCause(
-        l,
-        s ? { lastPushedQuantity: s.lastPushedQuantity, lastPushedAt: s.lastPushedAt, pendingSince: s.pendingSince, lastLagMs: s.lastLagMs } : null,
-        { placedAt: row.placedAt, receivedAt: row.receivedAt, lastThrottledAt: connection?.lastThrottledAt ?? null },
-      );
+      const now = s ? { lastPushedQuantity: s.lastPushedQuantity, lastPushedAt: s.lastPushedAt, pendingSince: s.pendingSince, lastLagMs: s.lastLagMs } : null;
+      return oversellCause(l, pushRecordAt(history[i]!, now, row.placedAt), {
+        placedAt: row.placedAt,
+        receivedAt: row.receivedAt,
+        lastThrottledAt: connection?.lastThrottledAt ?? null,
+      });
     });
   }
 

@@ -375,8 +375,22 @@ export class MarketplaceService {
     return new Map((await marketplaceStore.syncStates(this.ds.manager, channelId, skus)).map((s) => [s.sku, s]));
   }
 
-  markPushed(channelId: string, marks: readonly PushedMark[]): Promise<unknown> {
-    return marketplaceStore.markPushed(this.ds.manager, channelId, marks, new Date());
+  /** Records what the marketplace holds now; `sent`: the quantities were sent now (kept in the push history), not found unchanged. */
+  markPushed(channelId: string, marks: readonly PushedMark[], opts: { sent: boolean }): Promise<unknown> {
+    if (!marks.length) return Promise.resolve();
+    const at = new Date();
+    if (!opts.sent) return marketplaceStore.markPushed(this.ds.manager, channelId, marks, at);
+    return writeTransaction(this.ds, async (tx) => {
+      await marketplaceStore.recordPushes(tx, channelId, marks, at);
+      await marketplaceStore.markPushed(tx, channelId, marks, at);
+    });
+  }
+
+  /** Forgets the push history older than `before`, in rounds of 10,000 rows. */
+  async prunePushHistory(before: Date): Promise<number> {
+    let total = 0;
+    for (let n = -1; n !== 0; total += n) n = await marketplaceStore.prunePushHistory(this.ds.manager, before, 10_000);
+    return total;
   }
 
   markRetrying(channelId: string, failures: readonly { sku: string; message: string }[]): Promise<unknown> {

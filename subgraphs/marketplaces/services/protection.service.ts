@@ -23,6 +23,8 @@ export class ProtectionService {
   constructor(
     private readonly ds: DataSource,
     private readonly meter: DemandMeter,
+    /** MARKETPLACE_PROTECT_CONFIDENCE. */
+    private readonly confidence: number,
     /** Whether a channel is PROTECTIVE; by default read from its connection row (the jobs process passes the connections it holds). */
     private readonly protectiveOf: (channelId: string) => boolean | Promise<boolean> = (channelId) => this.isProtective(channelId),
   ) {}
@@ -42,7 +44,7 @@ export class ProtectionService {
     const lag = new Map(states.map((s) => [s.sku, s.lastLagMs ?? 0]));
     return skus.map((sku) => {
       const exposure = { unitsPerSecond: demand.get(sku)?.unitsPerSecond ?? 0, unreported: demand.get(sku)?.unreported ?? 0, pushLagMs: lag.get(sku) ?? 0 };
-      return { sku, demandPerSecond: exposure.unitsPerSecond, unreported: exposure.unreported, pushLagMs: exposure.pushLagMs, withheld: protective ? withheldUnits(exposure) : 0 };
+      return { sku, demandPerSecond: exposure.unitsPerSecond, unreported: exposure.unreported, pushLagMs: exposure.pushLagMs, withheld: protective ? withheldUnits(exposure, this.confidence) : 0 };
     });
   }
 

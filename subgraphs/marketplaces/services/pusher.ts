@@ -240,7 +240,7 @@ export class AccountPusher {
       if (!item.data.force && state?.lastPushedQuantity === quantity && !state.lastError) unchanged.push(mark(item.data.sku, quantity));
       else toPush.push({ ...item, update: { sku: item.data.sku, quantity, previousQuantity: state?.lastPushedQuantity ?? null } });
     }
-    await this.deps.service.markPushed(channelId, unchanged);
+    await this.deps.service.markPushed(channelId, unchanged, { sent: false });
     const settle = new Set(toPush.map((i) => i.job));
     for (const item of items) if (!settle.has(item.job)) await this.complete(item.job, 'unchanged');
     if (!toPush.length) return;
@@ -283,7 +283,7 @@ export class AccountPusher {
         retryMessage = outcome.message;
       } else refused.push({ item, message: outcome.message, code: outcome.code ?? null });
     }
-    await this.deps.service.markPushed(channelId, pushed);
+    await this.deps.service.markPushed(channelId, pushed, { sent: true });
     for (const item of toPush) if (bySku.get(item.data.sku)?.ok) await this.complete(item.job, 'pushed');
     if (refused.length) await this.deadLetter(channelId, refused);
     if (retryable.length) await this.retry(channelId, retryable, retryMessage);

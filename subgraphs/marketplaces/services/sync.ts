@@ -14,7 +14,7 @@ import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
 import { AMAZON_VISIBILITY_MS, createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
 import { OrdersClient } from '../../../contracts/orders-client.js';
-import { IntakeReads, OrderIntake, type IntakeConnection, type OversoldByCause } from './intake.service.js';
+import { IntakeReads, OrderIntake, PUSH_HISTORY_MS, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
 import { DemandMeter } from './demand-meter.js';
 import { ProtectionService } from './protection.service.js';
@@ -91,7 +91,7 @@ export class MarketplaceSync {
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
     const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.MARKETPLACE_PROTECT_WINDOW_MS);
-    const protection = new ProtectionService(marketplaces, demand, (channelId) =>
+    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_PROTECT_CONFIDENCE, (channelId) =>
       this.connections.some((c) => c.channelId === channelId && c.protection === 'PROTECTIVE'),
     );
     this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
@@ -142,6 +142,8 @@ export class MarketplaceSync {
         if (job.name === DRIFT_SCHEDULE) {
           // Not for a connection without credentials: it could read nothing back, and its health already says why.
           for (const c of this.connections) if (!this.problems.get(c.channelId)) await this.queues.requestDriftRepair(c.channelId);
+          // The schedule runs once per interval across processes: the push history is pruned with it.
+          await this.service.prunePushHistory(new Date(Date.now() - PUSH_HISTORY_MS));
           return;
         }
         const { channelId } = maintenanceJobSchema.parse(job.data);
