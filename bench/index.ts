@@ -80,14 +80,14 @@ program
   .description('a promotion played against the marketplace simulator (four marketplaces, the web storefront through the gateway, till batches every quarter hour, a 10x burst) once per strategy (no buffer, static buffers, protective): units sold, oversold, lost sales and how long a sale took to reach every other channel')
   .option('-s, --skus <n>', 'SKUs per strategy', positiveInt, 500)
   .option('-m, --minutes <n>', 'simulated minutes of promotion', positiveInt, 60)
-  .option('-x, --time-scale <n>', 'marketplace time runs this many times faster than the clock (limits, delays and our time settings alike)', positiveInt, 20)
-  .option('-b, --buffers <list>', 'comma-separated static buffers (units) to try', (v) => v.split(',').map(positiveInt), [1, 2, 3])
+  .option('-x, --time-scale <n>', 'marketplace time runs this many times faster than the clock (limits, delays and our time settings alike)', positiveInt, 10)
+  .option('-b, --buffers <list>', 'comma-separated static buffers (units) to try', (v) => v.split(',').map(positiveInt), [1, 2])
   .option('--demand <x>', 'units asked per unit of stock', (v) => {
     const n = Number(v);
     if (!(n > 0)) throw new InvalidArgumentError('a positive number');
     return n;
   }, 1.3)
-  .option('--mean-stock <n>', 'mean units per SKU', positiveInt, 6)
+  .option('--mean-stock <n>', 'mean units per SKU', positiveInt, 4)
   .option('--seed <n>', 'seed of the demand', positiveInt, 1)
   .option('--drain <s>', 'seconds to wait after the promotion for intake and pushes to settle', positiveInt, 120)
   .action(async (opts: { skus: number; minutes: number; timeScale: number; buffers: number[]; demand: number; meanStock: number; seed: number; drain: number }) => {

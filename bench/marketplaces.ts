@@ -258,14 +258,14 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
  * with their run) are disconnected, so the jobs process does not keep pushing their SKUs or polling
  * their orders.
  */
-export async function disconnectEarlierRuns(gateway: Gql): Promise<void> {
+async function disconnectEarlierRuns(gateway: Gql): Promise<void> {
   for (let after: string | null = null; ; ) {
     const data = await gateway(
       `query($after: String) { channels(first: 100, after: $after, filter: { types: [MARKETPLACE] }) { edges { node { id code marketplaceConnection { accountId } } } pageInfo { hasNextPage endCursor } } }`,
       { after },
     );
     for (const { node } of data.channels.edges as { node: { id: string; code: string; marketplaceConnection: unknown } }[]) {
-      if ((node.code.startsWith('BENCH-') || node.code.startsWith('PROMO-')) && node.marketplaceConnection) {
+      if (node.code.startsWith('BENCH-') && node.marketplaceConnection) {
         await gateway(`mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: node.id });
       }
     }

@@ -10,7 +10,7 @@ import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types
 import type { SalesReport } from '../contracts/sales-import.js';
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
-import { disconnectEarlierRuns, MARKETPLACE_SETTINGS, type Gql } from './marketplaces.js';
+import { MARKETPLACE_SETTINGS, type Gql } from './marketplaces.js';
 import {
   addTally,
   DEFAULT_SHARES,
@@ -105,14 +105,11 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs `work` over `items` with at most `limit` at once. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
+let benchStart = Date.now();
+/** A line with the time since the benchmark started. */
+function say(line: string): void {
+  const s = Math.round((Date.now() - benchStart) / 1000);
+  process.stdout.write(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
 }
 
 const sim = (url: string) => ({
@@ -135,6 +132,7 @@ const sim = (url: string) => ({
  * other channel.
  */
 export async function benchPromotion(o: PromotionOptions): Promise<void> {
+  benchStart = Date.now();
   const S = o.timeScale;
   const plan = planPromotion({
     skus: o.skus,
@@ -161,11 +159,11 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
   const simulator = await spawnSimulator({ port: PROMOTION_SIMULATOR_PORT, host: '127.0.0.1', rateScale: S, amazonVisibilityMs: AMAZON_VISIBILITY_MS / S, walmartFeedMs: WALMART_FEED_MS / S });
   const control = sim(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
-  process.stdout.write('Starting the system…\n');
+  say('Starting the system…');
   // Databases of its own, emptied first: every channel's resync pushes every SKU inventory knows,
   // and an earlier run's would be pushed too.
   const system = await startBenchSystem({
-    skus: 10,
+    skus: strategies.length * o.skus,
     dbPrefix: 'omnistock_bench_promotion',
     fresh: true,
     env: {
@@ -187,14 +185,13 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
-    await disconnectEarlierRuns(gateway);
     const run = randomUUID().slice(0, 6).toUpperCase();
     const variants = await setUp(system, gateway, control, simulator.url, secrets, run, strategies, plan.stock, S);
     await play(system, control, variants, plan.buyers, o);
     await drain(system, gateway, variants, o.drainSeconds);
     await measure(system, control, variants);
     report(variants, S);
-    await disconnectEarlierRuns(gateway);
+    say('Done.');
   } finally {
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     await stop();
@@ -235,14 +232,12 @@ async function setUp(
   bar.start(strategies.length * perVariant, 0);
   const variants: Variant[] = [];
   for (const [v, strategy] of strategies.entries()) {
-    const skus = stock.map((_, i) => `PROMO-${run}-${v}-${String(i).padStart(4, '0')}`);
-    await eachLimited(skus, 16, async (sku) => {
-      await inv(`mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: `Promotion item ${sku}` } });
-      bar.increment();
-    });
+    // The seeded catalogue's SKUs, a range per strategy; only the store's stock counts (the channels sell nothing else).
+    const skus = stock.map((_, i) => `SKU-${String(v * stock.length + i).padStart(6, '0')}`);
     for (let i = 0; i < skus.length; i += 500) {
       const inputs = skus.slice(i, i + 500).map((sku, j) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: store, quantity: stock[i + j] }));
       await inv(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, { inputs });
+      bar.increment(inputs.length);
     }
     const rule = { sources: [{ locationId: store, priority: 1 }], ...(strategy.buffer !== null ? { buffer: { kind: 'UNITS', value: strategy.buffer } } : {}) };
     const web = (
@@ -284,7 +279,7 @@ async function setUp(
   // Every marketplace shows our available-to-sell of every SKU before the promotion opens.
   const deadline = Date.now() + 180_000;
   const waiting = new Set(variants.flatMap((v) => [...v.marketplaces.values()].map((m) => ({ v, ...m }))));
-  process.stdout.write(`Initial sync of ${waiting.size} marketplace channels…\n`);
+  say(`Initial sync of ${waiting.size} marketplace channels…`);
   while (waiting.size) {
     if (Date.now() > deadline) throw new Error(`${waiting.size} marketplace channels did not receive the initial quantities within 180 s`);
     for (const w of [...waiting]) {
@@ -382,6 +377,7 @@ async function play(system: BenchSystem, control: ReturnType<typeof sim>, varian
 
   const durationMs = o.minutes * 60_000;
   const bar = progressBar('Promotion   |{bar}| minute {value}/{total} | buyers {served} | in flight {inflight} | late {late} | errors {errors}');
+  say(`The promotion opens: ${o.minutes} simulated minutes, ${((o.minutes * 60) / S).toFixed(0)} s`);
   bar.start(o.minutes, 0, { served: 0, inflight: 0, late: 0, errors: 0 });
   const start = Date.now() + 500;
   let nextTill = TILL_BATCH_MS;
@@ -427,6 +423,7 @@ async function drain(system: BenchSystem, gateway: Gql, variants: Variant[], sec
   const accepted = variants.reduce((n, v) => n + v.sales.filter((s) => s.marketplaceOrderId).length, 0);
   const deadline = Date.now() + seconds * 1000;
   const bar = progressBar('Settling    |{bar}| {value}/{total} marketplace orders taken in | pushes left {backlog}');
+  say(`Settling: waiting for intake to take in every marketplace order and for every push (at most ${seconds} s)…`);
   bar.start(accepted, 0, { backlog: '?' });
   try {
     for (;;) {
