@@ -9,7 +9,7 @@ import { AMAZON_VISIBILITY_MS } from '../subgraphs/marketplaces/connectors/amazo
 import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types.js';
 import type { SalesReport } from '../contracts/sales-import.js';
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
-import { tokenFor } from '../tools/marketplace-simulator/index.js';
+import { awsCredentialsFor, tokenFor } from '../tools/marketplace-simulator/index.js';
 import { MARKETPLACE_SETTINGS, type Gql } from './marketplaces.js';
 import {
   addTally,
@@ -30,6 +30,8 @@ import { startBenchSystem, type BenchSystem } from './system.js';
 const PROMOTION_SIMULATOR_PORT = 4131;
 /** How long Walmart takes to ingest a feed, in marketplace time (it documents up to 30 minutes; two is a good day). */
 const WALMART_FEED_MS = 2 * 60_000;
+/** How soon an ORDER_CHANGE notification reaches the SQS queue (Amazon documents no figure: our assumption). */
+const AMAZON_NOTIFICATION_MS = 10_000;
 /** Till batches post every quarter hour (simulated). */
 const TILL_BATCH_MS = 15 * 60_000;
 /** Our own time settings, at their defaults (marketplace time, divided by the scale). */
@@ -156,7 +158,14 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
       `marketplace time ${S}x the clock; strategies played at once: ${strategies.map((s) => s.name).join(', ')}\n`,
   );
 
-  const simulator = await spawnSimulator({ port: PROMOTION_SIMULATOR_PORT, host: '127.0.0.1', rateScale: S, amazonVisibilityMs: AMAZON_VISIBILITY_MS / S, walmartFeedMs: WALMART_FEED_MS / S });
+  const simulator = await spawnSimulator({
+    port: PROMOTION_SIMULATOR_PORT,
+    host: '127.0.0.1',
+    rateScale: S,
+    amazonVisibilityMs: AMAZON_VISIBILITY_MS / S,
+    amazonNotificationMs: AMAZON_NOTIFICATION_MS / S,
+    walmartFeedMs: WALMART_FEED_MS / S,
+  });
   const control = sim(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
   say('Starting the system…');
@@ -250,7 +259,10 @@ async function setUp(
     for (const kind of MARKETPLACES) {
       const account = `promo-${kind.toLowerCase()}-${run.toLowerCase()}-${v}`;
       const code = `PROMO-${run}-${v}-${kind}`;
-      await writeFile(join(secrets, `${account}.json`), JSON.stringify({ kind, accountId: account, channel: code, accessToken: tokenFor(kind, account), webhookSecret: `whsec-${account}` }));
+      await writeFile(
+        join(secrets, `${account}.json`),
+        JSON.stringify({ kind, accountId: account, channel: code, accessToken: tokenFor(kind, account), webhookSecret: `whsec-${account}`, ...(kind === 'AMAZON' ? awsCredentialsFor(account) : {}) }),
+      );
       const channelId = (
         await gateway(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
           i: { code, name: `Promotion ${kind} (${strategy.name})`, type: 'MARKETPLACE', marketplace: kind, allocationRule: rule },
@@ -263,7 +275,8 @@ async function setUp(
           accountId: account,
           baseUrl: `${simulatorUrl}/${kind.toLowerCase()}/${account}`,
           secretName: account,
-          settings: MARKETPLACE_SETTINGS[kind],
+          // Amazon's orders come fast through its ORDER_CHANGE notifications; Shopify's through its webhooks (below).
+          settings: kind === 'AMAZON' ? { ...MARKETPLACE_SETTINGS[kind], notificationQueueUrl: `${simulatorUrl}/000000000000/${account}` } : MARKETPLACE_SETTINGS[kind],
           ratePolicy: scalePolicy(DEFAULT_PUSH_POLICIES[kind], S),
           protection: strategy.protective ? 'PROTECTIVE' : 'OFF',
         },

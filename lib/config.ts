@@ -272,6 +272,8 @@ const marketplacesSection = z.object({
   MARKETPLACE_INTAKE_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** A connection's first poll takes orders changed this long before it (later polls resume from their stored cursor). */
   MARKETPLACE_INTAKE_LOOKBACK_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** How long one read of an Amazon notification queue waits for a message (SQS long polling, 1-20 s). */
+  MARKETPLACE_NOTIFICATION_WAIT_S: z.coerce.number().int().min(1).max(20).default(20),
   /** Inventory's GraphQL endpoint, where marketplace pushes read available-to-sell; default: inventory on this host at INVENTORY_PORT. */
   MARKETPLACE_INVENTORY_URL: optionalUrl,
   /**

@@ -6,7 +6,7 @@ import { DEFAULT_PUSH_POLICIES, scalePolicy } from '../subgraphs/marketplaces/co
 import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/connectors/types.js';
 import { uniq } from './client.js';
 import { waitFor } from './events.js';
-import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
+import { startMarketplaceSimulator, tokenFor, type MarketplaceSimulator, type MarketplaceSimulatorOptions } from '../tools/marketplace-simulator/index.js';
 import { OrdersWorld, startOrdersStack, type OrdersStack } from './orders-fixture.js';
 
 export const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
@@ -62,8 +62,13 @@ export class MarketplaceWorld extends OrdersWorld {
    * A MARKETPLACE channel fed by `sources`, connected to a fresh simulator account; its secret is
    * written first unless `secret` is false (then writeSecret() provides it later).
    */
-  async marketplaceChannel(kind: MarketplaceKind, sources: string[], ratePolicy?: Partial<RatePolicy>, opts: { secret?: boolean } = {}): Promise<MarketplaceChannel> {
-    const account = uniq(`${kind.toLowerCase()}-`).toLowerCase();
+  async marketplaceChannel(
+    kind: MarketplaceKind,
+    sources: string[],
+    ratePolicy?: Partial<RatePolicy>,
+    opts: { secret?: boolean; settings?: Record<string, unknown>; credentials?: Record<string, string>; account?: string } = {},
+  ): Promise<MarketplaceChannel> {
+    const account = opts.account ?? uniq(`${kind.toLowerCase()}-`).toLowerCase();
     const code = uniq(`MP-${kind}-`);
     const created = await this.ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
       input: {
@@ -75,8 +80,8 @@ export class MarketplaceWorld extends OrdersWorld {
       },
     });
     const channelId: string = created.createChannel.id;
-    if (opts.secret !== false) await this.writeSecret({ kind, account, code });
-    const settings = kind === 'AMAZON' ? { marketplaceIds: ['A1F83G8C2ARO7P'] } : kind === 'SHOPIFY' ? { locationId: 'gid://shopify/Location/1' } : {};
+    if (opts.secret !== false) await this.writeSecret({ kind, account, code }, opts.credentials);
+    const settings = { ...(kind === 'AMAZON' ? { marketplaceIds: ['A1F83G8C2ARO7P'] } : kind === 'SHOPIFY' ? { locationId: 'gid://shopify/Location/1' } : {}), ...opts.settings };
     const policy = ratePolicy || this.rateScale !== 1 ? await this.policy(kind, ratePolicy ?? {}) : null;
     await this.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
       id: channelId,
@@ -127,18 +132,21 @@ export class MarketplaceWorld extends OrdersWorld {
   }
 }
 
-export async function startSimulator(rateScale = 1): Promise<MarketplaceSimulator> {
+export async function startSimulator(rateScale = 1, opts: Partial<MarketplaceSimulatorOptions> = {}): Promise<MarketplaceSimulator> {
   // Amazon shows orders at once here: the two-minute delay is a unit test's concern (marketplace-order-feeds).
-  return startMarketplaceSimulator({ port: 0, host: '127.0.0.1', walmartFeedProcessingMs: 100, rateScale, amazonVisibilityMs: 0 });
+  return startMarketplaceSimulator({ port: 0, host: '127.0.0.1', walmartFeedProcessingMs: 100, rateScale, amazonVisibilityMs: 0, ...opts });
 }
 
 /**
  * A marketplace test's whole world: a secrets directory, the simulator, the five subgraphs, gateway
  * and jobs with marketplaceEnv (and `env`), and a MarketplaceWorld over them; close() ends all three.
  */
-export async function startMarketplaceWorld(env: Record<string, string> = {}): Promise<{ stack: OrdersStack; sim: MarketplaceSimulator; w: MarketplaceWorld; close(): Promise<void> }> {
+export async function startMarketplaceWorld(
+  env: Record<string, string> = {},
+  simulator: Partial<MarketplaceSimulatorOptions> = {},
+): Promise<{ stack: OrdersStack; sim: MarketplaceSimulator; w: MarketplaceWorld; close(): Promise<void> }> {
   const secrets = await secretsDir();
-  const sim = await startSimulator();
+  const sim = await startSimulator(1, simulator);
   const stack = await startOrdersStack({ ...marketplaceEnv(secrets.dir), ...env });
   return {
     stack,

@@ -25,7 +25,7 @@ const DEMO_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
  * `amazonVisibilityMs` and `walmartFeedMs` set Amazon's order delay and Walmart's feed processing time.
  * @returns the child and the simulator's base URL once it listens
  */
-export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number; amazonVisibilityMs?: number; walmartFeedMs?: number }): Promise<{ child: ChildProcess; url: string }> {
+export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number; amazonVisibilityMs?: number; amazonNotificationMs?: number; walmartFeedMs?: number }): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync('logs', { recursive: true });
   const log = createWriteStream(join('logs', 'marketplace-simulator.log'), { flags: 'a' });
   const child = spawn(
@@ -41,6 +41,7 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
       '--rate-scale',
       String(opts.rateScale ?? 1),
       ...(opts.amazonVisibilityMs !== undefined ? ['--amazon-visibility-ms', String(Math.round(opts.amazonVisibilityMs))] : []),
+      ...(opts.amazonNotificationMs !== undefined ? ['--amazon-notification-ms', String(Math.round(opts.amazonNotificationMs))] : []),
       ...(opts.walmartFeedMs !== undefined ? ['--walmart-feed-ms', String(Math.round(opts.walmartFeedMs))] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

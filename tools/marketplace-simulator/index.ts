@@ -4,3 +4,4 @@
  */
 export { startMarketplaceSimulator, type MarketplaceSimulator, type MarketplaceSimulatorOptions } from './server.js';
 export { TOLERANCE_MS, tokenFor, type CallCounts, type EndpointClass, type Fault, type Kind, type KindName, type Violation } from './state.js';
+export { awsCredentialsFor } from './sqs.js';

@@ -19,11 +19,12 @@ const program = new Command('marketplace-simulator')
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--rate-scale <x>', 'multiplies every refill rate', number('a positive number', (n) => Number.isFinite(n) && n > 0), 1)
   .option('--walmart-feed-ms <ms>', 'how long Walmart takes to ingest a feed', number('a non-negative integer', (n) => Number.isInteger(n) && n >= 0), 300)
+  .option('--amazon-notification-ms <ms>', 'how long after an order changes its ORDER_CHANGE notification reaches the SQS queue', number('a non-negative integer', (n) => Number.isInteger(n) && n >= 0), 10_000)
   .option('--amazon-visibility-ms <ms>', 'how long after an order changes Amazon getOrders shows it', number('a non-negative integer', (n) => Number.isInteger(n) && n >= 0), 120_000)
   .parse();
-const o = program.opts<{ port: number; host: string; rateScale: number; walmartFeedMs: number; amazonVisibilityMs: number }>();
+const o = program.opts<{ port: number; host: string; rateScale: number; walmartFeedMs: number; amazonVisibilityMs: number; amazonNotificationMs: number }>();
 
-const sim = await startMarketplaceSimulator({ port: o.port, host: o.host, rateScale: o.rateScale, walmartFeedProcessingMs: o.walmartFeedMs, amazonVisibilityMs: o.amazonVisibilityMs });
+const sim = await startMarketplaceSimulator({ port: o.port, host: o.host, rateScale: o.rateScale, walmartFeedProcessingMs: o.walmartFeedMs, amazonVisibilityMs: o.amazonVisibilityMs, amazonNotificationMs: o.amazonNotificationMs });
 process.stdout.write(`Marketplace simulator listening on ${sim.url} (rate scale ${o.rateScale})\n`);
 
 let stopping = false;

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { amazonDialect } from './amazon.js';
 import { ebayDialect } from './ebay.js';
+import { notifyOrderChange } from './sqs.js';
 import { type AccountState, type Dialect, type SimOrder, type SimState } from './state.js';
 import { walmartDialect } from './walmart.js';
 
@@ -33,6 +34,7 @@ export function placeOrder(state: SimState, acct: AccountState, lines: { sku: st
   const order: SimOrder = { id, status: 'OPEN', placedAt: now, updatedAt: now, visibleAt: now + visibilityMs(state, acct), lines: lines.map((l, i) => ({ lineId: String(i + 1), ...l })) };
   acct.orders.set(id, order);
   void sendWebhook(acct, 'orders/create', order);
+  if (acct.kind === 'AMAZON') notifyOrderChange(acct, order, state.opts.amazonNotificationMs, now);
   return order;
 }
 
@@ -51,6 +53,7 @@ export function cancelOrder(state: SimState, acct: AccountState, id: string, opt
   order.visibleAt = now + visibilityMs(state, acct);
   if (order.cancelledBy === 'BUYER') for (const l of order.lines) acct.quantities.set(l.sku, (acct.quantities.get(l.sku) ?? 0) + l.quantity);
   void sendWebhook(acct, 'orders/cancelled', order);
+  if (acct.kind === 'AMAZON') notifyOrderChange(acct, order, state.opts.amazonNotificationMs, now);
   return order;
 }
 

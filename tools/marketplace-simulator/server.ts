@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Connection } from '../../subgraphs/marketplaces/connectors/types.js';
 import { amazonRoutes } from './amazon.js';
+import { sqsRoutes } from './sqs.js';
 import { cancelOrder, isAcknowledged, orderRoutes, OrderRefusedError, placeOrder } from './orders.js';
 import { ebayRoutes } from './ebay.js';
 import { shopifyRoutes } from './shopify.js';
@@ -18,6 +19,8 @@ export interface MarketplaceSimulatorOptions {
   walmartFeedProcessingMs?: number;
   /** How long after an order changes Amazon's getOrders shows it. Default 120,000 ms (Amazon's "about two minutes"). */
   amazonVisibilityMs?: number;
+  /** How long after an order changes its ORDER_CHANGE notification reaches the account's SQS queue. Default 10,000 ms (our assumption: Amazon documents no figure). */
+  amazonNotificationMs?: number;
 }
 
 export interface MarketplaceSimulator {
@@ -25,6 +28,10 @@ export interface MarketplaceSimulator {
   readonly url: string;
   /** A connection's baseUrl: `${url}/<kind>/<account>`. */
   baseUrl(kind: KindName, account: string): string;
+  /** Amazon: the account's SQS queue of ORDER_CHANGE notifications (its calls are signed with awsCredentialsFor(account)). */
+  queueUrl(account: string): string;
+  /** Amazon: notifications in the account's queue, delivered or not, not yet deleted. */
+  queueDepth(account: string): number;
   /** The credentials the simulator accepts for an account. */
   credentials(kind: KindName, account: string): Record<string, string>;
   /** A ready connection for an account, with the settings its marketplace needs. */
@@ -94,7 +101,7 @@ const skuParams = accountParams.extend({ sku: z.string().min(1) });
 export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOptions = {}): Promise<MarketplaceSimulator> {
   const rateScale = opts.rateScale ?? 1;
   if (!Number.isFinite(rateScale) || rateScale <= 0) throw new RangeError(`rateScale must be a positive number, got ${rateScale}`);
-  const state = new SimState({ rateScale, walmartFeedProcessingMs: opts.walmartFeedProcessingMs ?? 300, amazonVisibilityMs: opts.amazonVisibilityMs ?? 120_000 });
+  const state = new SimState({ rateScale, walmartFeedProcessingMs: opts.walmartFeedProcessingMs ?? 300, amazonVisibilityMs: opts.amazonVisibilityMs ?? 120_000, amazonNotificationMs: opts.amazonNotificationMs ?? 10_000 });
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
 
   app.addHook('onRequest', async (req) => state.markArrival(req));
@@ -108,6 +115,18 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
       done(null, INVALID_JSON);
     }
   });
+
+  // SQS's JSON protocol; the raw text is kept, for checking the request's signature over it.
+  app.addContentTypeParser('application/x-amz-json-1.0', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    (req as typeof req & { rawBody?: string }).rawBody = text;
+    try {
+      done(null, text.trim() ? JSON.parse(text) : {});
+    } catch {
+      done(null, {});
+    }
+  });
+  await app.register(sqsRoutes(state));
 
   const orders = orderRoutes(state);
   await app.register(orders.amazon, { prefix: '/amazon/:account' });
@@ -129,6 +148,8 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
       return url;
     },
     baseUrl: (kind, account) => `${url}/${kindOf(kind).toLowerCase()}/${encodeURIComponent(account)}`,
+    queueUrl: (account) => `${url}/000000000000/${encodeURIComponent(account)}`,
+    queueDepth: (account) => acct('AMAZON', account).notifications.length,
     credentials: (kind, account) => ({ accessToken: tokenFor(kindOf(kind), account) }),
     connection: (kind, account, settings) => ({
       kind: kindOf(kind),
@@ -165,7 +186,10 @@ export async function startMarketplaceSimulator(opts: MarketplaceSimulatorOption
     reset: () => state.reset(),
     close: async () => {
       state.reset();
-      await app.close();
+      // Long-polling SQS reads and clients' keep-alive sockets would hold the close for up to a minute.
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
     },
   };
   // Routes cannot be added once the server listens.

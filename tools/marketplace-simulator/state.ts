@@ -10,6 +10,7 @@ import {
 } from '../../subgraphs/marketplaces/connectors/policies.js';
 import type { MarketplaceKind, RatePolicy } from '../../subgraphs/marketplaces/connectors/types.js';
 import { TokenBucket } from './buckets.js';
+import type { QueuedMessage } from './sqs.js';
 
 /**
  * What the simulator knows and counts, shared by the four marketplaces' routes: accounts (created on
@@ -96,6 +97,8 @@ export interface AccountState {
   orders: Map<string, SimOrder>;
   /** Shopify: where its order webhooks go, signed with `secret`. */
   webhook: { address: string; secret: string } | null;
+  /** Amazon: the account's SQS queue of ORDER_CHANGE notifications (sqs.ts). */
+  notifications: QueuedMessage[];
 }
 
 export interface SimOrder {
@@ -152,7 +155,7 @@ export class SimState {
   /** Walmart feeds waiting to be processed, so reset and close can cancel them. */
   readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly opts: { rateScale: number; walmartFeedProcessingMs: number; amazonVisibilityMs: number }) {}
+  constructor(readonly opts: { rateScale: number; walmartFeedProcessingMs: number; amazonVisibilityMs: number; amazonNotificationMs: number }) {}
 
   account(kind: Kind, account: string): AccountState {
     const key = `${kind}/${account}`;
@@ -173,6 +176,7 @@ export class SimState {
         shopify: { ids: new Map(), skus: new Map(), nextId: 1, idempotency: new Map() },
         orders: new Map(),
         webhook: null,
+        notifications: [],
       };
       this.accounts.set(key, a);
     }

@@ -31,6 +31,8 @@ export interface SendInit {
   headers?: Record<string, string>;
   /** Serialised as JSON. */
   json?: unknown;
+  /** A body sent as is (its content-type in `headers`), e.g. one a signature covers. */
+  body?: string;
   signal?: AbortSignal;
 }
 
@@ -49,7 +51,7 @@ export async function send(client: HttpClient, url: string, init: SendInit, what
     const res = await client.fetch(url, {
       method: init.method,
       headers,
-      body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      body: init.json === undefined ? init.body : JSON.stringify(init.json),
       signal,
     });
     const text = await res.text();

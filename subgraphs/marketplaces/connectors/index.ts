@@ -12,6 +12,7 @@ import { createWalmartAdapter } from './walmart/push.js';
 export * from './types.js';
 export { DEFAULT_INTAKE_POLICIES, DEFAULT_PUSH_POLICIES, DEFAULT_READ_POLICIES, scalePolicy } from './policies.js';
 export { SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from './shopify/orders.js';
+export { createAmazonNotificationQueue, type NotificationQueue } from './amazon/notifications.js';
 export { AMAZON_VISIBILITY_MS } from './amazon/orders.js';
 
 export interface AdapterOptions {

@@ -22,9 +22,21 @@ const DOCUMENTED_HOSTS: Record<MarketplaceKind, (host: string) => boolean> = {
  * operator listed (MARKETPLACE_ALLOWED_HOSTS: a simulator, a recording proxy), over http or https.
  */
 export function endpointProblem(kind: MarketplaceKind, baseUrl: string, allowedHosts: readonly string[]): string | null {
+  return urlProblem(baseUrl, allowedHosts, DOCUMENTED_HOSTS[kind], `a documented ${kind} API host`);
+}
+
+/**
+ * Why an Amazon notification queue URL may not receive requests signed with the connection's AWS key,
+ * or null when it may: Amazon SQS (`sqs.<region>.amazonaws.com`) over https, or a listed host.
+ */
+export function queueProblem(queueUrl: string, allowedHosts: readonly string[]): string | null {
+  return urlProblem(queueUrl, allowedHosts, (h) => /^sqs\.[a-z0-9-]+\.amazonaws\.com$/.test(h), 'an Amazon SQS host');
+}
+
+function urlProblem(raw: string, allowedHosts: readonly string[], documented: (host: string) => boolean, what: string): string | null {
   let url: URL;
   try {
-    url = new URL(baseUrl);
+    url = new URL(raw);
   } catch {
     return 'is not a URL';
   }
@@ -32,8 +44,8 @@ export function endpointProblem(kind: MarketplaceKind, baseUrl: string, allowedH
   const host = url.hostname.toLowerCase();
   const listed = allowedHosts.some((entry) => entry === host || entry === url.host.toLowerCase());
   if (listed && (url.protocol === 'https:' || url.protocol === 'http:')) return null;
-  if (url.protocol === 'https:' && url.port === '' && DOCUMENTED_HOSTS[kind](host)) return null;
-  return `is not a documented ${kind} API host over https (${host}); list it in MARKETPLACE_ALLOWED_HOSTS to allow it`;
+  if (url.protocol === 'https:' && url.port === '' && documented(host)) return null;
+  return `is not ${what} over https (${host}); list it in MARKETPLACE_ALLOWED_HOSTS to allow it`;
 }
 
 /** The fields of a secret that say what it was issued for; the others are credentials. */

@@ -11,7 +11,7 @@ import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js'
 import type { ChannelSnapshot } from '../../../contracts/events.js';
 import { writeTransaction } from '../../../lib/db.js';
 import { channelReplicaStore, type ReplicaChannel } from '../data/channel-replica.store.js';
-import { endpointProblem, redactMessage } from '../domain/connection-rules.js';
+import { endpointProblem, queueProblem, redactMessage } from '../domain/connection-rules.js';
 import { DEFAULT_PUSH_POLICIES } from '../connectors/policies.js';
 import type { MarketplaceKind, RatePolicy } from '../connectors/types.js';
 import {
@@ -36,6 +36,7 @@ const settingsSchema = z
   .object({
     marketplaceIds: z.array(z.string().regex(/^[A-Z0-9]{1,20}$/)).min(1).max(20).nullish(),
     productType: z.string().regex(/^[A-Z0-9_]{1,64}$/).nullish(),
+    notificationQueueUrl: z.url({ protocol: /^https?$/ }).max(500).nullish(),
     locationId: z.string().regex(/^gid:\/\/shopify\/Location\/\d+$/, 'must be a Shopify location gid').nullish(),
     apiVersion: z.string().regex(/^\d{4}-\d{2}$/, 'must look like 2025-01').nullish(),
   })
@@ -242,6 +243,10 @@ export class MarketplaceService {
     }
     const endpoint = endpointProblem(kind, v.baseUrl, this.opts.allowedHosts);
     if (endpoint) throw new BadUserInputError(`Invalid input: baseUrl ${endpoint}`, [{ path: 'baseUrl', message: endpoint }]);
+    if (typeof settings.notificationQueueUrl === 'string') {
+      const queue = kind === 'AMAZON' ? queueProblem(settings.notificationQueueUrl, this.opts.allowedHosts) : 'is for Amazon connections only';
+      if (queue) throw new BadUserInputError(`Invalid input: settings.notificationQueueUrl ${queue}`, [{ path: 'settings.notificationQueueUrl', message: queue }]);
+    }
     const documented = DEFAULT_PUSH_POLICIES[kind];
     if (v.ratePolicy && v.ratePolicy.maxBatch > documented.maxBatch) {
       throw new BadUserInputError(`Invalid input: ${kind} takes at most ${documented.maxBatch} items per call`, [

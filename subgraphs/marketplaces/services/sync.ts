@@ -12,8 +12,9 @@ import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
-import { AMAZON_VISIBILITY_MS, createAdapter, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
+import { AMAZON_VISIBILITY_MS, createAdapter, createAmazonNotificationQueue, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
 import { OrdersClient } from '../../../contracts/orders-client.js';
+import { NotificationListeners } from './notification-listener.js';
 import { IntakeReads, OrderIntake, PUSH_HISTORY_MS, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
 import { DemandMeter } from './demand-meter.js';
@@ -25,7 +26,7 @@ import { MarketplaceService, type ResolvedConnection, type SyncSummary } from '.
 import { AccountPusher } from './pusher.js';
 import { MAINTENANCE_QUEUE, maintenanceJobSchema, marketplaceQueues, pushQueueName } from './queues.js';
 import { Reconciler } from './reconciler.js';
-import { endpointProblem } from '../domain/connection-rules.js';
+import { endpointProblem, queueProblem } from '../domain/connection-rules.js';
 import { UnusableConnectionError, SecretStore, type ConnectionProblemCode } from './secrets.js';
 
 const DRIFT_SCHEDULE = 'drift-all';
@@ -68,6 +69,7 @@ export class MarketplaceSync {
   private readonly polling = new Set<string>();
   /** Intake rounds under way, awaited by stop(). */
   private readonly intakeRounds = new Set<Promise<void>>();
+  private readonly notifications: NotificationListeners;
   /** Aborted by stop(): an intake poll waiting for its bucket or the marketplace gives up (its cursor is stored). */
   private readonly stopping = new AbortController();
   private timers: NodeJS.Timeout[] = [];
@@ -97,6 +99,16 @@ export class MarketplaceSync {
     this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }), demand);
+    this.notifications = new NotificationListeners({
+      queueFor: async (c) => createAmazonNotificationQueue({ kind: c.kind, accountId: c.accountId, baseUrl: c.baseUrl, settings: c.settings, credentials: await this.credentials(c) }, { fetch: globalThis.fetch, timeoutMs: (cfg.MARKETPLACE_NOTIFICATION_WAIT_S + 10) * 1000 }),
+      ingest: async (c, orders) => {
+        const connection = await this.intakeConnection(c);
+        for (const order of orders) await this.intake.ingest(connection, order);
+      },
+      healthy: (c) => !this.problems.get(c.channelId),
+      waitSeconds: cfg.MARKETPLACE_NOTIFICATION_WAIT_S,
+      log: this.log.child({ part: 'amazon-notifications' }),
+    });
     this.intakeReads = new IntakeReads(marketplaces);
     const adapterFor = (connection: ResolvedConnection) => this.adapterFor(connection);
     this.reconciler = new Reconciler({
@@ -173,6 +185,7 @@ export class MarketplaceSync {
     this.timers.forEach(clearInterval);
     this.stopping.abort();
     await Promise.all([...this.intakeRounds]);
+    await this.notifications.stop();
     await this.feed.stop();
     await this.maintenance?.close();
     await Promise.all([...this.pushers.values()].map((p) => p.stop()));
@@ -227,6 +240,7 @@ export class MarketplaceSync {
       }
     }
     this.byLocation = byLocation;
+    if (!this.stopping.signal.aborted) this.notifications.update(this.connections);
     const accounts = new Set(this.connections.map((c) => `${c.kind}\n${c.accountId}`));
     for (const key of accounts) {
       if (this.pushers.has(key)) continue;
@@ -274,6 +288,9 @@ export class MarketplaceSync {
     try {
       const endpoint = endpointProblem(connection.kind, connection.baseUrl, this.cfg.MARKETPLACE_ALLOWED_HOSTS);
       if (endpoint) throw new UnusableConnectionError(`base URL ${connection.baseUrl} ${endpoint}: no credentials are sent there`, 'BASE_URL_NOT_ALLOWED');
+      const queueUrl = connection.settings.notificationQueueUrl;
+      const queue = typeof queueUrl === 'string' ? queueProblem(queueUrl, this.cfg.MARKETPLACE_ALLOWED_HOSTS) : null;
+      if (queue) throw new UnusableConnectionError(`notification queue ${queueUrl} ${queue}: nothing signed is sent there`, 'BASE_URL_NOT_ALLOWED');
       const credentials = await this.secrets.forConnection(connection);
       await this.recordHealth(connection, null);
       return credentials;
