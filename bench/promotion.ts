@@ -244,8 +244,14 @@ async function setUp(
     // The seeded catalogue's SKUs, a range per strategy; only the store's stock counts (the channels sell nothing else).
     const skus = stock.map((_, i) => `SKU-${String(v * stock.length + i).padStart(6, '0')}`);
     for (let i = 0; i < skus.length; i += 500) {
-      const inputs = skus.slice(i, i + 500).map((sku, j) => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: store, quantity: stock[i + j] }));
-      await inv(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { __typename } }`, { inputs });
+      const inputs = skus.slice(i, i + 500).map((sku, j) => ({ idempotencyKey: `promo-${run}-${sku}`, type: 'RECEIPT', sku, locationId: store, quantity: stock[i + j] }));
+      // Inventory learns of the new store from the locations subgraph's events, moments later: until
+      // then a receipt there is NOT_FOUND. The same keys again record each receipt once.
+      await retrying(async () => {
+        const out = await inv(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { error { code message } } }`, { inputs });
+        const refused = (out.recordMovements as { error: { code: string; message: string } | null }[]).filter((o) => o.error);
+        if (refused.length) throw new Error(`${refused.length} receipts refused, e.g. ${JSON.stringify(refused[0]!.error)}`);
+      });
       bar.increment(inputs.length);
     }
     const rule = { sources: [{ locationId: store, priority: 1 }], ...(strategy.buffer !== null ? { buffer: { kind: 'UNITS', value: strategy.buffer } } : {}) };

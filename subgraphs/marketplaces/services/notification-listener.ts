@@ -17,11 +17,14 @@ export interface NotificationListenerDeps {
 
 const BACKOFF_MS = 1000;
 
+/** Readers per queue: while one takes in what it received, the next receive is already waiting. */
+const READERS = 2;
+
 /**
- * One long-polling reader per Amazon connection with a notification queue: each ORDER_CHANGE is
- * taken in as it arrives, then deleted from the queue. Every jobs process may read the same queue
- * (SQS hides a received message from the others while it is handled). A failure waits a second and
- * reads again; a message not deleted comes back by itself after its visibility timeout.
+ * Long-polling readers (two) per Amazon connection with a notification queue: each ORDER_CHANGE is
+ * taken in as it arrives, then deleted from the queue. Every reader, in every jobs process, may read
+ * the same queue (SQS hides a received message from the others while it is handled). A failure waits
+ * a second and reads again; a message not deleted comes back by itself after its visibility timeout.
  */
 export class NotificationListeners {
   private readonly running = new Map<string, { key: string; stop: AbortController; done: Promise<void> }>();
@@ -43,7 +46,9 @@ export class NotificationListeners {
     for (const [channelId, { c, key }] of wanted) {
       if (this.running.has(channelId)) continue;
       const stop = new AbortController();
-      this.running.set(channelId, { key, stop, done: this.read(c.channelId, () => connections.find((x) => x.channelId === channelId) ?? c, stop.signal) });
+      const current = () => connections.find((x) => x.channelId === channelId) ?? c;
+      const readers = Array.from({ length: READERS }, () => this.read(channelId, current, stop.signal));
+      this.running.set(channelId, { key, stop, done: Promise.all(readers).then(() => {}) });
     }
   }
 

@@ -103,7 +103,8 @@ export class MarketplaceSync {
       queueFor: async (c) => createAmazonNotificationQueue({ kind: c.kind, accountId: c.accountId, baseUrl: c.baseUrl, settings: c.settings, credentials: await this.credentials(c) }, { fetch: globalThis.fetch, timeoutMs: (cfg.MARKETPLACE_NOTIFICATION_WAIT_S + 10) * 1000 }),
       ingest: async (c, orders) => {
         const connection = await this.intakeConnection(c);
-        for (const order of orders) await this.intake.ingest(connection, order);
+        // Orders are independent: taken in side by side (each is taken in once however it comes).
+        await Promise.all(orders.map((order) => this.intake.ingest(connection, order)));
       },
       healthy: (c) => !this.problems.get(c.channelId),
       waitSeconds: cfg.MARKETPLACE_NOTIFICATION_WAIT_S,
