@@ -119,6 +119,16 @@ export class MarketplaceWorld extends OrdersWorld {
     );
   }
 
+  /**
+   * Waits until the marketplace holds our available-to-sell of the SKU and the jobs process has
+   * recorded that push (its answer came back): an order placed after this comes after the push.
+   */
+  async pushRecorded(channel: MarketplaceChannel, sku: string): Promise<void> {
+    await this.converged(channel, [sku]);
+    const quantity = this.sim.quantity(channel.kind, channel.account, sku);
+    await waitFor('the push recorded', async () => (await this.sync(channel.channelId, [sku])).skus.edges[0]?.node.lastPushedQuantity === quantity);
+  }
+
   async sync(channelId: string, skus: string[] | null = null): Promise<Record<string, any>> {
     return (await this.ok(SYNC, { id: channelId, skus })).channel.marketplaceSync;
   }

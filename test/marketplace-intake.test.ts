@@ -67,7 +67,8 @@ describe('marketplace order intake', () => {
   it('keeps a sale it has no stock for as OVERSOLD, with the cause measured from what was pushed', async () => {
     const sku = await w.item();
     await w.receive(sku, store, 2);
-    await w.converged(ebay, [sku]);
+    // The push is on record (the marketplace answered it), so the order comes after it.
+    await w.pushRecorded(ebay, sku);
     // The marketplace drifted: it shows more than we pushed.
     sim.setQuantity('EBAY', ebay.account, sku, 9);
     const { orderId } = sim.placeOrder('EBAY', ebay.account, [{ sku, quantity: 5 }]);
@@ -115,7 +116,7 @@ describe('marketplace order intake', () => {
     await w.replicated([store], [strict.channelId]);
     const sku = await w.item();
     await w.receive(sku, store, 1);
-    await w.converged(strict, [sku]);
+    await w.pushRecorded(strict, sku);
     sim.setQuantity('EBAY', strict.account, sku, 4);
     const { orderId } = sim.placeOrder('EBAY', strict.account, [{ sku, quantity: 3 }]);
     const row = await waitFor('the oversell cancelled at eBay', async () => {
@@ -124,6 +125,43 @@ describe('marketplace order intake', () => {
     });
     expect(row).toMatchObject({ resolution: 'CANCELLED_AT_MARKETPLACE', oversoldUnits: 2, cause: 'DRIFT' });
     expect(sim.order('EBAY', strict.account, orderId)).toMatchObject({ status: 'CANCELLED', cancelledBy: 'SELLER' });
+  });
+
+  it('keeps an oversold order open under the BACKORDER policy and places it once stock comes in, only once', async () => {
+    const patient = await w.marketplaceChannel('EBAY', [store]);
+    await w.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { marketplaceConnection { oversellPolicy } } }`, {
+      id: patient.channelId,
+      input: { accountId: patient.account, baseUrl: sim.baseUrl('EBAY', patient.account), secretName: patient.account, oversellPolicy: 'BACKORDER' },
+    });
+    await w.replicated([store], [patient.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 2);
+    await w.pushRecorded(patient, sku);
+    sim.setQuantity('EBAY', patient.account, sku, 9);
+    const { orderId } = sim.placeOrder('EBAY', patient.account, [{ sku, quantity: 5 }]);
+    const find = () => stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: patient.channelId, marketplaceOrderId: orderId } });
+    const waiting = await waitFor('the oversell backordered', async () => {
+      const r = await find();
+      return r?.resolution === 'BACKORDERED' ? r : null;
+    });
+    expect(waiting).toMatchObject({ status: 'OVERSOLD', oversoldUnits: 3 });
+    // Polls keep trying (every 300 ms): refused while stock is short, each under a key of its own, and nothing is held.
+    await waitFor('a few refused tries', async () => ((await find())?.backorderAttempts ?? 0) >= 2);
+    expect((await w.ats(patient.channelId, [sku])).get(sku)).toBe(2);
+
+    await w.receive(sku, store, 10);
+    const filled = await waitFor('the backorder filled', async () => {
+      const r = await find();
+      return r?.status === 'PLACED' ? r : null;
+    });
+    expect(filled).toMatchObject({ resolution: 'BACKORDER_FILLED' });
+    const confirmed = (await ordersOf(patient.channelId)).filter((o) => o.customerReference === orderId && o.status === 'CONFIRMED');
+    expect(confirmed).toHaveLength(1);
+    expect(confirmed[0]!.id).toBe(filled.orderId);
+    // Later polls do not place it again: 12 on hand, 5 held.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await ordersOf(patient.channelId)).filter((o) => o.customerReference === orderId && o.status === 'CONFIRMED')).toHaveLength(1);
+    expect((await w.ats(patient.channelId, [sku])).get(sku)).toBe(7);
   });
 
   it("waits out the marketplace's Retry-After before polling its orders again", async () => {

@@ -53,6 +53,10 @@ export class MarketplaceOrderEntity {
   /** What was done about an oversell under the channel's policy (null: recorded only). */
   @Column({ type: 'varchar', length: 32, nullable: true })
   resolution!: OversellResolution | null;
+
+  /** BACKORDER: placements stock refused so far (the next one goes under a key of its own: backorderKey). */
+  @Column({ name: 'backorder_attempts', type: 'int', default: 0 })
+  backorderAttempts!: number;
 }
 
 @Entity({ name: 'marketplace_intake_cursors' })

@@ -19,6 +19,11 @@ export const intakeStore = {
     return (res.affected ?? 0) > 0;
   },
 
+  /** Backordered orders waiting for stock, the longest untried first (each try moves an order to the back). */
+  backordered(tx: EntityManager, channelId: string, limit: number): Promise<MarketplaceOrderEntity[]> {
+    return tx.find(MarketplaceOrderEntity, { where: { channelId, status: 'OVERSOLD', resolution: 'BACKORDERED' }, order: { updatedAt: 'ASC', receivedAt: 'ASC' }, take: limit });
+  },
+
   /** Orders still RECEIVED (orders did not answer), oldest first. */
   received(tx: EntityManager, channelId: string, limit: number): Promise<MarketplaceOrderEntity[]> {
     return tx.find(MarketplaceOrderEntity, { where: { channelId, status: 'RECEIVED' }, order: { receivedAt: 'ASC' }, take: limit });

@@ -102,14 +102,25 @@ export function oversellCause(
   };
 }
 
-/** What happens to an oversold order: RECORD (kept for a person) or CANCEL (cancelled at the marketplace, which refunds the buyer). */
-export type OversellPolicy = 'RECORD' | 'CANCEL';
-export const OVERSELL_POLICIES = ['RECORD', 'CANCEL'] as const satisfies readonly OversellPolicy[];
+/**
+ * What happens to an oversold order: RECORD (kept for a person), CANCEL (cancelled at the
+ * marketplace, which refunds the buyer) or BACKORDER (kept open and placed again as stock comes in,
+ * oldest first, until it is filled or the buyer cancels).
+ */
+export type OversellPolicy = 'RECORD' | 'CANCEL' | 'BACKORDER';
+export const OVERSELL_POLICIES = ['RECORD', 'CANCEL', 'BACKORDER'] as const satisfies readonly OversellPolicy[];
 
 /** What was done about an oversold order under its channel's policy. */
-export type OversellResolution = 'CANCELLED_AT_MARKETPLACE' | 'CANCEL_FAILED' | 'CANCEL_UNSUPPORTED';
+export type OversellResolution = 'CANCELLED_AT_MARKETPLACE' | 'CANCEL_FAILED' | 'CANCEL_UNSUPPORTED' | 'BACKORDERED' | 'BACKORDER_FILLED';
 
 /** The idempotency key of the Omnistock order placed for a marketplace order: one per (channel, marketplace order). */
 export const placeKey = (channelId: string, marketplaceOrderId: string) => `marketplace:${channelId}:${marketplaceOrderId}`;
+
+/**
+ * The key of a backordered order's placement after `refused` refusals: a refused placement answers
+ * the same refusal to its key forever, so each new try needs a key of its own, and the count moves
+ * on only once a refusal is recorded (a try that succeeded but was not marked is found again).
+ */
+export const backorderKey = (channelId: string, marketplaceOrderId: string, refused: number) => `marketplace:${channelId}:${marketplaceOrderId}:backorder:${refused}`;
 /** The idempotency key of its cancellation. */
 export const cancelKey = (channelId: string, marketplaceOrderId: string) => `marketplace-cancel:${channelId}:${marketplaceOrderId}`;

@@ -11,7 +11,7 @@ import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { cancelKey, oversellCause, placeKey, pushRecordAt, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
+import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 import type { DemandMeter } from './demand-meter.js';
 
@@ -35,6 +35,8 @@ export interface IntakeOutcome {
 }
 
 const RETRY_BATCH = 100;
+/** Backordered orders one poll tries to place again (round robin: each try moves one to the back). */
+const BACKORDER_BATCH = 20;
 /** How long the push history is kept (an order taken in later is judged on the current state). */
 export const PUSH_HISTORY_MS = 24 * 3_600_000;
 
@@ -65,6 +67,7 @@ export class OrderIntake {
     for (const row of await intakeStore.received(this.ds.manager, connection.channelId, RETRY_BATCH)) {
       outcomes.push(await this.settle(connection, row, row.marketplaceStatus === 'CANCELLED'));
     }
+    for (const row of await intakeStore.backordered(this.ds.manager, connection.channelId, BACKORDER_BATCH)) outcomes.push(await this.fillBackorder(connection, row));
     let cursor = await intakeStore.cursor(this.ds.manager, connection.channelId);
     for (;;) {
       const page = await connection.feed.fetchOrders(cursor, { startAt, take: (b, c) => connection.take(b, c), signal: connection.signal }).catch(async (err: unknown) => {
@@ -106,6 +109,7 @@ export class OrderIntake {
           evidence: null,
           message: null,
           resolution: null,
+          backorderAttempts: 0,
         } satisfies MarketplaceOrderEntity),
       );
       row = (await intakeStore.find(this.ds.manager, channelId, order.orderId))!;
@@ -171,7 +175,7 @@ export class OrderIntake {
     // Orders recorded it but inventory has not answered yet: the next poll places it again under the same key, which settles it.
     if (placed.status === 'PENDING') return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
     if (placed.status !== 'REJECTED') {
-      await connection.feed.acknowledge(row.marketplaceOrderId, { take: (b, c) => connection.take(b, c), signal: connection.signal }).catch((err: unknown) => this.log.warn({ err, marketplaceOrderId: row.marketplaceOrderId }, 'acknowledging the order failed; the marketplace will show it unacknowledged'));
+      await this.acknowledge(connection, row);
       return done('PLACED', { orderId: placed.id });
     }
     const short = placed.rejection?.lines ?? [];
@@ -193,7 +197,51 @@ export class OrderIntake {
       { topic: TOPICS.oversell, key: row.channelId, payload: event },
     ]);
     if (connection.oversellPolicy === 'CANCEL') await this.cancelAtMarketplace(connection, row, lines);
+    if (connection.oversellPolicy === 'BACKORDER') {
+      await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution: 'BACKORDERED', updatedAt: new Date() });
+    }
     return outcome;
+  }
+
+  /**
+   * The BACKORDER policy: places a backordered order again, under the key of its next try; filled,
+   * it is PLACED (resolution BACKORDER_FILLED); refused again, it waits for the next poll.
+   */
+  private async fillBackorder(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
+    const lines = JSON.parse(row.lines) as { sku: string; quantity: number }[];
+    let placed: OrderSummary;
+    try {
+      placed = await this.orders.placeOrder(
+        {
+          idempotencyKey: backorderKey(row.channelId, row.marketplaceOrderId, row.backorderAttempts),
+          channelId: row.channelId,
+          customerReference: row.marketplaceOrderId,
+          lines: mergeLines(lines),
+          fulfilment: { method: 'SHIP' },
+        },
+        { requestId: randomUUID(), clientId: 'marketplace-intake' },
+      );
+    } catch (err) {
+      if (!(err instanceof OrdersUnavailableError || err instanceof DomainError)) throw err;
+      this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'placing a backordered order failed; the next poll tries again');
+      return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
+    }
+    // PENDING: the same key settles it at the next poll.
+    if (placed.status === 'PENDING') return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
+    if (placed.status === 'REJECTED') {
+      await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { backorderAttempts: row.backorderAttempts + 1, updatedAt: new Date() });
+      return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
+    }
+    await this.acknowledge(connection, row);
+    this.log.info({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id }, 'backordered marketplace order filled');
+    return this.finish(row, 'PLACED', { orderId: placed.id, resolution: 'BACKORDER_FILLED' });
+  }
+
+  /** Tells the marketplace we took the order (Walmart; a no-op elsewhere); a failure costs nothing but a log line. */
+  private async acknowledge(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<void> {
+    await connection.feed
+      .acknowledge(row.marketplaceOrderId, { take: (b, c) => connection.take(b, c), signal: connection.signal })
+      .catch((err: unknown) => this.log.warn({ err, marketplaceOrderId: row.marketplaceOrderId }, 'acknowledging the order failed; the marketplace will show it unacknowledged'));
   }
 
   /** The CANCEL policy: the marketplace cancels the oversold order (and refunds the buyer); what happened is kept as its resolution. */
