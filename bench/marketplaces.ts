@@ -9,7 +9,7 @@ import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/conn
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
-import { startBenchSystem, type Endpoint } from './system.js';
+import { call, startBenchSystem, type Endpoint, type Gql } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
 export const MARKETPLACE_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
@@ -66,14 +66,6 @@ class SimulatorClient {
   }
 }
 
-export type Gql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
-
-async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, any>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
-}
 
 /** Our available-to-sell of every SKU on a channel, 100 per call. */
 async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {

@@ -10,7 +10,7 @@ import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types
 import type { SalesReport } from '../contracts/sales-import.js';
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { awsCredentialsFor, tokenFor } from '../tools/marketplace-simulator/index.js';
-import { MARKETPLACE_SETTINGS, type Gql } from './marketplaces.js';
+import { MARKETPLACE_SETTINGS } from './marketplaces.js';
 import {
   addTally,
   DEFAULT_SHARES,
@@ -25,7 +25,7 @@ import {
   type Seller,
   type Tally,
 } from './promotion-plan.js';
-import { startBenchSystem, type BenchSystem } from './system.js';
+import { call, startBenchSystem, type BenchSystem, type Gql } from './system.js';
 
 const PROMOTION_SIMULATOR_PORT = 4131;
 /** How long Walmart takes to ingest a feed, in marketplace time (it documents up to 30 minutes; two is a good day). */
@@ -87,12 +87,6 @@ interface Variant {
   applied: Map<MarketplaceKind, Map<string, number[]>>;
 }
 
-async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string>): Promise<Record<string, any>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
-}
 
 /** `work` again every 200 ms while it fails, for at most 30 s. */
 async function retrying<T>(work: () => Promise<T>): Promise<T> {

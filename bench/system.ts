@@ -59,6 +59,16 @@ async function benchToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
+/** A GraphQL request's data. @throws with the errors when it has any */
+export async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, any>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data!;
+}
+
+export type Gql = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
+
 /** Where a benchmark calls a service directly, and the headers it needs there. */
 export interface Endpoint {
   url: string;

@@ -70,6 +70,22 @@ describe('marketplace listings', () => {
     expect(sim.quantity('EBAY', ebay.account, sku)).toBe(5);
   });
 
+  it('pushes and reads back a SKU under the marketplace SKU its listing names', async () => {
+    const sku = await w.item();
+    const theirs = `EBAY-LISTED-${sku}`;
+    await w.ok(SET, { c: ebay.channelId, i: { sku, marketplaceSku: theirs } });
+    await w.receive(sku, store, 12);
+    await waitFor('eBay showing 12 under its own SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 12, 30_000);
+    await w.receive(sku, store, 3);
+    await waitFor('eBay showing 15 under its own SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 15, 30_000);
+    expect(sim.quantity('EBAY', ebay.account, sku)).toBeUndefined();
+    // Drift repair reads it back under the marketplace SKU too: the drift set on eBay's side is found and corrected.
+    sim.setQuantity('EBAY', ebay.account, theirs, 40);
+    await w.ok(`mutation($c: ID!) { requestDriftRepair(channelId: $c) }`, { c: ebay.channelId });
+    await waitFor('the drift corrected under the marketplace SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 15, 30_000);
+    expect(sim.quantity('EBAY', ebay.account, sku)).toBeUndefined();
+  });
+
   it('refuses bad rules and a marketplace SKU another SKU has, writing nothing', async () => {
     const [a, b] = [await w.item(), await w.item()];
     await w.ok(SET, { c: ebay.channelId, i: { sku: a, marketplaceSku: 'EBAY-SHARED-1' } });

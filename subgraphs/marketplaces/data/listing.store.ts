@@ -28,6 +28,12 @@ export const listingStore = {
     return tx.delete(ListingEntity, { channelId, sku });
   },
 
+  /** Our SKU → the marketplace's, for those of these SKUs listed under a marketplace SKU of their own. */
+  async marketplaceSkus(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<Map<string, string>> {
+    const listed = await this.find(tx, channelId, skus);
+    return new Map(listed.flatMap((l) => (l.marketplaceSku && l.marketplaceSku !== l.sku ? [[l.sku, l.marketplaceSku] as const] : [])));
+  },
+
   find(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<ListingEntity[]> {
     return skus.length ? tx.find(ListingEntity, { where: { channelId, sku: In([...skus]) } }) : Promise.resolve([]);
   },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listingInputSchema, shownQuantity } from './listing-rules.js';
+import type { MarketplaceAdapter } from '../connectors/types.js';
+import { listedAdapter, listingInputSchema, shownQuantity } from './listing-rules.js';
 
 const rule = (over: Partial<{ maxShown: number; share: number; showZeroBelow: number }>) => ({ maxShown: null, share: null, showZeroBelow: null, ...over });
 
@@ -23,5 +24,39 @@ describe('shownQuantity', () => {
       expect(listingInputSchema.safeParse({ sku: 'A', ...bad }).success).toBe(false);
     }
     expect(listingInputSchema.safeParse({ sku: 'A', share: 1, maxShown: 0, marketplaceSku: 'B00X' }).success).toBe(true);
+  });
+});
+
+describe('listedAdapter', () => {
+  const calls: { pushed: string[]; read: string[] } = { pushed: [], read: [] };
+  const inner: MarketplaceAdapter = {
+    kind: 'EBAY',
+    readBatch: 25,
+    readCost: () => 1,
+    pushCost: () => 1,
+    async push(updates) {
+      calls.pushed.push(...updates.map((u) => u.sku));
+      return updates.map((u) => (u.sku === 'THEIR-B' ? { sku: u.sku, ok: false, retryable: false, message: 'refused' } : { sku: u.sku, ok: true }));
+    },
+    async read(skus) {
+      calls.read.push(...skus);
+      return new Map(skus.map((s) => [s, s === 'THEIR-A' ? 7 : null]));
+    },
+  };
+  const adapter = listedAdapter(inner, async (skus) => new Map([['A', 'THEIR-A'], ['B', 'THEIR-B']].filter(([ours]) => skus.includes(ours!)) as [string, string][]));
+
+  it('sends listed SKUs under the marketplace SKU and answers under ours', async () => {
+    const outcomes = await adapter.push(
+      [
+        { sku: 'A', quantity: 3, previousQuantity: null },
+        { sku: 'B', quantity: 1, previousQuantity: 2 },
+        { sku: 'C', quantity: 5, previousQuantity: null },
+      ],
+      { idempotencyKey: 'k' },
+    );
+    expect(calls.pushed).toEqual(['THEIR-A', 'THEIR-B', 'C']);
+    expect(outcomes).toEqual([{ sku: 'A', ok: true }, { sku: 'B', ok: false, retryable: false, message: 'refused' }, { sku: 'C', ok: true }]);
+    expect(await adapter.read(['A', 'C'])).toEqual(new Map([['A', 7], ['C', null]]));
+    expect(calls.read).toEqual(['THEIR-A', 'C']);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { skuSchema } from '../../../lib/validation.js';
+import type { MarketplaceAdapter } from '../connectors/types.js';
 
 /**
  * A marketplace listing: how one of our SKUs appears on one marketplace channel. The marketplace's
@@ -34,4 +35,36 @@ export function shownQuantity(available: number, rule: ListingRule | null | unde
   if (rule.showZeroBelow !== null && available < rule.showZeroBelow) return 0;
   const shared = rule.share !== null ? Math.floor(available * rule.share) : available;
   return Math.max(0, rule.maxShown !== null ? Math.min(shared, rule.maxShown) : shared);
+}
+
+/**
+ * The adapter speaking the marketplace's SKUs: a SKU listed under a `marketplaceSku` of its own is
+ * pushed and read back under it, and its outcomes come back under ours. `marketplaceSkus` names the
+ * listed ones among the SKUs given (the others keep our SKU). No I/O of its own.
+ */
+export function listedAdapter(adapter: MarketplaceAdapter, marketplaceSkus: (skus: readonly string[]) => Promise<ReadonlyMap<string, string>>): MarketplaceAdapter {
+  const maps = async (skus: readonly string[]) => {
+    const theirs = await marketplaceSkus(skus);
+    const ours = new Map([...theirs].map(([our, their]) => [their, our]));
+    return { out: (sku: string) => theirs.get(sku) ?? sku, back: (sku: string) => ours.get(sku) ?? sku, listed: theirs.size > 0 };
+  };
+  return {
+    kind: adapter.kind,
+    readBatch: adapter.readBatch,
+    readCost: (items) => adapter.readCost(items),
+    // Without the lookup (a cost is known at once), the cost is given for our SKUs: at worst the adapter's worst case.
+    pushCost: (items, skus) => adapter.pushCost(items, skus),
+    async push(updates, opts) {
+      const m = await maps(updates.map((u) => u.sku));
+      if (!m.listed) return adapter.push(updates, opts);
+      const outcomes = await adapter.push(updates.map((u) => ({ ...u, sku: m.out(u.sku) })), opts);
+      return outcomes.map((o) => ({ ...o, sku: m.back(o.sku) }));
+    },
+    async read(skus, opts) {
+      const m = await maps(skus);
+      if (!m.listed) return adapter.read(skus, opts);
+      const read = await adapter.read(skus.map(m.out), opts);
+      return new Map([...read].map(([sku, quantity]) => [m.back(sku), quantity]));
+    },
+  };
 }

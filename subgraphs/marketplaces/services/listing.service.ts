@@ -5,7 +5,8 @@ import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { z } from 'zod';
 import { ListingEntity } from '../data/listing.entity.js';
 import { listingStore } from '../data/listing.store.js';
-import { listingInputSchema, shownQuantity, type ListingInput } from '../domain/listing-rules.js';
+import { listedAdapter, listingInputSchema, shownQuantity, type ListingInput } from '../domain/listing-rules.js';
+import type { MarketplaceAdapter } from '../connectors/types.js';
 import type { MarketplaceService } from './marketplace.service.js';
 import type { MarketplaceQueues } from './queues.js';
 import type { InventoryClient } from '../../../contracts/inventory-client.js';
@@ -96,6 +97,11 @@ export class ListingService {
   /** The listings of these SKUs on the channel (those without one are absent). */
   async of(channelId: string, skus: readonly string[]): Promise<ListingEntity[]> {
     return listingStore.find(this.ds.manager, channelId, parseInput(skusSchema, skus, 'skus'));
+  }
+
+  /** The channel's adapter pushing and reading back each SKU under its listing's marketplace SKU. */
+  listedAdapter(channelId: string, adapter: MarketplaceAdapter): MarketplaceAdapter {
+    return listedAdapter(adapter, (skus) => listingStore.marketplaceSkus(this.ds.manager, channelId, skus));
   }
 
   /** Inventory's reads with the listings' rules applied to available-to-sell. */

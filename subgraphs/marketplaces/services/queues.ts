@@ -94,12 +94,15 @@ export class MarketplaceQueues {
         },
       })),
     );
-    // An urgent change may have been folded into a job still waiting out its coalescing delay: send that one now.
-    for (const { channelId, sku, urgent, channelPriority } of requests) {
-      if (!urgent || !this.settings.coalesceMs) continue;
+    // A request folded into a job already waiting keeps that job's data: a forced one (drift repair, a
+    // listing change) makes it forced, and an urgent one sends it now rather than after its coalescing delay.
+    for (const { channelId, sku, urgent, force, channelPriority } of requests) {
+      if (!force && !(urgent && this.settings.coalesceMs)) continue;
       const jobId = await queue.getDeduplicationJobId(`${channelId}:${sku}`);
-      const job = jobId ? await Job.fromId(queue, jobId) : undefined;
-      if (!job || !(await job.isDelayed())) continue;
+      const job = jobId ? await Job.fromId<PushJob>(queue, jobId) : undefined;
+      if (!job) continue;
+      if (force && !job.data.force) await job.updateData({ ...job.data, force: true }).catch(() => {});
+      if (!urgent || !this.settings.coalesceMs || !(await job.isDelayed())) continue;
       await job.promote().catch(() => {});
       await job.changePriority({ priority: pushPriority(channelPriority, true) }).catch(() => {});
     }

@@ -20,7 +20,7 @@ import { RateBucket, type BucketPolicy } from './rate-bucket.js';
 import { DemandMeter } from './demand-meter.js';
 import { ProtectionService } from './protection.service.js';
 import { bucketKey } from './pusher.js';
-import type { MarketplaceAdapter } from '../connectors/types.js';
+import type { Connection, MarketplaceAdapter } from '../connectors/types.js';
 import { CHANGE_FEED_TOPICS, changeFeedHandler } from '../feeds/change-feed.js';
 import { MarketplaceService, type ResolvedConnection, type SyncSummary } from './marketplace.service.js';
 import { AccountPusher } from './pusher.js';
@@ -70,6 +70,7 @@ export class MarketplaceSync {
   /** Intake rounds under way, awaited by stop(). */
   private readonly intakeRounds = new Set<Promise<void>>();
   private readonly notifications: NotificationListeners;
+  private readonly listings: ListingService;
   /** Aborted by stop(): an intake poll waiting for its bucket or the marketplace gives up (its cursor is stored). */
   private readonly stopping = new AbortController();
   private timers: NodeJS.Timeout[] = [];
@@ -96,11 +97,12 @@ export class MarketplaceSync {
     const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_PROTECT_CONFIDENCE, (channelId) =>
       this.connections.some((c) => c.channelId === channelId && c.protection === 'PROTECTIVE'),
     );
-    this.inventory = new ListingService(marketplaces, this.service, this.queues, protection).shownStock(inventory);
+    this.listings = new ListingService(marketplaces, this.service, this.queues, protection);
+    this.inventory = this.listings.shownStock(inventory);
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }), demand);
     this.notifications = new NotificationListeners({
-      queueFor: async (c) => createAmazonNotificationQueue({ kind: c.kind, accountId: c.accountId, baseUrl: c.baseUrl, settings: c.settings, credentials: await this.credentials(c) }, { fetch: globalThis.fetch, timeoutMs: (cfg.MARKETPLACE_NOTIFICATION_WAIT_S + 10) * 1000 }),
+      queueFor: async (c) => createAmazonNotificationQueue(await this.connector(c), { fetch: globalThis.fetch, timeoutMs: (cfg.MARKETPLACE_NOTIFICATION_WAIT_S + 10) * 1000 }),
       ingest: async (c, orders) => {
         const connection = await this.intakeConnection(c);
         // Orders are independent: taken in side by side (each is taken in once however it comes).
@@ -269,12 +271,19 @@ export class MarketplaceSync {
   }
 
   /** One adapter per connection, rebuilt when its settings or credentials change. @throws UnusableConnectionError */
+  /** What a connector needs of the connection: where and how to call, with its credentials. @throws UnusableConnectionError */
+  private async connector(connection: ResolvedConnection): Promise<Connection> {
+    const { kind, accountId, baseUrl, settings } = connection;
+    return { kind, accountId, baseUrl, settings, credentials: await this.credentials(connection) };
+  }
+
   private async adapterFor(connection: ResolvedConnection): Promise<MarketplaceAdapter> {
-    const credentials = await this.credentials(connection);
-    const key = JSON.stringify([connection.kind, connection.accountId, connection.baseUrl, connection.settings, credentials]);
+    const c = await this.connector(connection);
+    const key = JSON.stringify([c.kind, c.accountId, c.baseUrl, c.settings, c.credentials]);
     const cached = this.adapters.get(connection.channelId);
     if (cached?.key === key) return cached.adapter;
-    const adapter = createAdapter({ kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials });
+    // Pushes and read-backs name each SKU as the marketplace lists it.
+    const adapter = this.listings.listedAdapter(connection.channelId, createAdapter(c));
     this.adapters.set(connection.channelId, { key, adapter });
     return adapter;
   }
@@ -361,12 +370,8 @@ export class MarketplaceSync {
 
   /** The connection as intake works with it: its order feed and its account's intake buckets. @throws UnusableConnectionError */
   private async intakeConnection(connection: ResolvedConnection): Promise<IntakeConnection> {
-    const credentials = await this.credentials(connection);
     const scale = this.cfg.MARKETPLACE_TIME_SCALE;
-    const feed = createOrderFeed(
-      { kind: connection.kind, accountId: connection.accountId, baseUrl: connection.baseUrl, settings: connection.settings, credentials },
-      { amazonVisibilityMs: AMAZON_VISIBILITY_MS / scale },
-    );
+    const feed = createOrderFeed(await this.connector(connection), { amazonVisibilityMs: AMAZON_VISIBILITY_MS / scale });
     const policies = DEFAULT_INTAKE_POLICIES[connection.kind] as Record<string, BucketPolicy>;
     // The bucket of the call made last: a throttled answer pauses it.
     let last: RateBucket | null = null;
