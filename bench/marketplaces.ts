@@ -9,7 +9,7 @@ import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/conn
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
-import { call, startBenchSystem, type Endpoint, type Gql } from './system.js';
+import { call, startBenchSystem, stoppingOnSignal, type Endpoint, type Gql } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
 export const MARKETPLACE_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
@@ -163,10 +163,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     simulator.child.kill('SIGTERM');
     await rm(secrets, { recursive: true, force: true });
   };
-  // Ctrl-C stops the services too, rather than leaving them running on the bench ports.
-  const interrupted = () => void stop().finally(() => process.exit(130));
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
+  await stoppingOnSignal(stop, async () => {
     const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
     const inventory = system.subgraph('inventory');
     await disconnectEarlierRuns(gateway);
@@ -239,10 +236,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
     print(`Burst of ${opts.changes} changes (times from the first change; "limits force" = the longer of writing the changes and the fewest calls at the limits)`, rows);
     process.stdout.write(`\nAim: calls within 1.10x of the minimum, time within 1.10x of what the limits force, 0 violations.\n`);
     await disconnectEarlierRuns(gateway);
-  } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
-    await stop();
-  }
+  });
 }
 
 /**

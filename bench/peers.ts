@@ -10,7 +10,7 @@ import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { tail } from '../scripts/system.js';
 import { drive, mergeRuns, table, type Load, type LoadResult } from './run.js';
-import { startBenchSystem, type BenchSystem } from './system.js';
+import { startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
 
 const APOLLO_PORT = 4107;
 const HIVE_PORT = 4108;
@@ -82,10 +82,7 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
     await system.stop();
   };
-  // Ctrl-C stops the services and the peers too, rather than leaving them on the bench ports.
-  const interrupted = () => void stop().finally(() => process.exit(130));
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
+  await stoppingOnSignal(stop, async () => {
     const supergraphFile = await writeSupergraph(system);
     const apollo = spawnPeer('peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
     const hive = spawnPeer('peer-hive', hiveGatewayBin(), ['supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(HIVE_PORT)], {
@@ -127,10 +124,7 @@ export async function benchPeers(opts: { connections: number; seconds: number; r
           `ours/plain Apollo: req/s ${ratio(ours!.requestsPerSec, apolloRun!.requestsPerSec)}, p99 ${ratio(ours!.p99, apolloRun!.p99)}\n`,
       );
     }
-  } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
-    await stop();
-  }
+  });
 }
 
 /** The supergraph composed from supergraph.yaml with the bench system's subgraph URLs, as a file the peers can load. */

@@ -25,7 +25,7 @@ import {
   type Seller,
   type Tally,
 } from './promotion-plan.js';
-import { call, startBenchSystem, type BenchSystem, type Gql } from './system.js';
+import { call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Gql } from './system.js';
 
 const PROMOTION_SIMULATOR_PORT = 4131;
 /** How long Walmart takes to ingest a feed, in marketplace time (it documents up to 30 minutes; two is a good day). */
@@ -184,9 +184,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
     simulator.child.kill('SIGTERM');
     await rm(secrets, { recursive: true, force: true });
   };
-  const interrupted = () => void stop().finally(() => process.exit(130));
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
+  await stoppingOnSignal(stop, async () => {
     const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
     const run = randomUUID().slice(0, 6).toUpperCase();
     const variants = await setUp(system, gateway, control, simulator.url, secrets, run, strategies, plan.stock, S);
@@ -195,10 +193,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
     await measure(system, control, variants);
     report(variants, S);
     say('Done.');
-  } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
-    await stop();
-  }
+  });
 }
 
 /** The store every channel sells from, each strategy's SKUs with the plan's stock there, and its channels connected to the simulator. */

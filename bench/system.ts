@@ -59,6 +59,21 @@ async function benchToken(secret: string): Promise<string> {
     .sign(new TextEncoder().encode(secret));
 }
 
+/**
+ * Runs `work`, then `stop`; Ctrl-C or SIGTERM meanwhile runs `stop` too and exits 130, so no service
+ * or simulator is left running on the bench ports.
+ */
+export async function stoppingOnSignal<T>(stop: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const interrupted = () => void stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    await stop();
+  }
+}
+
 /** A GraphQL request's data. @throws with the errors when it has any */
 export async function call(url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, any>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
