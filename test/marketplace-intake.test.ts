@@ -64,6 +64,23 @@ describe('marketplace order intake', () => {
     await waitFor('intake marking it cancelled', async () => (await intakeRow(orderId))?.status === 'CANCELLED');
   });
 
+  it("releases a Walmart order's stock when the buyer cancels it there (polled by last modification)", async () => {
+    const walmart = await w.marketplaceChannel('WALMART', [store]);
+    await w.replicated([store], [walmart.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 6);
+    await w.converged(walmart, [sku]);
+    const { orderId } = sim.placeOrder('WALMART', walmart.account, [{ sku, quantity: 4 }]);
+    await waitFor('the order placed', async () => (await ordersOf(walmart.channelId)).find((o) => o.customerReference === orderId && o.status === 'CONFIRMED'));
+    expect((await w.ats(walmart.channelId, [sku])).get(sku)).toBe(2);
+    // A later order moves the poll's cursor past the first one's creation.
+    await new Promise((r) => setTimeout(r, 20));
+    const later = sim.placeOrder('WALMART', walmart.account, [{ sku, quantity: 1 }]);
+    await waitFor('the later order placed', async () => (await ordersOf(walmart.channelId)).find((o) => o.customerReference === later.orderId && o.status === 'CONFIRMED'));
+    sim.cancelOrder('WALMART', walmart.account, orderId);
+    await waitFor('the units released', async () => (await w.ats(walmart.channelId, [sku])).get(sku) === 5);
+  });
+
   it('keeps a sale it has no stock for as OVERSOLD, with the cause measured from what was pushed', async () => {
     const sku = await w.item();
     await w.receive(sku, store, 2);

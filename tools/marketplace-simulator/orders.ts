@@ -226,21 +226,25 @@ export function orderRoutes(state: SimState) {
     },
 
     walmart: async (app: FastifyInstance) => {
-      app.get<{ Params: { account: string }; Querystring: { createdStartDate?: string; limit?: string; nextCursor?: string } }>('/v3/orders', async (req, reply) => {
+      // createdStartDate is required; lastModifiedStartDate narrows to orders changed since (a buyer's cancellation included).
+      app.get<{ Params: { account: string }; Querystring: { createdStartDate?: string; lastModifiedStartDate?: string; limit?: string; nextCursor?: string } }>('/v3/orders', async (req, reply) => {
         const acct = state.account('WALMART', req.params.account);
         if (!(await admitted(acct, req, reply, walmartDialect, 'getOrders'))) return reply;
         const q = req.query;
-        const [since, start] = q.nextCursor ? (JSON.parse(Buffer.from(q.nextCursor, 'base64url').toString()) as [string, number]) : [q.createdStartDate, 0];
+        const [since, modifiedSince, start] = q.nextCursor
+          ? (JSON.parse(Buffer.from(q.nextCursor, 'base64url').toString()) as [string, string | null, number])
+          : [q.createdStartDate, q.lastModifiedStartDate ?? null, 0];
         if (!since) return reply.code(400).send({ errors: [{ code: 'INVALID_REQUEST_PARAM.GMP_ORDER_API', field: 'createdStartDate', description: 'createdStartDate is required' }] });
         const limit = Math.min(200, Number(q.limit ?? 100));
-        const all = changedSince(acct, Date.parse(since), Date.now(), (o) => o.placedAt);
+        const created = changedSince(acct, Date.parse(since), Date.now(), (o) => o.placedAt);
+        const all = modifiedSince ? created.filter((o) => o.updatedAt >= Date.parse(modifiedSince)).sort((a, b) => a.updatedAt - b.updatedAt || a.id.localeCompare(b.id)) : created;
         const { items, more } = page(all, start, limit);
         return {
           list: {
             meta: {
               totalCount: all.length,
               limit,
-              nextCursor: more ? `?${new URLSearchParams({ limit: String(limit), nextCursor: Buffer.from(JSON.stringify([since, start + limit])).toString('base64url') })}` : null,
+              nextCursor: more ? `?${new URLSearchParams({ limit: String(limit), nextCursor: Buffer.from(JSON.stringify([since, modifiedSince, start + limit])).toString('base64url') })}` : null,
             },
             elements: {
               order: items.map((o) => ({
@@ -252,6 +256,7 @@ export function orderRoutes(state: SimState) {
                     lineNumber: l.lineId,
                     item: { productName: l.sku, sku: l.sku },
                     orderLineQuantity: { unitOfMeasurement: 'EACH', amount: String(l.quantity) },
+                    statusDate: o.updatedAt,
                     orderLineStatuses: { orderLineStatus: [{ status: o.status === 'CANCELLED' ? 'Cancelled' : acknowledged.has(o) ? 'Acknowledged' : 'Created', statusQuantity: { unitOfMeasurement: 'EACH', amount: String(l.quantity) } }] },
                   })),
                 },
