@@ -90,7 +90,12 @@ program
   .option('--mean-stock <n>', 'mean units per SKU', positiveInt, 4)
   .option('--seed <n>', 'seed of the demand', positiveInt, 1)
   .option('--drain <s>', 'seconds to wait after the promotion for intake and pushes to settle', positiveInt, 120)
-  .action(async (opts: { skus: number; minutes: number; timeScale: number; buffers: number[]; demand: number; meanStock: number; seed: number; drain: number }) => {
+  .option('--confidence <p>', 'MARKETPLACE_PROTECT_CONFIDENCE of the protective channels (0 < p < 1; default 0.95)', (v) => {
+    const n = Number(v);
+    if (!(n > 0 && n < 1)) throw new InvalidArgumentError('a number between 0 and 1');
+    return n;
+  })
+  .action(async (opts: { skus: number; minutes: number; timeScale: number; buffers: number[]; demand: number; meanStock: number; seed: number; drain: number; confidence?: number }) => {
     await benchPromotion({ ...opts, drainSeconds: opts.drain });
   });
 
