@@ -153,16 +153,7 @@ export class OrderIntake {
     if (unmapped.length) return done('UNMAPPED', { message: `no listing maps ${unmapped.join(', ')}` });
     let placed: OrderSummary;
     try {
-      placed = await this.orders.placeOrder(
-        {
-          idempotencyKey: placeKey(row.channelId, row.marketplaceOrderId),
-          channelId: row.channelId,
-          customerReference: row.marketplaceOrderId,
-          lines: mergeLines(lines as { sku: string; quantity: number }[]),
-          fulfilment: { method: 'SHIP' },
-        },
-        { requestId: randomUUID(), clientId: 'marketplace-intake' },
-      );
+      placed = await this.placeUnder(placeKey(row.channelId, row.marketplaceOrderId), row, lines as { sku: string; quantity: number }[]);
     } catch (err) {
       if (err instanceof OrdersUnavailableError) {
         this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'orders did not answer; the order stays RECEIVED for the next poll');
@@ -211,16 +202,7 @@ export class OrderIntake {
     const lines = JSON.parse(row.lines) as { sku: string; quantity: number }[];
     let placed: OrderSummary;
     try {
-      placed = await this.orders.placeOrder(
-        {
-          idempotencyKey: backorderKey(row.channelId, row.marketplaceOrderId, row.backorderAttempts),
-          channelId: row.channelId,
-          customerReference: row.marketplaceOrderId,
-          lines: mergeLines(lines),
-          fulfilment: { method: 'SHIP' },
-        },
-        { requestId: randomUUID(), clientId: 'marketplace-intake' },
-      );
+      placed = await this.placeUnder(backorderKey(row.channelId, row.marketplaceOrderId, row.backorderAttempts), row, lines);
     } catch (err) {
       if (!(err instanceof OrdersUnavailableError || err instanceof DomainError)) throw err;
       this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'placing a backordered order failed; the next poll tries again');
@@ -235,6 +217,14 @@ export class OrderIntake {
     await this.acknowledge(connection, row);
     this.log.info({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id }, 'backordered marketplace order filled');
     return this.finish(row, 'PLACED', { orderId: placed.id, resolution: 'BACKORDER_FILLED' });
+  }
+
+  /** The marketplace order placed through orders (shipped by the channel's rule), under `key`. */
+  private placeUnder(key: string, row: MarketplaceOrderEntity, lines: { sku: string; quantity: number }[]): Promise<OrderSummary> {
+    return this.orders.placeOrder(
+      { idempotencyKey: key, channelId: row.channelId, customerReference: row.marketplaceOrderId, lines: mergeLines(lines), fulfilment: { method: 'SHIP' } },
+      { requestId: randomUUID(), clientId: 'marketplace-intake' },
+    );
   }
 
   /** Tells the marketplace we took the order (Walmart; a no-op elsewhere); a failure costs nothing but a log line. */
