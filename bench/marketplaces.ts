@@ -9,6 +9,8 @@ import type { MarketplaceKind, RatePolicy } from '../subgraphs/marketplaces/conn
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
+import { renderTable } from './run.js';
+import { SimulatorClient } from './simulator-client.js';
 import { call, startBenchSystem, stoppingOnSignal, type Endpoint, type Gql } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
@@ -36,36 +38,6 @@ interface PhaseResult {
   minCalls: number;
   violations: number;
 }
-
-/**
- * The simulator runs in a process of its own, so the benchmark's own work never delays the moment
- * it stamps a request's arrival (a stalled event loop would make paced requests look like a burst).
- */
-class SimulatorClient {
-  constructor(readonly url: string) {}
-
-  baseUrl(kind: MarketplaceKind, account: string): string {
-    return `${this.url}/${kind.toLowerCase()}/${account}`;
-  }
-
-  private async get<T>(path: string): Promise<T> {
-    return (await (await fetch(`${this.url}/_sim${path}`)).json()) as T;
-  }
-
-  async quantities(kind: MarketplaceKind, account: string): Promise<Map<string, number>> {
-    const body = await this.get<{ quantities: Record<string, number> }>(`/${kind.toLowerCase()}/${account}/quantities`);
-    return new Map(Object.entries(body.quantities));
-  }
-
-  async pushCalls(kind: MarketplaceKind, account: string): Promise<number> {
-    return (await this.get<{ push: number }>(`/${kind.toLowerCase()}/${account}/calls`)).push;
-  }
-
-  async violations(kind: MarketplaceKind, account: string): Promise<{ violations: number; log: unknown[] }> {
-    return this.get(`/violations?kind=${kind}&account=${encodeURIComponent(account)}`);
-  }
-}
-
 
 /** Our available-to-sell of every SKU on a channel, 100 per call. */
 async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {
@@ -141,9 +113,7 @@ function print(title: string, rows: PhaseResult[]): void {
     `${(r.calls / r.minCalls).toFixed(2)}x`,
     String(r.violations),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  process.stdout.write(`\n${title}\n${[line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')}\n`);
+  process.stdout.write(`\n${title}\n${renderTable(head, body)}\n`);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
+import { quantile } from 'simple-statistics';
 import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types.js';
 
 /**
@@ -139,11 +140,9 @@ export function addTally(a: Tally, b: Tally): Tally {
   return { sold: a.sold + b.sold, oversold: a.oversold + b.oversold, lost: a.lost + b.lost, soldOut: a.soldOut + b.soldOut };
 }
 
-/** The p-th percentile (0..100) by nearest rank; NaN for none. */
+/** The p-th percentile (0..100); NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
-  if (!values.length) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return values.length ? quantile([...values], p / 100) : Number.NaN;
 }
 
 /**

@@ -25,6 +25,8 @@ import {
   type Seller,
   type Tally,
 } from './promotion-plan.js';
+import { renderTable } from './run.js';
+import { SimulatorClient } from './simulator-client.js';
 import { call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Gql } from './system.js';
 
 const PROMOTION_SIMULATOR_PORT = 4131;
@@ -110,18 +112,6 @@ function say(line: string): void {
   process.stdout.write(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
 }
 
-const sim = (url: string) => ({
-  async get<T>(path: string): Promise<T> {
-    return (await (await fetch(`${url}/_sim${path}`)).json()) as T;
-  },
-  async post(path: string, body: unknown): Promise<Response> {
-    return fetch(`${url}/_sim${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  },
-  async put(path: string, body: unknown): Promise<void> {
-    await fetch(`${url}/_sim${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  },
-});
-
 /**
  * npm run bench -- promotion: a promotion played against the marketplace simulator, once per
  * strategy (no buffer, static buffers, protective), all at once on SKUs and channels of their own
@@ -162,7 +152,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
     amazonNotificationMs: AMAZON_NOTIFICATION_MS / S,
     walmartFeedMs: WALMART_FEED_MS / S,
   });
-  const control = sim(simulator.url);
+  const control = new SimulatorClient(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
   say('Starting the system…');
   // Databases of its own, emptied first: every channel's resync pushes every SKU inventory knows,
@@ -190,7 +180,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
   await stoppingOnSignal(stop, async () => {
     const gateway: Gql = (query, variables) => call(system.url('gateway'), query, variables, system.headers);
     const run = randomUUID().slice(0, 6).toUpperCase();
-    const variants = await setUp(system, gateway, control, simulator.url, secrets, run, strategies, plan.stock, S);
+    const variants = await setUp(system, gateway, control, secrets, run, strategies, plan.stock, S);
     await play(system, control, variants, plan.buyers, o);
     await drain(system, gateway, variants, o.drainSeconds);
     await measure(system, control, variants);
@@ -203,8 +193,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
 async function setUp(
   system: BenchSystem,
   gateway: Gql,
-  control: ReturnType<typeof sim>,
-  simulatorUrl: string,
+  control: SimulatorClient,
   secrets: string,
   run: string,
   strategies: Strategy[],
@@ -271,15 +260,15 @@ async function setUp(
         c: channelId,
         i: {
           accountId: account,
-          baseUrl: `${simulatorUrl}/${kind.toLowerCase()}/${account}`,
+          baseUrl: control.baseUrl(kind, account),
           secretName: account,
           // Amazon's orders come fast through its ORDER_CHANGE notifications; Shopify's through its webhooks (below).
-          settings: kind === 'AMAZON' ? { ...MARKETPLACE_SETTINGS[kind], notificationQueueUrl: `${simulatorUrl}/000000000000/${account}` } : MARKETPLACE_SETTINGS[kind],
+          settings: kind === 'AMAZON' ? { ...MARKETPLACE_SETTINGS[kind], notificationQueueUrl: control.queueUrl(account) } : MARKETPLACE_SETTINGS[kind],
           ratePolicy: scalePolicy(DEFAULT_PUSH_POLICIES[kind], S),
           protection: strategy.protective ? 'PROTECTIVE' : 'OFF',
         },
       }));
-      if (kind === 'SHOPIFY') await control.put(`/shopify/${account}/webhook`, { address: `${system.url('jobs').replace(/\/healthz$/, '')}/webhooks/shopify/${channelId}`, secret: `whsec-${account}` });
+      if (kind === 'SHOPIFY') await control.setShopifyWebhook(account, `${system.url('jobs').replace(/\/healthz$/, '')}/webhooks/shopify/${channelId}`, `whsec-${account}`);
       marketplaces.set(kind, { channelId, account });
       bar.increment();
     }
@@ -304,8 +293,8 @@ async function setUp(
         continue; // inventory does not know the channel yet
       }
       const kind = [...w.v.marketplaces].find(([, m]) => m.channelId === w.channelId)![0];
-      const theirs = (await control.get<{ quantities: Record<string, number> }>(`/${kind.toLowerCase()}/${w.account}/quantities`)).quantities;
-      if (w.v.skus.every((s) => theirs[s] === ours.get(s))) waiting.delete(w);
+      const theirs = await control.quantities(kind, w.account);
+      if (w.v.skus.every((s) => theirs.get(s) === ours.get(s))) waiting.delete(w);
     }
     await sleep(500);
   }
@@ -315,7 +304,7 @@ async function setUp(
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { status } }`;
 
 /** Plays every buyer at its moment (marketplace time over the scale), for every strategy, posting the till every quarter hour. */
-async function play(system: BenchSystem, control: ReturnType<typeof sim>, variants: Variant[], buyers: Buyer[], o: PromotionOptions): Promise<void> {
+async function play(system: BenchSystem, control: SimulatorClient, variants: Variant[], buyers: Buyer[], o: PromotionOptions): Promise<void> {
   const S = o.timeScale;
   const gatewayUrl = system.url('gateway');
   const inFlight = new Set<Promise<void>>();
@@ -366,12 +355,10 @@ async function play(system: BenchSystem, control: ReturnType<typeof sim>, varian
       return;
     }
     const m = v.marketplaces.get(b.seller)!;
-    const res = await control.post(`/${b.seller.toLowerCase()}/${m.account}/orders`, { lines: [{ sku, quantity: b.quantity }] });
-    if (res.status === 409) return refused();
-    if (!res.ok) throw new Error(`the simulator answered ${res.status} to an order: ${await res.text()}`);
-    const order = (await res.json()) as { orderId: string };
+    const orderId = await control.placeOrder(b.seller, m.account, [{ sku, quantity: b.quantity }]);
+    if (orderId === null) return refused();
     sold();
-    v.sales.push({ seller: b.seller, sku: b.sku, quantity: b.quantity, at, marketplaceOrderId: order.orderId });
+    v.sales.push({ seller: b.seller, sku: b.sku, quantity: b.quantity, at, marketplaceOrderId: orderId });
   };
 
   const postTill = async (v: Variant) => {
@@ -451,7 +438,7 @@ async function drain(system: BenchSystem, gateway: Gql, variants: Variant[], sec
 }
 
 /** When our stock took each marketplace sale, what Omnistock recorded as oversold, and when each marketplace applied each quantity. */
-async function measure(system: BenchSystem, control: ReturnType<typeof sim>, variants: Variant[]): Promise<void> {
+async function measure(system: BenchSystem, control: SimulatorClient, variants: Variant[]): Promise<void> {
   const ds = system.marketplacesDataSource;
   for (const v of variants) {
     const byChannel = new Map([...v.marketplaces].map(([kind, m]) => [m.channelId, kind]));
@@ -462,10 +449,7 @@ async function measure(system: BenchSystem, control: ReturnType<typeof sim>, var
     const taken = new Map(rows.filter((r) => r.status !== 'RECEIVED').map((r) => [`${byChannel.get(r.channel_id)}\n${r.marketplace_order_id}`, new Date(r.updated_at).getTime()]));
     for (const kind of MARKETPLACES) v.recorded.set(kind, rows.filter((r) => byChannel.get(r.channel_id) === kind && r.status === 'OVERSOLD').reduce((n, r) => n + (r.oversold_units ?? 0), 0));
     for (const s of v.sales) if (s.marketplaceOrderId) s.recordedAt = taken.get(`${s.seller}\n${s.marketplaceOrderId}`);
-    for (const [kind, m] of v.marketplaces) {
-      const body = await control.get<{ appliedAt: Record<string, number[]> }>(`/${kind.toLowerCase()}/${m.account}/applied`);
-      v.applied.set(kind, new Map(Object.entries(body.appliedAt)));
-    }
+    for (const [kind, m] of v.marketplaces) v.applied.set(kind, await control.appliedAt(kind, m.account));
   }
 }
 
@@ -525,12 +509,6 @@ function rowsOf(v: Variant, S: number): Row[] {
 const pct = (part: number, whole: number) => (whole ? `${((100 * part) / whole).toFixed(2)}%` : '-');
 const secs = (s: number) => (Number.isNaN(s) ? '-' : s < 10 ? s.toFixed(1) : s.toFixed(0));
 
-function table(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
 function report(variants: Variant[], S: number): void {
   const head = ['channel', 'units sold', 'oversold', 'of sold', 'lost sales', 'of asked', 'recorded oversold', 'reach p50 s', 'reach p99 s', 'heard p50 s', 'told p50 s', 'told p99 s'];
   const summaries: { name: string; total: Row }[] = [];
@@ -555,7 +533,7 @@ function report(variants: Variant[], S: number): void {
       secs(percentile(r.told, 50)),
       secs(percentile(r.told, 99)),
     ]);
-    process.stdout.write(`\n${v.strategy.name}\n${table(head, body)}\n`);
+    process.stdout.write(`\n${v.strategy.name}\n${renderTable(head, body)}\n`);
     const total = rows.at(-1)!;
     if (total.unrecorded) process.stdout.write(`  ${total.unrecorded} sales never reached our stock within the settling time (not in the reach figures)\n`);
     summaries.push({ name: v.strategy.name, total });
@@ -573,7 +551,7 @@ function report(variants: Variant[], S: number): void {
   ]);
   process.stdout.write(
     `\nIn total (marketplace time: the clock's seconds times ${S}; "lost sales": units of buyers turned away while the shelf held them, of units sold and lost; the best static buffer has the fewest units oversold and lost)\n` +
-      `${table(['strategy', 'units sold', 'oversold', 'lost sales', 'reach p50 s', 'reach p99 s'], body)}\n`,
+      `${renderTable(['strategy', 'units sold', 'oversold', 'lost sales', 'reach p50 s', 'reach p99 s'], body)}\n`,
   );
   const protective = summaries.find((s) => s.name === 'protective')!;
   const t = protective.total.tally;

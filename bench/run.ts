@@ -71,12 +71,16 @@ export function mergeRuns(runs: LoadResult[]): LoadResult {
   };
 }
 
-export function table(rows: LoadResult[]): string {
-  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'];
-  const body = rows.map((r) => [r.name, r.requestsPerSec.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), String(r.errors), String(r.non2xx)]);
+/** A text table: the first column left-aligned, the others right-aligned, a rule under the head. */
+export function renderTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export function table(rows: LoadResult[]): string {
+  const head = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'];
+  return renderTable(head, rows.map((r) => [r.name, r.requestsPerSec.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), String(r.errors), String(r.non2xx)]));
 }
 
 export interface ClassifiedRun {

@@ -19,6 +19,8 @@ export interface PushedMark {
   quantity: number;
   /** The newest event the pushed quantity includes; pending stays set when a newer one arrived. */
   seq: string;
+  /** Since when the change this push carries had been waiting (the state the push was computed from). */
+  pendingSince: Date | null;
   lagMs: number | null;
 }
 
@@ -114,16 +116,12 @@ export const marketplaceStore = {
     return tx.find(SyncStateEntity, { where: { channelId, sku: In([...skus]) } });
   },
 
-  /**
-   * Appends to the push history what the marketplace accepted now, with the change each push carried
-   * (pending since when: read before markPushed clears it).
-   */
+  /** Appends to the push history what the marketplace accepted now, with the change each push carried. */
   async recordPushes(tx: EntityManager, channelId: string, marks: readonly PushedMark[], at: Date): Promise<void> {
     if (!marks.length) return;
-    const pending = new Map((await this.syncStates(tx, channelId, marks.map((m) => m.sku))).map((s) => [s.sku, s.pendingSince]));
     await tx.query(
       `INSERT IGNORE INTO marketplace_push_history (channel_id, sku, pushed_at, quantity, pending_since, lag_ms) VALUES ${marks.map(() => '(?, ?, ?, ?, ?, ?)').join(',')}`,
-      marks.flatMap((m) => [channelId, m.sku, at, m.quantity, pending.get(m.sku) ?? null, m.lagMs]),
+      marks.flatMap((m) => [channelId, m.sku, at, m.quantity, m.pendingSince, m.lagMs]),
     );
   },
 

@@ -4,6 +4,8 @@ import type { MarketplaceOrder, NotificationQueue } from '../connectors/index.js
 import type { ResolvedConnection } from './marketplace.service.js';
 
 export interface NotificationListenerDeps {
+  /** The connection as last read (its oversell policy may have changed since the readers started). */
+  current(channelId: string): ResolvedConnection | undefined;
   /** The connection's queue (its current credentials), or null when it names none. @throws UnusableConnectionError */
   queueFor(connection: ResolvedConnection): Promise<NotificationQueue | null>;
   /** Takes the orders in (order intake: once each, however often they come). */
@@ -36,18 +38,18 @@ export class NotificationListeners {
     const wanted = new Map(
       connections
         .filter((c) => c.kind === 'AMAZON' && typeof c.settings.notificationQueueUrl === 'string' && this.deps.healthy(c))
-        .map((c) => [c.channelId, { c, key: `${c.accountId}\n${String(c.settings.notificationQueueUrl)}` }]),
+        .map((c) => [c.channelId, `${c.accountId}\n${String(c.settings.notificationQueueUrl)}`]),
     );
     for (const [channelId, r] of this.running) {
-      if (wanted.get(channelId)?.key === r.key) continue;
+      if (wanted.get(channelId) === r.key) continue;
       r.stop.abort();
       this.running.delete(channelId);
     }
-    for (const [channelId, { c, key }] of wanted) {
+    for (const [channelId, key] of wanted) {
       if (this.running.has(channelId)) continue;
       const stop = new AbortController();
-      const current = () => connections.find((x) => x.channelId === channelId) ?? c;
-      const readers = Array.from({ length: READERS }, () => this.read(channelId, current, stop.signal));
+      // A change of account or queue restarts the readers; the rest is read afresh for every receive.
+      const readers = Array.from({ length: READERS }, () => this.read(channelId, stop.signal));
       this.running.set(channelId, { key, stop, done: Promise.all(readers).then(() => {}) });
     }
   }
@@ -59,14 +61,16 @@ export class NotificationListeners {
     await Promise.all(all.map((r) => r.done));
   }
 
-  private async read(channelId: string, connection: () => ResolvedConnection, signal: AbortSignal): Promise<void> {
+  private async read(channelId: string, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      const connection = this.deps.current(channelId);
+      if (!connection) return;
       try {
-        const queue = await this.deps.queueFor(connection());
+        const queue = await this.deps.queueFor(connection);
         if (!queue) return;
         const batch = await queue.receive({ waitSeconds: this.deps.waitSeconds, signal });
         if (!batch.receipts.length) continue;
-        await this.deps.ingest(connection(), batch.orders);
+        await this.deps.ingest(connection, batch.orders);
         await queue.remove(batch.receipts, signal);
       } catch (err) {
         if (signal.aborted) return;

@@ -229,7 +229,8 @@ export class AccountPusher {
     const now = Date.now();
     const mark = (sku: string, quantity: number): PushedMark => {
       const state = states.get(sku);
-      return { sku, quantity, seq: state?.lastEventSeq ?? '', lagMs: state?.pendingSince ? now - state.pendingSince.getTime() : null };
+      const pendingSince = state?.pendingSince ?? null;
+      return { sku, quantity, seq: state?.lastEventSeq ?? '', pendingSince, lagMs: pendingSince ? now - pendingSince.getTime() : null };
     };
     const unchanged: PushedMark[] = [];
     const toPush: (Item & { update: QuantityUpdate })[] = [];

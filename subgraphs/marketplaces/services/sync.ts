@@ -102,6 +102,7 @@ export class MarketplaceSync {
     const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }), demand);
     this.notifications = new NotificationListeners({
+      current: (channelId) => this.connections.find((c) => c.channelId === channelId),
       queueFor: async (c) => createAmazonNotificationQueue(await this.connector(c), { fetch: globalThis.fetch, timeoutMs: (cfg.MARKETPLACE_NOTIFICATION_WAIT_S + 10) * 1000 }),
       ingest: async (c, orders) => {
         const connection = await this.intakeConnection(c);
