@@ -90,7 +90,7 @@ program
   .option('--mean-stock <n>', 'mean units per SKU', positiveInt, 4)
   .option('--seed <n>', 'seed of the demand', positiveInt, 1)
   .option('--drain <s>', 'seconds to wait after the promotion for intake and pushes to settle', positiveInt, 120)
-  .option('--confidence <p>', 'MARKETPLACE_PROTECT_CONFIDENCE of the protective channels (0 < p < 1; default 0.95)', (v) => {
+  .option('--confidence <p>', 'PROTECT_CONFIDENCE of the protective channels (0 < p < 1; default 0.95)', (v) => {
     const n = Number(v);
     if (!(n > 0 && n < 1)) throw new InvalidArgumentError('a number between 0 and 1');
     return n;

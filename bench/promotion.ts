@@ -53,7 +53,7 @@ export interface PromotionOptions {
   seed: number;
   /** Seconds to wait after the promotion for intake and pushes to settle. */
   drainSeconds: number;
-  /** MARKETPLACE_PROTECT_CONFIDENCE for the protective channels (default: the setting's default). */
+  /** PROTECT_CONFIDENCE for the protective channels (default: the setting's default). */
   confidence?: number;
 }
 
@@ -167,9 +167,9 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
       MARKETPLACE_REFRESH_MS: '500',
       MARKETPLACE_TIME_SCALE: String(S),
       MARKETPLACE_INTAKE_POLL_MS: String(Math.max(100, Math.round(INTAKE_POLL_MS / S))),
-      MARKETPLACE_PROTECT_WINDOW_MS: String(Math.max(1000, Math.round(PROTECT_WINDOW_MS / S))),
+      PROTECT_WINDOW_MS: String(Math.max(1000, Math.round(PROTECT_WINDOW_MS / S))),
       MARKETPLACE_COALESCE_MS: String(Math.round(COALESCE_MS / S)),
-      ...(o.confidence !== undefined ? { MARKETPLACE_PROTECT_CONFIDENCE: String(o.confidence) } : {}),
+      ...(o.confidence !== undefined ? { PROTECT_CONFIDENCE: String(o.confidence) } : {}),
     },
   });
   const stop = async () => {

@@ -293,9 +293,9 @@ const marketplacesSection = z.object({
    * Protective channels: a SKU's demand rate is its units sold or reserved over this window (over its
    * last fifth when higher), and its unreported units come from the sales reported late within it.
    */
-  MARKETPLACE_PROTECT_WINDOW_MS: z.coerce.number().int().min(1000).max(24 * 3_600_000).default(15 * 60_000),
+  PROTECT_WINDOW_MS: z.coerce.number().int().min(1000).max(24 * 3_600_000).default(15 * 60_000),
   /** Protective channels withhold the fewest units that cover the units at risk with this probability (they arrive as a Poisson process). */
-  MARKETPLACE_PROTECT_CONFIDENCE: z.coerce.number().gt(0).lt(1).default(0.95),
+  PROTECT_CONFIDENCE: z.coerce.number().gt(0).lt(1).default(0.95),
   /** SKUs per channel one drift-repair run reads back, least recently verified first. */
   MARKETPLACE_DRIFT_SKUS_PER_RUN: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** A marketplace quantity further than this from our available-to-sell is drift. */

@@ -26,7 +26,7 @@ const PROTECTION = `query($c: ID!, $s: [String!]!) { channel(id: $c) {
 
 beforeAll(async () => {
   // A one-minute demand window.
-  world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_PROTECT_WINDOW_MS: '60000' });
+  world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '100', PROTECT_WINDOW_MS: '60000' });
   ({ stack, sim, w } = world);
   store = await w.location();
   off = await w.marketplaceChannel('EBAY', [store]);

@@ -3,7 +3,7 @@ import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { MarketplaceService } from '../services/marketplace.service.js';
 import { ListingService } from '../services/listing.service.js';
 import { IntakeReads } from '../services/intake.service.js';
-import { DemandMeter } from '../services/demand-meter.js';
+import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { ProtectionService } from '../services/protection.service.js';
 import { createRedis } from '../../../lib/redis.js';
 import { marketplaceQueues } from '../services/queues.js';
@@ -27,6 +27,6 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   runtime.onClose(async () => {
     await redis.quit();
   });
-  const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.MARKETPLACE_PROTECT_WINDOW_MS), runtime.cfg.MARKETPLACE_PROTECT_CONFIDENCE);
+  const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.PROTECT_WINDOW_MS), runtime.cfg.PROTECT_CONFIDENCE);
   return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, intake, protection, loaders: createLoaders(marketplace) });
 }

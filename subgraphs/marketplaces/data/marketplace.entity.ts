@@ -1,4 +1,4 @@
-import type { Protection } from '../domain/protection-rules.js';
+import type { Protection } from '../../../contracts/protection.js';
 import type { OversellPolicy } from '../domain/intake-rules.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../lib/db.js';

@@ -1,4 +1,4 @@
-import type { DemandEntry, DemandMeter } from '../services/demand-meter.js';
+import type { DemandEntry, DemandMeter } from '../../../contracts/demand-meter.js';
 import type { Logger } from 'pino';
 import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
 import { sortableStreamId } from '../../../lib/event-stream.js';

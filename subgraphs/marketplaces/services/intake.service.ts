@@ -13,7 +13,7 @@ import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
 import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
-import type { DemandMeter } from './demand-meter.js';
+import type { DemandMeter } from '../../../contracts/demand-meter.js';
 
 /** The connection intake works for: its channel, and its account's feed. */
 export interface IntakeConnection {

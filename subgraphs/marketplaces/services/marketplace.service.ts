@@ -1,4 +1,4 @@
-import { PROTECTIONS, type Protection } from '../domain/protection-rules.js';
+import { PROTECTIONS, type Protection } from '../../../contracts/protection.js';
 import { OVERSELL_POLICIES, type OversellPolicy } from '../domain/intake-rules.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { parseInput } from '../../../lib/errors.js';
 import { skuSchema } from '../../../lib/validation.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { protectedQuantity, withheldUnits } from '../domain/protection-rules.js';
-import type { DemandMeter } from './demand-meter.js';
+import { protectedQuantity, withheldUnits } from '../../../contracts/protection.js';
+import type { DemandMeter } from '../../../contracts/demand-meter.js';
 
 export interface ProtectedSku {
   sku: string;
@@ -23,7 +23,7 @@ export class ProtectionService {
   constructor(
     private readonly ds: DataSource,
     private readonly meter: DemandMeter,
-    /** MARKETPLACE_PROTECT_CONFIDENCE. */
+    /** PROTECT_CONFIDENCE. */
     private readonly confidence: number,
     /** Whether a channel is PROTECTIVE; by default read from its connection row (the jobs process passes the connections it holds). */
     private readonly protectiveOf: (channelId: string) => boolean | Promise<boolean> = (channelId) => this.isProtective(channelId),

@@ -17,7 +17,7 @@ import { OrdersClient } from '../../../contracts/orders-client.js';
 import { NotificationListeners } from './notification-listener.js';
 import { IntakeReads, OrderIntake, PUSH_HISTORY_MS, type IntakeConnection, type OversoldByCause } from './intake.service.js';
 import { RateBucket, type BucketPolicy } from './rate-bucket.js';
-import { DemandMeter } from './demand-meter.js';
+import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { ProtectionService } from './protection.service.js';
 import { bucketKey } from './pusher.js';
 import type { Connection, MarketplaceAdapter } from '../connectors/types.js';
@@ -93,8 +93,8 @@ export class MarketplaceSync {
     const tokens = serviceAuth(cfg);
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
-    const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.MARKETPLACE_PROTECT_WINDOW_MS);
-    const protection = new ProtectionService(marketplaces, demand, cfg.MARKETPLACE_PROTECT_CONFIDENCE, (channelId) =>
+    const demand = new DemandMeter(this.buckets, cfg.REDIS_KEY_PREFIX, cfg.PROTECT_WINDOW_MS);
+    const protection = new ProtectionService(marketplaces, demand, cfg.PROTECT_CONFIDENCE, (channelId) =>
       this.connections.some((c) => c.channelId === channelId && c.protection === 'PROTECTIVE'),
     );
     this.listings = new ListingService(marketplaces, this.service, this.queues, protection);

@@ -31,7 +31,7 @@ export interface DemandEntry {
 const ALL = '*';
 
 /**
- * Each SKU's recent demand, counted per slot (a fifteenth of MARKETPLACE_PROTECT_WINDOW_MS) in Redis
+ * Each SKU's recent demand, counted per slot (a fifteenth of PROTECT_WINDOW_MS) in Redis
  * so every jobs process and the subgraph read the same figures: the units sold or reserved (from the
  * stock stream) and, for sales reported after they happened (a till batch, a marketplace order taken
  * in after the marketplace's delay), their units times how late they came. And what protective
@@ -43,14 +43,14 @@ export class DemandMeter {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    /** MARKETPLACE_PROTECT_WINDOW_MS. */
+    /** PROTECT_WINDOW_MS. */
     private readonly windowMs: number,
   ) {
     this.slotMs = Math.max(100, Math.floor(windowMs / SLOTS));
   }
 
   private key(kind: 'units' | 'late', sku: string, slot: number): string {
-    return `${this.prefix}:marketplace:demand:${kind}:${sku}:${slot}`;
+    return `${this.prefix}:demand:${kind}:${sku}:${slot}`;
   }
 
   private async add(amounts: { kind: 'units' | 'late'; sku: string; amount: number; at: number }[], now: number): Promise<void> {
@@ -127,14 +127,14 @@ export class DemandMeter {
   /** Remembers what a protective channel withheld of each SKU at its last push. */
   async setWithheld(channelId: string, withheld: ReadonlyMap<string, number>): Promise<void> {
     if (!withheld.size) return;
-    const key = `${this.prefix}:marketplace:withheld:${channelId}`;
+    const key = `${this.prefix}:protection:withheld:${channelId}`;
     await this.redis.multi().hset(key, Object.fromEntries(withheld)).pexpire(key, 7 * 24 * 3_600_000).exec();
   }
 
   /** What the channel withheld of each SKU at its last push (absent: nothing recorded). */
   async withheld(channelId: string, skus: readonly string[]): Promise<Map<string, number>> {
     if (!skus.length) return new Map();
-    const values = await this.redis.hmget(`${this.prefix}:marketplace:withheld:${channelId}`, ...skus);
+    const values = await this.redis.hmget(`${this.prefix}:protection:withheld:${channelId}`, ...skus);
     return new Map(skus.flatMap((sku, i) => (values[i] == null ? [] : [[sku, Number(values[i])] as const])));
   }
 }

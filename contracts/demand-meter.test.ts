@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configWith } from '../../../lib/config.js';
-import { createRedis } from '../../../lib/redis.js';
+import { configWith } from '../lib/config.js';
+import { createRedis } from '../lib/redis.js';
 import { DemandMeter } from './demand-meter.js';
 
 /** Against the real Redis, each test on a prefix of its own; times are given, never waited for. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { protectedQuantity, unitsAtRisk, withheldUnits } from './protection-rules.js';
+import { protectedQuantity, unitsAtRisk, withheldUnits } from './protection.js';
 
 describe('protective available-to-sell', () => {
   it('puts at risk the unreported units and what sells while the push travels', () => {
