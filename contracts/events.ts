@@ -25,6 +25,8 @@ export const channelSnapshotSchema = z.object({
   buffer: z.object({ kind: z.enum(['UNITS', 'PERCENT']), value: z.number().int().nonnegative() }).nullable(),
   cap: z.number().int().nonnegative().nullable(),
   allowSplitShipments: z.boolean(),
+  /** Absent in snapshots written before channels had it: OFF. */
+  protection: z.enum(['OFF', 'PROTECTIVE']).default('OFF'),
   sources: z.array(z.object({ locationId: z.string(), priority: z.number().int() })),
   version: z.number().int().nonnegative(),
   // What marketplaces' replica needs besides the rule; absent in events written before it was a subgraph.

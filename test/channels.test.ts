@@ -12,7 +12,7 @@ import { errorCode, gql, uniq } from './client.js';
 let sg: RunningSubgraph;
 
 const FIELDS = `id code name type marketplace status priority
-  allocationRule { sources { location { id } priority } buffer { kind value } cap allowSplitShipments }`;
+  allocationRule { sources { location { id } priority } buffer { kind value } cap allowSplitShipments protection }`;
 const CREATE = `mutation($input: CreateChannelInput!) { createChannel(input: $input) { ${FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateChannelInput!) { updateChannel(id: $id, input: $input) { ${FIELDS} } }`;
 const SET_RULE = `mutation($id: ID!, $input: AllocationRuleInput!) { setAllocationRule(channelId: $id, input: $input) { ${FIELDS} } }`;
@@ -130,10 +130,11 @@ describe('channels subgraph', () => {
       { locationId: randomUUID(), priority: 2 },
       { locationId: randomUUID(), priority: 1 },
     ];
-    const rule = { sources, buffer: { kind: 'UNITS', value: 3 }, allowSplitShipments: false };
+    expect(ch.allocationRule.protection).toBe('OFF');
+    const rule = { sources, buffer: { kind: 'UNITS', value: 3 }, allowSplitShipments: false, protection: 'PROTECTIVE' };
     const res = await gql(sg.url, SET_RULE, { id: ch.id, input: rule });
     expect(res.errors).toBeUndefined();
-    const want = { sources: expected(sources), buffer: { kind: 'UNITS', value: 3 }, cap: null, allowSplitShipments: false };
+    const want = { sources: expected(sources), buffer: { kind: 'UNITS', value: 3 }, cap: null, allowSplitShipments: false, protection: 'PROTECTIVE' };
     expect(res.data!.setAllocationRule.allocationRule).toEqual(want);
     expect((await gql(sg.url, BY_ID, { id: ch.id })).data!.channel.allocationRule).toEqual(want);
     expect(await sourcesOf(ch.id)).toBe(2);
@@ -296,6 +297,7 @@ describe('channels subgraph', () => {
       ['a marketplace for a storefront', { marketplace: 'AMAZON' }],
       ['a priority over 1000', { priority: 1001 }],
       ['a priority under -1000', { priority: -1001 }],
+      ['a protective marketplace channel (its connection protects it)', { type: 'MARKETPLACE', marketplace: 'EBAY', allocationRule: rule({ protection: 'PROTECTIVE' }) }],
       ...badRules.map(([name, o]): [string, Record<string, unknown>] => [`a rule with ${name}`, { allocationRule: rule(o) }]),
     ])('createChannel refuses %s', async (_name, overrides) => {
       const body = input({ code: uniq('BAD-'), ...overrides });
@@ -308,6 +310,14 @@ describe('channels subgraph', () => {
       const ch = await create();
       const res = await gql(sg.url, SET_RULE, { id: ch.id, input: rule(overrides) });
       expect(errorCode(res)).toBe('BAD_USER_INPUT');
+      expect((await gql(sg.url, BY_ID, { id: ch.id })).data!.channel).toEqual(ch);
+    });
+
+    it('setAllocationRule refuses protection on a marketplace channel: its connection protects it, with the push lag', async () => {
+      const ch = await create({ type: 'MARKETPLACE', marketplace: 'AMAZON' });
+      const res = await gql(sg.url, SET_RULE, { id: ch.id, input: rule({ protection: 'PROTECTIVE' }) });
+      expect(errorCode(res)).toBe('BAD_USER_INPUT');
+      expect(res.errors![0]!.message).toMatch(/marketplace connection/);
       expect((await gql(sg.url, BY_ID, { id: ch.id })).data!.channel).toEqual(ch);
     });
 

@@ -97,7 +97,7 @@ async function pending(): Promise<number> {
 }
 
 function snapshot(overrides: Partial<ChannelSnapshot> = {}): ChannelSnapshot {
-  return { id: randomUUID(), status: 'ACTIVE', buffer: null, cap: null, allowSplitShipments: true, sources: [], version: 1, ...overrides };
+  return { id: randomUUID(), status: 'ACTIVE', buffer: null, cap: null, allowSplitShipments: true, protection: 'OFF', sources: [], version: 1, ...overrides };
 }
 
 beforeAll(async () => {
@@ -139,6 +139,7 @@ describe('replication of channel rules and location states into inventory', () =
       buffer: amazon.buffer,
       cap: amazon.cap,
       allowSplitShipments: false,
+      protection: 'OFF',
       sources: [...amazon.sources]
         .sort((a, b) => a.priority - b.priority || a.locationId.localeCompare(b.locationId))
         .map((s) => expect.objectContaining({ locationId: s.locationId, priority: s.priority, status: 'ACTIVE' })),
@@ -165,7 +166,7 @@ describe('replication of channel rules and location states into inventory', () =
 
     await mutate(channels.url, UPDATE_CHANNEL, { id: channel, input: { status: 'PAUSED' } });
     await reachesVersion('replica_channels', channel, 2);
-    const rule = { sources: [{ locationId: store, priority: 2 }, { locationId: dc, priority: 1 }], buffer: { kind: 'UNITS', value: 4 }, cap: 10, allowSplitShipments: false };
+    const rule = { sources: [{ locationId: store, priority: 2 }, { locationId: dc, priority: 1 }], buffer: { kind: 'UNITS', value: 4 }, cap: 10, allowSplitShipments: false, protection: 'PROTECTIVE' };
     await mutate(channels.url, SET_RULE, { id: channel, input: rule });
     await reachesVersion('replica_channels', channel, 3);
     await mutate(locations.url, UPDATE_LOCATION, { id: store, input: { status: 'OFFLINE', capabilities: { ships: false, pickup: true } } });
@@ -177,6 +178,7 @@ describe('replication of channel rules and location states into inventory', () =
       buffer: { kind: 'UNITS', value: 4 },
       cap: 10,
       allowSplitShipments: false,
+      protection: 'PROTECTIVE',
       sources: [
         { locationId: dc, priority: 1, status: 'ACTIVE', pickup: DEMO_LOCATIONS[0]!.pickup },
         { locationId: store, priority: 2, status: 'OFFLINE', pickup: true },

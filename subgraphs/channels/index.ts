@@ -3,6 +3,7 @@ import { ChannelEntity, ChannelSourceEntity } from './data/channel.entity.js';
 import { createContext, type ChannelsContext } from './api/context.js';
 import { CreateChannels1732000001000 } from './data/migrations/1732000001000-create-channels.js';
 import { ChannelEvents1732000002000 } from './data/migrations/1732000002000-channel-events.js';
+import { ChannelProtection1739000000000 } from './data/migrations/1739000000000-channel-protection.js';
 import { channelResolvers } from './api/resolvers/channel.js';
 
 export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
@@ -10,6 +11,6 @@ export const channelsSubgraph: SubgraphDefinition<ChannelsContext> = {
   typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: channelResolvers,
   entities: [ChannelEntity, ChannelSourceEntity],
-  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000],
+  migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, ChannelProtection1739000000000],
   createContext,
 };

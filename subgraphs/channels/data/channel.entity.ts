@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { Protection } from '../../../contracts/protection.js';
 import { bigintAsNumber } from '../../../lib/db.js';
 
 export const CHANNEL_TYPES = ['WEB_STOREFRONT', 'MARKETPLACE', 'POS', 'CLIENTELING', 'B2B_EDI'] as const;
@@ -45,6 +46,10 @@ export class ChannelEntity {
 
   @Column({ name: 'allow_split_shipments', type: 'boolean' })
   allowSplitShipments!: boolean;
+
+  /** PROTECTIVE: inventory withholds, per SKU, the units likely sold elsewhere but not reported yet. */
+  @Column({ type: 'varchar', length: 16 })
+  protection!: Protection;
 
   /** Bumped by every write; orders the snapshots the channel emits. */
   @Column({ type: 'bigint', transformer: bigintAsNumber })

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { PROTECTIONS, type Protection } from '../../../contracts/protection.js';
 import { MAX_QUANTITY } from '../../../contracts/quantities.js';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { isDuplicateKey } from '../../../lib/db.js';
-import { ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { TOPICS, type ChannelSnapshot } from '../../../contracts/events.js';
 import { outboxStore } from '../../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
@@ -18,6 +19,12 @@ import {
   type BufferKind,
 } from '../data/channel.entity.js';
 import { channelStore, type ChannelFilter } from '../data/channel.store.js';
+
+/**
+ * A marketplace hears of our stock through pushes, so its protection (which also covers the push's
+ * lag) is the marketplace connection's; its rule cannot be protective too, or units would be withheld twice.
+ */
+const MARKETPLACE_PROTECTION = 'a marketplace channel is protected through its marketplace connection (setMarketplaceConnection with protection PROTECTIVE), which also covers its push lag';
 
 /** Channels per transaction when republishing every snapshot. */
 const REPUBLISH_PAGE = 500;
@@ -51,6 +58,7 @@ const allocationRuleSchema = z.object({
   buffer: bufferSchema.nullish(),
   cap: z.number().int().min(0).max(MAX_QUANTITY).nullish(),
   allowSplitShipments: z.boolean().nullish(),
+  protection: z.enum(PROTECTIONS).nullish(),
 });
 
 const createSchema = z
@@ -66,6 +74,10 @@ const createSchema = z
   .refine((v) => (v.type === 'MARKETPLACE') === (v.marketplace != null), {
     message: 'must be given when type is MARKETPLACE, and only then',
     path: ['marketplace'],
+  })
+  .refine((v) => v.type !== 'MARKETPLACE' || v.allocationRule.protection !== 'PROTECTIVE', {
+    message: MARKETPLACE_PROTECTION,
+    path: ['allocationRule', 'protection'],
   });
 
 const updateSchema = z.object({
@@ -89,17 +101,19 @@ export type AllocationRuleInput = z.input<typeof allocationRuleSchema>;
 /** A channel as a write left it; carrying the sources written lets the response show exactly that write. */
 export type ChannelWithSources = ChannelEntity & { sources?: ChannelSourceEntity[] };
 
-/** The channel columns an allocation rule sets; splitting shipments is allowed unless refused. */
+/** The channel columns an allocation rule sets; splitting shipments is allowed unless refused, protection is off unless asked for. */
 export function ruleColumns(rule: {
   buffer?: { kind: BufferKind; value: number } | null;
   cap?: number | null;
   allowSplitShipments?: boolean | null;
-}): Pick<ChannelEntity, 'bufferKind' | 'bufferValue' | 'cap' | 'allowSplitShipments'> {
+  protection?: Protection | null;
+}): Pick<ChannelEntity, 'bufferKind' | 'bufferValue' | 'cap' | 'allowSplitShipments' | 'protection'> {
   return {
     bufferKind: rule.buffer?.kind ?? null,
     bufferValue: rule.buffer?.value ?? null,
     cap: rule.cap ?? null,
     allowSplitShipments: rule.allowSplitShipments ?? true,
+    protection: rule.protection ?? 'OFF',
   };
 }
 
@@ -118,6 +132,7 @@ export function channelSnapshot(channel: ChannelEntity, sources: readonly Channe
     buffer: channel.bufferKind && channel.bufferValue !== null ? { kind: channel.bufferKind, value: channel.bufferValue } : null,
     cap: channel.cap,
     allowSplitShipments: channel.allowSplitShipments,
+    protection: channel.protection,
     sources: sources.map((s) => ({ locationId: s.locationId, priority: s.priority })),
     version: channel.version,
     code: channel.code,
@@ -228,8 +243,8 @@ export class ChannelService {
   }
 
   /**
-   * Replaces the channel's sources, buffer, cap and split-shipment flag as a whole.
-   * @throws BadUserInputError for invalid input
+   * Replaces the channel's sources, buffer, cap, split-shipment flag and protection as a whole.
+   * @throws BadUserInputError for invalid input, and for protection on a marketplace channel
    * @throws NotFoundError when no channel has this id
    */
   async setAllocationRule(channelId: string, input: AllocationRuleInput): Promise<ChannelWithSources> {
@@ -239,6 +254,9 @@ export class ChannelService {
     return this.ds.transaction('READ COMMITTED', async (tx) => {
       const current = await channelStore.findForUpdate(tx, channelId);
       if (!current) throw new NotFoundError('Channel', channelId);
+      if (current.type === 'MARKETPLACE' && rule.protection === 'PROTECTIVE') {
+        throw new BadUserInputError(`Channel ${current.code} sells on a marketplace: ${MARKETPLACE_PROTECTION}`, [{ path: 'protection', message: MARKETPLACE_PROTECTION }]);
+      }
       // The stored id, not the argument: the collation matches ids in any case, the loaders' keys do not.
       const sources = sourceRows(current.id, rule.sources);
       await channelStore.deleteSources(tx, current.id);

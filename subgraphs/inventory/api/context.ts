@@ -4,7 +4,9 @@ import { config } from '../../../lib/config.js';
 import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
+import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { AvailabilitySnapshots } from '../data/availability-snapshot.js';
+import { LiveProtection } from '../services/protection.service.js';
 import { AvailabilityService } from '../services/availability.service.js';
 import { ItemService } from '../services/item.service.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -48,7 +50,19 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
     labelNames: ['outcome'] as const,
     registers: [runtime.metrics],
   });
-  const availability = new AvailabilityService(ds, replicas, config().LOW_STOCK_THRESHOLD, snapshots, (outcome, n) => {
+  const unmeasured = new Counter({
+    name: 'omnistock_protection_unmeasured_total',
+    help: 'Reads and reservations of a PROTECTIVE channel that withheld nothing because demand could not be read from Redis',
+    registers: [runtime.metrics],
+  });
+  // The snapshots' connection: a read of demand fails fast rather than holding a buyer up.
+  const protection = new LiveProtection(
+    new DemandMeter(snapshotRedis, cfg.REDIS_KEY_PREFIX, cfg.PROTECT_WINDOW_MS),
+    cfg.PROTECT_CONFIDENCE,
+    logger().child({ component: 'protection' }),
+    () => unmeasured.inc(),
+  );
+  const availability = new AvailabilityService(ds, replicas, config().LOW_STOCK_THRESHOLD, snapshots, protection, (outcome, n) => {
     if (n > 0) staleAvailability.inc({ outcome }, n);
   });
   // One pub/sub connection per process, shared by every subscription of this replica.
@@ -70,7 +84,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
     items: new ItemService(ds),
     stock: new StockService(ds),
     movements,
-    reservations: new ReservationService(ds, replicas, (reason) => reservationsRefused.inc({ reason })),
+    reservations: new ReservationService(ds, replicas, (reason) => reservationsRefused.inc({ reason }), protection),
     availability,
     reconciliation: new ReconciliationService(ds, movements),
     stockSubscriptions: new StockSubscriptionService(feed, replicas, availability),

@@ -13,6 +13,7 @@ const ruleRow = z.object({
   buffer_value: z.number().nullable(),
   cap: z.number().nullable(),
   allow_split_shipments: z.coerce.boolean(),
+  protection: z.enum(['OFF', 'PROTECTIVE']),
   location_id: z.string().nullable(),
   priority: z.number().nullable(),
   location_status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']).nullable(),
@@ -35,12 +36,12 @@ export const replicaStore = {
     const [current] = await tx.query('SELECT version FROM replica_channels WHERE channel_id = ? FOR UPDATE', [s.id]);
     if (current && Number(current.version) >= s.version) return false;
     await tx.query(
-      `INSERT INTO replica_channels (channel_id, status, buffer_kind, buffer_value, cap, allow_split_shipments, version, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO replica_channels (channel_id, status, buffer_kind, buffer_value, cap, allow_split_shipments, protection, version, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE status = VALUES(status), buffer_kind = VALUES(buffer_kind), buffer_value = VALUES(buffer_value),
-         cap = VALUES(cap), allow_split_shipments = VALUES(allow_split_shipments), version = VALUES(version),
-         updated_at = VALUES(updated_at)`,
-      [s.id, s.status, s.buffer?.kind ?? null, s.buffer?.value ?? null, s.cap, s.allowSplitShipments, s.version, at],
+         cap = VALUES(cap), allow_split_shipments = VALUES(allow_split_shipments), protection = VALUES(protection),
+         version = VALUES(version), updated_at = VALUES(updated_at)`,
+      [s.id, s.status, s.buffer?.kind ?? null, s.buffer?.value ?? null, s.cap, s.allowSplitShipments, s.protection, s.version, at],
     );
     await tx.query('DELETE FROM replica_channel_sources WHERE channel_id = ?', [s.id]);
     if (s.sources.length) {
@@ -74,7 +75,7 @@ export const replicaStore = {
   /** A channel's rule with its sources in serving order (priority, then location id); null when unknown. */
   async channelRule(tx: EntityManager, channelId: string): Promise<ChannelRule | null> {
     const rows: unknown[] = await tx.query(
-      `SELECT c.channel_id, c.status, c.buffer_kind, c.buffer_value, c.cap, c.allow_split_shipments,
+      `SELECT c.channel_id, c.status, c.buffer_kind, c.buffer_value, c.cap, c.allow_split_shipments, c.protection,
               s.location_id, s.priority, l.status AS location_status, l.pickup
          FROM replica_channels c
          LEFT JOIN replica_channel_sources s ON s.channel_id = c.channel_id
@@ -92,6 +93,7 @@ export const replicaStore = {
       buffer: first.buffer_kind && first.buffer_value !== null ? { kind: first.buffer_kind, value: first.buffer_value } : null,
       cap: first.cap,
       allowSplitShipments: first.allow_split_shipments,
+      protection: first.protection,
       sources: parsed
         .filter((r) => r.location_id !== null)
         .map((r) => ({ locationId: r.location_id!, priority: r.priority!, status: r.location_status, pickup: r.pickup ?? false })),

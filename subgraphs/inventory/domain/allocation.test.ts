@@ -18,6 +18,14 @@ describe('availableToSell', () => {
   it('caps what is exposed', () => {
     expect(availableToSell(1000, { buffer: null, cap: 250 })).toBe(250);
   });
+
+  it('takes what protection withholds off as well as the buffer, before the cap, never below zero', () => {
+    expect(availableToSell(20, { buffer: { kind: 'UNITS', value: 2 }, cap: null }, 5)).toBe(13);
+    expect(availableToSell(20, { buffer: null, cap: 10 }, 5)).toBe(10);
+    expect(availableToSell(20, { buffer: null, cap: 10 }, 15)).toBe(5);
+    expect(availableToSell(3, { buffer: null, cap: null }, 8)).toBe(0);
+    expect(availableToSell(3, { buffer: null, cap: null }, -4)).toBe(3);
+  });
 });
 
 describe('allocate', () => {
@@ -51,6 +59,14 @@ describe('allocate', () => {
     });
     expect(out.short).toEqual([{ sku: 'A', locationId: null, requested: 8, available: 6 }]);
     expect(out.allocations).toEqual([]);
+  });
+
+  it('holds what protection withholds back from unpinned lines of that SKU only', () => {
+    const withheld = new Map([['A', 3]]);
+    expect(allocate({ lines: [{ sku: 'A', quantity: 7, locationId: null }], sources: ['dc', 'store'], available, rule, withheld }).short).toEqual([
+      { sku: 'A', locationId: null, requested: 7, available: 6 },
+    ]);
+    expect(allocate({ lines: [{ sku: 'A', quantity: 6, locationId: null }, { sku: 'B', quantity: 2, locationId: null }], sources: ['dc', 'store'], available, rule, withheld }).short).toEqual([]);
   });
 
   it('holds the channel buffer back from unpinned lines', () => {

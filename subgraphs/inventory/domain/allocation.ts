@@ -2,10 +2,11 @@ import type { ChannelRule } from './stock.js';
 
 /**
  * A channel's available-to-sell: the summed available of its active sources, less its buffer
- * (units, or a percentage rounded up so a buffer never rounds to nothing), capped by its cap.
+ * (units, or a percentage rounded up so a buffer never rounds to nothing) and what protection
+ * withholds of the SKU (contracts/protection.ts), capped by its cap.
  */
-export function availableToSell(sumAvailable: number, rule: Pick<ChannelRule, 'buffer' | 'cap'>): number {
-  let ats = sumAvailable;
+export function availableToSell(sumAvailable: number, rule: Pick<ChannelRule, 'buffer' | 'cap'>, withheld = 0): number {
+  let ats = sumAvailable - Math.max(0, withheld);
   if (rule.buffer?.kind === 'UNITS') ats -= rule.buffer.value;
   if (rule.buffer?.kind === 'PERCENT') ats -= Math.ceil((sumAvailable * rule.buffer.value) / 100);
   ats = Math.max(0, ats);
@@ -39,6 +40,8 @@ export interface AllocationInput {
   /** Available per `sku \0 locationId`, from levels locked for the transaction. */
   available: Map<string, number>;
   rule: Pick<ChannelRule, 'buffer' | 'cap' | 'allowSplitShipments'>;
+  /** Units protection withholds per SKU from lines placed by the channel's rule (absent: none). */
+  withheld?: ReadonlyMap<string, number>;
 }
 
 const k = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
@@ -46,7 +49,7 @@ const k = (sku: string, locationId: string) => `${sku}\u0000${locationId}`;
 /**
  * Decides where every line is reserved, or which lines are short (then nothing is reserved).
  * Lines naming a location take from it alone; the others take from the channel's sources by
- * priority, within the channel's available-to-sell, from one source unless the rule allows splits.
+ * priority, within the channel's available-to-sell (buffer, protection, cap), from one source unless the rule allows splits.
  * Lines draw on one shared pool, so two lines never count the same unit.
  */
 export function allocate(input: AllocationInput): { allocations: Allocation[]; short: ShortLine[] } {
@@ -55,7 +58,7 @@ export function allocate(input: AllocationInput): { allocations: Allocation[]; s
   const atsOf = (sku: string) => {
     if (!atsLeft.has(sku)) {
       const sum = input.sources.reduce((acc, loc) => acc + (left.get(k(sku, loc)) ?? 0), 0);
-      atsLeft.set(sku, availableToSell(sum, input.rule));
+      atsLeft.set(sku, availableToSell(sum, input.rule, input.withheld?.get(sku)));
     }
     return atsLeft.get(sku)!;
   };

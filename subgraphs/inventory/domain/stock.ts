@@ -69,6 +69,7 @@ export interface ChannelRule {
   buffer: ChannelSnapshot['buffer'];
   cap: number | null;
   allowSplitShipments: boolean;
+  protection: ChannelSnapshot['protection'];
   sources: ReplicaSource[];
 }
 

@@ -8,6 +8,7 @@ import { availableToSell } from '../domain/allocation.js';
 import type { AvailabilitySnapshots } from '../data/availability-snapshot.js';
 import { itemStore } from '../data/item.store.js';
 import { availableOf } from '../domain/level-math.js';
+import type { LiveProtection } from './protection.service.js';
 import type { ReplicaService } from './replica.service.js';
 import { stockLevelStore } from '../data/stock-level.store.js';
 
@@ -47,13 +48,15 @@ export class AvailabilityService {
     private readonly replicas: ReplicaService,
     private readonly lowStockThreshold: number,
     private readonly snapshots: AvailabilitySnapshots,
+    /** What a PROTECTIVE channel withholds per SKU; absent: nothing (a channel read without protection). */
+    private readonly protection: Pick<LiveProtection, 'withheld'> | null,
     /** Counts entries answered from snapshots (`served`) or left without one (`missing`) while MySQL is unreachable. */
     private readonly countStale: (outcome: 'served' | 'missing', entries: number) => void = () => {},
   ) {}
 
   /**
    * Per SKU, in the order given (null for unknown SKUs): the channel's available-to-sell over its
-   * active sources, and the per-location breakdown. Three statements whatever the number of SKUs.
+   * active sources (less what protection withholds on a PROTECTIVE channel), and the per-location breakdown. Three statements whatever the number of SKUs.
    * Each answer is kept as the (channel, SKU)'s snapshot; while MySQL is unreachable the snapshots
    * answer instead, marked stale, and a SKU without one is a DatabaseUnavailableError entry.
    * @throws BadUserInputError for a malformed channel id or SKU list
@@ -76,9 +79,10 @@ export class AvailabilityService {
     const rule = await this.replicas.channelRule(channelId);
     if (!rule) throw new NotFoundError('Channel', channelId);
     const sources = rule.sources.filter((s) => s.status === 'ACTIVE');
-    const [items, levels] = await Promise.all([
+    const [items, levels, withheld] = await Promise.all([
       itemStore.findBySkus(this.ds.manager, skus),
       stockLevelStore.findAt(this.ds.manager, skus, sources.map((s) => s.locationId), new Date()),
+      this.protection?.withheld(rule, skus),
     ]);
     const known = new Set(items.map((i) => i.sku));
     const levelsBySku = manyByKey(skus, levels, (l) => l.sku);
@@ -87,7 +91,7 @@ export class AvailabilityService {
       const byLocation = new Map(levelsBySku[i]!.map((l) => [l.locationId, availableOf(l)]));
       const locations = sources.map((s) => ({ locationId: s.locationId, available: byLocation.get(s.locationId) ?? 0, pickup: s.pickup }));
       const sum = locations.reduce((acc, l) => acc + l.available, 0);
-      const ats = rule.status === 'ACTIVE' ? availableToSell(sum, rule) : 0;
+      const ats = rule.status === 'ACTIVE' ? availableToSell(sum, rule, withheld?.get(sku)) : 0;
       return {
         sku,
         channelId: channelId,

@@ -11,6 +11,7 @@ import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
 import { assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
+import type { LiveProtection } from './protection.service.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';
 import { reservationStore } from '../data/reservation.store.js';
@@ -61,6 +62,8 @@ export class ReservationService {
     private readonly replicas: ReplicaService = new ReplicaService(ds),
     /** Told of every refused reservation (the subgraph's metrics); orders reserve here too, so this covers both. */
     private readonly onRefused: (reason: ReservationRefusal) => void = () => {},
+    /** What a PROTECTIVE channel withholds per SKU from lines placed by its rule; absent: nothing. */
+    private readonly protection: Pick<LiveProtection, 'withheld'> | null = null,
   ) {}
 
   /**
@@ -78,6 +81,8 @@ export class ReservationService {
     await assertLocationsKnown(this.ds.manager, pinnedLocations(v));
     const { lines, sellable, keys } = planReservation(v, rule);
     const sellableIds = new Set(sellable);
+    // Read before the transaction: a measured estimate, not something the levels' locks protect.
+    const withheld = await this.protection?.withheld(rule, lines.filter((l) => l.locationId === null).map((l) => l.sku));
 
     try {
       return await writeTransaction(this.ds, async (tx) => {
@@ -103,7 +108,7 @@ export class ReservationService {
         const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
         // Offline or closed sources sell nothing, even when a line names them.
         const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
-        const { allocations, short } = allocate({ lines, sources: sellable, available, rule });
+        const { allocations, short } = allocate({ lines, sources: sellable, available, rule, withheld });
         if (short.length) {
           // A SKU without any level is either unknown or never stocked: only the first is an error.
           const skus = [...new Set(short.map((l) => l.sku))];

@@ -24,7 +24,7 @@ export async function seedMarketplaces(ds: DataSource, channels: readonly SeedRe
     for (const c of channels) {
       if (known.has(c.id)) continue;
       const snapshot = { id: c.id, code: c.code, type: c.type, marketplace: c.marketplace, priority: c.priority, status: 'ACTIVE' as const, sources: c.sources };
-      if (await channelReplicaStore.apply(tx, { ...snapshot, buffer: null, cap: null, allowSplitShipments: true, version: 0 }, new Date())) applied++;
+      if (await channelReplicaStore.apply(tx, { ...snapshot, buffer: null, cap: null, allowSplitShipments: true, protection: 'OFF', version: 0 }, new Date())) applied++;
     }
   });
   return applied;

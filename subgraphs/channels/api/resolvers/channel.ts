@@ -41,6 +41,7 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       buffer: c.bufferKind ? { kind: c.bufferKind, value: c.bufferValue } : null,
       cap: c.cap,
       allowSplitShipments: c.allowSplitShipments,
+      protection: c.protection,
     }),
   },
   AllocationRule: {
