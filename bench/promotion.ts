@@ -238,7 +238,8 @@ async function setUp(
     const rule = { sources: [{ locationId: store, priority: 1 }], ...(strategy.buffer !== null ? { buffer: { kind: 'UNITS', value: strategy.buffer } } : {}) };
     const web = (
       await gateway(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
-        i: { code: `PROMO-${run}-${v}-WEB`, name: `Promotion web (${strategy.name})`, type: 'WEB_STOREFRONT', allocationRule: { sources: rule.sources } },
+        // The web storefront reads us live: a static buffer holds back from it as from the marketplaces, and protection is its rule's.
+        i: { code: `PROMO-${run}-${v}-WEB`, name: `Promotion web (${strategy.name})`, type: 'WEB_STOREFRONT', allocationRule: { ...rule, ...(strategy.protective ? { protection: 'PROTECTIVE' } : {}) } },
       })
     ).createChannel.id as string;
     bar.increment();

@@ -61,6 +61,11 @@ const RESERVE = `mutation OrdersReserve($input: ReserveStockInput!) { reserveSto
   ... on Reservation { id status expiresAt }
   ... on InsufficientStock { lines { sku locationId requested available } }
 } }`;
+const RESERVE_SOLD = `mutation OrdersReserveSold($input: ReserveStockInput!, $anyLocation: Boolean!) { reserveSoldStock(input: $input, anyLocation: $anyLocation) {
+  __typename
+  ... on Reservation { id status expiresAt }
+  ... on InsufficientStock { lines { sku locationId requested available } }
+} }`;
 const EXTEND = `mutation OrdersHold($id: ID!) { extendReservation(id: $id, ttlSeconds: null) { ${RESERVATION_FIELDS} } }`;
 const COMMIT = `mutation OrdersShip($input: CommitReservationInput!) { commitReservation(input: $input) { ${RESERVATION_FIELDS} } }`;
 const RELEASE = `mutation OrdersRelease($id: ID!) { releaseReservation(id: $id) { ${RESERVATION_FIELDS} } }`;
@@ -94,6 +99,17 @@ export class InventoryClient {
   async reserveStock(input: ReserveInput, meta: CallMeta): Promise<ReservationSummary | InsufficientStock> {
     const schema = z.object({ reserveStock: z.discriminatedUnion('__typename', [reservationSchema, shortSchema]) });
     return (await this.call(RESERVE, { input }, schema, meta)).reserveStock;
+  }
+
+  /**
+   * Reserves for a sale the channel already made (past its buffer, cap and protection; with
+   * `anyLocation`, from any active shipping location too); needs the scope orders:intake.
+   * @throws DomainError when inventory refuses (FORBIDDEN without the scope, and as reserveStock)
+   * @throws InventoryUnavailableError when it does not answer
+   */
+  async reserveSoldStock(input: ReserveInput, anyLocation: boolean, meta: CallMeta): Promise<ReservationSummary | InsufficientStock> {
+    const schema = z.object({ reserveSoldStock: z.discriminatedUnion('__typename', [reservationSchema, shortSchema]) });
+    return (await this.call(RESERVE_SOLD, { input, anyLocation }, schema, meta)).reserveSoldStock;
   }
 
   /**

@@ -30,6 +30,7 @@ export type OrderSummary = z.output<typeof orderSchema>;
 
 const FIELDS = 'id status rejection { reason message lines { sku requested available } }';
 const PLACE = `mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { ${FIELDS} } }`;
+const PLACE_SOLD = `mutation PlaceSold($input: PlaceOrderInput!, $anyLocation: Boolean!) { placeSoldOrder(input: $input, anyLocation: $anyLocation) { ${FIELDS} } }`;
 const CANCEL = `mutation Cancel($input: CancelOrderInput!) { cancelOrder(input: $input) { ${FIELDS} } }`;
 
 export interface PlaceOrderInput {
@@ -54,6 +55,17 @@ export class OrdersClient {
    */
   async placeOrder(input: PlaceOrderInput, meta: CallMeta): Promise<OrderSummary> {
     return (await this.client.call(PLACE, { input }, z.object({ placeOrder: orderSchema }), meta)).placeOrder;
+  }
+
+  /**
+   * Places an order the channel already sold (a marketplace order): reserved past the channel's
+   * buffer, cap and protection; with `anyLocation`, from any active shipping location as well.
+   * Needs the scope orders:intake. Otherwise as placeOrder.
+   * @throws DomainError when orders refuses (FORBIDDEN without the scope, and as placeOrder)
+   * @throws OrdersUnavailableError when it does not answer
+   */
+  async placeSoldOrder(input: PlaceOrderInput, anyLocation: boolean, meta: CallMeta): Promise<OrderSummary> {
+    return (await this.client.call(PLACE_SOLD, { input, anyLocation }, z.object({ placeSoldOrder: orderSchema }), meta)).placeSoldOrder;
   }
 
   /**

@@ -181,6 +181,60 @@ describe('marketplace order intake', () => {
     expect((await w.ats(patient.channelId, [sku])).get(sku)).toBe(7);
   });
 
+  it("places a marketplace order past the channel's buffer: the buffer holds units back from live buyers for such late sales", async () => {
+    const buffered = await w.marketplaceChannel('EBAY', [store]);
+    await w.ok(`mutation($id: ID!, $input: AllocationRuleInput!) { setAllocationRule(channelId: $id, input: $input) { id } }`, {
+      id: buffered.channelId,
+      input: { sources: [{ locationId: store, priority: 1 }], buffer: { kind: 'UNITS', value: 3 } },
+    });
+    await w.replicated([store], [buffered.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 4);
+    // The rule reaches inventory moments later: then eBay is shown 4 less the buffer of 3.
+    await waitFor('the buffer applied', async () => (await w.ats(buffered.channelId, [sku])).get(sku) === 1);
+    // Sold there before our last change arrived: 3 units, which the shelf holds.
+    sim.setQuantity('EBAY', buffered.account, sku, 3);
+    const { orderId } = sim.placeOrder('EBAY', buffered.account, [{ sku, quantity: 3 }]);
+    const find = () => stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: buffered.channelId, marketplaceOrderId: orderId } });
+    const row = await waitFor('the order taken in', async () => {
+      const r = await find();
+      return r && r.status !== 'RECEIVED' ? r : null;
+    });
+    expect(row.status).toBe('PLACED');
+    expect(row.oversoldUnits ?? 0).toBe(0);
+    expect(await w.level(sku, store)).toMatchObject({ onHand: 4, reserved: 3 });
+    // A live buyer on the same channel is still held to the rule: 1 unit left, all of it buffer.
+    expect((await w.ats(buffered.channelId, [sku])).get(sku)).toBe(0);
+  });
+
+  it('places an oversold order from a location beyond the channel\'s sources under the REALLOCATE policy', async () => {
+    const dc = await w.location({ name: 'A warehouse the channel does not sell from', pickup: false });
+    const wide = await w.marketplaceChannel('EBAY', [store]);
+    await w.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { marketplaceConnection { oversellPolicy } } }`, {
+      id: wide.channelId,
+      input: { accountId: wide.account, baseUrl: sim.baseUrl('EBAY', wide.account), secretName: wide.account, oversellPolicy: 'REALLOCATE' },
+    });
+    await w.replicated([store, dc], [wide.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 1);
+    await w.receive(sku, dc, 5);
+    await w.pushRecorded(wide, sku);
+    sim.setQuantity('EBAY', wide.account, sku, 4);
+    const { orderId } = sim.placeOrder('EBAY', wide.account, [{ sku, quantity: 3 }]);
+    const find = () => stack.subgraphs.marketplaces.dataSource.manager.findOne(MarketplaceOrderEntity, { where: { channelId: wide.channelId, marketplaceOrderId: orderId } });
+    const row = await waitFor('the order reallocated', async () => {
+      const r = await find();
+      return r?.status === 'PLACED' ? r : null;
+    });
+    // The oversell is on record (the channel's sources held 1 of 3), and so is what was done about it.
+    expect(row).toMatchObject({ resolution: 'REALLOCATED', oversoldUnits: 2, cause: 'DRIFT' });
+    const placed = (await ordersOf(wide.channelId)).filter((o) => o.customerReference === orderId && o.status === 'CONFIRMED');
+    expect(placed.map((o) => o.id)).toEqual([row.orderId]);
+    // From the channel's own source first, the rest from the warehouse.
+    expect(await w.level(sku, store)).toMatchObject({ onHand: 1, reserved: 1 });
+    expect(await w.level(sku, dc)).toMatchObject({ onHand: 5, reserved: 2 });
+  });
+
   it("waits out the marketplace's Retry-After before polling its orders again", async () => {
     const paced = await w.marketplaceChannel('EBAY', [store]);
     await w.replicated([store], [paced.channelId]);

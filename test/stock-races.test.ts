@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
 import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
-import { errorCode, gql } from './client.js';
+import { errorCode, gql, serviceToken } from './client.js';
 import { COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 
 // Enough connections that the concurrent writers really meet in the database, not in the pool.
@@ -33,6 +33,29 @@ describe('stock races against the real database', () => {
     expect(kinds.filter((k) => k === 'InsufficientStock')).toHaveLength(155);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 50, reserved: 45, safety_stock: 5 });
     expect(await f.count('SELECT COUNT(*) AS n FROM reservation_lines WHERE sku = ?', [sku])).toBe(45);
+  });
+
+  it('sold reservations from any location racing live ones for the last units: every unit taken once, live ones never past the buffer', async () => {
+    const [source, elsewhere] = [await f.location(), await f.location()];
+    // Live buyers may take 6 of the source's 10 (a buffer of 4); a sale already made may take every unit, anywhere.
+    const channel = await f.channel([source], { buffer: { kind: 'UNITS', value: 4 } });
+    const sku = await f.item();
+    await f.receive(sku, source, 10);
+    await f.receive(sku, elsewhere, 5);
+    const intake = { 'x-service-token': await serviceToken({ issuer: 'orders', scopes: ['orders:intake'] }) };
+    const SOLD = `mutation($input: ReserveStockInput!) { reserveSoldStock(input: $input, anyLocation: true) { __typename } }`;
+    const input = () => ({ idempotencyKey: randomUUID(), channelId: channel, ttlSeconds: 600, lines: [{ sku, quantity: 1 }] });
+    const [live, sold] = await Promise.all([
+      Promise.all(Array.from({ length: 20 }, () => reserveOne(channel, sku))),
+      Promise.all(Array.from({ length: 20 }, () => gql(f.url, SOLD, { input: input() }, intake))),
+    ]);
+    expect([...live, ...sold].filter((r) => r.errors)).toEqual([]);
+    const won = (rs: typeof live, field: string) => rs.filter((r) => r.data![field].__typename === 'Reservation').length;
+    // 40 buyers for 15 units: some sold ones lost, so every unit went, once.
+    expect(won(live, 'reserveStock') + won(sold, 'reserveSoldStock')).toBe(15);
+    expect(won(live, 'reserveStock')).toBeLessThanOrEqual(6);
+    expect(await f.level(sku, source)).toMatchObject({ on_hand: 10, reserved: 10 });
+    expect(await f.level(sku, elsewhere)).toMatchObject({ on_hand: 5, reserved: 5 });
   });
 
   it('50 concurrent reservations with one idempotency key create one reservation', async () => {

@@ -100,6 +100,12 @@ export const replicaStore = {
     };
   },
 
+  /** Every location that is ACTIVE and ships, by id. */
+  async shippingLocations(tx: EntityManager): Promise<string[]> {
+    const rows: { location_id: string }[] = await tx.query("SELECT location_id FROM replica_locations WHERE status = 'ACTIVE' AND ships ORDER BY location_id");
+    return rows.map((r) => r.location_id);
+  },
+
   async locations(tx: EntityManager, ids: readonly string[]): Promise<z.infer<typeof locationRow>[]> {
     if (!ids.length) return [];
     const rows: unknown[] = await tx.query('SELECT location_id, status, ships, pickup FROM replica_locations WHERE location_id IN (?)', [ids]);

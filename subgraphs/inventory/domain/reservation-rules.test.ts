@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadUserInputError, ConflictError, ForbiddenError } from '../../../lib/errors.js';
-import { assertChangeable, assertMayChange, keyOwnerOf, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
+import { allocationRuleFor, assertChangeable, assertMayChange, keyOwnerOf, isExpired, openQuantity, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, visibleStatus } from './reservation-rules.js';
 import type { ChannelRule, ReplicaSource, ReservationLine, ReservationState } from './stock.js';
 
 const STORE = '0b6f2a70-5f3e-4c1a-9a2b-1c2d3e4f5a61';
@@ -48,6 +48,25 @@ describe('planReservation', () => {
     expect(plan.keys).toEqual([{ sku: 'A', locationId: STORE }, { sku: 'B', locationId: STORE }]);
     expect(() => planReservation(request({ pickupLocationId: DC }), rule)).toThrow(/offers no pickup/);
     expect(() => planReservation(request({ pickupLocationId: STORE, lines: [{ sku: 'A', quantity: 1, locationId: DC }] }), rule)).toThrow(/every line from the pickup location/);
+  });
+
+  it("serves other shipping locations after the channel's own sources, each once (SOLD_ANY_LOCATION)", () => {
+    const plan = planReservation(request({ lines: [{ sku: 'A', quantity: 2 }] }), rule, [DC, ELSEWHERE]);
+    expect(plan.sellable).toEqual([STORE, DC, ELSEWHERE]);
+    expect(plan.keys).toEqual([STORE, DC, ELSEWHERE].map((locationId) => ({ sku: 'A', locationId })));
+    // A line naming a location still needs one that feeds the channel.
+    expect(() => planReservation(request({ lines: [{ sku: 'A', quantity: 1, locationId: ELSEWHERE }] }), rule, [ELSEWHERE])).toThrow(BadUserInputError);
+  });
+});
+
+describe('allocationRuleFor', () => {
+  const channelRule = { buffer: { kind: 'UNITS' as const, value: 3 }, cap: 10, allowSplitShipments: false };
+  it('holds a live buyer to the whole rule', () => {
+    expect(allocationRuleFor(channelRule, 'LIVE')).toBe(channelRule);
+  });
+  it('lets a sale already made past the buffer and cap, split as the channel allows; from any location, split as needed', () => {
+    expect(allocationRuleFor(channelRule, 'SOLD')).toEqual({ buffer: null, cap: null, allowSplitShipments: false });
+    expect(allocationRuleFor(channelRule, 'SOLD_ANY_LOCATION')).toEqual({ buffer: null, cap: null, allowSplitShipments: true });
   });
 });
 

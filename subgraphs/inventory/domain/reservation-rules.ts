@@ -48,6 +48,23 @@ export function pinnedLocations(v: Pick<ReserveRequest, 'lines' | 'pickupLocatio
   return [...v.lines.map((l) => l.locationId), v.pickupLocationId].filter((id): id is string => !!id);
 }
 
+/**
+ * What a reservation is for. LIVE: a buyer at the channel now, within its rule (sources, buffer,
+ * cap, protection). SOLD: a sale the channel already made (a marketplace order taken in after the
+ * fact): the buffer, cap and protection exist to absorb exactly such late sales, so they hold nothing
+ * back from it; it takes from the channel's sources, split as the rule allows. SOLD_ANY_LOCATION:
+ * as SOLD, then from every other active location that ships, split as needed (the REALLOCATE
+ * oversell policy). Only a caller with the scope `orders:intake` may reserve other than LIVE.
+ */
+export const SOURCINGS = ['LIVE', 'SOLD', 'SOLD_ANY_LOCATION'] as const;
+export type Sourcing = (typeof SOURCINGS)[number];
+
+/** The allocation rule a reservation of this sourcing is placed under. */
+export function allocationRuleFor(rule: Pick<ChannelRule, 'buffer' | 'cap' | 'allowSplitShipments'>, sourcing: Sourcing): Pick<ChannelRule, 'buffer' | 'cap' | 'allowSplitShipments'> {
+  if (sourcing === 'LIVE') return rule;
+  return { buffer: null, cap: null, allowSplitShipments: sourcing === 'SOLD_ANY_LOCATION' || rule.allowSplitShipments };
+}
+
 export interface ReservationPlan {
   /** Each line with the location it must take from, or null for the channel's rule to decide. */
   lines: AllocationRequest[];
@@ -62,7 +79,12 @@ export interface ReservationPlan {
  * the channel; a pickup location must offer pickup, and then every line comes from it.
  * @throws BadUserInputError otherwise
  */
-export function planReservation(v: Pick<ReserveRequest, 'lines' | 'pickupLocationId'>, rule: Pick<ChannelRule, 'channelId' | 'sources'>): ReservationPlan {
+export function planReservation(
+  v: Pick<ReserveRequest, 'lines' | 'pickupLocationId'>,
+  rule: Pick<ChannelRule, 'channelId' | 'sources'>,
+  /** Active shipping locations beyond the channel's sources, served after them (SOLD_ANY_LOCATION). */
+  elsewhere: readonly string[] = [],
+): ReservationPlan {
   for (const locationId of new Set(pinnedLocations(v))) {
     if (!rule.sources.some((s) => s.locationId === locationId)) {
       throw new BadUserInputError(`Location ${locationId} does not feed channel ${rule.channelId}`, [{ path: 'lines', message: 'not a source of the channel' }]);
@@ -75,7 +97,8 @@ export function planReservation(v: Pick<ReserveRequest, 'lines' | 'pickupLocatio
       throw new BadUserInputError('A pickup reservation takes every line from the pickup location', [{ path: 'lines', message: 'location differs from pickupLocationId' }]);
     }
   }
-  const sellable = rule.sources.filter((s) => s.status === 'ACTIVE').map((s) => s.locationId);
+  const sources = rule.sources.filter((s) => s.status === 'ACTIVE').map((s) => s.locationId);
+  const sellable = [...new Set([...sources, ...elsewhere])];
   const lines = v.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, locationId: l.locationId ?? v.pickupLocationId ?? null }));
   const keys = lines.flatMap((l) => (l.locationId ? [{ sku: l.sku, locationId: l.locationId }] : sellable.map((locationId) => ({ sku: l.sku, locationId }))));
   return { lines, sellable, keys };

@@ -29,6 +29,11 @@ export class ReplicaService {
     return rule;
   }
 
+  /** Every location that is ACTIVE and ships, as the replica holds them. */
+  shippingLocations(): Promise<string[]> {
+    return replicaStore.shippingLocations(this.ds.manager);
+  }
+
   /**
    * Applies one event from the `channel` or `location` topic; older or repeated versions are ignored.
    * @returns true when the replica changed

@@ -10,7 +10,7 @@ import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain
 import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
-import { assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
+import { allocationRuleFor, assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester, type Sourcing } from '../domain/reservation-rules.js';
 import type { LiveProtection } from './protection.service.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';
@@ -67,22 +67,24 @@ export class ReservationService {
   ) {}
 
   /**
-   * Reserves every line or none. Without a location a line is placed by the channel's rule.
+   * Reserves every line or none. Without a location a line is placed by the channel's rule, as its
+   * sourcing says (LIVE: a buyer now; SOLD, SOLD_ANY_LOCATION: a sale already made, see Sourcing).
    * @throws BadUserInputError for invalid input (including a pickup location that offers no pickup)
    * @throws NotFoundError for an unknown channel, SKU or location
    * @throws ConflictError for an inactive channel or a key reused for another request
    */
-  async reserve(input: unknown, actor: string | null, requester: ReservationRequester | null): Promise<ReservationView | InsufficientStockView> {
+  async reserve(input: unknown, actor: string | null, requester: ReservationRequester | null, sourcing: Sourcing = 'LIVE'): Promise<ReservationView | InsufficientStockView> {
     const v = parseInput(reserveSchema, input);
     const keyOwner = keyOwnerOf(requester);
-    const hash = requestHash(v);
+    // The sourcing is part of the request: the same key for a LIVE and a SOLD reservation is a CONFLICT.
+    const hash = requestHash(sourcing === 'LIVE' ? v : { ...v, sourcing });
     const rule = await this.replicas.channelRule(v.channelId);
     if (!rule) throw new NotFoundError('Channel', v.channelId);
     await assertLocationsKnown(this.ds.manager, pinnedLocations(v));
-    const { lines, sellable, keys } = planReservation(v, rule);
+    const { lines, sellable, keys } = planReservation(v, rule, sourcing === 'SOLD_ANY_LOCATION' ? await this.replicas.shippingLocations() : []);
     const sellableIds = new Set(sellable);
     // Read before the transaction: a measured estimate, not something the levels' locks protect.
-    const withheld = await this.protection?.withheld(rule, lines.filter((l) => l.locationId === null).map((l) => l.sku));
+    const withheld = sourcing === 'LIVE' ? await this.protection?.withheld(rule, lines.filter((l) => l.locationId === null).map((l) => l.sku)) : undefined;
 
     try {
       return await writeTransaction(this.ds, async (tx) => {
@@ -108,7 +110,7 @@ export class ReservationService {
         const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
         // Offline or closed sources sell nothing, even when a line names them.
         const available = new Map(levels.map((l) => [levelKeyOf(l), sellableIds.has(l.locationId) ? availableOf(l) : 0]));
-        const { allocations, short } = allocate({ lines, sources: sellable, available, rule, withheld });
+        const { allocations, short } = allocate({ lines, sources: sellable, available, rule: allocationRuleFor(rule, sourcing), withheld });
         if (short.length) {
           // A SKU without any level is either unknown or never stocked: only the first is an error.
           const skus = [...new Set(short.map((l) => l.sku))];

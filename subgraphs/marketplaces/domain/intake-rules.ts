@@ -104,14 +104,19 @@ export function oversellCause(
 
 /**
  * What happens to an oversold order: RECORD (kept for a person), CANCEL (cancelled at the
- * marketplace, which refunds the buyer) or BACKORDER (kept open and placed again as stock comes in,
- * oldest first, until it is filled or the buyer cancels).
+ * marketplace, which refunds the buyer), BACKORDER (kept open and placed again as stock comes in,
+ * oldest first, until it is filled or the buyer cancels) or REALLOCATE (placed again at once from
+ * any active location that ships, beyond the channel's sources; while none has it, kept open as a
+ * backorder that may be filled from any of them).
  */
-export type OversellPolicy = 'RECORD' | 'CANCEL' | 'BACKORDER';
-export const OVERSELL_POLICIES = ['RECORD', 'CANCEL', 'BACKORDER'] as const satisfies readonly OversellPolicy[];
+export type OversellPolicy = 'RECORD' | 'CANCEL' | 'BACKORDER' | 'REALLOCATE';
+export const OVERSELL_POLICIES = ['RECORD', 'CANCEL', 'BACKORDER', 'REALLOCATE'] as const satisfies readonly OversellPolicy[];
+
+/** Whether the policy keeps an oversold order open to be placed again. */
+export const retriesOversold = (policy: OversellPolicy) => policy === 'BACKORDER' || policy === 'REALLOCATE';
 
 /** What was done about an oversold order under its channel's policy. */
-export type OversellResolution = 'CANCELLED_AT_MARKETPLACE' | 'CANCEL_FAILED' | 'CANCEL_UNSUPPORTED' | 'BACKORDERED' | 'BACKORDER_FILLED';
+export type OversellResolution = 'CANCELLED_AT_MARKETPLACE' | 'CANCEL_FAILED' | 'CANCEL_UNSUPPORTED' | 'BACKORDERED' | 'BACKORDER_FILLED' | 'REALLOCATED';
 
 /** The idempotency key of the Omnistock order placed for a marketplace order: one per (channel, marketplace order). */
 export const placeKey = (channelId: string, marketplaceOrderId: string) => `marketplace:${channelId}:${marketplaceOrderId}`;

@@ -11,7 +11,7 @@ import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
+import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, retriesOversold, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 import type { DemandMeter } from '../../../contracts/demand-meter.js';
 
@@ -188,21 +188,25 @@ export class OrderIntake {
       { topic: TOPICS.oversell, key: row.channelId, payload: event },
     ]);
     if (connection.oversellPolicy === 'CANCEL') await this.cancelAtMarketplace(connection, row, lines);
-    if (connection.oversellPolicy === 'BACKORDER') {
+    if (retriesOversold(connection.oversellPolicy)) {
       await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution: 'BACKORDERED', updatedAt: new Date() });
+      // REALLOCATE tries every other location at once; a backorder waits for its next poll.
+      if (connection.oversellPolicy === 'REALLOCATE') return this.fillBackorder(connection, (await intakeStore.find(this.ds.manager, row.channelId, row.marketplaceOrderId))!);
     }
     return outcome;
   }
 
   /**
-   * The BACKORDER policy: places a backordered order again, under the key of its next try; filled,
-   * it is PLACED (resolution BACKORDER_FILLED); refused again, it waits for the next poll.
+   * The BACKORDER and REALLOCATE policies: places a backordered order again, under the key of its
+   * next try (REALLOCATE: from any active shipping location); filled, it is PLACED (resolution
+   * BACKORDER_FILLED, or REALLOCATED); refused again, it waits for the next poll.
    */
   private async fillBackorder(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
     const lines = JSON.parse(row.lines) as { sku: string; quantity: number }[];
+    const anyLocation = connection.oversellPolicy === 'REALLOCATE';
     let placed: OrderSummary;
     try {
-      placed = await this.placeUnder(backorderKey(row.channelId, row.marketplaceOrderId, row.backorderAttempts), row, lines);
+      placed = await this.placeUnder(backorderKey(row.channelId, row.marketplaceOrderId, row.backorderAttempts), row, lines, anyLocation);
     } catch (err) {
       if (!(err instanceof OrdersUnavailableError || err instanceof DomainError)) throw err;
       this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'placing a backordered order failed; the next poll tries again');
@@ -215,14 +219,19 @@ export class OrderIntake {
       return { marketplaceOrderId: row.marketplaceOrderId, status: row.status };
     }
     await this.acknowledge(connection, row);
-    this.log.info({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id }, 'backordered marketplace order filled');
-    return this.finish(row, 'PLACED', { orderId: placed.id, resolution: 'BACKORDER_FILLED' });
+    this.log.info({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id, anyLocation }, 'backordered marketplace order filled');
+    return this.finish(row, 'PLACED', { orderId: placed.id, resolution: anyLocation ? 'REALLOCATED' : 'BACKORDER_FILLED' });
   }
 
-  /** The marketplace order placed through orders (shipped by the channel's rule), under `key`. */
-  private placeUnder(key: string, row: MarketplaceOrderEntity, lines: { sku: string; quantity: number }[]): Promise<OrderSummary> {
-    return this.orders.placeOrder(
+  /**
+   * The marketplace order placed through orders under `key`, as the sale it already is: from the
+   * channel's sources past its buffer, cap and protection (they hold back from live buyers what
+   * such late sales need), or with `anyLocation` from any active shipping location too.
+   */
+  private placeUnder(key: string, row: MarketplaceOrderEntity, lines: { sku: string; quantity: number }[], anyLocation = false): Promise<OrderSummary> {
+    return this.orders.placeSoldOrder(
       { idempotencyKey: key, channelId: row.channelId, customerReference: row.marketplaceOrderId, lines: mergeLines(lines), fulfilment: { method: 'SHIP' } },
+      anyLocation,
       { requestId: randomUUID(), clientId: 'marketplace-intake' },
     );
   }

@@ -99,7 +99,7 @@ export class MarketplaceSync {
     );
     this.listings = new ListingService(marketplaces, this.service, this.queues, protection);
     this.inventory = this.listings.shownStock(inventory);
-    const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:write'] } });
+    const orders = new OrdersClient({ url: marketplaceOrdersUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['orders:intake', 'orders:write'] } });
     this.intake = new OrderIntake(marketplaces, orders, this.log.child({ part: 'order-intake' }), demand);
     this.notifications = new NotificationListeners({
       current: (channelId) => this.connections.find((c) => c.channelId === channelId),

@@ -24,8 +24,12 @@ export function createOrderRecovery(ds: DataSource, cfg: Config): OrderRecovery 
   return new OrderRecovery(ds, new OrderWorkflow(ds, inventoryClientOf(cfg), settings), settings);
 }
 
-/** What orders may do in inventory: reserve, hold, commit and release (orders:write), read reservations, record returns. */
-const ORDERS_SCOPES = ['orders:write', 'inventory:read', 'inventory:write'];
+/**
+ * What orders may do in inventory: reserve, hold, commit and release (orders:write), read
+ * reservations, record returns, and reserve for sales already made (orders:intake: only for orders
+ * placed through placeSoldOrder, which itself needs that scope).
+ */
+const ORDERS_SCOPES = ['orders:write', 'orders:intake', 'inventory:read', 'inventory:write'];
 
 const inventoryClientOf = (cfg: Config) => {
   const tokens = serviceAuth(cfg);

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { FulfilmentMethod, OperationKind, OperationState, OrderStatus } from '../domain/order-vocabulary.js';
+import type { FulfilmentMethod, OperationKind, OperationState, OrderSourcing, OrderStatus } from '../domain/order-vocabulary.js';
 
 
 @Entity({ name: 'orders' })
@@ -27,6 +27,10 @@ export class OrderEntity {
 
   @Column({ name: 'pickup_location_id', type: 'char', length: 36, nullable: true })
   pickupLocationId!: string | null;
+
+  /** What its reservation is for (a live buyer, or a sale already made); every retry reserves so. */
+  @Column({ type: 'varchar', length: 24 })
+  sourcing!: OrderSourcing;
 
   @Index('ux_orders_idempotency_key', { unique: true })
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })

@@ -59,9 +59,9 @@ export const orderStore = {
   /** Fails with ER_DUP_ENTRY when the idempotency key was used before. Plain SQL: placing orders is the hot path. */
   async insert(tx: EntityManager, o: OrderEntity, lines: OrderLineEntity[]): Promise<void> {
     await tx.query(
-      `INSERT INTO orders (id, channel_id, customer_reference, status, fulfilment_method, destination_region, pickup_location_id,
-         idempotency_key, request_hash, reservation_ttl_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [o.id, o.channelId, o.customerReference, o.status, o.fulfilmentMethod, o.destinationRegion, o.pickupLocationId,
+      `INSERT INTO orders (id, channel_id, customer_reference, status, fulfilment_method, destination_region, pickup_location_id, sourcing,
+         idempotency_key, request_hash, reservation_ttl_seconds, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [o.id, o.channelId, o.customerReference, o.status, o.fulfilmentMethod, o.destinationRegion, o.pickupLocationId, o.sourcing,
         o.idempotencyKey, o.requestHash, o.reservationTtlSeconds, o.createdAt, o.updatedAt],
     );
     await tx.query('INSERT INTO order_lines (id, order_id, line_number, sku, quantity) VALUES ?', [

@@ -6,7 +6,7 @@ import { logger } from '../../../lib/logger.js';
 import { OrderStateError } from '../domain/errors.js';
 import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../../contracts/inventory-client.js';
 import { OrderEntity, OrderLineEntity, OrderOperationEntity } from '../data/order.entity.js';
-import { type OperationKind } from '../domain/order-vocabulary.js';
+import { type OperationKind, type OrderSourcing } from '../domain/order-vocabulary.js';
 import { applyChanges, cancelSchema, inventoryKeyOf, planCancel, parsePayload, statusOf, type LineChange, type OperationPayload, type PlaceOrder, type Rejection } from '../domain/order-rules.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { orderStore } from '../data/order.store.js';
@@ -45,7 +45,7 @@ export class OrderWorkflow {
   }
 
   /** Records the order PENDING, or finds the one already placed under its key (then its lines are not at hand). */
-  async insertOrFind(v: PlaceOrder, hash: string, caller: Caller): Promise<{ order: OrderEntity; lines?: OrderLineEntity[] }> {
+  async insertOrFind(v: PlaceOrder, hash: string, caller: Caller, sourcing: OrderSourcing = 'LIVE'): Promise<{ order: OrderEntity; lines?: OrderLineEntity[] }> {
     for (let attempt = 1; ; attempt++) {
       const now = new Date();
       const order = Object.assign(new OrderEntity(), {
@@ -56,6 +56,7 @@ export class OrderWorkflow {
         fulfilmentMethod: v.fulfilment.method,
         destinationRegion: v.fulfilment.destinationRegion,
         pickupLocationId: v.fulfilment.pickupLocationId,
+        sourcing,
         idempotencyKey: v.idempotencyKey,
         requestHash: hash,
         reservationId: null,
@@ -109,7 +110,11 @@ export class OrderWorkflow {
     const lines = known ?? (await orderStore.linesOf(this.ds.manager, [order.id]));
     let answer: ReservationSummary | InsufficientStock;
     try {
-      answer = await this.inventory.reserveStock(reserveRequestOf(order, lines, this.settings.reservationTtlSeconds), metaOf(caller));
+      const request = reserveRequestOf(order, lines, this.settings.reservationTtlSeconds);
+      answer =
+        order.sourcing === 'LIVE'
+          ? await this.inventory.reserveStock(request, metaOf(caller))
+          : await this.inventory.reserveSoldStock(request, order.sourcing === 'SOLD_ANY_LOCATION', metaOf(caller));
     } catch (err) {
       if (err instanceof DomainError) return this.refused(order.id, err, caller, onRefusal);
       if (!(err instanceof InventoryUnavailableError)) throw err;

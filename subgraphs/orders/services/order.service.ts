@@ -7,7 +7,7 @@ import { assertId, assertPageSize, idSchema } from '../../../lib/validation.js';
 import { OrderStateError } from '../domain/errors.js';
 import type { InventoryClient } from '../../../contracts/inventory-client.js';
 import { OrderEntity, OrderLineEntity, type OrderStatusChangeEntity } from '../data/order.entity.js';
-import { type OrderStatus } from '../domain/order-vocabulary.js';
+import { type OrderSourcing, type OrderStatus } from '../domain/order-vocabulary.js';
 import { fulfilSchema, placeOrderSchema, planFulfil, planReturn, returnSchema } from '../domain/order-rules.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { orderStore, type OrderKey } from '../data/order.store.js';
@@ -103,7 +103,8 @@ export class OrderService {
   }
 
   /**
-   * Places an order: recorded PENDING, then every line reserved in inventory in one call (the
+   * Places an order (for a live buyer, or with `sourcing` SOLD or SOLD_ANY_LOCATION a sale the
+   * channel already made: see ORDER_SOURCINGS): recorded PENDING, then every line reserved in inventory in one call (the
    * order id as its idempotency key and reference), then CONFIRMED, or REJECTED with the short
    * lines. A retry with the same idempotency key answers the same order (finishing it if it is
    * still PENDING). PENDING is answered only when inventory did not answer; a retry or the sweeper
@@ -112,9 +113,10 @@ export class OrderService {
    * @throws NotFoundError for an unknown channel, SKU or pickup location (nothing is kept)
    * @throws ConflictError for an idempotency key used for another request, or an inactive channel
    */
-  async place(input: unknown, caller: Caller): Promise<OrderEntity> {
+  async place(input: unknown, caller: Caller, sourcing: OrderSourcing = 'LIVE'): Promise<OrderEntity> {
     const v = parseInput(placeOrderSchema, input);
-    const { order, lines } = await this.flow.insertOrFind(v, requestHash(v), caller);
+    // The sourcing is part of the request: one key for a live and a sold order is a CONFLICT.
+    const { order, lines } = await this.flow.insertOrFind(v, requestHash(sourcing === 'LIVE' ? v : { ...v, sourcing }), caller, sourcing);
     if (order.status !== 'PENDING') return order;
     const settled = await this.flow.settle(order, caller, 'withdraw', lines);
     if (!settled) throw new ConflictError('The order was withdrawn while it was being placed; send it again', { idempotencyKey: v.idempotencyKey });

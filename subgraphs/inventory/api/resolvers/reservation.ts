@@ -15,6 +15,8 @@ export const reservationResolvers = {
   },
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx)),
+    reserveSoldStock: (_: unknown, args: { input: unknown; anyLocation?: boolean | null }, ctx: InventoryContext) =>
+      ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx), args.anyLocation ? 'SOLD_ANY_LOCATION' : 'SOLD'),
     releaseReservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.reservations.release(assertId(args.id), requesterOf(ctx)),
     extendReservation: (_: unknown, args: { id: string; ttlSeconds?: number | null }, ctx: InventoryContext) =>
       ctx.reservations.extend(assertId(args.id), args.ttlSeconds ?? null, requesterOf(ctx)),

@@ -14,6 +14,8 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   },
   Mutation: {
     placeOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.place(args.input, callerOf(ctx)),
+    placeSoldOrder: (_: unknown, args: { input: unknown; anyLocation?: boolean | null }, ctx: OrdersContext) =>
+      ctx.orders.place(args.input, callerOf(ctx), args.anyLocation ? 'SOLD_ANY_LOCATION' : 'SOLD'),
     fulfillOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.fulfil(args.input, callerOf(ctx)),
     cancelOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.cancel(args.input, callerOf(ctx)),
     returnOrderLines: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.returnLines(args.input, callerOf(ctx)),
