@@ -6,7 +6,7 @@ import { z } from 'zod';
  * when it is newer than what it holds: duplicates and reordering are harmless.
  */
 
-export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', oversell: 'oversell' } as const;
+export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', setAside: 'set-aside', oversell: 'oversell' } as const;
 
 export const locationSnapshotSchema = z.object({
   id: z.string(),
@@ -36,6 +36,19 @@ export const channelSnapshotSchema = z.object({
   priority: z.number().int().optional(),
 });
 export type ChannelSnapshot = z.infer<typeof channelSnapshotSchema>;
+
+/**
+ * Units of a SKU set aside for one channel only (the channels subgraph): the other channels sharing
+ * its sources may not take the SKU's last `units`. Keyed by channel; `version` orders the snapshots
+ * of one (channel, SKU); 0 units lifts it.
+ */
+export const setAsideSnapshotSchema = z.object({
+  channelId: z.string(),
+  sku: z.string(),
+  units: z.number().int().nonnegative(),
+  version: z.number().int().nonnegative(),
+});
+export type SetAsideSnapshot = z.infer<typeof setAsideSnapshotSchema>;
 
 const quantities = z.object({
   onHand: z.number().int(),

@@ -15,7 +15,7 @@ const [channels, locations] = await Promise.all([
 ]);
 try {
   const appended = await republishReplicaSources({ channels, locations });
-  process.stdout.write(`Appended ${appended.channels} channel and ${appended.locations} location snapshots to the outboxes.\n`);
+  process.stdout.write(`Appended ${appended.channels} channel, ${appended.setAsides} set-aside and ${appended.locations} location snapshots to the outboxes.\n`);
 } finally {
   await Promise.all([channels.destroy(), locations.destroy()]);
 }

@@ -271,6 +271,38 @@ describe('channels subgraph', () => {
     for (const c of DEMO_CHANNELS) expect(await sourcesOf(c.id)).toBe(c.sources.length);
   });
 
+  it('sets units aside per SKU, lists them by SKU, lifts them with 0, and emits each change as an event in its transaction', async () => {
+    const ch = await create();
+    const SET = `mutation($c: ID!, $s: String!, $u: Int!) { setChannelSetAside(channelId: $c, sku: $s, units: $u) { sku units updatedAt } }`;
+    const LIST = `query($id: ID!, $after: String) { channel(id: $id) { setAsides(first: 2, after: $after) { edges { node { sku units } } pageInfo { hasNextPage endCursor } } } }`;
+    for (const [sku, units] of [['SA-B', 4], ['SA-A', 2], ['SA-C', 7]] as const) {
+      const res = await gql(sg.url, SET, { c: ch.id, s: sku, u: units });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.setChannelSetAside).toMatchObject({ sku, units });
+    }
+    await gql(sg.url, SET, { c: ch.id, s: 'SA-B', u: 0 });
+    const first = (await gql(sg.url, LIST, { id: ch.id })).data!.channel.setAsides;
+    expect(first.edges.map((e: any) => e.node)).toEqual([{ sku: 'SA-A', units: 2 }, { sku: 'SA-C', units: 7 }]);
+    expect(first.pageInfo.hasNextPage).toBe(false);
+    const events: { payload: string }[] = await sg.dataSource.query("SELECT payload FROM outbox_events WHERE topic = 'set-aside' AND event_key = ? ORDER BY seq", [ch.id]);
+    expect(events.map((e) => JSON.parse(e.payload))).toEqual([
+      { channelId: ch.id, sku: 'SA-B', units: 4, version: 1 },
+      { channelId: ch.id, sku: 'SA-A', units: 2, version: 1 },
+      { channelId: ch.id, sku: 'SA-C', units: 7, version: 1 },
+      { channelId: ch.id, sku: 'SA-B', units: 0, version: 2 },
+    ]);
+  });
+
+  it('refuses a set-aside with bad input or for an unknown channel, writing nothing', async () => {
+    const ch = await create();
+    const SET = `mutation($c: ID!, $s: String!, $u: Int!) { setChannelSetAside(channelId: $c, sku: $s, units: $u) { units } }`;
+    expect(errorCode(await gql(sg.url, SET, { c: ch.id, s: 'SA-X', u: -1 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(sg.url, SET, { c: ch.id, s: 'not a sku', u: 1 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(sg.url, SET, { c: ch.id, s: 'SA-X', u: 1_000_000_001 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await gql(sg.url, SET, { c: ZERO_ID, s: 'SA-X', u: 1 }))).toBe('NOT_FOUND');
+    expect(await count('SELECT COUNT(*) AS n FROM channel_set_asides WHERE channel_id IN (?, ?)', [ch.id, ZERO_ID])).toBe(0);
+  });
+
   describe('bad input writes nothing', () => {
     const rule = (overrides: Record<string, unknown>) => ({ sources: [{ locationId: randomUUID(), priority: 1 }], ...overrides });
     const dup = randomUUID();

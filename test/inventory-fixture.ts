@@ -55,6 +55,13 @@ export class InventoryFixture {
     return id;
   }
 
+  /** Sets aside `units` of a SKU for a channel, as the channels subgraph's `set-aside` event would (version: the next one by default). */
+  async setAside(channelId: string, sku: string, units: number, version = ++this.setAsideVersion): Promise<void> {
+    await this.replica.apply('set-aside', { channelId, sku, units, version });
+  }
+
+  private setAsideVersion = 0;
+
   async item(): Promise<string> {
     const sku = uniq('ST-');
     const res = await gql(this.url, `mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Stock test item' } });

@@ -151,10 +151,24 @@ describe('replication of channel rules and location states into inventory', () =
     }
     expect(await republishReplicaSources({ channels: channels.dataSource, locations: locations.dataSource })).toEqual({
       channels: DEMO_CHANNELS.length,
+      setAsides: 0,
       locations: DEMO_LOCATIONS.length,
     });
     await waitFor('the replicas refilled', filled);
     expect(await replicaStore.channelRule(inventory.dataSource.manager, amazon.id)).toEqual(expectedRule);
+  });
+
+  it('brings a set-aside made through the channels subgraph to the replica, and its lifting', async () => {
+    const store = await createLocation();
+    const channel = await createChannel([store]);
+    await reachesVersion('replica_channels', channel, 1);
+    const SET = `mutation($c: ID!, $s: String!, $u: Int!) { setChannelSetAside(channelId: $c, sku: $s, units: $u) { units } }`;
+    const held = async () => (await inventory.dataSource.query('SELECT units, version FROM replica_set_asides WHERE channel_id = ? AND sku = ?', [channel, 'REPL-SA']))[0];
+    await mutate(channels.url, SET, { c: channel, s: 'REPL-SA', u: 5 });
+    await waitFor('the set-aside replicated', async () => (await held())?.units === 5);
+    await mutate(channels.url, SET, { c: channel, s: 'REPL-SA', u: 0 });
+    await waitFor('its lifting replicated', async () => (await held())?.units === 0);
+    expect(Number((await held()).version)).toBe(2);
   });
 
   it('brings channel and location writes made through the subgraphs to the replicas', async () => {

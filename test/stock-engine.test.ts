@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
 import { errorCode, gql, serviceToken } from './client.js';
+import { waitFor } from './events.js';
 import { AVAILABILITY, COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
 
 let f: InventoryFixture;
@@ -305,6 +306,38 @@ describe('availability and reservations', () => {
       expect(errorCode(res)).toBe('CONFLICT');
       expect(await f.level(e.sku, e.dc)).toMatchObject({ reserved: 1 });
     });
+  });
+});
+
+describe('units set aside for one channel', () => {
+  it("hold the SKU's last units back from the other channels sharing its sources, in what they are shown and may reserve, until lifted", async () => {
+    const [store, other] = [await f.location(), await f.location()];
+    const [exclusive, web, apart] = [await f.channel([store]), await f.channel([store]), await f.channel([other])];
+    const sku = await f.item();
+    await f.receive(sku, store, 10);
+    await f.receive(sku, other, 3);
+    await f.setAside(exclusive, sku, 4);
+    const ats = async (c: string) => (await gql(f.url, AVAILABILITY, { c, skus: [sku] })).data!.availability[0].availableToSell;
+    // The subgraph looks for set-asides at all at most once a second (RULE_CACHE_MS), as for rules.
+    await waitFor('the set-aside read', async () => (await ats(web)) === 6);
+    // The channel it is set aside for sells all of it; one sharing the store may not take its last 4; one elsewhere is untouched.
+    expect([await ats(exclusive), await ats(web), await ats(apart)]).toEqual([10, 6, 3]);
+    const refused = await reserve({ channelId: web, lines: [{ sku, quantity: 7 }] });
+    expect(refused.data!.reserveStock).toMatchObject({ __typename: 'InsufficientStock', lines: [{ requested: 7, available: 6 }] });
+    expect((await reserve({ channelId: web, lines: [{ sku, quantity: 6 }] })).data!.reserveStock.__typename).toBe('Reservation');
+    // The exclusive channel takes the 4 held for it.
+    expect((await reserve({ channelId: exclusive, lines: [{ sku, quantity: 4 }] })).data!.reserveStock.__typename).toBe('Reservation');
+    expect(await f.level(sku, store)).toMatchObject({ on_hand: 10, reserved: 10 });
+
+    const fresh = await f.item();
+    await f.receive(fresh, store, 5);
+    await f.setAside(exclusive, fresh, 2);
+    expect((await gql(f.url, AVAILABILITY, { c: web, skus: [fresh] })).data!.availability[0].availableToSell).toBe(3);
+    // An older snapshot arriving late changes nothing; lifting it (0) gives the units back.
+    await f.setAside(exclusive, fresh, 5, 1);
+    expect((await gql(f.url, AVAILABILITY, { c: web, skus: [fresh] })).data!.availability[0].availableToSell).toBe(3);
+    await f.setAside(exclusive, fresh, 0);
+    expect((await gql(f.url, AVAILABILITY, { c: web, skus: [fresh] })).data!.availability[0].availableToSell).toBe(5);
   });
 });
 

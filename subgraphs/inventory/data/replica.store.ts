@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import type { ChannelSnapshot, LocationSnapshot } from '../../../contracts/events.js';
+import type { ChannelSnapshot, LocationSnapshot, SetAsideSnapshot } from '../../../contracts/events.js';
 import type { ChannelRule, ReplicaSource } from '../domain/stock.js';
 
 
@@ -63,6 +63,45 @@ export const replicaStore = {
       [s.id.toLowerCase(), s.code ?? null, s.status, s.ships, s.pickup, s.version, at],
     );
     return true;
+  },
+
+  /** Applies a set-aside snapshot unless the replica already holds this version or a newer one; true when applied. */
+  async applySetAside(tx: EntityManager, s: SetAsideSnapshot, at: Date): Promise<boolean> {
+    const result: { affectedRows: number } = await tx.query(
+      `INSERT INTO replica_set_asides (channel_id, sku, units, version, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE units = IF(VALUES(version) > version, VALUES(units), units),
+         updated_at = IF(VALUES(version) > version, VALUES(updated_at), updated_at),
+         version = GREATEST(version, VALUES(version))`,
+      [s.channelId, s.sku, s.units, s.version, at],
+    );
+    // 1: inserted, 2: updated, 0: the replica held this version or a newer one.
+    return result.affectedRows > 0;
+  },
+
+  /**
+   * Per SKU, the units other ACTIVE channels set aside that share at least one source with this
+   * channel: the channel may not take the SKU's last that many. SKUs without any are left out.
+   */
+  async heldForOthers(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<Map<string, number>> {
+    if (!skus.length) return new Map();
+    const rows: { sku: string; units: string | number }[] = await tx.query(
+      `SELECT a.sku, SUM(a.units) AS units
+         FROM replica_set_asides a
+         JOIN replica_channels c ON c.channel_id = a.channel_id AND c.status = 'ACTIVE'
+        WHERE a.sku IN (?) AND a.units > 0 AND a.channel_id <> ?
+          AND EXISTS (SELECT 1 FROM replica_channel_sources theirs
+                        JOIN replica_channel_sources ours ON ours.location_id = theirs.location_id AND ours.channel_id = ?
+                       WHERE theirs.channel_id = a.channel_id)
+        GROUP BY a.sku`,
+      [skus, channelId, channelId],
+    );
+    return new Map(rows.map((r) => [r.sku, Number(r.units)]));
+  },
+
+  /** Whether any set-aside above 0 is held at all (reads skip the query above when none is). */
+  async anySetAside(tx: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await tx.query('SELECT 1 FROM replica_set_asides WHERE units > 0 LIMIT 1');
+    return rows.length > 0;
   },
 
   /** Location codes by id, for the locations the replica has a code of. */

@@ -7,7 +7,7 @@ import { StreamConsumer, type TopicEntry } from '../../../lib/stream-consumer.js
 import type { ReplicaService } from '../services/replica.service.js';
 
 /** The topics inventory keeps replicas of. */
-const REPLICATED_TOPICS = [TOPICS.channel, TOPICS.location];
+const REPLICATED_TOPICS = [TOPICS.channel, TOPICS.setAside, TOPICS.location];
 const READ_COUNT = 100;
 
 export interface ReplicationConsumerOptions {
@@ -25,7 +25,7 @@ export interface ReplicationConsumerOptions {
 }
 
 /**
- * Feeds inventory's replicas of channel rules and location states from the `channel` and `location`
+ * Feeds inventory's replicas of channel rules, set-asides and location states from the `channel`, `set-aside` and `location`
  * streams through a consumer group (a new group asks for a resync, since it starts at the streams'
  * ends and the replica may be empty). Snapshots carry versions and the replica ignores any version
  * it already has, so redelivery, duplicates (the relay sends at least once) and reordering are

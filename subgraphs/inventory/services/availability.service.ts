@@ -56,7 +56,8 @@ export class AvailabilityService {
 
   /**
    * Per SKU, in the order given (null for unknown SKUs): the channel's available-to-sell over its
-   * active sources (less what protection withholds on a PROTECTIVE channel), and the per-location breakdown. Three statements whatever the number of SKUs.
+   * active sources (less what protection withholds on a PROTECTIVE channel and what other channels
+   * set aside), and the per-location breakdown. Three statements whatever the number of SKUs.
    * Each answer is kept as the (channel, SKU)'s snapshot; while MySQL is unreachable the snapshots
    * answer instead, marked stale, and a SKU without one is a DatabaseUnavailableError entry.
    * @throws BadUserInputError for a malformed channel id or SKU list
@@ -79,10 +80,11 @@ export class AvailabilityService {
     const rule = await this.replicas.channelRule(channelId);
     if (!rule) throw new NotFoundError('Channel', channelId);
     const sources = rule.sources.filter((s) => s.status === 'ACTIVE');
-    const [items, levels, withheld] = await Promise.all([
+    const [items, levels, withheld, held] = await Promise.all([
       itemStore.findBySkus(this.ds.manager, skus),
       stockLevelStore.findAt(this.ds.manager, skus, sources.map((s) => s.locationId), new Date()),
       this.protection?.withheld(rule, skus),
+      this.replicas.heldForOthers(channelId, skus),
     ]);
     const known = new Set(items.map((i) => i.sku));
     const levelsBySku = manyByKey(skus, levels, (l) => l.sku);
@@ -91,7 +93,7 @@ export class AvailabilityService {
       const byLocation = new Map(levelsBySku[i]!.map((l) => [l.locationId, availableOf(l)]));
       const locations = sources.map((s) => ({ locationId: s.locationId, available: byLocation.get(s.locationId) ?? 0, pickup: s.pickup }));
       const sum = locations.reduce((acc, l) => acc + l.available, 0);
-      const ats = rule.status === 'ACTIVE' ? availableToSell(sum, rule, withheld?.get(sku)) : 0;
+      const ats = rule.status === 'ACTIVE' ? availableToSell(sum, rule, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0)) : 0;
       return {
         sku,
         channelId: channelId,

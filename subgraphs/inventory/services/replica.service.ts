@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { writeTransaction } from '../../../lib/db.js';
-import { channelSnapshotSchema, locationSnapshotSchema, TOPICS } from '../../../contracts/events.js';
+import { channelSnapshotSchema, locationSnapshotSchema, setAsideSnapshotSchema, TOPICS } from '../../../contracts/events.js';
 import { replicaStore, type ChannelRule } from '../data/replica.store.js';
 
 /** How long a process keeps a channel rule it read (see ReplicaService.channelRule). */
@@ -29,6 +29,21 @@ export class ReplicaService {
     return rule;
   }
 
+  private anySetAside: { value: boolean; until: number } | null = null;
+
+  /**
+   * Per SKU, the units other channels sharing a source with this one set aside (replicaStore.heldForOthers).
+   * While the replica holds none at all (checked at most every RULE_CACHE_MS), no query is made.
+   */
+  async heldForOthers(channelId: string, skus: readonly string[]): Promise<Map<string, number>> {
+    const now = Date.now();
+    if (!this.anySetAside || this.anySetAside.until <= now) {
+      this.anySetAside = { value: await replicaStore.anySetAside(this.ds.manager), until: now + RULE_CACHE_MS };
+    }
+    if (!this.anySetAside.value || !skus.length) return new Map();
+    return replicaStore.heldForOthers(this.ds.manager, channelId, skus);
+  }
+
   /** Every location that is ACTIVE and ships, as the replica holds them. */
   shippingLocations(): Promise<string[]> {
     return replicaStore.shippingLocations(this.ds.manager);
@@ -45,6 +60,11 @@ export class ReplicaService {
       const snapshot = channelSnapshotSchema.parse(payload);
       this.rules.delete(snapshot.id);
       return writeTransaction(this.ds, (tx) => replicaStore.applyChannel(tx, snapshot, at));
+    }
+    if (topic === TOPICS.setAside) {
+      const snapshot = setAsideSnapshotSchema.parse(payload);
+      this.anySetAside = null;
+      return writeTransaction(this.ds, (tx) => replicaStore.applySetAside(tx, snapshot, at));
     }
     if (topic === TOPICS.location) {
       const snapshot = locationSnapshotSchema.parse(payload);

@@ -32,6 +32,13 @@ export interface InsufficientStockView {
   lines: ShortLine[];
 }
 
+/** Units per SKU of two holds together. */
+const sumOf = (a: ReadonlyMap<string, number> | undefined, b: ReadonlyMap<string, number>): Map<string, number> => {
+  const out = new Map(b);
+  for (const [sku, units] of a ?? []) out.set(sku, (out.get(sku) ?? 0) + units);
+  return out;
+};
+
 /** Lines come out in one order however they were made: by SKU, then location id, as the store reads them. */
 const byLevel = (a: ReservationLineEntity, b: ReservationLineEntity) =>
   a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0;
@@ -83,8 +90,11 @@ export class ReservationService {
     await assertLocationsKnown(this.ds.manager, pinnedLocations(v));
     const { lines, sellable, keys } = planReservation(v, rule, sourcing === 'SOLD_ANY_LOCATION' ? await this.replicas.shippingLocations() : []);
     const sellableIds = new Set(sellable);
-    // Read before the transaction: a measured estimate, not something the levels' locks protect.
-    const withheld = sourcing === 'LIVE' ? await this.protection?.withheld(rule, lines.filter((l) => l.locationId === null).map((l) => l.sku)) : undefined;
+    // Read before the transaction: a measured estimate and the other channels' set-asides (which a
+    // sale already made respects too: they are promised to those channels), not what the levels' locks protect.
+    const placed = lines.filter((l) => l.locationId === null).map((l) => l.sku);
+    const [protection, held] = await Promise.all([sourcing === 'LIVE' ? this.protection?.withheld(rule, placed) : undefined, this.replicas.heldForOthers(rule.channelId, placed)]);
+    const withheld = sumOf(protection, held);
 
     try {
       return await writeTransaction(this.ds, async (tx) => {

@@ -31,6 +31,7 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       afterWrite(ctx.loaders, ctx.channels.update(assertId(args.id), args.input)),
     setAllocationRule: (_: unknown, args: { channelId: string; input: AllocationRuleInput }, ctx: ChannelsContext) =>
       afterWrite(ctx.loaders, ctx.channels.setAllocationRule(assertId(args.channelId, 'channelId'), args.input)),
+    setChannelSetAside: (_: unknown, args: { channelId: string; sku: string; units: number }, ctx: ChannelsContext) => ctx.setAsides.set(args),
   },
   Channel: {
     __resolveReference: (ref: { id: unknown }, ctx: ChannelsContext) =>
@@ -43,6 +44,7 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       allowSplitShipments: c.allowSplitShipments,
       protection: c.protection,
     }),
+    setAsides: (c: ChannelWithSources, args: { first?: number; after?: string }, ctx: ChannelsContext) => ctx.setAsides.list(c.id, args.first, args.after),
   },
   AllocationRule: {
     sources: (r: AllocationRuleParent, _: unknown, ctx: ChannelsContext) =>
