@@ -1,5 +1,7 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shownQuantity } from '../subgraphs/marketplaces/domain/listing-rules.js';
+import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
 import { startMarketplaceWorld, SYNC, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
@@ -107,5 +109,109 @@ describe('marketplace listings', () => {
     for (const r of answers.filter((r) => r.errors)) expect(errorCode(r)).toBe('CONFLICT');
     const listed = (await w.ok(LISTINGS, { c: ebay.channelId, s: skus })).channel.marketplaceSync.listings;
     expect(listed).toEqual([{ sku: [...winners][0], marketplaceSku: 'EBAY-RACED-1', maxShown: 7, share: null, showZeroBelow: null }]);
+  });
+});
+
+/**
+ * What a channel lists: every SKU under our own SKU while it has no listing; once it has listings,
+ * those SKUs only, each under its listing's marketplace SKU. A marketplace SKU the channel no longer
+ * lists is pushed 0 (retired), so the marketplace stops selling stock under a SKU we no longer map.
+ */
+describe('listings that change or go away', () => {
+  const CONNECT = `mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`;
+  /** A fresh eBay channel fed by the store (no listings yet: every SKU is pushed under ours). */
+  const channel = async (opts: { secret?: boolean } = {}) => {
+    const c = await w.marketplaceChannel('EBAY', [store], undefined, opts);
+    await w.replicated([store], [c.channelId]);
+    return c;
+  };
+  /** Redis loses the account's queued pushes. */
+  const lose = async (c: MarketplaceChannel) => {
+    const queue = new Queue(pushQueueName('EBAY', c.account), { connection: { url: world.stack.cfg.REDIS_URL }, prefix: world.stack.cfg.REDIS_KEY_PREFIX });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  };
+  const on = (c: MarketplaceChannel, marketplaceSku: string) => sim.quantity('EBAY', c.account, marketplaceSku);
+  const holds = (c: MarketplaceChannel, want: Record<string, number>) =>
+    waitFor(`eBay holding ${JSON.stringify(want)}`, async () => Object.entries(want).every(([sku, q]) => on(c, sku) === q), 30_000);
+
+  it('pushes 0 to the marketplace SKU a changed listing no longer names, and the quantity under the new one', async () => {
+    const c = await channel();
+    const sku = await w.item();
+    const [old, renamed] = [`EBAY-OLD-${sku}`, `EBAY-NEW-${sku}`];
+    await w.ok(SET, { c: c.channelId, i: { sku, marketplaceSku: old } });
+    await w.receive(sku, store, 9);
+    await holds(c, { [old]: 9 });
+    await w.ok(SET, { c: c.channelId, i: { sku, marketplaceSku: renamed } });
+    await holds(c, { [old]: 0, [renamed]: 9 });
+    await w.receive(sku, store, 2);
+    await holds(c, { [renamed]: 11 });
+    expect(on(c, old)).toBe(0);
+    // Listed under ours until its first listing named another (pushed 0 then, if it was at all).
+    expect(on(c, sku) ?? 0).toBe(0);
+  });
+
+  it('pushes 0 to the marketplace SKU of a removed listing, and no longer pushes the SKU', async () => {
+    const c = await channel();
+    const [kept, removed] = [await w.item(), await w.item()];
+    await w.ok(SET, { c: c.channelId, i: { sku: kept, marketplaceSku: `K-${kept}` } });
+    await w.ok(SET, { c: c.channelId, i: { sku: removed, marketplaceSku: `R-${removed}` } });
+    await w.receive(kept, store, 5);
+    await w.receive(removed, store, 5);
+    await holds(c, { [`K-${kept}`]: 5, [`R-${removed}`]: 5 });
+    expect((await w.ok(REMOVE, { c: c.channelId, s: removed })).removeMarketplaceListing).toBe(true);
+    await holds(c, { [`R-${removed}`]: 0 });
+    // The channel still has a listing: the removed SKU is not listed there, so its changes are not pushed.
+    await w.receive(removed, store, 3);
+    await w.receive(kept, store, 1);
+    await holds(c, { [`K-${kept}`]: 6 });
+    expect(on(c, removed)).toBeUndefined();
+    expect(on(c, `R-${removed}`)).toBe(0);
+    expect((await w.sync(c.channelId, [removed])).skus.edges[0]?.node.pending ?? false).toBe(false);
+  });
+
+  it("takes the SKUs a channel's first listing leaves unlisted off the marketplace, and lists every SKU again once its last listing goes", async () => {
+    const c = await channel();
+    const [a, b] = [await w.item(), await w.item()];
+    await w.receive(a, store, 4);
+    await w.receive(b, store, 4);
+    await w.converged(c, [a, b]);
+    await w.ok(SET, { c: c.channelId, i: { sku: a, marketplaceSku: `A-${a}` } });
+    await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 0 });
+    await w.receive(b, store, 2);
+    await w.ok(REMOVE, { c: c.channelId, s: a });
+    await holds(c, { [`A-${a}`]: 0, [a]: 4, [b]: 6 });
+  });
+
+  it('a resync of a channel with listings pushes its listed SKUs only', async () => {
+    // No secret: nothing is pushed, and Redis then loses the queued pushes; the resync has it all to do.
+    const c = await channel({ secret: false });
+    const [listed, unlisted] = [await w.item(), await w.item()];
+    await w.ok(SET, { c: c.channelId, i: { sku: listed, marketplaceSku: `L-${listed}` } });
+    await w.receive(listed, store, 7);
+    await w.receive(unlisted, store, 8);
+    await lose(c);
+    await w.writeSecret(c);
+    // Setting the connection again queues a resync of the channel.
+    await w.ok(CONNECT, { id: c.channelId, input: { accountId: c.account, baseUrl: sim.baseUrl('EBAY', c.account), secretName: c.account } });
+    await holds(c, { [`L-${listed}`]: 7 });
+    await waitFor('the resync pushed', async () => (await w.sync(c.channelId)).backlog === 0, 30_000);
+    // Besides the listed SKU, only 0s: to our SKU `listed` was pushed under before its listing named another.
+    expect([...sim.quantities('EBAY', c.account)].filter(([, q]) => q !== 0)).toEqual([[`L-${listed}`, 7]]);
+    expect(on(c, unlisted)).toBeUndefined();
+  });
+
+  it('keeps a retired marketplace SKU in MySQL until it is pushed 0, even when the queue lost its job', async () => {
+    const c = await channel({ secret: false });
+    const sku = await w.item();
+    const [old, renamed] = [`EBAY-OLD-${sku}`, `EBAY-NEW-${sku}`];
+    await w.ok(SET, { c: c.channelId, i: { sku, marketplaceSku: old } });
+    sim.setQuantity('EBAY', c.account, old, 7);
+    // No secret: the connection's pushes wait in its queue, which Redis then loses.
+    await w.ok(SET, { c: c.channelId, i: { sku, marketplaceSku: renamed } });
+    await lose(c);
+    await w.writeSecret(c);
+    await w.ok(`mutation($c: ID!) { requestDriftRepair(channelId: $c) }`, { c: c.channelId });
+    await holds(c, { [old]: 0 });
   });
 });

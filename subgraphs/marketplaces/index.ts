@@ -1,4 +1,5 @@
 import { IntakeCursorEntity, MarketplaceOrderEntity } from './data/intake.entity.js';
+import { RetiredSkus1738000008000 } from './data/migrations/1738000008000-retired-skus.js';
 import { Backorders1738000007000 } from './data/migrations/1738000007000-backorders.js';
 import { PushHistory1738000006000 } from './data/migrations/1738000006000-push-history.js';
 import { OversellPolicy1738000005000 } from './data/migrations/1738000005000-oversell-policy.js';
@@ -14,7 +15,7 @@ import { MarketplaceSync1732000003000 } from './data/migrations/1732000003000-ma
 import { MarketplaceConnectionProblem1732000004000 } from './data/migrations/1732000004000-marketplace-connection-problem.js';
 import { MoveFromChannels1738000000000 } from './data/migrations/1738000000000-move-from-channels.js';
 import { Listings1738000001000 } from './data/migrations/1738000001000-listings.js';
-import { ListingEntity } from './data/listing.entity.js';
+import { ListingEntity, RetiredSkuEntity } from './data/listing.entity.js';
 
 /**
  * Marketplace sync as a subgraph: connections to marketplace accounts, per-SKU push state, dead
@@ -26,7 +27,7 @@ export const marketplacesSubgraph: SubgraphDefinition<MarketplacesContext> = {
   name: 'marketplaces',
   typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: marketplaceResolvers,
-  entities: [...MARKETPLACE_ENTITIES, ListingEntity, MarketplaceOrderEntity, IntakeCursorEntity],
-  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000, Listings1738000001000, OrderIntake1738000002000, Protection1738000003000, OversellEvents1738000004000, OversellPolicy1738000005000, PushHistory1738000006000, Backorders1738000007000],
+  entities: [...MARKETPLACE_ENTITIES, ListingEntity, RetiredSkuEntity, MarketplaceOrderEntity, IntakeCursorEntity],
+  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000, Listings1738000001000, OrderIntake1738000002000, Protection1738000003000, OversellEvents1738000004000, OversellPolicy1738000005000, PushHistory1738000006000, Backorders1738000007000, RetiredSkus1738000008000],
   createContext,
 };

@@ -30,3 +30,26 @@ export class ListingEntity implements ListingRule {
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt!: Date;
 }
+
+/**
+ * A marketplace SKU the channel no longer lists (its listing named another, or went), still holding
+ * the last quantity we pushed there: pushed 0, then forgotten. Written in the transaction that
+ * changes the listing, so a crash or a Redis that loses the queued push loses nothing: resyncs and
+ * drift repair push what is left here.
+ */
+@Entity({ name: 'marketplace_retired_skus' })
+export class RetiredSkuEntity {
+  @PrimaryColumn({ name: 'channel_id', type: 'char', length: 36 })
+  channelId!: string;
+
+  @PrimaryColumn({ name: 'marketplace_sku', type: 'varchar', length: 128 })
+  marketplaceSku!: string;
+
+  /** Our SKU it was listed for. */
+  @Column({ type: 'varchar', length: 64 })
+  sku!: string;
+
+  /** When it was (last) retired: forgetting it after its push is conditional on this, so a newer retirement is not lost. */
+  @Column({ name: 'retired_at', type: 'datetime', precision: 3 })
+  retiredAt!: Date;
+}

@@ -68,6 +68,12 @@ export const marketplaceStore = {
     );
   },
 
+  /** Locks the channel's connection row (serialising the writers of its listings); false when it has none. */
+  async lockConnection(tx: EntityManager, channelId: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query('SELECT channel_id FROM marketplace_connections WHERE channel_id = ? FOR UPDATE', [channelId]);
+    return rows.length > 0;
+  },
+
   deleteConnection(tx: EntityManager, channelId: string): Promise<unknown> {
     return tx.delete(MarketplaceConnectionEntity, { channelId });
   },
@@ -181,16 +187,54 @@ export const marketplaceStore = {
     );
   },
 
+  /**
+   * Forgets what the SKUs' marketplace SKU was last told: their listing now names another one, which
+   * was told nothing yet (so no push of theirs is skipped as unchanged, and Shopify compares with nothing).
+   */
+  forgetPushed(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<unknown> {
+    if (!skus.length) return Promise.resolve();
+    return tx.update(SyncStateEntity, { channelId, sku: In([...skus]) }, { lastPushedQuantity: null });
+  },
+
+  /**
+   * For a channel with listings: its SKUs without one (of those given, or all) are pushed nothing
+   * (domain/listing-rules.ts listedAs), so they wait for no push and were last told nothing
+   * (whatever they held is retired first).
+   */
+  forgetUnlisted(tx: EntityManager, channelId: string, skus?: readonly string[]): Promise<unknown> {
+    if (skus && !skus.length) return Promise.resolve();
+    return tx.query(
+      `UPDATE marketplace_sync_state s SET s.pending = 0, s.pending_since = NULL, s.last_pushed_quantity = NULL
+       WHERE s.channel_id = ? ${skus ? `AND s.sku IN (${skus.map(() => '?').join(',')})` : ''}
+         AND (s.pending = 1 OR s.last_pushed_quantity IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM marketplace_listings l WHERE l.channel_id = s.channel_id AND l.sku = s.sku)`,
+      [channelId, ...(skus ?? [])],
+    );
+  },
+
+  /** The SKUs no longer wait for a push (the channel does not list them). */
+  clearPending(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<unknown> {
+    if (!skus.length) return Promise.resolve();
+    return tx.update(SyncStateEntity, { channelId, sku: In([...skus]), pending: true }, { pending: false, pendingSince: null });
+  },
+
   markVerified(tx: EntityManager, channelId: string, skus: readonly string[], at: Date): Promise<unknown> {
     if (!skus.length) return Promise.resolve();
     return tx.update(SyncStateEntity, { channelId, sku: In([...skus]) }, { lastVerifiedAt: at });
   },
 
-  /** SKUs pushed before and not pending, least recently verified first (drift repair's round robin). */
+  /**
+   * SKUs pushed before and not pending, least recently verified first (drift repair's round robin);
+   * on a channel with listings, only the listed ones (domain/listing-rules.ts listedAs).
+   */
   leastRecentlyVerified(tx: EntityManager, channelId: string, limit: number): Promise<SyncStateEntity[]> {
     return tx
       .createQueryBuilder(SyncStateEntity, 's')
       .where('s.channel_id = :channelId AND s.pending = 0 AND s.last_pushed_at IS NOT NULL', { channelId })
+      .andWhere(
+        `(NOT EXISTS (SELECT 1 FROM marketplace_listings a WHERE a.channel_id = s.channel_id)
+          OR EXISTS (SELECT 1 FROM marketplace_listings l WHERE l.channel_id = s.channel_id AND l.sku = s.sku))`,
+      )
       .orderBy('s.last_verified_at IS NULL', 'DESC')
       .addOrderBy('s.last_verified_at', 'ASC')
       .limit(limit)

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MarketplaceAdapter } from '../connectors/types.js';
-import { listedAdapter, listingInputSchema, shownQuantity } from './listing-rules.js';
+import { listedAs, listingInputSchema, retiredMarketplaceSku, shownQuantity } from './listing-rules.js';
 
 const rule = (over: Partial<{ maxShown: number; share: number; showZeroBelow: number }>) => ({ maxShown: null, share: null, showZeroBelow: null, ...over });
 
@@ -27,36 +26,38 @@ describe('shownQuantity', () => {
   });
 });
 
-describe('listedAdapter', () => {
-  const calls: { pushed: string[]; read: string[] } = { pushed: [], read: [] };
-  const inner: MarketplaceAdapter = {
-    kind: 'EBAY',
-    readBatch: 25,
-    readCost: () => 1,
-    pushCost: () => 1,
-    async push(updates) {
-      calls.pushed.push(...updates.map((u) => u.sku));
-      return updates.map((u) => (u.sku === 'THEIR-B' ? { sku: u.sku, ok: false, retryable: false, message: 'refused' } : { sku: u.sku, ok: true }));
-    },
-    async read(skus) {
-      calls.read.push(...skus);
-      return new Map(skus.map((s) => [s, s === 'THEIR-A' ? 7 : null]));
-    },
-  };
-  const adapter = listedAdapter(inner, async (skus) => new Map([['A', 'THEIR-A'], ['B', 'THEIR-B']].filter(([ours]) => skus.includes(ours!)) as [string, string][]));
+describe('listedAs', () => {
+  it('lists every SKU under ours on a channel without listings', () => {
+    expect(listedAs('A', null, false)).toBe('A');
+    expect(listedAs('A', undefined, false)).toBe('A');
+  });
 
-  it('sends listed SKUs under the marketplace SKU and answers under ours', async () => {
-    const outcomes = await adapter.push(
-      [
-        { sku: 'A', quantity: 3, previousQuantity: null },
-        { sku: 'B', quantity: 1, previousQuantity: 2 },
-        { sku: 'C', quantity: 5, previousQuantity: null },
-      ],
-      { idempotencyKey: 'k' },
-    );
-    expect(calls.pushed).toEqual(['THEIR-A', 'THEIR-B', 'C']);
-    expect(outcomes).toEqual([{ sku: 'A', ok: true }, { sku: 'B', ok: false, retryable: false, message: 'refused' }, { sku: 'C', ok: true }]);
-    expect(await adapter.read(['A', 'C'])).toEqual(new Map([['A', 7], ['C', null]]));
-    expect(calls.read).toEqual(['THEIR-A', 'C']);
+  it('lists only the listed SKUs once the channel has listings, each under its marketplace SKU or ours', () => {
+    expect(listedAs('A', { marketplaceSku: 'THEIR-A' }, true)).toBe('THEIR-A');
+    expect(listedAs('A', { marketplaceSku: null }, true)).toBe('A');
+    expect(listedAs('B', undefined, true)).toBeNull();
+  });
+});
+
+describe('retiredMarketplaceSku', () => {
+  it('retires the marketplace SKU a listing no longer names', () => {
+    // marketplaceSku changed, and set where there was none
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', { marketplaceSku: 'NEW' }, true))).toBe('OLD');
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: null }, true), listedAs('A', { marketplaceSku: 'NEW' }, true))).toBe('A');
+    // removed while the channel keeps other listings: the SKU is no longer listed at all
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', null, true))).toBe('OLD');
+    // the channel's first listing leaves every other SKU unlisted
+    expect(retiredMarketplaceSku(listedAs('B', null, false), listedAs('B', null, true))).toBe('B');
+    // its last one removed: the SKU is listed under ours again
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', null, false))).toBe('OLD');
+  });
+
+  it('retires nothing when the SKU stays listed under the same marketplace SKU, or was not listed', () => {
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'M' }, true), listedAs('A', { marketplaceSku: 'M' }, true))).toBeNull();
+    // a rule changed on a listing naming no marketplace SKU; a first listing of the SKU itself
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: null }, true), listedAs('A', { marketplaceSku: null }, true))).toBeNull();
+    expect(retiredMarketplaceSku(listedAs('A', null, false), listedAs('A', { marketplaceSku: null }, true))).toBeNull();
+    // listed for the first time on a channel that lists others
+    expect(retiredMarketplaceSku(listedAs('A', null, true), listedAs('A', { marketplaceSku: 'M' }, true))).toBeNull();
   });
 });

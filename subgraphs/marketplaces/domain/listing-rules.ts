@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { skuSchema } from '../../../lib/validation.js';
-import type { MarketplaceAdapter } from '../connectors/types.js';
 
 /**
  * A marketplace listing: how one of our SKUs appears on one marketplace channel. The marketplace's
@@ -38,33 +37,23 @@ export function shownQuantity(available: number, rule: ListingRule | null | unde
 }
 
 /**
- * The adapter speaking the marketplace's SKUs: a SKU listed under a `marketplaceSku` of its own is
- * pushed and read back under it, and its outcomes come back under ours. `marketplaceSkus` names the
- * listed ones among the SKUs given (the others keep our SKU). No I/O of its own.
+ * The marketplace SKU the channel's stock of `sku` is pushed under, or null when the channel does not
+ * list the SKU. A channel without any listing lists every SKU under our own (the historical mode: the
+ * marketplace knows our SKUs). Once it has listings it lists those SKUs only, each under its listing's
+ * `marketplaceSku` (ours when the listing names none): any other SKU is not pushed to it, by changes,
+ * resyncs or drift repair alike, since the marketplace would only keep showing what we last told it.
  */
-export function listedAdapter(adapter: MarketplaceAdapter, marketplaceSkus: (skus: readonly string[]) => Promise<ReadonlyMap<string, string>>): MarketplaceAdapter {
-  const maps = async (skus: readonly string[]) => {
-    const theirs = await marketplaceSkus(skus);
-    const ours = new Map([...theirs].map(([our, their]) => [their, our]));
-    return { out: (sku: string) => theirs.get(sku) ?? sku, back: (sku: string) => ours.get(sku) ?? sku, listed: theirs.size > 0 };
-  };
-  return {
-    kind: adapter.kind,
-    readBatch: adapter.readBatch,
-    readCost: (items) => adapter.readCost(items),
-    // Without the lookup (a cost is known at once), the cost is given for our SKUs: at worst the adapter's worst case.
-    pushCost: (items, skus) => adapter.pushCost(items, skus),
-    async push(updates, opts) {
-      const m = await maps(updates.map((u) => u.sku));
-      if (!m.listed) return adapter.push(updates, opts);
-      const outcomes = await adapter.push(updates.map((u) => ({ ...u, sku: m.out(u.sku) })), opts);
-      return outcomes.map((o) => ({ ...o, sku: m.back(o.sku) }));
-    },
-    async read(skus, opts) {
-      const m = await maps(skus);
-      if (!m.listed) return adapter.read(skus, opts);
-      const read = await adapter.read(skus.map(m.out), opts);
-      return new Map([...read].map(([sku, quantity]) => [m.back(sku), quantity]));
-    },
-  };
+export function listedAs(sku: string, listing: { marketplaceSku: string | null } | null | undefined, channelHasListings: boolean): string | null {
+  if (listing) return listing.marketplaceSku ?? sku;
+  return channelHasListings ? null : sku;
+}
+
+/**
+ * The marketplace SKU a change of what the channel lists (`listedAs` before and after) leaves holding
+ * the last quantity we pushed there, or null: the one the SKU was listed under, when it is no longer
+ * listed under it. It is retired: pushed 0, so the marketplace stops selling stock under a SKU whose
+ * orders nothing maps any more.
+ */
+export function retiredMarketplaceSku(before: string | null, after: string | null): string | null {
+  return before !== null && before !== after ? before : null;
 }

@@ -16,14 +16,20 @@ export interface ChangeFeedDeps {
   /** The marketplace channels fed by a location (current connections, refreshed by the supervisor). */
   connectionsAt: (locationId: string) => readonly ResolvedConnection[];
   isConnected: (channelId: string) => boolean;
+  /** Of these SKUs, those the channel lists (ListingService.listedAs): a change of any other is not pushed to it. */
+  listedAs: (channelId: string, skus: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** Counts each SKU's demand, and how late sales were reported, for protective available-to-sell. */
   demand: DemandMeter;
   log: Logger;
 }
 
+/** A push request with what the feed decides its urgency from. */
+type FeedRequest = PushRequest & { connection: ResolvedConnection; delta: number; demand: boolean };
+
 /**
  * Turns stock events into push jobs: a change of `available` at a location queues the SKU for every
- * ACTIVE marketplace channel that location feeds, one job per (channel, SKU) however many events a
+ * ACTIVE marketplace channel that location feeds and that lists the SKU (domain/listing-rules.ts
+ * listedAs: a channel with listings lists those SKUs only), one job per (channel, SKU) however many events a
  * read brings. The pending marks are written first and the jobs queued before the entries are
  * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
  * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a
@@ -35,7 +41,7 @@ export interface ChangeFeedDeps {
  */
 export function changeFeedHandler(deps: ChangeFeedDeps) {
   return async (entries: TopicEntry[]): Promise<string[]> => {
-    const requests = new Map<string, PushRequest & { connection: ResolvedConnection; delta: number; demand: boolean }>();
+    const requests = new Map<string, FeedRequest>();
     const resyncs = new Set<string>();
     const demanded: DemandEntry[] = [];
     for (const { topic, id, entry } of entries) {
@@ -79,17 +85,20 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
         });
       }
     }
-    const all = [...requests.values()];
-    const byChannel = new Map<string, typeof all>();
-    for (const request of all) {
+    const byChannel = new Map<string, FeedRequest[]>();
+    for (const request of requests.values()) {
       const list = byChannel.get(request.channelId);
       if (list) list.push(request);
       else byChannel.set(request.channelId, [request]);
     }
+    const all: FeedRequest[] = [];
     for (const [channelId, list] of byChannel) {
-      const states = await deps.service.syncStatesOf(channelId, list.map((r) => r.sku));
+      const skus = list.map((r) => r.sku);
+      const [listed, states] = await Promise.all([deps.listedAs(channelId, skus), deps.service.syncStatesOf(channelId, skus)]);
       for (const request of list) {
+        if (!listed.has(request.sku)) continue;
         request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);
+        all.push(request);
       }
     }
     await deps.demand.record(demanded);

@@ -1,32 +1,54 @@
-import type { DataSource } from 'typeorm';
-import { isDuplicateKey } from '../../../lib/db.js';
+import type { DataSource, EntityManager } from 'typeorm';
+import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
 import { ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { z } from 'zod';
-import { ListingEntity } from '../data/listing.entity.js';
+import { ListingEntity, RetiredSkuEntity } from '../data/listing.entity.js';
 import { listingStore } from '../data/listing.store.js';
-import { listedAdapter, listingInputSchema, shownQuantity, type ListingInput } from '../domain/listing-rules.js';
-import type { MarketplaceAdapter } from '../connectors/types.js';
-import type { MarketplaceService } from './marketplace.service.js';
+import { marketplaceStore } from '../data/marketplace.store.js';
+import { listedAs, listingInputSchema, retiredMarketplaceSku, shownQuantity, type ListingInput } from '../domain/listing-rules.js';
+import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
 import type { MarketplaceQueues } from './queues.js';
-import type { InventoryClient } from '../../../contracts/inventory-client.js';
+import type { CallMeta, InventoryClient } from '../../../contracts/inventory-client.js';
 import type { ProtectionService } from './protection.service.js';
 
 /**
- * What marketplace sync reads of inventory: the SKUs, and each channel's available-to-sell as the
- * channel is shown it (its listings' rules applied), so pushes, resyncs and drift repair agree.
+ * What marketplace sync reads of inventory, as each channel is shown it: available-to-sell with its
+ * listings' rules applied, and the SKUs it lists (domain/listing-rules.ts listedAs), so pushes,
+ * resyncs and drift repair agree.
  */
-export type ShownStock = Pick<InventoryClient, 'availableToSell' | 'skuPage'>;
+export interface ShownStock {
+  availableToSell: InventoryClient['availableToSell'];
+  /** The SKUs the channel lists, `pageSize` at a time: its listings' SKUs when it has any, else every SKU inventory knows. */
+  listedSkus(channelId: string, pageSize: number, meta: () => CallMeta): AsyncIterable<string[]>;
+}
+
+/** The connection a push is queued for. */
+export type PushTarget = Pick<ResolvedConnection, 'channelId' | 'kind' | 'accountId' | 'channelPriority'>;
 
 /** Most SKUs one listings read names. */
 export const LISTINGS_PER_READ = 100;
+/** Retired marketplace SKUs queued per round of a resync or drift-repair run. */
+const RETIRED_PAGE = 1000;
 
 const skusSchema = z.array(skuSchema).min(1).max(LISTINGS_PER_READ);
 
+/** What a listing change left to push: the marketplace SKUs it retired, and whether the channel now lists other SKUs than before. */
+interface ListingChange {
+  /** Whether the channel lists the SKU now (it is then pushed at once). */
+  listed: boolean;
+  retired: RetiredSkuEntity[];
+  /** The channel got its first listing or lost its last: which SKUs it lists changed beyond this one. */
+  modeChanged: boolean;
+}
+
 /**
  * Listings: per (channel, SKU) the marketplace's references and the rule of what the channel is
- * shown. A change of rule is pushed at once (the SKU is queued urgent, forced), since what the
- * marketplace shows may now be more than the rule allows.
+ * shown, and which SKUs the channel lists at all (domain/listing-rules.ts listedAs: every SKU under
+ * ours while it has no listing, its listed SKUs only once it has some). A change of rule is pushed at
+ * once (the SKU is queued urgent, forced), since what the marketplace shows may now be more than the
+ * rule allows. A marketplace SKU the channel no longer lists is retired: recorded in the transaction
+ * of the change, pushed 0, then forgotten.
  */
 export class ListingService {
   constructor(
@@ -38,7 +60,10 @@ export class ListingService {
   ) {}
 
   /**
-   * Sets (or replaces) the listing of a SKU on a connected marketplace channel.
+   * Sets (or replaces) the listing of a SKU on a connected marketplace channel. The marketplace SKU
+   * it no longer names (or our SKU, for a listing naming one for the first time) is pushed 0; a
+   * channel's first listing also retires every other SKU it was pushed, since it now lists its
+   * listings only.
    * @throws BadUserInputError for invalid input
    * @throws NotFoundError for a channel without a marketplace connection
    * @throws ConflictError when another SKU of the channel has that marketplace SKU
@@ -46,8 +71,7 @@ export class ListingService {
   async set(channelId: string, input: ListingInput): Promise<ListingEntity> {
     const id = parseInput(idSchema, channelId, 'channelId');
     const v = parseInput(listingInputSchema, input);
-    const connection = (await this.marketplace.resolvedConnections()).find((c) => c.channelId === id);
-    if (!connection) throw new NotFoundError('MarketplaceConnection', id);
+    const connection = await this.connection(id);
     const listing = Object.assign(new ListingEntity(), {
       channelId: id,
       sku: v.sku,
@@ -58,40 +82,35 @@ export class ListingService {
       showZeroBelow: v.showZeroBelow ?? null,
       updatedAt: new Date(),
     });
-    await this.write(listing);
-    await this.push(connection, v.sku);
+    const change = await writeTransaction(this.ds, async (tx) => {
+      const { hadListings, old } = await this.lockListing(tx, id, v.sku);
+      await this.write(tx, listing, !!old);
+      return this.relisted(tx, v.sku, { listing: old, hasListings: hadListings }, { listing, hasListings: true }, listing.updatedAt);
+    });
+    await this.pushed(connection, v.sku, change);
     return listing;
   }
 
-  /** Update, else insert (a concurrent first set of the same SKU makes the insert a duplicate: then update). */
-  private async write(listing: ListingEntity): Promise<void> {
-    const tx = this.ds.manager;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (!(await listingStore.update(tx, listing))) await listingStore.insert(tx, listing);
-        return;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const holder = listing.marketplaceSku && (await listingStore.skuOf(tx, listing.channelId, listing.marketplaceSku));
-        if (holder && holder !== listing.sku) {
-          throw new ConflictError(`SKU ${holder} of this channel is listed as ${listing.marketplaceSku} already`, { marketplaceSku: listing.marketplaceSku, sku: holder });
-        }
-        if (attempt > 0) throw err;
-      }
-    }
-  }
-
   /**
-   * Removes a SKU's listing: the channel is shown all of its available-to-sell again.
+   * Removes a SKU's listing: its marketplace SKU is pushed 0 and, while the channel has other
+   * listings, the SKU is no longer pushed; a channel left without listings lists every SKU under
+   * ours again (a resync pushes them).
    * @returns whether there was one
    */
   async remove(channelId: string, sku: string): Promise<boolean> {
     const id = parseInput(idSchema, channelId, 'channelId');
     const s = parseInput(skuSchema, sku, 'sku');
-    const { affected } = await listingStore.remove(this.ds.manager, id, s);
     const connection = (await this.marketplace.resolvedConnections()).find((c) => c.channelId === id);
-    if (affected && connection) await this.push(connection, s);
-    return !!affected;
+    const change = await writeTransaction(this.ds, async (tx) => {
+      // A channel disconnected since keeps its listings: they may still be removed.
+      const { old } = await this.lockListing(tx, id, s, false);
+      if (!old) return null;
+      await listingStore.remove(tx, id, s);
+      const hasListings = await listingStore.hasListings(tx, id);
+      return this.relisted(tx, s, { listing: old, hasListings: true }, { listing: null, hasListings }, new Date());
+    });
+    if (change && connection) await this.pushed(connection, s, change);
+    return !!change;
   }
 
   /** The listings of these SKUs on the channel (those without one are absent). */
@@ -99,16 +118,180 @@ export class ListingService {
     return listingStore.find(this.ds.manager, channelId, parseInput(skusSchema, skus, 'skus'));
   }
 
-  /** The channel's adapter pushing and reading back each SKU under its listing's marketplace SKU. */
-  listedAdapter(channelId: string, adapter: MarketplaceAdapter): MarketplaceAdapter {
-    return listedAdapter(adapter, (skus) => listingStore.marketplaceSkus(this.ds.manager, channelId, skus));
+  /** @throws NotFoundError for a channel without a marketplace connection */
+  private async connection(channelId: string): Promise<ResolvedConnection> {
+    const connection = (await this.marketplace.resolvedConnections()).find((c) => c.channelId === channelId);
+    if (!connection) throw new NotFoundError('MarketplaceConnection', channelId);
+    return connection;
   }
 
-  /** Inventory's reads with the listings' rules applied to available-to-sell. */
+  /** Serialises the channel's listing writers on its connection row, then reads the SKU's listing and whether the channel has any. */
+  private async lockListing(tx: EntityManager, channelId: string, sku: string, connected = true): Promise<{ hadListings: boolean; old: ListingEntity | null }> {
+    if (!(await marketplaceStore.lockConnection(tx, channelId)) && connected) throw new NotFoundError('MarketplaceConnection', channelId);
+    const [old] = await listingStore.find(tx, channelId, [sku]);
+    return { hadListings: !!old || (await listingStore.hasListings(tx, channelId)), old: old ?? null };
+  }
+
+  /** @throws ConflictError when another SKU of the channel is listed as the listing's marketplace SKU (as its own, or as its SKU) */
+  private async write(tx: EntityManager, listing: ListingEntity, exists: boolean): Promise<void> {
+    // The unique index sees marketplace SKUs only: a listing naming none is listed as its SKU, which no other may name either.
+    const as = listing.marketplaceSku ?? listing.sku;
+    const other = (await listingStore.naming(tx, listing.channelId, [as])).find((l) => l.sku !== listing.sku);
+    if (other) throw new ConflictError(`SKU ${other.sku} of this channel is listed as ${as} already`, { marketplaceSku: as, sku: other.sku });
+    try {
+      // Writers of the channel are serialised: the SKU's row is as read.
+      if (exists) await listingStore.update(tx, listing);
+      else await listingStore.insert(tx, listing);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const holder = listing.marketplaceSku && (await listingStore.skuOf(tx, listing.channelId, listing.marketplaceSku));
+      throw new ConflictError(`SKU ${holder ?? '(another)'} of this channel is listed as ${listing.marketplaceSku} already`, { marketplaceSku: listing.marketplaceSku, sku: holder || null });
+    }
+  }
+
+  /**
+   * Records what a change of the SKU's listing retires, in its transaction: the marketplace SKU it
+   * was listed under when that changed (its new one was told nothing yet; a SKU no longer listed
+   * waits for no push), and when the channel got its first listing, every other SKU it was pushed
+   * under ours.
+   */
+  private async relisted(
+    tx: EntityManager,
+    sku: string,
+    before: { listing: ListingEntity | null; hasListings: boolean },
+    after: { listing: ListingEntity | null; hasListings: boolean },
+    at: Date,
+  ): Promise<ListingChange> {
+    const channelId = (after.listing ?? before.listing)!.channelId;
+    const was = listedAs(sku, before.listing, before.hasListings);
+    const is = listedAs(sku, after.listing, after.hasListings);
+    const retiredSku = retiredMarketplaceSku(was, is);
+    const retired = retiredSku === null ? [] : [Object.assign(new RetiredSkuEntity(), { channelId, marketplaceSku: retiredSku, sku, retiredAt: at })];
+    if (is !== null) await listingStore.unretire(tx, channelId, is);
+    if (retired.length) {
+      await listingStore.retire(tx, retired);
+      await marketplaceStore.forgetPushed(tx, channelId, [sku]);
+    }
+    if (is === null) await marketplaceStore.forgetUnlisted(tx, channelId, [sku]);
+    if (after.hasListings && !before.hasListings) await this.retireUnlisted(tx, channelId, at);
+    return { listed: is !== null, retired, modeChanged: before.hasListings !== after.hasListings };
+  }
+
+  /** A channel with listings: what it was pushed of SKUs it does not list is retired, and they wait for no push. */
+  private async retireUnlisted(tx: EntityManager, channelId: string, at: Date): Promise<void> {
+    await listingStore.retireUnlisted(tx, channelId, at);
+    await marketplaceStore.forgetUnlisted(tx, channelId);
+  }
+
+  /** After a listing change: the SKU pushed at once, its retired marketplace SKU pushed 0, and a resync when the channel now lists other SKUs. */
+  private async pushed(connection: ResolvedConnection, sku: string, change: ListingChange): Promise<void> {
+    if (change.listed) {
+      await this.queues.enqueuePushes(connection.kind, connection.accountId, [
+        { channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority },
+      ]);
+    }
+    await this.pushRetired(connection, change.retired);
+    // A first listing retired the others (pushed by the resync); a last one removed lists them all again.
+    if (change.modeChanged) await this.queues.requestResync(connection.channelId);
+  }
+
+  // The push path's reads and writes (jobs process).
+
+  /** Of these SKUs, those the channel lists, each with the marketplace SKU it is pushed under (domain/listing-rules.ts listedAs). */
+  async listedAs(channelId: string, skus: readonly string[]): Promise<Map<string, string>> {
+    if (!skus.length) return new Map();
+    const tx = this.ds.manager;
+    const listings = new Map((await listingStore.find(tx, channelId, skus)).map((l) => [l.sku, l]));
+    const hasListings = listings.size > 0 || (await listingStore.hasListings(tx, channelId));
+    return new Map(skus.flatMap((sku) => {
+      const as = listedAs(sku, listings.get(sku), hasListings);
+      return as === null ? [] : [[sku, as] as const];
+    }));
+  }
+
+  /**
+   * Our SKU each of these marketplace SKUs lists now, for those it is listed under: a retired one
+   * listed again is to show that SKU, not 0. On a channel without listings, each is our own SKU
+   * (when inventory knows it).
+   */
+  async holdersOf(channelId: string, marketplaceSkus: readonly string[]): Promise<Map<string, string>> {
+    if (!marketplaceSkus.length) return new Map();
+    const tx = this.ds.manager;
+    const naming = await listingStore.naming(tx, channelId, marketplaceSkus);
+    if (!naming.length && !(await listingStore.hasListings(tx, channelId))) return new Map(marketplaceSkus.map((m) => [m, m]));
+    return new Map(naming.map((l) => [l.marketplaceSku ?? l.sku, l.sku]));
+  }
+
+  /** The retired marketplace SKUs among these that still wait for their 0. */
+  async retiredOf(channelId: string, marketplaceSkus: readonly string[]): Promise<RetiredSkuEntity[]> {
+    return listingStore.retiredOf(this.ds.manager, channelId, marketplaceSkus);
+  }
+
+  /** Retires marketplace SKUs (a push landed under one the SKU's listing no longer names) and queues their 0. */
+  async retire(connection: PushTarget, rows: readonly { marketplaceSku: string; sku: string }[]): Promise<void> {
+    if (!rows.length) return;
+    const at = new Date();
+    const retired = rows.map((r) => Object.assign(new RetiredSkuEntity(), { channelId: connection.channelId, ...r, retiredAt: at }));
+    await listingStore.retire(this.ds.manager, retired);
+    await this.pushRetired(connection, retired);
+  }
+
+  /** Forgets retired marketplace SKUs once pushed 0 (unless retired again meanwhile). */
+  forgetRetired(channelId: string, rows: readonly Pick<RetiredSkuEntity, 'marketplaceSku' | 'retiredAt'>[]): Promise<void> {
+    return listingStore.forgetRetired(this.ds.manager, channelId, rows);
+  }
+
+  /**
+   * Makes the channel's push state agree with what it lists, and queues a 0 for every marketplace
+   * SKU it retired: resyncs and drift repair run it, so a retirement whose push a crash or Redis lost
+   * still goes out. On a channel with listings, what was pushed of SKUs it does not list is retired.
+   * @returns how many retired marketplace SKUs were queued
+   */
+  async reconcileRetired(connection: PushTarget): Promise<number> {
+    const { channelId } = connection;
+    if (await listingStore.hasListings(this.ds.manager, channelId)) {
+      await writeTransaction(this.ds, (tx) => this.retireUnlisted(tx, channelId, new Date()));
+    }
+    let queued = 0;
+    for (let after: string | null = null; ; ) {
+      const page = await listingStore.retiredPage(this.ds.manager, channelId, RETIRED_PAGE, after);
+      await this.pushRetired(connection, page);
+      queued += page.length;
+      if (page.length < RETIRED_PAGE) return queued;
+      after = page.at(-1)!.marketplaceSku;
+    }
+  }
+
+  private pushRetired(connection: PushTarget, rows: readonly Pick<RetiredSkuEntity, 'marketplaceSku' | 'sku'>[]): Promise<void> {
+    return this.queues.enqueuePushes(
+      connection.kind,
+      connection.accountId,
+      rows.map((r) => ({ channelId: connection.channelId, sku: r.sku, marketplaceSku: r.marketplaceSku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority })),
+    );
+  }
+
+  /** Inventory's reads with the listings' rules applied to available-to-sell, and the SKUs each channel lists. */
   shownStock(inventory: InventoryClient): ShownStock {
+    const ds = this.ds;
     return {
       availableToSell: async (channelId, skus, meta) => this.shown(channelId, await inventory.availableToSell(channelId, skus, meta)),
-      skuPage: (first, after, meta) => inventory.skuPage(first, after, meta),
+      async *listedSkus(channelId, pageSize, meta) {
+        // Decided once per walk: a change of it (a first or last listing) queues a resync of its own.
+        if (await listingStore.hasListings(ds.manager, channelId)) {
+          for (let after: string | null = null; ; ) {
+            const skus = await listingStore.skuPage(ds.manager, channelId, pageSize, after);
+            if (skus.length) yield skus;
+            if (skus.length < pageSize) return;
+            after = skus.at(-1)!;
+          }
+        }
+        for (let after: string | null = null; ; ) {
+          const page: { skus: string[]; next: string | null } = await inventory.skuPage(pageSize, after, meta());
+          if (page.skus.length) yield page.skus;
+          if (!page.next) return;
+          after = page.next;
+        }
+      },
     };
   }
 
@@ -117,11 +300,5 @@ export class ListingService {
     const rules = new Map((await listingStore.find(this.ds.manager, channelId, [...available.keys()])).map((l) => [l.sku, l]));
     const shown = new Map([...available].map(([sku, quantity]) => [sku, shownQuantity(quantity, rules.get(sku))]));
     return this.protection ? this.protection.apply(channelId, shown) : shown;
-  }
-
-  private push(connection: Awaited<ReturnType<MarketplaceService['resolvedConnections']>>[number], sku: string): Promise<void> {
-    return this.queues.enqueuePushes(connection.kind, connection.accountId, [
-      { channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority },
-    ]);
   }
 }

@@ -376,6 +376,11 @@ export class MarketplaceService {
     return this.ds.transaction((tx) => marketplaceStore.markPending(tx, marks, new Date()));
   }
 
+  /** The SKUs wait for no push any more (the channel does not list them: domain/listing-rules.ts listedAs). */
+  clearPending(channelId: string, skus: readonly string[]): Promise<unknown> {
+    return marketplaceStore.clearPending(this.ds.manager, channelId, skus);
+  }
+
   async syncStatesOf(channelId: string, skus: readonly string[]): Promise<Map<string, SyncStateEntity>> {
     return new Map((await marketplaceStore.syncStates(this.ds.manager, channelId, skus)).map((s) => [s.sku, s]));
   }

@@ -1,4 +1,5 @@
-import type { ShownStock } from './listing.service.js';
+import type { ListingService, ShownStock } from './listing.service.js';
+import type { RetiredSkuEntity } from '../data/listing.entity.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
@@ -42,6 +43,8 @@ export interface PusherDeps {
   service: MarketplaceService;
   /** Available-to-sell as each channel is shown it (listing rules applied). */
   inventory: ShownStock;
+  /** Which SKUs each channel lists and under which marketplace SKU, and the marketplace SKUs it retired (pushed 0). */
+  listings: Pick<ListingService, 'listedAs' | 'holdersOf' | 'retiredOf' | 'retire' | 'forgetRetired'>;
   /** The current connections of this account (the supervisor refreshes them). */
   connections: () => readonly ResolvedConnection[];
   /**
@@ -60,6 +63,9 @@ interface Item {
   job: Job;
   data: PushJob;
 }
+
+/** A job about to go out: its update names the marketplace's SKU; `retired`, the retirement its 0 settles. */
+type ToPush = Item & { update: QuantityUpdate; retired?: RetiredSkuEntity };
 
 export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: string, purpose: 'push' | 'read' | `intake:${string}`): string {
   return `${prefix}:marketplace:bucket:${kind.toLowerCase()}:${accountId}:${purpose}`;
@@ -215,12 +221,22 @@ export class AccountPusher {
       if (err instanceof UnusableConnectionError) return this.hold(items);
       return this.retry(channelId, items, (err as Error).message);
     }
-    const skus = items.map((i) => i.data.sku);
+    const ordinary = items.filter((i) => i.data.marketplaceSku === undefined);
+    const retiring = items.filter((i) => i.data.marketplaceSku !== undefined);
+    const skus = ordinary.map((i) => i.data.sku);
     // Read before the quantities: every event recorded by now is included in what inventory answers next.
     const states = await this.deps.service.syncStatesOf(channelId, skus);
+    // Each SKU goes out under the marketplace SKU it is listed as; one the channel does not list, not at all.
+    const listed = await this.deps.listings.listedAs(channelId, skus);
+    const marketplaceSkus = retiring.map((i) => i.data.marketplaceSku!);
+    const [retired, holders] = await Promise.all([
+      this.deps.listings.retiredOf(channelId, marketplaceSkus).then((rows) => new Map(rows.map((r) => [r.marketplaceSku, r]))),
+      this.deps.listings.holdersOf(channelId, marketplaceSkus),
+    ]);
     let quantities: Map<string, number>;
     try {
-      quantities = await this.deps.inventory.availableToSell(channelId, skus, { requestId: randomUUID(), clientId: 'marketplace-sync' });
+      const wanted = new Set([...listed.keys(), ...holders.values()]);
+      quantities = wanted.size ? await this.deps.inventory.availableToSell(channelId, [...wanted], { requestId: randomUUID(), clientId: 'marketplace-sync' }) : new Map();
     } catch (err) {
       this.log.warn({ err, channelId }, 'inventory did not answer; the pushes wait');
       for (const item of items) await item.job.moveToDelayed(Date.now() + INVENTORY_RETRY_MS, this.token).catch(() => {});
@@ -233,61 +249,111 @@ export class AccountPusher {
       return { sku, quantity, seq: state?.lastEventSeq ?? '', pendingSince, lagMs: pendingSince ? now - pendingSince.getTime() : null };
     };
     const unchanged: PushedMark[] = [];
-    const toPush: (Item & { update: QuantityUpdate })[] = [];
-    for (const item of items) {
+    const unlisted: Item[] = [];
+    const toPush: ToPush[] = [];
+    for (const item of ordinary) {
+      const as = listed.get(item.data.sku);
+      if (as === undefined) {
+        unlisted.push(item);
+        continue;
+      }
       const quantity = quantities.get(item.data.sku);
       if (quantity === undefined) continue; // inventory does not know the SKU (any more): nothing to push
       const state = states.get(item.data.sku);
       if (!item.data.force && state?.lastPushedQuantity === quantity && !state.lastError) unchanged.push(mark(item.data.sku, quantity));
-      else toPush.push({ ...item, update: { sku: item.data.sku, quantity, previousQuantity: state?.lastPushedQuantity ?? null } });
+      else toPush.push({ ...item, update: { sku: as, quantity, previousQuantity: state?.lastPushedQuantity ?? null } });
+    }
+    const pushedAs = new Set(toPush.map((i) => i.update.sku));
+    const relisted: Item[] = [];
+    for (const item of retiring) {
+      const marketplaceSku = item.data.marketplaceSku!;
+      const row = retired.get(marketplaceSku);
+      if (!row) continue; // pushed 0 already, or listed again
+      const holder = holders.get(marketplaceSku);
+      // Listed again (for a SKU inventory knows): it is to show that SKU's quantity, not 0.
+      if (pushedAs.has(marketplaceSku) || (holder !== undefined && quantities.has(holder))) relisted.push(item);
+      else toPush.push({ ...item, update: { sku: marketplaceSku, quantity: 0, previousQuantity: null }, retired: row });
     }
     await this.deps.service.markPushed(channelId, unchanged, { sent: false });
+    if (unlisted.length) await this.deps.service.clearPending(channelId, unlisted.map((i) => i.data.sku));
+    if (relisted.length) await this.relisted(connection, relisted.map((i) => retired.get(i.data.marketplaceSku!)!), holders);
     const settle = new Set(toPush.map((i) => i.job));
-    for (const item of items) if (!settle.has(item.job)) await this.complete(item.job, 'unchanged');
+    for (const item of items) {
+      if (settle.has(item.job)) continue;
+      await this.complete(item.job, unlisted.includes(item) ? 'not listed' : relisted.includes(item) ? 'listed again' : item.data.marketplaceSku !== undefined ? 'not retired' : 'unchanged');
+    }
     if (!toPush.length) return;
-    const calls: (typeof toPush)[] = [];
+    const calls: ToPush[][] = [];
     for (let i = 0; i < toPush.length; i += connection.policy.maxBatch) calls.push(toPush.slice(i, i + connection.policy.maxBatch));
     await Promise.all(calls.map((call) => this.send(connection, adapter, call, mark)));
   }
 
+  /** Retired marketplace SKUs listed again: forgotten, and the SKU each now lists pushed at once. */
+  private async relisted(connection: ResolvedConnection, rows: readonly RetiredSkuEntity[], holders: ReadonlyMap<string, string>): Promise<void> {
+    await this.deps.listings.forgetRetired(connection.channelId, rows);
+    const skus = [...new Set(rows.flatMap((r) => holders.get(r.marketplaceSku) ?? []))];
+    await this.deps.queues.enqueuePushes(connection.kind, connection.accountId, skus.map((sku) => ({
+      channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority,
+    })));
+  }
+
   /** One call: waits for the bucket, sends, and settles each job by its outcome. */
-  private async send(
-    connection: ResolvedConnection,
-    adapter: MarketplaceAdapter,
-    toPush: (Item & { update: QuantityUpdate })[],
-    mark: (sku: string, quantity: number) => PushedMark,
-  ): Promise<void> {
+  private async send(connection: ResolvedConnection, adapter: MarketplaceAdapter, toPush: ToPush[], mark: (sku: string, quantity: number) => PushedMark): Promise<void> {
     const { channelId } = connection;
     this.bucket ??= new RateBucket(this.deps.redis, bucketKey(this.deps.queues.prefix, this.kind, this.accountId, 'push'), connection.policy);
-    await this.bucket.take(adapter.pushCost(toPush.length, toPush.map((i) => i.data.sku)), this.stopping.signal);
     const updates = toPush.map((i) => i.update);
+    await this.bucket.take(adapter.pushCost(updates.length, updates.map((u) => u.sku)), this.stopping.signal);
     let outcomes;
     try {
       outcomes = await adapter.push(updates, { idempotencyKey: idempotencyKey(channelId, updates) });
     } catch (err) {
       if (err instanceof MarketplaceThrottledError) return this.throttled(channelId, toPush, err.retryAfterMs);
       if (err instanceof MarketplaceRejectedError) {
-        return this.deadLetter(channelId, toPush.map((i) => ({ item: i, message: err.message, code: err.code ?? `HTTP_${err.status}` })));
+        return this.deadLetter(channelId, toPush.map((i) => ({ item: i, message: err.message, code: err.code ?? `HTTP_${err.status}` })), { itemRefused: false });
       }
       return this.retry(channelId, toPush, (err as Error).message);
     }
+    // Outcomes name the marketplace's SKUs, as sent.
     const bySku = new Map(outcomes.map((o) => [o.sku, o]));
-    const pushed: PushedMark[] = [];
-    const retryable: typeof toPush = [];
-    const refused: { item: (typeof toPush)[number]; message: string; code: string | null }[] = [];
+    const pushed: ToPush[] = [];
+    const retryable: ToPush[] = [];
+    const refused: { item: ToPush; message: string; code: string | null }[] = [];
     let retryMessage = '';
     for (const item of toPush) {
-      const outcome = bySku.get(item.data.sku) ?? { ok: false as const, retryable: true, message: 'no result for this SKU in the response' };
-      if (outcome.ok) pushed.push(mark(item.data.sku, item.update.quantity));
+      const outcome = bySku.get(item.update.sku) ?? { ok: false as const, retryable: true, message: 'no result for this SKU in the response' };
+      if (outcome.ok) pushed.push(item);
       else if (outcome.retryable) {
         retryable.push(item);
         retryMessage = outcome.message;
       } else refused.push({ item, message: outcome.message, code: outcome.code ?? null });
     }
-    await this.deps.service.markPushed(channelId, pushed, { sent: true });
-    for (const item of toPush) if (bySku.get(item.data.sku)?.ok) await this.complete(item.job, 'pushed');
-    if (refused.length) await this.deadLetter(channelId, refused);
+    await this.settlePushed(connection, pushed, mark);
+    for (const item of pushed) await this.complete(item.job, 'pushed');
+    if (refused.length) await this.deadLetter(channelId, refused, { itemRefused: true });
     if (retryable.length) await this.retry(channelId, retryable, retryMessage);
+  }
+
+  /**
+   * Records what the marketplace accepted. A push that landed under a marketplace SKU its SKU is no
+   * longer listed as (the listing changed while the call was on its way) is not what that SKU shows:
+   * the marketplace SKU is retired (again), so its 0 comes after this quantity. A retired
+   * marketplace SKU pushed 0 is forgotten; one listed again meanwhile has its SKU pushed at once.
+   */
+  private async settlePushed(connection: ResolvedConnection, pushed: ToPush[], mark: (sku: string, quantity: number) => PushedMark): Promise<void> {
+    const { channelId } = connection;
+    const ordinary = pushed.filter((i) => !i.retired);
+    const zeroed = pushed.flatMap((i) => i.retired ?? []);
+    const listed = await this.deps.listings.listedAs(channelId, ordinary.map((i) => i.data.sku));
+    const moved = ordinary.filter((i) => listed.get(i.data.sku) !== i.update.sku);
+    await this.deps.service.markPushed(channelId, ordinary.filter((i) => !moved.includes(i)).map((i) => mark(i.data.sku, i.update.quantity)), { sent: true });
+    await this.deps.listings.retire(connection, moved.map((i) => ({ marketplaceSku: i.update.sku, sku: i.data.sku })));
+    if (!zeroed.length) return;
+    await this.deps.listings.forgetRetired(channelId, zeroed);
+    const holders = await this.deps.listings.holdersOf(channelId, zeroed.map((r) => r.marketplaceSku));
+    const skus = [...new Set(holders.values())];
+    await this.deps.queues.enqueuePushes(connection.kind, connection.accountId, skus.map((sku) => ({
+      channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority,
+    })));
   }
 
   /** Puts the jobs back for later without spending a try: the connection, not the push, is at fault. */
@@ -307,22 +373,39 @@ export class AccountPusher {
   private async retry(channelId: string, items: (Item & { update?: QuantityUpdate })[], message: string): Promise<void> {
     const last = items.filter((i) => i.job.attemptsMade + 1 >= this.deps.attempts);
     const again = items.filter((i) => !last.includes(i));
-    await this.deps.service.markRetrying(channelId, again.map((i) => ({ sku: i.data.sku, message })));
+    // A retired marketplace SKU's 0 has no push state of its own: its job alone retries.
+    await this.deps.service.markRetrying(channelId, again.filter((i) => i.data.marketplaceSku === undefined).map((i) => ({ sku: i.data.sku, message })));
     for (const item of again) await item.job.moveToFailed(new Error(message), this.token, false).catch(() => {});
     if (last.length) {
-      await this.deadLetter(channelId, last.map((item) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${message}`, code: 'RETRIES_EXHAUSTED' })));
+      await this.deadLetter(channelId, last.map((item) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${message}`, code: 'RETRIES_EXHAUSTED' })), { itemRefused: false });
     }
   }
 
-  private async deadLetter(channelId: string, refused: { item: Item & { update?: QuantityUpdate }; message: string; code: string | null }[]): Promise<void> {
-    this.log.warn({ channelId, count: refused.length, message: refused[0]?.message }, 'pushes refused; dead-lettered');
-    await this.deps.service.deadLetter(
-      channelId,
-      refused.map(({ item, message, code }) => ({
-        sku: item.data.sku, quantity: item.update?.quantity ?? -1, message, code, attempts: item.job.attemptsMade + 1,
-      })),
-    );
-    for (const { item } of refused) await this.complete(item.job, 'dead-lettered');
+  /**
+   * Dead-letters refused pushes. A retired marketplace SKU's 0 is no dead letter (a replay pushes a
+   * SKU's quantity, not a 0): refused for itself (the marketplace does not know the SKU, or will not
+   * take it: it sells nothing under it either) it is forgotten; otherwise (the whole call refused, or
+   * tries exhausted) it stays recorded for the next resync or drift-repair run.
+   */
+  private async deadLetter(channelId: string, refused: { item: Item & { update?: QuantityUpdate }; message: string; code: string | null }[], opts: { itemRefused: boolean }): Promise<void> {
+    const letters = refused.filter(({ item }) => item.data.marketplaceSku === undefined);
+    const zeros = refused.filter(({ item }) => item.data.marketplaceSku !== undefined);
+    if (letters.length) {
+      this.log.warn({ channelId, count: letters.length, message: letters[0]?.message }, 'pushes refused; dead-lettered');
+      await this.deps.service.deadLetter(
+        channelId,
+        letters.map(({ item, message, code }) => ({
+          sku: item.data.sku, quantity: item.update?.quantity ?? -1, message, code, attempts: item.job.attemptsMade + 1,
+        })),
+      );
+    }
+    if (zeros.length) {
+      const marketplaceSkus = zeros.map(({ item }) => item.data.marketplaceSku!);
+      this.log.warn({ channelId, marketplaceSkus, message: zeros[0]?.message, forgotten: opts.itemRefused }, 'a retired marketplace SKU\'s 0 was refused');
+      if (opts.itemRefused) await this.deps.listings.forgetRetired(channelId, await this.deps.listings.retiredOf(channelId, marketplaceSkus));
+    }
+    for (const { item } of letters) await this.complete(item.job, 'dead-lettered');
+    for (const { item } of zeros) await this.complete(item.job, 'refused');
   }
 
   private async complete(job: Job, result: string): Promise<void> {

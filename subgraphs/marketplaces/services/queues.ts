@@ -19,8 +19,18 @@ export const pushJobSchema = z.object({
   seq: z.string(),
   /** Push even when the quantity equals the last one pushed (drift corrections, replays). */
   force: z.boolean(),
+  /**
+   * Set: a retired marketplace SKU the channel no longer lists `sku` under (or no longer lists at
+   * all), to be pushed 0 (ListingService, marketplace_retired_skus).
+   */
+  marketplaceSku: z.string().optional(),
 });
 export type PushJob = z.infer<typeof pushJobSchema>;
+
+/** A job waiting is one per (channel, SKU), and one per (channel, retired marketplace SKU). */
+function deduplicationId(job: Pick<PushJob, 'channelId' | 'sku' | 'marketplaceSku'>): string {
+  return job.marketplaceSku === undefined ? `${job.channelId}:${job.sku}` : `${job.channelId}:retired:${job.marketplaceSku}`;
+}
 
 export const maintenanceJobSchema = z.object({ channelId: z.string() });
 
@@ -84,7 +94,7 @@ export class MarketplaceQueues {
         name: 'push',
         data,
         opts: {
-          deduplication: { id: `${data.channelId}:${data.sku}`, keepLastIfActive: true },
+          deduplication: { id: deduplicationId(data), keepLastIfActive: true },
           priority: pushPriority(channelPriority, urgent),
           ...(urgent || !this.settings.coalesceMs ? {} : { delay: this.settings.coalesceMs }),
           attempts: this.settings.attempts,
@@ -96,9 +106,10 @@ export class MarketplaceQueues {
     );
     // A request folded into a job already waiting keeps that job's data: a forced one (drift repair, a
     // listing change) makes it forced, and an urgent one sends it now rather than after its coalescing delay.
-    for (const { channelId, sku, urgent, force, channelPriority } of requests) {
+    for (const request of requests) {
+      const { urgent, force, channelPriority } = request;
       if (!force && !(urgent && this.settings.coalesceMs)) continue;
-      const jobId = await queue.getDeduplicationJobId(`${channelId}:${sku}`);
+      const jobId = await queue.getDeduplicationJobId(deduplicationId(request));
       const job = jobId ? await Job.fromId<PushJob>(queue, jobId) : undefined;
       if (!job) continue;
       if (force && !job.data.force) await job.updateData({ ...job.data, force: true }).catch(() => {});

@@ -1,4 +1,4 @@
-import type { ShownStock } from './listing.service.js';
+import type { ListingService, ShownStock } from './listing.service.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,7 +10,7 @@ import { bucketKey } from './pusher.js';
 import type { MarketplaceQueues, PushRequest } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
 
-/** SKUs per page when walking every SKU inventory knows. */
+/** SKUs per page when walking every SKU the channel lists. */
 const RESYNC_PAGE = 100;
 /** Throttled reads are tried this often before the run gives up. */
 const READ_TRIES = 5;
@@ -18,8 +18,10 @@ const READ_TRIES = 5;
 export interface ReconcilerDeps {
   service: MarketplaceService;
   queues: MarketplaceQueues;
-  /** Available-to-sell as each channel is shown it (listing rules applied). */
+  /** Available-to-sell as each channel is shown it (listing rules applied), and the SKUs it lists. */
   inventory: ShownStock;
+  /** Which SKUs a channel lists, under which marketplace SKU, and the marketplace SKUs it retired. */
+  listings: Pick<ListingService, 'listedAs' | 'reconcileRetired'>;
   redis: Redis;
   adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
   driftSkusPerRun: number;
@@ -31,8 +33,11 @@ const meta = () => ({ requestId: randomUUID(), clientId: 'marketplace-sync' });
 
 /**
  * The slow paths that make a marketplace whole again when events cannot: a resync (after a new
- * connection, a rule change, or Redis losing the queues) compares every SKU's available-to-sell with
- * what the marketplace was last told; drift repair reads the marketplace's own quantities back.
+ * connection, a rule change, a channel's first or last listing, or Redis losing the queues) compares
+ * the available-to-sell of every SKU the channel lists (domain/listing-rules.ts listedAs: all of them
+ * on a channel without listings, its listed SKUs otherwise) with what the marketplace was last told;
+ * drift repair reads the marketplace's own quantities of listed SKUs back. Both first queue a 0 for
+ * every marketplace SKU the channel retired and has not pushed 0 yet.
  */
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -42,22 +47,21 @@ export class Reconciler {
   }
 
   /**
-   * Queues every SKU whose available-to-sell differs from the last push, was never pushed, or is
-   * pending. Dead-lettered SKUs wait for their replay.
+   * Queues the channel's retired marketplace SKUs, and every SKU it lists whose available-to-sell
+   * differs from the last push, was never pushed, or is pending. Dead-lettered SKUs wait for their replay.
    * @returns how many SKUs were queued
    */
   async resync(channelId: string): Promise<number> {
     const connection = await this.connection(channelId);
     if (!connection) return 0;
+    const retired = await this.deps.listings.reconcileRetired(connection);
     let queued = 0;
-    let after: string | null = null;
-    do {
-      const page: { skus: string[]; next: string | null } = await this.deps.inventory.skuPage(RESYNC_PAGE, after, meta());
+    for await (const skus of this.deps.inventory.listedSkus(channelId, RESYNC_PAGE, meta)) {
       const [quantities, states] = await Promise.all([
-        this.deps.inventory.availableToSell(channelId, page.skus, meta()),
-        this.deps.service.syncStatesOf(channelId, page.skus),
+        this.deps.inventory.availableToSell(channelId, skus, meta()),
+        this.deps.service.syncStatesOf(channelId, skus),
       ]);
-      const stale = page.skus.filter((sku) => {
+      const stale = skus.filter((sku) => {
         const state = states.get(sku);
         if (!state) return quantities.has(sku);
         if (state.lastError && !state.pending) return false;
@@ -65,19 +69,20 @@ export class Reconciler {
       });
       await this.queue(connection, stale, false);
       queued += stale.length;
-      after = page.next;
-    } while (after);
-    this.deps.log.info({ channelId, queued }, 'marketplace resync queued the SKUs that differ');
-    return queued;
+    }
+    this.deps.log.info({ channelId, queued, retired }, 'marketplace resync queued the SKUs that differ and the retired ones');
+    return queued + retired;
   }
 
   /**
-   * Reads back the quantities of the least recently verified SKUs (not pending: their push is on its
-   * way), records those further than the tolerance from our available-to-sell, and queues corrections.
+   * Queues the channel's retired marketplace SKUs, then reads back, under the marketplace SKU each is
+   * listed as, the quantities of the least recently verified listed SKUs (not pending: their push is
+   * on its way), records those further than the tolerance from our available-to-sell, and queues corrections.
    */
   async repairDrift(channelId: string): Promise<void> {
     const connection = await this.connection(channelId);
     if (!connection) return;
+    await this.deps.listings.reconcileRetired(connection);
     const run = newDriftRun(channelId);
     const candidates = (await this.deps.service.leastRecentlyVerified(channelId, this.deps.driftSkusPerRun)).map((s) => s.sku);
     const lines: DriftLineEntity[] = [];
@@ -87,14 +92,17 @@ export class Reconciler {
       const policy = DEFAULT_READ_POLICIES[connection.kind];
       const bucket = new RateBucket(this.deps.redis, bucketKey(this.deps.queues.prefix, connection.kind, connection.accountId, 'read'), policy);
       for (let i = 0; i < candidates.length; i += adapter.readBatch) {
-        const skus = candidates.slice(i, i + adapter.readBatch);
-        const theirs = await this.read(adapter, bucket, skus);
+        // Listed as read now: a listing changed since its SKU was chosen is read under its new marketplace SKU (or, unlisted, not at all).
+        const listed = await this.deps.listings.listedAs(channelId, candidates.slice(i, i + adapter.readBatch));
+        const skus = [...listed.keys()];
+        if (!skus.length) continue;
+        const theirs = await this.read(adapter, bucket, [...listed.values()]);
         const ours = await this.deps.inventory.availableToSell(channelId, skus, meta());
         for (const sku of skus) {
           const quantity = ours.get(sku);
           if (quantity === undefined) continue;
           verified.push(sku);
-          const their = theirs.get(sku) ?? null;
+          const their = theirs.get(listed.get(sku)!) ?? null;
           if (their === null || Math.abs(their - quantity) > this.deps.driftTolerance) {
             lines.push(Object.assign(new DriftLineEntity(), { runId: run.id, sku, ours: quantity, theirs: their }));
           }

@@ -119,6 +119,7 @@ export class MarketplaceSync {
       service: this.service,
       queues: this.queues,
       inventory: this.inventory,
+      listings: this.listings,
       redis: this.buckets,
       adapterFor,
       driftSkusPerRun: cfg.MARKETPLACE_DRIFT_SKUS_PER_RUN,
@@ -143,6 +144,7 @@ export class MarketplaceSync {
         queues: this.queues,
         connectionsAt: (locationId) => this.byLocation.get(locationId) ?? [],
         isConnected: (channelId) => this.connections.some((c) => c.channelId === channelId),
+        listedAs: (channelId, skus) => this.listings.listedAs(channelId, skus),
         demand,
         log: this.log,
       }),
@@ -254,6 +256,7 @@ export class MarketplaceSync {
         redis: this.buckets,
         service: this.service,
         inventory: this.inventory,
+        listings: this.listings,
         connections: () => this.connections.filter((c) => c.kind === kind && c.accountId === accountId),
         adapterFor: (connection) => this.adapterFor(connection),
         unhealthy: (channelId) => !!this.problems.get(channelId),
@@ -283,8 +286,8 @@ export class MarketplaceSync {
     const key = JSON.stringify([c.kind, c.accountId, c.baseUrl, c.settings, c.credentials]);
     const cached = this.adapters.get(connection.channelId);
     if (cached?.key === key) return cached.adapter;
-    // Pushes and read-backs name each SKU as the marketplace lists it.
-    const adapter = this.listings.listedAdapter(connection.channelId, createAdapter(c));
+    // Speaks the marketplace's SKUs: the pusher and drift repair name each SKU as the channel lists it (ListingService.listedAs).
+    const adapter = createAdapter(c);
     this.adapters.set(connection.channelId, { key, adapter });
     return adapter;
   }
