@@ -66,7 +66,7 @@ export class MarketplaceWorld extends OrdersWorld {
     kind: MarketplaceKind,
     sources: string[],
     ratePolicy?: Partial<RatePolicy>,
-    opts: { secret?: boolean; settings?: Record<string, unknown>; credentials?: Record<string, string>; account?: string } = {},
+    opts: { secret?: boolean; settings?: Record<string, unknown>; credentials?: Record<string, string>; account?: string; catalogue?: 'EVERY_SKU' | 'LISTED' } = {},
   ): Promise<MarketplaceChannel> {
     const account = opts.account ?? uniq(`${kind.toLowerCase()}-`).toLowerCase();
     const code = uniq(`MP-${kind}-`);
@@ -85,7 +85,7 @@ export class MarketplaceWorld extends OrdersWorld {
     const policy = ratePolicy || this.rateScale !== 1 ? await this.policy(kind, ratePolicy ?? {}) : null;
     await this.ok(`mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`, {
       id: channelId,
-      input: { accountId: account, baseUrl: this.sim.baseUrl(kind, account), secretName: account, settings, ratePolicy: policy },
+      input: { accountId: account, baseUrl: this.sim.baseUrl(kind, account), secretName: account, settings, ratePolicy: policy, ...(opts.catalogue ? { catalogue: opts.catalogue } : {}) },
     });
     return { kind, channelId, code, account };
   }

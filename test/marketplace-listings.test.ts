@@ -80,12 +80,13 @@ describe('marketplace listings', () => {
     await waitFor('eBay showing 12 under its own SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 12, 30_000);
     await w.receive(sku, store, 3);
     await waitFor('eBay showing 15 under its own SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 15, 30_000);
-    expect(sim.quantity('EBAY', ebay.account, sku)).toBeUndefined();
+    // Under ours it was listed until the listing named another: at most a 0 went there.
+    expect(sim.quantity('EBAY', ebay.account, sku) ?? 0).toBe(0);
     // Drift repair reads it back under the marketplace SKU too: the drift set on eBay's side is found and corrected.
     sim.setQuantity('EBAY', ebay.account, theirs, 40);
     await w.ok(`mutation($c: ID!) { requestDriftRepair(channelId: $c) }`, { c: ebay.channelId });
     await waitFor('the drift corrected under the marketplace SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 15, 30_000);
-    expect(sim.quantity('EBAY', ebay.account, sku)).toBeUndefined();
+    expect(sim.quantity('EBAY', ebay.account, sku) ?? 0).toBe(0);
   });
 
   it('refuses bad rules and a marketplace SKU another SKU has, writing nothing', async () => {
@@ -113,14 +114,14 @@ describe('marketplace listings', () => {
 });
 
 /**
- * What a channel lists: every SKU under our own SKU while it has no listing; once it has listings,
- * those SKUs only, each under its listing's marketplace SKU. A marketplace SKU the channel no longer
- * lists is pushed 0 (retired), so the marketplace stops selling stock under a SKU we no longer map.
+ * What a channel lists: under the EVERY_SKU catalogue every SKU, each under its listing's marketplace
+ * SKU or else ours; under LISTED its listed SKUs only. A marketplace SKU the channel no longer lists
+ * is pushed 0 (retired), so the marketplace stops selling stock under a SKU we no longer map.
  */
 describe('listings that change or go away', () => {
   const CONNECT = `mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`;
-  /** A fresh eBay channel fed by the store (no listings yet: every SKU is pushed under ours). */
-  const channel = async (opts: { secret?: boolean } = {}) => {
+  /** A fresh eBay channel fed by the store (no listings yet: under EVERY_SKU, every SKU is pushed under ours). */
+  const channel = async (opts: { secret?: boolean; catalogue?: 'EVERY_SKU' | 'LISTED' } = {}) => {
     const c = await w.marketplaceChannel('EBAY', [store], undefined, opts);
     await w.replicated([store], [c.channelId]);
     return c;
@@ -147,12 +148,12 @@ describe('listings that change or go away', () => {
     await w.receive(sku, store, 2);
     await holds(c, { [renamed]: 11 });
     expect(on(c, old)).toBe(0);
-    // Listed under ours until its first listing named another (pushed 0 then, if it was at all).
+    // Listed under ours until its listing named another (pushed 0 then, if it was at all).
     expect(on(c, sku) ?? 0).toBe(0);
   });
 
-  it('pushes 0 to the marketplace SKU of a removed listing, and no longer pushes the SKU', async () => {
-    const c = await channel();
+  it('pushes 0 to the marketplace SKU of a removed listing, and under LISTED no longer pushes the SKU', async () => {
+    const c = await channel({ catalogue: 'LISTED' });
     const [kept, removed] = [await w.item(), await w.item()];
     await w.ok(SET, { c: c.channelId, i: { sku: kept, marketplaceSku: `K-${kept}` } });
     await w.ok(SET, { c: c.channelId, i: { sku: removed, marketplaceSku: `R-${removed}` } });
@@ -161,7 +162,7 @@ describe('listings that change or go away', () => {
     await holds(c, { [`K-${kept}`]: 5, [`R-${removed}`]: 5 });
     expect((await w.ok(REMOVE, { c: c.channelId, s: removed })).removeMarketplaceListing).toBe(true);
     await holds(c, { [`R-${removed}`]: 0 });
-    // The channel still has a listing: the removed SKU is not listed there, so its changes are not pushed.
+    // The channel lists its listed SKUs only: the removed SKU is not listed there, so its changes are not pushed.
     await w.receive(removed, store, 3);
     await w.receive(kept, store, 1);
     await holds(c, { [`K-${kept}`]: 6 });
@@ -170,22 +171,38 @@ describe('listings that change or go away', () => {
     expect((await w.sync(c.channelId, [removed])).skus.edges[0]?.node.pending ?? false).toBe(false);
   });
 
-  it("takes the SKUs a channel's first listing leaves unlisted off the marketplace, and lists every SKU again once its last listing goes", async () => {
+  it('under EVERY_SKU maps the listed SKUs and keeps pushing the others under ours; a removed listing falls back to ours', async () => {
     const c = await channel();
     const [a, b] = [await w.item(), await w.item()];
     await w.receive(a, store, 4);
     await w.receive(b, store, 4);
     await w.converged(c, [a, b]);
     await w.ok(SET, { c: c.channelId, i: { sku: a, marketplaceSku: `A-${a}` } });
-    await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 0 });
+    await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 4 });
     await w.receive(b, store, 2);
+    await holds(c, { [b]: 6 });
     await w.ok(REMOVE, { c: c.channelId, s: a });
-    await holds(c, { [`A-${a}`]: 0, [a]: 4, [b]: 6 });
+    await holds(c, { [`A-${a}`]: 0, [a]: 4 });
   });
 
-  it('a resync of a channel with listings pushes its listed SKUs only', async () => {
+  it("takes the SKUs a channel does not list off the marketplace when its connection is set to LISTED, and lists every SKU again under EVERY_SKU", async () => {
+    const c = await channel();
+    const [a, b] = [await w.item(), await w.item()];
+    await w.receive(a, store, 4);
+    await w.receive(b, store, 4);
+    await w.converged(c, [a, b]);
+    await w.ok(SET, { c: c.channelId, i: { sku: a, marketplaceSku: `A-${a}` } });
+    const connect = (catalogue: string) => w.ok(CONNECT, { id: c.channelId, input: { accountId: c.account, baseUrl: sim.baseUrl('EBAY', c.account), secretName: c.account, catalogue } });
+    await connect('LISTED');
+    await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 0 });
+    await w.receive(b, store, 2);
+    await connect('EVERY_SKU');
+    await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 6 });
+  });
+
+  it('a resync of a LISTED channel pushes its listed SKUs only', async () => {
     // No secret: nothing is pushed, and Redis then loses the queued pushes; the resync has it all to do.
-    const c = await channel({ secret: false });
+    const c = await channel({ secret: false, catalogue: 'LISTED' });
     const [listed, unlisted] = [await w.item(), await w.item()];
     await w.ok(SET, { c: c.channelId, i: { sku: listed, marketplaceSku: `L-${listed}` } });
     await w.receive(listed, store, 7);
@@ -193,7 +210,7 @@ describe('listings that change or go away', () => {
     await lose(c);
     await w.writeSecret(c);
     // Setting the connection again queues a resync of the channel.
-    await w.ok(CONNECT, { id: c.channelId, input: { accountId: c.account, baseUrl: sim.baseUrl('EBAY', c.account), secretName: c.account } });
+    await w.ok(CONNECT, { id: c.channelId, input: { accountId: c.account, baseUrl: sim.baseUrl('EBAY', c.account), secretName: c.account, catalogue: 'LISTED' } });
     await holds(c, { [`L-${listed}`]: 7 });
     await waitFor('the resync pushed', async () => (await w.sync(c.channelId)).backlog === 0, 30_000);
     // Besides the listed SKU, only 0s: to our SKU `listed` was pushed under before its listing named another.

@@ -35,12 +35,6 @@ export const listingStore = {
     return skus.length ? tx.find(ListingEntity, { where: { channelId, sku: In([...skus]) } }) : Promise.resolve([]);
   },
 
-  /** Whether the channel has any listing. */
-  async hasListings(tx: EntityManager, channelId: string): Promise<boolean> {
-    const rows: unknown[] = await tx.query('SELECT 1 FROM marketplace_listings WHERE channel_id = ? LIMIT 1', [channelId]);
-    return rows.length > 0;
-  },
-
   /** The channel's listed SKUs after `afterSku`, in order. */
   async skuPage(tx: EntityManager, channelId: string, limit: number, afterSku: string | null): Promise<string[]> {
     const rows: { sku: string }[] = await tx.query(

@@ -1,4 +1,5 @@
 import type { Protection } from '../../../contracts/protection.js';
+import type { Catalogue } from '../domain/listing-rules.js';
 import type { OversellPolicy } from '../domain/intake-rules.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../../lib/db.js';
@@ -34,7 +35,11 @@ export class MarketplaceConnectionEntity {
   @Column({ type: 'varchar', length: 16 })
   protection!: Protection;
 
-  /** RECORD or CANCEL (domain/intake-rules.ts). */
+  /** EVERY_SKU or LISTED: what the channel is pushed (domain/listing-rules.ts Catalogue). */
+  @Column({ type: 'varchar', length: 16 })
+  catalogue!: Catalogue;
+
+  /** RECORD, CANCEL, BACKORDER or REALLOCATE (domain/intake-rules.ts). */
   @Column({ name: 'oversell_policy', type: 'varchar', length: 16 })
   oversellPolicy!: OversellPolicy;
 

@@ -1,4 +1,5 @@
 import { In, IsNull, type EntityManager } from 'typeorm';
+import type { Catalogue } from '../domain/listing-rules.js';
 import {
   DeadLetterEntity,
   DriftLineEntity,
@@ -59,19 +60,25 @@ export const marketplaceStore = {
   ): Promise<unknown> {
     return tx.query(
       `INSERT INTO marketplace_connections
-         (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, protection, oversell_policy, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         (channel_id, kind, account_id, base_url, secret_name, settings, rate_policy, protection, catalogue, oversell_policy, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE kind = VALUES(kind), account_id = VALUES(account_id), base_url = VALUES(base_url),
-         secret_name = VALUES(secret_name), settings = VALUES(settings), rate_policy = VALUES(rate_policy), protection = VALUES(protection), oversell_policy = VALUES(oversell_policy),
-         updated_at = VALUES(updated_at)`,
-      [row.channelId, row.kind, row.accountId, row.baseUrl, row.secretName, row.settings, row.ratePolicy, row.protection, row.oversellPolicy, row.createdAt, row.updatedAt],
+         secret_name = VALUES(secret_name), settings = VALUES(settings), rate_policy = VALUES(rate_policy), protection = VALUES(protection),
+         catalogue = VALUES(catalogue), oversell_policy = VALUES(oversell_policy), updated_at = VALUES(updated_at)`,
+      [row.channelId, row.kind, row.accountId, row.baseUrl, row.secretName, row.settings, row.ratePolicy, row.protection, row.catalogue, row.oversellPolicy, row.createdAt, row.updatedAt],
     );
   },
 
-  /** Locks the channel's connection row (serialising the writers of its listings); false when it has none. */
-  async lockConnection(tx: EntityManager, channelId: string): Promise<boolean> {
-    const rows: unknown[] = await tx.query('SELECT channel_id FROM marketplace_connections WHERE channel_id = ? FOR UPDATE', [channelId]);
-    return rows.length > 0;
+  /** Locks the channel's connection row (serialising the writers of its listings); its catalogue, or null when it has none. */
+  async lockConnection(tx: EntityManager, channelId: string): Promise<Catalogue | null> {
+    const rows: { catalogue: Catalogue }[] = await tx.query('SELECT catalogue FROM marketplace_connections WHERE channel_id = ? FOR UPDATE', [channelId]);
+    return rows[0]?.catalogue ?? null;
+  },
+
+  /** What the channel is pushed (EVERY_SKU without a connection: nothing is pushed then anyway). */
+  async catalogueOf(tx: EntityManager, channelId: string): Promise<Catalogue> {
+    const rows: { catalogue: Catalogue }[] = await tx.query('SELECT catalogue FROM marketplace_connections WHERE channel_id = ?', [channelId]);
+    return rows[0]?.catalogue ?? 'EVERY_SKU';
   },
 
   deleteConnection(tx: EntityManager, channelId: string): Promise<unknown> {
@@ -197,7 +204,7 @@ export const marketplaceStore = {
   },
 
   /**
-   * For a channel with listings: its SKUs without one (of those given, or all) are pushed nothing
+   * For a LISTED channel: its SKUs without a listing (of those given, or all) are pushed nothing
    * (domain/listing-rules.ts listedAs), so they wait for no push and were last told nothing
    * (whatever they held is retired first).
    */
@@ -225,14 +232,14 @@ export const marketplaceStore = {
 
   /**
    * SKUs pushed before and not pending, least recently verified first (drift repair's round robin);
-   * on a channel with listings, only the listed ones (domain/listing-rules.ts listedAs).
+   * under the LISTED catalogue, only the listed ones (domain/listing-rules.ts listedAs).
    */
   leastRecentlyVerified(tx: EntityManager, channelId: string, limit: number): Promise<SyncStateEntity[]> {
     return tx
       .createQueryBuilder(SyncStateEntity, 's')
       .where('s.channel_id = :channelId AND s.pending = 0 AND s.last_pushed_at IS NOT NULL', { channelId })
       .andWhere(
-        `(NOT EXISTS (SELECT 1 FROM marketplace_listings a WHERE a.channel_id = s.channel_id)
+        `(NOT EXISTS (SELECT 1 FROM marketplace_connections c WHERE c.channel_id = s.channel_id AND c.catalogue = 'LISTED')
           OR EXISTS (SELECT 1 FROM marketplace_listings l WHERE l.channel_id = s.channel_id AND l.sku = s.sku))`,
       )
       .orderBy('s.last_verified_at IS NULL', 'DESC')

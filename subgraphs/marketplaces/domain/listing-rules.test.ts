@@ -27,37 +27,38 @@ describe('shownQuantity', () => {
 });
 
 describe('listedAs', () => {
-  it('lists every SKU under ours on a channel without listings', () => {
-    expect(listedAs('A', null, false)).toBe('A');
-    expect(listedAs('A', undefined, false)).toBe('A');
+  it('under EVERY_SKU lists every SKU, under its listing\'s marketplace SKU or else ours', () => {
+    expect(listedAs('A', null, 'EVERY_SKU')).toBe('A');
+    expect(listedAs('A', undefined, 'EVERY_SKU')).toBe('A');
+    expect(listedAs('A', { marketplaceSku: 'THEIR-A' }, 'EVERY_SKU')).toBe('THEIR-A');
   });
 
-  it('lists only the listed SKUs once the channel has listings, each under its marketplace SKU or ours', () => {
-    expect(listedAs('A', { marketplaceSku: 'THEIR-A' }, true)).toBe('THEIR-A');
-    expect(listedAs('A', { marketplaceSku: null }, true)).toBe('A');
-    expect(listedAs('B', undefined, true)).toBeNull();
+  it('under LISTED lists only the listed SKUs, each under its marketplace SKU or ours', () => {
+    expect(listedAs('A', { marketplaceSku: 'THEIR-A' }, 'LISTED')).toBe('THEIR-A');
+    expect(listedAs('A', { marketplaceSku: null }, 'LISTED')).toBe('A');
+    expect(listedAs('B', undefined, 'LISTED')).toBeNull();
   });
 });
 
 describe('retiredMarketplaceSku', () => {
   it('retires the marketplace SKU a listing no longer names', () => {
     // marketplaceSku changed, and set where there was none
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', { marketplaceSku: 'NEW' }, true))).toBe('OLD');
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: null }, true), listedAs('A', { marketplaceSku: 'NEW' }, true))).toBe('A');
-    // removed while the channel keeps other listings: the SKU is no longer listed at all
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', null, true))).toBe('OLD');
-    // the channel's first listing leaves every other SKU unlisted
-    expect(retiredMarketplaceSku(listedAs('B', null, false), listedAs('B', null, true))).toBe('B');
-    // its last one removed: the SKU is listed under ours again
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, true), listedAs('A', null, false))).toBe('OLD');
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, 'LISTED'), listedAs('A', { marketplaceSku: 'NEW' }, 'LISTED'))).toBe('OLD');
+    expect(retiredMarketplaceSku(listedAs('A', null, 'EVERY_SKU'), listedAs('A', { marketplaceSku: 'NEW' }, 'EVERY_SKU'))).toBe('A');
+    // removed under LISTED: the SKU is no longer listed at all
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, 'LISTED'), listedAs('A', null, 'LISTED'))).toBe('OLD');
+    // removed under EVERY_SKU: the SKU is listed under ours again
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'OLD' }, 'EVERY_SKU'), listedAs('A', null, 'EVERY_SKU'))).toBe('OLD');
+    // the connection set to LISTED leaves every unlisted SKU unlisted
+    expect(retiredMarketplaceSku(listedAs('B', null, 'EVERY_SKU'), listedAs('B', null, 'LISTED'))).toBe('B');
   });
 
   it('retires nothing when the SKU stays listed under the same marketplace SKU, or was not listed', () => {
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'M' }, true), listedAs('A', { marketplaceSku: 'M' }, true))).toBeNull();
-    // a rule changed on a listing naming no marketplace SKU; a first listing of the SKU itself
-    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: null }, true), listedAs('A', { marketplaceSku: null }, true))).toBeNull();
-    expect(retiredMarketplaceSku(listedAs('A', null, false), listedAs('A', { marketplaceSku: null }, true))).toBeNull();
-    // listed for the first time on a channel that lists others
-    expect(retiredMarketplaceSku(listedAs('A', null, true), listedAs('A', { marketplaceSku: 'M' }, true))).toBeNull();
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: 'M' }, 'LISTED'), listedAs('A', { marketplaceSku: 'M' }, 'LISTED'))).toBeNull();
+    // a rule changed on a listing naming no marketplace SKU; a listing of the SKU under ours
+    expect(retiredMarketplaceSku(listedAs('A', { marketplaceSku: null }, 'LISTED'), listedAs('A', { marketplaceSku: null }, 'LISTED'))).toBeNull();
+    expect(retiredMarketplaceSku(listedAs('A', null, 'EVERY_SKU'), listedAs('A', { marketplaceSku: null }, 'LISTED'))).toBeNull();
+    // listed for the first time under LISTED
+    expect(retiredMarketplaceSku(listedAs('A', null, 'LISTED'), listedAs('A', { marketplaceSku: 'M' }, 'LISTED'))).toBeNull();
   });
 });

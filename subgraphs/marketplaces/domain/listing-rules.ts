@@ -37,15 +37,19 @@ export function shownQuantity(available: number, rule: ListingRule | null | unde
 }
 
 /**
- * The marketplace SKU the channel's stock of `sku` is pushed under, or null when the channel does not
- * list the SKU. A channel without any listing lists every SKU under our own (the historical mode: the
- * marketplace knows our SKUs). Once it has listings it lists those SKUs only, each under its listing's
- * `marketplaceSku` (ours when the listing names none): any other SKU is not pushed to it, by changes,
- * resyncs or drift repair alike, since the marketplace would only keep showing what we last told it.
+ * What a connection's channel is pushed. EVERY_SKU (the default): every SKU, under its listing's
+ * `marketplaceSku` where a listing names one, else under ours (the marketplace knows most SKUs by
+ * ours; a listing maps the exceptions). LISTED: its listed SKUs only (each under its listing's
+ * marketplace SKU, or ours); any other is not pushed, by changes, resyncs or drift repair alike, and
+ * what it was pushed of them is retired when the connection is set to LISTED.
  */
-export function listedAs(sku: string, listing: { marketplaceSku: string | null } | null | undefined, channelHasListings: boolean): string | null {
+export const CATALOGUES = ['EVERY_SKU', 'LISTED'] as const;
+export type Catalogue = (typeof CATALOGUES)[number];
+
+/** The marketplace SKU the channel's stock of `sku` is pushed under, or null when the channel does not list the SKU (Catalogue). */
+export function listedAs(sku: string, listing: { marketplaceSku: string | null } | null | undefined, catalogue: Catalogue): string | null {
   if (listing) return listing.marketplaceSku ?? sku;
-  return channelHasListings ? null : sku;
+  return catalogue === 'LISTED' ? null : sku;
 }
 
 /**

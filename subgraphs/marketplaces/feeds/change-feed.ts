@@ -29,7 +29,7 @@ type FeedRequest = PushRequest & { connection: ResolvedConnection; delta: number
 /**
  * Turns stock events into push jobs: a change of `available` at a location queues the SKU for every
  * ACTIVE marketplace channel that location feeds and that lists the SKU (domain/listing-rules.ts
- * listedAs: a channel with listings lists those SKUs only), one job per (channel, SKU) however many events a
+ * listedAs: a LISTED channel lists its listed SKUs only), one job per (channel, SKU) however many events a
  * read brings. The pending marks are written first and the jobs queued before the entries are
  * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
  * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a

@@ -87,8 +87,13 @@ export class OrderIntake {
     const { channelId } = connection;
     let row = await intakeStore.find(this.ds.manager, channelId, order.orderId);
     if (!row) {
+      // A line maps through the listing naming its marketplace SKU; under EVERY_SKU one no listing names is ours, under LISTED it is UNMAPPED.
+      const catalogue = await marketplaceStore.catalogueOf(this.ds.manager, channelId);
       const lines = await Promise.all(
-        order.lines.map(async (l) => ({ ...l, sku: l.marketplaceSku ? ((await listingStore.skuOf(this.ds.manager, channelId, l.marketplaceSku)) ?? l.marketplaceSku) : null })),
+        order.lines.map(async (l) => ({
+          ...l,
+          sku: l.marketplaceSku ? ((await listingStore.skuOf(this.ds.manager, channelId, l.marketplaceSku)) ?? (catalogue === 'LISTED' ? null : l.marketplaceSku)) : null,
+        })),
       );
       await intakeStore.insertIfAbsent(
         this.ds.manager,

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ListingEntity, RetiredSkuEntity } from '../data/listing.entity.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
-import { listedAs, listingInputSchema, retiredMarketplaceSku, shownQuantity, type ListingInput } from '../domain/listing-rules.js';
+import { listedAs, listingInputSchema, retiredMarketplaceSku, shownQuantity, type Catalogue, type ListingInput } from '../domain/listing-rules.js';
 import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
 import type { MarketplaceQueues } from './queues.js';
 import type { CallMeta, InventoryClient } from '../../../contracts/inventory-client.js';
@@ -38,8 +38,6 @@ interface ListingChange {
   /** Whether the channel lists the SKU now (it is then pushed at once). */
   listed: boolean;
   retired: RetiredSkuEntity[];
-  /** The channel got its first listing or lost its last: which SKUs it lists changed beyond this one. */
-  modeChanged: boolean;
 }
 
 /**
@@ -61,9 +59,7 @@ export class ListingService {
 
   /**
    * Sets (or replaces) the listing of a SKU on a connected marketplace channel. The marketplace SKU
-   * it no longer names (or our SKU, for a listing naming one for the first time) is pushed 0; a
-   * channel's first listing also retires every other SKU it was pushed, since it now lists its
-   * listings only.
+   * it no longer names (or our SKU, for a listing naming one for the first time) is pushed 0.
    * @throws BadUserInputError for invalid input
    * @throws NotFoundError for a channel without a marketplace connection
    * @throws ConflictError when another SKU of the channel has that marketplace SKU
@@ -83,18 +79,17 @@ export class ListingService {
       updatedAt: new Date(),
     });
     const change = await writeTransaction(this.ds, async (tx) => {
-      const { hadListings, old } = await this.lockListing(tx, id, v.sku);
+      const { catalogue, old } = await this.lockListing(tx, id, v.sku);
       await this.write(tx, listing, !!old);
-      return this.relisted(tx, v.sku, { listing: old, hasListings: hadListings }, { listing, hasListings: true }, listing.updatedAt);
+      return this.relisted(tx, v.sku, catalogue, old, listing, listing.updatedAt);
     });
     await this.pushed(connection, v.sku, change);
     return listing;
   }
 
   /**
-   * Removes a SKU's listing: its marketplace SKU is pushed 0 and, while the channel has other
-   * listings, the SKU is no longer pushed; a channel left without listings lists every SKU under
-   * ours again (a resync pushes them).
+   * Removes a SKU's listing: under the EVERY_SKU catalogue the SKU is pushed under ours again, under
+   * LISTED it is no longer pushed; the marketplace SKU it leaves is pushed 0.
    * @returns whether there was one
    */
   async remove(channelId: string, sku: string): Promise<boolean> {
@@ -103,11 +98,10 @@ export class ListingService {
     const connection = (await this.marketplace.resolvedConnections()).find((c) => c.channelId === id);
     const change = await writeTransaction(this.ds, async (tx) => {
       // A channel disconnected since keeps its listings: they may still be removed.
-      const { old } = await this.lockListing(tx, id, s, false);
+      const { catalogue, old } = await this.lockListing(tx, id, s, false);
       if (!old) return null;
       await listingStore.remove(tx, id, s);
-      const hasListings = await listingStore.hasListings(tx, id);
-      return this.relisted(tx, s, { listing: old, hasListings: true }, { listing: null, hasListings }, new Date());
+      return this.relisted(tx, s, catalogue, old, null, new Date());
     });
     if (change && connection) await this.pushed(connection, s, change);
     return !!change;
@@ -125,11 +119,12 @@ export class ListingService {
     return connection;
   }
 
-  /** Serialises the channel's listing writers on its connection row, then reads the SKU's listing and whether the channel has any. */
-  private async lockListing(tx: EntityManager, channelId: string, sku: string, connected = true): Promise<{ hadListings: boolean; old: ListingEntity | null }> {
-    if (!(await marketplaceStore.lockConnection(tx, channelId)) && connected) throw new NotFoundError('MarketplaceConnection', channelId);
+  /** Serialises the channel's listing writers on its connection row, then reads the SKU's listing and the channel's catalogue. */
+  private async lockListing(tx: EntityManager, channelId: string, sku: string, connected = true): Promise<{ catalogue: Catalogue; old: ListingEntity | null }> {
+    const catalogue = await marketplaceStore.lockConnection(tx, channelId);
+    if (!catalogue && connected) throw new NotFoundError('MarketplaceConnection', channelId);
     const [old] = await listingStore.find(tx, channelId, [sku]);
-    return { hadListings: !!old || (await listingStore.hasListings(tx, channelId)), old: old ?? null };
+    return { catalogue: catalogue ?? 'EVERY_SKU', old: old ?? null };
   }
 
   /** @throws ConflictError when another SKU of the channel is listed as the listing's marketplace SKU (as its own, or as its SKU) */
@@ -152,19 +147,12 @@ export class ListingService {
   /**
    * Records what a change of the SKU's listing retires, in its transaction: the marketplace SKU it
    * was listed under when that changed (its new one was told nothing yet; a SKU no longer listed
-   * waits for no push), and when the channel got its first listing, every other SKU it was pushed
-   * under ours.
+   * waits for no push).
    */
-  private async relisted(
-    tx: EntityManager,
-    sku: string,
-    before: { listing: ListingEntity | null; hasListings: boolean },
-    after: { listing: ListingEntity | null; hasListings: boolean },
-    at: Date,
-  ): Promise<ListingChange> {
-    const channelId = (after.listing ?? before.listing)!.channelId;
-    const was = listedAs(sku, before.listing, before.hasListings);
-    const is = listedAs(sku, after.listing, after.hasListings);
+  private async relisted(tx: EntityManager, sku: string, catalogue: Catalogue, before: ListingEntity | null, after: ListingEntity | null, at: Date): Promise<ListingChange> {
+    const channelId = (after ?? before)!.channelId;
+    const was = listedAs(sku, before, catalogue);
+    const is = listedAs(sku, after, catalogue);
     const retiredSku = retiredMarketplaceSku(was, is);
     const retired = retiredSku === null ? [] : [Object.assign(new RetiredSkuEntity(), { channelId, marketplaceSku: retiredSku, sku, retiredAt: at })];
     if (is !== null) await listingStore.unretire(tx, channelId, is);
@@ -173,17 +161,16 @@ export class ListingService {
       await marketplaceStore.forgetPushed(tx, channelId, [sku]);
     }
     if (is === null) await marketplaceStore.forgetUnlisted(tx, channelId, [sku]);
-    if (after.hasListings && !before.hasListings) await this.retireUnlisted(tx, channelId, at);
-    return { listed: is !== null, retired, modeChanged: before.hasListings !== after.hasListings };
+    return { listed: is !== null, retired };
   }
 
-  /** A channel with listings: what it was pushed of SKUs it does not list is retired, and they wait for no push. */
+  /** A LISTED channel: what it was pushed of SKUs it does not list is retired, and they wait for no push. */
   private async retireUnlisted(tx: EntityManager, channelId: string, at: Date): Promise<void> {
     await listingStore.retireUnlisted(tx, channelId, at);
     await marketplaceStore.forgetUnlisted(tx, channelId);
   }
 
-  /** After a listing change: the SKU pushed at once, its retired marketplace SKU pushed 0, and a resync when the channel now lists other SKUs. */
+  /** After a listing change: the SKU pushed at once, and its retired marketplace SKU pushed 0. */
   private async pushed(connection: ResolvedConnection, sku: string, change: ListingChange): Promise<void> {
     if (change.listed) {
       await this.queues.enqueuePushes(connection.kind, connection.accountId, [
@@ -191,8 +178,6 @@ export class ListingService {
       ]);
     }
     await this.pushRetired(connection, change.retired);
-    // A first listing retired the others (pushed by the resync); a last one removed lists them all again.
-    if (change.modeChanged) await this.queues.requestResync(connection.channelId);
   }
 
   // The push path's reads and writes (jobs process).
@@ -201,25 +186,28 @@ export class ListingService {
   async listedAs(channelId: string, skus: readonly string[]): Promise<Map<string, string>> {
     if (!skus.length) return new Map();
     const tx = this.ds.manager;
-    const listings = new Map((await listingStore.find(tx, channelId, skus)).map((l) => [l.sku, l]));
-    const hasListings = listings.size > 0 || (await listingStore.hasListings(tx, channelId));
+    const [listings, catalogue] = await Promise.all([listingStore.find(tx, channelId, skus), marketplaceStore.catalogueOf(tx, channelId)]);
+    const bySku = new Map(listings.map((l) => [l.sku, l]));
     return new Map(skus.flatMap((sku) => {
-      const as = listedAs(sku, listings.get(sku), hasListings);
+      const as = listedAs(sku, bySku.get(sku), catalogue);
       return as === null ? [] : [[sku, as] as const];
     }));
   }
 
   /**
    * Our SKU each of these marketplace SKUs lists now, for those it is listed under: a retired one
-   * listed again is to show that SKU, not 0. On a channel without listings, each is our own SKU
+   * listed again is to show that SKU, not 0. Under EVERY_SKU, one no listing names is our own SKU
    * (when inventory knows it).
    */
   async holdersOf(channelId: string, marketplaceSkus: readonly string[]): Promise<Map<string, string>> {
     if (!marketplaceSkus.length) return new Map();
     const tx = this.ds.manager;
-    const naming = await listingStore.naming(tx, channelId, marketplaceSkus);
-    if (!naming.length && !(await listingStore.hasListings(tx, channelId))) return new Map(marketplaceSkus.map((m) => [m, m]));
-    return new Map(naming.map((l) => [l.marketplaceSku ?? l.sku, l.sku]));
+    const [naming, catalogue] = await Promise.all([listingStore.naming(tx, channelId, marketplaceSkus), marketplaceStore.catalogueOf(tx, channelId)]);
+    const named = new Map(naming.map((l) => [l.marketplaceSku ?? l.sku, l.sku]));
+    if (catalogue === 'LISTED') return named;
+    // Under EVERY_SKU a marketplace SKU no listing names is ours, unless a listing moved that SKU elsewhere.
+    const moved = new Set((await listingStore.find(tx, channelId, marketplaceSkus.filter((m) => !named.has(m)))).map((l) => l.sku));
+    return new Map(marketplaceSkus.flatMap((m) => (named.has(m) ? [[m, named.get(m)!] as const] : moved.has(m) ? [] : [[m, m] as const])));
   }
 
   /** The retired marketplace SKUs among these that still wait for their 0. */
@@ -244,12 +232,12 @@ export class ListingService {
   /**
    * Makes the channel's push state agree with what it lists, and queues a 0 for every marketplace
    * SKU it retired: resyncs and drift repair run it, so a retirement whose push a crash or Redis lost
-   * still goes out. On a channel with listings, what was pushed of SKUs it does not list is retired.
+   * still goes out. Under LISTED, what was pushed of SKUs it does not list is retired.
    * @returns how many retired marketplace SKUs were queued
    */
   async reconcileRetired(connection: PushTarget): Promise<number> {
     const { channelId } = connection;
-    if (await listingStore.hasListings(this.ds.manager, channelId)) {
+    if ((await marketplaceStore.catalogueOf(this.ds.manager, channelId)) === 'LISTED') {
       await writeTransaction(this.ds, (tx) => this.retireUnlisted(tx, channelId, new Date()));
     }
     let queued = 0;
@@ -276,8 +264,8 @@ export class ListingService {
     return {
       availableToSell: async (channelId, skus, meta) => this.shown(channelId, await inventory.availableToSell(channelId, skus, meta)),
       async *listedSkus(channelId, pageSize, meta) {
-        // Decided once per walk: a change of it (a first or last listing) queues a resync of its own.
-        if (await listingStore.hasListings(ds.manager, channelId)) {
+        // Decided once per walk: setting the connection (its catalogue) queues a resync of its own.
+        if ((await marketplaceStore.catalogueOf(ds.manager, channelId)) === 'LISTED') {
           for (let after: string | null = null; ; ) {
             const skus = await listingStore.skuPage(ds.manager, channelId, pageSize, after);
             if (skus.length) yield skus;

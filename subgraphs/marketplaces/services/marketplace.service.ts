@@ -1,4 +1,5 @@
 import { PROTECTIONS, type Protection } from '../../../contracts/protection.js';
+import { CATALOGUES, type Catalogue } from '../domain/listing-rules.js';
 import { OVERSELL_POLICIES, type OversellPolicy } from '../domain/intake-rules.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,6 +57,7 @@ const connectionSchema = z.object({
   settings: settingsSchema,
   ratePolicy: ratePolicySchema.nullish(),
   protection: z.enum(PROTECTIONS).nullish(),
+  catalogue: z.enum(CATALOGUES).nullish(),
   oversellPolicy: z.enum(OVERSELL_POLICIES).nullish(),
 });
 export type MarketplaceConnectionInput = z.input<typeof connectionSchema>;
@@ -101,6 +103,8 @@ export interface ResolvedConnection {
   policyOverridden: boolean;
   /** Whether the channel is shown less of a SKU selling faster than it hears (domain/protection-rules.ts). */
   protection: Protection;
+  /** What the channel is pushed: every SKU, or its listed ones only (domain/listing-rules.ts). */
+  catalogue: Catalogue;
   /** What happens to an order the marketplace sold that we had no stock for. */
   oversellPolicy: OversellPolicy;
   channelStatus: ReplicaChannel['status'];
@@ -211,6 +215,7 @@ export class MarketplaceService {
         policy: resolvePolicy(row),
         policyOverridden: row.ratePolicy !== null,
         protection: row.protection,
+        catalogue: row.catalogue,
         oversellPolicy: row.oversellPolicy,
         channelStatus: channel.status,
         channelPriority: channel.priority,
@@ -263,6 +268,7 @@ export class MarketplaceService {
       settings: JSON.stringify(settings),
       ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
       protection: v.protection ?? 'OFF',
+      catalogue: v.catalogue ?? 'EVERY_SKU',
       oversellPolicy: v.oversellPolicy ?? 'RECORD',
       createdAt: now,
       updatedAt: now,

@@ -33,9 +33,9 @@ const meta = () => ({ requestId: randomUUID(), clientId: 'marketplace-sync' });
 
 /**
  * The slow paths that make a marketplace whole again when events cannot: a resync (after a new
- * connection, a rule change, a channel's first or last listing, or Redis losing the queues) compares
+ * connection or a change of its catalogue, a rule change, or Redis losing the queues) compares
  * the available-to-sell of every SKU the channel lists (domain/listing-rules.ts listedAs: all of them
- * on a channel without listings, its listed SKUs otherwise) with what the marketplace was last told;
+ * under EVERY_SKU, its listed SKUs under LISTED) with what the marketplace was last told;
  * drift repair reads the marketplace's own quantities of listed SKUs back. Both first queue a 0 for
  * every marketplace SKU the channel retired and has not pushed 0 yet.
  */
