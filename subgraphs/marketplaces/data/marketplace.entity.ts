@@ -31,7 +31,7 @@ export class MarketplaceConnectionEntity {
   @Column({ name: 'rate_policy', type: 'text', nullable: true })
   ratePolicy!: string | null;
 
-  /** OFF or PROTECTIVE (domain/protection-rules.ts). */
+  /** OFF or PROTECTIVE (contracts/protection.ts). */
   @Column({ type: 'varchar', length: 16 })
   protection!: Protection;
 

@@ -101,7 +101,7 @@ export interface ResolvedConnection {
   settings: Record<string, unknown>;
   policy: RatePolicy;
   policyOverridden: boolean;
-  /** Whether the channel is shown less of a SKU selling faster than it hears (domain/protection-rules.ts). */
+  /** Whether the channel is shown less of a SKU selling faster than it hears (contracts/protection.ts). */
   protection: Protection;
   /** What the channel is pushed: every SKU, or its listed ones only (domain/listing-rules.ts). */
   catalogue: Catalogue;

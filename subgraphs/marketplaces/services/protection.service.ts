@@ -15,7 +15,7 @@ export interface ProtectedSku {
 }
 
 /**
- * Protective available-to-sell (domain/protection-rules.ts) with its inputs measured: each SKU's
+ * Protective available-to-sell (contracts/protection.ts) with its inputs measured: each SKU's
  * demand and its units sold but not reported yet (DemandMeter), and the lag of the channel's last
  * push of the SKU.
  */
