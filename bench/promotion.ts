@@ -92,9 +92,9 @@ interface Variant {
 }
 
 
-/** `work` again every 200 ms while it fails, for at most 30 s. */
-async function retrying<T>(work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 30_000;
+/** `work` again every 200 ms while it fails, for at most `forMs`. */
+async function retrying<T>(work: () => Promise<T>, forMs = 30_000): Promise<T> {
+  const deadline = Date.now() + forMs;
   for (;;) {
     try {
       return await work();
@@ -256,7 +256,8 @@ async function setUp(
           i: { code, name: `Promotion ${kind} (${strategy.name})`, type: 'MARKETPLACE', marketplace: kind, allocationRule: rule },
         })
       ).createChannel.id as string;
-      // The marketplaces subgraph learns of a channel from the channels subgraph's events: moments later.
+      // The marketplaces subgraph learns of a channel from the channels subgraph's events: moments
+      // later, or behind the set-up's thousands of receipts on the same feed.
       await retrying(() => gateway(`mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
         c: channelId,
         i: {
@@ -268,7 +269,7 @@ async function setUp(
           ratePolicy: scalePolicy(DEFAULT_PUSH_POLICIES[kind], S),
           protection: strategy.protective ? 'PROTECTIVE' : 'OFF',
         },
-      }));
+      }), 180_000);
       if (kind === 'SHOPIFY') await control.setShopifyWebhook(account, `${system.url('jobs').replace(/\/healthz$/, '')}/webhooks/shopify/${channelId}`, `whsec-${account}`);
       marketplaces.set(kind, { channelId, account });
       bar.increment();
