@@ -6,7 +6,7 @@ import { z } from 'zod';
  * when it is newer than what it holds: duplicates and reordering are harmless.
  */
 
-export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', setAside: 'set-aside', oversell: 'oversell' } as const;
+export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', setAside: 'set-aside', availabilityRule: 'availability-rule', oversell: 'oversell' } as const;
 
 export const locationSnapshotSchema = z.object({
   id: z.string(),
@@ -49,6 +49,26 @@ export const setAsideSnapshotSchema = z.object({
   version: z.number().int().nonnegative(),
 });
 export type SetAsideSnapshot = z.infer<typeof setAsideSnapshotSchema>;
+
+/**
+ * Inventory applied a change to what channels may sell beyond a stock level (written in the
+ * transaction that applies it to inventory's replica): a channel's rule or status (every SKU of the
+ * channel), units set aside for a channel (that SKU, on every channel sharing its sources), or a
+ * location's state (every channel it feeds). Available-to-sell read after this event reflects it,
+ * which the channels' and locations' own events cannot promise. Keyed by the channel or location.
+ */
+export const availabilityRuleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('CHANNEL'), channelId: z.string(), version: z.number().int() }),
+  z.object({ kind: z.literal('SET_ASIDE'), channelId: z.string(), sku: z.string(), version: z.number().int() }),
+  z.object({ kind: z.literal('LOCATION'), locationId: z.string(), version: z.number().int() }),
+]);
+export type AvailabilityRuleChanged = z.infer<typeof availabilityRuleSchema>;
+
+/**
+ * How long after an availability-rule event a read of available-to-sell may still answer as before
+ * (inventory's processes keep a channel's rule and whether any set-aside exists for this long).
+ */
+export const AVAILABILITY_RULE_SETTLE_MS = 1000;
 
 const quantities = z.object({
   onHand: z.number().int(),

@@ -291,6 +291,32 @@ describe('marketplace sync', () => {
     expect(after.stdout.split('\n').find((l) => l.startsWith(`${ebay.code} `))).toMatch(/: healthy; backlog \d+, .*dead letters 0,/);
   });
 
+  it("brings a rule change, units set aside for another channel and a location going offline to the marketplace once inventory applied them", async () => {
+    const [ebay] = [await w.marketplaceChannel('EBAY', [store])];
+    const web = await w.channel([store]);
+    const dc = await w.location();
+    const both = await w.marketplaceChannel('EBAY', [store, dc]);
+    await w.replicated([store, dc], [ebay.channelId, web, both.channelId]);
+    const sku = await w.item();
+    await w.receive(sku, store, 10);
+    await w.receive(sku, dc, 5);
+    await w.converged(ebay, [sku]);
+    await w.converged(both, [sku]);
+    expect([sim.quantity('EBAY', ebay.account, sku), sim.quantity('EBAY', both.account, sku)]).toEqual([10, 15]);
+    // A buffer on the channel's rule: a resync once inventory has the rule (not before, when it would push 10 again).
+    await w.ok(`mutation($id: ID!, $input: AllocationRuleInput!) { setAllocationRule(channelId: $id, input: $input) { id } }`, {
+      id: ebay.channelId,
+      input: { sources: [{ locationId: store, priority: 1 }], buffer: { kind: 'UNITS', value: 3 } },
+    });
+    await waitFor('eBay shown 10 less the buffer', async () => sim.quantity('EBAY', ebay.account, sku) === 7, 30_000);
+    // 4 units set aside for the web storefront, which shares the store: neither eBay channel may take the store's last 4.
+    await w.ok(`mutation($c: ID!, $s: String!) { setChannelSetAside(channelId: $c, sku: $s, units: 4) { units } }`, { c: web, s: sku });
+    await waitFor('the set-aside pushed', async () => sim.quantity('EBAY', ebay.account, sku) === 3 && sim.quantity('EBAY', both.account, sku) === 11, 30_000);
+    // The warehouse goes offline: the channel it feeds is resynced once inventory knows.
+    await w.ok(`mutation($id: ID!, $input: UpdateLocationInput!) { updateLocation(id: $id, input: $input) { id } }`, { id: dc, input: { status: 'OFFLINE' } });
+    await waitFor('the offline warehouse pushed', async () => sim.quantity('EBAY', both.account, sku) === 6, 30_000);
+  });
+
   it('never exceeded a documented limit', () => {
     expect(sim.violations(), JSON.stringify(sim.violationLog())).toBe(0);
   });

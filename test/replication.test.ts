@@ -169,6 +169,13 @@ describe('replication of channel rules and location states into inventory', () =
     await mutate(channels.url, SET, { c: channel, s: 'REPL-SA', u: 0 });
     await waitFor('its lifting replicated', async () => (await held())?.units === 0);
     expect(Number((await held()).version)).toBe(2);
+    // Each change inventory applied is announced from its own outbox, for what reads available-to-sell (marketplace sync).
+    const announced: { payload: string }[] = await inventory.dataSource.query("SELECT payload FROM outbox_events WHERE topic = 'availability-rule' AND event_key = ? ORDER BY seq", [channel]);
+    expect(announced.map((a) => JSON.parse(a.payload))).toEqual([
+      { kind: 'CHANNEL', channelId: channel, version: 1 },
+      { kind: 'SET_ASIDE', channelId: channel, sku: 'REPL-SA', version: 1 },
+      { kind: 'SET_ASIDE', channelId: channel, sku: 'REPL-SA', version: 2 },
+    ]);
   });
 
   it('brings channel and location writes made through the subgraphs to the replicas', async () => {

@@ -1,10 +1,11 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { writeTransaction } from '../../../lib/db.js';
-import { channelSnapshotSchema, locationSnapshotSchema, setAsideSnapshotSchema, TOPICS } from '../../../contracts/events.js';
+import { AVAILABILITY_RULE_SETTLE_MS, channelSnapshotSchema, locationSnapshotSchema, setAsideSnapshotSchema, TOPICS, type AvailabilityRuleChanged } from '../../../contracts/events.js';
+import { outboxStore } from '../../../lib/outbox.js';
 import { replicaStore, type ChannelRule } from '../data/replica.store.js';
 
-/** How long a process keeps a channel rule it read (see ReplicaService.channelRule). */
-export const RULE_CACHE_MS = 1000;
+/** How long a process keeps a channel rule it read (see ReplicaService.channelRule): what availability-rule events promise. */
+export const RULE_CACHE_MS = AVAILABILITY_RULE_SETTLE_MS;
 
 /**
  * Keeps inventory's copies of channel rules and location states, fed by the channels and
@@ -56,19 +57,25 @@ export class ReplicaService {
    */
   async apply(topic: string, payload: unknown): Promise<boolean> {
     const at = new Date();
+    // What was applied is announced in the same transaction (availability-rule): whoever reads
+    // available-to-sell after that event reads it with the change.
+    const announced = (tx: EntityManager, applied: boolean, key: string, change: AvailabilityRuleChanged) =>
+      applied ? outboxStore.append(tx, [{ topic: TOPICS.availabilityRule, key, payload: change }]).then(() => true) : false;
     if (topic === TOPICS.channel) {
-      const snapshot = channelSnapshotSchema.parse(payload);
-      this.rules.delete(snapshot.id);
-      return writeTransaction(this.ds, (tx) => replicaStore.applyChannel(tx, snapshot, at));
+      const s = channelSnapshotSchema.parse(payload);
+      this.rules.delete(s.id);
+      return writeTransaction(this.ds, async (tx) => announced(tx, await replicaStore.applyChannel(tx, s, at), s.id, { kind: 'CHANNEL', channelId: s.id, version: s.version }));
     }
     if (topic === TOPICS.setAside) {
-      const snapshot = setAsideSnapshotSchema.parse(payload);
+      const s = setAsideSnapshotSchema.parse(payload);
       this.anySetAside = null;
-      return writeTransaction(this.ds, (tx) => replicaStore.applySetAside(tx, snapshot, at));
+      return writeTransaction(this.ds, async (tx) =>
+        announced(tx, await replicaStore.applySetAside(tx, s, at), s.channelId, { kind: 'SET_ASIDE', channelId: s.channelId, sku: s.sku, version: s.version }),
+      );
     }
     if (topic === TOPICS.location) {
-      const snapshot = locationSnapshotSchema.parse(payload);
-      return writeTransaction(this.ds, (tx) => replicaStore.applyLocation(tx, snapshot, at));
+      const s = locationSnapshotSchema.parse(payload);
+      return writeTransaction(this.ds, async (tx) => announced(tx, await replicaStore.applyLocation(tx, s, at), s.id, { kind: 'LOCATION', locationId: s.id.toLowerCase(), version: s.version }));
     }
     return false;
   }

@@ -1,6 +1,6 @@
 import type { DemandEntry, DemandMeter } from '../../../contracts/demand-meter.js';
 import type { Logger } from 'pino';
-import { channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
+import { AVAILABILITY_RULE_SETTLE_MS, availabilityRuleSchema, channelSnapshotSchema, stockChangedSchema, TOPICS } from '../../../contracts/events.js';
 import { sortableStreamId } from '../../../lib/event-stream.js';
 import type { TopicEntry } from '../../../lib/stream-consumer.js';
 import type { MarketplaceService, ResolvedConnection } from '../services/marketplace.service.js';
@@ -8,7 +8,7 @@ import type { MarketplaceQueues, PushRequest } from '../services/queues.js';
 import { demandUnits, isDemandChange, isUrgentPush } from '../domain/push-rules.js';
 
 /** The topics the marketplace sync consumes. */
-export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel];
+export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel, TOPICS.availabilityRule];
 
 export interface ChangeFeedDeps {
   service: MarketplaceService;
@@ -16,6 +16,8 @@ export interface ChangeFeedDeps {
   /** The marketplace channels fed by a location (current connections, refreshed by the supervisor). */
   connectionsAt: (locationId: string) => readonly ResolvedConnection[];
   isConnected: (channelId: string) => boolean;
+  /** The source locations of a channel, as the channel replica holds them. */
+  sourcesOf: (channelId: string) => Promise<readonly string[]>;
   /** Of these SKUs, those the channel lists (ListingService.listedAs): a change of any other is not pushed to it. */
   listedAs: (channelId: string, skus: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   /** Counts each SKU's demand, and how late sales were reported, for protective available-to-sell. */
@@ -33,7 +35,11 @@ type FeedRequest = PushRequest & { connection: ResolvedConnection; delta: number
  * read brings. The pending marks are written first and the jobs queued before the entries are
  * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
  * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a
- * connected channel (its rule or status changed), queues a resync of it.
+ * connected channel (its rule or status changed), queues a resync of it. Inventory applies the same
+ * events to its own replica on its own time, so its availability-rule event, written once it has,
+ * queues the pushes that must read the change: a settled resync of the channel (a rule or status) or
+ * of every connected channel a location feeds (its state), or the SKU on every connected channel
+ * sharing a source with a channel that set units of it aside.
  *
  * Urgent (ahead of the queue, no coalescing delay: domain/push-rules.ts) is a sale anywhere that
  * lowers what the channel may show, or a change to or from zero. The channel's own available-to-sell
@@ -44,7 +50,41 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     const requests = new Map<string, FeedRequest>();
     const resyncs = new Set<string>();
     const demanded: DemandEntry[] = [];
+    const settled = new Set<string>();
     for (const { topic, id, entry } of entries) {
+      if (topic === TOPICS.availabilityRule) {
+        const change = availabilityRuleSchema.safeParse(entry.payload);
+        if (!change.success) {
+          deps.log.warn({ id, issues: change.error.issues }, 'skipping an availability-rule event that does not parse');
+          continue;
+        }
+        const c = change.data;
+        if (c.kind === 'CHANNEL' && deps.isConnected(c.channelId)) settled.add(c.channelId);
+        if (c.kind === 'LOCATION') for (const connection of deps.connectionsAt(c.locationId)) settled.add(connection.channelId);
+        if (c.kind === 'SET_ASIDE') {
+          const seq = sortableStreamId(id);
+          for (const locationId of await deps.sourcesOf(c.channelId)) {
+            for (const connection of deps.connectionsAt(locationId)) {
+              if (connection.channelStatus !== 'ACTIVE' || connection.channelId === c.channelId) continue;
+              const key = `${connection.channelId}\n${c.sku}`;
+              const known = requests.get(key);
+              requests.set(key, {
+                connection,
+                channelId: connection.channelId,
+                sku: c.sku,
+                seq: known && known.seq > seq ? known.seq : seq,
+                force: false,
+                urgent: false,
+                channelPriority: connection.channelPriority,
+                delta: known?.delta ?? 0,
+                demand: known?.demand ?? false,
+                settleMs: AVAILABILITY_RULE_SETTLE_MS * 1.5,
+              });
+            }
+          }
+        }
+        continue;
+      }
       if (topic === TOPICS.channel) {
         const snapshot = channelSnapshotSchema.safeParse(entry.payload);
         if (!snapshot.success) {
@@ -82,6 +122,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
           channelPriority: connection.channelPriority,
           delta: (known?.delta ?? 0) + after.available - before.available,
           demand: (known?.demand ?? false) || demand,
+          ...(known?.settleMs ? { settleMs: known.settleMs } : {}),
         });
       }
     }
@@ -115,6 +156,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, demand: ___, ...request }) => request));
     }
     for (const channelId of resyncs) await deps.queues.requestResync(channelId);
+    for (const channelId of settled) await deps.queues.requestResync(channelId, true);
     return entries.map((e) => e.id);
   };
 }

@@ -188,6 +188,11 @@ export class MarketplaceService {
   }
 
   /** A channel by its code, from the replica (the CLI names channels by code); null when it holds none. */
+  /** A channel's source locations, as the channel replica holds them. */
+  async sourcesOf(channelId: string): Promise<string[]> {
+    return (await channelReplicaStore.sourcesOf(this.ds.manager, [channelId])).map((s) => s.locationId);
+  }
+
   async channelByCode(code: string): Promise<ReplicaChannel | null> {
     return (await channelReplicaStore.byCode(this.ds.manager, code)) ?? null;
   }

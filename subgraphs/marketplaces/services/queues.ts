@@ -1,4 +1,5 @@
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { AVAILABILITY_RULE_SETTLE_MS } from '../../../contracts/events.js';
 import { z } from 'zod';
 import type { Config } from '../../../lib/config.js';
 import type { MarketplaceKind } from '../connectors/types.js';
@@ -38,6 +39,8 @@ export interface PushRequest extends PushJob {
   /** A sale anywhere lowered it, or it went to or from zero (domain/push-rules.ts): ahead of ordinary changes, no coalescing delay. */
   urgent: boolean;
   channelPriority: number;
+  /** Not before this many milliseconds: a push that must read a change inventory just applied (AVAILABILITY_RULE_SETTLE_MS). */
+  settleMs?: number;
 }
 
 /**
@@ -90,19 +93,22 @@ export class MarketplaceQueues {
     if (!requests.length) return;
     const queue = this.queue(pushQueueName(kind, accountId));
     await queue.addBulk(
-      requests.map(({ urgent, channelPriority, ...data }) => ({
-        name: 'push',
-        data,
-        opts: {
-          deduplication: { id: deduplicationId(data), keepLastIfActive: true },
-          priority: pushPriority(channelPriority, urgent),
-          ...(urgent || !this.settings.coalesceMs ? {} : { delay: this.settings.coalesceMs }),
-          attempts: this.settings.attempts,
-          backoff: { type: 'exponential', delay: this.settings.backoffMs, jitter: 0.5 },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      })),
+      requests.map(({ urgent, channelPriority, settleMs, ...data }) => {
+        const delay = Math.max(urgent ? 0 : this.settings.coalesceMs, settleMs ?? 0);
+        return {
+          name: 'push',
+          data,
+          opts: {
+            deduplication: { id: deduplicationId(data), keepLastIfActive: true },
+            priority: pushPriority(channelPriority, urgent),
+            ...(delay ? { delay } : {}),
+            attempts: this.settings.attempts,
+            backoff: { type: 'exponential', delay: this.settings.backoffMs, jitter: 0.5 },
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        };
+      }),
     );
     // A request folded into a job already waiting keeps that job's data: a forced one (drift repair, a
     // listing change) makes it forced, and an urgent one sends it now rather than after its coalescing delay.
@@ -120,8 +126,13 @@ export class MarketplaceQueues {
   }
 
   /** Compares every SKU's available-to-sell with what the marketplace was last told and queues the differences. */
-  requestResync(channelId: string): Promise<unknown> {
-    return this.maintenance('resync', channelId);
+  /**
+   * Queues a resync of the channel. `settled`: one that must read what inventory applied (an
+   * availability-rule event), waiting out AVAILABILITY_RULE_SETTLE_MS and never folded into a resync
+   * already waiting (which may run before it).
+   */
+  requestResync(channelId: string, settled = false): Promise<unknown> {
+    return this.maintenance('resync', channelId, settled ? { dedupe: `resync-settled:${channelId}`, delay: AVAILABILITY_RULE_SETTLE_MS * 1.5 } : {});
   }
 
   /** Reads the marketplace's quantities back and corrects drift. */
@@ -129,12 +140,13 @@ export class MarketplaceQueues {
     return this.maintenance('drift', channelId);
   }
 
-  private maintenance(name: 'resync' | 'drift', channelId: string): Promise<unknown> {
+  private maintenance(name: 'resync' | 'drift', channelId: string, opts: { dedupe?: string; delay?: number } = {}): Promise<unknown> {
     return this.queue(MAINTENANCE_QUEUE).add(
       name,
       { channelId },
       {
-        deduplication: { id: `${name}:${channelId}`, keepLastIfActive: true },
+        deduplication: { id: opts.dedupe ?? `${name}:${channelId}`, keepLastIfActive: true },
+        ...(opts.delay ? { delay: opts.delay } : {}),
         attempts: 8,
         backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: 100,

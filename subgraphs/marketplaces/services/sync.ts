@@ -144,6 +144,7 @@ export class MarketplaceSync {
         queues: this.queues,
         connectionsAt: (locationId) => this.byLocation.get(locationId) ?? [],
         isConnected: (channelId) => this.connections.some((c) => c.channelId === channelId),
+        sourcesOf: (channelId) => this.service.sourcesOf(channelId),
         listedAs: (channelId, skus) => this.listings.listedAs(channelId, skus),
         demand,
         log: this.log,
