@@ -6,6 +6,7 @@ import type { TopicEntry } from '../../../lib/stream-consumer.js';
 import type { MarketplaceService, ResolvedConnection } from '../services/marketplace.service.js';
 import type { MarketplaceQueues, PushRequest } from '../services/queues.js';
 import { demandUnits, isDemandChange, isUrgentPush } from '../domain/push-rules.js';
+import type { Catalogue } from '../domain/listing-rules.js';
 
 /** The topics the marketplace sync consumes. */
 export const CHANGE_FEED_TOPICS = [TOPICS.stock, TOPICS.channel, TOPICS.availabilityRule];
@@ -19,7 +20,7 @@ export interface ChangeFeedDeps {
   /** The source locations of a channel, as the channel replica holds them. */
   sourcesOf: (channelId: string) => Promise<readonly string[]>;
   /** Of these SKUs, those the channel lists (ListingService.listedAs): a change of any other is not pushed to it. */
-  listedAs: (channelId: string, skus: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  listedAs: (channelId: string, skus: readonly string[], catalogue: Catalogue) => Promise<ReadonlyMap<string, string>>;
   /** Counts each SKU's demand, and how late sales were reported, for protective available-to-sell. */
   demand: DemandMeter;
   log: Logger;
@@ -135,7 +136,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     const all: FeedRequest[] = [];
     for (const [channelId, list] of byChannel) {
       const skus = list.map((r) => r.sku);
-      const [listed, states] = await Promise.all([deps.listedAs(channelId, skus), deps.service.syncStatesOf(channelId, skus)]);
+      const [listed, states] = await Promise.all([deps.listedAs(channelId, skus, list[0]!.connection.catalogue), deps.service.syncStatesOf(channelId, skus)]);
       for (const request of list) {
         if (!listed.has(request.sku)) continue;
         request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);

@@ -182,11 +182,15 @@ export class ListingService {
 
   // The push path's reads and writes (jobs process).
 
-  /** Of these SKUs, those the channel lists, each with the marketplace SKU it is pushed under (domain/listing-rules.ts listedAs). */
-  async listedAs(channelId: string, skus: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * Of these SKUs, those the channel lists, each with the marketplace SKU it is pushed under
+   * (domain/listing-rules.ts listedAs); `known`: the channel's catalogue as its connection was last
+   * read (the push path holds it), else read here.
+   */
+  async listedAs(channelId: string, skus: readonly string[], known?: Catalogue): Promise<Map<string, string>> {
     if (!skus.length) return new Map();
     const tx = this.ds.manager;
-    const [listings, catalogue] = await Promise.all([listingStore.find(tx, channelId, skus), marketplaceStore.catalogueOf(tx, channelId)]);
+    const [listings, catalogue] = await Promise.all([listingStore.find(tx, channelId, skus), known ?? marketplaceStore.catalogueOf(tx, channelId)]);
     const bySku = new Map(listings.map((l) => [l.sku, l]));
     return new Map(skus.flatMap((sku) => {
       const as = listedAs(sku, bySku.get(sku), catalogue);

@@ -227,7 +227,7 @@ export class AccountPusher {
     // Read before the quantities: every event recorded by now is included in what inventory answers next.
     const states = await this.deps.service.syncStatesOf(channelId, skus);
     // Each SKU goes out under the marketplace SKU it is listed as; one the channel does not list, not at all.
-    const listed = await this.deps.listings.listedAs(channelId, skus);
+    const listed = await this.deps.listings.listedAs(channelId, skus, connection.catalogue);
     const marketplaceSkus = retiring.map((i) => i.data.marketplaceSku!);
     const [retired, holders] = await Promise.all([
       this.deps.listings.retiredOf(channelId, marketplaceSkus).then((rows) => new Map(rows.map((r) => [r.marketplaceSku, r]))),
@@ -343,7 +343,7 @@ export class AccountPusher {
     const { channelId } = connection;
     const ordinary = pushed.filter((i) => !i.retired);
     const zeroed = pushed.flatMap((i) => i.retired ?? []);
-    const listed = await this.deps.listings.listedAs(channelId, ordinary.map((i) => i.data.sku));
+    const listed = await this.deps.listings.listedAs(channelId, ordinary.map((i) => i.data.sku), connection.catalogue);
     const moved = ordinary.filter((i) => listed.get(i.data.sku) !== i.update.sku);
     await this.deps.service.markPushed(channelId, ordinary.filter((i) => !moved.includes(i)).map((i) => mark(i.data.sku, i.update.quantity)), { sent: true });
     await this.deps.listings.retire(connection, moved.map((i) => ({ marketplaceSku: i.update.sku, sku: i.data.sku })));

@@ -93,7 +93,7 @@ export class Reconciler {
       const bucket = new RateBucket(this.deps.redis, bucketKey(this.deps.queues.prefix, connection.kind, connection.accountId, 'read'), policy);
       for (let i = 0; i < candidates.length; i += adapter.readBatch) {
         // Listed as read now: a listing changed since its SKU was chosen is read under its new marketplace SKU (or, unlisted, not at all).
-        const listed = await this.deps.listings.listedAs(channelId, candidates.slice(i, i + adapter.readBatch));
+        const listed = await this.deps.listings.listedAs(channelId, candidates.slice(i, i + adapter.readBatch), connection.catalogue);
         const skus = [...listed.keys()];
         if (!skus.length) continue;
         const theirs = await this.read(adapter, bucket, [...listed.values()]);

@@ -145,7 +145,7 @@ export class MarketplaceSync {
         connectionsAt: (locationId) => this.byLocation.get(locationId) ?? [],
         isConnected: (channelId) => this.connections.some((c) => c.channelId === channelId),
         sourcesOf: (channelId) => this.service.sourcesOf(channelId),
-        listedAs: (channelId, skus) => this.listings.listedAs(channelId, skus),
+        listedAs: (channelId, skus, catalogue) => this.listings.listedAs(channelId, skus, catalogue),
         demand,
         log: this.log,
       }),
