@@ -11,6 +11,7 @@ import { OPERATOR, openRegistry, type Registry } from '../registry/index.js';
 import { ChannelEntity, ChannelSourceEntity } from '../subgraphs/channels/data/channel.entity.js';
 import { CreateChannels1732000001000 } from '../subgraphs/channels/data/migrations/1732000001000-create-channels.js';
 import { ChannelEvents1732000002000 } from '../subgraphs/channels/data/migrations/1732000002000-channel-events.js';
+import { ChannelProtection1739000000000 } from '../subgraphs/channels/data/migrations/1739000000000-channel-protection.js';
 import { ChannelService } from '../subgraphs/channels/services/channel.service.js';
 import { MarketplaceSync1732000003000 } from '../subgraphs/marketplaces/data/migrations/1732000003000-marketplace-sync.js';
 import { MarketplaceConnectionProblem1732000004000 } from '../subgraphs/marketplaces/data/migrations/1732000004000-marketplace-connection-problem.js';
@@ -33,11 +34,12 @@ describe('marketplaces leaving the channels subgraph', () => {
   let registry: Registry;
 
   beforeAll(async () => {
-    // The channels database as the channels subgraph's migrations left it before the move.
+    // The channels database as the channels subgraph's migrations left it before the move, with the
+    // rule's protection column added since (ChannelService writes it).
     channelsDb = await openDatabase(cfg, {
       database: databaseName(cfg, 'channels'),
       entities: [ChannelEntity, ChannelSourceEntity],
-      migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000],
+      migrations: [CreateChannels1732000001000, ChannelEvents1732000002000, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, ChannelProtection1739000000000],
     });
     registry = await openRegistry(cfg, { deliverWebhooks: false });
   });

@@ -10,13 +10,16 @@ describe('ruleColumns', () => {
       bufferValue: 10,
       cap: 5,
       allowSplitShipments: true,
+      protection: 'OFF',
     });
     expect(ruleColumns({ buffer: null, allowSplitShipments: false })).toEqual({
       bufferKind: null,
       bufferValue: null,
       cap: null,
       allowSplitShipments: false,
+      protection: 'OFF',
     });
+    expect(ruleColumns({ protection: 'PROTECTIVE' }).protection).toBe('PROTECTIVE');
   });
 });
 
@@ -56,6 +59,7 @@ describe('channelSnapshot', () => {
       buffer: { kind: 'UNITS', value: 3 },
       cap: null,
       allowSplitShipments: false,
+      protection: 'OFF',
       sources: [
         { locationId: 'a', priority: 1 },
         { locationId: 'b', priority: 2 },
