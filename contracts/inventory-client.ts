@@ -40,6 +40,17 @@ export interface ReturnMovementInput {
   reference: string;
 }
 
+/**
+ * What a reservation is for. LIVE: a buyer at the channel now, within its rule (sources, buffer,
+ * cap, protection; reserveStock). SOLD: a sale the channel already made (a marketplace order taken
+ * in after the fact; reserveSoldStock): the buffer, cap and protection exist to absorb exactly such
+ * late sales, so they hold nothing back from it. SOLD_ANY_LOCATION: as SOLD, then from every other
+ * active location that ships (reserveSoldStock anyLocation: the REALLOCATE oversell policy). Orders
+ * keep it per order (placeOrder, placeSoldOrder); only a caller with orders:intake may ask other than LIVE.
+ */
+export const SOURCINGS = ['LIVE', 'SOLD', 'SOLD_ANY_LOCATION'] as const;
+export type Sourcing = (typeof SOURCINGS)[number];
+
 const reservationSchema = z.object({
   __typename: z.literal('Reservation'),
   id: z.string(),

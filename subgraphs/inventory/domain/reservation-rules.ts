@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idempotencyKeySchema } from '../../../contracts/idempotency.js';
+import type { Sourcing } from '../../../contracts/inventory-client.js';
 import { unitsSchema as units } from '../../../contracts/quantities.js';
 import { BadUserInputError, ConflictError, ForbiddenError } from '../../../lib/errors.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
@@ -48,18 +49,7 @@ export function pinnedLocations(v: Pick<ReserveRequest, 'lines' | 'pickupLocatio
   return [...v.lines.map((l) => l.locationId), v.pickupLocationId].filter((id): id is string => !!id);
 }
 
-/**
- * What a reservation is for. LIVE: a buyer at the channel now, within its rule (sources, buffer,
- * cap, protection). SOLD: a sale the channel already made (a marketplace order taken in after the
- * fact): the buffer, cap and protection exist to absorb exactly such late sales, so they hold nothing
- * back from it; it takes from the channel's sources, split as the rule allows. SOLD_ANY_LOCATION:
- * as SOLD, then from every other active location that ships, split as needed (the REALLOCATE
- * oversell policy). Only a caller with the scope `orders:intake` may reserve other than LIVE.
- */
-export const SOURCINGS = ['LIVE', 'SOLD', 'SOLD_ANY_LOCATION'] as const;
-export type Sourcing = (typeof SOURCINGS)[number];
-
-/** The allocation rule a reservation of this sourcing is placed under. */
+/** The allocation rule a reservation of this sourcing (contracts/inventory-client.ts Sourcing) is placed under. */
 export function allocationRuleFor(rule: Pick<ChannelRule, 'buffer' | 'cap' | 'allowSplitShipments'>, sourcing: Sourcing): Pick<ChannelRule, 'buffer' | 'cap' | 'allowSplitShipments'> {
   if (sourcing === 'LIVE') return rule;
   return { buffer: null, cap: null, allowSplitShipments: sourcing === 'SOLD_ANY_LOCATION' || rule.allowSplitShipments };

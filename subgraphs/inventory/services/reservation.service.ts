@@ -10,7 +10,8 @@ import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain
 import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
-import { allocationRuleFor, assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester, type Sourcing } from '../domain/reservation-rules.js';
+import { allocationRuleFor, assertChangeable, assertMayChange, commitSchema, keyOwnerOf, isExpired, openQuantity, pinnedLocations, planCommit, planReservation, reserveSchema, statusAfterCommit, statusOnClose, ttlSchema, type ReservationRequester } from '../domain/reservation-rules.js';
+import type { Sourcing } from '../../../contracts/inventory-client.js';
 import type { LiveProtection } from './protection.service.js';
 import { ReplicaService } from './replica.service.js';
 import { ReservationEntity, ReservationLineEntity } from '../data/reservation.entity.js';

@@ -3,13 +3,8 @@ export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'PARTIALLY_FU
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const FULFILMENT_METHODS = ['SHIP', 'PICKUP'] as const;
 export type FulfilmentMethod = (typeof FULFILMENT_METHODS)[number];
-/**
- * What an order's reservation is for: LIVE, a buyer at the channel now (placeOrder); SOLD, a sale
- * the channel already made (placeSoldOrder: marketplace intake), past the channel's buffer, cap and
- * protection; SOLD_ANY_LOCATION, as SOLD and from any active shipping location (the REALLOCATE policy).
- */
-export const ORDER_SOURCINGS = ['LIVE', 'SOLD', 'SOLD_ANY_LOCATION'] as const;
-export type OrderSourcing = (typeof ORDER_SOURCINGS)[number];
+/** What an order's reservation is for (contracts/inventory-client.ts Sourcing): a live buyer, or a sale the channel already made. */
+export type { Sourcing as OrderSourcing } from '../../../contracts/inventory-client.js';
 /** Lifecycle steps recorded before inventory is told, and whether inventory has applied them. */
 export const OPERATION_KINDS = ['FULFIL', 'CANCEL', 'RETURN'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];

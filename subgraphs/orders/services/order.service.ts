@@ -104,7 +104,7 @@ export class OrderService {
 
   /**
    * Places an order (for a live buyer, or with `sourcing` SOLD or SOLD_ANY_LOCATION a sale the
-   * channel already made: see ORDER_SOURCINGS): recorded PENDING, then every line reserved in inventory in one call (the
+   * channel already made: see contracts/inventory-client.ts Sourcing): recorded PENDING, then every line reserved in inventory in one call (the
    * order id as its idempotency key and reference), then CONFIRMED, or REJECTED with the short
    * lines. A retry with the same idempotency key answers the same order (finishing it if it is
    * still PENDING). PENDING is answered only when inventory did not answer; a retry or the sweeper

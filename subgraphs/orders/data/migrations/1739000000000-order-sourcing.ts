@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * What an order's reservation is for (orders/domain/order-vocabulary.ts ORDER_SOURCINGS): a live
+ * What an order's reservation is for (contracts/inventory-client.ts Sourcing): a live
  * buyer, or a sale the channel already made (marketplace intake). Kept so every retry and the
  * sweeper reserve the order the same way.
  */
