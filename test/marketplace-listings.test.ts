@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shownQuantity } from '../subgraphs/marketplaces/domain/listing-rules.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
-import { errorCode } from './client.js';
+import { errorCode, uniq } from './client.js';
 import { waitFor } from './events.js';
 import { startMarketplaceWorld, SYNC, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
@@ -216,6 +216,17 @@ describe('listings that change or go away', () => {
     // Besides the listed SKU, only 0s: to our SKU `listed` was pushed under before its listing named another.
     expect([...sim.quantities('EBAY', c.account)].filter(([, q]) => q !== 0)).toEqual([[`L-${listed}`, 7]]);
     expect(on(c, unlisted)).toBeUndefined();
+  });
+
+  it('sends every SKU to the account a connection moves to, though the old one was told the same quantities', async () => {
+    const c = await channel();
+    const sku = await w.item();
+    await w.receive(sku, store, 6);
+    await holds(c, { [sku]: 6 });
+    const moved = uniq('ebay-moved-').toLowerCase();
+    await w.writeSecret({ kind: 'EBAY', account: moved, code: c.code });
+    await w.ok(CONNECT, { id: c.channelId, input: { accountId: moved, baseUrl: sim.baseUrl('EBAY', moved), secretName: moved } });
+    await waitFor('the new account holding the SKU', async () => sim.quantity('EBAY', moved, sku) === 6, 30_000);
   });
 
   it('keeps a retired marketplace SKU in MySQL until it is pushed 0, even when the queue lost its job', async () => {

@@ -42,8 +42,9 @@ export interface SyncFilter {
 
 /** All SQL of marketplace sync. Every method runs on the manager it is given. */
 export const marketplaceStore = {
-  connectionsOf(tx: EntityManager, channelIds: readonly string[]): Promise<MarketplaceConnectionEntity[]> {
-    return tx.find(MarketplaceConnectionEntity, { where: { channelId: In([...channelIds]) } });
+  /** `lock`: the rows stay locked for the rest of the transaction. */
+  connectionsOf(tx: EntityManager, channelIds: readonly string[], opts: { lock?: boolean } = {}): Promise<MarketplaceConnectionEntity[]> {
+    return tx.find(MarketplaceConnectionEntity, { where: { channelId: In([...channelIds]) }, ...(opts.lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
   },
 
   allConnections(tx: EntityManager): Promise<MarketplaceConnectionEntity[]> {
@@ -198,6 +199,11 @@ export const marketplaceStore = {
    * Forgets what the SKUs' marketplace SKU was last told: their listing now names another one, which
    * was told nothing yet (so no push of theirs is skipped as unchanged, and Shopify compares with nothing).
    */
+  /** Every SKU of the channel was last told nothing (its connection moved to another account). */
+  forgetAllPushed(tx: EntityManager, channelId: string): Promise<unknown> {
+    return tx.update(SyncStateEntity, { channelId }, { lastPushedQuantity: null });
+  },
+
   forgetPushed(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<unknown> {
     if (!skus.length) return Promise.resolve();
     return tx.update(SyncStateEntity, { channelId, sku: In([...skus]) }, { lastPushedQuantity: null });

@@ -35,12 +35,12 @@ type FeedRequest = PushRequest & { connection: ResolvedConnection; delta: number
  * listedAs: a LISTED channel lists its listed SKUs only), one job per (channel, SKU) however many events a
  * read brings. The pending marks are written first and the jobs queued before the entries are
  * acknowledged, so a crash in between redelivers them (the jobs are deduplicated). A channel event
- * updates the channel replica (versioned: a redelivered or older one changes nothing) and, for a
- * connected channel (its rule or status changed), queues a resync of it. Inventory applies the same
- * events to its own replica on its own time, so its availability-rule event, written once it has,
- * queues the pushes that must read the change: a settled resync of the channel (a rule or status) or
- * of every connected channel a location feeds (its state), or the SKU on every connected channel
- * sharing a source with a channel that set units of it aside.
+ * updates the channel replica (versioned: a redelivered or older one changes nothing). Inventory
+ * applies the same events to its own replica on its own time, so its availability-rule event,
+ * written once it has, queues the pushes that must read the change: a settled resync of the channel
+ * (a rule or status: the channel event queues the same one, so whichever comes second folds into
+ * it) or of every connected channel a location feeds (its state), or the SKU on every connected
+ * channel sharing a source with a channel that set units of it aside.
  *
  * Urgent (ahead of the queue, no coalescing delay: domain/push-rules.ts) is a sale anywhere that
  * lowers what the channel may show, or a change to or from zero. The channel's own available-to-sell
@@ -49,7 +49,6 @@ type FeedRequest = PushRequest & { connection: ResolvedConnection; delta: number
 export function changeFeedHandler(deps: ChangeFeedDeps) {
   return async (entries: TopicEntry[]): Promise<string[]> => {
     const requests = new Map<string, FeedRequest>();
-    const resyncs = new Set<string>();
     const demanded: DemandEntry[] = [];
     const settled = new Set<string>();
     for (const { topic, id, entry } of entries) {
@@ -93,7 +92,8 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
           continue;
         }
         await deps.service.applyChannelSnapshot(snapshot.data);
-        if (deps.isConnected(snapshot.data.id)) resyncs.add(snapshot.data.id);
+        // One settled resync answers this and inventory's availability-rule event of the same change (folded together).
+        if (deps.isConnected(snapshot.data.id)) settled.add(snapshot.data.id);
         continue;
       }
       const change = stockChangedSchema.safeParse(entry.payload);
@@ -156,7 +156,6 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       const { kind, accountId } = requestsOfAccount[0]!.connection;
       await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, demand: ___, ...request }) => request));
     }
-    for (const channelId of resyncs) await deps.queues.requestResync(channelId);
     for (const channelId of settled) await deps.queues.requestResync(channelId, true);
     return entries.map((e) => e.id);
   };

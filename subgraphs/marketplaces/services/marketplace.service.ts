@@ -232,7 +232,8 @@ export class MarketplaceService {
 
   /**
    * Connects a MARKETPLACE channel to its marketplace account (or replaces the connection), then
-   * queues a resync so the account receives every SKU's available-to-sell.
+   * queues a resync so the account receives every SKU's available-to-sell (moved to another account
+   * or endpoint, what the old one was told is forgotten, so the new one is sent every SKU).
    * @throws NotFoundError for an unknown channel
    * @throws BadUserInputError for a channel that is no marketplace, or invalid input
    */
@@ -264,19 +265,25 @@ export class MarketplaceService {
       ]);
     }
     const now = new Date();
-    await marketplaceStore.saveConnection(this.ds.manager, {
-      channelId: channel.id,
-      kind,
-      accountId: v.accountId,
-      baseUrl: v.baseUrl.replace(/\/+$/, ''),
-      secretName: v.secretName,
-      settings: JSON.stringify(settings),
-      ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
-      protection: v.protection ?? 'OFF',
-      catalogue: v.catalogue ?? 'EVERY_SKU',
-      oversellPolicy: v.oversellPolicy ?? 'RECORD',
-      createdAt: now,
-      updatedAt: now,
+    const baseUrl = v.baseUrl.replace(/\/+$/, '');
+    await this.ds.transaction(async (tx) => {
+      // Another account (or marketplace endpoint) was told nothing yet: the resync pushes it every SKU.
+      const [before] = await marketplaceStore.connectionsOf(tx, [channel.id], { lock: true });
+      if (before && (before.accountId !== v.accountId || before.baseUrl !== baseUrl)) await marketplaceStore.forgetAllPushed(tx, channel.id);
+      await marketplaceStore.saveConnection(tx, {
+        channelId: channel.id,
+        kind,
+        accountId: v.accountId,
+        baseUrl,
+        secretName: v.secretName,
+        settings: JSON.stringify(settings),
+        ratePolicy: v.ratePolicy ? JSON.stringify(v.ratePolicy) : null,
+        protection: v.protection ?? 'OFF',
+        catalogue: v.catalogue ?? 'EVERY_SKU',
+        oversellPolicy: v.oversellPolicy ?? 'RECORD',
+        createdAt: now,
+        updatedAt: now,
+      });
     });
     await this.queues.requestResync(channel.id);
     return channel;
