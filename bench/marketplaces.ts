@@ -11,7 +11,7 @@ import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { DC } from './stock.js';
 import { renderTable } from './run.js';
 import { SimulatorClient } from './simulator-client.js';
-import { call, startBenchSystem, stoppingOnSignal, type Endpoint, type Gql } from './system.js';
+import { benchLogDir, call, startBenchSystem, stoppingOnSignal, type Endpoint, type Gql } from './system.js';
 
 const KINDS: MarketplaceKind[] = ['AMAZON', 'EBAY', 'WALMART', 'SHOPIFY'];
 export const MARKETPLACE_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
@@ -123,7 +123,7 @@ function print(title: string, rows: PhaseResult[]): void {
  * scaled by --rate-scale so the run takes minutes rather than Amazon's 33 at 5 requests/s.
  */
 export async function benchMarketplaces(opts: { skus: number; changes: number; rateScale: number; timeoutSeconds: number }): Promise<void> {
-  const simulator = await spawnSimulator({ port: BENCH_SIMULATOR_PORT, host: '127.0.0.1', rateScale: opts.rateScale });
+  const simulator = await spawnSimulator({ port: BENCH_SIMULATOR_PORT, host: '127.0.0.1', logDir: benchLogDir(), rateScale: opts.rateScale });
   const sim = new SimulatorClient(simulator.url);
   const secrets = await mkdtemp(join(tmpdir(), 'omnistock-bench-secrets-'));
   process.stdout.write(`Seeding ${opts.skus} SKUs and starting the system…\n`);

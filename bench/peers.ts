@@ -10,7 +10,7 @@ import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { tail } from '../scripts/system.js';
 import { drive, mergeRuns, table, type Load, type LoadResult } from './run.js';
-import { startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
+import { benchLogDir, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
 
 const APOLLO_PORT = 4107;
 const HIVE_PORT = 4108;
@@ -146,8 +146,8 @@ function hiveGatewayBin(): string {
 }
 
 function spawnPeer(name: string, command: string, args: string[], env: Record<string, string>): { child: ChildProcess; logFile: string } {
-  mkdirSync('logs', { recursive: true });
-  const logFile = join('logs', `${name}.log`);
+  mkdirSync(benchLogDir(), { recursive: true });
+  const logFile = join(benchLogDir(), `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log);

@@ -27,7 +27,7 @@ import {
 } from './promotion-plan.js';
 import { renderTable } from './run.js';
 import { SimulatorClient } from './simulator-client.js';
-import { call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Gql } from './system.js';
+import { benchLogDir, call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Gql } from './system.js';
 
 const PROMOTION_SIMULATOR_PORT = 4131;
 /** How long Walmart takes to ingest a feed, in marketplace time (it documents up to 30 minutes; two is a good day). */
@@ -147,6 +147,7 @@ export async function benchPromotion(o: PromotionOptions): Promise<void> {
   const simulator = await spawnSimulator({
     port: PROMOTION_SIMULATOR_PORT,
     host: '127.0.0.1',
+    logDir: benchLogDir('omnistock_bench_promotion'),
     rateScale: S,
     amazonVisibilityMs: AMAZON_VISIBILITY_MS / S,
     amazonNotificationMs: AMAZON_NOTIFICATION_MS / S,

@@ -12,6 +12,9 @@ import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitR
 /** The services' token key of this run. */
 const benchKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
 
+/** Where a benchmark's processes log: apart from a running npm start's logs and from other benchmarks'. */
+export const benchLogDir = (prefix = 'omnistock_bench') => `logs/${prefix}`;
+
 /**
  * The system on its own ports (from `base`: the gateway, then each subgraph, the jobs process at
  * base + 10) and databases, so a benchmark never touches a running `npm start`.
@@ -38,6 +41,7 @@ function benchEnv(base: number, prefix: string): Record<string, string> {
     INVENTORY_SUBSCRIPTION_URL: `ws://127.0.0.1:${port(1)}/graphql`,
     PUBLIC_HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    LOG_DIR: benchLogDir(prefix),
     // As in production: authentication enforced and every request counted against its client's rate
     // limit (a limit this high only makes sure the benchmark is never the one refused).
     NODE_ENV: 'production',

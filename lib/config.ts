@@ -39,6 +39,8 @@ function perClientNumbers(shape: string) {
 const platformSection = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where `npm start` (and the benchmarks, each in a folder of its own) write each service's log, <service>.log. */
+  LOG_DIR: z.string().min(1).default('logs'),
   MYSQL_URL: z
     .url()
     .refine((u) => u.startsWith('mysql://'), 'must be a mysql:// URL')

@@ -38,7 +38,7 @@ let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
 let serviceEnv: Record<string, string> = {};
 if (cfg.SEED_DEMO && cfg.DEMO_MARKETPLACES) {
   say(`▸ starting the marketplace simulator and connecting the demo marketplace channels`);
-  simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST });
+  simulator = await spawnSimulator({ port: cfg.MARKETPLACE_SIMULATOR_PORT, host: cfg.HOST, logDir: cfg.LOG_DIR });
   const allowedHosts = [...cfg.MARKETPLACE_ALLOWED_HOSTS, new URL(simulator.url).host];
   serviceEnv = { MARKETPLACE_ALLOWED_HOSTS: allowedHosts.join(',') };
   await connectDemoMarketplaces(sources.marketplaces, { ...cfg, MARKETPLACE_ALLOWED_HOSTS: allowedHosts }, simulator.url, (line) => say(`  ${line}`));
@@ -117,7 +117,7 @@ ${services
   .slice(0, -1)
   .map((s) => `  ${s.name.padEnd(12)} ${s.url}`)
   .join('\n')}${simulator ? `\n  Marketplace simulator ${simulator.url}   (npm run omnistock -- marketplace status)` : ''}
-  Logs         logs/<service>.log
+  Logs         ${cfg.LOG_DIR}/<service>.log
 
 Try it:
 

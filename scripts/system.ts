@@ -90,10 +90,10 @@ export function onOurPorts(cfg: Config, sources: SubgraphSource[]): SubgraphSour
   });
 }
 
-/** Starts one service as a child process whose JSON logs go to logs/<name>.log. */
+/** Starts one service as a child process whose JSON logs go to <LOG_DIR>/<name>.log. */
 export function spawnService(cfg: Config, name: ServiceName, env: Record<string, string> = {}): ServiceProcess {
-  mkdirSync('logs', { recursive: true });
-  const logFile = join('logs', `${name}.log`);
+  mkdirSync(cfg.LOG_DIR, { recursive: true });
+  const logFile = join(cfg.LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
     env: { ...process.env, ...env },

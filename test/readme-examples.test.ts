@@ -55,6 +55,8 @@ beforeAll(async () => {
     DB_PREFIX: `omnistock_rx${id}`,
     REDIS_KEY_PREFIX: `omnistock_test:rx${id}`,
     MARKETPLACE_SECRETS_DIR: join(tmp, 'secrets'),
+    // Its services' logs apart from a developer's npm start.
+    LOG_DIR: join(tmp, 'logs'),
     SEED_DEMO: 'true',
     NODE_ENV: 'development',
     PUBLIC_HOST: '127.0.0.1',

@@ -21,13 +21,13 @@ const DEMO_SETTINGS: Record<MarketplaceKind, Record<string, unknown>> = {
 
 /**
  * Runs the marketplace simulator (the stand-in for Amazon, eBay, Walmart and Shopify) as a child
- * process, logging to logs/marketplace-simulator.log; `rateScale` multiplies every limit it enforces,
+ * process, logging to <logDir>/marketplace-simulator.log; `rateScale` multiplies every limit it enforces,
  * `amazonVisibilityMs` and `walmartFeedMs` set Amazon's order delay and Walmart's feed processing time.
  * @returns the child and the simulator's base URL once it listens
  */
-export async function spawnSimulator(opts: { port: number; host: string; rateScale?: number; amazonVisibilityMs?: number; amazonNotificationMs?: number; walmartFeedMs?: number }): Promise<{ child: ChildProcess; url: string }> {
-  mkdirSync('logs', { recursive: true });
-  const log = createWriteStream(join('logs', 'marketplace-simulator.log'), { flags: 'a' });
+export async function spawnSimulator(opts: { port: number; host: string; logDir: string; rateScale?: number; amazonVisibilityMs?: number; amazonNotificationMs?: number; walmartFeedMs?: number }): Promise<{ child: ChildProcess; url: string }> {
+  mkdirSync(opts.logDir, { recursive: true });
+  const log = createWriteStream(join(opts.logDir, 'marketplace-simulator.log'), { flags: 'a' });
   const child = spawn(
     process.execPath,
     [
@@ -53,7 +53,7 @@ export async function spawnSimulator(opts: { port: number; host: string; rateSca
       const match = /listening on (\S+)/.exec(line);
       if (match) resolve(match[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`the marketplace simulator exited with code ${code} (see logs/marketplace-simulator.log)`)));
+    child.once('exit', (code) => reject(new Error(`the marketplace simulator exited with code ${code} (see ${join(opts.logDir, 'marketplace-simulator.log')})`)));
   });
   return { child, url };
 }
