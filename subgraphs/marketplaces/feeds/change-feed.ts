@@ -133,17 +133,22 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       if (list) list.push(request);
       else byChannel.set(request.channelId, [request]);
     }
-    const all: FeedRequest[] = [];
-    for (const [channelId, list] of byChannel) {
-      const skus = list.map((r) => r.sku);
-      const [listed, states] = await Promise.all([deps.listedAs(channelId, skus, list[0]!.connection.catalogue), deps.service.syncStatesOf(channelId, skus)]);
-      for (const request of list) {
-        if (!listed.has(request.sku)) continue;
-        request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);
-        all.push(request);
-      }
-    }
-    await deps.demand.record(demanded);
+    // Every channel's reads at once, and the demand with them: a sale's urgency must not wait behind other channels.
+    const [kept] = await Promise.all([
+      Promise.all(
+        [...byChannel].map(async ([channelId, list]) => {
+          const skus = list.map((r) => r.sku);
+          const [listed, states] = await Promise.all([deps.listedAs(channelId, skus, list[0]!.connection.catalogue), deps.service.syncStatesOf(channelId, skus)]);
+          return list.filter((request) => {
+            if (!listed.has(request.sku)) return false;
+            request.urgent = isUrgentPush(states.get(request.sku)?.lastPushedQuantity, request.delta, request.demand);
+            return true;
+          });
+        }),
+      ),
+      deps.demand.record(demanded),
+    ]);
+    const all = kept.flat();
     await deps.service.markPending(all.map(({ channelId, sku, seq }) => ({ channelId, sku, seq })));
     const byAccount = new Map<string, typeof all>();
     for (const request of all) {
@@ -152,10 +157,12 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       if (list) list.push(request);
       else byAccount.set(key, [request]);
     }
-    for (const requestsOfAccount of byAccount.values()) {
-      const { kind, accountId } = requestsOfAccount[0]!.connection;
-      await deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, demand: ___, ...request }) => request));
-    }
+    await Promise.all(
+      [...byAccount.values()].map((requestsOfAccount) => {
+        const { kind, accountId } = requestsOfAccount[0]!.connection;
+        return deps.queues.enqueuePushes(kind, accountId, requestsOfAccount.map(({ connection: _, delta: __, demand: ___, ...request }) => request));
+      }),
+    );
     for (const channelId of settled) await deps.queues.requestResync(channelId, true);
     return entries.map((e) => e.id);
   };

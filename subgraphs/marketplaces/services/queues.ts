@@ -112,17 +112,20 @@ export class MarketplaceQueues {
     );
     // A request folded into a job already waiting keeps that job's data: a forced one (drift repair, a
     // listing change) makes it forced, and an urgent one sends it now rather than after its coalescing delay.
-    for (const request of requests) {
-      const { urgent, force, channelPriority } = request;
-      if (!force && !(urgent && this.settings.coalesceMs)) continue;
-      const jobId = await queue.getDeduplicationJobId(deduplicationId(request));
-      const job = jobId ? await Job.fromId<PushJob>(queue, jobId) : undefined;
-      if (!job) continue;
-      if (force && !job.data.force) await job.updateData({ ...job.data, force: true }).catch(() => {});
-      if (!urgent || !this.settings.coalesceMs || !(await job.isDelayed())) continue;
-      await job.promote().catch(() => {});
-      await job.changePriority({ priority: pushPriority(channelPriority, true) }).catch(() => {});
-    }
+    // Each request's own job, all at once: a batch of sales must not take a round trip per SKU in turn.
+    await Promise.all(
+      requests.map(async (request) => {
+        const { urgent, force, channelPriority } = request;
+        if (!force && !(urgent && this.settings.coalesceMs)) return;
+        const jobId = await queue.getDeduplicationJobId(deduplicationId(request));
+        const job = jobId ? await Job.fromId<PushJob>(queue, jobId) : undefined;
+        if (!job) return;
+        if (force && !job.data.force) await job.updateData({ ...job.data, force: true }).catch(() => {});
+        if (!urgent || !this.settings.coalesceMs || !(await job.isDelayed())) return;
+        await job.promote().catch(() => {});
+        await job.changePriority({ priority: pushPriority(channelPriority, true) }).catch(() => {});
+      }),
+    );
   }
 
   /** Compares every SKU's available-to-sell with what the marketplace was last told and queues the differences. */
