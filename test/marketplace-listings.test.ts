@@ -171,13 +171,19 @@ describe('listings that change or go away', () => {
     expect((await w.sync(c.channelId, [removed])).skus.edges[0]?.node.pending ?? false).toBe(false);
   });
 
-  it('under EVERY_SKU maps the listed SKUs and keeps pushing the others under ours; a removed listing falls back to ours', async () => {
+  /** A fresh channel holding 4 of two SKUs under ours, then `a` listed as `A-<a>`. */
+  const aListedAndAnOther = async () => {
     const c = await channel();
     const [a, b] = [await w.item(), await w.item()];
     await w.receive(a, store, 4);
     await w.receive(b, store, 4);
     await w.converged(c, [a, b]);
     await w.ok(SET, { c: c.channelId, i: { sku: a, marketplaceSku: `A-${a}` } });
+    return { c, a, b };
+  };
+
+  it('under EVERY_SKU maps the listed SKUs and keeps pushing the others under ours; a removed listing falls back to ours', async () => {
+    const { c, a, b } = await aListedAndAnOther();
     await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 4 });
     await w.receive(b, store, 2);
     await holds(c, { [b]: 6 });
@@ -186,12 +192,7 @@ describe('listings that change or go away', () => {
   });
 
   it("takes the SKUs a channel does not list off the marketplace when its connection is set to LISTED, and lists every SKU again under EVERY_SKU", async () => {
-    const c = await channel();
-    const [a, b] = [await w.item(), await w.item()];
-    await w.receive(a, store, 4);
-    await w.receive(b, store, 4);
-    await w.converged(c, [a, b]);
-    await w.ok(SET, { c: c.channelId, i: { sku: a, marketplaceSku: `A-${a}` } });
+    const { c, a, b } = await aListedAndAnOther();
     const connect = (catalogue: string) => w.ok(CONNECT, { id: c.channelId, input: { accountId: c.account, baseUrl: sim.baseUrl('EBAY', c.account), secretName: c.account, catalogue } });
     await connect('LISTED');
     await holds(c, { [`A-${a}`]: 4, [a]: 0, [b]: 0 });

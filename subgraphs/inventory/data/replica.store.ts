@@ -67,15 +67,14 @@ export const replicaStore = {
 
   /** Applies a set-aside snapshot unless the replica already holds this version or a newer one; true when applied. */
   async applySetAside(tx: EntityManager, s: SetAsideSnapshot, at: Date): Promise<boolean> {
-    const result: { affectedRows: number } = await tx.query(
+    const [current] = await tx.query('SELECT version FROM replica_set_asides WHERE channel_id = ? AND sku = ? FOR UPDATE', [s.channelId, s.sku]);
+    if (current && Number(current.version) >= s.version) return false;
+    await tx.query(
       `INSERT INTO replica_set_asides (channel_id, sku, units, version, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE units = IF(VALUES(version) > version, VALUES(units), units),
-         updated_at = IF(VALUES(version) > version, VALUES(updated_at), updated_at),
-         version = GREATEST(version, VALUES(version))`,
+       ON DUPLICATE KEY UPDATE units = VALUES(units), version = VALUES(version), updated_at = VALUES(updated_at)`,
       [s.channelId, s.sku, s.units, s.version, at],
     );
-    // 1: inserted, 2: updated, 0: the replica held this version or a newer one.
-    return result.affectedRows > 0;
+    return true;
   },
 
   /**

@@ -51,6 +51,25 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
     const requests = new Map<string, FeedRequest>();
     const demanded: DemandEntry[] = [];
     const settled = new Set<string>();
+    /** Wants the SKU pushed to the connection's channel (when ACTIVE), one request per (channel, SKU) for the whole read. */
+    const want = (connection: ResolvedConnection, sku: string, seq: string, change: { delta?: number; demand?: boolean; settleMs?: number }) => {
+      if (connection.channelStatus !== 'ACTIVE') return;
+      const key = `${connection.channelId}\n${sku}`;
+      const known = requests.get(key);
+      const settleMs = Math.max(known?.settleMs ?? 0, change.settleMs ?? 0);
+      requests.set(key, {
+        connection,
+        channelId: connection.channelId,
+        sku,
+        seq: known && known.seq > seq ? known.seq : seq,
+        force: false,
+        urgent: false,
+        channelPriority: connection.channelPriority,
+        delta: (known?.delta ?? 0) + (change.delta ?? 0),
+        demand: (known?.demand ?? false) || (change.demand ?? false),
+        ...(settleMs ? { settleMs } : {}),
+      });
+    };
     for (const { topic, id, entry } of entries) {
       if (topic === TOPICS.availabilityRule) {
         const change = availabilityRuleSchema.safeParse(entry.payload);
@@ -65,21 +84,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
           const seq = sortableStreamId(id);
           for (const locationId of await deps.sourcesOf(c.channelId)) {
             for (const connection of deps.connectionsAt(locationId)) {
-              if (connection.channelStatus !== 'ACTIVE' || connection.channelId === c.channelId) continue;
-              const key = `${connection.channelId}\n${c.sku}`;
-              const known = requests.get(key);
-              requests.set(key, {
-                connection,
-                channelId: connection.channelId,
-                sku: c.sku,
-                seq: known && known.seq > seq ? known.seq : seq,
-                force: false,
-                urgent: false,
-                channelPriority: connection.channelPriority,
-                delta: known?.delta ?? 0,
-                demand: known?.demand ?? false,
-                settleMs: AVAILABILITY_RULE_SETTLE_MS * 1.5,
-              });
+              if (connection.channelId !== c.channelId) want(connection, c.sku, seq, { settleMs: AVAILABILITY_RULE_SETTLE_MS * 1.5 });
             }
           }
         }
@@ -109,23 +114,7 @@ export function changeFeedHandler(deps: ChangeFeedDeps) {
       if (units) demanded.push({ sku, units, occurredAt: change.data.occurredAt ? Date.parse(change.data.occurredAt) : undefined });
       if (before.available === after.available) continue;
       const seq = sortableStreamId(id);
-      for (const connection of deps.connectionsAt(locationId)) {
-        if (connection.channelStatus !== 'ACTIVE') continue;
-        const key = `${connection.channelId}\n${sku}`;
-        const known = requests.get(key);
-        requests.set(key, {
-          connection,
-          channelId: connection.channelId,
-          sku,
-          seq: known && known.seq > seq ? known.seq : seq,
-          force: false,
-          urgent: false,
-          channelPriority: connection.channelPriority,
-          delta: (known?.delta ?? 0) + after.available - before.available,
-          demand: (known?.demand ?? false) || demand,
-          ...(known?.settleMs ? { settleMs: known.settleMs } : {}),
-        });
-      }
+      for (const connection of deps.connectionsAt(locationId)) want(connection, sku, seq, { delta: after.available - before.available, demand });
     }
     const byChannel = new Map<string, FeedRequest[]>();
     for (const request of requests.values()) {

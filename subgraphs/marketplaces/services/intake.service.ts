@@ -13,6 +13,7 @@ import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
 import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, retriesOversold, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
+import type { Catalogue } from '../domain/listing-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 import type { DemandMeter } from '../../../contracts/demand-meter.js';
 
@@ -24,6 +25,8 @@ export interface IntakeConnection {
   take(bucket: string, cost: number): Promise<void>;
   /** What happens to an order the marketplace sold that we had no stock for. */
   oversellPolicy: OversellPolicy;
+  /** Which SKUs the channel lists: under LISTED, a line no listing names is UNMAPPED. */
+  catalogue: Catalogue;
   /** Aborts the marketplace calls (shutdown). */
   signal?: AbortSignal;
   /** The marketplace throttled the last call: its bucket takes nothing for `ms` (Retry-After), in every process. */
@@ -111,7 +114,7 @@ export class OrderIntake {
     let row = await intakeStore.find(this.ds.manager, channelId, order.orderId);
     if (!row) {
       // A line maps through the listing naming its marketplace SKU; under EVERY_SKU one no listing names is ours, under LISTED it is UNMAPPED.
-      const catalogue = await marketplaceStore.catalogueOf(this.ds.manager, channelId);
+      const { catalogue } = connection;
       const lines = await Promise.all(
         order.lines.map(async (l) => ({
           ...l,

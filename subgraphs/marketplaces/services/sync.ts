@@ -383,6 +383,7 @@ export class MarketplaceSync {
     return {
       channelId: connection.channelId,
       oversellPolicy: connection.oversellPolicy,
+      catalogue: connection.catalogue,
       feed,
       take: (bucket, cost) => {
         const policy = policies[bucket]!;
