@@ -6,7 +6,7 @@ import { z } from 'zod';
  * when it is newer than what it holds: duplicates and reordering are harmless.
  */
 
-export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', setAside: 'set-aside', availabilityRule: 'availability-rule', oversell: 'oversell' } as const;
+export const TOPICS = { stock: 'stock', channel: 'channel', location: 'location', setAside: 'set-aside', availabilityRule: 'availability-rule', oversell: 'oversell', problem: 'problem', exception: 'exception' } as const;
 
 export const locationSnapshotSchema = z.object({
   id: z.string(),
@@ -111,3 +111,90 @@ export const oversellEventSchema = z.object({
   receivedAt: z.string(),
 });
 export type OversellEvent = z.infer<typeof oversellEventSchema>;
+
+/**
+ * Something a person may need to act on, as the module that saw it measured it (topic `problem`,
+ * written in the transaction that records the problem or its end). The exceptions subgraph groups
+ * them by root cause into exceptions (subgraphs/exceptions/domain/exception-rules.ts).
+ *
+ * `subject` names the one thing that is wrong, stable across signals (a dead letter's id, an
+ * order's id, `channelId:sku`): RAISED again updates it, CLEARED ends it. `cause` is a stable code of
+ * the measured cause (a marketplace's error code, an intake cause): signals of one kind, channel and
+ * cause are one problem. Keyed by `kind:subject`, so a subject's signals keep their order.
+ */
+export const PROBLEM_KINDS = [
+  'OVERSOLD',
+  'DEAD_LETTER',
+  'MARKETPLACE_DRIFT',
+  'RECONCILIATION_DRIFT',
+  'UNMAPPED_LISTING',
+  'STUCK_ORDER',
+  'SYNC_LAG',
+] as const;
+export type ProblemKind = (typeof PROBLEM_KINDS)[number];
+
+/** What an evidence id names. */
+export const EVIDENCE_TYPES = [
+  'MOVEMENT',
+  'PUSH',
+  'ORDER',
+  'MARKETPLACE_ORDER',
+  'DEAD_LETTER',
+  'DRIFT_RUN',
+  'RECONCILIATION_RUN',
+  'LISTING',
+] as const;
+export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
+
+/**
+ * The fix a problem suggests, as the input of the owning service's mutation that applies it (the
+ * exceptions subgraph turns it into the GraphQL operation a person runs with their own rights):
+ * - REPLAY_DEAD_LETTERS: marketplaces `replayDeadLetters(channelId, ids)`
+ * - APPLY_RECONCILIATION: inventory `applyReconciliation(runId)`
+ * - CANCEL_ORDER: orders `cancelOrder(id)` (a marketplace order's Omnistock order)
+ * - SET_BUFFER: channels `setAllocationRule` with the channel's buffer raised to `units`
+ * - MAP_LISTING: marketplaces `setMarketplaceListing(channelId, sku, marketplaceSku)` (the SKU is the person's choice)
+ * - RETRY_ORDER: orders `retryOrder(id)`
+ * - REQUEST_DRIFT_REPAIR: marketplaces `requestDriftRepair(channelId)`
+ */
+export const problemActionSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('REPLAY_DEAD_LETTERS'), channelId: z.string(), ids: z.array(z.string()).optional() }),
+  z.object({ kind: z.literal('APPLY_RECONCILIATION'), runId: z.string() }),
+  z.object({ kind: z.literal('CANCEL_ORDER'), orderId: z.string() }),
+  z.object({ kind: z.literal('SET_BUFFER'), channelId: z.string(), units: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('MAP_LISTING'), channelId: z.string(), marketplaceSku: z.string() }),
+  z.object({ kind: z.literal('RETRY_ORDER'), orderId: z.string() }),
+  z.object({ kind: z.literal('REQUEST_DRIFT_REPAIR'), channelId: z.string() }),
+]);
+export type ProblemAction = z.infer<typeof problemActionSchema>;
+
+export const problemSignalSchema = z.object({
+  kind: z.enum(PROBLEM_KINDS),
+  state: z.enum(['RAISED', 'CLEARED']),
+  subject: z.string().min(1).max(200),
+  /** Stable code of the measured cause; CLEARED signals may leave it empty. */
+  cause: z.string().max(100),
+  /** The cause in a sentence, with the figures measured. */
+  explanation: z.string().max(2000),
+  sku: z.string().nullable().default(null),
+  locationId: z.string().nullable().default(null),
+  channelId: z.string().nullable().default(null),
+  /** Units at risk where known. */
+  units: z.number().int().nullable().default(null),
+  /** Value at risk where known (units × price, in the channel's currency). */
+  value: z.number().nullable().default(null),
+  /** The figure that raised it where there is one (seconds of lag, units of drift), for trends. */
+  measure: z.number().nullable().default(null),
+  evidence: z.array(z.object({ type: z.enum(EVIDENCE_TYPES), id: z.string() })).max(50).default([]),
+  action: problemActionSchema.nullable().default(null),
+  at: z.string(),
+});
+export type ProblemSignal = z.infer<typeof problemSignalSchema>;
+/** What an emitter writes: the defaults may be left out. */
+export type ProblemSignalInput = z.input<typeof problemSignalSchema>;
+
+/** The outbox event of a problem signal (lib/outbox.ts `OutboxEvent`), parsed so a bad one fails where it is written. */
+export function problemEvent(signal: ProblemSignalInput): { topic: string; key: string; payload: Record<string, unknown> } {
+  const payload = problemSignalSchema.parse(signal);
+  return { topic: TOPICS.problem, key: `${payload.kind}:${payload.subject}`, payload };
+}
