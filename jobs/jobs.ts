@@ -16,7 +16,7 @@ import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-co
 import { republishChannels, republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
-const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces'] as const satisfies readonly SubgraphName[];
+const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces', 'orders'] as const satisfies readonly SubgraphName[];
 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
@@ -75,9 +75,8 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     });
     closers.push(() => expiry.close());
 
-    // Orders emit no events, but the order sweeper works on their database.
-    const ordersDb = await openSubgraphDatabase(cfg, SUBGRAPHS.orders);
-    closers.push(() => ordersDb.destroy());
+    // The order sweeper works on orders' database, which its relay already holds open.
+    const ordersDb = databases.orders;
     const sweeper = await startOrderSweeper({ orders: ordersDb, cfg });
     closers.push(() => sweeper.close());
 
