@@ -253,6 +253,8 @@ const ordersSection = z.object({
   ORDER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** An order still PENDING (or a step not applied in inventory) this long after it began is finished by the sweeper. */
   ORDER_PENDING_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** An order the sweeper still cannot finish this long after the unfinished work began is raised as a STUCK_ORDER problem (once). */
+  ORDER_STUCK_AFTER_MS: z.coerce.number().int().min(0).default(10 * 60_000),
 });
 
 /** The marketplaces subgraph and marketplace sync in the jobs process. */
