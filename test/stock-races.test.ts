@@ -207,6 +207,58 @@ describe('stock races against the real database', () => {
     expect(t).toEqual({ status: 'RECEIVED', received_quantity: 10 });
   });
 
+  it('concurrent applyReconciliation calls of one run racing movements on its SKUs: applied exactly once, no movement lost', async () => {
+    const loc = await f.location();
+    const [a, b, fresh] = [await f.item(), await f.item(), await f.item()];
+    await f.receive(a, loc, 100);
+    await f.receive(b, loc, 100);
+    // `fresh` has no level yet: the count found 5 there, so applying the run creates it.
+    const drift = new Map([[a, -10], [b, 15], [fresh, 5]]);
+    const report = await gql(f.url, `mutation($input: ReconcileSnapshotInput!) { reconcileSnapshot(input: $input) { id driftCount } }`, {
+      input: { idempotencyKey: randomUUID(), source: 'erp:race', lines: [...drift].map(([sku, d]) => ({ sku, locationId: loc, onHand: (sku === fresh ? 0 : 100) + d })) },
+    });
+    const runId = report.data!.reconcileSnapshot.id as string;
+    expect(report.data!.reconcileSnapshot.driftCount).toBe(3);
+
+    const moves = Array.from({ length: 60 }, (_, i) => ({
+      idempotencyKey: randomUUID(),
+      type: i % 3 === 0 ? 'SALE' : 'RECEIPT',
+      sku: [a, b, fresh][i % 3]!,
+      locationId: loc,
+      quantity: (i % 4) + 1,
+    }));
+    // fresh's sales would find no stock before its receipts: only receipts there.
+    for (const m of moves) if (m.sku === fresh) m.type = 'RECEIPT';
+    const APPLY = `mutation($id: ID!) { applyReconciliation(runId: $id) { applied replayed } }`;
+    const [applies, moved] = await Promise.all([
+      Promise.all(Array.from({ length: 12 }, () => gql(f.url, APPLY, { id: runId }))),
+      Promise.all(moves.map((input) => gql(f.url, MOVE, { input }))),
+    ]);
+    expect([...applies, ...moved].filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    expect(applies.filter((r) => !r.data!.applyReconciliation.replayed)).toHaveLength(1);
+    expect(applies.every((r) => r.data!.applyReconciliation.applied)).toBe(true);
+
+    for (const [sku, d] of drift) {
+      const start = sku === fresh ? 0 : 100;
+      const net = moves.filter((m) => m.sku === sku).reduce((acc, m) => acc + (m.type === 'RECEIPT' ? m.quantity : -m.quantity), 0);
+      expect(await f.level(sku, loc)).toMatchObject({ on_hand: start + net + d });
+      // One correction of the recorded drift, wherever it landed among the movements.
+      const counts: { quantity: number }[] = await f.ds.query(`SELECT quantity FROM stock_movements WHERE sku = ? AND type = 'CYCLE_COUNT'`, [sku]);
+      expect(counts).toEqual([{ quantity: d }]);
+      // The ledger chains, the correction included.
+      const rows: { on_hand_before: number; on_hand_after: number; quantity: number }[] = await f.ds.query(
+        'SELECT quantity, on_hand_before, on_hand_after FROM stock_movements WHERE sku = ? ORDER BY version_after',
+        [sku],
+      );
+      rows.forEach((r, i) => {
+        expect(r.on_hand_after - r.on_hand_before).toBe(r.quantity);
+        if (i > 0) expect(r.on_hand_before).toBe(rows[i - 1]!.on_hand_after);
+      });
+    }
+    const cleared = await f.count(`SELECT COUNT(*) AS n FROM outbox_events WHERE topic = 'problem' AND event_key LIKE ? AND payload LIKE '%"state":"CLEARED"%'`, [`RECONCILIATION_DRIFT:${runId}:%`]);
+    expect(cleared).toBe(3);
+  });
+
   it('concurrent negative adjustments never take on-hand below zero', async () => {
     const loc = await f.location();
     const sku = await f.item();

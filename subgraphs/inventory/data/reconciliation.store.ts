@@ -19,6 +19,25 @@ export const reconciliationStore = {
     return tx.findOne(ReconciliationRunEntity, { where: { idempotencyKey: key } });
   },
 
+  /** Locks the run until the transaction ends (every apply of one run serialises here); null when there is none. */
+  lockRun(tx: EntityManager, id: string): Promise<ReconciliationRunEntity | null> {
+    return tx.findOne(ReconciliationRunEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  },
+
+  /** Records what applying the locked run did: each line's outcome and correction, and the run applied. */
+  async markApplied(tx: EntityManager, runId: string, lines: readonly DriftLineEntity[]): Promise<void> {
+    for (const d of lines) {
+      await tx.query('UPDATE reconciliation_drifts SET outcome = ?, movement_id = ? WHERE run_id = ? AND sku = ? AND location_id = ?', [
+        d.outcome,
+        d.movementId,
+        runId,
+        d.sku,
+        d.locationId,
+      ]);
+    }
+    await tx.query('UPDATE reconciliation_runs SET applied = 1 WHERE id = ?', [runId]);
+  },
+
   findByIds(tx: EntityManager, ids: readonly string[]): Promise<ReconciliationRunEntity[]> {
     return tx.find(ReconciliationRunEntity, { where: { id: In([...ids]) } });
   },

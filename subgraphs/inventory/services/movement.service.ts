@@ -11,6 +11,7 @@ import { MAX_QUANTITY } from '../../../contracts/quantities.js';
 import { derivedKey, keysOf, movementSchema, planMovement, type LevelChange, type Movement } from '../domain/movement-rules.js';
 import { replicaStore } from '../data/replica.store.js';
 import type { StockLevelEntity } from '../data/stock-level.entity.js';
+import type { StockLevel } from '../domain/stock.js';
 import { stockLevelStore, type LevelKey } from '../data/stock-level.store.js';
 import { ledgerLine, type StockMovementEntity } from '../data/stock-movement.entity.js';
 import { stockMovementStore } from '../data/stock-movement.store.js';
@@ -26,6 +27,23 @@ export interface MovementResult {
   stockLevel: StockLevelEntity;
   /** True when the idempotency key had already been applied and nothing changed. */
   replayed: boolean;
+}
+
+/** A CYCLE_COUNT decided on the level as it is locked (recordCounts). */
+export interface CountCorrection {
+  sku: string;
+  locationId: string;
+  /** The on-hand the level is to hold, given the level locked; null leaves the level alone. */
+  countOf: (level: StockLevel) => number | null;
+  idempotencyKey: string;
+  reference: string;
+}
+
+export interface CountOutcome {
+  /** The ledger line; null where countOf left the level alone. */
+  movement: StockMovementEntity | null;
+  /** The level as it was locked, before the movement. */
+  before: StockLevelEntity;
 }
 
 export interface MovementOutcome {
@@ -66,7 +84,7 @@ async function lockLevels(tx: EntityManager, keys: LevelKey[], sku: string, now:
 }
 
 /** Runs a write transaction on levels that usually exist; when one does not, runs it again creating it first. */
-function onLevels<T>(ds: DataSource, work: (tx: EntityManager, create: boolean) => Promise<T>): Promise<T> {
+export function onLevels<T>(ds: DataSource, work: (tx: EntityManager, create: boolean) => Promise<T>): Promise<T> {
   return writeTransaction(ds, (tx) => work(tx, false)).catch((err: unknown) => {
     if (err instanceof MissingLevel) return writeTransaction(ds, (tx) => work(tx, true));
     throw err;
@@ -159,6 +177,34 @@ export class MovementService {
     });
   }
 
+  /**
+   * Records CYCLE_COUNT movements inside the caller's transaction (run through onLevels): every
+   * level locked at once in primary-key order, as the ledger locks them, each count decided on its
+   * locked level, applied in SQL with its ledger line and `stock` event. Lines that exist were
+   * compared against known items and locations when they were recorded, so neither is checked again.
+   * @returns per correction, in the order given, its ledger line (null where countOf declined) and the level before
+   */
+  async recordCounts(tx: EntityManager, corrections: readonly CountCorrection[], actor: string | null, create: boolean): Promise<CountOutcome[]> {
+    if (!corrections.length) return [];
+    const now = new Date();
+    const locked = await lockLevels(tx, corrections.map((c) => ({ sku: c.sku, locationId: c.locationId })), corrections[0]!.sku, now, create);
+    const planned = corrections.map((c) => {
+      const before = locked.get(levelKeyOf(c))!;
+      const count = c.countOf(before);
+      const m: Movement | null =
+        count === null ? null : { idempotencyKey: c.idempotencyKey, type: 'CYCLE_COUNT', sku: c.sku, locationId: c.locationId, quantity: count, reference: c.reference };
+      return { before, m, change: m ? planMovement(m, [before], null)[0]! : null };
+    });
+    const applied = planned.filter((p): p is typeof p & { m: Movement; change: LevelChange } => p.m !== null && p.change !== null);
+    const afters = await this.applyChanges(tx, applied.map((p) => p.change), locked, 'CYCLE_COUNT', now);
+    const movements = applied.map((p, i) =>
+      this.movementRow(p.m, p.change, p.before, afters[i]!, { idempotencyKey: p.m.idempotencyKey, requestHash: null, transferId: null, actor, at: now }),
+    );
+    if (movements.length) await stockMovementStore.insert(tx, movements);
+    const byKey = new Map(movements.map((m) => [levelKeyOf(m), m]));
+    return planned.map((p) => ({ movement: p.m ? byKey.get(levelKeyOf(p.m))! : null, before: p.before }));
+  }
+
   private async apply(tx: EntityManager, m: Movement, hash: string, actor: string | null, create: boolean): Promise<MovementResult> {
     const now = new Date();
     const keys = keysOf(m);
@@ -188,7 +234,7 @@ export class MovementService {
       await stockMovementStore.receiveTransfer(tx, transfer.id, m.quantity, now);
     }
 
-    const afters = await this.applyChanges(tx, changes, locked, m.type, now, m.occurredAt);
+    const afters = await this.applyChanges(tx, changes, locked, m.type, now, m.occurredAt, m.reason);
     const movements = changes.map((c, i) =>
       this.movementRow(m, c, locked.get(levelKeyOf(c.key))!, afters[i]!, {
         // The destination of a transfer gets its own ledger line under a derived key.
@@ -211,6 +257,7 @@ export class MovementService {
     change: string,
     now: Date,
     occurredAt?: Date | null,
+    reason?: string | null,
   ): Promise<StockLevelEntity[]> {
     const afters: StockLevelEntity[] = [];
     for (const c of changes) {
@@ -223,7 +270,7 @@ export class MovementService {
     }
     await outboxStore.append(
       tx,
-      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now, occurredAt)),
+      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now, occurredAt, reason)),
       now,
     );
     return afters;

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
-import { ConflictError, DomainError, parseInput } from '../../../lib/errors.js';
+import { ConflictError, DomainError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
-import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
+import { assertId, assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
 import { itemStore } from '../data/item.store.js';
 import { levelKeyOf } from '../domain/level-math.js';
 import { idempotencyKeySchema, requestHash } from '../../../contracts/idempotency.js';
 import { MAX_QUANTITY } from '../../../contracts/quantities.js';
 import { derivedKey } from '../domain/movement-rules.js';
-import type { MovementService } from './movement.service.js';
+import { onLevels, type MovementService } from './movement.service.js';
+import { correctedOnHand, driftCleared, driftRaised, driftUncorrectable } from '../domain/reconciliation-rules.js';
 import { DriftLineEntity, ReconciliationRunEntity, type DriftOutcome } from '../data/reconciliation.entity.js';
 import { reconciliationStore } from '../data/reconciliation.store.js';
 import { replicaStore } from '../data/replica.store.js';
@@ -47,10 +49,17 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/** A run's events in statements of 1,000 rows: a 10,000-line run in one would near max_allowed_packet. */
+async function appendEvents(tx: EntityManager, events: readonly OutboxEvent[], at: Date): Promise<void> {
+  for (const part of chunks(events)) await outboxStore.append(tx, part, at);
+}
+
 /**
  * Compares an ERP/WMS on-hand snapshot with ours, records every line whose drift exceeds the
  * tolerance, and on request corrects each as a CYCLE_COUNT movement guarded by the on-hand it was
- * compared against (a level that moved meanwhile is reported as CONFLICT, not overwritten).
+ * compared against (a level that moved meanwhile is reported as CONFLICT, not overwritten). A run
+ * recorded without apply raises a RECONCILIATION_DRIFT problem per line, and may be applied later
+ * (applyRun) by its recorded drift.
  */
 export class ReconciliationService {
   constructor(
@@ -131,7 +140,11 @@ export class ReconciliationService {
       createdAt: new Date(),
     });
     try {
-      await writeTransaction(this.ds, (tx) => reconciliationStore.insert(tx, run, drifts));
+      await writeTransaction(this.ds, async (tx) => {
+        await reconciliationStore.insert(tx, run, drifts);
+        // A run nobody applied leaves its drift for a person: a problem per line that applyReconciliation can fix.
+        if (!run.applied) await appendEvents(tx, drifts.filter((d) => d.outcome === 'REPORTED').map((d) => driftRaised(run, d, run.createdAt)), run.createdAt);
+      });
     } catch (err) {
       if (isDuplicateKey(err)) {
         const winner = await reconciliationStore.findByIdempotencyKey(this.ds.manager, v.idempotencyKey);
@@ -140,6 +153,49 @@ export class ReconciliationService {
       throw err;
     }
     return Object.assign(run, { replayed: false });
+  }
+
+  /**
+   * Applies a run recorded without apply: each line's drift as recorded (theirs − ours at the
+   * comparison) moves on-hand as a CYCLE_COUNT, so what moved since the count is kept. One
+   * transaction: the run locked first (concurrent applies wait and then find it applied), then
+   * every level in key order through the ledger; the run marked applied, and each line's problem
+   * CLEARED (or RAISED again without an action where on-hand would leave its bounds: CONFLICT).
+   * An applied run comes back unchanged with replayed: true.
+   * @throws BadUserInputError for a malformed id
+   * @throws NotFoundError for an unknown run
+   */
+  async applyRun(runId: string, actor: string | null): Promise<RunView> {
+    const id = assertId(runId, 'runId');
+    return onLevels(this.ds, async (tx, create) => {
+      const run = await reconciliationStore.lockRun(tx, id);
+      if (!run) throw new NotFoundError('ReconciliationRun', id);
+      if (run.applied) return Object.assign(run, { replayed: true });
+      const lines = (await reconciliationStore.driftsOf(tx, [id])).filter((d) => d.outcome === 'REPORTED');
+      const outcomes = await this.movements.recordCounts(
+        tx,
+        lines.map((d) => ({
+          sku: d.sku,
+          locationId: d.locationId,
+          countOf: (level) => correctedOnHand(d, level.onHand),
+          // One ledger line per run and level, whoever applies it.
+          idempotencyKey: derivedKey('reconciliation-apply', run.id, d.sku, d.locationId),
+          reference: `reconciliation://${run.source}/${run.idempotencyKey}`,
+        })),
+        actor,
+        create,
+      );
+      const now = new Date();
+      const events = lines.map((d, i) => {
+        const { movement, before } = outcomes[i]!;
+        d.outcome = movement ? 'CORRECTED' : 'CONFLICT';
+        d.movementId = movement?.id ?? null;
+        return movement ? driftCleared(run, d, movement.id, actor, now) : driftUncorrectable(run, d, before.onHand, now);
+      });
+      await reconciliationStore.markApplied(tx, id, lines);
+      await appendEvents(tx, events, now);
+      return Object.assign(run, { applied: true, replayed: false });
+    });
   }
 
   /** Runs for the given ids, in key order (the loader's batch function). */

@@ -13,6 +13,7 @@ export const reconciliationResolvers = {
   },
   Mutation: {
     reconcileSnapshot: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reconciliation.reconcile(args.input, ctx.clientId),
+    applyReconciliation: (_: unknown, args: { runId: string }, ctx: InventoryContext) => ctx.reconciliation.applyRun(args.runId, ctx.clientId),
   },
   ReconciliationRun: {
     drifts: (r: ReconciliationRunEntity, _args: unknown, ctx: InventoryContext) => ctx.loaders.driftsByRunId.load(r.id),
