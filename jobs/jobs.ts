@@ -10,18 +10,20 @@ import { ReplicaService } from '../subgraphs/inventory/services/replica.service.
 import { INVENTORY_MAINTENANCE_QUEUE, startReservationExpiry } from '../subgraphs/inventory/services/reservation-expiry.js';
 import { ORDERS_MAINTENANCE_QUEUE, startOrderSweeper } from '../subgraphs/orders/services/order-sweeper.js';
 import { MarketplaceSync } from '../subgraphs/marketplaces/services/sync.js';
+import { startExceptionJobs } from '../subgraphs/exceptions/feeds/exception-jobs.js';
 import { JobsMetrics } from './metrics.js';
 import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
 import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-consumer.js';
 import { republishChannels, republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
-const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces', 'orders'] as const satisfies readonly SubgraphName[];
+const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces', 'orders', 'exceptions'] as const satisfies readonly SubgraphName[];
 
 /**
  * The jobs process: a relay per event-emitting database, the consumer that feeds inventory's
  * replicas, marketplace sync (change feed, a push worker per account, resyncs and drift repair),
- * the reservation expiry worker and the order sweeper, behind /healthz and /readyz on JOBS_PORT
+ * the reservation expiry worker, the order sweeper and the exceptions inbox's feed, detection and
+ * webhooks, behind /healthz and /readyz on JOBS_PORT
  * (`degraded` while a marketplace connection's pushes wait for usable credentials).
  * close() lets each finish what it holds (a batch, an entry, a job), releases the relay locks and
  * closes every connection.
@@ -80,13 +82,16 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const sweeper = await startOrderSweeper({ orders: ordersDb, cfg });
     closers.push(() => sweeper.close());
 
+    const exceptionJobs = await startExceptionJobs(databases.exceptions, cfg);
+    closers.push(() => exceptionJobs.close());
+
     // Its own connection, failing a command after one retry: a scrape must not wait on a Redis that is away.
     const metricsRedis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
     closers.push(() => metricsRedis.quit());
     const metrics = new JobsMetrics({
       outboxes: databases,
       // The gateway's registry queues too: they share REDIS_KEY_PREFIX, and this is where queues are watched.
-      queueNames: () => [INVENTORY_MAINTENANCE_QUEUE, ORDERS_MAINTENANCE_QUEUE, REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE, ...marketplace.queueNames()],
+      queueNames: () => [INVENTORY_MAINTENANCE_QUEUE, ORDERS_MAINTENANCE_QUEUE, REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE, ...exceptionJobs.queueNames, ...marketplace.queueNames()],
       channelSummaries: () => marketplace.channelSummaries(),
       redis: metricsRedis,
       prefix: cfg.REDIS_KEY_PREFIX,

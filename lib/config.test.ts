@@ -41,7 +41,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig(env, 'jobs')).toThrow(/MARKETPLACE_COALESCE_MS/);
     expect(() => parseConfig(env)).toThrow(ConfigError);
     // The platform's part is every process's.
-    for (const name of ['gateway', 'jobs', 'inventory', 'orders', 'locations', 'channels', 'marketplaces'] as const) {
+    for (const name of ['gateway', 'jobs', 'inventory', 'orders', 'locations', 'channels', 'marketplaces', 'exceptions'] as const) {
       expect(() => parseConfig({ DB_POOL_SIZE: 'many' }, name)).toThrow(/DB_POOL_SIZE/);
     }
   });

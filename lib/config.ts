@@ -67,6 +67,7 @@ const platformSection = z.object({
   LOCATIONS_PORT: port.default(4003),
   CHANNELS_PORT: port.default(4004),
   MARKETPLACES_PORT: port.default(4005),
+  EXCEPTIONS_PORT: port.default(4006),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /**
    * The bearer token every service's /metrics asks for, so Prometheus can scrape from another host;
@@ -128,11 +129,13 @@ const gatewaySection = z.object({
   LOCATIONS_URL: optionalUrl,
   CHANNELS_URL: optionalUrl,
   MARKETPLACES_URL: optionalUrl,
+  EXCEPTIONS_URL: optionalUrl,
   INVENTORY_SUBSCRIPTION_URL: optionalWsUrl,
   ORDERS_SUBSCRIPTION_URL: optionalWsUrl,
   LOCATIONS_SUBSCRIPTION_URL: optionalWsUrl,
   CHANNELS_SUBSCRIPTION_URL: optionalWsUrl,
   MARKETPLACES_SUBSCRIPTION_URL: optionalWsUrl,
+  EXCEPTIONS_SUBSCRIPTION_URL: optionalWsUrl,
   /** Events a gateway subscriber may have waiting; past it, only the latest per (sku, location) is kept. */
   SUBSCRIPTION_QUEUE_SIZE: z.coerce.number().int().min(1).max(100_000).default(100),
   SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(100),
@@ -316,6 +319,18 @@ const marketplacesSection = z.object({
   MARKETPLACE_TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
 });
 
+/** The exceptions subgraph, and its feed, detection and webhooks in the jobs process. */
+const exceptionsSection = z.object({
+  /** How often anomaly detection runs over the movement ledger's daily figures and the sync trends. */
+  ANOMALY_DETECTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Days of daily figures detection reads (the baseline and the recent days it judges). */
+  ANOMALY_WINDOW_DAYS: z.coerce.number().int().min(14).max(400).default(90),
+  /** Tries of one exception webhook delivery before it is given up (with exponential backoff). */
+  EXCEPTION_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  EXCEPTION_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  EXCEPTION_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+});
+
 /** The jobs process itself: outbox relays and stream consumers. */
 const jobsSection = z.object({
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
@@ -348,6 +363,7 @@ const SECTIONS = {
   inventory: inventorySection,
   orders: ordersSection,
   marketplaces: marketplacesSection,
+  exceptions: exceptionsSection,
   jobs: jobsSection,
   tooling: toolingSection,
 };
@@ -359,6 +375,7 @@ export const configSchema = z.object({
   ...inventorySection.shape,
   ...ordersSection.shape,
   ...marketplacesSection.shape,
+  ...exceptionsSection.shape,
   ...jobsSection.shape,
   ...toolingSection.shape,
 });
@@ -374,12 +391,13 @@ export class ConfigError extends Error {
 /** A process of the system, and the parts of the configuration it reads (besides the platform's). */
 const PROCESS_PARTS = {
   gateway: ['gateway', 'registry'],
-  jobs: ['jobs', 'inventory', 'orders', 'marketplaces'],
+  jobs: ['jobs', 'inventory', 'orders', 'marketplaces', 'exceptions'],
   inventory: ['inventory'],
   orders: ['orders'],
   locations: [],
   channels: [],
   marketplaces: ['marketplaces'],
+  exceptions: ['exceptions'],
 } as const satisfies Record<string, readonly Exclude<keyof typeof SECTIONS, 'platform'>[]>;
 export type ProcessName = keyof typeof PROCESS_PARTS;
 
@@ -432,8 +450,8 @@ export function configWith(overrides: Record<string, string>): Config {
   return parseConfig({ ...process.env, ...overrides });
 }
 
-export type SubgraphName = 'inventory' | 'orders' | 'locations' | 'channels' | 'marketplaces';
-export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['inventory', 'orders', 'locations', 'channels', 'marketplaces'];
+export type SubgraphName = 'inventory' | 'orders' | 'locations' | 'channels' | 'marketplaces' | 'exceptions';
+export const SUBGRAPH_NAMES: readonly SubgraphName[] = ['inventory', 'orders', 'locations', 'channels', 'marketplaces', 'exceptions'];
 
 export function subgraphPort(cfg: Config, name: SubgraphName): number {
   const ports: Record<SubgraphName, number> = {
@@ -442,6 +460,7 @@ export function subgraphPort(cfg: Config, name: SubgraphName): number {
     locations: cfg.LOCATIONS_PORT,
     channels: cfg.CHANNELS_PORT,
     marketplaces: cfg.MARKETPLACES_PORT,
+    exceptions: cfg.EXCEPTIONS_PORT,
   };
   return ports[name];
 }
@@ -454,6 +473,7 @@ export function subgraphUrlOverrides(cfg: Config): Partial<Record<SubgraphName, 
   if (cfg.LOCATIONS_URL) out.locations = cfg.LOCATIONS_URL;
   if (cfg.CHANNELS_URL) out.channels = cfg.CHANNELS_URL;
   if (cfg.MARKETPLACES_URL) out.marketplaces = cfg.MARKETPLACES_URL;
+  if (cfg.EXCEPTIONS_URL) out.exceptions = cfg.EXCEPTIONS_URL;
   return out;
 }
 
@@ -465,6 +485,7 @@ export function subscriptionUrlOverrides(cfg: Config): Partial<Record<SubgraphNa
   if (cfg.LOCATIONS_SUBSCRIPTION_URL) out.locations = cfg.LOCATIONS_SUBSCRIPTION_URL;
   if (cfg.CHANNELS_SUBSCRIPTION_URL) out.channels = cfg.CHANNELS_SUBSCRIPTION_URL;
   if (cfg.MARKETPLACES_SUBSCRIPTION_URL) out.marketplaces = cfg.MARKETPLACES_SUBSCRIPTION_URL;
+  if (cfg.EXCEPTIONS_SUBSCRIPTION_URL) out.exceptions = cfg.EXCEPTIONS_SUBSCRIPTION_URL;
   return out;
 }
 

@@ -183,6 +183,9 @@ export const bigintAsNumber: ValueTransformer = {
   from: (value: string | number | null) => (value === null ? null : Number(value)),
 };
 
+/** DECIMAL columns read as numbers (mysql2 hands them over as strings); amounts kept in them stay well within a double. */
+export const decimalAsNumber: ValueTransformer = bigintAsNumber;
+
 /** Network-level failures of a MySQL connection (mysql2 and Node socket codes). */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',

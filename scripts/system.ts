@@ -66,6 +66,7 @@ const ENTRY: Record<ServiceName, string> = {
   locations: 'subgraphs/locations/main.ts',
   channels: 'subgraphs/channels/main.ts',
   marketplaces: 'subgraphs/marketplaces/main.ts',
+  exceptions: 'subgraphs/exceptions/main.ts',
   gateway: 'gateway/main.ts',
   jobs: 'jobs/main.ts',
 };

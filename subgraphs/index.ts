@@ -1,6 +1,7 @@
 import type { SubgraphName } from '../lib/config.js';
 import type { BaseContext, SubgraphDefinition } from '../lib/subgraph.js';
 import { channelsSubgraph } from './channels/index.js';
+import { exceptionsSubgraph } from './exceptions/index.js';
 import { inventorySubgraph } from './inventory/index.js';
 import { locationsSubgraph } from './locations/index.js';
 import { marketplacesSubgraph } from './marketplaces/index.js';
@@ -13,4 +14,5 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<BaseContext>> = 
   locations: locationsSubgraph as unknown as SubgraphDefinition<BaseContext>,
   channels: channelsSubgraph as unknown as SubgraphDefinition<BaseContext>,
   marketplaces: marketplacesSubgraph as unknown as SubgraphDefinition<BaseContext>,
+  exceptions: exceptionsSubgraph as unknown as SubgraphDefinition<BaseContext>,
 };

@@ -10,7 +10,7 @@ export interface GraphQLResponse<T = Record<string, any>> {
 }
 
 /** Every scope our subgraphs' schemas ask for. */
-export const ALL_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
+export const ALL_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin', 'exceptions:read', 'exceptions:write', 'exceptions:admin'];
 
 /**
  * A service token as the gateway would sign it, for tests that call a subgraph directly: for every

@@ -4,7 +4,7 @@ import { compose, formatCompositionErrors, readSupergraphConfig } from '../contr
 describe('composition', () => {
   it('composes supergraph.yaml with all five subgraphs', async () => {
     const subgraphs = await readSupergraphConfig('supergraph.yaml');
-    expect(subgraphs.map((s) => s.name).sort()).toEqual(['channels', 'inventory', 'locations', 'marketplaces', 'orders']);
+    expect(subgraphs.map((s) => s.name).sort()).toEqual(['channels', 'exceptions', 'inventory', 'locations', 'marketplaces', 'orders']);
     const result = compose(subgraphs);
     expect(result.ok).toBe(true);
     if (result.ok) {

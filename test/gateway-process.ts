@@ -74,6 +74,8 @@ export function subgraphEnv(stack: Stack): Record<string, string> {
     LOCATIONS_URL: stack.subgraphs.locations.url,
     CHANNELS_URL: stack.subgraphs.channels.url,
     MARKETPLACES_URL: stack.subgraphs.marketplaces.url,
+    EXCEPTIONS_URL: stack.subgraphs.exceptions.url,
     INVENTORY_SUBSCRIPTION_URL: stack.subgraphs.inventory.url.replace(/^http/, 'ws'),
+    EXCEPTIONS_SUBSCRIPTION_URL: stack.subgraphs.exceptions.url.replace(/^http/, 'ws'),
   };
 }

@@ -61,7 +61,7 @@ describe('registry races', () => {
     expect(versions).toEqual([2, 3, 4, 5, 6, 7]);
     const latest = await a.service.history.supergraph();
     expect(latest!.id).toBe(7);
-    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual([...names, 'channels', 'inventory', 'locations', 'marketplaces', 'orders'].sort());
+    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual([...names, 'channels', 'exceptions', 'inventory', 'locations', 'marketplaces', 'orders'].sort());
     for (const name of names) expect(latest!.sdl).toContain(`${name}Note`);
   });
 

@@ -38,7 +38,7 @@ describe('schema registry', () => {
     expect(res.errors).toBeUndefined();
     expect(servedVersion(res)).toBe(1);
     const subgraphs = await admin('{ subgraphs { name team currentVersion routingUrl } }');
-    expect(subgraphs.data!.subgraphs.map((s: { name: string }) => s.name)).toEqual(['channels', 'inventory', 'locations', 'marketplaces', 'orders']);
+    expect(subgraphs.data!.subgraphs.map((s: { name: string }) => s.name)).toEqual(['channels', 'exceptions', 'inventory', 'locations', 'marketplaces', 'orders']);
     expect(subgraphs.data!.subgraphs.every((s: { currentVersion: number; team: string }) => s.currentVersion === 1 && s.team === 'platform')).toBe(true);
     const v1 = await admin('{ supergraphVersion(version: 1) { compositionVersion reason members { subgraph schemaVersion } sdl } }');
     expect(v1.data!.supergraphVersion.compositionVersion).toMatch(/^2\.\d+\.\d+/);

@@ -37,7 +37,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
   // Test files share 127.0.0.1 and run in parallel: no rate limit unless a test asks for one.
   const env = { RATE_LIMIT_PER_MINUTE: '0', ...isolated, ...opts.env };
   const base = Object.keys(env).length ? configWith(env) : config();
-  const first = ['inventory', 'locations', 'channels'] as const;
+  const first = ['inventory', 'locations', 'channels', 'exceptions'] as const;
   const started = await Promise.all(first.map((n) => startSubgraph(SUBGRAPHS[n], { port: 0, cfg: base })));
   // Orders (and the marketplace pushes) call inventory directly, so they start once inventory's port is known.
   const cfg = configWith({ ...env, ORDERS_INVENTORY_URL: started[0]!.url, MARKETPLACE_INVENTORY_URL: started[0]!.url });
@@ -56,7 +56,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
     auth: authenticator ? gatewayAuth(cfg, authenticator) : { mode: 'off' },
     supergraphSdl: composed.supergraphSdl,
     urlOverrides: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, subgraphs[n].url])),
-    subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws') },
+    subscriptionUrls: { inventory: subgraphs.inventory.url.replace(/^http/, 'ws'), exceptions: subgraphs.exceptions.url.replace(/^http/, 'ws') },
     subscriptions: { clientKeepAliveMs: cfg.SUBSCRIPTION_CLIENT_KEEPALIVE_MS, connectionsPerAddress: cfg.WS_CONNECTIONS_PER_ADDRESS, authRecheckMs: cfg.WS_AUTH_RECHECK_MS },
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     limits: limitSettings(cfg),

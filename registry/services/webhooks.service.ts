@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { newWebhookSecret } from '../../lib/webhooks.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { parseInput } from '../../lib/errors.js';
@@ -35,7 +36,7 @@ export class WebhooksService {
     const webhook: WebhookEntity = {
       id: randomUUID(),
       url: parsed.url,
-      secret: parsed.secret ?? `whsec_${randomBytes(24).toString('base64url')}`,
+      secret: parsed.secret ?? newWebhookSecret(),
       events: parsed.events ?? [...WEBHOOK_EVENTS],
       createdBy: principal.name,
       createdAt: new Date(),

@@ -267,6 +267,21 @@ export class ChannelService {
   }
 
   /**
+   * Changes the channel's buffer alone; the rest of its rule stays.
+   * @throws BadUserInputError for an invalid buffer
+   * @throws NotFoundError when no channel has this id
+   */
+  async setBuffer(channelId: string, input: unknown): Promise<ChannelEntity> {
+    const buffer = parseInput(bufferSchema.nullable(), input, 'buffer');
+    return this.ds.transaction('READ COMMITTED', async (tx) => {
+      const current = await channelStore.findForUpdate(tx, channelId);
+      if (!current) throw new NotFoundError('Channel', channelId);
+      await channelStore.update(tx, current.id, { bufferKind: buffer?.kind ?? null, bufferValue: buffer?.value ?? null, updatedAt: new Date() });
+      return this.afterUpdate(tx, current.id);
+    });
+  }
+
+  /**
    * Appends a snapshot event for every channel, a page per short transaction, so a replica that
    * starts empty or missed events catches up.
    * @returns how many snapshots were appended

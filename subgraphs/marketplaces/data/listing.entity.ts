@@ -1,3 +1,4 @@
+import { decimalAsNumber } from '../../../lib/db.js';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ListingRule } from '../domain/listing-rules.js';
 
@@ -21,7 +22,7 @@ export class ListingEntity implements ListingRule {
   @Column({ name: 'max_shown', type: 'int', nullable: true })
   maxShown!: number | null;
 
-  @Column({ type: 'decimal', precision: 5, scale: 4, nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  @Column({ type: 'decimal', precision: 5, scale: 4, nullable: true, transformer: decimalAsNumber })
   share!: number | null;
 
   @Column({ name: 'show_zero_below', type: 'int', nullable: true })

@@ -31,6 +31,8 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       afterWrite(ctx.loaders, ctx.channels.update(assertId(args.id), args.input)),
     setAllocationRule: (_: unknown, args: { channelId: string; input: AllocationRuleInput }, ctx: ChannelsContext) =>
       afterWrite(ctx.loaders, ctx.channels.setAllocationRule(assertId(args.channelId, 'channelId'), args.input)),
+    setChannelBuffer: (_: unknown, args: { channelId: string; buffer?: unknown }, ctx: ChannelsContext) =>
+      afterWrite(ctx.loaders, ctx.channels.setBuffer(assertId(args.channelId, 'channelId'), args.buffer ?? null)),
     setChannelSetAside: (_: unknown, args: { channelId: string; sku: string; units: number }, ctx: ChannelsContext) => ctx.setAsides.set(args),
   },
   Channel: {

@@ -1,0 +1,62 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../../../lib/config.js';
+import { logger } from '../../../lib/logger.js';
+import { createRedis } from '../../../lib/redis.js';
+import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
+import { WebhookDeliveries } from '../../../lib/webhooks.js';
+import { createExceptionServices } from '../api/context.js';
+import { EXCEPTION_WEBHOOK_QUEUE, ExceptionWebhookService } from '../services/webhook.service.js';
+import { ExceptionsFeed } from './exceptions-feed.js';
+
+export const EXCEPTIONS_MAINTENANCE_QUEUE = 'exceptions-maintenance';
+
+/**
+ * The exceptions subgraph's work in the jobs process: the feed (problem signals, the ledger's
+ * daily figures, webhook deliveries of exception events) and anomaly detection every
+ * ANOMALY_DETECTION_INTERVAL_MS (once across processes: a BullMQ job scheduler).
+ * @returns what stops them, in order
+ */
+export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{ queueNames: string[]; close(): Promise<void> }> {
+  const log = logger().child({ component: 'exceptions' });
+  const { exceptions, anomalies, detection } = createExceptionServices(ds, cfg.ANOMALY_WINDOW_DAYS);
+  const deliveries = WebhookDeliveries.create(
+    {
+      queue: EXCEPTION_WEBHOOK_QUEUE,
+      redisUrl: cfg.REDIS_URL,
+      keyPrefix: cfg.REDIS_KEY_PREFIX,
+      attempts: cfg.EXCEPTION_WEBHOOK_ATTEMPTS,
+      backoffMs: cfg.EXCEPTION_WEBHOOK_BACKOFF_MS,
+      timeoutMs: cfg.EXCEPTION_WEBHOOK_TIMEOUT_MS,
+      agent: 'omnistock-exceptions',
+      log: log.child({ component: 'exception-webhooks' }),
+    },
+    (id) => webhooks.lookup(id),
+    { deliver: true },
+  );
+  const webhooks = new ExceptionWebhookService(ds, deliveries);
+  const feedRedis = createRedis(cfg.REDIS_URL);
+  const feed = new ExceptionsFeed({ redis: feedRedis, keyPrefix: cfg.REDIS_KEY_PREFIX, claimIdleMs: cfg.REPLICA_CLAIM_IDLE_MS, exceptions, anomalies, webhooks });
+  await feed.start();
+  const detector = await ScheduledWorker.start({
+    queue: EXCEPTIONS_MAINTENANCE_QUEUE,
+    job: 'detect-anomalies',
+    schedule: { every: cfg.ANOMALY_DETECTION_INTERVAL_MS },
+    redisUrl: cfg.REDIS_URL,
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    component: 'anomaly-detection',
+    async run() {
+      const run = await detection.run();
+      log.info(run, 'anomaly detection ran');
+      return run;
+    },
+  });
+  return {
+    queueNames: [EXCEPTIONS_MAINTENANCE_QUEUE, EXCEPTION_WEBHOOK_QUEUE],
+    async close() {
+      await detector.close();
+      await feed.stop();
+      await deliveries.close();
+      await feedRedis.quit();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { runSubgraph } from '../../lib/subgraph.js';
+import { exceptionsSubgraph } from './index.js';
+
+await runSubgraph(exceptionsSubgraph);
