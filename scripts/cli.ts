@@ -9,6 +9,7 @@ import { Command } from 'commander';
 const AREAS: Record<string, () => Promise<Command>> = {
   marketplace: async () => (await import('./cli/marketplace.js')).marketplaceCommand(),
   import: async () => (await import('./cli/import.js')).importCommand(),
+  exceptions: async () => (await import('./cli/exceptions.js')).exceptionsCommand(),
   registry: async () => (await import('./cli/registry.js')).registryCommand(),
   keys: async () => (await import('./cli/keys.js')).keysCommand(),
   'service-keys': async () => (await import('./cli/service-keys.js')).serviceKeysCommand(),
@@ -16,7 +17,7 @@ const AREAS: Record<string, () => Promise<Command>> = {
 
 const named = process.argv[2] && AREAS[process.argv[2]];
 const program = new Command('omnistock')
-  .description('Omnistock operations: marketplace sync, sales import, schema registry, API keys, service token keys')
+  .description('Omnistock operations: marketplace sync, sales import, the exceptions inbox, schema registry, API keys, service token keys')
   .showHelpAfterError();
 for (const area of named ? [named] : Object.values(AREAS)) program.addCommand(await area());
 

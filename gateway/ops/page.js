@@ -1,17 +1,17 @@
 // The ops page: reads /ops/stream (Server-Sent Events) with fetch, so the API key travels in a
 // header, never in the URL; polls /ops/data where a streamed body cannot be read. Plain DOM, no
-// dependency, nothing loaded from elsewhere.
-'use strict';
+// dependency, nothing loaded from elsewhere. A module (strict by itself): the exceptions inbox
+// (exceptions.js) imports the sign-in and the rendering helpers below instead of repeating them.
 
 const KEY_STORAGE = 'omnistock.ops.key';
 const POLL_MS = 2000;
-const $ = (id) => document.getElementById(id);
+export const $ = (id) => document.getElementById(id);
 
 let controller = null;
 let retryTimer = null;
 let refreshMs = POLL_MS;
 
-function credentials() {
+export function credentials() {
   const key = sessionStorage.getItem(KEY_STORAGE);
   return key ? { authorization: `Bearer ${key}` } : {};
 }
@@ -28,10 +28,10 @@ function showAccess(message) {
   el.textContent = message || '';
 }
 
-const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
-const decimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+export const integer = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+export const decimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
 
-function time(iso) {
+export function time(iso) {
   return iso ? new Date(iso).toLocaleTimeString() : '–';
 }
 
@@ -40,7 +40,7 @@ function duration(ms) {
   return ms < 1000 ? `${integer.format(ms)} ms` : `${decimal.format(ms / 1000)} s`;
 }
 
-function cell(field, text, at) {
+export function cell(field, text, at) {
   const td = document.createElement('td');
   td.dataset.field = field;
   td.textContent = String(text);
@@ -50,7 +50,7 @@ function cell(field, text, at) {
 }
 
 /** Shows a panel's figures, or that its source is unavailable (the other panels stay as they are). */
-function panel(name, result, render) {
+export function panel(name, result, render) {
   const section = document.querySelector(`[data-panel="${name}"]`);
   const note = section.querySelector('.unavailable');
   section.dataset.available = String(result.ok);
@@ -241,15 +241,20 @@ function start() {
   stream();
 }
 
+/** Told on `document` when the key changes: what reads with the key (the exceptions inbox) reads again. */
+export const CREDENTIALS_CHANGED = 'ops:credentials';
+
 $('credentials').addEventListener('submit', (event) => {
   event.preventDefault();
   const key = $('key').value.trim();
   if (key) sessionStorage.setItem(KEY_STORAGE, key);
   $('key').value = '';
   start();
+  document.dispatchEvent(new Event(CREDENTIALS_CHANGED));
 });
 $('forget-key').addEventListener('click', () => {
   sessionStorage.removeItem(KEY_STORAGE);
   start();
+  document.dispatchEvent(new Event(CREDENTIALS_CHANGED));
 });
 start();

@@ -13,8 +13,12 @@ export const OPS_READ_SCOPES = ['ops:read', 'admin'];
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
 const PAGE = asset('page.html');
-const SCRIPT = asset('page.js');
-const STYLE = asset('page.css');
+/** The page's scripts (ES modules: the inbox imports the page's sign-in and helpers) and its style. */
+const ASSETS = [
+  { name: 'page.js', type: 'text/javascript; charset=utf-8', body: asset('page.js') },
+  { name: 'exceptions.js', type: 'text/javascript; charset=utf-8', body: asset('exceptions.js') },
+  { name: 'page.css', type: 'text/css; charset=utf-8', body: asset('page.css') },
+];
 /** Everything the page loads comes from the gateway itself: it works offline, and nothing injected runs. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** Comment lines that keep proxies from closing an idle stream. */
@@ -61,7 +65,7 @@ function refuse(reply: FastifyReply, refusal: Refusal) {
 }
 
 /**
- * Mounts the ops page on the gateway: `/ops` (the page, its script and style), `/ops/data` (the
+ * Mounts the ops page on the gateway: `/ops` (the page, its scripts and style), `/ops/data` (the
  * latest figures as JSON, for polling) and `/ops/stream` (Server-Sent Events, one snapshot per
  * tick). The page reads the stream with fetch, so credentials travel in headers, never in the URL.
  * Returns how to end the open streams and stop the sampler (run before the server closes).
@@ -73,8 +77,7 @@ export function mountOpsPage(app: FastifyInstance, opts: { guard: AuthGuard; sam
     reply.type(type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body);
 
   app.get(OPS_PATH, staticFile('text/html; charset=utf-8', PAGE));
-  app.get(`${OPS_PATH}/page.js`, staticFile('text/javascript; charset=utf-8', SCRIPT));
-  app.get(`${OPS_PATH}/page.css`, staticFile('text/css; charset=utf-8', STYLE));
+  for (const { name, type, body } of ASSETS) app.get(`${OPS_PATH}/${name}`, staticFile(type, body));
 
   app.get(`${OPS_PATH}/data`, async (request, reply) => {
     const refusal = await opsRefusal(guard, request.headers);

@@ -7,19 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { config, gatewayUrl } from '../../lib/config.js';
 import { progressBar } from '../../lib/progress.js';
-import { importSales, parseSalesCsv, SalesFileError, SalesImportError, type GraphQLCall } from '../../contracts/sales-import.js';
-
-/** One GraphQL request to the gateway as the token's client. */
-function gatewayCall(url: string, token: string | undefined): GraphQLCall {
-  return async (query, variables) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-client-id': 'omnistock-import' },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as Awaited<ReturnType<GraphQLCall>>;
-  };
-}
+import { importSales, parseSalesCsv, SalesFileError, SalesImportError } from '../../contracts/sales-import.js';
+import { graphqlCall } from './common.js';
 
 export function importCommand(): Command {
   const command = new Command('import').description('Record sales exported by stores and partners');
@@ -43,7 +32,7 @@ export function importCommand(): Command {
       bar.start(parsed.rows.length + parsed.bad.length, 0);
       let report;
       try {
-        report = await importSales(parsed, gatewayCall(gatewayUrl(cfg), cfg.GATEWAY_TOKEN), (done) => bar.update(done));
+        report = await importSales(parsed, graphqlCall(gatewayUrl(cfg), cfg.GATEWAY_TOKEN, 'omnistock-import'), (done) => bar.update(done));
       } catch (err) {
         bar.stop();
         if (!(err instanceof SalesImportError)) throw err;

@@ -10,7 +10,7 @@ import { config } from '../../lib/config.js';
 import { logger, setLogDestination } from '../../lib/logger.js';
 import type { ApiKeyEntity } from '../../registry/data/api-key.entity.js';
 import { ApiKeyService, KeyRevocations, openRegistryDatabase } from '../../registry/index.js';
-import { DomainError } from '../../lib/errors.js';
+import { print, run } from './common.js';
 
 async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T> {
   // stdout is the answer (e.g. --json); log lines go to stderr.
@@ -27,18 +27,6 @@ async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T
   }
 }
 
-/** Runs an action; an error prints one line on stderr and exits 1. */
-function run<A extends unknown[]>(action: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (err) {
-      const code = err instanceof DomainError ? `${err.code}: ` : '';
-      process.stderr.write(`✖ ${code}${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  };
-}
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -66,10 +54,6 @@ function view(k: ApiKeyEntity, now = new Date()) {
     createdBy: k.createdBy,
     createdAt: k.createdAt.toISOString(),
   };
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
 export function keysCommand(): Command {

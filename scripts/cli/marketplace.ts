@@ -9,6 +9,7 @@ import { openSubgraphDatabase } from '../../lib/subgraph.js';
 import { marketplaceQueues } from '../../subgraphs/marketplaces/services/queues.js';
 import { MarketplaceService } from '../../subgraphs/marketplaces/services/marketplace.service.js';
 import { marketplacesSubgraph } from '../../subgraphs/marketplaces/index.js';
+import { print } from './common.js';
 
 interface Session {
   marketplace: MarketplaceService;
@@ -34,10 +35,6 @@ async function withSession<T>(work: (s: Session) => Promise<T>): Promise<T> {
     await queues.close();
     await ds.destroy();
   }
-}
-
-function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
 export function marketplaceCommand(): Command {

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { config, registryUrl } from '../../lib/config.js';
 import { setLogDestination } from '../../lib/logger.js';
 import { createRegistryApollo, openRegistry, operatorContext } from '../../registry/index.js';
+import { print, run, unwrap, type ApiErrorShape } from './common.js';
 
 interface ConnectionOptions {
   url?: string;
@@ -21,28 +22,7 @@ interface ConnectionOptions {
   json?: boolean;
 }
 
-/** A GraphQL error the API answered, with its code. */
-class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(code ? `${code}: ${message}` : message);
-  }
-}
-
 type Execute = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
-
-interface ApiErrorShape {
-  message: string;
-  extensions?: { code?: string };
-}
-
-function unwrap<T>(body: { data?: unknown; errors?: readonly ApiErrorShape[] }): T {
-  const error = body.errors?.[0];
-  if (error) throw new ApiError(error.message, error.extensions?.code);
-  return body.data as T;
-}
 
 /** Runs `work` with an executor of registry API operations: remote, or in-process with --local. */
 async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => Promise<T>): Promise<T> {
@@ -90,22 +70,6 @@ function connection(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-function print(opts: ConnectionOptions, value: unknown, text: () => string): void {
-  process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
-}
-
-/** Runs an action; an API or input error prints one line on stderr and exits 1. */
-function run<A extends unknown[]>(action: (...args: A) => Promise<number | void>) {
-  return async (...args: A) => {
-    try {
-      const code = await action(...args);
-      if (code) process.exitCode = code;
-    } catch (err) {
-      process.stderr.write(`✖ ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  };
-}
 
 const CHECK_FIELDS = `id ok blockers text baseSupergraphVersion json`;
 
@@ -144,7 +108,7 @@ export function registryCommand(): Command {
           `mutation($input: CheckInput!) { check(input: $input) { ${CHECK_FIELDS} } }`,
           { input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl } },
         );
-        print(opts, check.json, () => check.text);
+        print(opts.json, check.json, () => check.text);
         return check.ok ? 0 : 1;
       }),
     ),
@@ -179,7 +143,7 @@ export function registryCommand(): Command {
           '{ subgraphs { name team routingUrl subscriptionUrl currentVersion updatedAt } }',
         );
         print(
-          opts,
+          opts.json,
           subgraphs,
           () =>
             subgraphs.map((s) => `${s.name.padEnd(14)} v${String(s.currentVersion ?? '-').padEnd(4)} ${s.team.padEnd(12)} ${s.routingUrl}`).join('\n') ||
@@ -202,7 +166,7 @@ export function registryCommand(): Command {
             'query($s: String!, $n: Int) { schemaVersions(subgraph: $s, first: $n) { version hash author commit createdAt } }',
             { s: subgraph, n: opts.limit },
           );
-          print(opts, schemaVersions, () =>
+          print(opts.json, schemaVersions, () =>
             schemaVersions.map((v) => `v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.hash.slice(0, 12)}  ${v.author}${v.commit ? `  ${v.commit}` : ''}`).join('\n') || 'No versions.',
           );
         } else {
@@ -210,7 +174,7 @@ export function registryCommand(): Command {
             'query($n: Int) { supergraphVersions(first: $n) { version createdAt createdBy reason compositionVersion members { subgraph schemaVersion } } }',
             { n: opts.limit },
           );
-          print(opts, supergraphVersions, () =>
+          print(opts.json, supergraphVersions, () =>
             supergraphVersions
               .map((v) => `v${String(v.version).padEnd(4)} ${v.createdAt}  ${v.reason} (${v.createdBy}, composition ${v.compositionVersion})  ${v.members.map((m) => `${m.subgraph}@${m.schemaVersion}`).join(' ')}`)
               .join('\n') || 'No versions.',
@@ -232,7 +196,7 @@ export function registryCommand(): Command {
           'query($s: String, $from: Int!, $to: Int!) { diff(subgraph: $s, from: $from, to: $to) { changes { type coordinate criticality message } } }',
           { s: opts.subgraph ?? null, from: int(from), to: int(to) },
         );
-        print(opts, diff, () => diff.changes.map((c) => `${c.criticality.padEnd(9)} ${c.coordinate ?? ''}: ${c.message}`).join('\n') || 'No changes.');
+        print(opts.json, diff, () => diff.changes.map((c) => `${c.criticality.padEnd(9)} ${c.coordinate ?? ''}: ${c.message}`).join('\n') || 'No changes.');
       }),
     ),
   );
@@ -278,7 +242,7 @@ export function registryCommand(): Command {
           'mutation($f: String!, $r: String) { approve(input: { fingerprint: $f, reason: $r }) { fingerprint subgraph coordinate message approvedBy } }',
           { f: fingerprint, r: opts.reason },
         );
-        print(opts, approve, () => `✔ approved ${approve.fingerprint} (${approve.subgraph}: ${approve.message}) by ${approve.approvedBy}`);
+        print(opts.json, approve, () => `✔ approved ${approve.fingerprint} (${approve.subgraph}: ${approve.message}) by ${approve.approvedBy}`);
       }),
     ),
   );
@@ -291,7 +255,7 @@ export function registryCommand(): Command {
           { v: version === undefined ? null : int(version) },
         );
         if (!supergraphVersion) throw new Error(`no supergraph version ${version ?? ''}`);
-        print(opts, supergraphVersion, () => supergraphVersion.sdl);
+        print(opts.json, supergraphVersion, () => supergraphVersion.sdl);
       }),
     ),
   );
@@ -309,7 +273,7 @@ export function registryCommand(): Command {
         if (opts.allow) ({ allowSubgraphHosts: hosts } = await execute<{ allowSubgraphHosts: string[] }>('mutation($s: String!, $h: [String!]!) { allowSubgraphHosts(subgraph: $s, hosts: $h) }', { s: subgraph, h: opts.allow }));
         if (opts.disallow) ({ disallowSubgraphHosts: hosts } = await execute<{ disallowSubgraphHosts: string[] }>('mutation($s: String!, $h: [String!]!) { disallowSubgraphHosts(subgraph: $s, hosts: $h) }', { s: subgraph, h: opts.disallow }));
         if (!opts.allow && !opts.disallow) ({ subgraphHosts: hosts } = await execute<{ subgraphHosts: string[] }>('query($s: String!) { subgraphHosts(subgraph: $s) }', { s: subgraph }));
-        print(opts, hosts, () => (hosts.length ? hosts.join('\n') : `no hosts allowed for ${subgraph}`));
+        print(opts.json, hosts, () => (hosts.length ? hosts.join('\n') : `no hosts allowed for ${subgraph}`));
       }),
     ),
   );
@@ -386,7 +350,7 @@ function webhooksCommand(): Command {
     run(async (opts: ConnectionOptions) =>
       withApi(opts, async (execute) => {
         const { webhooks: rows } = await execute<{ webhooks: { id: string; url: string; events: string[] }[] }>('{ webhooks { id url events createdAt } }');
-        print(opts, rows, () => rows.map((w) => `${w.id}  ${w.url}  ${w.events.join(', ')}`).join('\n') || 'No webhooks.');
+        print(opts.json, rows, () => rows.map((w) => `${w.id}  ${w.url}  ${w.events.join(', ')}`).join('\n') || 'No webhooks.');
       }),
     ),
   );
@@ -403,7 +367,7 @@ function webhooksCommand(): Command {
           'mutation($input: AddWebhookInput!) { addWebhook(input: $input) { webhook { id url events } secret } }',
           { input: { url, events: opts.events, secret: opts.secret } },
         );
-        print(opts, addWebhook, () => `✔ webhook ${addWebhook.webhook.id} → ${addWebhook.webhook.url} (${addWebhook.webhook.events.join(', ')})\n  signing secret: ${addWebhook.secret}`);
+        print(opts.json, addWebhook, () => `✔ webhook ${addWebhook.webhook.id} → ${addWebhook.webhook.url} (${addWebhook.webhook.events.join(', ')})\n  signing secret: ${addWebhook.secret}`);
       }),
     ),
   );
@@ -411,7 +375,7 @@ function webhooksCommand(): Command {
     run(async (id: string, opts: ConnectionOptions) =>
       withApi(opts, async (execute) => {
         const { removeWebhook } = await execute<{ removeWebhook: boolean }>('mutation($id: ID!) { removeWebhook(id: $id) }', { id });
-        print(opts, { removed: removeWebhook }, () => (removeWebhook ? `✔ removed ${id}` : `no webhook ${id}`));
+        print(opts.json, { removed: removeWebhook }, () => (removeWebhook ? `✔ removed ${id}` : `no webhook ${id}`));
         return removeWebhook ? 0 : 1;
       }),
     ),
@@ -435,7 +399,7 @@ function documentsCommand(): Command {
           'mutation($input: PublishDocumentsInput!) { publishDocuments(input: $input) { client created unchanged documents { id operationNames created } } }',
           { input: { client: opts.client, appVersion: opts.appVersion, documents: docs } },
         );
-        print(opts, out, () =>
+        print(opts.json, out, () =>
           [
             ...out.documents.map((d) => `${d.created ? '+' : '='} ${d.id}  ${d.operationNames.map((n) => n || '(anonymous)').join(', ')}`),
             `✔ ${out.client}: ${out.created} registered, ${out.unchanged} already registered`,
@@ -459,7 +423,7 @@ function documentsCommand(): Command {
           client: opts.client ?? null,
         });
         const policyOf = new Map(clientPolicies.map((p) => [p.client, p.policy]));
-        print(opts, { documents: rows, policies: clientPolicies }, () => {
+        print(opts.json, { documents: rows, policies: clientPolicies }, () => {
           const clients = [...new Set([...(opts.client ? [opts.client] : []), ...rows.map((r) => r.client)])];
           return (
             clients
@@ -490,7 +454,7 @@ function documentsCommand(): Command {
           'mutation($input: RemoveDocumentsInput!) { removeDocuments(input: $input) { client removed notRegistered } }',
           { input: { client: opts.client, ids: ids.length ? ids : null, appVersion: opts.appVersion ?? null } },
         );
-        print(opts, out, () =>
+        print(opts.json, out, () =>
           [
             ...out.removed.map((id) => `- ${id}`),
             ...out.notRegistered.map((id) => `? ${id} (not registered)`),
@@ -514,7 +478,7 @@ function documentsCommand(): Command {
           'mutation($input: SetClientPolicyInput!) { setClientPolicy(input: $input) { client policy } }',
           { input: { client: opts.client, policy: value } },
         );
-        print(opts, out, () => `✔ ${out.client}: ${out.policy}; the gateways apply it at their next poll of the registry`);
+        print(opts.json, out, () => `✔ ${out.client}: ${out.policy}; the gateways apply it at their next poll of the registry`);
       }),
     ),
   );
@@ -540,7 +504,7 @@ const publishMutation = (field: 'publish' | 'rollback' | 'removeSubgraph', input
 
 function printPublish(opts: ConnectionOptions, answer: PublishAnswer, removed?: string): number {
   const { check, ...rest } = answer;
-  print(opts, { ...rest, check: check.json }, () => {
+  print(opts.json, { ...rest, check: check.json }, () => {
     if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not ${removed ? 'removed' : 'published'}`;
     if (removed) return `${check.text}\n\n✔ ${removed}: supergraph v${answer.supergraphVersion}; the gateway drops it at its next poll`;
     if (!answer.created) return `${check.text}\n\n✔ unchanged: schema v${answer.schemaVersion?.version} is already current (supergraph v${answer.supergraphVersion})`;

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Command } from 'commander';
 import type { JWK } from 'jose';
 import { newServiceKey, readServiceKeys } from '../../lib/service-token.js';
+import { run } from './common.js';
 
 type KeySet = { keys: (JWK & { kid: string })[] };
 
@@ -44,17 +45,6 @@ export async function ensureServiceKeys(file: string): Promise<boolean> {
   }
   await save(file, { keys: [(await newServiceKey(newKid())) as JWK & { kid: string }] });
   return true;
-}
-
-function run<A extends unknown[]>(action: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (err) {
-      process.stderr.write(`✖ ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  };
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -11,8 +11,22 @@ export const DEMO_KEYS = [
   {
     role: 'operator',
     clientId: 'demo-operator',
-    scopes: ['admin', 'availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin', 'ops:read', 'registry:admin'],
-    what: 'operations: every field, /ops, the registry',
+    scopes: [
+      'admin',
+      'availability:read',
+      'inventory:read',
+      'inventory:write',
+      'orders:read',
+      'orders:write',
+      'locations:admin',
+      'channels:admin',
+      'exceptions:read',
+      'exceptions:write',
+      'exceptions:admin',
+      'ops:read',
+      'registry:admin',
+    ],
+    what: 'operations: every field, /ops and its exceptions inbox, the registry',
   },
   {
     role: 'partner',
@@ -40,8 +54,9 @@ export function serviceKeysFile(cfg: Config): string {
 }
 
 /**
- * The demo API keys, idempotently: those kept in demoKeysFile that still authenticate are reused,
- * the others (first start, expired, revoked, another database) are issued again and kept.
+ * The demo API keys, idempotently: those kept in demoKeysFile that still authenticate with every
+ * scope of their role are reused, the others (first start, expired, revoked, another database, a
+ * role given new scopes) are issued again and kept.
  * @returns the key of each role, and how many were issued now
  */
 export async function ensureDemoKeys(cfg: Config, file = demoKeysFile(cfg)): Promise<{ keys: Record<DemoRole, string>; issued: number }> {
@@ -56,10 +71,15 @@ export async function ensureDemoKeys(cfg: Config, file = demoKeysFile(cfg)): Pro
     let issued = 0;
     for (const demo of DEMO_KEYS) {
       const current = kept[demo.role];
-      const usable = current ? await service.authenticate(current).then((id) => id.clientId === demo.clientId, () => false) : false;
-      if (usable) {
-        keys[demo.role] = current!;
-        continue;
+      const identity = current ? await service.authenticate(current).catch(() => null) : null;
+      if (identity?.clientId === demo.clientId) {
+        if (demo.scopes.every((scope) => identity.scopes.includes(scope))) {
+          keys[demo.role] = current!;
+          continue;
+        }
+        // The role gained scopes since the key was issued (e.g. exceptions:* for the inbox): a key
+        // with them replaces it, and the old one stops working rather than lingering unlisted.
+        if (identity.key) await service.revoke(identity.key.id);
       }
       const { key } = await service.create({
         clientId: demo.clientId,
