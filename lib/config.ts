@@ -317,6 +317,8 @@ const marketplacesSection = z.object({
    * real marketplace anything but 1 breaks its limits.
    */
   MARKETPLACE_TIME_SCALE: z.coerce.number().min(1).max(1000).default(1),
+  /** A channel whose oldest change not yet pushed is this old raises a SYNC_LAG problem; it clears under half of it. */
+  SYNC_LAG_THRESHOLD_MS: z.coerce.number().int().min(100).default(60_000),
 });
 
 /** The exceptions subgraph, and its feed, detection and webhooks in the jobs process. */

@@ -1,6 +1,7 @@
 import { IntakeCursorEntity, MarketplaceOrderEntity } from './data/intake.entity.js';
 import { RetiredSkus1738000008000 } from './data/migrations/1738000008000-retired-skus.js';
 import { Catalogue1739000002000 } from './data/migrations/1739000002000-catalogue.js';
+import { ProblemSignals1740000000000 } from './data/migrations/1740000000000-problem-signals.js';
 import { Backorders1738000007000 } from './data/migrations/1738000007000-backorders.js';
 import { PushHistory1738000006000 } from './data/migrations/1738000006000-push-history.js';
 import { OversellPolicy1738000005000 } from './data/migrations/1738000005000-oversell-policy.js';
@@ -29,6 +30,6 @@ export const marketplacesSubgraph: SubgraphDefinition<MarketplacesContext> = {
   typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: marketplaceResolvers,
   entities: [...MARKETPLACE_ENTITIES, ListingEntity, RetiredSkuEntity, MarketplaceOrderEntity, IntakeCursorEntity],
-  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000, Listings1738000001000, OrderIntake1738000002000, Protection1738000003000, OversellEvents1738000004000, OversellPolicy1738000005000, PushHistory1738000006000, Backorders1738000007000, RetiredSkus1738000008000, Catalogue1739000002000],
+  migrations: [ChannelReplica1732000002500, MarketplaceSync1732000003000, MarketplaceConnectionProblem1732000004000, MoveFromChannels1738000000000, Listings1738000001000, OrderIntake1738000002000, Protection1738000003000, OversellEvents1738000004000, OversellPolicy1738000005000, PushHistory1738000006000, Backorders1738000007000, RetiredSkus1738000008000, Catalogue1739000002000, ProblemSignals1740000000000],
   createContext,
 };

@@ -59,8 +59,8 @@ export async function send(client: HttpClient, url: string, init: SendInit, what
   } catch (err) {
     // The worker cancelling (shutdown) is not the marketplace failing: let it see its own abort.
     if (init.signal?.aborted) throw init.signal.reason;
-    if (timeout.aborted) throw new MarketplaceUnavailableError(`${what}: no answer within ${client.timeoutMs} ms`);
-    throw new MarketplaceUnavailableError(`${what}: ${describeNetworkError(err)}`);
+    if (timeout.aborted) throw new MarketplaceUnavailableError(`${what}: no answer within ${client.timeoutMs} ms`, undefined, { reason: 'TIMEOUT' });
+    throw new MarketplaceUnavailableError(`${what}: ${describeNetworkError(err)}`, undefined, { reason: 'NETWORK' });
   }
 }
 
@@ -111,7 +111,7 @@ export function parseBody<S extends z.ZodType>(schema: S, res: HttpResult, what:
 export function parseValue<S extends z.ZodType>(schema: S, value: unknown, what: string, context: string, status?: number): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new MarketplaceUnavailableError(`${what}: unreadable response (${context})`, status);
+  throw new MarketplaceUnavailableError(`${what}: unreadable response (${context})`, status, { reason: 'UNREADABLE' });
 }
 
 /** Retry-After as milliseconds (delay-seconds or an HTTP date), undefined when absent or unreadable. */

@@ -65,11 +65,23 @@ export class MarketplaceThrottledError extends Error {
 
 /** 5xx, a network error or a timeout: the call may succeed later (retry with backoff). */
 export class MarketplaceUnavailableError extends Error {
+  /** What kept a usable answer from coming: none in time, no connection, or one we could not read. */
+  readonly reason?: 'TIMEOUT' | 'NETWORK' | 'UNREADABLE';
+  /** The marketplace's own error code, where it gave one (Shopify INTERNAL_SERVER_ERROR). */
+  readonly code?: string;
+
+  /**
+   * A push that runs out of tries is grouped by `reason`, `code` and `status`
+   * (domain/problem-rules.ts deadLetterCause), never by its message.
+   */
   constructor(
     message: string,
     readonly status?: number,
+    detail: { reason?: 'TIMEOUT' | 'NETWORK' | 'UNREADABLE'; code?: string } = {},
   ) {
     super(message);
+    this.reason = detail.reason;
+    this.code = detail.code;
     this.name = 'MarketplaceUnavailableError';
   }
 }

@@ -294,6 +294,28 @@ export const marketplaceStore = {
     }));
   },
 
+  /**
+   * Per channel, since when its oldest change waits for a push (channels with none waiting are
+   * absent): how far what the marketplace shows lags what we hold. One index range per channel.
+   */
+  async oldestPending(tx: EntityManager, channelIds: readonly string[]): Promise<Map<string, Date>> {
+    if (!channelIds.length) return new Map();
+    const rows: { channel_id: string; since: Date | string | null }[] = await tx.query(
+      'SELECT channel_id, MIN(pending_since) AS since FROM marketplace_sync_state WHERE channel_id IN (?) AND pending = 1 GROUP BY channel_id',
+      [channelIds],
+    );
+    return new Map(rows.flatMap((r) => (r.since === null ? [] : [[r.channel_id, new Date(r.since)] as const])));
+  },
+
+  /** The channel's SKUs waiting for a push, and whether any of them failed its last try (it is retrying). */
+  async pendingFigures(tx: EntityManager, channelId: string): Promise<{ backlog: number; failing: boolean }> {
+    const [row]: { backlog: string | number; failing: string | number | null }[] = await tx.query(
+      'SELECT COUNT(*) AS backlog, MAX(last_error IS NOT NULL) AS failing FROM marketplace_sync_state WHERE channel_id = ? AND pending = 1',
+      [channelId],
+    );
+    return { backlog: Number(row?.backlog ?? 0), failing: Number(row?.failing ?? 0) > 0 };
+  },
+
   insertDeadLetters(tx: EntityManager, rows: DeadLetterEntity[]): Promise<unknown> {
     return rows.length ? tx.insert(DeadLetterEntity, rows) : Promise.resolve();
   },

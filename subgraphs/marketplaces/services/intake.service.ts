@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { OrdersUnavailableError, type OrdersClient, type OrderSummary } from '../../../contracts/orders-client.js';
 import { DomainError, NotFoundError } from '../../../lib/errors.js';
 import { TOPICS, type OversellEvent } from '../../../contracts/events.js';
 import { writeTransaction } from '../../../lib/db.js';
-import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
+import { outboxStore } from '../../../lib/outbox.js';
 import { MarketplaceThrottledError, type MarketplaceOrder, type OrderFeed } from '../connectors/types.js';
 import { MarketplaceOrderEntity } from '../data/intake.entity.js';
 import { intakeStore } from '../data/intake.store.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
+import { channelReplicaStore } from '../data/channel-replica.store.js';
+import { oversoldAction, oversoldSignal, subjectOf, unmappedSignal } from '../domain/problem-rules.js';
+import { problemSignals } from './problem-signals.js';
 import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, retriesOversold, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import type { Catalogue } from '../domain/listing-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
@@ -113,14 +116,16 @@ export class OrderIntake {
     const { channelId } = connection;
     let row = await intakeStore.find(this.ds.manager, channelId, order.orderId);
     if (!row) {
-      // A line maps through the listing naming its marketplace SKU; under EVERY_SKU one no listing names is ours, under LISTED it is UNMAPPED.
+      // A line maps through the listing naming its marketplace SKU (as its marketplace SKU, or as its
+      // SKU when it names none: what the pusher lists it as); under EVERY_SKU one no listing names is
+      // ours, under LISTED it is UNMAPPED.
       const { catalogue } = connection;
-      const lines = await Promise.all(
-        order.lines.map(async (l) => ({
-          ...l,
-          sku: l.marketplaceSku ? ((await listingStore.skuOf(this.ds.manager, channelId, l.marketplaceSku)) ?? (catalogue === 'LISTED' ? null : l.marketplaceSku)) : null,
-        })),
-      );
+      const named = await listingStore.naming(this.ds.manager, channelId, [...new Set(order.lines.map((l) => l.marketplaceSku).filter(Boolean))]);
+      const skuOf = new Map(named.map((l) => [l.marketplaceSku ?? l.sku, l.sku]));
+      const lines = order.lines.map((l) => ({
+        ...l,
+        sku: l.marketplaceSku ? (skuOf.get(l.marketplaceSku) ?? (catalogue === 'LISTED' ? null : l.marketplaceSku)) : null,
+      }));
       await intakeStore.insertIfAbsent(
         this.ds.manager,
         Object.assign(new MarketplaceOrderEntity(), {
@@ -180,8 +185,8 @@ export class OrderIntake {
   private async place(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
     const done = (status: IntakeStatus, changes: Partial<MarketplaceOrderEntity> = {}) => this.finish(row, status, changes);
     const lines = JSON.parse(row.lines) as { lineId: string; marketplaceSku: string; sku: string | null; quantity: number }[];
-    const unmapped = lines.filter((l) => !l.sku).map((l) => l.marketplaceSku || '(no SKU)');
-    if (unmapped.length) return done('UNMAPPED', { message: `no listing maps ${unmapped.join(', ')}` });
+    const unmapped = lines.filter((l) => !l.sku);
+    if (unmapped.length) return this.unmapped(row, unmapped, `no listing maps ${unmapped.map((l) => l.marketplaceSku || '(no SKU)').join(', ')}`, 'no listing maps it');
     let placed: OrderSummary;
     try {
       placed = await this.placeUnder(placeKey(row.channelId, row.marketplaceOrderId), row, lines as { sku: string; quantity: number }[]);
@@ -190,7 +195,11 @@ export class OrderIntake {
         this.log.warn({ err, channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId }, 'orders did not answer; the order stays RECEIVED for the next poll');
         return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
       }
-      if (err instanceof NotFoundError) return done('UNMAPPED', { message: err.message });
+      if (err instanceof NotFoundError) {
+        // Orders names what it did not find: a SKU of ours nobody has (a line taken as ours, or a listing naming a SKU since removed).
+        const unknown = err.details.entity === 'InventoryItem' ? lines.filter((l) => l.sku === String(err.details.id)) : [];
+        return this.unmapped(row, unknown, err.message, 'no SKU of ours has it');
+      }
       if (err instanceof DomainError) return done('REFUSED', { message: err.message });
       throw err;
     }
@@ -215,9 +224,21 @@ export class OrderIntake {
       placedAt: row.placedAt.toISOString(),
       receivedAt: row.receivedAt.toISOString(),
     };
-    const outcome = await this.finish(row, 'OVERSOLD', { orderId: placed.id, oversoldUnits: units, cause: evidence[0]!.cause, evidence: JSON.stringify(evidence) }, [
-      { topic: TOPICS.oversell, key: row.channelId, payload: event },
-    ]);
+    const cause = evidence[0]!.cause;
+    const action = oversoldAction({
+      channelId: row.channelId,
+      cause,
+      // Orders answers an oversold order REJECTED: it holds nothing to cancel.
+      order: { id: placed.id, open: false },
+      policy: connection.oversellPolicy,
+      buffer: await channelReplicaStore.bufferOf(this.ds.manager, row.channelId),
+      shortPerLine: short.map((l) => Math.max(0, l.requested - l.available)),
+    });
+    const outcome = await this.finish(row, 'OVERSOLD', { orderId: placed.id, oversoldUnits: units, cause, evidence: JSON.stringify(evidence) }, async (tx, now) => {
+      await outboxStore.append(tx, [{ topic: TOPICS.oversell, key: row.channelId, payload: event }], now);
+      const signal = oversoldSignal({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id, units, cause, lines: evidence, action }, now);
+      await problemSignals.raise(tx, [{ ...signal, channelId: row.channelId }], now);
+    });
     if (connection.oversellPolicy === 'CANCEL') await this.cancelAtMarketplace(connection, row, lines);
     if (retriesOversold(connection.oversellPolicy)) {
       await intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution: 'BACKORDERED', updatedAt: new Date() });
@@ -251,7 +272,12 @@ export class OrderIntake {
     }
     await this.acknowledge(connection, row);
     this.log.info({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, orderId: placed.id, anyLocation }, 'backordered marketplace order filled');
-    return this.finish(row, 'PLACED', { orderId: placed.id, resolution: anyLocation ? 'REALLOCATED' : 'BACKORDER_FILLED' });
+    return this.finish(
+      row,
+      'PLACED',
+      { orderId: placed.id, resolution: anyLocation ? 'REALLOCATED' : 'BACKORDER_FILLED' },
+      this.oversoldResolved(row, anyLocation ? `placed from any shipping location as order ${placed.id}` : `placed as order ${placed.id} once stock came in`, placed.id),
+    );
   }
 
   /**
@@ -277,7 +303,12 @@ export class OrderIntake {
   /** The CANCEL policy: the marketplace cancels the oversold order (and refunds the buyer); what happened is kept as its resolution. */
   private async cancelAtMarketplace(connection: IntakeConnection, row: MarketplaceOrderEntity, lines: { lineId?: string; marketplaceSku: string; quantity: number }[]): Promise<void> {
     const resolve = (resolution: OversellResolution, message: string | null = null) =>
-      intakeStore.transition(this.ds.manager, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution, ...(message ? { message } : {}), updatedAt: new Date() });
+      writeTransaction(this.ds, async (tx) => {
+        const now = new Date();
+        const moved = await intakeStore.transition(tx, row.channelId, row.marketplaceOrderId, ['OVERSOLD'], { resolution, ...(message ? { message } : {}), updatedAt: now });
+        // Cancelled there, the buyer is refunded: nothing is left to do. A failed or unsupported cancellation stays a person's to do.
+        if (moved && resolution === 'CANCELLED_AT_MARKETPLACE') await this.oversoldResolved(row, 'cancelled at the marketplace, which refunds the buyer')(tx, now);
+      });
     if (!connection.feed.cancel) {
       await resolve('CANCEL_UNSUPPORTED', `${connection.feed.kind} cancels orders through its Feeds API, which is not supported: cancel it there`);
       return;
@@ -307,17 +338,44 @@ export class OrderIntake {
         this.log.warn({ err, orderId: row.orderId }, 'the order could not be cancelled (something shipped?)');
       }
     }
-    return this.finish(row, 'CANCELLED', { marketplaceStatus: 'CANCELLED' });
+    return this.finish(row, 'CANCELLED', { marketplaceStatus: 'CANCELLED' }, row.status === 'OVERSOLD' ? this.oversoldResolved(row, 'cancelled by the buyer') : undefined);
   }
 
-  /** Moves the order to `status`, with its events in the same transaction (only if this call made the move). */
-  private async finish(row: MarketplaceOrderEntity, status: IntakeStatus, changes: Partial<MarketplaceOrderEntity>, events: OutboxEvent[] = []): Promise<IntakeOutcome> {
+  /** Moves the order to `status`, with what it records besides (its events) in the same transaction, only if this call made the move. */
+  private async finish(row: MarketplaceOrderEntity, status: IntakeStatus, changes: Partial<MarketplaceOrderEntity>, also?: (tx: EntityManager, now: Date) => Promise<void>): Promise<IntakeOutcome> {
     const now = new Date();
     await writeTransaction(this.ds, async (tx) => {
       const moved = await intakeStore.transition(tx, row.channelId, row.marketplaceOrderId, [row.status], { ...changes, status, updatedAt: now });
-      if (moved) await outboxStore.append(tx, events, now);
+      if (moved && also) await also(tx, now);
     });
     return { marketplaceOrderId: row.marketplaceOrderId, status };
+  }
+
+  /**
+   * UNMAPPED: the order holds nothing, and each marketplace SKU of `lines` is raised as an
+   * UNMAPPED_LISTING problem (one per marketplace SKU, its units summed over the orders naming it)
+   * until a listing maps it. A line naming no marketplace SKU at all has nothing a listing could map.
+   */
+  private unmapped(row: MarketplaceOrderEntity, lines: readonly { marketplaceSku: string; quantity: number }[], message: string, why: string): Promise<IntakeOutcome> {
+    const units = new Map<string, number>();
+    for (const l of lines) if (l.marketplaceSku) units.set(l.marketplaceSku, (units.get(l.marketplaceSku) ?? 0) + l.quantity);
+    return this.finish(row, 'UNMAPPED', { message }, async (tx, now) => {
+      const signals = [...units].map(([marketplaceSku, n]) => ({
+        ...unmappedSignal({ channelId: row.channelId, marketplaceSku, units: n, marketplaceOrderId: row.marketplaceOrderId, why }, now),
+        channelId: row.channelId,
+      }));
+      await problemSignals.raise(tx, signals, now);
+    });
+  }
+
+  /** Ends the oversold order's OVERSOLD problem (if it is open), in the caller's transaction. */
+  private oversoldResolved(row: MarketplaceOrderEntity, how: string, orderId: string | null = null): (tx: EntityManager, now: Date) => Promise<void> {
+    return async (tx, now) => {
+      await problemSignals.clear(tx, ['OVERSOLD'], [subjectOf(row.channelId, row.marketplaceOrderId)], () => ({
+        explanation: `Marketplace order ${row.marketplaceOrderId} was ${how}`,
+        evidence: [{ type: 'MARKETPLACE_ORDER', id: row.marketplaceOrderId }, ...(orderId ? [{ type: 'ORDER' as const, id: orderId }] : [])],
+      }), now);
+    };
   }
 
   /**

@@ -11,6 +11,8 @@ import type { MarketplaceService, ResolvedConnection } from './marketplace.servi
 import type { MarketplaceQueues } from './queues.js';
 import type { CallMeta, InventoryClient } from '../../../contracts/inventory-client.js';
 import type { ProtectionService } from './protection.service.js';
+import { subjectOf } from '../domain/problem-rules.js';
+import { problemSignals } from './problem-signals.js';
 
 /**
  * What marketplace sync reads of inventory, as each channel is shown it: available-to-sell with its
@@ -81,6 +83,7 @@ export class ListingService {
     const change = await writeTransaction(this.ds, async (tx) => {
       const { catalogue, old } = await this.lockListing(tx, id, v.sku);
       await this.write(tx, listing, !!old);
+      await this.mapped(tx, listing);
       return this.relisted(tx, v.sku, catalogue, old, listing, listing.updatedAt);
     });
     await this.pushed(connection, v.sku, change);
@@ -125,6 +128,19 @@ export class ListingService {
     if (!catalogue && connected) throw new NotFoundError('MarketplaceConnection', channelId);
     const [old] = await listingStore.find(tx, channelId, [sku]);
     return { catalogue: catalogue ?? 'EVERY_SKU', old: old ?? null };
+  }
+
+  /**
+   * The marketplace SKU the listing names now maps to one of ours (order intake maps a line through
+   * it): an UNMAPPED_LISTING problem raised for it ends. Orders already recorded UNMAPPED stay so.
+   */
+  private async mapped(tx: EntityManager, listing: ListingEntity): Promise<void> {
+    const as = listing.marketplaceSku ?? listing.sku;
+    await problemSignals.clear(tx, ['UNMAPPED_LISTING'], [subjectOf(listing.channelId, as)], () => ({
+      sku: listing.sku,
+      explanation: `Marketplace SKU ${as} now maps to ${listing.sku}`,
+      evidence: [{ type: 'LISTING', id: `${listing.channelId}:${listing.sku}` }],
+    }), listing.updatedAt);
   }
 
   /** @throws ConflictError when another SKU of the channel is listed as the listing's marketplace SKU (as its own, or as its SKU) */

@@ -23,6 +23,8 @@ import {
   type SyncStateEntity,
 } from '../data/marketplace.entity.js';
 import { marketplaceStore, type PendingMark, type PushedMark, type SyncFilter } from '../data/marketplace.store.js';
+import { deadLetterSignal, driftSignal, subjectOf, syncLagCause, syncLagSignal, syncLagTransition, type DriftCause } from '../domain/problem-rules.js';
+import { problemSignals } from './problem-signals.js';
 import type { MarketplaceQueues } from './queues.js';
 import { connectionProblemCodeSchema, type ConnectionProblemCode } from './secrets.js';
 
@@ -403,14 +405,23 @@ export class MarketplaceService {
     return new Map((await marketplaceStore.syncStates(this.ds.manager, channelId, skus)).map((s) => [s.sku, s]));
   }
 
-  /** Records what the marketplace holds now; `sent`: the quantities were sent now (kept in the push history), not found unchanged. */
+  /**
+   * Records what the marketplace holds now; `sent`: the quantities were sent now (kept in the push
+   * history), not found unchanged. A SKU the marketplace accepted a quantity of shows what it should:
+   * its dead-letter and drift problems end (a replay that fails again raises them again).
+   */
   markPushed(channelId: string, marks: readonly PushedMark[], opts: { sent: boolean }): Promise<unknown> {
     if (!marks.length) return Promise.resolve();
     const at = new Date();
     if (!opts.sent) return marketplaceStore.markPushed(this.ds.manager, channelId, marks, at);
+    const bySubject = new Map(marks.map((m) => [subjectOf(channelId, m.sku), m]));
     return writeTransaction(this.ds, async (tx) => {
       await marketplaceStore.recordPushes(tx, channelId, marks, at);
       await marketplaceStore.markPushed(tx, channelId, marks, at);
+      await problemSignals.clear(tx, ['DEAD_LETTER', 'MARKETPLACE_DRIFT'], [...bySubject.keys()], (open) => {
+        const { sku, quantity } = bySubject.get(open.subject)!;
+        return { sku, explanation: `The marketplace accepted ${quantity} of ${sku}: it shows what it should again` };
+      }, at);
     });
   }
 
@@ -425,18 +436,28 @@ export class MarketplaceService {
     return marketplaceStore.markFailed(this.ds.manager, channelId, failures.map((f) => ({ ...f, message: redactMessage(f.message) })), false, new Date());
   }
 
-  /** Records pushes that cannot succeed as they are, in one transaction with their sync state. */
-  deadLetter(channelId: string, letters: readonly { sku: string; quantity: number; message: string; code: string | null; attempts: number }[]): Promise<unknown> {
+  /**
+   * Records pushes that cannot succeed as they are, in one transaction with their sync state and a
+   * DEAD_LETTER problem per SKU (`cause`: domain/problem-rules.ts deadLetterCause; -1 for a quantity
+   * never computed).
+   */
+  deadLetter(channelId: string, letters: readonly { sku: string; quantity: number; message: string; code: string | null; attempts: number; cause: string }[]): Promise<unknown> {
     if (!letters.length) return Promise.resolve();
     const now = new Date();
     // Marketplaces echo requests in their errors: what is kept and shown carries no credential.
-    const redacted = letters.map((l) => ({ ...l, message: redactMessage(l.message) }));
-    return this.ds.transaction(async (tx) => {
-      await marketplaceStore.insertDeadLetters(
+    const redacted = letters.map(({ cause, ...l }) => ({ letter: { ...l, message: redactMessage(l.message) }, cause }));
+    return writeTransaction(this.ds, async (tx) => {
+      const rows = redacted.map(({ letter }) => Object.assign(new DeadLetterEntity(), { id: randomUUID(), channelId, ...letter, createdAt: now, replayedAt: null }));
+      await marketplaceStore.insertDeadLetters(tx, rows);
+      await marketplaceStore.markFailed(tx, channelId, redacted.map((r) => r.letter), true, now);
+      await problemSignals.raise(
         tx,
-        redacted.map((l) => Object.assign(new DeadLetterEntity(), { id: randomUUID(), channelId, ...l, createdAt: now, replayedAt: null })),
+        rows.map((row, i) => ({
+          ...deadLetterSignal({ channelId, sku: row.sku, quantity: row.quantity >= 0 ? row.quantity : null, cause: redacted[i]!.cause, message: row.message, deadLetterIds: [row.id] }, now),
+          channelId,
+        })),
+        now,
       );
-      await marketplaceStore.markFailed(tx, channelId, redacted, true, now);
     });
   }
 
@@ -453,12 +474,84 @@ export class MarketplaceService {
     return marketplaceStore.leastRecentlyVerified(this.ds.manager, channelId, limit);
   }
 
-  /** Records a finished drift-repair run with its drifted lines. */
-  async recordDriftRun(run: DriftRunEntity, lines: DriftLineEntity[], verified: readonly string[]): Promise<void> {
-    await this.ds.transaction(async (tx) => {
+  /**
+   * Records a finished drift-repair run with its drifted lines, each waiting for its correction
+   * (queued by the caller once this commits: a crash between leaves them pending, for the next
+   * resync) and raised as a MARKETPLACE_DRIFT problem of its measured cause; a verified SKU found as
+   * it should be ends its drift problem.
+   */
+  async recordDriftRun(run: DriftRunEntity, lines: DriftLineEntity[], verified: readonly string[], causes: ReadonlyMap<string, DriftCause>): Promise<void> {
+    const at = run.finishedAt ?? new Date();
+    const { channelId } = run;
+    const drifted = new Set(lines.map((l) => l.sku));
+    const matching = new Map(verified.filter((sku) => !drifted.has(sku)).map((sku) => [subjectOf(channelId, sku), sku]));
+    await writeTransaction(this.ds, async (tx) => {
       await marketplaceStore.insertDriftRun(tx, run);
       await marketplaceStore.insertDriftLines(tx, lines);
-      await marketplaceStore.markVerified(tx, run.channelId, verified, run.finishedAt ?? new Date());
+      await marketplaceStore.markVerified(tx, channelId, verified, at);
+      await marketplaceStore.markPending(tx, lines.map((l) => ({ channelId, sku: l.sku, seq: '' })), at);
+      await problemSignals.raise(
+        tx,
+        lines.map((l) => ({ ...driftSignal({ channelId, sku: l.sku, ours: l.ours, theirs: l.theirs, cause: causes.get(l.sku) ?? 'QUANTITY_MISMATCH', runId: run.id }, at), channelId })),
+        at,
+      );
+      await problemSignals.clear(tx, ['MARKETPLACE_DRIFT'], [...matching.keys()], (open) => ({
+        sku: matching.get(open.subject)!,
+        explanation: `Drift run ${run.id} found the marketplace showing what it should of ${matching.get(open.subject)!}`,
+        evidence: [{ type: 'DRIFT_RUN', id: run.id }],
+      }), at);
+    });
+  }
+
+  // Sync lag (jobs process).
+
+  /** Per channel, since when its oldest change waits for a push (channels with none waiting are absent). */
+  oldestPendingOf(channelIds: readonly string[]): Promise<Map<string, Date>> {
+    return marketplaceStore.oldestPending(this.ds.manager, channelIds);
+  }
+
+  /** The channels whose SYNC_LAG problem is open. */
+  async syncLagging(): Promise<string[]> {
+    return (await problemSignals.openOfKind(this.ds.manager, 'SYNC_LAG')).map((o) => o.channelId);
+  }
+
+  /**
+   * Raises the channel's SYNC_LAG problem if its lag (measured again here) is at or above the
+   * threshold and it is not open already, with its measured cause.
+   * @returns whether this call raised it
+   */
+  async raiseSyncLag(channelId: string, p: { thresholdMs: number; bucketFill: number | null }, at = new Date()): Promise<boolean> {
+    return writeTransaction(this.ds, async (tx) => {
+      const oldest = (await marketplaceStore.oldestPending(tx, [channelId])).get(channelId);
+      const lagMs = oldest ? at.getTime() - oldest.getTime() : 0;
+      if (!oldest || syncLagTransition({ raised: false, lagMs, thresholdMs: p.thresholdMs }) !== 'RAISE') return false;
+      const [[connection], figures] = await Promise.all([marketplaceStore.connectionsOf(tx, [channelId]), marketplaceStore.pendingFigures(tx, channelId)]);
+      const cause = syncLagCause({
+        problemCode: connection?.problemCode ?? null,
+        failing: figures.failing,
+        lastThrottledAt: connection?.lastThrottledAt ?? null,
+        oldestPendingSince: oldest,
+        bucketFill: p.bucketFill,
+      });
+      return problemSignals.raiseOnce(tx, { ...syncLagSignal({ channelId, lagMs, thresholdMs: p.thresholdMs, cause, backlog: figures.backlog }, at), channelId }, at);
+    });
+  }
+
+  /**
+   * Clears the channel's SYNC_LAG problem: when its lag (measured again here) is back under half the
+   * threshold, or, without a threshold, at once (the channel is no longer pushed).
+   * @returns whether this call cleared it
+   */
+  async clearSyncLag(channelId: string, p: { thresholdMs: number } | { reason: string }, at = new Date()): Promise<boolean> {
+    return writeTransaction(this.ds, async (tx) => {
+      let explanation: string;
+      if ('thresholdMs' in p) {
+        const oldest = (await marketplaceStore.oldestPending(tx, [channelId])).get(channelId);
+        const lagMs = oldest ? Math.max(0, at.getTime() - oldest.getTime()) : 0;
+        if (syncLagTransition({ raised: true, lagMs, thresholdMs: p.thresholdMs }) !== 'CLEAR') return false;
+        explanation = oldest ? `The oldest change waiting for a push is ${Math.round(lagMs / 100) / 10} s old: under half the threshold` : 'No change waits for a push';
+      } else explanation = p.reason;
+      return (await problemSignals.clear(tx, ['SYNC_LAG'], [subjectOf(channelId)], () => ({ explanation }), at)).length > 0;
     });
   }
 }

@@ -8,10 +8,13 @@ import type { Logger } from 'pino';
 import {
   MarketplaceRejectedError,
   MarketplaceThrottledError,
+  MarketplaceUnavailableError,
+  type ItemOutcome,
   type MarketplaceAdapter,
   type MarketplaceKind,
   type QuantityUpdate,
 } from '../connectors/types.js';
+import { deadLetterCause, type PushFailure } from '../domain/problem-rules.js';
 import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
 import type { PushedMark } from '../data/marketplace.store.js';
 import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
@@ -66,6 +69,18 @@ interface Item {
 
 /** A job about to go out: its update names the marketplace's SKU; `retired`, the retirement its 0 settles. */
 type ToPush = Item & { update: QuantityUpdate; retired?: RetiredSkuEntity };
+
+/** A job that failed, and how (its cause, should it be its last try). */
+type Failed = { item: Item & { update?: QuantityUpdate }; failure: PushFailure };
+
+/** A job to dead-letter: what is kept on the dead letter (`code` as the API shows it) and the cause its problem is grouped by. */
+type Refused = { item: Item & { update?: QuantityUpdate }; message: string; code: string | null; cause: string };
+
+/** How a call failed, as far as the error says: the status and what kept an answer from coming. */
+function failureOf(err: unknown): PushFailure {
+  if (err instanceof MarketplaceUnavailableError) return { message: err.message, code: err.code ?? null, status: err.status ?? null, reason: err.reason ?? null };
+  return { message: err instanceof Error ? err.message : String(err), code: null, status: null, reason: null };
+}
 
 export function bucketKey(prefix: string, kind: MarketplaceKind, accountId: string, purpose: 'push' | 'read' | `intake:${string}`): string {
   return `${prefix}:marketplace:bucket:${kind.toLowerCase()}:${accountId}:${purpose}`;
@@ -219,7 +234,7 @@ export class AccountPusher {
       adapter = await this.deps.adapterFor(connection);
     } catch (err) {
       if (err instanceof UnusableConnectionError) return this.hold(items);
-      return this.retry(channelId, items, (err as Error).message);
+      return this.retry(channelId, items.map((item) => ({ item, failure: failureOf(err) })));
     }
     const ordinary = items.filter((i) => i.data.marketplaceSku === undefined);
     const retiring = items.filter((i) => i.data.marketplaceSku !== undefined);
@@ -309,28 +324,26 @@ export class AccountPusher {
     } catch (err) {
       if (err instanceof MarketplaceThrottledError) return this.throttled(channelId, toPush, err.retryAfterMs);
       if (err instanceof MarketplaceRejectedError) {
-        return this.deadLetter(channelId, toPush.map((i) => ({ item: i, message: err.message, code: err.code ?? `HTTP_${err.status}` })), { itemRefused: false });
+        const cause = deadLetterCause(this.kind, { code: err.code ?? null, status: err.status, reason: null });
+        return this.deadLetter(channelId, toPush.map((i) => ({ item: i, message: err.message, code: err.code ?? `HTTP_${err.status}`, cause })), { itemRefused: false });
       }
-      return this.retry(channelId, toPush, (err as Error).message);
+      return this.retry(channelId, toPush.map((item) => ({ item, failure: failureOf(err) })));
     }
     // Outcomes name the marketplace's SKUs, as sent.
     const bySku = new Map(outcomes.map((o) => [o.sku, o]));
     const pushed: ToPush[] = [];
-    const retryable: ToPush[] = [];
-    const refused: { item: ToPush; message: string; code: string | null }[] = [];
-    let retryMessage = '';
+    const retryable: Failed[] = [];
+    const refused: Refused[] = [];
     for (const item of toPush) {
-      const outcome = bySku.get(item.update.sku) ?? { ok: false as const, retryable: true, message: 'no result for this SKU in the response' };
+      const outcome: ItemOutcome = bySku.get(item.update.sku) ?? { sku: item.update.sku, ok: false, retryable: true, message: 'no result for this SKU in the response' };
       if (outcome.ok) pushed.push(item);
-      else if (outcome.retryable) {
-        retryable.push(item);
-        retryMessage = outcome.message;
-      } else refused.push({ item, message: outcome.message, code: outcome.code ?? null });
+      else if (outcome.retryable) retryable.push({ item, failure: { message: outcome.message, code: outcome.code ?? null, status: null, reason: null } });
+      else refused.push({ item, message: outcome.message, code: outcome.code ?? null, cause: deadLetterCause(this.kind, { code: outcome.code ?? null, status: null, reason: null }) });
     }
     await this.settlePushed(connection, pushed, mark);
     for (const item of pushed) await this.complete(item.job, 'pushed');
     if (refused.length) await this.deadLetter(channelId, refused, { itemRefused: true });
-    if (retryable.length) await this.retry(channelId, retryable, retryMessage);
+    if (retryable.length) await this.retry(channelId, retryable);
   }
 
   /**
@@ -369,15 +382,22 @@ export class AccountPusher {
     for (const item of items) await item.job.moveToWait(this.token).catch(() => {});
   }
 
-  /** Fails the jobs into BullMQ's backoff; a job on its last try becomes a dead letter instead. */
-  private async retry(channelId: string, items: (Item & { update?: QuantityUpdate })[], message: string): Promise<void> {
-    const last = items.filter((i) => i.job.attemptsMade + 1 >= this.deps.attempts);
-    const again = items.filter((i) => !last.includes(i));
+  /**
+   * Fails the jobs into BullMQ's backoff; a job on its last try becomes a dead letter instead, its
+   * problem's cause that of its last failure (a timeout, a 5xx, the marketplace's code).
+   */
+  private async retry(channelId: string, failed: Failed[]): Promise<void> {
+    const last = failed.filter((f) => f.item.job.attemptsMade + 1 >= this.deps.attempts);
+    const again = failed.filter((f) => !last.includes(f));
     // A retired marketplace SKU's 0 has no push state of its own: its job alone retries.
-    await this.deps.service.markRetrying(channelId, again.filter((i) => i.data.marketplaceSku === undefined).map((i) => ({ sku: i.data.sku, message })));
-    for (const item of again) await item.job.moveToFailed(new Error(message), this.token, false).catch(() => {});
+    await this.deps.service.markRetrying(channelId, again.filter((f) => f.item.data.marketplaceSku === undefined).map((f) => ({ sku: f.item.data.sku, message: f.failure.message })));
+    for (const { item, failure } of again) await item.job.moveToFailed(new Error(failure.message), this.token, false).catch(() => {});
     if (last.length) {
-      await this.deadLetter(channelId, last.map((item) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${message}`, code: 'RETRIES_EXHAUSTED' })), { itemRefused: false });
+      await this.deadLetter(
+        channelId,
+        last.map(({ item, failure }) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${failure.message}`, code: 'RETRIES_EXHAUSTED', cause: deadLetterCause(this.kind, failure) })),
+        { itemRefused: false },
+      );
     }
   }
 
@@ -387,15 +407,15 @@ export class AccountPusher {
    * take it: it sells nothing under it either) it is forgotten; otherwise (the whole call refused, or
    * tries exhausted) it stays recorded for the next resync or drift-repair run.
    */
-  private async deadLetter(channelId: string, refused: { item: Item & { update?: QuantityUpdate }; message: string; code: string | null }[], opts: { itemRefused: boolean }): Promise<void> {
+  private async deadLetter(channelId: string, refused: Refused[], opts: { itemRefused: boolean }): Promise<void> {
     const letters = refused.filter(({ item }) => item.data.marketplaceSku === undefined);
     const zeros = refused.filter(({ item }) => item.data.marketplaceSku !== undefined);
     if (letters.length) {
       this.log.warn({ channelId, count: letters.length, message: letters[0]?.message }, 'pushes refused; dead-lettered');
       await this.deps.service.deadLetter(
         channelId,
-        letters.map(({ item, message, code }) => ({
-          sku: item.data.sku, quantity: item.update?.quantity ?? -1, message, code, attempts: item.job.attemptsMade + 1,
+        letters.map(({ item, message, code, cause }) => ({
+          sku: item.data.sku, quantity: item.update?.quantity ?? -1, message, code, attempts: item.job.attemptsMade + 1, cause,
         })),
       );
     }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     takeFromBucket(key: string, capacity: number, refillPerMs: number, cost: number, pauseMs: number): Result<number, Context>;
+    bucketLevel(key: string, capacity: number, refillPerMs: number): Result<string, Context>;
   }
 }
 
@@ -34,6 +35,17 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 60000)
 return wait
 `;
 
+/** The units in the bucket now, refilled to this moment; nothing is written (a string: Lua would truncate a number). */
+const LEVEL = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or capacity
+local ts = tonumber(state[2]) or now
+return tostring(math.min(capacity, tokens + math.max(0, now - ts) * rate))
+`;
+
 export interface BucketPolicy {
   capacity: number;
   refillPerSecond: number;
@@ -60,6 +72,15 @@ export class RateBucket {
     const headroom = Math.min(policy.capacity - 1, Math.max(1, policy.refillPerSecond * HEADROOM_SECONDS));
     this.capacity = headroom > 0 ? policy.capacity - headroom : policy.capacity;
     if (!redis.takeFromBucket) redis.defineCommand('takeFromBucket', { numberOfKeys: 1, lua: TAKE });
+    if (!redis.bucketLevel) redis.defineCommand('bucketLevel', { numberOfKeys: 1, lua: LEVEL });
+  }
+
+  /**
+   * How full the bucket is now, as a share of its capacity: near 0 while calls go out as fast as the
+   * policy lets them, below 0 while a Retry-After pause lasts (the sync lag's cause).
+   */
+  async fill(): Promise<number> {
+    return Number(await this.redis.bucketLevel(this.key, this.capacity, this.refillPerMs)) / this.capacity;
   }
 
   /** Waits until `cost` units are free and takes them; a cost above the capacity takes the whole bucket. */

@@ -7,6 +7,7 @@ import { MarketplaceThrottledError, type MarketplaceAdapter } from '../connector
 import { newDriftRun, type MarketplaceService, type ResolvedConnection } from './marketplace.service.js';
 import { DriftLineEntity } from '../data/marketplace.entity.js';
 import { bucketKey } from './pusher.js';
+import { driftCause, type DriftCause } from '../domain/problem-rules.js';
 import type { MarketplaceQueues, PushRequest } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
 
@@ -77,15 +78,19 @@ export class Reconciler {
   /**
    * Queues the channel's retired marketplace SKUs, then reads back, under the marketplace SKU each is
    * listed as, the quantities of the least recently verified listed SKUs (not pending: their push is
-   * on its way), records those further than the tolerance from our available-to-sell, and queues corrections.
+   * on its way), records those further than the tolerance from our available-to-sell with the cause
+   * measured from what we last pushed (raised as MARKETPLACE_DRIFT problems), and queues corrections.
    */
   async repairDrift(channelId: string): Promise<void> {
     const connection = await this.connection(channelId);
     if (!connection) return;
     await this.deps.listings.reconcileRetired(connection);
     const run = newDriftRun(channelId);
-    const candidates = (await this.deps.service.leastRecentlyVerified(channelId, this.deps.driftSkusPerRun)).map((s) => s.sku);
+    const states = await this.deps.service.leastRecentlyVerified(channelId, this.deps.driftSkusPerRun);
+    const candidates = states.map((s) => s.sku);
+    const lastPushed = new Map(states.map((s) => [s.sku, s.lastPushedQuantity]));
     const lines: DriftLineEntity[] = [];
+    const causes = new Map<string, DriftCause>();
     const verified: string[] = [];
     try {
       const adapter = await this.deps.adapterFor(connection);
@@ -105,6 +110,7 @@ export class Reconciler {
           const their = theirs.get(listed.get(sku)!) ?? null;
           if (their === null || Math.abs(their - quantity) > this.deps.driftTolerance) {
             lines.push(Object.assign(new DriftLineEntity(), { runId: run.id, sku, ours: quantity, theirs: their }));
+            causes.set(sku, driftCause({ ours: quantity, theirs: their }, lastPushed.get(sku) ?? null));
           }
         }
       }
@@ -112,9 +118,11 @@ export class Reconciler {
       run.error = (err as Error).message.slice(0, 2000);
       this.deps.log.warn({ err, channelId }, 'drift repair stopped early');
     }
-    await this.queue(connection, lines.map((l) => l.sku), true);
     Object.assign(run, { finishedAt: new Date(), checked: verified.length, drifted: lines.length, corrected: lines.length });
-    await this.deps.service.recordDriftRun(run, lines, verified);
+    // Recorded (its drifted SKUs marked pending, their problems raised) before the corrections are
+    // queued: a correction accepted at once then ends a problem already on record.
+    await this.deps.service.recordDriftRun(run, lines, verified, causes);
+    await this.enqueue(connection, lines.map((l) => l.sku), true);
     this.deps.log.info({ channelId, checked: run.checked, drifted: run.drifted }, 'drift repair run finished');
   }
 
@@ -133,6 +141,12 @@ export class Reconciler {
   private async queue(connection: ResolvedConnection, skus: readonly string[], force: boolean): Promise<void> {
     if (!skus.length) return;
     await this.deps.service.markPending(skus.map((sku) => ({ channelId: connection.channelId, sku, seq: '' })));
+    await this.enqueue(connection, skus, force);
+  }
+
+  /** Queues pushes of SKUs already marked pending. */
+  private async enqueue(connection: ResolvedConnection, skus: readonly string[], force: boolean): Promise<void> {
+    if (!skus.length) return;
     const requests: PushRequest[] = skus.map((sku) => ({
       channelId: connection.channelId, sku, seq: '', force, urgent: force, channelPriority: connection.channelPriority,
     }));

@@ -27,6 +27,7 @@ import { AccountPusher } from './pusher.js';
 import { MAINTENANCE_QUEUE, maintenanceJobSchema, marketplaceQueues, pushQueueName } from './queues.js';
 import { Reconciler } from './reconciler.js';
 import { endpointProblem, queueProblem } from '../domain/connection-rules.js';
+import { syncLagTransition } from '../domain/problem-rules.js';
 import { UnusableConnectionError, SecretStore, type ConnectionProblemCode } from './secrets.js';
 
 const DRIFT_SCHEDULE = 'drift-all';
@@ -74,6 +75,7 @@ export class MarketplaceSync {
   /** Aborted by stop(): an intake poll waiting for its bucket or the marketplace gives up (its cursor is stored). */
   private readonly stopping = new AbortController();
   private timers: NodeJS.Timeout[] = [];
+  private checkingLag = false;
   private readonly epoch = randomUUID();
 
   /**
@@ -184,6 +186,11 @@ export class MarketplaceSync {
       setInterval(() => void this.refresh().catch((err: unknown) => this.log[failureLogLevel(err)]({ err }, 'reading marketplace connections failed')), this.cfg.MARKETPLACE_REFRESH_MS),
       setInterval(() => void this.watchEpoch().catch((err: unknown) => this.log.warn({ err }, 'checking the Redis epoch failed')), this.cfg.MARKETPLACE_EPOCH_CHECK_MS),
       setInterval(() => void this.pollIntake(), this.cfg.MARKETPLACE_INTAKE_POLL_MS),
+      // Several times per threshold, so a crossing is seen well within it (at most as often as connections are read).
+      setInterval(
+        () => void this.checkSyncLag().catch((err: unknown) => this.log[failureLogLevel(err)]({ err }, 'checking marketplace sync lag failed')),
+        Math.max(100, Math.min(this.cfg.MARKETPLACE_REFRESH_MS, this.cfg.SYNC_LAG_THRESHOLD_MS / 4)),
+      ),
     );
     void this.pollIntake();
   }
@@ -273,6 +280,51 @@ export class MarketplaceSync {
       this.pushers.delete(key);
       await pusher.stop();
     }
+  }
+
+  /**
+   * Raises a channel's SYNC_LAG problem once its oldest change not yet pushed is SYNC_LAG_THRESHOLD_MS
+   * old, and clears it once under half of that (domain/problem-rules.ts syncLagTransition). Every
+   * process checks; the problem's row decides which one signals (once per crossing, across
+   * restarts). A channel no longer pushed (paused, disconnected) has its problem cleared: its lag
+   * is no longer anything to act on.
+   */
+  private async checkSyncLag(): Promise<void> {
+    // A check slower than the interval is not overlapped by the next one.
+    if (this.checkingLag) return;
+    this.checkingLag = true;
+    try {
+      await this.checkSyncLagNow();
+    } finally {
+      this.checkingLag = false;
+    }
+  }
+
+  private async checkSyncLagNow(): Promise<void> {
+    const thresholdMs = this.cfg.SYNC_LAG_THRESHOLD_MS;
+    const now = new Date();
+    const active = this.connections.filter((c) => c.channelStatus === 'ACTIVE');
+    const [oldest, lagging] = await Promise.all([this.service.oldestPendingOf(active.map((c) => c.channelId)), this.service.syncLagging()]);
+    const raised = new Set(lagging);
+    for (const c of active) {
+      const since = oldest.get(c.channelId);
+      const lagMs = since ? Math.max(0, now.getTime() - since.getTime()) : 0;
+      const move = syncLagTransition({ raised: raised.has(c.channelId), lagMs, thresholdMs });
+      if (move === 'RAISE') {
+        const raisedNow = await this.service.raiseSyncLag(c.channelId, { thresholdMs, bucketFill: await this.pushBucketFill(c) });
+        if (raisedNow) this.log.warn({ channel: c.channelCode, lagMs }, 'marketplace sync lags behind: SYNC_LAG raised');
+      } else if (move === 'CLEAR') await this.service.clearSyncLag(c.channelId, { thresholdMs });
+    }
+    const pushed = new Set(active.map((c) => c.channelId));
+    for (const channelId of lagging) {
+      if (!pushed.has(channelId)) await this.service.clearSyncLag(channelId, { reason: 'The channel is no longer pushed (paused or disconnected)' });
+    }
+  }
+
+  /** How full the account's push bucket is (null when Redis cannot say): an empty one means pushes go at the marketplace's rate. */
+  private async pushBucketFill(c: ResolvedConnection): Promise<number | null> {
+    const bucket = new RateBucket(this.buckets, bucketKey(this.queues.prefix, c.kind, c.accountId, 'push'), c.policy);
+    return bucket.fill().catch(() => null);
   }
 
   /** One adapter per connection, rebuilt when its settings or credentials change. @throws UnusableConnectionError */

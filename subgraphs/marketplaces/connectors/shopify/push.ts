@@ -145,7 +145,7 @@ export async function shopifyGraphql(
     const waitMs = cost && missing > 0 ? Math.ceil((missing * 1000) / cost.throttleStatus.restoreRate) : 1000;
     throw new MarketplaceThrottledError(message, waitMs);
   }
-  if (codes.includes('INTERNAL_SERVER_ERROR')) throw new MarketplaceUnavailableError(message, res.status);
+  if (codes.includes('INTERNAL_SERVER_ERROR')) throw new MarketplaceUnavailableError(message, res.status, { code: 'INTERNAL_SERVER_ERROR' });
   throw new MarketplaceRejectedError(message, res.status, codes.find((c) => c !== undefined));
 }
 

@@ -103,7 +103,7 @@ export function createWalmartAdapter(connection: Connection, http: HttpClient, o
     let wait = opts.pollIntervalMs;
     while (!status) {
       if (Date.now() + wait > deadline) {
-        throw new MarketplaceUnavailableError(`Walmart feed ${feedId} not processed within ${opts.feedTimeoutMs} ms`);
+        throw new MarketplaceUnavailableError(`Walmart feed ${feedId} not processed within ${opts.feedTimeoutMs} ms`, undefined, { reason: 'TIMEOUT' });
       }
       try {
         await sleep(wait, undefined, { signal });
