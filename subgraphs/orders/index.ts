@@ -4,6 +4,7 @@ import { CreateOrders1732000002000 } from './data/migrations/1732000002000-creat
 import { OrderLifecycle1732000005000 } from './data/migrations/1732000005000-order-lifecycle.js';
 import { OrderSourcing1739000000000 } from './data/migrations/1739000000000-order-sourcing.js';
 import { OrderOutbox1740000000000 } from './data/migrations/1740000000000-order-outbox.js';
+import { OrderStuck1740000001000 } from './data/migrations/1740000001000-order-stuck.js';
 import { OrderEntity, OrderLineEntity, OrderOperationEntity, OrderStatusChangeEntity } from './data/order.entity.js';
 import { orderResolvers } from './api/resolvers/order.js';
 
@@ -12,6 +13,6 @@ export const ordersSubgraph: SubgraphDefinition<OrdersContext> = {
   typeDefs: loadTypeDefs(import.meta.url, 'api/schema.graphql'),
   resolvers: orderResolvers,
   entities: [OrderEntity, OrderLineEntity, OrderStatusChangeEntity, OrderOperationEntity],
-  migrations: [CreateOrders1732000002000, OrderLifecycle1732000005000, OrderSourcing1739000000000, OrderOutbox1740000000000],
+  migrations: [CreateOrders1732000002000, OrderLifecycle1732000005000, OrderSourcing1739000000000, OrderOutbox1740000000000, OrderStuck1740000001000],
   createContext,
 };

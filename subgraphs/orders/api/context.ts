@@ -42,6 +42,7 @@ const inventoryClientOf = (cfg: Config) => {
 const orderSettingsOf = (cfg: Config): OrderSettings => ({
   reservationTtlSeconds: cfg.ORDER_RESERVATION_TTL_SECONDS,
   pendingGraceMs: cfg.ORDER_PENDING_GRACE_MS,
+  stuckAfterMs: cfg.ORDER_STUCK_AFTER_MS,
 });
 
 /** The request's caller, as the service records it and forwards it to inventory. */

@@ -56,6 +56,10 @@ export class OrderEntity {
   @Column({ type: 'text', nullable: true })
   rejection!: string | null;
 
+  /** When the sweeper raised the order as a STUCK_ORDER problem; null when it is not raised (never, or cleared since). */
+  @Column({ name: 'stuck_raised_at', type: 'datetime', precision: 3, nullable: true })
+  stuckRaisedAt!: Date | null;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
 

@@ -78,9 +78,19 @@ export const orderStore = {
     return affectedRows(result) === 1;
   },
 
-  /** Notes that inventory made the order's reservation permanent: one statement, no transaction of its own needed. */
-  async markHeld(tx: EntityManager, id: string, at: Date): Promise<void> {
-    await tx.query('UPDATE orders SET reservation_held_at = ? WHERE id = ?', [at, id]);
+  /**
+   * Notes that inventory made the order's reservation permanent: one statement, no transaction of
+   * its own needed. Unless `evenIfStuck`, only an order not raised as stuck: false for one that is,
+   * which the caller notes on the locked order so that its problem is cleared with it.
+   */
+  async markHeld(tx: EntityManager, id: string, at: Date, evenIfStuck = false): Promise<boolean> {
+    const result: unknown = await tx.query(`UPDATE orders SET reservation_held_at = ? WHERE id = ?${evenIfStuck ? '' : ' AND stuck_raised_at IS NULL'}`, [at, id]);
+    return affectedRows(result) === 1;
+  },
+
+  /** Notes the order raised as stuck at `at`, or (null) no longer raised. Leaves updated_at alone: the order itself did not change. */
+  async setStuck(tx: EntityManager, id: string, at: Date | null): Promise<void> {
+    await tx.query('UPDATE orders SET stuck_raised_at = ? WHERE id = ?', [at, id]);
   },
 
   async insertHistory(tx: EntityManager, change: StatusChange): Promise<void> {
@@ -162,6 +172,12 @@ export const orderStore = {
         ORDER BY updated_at LIMIT ?`,
       [before, limit],
     );
+    return rows.map((r) => r.id);
+  },
+
+  /** The order's steps still waiting for inventory, oldest first. */
+  async pendingOperationIdsOf(tx: EntityManager, orderId: string): Promise<string[]> {
+    const rows: { id: string }[] = await tx.query(`SELECT id FROM order_operations WHERE order_id = ? AND state = 'PENDING' ORDER BY created_at`, [orderId]);
     return rows.map((r) => r.id);
   },
 

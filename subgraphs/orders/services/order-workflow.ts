@@ -3,12 +3,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
 import { ConflictError, DomainError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { logger } from '../../../lib/logger.js';
+import { outboxStore } from '../../../lib/outbox.js';
 import { OrderStateError } from '../domain/errors.js';
 import { InventoryUnavailableError, type CallMeta, type InsufficientStock, type InventoryClient, type ReservationSummary, type ReserveInput } from '../../../contracts/inventory-client.js';
 import { OrderEntity, OrderLineEntity, OrderOperationEntity } from '../data/order.entity.js';
 import { type OperationKind, type OrderSourcing } from '../domain/order-vocabulary.js';
 import { applyChanges, cancelSchema, inventoryKeyOf, planCancel, parsePayload, statusOf, type LineChange, type OperationPayload, type PlaceOrder, type Rejection } from '../domain/order-rules.js';
 import { requestHash } from '../../../contracts/idempotency.js';
+import { hasUnfinishedWork, stuckCleared } from '../domain/stuck-order-rules.js';
 import { orderStore } from '../data/order.store.js';
 import type { Caller, OrderSettings } from './order.service.js';
 
@@ -27,6 +29,12 @@ function reserveRequestOf(order: OrderEntity, lines: OrderLineEntity[], fallback
 }
 
 const STEP_REASON: Record<OperationKind, string> = { FULFIL: 'shipment', CANCEL: 'cancelled', RETURN: 'return' };
+
+/** What ended a stuck order's problem when one of its steps was applied. */
+const STEP_APPLIED: Record<OperationKind, string> = { FULFIL: 'its shipment was applied', CANCEL: 'its cancellation was applied', RETURN: 'its return was recorded' };
+
+/** Told the error when inventory did not answer a call and the work was left for later (the sweeper's cause of a stuck order). */
+export type Unanswered = (err: InventoryUnavailableError) => void;
 
 /**
  * The steps an order goes through with inventory, shared by the commands (OrderService) and crash
@@ -106,7 +114,7 @@ export class OrderWorkflow {
    * @returns the order as it now is (PENDING when inventory did not answer); null when it was withdrawn
    * @throws DomainError inventory's refusal, when `onRefusal` is 'withdraw' (the order is then removed)
    */
-  async settle(order: OrderEntity, caller: Caller, onRefusal: 'withdraw' | 'reject', known?: OrderLineEntity[]): Promise<OrderEntity | null> {
+  async settle(order: OrderEntity, caller: Caller, onRefusal: 'withdraw' | 'reject', known?: OrderLineEntity[], unanswered?: Unanswered): Promise<OrderEntity | null> {
     const lines = known ?? (await orderStore.linesOf(this.ds.manager, [order.id]));
     let answer: ReservationSummary | InsufficientStock;
     try {
@@ -119,6 +127,7 @@ export class OrderWorkflow {
       if (err instanceof DomainError) return this.refused(order.id, err, caller, onRefusal);
       if (!(err instanceof InventoryUnavailableError)) throw err;
       this.log.warn({ error: err.message, orderId: order.id }, 'inventory did not answer the reservation; the order stays PENDING');
+      unanswered?.(err);
       return this.current(order.id);
     }
     if (answer.__typename === 'InsufficientStock') {
@@ -140,7 +149,7 @@ export class OrderWorkflow {
       });
       return this.current(order.id);
     }
-    return this.hold(confirmed, caller);
+    return this.hold(confirmed, caller, unanswered);
   }
 
   /** Inventory refused the order's reservation: withdraw the order (nothing kept) and rethrow, or reject it. */
@@ -154,6 +163,7 @@ export class OrderWorkflow {
       if (!order) return true;
       if (order.status !== 'PENDING') return false;
       await orderStore.delete(tx, orderId);
+      await this.clearIfSettled(tx, order, `withdrawn: inventory refused it (${err.code})`, new Date());
       return true;
     });
     if (withdrawn) throw err;
@@ -169,6 +179,7 @@ export class OrderWorkflow {
       await orderStore.update(tx, orderId, { status: 'REJECTED', rejection: JSON.stringify(rejection), updatedAt: now });
       const reason = rejection.reason === 'INSUFFICIENT_STOCK' ? `insufficient stock: ${rejection.lines.map((l) => l.sku).join(', ')}` : `${rejection.reason}: ${rejection.message ?? ''}`;
       await orderStore.insertHistory(tx, { orderId, status: 'REJECTED', actor, reason: reason.slice(0, 500), operationId: null, createdAt: now });
+      await this.clearIfSettled(tx, order, `rejected (${rejection.reason})`, now);
       return true;
     });
   }
@@ -192,13 +203,14 @@ export class OrderWorkflow {
    * this service unreachable for its whole time to live), what is still open is cancelled: the
    * order must not promise stock that nothing holds.
    */
-  async hold(order: OrderEntity, caller: Caller): Promise<OrderEntity> {
+  async hold(order: OrderEntity, caller: Caller, unanswered?: Unanswered): Promise<OrderEntity> {
     if (order.reservationHeldAt || !order.reservationId) return order;
     try {
       await this.inventory.holdReservation(order.reservationId, metaOf(caller));
     } catch (err) {
       if (err instanceof InventoryUnavailableError) {
         this.log.warn({ error: err.message, orderId: order.id }, 'inventory did not answer; the sweeper makes the reservation permanent later');
+        unanswered?.(err);
         return order;
       }
       if (!(err instanceof DomainError)) throw err;
@@ -214,8 +226,36 @@ export class OrderWorkflow {
       }
     }
     const now = new Date();
-    await orderStore.markHeld(this.ds.manager, order.id, now);
+    await this.markHeld(order.id, now);
     return Object.assign(order, { reservationHeldAt: now });
+  }
+
+  /**
+   * Notes the reservation permanent. On every order's path, so one guarded statement; an order
+   * raised as stuck takes a locked transaction instead, which also clears its problem.
+   */
+  private async markHeld(orderId: string, now: Date): Promise<void> {
+    if (await orderStore.markHeld(this.ds.manager, orderId, now)) return;
+    await writeTransaction(this.ds, async (tx) => {
+      const order = await orderStore.lock(tx, orderId);
+      if (!order) return;
+      await orderStore.markHeld(tx, orderId, now, true);
+      await this.clearIfSettled(tx, order, 'its reservation was made permanent', now);
+    });
+  }
+
+  /**
+   * In a transaction that finished some of a locked order's work: when the order was raised as
+   * stuck and nothing of it is left unfinished (or it was withdrawn), ends its problem with it
+   * (CLEARED, in this transaction). Costs nothing for an order that was never raised.
+   */
+  async clearIfSettled(tx: EntityManager, locked: OrderEntity, how: string, now: Date): Promise<void> {
+    if (!locked.stuckRaisedAt) return;
+    // Read after this transaction's own changes, under the order's lock: what is left now.
+    const order = await orderStore.findById(tx, locked.id);
+    if (hasUnfinishedWork(order, (await orderStore.pendingOperationOf(tx, locked.id)) !== null)) return;
+    await orderStore.setStuck(tx, locked.id, null);
+    await outboxStore.append(tx, [stuckCleared(locked, how, now)], now);
   }
 
   /** OrderService.cancel's step; here because a confirmed order whose reservation lapsed is cancelled by the workflow itself. */
@@ -327,7 +367,7 @@ export class OrderWorkflow {
    * @returns 'unavailable' when inventory did not answer (the step stays PENDING)
    * @throws DomainError inventory's refusal, after the refused part of the step was undone
    */
-  async drive(op: OrderOperationEntity, caller: Caller): Promise<'done' | 'unavailable'> {
+  async drive(op: OrderOperationEntity, caller: Caller, unanswered?: Unanswered): Promise<'done' | 'unavailable'> {
     const order = await this.current(op.orderId);
     if (!order) throw new NotFoundError('Order', op.orderId);
     const payload = parsePayload(op.payload);
@@ -360,9 +400,17 @@ export class OrderWorkflow {
       if (!(err instanceof InventoryUnavailableError)) throw err;
       this.log.warn({ error: err.message, orderId: op.orderId, operationId: op.id, kind: op.kind }, 'inventory did not answer; the step stays recorded and is applied later');
       await writeTransaction(this.ds, (tx) => orderStore.noteOperationFailure(tx, op.id, err.message));
+      unanswered?.(err);
       return 'unavailable';
     }
-    await writeTransaction(this.ds, (tx) => orderStore.finishOperation(tx, op.id, op.payload, new Date()));
+    await writeTransaction(this.ds, async (tx) => {
+      // The order locked first, as every change of it: a sweep raising it as stuck meanwhile either
+      // sees the step done, or is seen here and cleared.
+      const locked = await orderStore.lock(tx, op.orderId);
+      const now = new Date();
+      await orderStore.finishOperation(tx, op.id, op.payload, now);
+      if (locked) await this.clearIfSettled(tx, locked, STEP_APPLIED[op.kind], now);
+    });
     return 'done';
   }
 
@@ -383,6 +431,7 @@ export class OrderWorkflow {
       await this.changeLines(tx, order, lines, op, refused, -1, 'undone', null, now);
       if (applied.length) await orderStore.finishOperation(tx, op.id, JSON.stringify({ ...payload, lines: applied }), now);
       else await orderStore.deleteOperation(tx, op.id);
+      await this.clearIfSettled(tx, order, `inventory refused its ${op.kind.toLowerCase()} step, which was undone`, now);
     });
   }
 }

@@ -11,6 +11,7 @@ import { type OrderSourcing, type OrderStatus } from '../domain/order-vocabulary
 import { fulfilSchema, placeOrderSchema, planFulfil, planReturn, returnSchema } from '../domain/order-rules.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { orderStore, type OrderKey } from '../data/order.store.js';
+import { OrderRecovery } from './order-recovery.service.js';
 import { OrderWorkflow } from './order-workflow.js';
 
 const cursorSchema = z.tuple([z.iso.datetime(), idSchema]);
@@ -41,6 +42,8 @@ export interface OrderSettings {
   reservationTtlSeconds: number;
   /** ORDER_PENDING_GRACE_MS: how old a PENDING order or an unfinished step must be before the sweeper takes it. */
   pendingGraceMs: number;
+  /** ORDER_STUCK_AFTER_MS: how long an order may stay unfinished before it is raised as a STUCK_ORDER problem; absent, never. */
+  stuckAfterMs?: number;
 }
 
 /** Who asks: the request id travels to inventory, the actor (x-client-id) is recorded in the status history and inventory's ledger. */
@@ -60,6 +63,7 @@ export interface Caller {
  */
 export class OrderService {
   private readonly flow: OrderWorkflow;
+  private readonly recovery: OrderRecovery;
 
   constructor(
     private readonly ds: DataSource,
@@ -67,6 +71,7 @@ export class OrderService {
     settings: OrderSettings,
   ) {
     this.flow = new OrderWorkflow(ds, inventory, settings);
+    this.recovery = new OrderRecovery(ds, this.flow, settings);
   }
 
   /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
@@ -149,6 +154,17 @@ export class OrderService {
    */
   cancel(input: unknown, caller: Caller): Promise<OrderEntity> {
     return this.flow.cancel(input, caller);
+  }
+
+  /**
+   * Runs the sweeper's recovery of one order now (a STUCK_ORDER problem's action): settles it if
+   * PENDING, has its reservation made permanent, applies its recorded steps. An order with nothing
+   * unfinished comes back unchanged.
+   * @throws BadUserInputError for a malformed id
+   * @throws NotFoundError for an unknown order
+   */
+  retry(id: string, caller: Caller): Promise<OrderEntity> {
+    return this.recovery.recoverOrder(assertId(id), caller);
   }
 
 

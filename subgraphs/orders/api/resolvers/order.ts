@@ -19,6 +19,7 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
     fulfillOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.fulfil(args.input, callerOf(ctx)),
     cancelOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.cancel(args.input, callerOf(ctx)),
     returnOrderLines: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.returnLines(args.input, callerOf(ctx)),
+    retryOrder: (_: unknown, args: { id: string }, ctx: OrdersContext) => ctx.orders.retry(args.id, callerOf(ctx)),
   },
   Order: {
     __resolveReference: (ref: { id: unknown }, ctx: OrdersContext) => (isId(ref.id) ? ctx.loaders.orderById.load(ref.id) : null),
