@@ -190,8 +190,10 @@ export const exceptionStore = {
     return tx.findOne(ExceptionEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   },
 
+  /** Writes back a row read under its lock (an UPDATE by id, without the read TypeORM's save() would make first). */
   async save(tx: EntityManager, row: ExceptionEntity): Promise<void> {
-    await tx.save(ExceptionEntity, row);
+    const { id, ...columns } = row;
+    await tx.update(ExceptionEntity, { id }, columns);
   },
 
   findByIds(tx: EntityManager, ids: readonly string[]): Promise<ExceptionEntity[]> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { problemSignalSchema, stockChangedSchema, TOPICS, type StockChanged } from '../../../contracts/events.js';
+import { problemSignalSchema, stockChangedSchema, TOPICS, type ProblemSignal, type StockChanged } from '../../../contracts/events.js';
 import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
 import { StreamConsumer, type TopicEntry } from '../../../lib/stream-consumer.js';
@@ -50,49 +50,51 @@ export class ExceptionsFeed {
       log,
       handle: async (entries: TopicEntry[]) => {
         const done: string[] = [];
+        const signals: SourcedSignal[] = [];
+        const signalIds: string[] = [];
         const stock: { source: string; seq: number; change: StockChanged }[] = [];
         const stockIds: string[] = [];
+        const events: { id: string; event: ExceptionEventPayload }[] = [];
         for (const { topic, id, entry } of entries) {
           const { source, seq, payload } = entry;
-          try {
-            if (topic === TOPICS.stock) {
-              const change = stockChangedSchema.safeParse(payload);
-              if (change.success) {
-                stock.push({ source, seq, change: change.data });
-                stockIds.push(id);
-              } else done.push(id);
-              continue;
-            }
-            if (topic === TOPICS.problem) {
-              const parsed = problemSignalSchema.safeParse(payload);
-              if (!parsed.success) log.warn({ id, source, seq, issues: parsed.error.issues }, 'skipping a malformed problem signal');
-              else {
-                const signal: SourcedSignal = { source, seq, signal: parsed.data };
-                await opts.exceptions.apply([signal]);
-                const s = parsed.data;
-                if (s.state === 'RAISED' && TRENDED.has(s.kind) && s.channelId && s.measure !== null) {
-                  await opts.anomalies.recordProblemSample(s.kind === 'SYNC_LAG' ? 'SYNC_LAG_TREND' : 'DRIFT_TREND', s.channelId, new Date(s.at), s.measure);
-                }
-              }
-            } else if (topic === TOPICS.exception) {
-              const parsed = exceptionEventSchema.safeParse(payload);
-              if (parsed.success) {
-                await opts.webhooks.notify([parsed.data]);
-                opts.onEvent?.(parsed.data);
-              }
-            }
+          const parsed =
+            topic === TOPICS.problem ? problemSignalSchema.safeParse(payload) : topic === TOPICS.stock ? stockChangedSchema.safeParse(payload) : exceptionEventSchema.safeParse(payload);
+          if (!parsed.success) {
+            log.warn({ topic, id, source, seq, issues: parsed.error.issues }, 'skipping a malformed event');
             done.push(id);
-          } catch (err) {
-            log[failureLogLevel(err)]({ err, topic, id, source, seq }, 'handling an event failed; it stays pending and will be retried');
-          }
+          } else if (topic === TOPICS.problem) {
+            signals.push({ source, seq, signal: parsed.data as ProblemSignal });
+            signalIds.push(id);
+          } else if (topic === TOPICS.stock) {
+            stock.push({ source, seq, change: parsed.data as StockChanged });
+            stockIds.push(id);
+          } else events.push({ id, event: parsed.data as ExceptionEventPayload });
         }
-        if (stock.length) {
+        // An entry is acknowledged once what it feeds is written; a failure leaves its part pending, to be retried.
+        const handled = async (ids: string[], what: string, work: () => Promise<unknown>) => {
           try {
-            await opts.anomalies.recordStockChanges(stock);
-            done.push(...stockIds);
+            await work();
+            done.push(...ids);
           } catch (err) {
-            log[failureLogLevel(err)]({ err, count: stock.length }, 'recording stock changes failed; they stay pending and will be retried');
+            log[failureLogLevel(err)]({ err, what, count: ids.length }, 'handling events failed; they stay pending and will be retried');
           }
+        };
+        if (signals.length) {
+          await handled(signalIds, 'problem signals', async () => {
+            await opts.exceptions.apply(signals);
+            for (const { signal: s } of signals) {
+              if (s.state === 'RAISED' && TRENDED.has(s.kind) && s.channelId && s.measure !== null) {
+                await opts.anomalies.recordProblemSample(s.kind === 'SYNC_LAG' ? 'SYNC_LAG_TREND' : 'DRIFT_TREND', s.channelId, new Date(s.at), s.measure);
+              }
+            }
+          });
+        }
+        if (stock.length) await handled(stockIds, 'stock changes', () => opts.anomalies.recordStockChanges(stock));
+        for (const { id, event } of events) {
+          await handled([id], 'exception event', async () => {
+            await opts.webhooks.notify([event]);
+            opts.onEvent?.(event);
+          });
         }
         return done;
       },

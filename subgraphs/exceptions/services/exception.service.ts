@@ -71,6 +71,9 @@ const filterSchema = z
 const noteSchema = z.string().trim().max(2000).nullish();
 const teamSchema = z.string().trim().min(1).max(100).nullable();
 
+/** Signals applied in one transaction. */
+const APPLY_BATCH = 200;
+
 /** Units or value summed over subjects: unknown while none of them knows it. */
 const sum = (a: number | null, b: number | null, sign = 1): number | null => (a === null && b === null ? null : (a ?? 0) + sign * (b ?? 0));
 
@@ -85,11 +88,17 @@ export class ExceptionService {
   ) {}
 
   /**
-   * Applies signals in delivery order, each in its own transaction: a subject's later signal wins,
-   * a resent or older one (same source, seq not after the last applied) changes nothing.
+   * Applies signals in delivery order, up to APPLY_BATCH in a transaction (a marketplace refusing
+   * 4,000 SKUs is absorbed in seconds, not a commit per SKU): a subject's later signal wins, a
+   * resent or older one (same source, seq not after the last applied) changes nothing.
    */
   async apply(signals: readonly SourcedSignal[]): Promise<void> {
-    for (const s of signals) await writeTransaction(this.ds, (tx) => this.applyOne(tx, s));
+    for (let i = 0; i < signals.length; i += APPLY_BATCH) {
+      const batch = signals.slice(i, i + APPLY_BATCH);
+      await writeTransaction(this.ds, async (tx) => {
+        for (const s of batch) await this.applyOne(tx, s);
+      });
+    }
   }
 
   private async applyOne(tx: EntityManager, { source, seq, signal: s }: SourcedSignal): Promise<void> {
