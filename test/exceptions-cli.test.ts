@@ -51,7 +51,7 @@ afterAll(async () => {
 
 /** Problems of the test's channel, appended through the exceptions service as its feed would. */
 async function seed(signals: Record<string, unknown>[]): Promise<Record<string, string>> {
-  const source = `cli-test-${randomUUID()}`;
+  const source = `cli-test-${randomUUID().slice(0, 8)}`;
   const at = new Date().toISOString();
   await inbox.apply(signals.map((s, i) => ({ source, seq: i + 1, signal: problemSignalSchema.parse({ state: 'RAISED', channelId: channel.id, at, ...s }) })));
   const rows = (await inbox.list({ channelId: channel.id, states: ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] }, 100)).edges.map((e) => e.node);
@@ -187,7 +187,7 @@ describe('omnistock exceptions', () => {
   });
 
   it('says an anomaly finding was not one (other kinds are refused), and runs detection with exceptions:admin only', async () => {
-    const source = `cli-test-${randomUUID()}`;
+    const source = `cli-test-${randomUUID().slice(0, 8)}`;
     const sku = uniq('SPIKE-');
     // Anomaly findings come from detection, not from the problem topic: appended as detection would.
     await inbox.apply([

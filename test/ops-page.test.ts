@@ -276,7 +276,7 @@ describe('/ops exceptions inbox in a browser', () => {
         action: { kind: 'MAP_LISTING', channelId: channel.channelId, marketplaceSku },
       },
       { kind: 'STUCK_ORDER', subject: randomUUID(), cause: 'INVENTORY_UNREACHABLE', explanation: 'Inventory did not answer the reservation for 12 minutes' },
-    ].map((s, i) => ({ source: `ops-test-${channel.channelId}`, seq: i + 1, signal: problemSignalSchema.parse({ state: 'RAISED', channelId: channel.channelId, at, ...s }) }));
+    ].map((s, i) => ({ source: `ops-test-${channel.channelId.slice(0, 8)}`, seq: i + 1, signal: problemSignalSchema.parse({ state: 'RAISED', channelId: channel.channelId, at, ...s }) }));
     await inbox.apply(signals);
     const seeded = (await inbox.list({ channelId: channel.channelId }, 10)).edges.map((e) => e.node);
     const idOf = (kind: string) => seeded.find((x) => x.kind === kind)!.id;

@@ -273,7 +273,10 @@ function renderDetail(x) {
       return li;
     }),
   );
-  for (const tr of $('exception-rows').children) tr.toggleAttribute('aria-current', tr.dataset.exceptionId === x.id);
+  for (const tr of $('exception-rows').children) {
+    if (tr.dataset.exceptionId === x.id) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
+  }
   enableButtons();
 }
 
