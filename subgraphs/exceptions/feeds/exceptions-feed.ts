@@ -46,7 +46,7 @@ export class ExceptionsFeed {
       count: READ_COUNT,
       claimIdleMs: opts.claimIdleMs,
       // The group starts at the streams' ends: what was raised before lives on in the owners, who raise it again when it recurs.
-      onGroupCreated: async () => log.warn('exceptions consumer group created at the streams\' ends'),
+      onGroupCreated: async () => log.info('exceptions consumer group created at the streams\' ends'),
       log,
       handle: async (entries: TopicEntry[]) => {
         const done: string[] = [];
