@@ -149,7 +149,7 @@ describe('marketplaces leaving the channels subgraph', () => {
     expect(new Set(published.map((o) => o.supergraphVersion))).toEqual(new Set([2]));
     for (const o of published) expect(o.check!.changes.filter((c) => c.criticality === 'BREAKING')).toEqual([]);
     const latest = await registry.service.history.supergraph();
-    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual(['channels', 'inventory', 'locations', 'marketplaces', 'orders']);
+    expect(latest!.members.map((m) => m.subgraph).sort()).toEqual(['channels', 'exceptions', 'inventory', 'locations', 'marketplaces', 'orders']);
     expect(latest!.sdl).toMatch(/marketplaceSync: MarketplaceSync @join__field\(graph: MARKETPLACES/);
   });
 });

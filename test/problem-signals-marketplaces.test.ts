@@ -179,7 +179,7 @@ describe('MARKETPLACE_DRIFT', () => {
       cause: 'CHANGED_AT_MARKETPLACE',
       sku,
       channelId: ebay.channelId,
-      units: -6,
+      units: 6,
       measure: 6,
       evidence: [{ type: 'DRIFT_RUN', id: run.id }],
       action: { kind: 'REQUEST_DRIFT_REPAIR', channelId: ebay.channelId },

@@ -69,13 +69,13 @@ describe('driftCause', () => {
     expect(driftCause({ ours: 9, theirs: 5 }, null)).toBe('QUANTITY_MISMATCH');
   });
 
-  it('raises the difference as units and its size as the measure', () => {
+  it('raises the size of the difference as units at risk and as the measure (the explanation says which way)', () => {
     const s = problemSignalSchema.parse(driftSignal({ channelId: CHANNEL, sku: 'A', ours: 9, theirs: 3, cause: 'CHANGED_AT_MARKETPLACE', runId: 'run-1' }, at));
     expect(s).toMatchObject({
-      kind: 'MARKETPLACE_DRIFT', state: 'RAISED', subject: `${CHANNEL}:A`, cause: 'CHANGED_AT_MARKETPLACE', units: -6, measure: 6, sku: 'A',
+      kind: 'MARKETPLACE_DRIFT', state: 'RAISED', subject: `${CHANNEL}:A`, cause: 'CHANGED_AT_MARKETPLACE', units: 6, measure: 6, sku: 'A',
       evidence: [{ type: 'DRIFT_RUN', id: 'run-1' }], action: { kind: 'REQUEST_DRIFT_REPAIR', channelId: CHANNEL },
     });
-    expect(driftSignal({ channelId: CHANNEL, sku: 'A', ours: 4, theirs: null, cause: 'NOT_LISTED', runId: 'r' }, at)).toMatchObject({ units: -4, measure: 4 });
+    expect(driftSignal({ channelId: CHANNEL, sku: 'A', ours: 4, theirs: null, cause: 'NOT_LISTED', runId: 'r' }, at)).toMatchObject({ units: 4, measure: 4 });
   });
 });
 

@@ -128,7 +128,8 @@ export function driftSignal(p: { channelId: string; sku: string; ours: number; t
     explanation: explain(`The marketplace ${shown} of ${p.sku} where it should show ${p.ours} (${units > 0 ? `${units} more: it may sell units we do not have` : `${-units} fewer: sales it cannot make`}); drift repair pushed ${p.ours} again`),
     sku: p.sku,
     channelId: p.channelId,
-    units,
+    // Units at risk add up over an exception's SKUs: showing more and showing fewer are both wrong, and must not cancel out.
+    units: Math.abs(units),
     measure: Math.abs(units),
     evidence: [{ type: 'DRIFT_RUN', id: p.runId }],
     action: { kind: 'REQUEST_DRIFT_REPAIR', channelId: p.channelId },
