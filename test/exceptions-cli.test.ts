@@ -116,24 +116,21 @@ describe('omnistock exceptions', () => {
   });
 
   it('shows one: why, its fix, evidence and history', async () => {
-    const shown = await cli(reader, 'show', ids.DEAD_LETTER!);
+    const [shown, missing] = await Promise.all([cli(reader, 'show', ids.DEAD_LETTER!), cli(reader, 'show', randomUUID())]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('Marketplace refuses stock updates for 1 SKU (ITEM_NOT_LISTED)');
     expect(shown.stdout).toContain('The marketplace refused the quantity of SKU-A 5 times: Item is not listed on this site');
     expect(shown.stdout).toContain(`Suggested fix: Replay the dead letters (REPLAY_DEAD_LETTERS), run it with \`omnistock exceptions act ${ids.DEAD_LETTER}\``);
     expect(shown.stdout).toMatch(/Evidence \(1\):\n +\S+ +DEAD_LETTER /);
     expect(shown.stdout).toMatch(/History:\n +\S+ +RAISED → OPEN MEDIUM/);
-    const missing = await cli(reader, 'show', randomUUID());
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^✖ NOT_FOUND/);
   });
 
   it('acknowledges, assigns and resolves with the key\'s client as the actor; a key without exceptions:write is refused', async () => {
-    const refused = await cli(reader, 'ack', ids.DEAD_LETTER!);
+    const [refused, ack] = await Promise.all([cli(reader, 'ack', ids.DEAD_LETTER!), cli(writer, 'ack', ids.DEAD_LETTER!, '--note', 'on it')]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^✖ FORBIDDEN: Mutation\.acknowledgeException requires the scope exceptions:write/);
-
-    const ack = await cli(writer, 'ack', ids.DEAD_LETTER!, '--note', 'on it');
     expect(ack.code, ack.stderr).toBe(0);
     expect(ack.stdout).toBe(`✔ ${ids.DEAD_LETTER} acknowledged: ACKNOWLEDGED  Marketplace refuses stock updates for 1 SKU (ITEM_NOT_LISTED)\n`);
     const assigned = await cli(writer, 'assign', ids.DEAD_LETTER!, 'marketplace-ops', '--json');
@@ -148,13 +145,15 @@ describe('omnistock exceptions', () => {
   });
 
   it('refuses a fix while a variable it needs is missing, sending nothing', async () => {
-    const missing = await cli(writer, 'act', ids.UNMAPPED_LISTING!);
+    const [missing, unknown, none] = await Promise.all([
+      cli(writer, 'act', ids.UNMAPPED_LISTING!),
+      cli(writer, 'act', ids.UNMAPPED_LISTING!, '--var', 'skew=SKU-A'),
+      cli(writer, 'act', ids.STUCK_ORDER!),
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('✖ "Map the listing to one of our SKUs" needs sku: nothing was run. Run again with --var sku=<value>\n');
-    const unknown = await cli(writer, 'act', ids.UNMAPPED_LISTING!, '--var', 'skew=SKU-A');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('✖ --var skew: the action takes no such variable (it takes channelId, sku, marketplaceSku)\n');
-    const none = await cli(writer, 'act', ids.STUCK_ORDER!);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('suggests no fix');
   });
@@ -213,17 +212,19 @@ describe('omnistock exceptions', () => {
       },
     ]);
     const spike = (await inbox.list({ kinds: ['MOVEMENT_SPIKE'], sku }, 5)).edges[0]!.node.id;
-    const refused = await cli(writer, 'not-anomaly', ids.DEAD_LETTER!);
+    const admin = await apiKey(['exceptions:admin']);
+    const [refused, dismissed, notAdmin, detected] = await Promise.all([
+      cli(writer, 'not-anomaly', ids.DEAD_LETTER!),
+      cli(writer, 'not-anomaly', spike, '--note', 'stock take', '--json'),
+      cli(writer, 'detect'),
+      cli(admin, 'detect'),
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^✖ BAD_USER_INPUT: .*not an anomaly finding/);
-    const dismissed = await cli(writer, 'not-anomaly', spike, '--note', 'stock take', '--json');
     expect(dismissed.code, dismissed.stderr).toBe(0);
     expect(json(dismissed.stdout)).toMatchObject({ state: 'RESOLVED', resolution: 'NOT_AN_ANOMALY', note: 'stock take' });
-
-    const notAdmin = await cli(writer, 'detect');
     expect(notAdmin.code).toBe(1);
     expect(notAdmin.stderr).toMatch(/^✖ FORBIDDEN: Mutation\.runAnomalyDetection requires the scope exceptions:admin/);
-    const detected = await cli(await apiKey(['exceptions:admin']), 'detect');
     expect(detected.code, detected.stderr).toBe(0);
     expect(detected.stdout).toMatch(/^✔ \d+ finding\(s\) raised or standing over \d+ series, in \d+ ms\n$/);
   });
