@@ -93,6 +93,8 @@ export const stockChangedSchema = z.object({
   at: z.string(),
   /** When the change happened where it happened, for one reported after the fact (a till sale's time); absent: at `at`. */
   occurredAt: z.string().optional(),
+  /** An ADJUSTMENT's reason (SHRINKAGE, DAMAGE, CORRECTION, FOUND, CYCLE_COUNT); absent in events written before it was carried. */
+  reason: z.string().optional(),
 });
 export type StockChanged = z.infer<typeof stockChangedSchema>;
 

@@ -277,7 +277,8 @@ export function ledgerContext(input: {
 function dismissals(feedback: readonly AnomalyFeedback[], lastDay: number, settings: DetectionSettings): Map<string, { score: number; day: number }> {
   const out = new Map<string, { score: number; day: number }>();
   for (const f of feedback) {
-    if (f.day > lastDay || lastDay - f.day > settings.feedbackDays) continue;
+    // A dismissal made after the window's last day (today, of last night's finding) counts too.
+    if (lastDay - f.day > settings.feedbackDays) continue;
     const isTrend = (TREND_KINDS as readonly string[]).includes(f.kind);
     const key = isTrend ? feedbackKey(f.kind, f.channelId ?? f.sku, null) : feedbackKey(f.kind, f.sku, f.locationId);
     const prior = out.get(key);

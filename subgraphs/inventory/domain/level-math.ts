@@ -42,7 +42,7 @@ export const levelKeyOf = (l: { sku: string; locationId: string }) => `${l.sku}\
  * The outbox event for one level change (topic `stock`, ordered per SKU and location); `occurredAt`
  * for a change reported after it happened (a till sale), so consumers can tell how late it came.
  */
-export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date, occurredAt?: Date | null): OutboxEvent {
+export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date, occurredAt?: Date | null, reason?: string | null): OutboxEvent {
   const payload: StockChanged = {
     sku: after.sku,
     locationId: after.locationId,
@@ -52,6 +52,8 @@ export function stockChangedEvent(before: StockLevel, after: StockLevel, change:
     version: after.version,
     at: at.toISOString(),
     ...(occurredAt && occurredAt < at ? { occurredAt: occurredAt.toISOString() } : {}),
+    // The anomaly ledger tells shrinkage from corrections by it.
+    ...(reason ? { reason } : {}),
   };
   return { topic: TOPICS.stock, key: `${after.sku}:${after.locationId}`, payload };
 }

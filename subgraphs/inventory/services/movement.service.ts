@@ -234,7 +234,7 @@ export class MovementService {
       await stockMovementStore.receiveTransfer(tx, transfer.id, m.quantity, now);
     }
 
-    const afters = await this.applyChanges(tx, changes, locked, m.type, now, m.occurredAt);
+    const afters = await this.applyChanges(tx, changes, locked, m.type, now, m.occurredAt, m.reason);
     const movements = changes.map((c, i) =>
       this.movementRow(m, c, locked.get(levelKeyOf(c.key))!, afters[i]!, {
         // The destination of a transfer gets its own ledger line under a derived key.
@@ -257,6 +257,7 @@ export class MovementService {
     change: string,
     now: Date,
     occurredAt?: Date | null,
+    reason?: string | null,
   ): Promise<StockLevelEntity[]> {
     const afters: StockLevelEntity[] = [];
     for (const c of changes) {
@@ -269,7 +270,7 @@ export class MovementService {
     }
     await outboxStore.append(
       tx,
-      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now, occurredAt)),
+      changes.map((c, i) => stockChangedEvent(locked.get(levelKeyOf(c.key))!, afters[i]!, change, now, occurredAt, reason)),
       now,
     );
     return afters;
