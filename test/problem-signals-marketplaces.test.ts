@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { problemSignalSchema, type ProblemKind, type ProblemSignal } from '../contracts/events.js';
+import { operationOf } from '../subgraphs/exceptions/domain/exception-rules.js';
 import { MarketplaceOrderEntity } from '../subgraphs/marketplaces/data/intake.entity.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { uniq } from './client.js';
@@ -73,6 +74,11 @@ const deadLettersOf = async (channelId: string, sku: string): Promise<{ id: stri
   (await w.sync(channelId)).deadLetters.edges.map((e: { node: { id: string; sku: string; code: string | null; replayedAt: string | null } }) => e.node).filter((n: { sku: string }) => n.sku === sku);
 
 const REPLAY = `mutation($c: ID!) { replayDeadLetters(channelId: $c) { replayed { id sku } } }`;
+/** Runs a signal's suggested action as the exceptions inbox hands it to a person: its operation and variables, and what the person adds. */
+const runAction = (signal: ProblemSignal, extra: Record<string, unknown> = {}) => {
+  const op = operationOf(signal.action!, 'test');
+  return w.ok(op.operation, { ...op.variables, ...extra });
+};
 const DRIFT_REPAIR = `mutation($c: ID!) { requestDriftRepair(channelId: $c) }`;
 const SET_LISTING = `mutation($c: ID!, $i: MarketplaceListingInput!) { setMarketplaceListing(channelId: $c, input: $i) { sku marketplaceSku } }`;
 const CONNECT = `mutation($id: ID!, $input: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $id, input: $input) { id } }`;
@@ -114,7 +120,7 @@ describe('DEAD_LETTER', () => {
 
     // Fixed at the marketplace and replayed: the push goes through and the problem ends.
     sim.acceptSku('EBAY', ebay.account, sku);
-    await w.ok(REPLAY, { c: ebay.channelId });
+    await runAction(again[1]!);
     const all = await signalled('DEAD_LETTER', subject, 4, 'CLEARED');
     expect(sim.quantity('EBAY', ebay.account, sku)).toBe(7);
     expect(all[3]).toMatchObject({ kind: 'DEAD_LETTER', state: 'CLEARED', subject, cause: 'EBAY_25019', sku, channelId: ebay.channelId, action: null });
@@ -206,7 +212,7 @@ describe('MARKETPLACE_DRIFT', () => {
 
     // Someone sets it right at eBay; the next run reads it back as it should be.
     sim.setQuantity('EBAY', ebay.account, sku, 9);
-    await w.ok(DRIFT_REPAIR, { c: ebay.channelId });
+    await runAction(raised!);
     const all = await signalled('MARKETPLACE_DRIFT', subject, 2, 'CLEARED');
     const run = (await w.sync(ebay.channelId)).driftRuns.edges[0].node;
     expect(all[1]).toMatchObject({ state: 'CLEARED', sku, evidence: [{ type: 'DRIFT_RUN', id: run.id }] });
@@ -240,7 +246,7 @@ describe('UNMAPPED_LISTING', () => {
     expect(await openSubjects('UNMAPPED_LISTING', listed.channelId)).toEqual([subject]);
 
     const sku = await w.item();
-    await w.ok(SET_LISTING, { c: listed.channelId, i: { sku, marketplaceSku: theirs } });
+    await runAction(raised!, { sku });
     const all = await signalled('UNMAPPED_LISTING', subject, 3, 'CLEARED');
     expect(all[2]).toMatchObject({ state: 'CLEARED', subject, cause: 'UNMAPPED_SKU', sku, evidence: [{ type: 'LISTING', id: `${listed.channelId}:${sku}` }] });
     expect(await openSubjects('UNMAPPED_LISTING', listed.channelId)).toEqual([]);
