@@ -32,7 +32,7 @@ async function raise(s: Omit<ProblemSignalInput, 'state' | 'explanation' | 'at'>
 }
 
 /** Runs an exception's action as the person with `key` would: its operation, its variables and what they add. */
-async function act(x: { action: { operation: string; variables: string } }, key: string, extra: Record<string, unknown> = {}) {
+async function act(x: Record<string, any>, key: string, extra: Record<string, unknown> = {}) {
   return gql(stack.gatewayUrl, x.action.operation, { ...JSON.parse(x.action.variables), ...extra }, as(key));
 }
 
