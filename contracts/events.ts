@@ -181,8 +181,8 @@ export const problemSignalSchema = z.object({
   sku: z.string().nullable().default(null),
   locationId: z.string().nullable().default(null),
   channelId: z.string().nullable().default(null),
-  /** Units at risk where known. */
-  units: z.number().int().nullable().default(null),
+  /** Units at risk where known: a count, never negative (the explanation says which way a difference goes); an exception adds its subjects'. */
+  units: z.number().int().nonnegative().nullable().default(null),
   /** Value at risk where known (units × price, in the channel's currency). */
   value: z.number().nullable().default(null),
   /** The figure that raised it where there is one (seconds of lag, units of drift), for trends. */

@@ -71,9 +71,9 @@ describe('RECONCILIATION_DRIFT', () => {
     // One RAISED per drifting line of a known SKU and location (the unknown SKU has nothing to apply).
     const raised = await signalsOf(run.id);
     expect(raised.map((s) => [s.state, s.sku, s.units, s.measure])).toEqual([
-      ['RAISED', a, -3, 3],
+      ['RAISED', a, 3, 3],
       ['RAISED', b, 4, 4],
-      ['RAISED', c, -8, 8],
+      ['RAISED', c, 8, 8],
     ]);
     for (const s of raised) {
       expect(s).toMatchObject({

@@ -34,7 +34,7 @@ describe('drift signals', () => {
       cause: 'erp:sap',
       sku: 'SKU-1',
       locationId: LOC,
-      units: -5,
+      units: 5,
       measure: 5,
       evidence: [{ type: 'RECONCILIATION_RUN', id: RUN.id }],
       action: { kind: 'APPLY_RECONCILIATION', runId: RUN.id },
