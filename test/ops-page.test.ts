@@ -401,7 +401,7 @@ describe('/ops exceptions inbox in a browser', () => {
       .poll(async () => (drift = (await inbox.list({ kinds: ['RECONCILIATION_DRIFT'], cause: erp }, 5)).edges[0]?.node.id), { timeout: 30_000 })
       .toBeDefined();
     await page.locator(row(drift!)).waitFor({ timeout: 30_000 });
-    expect(await text(page, field(drift!, 'unitsAtRisk'))).toBe('-3');
+    expect(await text(page, field(drift!, 'unitsAtRisk'))).toBe('3');
     await page.click(`${row(drift!)} button`);
     await expect.poll(() => page.getAttribute('#exception-detail', 'data-exception-id')).toBe(drift);
     expect(await text(page, '#exception-act')).toBe('Apply the count');
