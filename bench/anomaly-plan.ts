@@ -41,9 +41,9 @@ export const DEFAULT_PLAN: Omit<AnomalyPlanOptions, 'seed'> = {
   skus: 2000,
   locations: 28,
   days: 90,
-  channels: 150,
+  channels: 300,
   perKind: 80,
-  perTrendKind: 20,
+  perTrendKind: 40,
   // 2026-06-30, a Tuesday: any fixed day keeps a seed's run the same from one day to the next.
   lastDay: 20634,
 };
@@ -98,6 +98,25 @@ export interface AnomalyPlan {
 }
 
 export const seriesKey = (sku: string, locationId: string) => `${sku}|${locationId}`;
+
+/**
+ * A generator with its whole state drawn from `seed` by splitmix32: pure-rand's own seeding leaves
+ * most of xoroshiro's state constant, and streams seeded with neighbouring numbers (one per SKU)
+ * would then draw alike for a while (outliers on the same day in unrelated SKUs).
+ */
+function stream(...seed: number[]): RandomGenerator {
+  let x = 0;
+  for (const part of seed) x = mix32(x ^ mix32(part));
+  const next = () => mix32((x = (x + 0x9e3779b9) | 0));
+  return xoroshiro128plus.fromState([next(), next(), next(), next()]);
+}
+
+/** splitmix32's finaliser. */
+function mix32(z: number): number {
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) | 0;
+}
 
 const uniform = (rng: RandomGenerator) => unsafeUniformIntDistribution(0, 2 ** 30 - 1, rng) / 2 ** 30;
 const between = (rng: RandomGenerator, lo: number, hi: number) => lo + (hi - lo) * uniform(rng);
@@ -174,7 +193,7 @@ const sdOf = (mean: number, shape: number) => {
 const zeroDay = (mean: number, shape: number) => Math.pow(shape / (shape + mean), shape);
 
 export function planAnomalies(o: AnomalyPlanOptions): AnomalyPlan {
-  const rng = xoroshiro128plus(o.seed);
+  const rng = stream(o.seed);
   const firstDay = o.lastDay - o.days + 1;
   const skuIds = Array.from({ length: o.skus }, (_, i) => `ANOM-${String(i).padStart(6, '0')}`);
   const locationIds = Array.from({ length: o.locations }, () => uuidFrom(rng));
@@ -353,7 +372,7 @@ export function generateSku(plan: AnomalyPlan, sku: number): SkuWindow {
   const o = plan.options;
   const L = o.locations;
   const D = o.days;
-  const rng = xoroshiro128plus((o.seed * 1_000_003 + sku * 7919) | 0);
+  const rng = stream(o.seed, sku + 1);
   const shape = plan.shape[sku]!;
   const week = WEEK.map((w) => w * Math.exp(0.08 * normal(rng)));
   const weekMean = week.reduce((a, b) => a + b, 0) / 7;

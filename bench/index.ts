@@ -1,5 +1,6 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { benchAnomalies } from './anomalies.js';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
 import { benchOrders } from './orders.js';
@@ -97,6 +98,17 @@ program
   })
   .action(async (opts: { skus: number; minutes: number; timeScale: number; buffers: number[]; demand: number; meanStock: number; seed: number; drain: number; confidence?: number }) => {
     await benchPromotion({ ...opts, drainSeconds: opts.drain });
+  });
+
+program
+  .command('anomalies')
+  .description('anomaly detection on a seeded 90-day ledger (weekly rhythm, bursty demand, known anomalies and look-alikes) in MariaDB: precision and recall per kind, and how long detection takes')
+  .option('--seed <n>', 'seed of the ledger and its anomalies', positiveInt, 11)
+  .option('-s, --skus <n>', 'SKUs', positiveInt, 2000)
+  .option('-l, --locations <n>', 'locations', positiveInt, 28)
+  .option('-d, --days <n>', 'days of ledger (the last 7 are where findings fire)', positiveInt, 90)
+  .action(async (opts: { seed: number; skus: number; locations: number; days: number }) => {
+    await benchAnomalies(opts);
   });
 
 await program.parseAsync();

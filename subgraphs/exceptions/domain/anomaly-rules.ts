@@ -62,6 +62,8 @@ export interface DetectionSettings {
   trendRecentDays: number;
   /** Trends: days in a row the EWMA must stay above the threshold, and whose figures' median must stay above the baseline. */
   trendPersistDays: number;
+  /** Trends: a day's figure enters the EWMA at most this many spreads above the baseline median (one incident adds little). */
+  trendClip: number;
 }
 
 export const DEFAULT_SETTINGS: DetectionSettings = {
@@ -76,6 +78,7 @@ export const DEFAULT_SETTINGS: DetectionSettings = {
   trendAlpha: 0.3,
   trendRecentDays: 14,
   trendPersistDays: 3,
+  trendClip: 3,
 };
 
 /** A promotion announced in advance: a spike inside it is expected, and its days are no baseline. locationId null: every location. */
@@ -568,7 +571,7 @@ function shrinkageOf(w: SkuWindow, l: LocationSeries, windowStart: number, ctx: 
     units: Math.round(observed - usual),
     explanation:
       `shrinkage of ${fmt(observed)} units in the ${len} days to ${dayLabel(last)} (${fmt(peak)} on ${dayLabel(day)}) against a usual ` +
-      `${fmt(usual)} per ${len} days (losses on ${lossDays} of the ${windowStart} days before, typically ${fmt(size)} units; MAD ${fmt(mad)}, spread ${fmt(sd)}): ` +
+      `${fmt(usual)} per ${len} days (losses on ${lossDays} of the ${windowStart} days before${lossDays > 1 ? `, typically ${fmt(size)} units` : ''}; MAD ${fmt(mad)}, spread ${fmt(sd)}): ` +
       `${fmt(score)} robust deviations, threshold ${fmt(threshold)}${note}`,
   };
 }
@@ -677,16 +680,16 @@ function phantomOf(w: SkuWindow, l: LocationSeries, total: Float64Array, ctx: Le
     units: onHand,
     explanation:
       `no sale for ${gap} days to ${dayLabel(lastDay)} with ${fmt(onHand)} units on hand, where it sold on ${selling} of ${stocked} stocked days before ` +
-      `(a sale every ${fmt(usualGap)} days; the gap is ${fmt(gap * share)}× that): a gap this long comes by chance once in ${odds(chance)} ` +
+      `(a sale every ${usualGap === 1 ? 'day' : `${fmt(usualGap)} days`}; the gap is ${fmt(gap * share)}× that): a gap this long comes by chance once in ${odds(chance)} ` +
       `(score ${fmt(score)} = −log10 of that chance, threshold ${fmt(threshold)}${note}); ` +
       `${sellingSisters} sister locations sold ${fmt(sisterGap)} units meanwhile (${Math.round((100 * sisterGap) / Math.max(sisterUsual, 1e-9))}% of their usual)`,
   };
 }
 
-/** 1 / chance in words: "52,000", "3.1 million". */
+/** 1 / chance in words: "52,000", "3.1 million", "10^14". */
 function odds(chance: number): string {
   const n = 1 / chance;
-  if (n >= 1e9) return `${fmt(n / 1e9)} billion`;
+  if (n >= 1e9) return `10^${Math.round(Math.log10(n))}`;
   if (n >= 1e6) return `${fmt(n / 1e6)} million`;
   return Math.round(n).toLocaleString('en-GB');
 }
@@ -698,9 +701,6 @@ export interface TrendSeries {
   days: { day: number; value: number }[];
 }
 
-/** Spreads above the baseline median at which a day's figure is clipped before it enters a trend's EWMA. */
-const TREND_CLIP = 3;
-
 const TREND_WHAT: Record<TrendKind, { name: string; unit: string }> = {
   SYNC_LAG_TREND: { name: 'sync lag', unit: ' s' },
   DRIFT_TREND: { name: 'drift', unit: ' lines' },
@@ -710,7 +710,7 @@ const TREND_WHAT: Record<TrendKind, { name: string; unit: string }> = {
  * SYNC_LAG_TREND, DRIFT_TREND: a channel whose daily figure has risen above its baseline and
  * stays there. The baseline is every day before the most recent `trendRecentDays`: its median and
  * MAD (the spread at least the Poisson spread of the median and at least one). An EWMA runs over the
- * whole series from the baseline's median, each day counted at most `TREND_CLIP` spreads above
+ * whole series from the baseline's median, each day counted at most `trendClip` spreads above
  * the median (one incident, however large, adds little); it fires when, for `trendPersistDays` days in a row up
  * to the last, the EWMA stood more than the threshold above the median (in EWMA deviations: the
  * spread × √(α / (2 − α)), as in an EWMA control chart) and the median of those days' own figures
@@ -757,7 +757,7 @@ export function detectTrends(
         run = 0;
         continue;
       }
-      ewma = alpha * Math.min(v, center + TREND_CLIP * sd) + (1 - alpha) * ewma;
+      ewma = alpha * Math.min(v, center + settings.trendClip * sd) + (1 - alpha) * ewma;
       score = (ewma - center) / ewmaSd;
       run = score >= threshold ? run + 1 : 0;
     }
@@ -778,7 +778,7 @@ export function detectTrends(
       baseline: center,
       explanation:
         `${what.name} of ${fmt(values[length - 1]!)}${what.unit} on ${dayLabel(lastDay)} (EWMA ${fmt(ewma)}${what.unit}) against a baseline median of ` +
-        `${fmt(center)}${what.unit} (MAD ${fmt(mad)}${what.unit}, each day counted at most ${fmt(center + TREND_CLIP * sd)}${what.unit}): the EWMA above it for ${run} days in a row, now ${fmt(score)} deviations up, ` +
+        `${fmt(center)}${what.unit} (MAD ${fmt(mad)}${what.unit}, each day counted at most ${fmt(center + settings.trendClip * sd)}${what.unit}): the EWMA above it for ${run} days in a row, now ${fmt(score)} deviations up, ` +
         `the last ${settings.trendPersistDays} days' median ${fmt(recentMedian)}${what.unit}, ` +
         `threshold ${fmt(threshold)}${note}`,
     });
