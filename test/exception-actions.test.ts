@@ -23,7 +23,7 @@ let seq = 1;
 
 const as = (key: string) => ({ 'x-api-key': key });
 const EXCEPTION = `query($id: ID!) { exception(id: $id) { id kind state resolution openSubjects action { kind operation variables missing } } }`;
-const BY_KIND = `query($f: ExceptionFilter) { exceptions(filter: $f) { edges { node { id kind state cause action { kind operation variables missing } } } } }`;
+const BY_KIND = `query($f: ExceptionFilterInput) { exceptions(filter: $f) { edges { node { id kind state cause action { kind operation variables missing } } } } }`;
 
 async function raise(s: Omit<ProblemSignalInput, 'state' | 'explanation' | 'at'>): Promise<Record<string, any>> {
   await exceptions.apply([{ source: 'test', seq: seq++, signal: problemEvent({ ...s, state: 'RAISED', explanation: 'raised by the test', at: new Date().toISOString() }).payload as never }]);

@@ -27,7 +27,7 @@ let seq = 1;
 const EXCEPTION_FIELDS = `id kind severity state title cause explanation openSubjects totalSubjects unitsAtRisk valueAtRisk evidenceCount
   evidence(first: 5) { type id subject } action { kind label operation variables missing } team note acknowledgedBy resolution
   channel { id } history { event state severity actor note }`;
-const LIST = `query($filter: ExceptionFilter, $first: Int) { exceptions(filter: $filter, first: $first) { edges { node { ${EXCEPTION_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
+const LIST = `query($filter: ExceptionFilterInput, $first: Int) { exceptions(filter: $filter, first: $first) { edges { node { ${EXCEPTION_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
 const ONE = `query($id: ID!) { exception(id: $id) { ${EXCEPTION_FIELDS} } }`;
 const as = (key: string) => ({ 'x-api-key': key });
 
@@ -97,7 +97,7 @@ describe('grouping by root cause', () => {
 
     const counts = await gql(
       stack.gatewayUrl,
-      `query($f: ExceptionFilter) { exceptionCounts(filter: $f) { total byKind { key count } byCause { key count } bySeverity { key count } } }`,
+      `query($f: ExceptionFilterInput) { exceptionCounts(filter: $f) { total byKind { key count } byCause { key count } bySeverity { key count } } }`,
       { f: { channelId } },
       as(keys.reader),
     );
@@ -255,7 +255,7 @@ describe('where people hear about it', () => {
   it('streams raised exceptions to a subscriber through the gateway, filtered by severity', async () => {
     const channelId = randomUUID();
     const client = wsClient(wsUrl(stack.gatewayUrl), { 'x-api-key': keys.reader });
-    const got = collect(client, `subscription($f: ExceptionRaisedFilter) { exceptionRaised(filter: $f) { kind severity cause channel { id } openSubjects } }`, { f: { channelId, minSeverity: 'HIGH' } });
+    const got = collect(client, `subscription($f: ExceptionRaisedFilterInput) { exceptionRaised(filter: $f) { kind severity cause channel { id } openSubjects } }`, { f: { channelId, minSeverity: 'HIGH' } });
     try {
       // The subscription is live once the gateway opened it at the subgraph; raise until one arrives.
       await waitFor('a subscription event', async () => {

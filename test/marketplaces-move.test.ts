@@ -144,6 +144,7 @@ describe('marketplaces leaving the channels subgraph', () => {
       locations: 'unchanged',
       channels: 'published',
       marketplaces: 'published',
+      exceptions: 'unchanged',
     });
     const published = outcomes.filter((o) => o.outcome === 'published');
     expect(new Set(published.map((o) => o.supergraphVersion))).toEqual(new Set([2]));

@@ -42,7 +42,7 @@ describe('schema registry', () => {
     expect(subgraphs.data!.subgraphs.every((s: { currentVersion: number; team: string }) => s.currentVersion === 1 && s.team === 'platform')).toBe(true);
     const v1 = await admin('{ supergraphVersion(version: 1) { compositionVersion reason members { subgraph schemaVersion } sdl } }');
     expect(v1.data!.supergraphVersion.compositionVersion).toMatch(/^2\.\d+\.\d+/);
-    expect(v1.data!.supergraphVersion.members).toHaveLength(5);
+    expect(v1.data!.supergraphVersion.members).toHaveLength(6);
     expect(v1.data!.supergraphVersion.sdl).toContain('join__Graph');
   });
 

@@ -9,7 +9,7 @@ const GRAPHQL = '/graphql';
 const POLL_MS = 5000;
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
 
-const LIST = `query OpsExceptions($filter: ExceptionFilter, $counted: ExceptionFilter) {
+const LIST = `query OpsExceptions($filter: ExceptionFilterInput, $counted: ExceptionFilterInput) {
   exceptionCounts(filter: $counted) { total byKind { key count } bySeverity { key count } }
   exceptions(filter: $filter, first: 100) {
     edges { node { id kind severity state title cause openSubjects unitsAtRisk valueAtRisk firstSeenAt lastSeenAt team } }

@@ -248,7 +248,7 @@ export function exceptionsCommand(): Command {
         const execute = gateway();
         const filter = await filterOf(execute, opts);
         const { exceptions } = await execute<{ exceptions: { edges: { node: Summary }[]; pageInfo: { hasNextPage: boolean } } }>(
-          `query CliExceptions($filter: ExceptionFilter, $first: Int) { exceptions(filter: $filter, first: $first) { edges { node { ${SUMMARY} } } pageInfo { hasNextPage } } }`,
+          `query CliExceptions($filter: ExceptionFilterInput, $first: Int) { exceptions(filter: $filter, first: $first) { edges { node { ${SUMMARY} } } pageInfo { hasNextPage } } }`,
           { filter, first: opts.limit },
         );
         const rows = exceptions.edges.map((e) => e.node);
@@ -263,7 +263,7 @@ export function exceptionsCommand(): Command {
       const execute = gateway();
       const filter = await filterOf(execute, opts);
       const { exceptionCounts } = await execute<{ exceptionCounts: Counts }>(
-        'query CliExceptionCounts($filter: ExceptionFilter) { exceptionCounts(filter: $filter) { total byKind { key count } byCause { key count } bySeverity { key count } } }',
+        'query CliExceptionCounts($filter: ExceptionFilterInput) { exceptionCounts(filter: $filter) { total byKind { key count } byCause { key count } bySeverity { key count } } }',
         { filter },
       );
       print(opts.json, exceptionCounts, () => countsText(exceptionCounts));
