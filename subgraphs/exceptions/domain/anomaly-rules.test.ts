@@ -196,7 +196,7 @@ describe('detectTrends', () => {
     const [t, ...rest] = detectTrends([lag((i) => (i > back(10) ? noise(i) * 1.2 ** (i - back(10)) : noise(i)))], {}, [], { lastDay: LAST });
     expect(rest).toEqual([]);
     expect(t).toMatchObject({ kind: 'SYNC_LAG_TREND', channelId: 'C1', day: LAST, baseline: 30.5 });
-    expect(t!.explanation).toMatch(/^sync lag of [\d.]+ s on 2026-06-30 \(EWMA [\d.]+ s\) against a baseline median of 30.5 s .*the EWMA above it for \d+ days in a row/);
+    expect(t!.explanation).toMatch(/^sync lag of [\d.]+ s on 2026-06-30, the last 3 days' median [\d.]+ s, against a baseline median of 30.5 s .*above the threshold for \d+ days in a row/);
   });
 
   it('does not flag steady figures, nor a one-day incident however large', () => {

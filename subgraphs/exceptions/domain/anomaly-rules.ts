@@ -300,11 +300,13 @@ function thresholdOf(ctx: { thresholds: AnomalyThresholds; settings: DetectionSe
   return { threshold: raised, note: ` (threshold raised from ${fmt(base)} by a dismissal of a ${fmt(d.score)} on ${dayLabel(d.day)})` };
 }
 
-/** Numbers in explanations: whole numbers as such, others to one decimal. */
+/** Numbers in explanations: whole numbers as such, others to two decimals below 10 and one above. */
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   return Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) < 10 ? 2 : 1).replace(/\.?0+$/, '');
 }
+
+const unitsOf = (n: number) => `${fmt(n)} unit${n === 1 ? '' : 's'}`;
 
 /** Median of a[0..n), sorting it in place. */
 function medianInPlace(a: Float64Array, n: number): number {
@@ -494,7 +496,7 @@ function spikeOf(
   }
   if (!best) return null;
   const { threshold, note } = thresholdOf(ctx, 'MOVEMENT_SPIKE', w.sku, l.locationId);
-  if (best.score < threshold) return null;
+  if (best.score <= threshold) return null;
   const day = w.firstDay + best.i;
   const wd = weekdayOf(day);
   const subject = best.b.what === 'units' ? `sold ${fmt(best.x)} units` : `recorded ${fmt(best.x)} movements`;
@@ -556,7 +558,7 @@ function shrinkageOf(w: SkuWindow, l: LocationSeries, windowStart: number, ctx: 
   const sd = Math.max(MAD_TO_SD * mad, size * Math.sqrt(2 * share * len), SHRINK_MIN_SPREAD);
   const score = (observed - usual) / sd;
   const { threshold, note } = thresholdOf(ctx, 'SHRINKAGE', w.sku, l.locationId);
-  if (score < threshold) return null;
+  if (score <= threshold) return null;
   const day = w.firstDay + peakDay;
   const last = w.firstDay + w.days - 1;
   return {
@@ -571,7 +573,7 @@ function shrinkageOf(w: SkuWindow, l: LocationSeries, windowStart: number, ctx: 
     units: Math.round(observed - usual),
     explanation:
       `shrinkage of ${fmt(observed)} units in the ${len} days to ${dayLabel(last)} (${fmt(peak)} on ${dayLabel(day)}) against a usual ` +
-      `${fmt(usual)} per ${len} days (losses on ${lossDays} of the ${windowStart} days before${lossDays > 1 ? `, typically ${fmt(size)} units` : ''}; MAD ${fmt(mad)}, spread ${fmt(sd)}): ` +
+      `${fmt(usual)} per ${len} days (losses on ${lossDays} of the ${windowStart} days before${lossDays > 1 ? `, typically ${unitsOf(size)}` : ''}; MAD ${fmt(mad)}, spread ${fmt(sd)}): ` +
       `${fmt(score)} robust deviations, threshold ${fmt(threshold)}${note}`,
   };
 }
@@ -598,7 +600,7 @@ function correctionsOf(w: SkuWindow, l: LocationSeries, windowStart: number, ctx
   const sd = Math.sqrt(Math.max(expected, 0.25));
   const score = (observed - expected) / sd;
   const { threshold, note } = thresholdOf(ctx, 'COUNT_CORRECTIONS', w.sku, l.locationId);
-  if (score < threshold) return null;
+  if (score <= threshold) return null;
   const last = w.firstDay + w.days - 1;
   return {
     kind: 'COUNT_CORRECTIONS',
@@ -648,7 +650,7 @@ function phantomOf(w: SkuWindow, l: LocationSeries, total: Float64Array, ctx: Le
   const chance = gapChance(selling, stocked, gap);
   const score = -Math.log10(chance);
   const { threshold, note } = thresholdOf(ctx, 'PHANTOM_STOCK', w.sku, l.locationId);
-  if (score < threshold) return null;
+  if (score <= threshold) return null;
   // Sister locations: everything the SKU sold elsewhere, during the gap against before it.
   let sisterBefore = 0;
   for (let i = 0; i < start; i++) sisterBefore += total[i]! - l.sold[i]!;
@@ -759,7 +761,7 @@ export function detectTrends(
       }
       ewma = alpha * Math.min(v, center + settings.trendClip * sd) + (1 - alpha) * ewma;
       score = (ewma - center) / ewmaSd;
-      run = score >= threshold ? run + 1 : 0;
+      run = score > threshold ? run + 1 : 0;
     }
     if (run < settings.trendPersistDays || Number.isNaN(values[length - 1]!)) continue;
     // Still up now: the median of the last days, which one incident among them cannot lift.
@@ -777,9 +779,9 @@ export function detectTrends(
       observed: ewma,
       baseline: center,
       explanation:
-        `${what.name} of ${fmt(values[length - 1]!)}${what.unit} on ${dayLabel(lastDay)} (EWMA ${fmt(ewma)}${what.unit}) against a baseline median of ` +
-        `${fmt(center)}${what.unit} (MAD ${fmt(mad)}${what.unit}, each day counted at most ${fmt(center + settings.trendClip * sd)}${what.unit}): the EWMA above it for ${run} days in a row, now ${fmt(score)} deviations up, ` +
-        `the last ${settings.trendPersistDays} days' median ${fmt(recentMedian)}${what.unit}, ` +
+        `${what.name} of ${fmt(values[length - 1]!)}${what.unit} on ${dayLabel(lastDay)}, the last ${settings.trendPersistDays} days' median ${fmt(recentMedian)}${what.unit}, ` +
+        `against a baseline median of ${fmt(center)}${what.unit} (MAD ${fmt(mad)}${what.unit}): its EWMA, each day counted at most ${fmt(center + settings.trendClip * sd)}${what.unit} ` +
+        `so that one incident cannot carry it, has stood above the threshold for ${run} days in a row, now ${fmt(score)} deviations up (${fmt(ewma)}${what.unit}), ` +
         `threshold ${fmt(threshold)}${note}`,
     });
   }
