@@ -1,9 +1,9 @@
 import { createConnection } from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
 import { configWith, databaseName } from '../lib/config.js';
-import { openDatabase } from '../lib/db.js';
 import { progressBar } from '../lib/progress.js';
-import { AnomalyLedger1740000001000 } from '../subgraphs/exceptions/data/migrations/1740000001000-anomaly-ledger.js';
+import { openSubgraphDatabase } from '../lib/subgraph.js';
+import { exceptionsSubgraph } from '../subgraphs/exceptions/index.js';
 import { ledgerStore, type LedgerRow } from '../subgraphs/exceptions/data/ledger.store.js';
 import { DAY_MS, dayLabel } from '../subgraphs/exceptions/domain/ledger-rules.js';
 import { ANOMALY_KINDS, type AnomalyFinding, type TrendFinding } from '../subgraphs/exceptions/domain/anomaly-rules.js';
@@ -44,8 +44,7 @@ export async function benchAnomalies(o: AnomalyBenchOptions): Promise<void> {
   } finally {
     await conn.end();
   }
-  // Only the anomaly ledger's tables: the benchmark writes and reads nothing else of the subgraph.
-  const ds = await openDatabase(cfg, { database, entities: [], migrations: [AnomalyLedger1740000001000] });
+  const ds = await openSubgraphDatabase(cfg, exceptionsSubgraph);
   try {
     const service = new AnomalyService(ds, { windowDays: o.days });
     const rows = await writeLedger(ds, plan);

@@ -3,10 +3,10 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StockChanged } from '../contracts/events.js';
 import { config } from '../lib/config.js';
-import { openDatabase } from '../lib/db.js';
+import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { ledgerStore } from '../subgraphs/exceptions/data/ledger.store.js';
-import { AnomalyLedger1740000001000 } from '../subgraphs/exceptions/data/migrations/1740000001000-anomaly-ledger.js';
 import { DAY_MS, dayNumber } from '../subgraphs/exceptions/domain/ledger-rules.js';
+import { exceptionsSubgraph } from '../subgraphs/exceptions/index.js';
 import { AnomalyService } from '../subgraphs/exceptions/services/anomaly.service.js';
 
 /** The anomaly ledger against MariaDB: summing stock events into days, and reading a window back. */
@@ -15,9 +15,8 @@ let ds: DataSource;
 let service: AnomalyService;
 
 beforeAll(async () => {
-  const cfg = config();
-  // A database of its own: only the ledger's tables, whatever the exceptions subgraph's migrations are.
-  ds = await openDatabase(cfg, { database: `${cfg.DB_PREFIX}_anomaly_ledger`, entities: [], migrations: [AnomalyLedger1740000001000] });
+  // The exceptions subgraph's test database; SKUs and channels of the test's own keep it apart from the other tests there.
+  ds = await openSubgraphDatabase(config(), exceptionsSubgraph);
   service = new AnomalyService(ds, { windowDays: 30 });
 });
 afterAll(async () => {
