@@ -7,6 +7,8 @@ import { problemEvent, type ProblemSignalInput } from '../contracts/events.js';
 import { outboxStore } from '../lib/outbox.js';
 import { verifyWebhook, SIGNATURE_HEADER } from '../lib/webhooks.js';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
+import { ledgerStore, type LedgerRow } from '../subgraphs/exceptions/data/ledger.store.js';
+import { dayNumber } from '../subgraphs/exceptions/domain/ledger-rules.js';
 import { ExceptionService } from '../subgraphs/exceptions/services/exception.service.js';
 import { gql } from './client.js';
 import { waitFor } from './events.js';
@@ -307,5 +309,38 @@ describe('where people hear about it', () => {
       return found.length ? found : null;
     });
     expect(x).toMatchObject({ kind: 'MARKETPLACE_DRIFT', cause: 'QUANTITY_MISMATCH', unitsAtRisk: 7, state: 'OPEN' });
+  });
+});
+
+describe('anomaly findings', () => {
+  it('raises a finding of the ledger as an exception saying why, and a dismissal keeps the same pattern from firing again', async () => {
+    const sku = `ANOM-${randomUUID().slice(0, 8)}`;
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const yesterday = dayNumber(new Date()) - 1;
+    const rows: LedgerRow[] = [];
+    for (let day = yesterday - 59; day <= yesterday; day++) {
+      for (const locationId of [a, b, c]) {
+        // Steady sales everywhere, a unit lost now and then; at a, 40 units gone yesterday.
+        const shrink = locationId === a && day === yesterday ? 40 : day % 13 === 0 ? 1 : 0;
+        rows.push({ sku, locationId, day, sold: 3 + (day % 3), shrink, corrections: 0, correctionUnits: 0, received: day % 7 === 0 ? 20 : 0, movements: 4, onHandEnd: 60 });
+      }
+    }
+    await stack.subgraphs.exceptions.dataSource.transaction((tx) => ledgerStore.bulkInsert(tx, rows));
+    const detect = () => gql(stack.gatewayUrl, `mutation { runAnomalyDetection { findings series ms } }`, {}, as(keys.admin));
+    const run = await detect();
+    expect(run.errors).toBeUndefined();
+    expect(run.data!.runAnomalyDetection.series).toBeGreaterThanOrEqual(3);
+    const LIST_SKU = `query($f: ExceptionFilterInput) { exceptions(filter: $f) { edges { node { id kind state severity explanation measure location { id } resolution } } } }`;
+    const found = await gql(stack.gatewayUrl, LIST_SKU, { f: { sku } }, as(keys.reader));
+    const nodes = found.data!.exceptions.edges.map((e: { node: Record<string, any> }) => e.node);
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ kind: 'SHRINKAGE', state: 'OPEN', location: { id: a } });
+    expect(nodes[0].explanation).toMatch(/40/);
+
+    const dismissed = await gql(stack.gatewayUrl, `mutation($id: ID!) { markNotAnomaly(id: $id, note: "stock moved to the back room") { state resolution } }`, { id: nodes[0].id }, as(keys.ops));
+    expect(dismissed.data!.markNotAnomaly).toEqual({ state: 'RESOLVED', resolution: 'NOT_AN_ANOMALY' });
+    await detect();
+    const after = await gql(stack.gatewayUrl, LIST_SKU, { f: { sku } }, as(keys.reader));
+    expect(after.data!.exceptions.edges).toEqual([]);
   });
 });

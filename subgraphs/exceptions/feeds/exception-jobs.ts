@@ -9,6 +9,8 @@ import { EXCEPTION_WEBHOOK_QUEUE, ExceptionWebhookService } from '../services/we
 import { ExceptionsFeed } from './exceptions-feed.js';
 
 export const EXCEPTIONS_MAINTENANCE_QUEUE = 'exceptions-maintenance';
+/** A queue of its own: a ScheduledWorker's worker runs every job of its queue. */
+export const ANOMALY_PRUNE_QUEUE = 'exceptions-prune';
 
 /**
  * The exceptions subgraph's work in the jobs process: the feed (problem signals, the ledger's
@@ -50,9 +52,21 @@ export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{
       return run;
     },
   });
+  // Daily figures older than the window, and the record of stock events summed, go once a day.
+  const pruner = await ScheduledWorker.start({
+    queue: ANOMALY_PRUNE_QUEUE,
+    job: 'prune-anomaly-ledger',
+    schedule: { pattern: '30 3 * * *', tz: 'UTC' },
+    redisUrl: cfg.REDIS_URL,
+    keyPrefix: cfg.REDIS_KEY_PREFIX,
+    component: 'anomaly-ledger-prune',
+    attempts: 3,
+    run: () => anomalies.prune(new Date()),
+  });
   return {
-    queueNames: [EXCEPTIONS_MAINTENANCE_QUEUE, EXCEPTION_WEBHOOK_QUEUE],
+    queueNames: [EXCEPTIONS_MAINTENANCE_QUEUE, ANOMALY_PRUNE_QUEUE, EXCEPTION_WEBHOOK_QUEUE],
     async close() {
+      await pruner.close();
       await detector.close();
       await feed.stop();
       await deliveries.close();

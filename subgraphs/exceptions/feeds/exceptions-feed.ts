@@ -81,8 +81,8 @@ export class ExceptionsFeed {
         };
         if (signals.length) {
           await handled(signalIds, 'problem signals', async () => {
-            await opts.exceptions.apply(signals);
-            for (const { signal: s } of signals) {
+            // Only the signals applied feed the trends: a resent one would count a day's drift twice.
+            for (const { signal: s } of await opts.exceptions.apply(signals)) {
               if (s.state === 'RAISED' && TRENDED.has(s.kind) && s.channelId && s.measure !== null) {
                 await opts.anomalies.recordProblemSample(s.kind === 'SYNC_LAG' ? 'SYNC_LAG_TREND' : 'DRIFT_TREND', s.channelId, new Date(s.at), s.measure);
               }

@@ -91,20 +91,28 @@ export class ExceptionService {
    * Applies signals in delivery order, up to APPLY_BATCH in a transaction (a marketplace refusing
    * 4,000 SKUs is absorbed in seconds, not a commit per SKU): a subject's later signal wins, a
    * resent or older one (same source, seq not after the last applied) changes nothing.
+   * @returns the signals applied (not the stale ones)
    */
-  async apply(signals: readonly SourcedSignal[]): Promise<void> {
+  async apply(signals: readonly SourcedSignal[]): Promise<SourcedSignal[]> {
+    const applied: SourcedSignal[] = [];
     for (let i = 0; i < signals.length; i += APPLY_BATCH) {
       const batch = signals.slice(i, i + APPLY_BATCH);
-      await writeTransaction(this.ds, async (tx) => {
-        for (const s of batch) await this.applyOne(tx, s);
-      });
+      applied.push(
+        ...(await writeTransaction(this.ds, async (tx) => {
+          const fresh: SourcedSignal[] = [];
+          for (const s of batch) if (await this.applyOne(tx, s)) fresh.push(s);
+          return fresh;
+        })),
+      );
     }
+    return applied;
   }
 
-  private async applyOne(tx: EntityManager, { source, seq, signal: s }: SourcedSignal): Promise<void> {
+  /** @returns false for a stale signal, which changed nothing */
+  private async applyOne(tx: EntityManager, { source, seq, signal: s }: SourcedSignal): Promise<boolean> {
     const at = new Date(s.at);
     const current = await exceptionStore.lockSubject(tx, s.kind, s.subject);
-    if (current && current.source === source && current.seq >= seq) return;
+    if (current && current.source === source && current.seq >= seq) return false;
     const subjectRow = (exceptionId: string, open: boolean): Parameters<typeof exceptionStore.upsertSubject>[1] => ({
       kind: s.kind,
       subject: s.subject,
@@ -122,10 +130,10 @@ export class ExceptionService {
     });
 
     if (s.state === 'CLEARED') {
-      if (!current) return;
+      if (!current) return true;
       await exceptionStore.upsertSubject(tx, { ...subjectRow(current.exceptionId, false), units: current.units, value: current.value });
       if (current.open) await this.detach(tx, current, at);
-      return;
+      return true;
     }
 
     const key = groupKeyOf(s);
@@ -175,6 +183,7 @@ export class ExceptionService {
     );
     if (created) await this.record(tx, row, 'RAISED', null, null, at);
     else if (row.severity !== before) await this.record(tx, row, 'ESCALATED', null, null, at);
+    return true;
   }
 
   /** Takes an open subject out of the exception holding it; the exception resolves itself when none is left. */
