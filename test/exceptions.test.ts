@@ -13,6 +13,7 @@ import { ExceptionService } from '../subgraphs/exceptions/services/exception.ser
 import { gql } from './client.js';
 import { waitFor } from './events.js';
 import { startStack, type Stack } from './stack.js';
+import { scrape } from './metrics-scrape.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
 /**
@@ -32,6 +33,8 @@ const EXCEPTION_FIELDS = `id kind severity state title cause explanation openSub
 const LIST = `query($filter: ExceptionFilterInput, $first: Int) { exceptions(filter: $filter, first: $first) { edges { node { ${EXCEPTION_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
 const ONE = `query($id: ID!) { exception(id: $id) { ${EXCEPTION_FIELDS} } }`;
 const as = (key: string) => ({ 'x-api-key': key });
+
+const uniqueCause = () => `CAUSE_${randomUUID().slice(0, 8)}`;
 
 function signal(over: Partial<ProblemSignalInput> & Pick<ProblemSignalInput, 'kind' | 'subject'>): ProblemSignalInput {
   return { state: 'RAISED', cause: 'HTTP_400', explanation: 'the marketplace answered 400', at: new Date().toISOString(), ...over };
@@ -297,6 +300,15 @@ describe('where people hear about it', () => {
     expect(deliveries.filter((d) => d.body.includes(channelId) && d.body.includes('"SMALL"'))).toEqual([]);
     const removed = await gql(stack.gatewayUrl, `mutation($id: ID!) { removeExceptionWebhook(id: $id) }`, { id: webhook.id }, as(keys.admin));
     expect(removed.data!.removeExceptionWebhook).toBe(true);
+  });
+
+  it('counts what is unresolved by kind and severity for Prometheus', async () => {
+    const channelId = randomUUID();
+    const before = await scrape(stack.subgraphs.exceptions.url);
+    const count = (samples: typeof before) =>
+      samples.find((x) => x.name === 'omnistock_exceptions_unresolved' && x.labels.kind === 'STUCK_ORDER' && x.labels.severity === 'HIGH')?.value ?? 0;
+    await apply(signal({ kind: 'STUCK_ORDER', subject: randomUUID(), channelId, cause: uniqueCause() }), signal({ kind: 'STUCK_ORDER', subject: randomUUID(), channelId, cause: uniqueCause() }));
+    expect(count(await scrape(stack.subgraphs.exceptions.url))).toBe(count(before) + 2);
   });
 
   it('takes a module\'s problem signal from its outbox through the relay and the feed into the inbox', async () => {
