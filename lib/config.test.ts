@@ -11,6 +11,14 @@ describe('parseConfig', () => {
     expect(cfg.OUTBOX_RETENTION_MS).toBe(24 * 60 * 60 * 1000);
   });
 
+  it('reads anomaly thresholds as KIND=score pairs and refuses anything else', () => {
+    expect(parseConfig({}).ANOMALY_THRESHOLDS).toEqual({});
+    expect(parseConfig({ ANOMALY_THRESHOLDS: 'SHRINKAGE=8, MOVEMENT_SPIKE=12.5' }).ANOMALY_THRESHOLDS).toEqual({ SHRINKAGE: 8, MOVEMENT_SPIKE: 12.5 });
+    for (const bad of ['SHRINKAGE', 'SHRINKAGE=0', 'SHRINKAGE=-1', 'shrinkage=3', 'SHRINKAGE=lots']) {
+      expect(() => parseConfig({ ANOMALY_THRESHOLDS: bad }), bad).toThrow(/ANOMALY_THRESHOLDS/);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     expect(parseConfig({ GATEWAY_PORT: '' }).GATEWAY_PORT).toBe(4000);
   });

@@ -327,6 +327,25 @@ const exceptionsSection = z.object({
   ANOMALY_DETECTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   /** Days of daily figures detection reads (the baseline and the recent days it judges). */
   ANOMALY_WINDOW_DAYS: z.coerce.number().int().min(14).max(400).default(90),
+  /**
+   * Scores above which a kind of finding fires, overriding the defaults: `KIND=score` pairs, e.g.
+   * `SHRINKAGE=8,MOVEMENT_SPIKE=12` (the kinds are checked by the exceptions subgraph when it starts).
+   */
+  ANOMALY_THRESHOLDS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const out: Record<string, number> = {};
+      for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^([A-Z_]+)=(\d+(?:\.\d+)?)$/.exec(pair);
+        if (!m || Number(m[2]) <= 0) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not KIND=score with a positive score` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
   /** Tries of one exception webhook delivery before it is given up (with exponential backoff). */
   EXCEPTION_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   EXCEPTION_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),

@@ -36,6 +36,13 @@ async function days(sku: string): Promise<Record<string, unknown>[]> {
   return ds.query('SELECT day, sold, shrink, corrections, correction_units, received, movements, on_hand_end FROM ledger_daily WHERE sku = ? ORDER BY day', [sku]);
 }
 
+describe('thresholds', () => {
+  it('refuses a threshold of a kind detection does not have, naming it', () => {
+    expect(() => new AnomalyService(ds, { thresholds: { SHRINKAGE: 8, SHRINKGE: 3 } })).toThrow(/SHRINKGE/);
+    expect(() => new AnomalyService(ds, { thresholds: { SHRINKAGE: 8 } })).not.toThrow();
+  });
+});
+
 describe('anomaly ledger', () => {
   it('sums a day\'s events, keeps the on-hand of the newest version whatever the order, and counts a redelivered event once', async () => {
     const sku = `AL-${randomUUID().slice(0, 8)}`;

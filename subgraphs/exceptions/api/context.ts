@@ -1,5 +1,6 @@
 import { Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import type { Config } from '../../../lib/config.js';
 import { createRedis } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { exceptionStore } from '../data/exception.store.js';
@@ -21,15 +22,15 @@ export interface ExceptionsContext extends BaseContext {
 }
 
 /** The exceptions' services over a database: the subgraph's, and the jobs process's feed and detection. */
-export function createExceptionServices(ds: DataSource, windowDays: number) {
-  const anomalies = new AnomalyService(ds, { windowDays });
+export function createExceptionServices(ds: DataSource, cfg: Pick<Config, 'ANOMALY_WINDOW_DAYS' | 'ANOMALY_THRESHOLDS'>) {
+  const anomalies = new AnomalyService(ds, { windowDays: cfg.ANOMALY_WINDOW_DAYS, thresholds: cfg.ANOMALY_THRESHOLDS });
   const exceptions = new ExceptionService(ds, anomalies);
   return { anomalies, exceptions, detection: new DetectionService(ds, anomalies, exceptions) };
 }
 
 export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const { cfg } = runtime;
-  const services = createExceptionServices(ds, cfg.ANOMALY_WINDOW_DAYS);
+  const services = createExceptionServices(ds, cfg);
   // Deliveries are queued by the jobs process, which reads the `exception` events; this process only keeps the list.
   const webhooks = new ExceptionWebhookService(ds, null);
   const live = new LiveExceptions(createRedis(cfg.REDIS_URL), cfg.REDIS_KEY_PREFIX, async (id) => (await services.exceptions.byIds([id]))[0] ?? null);

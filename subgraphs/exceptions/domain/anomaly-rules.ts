@@ -14,6 +14,7 @@ import { dayLabel, type DailyFigures } from './ledger-rules.js';
 
 export const ANOMALY_KINDS = ['SHRINKAGE', 'PHANTOM_STOCK', 'COUNT_CORRECTIONS', 'MOVEMENT_SPIKE', 'SYNC_LAG_TREND', 'DRIFT_TREND'] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+export const isAnomalyKind = (kind: string): kind is AnomalyKind => (ANOMALY_KINDS as readonly string[]).includes(kind);
 export const LEDGER_KINDS = ['SHRINKAGE', 'PHANTOM_STOCK', 'COUNT_CORRECTIONS', 'MOVEMENT_SPIKE'] as const satisfies readonly AnomalyKind[];
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 export const TREND_KINDS = ['SYNC_LAG_TREND', 'DRIFT_TREND'] as const satisfies readonly AnomalyKind[];

@@ -29,7 +29,6 @@ export type Resolution = (typeof RESOLUTIONS)[number];
 export const EXCEPTION_EVENTS = ['RAISED', 'ESCALATED', 'ACKNOWLEDGED', 'ASSIGNED', 'RESOLVED', 'AUTO_RESOLVED'] as const;
 export type ExceptionEvent = (typeof EXCEPTION_EVENTS)[number];
 
-export const isAnomalyKind = (kind: string): kind is AnomalyKind => (ANOMALY_KINDS as readonly string[]).includes(kind);
 
 /** What one signal (or anomaly finding) tells about one subject, whoever measured it. */
 export type Signal = Omit<ProblemSignal, 'kind'> & { kind: ExceptionKind };

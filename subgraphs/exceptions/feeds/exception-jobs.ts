@@ -20,7 +20,7 @@ export const ANOMALY_PRUNE_QUEUE = 'exceptions-prune';
  */
 export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{ queueNames: string[]; close(): Promise<void> }> {
   const log = logger().child({ component: 'exceptions' });
-  const { exceptions, anomalies, detection } = createExceptionServices(ds, cfg.ANOMALY_WINDOW_DAYS);
+  const { exceptions, anomalies, detection } = createExceptionServices(ds, cfg);
   const deliveries = WebhookDeliveries.create(
     {
       queue: EXCEPTION_WEBHOOK_QUEUE,

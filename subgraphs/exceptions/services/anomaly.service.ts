@@ -7,6 +7,7 @@ import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { ledgerStore, type AnnouncementRow } from '../data/ledger.store.js';
 import {
   ANOMALY_KINDS,
+  isAnomalyKind,
   DEFAULT_SETTINGS,
   TREND_KINDS,
   denseSeries,
@@ -57,7 +58,6 @@ const REDELIVERY_DAYS = 2;
 /** Attempts of a batch that lost a race to sum in the same event. */
 const RECORD_ATTEMPTS = 3;
 
-const isAnomalyKind = (kind: string): kind is AnomalyKind => (ANOMALY_KINDS as readonly string[]).includes(kind);
 const isTrendKind = (kind: AnomalyKind): kind is TrendKind => (TREND_KINDS as readonly string[]).includes(kind);
 
 const promotionSchema = z
@@ -94,12 +94,17 @@ const dismissalSchema = z
  */
 export class AnomalyService {
   private readonly windowDays: number;
+  private readonly thresholds: Partial<AnomalyThresholds>;
 
+  /** @throws Error naming a threshold of a kind detection does not have (ANOMALY_THRESHOLDS) */
   constructor(
     private readonly ds: DataSource,
-    opts: { windowDays?: number } = {},
+    opts: { windowDays?: number; thresholds?: Record<string, number> } = {},
   ) {
     this.windowDays = opts.windowDays ?? 90;
+    const unknown = Object.keys(opts.thresholds ?? {}).filter((k) => !isAnomalyKind(k));
+    if (unknown.length) throw new Error(`ANOMALY_THRESHOLDS names kinds detection does not have: ${unknown.join(', ')} (kinds: ${ANOMALY_KINDS.join(', ')})`);
+    this.thresholds = opts.thresholds ?? {};
   }
 
   /**
@@ -195,7 +200,8 @@ export class AnomalyService {
       ledgerStore.feedback(manager, lastDay - settings.feedbackDays),
     ]);
     const feedback = stored.filter((f): f is AnomalyFeedback => isAnomalyKind(f.kind));
-    const ctx = ledgerContext({ lastDay, windowDays, announcements, feedback, thresholds: opts.thresholds, settings });
+    const thresholds = { ...this.thresholds, ...opts.thresholds };
+    const ctx = ledgerContext({ lastDay, windowDays, announcements, feedback, thresholds, settings });
 
     const findings: AnomalyFinding[] = [];
     let series = 0;
@@ -223,7 +229,7 @@ export class AnomalyService {
 
     const trends = opts.skus
       ? []
-      : detectTrends(await ledgerStore.problemSeries(manager, firstDay, lastDay), opts.thresholds, feedback, { settings, lastDay });
+      : detectTrends(await ledgerStore.problemSeries(manager, firstDay, lastDay), thresholds, feedback, { settings, lastDay });
     findings.sort((a, b) => b.score / b.threshold - a.score / a.threshold);
     return { findings, trends, stats: { series, ms: performance.now() - started } };
   }

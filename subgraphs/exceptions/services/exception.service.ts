@@ -7,12 +7,12 @@ import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../
 import { outboxStore } from '../../../lib/outbox.js';
 import { decodeCursor, encodeCursor, pageSizeSchema, type Connection } from '../../../lib/pagination.js';
 import { ExceptionEntity } from '../data/exception.entity.js';
+import { isAnomalyKind } from '../domain/anomaly-rules.js';
 import { exceptionStore, type EventRow, type EvidenceRow, type ExceptionFilter, type SubjectRow } from '../data/exception.store.js';
 import {
   EXCEPTION_KINDS,
   EXCEPTION_STATES,
   groupKeyOf,
-  isAnomalyKind,
   maxSeverity,
   operationOf,
   SEVERITIES,
