@@ -11,13 +11,14 @@ const problemRow = z.object({
   channel_id: z.string(),
   cause: z.string(),
   units: z.coerce.number().int().nullable(),
+  measure: z.coerce.number().nullable(),
   evidence: z.string(),
 });
 const toProblem = (raw: unknown): OpenProblem => {
   const r = problemRow.parse(raw);
-  return { kind: r.kind, subject: r.subject, channelId: r.channel_id, cause: r.cause, units: r.units, evidence: evidenceSchema.parse(JSON.parse(r.evidence)) };
+  return { kind: r.kind, subject: r.subject, channelId: r.channel_id, cause: r.cause, units: r.units, measure: r.measure, evidence: evidenceSchema.parse(JSON.parse(r.evidence)) };
 };
-const COLUMNS = 'kind, subject, channel_id, cause, units, evidence';
+const COLUMNS = 'kind, subject, channel_id, cause, units, measure, evidence';
 
 /** SQL of the problems marketplace sync raised and has not cleared (marketplace_problems). Every method runs on the manager it is given. */
 export const problemStore = {
@@ -44,17 +45,17 @@ export const problemStore = {
   async upsert(tx: EntityManager, rows: readonly OpenProblem[], at: Date): Promise<void> {
     if (!rows.length) return;
     await tx.query(
-      `INSERT INTO marketplace_problems (${COLUMNS}, raised_at, updated_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-       ON DUPLICATE KEY UPDATE cause = VALUES(cause), units = VALUES(units), evidence = VALUES(evidence), updated_at = VALUES(updated_at)`,
-      rows.flatMap((r) => [r.kind, r.subject, r.channelId, r.cause, r.units, JSON.stringify(r.evidence), at, at]),
+      `INSERT INTO marketplace_problems (${COLUMNS}, raised_at, updated_at) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE cause = VALUES(cause), units = VALUES(units), measure = VALUES(measure), evidence = VALUES(evidence), updated_at = VALUES(updated_at)`,
+      rows.flatMap((r) => [r.kind, r.subject, r.channelId, r.cause, r.units, r.measure, JSON.stringify(r.evidence), at, at]),
     );
   },
 
   /** Records a problem as raised unless it is open already; true when this call raised it. */
   async insertIfAbsent(tx: EntityManager, row: OpenProblem, at: Date): Promise<boolean> {
     const result: unknown = await tx.query(
-      `INSERT IGNORE INTO marketplace_problems (${COLUMNS}, raised_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [row.kind, row.subject, row.channelId, row.cause, row.units, JSON.stringify(row.evidence), at, at],
+      `INSERT IGNORE INTO marketplace_problems (${COLUMNS}, raised_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [row.kind, row.subject, row.channelId, row.cause, row.units, row.measure, JSON.stringify(row.evidence), at, at],
     );
     return affectedRows(result) > 0;
   },

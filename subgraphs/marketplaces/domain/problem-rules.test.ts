@@ -126,19 +126,30 @@ describe('sync lag', () => {
     expect(syncLagTransition({ raised: true, lagMs: 29_999, thresholdMs: t })).toBe('CLEAR');
     expect(syncLagTransition({ raised: false, lagMs: 0, thresholdMs: t })).toBeNull();
   });
+
+  it('raises an open lag again once it is twice what it was last raised with, so its severity can follow', () => {
+    const t = 60_000;
+    expect(syncLagTransition({ raised: true, lagMs: 119_999, thresholdMs: t, raisedLagMs: 60_000 })).toBeNull();
+    expect(syncLagTransition({ raised: true, lagMs: 120_000, thresholdMs: t, raisedLagMs: 60_000 })).toBe('RAISE_AGAIN');
+    expect(syncLagTransition({ raised: true, lagMs: 480_000, thresholdMs: t, raisedLagMs: 240_000 })).toBe('RAISE_AGAIN');
+    expect(syncLagTransition({ raised: true, lagMs: 300_000, thresholdMs: t, raisedLagMs: 240_000 })).toBeNull();
+    // Raised with no figure (before it was kept): twice the threshold.
+    expect(syncLagTransition({ raised: true, lagMs: 120_000, thresholdMs: t, raisedLagMs: 0 })).toBe('RAISE_AGAIN');
+    expect(syncLagTransition({ raised: true, lagMs: 20_000, thresholdMs: t, raisedLagMs: 60_000 })).toBe('CLEAR');
+  });
 });
 
 describe('raising again and clearing', () => {
   it('carries the whole open problem: evidence accumulates, an unmapped SKU\'s units add up, other units are the latest', () => {
     const first = unmappedSignal({ channelId: CHANNEL, marketplaceSku: 'THEIRS', units: 2, marketplaceOrderId: 'mo-1', why: 'no listing maps it' }, at);
-    const open = { kind: 'UNMAPPED_LISTING' as const, subject: first.subject, channelId: CHANNEL, cause: 'UNMAPPED_SKU', units: 2, evidence: [{ type: 'MARKETPLACE_ORDER' as const, id: 'mo-1' }] };
+    const open = { kind: 'UNMAPPED_LISTING' as const, subject: first.subject, channelId: CHANNEL, cause: 'UNMAPPED_SKU', units: 2, measure: null, evidence: [{ type: 'MARKETPLACE_ORDER' as const, id: 'mo-1' }] };
     const second = unmappedSignal({ channelId: CHANNEL, marketplaceSku: 'THEIRS', units: 3, marketplaceOrderId: 'mo-2', why: 'no listing maps it' }, at);
-    expect(mergeRaised(open, second)).toEqual({ units: 5, evidence: [{ type: 'MARKETPLACE_ORDER', id: 'mo-2' }, { type: 'MARKETPLACE_ORDER', id: 'mo-1' }] });
-    expect(mergeRaised(null, second)).toEqual({ units: 3, evidence: [{ type: 'MARKETPLACE_ORDER', id: 'mo-2' }] });
+    expect(mergeRaised(open, second)).toEqual({ units: 5, measure: null, evidence: [{ type: 'MARKETPLACE_ORDER', id: 'mo-2' }, { type: 'MARKETPLACE_ORDER', id: 'mo-1' }] });
+    expect(mergeRaised(null, second)).toEqual({ units: 3, measure: null, evidence: [{ type: 'MARKETPLACE_ORDER', id: 'mo-2' }] });
 
     const letter = deadLetterSignal({ channelId: CHANNEL, sku: 'A', quantity: 7, cause: 'EBAY_25019', message: 'no', deadLetterIds: ['d-2'] }, at);
-    const openLetter = { kind: 'DEAD_LETTER' as const, subject: letter.subject, channelId: CHANNEL, cause: 'EBAY_25019', units: 5, evidence: [{ type: 'DEAD_LETTER' as const, id: 'd-1' }] };
-    expect(mergeRaised(openLetter, letter)).toEqual({ units: 7, evidence: [{ type: 'DEAD_LETTER', id: 'd-2' }, { type: 'DEAD_LETTER', id: 'd-1' }] });
+    const openLetter = { kind: 'DEAD_LETTER' as const, subject: letter.subject, channelId: CHANNEL, cause: 'EBAY_25019', units: 5, measure: null, evidence: [{ type: 'DEAD_LETTER' as const, id: 'd-1' }] };
+    expect(mergeRaised(openLetter, letter)).toEqual({ units: 7, measure: null, evidence: [{ type: 'DEAD_LETTER', id: 'd-2' }, { type: 'DEAD_LETTER', id: 'd-1' }] });
     const many = { ...openLetter, evidence: Array.from({ length: 60 }, (_, i) => ({ type: 'DEAD_LETTER' as const, id: `old-${i}` })) };
     expect(mergeRaised(many, letter).evidence).toHaveLength(50);
     expect(mergeRaised(many, letter).evidence[0]).toEqual({ type: 'DEAD_LETTER', id: 'd-2' });
@@ -149,7 +160,7 @@ describe('raising again and clearing', () => {
     const event = problemEvent(letter);
     expect(event.key).toBe(`DEAD_LETTER:${CHANNEL}:A`);
     expect(problemSignalSchema.parse(event.payload)).toMatchObject({ units: null, action: { kind: 'REPLAY_DEAD_LETTERS', channelId: CHANNEL } });
-    const open = { kind: 'DEAD_LETTER' as const, subject: letter.subject, channelId: CHANNEL, cause: 'HTTP_400', units: null, evidence: [] };
+    const open = { kind: 'DEAD_LETTER' as const, subject: letter.subject, channelId: CHANNEL, cause: 'HTTP_400', units: null, measure: null, evidence: [] };
     expect(problemSignalSchema.parse(clearedSignal(open, { explanation: 'pushed', sku: 'A' }, at))).toMatchObject({
       kind: 'DEAD_LETTER', state: 'CLEARED', subject: letter.subject, cause: 'HTTP_400', sku: 'A', action: null,
     });

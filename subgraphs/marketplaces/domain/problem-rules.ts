@@ -257,9 +257,11 @@ export function syncLagCause(p: {
  * Whether a channel's lag crossed its threshold: RAISE once at or above it, CLEAR once under half of
  * it (hysteresis: a lag hovering at the threshold is one problem, not one per check), else nothing.
  */
-export function syncLagTransition(p: { raised: boolean; lagMs: number; thresholdMs: number }): 'RAISE' | 'CLEAR' | null {
+export function syncLagTransition(p: { raised: boolean; lagMs: number; thresholdMs: number; raisedLagMs?: number | null }): 'RAISE' | 'RAISE_AGAIN' | 'CLEAR' | null {
   if (!p.raised && p.lagMs >= p.thresholdMs) return 'RAISE';
   if (p.raised && p.lagMs < p.thresholdMs / 2) return 'CLEAR';
+  // Twice as far behind as when it was last raised: raised again with the lag now, so its exception's severity can follow.
+  if (p.raised && p.raisedLagMs != null && p.lagMs >= 2 * Math.max(p.raisedLagMs, p.thresholdMs)) return 'RAISE_AGAIN';
   return null;
 }
 
@@ -286,6 +288,8 @@ export interface OpenProblem {
   channelId: string;
   cause: string;
   units: number | null;
+  /** The figure it was raised with (SYNC_LAG: seconds behind), to tell when it has grown. */
+  measure: number | null;
   evidence: Evidence[];
 }
 
@@ -294,14 +298,15 @@ export interface OpenProblem {
  * takes the latest. An unmapped marketplace SKU's units add up over the orders naming it; every
  * other kind's units are the latest measure. Evidence accumulates, newest first, up to 50.
  */
-export function mergeRaised(open: OpenProblem | null, signal: ProblemSignalInput): { units: number | null; evidence: Evidence[] } {
+export function mergeRaised(open: OpenProblem | null, signal: ProblemSignalInput): { units: number | null; measure: number | null; evidence: Evidence[] } {
   const units = signal.units ?? null;
+  const measure = signal.measure ?? null;
   const fresh = signal.evidence ?? [];
-  if (!open) return { units, evidence: fresh.slice(0, EVIDENCE_MAX) };
+  if (!open) return { units, measure, evidence: fresh.slice(0, EVIDENCE_MAX) };
   const seen = new Set(fresh.map((e) => `${e.type}:${e.id}`));
   const evidence = [...fresh, ...open.evidence.filter((e) => !seen.has(`${e.type}:${e.id}`))].slice(0, EVIDENCE_MAX);
   const summed = signal.kind === 'UNMAPPED_LISTING' && units !== null && open.units !== null ? open.units + units : units;
-  return { units: summed, evidence };
+  return { units: summed, measure, evidence };
 }
 
 /** The end of an open problem, with what ended it. */

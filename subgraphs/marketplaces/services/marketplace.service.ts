@@ -510,21 +510,25 @@ export class MarketplaceService {
     return marketplaceStore.oldestPending(this.ds.manager, channelIds);
   }
 
-  /** The channels whose SYNC_LAG problem is open. */
-  async syncLagging(): Promise<string[]> {
-    return (await problemSignals.openOfKind(this.ds.manager, 'SYNC_LAG')).map((o) => o.channelId);
+  /** The channels whose SYNC_LAG problem is open, with the lag (ms) it was last raised with. */
+  async syncLagging(): Promise<Map<string, number | null>> {
+    const open = await problemSignals.openOfKind(this.ds.manager, 'SYNC_LAG');
+    return new Map(open.map((o) => [o.channelId, o.measure === null ? null : o.measure * 1000]));
   }
 
   /**
    * Raises the channel's SYNC_LAG problem if its lag (measured again here) is at or above the
-   * threshold and it is not open already, with its measured cause.
+   * threshold and it is not open already, with its measured cause; with `again`, raises the open
+   * one again once the lag is twice what it was last raised with.
    * @returns whether this call raised it
    */
-  async raiseSyncLag(channelId: string, p: { thresholdMs: number; bucketFill: number | null }, at = new Date()): Promise<boolean> {
+  async raiseSyncLag(channelId: string, p: { thresholdMs: number; bucketFill: number | null; again?: boolean }, at = new Date()): Promise<boolean> {
     return writeTransaction(this.ds, async (tx) => {
       const oldest = (await marketplaceStore.oldestPending(tx, [channelId])).get(channelId);
       const lagMs = oldest ? at.getTime() - oldest.getTime() : 0;
-      if (!oldest || syncLagTransition({ raised: false, lagMs, thresholdMs: p.thresholdMs }) !== 'RAISE') return false;
+      const [open] = p.again ? await problemSignals.open(tx, 'SYNC_LAG', [subjectOf(channelId)]) : [];
+      const move = syncLagTransition({ raised: Boolean(p.again), lagMs, thresholdMs: p.thresholdMs, raisedLagMs: open?.measure == null ? null : open.measure * 1000 });
+      if (!oldest || move !== (p.again ? 'RAISE_AGAIN' : 'RAISE') || (p.again && !open)) return false;
       const [[connection], figures] = await Promise.all([marketplaceStore.connectionsOf(tx, [channelId]), marketplaceStore.pendingFigures(tx, channelId)]);
       const cause = syncLagCause({
         problemCode: connection?.problemCode ?? null,
@@ -533,7 +537,10 @@ export class MarketplaceService {
         oldestPendingSince: oldest,
         bucketFill: p.bucketFill,
       });
-      return problemSignals.raiseOnce(tx, { ...syncLagSignal({ channelId, lagMs, thresholdMs: p.thresholdMs, cause, backlog: figures.backlog }, at), channelId }, at);
+      const signal = { ...syncLagSignal({ channelId, lagMs, thresholdMs: p.thresholdMs, cause, backlog: figures.backlog }, at), channelId };
+      if (!p.again) return problemSignals.raiseOnce(tx, signal, at);
+      await problemSignals.raise(tx, [signal], at);
+      return true;
     });
   }
 

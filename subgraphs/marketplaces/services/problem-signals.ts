@@ -44,7 +44,15 @@ export const problemSignals = {
    * @returns whether this call raised it
    */
   async raiseOnce(tx: EntityManager, signal: ChannelSignal, at: Date): Promise<boolean> {
-    const row: OpenProblem = { kind: signal.kind, subject: signal.subject, channelId: signal.channelId, cause: signal.cause, units: signal.units ?? null, evidence: signal.evidence ?? [] };
+    const row: OpenProblem = {
+      kind: signal.kind,
+      subject: signal.subject,
+      channelId: signal.channelId,
+      cause: signal.cause,
+      units: signal.units ?? null,
+      measure: signal.measure ?? null,
+      evidence: signal.evidence ?? [],
+    };
     if (!(await problemStore.insertIfAbsent(tx, row, at))) return false;
     await outboxStore.append(tx, [problemEvent(signal)], at);
     return true;
@@ -61,6 +69,11 @@ export const problemSignals = {
     await problemStore.remove(tx, open);
     await outboxStore.append(tx, open.map((o) => problemEvent(clearedSignal(o, by(o), at))), at);
     return open;
+  },
+
+  /** The open problems of a kind among these subjects, locked for the rest of the transaction. */
+  open(tx: EntityManager, kind: ProblemKind, subjects: readonly string[]): Promise<OpenProblem[]> {
+    return problemStore.open(tx, [kind], subjects, { lock: true });
   },
 
   /** The open problems of a kind. */

@@ -305,18 +305,18 @@ export class MarketplaceSync {
     const now = new Date();
     const active = this.connections.filter((c) => c.channelStatus === 'ACTIVE');
     const [oldest, lagging] = await Promise.all([this.service.oldestPendingOf(active.map((c) => c.channelId)), this.service.syncLagging()]);
-    const raised = new Set(lagging);
     for (const c of active) {
       const since = oldest.get(c.channelId);
       const lagMs = since ? Math.max(0, now.getTime() - since.getTime()) : 0;
-      const move = syncLagTransition({ raised: raised.has(c.channelId), lagMs, thresholdMs });
-      if (move === 'RAISE') {
-        const raisedNow = await this.service.raiseSyncLag(c.channelId, { thresholdMs, bucketFill: await this.pushBucketFill(c) });
-        if (raisedNow) this.log.warn({ channel: c.channelCode, lagMs }, 'marketplace sync lags behind: SYNC_LAG raised');
+      const move = syncLagTransition({ raised: lagging.has(c.channelId), lagMs, thresholdMs, raisedLagMs: lagging.get(c.channelId) });
+      if (move === 'RAISE' || move === 'RAISE_AGAIN') {
+        const again = move === 'RAISE_AGAIN';
+        const raisedNow = await this.service.raiseSyncLag(c.channelId, { thresholdMs, bucketFill: await this.pushBucketFill(c), again });
+        if (raisedNow) this.log.warn({ channel: c.channelCode, lagMs }, again ? 'marketplace sync lags further behind: SYNC_LAG raised again' : 'marketplace sync lags behind: SYNC_LAG raised');
       } else if (move === 'CLEAR') await this.service.clearSyncLag(c.channelId, { thresholdMs });
     }
     const pushed = new Set(active.map((c) => c.channelId));
-    for (const channelId of lagging) {
+    for (const channelId of lagging.keys()) {
       if (!pushed.has(channelId)) await this.service.clearSyncLag(channelId, { reason: 'The channel is no longer pushed (paused or disconnected)' });
     }
   }

@@ -21,6 +21,7 @@ export class ProblemSignals1740000000000 implements MigrationInterface {
         channel_id CHAR(36) NOT NULL,
         cause VARCHAR(100) NOT NULL,
         units INT NULL,
+        measure DOUBLE NULL,
         evidence TEXT NOT NULL,
         raised_at DATETIME(3) NOT NULL,
         updated_at DATETIME(3) NOT NULL,
