@@ -29,7 +29,10 @@ export class LiveExceptions {
     private readonly subscriber: Redis,
     private readonly keyPrefix: string,
     private readonly load: (id: string) => Promise<ExceptionEntity | null>,
-  ) {}
+  ) {
+    // Every subscription listens on this one connection: thousands of listeners are expected, not a leak.
+    subscriber.setMaxListeners(0);
+  }
 
   /** @throws BadUserInputError for a bad filter */
   async *subscribe(filterInput: unknown, signal?: AbortSignal): AsyncGenerator<{ exceptionRaised: ExceptionEntity }> {
