@@ -1,6 +1,6 @@
 /**
  * npm start: the whole system in one command. Checks MySQL and Redis, migrates every subgraph's
- * database, seeds the demo estate into an empty one, starts the four subgraphs, the jobs process and
+ * database, seeds the demo estate into an empty one, starts the six subgraphs, the jobs process and
  * the gateway as child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
  */
 import { authMode, config, SUBGRAPH_NAMES } from '../lib/config.js';
@@ -90,7 +90,7 @@ say('▸ starting subgraphs');
 try {
   for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name, serviceEnv));
   await Promise.all(services.map((s) => waitReady(s)));
-  say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry)');
+  say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry, order sweeper, exceptions feed and anomaly detection)');
   const jobs = spawnService(cfg, 'jobs', serviceEnv);
   services.push(jobs);
   // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
