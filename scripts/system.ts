@@ -79,7 +79,7 @@ function servicePort(cfg: Config, name: ServiceName): number {
 
 /**
  * supergraph.yaml's subgraphs routed to the ports this process starts them on (INVENTORY_PORT and
- * the like): each of our four subgraphs' URLs (routing and graphql-ws) keep their host and path and
+ * the like): each of our subgraphs' URLs (routing and graphql-ws) keep their host and path and
  * take the configured port, so the registry, and through it the gateway, reach them there.
  */
 export function onOurPorts(cfg: Config, sources: SubgraphSource[]): SubgraphSource[] {
