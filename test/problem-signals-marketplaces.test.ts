@@ -25,6 +25,8 @@ beforeAll(async () => {
   world = await startMarketplaceWorld({ MARKETPLACE_COALESCE_MS: '100', MARKETPLACE_INTAKE_POLL_MS: '300', SYNC_LAG_THRESHOLD_MS: String(THRESHOLD_MS) });
   ({ stack, sim, w } = world);
   store = await w.location();
+  // Inventory learns of the store from its event: stock may be received there once it has.
+  await w.replicated([store], []);
 });
 afterEach(() => sim.clearFaults());
 afterAll(() => world?.close());
