@@ -12,6 +12,8 @@ import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { seedMarketplaces } from '../subgraphs/marketplaces/data/seed.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
+import { MovementService } from '../subgraphs/inventory/services/movement.service.js';
+import { ReconciliationService } from '../subgraphs/inventory/services/reconciliation.service.js';
 import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estate.js';
 
@@ -46,7 +48,27 @@ export async function seedDemo(
   const channels = await seedChannels(sources.channels, DEMO_CHANNELS);
   await seedMarketplaces(sources.marketplaces, DEMO_CHANNELS);
   const { items, levels } = await seedInventory(sources.inventory, { skus, catalogue: { item: demoItem, stock: demoStock }, onProgress });
+  await seedDemoCount(sources.inventory, skus);
   return { locations, channels, items, levels };
+}
+
+/**
+ * A warehouse count the demo leaves unapplied, so the exceptions inbox has something to act on:
+ * the DC counted two units fewer of its first SKUs than it was seeded with. It goes through
+ * inventory's own reconciliation (the run and its problem signals in one transaction), under a
+ * fixed key, so a later start replays it instead of counting again.
+ */
+async function seedDemoCount(inventory: DataSource, skus: number): Promise<void> {
+  const dc = DEMO_LOCATIONS.find((l) => l.code === 'DC-DAV')!.id;
+  const lines = Array.from({ length: Math.min(3, skus) }, (_, i) => ({
+    sku: demoItem(i).sku,
+    locationId: dc,
+    onHand: Math.max(0, demoStock(i).find((s) => s.locationId === dc)!.onHand - 2),
+  }));
+  await new ReconciliationService(inventory, new MovementService(inventory)).reconcile(
+    { idempotencyKey: `demo-count-dc-dav-${lines.length}`, source: 'wms:demo', tolerance: 0, apply: false, lines },
+    'demo',
+  );
 }
 
 export type ServiceName = SubgraphName | 'gateway' | 'jobs';

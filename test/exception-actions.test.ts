@@ -22,7 +22,7 @@ const keys = { operator: '', desk: '' };
 let seq = 1;
 
 const as = (key: string) => ({ 'x-api-key': key });
-const EXCEPTION = `query($id: ID!) { exception(id: $id) { id kind state resolution openSubjects action { kind operation variables missing } } }`;
+const EXCEPTION = `query($id: ID!) { exception(id: $id) { id kind state resolution openSubjects unitsAtRisk action { kind operation variables missing } } }`;
 const BY_KIND = `query($f: ExceptionFilterInput) { exceptions(filter: $f) { edges { node { id kind state cause action { kind operation variables missing } } } } }`;
 
 async function raise(s: Omit<ProblemSignalInput, 'state' | 'explanation' | 'at'>): Promise<Record<string, any>> {
@@ -83,7 +83,7 @@ describe('suggested actions, each through the API it calls', () => {
       const res = await gql(stack.gatewayUrl, EXCEPTION, { id: x.id }, as(keys.desk));
       return res.data!.exception.state === 'RESOLVED' ? res.data!.exception : null;
     });
-    expect(resolved).toMatchObject({ resolution: 'AUTO', openSubjects: 0 });
+    expect(resolved).toMatchObject({ resolution: 'AUTO', openSubjects: 0, unitsAtRisk: 0 });
   });
 
   it('SET_BUFFER: sets the channel\'s buffer through channels, leaving the rest of its rule', async () => {

@@ -191,8 +191,9 @@ export class ExceptionService {
     const row = locked === undefined ? await exceptionStore.lock(tx, subject.exceptionId) : locked;
     if (!row) return;
     row.openSubjects = Math.max(0, row.openSubjects - 1);
-    row.unitsAtRisk = row.openSubjects ? sum(row.unitsAtRisk, subject.units, -1) : row.unitsAtRisk;
-    row.valueAtRisk = row.openSubjects ? sum(row.valueAtRisk, subject.value, -1) : row.valueAtRisk;
+    // At risk over the open subjects: nothing once none is left.
+    row.unitsAtRisk = sum(row.unitsAtRisk, subject.units, -1);
+    row.valueAtRisk = sum(row.valueAtRisk, subject.value, -1);
     row.version += 1;
     const autoResolves = row.state !== 'RESOLVED' && row.openSubjects === 0;
     if (autoResolves) {
