@@ -47,7 +47,7 @@ let startOutput = '';
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'omnistock-readme-'));
-  const names = ['GATEWAY_PORT', 'INVENTORY_PORT', 'ORDERS_PORT', 'LOCATIONS_PORT', 'CHANNELS_PORT', 'MARKETPLACES_PORT', 'JOBS_PORT', 'MARKETPLACE_SIMULATOR_PORT'];
+  const names = ['GATEWAY_PORT', 'INVENTORY_PORT', 'ORDERS_PORT', 'LOCATIONS_PORT', 'CHANNELS_PORT', 'MARKETPLACES_PORT', 'EXCEPTIONS_PORT', 'JOBS_PORT', 'MARKETPLACE_SIMULATOR_PORT'];
   const ports: Record<string, string> = {};
   for (const n of names) ports[n] = String(await freePort());
   env = {
