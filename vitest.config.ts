@@ -23,6 +23,8 @@ export default defineConfig({
     // AUTH_MODE=off and no failed-authentication or registry rate limit, set on purpose (test files share
     // 127.0.0.1 and make hundreds of registry calls a minute): the tests of those rules set the defaults themselves.
     env: { DB_PREFIX: 'omnistock_test', LOG_LEVEL: 'warn', NODE_ENV: 'test', SEED_DEMO: 'false', SUBGRAPH_TIMEOUT_MS: '60000', AUTH_MODE: 'off', AUTH_FAILURES_PER_MINUTE: '0', REGISTRY_RATE_LIMIT_PER_MINUTE: '0', SERVICE_TOKEN_KEYS },
+    // Gives MariaDB room for the connections two files' stacks hold at once (see the file).
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // Two test files at a time even on a two-core machine (vitest's default would be one): they
     // spend most of their time waiting on MariaDB, Redis and child processes, and isolate their data

@@ -1,0 +1,25 @@
+import { createConnection } from 'mysql2/promise';
+import { config } from '../lib/config.js';
+
+/** The connections the suite may hold at once, with room to spare. */
+const CONNECTIONS = 600;
+
+/**
+ * Runs once before the suite. Two test files run at a time, each starting whole stacks: a pool per
+ * subgraph (six), the jobs process's, the registry's, and npm start's child processes. MariaDB's
+ * default max_connections (151) runs out under that, and a refused connection fails a test that has
+ * nothing wrong with it, so the server is given room first (a global setting, kept until restart).
+ * Without the privilege to change it, the suite runs with what the server allows and says so.
+ */
+export default async function setup(): Promise<void> {
+  const conn = await createConnection(config().MYSQL_URL);
+  try {
+    const [rows] = await conn.query('SELECT @@GLOBAL.max_connections AS n');
+    const current = Number((rows as { n: number | string }[])[0]!.n);
+    if (current < CONNECTIONS) await conn.query('SET GLOBAL max_connections = ?', [CONNECTIONS]);
+  } catch (err) {
+    process.stderr.write(`test setup: could not raise MariaDB's max_connections to ${CONNECTIONS} (${(err as Error).message}); tests may meet "Too many connections"\n`);
+  } finally {
+    await conn.end();
+  }
+}
