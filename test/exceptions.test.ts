@@ -146,6 +146,18 @@ describe('auto-resolution and stale signals', () => {
     expect(again).toMatchObject({ state: 'OPEN', severity: 'HIGH', kind: 'SYNC_LAG' });
   });
 
+  it('keeps a subject cleared before its RAISED arrived cleared when the RAISED comes after', async () => {
+    const channelId = randomUUID();
+    const base = (seq += 10);
+    const of = (state: 'RAISED' | 'CLEARED', n: number) => ({ source: 'test', seq: n, signal: problemEvent(signal({ kind: 'DEAD_LETTER', subject: `${channelId}:LATE`, channelId, state })).payload as never });
+    await exceptions.apply([of('CLEARED', base + 1)]);
+    await exceptions.apply([of('RAISED', base)]);
+    expect(await byChannel(channelId)).toEqual([]);
+    // A later failure of the same SKU is a problem again.
+    await exceptions.apply([of('RAISED', base + 2)]);
+    expect(await byChannel(channelId)).toHaveLength(1);
+  });
+
   it('escalates an exception as it grows, and only upwards', async () => {
     const channelId = randomUUID();
     const subjects = Array.from({ length: 12 }, (_, i) => `${channelId}:S${i}`);

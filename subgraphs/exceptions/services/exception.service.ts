@@ -71,6 +71,9 @@ const filterSchema = z
 const noteSchema = z.string().trim().max(2000).nullish();
 const teamSchema = z.string().trim().min(1).max(100).nullable();
 
+/** The exception of a subject cleared before it was ever raised here. */
+const NO_EXCEPTION = '';
+
 /** Signals applied in one transaction. */
 const APPLY_BATCH = 200;
 
@@ -130,7 +133,11 @@ export class ExceptionService {
     });
 
     if (s.state === 'CLEARED') {
-      if (!current) return true;
+      // Cleared before its RAISED was applied (two consumers, or a resend): kept with no exception, so the older RAISED changes nothing.
+      if (!current) {
+        await exceptionStore.upsertSubject(tx, subjectRow(NO_EXCEPTION, false));
+        return true;
+      }
       await exceptionStore.upsertSubject(tx, { ...subjectRow(current.exceptionId, false), units: current.units, value: current.value });
       if (current.open) await this.detach(tx, current, at);
       return true;
