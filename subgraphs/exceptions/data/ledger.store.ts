@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import type { AnomalyFeedback, AnomalyKind, Announcement, SparseSeries, TrendKind, TrendSeries } from '../domain/anomaly-rules.js';
+import { figureColumns, type AnomalyFeedback, type AnomalyKind, type Announcement, type SparseSeries, type TrendKind, type TrendSeries } from '../domain/anomaly-rules.js';
 import type { DailyFigures, LedgerDelta } from '../domain/ledger-rules.js';
 
 /** One row of `ledger_daily` as the benchmark writes it: a whole day of one series. */
@@ -70,18 +70,7 @@ function chunks<T>(rows: readonly T[], size = CHUNK): T[][] {
  * millions of allocations.
  */
 export function parseFigures(locationId: string, packed: string, days: number): SparseSeries {
-  const s: SparseSeries = {
-    locationId,
-    length: days,
-    day: new Int32Array(days),
-    sold: new Int32Array(days),
-    shrink: new Int32Array(days),
-    corrections: new Int32Array(days),
-    correctionUnits: new Int32Array(days),
-    received: new Int32Array(days),
-    movements: new Int32Array(days),
-    onHandEnd: new Float64Array(days),
-  };
+  const s: SparseSeries = { locationId, length: days, day: new Int32Array(days), ...figureColumns(days) };
   const columns = [s.day, s.sold, s.shrink, s.corrections, s.correctionUnits, s.received, s.movements];
   let row = 0;
   let field = 0;

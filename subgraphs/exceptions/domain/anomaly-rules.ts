@@ -171,13 +171,9 @@ export interface SparseSeries {
   onHandEnd: Float64Array;
 }
 
-/**
- * The dense series of a window from the days that have figures: a day without figures sold and
- * moved nothing and kept the on-hand of the day before. Days outside the window are ignored.
- */
-export function denseSeries(firstDay: number, days: number, s: SparseSeries): LocationSeries {
-  const out: LocationSeries = {
-    locationId: s.locationId,
+/** A series' per-day figure columns for `days` days, zeroed; on-hand NaN (not known yet). */
+export function figureColumns(days: number): Omit<LocationSeries, 'locationId'> {
+  return {
     sold: new Int32Array(days),
     shrink: new Int32Array(days),
     corrections: new Int32Array(days),
@@ -186,6 +182,14 @@ export function denseSeries(firstDay: number, days: number, s: SparseSeries): Lo
     movements: new Int32Array(days),
     onHandEnd: new Float64Array(days).fill(NaN),
   };
+}
+
+/**
+ * The dense series of a window from the days that have figures: a day without figures sold and
+ * moved nothing and kept the on-hand of the day before. Days outside the window are ignored.
+ */
+export function denseSeries(firstDay: number, days: number, s: SparseSeries): LocationSeries {
+  const out: LocationSeries = { locationId: s.locationId, ...figureColumns(days) };
   for (let k = 0; k < s.length; k++) {
     const i = s.day[k]! - firstDay;
     if (i < 0 || i >= days) continue;

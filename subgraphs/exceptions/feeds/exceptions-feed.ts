@@ -90,10 +90,11 @@ export class ExceptionsFeed {
           });
         }
         if (stock.length) await handled(stockIds, 'stock changes', () => opts.anomalies.recordStockChanges(stock));
-        for (const { id, event } of events) {
-          await handled([id], 'exception event', async () => {
-            await opts.webhooks.notify([event]);
-            opts.onEvent?.(event);
+        if (events.length) {
+          // One read of the webhooks for the batch's events.
+          await handled(events.map((e) => e.id), 'exception events', async () => {
+            await opts.webhooks.notify(events.map((e) => e.event));
+            for (const { event } of events) opts.onEvent?.(event);
           });
         }
         return done;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { problemActionSchema, TOPICS, type ProblemAction } from '../../../contracts/events.js';
+import { problemActionSchema, TOPICS } from '../../../contracts/events.js';
 import { writeTransaction } from '../../../lib/db.js';
 import { BadUserInputError, ConflictError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { outboxStore } from '../../../lib/outbox.js';
@@ -238,7 +238,7 @@ export class ExceptionService {
   action(row: ExceptionEntity): ActionOperation | null {
     if (!row.action) return null;
     const parsed = problemActionSchema.safeParse(JSON.parse(row.action));
-    return parsed.success ? operationOf(parsed.data as ProblemAction, row.id) : null;
+    return parsed.success ? operationOf(parsed.data, row.id) : null;
   }
 
   /**
