@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchAnomalies } from './anomalies.js';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
+import { benchMovements } from './movements.js';
 import { benchOrders } from './orders.js';
 import { benchPromotion } from './promotion.js';
 import { benchPeers, PEER_QUERIES, type PeerLoad, type PeerQuery } from './peers.js';
@@ -98,6 +99,19 @@ program
   })
   .action(async (opts: { skus: number; minutes: number; timeScale: number; buffers: number[]; demand: number; meanStock: number; seed: number; drain: number; confidence?: number }) => {
     await benchPromotion({ ...opts, drainSeconds: opts.drain });
+  });
+
+program
+  .command('movements')
+  .description('recordMovements in batches of 1,000 (RECEIPT/SALE/ADJUSTMENT over many SKUs) straight to the inventory subgraph: movements/s, p50/p99 per batch and the outbox relay\'s events/s behind it, against one transaction per movement (single recordMovement calls) in the same run')
+  .option('-n, --movements <n>', 'movements sent in batches', positiveInt, 100_000)
+  .option('-s, --skus <n>', 'SKUs they spread over', positiveInt, 10_000)
+  .option('-b, --batch <n>', 'movements per recordMovements call (at most 1,000)', positiveInt, 1000)
+  .option('-c, --concurrency <n>', 'batches in flight at once', positiveInt, 2)
+  .option('--baseline-movements <n>', 'movements sent one per recordMovement call as the baseline', positiveInt, 10_000)
+  .option('--baseline-connections <n>', 'concurrent connections of the baseline', positiveInt, 20)
+  .action(async (opts: { movements: number; skus: number; batch: number; concurrency: number; baselineMovements: number; baselineConnections: number }) => {
+    await benchMovements(opts);
   });
 
 program
