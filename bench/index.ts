@@ -29,14 +29,23 @@ program
 
 program
   .command('peers')
-  .description('the same supergraph and subgraphs through our gateway, Hive Gateway and a plain @apollo/gateway: req/s, p50, p99 and ratios')
+  .description('the same supergraph and subgraphs through our gateway, Hive Gateway (its default JS runtime, and its Rust query planner with HIVE_ROUTER_RUNTIME=true) and a plain @apollo/gateway: req/s, p50, p99 and ratios')
   .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
   .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
   .option('-r, --rounds <n>', 'rounds alternating the gateways', positiveInt, 3)
+  .option('--quick', 'one round of 5 s runs after 1 s warm-ups (under 4 minutes in all); -r and -d still apply when given')
   .addOption(new Option('-q, --query <names...>', 'only these queries (default: all)').choices(PEER_QUERIES))
   .addOption(new Option('-l, --load <modes...>', 'only these loads: same (every request alike) or distinct (every request different) (default: both)').choices(['same', 'distinct']))
-  .action(async (opts: { connections: number; seconds: number; rounds: number; query?: PeerQuery[]; load?: PeerLoad[] }) => {
-    await benchPeers({ ...opts, queries: opts.query, loads: opts.load });
+  .action(async (opts: { connections: number; seconds: number; rounds: number; quick?: boolean; query?: PeerQuery[]; load?: PeerLoad[] }, cmd: Command) => {
+    const quick = (key: 'seconds' | 'rounds', value: number) => (opts.quick && cmd.getOptionValueSource(key) === 'default' ? value : opts[key]);
+    await benchPeers({
+      connections: opts.connections,
+      seconds: quick('seconds', 5),
+      rounds: quick('rounds', 1),
+      warmupSeconds: opts.quick ? { first: 1, later: 1 } : undefined,
+      queries: opts.query,
+      loads: opts.load,
+    });
   });
 
 program

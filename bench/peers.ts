@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,11 +9,8 @@ import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { tail } from '../scripts/system.js';
-import { drive, mergeRuns, table, type Load, type LoadResult } from './run.js';
+import { drive, mergeRuns, renderTable, table, type Load, type LoadResult } from './run.js';
 import { benchLogDir, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
-
-const APOLLO_PORT = 4107;
-const HIVE_PORT = 4108;
 
 /** The SKUs the bench seeds, which the distinct loads cycle through. */
 const SKUS = 2000;
@@ -56,76 +53,162 @@ const QUERIES = {
 /** Same: every request alike; distinct: every request in flight asks for something else. */
 const LOADS = ['same', 'distinct'] as const;
 
+const APOLLO_PORT = 4107;
+const HIVE_PORT = 4108;
+/** 4109 is `bench -- gateway`'s bare gateway, 4110 the bench system's jobs process. */
+const HIVE_RUST_PORT = 4111;
+
+/** The Rust query planner's native addon, as a worker of Hive Gateway maps it once the router runtime has loaded it. */
+const RUST_PLANNER_ADDON = 'hive_router_query_planner';
+
+/** How long a peer's process group has after SIGTERM before it gets SIGKILL. */
+const STOP_GRACE_MS = 5_000;
+
 interface Peer {
   name: string;
   url: string;
   headers?: Record<string, string>;
 }
 
+/** A peer gateway run as the leader of its own process group, with Hive Gateway's forks in that group. */
+interface PeerProcess {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** Where this run's lines begin in the log (the file is appended to run after run). */
+  logOffset: number;
+  /** Resolves when the group's leader has exited (or never started). */
+  exited: Promise<void>;
+}
+
+const OURS = 'omnistock gateway';
+const HIVE_JS = 'Hive Gateway (JS planner)';
+const HIVE_RUST = 'Hive Gateway (Rust planner)';
+const APOLLO = 'plain @apollo/gateway';
+
+const progress = (text: string) => process.stderr.write(text);
+
 /**
- * npm run bench -- peers: the same supergraph over the same four running subgraphs, served by our
- * gateway (GATEWAY_WORKERS=auto: one worker per core), by Hive Gateway (its CLI, NODE_ENV=production
- * and one fork per core, as its docs recommend for production) and by an unmodified @apollo/gateway on @apollo/server, each driven
- * with the same load in alternating rounds.
+ * npm run bench -- peers: the same supergraph over the same running subgraphs, served by our
+ * gateway (GATEWAY_WORKERS=auto: one worker per core), by Hive Gateway twice (its CLI,
+ * NODE_ENV=production and one fork per core, as its docs recommend for production): with its default
+ * JavaScript runtime and with HIVE_ROUTER_RUNTIME=true, which plans with Hive Router's Rust query
+ * planner (@graphql-hive/router-runtime), and by an unmodified @apollo/gateway on @apollo/server,
+ * each driven with the same load in alternating rounds.
  */
 export type PeerQuery = keyof typeof QUERIES;
 export const PEER_QUERIES = Object.keys(QUERIES) as PeerQuery[];
 export type PeerLoad = (typeof LOADS)[number];
 
-export async function benchPeers(opts: { connections: number; seconds: number; rounds: number; queries?: PeerQuery[]; loads?: PeerLoad[] }): Promise<void> {
+export async function benchPeers(opts: {
+  connections: number;
+  seconds: number;
+  rounds: number;
+  /** Warm-up before each measured run: `first` in the first round, `later` after (default 3 and 1 s). */
+  warmupSeconds?: { first: number; later: number };
+  queries?: PeerQuery[];
+  loads?: PeerLoad[];
+}): Promise<void> {
+  const warmup = opts.warmupSeconds ?? { first: 3, later: 1 };
+  const forks = availableParallelism();
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
   // SERVICE_AUTH=off: Hive Gateway and plain @apollo/gateway sign no service tokens, so our subgraphs
   // check none here and ours signs none either (bench -- gateway measures what the tokens cost).
+  progress(`▸ starting the bench system (ports 4100-4110, ${SKUS} SKUs, SERVICE_AUTH=off, our gateway with one worker per core)\n`);
+  const started = Date.now();
   const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto', SERVICE_AUTH: 'off' } });
-  const children: ChildProcess[] = [];
-  const stop = async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await system.stop();
-  };
+  const peerProcesses: PeerProcess[] = [];
+  let supergraphFile: string | undefined;
+  let stopping: Promise<void> | undefined;
+  // Once only: Ctrl-C while the work is still unwinding must not stop twice.
+  const stop = () =>
+    (stopping ??= (async () => {
+      progress('▸ stopping the peers and the bench system\n');
+      try {
+        await Promise.all(peerProcesses.map((p) => stopPeer(p)));
+      } finally {
+        if (supergraphFile) rmSync(supergraphFile, { force: true });
+        await system.stop();
+      }
+    })());
   await stoppingOnSignal(stop, async () => {
-    const supergraphFile = await writeSupergraph(system);
-    const apollo = spawnPeer('peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
-    const hive = spawnPeer('peer-hive', hiveGatewayBin(), ['supergraph', supergraphFile, '--host', '127.0.0.1', '--port', String(HIVE_PORT)], {
-      NODE_ENV: 'production',
-      FORK: String(availableParallelism()),
-    });
-    children.push(apollo.child, hive.child);
+    supergraphFile = await writeSupergraph(system);
+    progress(`▸ starting the peers: ${HIVE_JS} on ${HIVE_PORT} and ${HIVE_RUST} on ${HIVE_RUST_PORT} (FORK=${forks} each), ${APOLLO} on ${APOLLO_PORT}\n`);
+    const hiveArgs = (port: number) => ['supergraph', supergraphFile!, '--host', '127.0.0.1', '--port', String(port)];
+    const apollo = spawnPeer(APOLLO, 'peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
+    peerProcesses.push(apollo);
+    // HIVE_ROUTER_RUNTIME=false: the JS one stays on Hive's default runtime even if the caller's environment says otherwise.
+    const hive = spawnPeer(HIVE_JS, 'peer-hive', hiveGatewayBin(), hiveArgs(HIVE_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'false' });
+    peerProcesses.push(hive);
+    const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin(), hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
+    peerProcesses.push(hiveRust);
     const peers: Peer[] = [
-      { name: 'omnistock gateway', url: system.url('gateway'), headers: system.headers },
-      { name: 'Hive Gateway', url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
-      { name: 'plain @apollo/gateway', url: `http://127.0.0.1:${APOLLO_PORT}/` },
+      { name: OURS, url: system.url('gateway'), headers: system.headers },
+      { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
+      { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql` },
+      { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/` },
     ];
-    await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, apollo)]);
+    await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, hiveRust), waitAnswering(peers[3]!, apollo)]);
+    progress(`▸ ${HIVE_RUST}: ${expectRustPlanner(hiveRust, forks)}; ${HIVE_JS}: ${expectNoRustPlanner(hive)}\n`);
 
     const groups = (opts.loads ?? LOADS).flatMap((mode) =>
-      (opts.queries ?? PEER_QUERIES).map((name) => QUERIES[name]).map((q) => {
+      (opts.queries ?? PEER_QUERIES).map((name) => {
+        const q = QUERIES[name];
         const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
         const body = bodyOf(0);
         const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;
-        return { title, loads: peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers })) };
+        const loads = peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers }));
+        return { label: `${name}, ${mode === 'same' ? 'alike' : 'different'}`, title, loads };
       }),
     );
-    // The three must give the same answer before any of them is timed.
-    for (const group of groups) await expectSameAnswers(group.loads);
+    // The four must give the same answer before any of them is timed: each query's first request,
+    // and for the distinct load two more of the requests it sends.
+    progress(`▸ checking that the ${peers.length} give the same answers\n`);
+    for (const group of groups) {
+      const samples = group.loads[0]!.bodies ? [0, 1, 2].map(group.loads[0]!.bodies) : [group.loads[0]!.body];
+      for (const body of samples) await expectSameAnswers(group.loads.map((l) => ({ ...l, body })));
+    }
 
+    const runs = opts.rounds * groups.length * peers.length;
+    const perRun = (round: number) => (round === 0 ? warmup.first : warmup.later) + opts.seconds;
+    let remaining = Array.from({ length: opts.rounds }, (_, r) => perRun(r) * groups.length * peers.length).reduce((a, b) => a + b, 0);
+    progress(
+      `▸ measuring: ${runs} runs (${opts.rounds} round${opts.rounds === 1 ? '' : 's'} x ${groups.length} query loads x ${peers.length} targets) of ${opts.seconds} s after a warm-up, ` +
+        `about ${minutes(remaining)} (start-up took ${Math.round((Date.now() - started) / 1000)} s)\n`,
+    );
     const results = new Map<Load, LoadResult[]>();
+    let done = 0;
     for (let round = 0; round < opts.rounds; round++) {
-      for (const load of groups.flatMap((g) => g.loads)) {
-        const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? 3 : 1 });
-        results.set(load, [...(results.get(load) ?? []), r]);
+      for (const group of groups) {
+        for (const load of group.loads) {
+          done++;
+          progress(`  [${done}/${runs}] round ${round + 1}/${opts.rounds} · ${group.label} · ${load.name} …`);
+          const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? warmup.first : warmup.later });
+          results.set(load, [...(results.get(load) ?? []), r]);
+          remaining -= perRun(round);
+          const bad = r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : '';
+          progress(` ${Math.round(r.requestsPerSec)} req/s, p99 ${r.p99.toFixed(1)} ms${bad}${remaining > 0 ? ` (about ${minutes(remaining)} left)` : ''}\n`);
+        }
       }
     }
-    process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} rounds of ${opts.seconds} s per gateway and query, alternating (median per target)\n`);
+
+    process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.seconds} s per gateway and query, alternating (median per target)\n`);
+    const summary: string[][] = [];
     for (const group of groups) {
-      const [ours, hiveRun, apolloRun] = group.loads.map((l) => mergeRuns(results.get(l)!));
-      process.stdout.write(`\n${group.title}\n\n${table([ours!, hiveRun!, apolloRun!])}\n\n`);
-      process.stdout.write(
-        `ours/Hive: req/s ${ratio(ours!.requestsPerSec, hiveRun!.requestsPerSec)}, p99 ${ratio(ours!.p99, hiveRun!.p99)}; ` +
-          `ours/plain Apollo: req/s ${ratio(ours!.requestsPerSec, apolloRun!.requestsPerSec)}, p99 ${ratio(ours!.p99, apolloRun!.p99)}\n`,
-      );
+      const merged = group.loads.map((l) => mergeRuns(results.get(l)!));
+      const ours = merged[0]!;
+      process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
+      const against = merged.slice(1).map((peer) => [`ours / ${peer.name}`, ratio(ours.requestsPerSec, peer.requestsPerSec), ratio(ours.p99, peer.p99)]);
+      process.stdout.write(`${renderTable(['ratio', 'req/s', 'p99'], against)}\n`);
+      summary.push([group.label, ...merged.slice(1).map((peer) => ratio(ours.requestsPerSec, peer.requestsPerSec))]);
     }
+    process.stdout.write(
+      `\nours / peer, req/s (above 1: ours serves more)\n\n${renderTable(['query, requests', ...peers.slice(1).map((p) => `/ ${p.name}`)], summary)}\n`,
+    );
   });
 }
+
+const minutes = (seconds: number) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);
 
 /** The supergraph composed from supergraph.yaml with the bench system's subgraph URLs, as a file the peers can load. */
 async function writeSupergraph(system: BenchSystem): Promise<string> {
@@ -145,17 +228,133 @@ function hiveGatewayBin(): string {
   return join(dirname(pkg), 'dist', 'bin.js');
 }
 
-function spawnPeer(name: string, command: string, args: string[], env: Record<string, string>): { child: ChildProcess; logFile: string } {
+/**
+ * Starts a peer as the leader of a process group of its own (detached), so that stopping it reaches
+ * Hive Gateway's forks too. Its output goes straight to its log file: no pipe of ours keeps this
+ * process alive, and no stream is left to close.
+ */
+function spawnPeer(name: string, logName: string, command: string, args: string[], env: Record<string, string>): PeerProcess {
   mkdirSync(benchLogDir(), { recursive: true });
-  const logFile = join(benchLogDir(), `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  return { child, logFile };
+  const logFile = join(benchLogDir(), `${logName}.log`);
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], detached: true });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  return { name, child, logFile, logOffset: statSync(logFile).size, exited };
 }
 
-async function waitAnswering(peer: Peer, proc: { child: ChildProcess; logFile: string }, timeoutMs = 60_000): Promise<void> {
+/** Sends `signal` to the whole process group of `pgid`. @returns false when no process of it is left */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (signalGroup(pgid, 0)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/**
+ * SIGTERM to the peer's whole process group, SIGKILL to what is left of it after STOP_GRACE_MS, and
+ * waits until every process of the group has gone. Hive Gateway's primary only passes SIGTERM on to
+ * its forks, which close their servers and then stay up, so the primary never exits by itself: a
+ * group signal reaches each fork directly.
+ */
+async function stopPeer(peer: PeerProcess): Promise<void> {
+  const pgid = peer.child.pid;
+  if (pgid === undefined) return; // never started
+  if (signalGroup(pgid, 'SIGTERM') && !(await groupGone(pgid, STOP_GRACE_MS))) {
+    progress(`  ${peer.name} still running ${STOP_GRACE_MS / 1000} s after SIGTERM: SIGKILL\n`);
+    signalGroup(pgid, 'SIGKILL');
+    if (!(await groupGone(pgid, STOP_GRACE_MS))) progress(`  ${peer.name}: process group ${pgid} still there after SIGKILL\n`);
+  }
+  await peer.exited;
+}
+
+/** This run's lines of the peer's log. */
+function logSince(peer: PeerProcess): string {
+  const fd = openSync(peer.logFile, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - peer.logOffset));
+    readSync(fd, buf, 0, buf.length, peer.logOffset);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The processes of a process group other than its leader (Hive Gateway's forks), from /proc; null where there is no /proc. */
+function groupWorkers(pgid: number): number[] | null {
+  if (!existsSync('/proc/self/stat')) return null;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pgid) continue;
+    try {
+      // Fields after the command name, which is in parentheses and may hold spaces: state, ppid, pgrp, ...
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const mapsPlanner = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes(RUST_PLANNER_ADDON);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * That Hive Gateway with HIVE_ROUTER_RUNTIME=true really plans in Rust: every fork logged "Using Hive
+ * Router Runtime" (and none fell back to the default runtime for want of the package), and every fork
+ * has the planner's native addon loaded. @returns what was found @throws when it does not
+ */
+function expectRustPlanner(peer: PeerProcess, forks: number): string {
+  const log = logSince(peer).replace(/\x1b\[[0-9;]*m/g, '');
+  const using = (log.match(/Using Hive Router Runtime/g) ?? []).length;
+  const fail = (why: string) => new Error(`${peer.name} does not run the Rust query planner: ${why}\n${tail(peer.logFile)}`);
+  if (log.includes('Could not load the @graphql-hive/router-runtime package')) throw fail('@graphql-hive/router-runtime could not be loaded');
+  // The primary logs it too when it forks.
+  if (using < forks) throw fail(`"Using Hive Router Runtime" logged ${using} times, for ${forks} forks`);
+  const workers = groupWorkers(peer.child.pid!);
+  if (workers === null) return `"Using Hive Router Runtime" logged by its forks (no /proc to check the planner's addon)`;
+  if (workers.length < forks) throw fail(`${workers.length} forks running, ${forks} expected`);
+  const without = workers.filter((pid) => !mapsPlanner(pid));
+  if (without.length) throw fail(`fork(s) ${without.join(', ')} have not loaded ${RUST_PLANNER_ADDON}`);
+  return `Rust query planner (${RUST_PLANNER_ADDON}.node) loaded in its ${workers.length} forks`;
+}
+
+/** That the JS one is the comparison it claims to be: no fork of it loaded the Rust planner. */
+function expectNoRustPlanner(peer: PeerProcess): string {
+  const workers = groupWorkers(peer.child.pid!) ?? [];
+  if (workers.some(mapsPlanner) || logSince(peer).includes('Using Hive Router Runtime')) {
+    throw new Error(`${peer.name} runs the Rust query planner, though HIVE_ROUTER_RUNTIME=false\n${tail(peer.logFile)}`);
+  }
+  return 'its default runtime';
+}
+
+async function waitAnswering(peer: Peer, proc: PeerProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`${peer.name} exited with code ${proc.child.exitCode}\n${tail(proc.logFile)}`);
@@ -180,7 +379,10 @@ async function expectSameAnswers(loads: Load[]): Promise<void> {
     }),
   );
   for (const [i, answer] of answers.entries()) {
-    if (!isDeepStrictEqual(answer, answers[0])) throw new Error(`${loads[i]!.name} answered differently from ${loads[0]!.name}`);
+    if (!isDeepStrictEqual(answer, answers[0])) {
+      const show = (a: unknown) => JSON.stringify(a).slice(0, 400);
+      throw new Error(`${loads[i]!.name} answered differently from ${loads[0]!.name} to ${loads[0]!.body.slice(0, 200)}\n${loads[0]!.name}: ${show(answers[0])}\n${loads[i]!.name}: ${show(answer)}`);
+    }
   }
 }
 
