@@ -153,6 +153,55 @@ export const stockLevelStore = {
   },
 
   /**
+   * Adds each level's net change of a group of movements to the locked level in SQL, in one
+   * statement for every level (a JOIN on a derived table of the changes, read first so only these
+   * primary keys are touched), and bumps its version once per movement. As in applyDelta, quantities
+   * are added where they are, never written back, and the CHECK constraint has the last word.
+   */
+  async applyNetDeltas(tx: EntityManager, changes: readonly { key: LevelKey; delta: LevelDelta; movements: number }[], at: Date): Promise<void> {
+    if (!changes.length) return;
+    // ascii_bin like the key columns, so the join stays an eq_ref on the primary key.
+    const row = `SELECT CONVERT(? USING ascii) COLLATE ascii_bin AS sku, CONVERT(? USING ascii) COLLATE ascii_bin AS location_id,
+      ? AS on_hand, ? AS reserved, ? AS safety_stock, ? AS incoming, ? AS damaged, ? AS quality_control, ? AS movements`;
+    const result: unknown = await tx.query(
+      `UPDATE (${changes.map(() => row).join(' UNION ALL ')}) d STRAIGHT_JOIN stock_levels s ON s.sku = d.sku AND s.location_id = d.location_id
+          SET s.on_hand = s.on_hand + d.on_hand, s.reserved = s.reserved + d.reserved, s.safety_stock = s.safety_stock + d.safety_stock,
+              s.incoming = s.incoming + d.incoming, s.damaged = s.damaged + d.damaged, s.quality_control = s.quality_control + d.quality_control,
+              s.version = s.version + d.movements, s.updated_at = ?`,
+      [
+        ...changes.flatMap(({ key, delta: d, movements }) => [
+          key.sku,
+          key.locationId,
+          d.onHand ?? 0,
+          d.reserved ?? 0,
+          d.safetyStock ?? 0,
+          d.incoming ?? 0,
+          d.damaged ?? 0,
+          d.qualityControl ?? 0,
+          movements,
+        ]),
+        at,
+      ],
+    );
+    if (affectedRows(result) !== changes.length) throw new Error(`${changes.length - affectedRows(result)} stock levels vanished inside their transaction`);
+  },
+
+  /**
+   * Deletes the given levels where they are as createMissing made them (version 0, every counter
+   * 0): a group that created levels for movements that were then refused leaves none behind, as
+   * their own rolled-back transactions would not have. The caller holds their locks.
+   */
+  async deleteUntouched(tx: EntityManager, keys: readonly LevelKey[]): Promise<void> {
+    if (!keys.length) return;
+    await tx.query(
+      `DELETE FROM stock_levels
+        WHERE (sku, location_id) IN (?) AND version = 0 AND on_hand = 0 AND reserved = 0 AND safety_stock = 0
+          AND incoming = 0 AND damaged = 0 AND quality_control = 0`,
+      [keyTuples(sortedKeys(keys))],
+    );
+  },
+
+  /**
    * Sums per SKU; SKUs without levels are absent. `available` sums each location's own available
    * (availableOf in stock.service.ts), so one location's shortfall never hides another's stock.
    */

@@ -2,15 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
-import { BadUserInputError, ConflictError, DomainError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { BadUserInputError, ConflictError, DomainError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { outboxStore } from '../../../lib/outbox.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { MAX_QUANTITY } from '../../../contracts/quantities.js';
-import { derivedKey, keysOf, movementSchema, planMovement, type LevelChange, type Movement } from '../domain/movement-rules.js';
+import { derivedKey, keysOf, movementSchema, planMovement, shortLinesOf, withLocationCodes, type LevelChange, type Movement } from '../domain/movement-rules.js';
+import {
+  isGroupable,
+  keysToLock,
+  MAX_COUNTER,
+  netChanges,
+  planBatch,
+  runsOf,
+  screenBatch,
+  type BatchEntry,
+  type Planned,
+} from '../domain/movement-batch.js';
+import { itemStore } from '../data/item.store.js';
 import { replicaStore } from '../data/replica.store.js';
-import type { StockLevelEntity } from '../data/stock-level.entity.js';
+import { StockLevelEntity } from '../data/stock-level.entity.js';
 import type { StockLevel } from '../domain/stock.js';
 import { stockLevelStore, type LevelKey } from '../data/stock-level.store.js';
 import { ledgerLine, type StockMovementEntity } from '../data/stock-movement.entity.js';
@@ -19,8 +31,12 @@ import { TransferEntity } from '../data/transfer.entity.js';
 import { nameLocations } from './location-codes.js';
 
 export const MAX_BATCH = 1000;
-/** The INT columns' ceiling. */
-const MAX_COUNTER = 2_147_483_647;
+/**
+ * Movements of a batch recorded per transaction (recordMany). Measured with `npm run bench --
+ * movements` (see the README): 500 per group keeps a transaction's statements and locks short while
+ * the per-transaction cost is already spread thin.
+ */
+export const MOVEMENT_GROUP = 500;
 
 export interface MovementResult {
   movement: StockMovementEntity;
@@ -107,7 +123,11 @@ export async function assertLocationsKnown(tx: EntityManager, ids: readonly stri
  * through the outbox in the same transaction.
  */
 export class MovementService {
-  constructor(private readonly ds: DataSource) {}
+  /** `groupSize`: movements of a batch per transaction (tests and benchmarks; MOVEMENT_GROUP otherwise). */
+  constructor(
+    private readonly ds: DataSource,
+    private readonly opts: { groupSize?: number } = {},
+  ) {}
 
   /**
    * Records one movement; a retry with the same idempotency key returns the first result.
@@ -118,7 +138,10 @@ export class MovementService {
    */
   async record(input: unknown, actor: string | null): Promise<MovementResult> {
     const m = parseInput(movementSchema, input);
-    const hash = requestHash(m);
+    return this.recordParsed(m, requestHash(m), actor);
+  }
+
+  private async recordParsed(m: Movement, hash: string, actor: string | null): Promise<MovementResult> {
     const prior = await stockMovementStore.findByIdempotencyKey(this.ds.manager, m.idempotencyKey);
     if (prior) return this.replay(prior, hash);
     try {
@@ -134,8 +157,16 @@ export class MovementService {
   }
 
   /**
-   * Records up to 1,000 movements in order, each in its own transaction; a refused movement does
-   * not stop the ones after it.
+   * Records up to 1,000 movements in order, each with its own outcome: a refused movement does not
+   * stop the others. They are committed a group at a time (groupSize, MOVEMENT_GROUP by default):
+   * one transaction locks every level of the group in primary-key order, plans the group on them in
+   * input order (movement-batch.ts planBatch: each movement sees its level as the ones before it
+   * left it, as if recorded one by one), and writes the group's ledger lines, level changes and
+   * `stock` events in a few multi-row statements. A transfer is recorded on its own with record(),
+   * between the groups before and after it (it locks a transfer row beside two levels, which the
+   * group's plan does not model). A group whose transaction fails for another reason than a
+   * movement's rules (a deadlock past its retries, a key recorded meanwhile by another request) is
+   * recorded again one movement at a time, so every outcome stays the movement's own.
    * @throws BadUserInputError for an empty batch or one over 1,000
    */
   async recordMany(inputs: unknown[], actor: string | null): Promise<MovementOutcome[]> {
@@ -145,15 +176,128 @@ export class MovementService {
       ]);
     }
     const outcomes: MovementOutcome[] = [];
+    const entries: BatchEntry[] = [];
     for (const [index, input] of inputs.entries()) {
       try {
-        outcomes.push({ index, result: await this.record(input, actor), error: null });
+        const movement = parseInput(movementSchema, input);
+        entries.push({ index, movement, hash: requestHash(movement) });
       } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        outcomes.push({ index, result: null, error: { code: err.code, message: err.message } });
+        outcomes[index] = refusal(index, err);
+      }
+    }
+    for (const run of runsOf(entries, (e) => isGroupable(e.movement), this.opts.groupSize ?? MOVEMENT_GROUP)) {
+      if (run.grouped) {
+        for (const o of await this.recordGroup(run.items, actor)) outcomes[o.index] = o;
+      } else {
+        outcomes[run.item.index] = await this.recordOne(run.item, actor);
       }
     }
     return outcomes;
+  }
+
+  private async recordOne(e: BatchEntry, actor: string | null): Promise<MovementOutcome> {
+    try {
+      return { index: e.index, result: await this.recordParsed(e.movement, e.hash, actor), error: null };
+    } catch (err) {
+      return refusal(e.index, err);
+    }
+  }
+
+  /** One group in one transaction; one movement at a time when that transaction fails unexpectedly. */
+  private async recordGroup(group: BatchEntry[], actor: string | null): Promise<MovementOutcome[]> {
+    let done: { planned: Planned<StockLevelEntity>[]; lines: Map<number, StockMovementEntity> };
+    let priors: Map<string, StockMovementEntity>;
+    try {
+      priors = new Map(
+        (await stockMovementStore.findByIdempotencyKeys(this.ds.manager, [...new Set(group.map((e) => e.movement.idempotencyKey))])).map((p) => [p.idempotencyKey, p]),
+      );
+      done = await this.applyGroup(group, priors, actor);
+    } catch (err) {
+      if (err instanceof DomainError) throw err;
+      const outcomes: MovementOutcome[] = [];
+      for (const e of group) outcomes.push(await this.recordOne(e, actor));
+      return outcomes;
+    }
+    const codes = await this.codesOfShortLines(done.planned);
+    return done.planned.map((p): MovementOutcome => {
+      const index = p.entry.index;
+      switch (p.kind) {
+        case 'applied':
+          return { index, result: { movement: done.lines.get(index)!, stockLevel: p.after, replayed: false }, error: null };
+        case 'replayed': {
+          const movement = p.of ? done.lines.get(p.of.index)! : priors.get(p.entry.movement.idempotencyKey)!;
+          return { index, result: { movement, stockLevel: p.level, replayed: true }, error: null };
+        }
+        case 'refused':
+          return refusal(index, p.error instanceof InsufficientStockError ? withLocationCodes(p.error, codes) : p.error);
+      }
+    });
+  }
+
+  /**
+   * The group's transaction (through onLevels: run first without creating levels, and once more
+   * creating them when a movement that applies needs one that does not exist).
+   */
+  private async applyGroup(
+    group: BatchEntry[],
+    priors: ReadonlyMap<string, StockMovementEntity>,
+    actor: string | null,
+  ): Promise<{ planned: Planned<StockLevelEntity>[]; lines: Map<number, StockMovementEntity> }> {
+    /** Levels found missing by the run that did not create them. */
+    let missing = new Set<string>();
+    return onLevels(this.ds, async (tx, create) => {
+      const now = new Date();
+      const [locations, items] = await Promise.all([
+        replicaStore.locations(tx, [...new Set(group.map((e) => e.movement.locationId))]),
+        itemStore.findBySkus(tx, [...new Set(group.map((e) => e.movement.sku))]),
+      ]);
+      const screened = screenBatch(group, {
+        priors,
+        locations: new Set(locations.map((l) => l.location_id)),
+        skus: new Set(items.map((i) => i.sku)),
+      });
+      const keys = keysToLock(screened);
+      // The first locking statement, in primary-key order, as lockLevels takes them; the SKUs are
+      // known, so creating cannot fail their foreign key.
+      if (create && keys.length) await stockLevelStore.createMissing(tx, keys, now);
+      const locked = new Map((await stockLevelStore.lock(tx, keys, now)).map((r) => [levelKeyOf(r), r]));
+      if (!create) missing = new Set(keys.map(levelKeyOf).filter((k) => !locked.has(k)));
+      const planned = planBatch(screened, locked, (key) => zeroLevel(key, now), now);
+      const applied = planned.filter((p) => p.kind === 'applied');
+      if (applied.some((p) => !locked.has(levelKeyOf(p.change.key)))) throw new MissingLevel();
+      if (create) {
+        const used = new Set(applied.map((p) => levelKeyOf(p.change.key)));
+        await stockLevelStore.deleteUntouched(tx, keys.filter((k) => missing.has(levelKeyOf(k)) && !used.has(levelKeyOf(k))));
+      }
+      await stockLevelStore.applyNetDeltas(tx, netChanges(planned), now);
+      const lines = applied.map((p) =>
+        this.movementRow(p.entry.movement, p.change, p.before, p.after, {
+          idempotencyKey: p.entry.movement.idempotencyKey,
+          requestHash: p.entry.hash,
+          transferId: null,
+          actor,
+          at: now,
+        }),
+      );
+      if (lines.length) await stockMovementStore.insert(tx, lines);
+      await outboxStore.append(
+        tx,
+        applied.map((p) => stockChangedEvent(p.before, p.after, p.entry.movement.type, now, p.entry.movement.occurredAt, p.entry.movement.reason)),
+        now,
+      );
+      return { planned, lines: new Map(applied.map((p, i) => [p.entry.index, lines[i]!])) };
+    });
+  }
+
+  /** The codes of the locations the group's INSUFFICIENT_STOCK refusals name, read once after the transaction. */
+  private async codesOfShortLines(planned: readonly Planned<StockLevelEntity>[]): Promise<Map<string, string>> {
+    const ids = new Set<string>();
+    for (const p of planned) {
+      if (p.kind === 'refused' && p.error instanceof InsufficientStockError) {
+        for (const l of shortLinesOf(p.error)) if (l.locationId) ids.add(l.locationId);
+      }
+    }
+    return ids.size ? replicaStore.codesOf(this.ds.manager, [...ids]) : new Map();
   }
 
   /**
@@ -313,4 +457,26 @@ export class MovementService {
     if (!stockLevel) throw new Error(`level of movement ${prior.id} is missing`);
     return { movement: prior, stockLevel, replayed: true };
   }
+}
+
+/** A level as createMissing makes it. */
+function zeroLevel(key: { sku: string; locationId: string }, at: Date): StockLevelEntity {
+  return Object.assign(new StockLevelEntity(), {
+    sku: key.sku,
+    locationId: key.locationId,
+    onHand: 0,
+    reserved: 0,
+    safetyStock: 0,
+    incoming: 0,
+    damaged: 0,
+    qualityControl: 0,
+    version: 0,
+    updatedAt: at,
+  });
+}
+
+/** A movement's refusal as its outcome; anything but a domain error is thrown on. */
+function refusal(index: number, err: unknown): MovementOutcome {
+  if (!(err instanceof DomainError)) throw err;
+  return { index, result: null, error: { code: err.code, message: err.message } };
 }
