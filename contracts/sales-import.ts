@@ -16,8 +16,8 @@ import { idSchema, skuSchema } from '../lib/validation.js';
  */
 
 export const SALES_COLUMNS = ['store', 'sku', 'quantity', 'time', 'transaction_id'] as const;
-/** Movements per recordMovements call (inventory takes up to 1,000). */
-export const SALES_BATCH = 500;
+/** Movements per recordMovements call: inventory's most, which it commits a group of movements per transaction. */
+export const SALES_BATCH = 1000;
 /** Rows one import takes (a day of a large chain's store sales; more: split the file). */
 export const MAX_SALES_ROWS = 200_000;
 
