@@ -118,6 +118,7 @@ export async function benchPeers(opts: {
   const started = Date.now();
   const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto', SERVICE_AUTH: 'off' } });
   const peerProcesses: PeerProcess[] = [];
+  let reaper: ChildProcess | undefined;
   let supergraphFile: string | undefined;
   let stopping: Promise<void> | undefined;
   // Once only: Ctrl-C while the work is still unwinding must not stop twice.
@@ -126,86 +127,102 @@ export async function benchPeers(opts: {
       progress('▸ stopping the peers and the bench system\n');
       try {
         await Promise.all(peerProcesses.map((p) => stopPeer(p)));
+        if (reaper?.exitCode === null) reaper.kill();
       } finally {
         if (supergraphFile) rmSync(supergraphFile, { force: true });
         await system.stop();
       }
     })());
-  await stoppingOnSignal(stop, async () => {
-    supergraphFile = await writeSupergraph(system);
-    progress(`▸ starting the peers: ${HIVE_JS} on ${HIVE_PORT} and ${HIVE_RUST} on ${HIVE_RUST_PORT} (FORK=${forks} each), ${APOLLO} on ${APOLLO_PORT}\n`);
-    const hiveArgs = (port: number) => ['supergraph', supergraphFile!, '--host', '127.0.0.1', '--port', String(port)];
-    const apollo = spawnPeer(APOLLO, 'peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
-    peerProcesses.push(apollo);
-    // HIVE_ROUTER_RUNTIME=false: the JS one stays on Hive's default runtime even if the caller's environment says otherwise.
-    const hive = spawnPeer(HIVE_JS, 'peer-hive', hiveGatewayBin(), hiveArgs(HIVE_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'false' });
-    peerProcesses.push(hive);
-    const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin(), hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
-    peerProcesses.push(hiveRust);
-    const peers: Peer[] = [
-      { name: OURS, url: system.url('gateway'), headers: system.headers },
-      { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
-      { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql` },
-      { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/` },
-    ];
-    await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, hiveRust), waitAnswering(peers[3]!, apollo)]);
-    progress(`▸ ${HIVE_RUST}: ${expectRustPlanner(hiveRust, forks)}; ${HIVE_JS}: ${expectNoRustPlanner(hive)}\n`);
+  // stoppingOnSignal handles the first SIGINT/SIGTERM once. tsx sends Ctrl-C to this process again
+  // when its acknowledgement is 30 ms late, and with no listener left tsx's own handler would end the
+  // process at once, leaving the peers (in process groups of their own, out of Ctrl-C's reach)
+  // running: further signals are only acknowledged until the stop is done.
+  const holdOn = () => {
+    if (stopping) progress('▸ still stopping (what has not exited 5 s after SIGTERM gets SIGKILL)\n');
+  };
+  process.on('SIGINT', holdOn).on('SIGTERM', holdOn);
+  try {
+    await stoppingOnSignal(stop, async () => {
+      supergraphFile = await writeSupergraph(system);
+      progress(`▸ starting the peers: ${HIVE_JS} on ${HIVE_PORT} and ${HIVE_RUST} on ${HIVE_RUST_PORT} (FORK=${forks} each), ${APOLLO} on ${APOLLO_PORT}\n`);
+      const hiveArgs = (port: number) => ['supergraph', supergraphFile!, '--host', '127.0.0.1', '--port', String(port)];
+      const apollo = spawnPeer(APOLLO, 'peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
+      peerProcesses.push(apollo);
+      // HIVE_ROUTER_RUNTIME=false: the JS one stays on Hive's default runtime even if the caller's environment says otherwise.
+      const hive = spawnPeer(HIVE_JS, 'peer-hive', hiveGatewayBin(), hiveArgs(HIVE_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'false' });
+      peerProcesses.push(hive);
+      const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin(), hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
+      peerProcesses.push(hiveRust);
+      reaper = spawnReaper(peerProcesses);
+      const peers: Peer[] = [
+        { name: OURS, url: system.url('gateway'), headers: system.headers },
+        { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
+        { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql` },
+        { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/` },
+      ];
+      await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, hiveRust), waitAnswering(peers[3]!, apollo)]);
+      progress(`▸ ${HIVE_RUST}: ${expectRustPlanner(hiveRust, forks)}; ${HIVE_JS}: ${expectNoRustPlanner(hive)}\n`);
 
-    const groups = (opts.loads ?? LOADS).flatMap((mode) =>
-      (opts.queries ?? PEER_QUERIES).map((name) => {
-        const q = QUERIES[name];
-        const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
-        const body = bodyOf(0);
-        const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;
-        const loads = peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers }));
-        return { label: `${name}, ${mode === 'same' ? 'alike' : 'different'}`, title, loads };
-      }),
-    );
-    // The four must give the same answer before any of them is timed: each query's first request,
-    // and for the distinct load two more of the requests it sends.
-    progress(`▸ checking that the ${peers.length} give the same answers\n`);
-    for (const group of groups) {
-      const samples = group.loads[0]!.bodies ? [0, 1, 2].map(group.loads[0]!.bodies) : [group.loads[0]!.body];
-      for (const body of samples) await expectSameAnswers(group.loads.map((l) => ({ ...l, body })));
-    }
-
-    const runs = opts.rounds * groups.length * peers.length;
-    const perRun = (round: number) => (round === 0 ? warmup.first : warmup.later) + opts.seconds;
-    let remaining = Array.from({ length: opts.rounds }, (_, r) => perRun(r) * groups.length * peers.length).reduce((a, b) => a + b, 0);
-    progress(
-      `▸ measuring: ${runs} runs (${opts.rounds} round${opts.rounds === 1 ? '' : 's'} x ${groups.length} query loads x ${peers.length} targets) of ${opts.seconds} s after a warm-up, ` +
-        `about ${minutes(remaining)} (start-up took ${Math.round((Date.now() - started) / 1000)} s)\n`,
-    );
-    const results = new Map<Load, LoadResult[]>();
-    let done = 0;
-    for (let round = 0; round < opts.rounds; round++) {
+      const groups = (opts.loads ?? LOADS).flatMap((mode) =>
+        (opts.queries ?? PEER_QUERIES).map((name) => {
+          const q = QUERIES[name];
+          const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
+          const body = bodyOf(0);
+          const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;
+          const loads = peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers }));
+          return { label: `${name}, ${mode === 'same' ? 'alike' : 'different'}`, title, loads };
+        }),
+      );
+      // The four must give the same answer before any of them is timed: each query's first request,
+      // and for the distinct load two more of the requests it sends.
+      progress(`▸ checking that the ${peers.length} give the same answers\n`);
       for (const group of groups) {
-        for (const load of group.loads) {
-          done++;
-          progress(`  [${done}/${runs}] round ${round + 1}/${opts.rounds} · ${group.label} · ${load.name} …`);
-          const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? warmup.first : warmup.later });
-          results.set(load, [...(results.get(load) ?? []), r]);
-          remaining -= perRun(round);
-          const bad = r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : '';
-          progress(` ${Math.round(r.requestsPerSec)} req/s, p99 ${r.p99.toFixed(1)} ms${bad}${remaining > 0 ? ` (about ${minutes(remaining)} left)` : ''}\n`);
+        const samples = group.loads[0]!.bodies ? [0, 1, 2].map(group.loads[0]!.bodies) : [group.loads[0]!.body];
+        for (const body of samples) await expectSameAnswers(group.loads.map((l) => ({ ...l, body })));
+      }
+
+      const runs = opts.rounds * groups.length * peers.length;
+      const perRun = (round: number) => (round === 0 ? warmup.first : warmup.later) + opts.seconds;
+      let remaining = Array.from({ length: opts.rounds }, (_, r) => perRun(r) * groups.length * peers.length).reduce((a, b) => a + b, 0);
+      progress(
+        `▸ measuring: ${runs} runs (${opts.rounds} round${opts.rounds === 1 ? '' : 's'} x ${groups.length} query loads x ${peers.length} targets) of ${opts.seconds} s after a warm-up, ` +
+          `about ${minutes(remaining)} (start-up took ${Math.round((Date.now() - started) / 1000)} s)\n`,
+      );
+      const results = new Map<Load, LoadResult[]>();
+      let done = 0;
+      for (let round = 0; round < opts.rounds; round++) {
+        for (const group of groups) {
+          for (const load of group.loads) {
+            if (stopping) return; // interrupted: stoppingOnSignal exits once everything has stopped
+            done++;
+            progress(`  [${done}/${runs}] round ${round + 1}/${opts.rounds} · ${group.label} · ${load.name} …`);
+            const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? warmup.first : warmup.later });
+            results.set(load, [...(results.get(load) ?? []), r]);
+            remaining -= perRun(round);
+            const bad = r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : '';
+            const figures = r.requestsPerSec > 0 ? `${Math.round(r.requestsPerSec)} req/s, p99 ${r.p99.toFixed(1)} ms` : 'no request answered within the run';
+            progress(` ${figures}${bad}${remaining > 0 ? ` (about ${minutes(remaining)} left)` : ''}\n`);
+          }
         }
       }
-    }
 
-    process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.seconds} s per gateway and query, alternating (median per target)\n`);
-    const summary: string[][] = [];
-    for (const group of groups) {
-      const merged = group.loads.map((l) => mergeRuns(results.get(l)!));
-      const ours = merged[0]!;
-      process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
-      const against = merged.slice(1).map((peer) => [`ours / ${peer.name}`, ratio(ours.requestsPerSec, peer.requestsPerSec), ratio(ours.p99, peer.p99)]);
-      process.stdout.write(`${renderTable(['ratio', 'req/s', 'p99'], against)}\n`);
-      summary.push([group.label, ...merged.slice(1).map((peer) => ratio(ours.requestsPerSec, peer.requestsPerSec))]);
-    }
-    process.stdout.write(
-      `\nours / peer, req/s (above 1: ours serves more)\n\n${renderTable(['query, requests', ...peers.slice(1).map((p) => `/ ${p.name}`)], summary)}\n`,
-    );
-  });
+      process.stdout.write(`\n${opts.connections} connections, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.seconds} s per gateway and query, alternating (median per target)\n`);
+      const summary: string[][] = [];
+      for (const group of groups) {
+        const merged = group.loads.map((l) => mergeRuns(results.get(l)!));
+        const ours = merged[0]!;
+        process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
+        const against = merged.slice(1).map((peer) => [`ours / ${peer.name}`, ratio(ours.requestsPerSec, peer.requestsPerSec), ratio(ours.p99, peer.p99)]);
+        process.stdout.write(`${renderTable(['ratio', 'req/s', 'p99'], against)}\n`);
+        summary.push([group.label, ...merged.slice(1).map((peer) => ratio(ours.requestsPerSec, peer.requestsPerSec))]);
+      }
+      process.stdout.write(
+        `\nours / peer, req/s (above 1: ours serves more)\n\n${renderTable(['query, requests', ...peers.slice(1).map((p) => `/ ${p.name}`)], summary)}\n`,
+      );
+    });
+  } finally {
+    process.off('SIGINT', holdOn).off('SIGTERM', holdOn);
+  }
 }
 
 const minutes = (seconds: number) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);
@@ -248,6 +265,26 @@ function spawnPeer(name: string, logName: string, command: string, args: string[
     child.once('error', () => resolve());
   });
   return { name, child, logFile, logOffset: statSync(logFile).size, exited };
+}
+
+/**
+ * A watchdog in a session of its own: should this process end without stopping the peers (killed
+ * outright, or a crash), it sends their process groups SIGTERM, then SIGKILL. A normal stop ends it.
+ */
+function spawnReaper(peers: PeerProcess[]): ChildProcess {
+  const source = `
+    const [parent, ...groups] = process.argv.slice(1).map(Number);
+    const signal = (s) => { for (const g of groups) try { process.kill(-g, s); } catch {} };
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(timer);
+      signal('SIGTERM');
+      setTimeout(() => signal('SIGKILL'), ${STOP_GRACE_MS});
+    }, 500);`;
+  const pgids = peers.flatMap((p) => (p.child.pid === undefined ? [] : [String(p.child.pid)]));
+  const reaper = spawn(process.execPath, ['-e', source, String(process.pid), ...pgids], { stdio: 'ignore', detached: true });
+  reaper.unref();
+  return reaper;
 }
 
 /** Sends `signal` to the whole process group of `pgid`. @returns false when no process of it is left */
@@ -386,4 +423,5 @@ async function expectSameAnswers(loads: Load[]): Promise<void> {
   }
 }
 
-const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+/** a/b, or a dash when either side answered nothing in its run (no figure to compare). */
+const ratio = (a: number, b: number) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}x` : '–');
