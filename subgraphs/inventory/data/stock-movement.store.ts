@@ -53,6 +53,16 @@ export const stockMovementStore = {
     return tx.find(StockMovementEntity, { where: { id: In([...ids]) } });
   },
 
+  /** The request fingerprint of each given idempotency key that is recorded (null for lines recorded without one). */
+  async requestHashesOf(tx: EntityManager, keys: readonly string[]): Promise<Map<string, string | null>> {
+    if (!keys.length) return new Map();
+    const rows: { idempotency_key: string; request_hash: string | null }[] = await tx.query(
+      'SELECT idempotency_key, request_hash FROM stock_movements WHERE idempotency_key IN (?)',
+      [keys],
+    );
+    return new Map(rows.map((r) => [r.idempotency_key, r.request_hash]));
+  },
+
   findByIdempotencyKeys(tx: EntityManager, keys: readonly string[]): Promise<StockMovementEntity[]> {
     return tx.find(StockMovementEntity, { where: { idempotencyKey: In([...keys]) } });
   },

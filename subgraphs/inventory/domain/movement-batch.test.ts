@@ -18,7 +18,7 @@ const entry = (m: Record<string, unknown>, index = n++): BatchEntry => {
   const movement = movementSchema.parse({ idempotencyKey: `k${index}`, sku: 'A', locationId: L1, ...m });
   return { index, movement, hash: JSON.stringify(movement) };
 };
-const known = (priors: Map<string, PriorLine> = new Map()) => ({ priors, locations: new Set([L1, L2]), skus: new Set(['A', 'B']) });
+const known = (priors: Map<string, PriorLine> = new Map()) => ({ priors, locations: new Set([L1, L2]), unknownSkus: new Set(['NOPE']) });
 const levels = (...ls: StockLevel[]) => new Map(ls.map((l) => [levelKeyOf(l), l]));
 
 describe('runsOf', () => {

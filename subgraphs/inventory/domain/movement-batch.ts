@@ -73,18 +73,20 @@ export type Screened =
 
 /**
  * Decides what needs no level, in record()'s order: a key recorded before replays it (or is
- * CONFLICT for another request), then an unknown location, then an unknown SKU.
+ * CONFLICT for another request), then an unknown location, then an unknown SKU. SKUs are only
+ * looked up where a level is missing (an existing level's SKU exists), so the caller names the
+ * unknown ones.
  */
 export function screenBatch(
   entries: readonly BatchEntry[],
-  known: { priors: ReadonlyMap<string, PriorLine>; locations: ReadonlySet<string>; skus: ReadonlySet<string> },
+  known: { priors: ReadonlyMap<string, PriorLine>; locations: ReadonlySet<string>; unknownSkus: ReadonlySet<string> },
 ): Screened[] {
   return entries.map((entry): Screened => {
     const m = entry.movement;
     const prior = known.priors.get(m.idempotencyKey);
     if (prior) return prior.requestHash === entry.hash ? { kind: 'prior', entry } : { kind: 'refused', entry, error: reusedKey(m.idempotencyKey) };
     if (!known.locations.has(m.locationId)) return { kind: 'refused', entry, error: new NotFoundError('Location', m.locationId) };
-    if (!known.skus.has(m.sku)) return { kind: 'refused', entry, error: new NotFoundError('InventoryItem', m.sku) };
+    if (known.unknownSkus.has(m.sku)) return { kind: 'refused', entry, error: new NotFoundError('InventoryItem', m.sku) };
     return { kind: 'candidate', entry };
   });
 }

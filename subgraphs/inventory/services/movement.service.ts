@@ -208,8 +208,10 @@ export class MovementService {
     let done: { planned: Planned<StockLevelEntity>[]; lines: Map<number, StockMovementEntity> };
     let priors: Map<string, StockMovementEntity>;
     try {
+      // Keys are rarely recorded already: their fingerprints first, whole lines only for those that are.
+      const recorded = await stockMovementStore.requestHashesOf(this.ds.manager, [...new Set(group.map((e) => e.movement.idempotencyKey))]);
       priors = new Map(
-        (await stockMovementStore.findByIdempotencyKeys(this.ds.manager, [...new Set(group.map((e) => e.movement.idempotencyKey))])).map((p) => [p.idempotencyKey, p]),
+        (recorded.size ? await stockMovementStore.findByIdempotencyKeys(this.ds.manager, [...recorded.keys()]) : []).map((p) => [p.idempotencyKey, p]),
       );
       done = await this.applyGroup(group, priors, actor);
     } catch (err) {
@@ -247,21 +249,27 @@ export class MovementService {
     let missing = new Set<string>();
     return onLevels(this.ds, async (tx, create) => {
       const now = new Date();
-      const [locations, items] = await Promise.all([
-        replicaStore.locations(tx, [...new Set(group.map((e) => e.movement.locationId))]),
-        itemStore.findBySkus(tx, [...new Set(group.map((e) => e.movement.sku))]),
-      ]);
-      const screened = screenBatch(group, {
-        priors,
-        locations: new Set(locations.map((l) => l.location_id)),
-        skus: new Set(items.map((i) => i.sku)),
-      });
+      const locations = new Set((await replicaStore.locations(tx, [...new Set(group.map((e) => e.movement.locationId))])).map((l) => l.location_id));
+      // A level's SKU exists (its foreign key): SKUs are looked up only where a level is missing, or
+      // before creating levels, whose foreign key an unknown SKU would fail for the whole group.
+      const unknownSkusOf = async (skus: string[]) => {
+        const known = new Set((await itemStore.findBySkus(tx, [...new Set(skus)])).map((i) => i.sku));
+        return new Set(skus.filter((sku) => !known.has(sku)));
+      };
+      let unknownSkus = create ? await unknownSkusOf(group.map((e) => e.movement.sku)) : new Set<string>();
+      let screened = screenBatch(group, { priors, locations, unknownSkus });
       const keys = keysToLock(screened);
-      // The first locking statement, in primary-key order, as lockLevels takes them; the SKUs are
-      // known, so creating cannot fail their foreign key.
+      // The first locking statement, in primary-key order, as lockLevels takes them.
       if (create && keys.length) await stockLevelStore.createMissing(tx, keys, now);
       const locked = new Map((await stockLevelStore.lock(tx, keys, now)).map((r) => [levelKeyOf(r), r]));
-      if (!create) missing = new Set(keys.map(levelKeyOf).filter((k) => !locked.has(k)));
+      if (!create) {
+        const absent = keys.filter((k) => !locked.has(levelKeyOf(k)));
+        if (absent.length) {
+          unknownSkus = await unknownSkusOf(absent.map((k) => k.sku));
+          if (unknownSkus.size) screened = screenBatch(group, { priors, locations, unknownSkus });
+        }
+        missing = new Set(absent.filter((k) => !unknownSkus.has(k.sku)).map(levelKeyOf));
+      }
       const planned = planBatch(screened, locked, (key) => zeroLevel(key, now), now);
       const applied = planned.filter((p) => p.kind === 'applied');
       if (applied.some((p) => !locked.has(levelKeyOf(p.change.key)))) throw new MissingLevel();
