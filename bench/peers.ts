@@ -88,6 +88,10 @@ const APOLLO = 'plain @apollo/gateway';
 
 const progress = (text: string) => process.stderr.write(text);
 
+export type PeerQuery = keyof typeof QUERIES;
+export const PEER_QUERIES = Object.keys(QUERIES) as PeerQuery[];
+export type PeerLoad = (typeof LOADS)[number];
+
 /**
  * npm run bench -- peers: the same supergraph over the same running subgraphs, served by our
  * gateway (GATEWAY_WORKERS=auto: one worker per core), by Hive Gateway twice (its CLI,
@@ -96,10 +100,6 @@ const progress = (text: string) => process.stderr.write(text);
  * planner (@graphql-hive/router-runtime), and by an unmodified @apollo/gateway on @apollo/server,
  * each driven with the same load in alternating rounds.
  */
-export type PeerQuery = keyof typeof QUERIES;
-export const PEER_QUERIES = Object.keys(QUERIES) as PeerQuery[];
-export type PeerLoad = (typeof LOADS)[number];
-
 export async function benchPeers(opts: {
   connections: number;
   seconds: number;
@@ -161,6 +161,8 @@ export async function benchPeers(opts: {
         { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/` },
       ];
       await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, hiveRust), waitAnswering(peers[3]!, apollo)]);
+      // One fork may answer before the other listens: each must be up before they are checked and timed.
+      await Promise.all([waitForks(hive, forks), waitForks(hiveRust, forks)]);
       progress(`▸ ${HIVE_RUST}: ${expectRustPlanner(hiveRust, forks)}; ${HIVE_JS}: ${expectNoRustPlanner(hive)}\n`);
 
       const groups = (opts.loads ?? LOADS).flatMap((mode) =>
@@ -368,13 +370,14 @@ const mapsPlanner = (pid: number) => {
  * has the planner's native addon loaded. @returns what was found @throws when it does not
  */
 function expectRustPlanner(peer: PeerProcess, forks: number): string {
-  const log = logSince(peer).replace(/\x1b\[[0-9;]*m/g, '');
+  const log = plainLog(peer);
   const using = (log.match(/Using Hive Router Runtime/g) ?? []).length;
   const fail = (why: string) => new Error(`${peer.name} does not run the Rust query planner: ${why}\n${tail(peer.logFile)}`);
   if (log.includes('Could not load the @graphql-hive/router-runtime package')) throw fail('@graphql-hive/router-runtime could not be loaded');
   // The primary logs it too when it forks.
   if (using < forks) throw fail(`"Using Hive Router Runtime" logged ${using} times, for ${forks} forks`);
-  const workers = groupWorkers(peer.child.pid!);
+  // With FORK=1 Hive Gateway serves from its one process.
+  const workers = forks > 1 ? groupWorkers(peer.child.pid!) : existsSync('/proc/self/stat') ? [peer.child.pid!] : null;
   if (workers === null) return `"Using Hive Router Runtime" logged by its forks (no /proc to check the planner's addon)`;
   if (workers.length < forks) throw fail(`${workers.length} forks running, ${forks} expected`);
   const without = workers.filter((pid) => !mapsPlanner(pid));
@@ -382,13 +385,28 @@ function expectRustPlanner(peer: PeerProcess, forks: number): string {
   return `Rust query planner (${RUST_PLANNER_ADDON}.node) loaded in its ${workers.length} forks`;
 }
 
-/** That the JS one is the comparison it claims to be: no fork of it loaded the Rust planner. */
+/** That the JS one is the comparison it claims to be: no process of it loaded the Rust planner. */
 function expectNoRustPlanner(peer: PeerProcess): string {
-  const workers = groupWorkers(peer.child.pid!) ?? [];
-  if (workers.some(mapsPlanner) || logSince(peer).includes('Using Hive Router Runtime')) {
+  const workers = [peer.child.pid!, ...(groupWorkers(peer.child.pid!) ?? [])];
+  if (workers.some(mapsPlanner) || plainLog(peer).includes('Using Hive Router Runtime')) {
     throw new Error(`${peer.name} runs the Rust query planner, though HIVE_ROUTER_RUNTIME=false\n${tail(peer.logFile)}`);
   }
   return 'its default runtime';
+}
+
+const plainLog = (peer: PeerProcess) => logSince(peer).replace(/\x1b\[[0-9;]*m/g, '');
+
+/** Until each of Hive Gateway's `forks` workers has logged "Listening on". */
+async function waitForks(peer: PeerProcess, forks: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let listening = 0;
+  while (Date.now() < deadline) {
+    if (peer.child.exitCode !== null) throw new Error(`${peer.name} exited with code ${peer.child.exitCode}\n${tail(peer.logFile)}`);
+    listening = (plainLog(peer).match(/Listening on /g) ?? []).length;
+    if (listening >= forks) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${peer.name}: ${listening} of its ${forks} forks listening after ${timeoutMs} ms\n${tail(peer.logFile)}`);
 }
 
 async function waitAnswering(peer: Peer, proc: PeerProcess, timeoutMs = 60_000): Promise<void> {
