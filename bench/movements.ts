@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { progressBar } from '../lib/progress.js';
 import { DEMO_LOCATIONS, demoItem } from '../scripts/demo/estate.js';
-import { expiryBacklogDrained } from './stock.js';
 import { driveClassified, renderTable } from './run.js';
 import { call, startBenchSystem, stoppingOnSignal, type Endpoint } from './system.js';
 
@@ -156,12 +155,13 @@ async function oneByOne(inventory: Endpoint, ds: DataSource, next: () => Record<
  */
 export async function benchMovements(opts: MovementsBenchOptions): Promise<void> {
   if (opts.batch > 1000) throw new Error('recordMovements takes at most 1,000 movements per call');
-  const system = await startBenchSystem({ skus: opts.skus });
+  process.stdout.write(`Starting the system on databases of its own (emptied first, seeded with ${opts.skus} SKUs)…\n`);
+  // Its own databases, emptied first: the ledger grows by every run's movements, and a run should
+  // neither start on an earlier one's nor leave them to the other benchmarks. Its own ports too.
+  const system = await startBenchSystem({ skus: opts.skus, dbPrefix: 'omnistock_bench_movements', basePort: 4400, fresh: true });
   await stoppingOnSignal(system.stop, async () => {
     const inventory = system.subgraph('inventory');
     const ds = system.inventoryDataSource;
-    const backlog = await expiryBacklogDrained(ds);
-    if (backlog) process.stdout.write(`\nthe expiry job released ${backlog} expired reservations of earlier runs first\n`);
     const next = movementFeed(opts.skus, 19);
 
     process.stdout.write(`Warming up (not measured)\n`);
