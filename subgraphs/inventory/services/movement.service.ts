@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { isDuplicateKey, writeTransaction } from '../../../lib/db.js';
 import { BadUserInputError, ConflictError, DomainError, InsufficientStockError, NotFoundError, parseInput } from '../../../lib/errors.js';
+import { logger } from '../../../lib/logger.js';
 import { outboxStore } from '../../../lib/outbox.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
@@ -215,7 +216,11 @@ export class MovementService {
       );
       done = await this.applyGroup(group, priors, actor);
     } catch (err) {
-      if (err instanceof DomainError) throw err;
+      // Each movement's rules were decided in the plan: whatever failed the transaction (a deadlock
+      // past its retries, a key another request recorded meanwhile) is the group's, not a movement's.
+      // The error's message and code only: a failed statement carries the group's whole INSERT.
+      const { code, message } = err as { code?: string; message?: string };
+      logger().warn({ code, message, movements: group.length }, 'a group of movements failed as one; recording them one at a time');
       const outcomes: MovementOutcome[] = [];
       for (const e of group) outcomes.push(await this.recordOne(e, actor));
       return outcomes;
