@@ -33,9 +33,11 @@ import { nameLocations } from './location-codes.js';
 
 export const MAX_BATCH = 1000;
 /**
- * Movements of a batch recorded per transaction (recordMany). Measured with `npm run bench --
- * movements` (see the README): 500 per group keeps a transaction's statements and locks short while
- * the per-transaction cost is already spread thin.
+ * Movements of a batch recorded per transaction (recordMany). Measured in process on two cores,
+ * 1,000-movement batches over 30,000 levels: groups of 100 ran about 3,300 movements/s, of 250 to
+ * 1,000 between 3,500 and 4,300 (within the noise of one another). 500 spreads a transaction's cost
+ * as thin as larger groups while holding its levels' locks about half as long as 1,000 (some 120 ms),
+ * which reservations on those levels wait out.
  */
 export const MOVEMENT_GROUP = 500;
 
