@@ -61,6 +61,12 @@ export const availabilityRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('CHANNEL'), channelId: z.string(), version: z.number().int() }),
   z.object({ kind: z.literal('SET_ASIDE'), channelId: z.string(), sku: z.string(), version: z.number().int() }),
   z.object({ kind: z.literal('LOCATION'), locationId: z.string(), version: z.number().int() }),
+  /**
+   * A reservation holding units of the SKU at the location now expires sooner than it did (an
+   * extend with a shorter time to live): what reads there may sell rises at `expiresAt`, with no
+   * stock event until the expiry job releases it.
+   */
+  z.object({ kind: z.literal('EXPIRY'), sku: z.string(), locationId: z.string(), expiresAt: z.string() }),
 ]);
 export type AvailabilityRuleChanged = z.infer<typeof availabilityRuleSchema>;
 
@@ -95,6 +101,8 @@ export const stockChangedSchema = z.object({
   occurredAt: z.string().optional(),
   /** An ADJUSTMENT's reason (SHRINKAGE, DAMAGE, CORRECTION, FOUND, CYCLE_COUNT); absent in events written before it was carried. */
   reason: z.string().optional(),
+  /** A RESERVE's expiry: reads there may sell the units again from then on (absent: never, or not a RESERVE). */
+  expiresAt: z.string().optional(),
 });
 export type StockChanged = z.infer<typeof stockChangedSchema>;
 

@@ -242,6 +242,14 @@ const inventorySection = z.object({
   /** A channel's available-to-sell at or below this is LOW_STOCK. */
   LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).default(5),
   RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  /** on: availability is answered from an in-memory read model kept by the stock and availability-rule streams; off: every read goes to MySQL. */
+  AVAILABILITY_READ_MODEL: z.enum(['on', 'off']).default('on'),
+  /** The read model answers only while it is known to have applied every event published more than this long ago; otherwise MySQL answers. */
+  AVAILABILITY_READ_MODEL_MAX_LAG_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** SKUs the read model holds at most (each with every level of it); past it the least recently read are dropped and reloaded on their next read. */
+  AVAILABILITY_READ_MODEL_MAX_SKUS: z.coerce.number().int().min(100).max(50_000_000).default(1_000_000),
+  /** How long a READ_YOUR_WRITES read waits for the read model to apply every change committed before it; past it MySQL answers. */
+  AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
 });
 
 /** The orders subgraph (and its order sweeper in the jobs process). */

@@ -9,6 +9,12 @@ import { z } from 'zod';
 export const eventKeys = {
   stream: (prefix: string, topic: string) => `${prefix}:events:${topic}`,
   live: (prefix: string, topic: string) => `${prefix}:live:${topic}`,
+  /**
+   * When the active relay of `source` last found its outbox drained (epoch ms, as text): every
+   * event committed before then is in its stream. Readers that must not fall behind commits
+   * (inventory's availability read model) go by it; absent while no relay runs.
+   */
+  drained: (prefix: string, source: string) => `${prefix}:relay:${source}:drained`,
 };
 
 const jsonText = z.string().transform((text, ctx) => {

@@ -78,6 +78,9 @@ export function relaySettings(cfg: Config): Pick<OutboxRelayOptions, 'keyPrefix'
  * increasing seqs and are visible in that order. Across keys it is not: a transaction that took a
  * lower seq but commits later is published after higher ones. A consumer must therefore not use
  * the highest seq it has seen as a watermark; (source, seq) identifies an event, not a position.
+ * A time is one: each read that leaves the outbox drained records when it began
+ * (`eventKeys.drained`), set after the events it published, so whoever sees that time finds in the
+ * streams every event committed before it.
  */
 export class OutboxRelay {
   private readonly log: Logger;
@@ -173,8 +176,15 @@ export class OutboxRelay {
 
   /** @returns how many rows it published */
   private async publishBatch(runner: QueryRunner): Promise<number> {
+    // Every row committed before the read is among those it returns, unless the batch is full.
+    const readAt = Date.now();
     const rows = await outboxStore.unpublished(runner.manager, this.opts.batchSize);
-    if (!rows.length) return 0;
+    const drained = rows.length < this.opts.batchSize;
+    const drainedKey = eventKeys.drained(this.opts.keyPrefix, this.opts.source);
+    if (!rows.length) {
+      await this.opts.redis.set(drainedKey, String(readAt), 'PX', this.opts.retentionMs);
+      return 0;
+    }
     const minId = Date.now() - this.opts.retentionMs;
     const tx = this.opts.redis.multi();
     for (const row of rows) {
@@ -189,6 +199,8 @@ export class OutboxRelay {
         this.liveMessageHead(row),
       );
     }
+    // After the events, in the same transaction: a reader that sees it finds them in the streams.
+    if (drained) tx.set(drainedKey, String(readAt), 'PX', this.opts.retentionMs);
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('Redis discarded the relay transaction');

@@ -53,7 +53,9 @@ const receive = (quantity: number, idempotencyKey: string = randomUUID()) =>
 
 beforeAll(async () => {
   db = await PrivateMariaDb.create();
-  stack = await startStack({ jobs: true, env: { MYSQL_URL: db.url, DB_CONNECT_TIMEOUT_MS: '1000' } });
+  // MySQL answers every read here (the snapshots are what its answers leave behind); the read model's own
+  // outage behaviour is in availability-read-model.test.ts.
+  stack = await startStack({ jobs: true, env: { MYSQL_URL: db.url, DB_CONNECT_TIMEOUT_MS: '1000', AVAILABILITY_READ_MODEL: 'off' } });
   ids.locA = (await ok(CREATE_LOCATION, { input: location('Degradation Store A') })).createLocation.id;
   ids.locB = (await ok(CREATE_LOCATION, { input: location('Degradation Store B') })).createLocation.id;
   ids.channel = (

@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import type { OrdersStack } from './orders-fixture.js';
+import { PrivateRedis } from './private-redis.js';
 import { startStack } from './stack.js';
 
 /**
@@ -21,8 +21,7 @@ import { startStack } from './stack.js';
  */
 
 const RATE_SCALE = 360;
-let redisPort: number;
-let redisServer: ChildProcess | undefined;
+let redis: PrivateRedis;
 let stack: OrdersStack;
 let sim: MarketplaceSimulator;
 let w: MarketplaceWorld;
@@ -32,29 +31,6 @@ let env: Record<string, string>;
 let store: string;
 let channels: MarketplaceChannel[];
 let skus: string[];
-
-async function startRedis(): Promise<void> {
-  redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor('the test Redis', async () => {
-    const client = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  });
-}
-
-async function stopRedis(): Promise<void> {
-  const server = redisServer;
-  redisServer = undefined;
-  if (!server || server.exitCode !== null) return;
-  server.kill('SIGKILL');
-  await new Promise((resolve) => server.once('exit', resolve));
-}
 
 /** `node --import tsx jobs/main.ts` on the stack's databases and Redis; resolves once it is ready. */
 async function startJobsProcess(): Promise<void> {
@@ -89,11 +65,10 @@ async function allConverged(): Promise<void> {
 }
 
 beforeAll(async () => {
-  redisPort = 20_000 + Math.floor(Math.random() * 20_000);
-  await startRedis();
+  redis = await PrivateRedis.create();
   secrets = await secretsDir();
   sim = await startSimulator(RATE_SCALE);
-  const base = await startStack({ jobs: 'external', env: { ...marketplaceEnv(secrets.dir), REDIS_URL: `redis://127.0.0.1:${redisPort}` } });
+  const base = await startStack({ jobs: 'external', env: { ...marketplaceEnv(secrets.dir), REDIS_URL: redis.url } });
   stack = { ...base, inventory: base.subgraphs.inventory.dataSource, orders: base.subgraphs.orders.dataSource };
   env = {
     ...marketplaceEnv(secrets.dir),
@@ -119,7 +94,7 @@ afterAll(async () => {
   await killJobsProcess();
   await stack?.close();
   await sim?.close();
-  await stopRedis();
+  await redis?.stop();
   await secrets?.remove();
 });
 
@@ -147,11 +122,11 @@ describe('marketplace sync across crashes', () => {
 
   it('a Redis restart that loses every queue and stream: a resync brings every marketplace to our quantity', async () => {
     await receiveAll(2);
-    await stopRedis();
+    await redis.stop();
     // Written while Redis is away: the outbox keeps the events until the relay can publish them.
     await receiveAll(3);
     await sleep(500);
-    await startRedis();
+    await redis.start();
     await receiveAll(4);
     await allConverged();
     expect((await w.ats(channels[0]!.channelId, skus)).get(skus[0]!)).toBe(25);

@@ -272,6 +272,48 @@ describe('stock races against the real database', () => {
     expect(results.filter((r) => !r.errors)).toHaveLength(12);
     expect(await f.level(sku, loc)).toMatchObject({ on_hand: 0 });
   });
+
+  it('the expiry job releasing a reservation while writers of several levels wait on its level: its units are counted once', async () => {
+    // A writer locks its levels in one statement, in key order: `first`, then `held`, where the
+    // expired reservation is.
+    const [first, held] = [await f.location(), await f.location()].sort((a, b) => (a < b ? -1 : 1));
+    const channel = await f.channel([first, held]);
+    const sku = await f.item();
+    await f.receive(sku, first, 20);
+    await f.receive(sku, held, 20);
+    const reserve = (lines: { quantity: number; locationId: string }[], ttlSeconds: number) =>
+      gql(f.url, RESERVE, { input: { idempotencyKey: randomUUID(), channelId: channel, ttlSeconds, lines: lines.map((l) => ({ sku, ...l })) } });
+    const expiring = await reserve([{ quantity: 6, locationId: held }], 1);
+    expect(expiring.data!.reserveStock.__typename).toBe('Reservation');
+    expect((await reserve([{ quantity: 14, locationId: held }], 600)).data!.reserveStock.__typename).toBe('Reservation');
+    await new Promise((r) => setTimeout(r, 1100));
+    // The 6 are expired, not yet released: 6 units of `held` are free. Hold `held` so that the
+    // release and then the writers queue on it; each writer has locked `first` (and read what
+    // reservations hold there) before the release commits.
+    const blocker = f.ds.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('SELECT version FROM stock_levels WHERE sku = ? AND location_id = ? FOR UPDATE', [sku, held]);
+    // What the expiry job does with it: the same close, as an expired reservation.
+    const release = new ReservationService(f.ds).release(expiring.data!.reserveStock.id, null);
+    await new Promise((r) => setTimeout(r, 150));
+    const greedy = reserve([{ quantity: 1, locationId: first }, { quantity: 7, locationId: held }], 600);
+    const batch = gql(f.url, `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index error { code } } }`, {
+      inputs: [first, held].map((locationId) => ({ idempotencyKey: randomUUID(), type: 'SALE', sku, locationId, quantity: 1 })),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await blocker.commitTransaction();
+    await blocker.release();
+    expect((await release).status).toBe('EXPIRED');
+    // 7 asked of `held`, where 6 are free: never the 12 a second count of the released ones would show.
+    expect((await greedy).data!.reserveStock.__typename).toBe('InsufficientStock');
+    expect((await batch).data!.recordMovements.map((o: { error: unknown }) => o.error)).toEqual([null, null]);
+    const level = await f.level(sku, held);
+    expect(level).toMatchObject({ on_hand: 19, reserved: 14 });
+    // The sale's stock event told what the level then held.
+    const [last] = await f.ds.query('SELECT payload FROM outbox_events WHERE event_key = ? ORDER BY seq DESC LIMIT 1', [`${sku}:${held}`]);
+    expect(JSON.parse(last.payload).after).toMatchObject({ onHand: 19, reserved: 14, available: 5 });
+  });
 });
 
 /** Units reserved by reservations whose level change came after the given level version. */

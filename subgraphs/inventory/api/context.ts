@@ -1,12 +1,12 @@
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { config } from '../../../lib/config.js';
 import { logger } from '../../../lib/logger.js';
 import { createRedis } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { AvailabilitySnapshots } from '../data/availability-snapshot.js';
 import { LiveProtection } from '../services/protection.service.js';
+import { AvailabilityReadModel } from '../services/availability-read-model.js';
 import { AvailabilityService } from '../services/availability.service.js';
 import { ItemService } from '../services/item.service.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -62,9 +62,36 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
     logger().child({ component: 'protection' }),
     () => unmeasured.inc(),
   );
-  const availability = new AvailabilityService(ds, replicas, config().LOW_STOCK_THRESHOLD, snapshots, protection, (outcome, n) => {
-    if (n > 0) staleAvailability.inc({ outcome }, n);
-  });
+  let readModel: AvailabilityReadModel | null = null;
+  if (cfg.AVAILABILITY_READ_MODEL === 'on') {
+    const model = new AvailabilityReadModel(ds, {
+      // Its own connection: XREAD BLOCK holds it.
+      redis: createRedis(cfg.REDIS_URL),
+      reader: snapshotRedis,
+      keyPrefix: cfg.REDIS_KEY_PREFIX,
+      maxLagMs: cfg.AVAILABILITY_READ_MODEL_MAX_LAG_MS,
+      maxSkus: cfg.AVAILABILITY_READ_MODEL_MAX_SKUS,
+      readYourWritesTimeoutMs: cfg.AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS,
+      lowStockThreshold: cfg.LOW_STOCK_THRESHOLD,
+      protection,
+      log: logger().child({ component: 'availability-read-model' }),
+      metrics: runtime.metrics,
+    });
+    model.start();
+    runtime.onClose(() => model.stop());
+    readModel = model;
+  }
+  const availability = new AvailabilityService(
+    ds,
+    replicas,
+    cfg.LOW_STOCK_THRESHOLD,
+    snapshots,
+    protection,
+    (outcome, n) => {
+      if (n > 0) staleAvailability.inc({ outcome }, n);
+    },
+    readModel,
+  );
   // One pub/sub connection per process, shared by every subscription of this replica.
   const feed = new StockFeed({
     subscriber: createRedis(cfg.REDIS_URL),

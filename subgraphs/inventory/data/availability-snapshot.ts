@@ -1,14 +1,9 @@
 import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { AvailabilityFigure } from '../domain/availability-rules.js';
 
 /** One (channel, SKU) answer of `availability` as computed from MySQL at `asOf`. */
-export interface AvailabilityFigure {
-  availableToSell: number;
-  status: 'IN_STOCK' | 'LOW_STOCK' | 'OUT_OF_STOCK';
-  locations: { locationId: string; available: number; pickup: boolean }[];
-}
-
 export interface SnapshotEntry extends AvailabilityFigure {
   asOf: Date;
 }

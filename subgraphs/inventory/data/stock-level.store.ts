@@ -24,9 +24,13 @@ const EXPIRED_RESERVED = `(SELECT COALESCE(SUM(r.quantity - r.committed_quantity
      FROM reservation_lines r
     WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at <= ?)`;
 
+const OTHER_COLUMNS = 's.safety_stock, s.incoming, s.damaged, s.quality_control, s.version, s.updated_at';
+
 /** The columns of a level as clients see them: `reserved` is what unexpired reservations hold. */
-const LEVEL_COLUMNS = `s.sku, s.location_id, s.on_hand, s.reserved - ${EXPIRED_RESERVED} AS reserved, s.safety_stock,
-  s.incoming, s.damaged, s.quality_control, s.version, s.updated_at`;
+const LEVEL_COLUMNS = `s.sku, s.location_id, s.on_hand, s.reserved - ${EXPIRED_RESERVED} AS reserved, ${OTHER_COLUMNS}`;
+
+/** The columns of a level as stored: `reserved` is the counter, expired reservations included. */
+const STORED_COLUMNS = `s.sku, s.location_id, s.on_hand, s.reserved, ${OTHER_COLUMNS}`;
 
 const levelRow = z
   .object({
@@ -111,17 +115,35 @@ export const stockLevelStore = {
    * Locks the levels (FOR UPDATE, in primary-key order so concurrent writers never deadlock on each
    * other's rows) and returns them as clients see them. Until the transaction ends nobody else can
    * change these rows, so quantities computed from them stay exact.
+   *
+   * What expired reservations still hold is read after the lock, by a locking read of their lines:
+   * a subquery of the locking statement would read the transaction's snapshot, taken before the
+   * lock was granted, and count lines the expiry job closed meanwhile a second time (the counter
+   * already without them, the snapshot's lines still open), showing units that are not there. Every
+   * change of a line's open quantity locks its level first, so none can slip in after the lock.
    */
   async lock(tx: EntityManager, keys: readonly LevelKey[], now: Date): Promise<StockLevelEntity[]> {
     if (!keys.length) return [];
-    return parseLevels(
+    const tuples = keyTuples(keys);
+    const levels = parseLevels(
       await tx.query(
         // FORCE INDEX: scanning the secondary (location_id, sku) index would lock in another order.
-        `SELECT ${LEVEL_COLUMNS} FROM stock_levels s FORCE INDEX (PRIMARY)
+        `SELECT ${STORED_COLUMNS} FROM stock_levels s FORCE INDEX (PRIMARY)
           WHERE (s.sku, s.location_id) IN (?) ORDER BY s.sku, s.location_id FOR UPDATE`,
-        [now, keyTuples(keys)],
+        [tuples],
       ),
     );
+    const expired: { sku: string; location_id: string; units: string | number }[] = await tx.query(
+      `SELECT sku, location_id, SUM(quantity - committed_quantity - released_quantity) AS units
+         FROM reservation_lines FORCE INDEX (ix_reservation_lines_level)
+        WHERE (sku, location_id) IN (?) AND open = 1 AND expires_at <= ?
+        GROUP BY sku, location_id LOCK IN SHARE MODE`,
+      [tuples, now],
+    );
+    if (!expired.length) return levels;
+    const units = new Map(expired.map((e) => [`${e.sku}\u0000${e.location_id}`, Number(e.units)]));
+    for (const level of levels) level.reserved -= units.get(`${level.sku}\u0000${level.locationId}`) ?? 0;
+    return levels;
   },
 
   /**
@@ -257,6 +279,22 @@ export const stockLevelStore = {
       locationIds.flatMap((id) => [now, id, ...branchParams, limit]),
     );
     return parseLevels(rows);
+  },
+
+  /**
+   * Every level of the given SKUs as clients see them, each with the soonest expiry of a reservation
+   * still holding units there (null when none will expire): until then the level's available stays
+   * as read, unless a stock event changes it. For the availability read model.
+   */
+  async findWithNextExpiry(tx: EntityManager, skus: readonly string[], now: Date): Promise<{ level: StockLevelEntity; nextExpiry: Date | null }[]> {
+    const rows: { next_expiry: Date | null }[] = await tx.query(
+      `SELECT ${LEVEL_COLUMNS},
+              (SELECT MIN(r.expires_at) FROM reservation_lines r
+                WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at > ?) AS next_expiry
+         FROM stock_levels s WHERE s.sku IN (?)`,
+      [now, now, skus],
+    );
+    return rows.map((r) => ({ level: levelRow.parse(r), nextExpiry: r.next_expiry }));
   },
 
   /** One multi-row INSERT IGNORE: existing (sku, location) rows are skipped; returns how many were inserted. */

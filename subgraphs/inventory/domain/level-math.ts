@@ -1,4 +1,4 @@
-import { TOPICS, type StockChanged, type StockQuantities } from '../../../contracts/events.js';
+import { TOPICS, type AvailabilityRuleChanged, type StockChanged, type StockQuantities } from '../../../contracts/events.js';
 import type { OutboxEvent } from '../../../lib/outbox.js';
 import type { LevelDelta, StockLevel } from './stock.js';
 
@@ -42,7 +42,15 @@ export const levelKeyOf = (l: { sku: string; locationId: string }) => `${l.sku}\
  * The outbox event for one level change (topic `stock`, ordered per SKU and location); `occurredAt`
  * for a change reported after it happened (a till sale), so consumers can tell how late it came.
  */
-export function stockChangedEvent(before: StockLevel, after: StockLevel, change: string, at: Date, occurredAt?: Date | null, reason?: string | null): OutboxEvent {
+export function stockChangedEvent(
+  before: StockLevel,
+  after: StockLevel,
+  change: string,
+  at: Date,
+  occurredAt?: Date | null,
+  reason?: string | null,
+  expiresAt?: Date | null,
+): OutboxEvent {
   const payload: StockChanged = {
     sku: after.sku,
     locationId: after.locationId,
@@ -54,6 +62,22 @@ export function stockChangedEvent(before: StockLevel, after: StockLevel, change:
     ...(occurredAt && occurredAt < at ? { occurredAt: occurredAt.toISOString() } : {}),
     // The anomaly ledger tells shrinkage from corrections by it.
     ...(reason ? { reason } : {}),
+    // The availability read model sells the units again from then on.
+    ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
   };
   return { topic: TOPICS.stock, key: `${after.sku}:${after.locationId}`, payload };
+}
+
+/**
+ * The availability-rule events of a reservation whose expiry moved sooner: one per open line, so
+ * readers of available-to-sell at its level sell the units again from `expiresAt`.
+ */
+export function expiryEvents(lines: readonly { sku: string; locationId: string; open: boolean }[], expiresAt: Date): OutboxEvent[] {
+  return lines
+    .filter((l) => l.open)
+    .map((l) => ({
+      topic: TOPICS.availabilityRule,
+      key: `${l.sku}:${l.locationId}`,
+      payload: { kind: 'EXPIRY', sku: l.sku, locationId: l.locationId, expiresAt: expiresAt.toISOString() } satisfies AvailabilityRuleChanged,
+    }));
 }

@@ -4,30 +4,31 @@ import { manyByKey } from '../../../lib/batch.js';
 import { isDatabaseUnavailable } from '../../../lib/db.js';
 import { DatabaseUnavailableError, NotFoundError, parseInput } from '../../../lib/errors.js';
 import { idSchema, skuSchema } from '../../../lib/validation.js';
-import { availableToSell } from '../domain/allocation.js';
-import type { AvailabilitySnapshots } from '../data/availability-snapshot.js';
+import { channelFigure, type AvailabilityFigure, type StockStatus } from '../domain/availability-rules.js';
+import type { AvailabilitySnapshots, SnapshotEntry } from '../data/availability-snapshot.js';
 import { itemStore } from '../data/item.store.js';
 import { availableOf } from '../domain/level-math.js';
+import type { AvailabilityReadModel } from './availability-read-model.js';
 import type { LiveProtection } from './protection.service.js';
 import type { ReplicaService } from './replica.service.js';
 import { stockLevelStore } from '../data/stock-level.store.js';
 
-const argsSchema = z.object({ channelId: idSchema, skus: z.array(skuSchema).min(1).max(100) });
+const argsSchema = z.object({ channelId: idSchema, skus: z.array(skuSchema).min(1).max(100), consistency: z.enum(['EVENTUAL', 'READ_YOUR_WRITES']) });
 
-export type StockStatus = 'IN_STOCK' | 'LOW_STOCK' | 'OUT_OF_STOCK';
+export type { StockStatus };
+export type ReadConsistency = 'EVENTUAL' | 'READ_YOUR_WRITES';
 
-export interface ChannelAvailability {
+export interface ChannelAvailability extends AvailabilityFigure {
   sku: string;
   channelId: string;
-  availableToSell: number;
-  status: StockStatus;
-  locations: { locationId: string; available: number; pickup: boolean }[];
   /** True when MySQL was unreachable and this is the last figure computed, from the snapshot. */
   stale: boolean;
-  /** When the figure was computed from MySQL. */
+  /** The figure includes every change committed before this instant. */
   asOf: Date;
   /** Whole seconds since asOf when stale; null when fresh. */
   staleForSeconds: number | null;
+  /** The stock stream position the read model had applied when it answered; null when MySQL answered. */
+  sequence: string | null;
 }
 
 /**
@@ -35,11 +36,6 @@ export interface ChannelAvailability {
  * the error of a SKU with no snapshot, which GraphQL reports at that entry's path.
  */
 export type AvailabilityEntry = ChannelAvailability | null | DatabaseUnavailableError;
-
-export function stockStatus(ats: number, lowThreshold: number): StockStatus {
-  if (ats <= 0) return 'OUT_OF_STOCK';
-  return ats <= lowThreshold ? 'LOW_STOCK' : 'IN_STOCK';
-}
 
 /** What a channel may sell now: the storefront's number. */
 export class AvailabilityService {
@@ -52,26 +48,46 @@ export class AvailabilityService {
     private readonly protection: Pick<LiveProtection, 'withheld'> | null,
     /** Counts entries answered from snapshots (`served`) or left without one (`missing`) while MySQL is unreachable. */
     private readonly countStale: (outcome: 'served' | 'missing', entries: number) => void = () => {},
+    /** The read model answering from memory; null: MySQL answers every read (AVAILABILITY_READ_MODEL=off). */
+    private readonly readModel: AvailabilityReadModel | null = null,
   ) {}
 
   /**
    * Per SKU, in the order given (null for unknown SKUs): the channel's available-to-sell over its
    * active sources (less what protection withholds on a PROTECTIVE channel and what other channels
-   * set aside), and the per-location breakdown. Three statements whatever the number of SKUs.
-   * Each answer is kept as the (channel, SKU)'s snapshot; while MySQL is unreachable the snapshots
+   * set aside), and the per-location breakdown. The read model answers when it may (see
+   * AvailabilityReadModel); with READ_YOUR_WRITES, once it has applied every change committed
+   * before the call, and with `afterSequence`, once it has applied the stock stream up to it. Otherwise MySQL answers, in three statements whatever the number of SKUs, and
+   * each answer is kept as the (channel, SKU)'s snapshot; while MySQL is unreachable the snapshots
    * answer instead, marked stale, and a SKU without one is a DatabaseUnavailableError entry.
    * @throws BadUserInputError for a malformed channel id or SKU list
    * @throws NotFoundError for an unknown channel
    * @throws DatabaseUnavailableError when MySQL is unreachable and no SKU asked for has a snapshot
    */
-  async forChannel(channelId: string, skus: string[]): Promise<AvailabilityEntry[]> {
-    const v = parseInput(argsSchema, { channelId, skus });
+  async forChannel(channelId: string, skus: string[], read: { consistency?: ReadConsistency | null; afterSequence?: string } = {}): Promise<AvailabilityEntry[]> {
+    const v = parseInput(argsSchema, { channelId, skus, consistency: read.consistency ?? 'EVENTUAL' });
     try {
+      if (this.readModel && (await this.caughtUp(this.readModel, v.consistency, read.afterSequence))) {
+        const answer = await this.readModel.answer(v.channelId, v.skus);
+        if (answer) {
+          return answer.figures.map((f, i) =>
+            f ? { ...f, sku: v.skus[i]!, channelId: v.channelId, stale: false, asOf: answer.asOf, staleForSeconds: null, sequence: answer.sequence } : null,
+          );
+        }
+      }
+      this.readModel?.countDatabase(v.skus.length);
       return await this.fromDatabase(v.channelId, v.skus);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       return this.fromSnapshots(v.channelId, v.skus);
     }
+  }
+
+  /** Whether the read model has applied what the read asks it to include (waiting for it, within its timeout). */
+  private caughtUp(model: AvailabilityReadModel, consistency: ReadConsistency, afterSequence: string | undefined): Promise<boolean> {
+    if (consistency === 'READ_YOUR_WRITES') return model.awaitCommitted();
+    if (afterSequence) return model.awaitSequence(afterSequence);
+    return Promise.resolve(true);
   }
 
   private async fromDatabase(channelId: string, skus: string[]): Promise<(ChannelAvailability | null)[]> {
@@ -91,32 +107,27 @@ export class AvailabilityService {
     const answers = skus.map((sku, i): ChannelAvailability | null => {
       if (!known.has(sku)) return null;
       const byLocation = new Map(levelsBySku[i]!.map((l) => [l.locationId, availableOf(l)]));
-      const locations = sources.map((s) => ({ locationId: s.locationId, available: byLocation.get(s.locationId) ?? 0, pickup: s.pickup }));
-      const sum = locations.reduce((acc, l) => acc + l.available, 0);
-      const ats = rule.status === 'ACTIVE' ? availableToSell(sum, rule, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0)) : 0;
-      return {
-        sku,
-        channelId: channelId,
-        availableToSell: ats,
-        status: stockStatus(ats, this.lowStockThreshold),
-        locations,
-        stale: false,
-        asOf,
-        staleForSeconds: null,
-      };
+      const figure = channelFigure(rule, (locationId) => byLocation.get(locationId) ?? 0, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0), this.lowStockThreshold);
+      return { ...figure, sku, channelId, stale: false, asOf, staleForSeconds: null, sequence: null };
     });
     this.snapshots.save(channelId, answers.flatMap((a) => (a ? [{ sku: a.sku, figure: a }] : [])), asOf);
     return answers;
   }
 
   private async fromSnapshots(channelId: string, skus: string[]): Promise<AvailabilityEntry[]> {
-    let kept;
+    // The read model's last figures first: they are as new as the last events the relay published.
+    const known = await this.readModel?.lastKnown(channelId, skus).catch(() => null);
+    let kept: (SnapshotEntry | null)[];
     try {
-      kept = await this.snapshots.load(channelId, skus);
+      kept = known?.figures.every((f) => f) ? [] : await this.snapshots.load(channelId, skus);
     } catch {
-      this.countStale('missing', skus.length);
-      throw new DatabaseUnavailableError('The database is unreachable and no availability snapshot could be read. Retry shortly.');
+      if (!known) {
+        this.countStale('missing', skus.length);
+        throw new DatabaseUnavailableError('The database is unreachable and no availability snapshot could be read. Retry shortly.');
+      }
+      kept = [];
     }
+    if (known) kept = skus.map((_, i) => (known.figures[i] ? { ...known.figures[i], asOf: known.asOf } : (kept[i] ?? null)));
     const served = kept.filter((s) => s !== null).length;
     this.countStale('missing', skus.length - served);
     if (!served) {
@@ -127,7 +138,7 @@ export class AvailabilityService {
     return skus.map((sku, i) => {
       const s = kept[i];
       if (!s) return new DatabaseUnavailableError(`The database is unreachable and no availability is known for ${sku} yet. Retry shortly.`, { sku });
-      return { sku, channelId, ...s, stale: true, staleForSeconds: Math.max(0, Math.floor((now - s.asOf.getTime()) / 1000)) };
+      return { sku, channelId, ...s, stale: true, sequence: null, staleForSeconds: Math.max(0, Math.floor((now - s.asOf.getTime()) / 1000)) };
     });
   }
 }

@@ -6,7 +6,7 @@ import { ConflictError, InsufficientStockError, NotFoundError, parseInput } from
 import { outboxStore, type OutboxEvent } from '../../../lib/outbox.js';
 import { allocate, type ShortLine } from '../domain/allocation.js';
 import { itemStore } from '../data/item.store.js';
-import { availableOf, levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
+import { availableOf, expiryEvents, levelKeyOf, stockChangedEvent, withDelta } from '../domain/level-math.js';
 import { assertLocationsKnown } from './movement.service.js';
 import { requestHash } from '../../../contracts/idempotency.js';
 import { derivedKey } from '../domain/movement-rules.js';
@@ -149,6 +149,7 @@ export class ReservationService {
           byKey,
           'RESERVE',
           now,
+          reservation.expiresAt,
         );
         return view(reservation, rows, false);
       });
@@ -199,9 +200,13 @@ export class ReservationService {
       if (!r) throw new NotFoundError('Reservation', id);
       assertMayChange(r, requester, ttl === null ? 'hold' : 'extend');
       assertChangeable(r, now);
+      const sooner = ttl !== null && (r.expiresAt === null || now.getTime() + ttl * 1000 < r.expiresAt.getTime());
       r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
       await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
-      return view(r, await reservationStore.linesOf(tx, [r.id]), false);
+      const lines = await reservationStore.linesOf(tx, [r.id]);
+      // Its units become sellable sooner than any stock event said: readers of available-to-sell hear it.
+      if (sooner) await outboxStore.append(tx, expiryEvents(lines, r.expiresAt!), now);
+      return view(r, lines, false);
     });
   }
 
@@ -350,6 +355,7 @@ export class ReservationService {
     locked: Map<string, StockLevelEntity>,
     change: string,
     now: Date,
+    expiresAt?: Date | null,
   ): Promise<StockLevelEntity[]> {
     const events: OutboxEvent[] = [];
     const afters: StockLevelEntity[] = [];
@@ -361,7 +367,7 @@ export class ReservationService {
       // Several lines of one level in a batch see each other's changes.
       locked.set(levelKeyOf(c.key), after);
       afters.push(after);
-      events.push(stockChangedEvent(before, after, change, now));
+      events.push(stockChangedEvent(before, after, change, now, null, null, expiresAt));
     }
     await outboxStore.append(tx, events, now);
     return afters;

@@ -64,7 +64,8 @@ export class StockSubscriptionService {
       const p = e.payload;
       let ats: { availableToSell: number; status: StockStatus } | null = null;
       if (channelId) {
-        const [entry] = await this.availability.forChannel(channelId, [p.sku]);
+        // At least as new as this change: the read model answers once it has applied it.
+        const [entry] = await this.availability.forChannel(channelId, [p.sku], { afterSequence: e.streamId });
         // A SKU with no snapshot while MySQL is away: the event still goes out, without the channel's figure.
         ats = entry instanceof Error ? null : (entry ?? null);
       }

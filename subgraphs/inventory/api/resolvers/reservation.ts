@@ -1,6 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { assertId } from '../../../../lib/validation.js';
-import type { ChannelAvailability } from '../../services/availability.service.js';
+import type { ChannelAvailability, ReadConsistency } from '../../services/availability.service.js';
 import { requesterOf, type InventoryContext } from '../context.js';
 import type { ReservationLineEntity } from '../../data/reservation.entity.js';
 import { isExpired, openQuantity, visibleStatus } from '../../domain/reservation-rules.js';
@@ -10,8 +10,8 @@ import { locationRef } from './stock.js';
 export const reservationResolvers = {
   Query: {
     reservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.reservationById.load(assertId(args.id)),
-    availability: (_: unknown, args: { channelId: string; skus: string[] }, ctx: InventoryContext) =>
-      ctx.availability.forChannel(args.channelId, args.skus),
+    availability: (_: unknown, args: { channelId: string; skus: string[]; consistency?: ReadConsistency | null }, ctx: InventoryContext) =>
+      ctx.availability.forChannel(args.channelId, args.skus, { consistency: args.consistency }),
   },
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx)),
