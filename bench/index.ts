@@ -1,6 +1,7 @@
 /** npm run bench -- <name>: performance figures, always as ratios against a baseline measured in the same run. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchAnomalies } from './anomalies.js';
+import { benchAvailability } from './availability.js';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
 import { benchMovements } from './movements.js';
@@ -121,6 +122,20 @@ program
   .option('--baseline-connections <n>', 'concurrent connections of the baseline', positiveInt, 20)
   .action(async (opts: { movements: number; skus: number; batch: number; concurrency: number; baselineMovements: number; baselineConnections: number }) => {
     await benchMovements(opts);
+  });
+
+program
+  .command('availability')
+  .description('availability reads straight from the inventory subgraph with its read model and without (AVAILABILITY_READ_MODEL=off: a second process on the same databases), while ~200 stock changes/s are committed: reads/s and p50/p99 for 1 and 20 SKUs per request and the ratios, staleness (commit to applied) p50/p99, and heap per 100,000 SKU entries')
+  .option('-c, --connections <n>', 'concurrent connections', positiveInt, 20)
+  .option('-d, --seconds <n>', 'seconds per measured run', positiveInt, 10)
+  .option('-r, --rounds <n>', 'rounds alternating the targets', positiveInt, 3)
+  .option('-s, --skus <n>', 'SKUs read and written', positiveInt, 10_000)
+  .option('-w, --writes <n>', 'stock changes per second committed while measuring', positiveInt, 200)
+  .option('-m, --memory-skus <n>', 'SKUs a read model in the bench process loads to weigh its heap', positiveInt, 100_000)
+  .option('--locations', 'ask every source location\'s available too (the product page), not only the listing\'s figure')
+  .action(async (opts: { connections: number; seconds: number; rounds: number; skus: number; writes: number; memorySkus: number; locations?: boolean }) => {
+    await benchAvailability({ ...opts, locations: opts.locations ?? false });
   });
 
 program

@@ -126,6 +126,11 @@ export interface BenchSystem {
   apiKeyHeaders: Record<string, string>;
   /** Starts another gateway process on `port` with `env` over the same subgraphs (stopped with the rest); resolves to its /graphql URL. */
   startGateway(port: number, env: Record<string, string>): Promise<string>;
+  /**
+   * Starts another process of a subgraph on `port` with `env` (e.g. a setting to compare) over the
+   * same databases and Redis, logging under <LOG_DIR>/<port>/ (stopped with the rest); resolves to it called directly.
+   */
+  startSubgraph(name: SubgraphName, port: number, env: Record<string, string>): Promise<Endpoint>;
   /** Inventory's database, for checks after a run. */
   inventoryDataSource: DataSource;
   /** Marketplaces' database (orders taken in), for measurements after a run. */
@@ -171,9 +176,16 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
       await waitReady(svc);
       return svc.url;
     };
+    const startSubgraph = async (name: SubgraphName, port: number, extra: Record<string, string>): Promise<Endpoint> => {
+      const subgraphEnv = { ...env, LOG_DIR: `${env.LOG_DIR}/${port}`, ...extra, [`${name.toUpperCase()}_PORT`]: String(port) };
+      const svc = spawnService(configWith(subgraphEnv), name, subgraphEnv);
+      services.push(svc);
+      await waitReady(svc);
+      return { url: svc.url, headers: direct };
+    };
     const headers = { authorization: `Bearer ${await benchToken(cfg.AUTH_JWT_SECRET!)}` };
     const apiKeyHeaders = { 'x-api-key': await benchApiKey(cfg) };
-    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, inventoryDataSource: sources.inventory, marketplacesDataSource: sources.marketplaces, stop };
+    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, startSubgraph, inventoryDataSource: sources.inventory, marketplacesDataSource: sources.marketplaces, stop };
   } catch (err) {
     await stop();
     throw err;
