@@ -43,7 +43,7 @@ interface PhaseResult {
 async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < skus.length; i += 100) {
-    const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: channelId, s: skus.slice(i, i + 100) }, inventory.headers);
+    const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s, consistency: READ_YOUR_WRITES) { sku availableToSell } }`, { c: channelId, s: skus.slice(i, i + 100) }, inventory.headers);
     for (const a of data.availability as { sku: string; availableToSell: number }[]) out.set(a.sku, a.availableToSell);
   }
   return out;

@@ -289,7 +289,7 @@ async function setUp(
       const ours = new Map<string, number>();
       try {
         for (let i = 0; i < w.v.skus.length; i += 100) {
-          const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: w.channelId, s: w.v.skus.slice(i, i + 100) }, inventory.headers);
+          const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s, consistency: READ_YOUR_WRITES) { sku availableToSell } }`, { c: w.channelId, s: w.v.skus.slice(i, i + 100) }, inventory.headers);
           for (const a of data.availability as { sku: string; availableToSell: number }[]) ours.set(a.sku, a.availableToSell);
         }
       } catch {

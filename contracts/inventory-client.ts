@@ -83,8 +83,9 @@ const RELEASE = `mutation OrdersRelease($id: ID!) { releaseReservation(id: $id) 
 const RETURN = `mutation OrdersReturn($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`;
 const RESERVATION = `query OrdersReservation($id: ID!) { reservation(id: $id) { ${RESERVATION_FIELDS} } }`;
 
+// Read your writes: what a push or a drift repair tells a marketplace includes every change committed before it asked.
 const AVAILABILITY = `query ChannelAvailableToSell($channelId: ID!, $skus: [String!]!) {
-  availability(channelId: $channelId, skus: $skus) { sku availableToSell }
+  availability(channelId: $channelId, skus: $skus, consistency: READ_YOUR_WRITES) { sku availableToSell }
 }`;
 const ITEMS_PAGE = `query InventorySkus($first: Int!, $after: String) {
   inventoryItemsPage(first: $first, after: $after) { edges { node { sku } } pageInfo { hasNextPage endCursor } }

@@ -198,7 +198,7 @@ describe('the federated graph through the gateway', () => {
       { quantity: 7, location: { name: 'Gateway Store A' } },
       { quantity: 2, location: { name: 'Gateway Store B' } },
     ]);
-    const after = await ok(`query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { availableToSell status } }`, {
+    const after = await ok(`query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus, consistency: READ_YOUR_WRITES) { availableToSell status } }`, {
       c: ids.channel,
       skus: [ids.sku],
     });

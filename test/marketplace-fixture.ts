@@ -103,7 +103,7 @@ export class MarketplaceWorld extends OrdersWorld {
 
   /** The channel's available-to-sell of each SKU, through the gateway. */
   async ats(channelId: string, skus: string[]): Promise<Map<string, number>> {
-    const data = await this.ok(`query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s) { sku availableToSell } }`, { c: channelId, s: skus });
+    const data = await this.ok(`query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s, consistency: READ_YOUR_WRITES) { sku availableToSell } }`, { c: channelId, s: skus });
     return new Map((data.availability as { sku: string; availableToSell: number }[]).map((a) => [a.sku, a.availableToSell]));
   }
 
