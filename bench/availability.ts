@@ -42,7 +42,7 @@ const PROBE_LOCATION = DEMO_LOCATIONS.find((l) => l.code === 'DC-DAV')!.id;
 /** SKUs at the end of the read range written only by the staleness probe, so a probe knows what its change must show. */
 const PROBE_SKUS = 50;
 /** Writes in flight at most: past it the writer waits and the achieved rate shows it. */
-const WRITER_IN_FLIGHT = 32;
+const WRITER_IN_FLIGHT = 64;
 const PROBES_PER_SECOND = 4;
 
 const RECORD_ONE = `mutation($input: StockMovementInput!) { recordMovement(input: $input) { stockLevel { available version } } }`;
@@ -197,6 +197,9 @@ interface WriteTally {
   failed: number;
 }
 
+/** What the bench is doing, for samples taken meanwhile. */
+type Phase = 'setup' | 'writes only' | 'read model' | 'MySQL' | 'warm-up';
+
 /**
  * Stock changes at a steady rate: single recordMovement calls (RECEIPT or SALE, one transaction each)
  * on random SKUs of the read range at the DC and warehouses, each sent at its due time with up to
@@ -205,6 +208,9 @@ interface WriteTally {
  */
 class StockWriter {
   readonly tally: WriteTally = { committed: 0, refused: 0, failed: 0 };
+  /** Each committed write's latency (ms), with the phase it was sent in. */
+  readonly latencies: { phase: Phase; ms: number }[] = [];
+  phase: Phase = 'setup';
   lastError = '';
   private inFlight = 0;
   private wake: (() => void) | null = null;
@@ -251,8 +257,13 @@ class StockWriter {
     // More units in than out, so repeated runs never run a level dry.
     const input = this.rnd() < 0.5 ? { ...base, type: 'RECEIPT', quantity: int(1, 5), reference: `asn-${int(1, 99_999)}` } : { ...base, type: 'SALE', quantity: int(1, 3), occurredAt: new Date().toISOString() };
     this.inFlight++;
+    const phase = this.phase;
+    const sent = performance.now();
     call(this.target.url, RECORD_ONE, { input }, this.target.headers)
-      .then(() => this.tally.committed++)
+      .then(() => {
+        this.tally.committed++;
+        this.latencies.push({ phase, ms: performance.now() - sent });
+      })
       .catch((err: Error) => {
         if (err.message.includes('INSUFFICIENT_STOCK')) this.tally.refused++;
         else {
@@ -270,10 +281,13 @@ class StockWriter {
 }
 
 interface ProbeResult {
-  /** From the write's answer to the first EVENTUAL read showing it (ms). */
-  fromAnswer: number[];
-  /** From sending the write (ms): the commit lies between the two. */
-  fromSend: number[];
+  samples: {
+    phase: Phase;
+    /** From the write's answer to the first EVENTUAL read showing it (ms). */
+    fromAnswer: number;
+    /** From sending the write (ms): the commit lies between the two. */
+    fromSend: number;
+  }[];
   timedOut: number;
   /** Polls the model did not answer (sequence null: MySQL answered). */
   fromDatabase: number;
@@ -285,7 +299,8 @@ interface ProbeResult {
  * available is what the write answered.
  */
 class StalenessProbe {
-  readonly result: ProbeResult = { fromAnswer: [], fromSend: [], timedOut: 0, fromDatabase: 0 };
+  readonly result: ProbeResult = { samples: [], timedOut: 0, fromDatabase: 0 };
+  phase: Phase = 'setup';
   private stopped = false;
   private loop: Promise<void> | null = null;
   private readonly run = randomUUID();
@@ -310,6 +325,7 @@ class StalenessProbe {
       const due = performance.now() + 1000 / PROBES_PER_SECOND;
       const target = this.probeSkus[n % this.probeSkus.length]!;
       const input = { idempotencyKey: `bench-availability-probe-${this.run}-${n}`, type: 'RECEIPT', sku: target, locationId: PROBE_LOCATION, quantity: 1, reference: 'probe' };
+      const phase = this.phase;
       try {
         const sent = performance.now();
         const data = await call(this.writeTo.url, RECORD_ONE, { input }, this.writeTo.headers);
@@ -320,8 +336,7 @@ class StalenessProbe {
           if (entry!.sequence === null) this.result.fromDatabase++;
           if (entry!.locations.find((l) => l.location.id === PROBE_LOCATION)?.available === expected) {
             const seen = performance.now();
-            this.result.fromAnswer.push(seen - answered);
-            this.result.fromSend.push(seen - sent);
+            this.result.samples.push({ phase, fromAnswer: seen - answered, fromSend: seen - sent });
             break;
           }
           if (performance.now() - answered > 5000) {
@@ -439,11 +454,15 @@ async function weighReadModel(ds: DataSource, count: number): Promise<MemoryResu
     const seconds = (performance.now() - started) / 1000;
     const loaded = (await held()) - heldBefore;
     const after = await heapUsed(gc);
-    const [levels] = await ds.query('SELECT COUNT(*) AS n FROM stock_levels WHERE sku >= ? AND sku <= ?', [sku(0), sku(count - 1)]);
+    // As seeded (the writers add no level: they write where every SKU has one).
+    let levels = 0;
+    for (let i = 0; i < count; i++) levels += demoStock(i).length;
     await model.stop();
     model = null;
+    // The registry's gauge reads the model's map: it goes too.
+    metrics.clear();
     const dropped = await heapUsed(gc);
-    return { skus: loaded, levels: Number(levels.n), bytes: after - before, released: after - dropped, how: gc?.how ?? 'no forced GC: median of 7 process.memoryUsage().heapUsed readings 300 ms apart', seconds };
+    return { skus: loaded, levels, bytes: after - before, released: after - dropped, how: gc?.how ?? 'no forced GC: median of 7 process.memoryUsage().heapUsed readings 300 ms apart', seconds };
   } finally {
     await model?.stop();
     reader.disconnect();
@@ -541,10 +560,21 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
 
     // ---- memory, first: this process's heap holds nothing else yet
     const memorySkus = opts.memorySkus + 100;
-    const seedBar = progressBar(`${'Seeding'.padEnd(12)} |{bar}| {value}/{total} SKUs (multi-row SQL, once: rows there are kept)`);
-    seedBar.start(memorySkus, 0);
-    await seedInventory(ds, { skus: memorySkus, catalogue: { item: demoItem, stock: demoStock }, onProgress: (done) => seedBar.update(done) });
-    seedBar.stop();
+    // seedInventory commits a chunk of SKUs at a time in order: the last SKU there means every one is.
+    const [last] = await ds.query('SELECT COUNT(*) AS n FROM stock_levels WHERE sku = ?', [sku(memorySkus - 1)]);
+    if (Number(last.n) === demoStock(memorySkus - 1).length) {
+      process.stdout.write(`${memorySkus} SKUs for the memory figure already seeded by an earlier run (${sku(memorySkus - 1)} and its levels are there)\n`);
+    } else {
+      const seedBar = progressBar(`${'Seeding'.padEnd(12)} |{bar}| {value}/{total} SKUs`);
+      const seedStarted = performance.now();
+      seedBar.start(memorySkus, 0);
+      const seeded = await seedInventory(ds, { skus: memorySkus, catalogue: { item: demoItem, stock: demoStock }, onProgress: (done) => seedBar.update(done) });
+      seedBar.stop();
+      process.stdout.write(
+        `Seeded ${memorySkus} SKUs for the memory figure with the seed helper's multi-row SQL (not the API; kept for later runs): ${seeded.items} items and ${seeded.levels} levels inserted, ` +
+          `in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`,
+      );
+    }
     const memory = await weighReadModel(ds, opts.memorySkus);
 
     // ---- the two targets
@@ -569,10 +599,14 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
         `no MySQL one does; the model's entries_total{from="read_model"} rose by ${between(m0, m1).fromModel} (from="database" by ${between(m0, m1).fromDatabase}), holding ${m1.skusHeld} SKUs\n`,
     );
 
-    // ---- the measured window: writes and probes throughout
+    // ---- writes and probes from here to the end of the rounds
     const probeSkus = Array.from({ length: PROBE_SKUS }, (_, i) => sku(opts.skus - PROBE_SKUS + i));
     const writer = new StockWriter(writeTo, opts.writes, opts.skus - PROBE_SKUS);
     const probe = new StalenessProbe(writeTo, model, probeSkus);
+    const phase = (p: Phase) => {
+      writer.phase = p;
+      probe.phase = p;
+    };
     stoppers.push(
       () => writer.stop(),
       () => probe.stop(),
@@ -580,16 +614,23 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
     writer.start();
     probe.start();
     await sleep(2000);
-    const windowStart = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
 
+    // Staleness with no read load: what the events' path takes on this machine by itself.
+    phase('writes only');
+    const quiet = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
+    await timed(`${'writes only, no reads'.padEnd(47)}`, opts.seconds, writer, () => sleep(opts.seconds * 1000));
+    const quietEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
+    phase('warm-up');
+
+    const windowStart = quietEnd;
     const query = readQuery(opts.locations);
     const sizes = [1, 20];
     const targets = [
-      { name: 'read model', endpoint: model },
-      { name: 'MySQL (read model off)', endpoint: mysql },
+      { name: 'read model', phase: 'read model' as const, endpoint: model },
+      { name: 'MySQL (read model off)', phase: 'MySQL' as const, endpoint: mysql },
     ];
     const results = new Map<string, LoadResult[]>();
-    const underLoad: ModelMetrics[] = [];
+    const during = new Map<Phase, ModelMetrics[]>([['read model', []], ['MySQL', []]]);
     for (let round = 0; round < opts.rounds; round++) {
       for (const size of sizes) {
         // The order alternates by round, so neither target always runs right after the other.
@@ -597,15 +638,18 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
           const seed = 1000 * round + size;
           const warmup = round === 0 ? 3 : 1;
           const label = `round ${round + 1}/${opts.rounds} · ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '} · ${target.name.padEnd(22)}`;
-          const load = (phase: number): Load => {
-            const next = skuSets(query, opts.skus, size, seed * 2 + phase);
+          const load = (n: number): Load => {
+            const next = skuSets(query, opts.skus, size, seed * 2 + n);
             return { name: target.name, url: target.endpoint.url, headers: target.endpoint.headers, body: next(), bodies: () => next() };
           };
           const r = await timed(label, warmup + opts.seconds, writer, async () => {
+            phase('warm-up');
             await drive(load(0), { connections: opts.connections, seconds: warmup, warmupSeconds: 0 });
-            const before = target.endpoint === model ? await scrape(MODEL_PORT) : null;
+            const before = await scrape(MODEL_PORT);
+            phase(target.phase);
             const run = await drive(load(1), { connections: opts.connections, seconds: opts.seconds, warmupSeconds: 0 });
-            if (before) underLoad.push(between(before, await scrape(MODEL_PORT)));
+            phase('warm-up');
+            during.get(target.phase)!.push(between(before, await scrape(MODEL_PORT)));
             return run;
           });
           process.stdout.write(`  ${label}: ${Math.round(r.requestsPerSec)} reads/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
@@ -618,10 +662,6 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
     const windowEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
     stoppers.splice(0);
     await Promise.all([writer.stop(), probe.stop()]);
-    const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
-    const written = windowEnd.tally.committed - windowStart.tally.committed;
-    const refused = windowEnd.tally.refused - windowStart.tally.refused;
-    const failed = windowEnd.tally.failed - windowStart.tally.failed;
     const after = await compareTargets(model, mysql, opts.skus, 'Rechecking', false);
 
     // ---- the figures
@@ -636,7 +676,7 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
     }
     const out = (s: string) => process.stdout.write(s);
     out(
-      `\nWEB-UK (${opts.locations ? 'figure and every source location' : 'the listing\'s figure: sku, availableToSell, status, sequence'}), straight to each inventory process with a service token; ` +
+      `\nWEB-UK (${opts.locations ? 'figure and every source location' : "the listing's figure: sku, availableToSell, status, sequence"}), straight to each inventory process with a service token; ` +
         `${opts.connections} connections, every request a fresh random set of SKUs out of ${opts.skus}; ${opts.rounds} rounds of ${opts.seconds} s per target and size, alternating (median per row); ` +
         `${opts.writes} stock changes/s asked meanwhile\n\n`,
     );
@@ -646,28 +686,57 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
       const b = merged.get(`MySQL (read model off)|${size}`)!;
       out(`ratio read model/MySQL, ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '}: reads/s ${ratio(a.requestsPerSec, b.requestsPerSec)}, p50 ${ratio(a.p50, b.p50)}, p99 ${ratio(a.p99, b.p99)}\n`);
     }
-    const modelRuns = sum(underLoad);
+
+    const rate = (a: typeof quiet, b: typeof quiet) => ((b.tally.committed - a.tally.committed) / ((b.at - a.at) / 1000)).toFixed(1);
+    const latency = (p: Phase | null) => {
+      const l = writer.latencies.filter((x) => p === null || x.phase === p).map((x) => x.ms);
+      return `p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms`;
+    };
+    const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
+    const refused = windowEnd.tally.refused - quiet.tally.refused;
+    const failed = windowEnd.tally.failed - quiet.tally.failed;
+    out(
+      `\nstock changes (single recordMovement RECEIPT/SALE on the SKUs read, at the DC and warehouses, ${opts.writes}/s asked, up to ${WRITER_IN_FLIGHT} in flight): ` +
+        `${windowEnd.tally.committed - windowStart.tally.committed} committed over the ${windowSeconds.toFixed(0)} s of the rounds = ${rate(windowStart, windowEnd)}/s achieved ` +
+        `(write latency ${latency('read model')} during read-model runs, ${latency('MySQL')} during MySQL runs); ${rate(quiet, quietEnd)}/s with no reads (${latency('writes only')})` +
+        `${refused ? `; ${refused} refused (INSUFFICIENT_STOCK)` : ''}${failed ? `; ${failed} FAILED (${writer.lastError})` : ''}; the probes added ${probe.result.samples.length + probe.result.timedOut} receipts\n`,
+    );
+    const modelRuns = sum(during.get('read model')!);
+    const mysqlRuns = sum(during.get('MySQL')!);
     const whole = between(windowStart.metrics, windowEnd.metrics);
     const share = (m: ModelMetrics) => `${((100 * m.fromModel) / Math.max(1, m.fromModel + m.fromDatabase)).toFixed(2)}%`;
     out(
-      `\nstock changes: ${written} committed in ${windowSeconds.toFixed(0)} s = ${(written / windowSeconds).toFixed(1)}/s achieved (asked ${opts.writes}/s; single recordMovement RECEIPT/SALE at the DC and warehouses)` +
-        `${refused ? `, ${refused} refused (INSUFFICIENT_STOCK)` : ''}${failed ? `, ${failed} FAILED (${writer.lastError})` : ''}; ` +
-        `probes added ${probe.result.fromAnswer.length + probe.result.timedOut} receipts\n`,
+      `the read model answered ${share(modelRuns)} of the entries of its measured runs (${modelRuns.fromModel} from the model, ${modelRuns.fromDatabase} from MySQL; ${modelRuns.loads} SKU loads from MySQL), ` +
+        `${share(whole)} over the rounds; it holds ${whole.skusHeld} SKUs\n`,
     );
     out(
-      `read model answered ${share(modelRuns)} of its entries in its measured runs (${modelRuns.fromModel} from the model, ${modelRuns.fromDatabase} from MySQL; ${modelRuns.loads} SKU loads from MySQL), ` +
-        `${share(whole)} over the whole window; it holds ${whole.skusHeld} SKUs\n`,
+      `\nstaleness, commit to applied by the read model (the read-model target's /metrics histogram, differences; figures are bucket upper bounds, ~ a linear estimate within the bucket; ` +
+        `'commit' is the time the writing transaction took as its own, a little before it commits):\n`,
     );
-    out(`\nstaleness, commit to applied by the read model (its /metrics histogram, difference over the window; the figures are bucket upper bounds, ~ a linear estimate within the bucket; 'commit' is the time taken in the writing transaction):\n`);
-    out(`  ${stalenessLine('whole window', whole)}\n`);
-    out(`  ${stalenessLine("during the read-model target's measured runs", modelRuns)}\n`);
+    out(`  ${stalenessLine('writes only, no reads', between(quiet.metrics, quietEnd.metrics))}\n`);
+    out(`  ${stalenessLine('during the read-model target’s measured runs', modelRuns)}\n`);
+    out(`  ${stalenessLine('during the MySQL target’s measured runs', mysqlRuns)}\n`);
+    out(`  ${stalenessLine('all the rounds', whole)}\n`);
     const p = probe.result;
     out(
-      `staleness as a client sees it (${p.fromAnswer.length} probes: a receipt on a SKU nothing else writes, then EVENTUAL reads of it from the read-model target one after another until it shows; ` +
-        `the commit lies between the write's send and its answer): from the answer p50 ${pct(p.fromAnswer, 50).toFixed(1)} ms, p99 ${pct(p.fromAnswer, 99).toFixed(1)} ms, max ${Math.max(...p.fromAnswer).toFixed(1)} ms; ` +
-        `from the send p50 ${pct(p.fromSend, 50).toFixed(1)} ms, p99 ${pct(p.fromSend, 99).toFixed(1)} ms` +
-        `${p.timedOut ? `; ${p.timedOut} not seen within 5 s or failed` : ''}${p.fromDatabase ? `; ${p.fromDatabase} polls answered by MySQL` : ''} (aim p99 < 100 ms)\n`,
+      `staleness as a client sees it (probes, ${PROBES_PER_SECOND}/s: a receipt on a SKU nothing else writes, then EVENTUAL reads of it from the read-model target one after another until it shows; ` +
+        `the commit lies between the write's send and its answer):\n`,
     );
+    for (const [label, ph] of [
+      ['writes only, no reads', 'writes only'],
+      ['during the read-model target’s measured runs', 'read model'],
+      ['during the MySQL target’s measured runs', 'MySQL'],
+    ] as const) {
+      const got = p.samples.filter((x) => x.phase === ph);
+      const a = got.map((x) => x.fromAnswer);
+      const b = got.map((x) => x.fromSend);
+      out(
+        `  ${label} (${got.length} probes): from the write's answer p50 ${pct(a, 50).toFixed(1)} ms, p99 ${pct(a, 99).toFixed(1)} ms, max ${Math.max(...a).toFixed(1)} ms; ` +
+          `from its send p50 ${pct(b, 50).toFixed(1)} ms, p99 ${pct(b, 99).toFixed(1)} ms\n`,
+      );
+    }
+    if (p.timedOut || p.fromDatabase) out(`  ${p.timedOut} probes not seen within 5 s or failed; ${p.fromDatabase} probe reads answered by MySQL\n`);
+    out(`  (aim: p99 < 100 ms)\n`);
     out(
       `\nmemory: ${memory.skus} SKUs (${memory.levels} levels, ${(memory.levels / memory.skus).toFixed(1)} per SKU) loaded into a read model in the bench process in ${memory.seconds.toFixed(1)} s held ${mb(memory.bytes)} of heap: ` +
         `${Math.round(memory.bytes / memory.skus)} bytes per SKU entry, ${mb((memory.bytes / memory.skus) * 100_000)} per 100,000; dropping the model released ${mb(memory.released)}. ` +
