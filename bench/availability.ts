@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -12,7 +14,7 @@ import { DEMO_LOCATIONS, demoId, demoItem, demoStock } from '../scripts/demo/est
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { AvailabilityReadModel } from '../subgraphs/inventory/services/availability-read-model.js';
 import { drive, median, mergeRuns, renderTable, type Load, type LoadResult } from './run.js';
-import { call, startBenchSystem, stoppingOnSignal, type Endpoint } from './system.js';
+import { call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Endpoint } from './system.js';
 
 /** npm run bench -- availability: availability reads with the read model against MySQL, under a stream of stock changes. */
 export interface AvailabilityBenchOptions {
@@ -549,204 +551,265 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
   process.stdout.write(`Starting the system on databases and ports of its own (${BASE_PORT}-${BASE_PORT + 10}; ${opts.skus} SKUs)…\n`);
   // Its own inventory answers writes; it keeps no read model (the targets are the two started after).
   const system = await startBenchSystem({ skus: opts.skus, dbPrefix: PREFIX, basePort: BASE_PORT, env: { AVAILABILITY_READ_MODEL: 'off' } });
+  const reaper = spawnReaper();
   const stoppers: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const s of stoppers.splice(0).reverse()) await s().catch(() => {});
-    await system.stop();
+  let stopping: Promise<void> | null = null;
+  // Once: a signal stops it while the interrupted work may still reach its own end.
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const s of stoppers.splice(0).reverse()) await s().catch(() => {});
+      await system.stop();
+      reaper?.kill();
+    })());
+  // stoppingOnSignal handles the first SIGINT/SIGTERM once; tsx sends Ctrl-C again when its
+  // acknowledgement is late, which with no listener left would end this process before its
+  // services have exited (as bench/peers.ts): later signals are only acknowledged until then.
+  const holdOn = () => {
+    if (stopping) process.stderr.write('still stopping the services…\n');
   };
-  await stoppingOnSignal(stop, async () => {
-    const ds = system.inventoryDataSource;
-    const writeTo = system.subgraph('inventory');
+  process.on('SIGINT', holdOn).on('SIGTERM', holdOn);
+  try {
+    await stoppingOnSignal(stop, () => measure(opts, system, stoppers, wallStart));
+  } finally {
+    process.off('SIGINT', holdOn).off('SIGTERM', holdOn);
+  }
+}
 
-    // ---- memory, first: this process's heap holds nothing else yet
-    const memorySkus = opts.memorySkus + 100;
-    // seedInventory commits a chunk of SKUs at a time in order: the last SKU there means every one is.
-    const [last] = await ds.query('SELECT COUNT(*) AS n FROM stock_levels WHERE sku = ?', [sku(memorySkus - 1)]);
-    if (Number(last.n) === demoStock(memorySkus - 1).length) {
-      process.stdout.write(`${memorySkus} SKUs for the memory figure already seeded by an earlier run (${sku(memorySkus - 1)} and its levels are there)\n`);
-    } else {
-      const seedBar = progressBar(`${'Seeding'.padEnd(12)} |{bar}| {value}/{total} SKUs`);
-      const seedStarted = performance.now();
-      seedBar.start(memorySkus, 0);
-      const seeded = await seedInventory(ds, { skus: memorySkus, catalogue: { item: demoItem, stock: demoStock }, onProgress: (done) => seedBar.update(done) });
-      seedBar.stop();
-      process.stdout.write(
-        `Seeded ${memorySkus} SKUs for the memory figure with the seed helper's multi-row SQL (not the API; kept for later runs): ${seeded.items} items and ${seeded.levels} levels inserted, ` +
-          `in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`,
-      );
-    }
-    const memory = await weighReadModel(ds, opts.memorySkus);
+/**
+ * A watchdog in a session of its own, out of Ctrl-C's reach, for when this process is killed
+ * outright: tsx sends SIGKILL when the signal it passes on is not acknowledged within 30 ms twice,
+ * which a bench busy driving load can miss, and a service still shutting down then hangs on its
+ * log pipe with no reader. It keeps a list of this process's children (Linux /proc, with their
+ * start times, so a reused pid is left alone) and, once this process is gone, sends them SIGTERM,
+ * then SIGKILL after 5 s. A normal stop ends it. None where /proc cannot be read.
+ */
+function spawnReaper(): ChildProcess | null {
+  const source = `
+    const fs = require('node:fs');
+    const parent = Number(process.argv[1]);
+    const startOf = (pid) => {
+      try { const s = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; } catch { return null; }
+    };
+    let known = new Map();
+    const look = () => {
+      const next = new Map();
+      try {
+        for (const t of fs.readdirSync('/proc/' + parent + '/task'))
+          for (const pid of fs.readFileSync('/proc/' + parent + '/task/' + t + '/children', 'utf8').split(' ').filter(Boolean).map(Number))
+            if (pid !== process.pid) { const at = startOf(pid); if (at) next.set(pid, at); }
+      } catch { return; }
+      known = next;
+    };
+    const signal = (s) => { for (const [pid, at] of known) if (startOf(pid) === at) try { process.kill(pid, s); } catch {} };
+    look();
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return look();
+      clearInterval(timer);
+      signal('SIGTERM');
+      setTimeout(() => { signal('SIGKILL'); process.exit(0); }, 5000);
+    }, 500);`;
+  try {
+    readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return null;
+  }
+  const reaper = spawn(process.execPath, ['-e', source, String(process.pid)], { stdio: 'ignore', detached: true });
+  reaper.unref();
+  return reaper;
+}
 
-    // ---- the two targets
-    process.stdout.write(`Starting the targets: inventory with its read model on ${MODEL_PORT}, with AVAILABILITY_READ_MODEL=off on ${MYSQL_PORT}\n`);
-    const model = await system.startSubgraph('inventory', MODEL_PORT, { AVAILABILITY_READ_MODEL: 'on' });
-    const mysql = await system.startSubgraph('inventory', MYSQL_PORT, { AVAILABILITY_READ_MODEL: 'off' });
-    const readyBy = Date.now() + 30_000;
-    while ((await availability(model, [sku(0)], 'EVENTUAL'))[0]!.sequence === null) {
-      if (Date.now() > readyBy) throw new Error('the read-model target never answered from its model');
-      await sleep(100);
-    }
+async function measure(opts: AvailabilityBenchOptions, system: BenchSystem, stoppers: (() => Promise<void>)[], wallStart: number): Promise<void> {
+  const ds = system.inventoryDataSource;
+  const writeTo = system.subgraph('inventory');
 
-    // ---- both answer alike, each from where it should
-    const m0 = await scrape(MODEL_PORT);
-    const check = await compareTargets(model, mysql, opts.skus, 'Checking', true);
-    const m1 = await scrape(MODEL_PORT);
-    if (check.differ.length) throw new Error(`the targets answer different figures for ${check.differ.length} SKUs, e.g.\n${check.differ.slice(0, 5).join('\n')}`);
-    if (check.modelFromDb || check.mysqlFromModel) throw new Error(`answers from the wrong place: ${check.modelFromDb} read-model answers with no sequence, ${check.mysqlFromModel} MySQL answers with one`);
-    if (between(m0, m1).fromModel < 2 * opts.skus) throw new Error(`the read model counted ${between(m0, m1).fromModel} entries answered from itself for ${2 * opts.skus} asked`);
+  // ---- memory, first: this process's heap holds nothing else yet
+  const memorySkus = opts.memorySkus + 100;
+  // seedInventory commits a chunk of SKUs at a time in order: the last SKU there means every one is.
+  const [last] = await ds.query('SELECT COUNT(*) AS n FROM stock_levels WHERE sku = ?', [sku(memorySkus - 1)]);
+  if (Number(last.n) === demoStock(memorySkus - 1).length) {
+    process.stdout.write(`${memorySkus} SKUs for the memory figure already seeded by an earlier run (${sku(memorySkus - 1)} and its levels are there)\n`);
+  } else {
+    const seedBar = progressBar(`${'Seeding'.padEnd(12)} |{bar}| {value}/{total} SKUs`);
+    const seedStarted = performance.now();
+    seedBar.start(memorySkus, 0);
+    const seeded = await seedInventory(ds, { skus: memorySkus, catalogue: { item: demoItem, stock: demoStock }, onProgress: (done) => seedBar.update(done) });
+    seedBar.stop();
     process.stdout.write(
-      `Checked: both targets answer the same figures for all ${opts.skus} SKUs (the read model with READ_YOUR_WRITES); every read-model answer carries a sequence, ` +
-        `no MySQL one does; the model's entries_total{from="read_model"} rose by ${between(m0, m1).fromModel} (from="database" by ${between(m0, m1).fromDatabase}), holding ${m1.skusHeld} SKUs\n`,
+      `Seeded ${memorySkus} SKUs for the memory figure with the seed helper's multi-row SQL (not the API; kept for later runs): ${seeded.items} items and ${seeded.levels} levels inserted, ` +
+        `in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`,
     );
+  }
+  const memory = await weighReadModel(ds, opts.memorySkus);
 
-    // ---- writes and probes from here to the end of the rounds
-    const probeSkus = Array.from({ length: PROBE_SKUS }, (_, i) => sku(opts.skus - PROBE_SKUS + i));
-    const writer = new StockWriter(writeTo, opts.writes, opts.skus - PROBE_SKUS);
-    const probe = new StalenessProbe(writeTo, model, probeSkus);
-    const phase = (p: Phase) => {
-      writer.phase = p;
-      probe.phase = p;
-    };
-    stoppers.push(
-      () => writer.stop(),
-      () => probe.stop(),
-    );
-    writer.start();
-    probe.start();
-    await sleep(2000);
+  // ---- the two targets
+  process.stdout.write(`Starting the targets: inventory with its read model on ${MODEL_PORT}, with AVAILABILITY_READ_MODEL=off on ${MYSQL_PORT}\n`);
+  const model = await system.startSubgraph('inventory', MODEL_PORT, { AVAILABILITY_READ_MODEL: 'on' });
+  const mysql = await system.startSubgraph('inventory', MYSQL_PORT, { AVAILABILITY_READ_MODEL: 'off' });
+  const readyBy = Date.now() + 30_000;
+  while ((await availability(model, [sku(0)], 'EVENTUAL'))[0]!.sequence === null) {
+    if (Date.now() > readyBy) throw new Error('the read-model target never answered from its model');
+    await sleep(100);
+  }
 
-    // Staleness with no read load: what the events' path takes on this machine by itself.
-    phase('writes only');
-    const quiet = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
-    await timed(`${'writes only, no reads'.padEnd(47)}`, opts.seconds, writer, () => sleep(opts.seconds * 1000));
-    const quietEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
-    phase('warm-up');
+  // ---- both answer alike, each from where it should
+  const m0 = await scrape(MODEL_PORT);
+  const check = await compareTargets(model, mysql, opts.skus, 'Checking', true);
+  const m1 = await scrape(MODEL_PORT);
+  if (check.differ.length) throw new Error(`the targets answer different figures for ${check.differ.length} SKUs, e.g.\n${check.differ.slice(0, 5).join('\n')}`);
+  if (check.modelFromDb || check.mysqlFromModel) throw new Error(`answers from the wrong place: ${check.modelFromDb} read-model answers with no sequence, ${check.mysqlFromModel} MySQL answers with one`);
+  if (between(m0, m1).fromModel < 2 * opts.skus) throw new Error(`the read model counted ${between(m0, m1).fromModel} entries answered from itself for ${2 * opts.skus} asked`);
+  process.stdout.write(
+    `Checked: both targets answer the same figures for all ${opts.skus} SKUs (the read model with READ_YOUR_WRITES); every read-model answer carries a sequence, ` +
+      `no MySQL one does; the model's entries_total{from="read_model"} rose by ${between(m0, m1).fromModel} (from="database" by ${between(m0, m1).fromDatabase}), holding ${m1.skusHeld} SKUs\n`,
+  );
 
-    const windowStart = quietEnd;
-    const query = readQuery(opts.locations);
-    const sizes = [1, 20];
-    const targets = [
-      { name: 'read model', phase: 'read model' as const, endpoint: model },
-      { name: 'MySQL (read model off)', phase: 'MySQL' as const, endpoint: mysql },
-    ];
-    const results = new Map<string, LoadResult[]>();
-    const during = new Map<Phase, ModelMetrics[]>([['read model', []], ['MySQL', []]]);
-    for (let round = 0; round < opts.rounds; round++) {
-      for (const size of sizes) {
-        // The order alternates by round, so neither target always runs right after the other.
-        for (const target of round % 2 ? [...targets].reverse() : targets) {
-          const seed = 1000 * round + size;
-          const warmup = round === 0 ? 3 : 1;
-          const label = `round ${round + 1}/${opts.rounds} · ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '} · ${target.name.padEnd(22)}`;
-          const load = (n: number): Load => {
-            const next = skuSets(query, opts.skus, size, seed * 2 + n);
-            return { name: target.name, url: target.endpoint.url, headers: target.endpoint.headers, body: next(), bodies: () => next() };
-          };
-          const r = await timed(label, warmup + opts.seconds, writer, async () => {
-            phase('warm-up');
-            await drive(load(0), { connections: opts.connections, seconds: warmup, warmupSeconds: 0 });
-            const before = await scrape(MODEL_PORT);
-            phase(target.phase);
-            const run = await drive(load(1), { connections: opts.connections, seconds: opts.seconds, warmupSeconds: 0 });
-            phase('warm-up');
-            during.get(target.phase)!.push(between(before, await scrape(MODEL_PORT)));
-            return run;
-          });
-          process.stdout.write(`  ${label}: ${Math.round(r.requestsPerSec)} reads/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
-          const key = `${target.name}|${size}`;
-          results.set(key, [...(results.get(key) ?? []), r]);
-        }
+  // ---- writes and probes from here to the end of the rounds
+  const probeSkus = Array.from({ length: PROBE_SKUS }, (_, i) => sku(opts.skus - PROBE_SKUS + i));
+  const writer = new StockWriter(writeTo, opts.writes, opts.skus - PROBE_SKUS);
+  const probe = new StalenessProbe(writeTo, model, probeSkus);
+  const phase = (p: Phase) => {
+    writer.phase = p;
+    probe.phase = p;
+  };
+  stoppers.push(
+    () => writer.stop(),
+    () => probe.stop(),
+  );
+  writer.start();
+  probe.start();
+  await sleep(2000);
+
+  // Staleness with no read load: what the events' path takes on this machine by itself.
+  phase('writes only');
+  const quiet = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
+  await timed(`${'writes only, no reads'.padEnd(47)}`, opts.seconds, writer, () => sleep(opts.seconds * 1000));
+  const quietEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
+  phase('warm-up');
+
+  const windowStart = quietEnd;
+  const query = readQuery(opts.locations);
+  const sizes = [1, 20];
+  const targets = [
+    { name: 'read model', phase: 'read model' as const, endpoint: model },
+    { name: 'MySQL (read model off)', phase: 'MySQL' as const, endpoint: mysql },
+  ];
+  const results = new Map<string, LoadResult[]>();
+  const during = new Map<Phase, ModelMetrics[]>([['read model', []], ['MySQL', []]]);
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const size of sizes) {
+      // The order alternates by round, so neither target always runs right after the other.
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        const seed = 1000 * round + size;
+        const warmup = round === 0 ? 3 : 1;
+        const label = `round ${round + 1}/${opts.rounds} · ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '} · ${target.name.padEnd(22)}`;
+        const load = (n: number): Load => {
+          const next = skuSets(query, opts.skus, size, seed * 2 + n);
+          return { name: target.name, url: target.endpoint.url, headers: target.endpoint.headers, body: next(), bodies: () => next() };
+        };
+        const r = await timed(label, warmup + opts.seconds, writer, async () => {
+          phase('warm-up');
+          await drive(load(0), { connections: opts.connections, seconds: warmup, warmupSeconds: 0 });
+          const before = await scrape(MODEL_PORT);
+          phase(target.phase);
+          const run = await drive(load(1), { connections: opts.connections, seconds: opts.seconds, warmupSeconds: 0 });
+          phase('warm-up');
+          during.get(target.phase)!.push(between(before, await scrape(MODEL_PORT)));
+          return run;
+        });
+        process.stdout.write(`  ${label}: ${Math.round(r.requestsPerSec)} reads/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}\n`);
+        const key = `${target.name}|${size}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
       }
     }
+  }
 
-    const windowEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
-    stoppers.splice(0);
-    await Promise.all([writer.stop(), probe.stop()]);
-    const after = await compareTargets(model, mysql, opts.skus, 'Rechecking', false);
+  const windowEnd = { at: performance.now(), tally: { ...writer.tally }, metrics: await scrape(MODEL_PORT) };
+  stoppers.splice(0);
+  await Promise.all([writer.stop(), probe.stop()]);
+  const after = await compareTargets(model, mysql, opts.skus, 'Rechecking', false);
 
-    // ---- the figures
-    const rows: string[][] = [];
-    const merged = new Map<string, LoadResult>();
-    for (const size of sizes) {
-      for (const t of targets) {
-        const m = mergeRuns(results.get(`${t.name}|${size}`)!);
-        merged.set(`${t.name}|${size}`, m);
-        rows.push([t.name, String(size), m.requestsPerSec.toFixed(0), (m.requestsPerSec * size).toFixed(0), m.p50.toFixed(1), m.p99.toFixed(1), String(m.errors), String(m.non2xx)]);
-      }
+  // ---- the figures
+  const rows: string[][] = [];
+  const merged = new Map<string, LoadResult>();
+  for (const size of sizes) {
+    for (const t of targets) {
+      const m = mergeRuns(results.get(`${t.name}|${size}`)!);
+      merged.set(`${t.name}|${size}`, m);
+      rows.push([t.name, String(size), m.requestsPerSec.toFixed(0), (m.requestsPerSec * size).toFixed(0), m.p50.toFixed(1), m.p99.toFixed(1), String(m.errors), String(m.non2xx)]);
     }
-    const out = (s: string) => process.stdout.write(s);
-    out(
-      `\nWEB-UK (${opts.locations ? 'figure and every source location' : "the listing's figure: sku, availableToSell, status, sequence"}), straight to each inventory process with a service token; ` +
-        `${opts.connections} connections, every request a fresh random set of SKUs out of ${opts.skus}; ${opts.rounds} rounds of ${opts.seconds} s per target and size, alternating (median per row); ` +
-        `${opts.writes} stock changes/s asked meanwhile\n\n`,
-    );
-    out(`${renderTable(['target', 'SKUs/request', 'reads/s', 'entries/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'], rows)}\n\n`);
-    for (const size of sizes) {
-      const a = merged.get(`read model|${size}`)!;
-      const b = merged.get(`MySQL (read model off)|${size}`)!;
-      out(`ratio read model/MySQL, ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '}: reads/s ${ratio(a.requestsPerSec, b.requestsPerSec)}, p50 ${ratio(a.p50, b.p50)}, p99 ${ratio(a.p99, b.p99)}\n`);
-    }
+  }
+  const out = (s: string) => process.stdout.write(s);
+  out(
+    `\nWEB-UK (${opts.locations ? 'figure and every source location' : "the listing's figure: sku, availableToSell, status, sequence"}), straight to each inventory process with a service token; ` +
+      `${opts.connections} connections, every request a fresh random set of SKUs out of ${opts.skus}; ${opts.rounds} rounds of ${opts.seconds} s per target and size, alternating (median per row); ` +
+      `${opts.writes} stock changes/s asked meanwhile\n\n`,
+  );
+  out(`${renderTable(['target', 'SKUs/request', 'reads/s', 'entries/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'], rows)}\n\n`);
+  for (const size of sizes) {
+    const a = merged.get(`read model|${size}`)!;
+    const b = merged.get(`MySQL (read model off)|${size}`)!;
+    out(`ratio read model/MySQL, ${String(size).padStart(2)} SKU${size > 1 ? 's' : ' '}: reads/s ${ratio(a.requestsPerSec, b.requestsPerSec)}, p50 ${ratio(a.p50, b.p50)}, p99 ${ratio(a.p99, b.p99)}\n`);
+  }
 
-    const rate = (a: typeof quiet, b: typeof quiet) => ((b.tally.committed - a.tally.committed) / ((b.at - a.at) / 1000)).toFixed(1);
-    const latency = (p: Phase | null) => {
-      const l = writer.latencies.filter((x) => p === null || x.phase === p).map((x) => x.ms);
-      return `p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms`;
-    };
-    const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
-    const refused = windowEnd.tally.refused - quiet.tally.refused;
-    const failed = windowEnd.tally.failed - quiet.tally.failed;
+  const rate = (a: typeof quiet, b: typeof quiet) => ((b.tally.committed - a.tally.committed) / ((b.at - a.at) / 1000)).toFixed(1);
+  const latency = (p: Phase | null) => {
+    const l = writer.latencies.filter((x) => p === null || x.phase === p).map((x) => x.ms);
+    return `p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms`;
+  };
+  const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
+  const refused = windowEnd.tally.refused - quiet.tally.refused;
+  const failed = windowEnd.tally.failed - quiet.tally.failed;
+  out(
+    `\nstock changes (single recordMovement RECEIPT/SALE on the SKUs read, at the DC and warehouses, ${opts.writes}/s asked, up to ${WRITER_IN_FLIGHT} in flight): ` +
+      `${windowEnd.tally.committed - windowStart.tally.committed} committed over the ${windowSeconds.toFixed(0)} s of the rounds = ${rate(windowStart, windowEnd)}/s achieved ` +
+      `(write latency ${latency('read model')} during read-model runs, ${latency('MySQL')} during MySQL runs); ${rate(quiet, quietEnd)}/s with no reads (${latency('writes only')})` +
+      `${refused ? `; ${refused} refused (INSUFFICIENT_STOCK)` : ''}${failed ? `; ${failed} FAILED (${writer.lastError})` : ''}; the probes added ${probe.result.samples.length + probe.result.timedOut} receipts\n`,
+  );
+  const modelRuns = sum(during.get('read model')!);
+  const mysqlRuns = sum(during.get('MySQL')!);
+  const whole = between(windowStart.metrics, windowEnd.metrics);
+  const share = (m: ModelMetrics) => `${((100 * m.fromModel) / Math.max(1, m.fromModel + m.fromDatabase)).toFixed(2)}%`;
+  out(
+    `the read model answered ${share(modelRuns)} of the entries of its measured runs (${modelRuns.fromModel} from the model, ${modelRuns.fromDatabase} from MySQL; ${modelRuns.loads} SKU loads from MySQL), ` +
+      `${share(whole)} over the rounds; it holds ${whole.skusHeld} SKUs\n`,
+  );
+  out(
+    `\nstaleness, commit to applied by the read model (the read-model target's /metrics histogram, differences; figures are bucket upper bounds, ~ a linear estimate within the bucket; ` +
+      `'commit' is the time the writing transaction took as its own, a little before it commits):\n`,
+  );
+  out(`  ${stalenessLine('writes only, no reads', between(quiet.metrics, quietEnd.metrics))}\n`);
+  out(`  ${stalenessLine('during the read-model target’s measured runs', modelRuns)}\n`);
+  out(`  ${stalenessLine('during the MySQL target’s measured runs', mysqlRuns)}\n`);
+  out(`  ${stalenessLine('all the rounds', whole)}\n`);
+  const p = probe.result;
+  out(
+    `staleness as a client sees it (probes, ${PROBES_PER_SECOND}/s: a receipt on a SKU nothing else writes, then EVENTUAL reads of it from the read-model target one after another until it shows; ` +
+      `the commit lies between the write's send and its answer):\n`,
+  );
+  for (const [label, ph] of [
+    ['writes only, no reads', 'writes only'],
+    ['during the read-model target’s measured runs', 'read model'],
+    ['during the MySQL target’s measured runs', 'MySQL'],
+  ] as const) {
+    const got = p.samples.filter((x) => x.phase === ph);
+    const a = got.map((x) => x.fromAnswer);
+    const b = got.map((x) => x.fromSend);
     out(
-      `\nstock changes (single recordMovement RECEIPT/SALE on the SKUs read, at the DC and warehouses, ${opts.writes}/s asked, up to ${WRITER_IN_FLIGHT} in flight): ` +
-        `${windowEnd.tally.committed - windowStart.tally.committed} committed over the ${windowSeconds.toFixed(0)} s of the rounds = ${rate(windowStart, windowEnd)}/s achieved ` +
-        `(write latency ${latency('read model')} during read-model runs, ${latency('MySQL')} during MySQL runs); ${rate(quiet, quietEnd)}/s with no reads (${latency('writes only')})` +
-        `${refused ? `; ${refused} refused (INSUFFICIENT_STOCK)` : ''}${failed ? `; ${failed} FAILED (${writer.lastError})` : ''}; the probes added ${probe.result.samples.length + probe.result.timedOut} receipts\n`,
+      `  ${label} (${got.length} probes): from the write's answer p50 ${pct(a, 50).toFixed(1)} ms, p99 ${pct(a, 99).toFixed(1)} ms, max ${Math.max(...a).toFixed(1)} ms; ` +
+        `from its send p50 ${pct(b, 50).toFixed(1)} ms, p99 ${pct(b, 99).toFixed(1)} ms\n`,
     );
-    const modelRuns = sum(during.get('read model')!);
-    const mysqlRuns = sum(during.get('MySQL')!);
-    const whole = between(windowStart.metrics, windowEnd.metrics);
-    const share = (m: ModelMetrics) => `${((100 * m.fromModel) / Math.max(1, m.fromModel + m.fromDatabase)).toFixed(2)}%`;
-    out(
-      `the read model answered ${share(modelRuns)} of the entries of its measured runs (${modelRuns.fromModel} from the model, ${modelRuns.fromDatabase} from MySQL; ${modelRuns.loads} SKU loads from MySQL), ` +
-        `${share(whole)} over the rounds; it holds ${whole.skusHeld} SKUs\n`,
-    );
-    out(
-      `\nstaleness, commit to applied by the read model (the read-model target's /metrics histogram, differences; figures are bucket upper bounds, ~ a linear estimate within the bucket; ` +
-        `'commit' is the time the writing transaction took as its own, a little before it commits):\n`,
-    );
-    out(`  ${stalenessLine('writes only, no reads', between(quiet.metrics, quietEnd.metrics))}\n`);
-    out(`  ${stalenessLine('during the read-model target’s measured runs', modelRuns)}\n`);
-    out(`  ${stalenessLine('during the MySQL target’s measured runs', mysqlRuns)}\n`);
-    out(`  ${stalenessLine('all the rounds', whole)}\n`);
-    const p = probe.result;
-    out(
-      `staleness as a client sees it (probes, ${PROBES_PER_SECOND}/s: a receipt on a SKU nothing else writes, then EVENTUAL reads of it from the read-model target one after another until it shows; ` +
-        `the commit lies between the write's send and its answer):\n`,
-    );
-    for (const [label, ph] of [
-      ['writes only, no reads', 'writes only'],
-      ['during the read-model target’s measured runs', 'read model'],
-      ['during the MySQL target’s measured runs', 'MySQL'],
-    ] as const) {
-      const got = p.samples.filter((x) => x.phase === ph);
-      const a = got.map((x) => x.fromAnswer);
-      const b = got.map((x) => x.fromSend);
-      out(
-        `  ${label} (${got.length} probes): from the write's answer p50 ${pct(a, 50).toFixed(1)} ms, p99 ${pct(a, 99).toFixed(1)} ms, max ${Math.max(...a).toFixed(1)} ms; ` +
-          `from its send p50 ${pct(b, 50).toFixed(1)} ms, p99 ${pct(b, 99).toFixed(1)} ms\n`,
-      );
-    }
-    if (p.timedOut || p.fromDatabase) out(`  ${p.timedOut} probes not seen within 5 s or failed; ${p.fromDatabase} probe reads answered by MySQL\n`);
-    out(`  (aim: p99 < 100 ms)\n`);
-    out(
-      `\nmemory: ${memory.skus} SKUs (${memory.levels} levels, ${(memory.levels / memory.skus).toFixed(1)} per SKU) loaded into a read model in the bench process in ${memory.seconds.toFixed(1)} s held ${mb(memory.bytes)} of heap: ` +
-        `${Math.round(memory.bytes / memory.skus)} bytes per SKU entry, ${mb((memory.bytes / memory.skus) * 100_000)} per 100,000; dropping the model released ${mb(memory.released)}. ` +
-        `One SKU entry serves every channel (figures per channel are computed at read time), so a (channel, SKU) entry costs the same: ${mb((memory.bytes / memory.skus) * 100_000)} per 100,000 ` +
-        `(no set-asides in the demo, so no per-channel held figures). Heap measured with ${memory.how}; V8 heap only\n`,
-    );
-    out(
-      `\nafter the run (writes stopped): ${after.differ.length ? `${after.differ.length} SKUs DIFFER, e.g. ${after.differ.slice(0, 3).join('; ')}` : `both targets answer the same figures for all ${opts.skus} SKUs`}` +
-        `${after.modelFromDb ? `; ${after.modelFromDb} read-model answers came from MySQL` : ''}\n`,
-    );
-    out(`wall time ${((performance.now() - wallStart) / 1000).toFixed(0)} s\n`);
-  });
+  }
+  if (p.timedOut || p.fromDatabase) out(`  ${p.timedOut} probes not seen within 5 s or failed; ${p.fromDatabase} probe reads answered by MySQL\n`);
+  out(`  (aim: p99 < 100 ms)\n`);
+  out(
+    `\nmemory: ${memory.skus} SKUs (${memory.levels} levels, ${(memory.levels / memory.skus).toFixed(1)} per SKU) loaded into a read model in the bench process in ${memory.seconds.toFixed(1)} s held ${mb(memory.bytes)} of heap: ` +
+      `${Math.round(memory.bytes / memory.skus)} bytes per SKU entry, ${mb((memory.bytes / memory.skus) * 100_000)} per 100,000; dropping the model released ${mb(memory.released)}. ` +
+      `One SKU entry serves every channel (figures per channel are computed at read time), so a (channel, SKU) entry costs the same: ${mb((memory.bytes / memory.skus) * 100_000)} per 100,000 ` +
+      `(no set-asides in the demo, so no per-channel held figures). Heap measured with ${memory.how}; V8 heap only\n`,
+  );
+  out(
+    `\nafter the run (writes stopped): ${after.differ.length ? `${after.differ.length} SKUs DIFFER, e.g. ${after.differ.slice(0, 3).join('; ')}` : `both targets answer the same figures for all ${opts.skus} SKUs`}` +
+      `${after.modelFromDb ? `; ${after.modelFromDb} read-model answers came from MySQL` : ''}\n`,
+  );
+  out(`wall time ${((performance.now() - wallStart) / 1000).toFixed(0)} s\n`);
 }
