@@ -95,6 +95,8 @@ export class AvailabilityReadModel {
   /** Per SKU being read from MySQL, the buffer of each read in flight (two requests may read one SKU at once). */
   private readonly loading = new Map<string, Heard[][]>();
   private readonly rules = new Map<string, ChannelRule>();
+  /** One copy of each location id for every level that names it (a SKU holds one per location). */
+  private readonly locationIds = new Map<string, string>();
   /** Whether the replica holds any set-aside at all (null: not known); while none, none is read per SKU. */
   private anySetAside: boolean | null = null;
   /** Bumped by every change of rules or set-asides: a read begun before it is used but not kept. */
@@ -374,7 +376,7 @@ export class AvailabilityReadModel {
       this.resets.inc({ reason: 'gap' });
       return false;
     }
-    state.levels.set(e.locationId, { available: e.after.available, version: e.version });
+    state.levels.set(this.locationId(e.locationId), { available: e.after.available, version: e.version });
     if (e.expiresAt) state.expiresAt = Math.min(state.expiresAt, Date.parse(e.expiresAt));
     return true;
   }
@@ -434,7 +436,7 @@ export class AvailabilityReadModel {
       for (const { level, nextExpiry } of rows) {
         const s = states.get(level.sku);
         if (!s) continue;
-        s.levels.set(level.locationId, { available: Math.max(0, level.onHand - level.reserved - level.safetyStock), version: level.version });
+        s.levels.set(this.locationId(level.locationId), { available: Math.max(0, level.onHand - level.reserved - level.safetyStock), version: level.version });
         if (nextExpiry) s.expiresAt = Math.min(s.expiresAt, nextExpiry.getTime());
       }
       if (epoch !== this.epoch || !this.running) return null;
@@ -457,6 +459,17 @@ export class AvailabilityReadModel {
         else this.loading.delete(sku);
       }
     }
+  }
+
+  private locationId(id: string): string {
+    let kept = this.locationIds.get(id);
+    if (kept === undefined) {
+      // Bounded like the SKUs: past it the copies start over (only memory is at stake).
+      if (this.locationIds.size >= this.opts.maxSkus) this.locationIds.clear();
+      this.locationIds.set(id, id);
+      kept = id;
+    }
+    return kept;
   }
 
   private keep(sku: string, state: SkuState): void {
