@@ -76,7 +76,7 @@ export class AvailabilityService {
         }
       }
       this.readModel?.countDatabase(v.skus.length);
-      return await this.fromDatabase(v.channelId, v.skus);
+      return await this.fromDatabase(v.channelId, v.skus, v.consistency === 'READ_YOUR_WRITES');
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       return this.fromSnapshots(v.channelId, v.skus);
@@ -90,17 +90,18 @@ export class AvailabilityService {
     return Promise.resolve(true);
   }
 
-  private async fromDatabase(channelId: string, skus: string[]): Promise<(ChannelAvailability | null)[]> {
+  /** @param fresh read the channel's rule and set-asides again rather than as kept for AVAILABILITY_RULE_SETTLE_MS */
+  private async fromDatabase(channelId: string, skus: string[], fresh = false): Promise<(ChannelAvailability | null)[]> {
     // Taken before reading: the figure is at least as new as this.
     const asOf = new Date();
-    const rule = await this.replicas.channelRule(channelId);
+    const rule = await this.replicas.channelRule(channelId, fresh);
     if (!rule) throw new NotFoundError('Channel', channelId);
     const sources = rule.sources.filter((s) => s.status === 'ACTIVE');
     const [items, levels, withheld, held] = await Promise.all([
       itemStore.findBySkus(this.ds.manager, skus),
       stockLevelStore.findAt(this.ds.manager, skus, sources.map((s) => s.locationId), new Date()),
       this.protection?.withheld(rule, skus),
-      this.replicas.heldForOthers(channelId, skus),
+      this.replicas.heldForOthers(channelId, skus, fresh),
     ]);
     const known = new Set(items.map((i) => i.sku));
     const levelsBySku = manyByKey(skus, levels, (l) => l.sku);

@@ -18,12 +18,13 @@ export class ReplicaService {
 
   /**
    * A channel's rule as the replica holds it, kept for RULE_CACHE_MS: reservations and availability
-   * read it on every request, and the replica itself trails the channels subgraph anyway.
+   * read it on every request, and the replica itself trails the channels subgraph anyway. `fresh`
+   * reads it again (a read-your-writes read answered by MySQL).
    */
-  async channelRule(channelId: string): Promise<ChannelRule | null> {
+  async channelRule(channelId: string, fresh = false): Promise<ChannelRule | null> {
     const now = Date.now();
     const cached = this.rules.get(channelId);
-    if (cached && cached.until > now) return cached.rule;
+    if (cached && cached.until > now && !fresh) return cached.rule;
     const rule = await replicaStore.channelRule(this.ds.manager, channelId);
     // Unknown channels are not remembered: one may arrive with the next event.
     if (rule) this.rules.set(channelId, { rule, until: now + RULE_CACHE_MS });
@@ -34,11 +35,11 @@ export class ReplicaService {
 
   /**
    * Per SKU, the units other channels sharing a source with this one set aside (replicaStore.heldForOthers).
-   * While the replica holds none at all (checked at most every RULE_CACHE_MS), no query is made.
+   * While the replica holds none at all (checked at most every RULE_CACHE_MS, unless `fresh`), no query is made.
    */
-  async heldForOthers(channelId: string, skus: readonly string[]): Promise<Map<string, number>> {
+  async heldForOthers(channelId: string, skus: readonly string[], fresh = false): Promise<Map<string, number>> {
     const now = Date.now();
-    if (!this.anySetAside || this.anySetAside.until <= now) {
+    if (!this.anySetAside || this.anySetAside.until <= now || fresh) {
       this.anySetAside = { value: await replicaStore.anySetAside(this.ds.manager), until: now + RULE_CACHE_MS };
     }
     if (!this.anySetAside.value || !skus.length) return new Map();
