@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -63,14 +64,14 @@ interface Entry {
 const sku = (i: number) => demoItem(i).sku;
 
 /** A seeded generator of numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+function seeded(seed: number): () => number {
+  const rng = xoroshiro128plus(seed);
+  return () => unsafeUniformIntDistribution(0, 2 ** 30 - 1, rng) / 2 ** 30;
 }
 
 /** Request bodies, each a fresh random set of `perRequest` distinct SKUs out of `skus` (the same sequence for the same seed). */
 function skuSets(query: string, skus: number, perRequest: number, seed: number): () => string {
-  const rnd = lcg(seed);
+  const rnd = seeded(seed);
   return () => {
     const set = new Set<number>();
     while (set.size < perRequest) set.add(Math.floor(rnd() * skus));
@@ -220,7 +221,7 @@ class StockWriter {
   private loop: Promise<void> | null = null;
   private readonly run = randomUUID();
   private n = 0;
-  private readonly rnd = lcg(19);
+  private readonly rnd = seeded(19);
 
   constructor(
     private readonly target: Endpoint,

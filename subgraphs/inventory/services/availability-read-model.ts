@@ -7,6 +7,7 @@ import { availabilityRuleSchema, stockChangedSchema, TOPICS, type AvailabilityRu
 import { NotFoundError } from '../../../lib/errors.js';
 import { eventKeys, parseStreamEntry } from '../../../lib/event-stream.js';
 import { channelFigure, type AvailabilityFigure } from '../domain/availability-rules.js';
+import { availableOf } from '../domain/level-math.js';
 import type { ChannelRule } from '../domain/stock.js';
 import { itemStore } from '../data/item.store.js';
 import { replicaStore } from '../data/replica.store.js';
@@ -36,8 +37,8 @@ interface SkuState {
   heldGen: number;
 }
 
-/** A change heard for a SKU whose levels are being read: applied once the read is back. */
-type Heard = { stock: StockChanged } | { expiry: { locationId: string; at: number } };
+/** A change heard for a SKU whose levels are being read: applied once the read is back (an expiry: when, epoch ms). */
+type Heard = { stock: StockChanged } | { expiry: number };
 
 export interface ReadModelAnswer {
   /** Per SKU in the order asked; null for a SKU that is not an item. */
@@ -389,7 +390,7 @@ export class AvailabilityReadModel {
       const at = Date.parse(c.expiresAt);
       const state = this.skus.get(c.sku);
       if (state) state.expiresAt = Math.min(state.expiresAt, at);
-      for (const buffer of this.loading.get(c.sku) ?? []) buffer.push({ expiry: { locationId: c.locationId, at } });
+      for (const buffer of this.loading.get(c.sku) ?? []) buffer.push({ expiry: at });
       return;
     }
     this.heldGen++;
@@ -436,7 +437,7 @@ export class AvailabilityReadModel {
       for (const { level, nextExpiry } of rows) {
         const s = states.get(level.sku);
         if (!s) continue;
-        s.levels.set(this.locationId(level.locationId), { available: Math.max(0, level.onHand - level.reserved - level.safetyStock), version: level.version });
+        s.levels.set(this.locationId(level.locationId), { available: availableOf(level), version: level.version });
         if (nextExpiry) s.expiresAt = Math.min(s.expiresAt, nextExpiry.getTime());
       }
       if (epoch !== this.epoch || !this.running) return null;
@@ -445,7 +446,7 @@ export class AvailabilityReadModel {
         let exact = true;
         for (const h of heard.get(sku)!) {
           if ('stock' in h) exact &&= this.applyStock(sku, s, h.stock);
-          else s.expiresAt = Math.min(s.expiresAt, h.expiry.at);
+          else s.expiresAt = Math.min(s.expiresAt, h.expiry);
         }
         // A gap among what was heard leaves the SKU for the next read to load again.
         if (exact) this.keep(sku, s);
