@@ -62,11 +62,20 @@ export const availabilityRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('SET_ASIDE'), channelId: z.string(), sku: z.string(), version: z.number().int() }),
   z.object({ kind: z.literal('LOCATION'), locationId: z.string(), version: z.number().int() }),
   /**
-   * A reservation holding units of the SKU at the location now expires sooner than it did (an
-   * extend with a shorter time to live): what reads there may sell rises at `expiresAt`, with no
-   * stock event until the expiry job releases it.
+   * A reservation holding units of the SKU at the location expires at another time (an extend):
+   * `expiresAt` (null: never), before it `previousExpiresAt`. What reads there may sell rises at a
+   * sooner expiry with no stock event until the expiry job releases it; and an extension that
+   * landed after its old expiry (begun just before it) holds again units readers between the two
+   * already sold, so a reader that saw the old expiry pass reads the level again. Events written
+   * before the previous expiry was carried came for sooner expiries only.
    */
-  z.object({ kind: z.literal('EXPIRY'), sku: z.string(), locationId: z.string(), expiresAt: z.string() }),
+  z.object({
+    kind: z.literal('EXPIRY'),
+    sku: z.string(),
+    locationId: z.string(),
+    expiresAt: z.string().nullable(),
+    previousExpiresAt: z.string().nullable().optional(),
+  }),
 ]);
 export type AvailabilityRuleChanged = z.infer<typeof availabilityRuleSchema>;
 
@@ -101,7 +110,11 @@ export const stockChangedSchema = z.object({
   occurredAt: z.string().optional(),
   /** An ADJUSTMENT's reason (SHRINKAGE, DAMAGE, CORRECTION, FOUND, CYCLE_COUNT); absent in events written before it was carried. */
   reason: z.string().optional(),
-  /** A RESERVE's expiry: reads there may sell the units again from then on (absent: never, or not a RESERVE). */
+  /**
+   * The soonest expiry among the reservations `after` counts as holding units at the level: its
+   * available rises then with no further event until the expiry job releases it (absent: none
+   * expires; events written before it was carried had it on a RESERVE only).
+   */
   expiresAt: z.string().optional(),
 });
 export type StockChanged = z.infer<typeof stockChangedSchema>;

@@ -13,6 +13,7 @@ import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-
 import { AvailabilityService, type ChannelAvailability } from '../subgraphs/inventory/services/availability.service.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { gql, type GraphQLResponse } from './client.js';
+import { untilLockWait } from './lock-waits.js';
 import { PrivateRedis } from './private-redis.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -297,6 +298,92 @@ describe('the availability read model', () => {
     });
     expect(await expectExact(channelId, [sku])).toBe(1);
     expect(await metric(stack.subgraphs.inventory.metrics, 'omnistock_availability_read_model_resets_total', { reason: 'gap' })).toBe(gaps + 1);
+  });
+
+  /**
+   * A fresh SKU at one location on a channel of its own, `units` received, and a reservation of
+   * `reserved` that expires in two seconds; the model holds the SKU (read once).
+   */
+  async function expiringReservation(units: number, reserved: number) {
+    const sku = `RX-${randomUUID().slice(0, 8).toUpperCase()}`;
+    const locationId = locations[3]!;
+    const channelId = randomUUID();
+    await applyLocation(locationId, 'ACTIVE', true);
+    await applyChannel(channelId, { sources: [locationId] });
+    await ok(`mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Expiry race item' } });
+    await ok(`mutation($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`, {
+      input: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId, quantity: units },
+    });
+    const data = await ok(`mutation($input: ReserveStockInput!) { reserveStock(input: $input) { __typename ... on Reservation { id expiresAt } } }`, {
+      input: { idempotencyKey: randomUUID(), channelId, ttlSeconds: 2, lines: [{ sku, quantity: reserved }] },
+    });
+    const reservation = data.reserveStock as { id: string; expiresAt: string };
+    expect((await fromApi(channelId, [sku], 'READ_YOUR_WRITES'))[0]!.sequence, 'held by the model').not.toBeNull();
+    return { sku, locationId, channelId, reservationId: reservation.id, expiresAt: Date.parse(reservation.expiresAt) };
+  }
+
+  /** Runs `sql` (a locking read) in a transaction of its own, held until the returned function (idempotent) ends it. */
+  async function holding(sql: string, params: unknown[]): Promise<() => Promise<void>> {
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query(sql, params);
+    let ended = false;
+    return async () => {
+      if (ended) return;
+      ended = true;
+      await runner.rollbackTransaction();
+      await runner.release();
+    };
+  }
+
+  it('reads a level again when a writer that began before a reservation expired commits after the model saw it expire', async () => {
+    const { sku, locationId, channelId, reservationId, expiresAt } = await expiringReservation(10, 3);
+    // The expiry job may not release the reservation until the end (it locks the reservation first).
+    const releaseJob = await holding('SELECT id FROM reservations WHERE id = ? FOR UPDATE', [reservationId]);
+    const releaseLevel = await holding('SELECT version FROM stock_levels WHERE sku = ? AND location_id = ? FOR UPDATE', [sku, locationId]);
+    try {
+      // Begun before the expiry: it counts the reservation's units as held, and waits for the level.
+      await sleep(Math.max(0, expiresAt - 1000 - Date.now()));
+      expect(Date.now(), 'sent well before the expiry').toBeLessThan(expiresAt - 300);
+      const receipt = inventory(`mutation($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`, {
+        input: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId, quantity: 1 },
+      });
+      await untilLockWait(ds);
+      // Past the expiry the model reads the SKU again: the reservation holds nothing now.
+      await sleep(Math.max(0, expiresAt + 200 - Date.now()));
+      expect((await fromApi(channelId, [sku], 'EVENTUAL'))[0]!.availableToSell).toBe(10);
+      await releaseLevel();
+      expect((await receipt).errors).toBeUndefined();
+      // Its event came after that read, with a figure that still counts the reservation.
+      const answer = (await fromApi(channelId, [sku], 'READ_YOUR_WRITES'))[0]!;
+      expect(answer.availableToSell).toBe(11);
+      expect(await expectExact(channelId, [sku])).toBe(1);
+    } finally {
+      await releaseLevel();
+      await releaseJob();
+    }
+  });
+
+  it('reads a level again when an extension begun before a reservation expired lands after the model saw it expire', async () => {
+    const { sku, channelId, reservationId, expiresAt } = await expiringReservation(10, 3);
+    // The extension locks the reservation, finds it unexpired and waits here, on its lines.
+    const releaseLines = await holding('SELECT reservation_id FROM reservation_lines WHERE reservation_id = ? FOR UPDATE', [reservationId]);
+    try {
+      await sleep(Math.max(0, expiresAt - 1000 - Date.now()));
+      expect(Date.now(), 'sent well before the expiry').toBeLessThan(expiresAt - 300);
+      const extension = inventory(`mutation($id: ID!, $t: Int) { extendReservation(id: $id, ttlSeconds: $t) { id } }`, { id: reservationId, t: 600 });
+      await untilLockWait(ds);
+      await sleep(Math.max(0, expiresAt + 200 - Date.now()));
+      expect((await fromApi(channelId, [sku], 'EVENTUAL'))[0]!.availableToSell).toBe(10);
+      await releaseLines();
+      expect((await extension).errors).toBeUndefined();
+      // The reservation holds its units again, for ten minutes.
+      expect((await fromApi(channelId, [sku], 'READ_YOUR_WRITES'))[0]!.availableToSell).toBe(7);
+      expect(await expectExact(channelId, [sku])).toBe(1);
+    } finally {
+      await releaseLines();
+    }
   });
 
   it('answers from MySQL while the relay is stopped, and is exact again once it runs', async () => {

@@ -7,6 +7,7 @@ import { createOrderRecovery } from '../subgraphs/orders/api/context.js';
 import { gql } from './client.js';
 import { waitFor } from './events.js';
 import { CANCEL, ORDER, OrdersWorld, PLACE, startOrdersStack, type OrdersStack } from './orders-fixture.js';
+import { untilLockWait } from './lock-waits.js';
 
 /**
  * The orders subgraph dies (SIGKILL) between reserving and confirming: it has recorded the order
@@ -95,25 +96,6 @@ async function lockLevel(sku: string): Promise<QueryRunner> {
   return runner;
 }
 
-/**
- * Until a transaction on inventory's database waits for a row lock. Polled every 250 ms: InnoDB
- * refreshes INNODB_TRX only when it was last read more than 100 ms ago.
- */
-async function waitForLockWait(timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [row] = await stack.inventory.query(
-      `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-        WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ?`,
-      [stack.inventory.driver.database],
-    );
-    if (Number(row.n) > 0) return;
-    if (Date.now() > deadline) throw new Error('timed out waiting for inventory to wait for the stock level');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 interface ReservationRow {
   id: string;
   status: string;
@@ -140,7 +122,7 @@ async function crashBetweenReserveAndConfirm(sku: string, ttlSeconds: number): P
     const [row] = await stack.orders.query('SELECT id, status FROM orders WHERE idempotency_key = ?', [key]);
     return row?.status === 'PENDING' ? (row.id as string) : null;
   });
-  await waitForLockWait();
+  await untilLockWait(stack.inventory);
   await kill(first);
   expect(await request).toBeInstanceOf(Error);
 

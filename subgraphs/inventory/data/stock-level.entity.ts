@@ -34,4 +34,7 @@ export class StockLevelEntity implements StockLevel {
 
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt!: Date;
+
+  /** Not a column: read with the level by stockLevelStore.lock and findWithNextExpiry (see StockLevel). */
+  nextExpiry?: Date | null;
 }

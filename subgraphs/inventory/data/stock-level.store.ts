@@ -24,6 +24,10 @@ const EXPIRED_RESERVED = `(SELECT COALESCE(SUM(r.quantity - r.committed_quantity
      FROM reservation_lines r
     WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at <= ?)`;
 
+/** The soonest expiry among the level's reservations that still hold units (null: none expires). */
+const NEXT_EXPIRY = `SELECT MIN(r.expires_at) FROM reservation_lines r
+    WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at > ?`;
+
 const OTHER_COLUMNS = 's.safety_stock, s.incoming, s.damaged, s.quality_control, s.version, s.updated_at';
 
 /** The columns of a level as clients see them: `reserved` is what unexpired reservations hold. */
@@ -113,14 +117,17 @@ export const stockLevelStore = {
 
   /**
    * Locks the levels (FOR UPDATE, in primary-key order so concurrent writers never deadlock on each
-   * other's rows) and returns them as clients see them. Until the transaction ends nobody else can
-   * change these rows, so quantities computed from them stay exact.
+   * other's rows) and returns them as clients see them, each with the soonest expiry among the
+   * reservations its `reserved` still counts (`nextExpiry`). Until the transaction ends nobody else
+   * can change these rows, so quantities computed from them stay exact.
    *
    * What expired reservations still hold is read after the lock, by a locking read of their lines:
-   * a subquery of the locking statement would read the transaction's snapshot, taken before the
-   * lock was granted, and count lines the expiry job closed meanwhile a second time (the counter
-   * already without them, the snapshot's lines still open), showing units that are not there. Every
-   * change of a line's open quantity locks its level first, so none can slip in after the lock.
+   * a subquery of the locking statement would read a view taken before the lock was granted, and
+   * count lines the expiry job closed meanwhile a second time (the counter already without them,
+   * the view's lines still open), showing units that are not there. Every change of a line's open
+   * quantity locks its level first, so none can slip in after the lock. The next expiry is read in
+   * that same statement, one index lookup per level; its view (READ COMMITTED, lib/db.ts) is taken
+   * after the lock too.
    */
   async lock(tx: EntityManager, keys: readonly LevelKey[], now: Date): Promise<StockLevelEntity[]> {
     if (!keys.length) return [];
@@ -133,16 +140,22 @@ export const stockLevelStore = {
         [tuples],
       ),
     );
-    const expired: { sku: string; location_id: string; units: string | number }[] = await tx.query(
-      `SELECT sku, location_id, SUM(quantity - committed_quantity - released_quantity) AS units
-         FROM reservation_lines FORCE INDEX (ix_reservation_lines_level)
-        WHERE (sku, location_id) IN (?) AND open = 1 AND expires_at <= ?
-        GROUP BY sku, location_id LOCK IN SHARE MODE`,
-      [tuples, now],
+    const reservations: { sku: string; location_id: string; expired: string | number | null; next_expiry: Date | null }[] = await tx.query(
+      `(SELECT sku, location_id, SUM(quantity - committed_quantity - released_quantity) AS expired, NULL AS next_expiry
+          FROM reservation_lines FORCE INDEX (ix_reservation_lines_level)
+         WHERE (sku, location_id) IN (?) AND open = 1 AND expires_at <= ?
+         GROUP BY sku, location_id LOCK IN SHARE MODE)
+       UNION ALL
+       (SELECT s.sku, s.location_id, NULL, (${NEXT_EXPIRY}) FROM stock_levels s WHERE (s.sku, s.location_id) IN (?))`,
+      [tuples, now, now, tuples],
     );
-    if (!expired.length) return levels;
-    const units = new Map(expired.map((e) => [`${e.sku}\u0000${e.location_id}`, Number(e.units)]));
-    for (const level of levels) level.reserved -= units.get(`${level.sku}\u0000${level.locationId}`) ?? 0;
+    const byKey = new Map(levels.map((l) => [`${l.sku}\u0000${l.locationId}`, l]));
+    for (const r of reservations) {
+      const level = byKey.get(`${r.sku}\u0000${r.location_id}`);
+      if (!level) continue;
+      if (r.expired !== null) level.reserved -= Number(r.expired);
+      else level.nextExpiry = r.next_expiry;
+    }
     return levels;
   },
 
@@ -283,18 +296,15 @@ export const stockLevelStore = {
 
   /**
    * Every level of the given SKUs as clients see them, each with the soonest expiry of a reservation
-   * still holding units there (null when none will expire): until then the level's available stays
-   * as read, unless a stock event changes it. For the availability read model.
+   * still holding units there (`nextExpiry`, null when none will expire): until then the level's
+   * available stays as read, unless a stock event changes it. For the availability read model.
    */
-  async findWithNextExpiry(tx: EntityManager, skus: readonly string[], now: Date): Promise<{ level: StockLevelEntity; nextExpiry: Date | null }[]> {
+  async findWithNextExpiry(tx: EntityManager, skus: readonly string[], now: Date): Promise<StockLevelEntity[]> {
     const rows: { next_expiry: Date | null }[] = await tx.query(
-      `SELECT ${LEVEL_COLUMNS},
-              (SELECT MIN(r.expires_at) FROM reservation_lines r
-                WHERE r.sku = s.sku AND r.location_id = s.location_id AND r.open = 1 AND r.expires_at > ?) AS next_expiry
-         FROM stock_levels s WHERE s.sku IN (?)`,
+      `SELECT ${LEVEL_COLUMNS}, (${NEXT_EXPIRY}) AS next_expiry FROM stock_levels s WHERE s.sku IN (?)`,
       [now, now, skus],
     );
-    return rows.map((r) => ({ level: levelRow.parse(r), nextExpiry: r.next_expiry }));
+    return rows.map((r) => Object.assign(levelRow.parse(r), { nextExpiry: r.next_expiry }));
   },
 
   /** One multi-row INSERT IGNORE: existing (sku, location) rows are skipped; returns how many were inserted. */

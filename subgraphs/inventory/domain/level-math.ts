@@ -49,7 +49,6 @@ export function stockChangedEvent(
   at: Date,
   occurredAt?: Date | null,
   reason?: string | null,
-  expiresAt?: Date | null,
 ): OutboxEvent {
   const payload: StockChanged = {
     sku: after.sku,
@@ -62,22 +61,29 @@ export function stockChangedEvent(
     ...(occurredAt && occurredAt < at ? { occurredAt: occurredAt.toISOString() } : {}),
     // The anomaly ledger tells shrinkage from corrections by it.
     ...(reason ? { reason } : {}),
-    // The availability read model sells the units again from then on.
-    ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+    // The availability read model reads the level again from then on.
+    ...(after.nextExpiry ? { expiresAt: after.nextExpiry.toISOString() } : {}),
   };
   return { topic: TOPICS.stock, key: `${after.sku}:${after.locationId}`, payload };
 }
 
 /**
- * The availability-rule events of a reservation whose expiry moved sooner: one per open line, so
- * readers of available-to-sell at its level sell the units again from `expiresAt`.
+ * The availability-rule events of a reservation whose expiry moved (from `previous` to `next`, null:
+ * never): one per open line, so readers of available-to-sell at its level sell the units again from
+ * the sooner of the two (see the EXPIRY event).
  */
-export function expiryEvents(lines: readonly { sku: string; locationId: string; open: boolean }[], expiresAt: Date): OutboxEvent[] {
+export function expiryEvents(lines: readonly { sku: string; locationId: string; open: boolean }[], previous: Date | null, next: Date | null): OutboxEvent[] {
   return lines
     .filter((l) => l.open)
     .map((l) => ({
       topic: TOPICS.availabilityRule,
       key: `${l.sku}:${l.locationId}`,
-      payload: { kind: 'EXPIRY', sku: l.sku, locationId: l.locationId, expiresAt: expiresAt.toISOString() } satisfies AvailabilityRuleChanged,
+      payload: {
+        kind: 'EXPIRY',
+        sku: l.sku,
+        locationId: l.locationId,
+        expiresAt: next?.toISOString() ?? null,
+        previousExpiresAt: previous?.toISOString() ?? null,
+      } satisfies AvailabilityRuleChanged,
     }));
 }

@@ -17,6 +17,11 @@ export interface StockLevel {
   qualityControl: number;
   version: number;
   updatedAt: Date;
+  /**
+   * On a level read for a write: the soonest expiry among the reservations `reserved` counts (null:
+   * none expires). Available rises then with no change of the level; its stock event carries it.
+   */
+  nextExpiry?: Date | null;
 }
 
 export interface LevelKey {

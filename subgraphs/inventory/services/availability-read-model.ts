@@ -80,8 +80,10 @@ export interface ReadModelOptions {
  * - events heard while a SKU is being read are held and applied after (those the read already saw
  *   are older versions, skipped);
  * - a reservation expiring raises what a level may sell with no event until the expiry job runs:
- *   the soonest expiry is kept (from the read and from RESERVE and EXPIRY events), and a SKU past
- *   it is read again;
+ *   the soonest expiry is kept, and a SKU past it is read again. It comes from the read, from every
+ *   stock event (the soonest expiry its figure counts: a writer that began before an expiry may
+ *   commit after a read that saw it pass) and from EXPIRY events (an extension, sooner, or landing
+ *   after the old expiry passed);
  * - a lost stream (the connection dropped, Redis restarted) empties the model, which refills from
  *   MySQL;
  * - it knows how far it is behind commits, not only behind the streams: inventory's outbox relay
@@ -387,7 +389,8 @@ export class AvailabilityReadModel {
     if (!parsed.success) return;
     const c: AvailabilityRuleChanged = parsed.data;
     if (c.kind === 'EXPIRY') {
-      const at = Date.parse(c.expiresAt);
+      // The sooner of the two: a SKU read after the old expiry passed is read again.
+      const at = Math.min(...[c.expiresAt, c.previousExpiresAt].map((t) => (t ? Date.parse(t) : Infinity)));
       const state = this.skus.get(c.sku);
       if (state) state.expiresAt = Math.min(state.expiresAt, at);
       for (const buffer of this.loading.get(c.sku) ?? []) buffer.push({ expiry: at });
@@ -434,11 +437,11 @@ export class AvailabilityReadModel {
       this.loads.inc(skus.length);
       const states = new Map<string, SkuState>();
       for (const item of items) states.set(item.sku, { levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1 });
-      for (const { level, nextExpiry } of rows) {
+      for (const level of rows) {
         const s = states.get(level.sku);
         if (!s) continue;
         s.levels.set(this.locationId(level.locationId), { available: availableOf(level), version: level.version });
-        if (nextExpiry) s.expiresAt = Math.min(s.expiresAt, nextExpiry.getTime());
+        if (level.nextExpiry) s.expiresAt = Math.min(s.expiresAt, level.nextExpiry.getTime());
       }
       if (epoch !== this.epoch || !this.running) return null;
       let complete = true;

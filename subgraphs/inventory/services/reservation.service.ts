@@ -200,12 +200,13 @@ export class ReservationService {
       if (!r) throw new NotFoundError('Reservation', id);
       assertMayChange(r, requester, ttl === null ? 'hold' : 'extend');
       assertChangeable(r, now);
-      const sooner = ttl !== null && (r.expiresAt === null || now.getTime() + ttl * 1000 < r.expiresAt.getTime());
+      const previous = r.expiresAt;
       r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
       await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
       const lines = await reservationStore.linesOf(tx, [r.id]);
-      // Its units become sellable sooner than any stock event said: readers of available-to-sell hear it.
-      if (sooner) await outboxStore.append(tx, expiryEvents(lines, r.expiresAt!), now);
+      // Readers of available-to-sell hear it: its units are sellable sooner than any stock event
+      // said, or (this landing after the old expiry) held again after readers saw them freed.
+      await outboxStore.append(tx, expiryEvents(lines, previous, r.expiresAt), now);
       return view(r, lines, false);
     });
   }
@@ -347,7 +348,8 @@ export class ReservationService {
 
   /**
    * Applies counter deltas to locked levels in SQL and appends one event per level. `visible`
-   * false means the change does not move what clients see (only the version moves).
+   * false means the change does not move what clients see (only the version moves); `holdsUntil`,
+   * the expiry of the reservation the deltas make.
    */
   private async applyToLevels(
     tx: EntityManager,
@@ -355,7 +357,7 @@ export class ReservationService {
     locked: Map<string, StockLevelEntity>,
     change: string,
     now: Date,
-    expiresAt?: Date | null,
+    holdsUntil?: Date | null,
   ): Promise<StockLevelEntity[]> {
     const events: OutboxEvent[] = [];
     const afters: StockLevelEntity[] = [];
@@ -364,10 +366,12 @@ export class ReservationService {
       if (!before) throw new Error(`stock level ${c.key.sku}@${c.key.locationId} was not locked`);
       await stockLevelStore.applyDelta(tx, c.key, c.delta, now);
       const after = withDelta(before, c.visible ? c.delta : {}, now);
+      // A new reservation's units count until its expiry too.
+      if (holdsUntil && !(after.nextExpiry && after.nextExpiry <= holdsUntil)) after.nextExpiry = holdsUntil;
       // Several lines of one level in a batch see each other's changes.
       locked.set(levelKeyOf(c.key), after);
       afters.push(after);
-      events.push(stockChangedEvent(before, after, change, now, null, null, expiresAt));
+      events.push(stockChangedEvent(before, after, change, now));
     }
     await outboxStore.append(tx, events, now);
     return afters;
