@@ -367,7 +367,7 @@ describe('the availability read model', () => {
 
   it('reads a level again when an extension begun before a reservation expired lands after the model saw it expire', async () => {
     const { sku, channelId, reservationId, expiresAt } = await expiringReservation(10, 3);
-    // The extension locks the reservation, finds it unexpired and waits here, on its lines.
+    // The extension locks the reservation and its level, finds it unexpired and waits here, on its lines.
     const releaseLines = await holding('SELECT reservation_id FROM reservation_lines WHERE reservation_id = ? FOR UPDATE', [reservationId]);
     try {
       await sleep(Math.max(0, expiresAt - 1000 - Date.now()));

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
 import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
 import { errorCode, gql, serviceToken } from './client.js';
 import { COMMIT, InventoryFixture, MOVE, RELEASE, RESERVE } from './inventory-fixture.js';
+import { untilLockWait } from './lock-waits.js';
 
 // Enough connections that the concurrent writers really meet in the database, not in the pool.
 let f: InventoryFixture;
@@ -172,6 +174,37 @@ describe('stock races against the real database', () => {
     expect(await f.count("SELECT COUNT(*) AS n FROM stock_movements WHERE reservation_id = ? AND type = 'FULFILMENT'", [id])).toBe(
       row.status === 'COMMITTED' ? 1 : 0,
     );
+  });
+
+  it('a commit and an extension begun before their reservation expired, let through after a reservation took its freed units: refused', async () => {
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const EXTEND = `mutation($id: ID!, $t: Int) { extendReservation(id: $id, ttlSeconds: $t) { id } }`;
+    for (const late of ['commit', 'extend'] as const) {
+      const sku = await f.item();
+      await f.receive(sku, loc, 10);
+      const reserve = (quantity: number, ttlSeconds: number) => gql(f.url, RESERVE, { input: { idempotencyKey: randomUUID(), channelId: channel, ttlSeconds, lines: [{ sku, quantity }] } });
+      const { id, expiresAt } = (await reserve(3, 2)).data!.reserveStock as { id: string; expiresAt: string };
+      // Held on the reservation's row: the request begins well before the expiry and goes on after it.
+      const blocker = f.ds.createQueryRunner();
+      await blocker.connect();
+      await blocker.startTransaction();
+      await blocker.query('SELECT id FROM reservations WHERE id = ? FOR UPDATE', [id]);
+      const waiting = late === 'commit' ? gql(f.url, COMMIT, { input: { reservationId: id, idempotencyKey: randomUUID() } }) : gql(f.url, EXTEND, { id, t: 600 });
+      await untilLockWait(f.ds);
+      expect(Date.now(), 'began before the expiry').toBeLessThan(Date.parse(expiresAt));
+      await sleep(Math.max(0, Date.parse(expiresAt) + 100 - Date.now()));
+      // Past the expiry its 3 units are free again: a buyer takes all 10.
+      const buyer = (await reserve(10, 600)).data!.reserveStock;
+      expect(buyer.__typename).toBe('Reservation');
+      await blocker.rollbackTransaction();
+      await blocker.release();
+      expect(errorCode(await waiting), late).toBe('CONFLICT');
+      // The buyer ships all ten, and the expired reservation, released, held nothing more.
+      expect((await gql(f.url, COMMIT, { input: { reservationId: buyer.id, idempotencyKey: randomUUID() } })).errors).toBeUndefined();
+      await new ReservationService(f.ds).releaseExpired(10);
+      expect(await f.level(sku, loc), late).toMatchObject({ on_hand: 0, reserved: 0 });
+    }
   });
 
   it('concurrent transfers out never send more than is available', async () => {

@@ -200,10 +200,11 @@ export class ReservationService {
       if (!r) throw new NotFoundError('Reservation', id);
       assertMayChange(r, requester, ttl === null ? 'hold' : 'extend');
       assertChangeable(r, now);
+      const lines = await reservationStore.linesOf(tx, [r.id]);
+      await this.lockHeld(tx, r, lines.filter((l) => l.open), now);
       const previous = r.expiresAt;
       r.expiresAt = ttl === null ? null : new Date(now.getTime() + ttl * 1000);
       await reservationStore.setExpiry(tx, r.id, r.expiresAt, now);
-      const lines = await reservationStore.linesOf(tx, [r.id]);
       // Readers of available-to-sell hear it: its units are sellable sooner than any stock event
       // said, or (this landing after the old expiry) held again after readers saw them freed.
       await outboxStore.append(tx, expiryEvents(lines, previous, r.expiresAt), now);
@@ -262,7 +263,7 @@ export class ReservationService {
       assertChangeable(r, now);
 
       const shipments = planCommit(lines, v.lines ?? null);
-      const levels = await stockLevelStore.lock(tx, shipments.map((s) => s.line), now);
+      const levels = await this.lockHeld(tx, r, shipments.map((s) => s.line), now);
       const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
       for (const s of shipments) {
         const level = byKey.get(levelKeyOf(s.line))!;
@@ -321,6 +322,19 @@ export class ReservationService {
     const lines = manyByKey(found.map((r) => r.id), await reservationStore.linesOf(this.ds.manager, found.map((r) => r.id)), (l) => l.reservationId);
     const linesById = new Map(found.map((r, i) => [r.id, lines[i]!]));
     return rows.map((r) => (r ? view(r, linesById.get(r.id)!, false) : null));
+  }
+
+  /**
+   * Locks the levels where the reservation holds units, then checks it has not expired by the time
+   * they are held. Checked only against when the request began, a commit or an extension that
+   * waited past the expiry would ship or keep units that a reservation made after the expiry took
+   * (it saw them free, and nothing stopped it while this waited).
+   * @throws ConflictError when it expired meanwhile
+   */
+  private async lockHeld(tx: EntityManager, r: ReservationEntity, keys: readonly LevelKey[], now: Date): Promise<StockLevelEntity[]> {
+    const levels = await stockLevelStore.lock(tx, keys, now);
+    assertChangeable(r, new Date());
+    return levels;
   }
 
   /** Gives back what the reservation still holds and closes it: RELEASED, EXPIRED, or COMMITTED if part shipped. */
