@@ -40,6 +40,7 @@ let redis: PrivateRedis;
 let stack: Stack;
 let ds: DataSource;
 let replica: ReplicaService;
+let snapshotRedis: Redis | undefined;
 const locations: string[] = [];
 const channels: string[] = [];
 const skus: string[] = [];
@@ -60,17 +61,14 @@ async function ok(query: string, variables: Record<string, unknown>): Promise<Re
 
 /** What MySQL answers now: the availability service with no read model and a replica cache of its own. */
 async function fromMySql(channelId: string, list: string[]): Promise<Figure[]> {
-  const snapshotRedis = createRedis(stack.cfg.REDIS_URL);
-  try {
-    const service = new AvailabilityService(ds, new ReplicaService(ds), stack.cfg.LOW_STOCK_THRESHOLD, new AvailabilitySnapshots(snapshotRedis, `${stack.cfg.REDIS_KEY_PREFIX}:fresh`, 60, logger()), null);
-    const entries = await service.forChannel(channelId, list);
-    return entries.map((e) => {
-      const a = e as ChannelAvailability;
-      return { sku: a.sku, availableToSell: a.availableToSell, status: a.status, locations: a.locations };
-    });
-  } finally {
-    snapshotRedis.disconnect();
-  }
+  // Its snapshots are saved after it answers: the connection stays open until the file ends.
+  snapshotRedis ??= createRedis(stack.cfg.REDIS_URL);
+  const service = new AvailabilityService(ds, new ReplicaService(ds), stack.cfg.LOW_STOCK_THRESHOLD, new AvailabilitySnapshots(snapshotRedis, `${stack.cfg.REDIS_KEY_PREFIX}:fresh`, 60, logger()), null);
+  const entries = await service.forChannel(channelId, list);
+  return entries.map((e) => {
+    const a = e as ChannelAvailability;
+    return { sku: a.sku, availableToSell: a.availableToSell, status: a.status, locations: a.locations };
+  });
 }
 
 type Answer = Figure & { sequence: string | null };
@@ -159,6 +157,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  snapshotRedis?.disconnect();
   await stack?.close();
   await redis?.stop();
 });
