@@ -12,6 +12,8 @@ export const locationSnapshotSchema = z.object({
   id: z.string(),
   /** Absent from snapshots written before codes were carried. */
   code: z.string().optional(),
+  /** Absent from snapshots written before names were carried. */
+  name: z.string().optional(),
   status: z.enum(['ACTIVE', 'OFFLINE', 'CLOSED']),
   ships: z.boolean(),
   pickup: z.boolean(),

@@ -14,7 +14,7 @@ import { startExceptionJobs } from '../subgraphs/exceptions/feeds/exception-jobs
 import { JobsMetrics } from './metrics.js';
 import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
 import { ReplicationConsumer } from '../subgraphs/inventory/feeds/replication-consumer.js';
-import { republishChannels, republishReplicaSources } from './resync.js';
+import { fillReplicaLocationNames, republishChannels, republishReplicaSources } from './resync.js';
 
 /** The subgraphs whose migrations create an outbox; a relay drains each one's database. */
 const EVENT_SOURCES = ['inventory', 'channels', 'locations', 'marketplaces', 'orders', 'exceptions'] as const satisfies readonly SubgraphName[];
@@ -63,6 +63,8 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     });
     closers.push(() => consumer.stop());
     await consumer.start();
+    const named = await fillReplicaLocationNames(databases);
+    if (named) log.info({ locations: named }, "asked for every location's snapshot again: inventory's replica lacked names");
 
     const marketplacesDb = databases.marketplaces;
     const marketplace = new MarketplaceSync(cfg, marketplacesDb, () => republishChannels(databases.channels));

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ChannelService } from '../subgraphs/channels/services/channel.service.js';
 import { SetAsideService } from '../subgraphs/channels/services/set-aside.service.js';
+import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { LocationService } from '../subgraphs/locations/services/location.service.js';
 
 /** Has the channels subgraph append a snapshot event of every channel (marketplaces' replica). */
@@ -23,4 +24,14 @@ export async function republishReplicaSources(sources: {
     new LocationService(sources.locations).republishAll(),
   ]);
   return { channels, setAsides, locations };
+}
+
+/**
+ * Has the locations subgraph append every location's snapshot again when inventory's replica holds
+ * one without a name (replicated before names were carried; it answers its code meanwhile).
+ * @returns how many snapshots were appended
+ */
+export async function fillReplicaLocationNames(sources: { inventory: DataSource; locations: DataSource }): Promise<number> {
+  if (!(await new ReplicaService(sources.inventory).hasUnnamedLocations())) return 0;
+  return new LocationService(sources.locations).republishAll();
 }

@@ -96,6 +96,12 @@ describe('a subgraph that is down', () => {
     const locations = stack.subgraphs.locations;
     await locations.close();
     try {
+      // A storefront's availability names its locations from inventory's replica: the locations subgraph is not asked.
+      const storefront = await ok(`query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { available location { id name } } } }`, {
+        c: ids.channel,
+        skus: [ids.sku],
+      });
+      expect(storefront.availability[0].locations.map((l: { location: { name: string } }) => l.location.name).sort()).toEqual(['Degradation Store A', 'Degradation Store B']);
       const res = await gql(stack.gatewayUrl, QUERY, variables);
       expect(res.status).toBe(200);
       // What inventory supplies is served: a location's id comes from inventory itself.

@@ -220,8 +220,16 @@ describe('the federated graph through the gateway', () => {
     const locations = await startCountingProxy(stack.subgraphs.locations.url);
     const gateway = await gatewayThrough({ locations });
     try {
-      // The same SKU three times over two locations: six places, two distinct locations.
-      const res = await gql(gateway.url, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id name } } } }`, {
+      // A location's name alone inventory answers itself (@provides): the locations subgraph is not asked.
+      const named = await gql(gateway.url, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id name } } } }`, {
+        c: ids.channel,
+        skus: [ids.sku],
+      });
+      expect(named.errors).toBeUndefined();
+      expect(named.data!.availability[0].locations.map((l: { location: { name: string } }) => l.location.name)).toEqual(['Gateway Store A', 'Gateway Store B']);
+      expect(locations.calls).toBe(0);
+      // The same SKU three times over two locations: six places, two distinct locations (their type is the locations subgraph's).
+      const res = await gql(gateway.url, `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id name type } } } }`, {
         c: ids.channel,
         skus: [ids.sku, ids.sku, ids.sku],
       });

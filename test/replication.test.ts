@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobs } from '../jobs/jobs.js';
-import { republishReplicaSources } from '../jobs/resync.js';
+import { fillReplicaLocationNames, republishReplicaSources } from '../jobs/resync.js';
 import { config, type Config } from '../lib/config.js';
 import { TOPICS, type ChannelSnapshot } from '../contracts/events.js';
 import { eventKeys } from '../lib/event-stream.js';
@@ -208,6 +208,26 @@ describe('replication of channel rules and location states into inventory', () =
     expect(await replicaStore.locations(inventory.dataSource.manager, [store])).toEqual([
       { location_id: store, status: 'OFFLINE', ships: false, pickup: true },
     ]);
+  });
+
+  it('brings location names to the replica, and fills one a row replicated before names were carried lacks', async () => {
+    const store = await createLocation();
+    await reachesVersion('replica_locations', store, 1);
+    const names = () => replicaStore.namesOf(inventory.dataSource.manager, [store]);
+    expect(await names()).toEqual(new Map([[store, 'Replicated store']]));
+    await mutate(locations.url, UPDATE_LOCATION, { id: store, input: { name: 'Renamed store' } });
+    await reachesVersion('replica_locations', store, 2);
+    expect(await names()).toEqual(new Map([[store, 'Renamed store']]));
+
+    // As replicated before names were carried: it answers its code meanwhile.
+    await inventory.dataSource.query('UPDATE replica_locations SET name = NULL WHERE location_id = ?', [store]);
+    const [{ code }] = await locations.dataSource.query('SELECT code FROM locations WHERE id = ?', [store]);
+    expect(await names()).toEqual(new Map([[store, code]]));
+    // What the jobs process does at start: the same version's snapshot, sent again, fills the name alone.
+    expect(await fillReplicaLocationNames({ inventory: inventory.dataSource, locations: locations.dataSource })).toBeGreaterThan(0);
+    await waitFor('the name filled in', async () => (await names()).get(store) === 'Renamed store');
+    expect(await replicaVersion('replica_locations', store)).toBe(2);
+    expect(await fillReplicaLocationNames({ inventory: inventory.dataSource, locations: locations.dataSource }), 'none missing: nothing sent').toBe(0);
   });
 
   it('never lets an older snapshot overwrite a newer one', async () => {

@@ -116,5 +116,5 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
     reconciliation: new ReconciliationService(ds, movements),
     stockSubscriptions: new StockSubscriptionService(feed, replicas, availability),
   };
-  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders(services) });
+  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders({ ...services, replicas }) });
 }

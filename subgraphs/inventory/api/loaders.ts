@@ -4,6 +4,7 @@ import type { InventoryItemEntity } from '../data/item.entity.js';
 import type { ItemService } from '../services/item.service.js';
 import type { DriftLineEntity, ReconciliationRunEntity } from '../data/reconciliation.entity.js';
 import type { ReconciliationService } from '../services/reconciliation.service.js';
+import type { ReplicaService } from '../services/replica.service.js';
 import type { ReservationService, ReservationView } from '../services/reservation.service.js';
 import type { StockMovementEntity } from '../data/stock-movement.entity.js';
 import type { StockLevelEntity } from '../data/stock-level.entity.js';
@@ -12,7 +13,7 @@ import { argsKey, type LocationStockKey, type StockService } from '../services/s
 import type { TransferEntity } from '../data/transfer.entity.js';
 
 /** Built per request: each batch is one IN (...) query, answered in key order. */
-export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService }) {
+export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService; replicas: ReplicaService }) {
   return {
     itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(skus)),
     stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(skus)),
@@ -27,6 +28,8 @@ export function createLoaders(s: { items: ItemService; stock: StockService; rese
     movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(ids)),
     reconciliationRunById: new DataLoader<string, ReconciliationRunEntity | null>((ids) => s.reconciliation.byIds(ids)),
     driftsByRunId: new DataLoader<string, DriftLineEntity[]>((ids) => s.reconciliation.driftsOf(ids)),
+    /** The names inventory provides where the schema says so (`@provides(fields: "name")`), from its replica. */
+    locationName: new DataLoader<string, string | null>((ids) => s.replicas.locationNames(ids)),
   };
 }
 

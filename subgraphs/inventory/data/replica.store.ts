@@ -21,6 +21,7 @@ const ruleRow = z.object({
 });
 
 const codeRow = z.object({ location_id: z.string(), code: z.string() });
+const nameRow = z.object({ location_id: z.string(), name: z.string() });
 
 const locationRow = z.object({
   location_id: z.string(),
@@ -52,17 +53,42 @@ export const replicaStore = {
     return true;
   },
 
-  /** Applies a location snapshot unless the replica already holds this version or a newer one; true when applied. */
+  /**
+   * Applies a location snapshot unless the replica already holds this version or a newer one; true
+   * when applied. The version the replica holds fills in only a name it lacks (a row replicated
+   * before names were carried).
+   */
   async applyLocation(tx: EntityManager, s: LocationSnapshot, at: Date): Promise<boolean> {
-    const [current] = await tx.query('SELECT version FROM replica_locations WHERE location_id = ? FOR UPDATE', [s.id]);
-    if (current && Number(current.version) >= s.version) return false;
+    const [current] = await tx.query('SELECT version, name FROM replica_locations WHERE location_id = ? FOR UPDATE', [s.id]);
+    if (current && Number(current.version) >= s.version) {
+      if (current.name === null && s.name !== undefined && Number(current.version) === s.version) {
+        await tx.query('UPDATE replica_locations SET name = ? WHERE location_id = ?', [s.name, s.id.toLowerCase()]);
+      }
+      return false;
+    }
     await tx.query(
-      `INSERT INTO replica_locations (location_id, code, status, ships, pickup, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE code = COALESCE(VALUES(code), code), status = VALUES(status), ships = VALUES(ships),
-         pickup = VALUES(pickup), version = VALUES(version), updated_at = VALUES(updated_at)`,
-      [s.id.toLowerCase(), s.code ?? null, s.status, s.ships, s.pickup, s.version, at],
+      `INSERT INTO replica_locations (location_id, code, name, status, ships, pickup, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE code = COALESCE(VALUES(code), code), name = COALESCE(VALUES(name), name), status = VALUES(status),
+         ships = VALUES(ships), pickup = VALUES(pickup), version = VALUES(version), updated_at = VALUES(updated_at)`,
+      [s.id.toLowerCase(), s.code ?? null, s.name ?? null, s.status, s.ships, s.pickup, s.version, at],
     );
     return true;
+  },
+
+  /**
+   * Names by id of the given locations the replica holds. A row replicated before names were carried
+   * answers its code (else its id) until its snapshot comes again (see anyLocationWithoutName).
+   */
+  async namesOf(tx: EntityManager, ids: readonly string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    const rows: unknown[] = await tx.query('SELECT location_id, COALESCE(name, code, location_id) AS name FROM replica_locations WHERE location_id IN (?)', [ids]);
+    return new Map(rows.map((r) => nameRow.parse(r)).map((r) => [r.location_id, r.name]));
+  },
+
+  /** Whether any location in the replica has no name yet (replicated before names were carried). */
+  async anyLocationWithoutName(tx: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await tx.query('SELECT 1 FROM replica_locations WHERE name IS NULL LIMIT 1');
+    return rows.length > 0;
   },
 
   /** Applies a set-aside snapshot unless the replica already holds this version or a newer one; true when applied. */

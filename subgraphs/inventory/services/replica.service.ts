@@ -46,6 +46,27 @@ export class ReplicaService {
     return replicaStore.heldForOthers(this.ds.manager, channelId, skus);
   }
 
+  private readonly names = new Map<string, { name: string | null; until: number }>();
+
+  /**
+   * Location names in the order asked (null for a location the replica does not hold), each kept
+   * RULE_CACHE_MS: every storefront read names the same few locations. The loader's batch function.
+   */
+  async locationNames(ids: readonly string[]): Promise<(string | null)[]> {
+    const now = Date.now();
+    const missing = ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now));
+    if (missing.length) {
+      const found = await replicaStore.namesOf(this.ds.manager, missing);
+      for (const id of missing) this.names.set(id, { name: found.get(id) ?? null, until: now + RULE_CACHE_MS });
+    }
+    return ids.map((id) => this.names.get(id)!.name);
+  }
+
+  /** Whether a location in the replica has no name yet (replicated before names were carried). */
+  hasUnnamedLocations(): Promise<boolean> {
+    return replicaStore.anyLocationWithoutName(this.ds.manager);
+  }
+
   /** Every location that is ACTIVE and ships, as the replica holds them. */
   shippingLocations(): Promise<string[]> {
     return replicaStore.shippingLocations(this.ds.manager);

@@ -104,7 +104,7 @@ export function boundingBox(lat: number, lng: number, radiusKm: number): Boundin
 
 /** The `location` event: what other subgraphs need of a location's state, with the version that orders it. */
 export function locationSnapshot(location: LocationEntity): LocationSnapshot {
-  return { id: location.id, code: location.code, status: location.status, ships: location.ships, pickup: location.pickup, version: location.version };
+  return { id: location.id, code: location.code, name: location.name, status: location.status, ships: location.ships, pickup: location.pickup, version: location.version };
 }
 
 /** Appends a snapshot event for each location inside the caller's transaction, so it commits with the change. */

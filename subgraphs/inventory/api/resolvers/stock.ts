@@ -1,5 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import type { GraphQLResolveInfo } from 'graphql';
+import { NotFoundError } from '../../../../lib/errors.js';
 import { assertId, isId } from '../../../../lib/validation.js';
 import type { InventoryContext } from '../context.js';
 import { availableOf } from '../../domain/level-math.js';
@@ -49,6 +50,12 @@ export const stockResolvers = {
   Location: {
     // No query: stock is keyed by location id.
     __resolveReference: (ref: { id: unknown }) => (isId(ref.id) ? { id: ref.id } : null),
+    /** Asked of inventory only where it provides it (an availability's locations), from its replica. */
+    name: async (location: { id: string }, _args: unknown, ctx: InventoryContext) => {
+      const name = await ctx.loaders.locationName.load(location.id);
+      if (name === null) throw new NotFoundError('Location', location.id);
+      return name;
+    },
     stockLevels: (location: { id: string }, args: LocationStockArgs, ctx: InventoryContext) =>
       ctx.loaders.stockAtLocation.load({ locationId: location.id, args }),
   },
