@@ -265,7 +265,9 @@ describe('the availability read model', () => {
   }, 600_000);
 
   it('reads your own write at once with READ_YOUR_WRITES, from the read model', async () => {
-    const [sku] = skus;
+    // A SKU of its own: the mix may leave a level sold below what it reserved, its available held at 0.
+    const sku = `RY-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await ok(`mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Read your writes item' } });
     const locationId = locations[0]!;
     await applyLocation(locationId, 'ACTIVE', true);
     const channelId = channels[0]!;
@@ -276,7 +278,7 @@ describe('the availability read model', () => {
         input: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId, quantity: 3 },
       });
       const after = (await fromApi(channelId, [sku!], 'READ_YOUR_WRITES'))[0]!;
-      const at = (a: Answer) => a.locations.find((l) => l.locationId === locationId)!.available;
+      const at = (a: Answer) => a.locations.find((l) => l.locationId === locationId)?.available ?? 0;
       expect(at(after)).toBe(at(before) + 3);
       expect(after.sequence, 'answered by the read model').not.toBeNull();
     }

@@ -37,6 +37,13 @@ export const reservationResolvers = {
   },
   ChannelAvailability: {
     item: (a: ChannelAvailability, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(a.sku),
-    locations: (a: ChannelAvailability) => a.locations.map((l) => ({ ...l, location: locationRef(l.locationId) })),
+    /** With their names (provided: see Location.name), read once per entry so that each name resolves at once. */
+    locations: async (a: ChannelAvailability, _args: unknown, ctx: InventoryContext) => {
+      const names = await ctx.loaders.locationName.loadMany(a.locations.map((l) => l.locationId));
+      return a.locations.map((l, i) => {
+        const name = names[i];
+        return { ...l, location: typeof name === 'string' ? { ...locationRef(l.locationId), name } : locationRef(l.locationId) };
+      });
+    },
   },
 } satisfies GraphQLResolverMap<InventoryContext>;

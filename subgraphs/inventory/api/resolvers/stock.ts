@@ -50,11 +50,10 @@ export const stockResolvers = {
   Location: {
     // No query: stock is keyed by location id.
     __resolveReference: (ref: { id: unknown }) => (isId(ref.id) ? { id: ref.id } : null),
-    /** Asked of inventory only where it provides it (an availability's locations), from its replica. */
-    name: async (location: { id: string }, _args: unknown, ctx: InventoryContext) => {
-      const name = await ctx.loaders.locationName.load(location.id);
-      if (name === null) throw new NotFoundError('Location', location.id);
-      return name;
+    /** Asked of inventory only where it provides it (an availability's locations, which carry it), from its replica. */
+    name: (location: { id: string; name?: string }) => {
+      if (location.name === undefined) throw new NotFoundError('Location', location.id);
+      return location.name;
     },
     stockLevels: (location: { id: string }, args: LocationStockArgs, ctx: InventoryContext) =>
       ctx.loaders.stockAtLocation.load({ locationId: location.id, args }),
