@@ -17,6 +17,7 @@ describe('locationSnapshot', () => {
     expect(locationSnapshotSchema.parse(locationSnapshot(location))).toEqual({
       id: 'loc',
       code: 'STR-1',
+      name: 'Store',
       status: 'OFFLINE',
       ships: true,
       pickup: false,
