@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { jitExecutor } from './jit-executor.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import {
   createSourceEventStream,
@@ -114,7 +115,7 @@ export async function startSubgraph<C extends BaseContext>(
     port: options.port ?? subgraphPort(cfg, def.name),
     apollo: (plugins) =>
       new ApolloServer<C>({
-        schema,
+        gateway: jitExecutor(schema),
         // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
         plugins: [...plugins, guard.plugin<C>(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs(), subscriptionsOverWebSocketOnly()],
         formatError,
