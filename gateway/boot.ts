@@ -58,6 +58,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       host: opts.host,
       port: opts.port,
       plugins: [registry.supergraph.plugin(), ...(cfg.REGISTRY_USAGE_RECORDING ? [registry.usage.plugin()] : [])],
+      usage: cfg.REGISTRY_USAGE_RECORDING ? registry.usage : undefined,
       auth: gatewayAuth(cfg, authn),
       limits: limitSettings(cfg),
       maxBatchSize: cfg.MAX_BATCH_SIZE,

@@ -8,7 +8,7 @@ import { logger, requestScope } from '../lib/logger.js';
 import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
-import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator } from './subscriptions/server.js';
+import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator, type OperationUsage } from './subscriptions/server.js';
 import { UpstreamPool } from './subscriptions/upstream.js';
 import { AuthGuard, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
@@ -56,6 +56,8 @@ export interface GatewayOptions {
   authenticate?: ConnectionAuthenticator;
   /** More Apollo Server plugins (the registry's supergraph version header and usage recording). */
   plugins?: ApolloServerPlugin<GatewayContext>[];
+  /** Records the fields each client's graphql-ws subscriptions use (the registry's usage recorder; Apollo's plugins never see them). */
+  usage?: OperationUsage;
   /** More routes on the gateway's HTTP server (the registry API). */
   routes?: HttpServiceOptions<GatewayContext>['routes'];
   /** Rate, cost and depth limits; the configuration's when omitted. */
@@ -274,6 +276,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         limits,
         trustedDocuments: opts.trustedDocuments,
         metrics: gatewayMetrics,
+        usage: opts.usage,
         maxPerConnection: settings.maxPerConnection,
         clientKeepAliveMs: settings.clientKeepAliveMs,
         maxPayload: opts.maxBodyBytes ?? config().MAX_BODY_BYTES,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, uniq } from './client.js';
+import { waitFor } from './events.js';
+import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 import { CHECK, registryClient, startRegistryStack, type RegistryStack } from './registry-helpers.js';
 import { usageStore } from '../registry/data/usage.store.js';
 
@@ -78,6 +80,32 @@ describe('registry checks judge each change against the operations it reaches', 
     expect(clientsOf(changes, 'ENUM_VALUE_REMOVED', 'ItemStatus.DISCONTINUED')).toEqual([c.status]);
     expect(res.data!.check.ok).toBe(false);
     expect(res.data!.check.text).toContain(c.omits);
+  });
+
+  it('counts what a graphql-ws subscription selects: making an argument it leaves out required is BREAKING for its client', async () => {
+    const clienteling = uniq('clienteling-').toLowerCase();
+    const other = uniq('http-only-').toLowerCase();
+    await use(other, 'query Other { inventoryItems(skus: ["NOPE"]) { sku } }');
+    const ws = wsClient(wsUrl(reg.url), { 'x-client-id': clienteling });
+    const watching = collect(ws, 'subscription Watch { stockChanged(filter: { skus: ["NOPE"] }) { sku available } }');
+    try {
+      let sdl = await currentSdl('inventory');
+      sdl = edit(sdl, '    "Resume after this `sequence`."\n    since: String\n', '    "Resume after this `sequence`."\n    since: String!\n');
+      // Recorded once the subscription has started, and flushed to the registry.
+      let change: Change | undefined;
+      await waitFor('the subscription counted by the check', async () => {
+        await reg.gateway.usage.flush();
+        const res = await admin(CHECK, { input: { subgraph: 'inventory', sdl } });
+        change = (res.data!.check.changes as Change[]).find((c) => c.coordinate === 'Subscription.stockChanged.since');
+        return !!change?.usage.some((u) => u.clientId === clienteling);
+      });
+      expect(watching.errors).toEqual([]);
+      expect(change!.criticality).toBe('BREAKING');
+      expect(change!.usage.map((u) => u.clientId)).toEqual([clienteling]);
+    } finally {
+      watching.stop();
+      await ws.dispose();
+    }
   });
 
   it('counts usage recorded before omitted arguments were as leaving every argument out, until the operation is recorded again', async () => {

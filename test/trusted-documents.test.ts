@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSupergraphConfig } from '../contracts/composition.js';
 import { ApiKeyService } from '../registry/index.js';
+import { usageStore } from '../registry/data/usage.store.js';
 import { startRegistryGateway, type RegistryGateway } from '../gateway/boot.js';
 import { configWith, registryDatabaseName, SUBGRAPH_NAMES, type Config } from '../lib/config.js';
 import { createRedis } from '../lib/redis.js';
@@ -56,6 +57,16 @@ async function get(client: string, params: Record<string, string>): Promise<Grap
   const json = (await res.json()) as Omit<GraphQLResponse, 'status' | 'headers'>;
   return { ...json, status: res.status, headers: res.headers };
 }
+
+/** The operations (by hash) the registry recorded `client` running today that use `coordinate`. */
+async function recordedUses(client: string, coordinate: string): Promise<string[]> {
+  await gateway.usage.flush();
+  const rows = await usageStore.usageOf(gateway.registry.dataSource.manager, [coordinate], new Date().toISOString().slice(0, 10));
+  return rows.filter((r) => r.clientId === client).map((r) => r.operationHash);
+}
+
+/** The operation hash Apollo Server gives a text (a trusted document's id without its prefix). */
+const hashOf = (text: string) => idOf(text).slice('sha256:'.length);
 
 /** Runs `request` and asserts it reached no subgraph. */
 async function refusedUpstreamFree(request: () => Promise<GraphQLResponse>): Promise<GraphQLResponse> {
@@ -348,5 +359,24 @@ describe('governance', () => {
     expect(byId.data!.removeDocuments).toEqual({ client: 'kiosk', removed: [idOf(V2)], notRegistered: [idOf(V1)] });
     expect(await listed()).toEqual([]);
     await waitFor('the gateway dropping kiosk-2', async () => errorCode(await run(V2)) === 'PERSISTED_QUERY_NOT_FOUND');
+  });
+});
+
+describe('usage', () => {
+  // Last: flushing usage would count the executions the governance tests leave out on purpose.
+  it('counts a document run by id as the operation its text is, over HTTP and over graphql-ws', async () => {
+    expect((await post('storefront', { documentId: idOf(AVAILABILITY), variables: { c: ids.channel, skus: [ids.sku] } })).errors).toBeUndefined();
+    const ws = wsClient(wsUrl(gateway.url), { 'x-client-id': 'storefront' });
+    try {
+      const sub = subscribe(ws, { query: '', documentId: idOf(STOCK), variables: { f: { skus: [ids.sku] } } });
+      // A subscription is counted once it has started (Apollo's pipeline, which counts the rest, never sees it).
+      await waitFor('the subscription counted', async () => (await recordedUses('storefront', 'Subscription.stockChanged')).length > 0);
+      expect(sub.errors).toEqual([]);
+      expect(await recordedUses('storefront', 'Subscription.stockChanged')).toEqual([hashOf(STOCK)]);
+      expect(await recordedUses('storefront', 'Query.availability')).toContain(hashOf(AVAILABILITY));
+      sub.stop();
+    } finally {
+      await ws.dispose();
+    }
   });
 });

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { formatError } from '../../lib/errors.js';
-import { requestScope } from '../../lib/logger.js';
+import { logger, requestScope } from '../../lib/logger.js';
 import { attachWebSocketServer, clientIdFrom } from '../../lib/server.js';
 import type { SubscriptionHub } from './hub.js';
 import type { AuthGuard } from '../auth/guard.js';
@@ -52,6 +53,8 @@ export interface GatewayWsOptions {
   trustedDocuments?: TrustedDocuments;
   /** Counts each operation (queries and mutations in Apollo's pipeline; here refusals and subscriptions). */
   metrics?: GatewayMetrics;
+  /** Records the fields each client's subscriptions use, once each starts (queries and mutations are recorded in Apollo's pipeline). */
+  usage?: OperationUsage;
   maxPerConnection: number;
   /** Ping interval; a client that has not answered by the next ping is disconnected. */
   clientKeepAliveMs: number;
@@ -69,11 +72,23 @@ export interface GatewayWsOptions {
   recheckMs?: number;
 }
 
+/**
+ * Where the operations clients run are counted for the registry's checks (its usage recorder):
+ * the document as validated against `schema`, and `queryHash`, the sha256 of its text as Apollo
+ * Server computes it, so one document is one operation whichever transport ran it.
+ */
+export interface OperationUsage {
+  record(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, queryHash: string, clientId: string | null): void;
+}
+
 /** How long a socket may stay open without its connection_init. */
 const CONNECTION_INIT_TIMEOUT_MS = 3000;
 
 interface OperationContext {
+  schema: GraphQLSchema;
   document: DocumentNode;
+  /** The text the document was parsed from (a trusted document's, for one sent by id). */
+  text: string;
   variables: Record<string, unknown>;
   operationName: string | null;
   state: ConnectionState;
@@ -115,8 +130,9 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           const trusted = opts.trustedDocuments?.check(payload as OperationRequest, state.auth.clientId);
           if (trusted && !trusted.ok) return [trusted.error];
           let document: DocumentNode;
+          const text = trusted?.query ?? payload.query;
           try {
-            document = parse(trusted?.query ?? payload.query, { maxTokens: opts.limits?.settings.maxTokens });
+            document = parse(text, { maxTokens: opts.limits?.settings.maxTokens });
           } catch (err) {
             return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
           }
@@ -143,7 +159,9 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           // The slot is taken here: graphql-ws handles a connection's subscribe messages concurrently.
           if (operation.operation === 'subscription') state.subscriptions++;
           const contextValue: OperationContext = {
+            schema,
             document,
+            text,
             variables: payload.variables ?? {},
             operationName: payload.operationName ?? null,
             state,
@@ -184,6 +202,11 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
             return { errors: result };
           }
           record('ok');
+          try {
+            opts.usage?.record(op.schema, op.document, op.operationName, createHash('sha256').update(op.text).digest('hex'), op.state.auth.clientId);
+          } catch (err) {
+            logger().warn({ err }, 'usage not recorded');
+          }
           return result as AsyncIterableIterator<ExecutionResult>;
         },
         onNext: (_ctx, _id, _payload, _args, result) => formatResult(result),
