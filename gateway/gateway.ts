@@ -6,6 +6,7 @@ import { config, introspectionMode, type IntrospectionMode, type TrustProxy } fr
 import { formatError } from '../lib/errors.js';
 import { logger, requestScope } from '../lib/logger.js';
 import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
+import { SingleFetchQueries } from './single-fetch.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
 import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator, type OperationUsage } from './subscriptions/server.js';
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number;
   /** Identical queries (and subgraph fetches of queries) in flight at once run once; GATEWAY_SHARE_INFLIGHT when omitted. */
   shareInflight?: boolean;
+  /** Single-fetch queries answered straight from their fetch; GATEWAY_DIRECT_FETCH when omitted. */
+  directFetch?: boolean;
   /** How long concurrent queries' entity fetches wait to merge; GATEWAY_BATCH_WINDOW_MS when omitted. */
   batchWindowMs?: number;
   /** Most operations of a batched HTTP request (MAX_BATCH_SIZE when omitted). */
@@ -118,6 +121,7 @@ function createGateway(
   metrics: GatewayMetrics,
   transport: SubgraphTransport,
   tokens: ServiceAuth | null,
+  direct: SingleFetchQueries | null,
 ): ApolloGateway {
   // Unless this is set, @apollo/gateway exports usage metrics to Apollo and probes the AWS, GCP and
   // Azure metadata endpoints (169.254.169.254) from every gateway: ours talk only to their subgraphs.
@@ -125,6 +129,7 @@ function createGateway(
   return new ApolloGateway({
     // Our own gateway enforces @authenticated/@requiresScopes (gateway/auth), so it may serve supergraphs linking them.
     supergraphSdl: typeof opts.supergraphSdl === 'string' ? servableSupergraph(opts.supergraphSdl) : servableSupergraphHook(opts.supergraphSdl),
+    ...(direct ? { experimental_didResolveQueryPlan: direct.observe } : {}),
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
@@ -167,8 +172,9 @@ function subscriptionMetrics(registry: Registry, hub: SubscriptionHub): void {
   new Counter({ name: 'omnistock_subscription_deliveries_total', help: 'Subscription events sent to clients (one per subscriber and event)', registers, collect() { this.reset(); this.inc(hub.deliveries); } });
 }
 
-function sharingMetrics(registry: Registry, executions: SharedExecutionGateway, transport: SubgraphTransport): void {
+function sharingMetrics(registry: Registry, executions: SharedExecutionGateway, transport: SubgraphTransport, direct: SingleFetchQueries | null): void {
   const registers = [registry];
+  new Counter({ name: 'omnistock_gateway_direct_fetches_total', help: 'Queries answered straight from their single subgraph fetch (GATEWAY_DIRECT_FETCH)', registers, collect() { this.reset(); this.inc(direct?.direct ?? 0); } });
   new Counter({ name: 'omnistock_gateway_shared_executions_total', help: 'Queries answered by an identical query already executing (GATEWAY_SHARE_INFLIGHT)', registers, collect() { this.reset(); this.inc(executions.shared); } });
   new Counter({ name: 'omnistock_gateway_shared_subgraph_fetches_total', help: 'Subgraph fetches answered by an identical fetch already in flight (GATEWAY_SHARE_INFLIGHT)', registers, collect() { this.reset(); this.inc(transport.shared); } });
 }
@@ -188,8 +194,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const transport = new SubgraphTransport({ timeoutMs: opts.subgraphTimeoutMs ?? config().SUBGRAPH_TIMEOUT_MS });
   // Every subgraph fetch carries a token the gateway signs (SERVICE_AUTH): subgraphs answer no one else.
   const tokens = serviceAuth(config());
-  const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport, tokens);
-  const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null);
+  const direct = (opts.directFetch ?? config().GATEWAY_DIRECT_FETCH) ? new SingleFetchQueries() : null;
+  const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport, tokens, direct);
+  if (direct) gateway.onSchemaLoadOrUpdate(direct.onSchema);
+  const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null, direct ? (executor) => direct.wrap(executor) : undefined);
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
@@ -300,7 +308,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     metrics: (registry) => {
       subscriptionMetrics(registry, hub);
       gatewayMetrics.register(registry);
-      sharingMetrics(registry, executions, transport);
+      sharingMetrics(registry, executions, transport, direct);
     },
     // The ops page beside the caller's routes (the registry API).
     routes: async (app) => {

@@ -29,6 +29,8 @@ export class SharedExecutionGateway implements GatewayInterface {
   constructor(
     private readonly gateway: ApolloGateway,
     private readonly key: SharingKey,
+    /** Wraps @apollo/gateway's executor before sharing (the single-fetch queries' direct answers). */
+    private readonly wrap: (executor: GatewayExecutor) => GatewayExecutor = (executor) => executor,
   ) {}
 
   onSchemaLoadOrUpdate(...args: Parameters<GatewayInterface['onSchemaLoadOrUpdate']>): ReturnType<GatewayInterface['onSchemaLoadOrUpdate']> {
@@ -40,7 +42,7 @@ export class SharedExecutionGateway implements GatewayInterface {
   }
 
   async load(options: Parameters<GatewayInterface['load']>[0]): Promise<{ executor: GatewayExecutor }> {
-    const { executor } = await this.gateway.load(options);
+    const executor = this.wrap((await this.gateway.load(options)).executor);
     return { executor: (requestContext) => this.execute(executor, requestContext) };
   }
 

@@ -120,6 +120,11 @@ const gatewaySection = z.object({
    * queries go out once (the same document, variables and client); mutations never share.
    */
   GATEWAY_SHARE_INFLIGHT: bool.default(true),
+  /**
+   * A query whose plan is one fetch asking its subgraph exactly the client's operation is answered
+   * straight from that fetch, without @apollo/gateway's walk over the answer (gateway/single-fetch.ts).
+   */
+  GATEWAY_DIRECT_FETCH: bool.default(true),
   /** How long concurrent queries' entity fetches wait to merge into one call; 0: those made in the same turn of the event loop. */
   GATEWAY_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(0),
   /** Gateway processes serving GATEWAY_PORT together (Node's cluster module): a number, or `auto` for one per core. */

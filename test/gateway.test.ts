@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogDestination } from '../lib/logger.js';
-import { errorCode, gql, uniq } from './client.js';
+import { errorCode, gql, uniq, type GraphQLResponse } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
 import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
@@ -32,7 +32,7 @@ async function ok(query: string, variables: Record<string, unknown> = {}, header
 }
 
 /** A gateway of its own over the stack's subgraphs, with some of them reached through the given counting proxies. */
-async function gatewayThrough(proxies: Partial<Record<SubgraphName, CountingProxy>>, opts: { shareInflight?: boolean; batchWindowMs?: number } = {}) {
+async function gatewayThrough(proxies: Partial<Record<SubgraphName, CountingProxy>>, opts: { shareInflight?: boolean; batchWindowMs?: number; directFetch?: boolean } = {}) {
   const composed = compose(await readSupergraphConfig('supergraph.yaml'));
   if (!composed.ok) throw new Error(JSON.stringify(composed.errors));
   const urlOverrides = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, proxies[n]?.url ?? stack.subgraphs[n].url]));
@@ -245,6 +245,46 @@ describe('the federated graph through the gateway', () => {
     } finally {
       await gateway.close();
       await locations.close();
+    }
+  });
+
+  it('answers a query planned as one fetch of its own operation straight from that fetch, exactly as the full path does', async () => {
+    const inventory = await startCountingProxy(stack.subgraphs.inventory.url);
+    // Each on its own: no answer of one is shared with the other.
+    const direct = await gatewayThrough({ inventory }, { directFetch: true, shareInflight: false });
+    const full = await gatewayThrough({ inventory }, { directFetch: false, shareInflight: false });
+    const directCount = async () => Number(/^omnistock_gateway_direct_fetches_total\S* (\d+)$/m.exec(await (await fetch(direct.url.replace('/graphql', '/metrics'))).text())?.[1]);
+    const answer = ({ status, data, errors }: GraphQLResponse) => ({ status, data, errors });
+    const both = async (query: string, variables: Record<string, unknown>) => {
+      const [a, b] = await Promise.all([gql(direct.url, query, variables), gql(full.url, query, variables)]);
+      expect(answer(a)).toEqual(answer(b));
+      return a;
+    };
+    const SHELF = `query Shelf($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku units: availableToSell status locations { available pickup location { id name } } } }`;
+    const NEEDS_LOCATIONS = `query Types($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku locations { location { id type } } } }`;
+    try {
+      // The first request of a document runs the usual way and teaches the gateway its plan; the next ones go direct.
+      for (let i = 0; i < 2; i++) {
+        const shelf = await both(SHELF, { c: ids.channel, skus: [ids.sku] });
+        expect(shelf.data!.availability[0].sku).toBe(ids.sku);
+        expect(shelf.data!.availability[0].locations.map((l: { location: { name: string } }) => l.location.name)).toEqual(['Gateway Store A', 'Gateway Store B']);
+        // A refusal of the subgraph: its message, path and code, and the subgraph's name.
+        const unknown = await both(SHELF, { c: randomUUID(), skus: [ids.sku] });
+        expect(unknown.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', serviceName: 'inventory' });
+        // A plan of two fetches is always shaped by @apollo/gateway.
+        await both(NEEDS_LOCATIONS, { c: ids.channel, skus: [ids.sku] });
+      }
+      // Every Shelf but the first (whatever its variables); never Types.
+      expect(await directCount()).toBe(3);
+      // The subgraph gone: each root field it was to answer unavailable, as on the full path.
+      await inventory.close();
+      const down = await both(SHELF, { c: ids.channel, skus: [ids.sku] });
+      expect(down.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'inventory' });
+      expect(await directCount()).toBe(4);
+    } finally {
+      await direct.close();
+      await full.close();
+      await inventory.close();
     }
   });
 
