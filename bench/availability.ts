@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -15,7 +13,7 @@ import { DEMO_LOCATIONS, demoId, demoItem, demoStock } from '../scripts/demo/est
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { AvailabilityReadModel } from '../subgraphs/inventory/services/availability-read-model.js';
 import { drive, median, mergeRuns, renderTable, type Load, type LoadResult } from './run.js';
-import { call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Endpoint } from './system.js';
+import { call, spawnReaper, startBenchSystem, stoppingOnSignal, type BenchSystem, type Endpoint } from './system.js';
 
 /** npm run bench -- availability: availability reads with the read model against MySQL, under a stream of stock changes. */
 export interface AvailabilityBenchOptions {
@@ -574,49 +572,6 @@ export async function benchAvailability(opts: AvailabilityBenchOptions): Promise
   } finally {
     process.off('SIGINT', holdOn).off('SIGTERM', holdOn);
   }
-}
-
-/**
- * A watchdog in a session of its own, out of Ctrl-C's reach, for when this process is killed
- * outright: tsx sends SIGKILL when the signal it passes on is not acknowledged within 30 ms twice,
- * which a bench busy driving load can miss, and a service still shutting down then hangs on its
- * log pipe with no reader. It keeps a list of this process's children (Linux /proc, with their
- * start times, so a reused pid is left alone) and, once this process is gone, sends them SIGTERM,
- * then SIGKILL after 5 s. A normal stop ends it. None where /proc cannot be read.
- */
-function spawnReaper(): ChildProcess | null {
-  const source = `
-    const fs = require('node:fs');
-    const parent = Number(process.argv[1]);
-    const startOf = (pid) => {
-      try { const s = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; } catch { return null; }
-    };
-    let known = new Map();
-    const look = () => {
-      const next = new Map();
-      try {
-        for (const t of fs.readdirSync('/proc/' + parent + '/task'))
-          for (const pid of fs.readFileSync('/proc/' + parent + '/task/' + t + '/children', 'utf8').split(' ').filter(Boolean).map(Number))
-            if (pid !== process.pid) { const at = startOf(pid); if (at) next.set(pid, at); }
-      } catch { return; }
-      known = next;
-    };
-    const signal = (s) => { for (const [pid, at] of known) if (startOf(pid) === at) try { process.kill(pid, s); } catch {} };
-    look();
-    const timer = setInterval(() => {
-      if (process.ppid === parent) return look();
-      clearInterval(timer);
-      signal('SIGTERM');
-      setTimeout(() => { signal('SIGKILL'); process.exit(0); }, 5000);
-    }, 500);`;
-  try {
-    readdirSync(`/proc/${process.pid}/task`);
-  } catch {
-    return null;
-  }
-  const reaper = spawn(process.execPath, ['-e', source, String(process.pid)], { stdio: 'ignore', detached: true });
-  reaper.unref();
-  return reaper;
 }
 
 async function measure(opts: AvailabilityBenchOptions, system: BenchSystem, stoppers: (() => Promise<void>)[], wallStart: number): Promise<void> {

@@ -10,7 +10,7 @@ import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { tail } from '../scripts/system.js';
 import { drive, mergeRuns, renderTable, table, type Load, type LoadResult } from './run.js';
-import { benchLogDir, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
+import { benchLogDir, spawnReaper, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
 
 /** The SKUs the bench seeds, which the distinct loads cycle through. */
 const SKUS = 2000;
@@ -153,7 +153,8 @@ export async function benchPeers(opts: {
       peerProcesses.push(hive);
       const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin(), hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
       peerProcesses.push(hiveRust);
-      reaper = spawnReaper(peerProcesses);
+      // Should this process end without stopping the peers, their whole process groups (Hive Gateway's forks too) are stopped.
+      reaper = spawnReaper({ groups: peerProcesses.flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid])), graceMs: STOP_GRACE_MS }) ?? undefined;
       const peers: Peer[] = [
         { name: OURS, url: system.url('gateway'), headers: system.headers },
         { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
@@ -267,26 +268,6 @@ function spawnPeer(name: string, logName: string, command: string, args: string[
     child.once('error', () => resolve());
   });
   return { name, child, logFile, logOffset: statSync(logFile).size, exited };
-}
-
-/**
- * A watchdog in a session of its own: should this process end without stopping the peers (killed
- * outright, or a crash), it sends their process groups SIGTERM, then SIGKILL. A normal stop ends it.
- */
-function spawnReaper(peers: PeerProcess[]): ChildProcess {
-  const source = `
-    const [parent, ...groups] = process.argv.slice(1).map(Number);
-    const signal = (s) => { for (const g of groups) try { process.kill(-g, s); } catch {} };
-    const timer = setInterval(() => {
-      if (process.ppid === parent) return;
-      clearInterval(timer);
-      signal('SIGTERM');
-      setTimeout(() => signal('SIGKILL'), ${STOP_GRACE_MS});
-    }, 500);`;
-  const pgids = peers.flatMap((p) => (p.child.pid === undefined ? [] : [String(p.child.pid)]));
-  const reaper = spawn(process.execPath, ['-e', source, String(process.pid), ...pgids], { stdio: 'ignore', detached: true });
-  reaper.unref();
-  return reaper;
 }
 
 /** Sends `signal` to the whole process group of `pgid`. @returns false when no process of it is left */

@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import type { DataSource } from 'typeorm';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
@@ -79,6 +81,57 @@ export async function stoppingOnSignal<T>(stop: () => Promise<void>, work: () =>
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     await stop();
   }
+}
+
+/**
+ * A watchdog in a session of its own, out of Ctrl-C's reach, for when this process ends without
+ * stopping what it started (killed outright, or a crash; tsx sends SIGKILL when the signal it passes
+ * on is not acknowledged within 30 ms twice, which a bench busy driving load can miss, and a service
+ * still shutting down then hangs on its log pipe with no reader). It keeps a list of this process's
+ * children (Linux /proc, with their start times, so a reused pid is left alone) and, once this
+ * process is gone, sends them and the process `groups` given SIGTERM, then SIGKILL after
+ * `graceMs`. A normal stop ends it (kill the returned process). Null where /proc cannot be read and
+ * no group is given.
+ */
+export function spawnReaper(opts: { groups?: readonly number[]; graceMs?: number } = {}): ChildProcess | null {
+  const source = `
+    const fs = require('node:fs');
+    const [parent, graceMs, ...groups] = process.argv.slice(1).map(Number);
+    const startOf = (pid) => {
+      try { const s = fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; } catch { return null; }
+    };
+    let known = new Map();
+    const look = () => {
+      const next = new Map();
+      try {
+        for (const t of fs.readdirSync('/proc/' + parent + '/task'))
+          for (const pid of fs.readFileSync('/proc/' + parent + '/task/' + t + '/children', 'utf8').split(' ').filter(Boolean).map(Number))
+            if (pid !== process.pid) { const at = startOf(pid); if (at) next.set(pid, at); }
+      } catch { return; }
+      known = next;
+    };
+    const signal = (s) => {
+      for (const [pid, at] of known) if (startOf(pid) === at) try { process.kill(pid, s); } catch {}
+      for (const g of groups) try { process.kill(-g, s); } catch {}
+    };
+    look();
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return look();
+      clearInterval(timer);
+      signal('SIGTERM');
+      setTimeout(() => { signal('SIGKILL'); process.exit(0); }, graceMs);
+    }, 500);`;
+  let procReadable = true;
+  try {
+    readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    procReadable = false;
+  }
+  if (!procReadable && !opts.groups?.length) return null;
+  const args = [String(process.pid), String(opts.graceMs ?? 5_000), ...(opts.groups ?? []).map(String)];
+  const reaper = spawn(process.execPath, ['-e', source, ...args], { stdio: 'ignore', detached: true });
+  reaper.unref();
+  return reaper;
 }
 
 /** A GraphQL request's data. @throws with the errors when it has any */
