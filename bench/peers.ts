@@ -22,7 +22,7 @@ const SKUS = 2000;
  */
 const QUERIES = {
   storefront: {
-    title: 'storefront: availability of 20 SKUs on one channel with location names (inventory, locations)',
+    title: 'storefront: availability of 20 SKUs on one channel with location names (inventory, which provides the names)',
     query: `query Storefront($c: ID!, $skus: [String!]!) {
   availability(channelId: $c, skus: $skus) { sku availableToSell status locations { available pickup location { name } } }
 }`,
