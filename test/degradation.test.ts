@@ -10,6 +10,7 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 import { gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
 import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-snapshot.js';
+import { RULE_CACHE_MS } from '../subgraphs/inventory/services/replica.service.js';
 import { logger } from '../lib/logger.js';
 import { PrivateMariaDb } from './private-mariadb.js';
 import { startStack, type Stack } from './stack.js';
@@ -45,7 +46,7 @@ const CREATE_LOCATION = `mutation($input: CreateLocationInput!) { createLocation
 const CREATE_ITEM = `mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`;
 const RECEIVE = `mutation($input: ReceiveStockInput!) { receiveStock(input: $input) { replayed stockLevel { onHand } } }`;
 const AVAILABILITY = `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) {
-  sku availableToSell status stale asOf staleForSeconds locations { location { id } available }
+  sku availableToSell status stale asOf staleForSeconds locations { location { id name } available }
 } }`;
 
 const receive = (quantity: number, idempotencyKey: string = randomUUID()) =>
@@ -211,14 +212,17 @@ describe('the inventory database down', () => {
 
   it('serves the last-known availability marked stale, fails writes with DATABASE_UNAVAILABLE and reports not ready', async () => {
     await db.stop('SIGKILL');
+    // Past the time inventory keeps the location names it read: the outage is what it meets.
+    await new Promise((resolve) => setTimeout(resolve, RULE_CACHE_MS + 100));
 
     const res = await gql(stack.gatewayUrl, AVAILABILITY, { c: ids.channel, skus: [ids.sku, ids.unread] });
     const [stale, unknown] = res.data!.availability;
     expect(stale).toMatchObject({ sku: ids.sku, availableToSell: 15, status: 'IN_STOCK', stale: true, asOf: lastFreshAsOf });
     expect(stale.staleForSeconds).toBeGreaterThanOrEqual(0);
+    // Names too: inventory answers them from its replica, with those it read before while MySQL is away.
     expect(stale.locations).toEqual([
-      { location: { id: ids.locA }, available: 12 },
-      { location: { id: ids.locB }, available: 3 },
+      { location: { id: ids.locA, name: 'Degradation Store A' }, available: 12 },
+      { location: { id: ids.locB, name: 'Degradation Store B' }, available: 3 },
     ]);
     // A SKU never read has no snapshot: null, with the error at its entry.
     expect(unknown).toBeNull();

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { writeTransaction } from '../../../lib/db.js';
+import { isDatabaseUnavailable, writeTransaction } from '../../../lib/db.js';
 import { AVAILABILITY_RULE_SETTLE_MS, channelSnapshotSchema, locationSnapshotSchema, setAsideSnapshotSchema, TOPICS, type AvailabilityRuleChanged } from '../../../contracts/events.js';
 import { outboxStore } from '../../../lib/outbox.js';
 import { replicaStore, type ChannelRule } from '../data/replica.store.js';
@@ -50,14 +50,20 @@ export class ReplicaService {
 
   /**
    * Location names in the order asked (null for a location the replica does not hold), each kept
-   * RULE_CACHE_MS: every storefront read names the same few locations. The loader's batch function.
+   * RULE_CACHE_MS: every storefront read names the same few locations. While MySQL cannot be read,
+   * the names read before answer (as availability's last-known figures do).
+   * @throws the database's error when it cannot be read and a name was never read
    */
   async locationNames(ids: readonly string[]): Promise<(string | null)[]> {
     const now = Date.now();
     const missing = ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now));
     if (missing.length) {
-      const found = await replicaStore.namesOf(this.ds.manager, missing);
-      for (const id of missing) this.names.set(id, { name: found.get(id) ?? null, until: now + RULE_CACHE_MS });
+      try {
+        const found = await replicaStore.namesOf(this.ds.manager, missing);
+        for (const id of missing) this.names.set(id, { name: found.get(id) ?? null, until: now + RULE_CACHE_MS });
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || missing.some((id) => !this.names.has(id))) throw err;
+      }
     }
     return ids.map((id) => this.names.get(id)!.name);
   }

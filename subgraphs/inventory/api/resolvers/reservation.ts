@@ -37,12 +37,16 @@ export const reservationResolvers = {
   },
   ChannelAvailability: {
     item: (a: ChannelAvailability, _args: unknown, ctx: InventoryContext) => ctx.loaders.itemBySku.load(a.sku),
-    /** With their names (provided: see Location.name), read once per entry so that each name resolves at once. */
+    /**
+     * With their names (provided: see Location.name), read once per entry so that each name
+     * resolves at once; a name that could not be read fails only where it is asked for.
+     */
     locations: async (a: ChannelAvailability, _args: unknown, ctx: InventoryContext) => {
       const names = await ctx.loaders.locationName.loadMany(a.locations.map((l) => l.locationId));
       return a.locations.map((l, i) => {
         const name = names[i];
-        return { ...l, location: typeof name === 'string' ? { ...locationRef(l.locationId), name } : locationRef(l.locationId) };
+        const location = locationRef(l.locationId);
+        return { ...l, location: typeof name === 'string' ? { ...location, name } : { ...location, nameError: name instanceof Error ? name : null } };
       });
     },
   },

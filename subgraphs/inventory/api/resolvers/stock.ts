@@ -51,9 +51,9 @@ export const stockResolvers = {
     // No query: stock is keyed by location id.
     __resolveReference: (ref: { id: unknown }) => (isId(ref.id) ? { id: ref.id } : null),
     /** Asked of inventory only where it provides it (an availability's locations, which carry it), from its replica. */
-    name: (location: { id: string; name?: string }) => {
-      if (location.name === undefined) throw new NotFoundError('Location', location.id);
-      return location.name;
+    name: (location: { id: string; name?: string; nameError?: Error | null }) => {
+      if (location.name !== undefined) return location.name;
+      throw location.nameError ?? new NotFoundError('Location', location.id);
     },
     stockLevels: (location: { id: string }, args: LocationStockArgs, ctx: InventoryContext) =>
       ctx.loaders.stockAtLocation.load({ locationId: location.id, args }),
