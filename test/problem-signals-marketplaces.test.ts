@@ -155,6 +155,19 @@ describe('DEAD_LETTER', () => {
     expect(sim.quantity('EBAY', ebay.account, failing)).toBe(7);
   });
 
+  it("ends a channel's dead-letter problems when it is disconnected: nothing is left to replay", async () => {
+    const ebay = await quietChannel();
+    const sku = await w.item();
+    sim.inject('EBAY', ebay.account, { type: 'error', status: 400, count: 1000 });
+    await w.receive(sku, store, 2);
+    await signalled('DEAD_LETTER', `${ebay.channelId}:${sku}`, 1, 'RAISED');
+    sim.clearFaults();
+    await w.ok(`mutation($c: ID!) { removeMarketplaceConnection(channelId: $c) { id } }`, { c: ebay.channelId });
+    const [, cleared] = await signalled('DEAD_LETTER', `${ebay.channelId}:${sku}`, 2, 'CLEARED');
+    expect(cleared!.explanation).toContain('was disconnected from its marketplace');
+    expect(await openSubjects('DEAD_LETTER', ebay.channelId)).toEqual([]);
+  });
+
   it('a 429 with Retry-After is no dead letter and raises none', async () => {
     const ebay = await quietChannel();
     const sku = await w.item();

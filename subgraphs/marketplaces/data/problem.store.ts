@@ -35,6 +35,12 @@ export const problemStore = {
     return rows.map(toProblem);
   },
 
+  /** The subjects of the channel's open problems of these kinds. */
+  async subjectsOfChannel(tx: EntityManager, kinds: readonly ProblemKind[], channelId: string): Promise<string[]> {
+    const rows: { subject: string }[] = await tx.query('SELECT subject FROM marketplace_problems WHERE kind IN (?) AND channel_id = ?', [kinds, channelId]);
+    return rows.map((r) => r.subject);
+  },
+
   /** Every open problem of a kind (SYNC_LAG: one per channel at most). */
   async openOfKind(tx: EntityManager, kind: ProblemKind): Promise<OpenProblem[]> {
     const rows: unknown[] = await tx.query(`SELECT ${COLUMNS} FROM marketplace_problems WHERE kind = ?`, [kind]);

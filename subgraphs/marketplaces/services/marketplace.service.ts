@@ -292,14 +292,19 @@ export class MarketplaceService {
   }
 
   /**
-   * Disconnects the channel: its queued pushes are dropped when they come up.
+   * Disconnects the channel: its queued pushes are dropped when they come up. Its dead-letter and
+   * drift problems end with it (nothing is left to replay or repair), in the same transaction.
    * @throws NotFoundError for an unknown channel or one without a connection
    */
   async removeConnection(channelId: string): Promise<ReplicaChannel> {
     const [channel] = await channelReplicaStore.byIds(this.ds.manager, [channelId]);
     const [connection] = await marketplaceStore.connectionsOf(this.ds.manager, [channelId]);
     if (!channel || !connection) throw new NotFoundError('MarketplaceConnection', channelId);
-    await marketplaceStore.deleteConnection(this.ds.manager, channel.id);
+    await writeTransaction(this.ds, async (tx) => {
+      await marketplaceStore.deleteConnection(tx, channel.id);
+      const explanation = `Channel ${channel.code ?? channel.id} was disconnected from its marketplace: nothing is pushed to it any more`;
+      await problemSignals.clearChannel(tx, ['DEAD_LETTER', 'MARKETPLACE_DRIFT'], channel.id, () => ({ explanation }), new Date());
+    });
     return channel;
   }
 

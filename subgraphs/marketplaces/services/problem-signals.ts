@@ -71,6 +71,11 @@ export const problemSignals = {
     return open;
   },
 
+  /** Clears every open problem of these kinds about the channel (see clear). */
+  async clearChannel(tx: EntityManager, kinds: readonly ProblemKind[], channelId: string, by: ClearedBy, at: Date): Promise<OpenProblem[]> {
+    return this.clear(tx, kinds, await problemStore.subjectsOfChannel(tx, kinds, channelId), by, at);
+  },
+
   /** The open problems of a kind among these subjects, locked for the rest of the transaction. */
   open(tx: EntityManager, kind: ProblemKind, subjects: readonly string[]): Promise<OpenProblem[]> {
     return problemStore.open(tx, [kind], subjects, { lock: true });
