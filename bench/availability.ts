@@ -12,7 +12,7 @@ import { createRedis } from '../lib/redis.js';
 import { DEMO_LOCATIONS, demoId, demoItem, demoStock } from '../scripts/demo/estate.js';
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { AvailabilityReadModel } from '../subgraphs/inventory/services/availability-read-model.js';
-import { drive, median, mergeRuns, renderTable, type Load, type LoadResult } from './run.js';
+import { drive, median, mergeRuns, percentile, renderTable, type Load, type LoadResult } from './run.js';
 import { call, spawnReaper, startBenchSystem, stoppingOnSignal, type BenchSystem, type Endpoint } from './system.js';
 
 /** npm run bench -- availability: availability reads with the read model against MySQL, under a stream of stock changes. */
@@ -353,11 +353,6 @@ class StalenessProbe {
     }
   }
 }
-
-const pct = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
-};
 
 // ---------------------------------------------------------------- memory
 
@@ -710,7 +705,7 @@ async function measure(opts: AvailabilityBenchOptions, system: BenchSystem, stop
   const rate = (a: typeof quiet, b: typeof quiet) => ((b.tally.committed - a.tally.committed) / ((b.at - a.at) / 1000)).toFixed(1);
   const latency = (p: Phase | null) => {
     const l = writer.latencies.filter((x) => p === null || x.phase === p).map((x) => x.ms);
-    return `p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms`;
+    return `p50 ${percentile(l, 50).toFixed(0)} ms, p99 ${percentile(l, 99).toFixed(0)} ms`;
   };
   const windowSeconds = (windowEnd.at - windowStart.at) / 1000;
   const refused = windowEnd.tally.refused - quiet.tally.refused;
@@ -751,8 +746,8 @@ async function measure(opts: AvailabilityBenchOptions, system: BenchSystem, stop
     const a = got.map((x) => x.fromAnswer);
     const b = got.map((x) => x.fromSend);
     out(
-      `  ${label} (${got.length} probes): from the write's answer p50 ${pct(a, 50).toFixed(1)} ms, p99 ${pct(a, 99).toFixed(1)} ms, max ${Math.max(...a).toFixed(1)} ms; ` +
-        `from its send p50 ${pct(b, 50).toFixed(1)} ms, p99 ${pct(b, 99).toFixed(1)} ms\n`,
+      `  ${label} (${got.length} probes): from the write's answer p50 ${percentile(a, 50).toFixed(1)} ms, p99 ${percentile(a, 99).toFixed(1)} ms, max ${Math.max(...a).toFixed(1)} ms; ` +
+        `from its send p50 ${percentile(b, 50).toFixed(1)} ms, p99 ${percentile(b, 99).toFixed(1)} ms\n`,
     );
   }
   if (p.timedOut || p.fromDatabase) out(`  ${p.timedOut} probes not seen within 5 s or failed; ${p.fromDatabase} probe reads answered by MySQL\n`);

@@ -1,5 +1,4 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
-import { quantile } from 'simple-statistics';
 import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types.js';
 
 /**
@@ -138,11 +137,6 @@ export const emptyTally = (): Tally => ({ sold: 0, oversold: 0, lost: 0, soldOut
 
 export function addTally(a: Tally, b: Tally): Tally {
   return { sold: a.sold + b.sold, oversold: a.oversold + b.oversold, lost: a.lost + b.lost, soldOut: a.soldOut + b.soldOut };
-}
-
-/** The p-th percentile (0..100); NaN for none. */
-export function percentile(values: readonly number[], p: number): number {
-  return values.length ? quantile([...values], p / 100) : Number.NaN;
 }
 
 /**

@@ -16,7 +16,6 @@ import {
   DEFAULT_SHARES,
   emptyTally,
   MARKETPLACES,
-  percentile,
   planPromotion,
   reachedEveryChannelAt,
   SELLERS,
@@ -25,7 +24,7 @@ import {
   type Seller,
   type Tally,
 } from './promotion-plan.js';
-import { renderTable } from './run.js';
+import { percentile, renderTable } from './run.js';
 import { SimulatorClient } from './simulator-client.js';
 import { benchLogDir, call, startBenchSystem, stoppingOnSignal, type BenchSystem, type Gql } from './system.js';
 

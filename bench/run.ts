@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { quantile } from 'simple-statistics';
 
 export interface LoadResult {
   name: string;
@@ -51,6 +52,11 @@ export async function drive(load: Load, opts: { connections: number; seconds: nu
     errors: r.errors + r.timeouts + answeredWithErrors,
     non2xx: r.non2xx,
   };
+}
+
+/** The p-th percentile (0..100); NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  return values.length ? quantile([...values], p / 100) : Number.NaN;
 }
 
 export function median(values: number[]): number {

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { affectedRows } from '../../../lib/db.js';
 import { StockLevelEntity } from './stock-level.entity.js';
+import { levelKeyOf } from '../domain/level-math.js';
 import type { LevelDelta, LevelKey } from '../domain/stock.js';
 
 export interface StockTotals {
@@ -149,9 +150,9 @@ export const stockLevelStore = {
        (SELECT s.sku, s.location_id, NULL, (${NEXT_EXPIRY}) FROM stock_levels s WHERE (s.sku, s.location_id) IN (?))`,
       [tuples, now, now, tuples],
     );
-    const byKey = new Map(levels.map((l) => [`${l.sku}\u0000${l.locationId}`, l]));
+    const byKey = new Map(levels.map((l) => [levelKeyOf(l), l]));
     for (const r of reservations) {
-      const level = byKey.get(`${r.sku}\u0000${r.location_id}`);
+      const level = byKey.get(levelKeyOf({ sku: r.sku, locationId: r.location_id }));
       if (!level) continue;
       if (r.expired !== null) level.reserved -= Number(r.expired);
       else level.nextExpiry = r.next_expiry;

@@ -381,7 +381,7 @@ export class ReservationService {
       await stockLevelStore.applyDelta(tx, c.key, c.delta, now);
       const after = withDelta(before, c.visible ? c.delta : {}, now);
       // A new reservation's units count until its expiry too.
-      if (holdsUntil && !(after.nextExpiry && after.nextExpiry <= holdsUntil)) after.nextExpiry = holdsUntil;
+      if (holdsUntil && (!after.nextExpiry || holdsUntil < after.nextExpiry)) after.nextExpiry = holdsUntil;
       // Several lines of one level in a batch see each other's changes.
       locked.set(levelKeyOf(c.key), after);
       afters.push(after);
