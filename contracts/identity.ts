@@ -8,6 +8,11 @@ export interface Identity {
   key?: { id: string; prefix: string };
   /** The team that owns what it publishes in the registry (an API key's team); absent: its client id. */
   team?: string | null;
+  /**
+   * The contract whose API schema it sees (an API key's, or a JWT's `contract` claim): its
+   * operations are validated against that schema. Absent: the whole API schema.
+   */
+  contract?: string | null;
 }
 
 /** A request without credentials: it has AUTH_PUBLIC_SCOPES only. */

@@ -1,6 +1,6 @@
 import { DEFAULT_SUPPORTED_SUPERGRAPH_FEATURES } from '@apollo/federation-internals';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import { Kind, parse, print, visit } from 'graphql';
+import { Kind, parse, print, visit, type GraphQLSchema } from 'graphql';
 
 /**
  * The security features the gateway enforces itself (gateway/auth; the registry checks supergraphs against the same list): composition links them into
@@ -37,4 +37,10 @@ export function servableSupergraphHook(hook: SupergraphSdlHook): SupergraphSdlHo
     const result = await hook({ ...options, update: (sdl) => options.update(servableSupergraph(sdl)) });
     return { ...result, supergraphSdl: servableSupergraph(result.supergraphSdl) };
   };
+}
+
+/** The contracts' API schemas of the supergraph a gateway serves (the registry's, loaded with each version). */
+export interface ContractSchemas {
+  /** The API schema of contract `name` in the served supergraph; undefined when it holds no such contract. */
+  schemaOf(name: string): GraphQLSchema | undefined;
 }

@@ -63,6 +63,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       limits: limitSettings(cfg),
       maxBatchSize: cfg.MAX_BATCH_SIZE,
       introspection: introspectionMode(cfg),
+      contracts: registry.supergraph,
       ops: opsSettings(cfg),
       routes: (app) =>
         registry.mountApi(app, async (headers) => {

@@ -13,8 +13,9 @@ import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAu
 import { UpstreamPool } from './subscriptions/upstream.js';
 import { AuthGuard, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
+import { ContractGate } from './auth/contract-gate.js';
 import type { Caller } from '../contracts/identity.js';
-import { servableSupergraph, servableSupergraphHook } from '../contracts/supergraph.js';
+import { servableSupergraph, servableSupergraphHook, type ContractSchemas } from '../contracts/supergraph.js';
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
 import { createRedis } from '../lib/redis.js';
 import { SERVICE_KEYS_PATH, serviceAuth, type ServiceAuth } from '../lib/service-token.js';
@@ -77,6 +78,8 @@ export interface GatewayOptions {
   maxBatchSize?: number;
   /** Who may introspect (INTROSPECTION's mode when omitted). */
   introspection?: IntrospectionMode;
+  /** The contracts' API schemas of the served supergraph (the registry's); without them a caller on a contract is refused. */
+  contracts?: ContractSchemas;
   /** The ops page's Redis, key prefix and refresh interval; the configuration's when omitted. */
   ops?: Partial<OpsSettings>;
   /** Largest request body (HTTP) and WebSocket frame; MAX_BODY_BYTES when omitted. */
@@ -216,7 +219,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const failureLimiter = rateRedis && authFailures > 0
     ? new RateLimiter(rateRedis, { ...limitOpts, perMinute: authFailures, perClient: {} }, logger().child({ component: 'auth' }))
     : null;
-  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()), failureLimiter);
+  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()), failureLimiter, new ContractGate(opts.contracts));
   const limits = new GatewayLimits(limitOpts, rateRedis ? new RateLimiter(rateRedis, limitOpts, logger().child({ component: 'limits' })) : null, rateRedis);
   // Registered before the gateway loads, so the first supergraph's policy is in place before any request.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => guard.updateSupergraph(coreSupergraphSdl));

@@ -1,5 +1,7 @@
 import { SubgraphHostEntity } from './data/host.entity.js';
 import { SubgraphHosts1738000000000 } from './data/migrations/1738000000000-subgraph-hosts.js';
+import { Contracts1740000000000 } from './data/migrations/1740000000000-contracts.js';
+import { ContractEntity, ContractVersionEntity } from './data/contract.entity.js';
 import type { DataSource } from 'typeorm';
 import { registryDatabaseName, type Config } from '../lib/config.js';
 import { openDatabase } from '../lib/db.js';
@@ -47,8 +49,10 @@ export const REGISTRY_ENTITIES = [
   TrustedDocumentEntity,
   ClientPolicyEntity,
   SubgraphHostEntity,
+  ContractEntity,
+  ContractVersionEntity,
 ];
-export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000, UsageOmissions1737000000000, SubgraphHosts1738000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000, UsageOmissions1737000000000, SubgraphHosts1738000000000, Contracts1740000000000];
 
 /** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys, the one identity store), creating it and applying its migrations when needed. */
 export function openRegistryDatabase(cfg: Config): Promise<DataSource> {

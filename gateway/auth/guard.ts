@@ -1,4 +1,5 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ContractGate } from './contract-gate.js';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, RateLimitedError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
@@ -37,6 +38,8 @@ export class AuthGuard {
     readonly introspection: IntrospectionMode = 'on',
     /** Failed authentications per caller address (AUTH_FAILURES_PER_MINUTE); past them, credentials from there are refused unchecked. */
     private readonly failures: RateLimiter | null = null,
+    /** The contracts' schemas of the served supergraph: a caller on a contract sees only its schema. */
+    private readonly contracts: ContractGate = new ContractGate(undefined),
   ) {}
 
   get enforced(): boolean {
@@ -110,10 +113,13 @@ export class AuthGuard {
   }
 
   /**
-   * The refusal of an operation the caller may not run (null when it may): UNAUTHENTICATED (401)
-   * for an anonymous caller, FORBIDDEN (403) naming the missing scope and the field otherwise.
+   * The refusal of an operation the caller may not run (null when it may): GRAPHQL_VALIDATION_FAILED
+   * (400) for a field outside the caller's contract, UNAUTHENTICATED (401) for an anonymous caller,
+   * FORBIDDEN (403) naming the missing scope and the field otherwise.
    */
   refusal(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, caller: Caller | null): GraphQLError | null {
+    const contract = this.contracts.refusal(document, operationName, caller);
+    if (contract) return contract;
     const introspection = this.introspectionRefusal(document, operationName, caller);
     if (introspection) return introspection;
     if (!this.enforced || !caller) return null;
@@ -143,6 +149,11 @@ export class AuthGuard {
         didResolveOperation: async ({ schema, document, operationName, contextValue }) => {
           const refusal = this.refusal(schema, document, operationName, contextValue.caller);
           if (refusal) throw refusal;
+        },
+        // A caller on a contract introspects its contract's schema, not the whole one.
+        responseForOperation: async ({ document, operationName, request, contextValue }) => {
+          const result = await this.contracts.introspection(document, operationName, request.variables, contextValue.caller);
+          return result ? { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: result } } : null;
         },
       }),
     };

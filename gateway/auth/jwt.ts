@@ -42,7 +42,8 @@ export class JwtVerifier {
 
   /**
    * The identity a JWT stands for: its client from `client_id`, `azp` or `sub`; its scopes from
-   * `scope` (space-separated) or `scp` (a list or a space-separated string).
+   * `scope` (space-separated) or `scp` (a list or a space-separated string); the contract it sees
+   * from `contract`.
    * @throws UnauthenticatedError when the token is malformed, badly signed, expired, not yet valid, or of another issuer or audience
    */
   async verify(token: string): Promise<Identity> {
@@ -68,7 +69,11 @@ export class JwtVerifier {
     }
     const clientId = [payload['client_id'], payload['azp'], payload.sub].find((v): v is string => typeof v === 'string' && v.length > 0);
     if (!clientId) throw new UnauthenticatedError('The token names no client (client_id, azp or sub)', { reason: 'JWT_NO_CLIENT' });
-    const identity: Identity = { clientId, scopes: scopesOf(payload), kind: 'jwt' };
+    const contract = payload['contract'];
+    if (contract !== undefined && (typeof contract !== 'string' || !contract)) {
+      throw new UnauthenticatedError('The token\'s contract claim must be a contract name', { reason: 'JWT_CLAIM_INVALID', claim: 'contract' });
+    }
+    const identity: Identity = { clientId, scopes: scopesOf(payload), kind: 'jwt', ...(contract ? { contract } : {}) };
     this.cache?.set(token, identity, Date.now(), payload.exp === undefined ? Infinity : payload.exp * 1000);
     return identity;
   }

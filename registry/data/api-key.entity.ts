@@ -22,6 +22,10 @@ export class ApiKeyEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   team!: string | null;
 
+  /** The contract (an API schema filtered by @tag) its caller sees; null: the whole API schema. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  contract!: string | null;
+
   @Column({ type: 'text', transformer: jsonList })
   scopes!: string[];
 

@@ -37,6 +37,13 @@ export interface ReportedChange {
   approved: boolean;
 }
 
+/** A contract in a check: whether it still composes, and what its callers would see change. */
+export interface ContractCheck {
+  contract: string;
+  composition: { ok: boolean; errors: CompositionProblem[] };
+  changes: ReportedChange[];
+}
+
 /** What a check found; stored with its check run and returned as JSON and as text. */
 export interface CheckResult {
   checkId: string;
@@ -54,6 +61,8 @@ export interface CheckResult {
   brokenDocuments?: BrokenDocument[];
   /** Fields of other teams' subgraphs the proposal would start resolving (absent in results stored before ownership checks). */
   takeovers?: Takeover[];
+  /** Each contract composed from the proposal, with the changes its callers would see (absent in results stored before contracts). */
+  contracts?: ContractCheck[];
   /** Why its routing or subscription URL may not be used (a host not allowed for the subgraph, metadata, credentials); absent in older results. */
   endpointProblems?: EndpointProblem[];
   usageWindowDays: number;
@@ -70,14 +79,12 @@ export function formatCheckResult(result: CheckResult): string {
   lines.push('', `Composition: ${result.composition.ok ? 'ok' : `${result.composition.errors.length} error(s)`}`);
   for (const e of result.composition.errors) lines.push(`  ✖ ${e.code}${e.subgraphs.length ? ` [${e.subgraphs.join(', ')}]` : ''}: ${e.message}`);
   lines.push('', `Changes: ${result.changes.length}${result.composition.ok ? '' : ' (not computed: composition failed)'}`);
-  for (const c of result.changes) {
-    const tag = c.criticality === c.originalCriticality ? c.criticality : `${c.criticality} (was ${c.originalCriticality})`;
-    lines.push(`  ${c.criticality === 'BREAKING' ? (c.approved ? '✔' : '✖') : c.criticality === 'DANGEROUS' ? '!' : '·'} ${tag} ${c.coordinate ?? ''}: ${c.message}  [${c.fingerprint}]${c.approved ? ' approved' : ''}`);
-    if (c.originalCriticality === 'BREAKING' && c.criticality === 'SAFE') lines.push(`      no client used it in the last ${result.usageWindowDays} days`);
-    for (const u of c.usage) {
-      const ops = u.operations.map((o) => `${o.name ?? '(anonymous)'} ${o.hash.slice(0, 12)} ${o.registered ? `registered document, ×${o.count}` : `×${o.count}`}`).join(', ');
-      lines.push(`      used by ${u.clientId}: ${ops}`);
-    }
+  for (const c of result.changes) lines.push(...changeLines(c, result.usageWindowDays, '  '));
+  for (const contract of result.contracts ?? []) {
+    const { composition } = contract;
+    lines.push('', `Contract ${contract.contract}: ${composition.ok ? `${contract.changes.length} change(s)` : `${composition.errors.length} composition error(s)`}`);
+    for (const e of composition.errors) lines.push(`  ✖ ${e.code}: ${e.message}`);
+    for (const c of contract.changes) lines.push(...changeLines(c, result.usageWindowDays, '  '));
   }
   const takeovers = result.takeovers ?? [];
   if (takeovers.length) {
@@ -96,4 +103,15 @@ export function formatCheckResult(result: CheckResult): string {
     for (const b of result.blockers) lines.push(`  - ${b}`);
   }
   return lines.join('\n');
+}
+
+function changeLines(c: ReportedChange, usageWindowDays: number, indent: string): string[] {
+  const tag = c.criticality === c.originalCriticality ? c.criticality : `${c.criticality} (was ${c.originalCriticality})`;
+  const lines = [`${indent}${c.criticality === 'BREAKING' ? (c.approved ? '✔' : '✖') : c.criticality === 'DANGEROUS' ? '!' : '·'} ${tag} ${c.coordinate ?? ''}: ${c.message}  [${c.fingerprint}]${c.approved ? ' approved' : ''}`];
+  if (c.originalCriticality === 'BREAKING' && c.criticality === 'SAFE') lines.push(`${indent}    no client used it in the last ${usageWindowDays} days`);
+  for (const u of c.usage) {
+    const ops = u.operations.map((o) => `${o.name ?? '(anonymous)'} ${o.hash.slice(0, 12)} ${o.registered ? `registered document, ×${o.count}` : `×${o.count}`}`).join(', ');
+    lines.push(`${indent}    used by ${u.clientId}: ${ops}`);
+  }
+  return lines;
 }

@@ -54,11 +54,15 @@ export function blockersOf(result: CheckResult): string[] {
     blockers.push(`composition failed with ${result.composition.errors.length} error(s)${subgraphs.length ? ` involving ${subgraphs.join(', ')}` : ''}`);
   }
   if (result.lint.length) blockers.push(`${result.lint.length} lint issue(s): ${[...new Set(result.lint.map((l) => l.rule))].join(', ')}`);
-  for (const c of result.changes) {
-    if (c.criticality === 'BREAKING' && !c.approved) {
-      blockers.push(
-        `breaking change ${c.coordinate ?? c.type} used by ${c.usage.map((u) => `${u.clientId} (${u.operations.map((o) => `${o.name ?? 'anonymous'}${o.registered ? ', registered' : ''}`).join('; ')})`).join(', ')}: approve fingerprint ${c.fingerprint} to publish it`,
-      );
+  const blocking = (c: ReportedChange) => c.criticality === 'BREAKING' && !c.approved;
+  const usedBy = (c: ReportedChange) => c.usage.map((u) => `${u.clientId} (${u.operations.map((o) => `${o.name ?? 'anonymous'}${o.registered ? ', registered' : ''}`).join('; ')})`).join(', ');
+  for (const c of result.changes.filter(blocking)) blockers.push(`breaking change ${c.coordinate ?? c.type} used by ${usedBy(c)}: approve fingerprint ${c.fingerprint} to publish it`);
+  // Every contract must still compose, and what its callers used must not break (a change already named above is one approval).
+  const named = new Set(result.changes.map((c) => c.fingerprint));
+  for (const contract of result.contracts ?? []) {
+    if (!contract.composition.ok) blockers.push(`contract ${contract.contract} would no longer compose: ${contract.composition.errors.map((e) => e.message).join('; ')}`);
+    for (const c of contract.changes.filter((c) => blocking(c) && !named.has(c.fingerprint))) {
+      blockers.push(`breaking change ${c.coordinate ?? c.type} for contract ${contract.contract}, used by ${usedBy(c)}: approve fingerprint ${c.fingerprint} to publish it`);
     }
   }
   // The gateway sends every caller of the subgraph's fields to its URLs: only hosts an admin allowed.

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import { isDatabaseUnavailable } from '../../lib/db.js';
-import { servableSupergraph } from '../../contracts/supergraph.js';
+import { servableSupergraph, type ContractSchemas } from '../../contracts/supergraph.js';
+import { contractSchemaOf } from '../domain/contracts.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { sdlHash } from '../domain/sdl-hash.js';
@@ -15,13 +16,18 @@ export const SUPERGRAPH_VERSION_HEADER = 'x-supergraph-version';
  * lets requests already executing finish on the schema they started with). Its plugin tags every
  * response with the version of the schema that served it: each schema the gateway loads is mapped
  * to its version when it is loaded, so a request answered after a newer version arrived still
- * names its own.
+ * names its own. With each version it loads the contracts' API schemas of that version, which the
+ * gateway validates the operations of callers on a contract against.
  */
-export class RegistrySupergraph {
+export class RegistrySupergraph implements ContractSchemas {
+  /** The contracts' schemas of the loaded version, by contract name. */
+  private contracts = new Map<string, GraphQLSchema>();
   /** Supergraph SDL hash → version, filled before the SDL is handed to the gateway. */
   private readonly versionOfSdl = new Map<string, number>();
   private readonly versionOfSchema = new WeakMap<GraphQLSchema, number>();
   private loaded = 0;
+  /** The API schema the gateway serves now and its SDL's hash. */
+  private serving: { apiSchema: GraphQLSchema; hash: string } | null = null;
   private polling = false;
   private registryUnreachable = false;
 
@@ -30,6 +36,16 @@ export class RegistrySupergraph {
     private readonly pollMs: number,
     private readonly log: Logger,
   ) {}
+
+  schemaOf(name: string): GraphQLSchema | undefined {
+    return this.contracts.get(name);
+  }
+
+  /** Builds the contract schemas of a version (before its supergraph is handed to the gateway). */
+  private async loadContracts(version: number): Promise<void> {
+    const versions = await this.service.contracts.versionsOf(version);
+    this.contracts = new Map(versions.map((v) => [v.contract, contractSchemaOf(v.sdl)]));
+  }
 
   /** The newest version handed to the gateway. */
   get version(): number {
@@ -41,6 +57,7 @@ export class RegistrySupergraph {
     if (!latest) throw new Error('The schema registry holds no supergraph yet (it is seeded from supergraph.yaml when the gateway starts)');
     // Hashed as the gateway will see it (servable: see contracts/supergraph.ts), to name its version.
     const sdl = servableSupergraph(latest.sdl);
+    await this.loadContracts(latest.id);
     this.versionOfSdl.set(sdlHash(sdl), latest.id);
     this.loaded = latest.id;
     const timer = setInterval(() => void this.poll(update), this.pollMs);
@@ -59,7 +76,11 @@ export class RegistrySupergraph {
       const next = await this.service.history.supergraph(newest);
       if (!next) return;
       const sdl = servableSupergraph(next.sdl);
-      this.versionOfSdl.set(sdlHash(sdl), next.id);
+      await this.loadContracts(next.id);
+      const hash = sdlHash(sdl);
+      this.versionOfSdl.set(hash, next.id);
+      // A version that only changed contracts has the SDL being served: the gateway keeps its schema, which now answers for this version.
+      if (this.serving?.hash === hash) this.versionOfSchema.set(this.serving.apiSchema, next.id);
       update(sdl);
       this.log.info({ from: this.loaded, to: next.id }, 'supergraph updated from the registry');
       this.loaded = next.id;
@@ -79,8 +100,10 @@ export class RegistrySupergraph {
     return {
       serverWillStart: async () => ({
         schemaDidLoadOrUpdate: ({ apiSchema, coreSupergraphSdl }) => {
-          const version = coreSupergraphSdl ? this.versionOfSdl.get(sdlHash(coreSupergraphSdl)) : undefined;
+          const hash = coreSupergraphSdl ? sdlHash(coreSupergraphSdl) : undefined;
+          const version = hash ? this.versionOfSdl.get(hash) : undefined;
           if (version !== undefined) this.versionOfSchema.set(apiSchema, version);
+          if (hash) this.serving = { apiSchema, hash };
         },
       }),
       requestDidStart: async () => ({

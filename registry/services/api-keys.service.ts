@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { writeTransaction } from '../../lib/db.js';
-import { NotFoundError, parseInput, UnauthenticatedError } from '../../lib/errors.js';
+import { BadUserInputError, NotFoundError, parseInput, UnauthenticatedError } from '../../lib/errors.js';
 import { hashToken, newToken } from '../domain/principal.js';
 import type { ApiKeyEntity } from '../data/api-key.entity.js';
 import { apiKeyStore } from '../data/api-key.store.js';
 import { API_KEY_PREFIX, type Identity } from '../../contracts/identity.js';
 import type { CredentialCache } from '../../lib/credential-cache.js';
 import type { KeyRevocations } from '../feeds/key-revocations.js';
+import { contractStore } from '../data/contract.store.js';
+import { contractNameSchema } from '../domain/contracts.js';
 
 /**
  * A scope: `area`, `area:action` or `area:action:target`, e.g. `admin`, `availability:read`,
@@ -21,6 +23,8 @@ const createSchema = z.object({
   /** Owner of what the key publishes in the registry (a registry team name). */
   team: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, _ and -, starting with a letter; at most 64').nullish(),
   description: z.string().min(1).max(200).nullish(),
+  /** The contract its caller sees (an existing one); none: the whole API schema. */
+  contract: contractNameSchema.nullish(),
   scopes: z.array(scope).min(1, 'at least one scope').max(100),
   /** Milliseconds until it expires; null never. */
   expiresInMs: z.number().int().min(60_000).nullable(),
@@ -63,15 +67,19 @@ export class ApiKeyService {
 
   /**
    * Issues a key; the key itself is returned once, only its sha256 is kept.
-   * @throws BadUserInputError for an invalid client id, team, scope or expiry
+   * @throws BadUserInputError for an invalid client id, team, scope or expiry, or a contract the registry does not hold
    */
   async create(input: CreateApiKeyInput, now = new Date()): Promise<{ key: string; record: ApiKeyEntity }> {
     const parsed = parseInput(createSchema, input, 'API key');
+    if (parsed.contract && !(await contractStore.contract(this.ds.manager, parsed.contract))) {
+      throw new BadUserInputError(`No contract "${parsed.contract}" in the registry (registry contracts lists them)`, [{ path: 'contract', message: 'unknown contract' }]);
+    }
     const { token, hash, prefix } = newToken(API_KEY_PREFIX);
     const record: ApiKeyEntity = {
       id: randomUUID(),
       clientId: parsed.clientId,
       team: parsed.team ?? null,
+      contract: parsed.contract ?? null,
       scopes: [...new Set(parsed.scopes)].sort(),
       description: parsed.description ?? null,
       keyHash: hash,
@@ -128,6 +136,6 @@ export class ApiKeyService {
     if (row.expiresAt && row.expiresAt <= now) throw new UnauthenticatedError(`This API key expired at ${row.expiresAt.toISOString()}`, { reason: 'EXPIRED' });
     // Bookkeeping only, once per cache lifetime of the key: a failed write must not fail the request.
     if (!cached) void apiKeyStore.touch(this.ds.manager, row.id, now).catch(() => {});
-    return { clientId: row.clientId, scopes: row.scopes, kind: 'api-key', key: { id: row.id, prefix: row.keyPrefix }, team: row.team };
+    return { clientId: row.clientId, scopes: row.scopes, kind: 'api-key', key: { id: row.id, prefix: row.keyPrefix }, team: row.team, contract: row.contract };
   }
 }

@@ -22,6 +22,8 @@ import { fieldResolvers, takeoversOf } from '../domain/ownership.js';
 import type { Principal } from '../domain/principal.js';
 import { fieldOfOmitted } from '../domain/usage.js';
 import type { DocumentsService } from './documents.service.js';
+import type { ContractsService } from './contracts.service.js';
+import { contractSchemaOf, type ContractComposition } from '../domain/contracts.js';
 import type { RegistryHistory } from './history.service.js';
 import { sdlHash } from '../domain/sdl-hash.js';
 
@@ -36,6 +38,8 @@ export interface Evaluation {
   document: DocumentNode | null;
   /** Every member of the supergraph the proposal would make, with its SDL. */
   members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number | null }[];
+  /** Every contract composed from the proposed supergraph's subgraphs. */
+  contracts: ContractComposition[];
 }
 
 /**
@@ -59,7 +63,7 @@ export class ChecksService {
   constructor(
     private readonly ds: DataSource,
     /** `composer`: composes in a thread of its own, so a check never stalls the gateway hosting the registry. */
-    private readonly deps: { history: RegistryHistory; documents: DocumentsService; usageWindowDays: number; composer: Composer },
+    private readonly deps: { history: RegistryHistory; documents: DocumentsService; contracts: ContractsService; usageWindowDays: number; composer: Composer },
   ) {}
 
   private get m(): EntityManager {
@@ -121,10 +125,15 @@ export class ChecksService {
     }
 
     let supergraphSdl: string | null = null;
+    let contracts: ContractComposition[] = [];
     if (document || opts.remove) {
-      const composed = await this.deps.composer.compose(members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource));
+      const composed = await this.deps.composer.compose(
+        members.map((m) => ({ name: m.name, url: m.url, sdl: m.sdl }) satisfies SubgraphSource),
+        await this.deps.contracts.filters(),
+      );
       if (composed.ok) supergraphSdl = composed.supergraphSdl;
       else result.composition = { ok: false, errors: composed.errors.map(withProposedSubgraph(input.subgraph)) };
+      contracts = composed.contracts;
     }
 
     const previous = current ? parse(current.schema.sdl) : undefined;
@@ -133,7 +142,16 @@ export class ChecksService {
     const proposedApi = supergraphSdl ? apiSchemaOf(supergraphSdl) : null;
     if (proposedApi) changes = await schemaChanges(base ? this.deps.history.apiSchemaOfVersion(base) : null, proposedApi);
 
-    const breaking = changes.filter((c) => c.criticality === 'BREAKING');
+    // What each contract's callers would see change: a change outside a contract is not breaking for it.
+    const baseContracts = new Map(base ? (await this.deps.contracts.versionsOf(base.id)).map((v) => [v.contract, v.sdl]) : []);
+    const contractChanges = await Promise.all(
+      contracts.map(async (c) => ({
+        composition: c,
+        changes: c.ok ? await schemaChanges(baseContracts.has(c.name) ? contractSchemaOf(baseContracts.get(c.name)!) : null, contractSchemaOf(c.apiSdl)) : [],
+      })),
+    );
+
+    const breaking = [...changes, ...contractChanges.flatMap((c) => c.changes)].filter((c) => c.criticality === 'BREAKING');
     const since = day(new Date(now.getTime() - this.deps.usageWindowDays * DAY_MS));
     const coordinates = [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])];
     const usage = await usageStore.usageOf(this.m, coordinates, since);
@@ -157,6 +175,11 @@ export class ChecksService {
     }
     const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
     result.changes = changes.map((c) => reportChange(c, usage, approvals));
+    result.contracts = contractChanges.map(({ composition: c, changes: its }) => ({
+      contract: c.name,
+      composition: c.ok ? { ok: true, errors: [] } : { ok: false, errors: c.errors },
+      changes: its.map((change) => reportChange(change, usage, approvals)),
+    }));
 
     if (document) {
       const firstDeprecated = new Map((await webhookStore.activeDeprecations(this.m, input.subgraph)).map((d) => [d.coordinate, d.firstPublishedAt]));
@@ -181,6 +204,7 @@ export class ChecksService {
       supergraphSdl,
       document,
       members: members.map(({ sdl: _sdl, ...m }) => m),
+      contracts,
     };
   }
 
@@ -214,7 +238,7 @@ export class ChecksService {
         createdAt: at,
       },
       [
-        ...result.changes
+        ...uniqueByFingerprint([...result.changes, ...(result.contracts ?? []).flatMap((c) => c.changes)])
           .filter((c) => c.criticality === 'BREAKING')
           .map((c) => ({ checkRunId: result.checkId, fingerprint: c.fingerprint, subgraph: result.subgraph, type: c.type, coordinate: c.coordinate, message: c.message, createdAt: at })),
         // Approved by the owner of what is taken over: the change is recorded under its subgraph.
@@ -236,4 +260,9 @@ export class ChecksService {
     const row = await checkStore.checkRun(this.m, id);
     return row ? (JSON.parse(row.result) as CheckResult) : null;
   }
+}
+
+/** Changes with distinct fingerprints: a change to the whole schema and to a contract's is one change to approve. */
+function uniqueByFingerprint<T extends { fingerprint: string }>(changes: T[]): T[] {
+  return [...new Map(changes.map((c) => [c.fingerprint, c])).values()];
 }

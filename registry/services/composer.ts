@@ -3,10 +3,15 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CompositionResult, SubgraphSource } from '../../contracts/composition.js';
 import { RateLimitedError } from '../../lib/errors.js';
+import type { ContractComposition, ContractFilter } from '../domain/contracts.js';
+
+/** A supergraph composed, with each contract composed from the same subgraphs (none when the supergraph failed). */
+export type ComposedSupergraph = CompositionResult & { contracts: ContractComposition[] };
 
 interface Job {
   sources: SubgraphSource[];
-  resolve: (result: CompositionResult) => void;
+  contracts: ContractFilter[];
+  resolve: (result: ComposedSupergraph) => void;
   reject: (err: Error) => void;
 }
 
@@ -35,19 +40,19 @@ export class Composer {
   constructor(private readonly settings: ComposerSettings = { maxQueued: 16, timeoutMs: 60_000 }) {}
 
   /**
-   * Composes `sources`. A composition that overruns the time limit is a result with a
-   * COMPOSITION_TIMEOUT error, like any composition that fails.
+   * Composes `sources`, and each of `contracts` from them. A composition that overruns the time
+   * limit is a result with a COMPOSITION_TIMEOUT error, like any composition that fails.
    * @throws RateLimitedError when `maxQueued` compositions are waiting or running already
    * @throws Error when the composition thread fails, or the composer is closed
    */
-  compose(sources: SubgraphSource[]): Promise<CompositionResult> {
+  compose(sources: SubgraphSource[], contracts: ContractFilter[] = []): Promise<ComposedSupergraph> {
     const waiting = this.queue.length + (this.running ? 1 : 0);
     if (waiting >= this.settings.maxQueued) {
       return Promise.reject(new RateLimitedError(`The registry is composing ${waiting} schemas already; retry in a moment`, { limit: this.settings.maxQueued, retryAfterSeconds: 1 }));
     }
     if (this.closed) return Promise.reject(new Error('the registry is closing'));
-    return new Promise<CompositionResult>((resolve, reject) => {
-      this.queue.push({ sources, resolve, reject });
+    return new Promise<ComposedSupergraph>((resolve, reject) => {
+      this.queue.push({ sources, contracts, resolve, reject });
       this.next();
     });
   }
@@ -67,12 +72,12 @@ export class Composer {
     const job = this.queue.shift()!;
     const timer = setTimeout(() => {
       const message = `composition took longer than ${this.settings.timeoutMs} ms and was stopped`;
-      this.finish((j) => j.resolve({ ok: false, errors: [{ code: 'COMPOSITION_TIMEOUT', message, subgraphs: [] }] }));
+      this.finish((j) => j.resolve({ ok: false, errors: [{ code: 'COMPOSITION_TIMEOUT', message, subgraphs: [] }], contracts: [] }));
       void this.dropThread();
       this.next();
     }, this.settings.timeoutMs);
     this.running = { job, timer };
-    worker.postMessage({ sources: job.sources });
+    worker.postMessage({ sources: job.sources, contracts: job.contracts });
   }
 
   /** Settles the running composition (if any) with `settle`. */
@@ -92,7 +97,7 @@ export class Composer {
     const entry = new URL('./composition.worker.ts', import.meta.url).href;
     const worker = new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
     worker.unref();
-    worker.on('message', (message: { ready?: true; result?: CompositionResult; error?: string }) => {
+    worker.on('message', (message: { ready?: true; result?: ComposedSupergraph; error?: string }) => {
       if (this.worker !== worker) return;
       if (message.ready) this.ready = true;
       else this.finish((job) => (message.result ? job.resolve(message.result) : job.reject(new Error(`composition failed: ${message.error}`))));

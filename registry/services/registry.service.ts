@@ -26,6 +26,9 @@ import { authorize, type Principal } from '../domain/principal.js';
 import { sdlHash } from '../domain/sdl-hash.js';
 import { ApprovalsService } from './approvals.service.js';
 import { ChecksService, type Evaluation } from './checks.service.js';
+import { ContractsService } from './contracts.service.js';
+import { contractStore } from '../data/contract.store.js';
+import type { ContractComposition } from '../domain/contracts.js';
 import { DocumentsService } from './documents.service.js';
 import { RegistryHistory } from './history.service.js';
 import { TeamsService } from './teams.service.js';
@@ -112,6 +115,8 @@ export class RegistryService {
   readonly reads: RegistryReads;
   /** The hosts each subgraph may be routed to. */
   readonly hosts: HostsService;
+  /** Contracts: API schemas per audience, filtered by @tag. */
+  readonly contracts: ContractsService;
   /** Composes in a thread of its own (close() ends it). */
   private readonly composer: Composer;
 
@@ -131,7 +136,12 @@ export class RegistryService {
       serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
       log: opts.log,
     });
-    this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, usageWindowDays: opts.usageWindowDays, composer: this.composer });
+    this.contracts = new ContractsService(ds, {
+      composer: this.composer,
+      serialized: (work) => this.withLock('publish', PUBLISH_LOCK_WAIT_S, work),
+      storeSupergraph: (tx, sdl, storeOpts) => this.storeSupergraph(tx, sdl, storeOpts),
+    });
+    this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, contracts: this.contracts, usageWindowDays: opts.usageWindowDays, composer: this.composer });
     this.hosts = new HostsService(ds);
     this.reads = new RegistryReads({ history: this.history, checks: this.checks, approvals: this.approvals, documents: this.documents });
   }
@@ -222,9 +232,10 @@ export class RegistryService {
           createdBy: principal.name,
           reason: `remove ${subgraph}`,
           members: evaluation.members.map((m) => ({ ...m, schemaId: m.schemaId! })),
+          contracts: evaluation.contracts,
           at: now,
         });
-        await checkStore.markShipped(tx, result.changes.filter((c) => c.approved).map((c) => c.fingerprint), version);
+        await checkStore.markShipped(tx, [...result.changes, ...(result.contracts ?? []).flatMap((c) => c.changes)].filter((c) => c.approved).map((c) => c.fingerprint), version);
         await webhookStore.resolveDeprecations(tx, subgraph, (await webhookStore.activeDeprecations(tx, subgraph)).map((d) => d.coordinate), now);
         return version;
       });
@@ -345,9 +356,10 @@ export class RegistryService {
         createdBy: principal.name,
         reason: `${kind.toLowerCase()} ${what}`,
         members: evaluations[0]!.members.map((m) => ({ ...m, schemaId: schemaIds.get(m.name) ?? m.schemaId! })),
+        contracts: evaluations[0]!.contracts,
         at: now,
       });
-      const shipped = evaluations.flatMap((e) => [...e.result.changes, ...(e.result.takeovers ?? [])].filter((c) => c.approved).map((c) => c.fingerprint));
+      const shipped = evaluations.flatMap((e) => [...e.result.changes, ...(e.result.contracts ?? []).flatMap((c) => c.changes), ...(e.result.takeovers ?? [])].filter((c) => c.approved).map((c) => c.fingerprint));
       await checkStore.markShipped(tx, [...new Set(shipped)], supergraphVersion);
       return { schemaVersions, supergraphVersion };
     });
@@ -361,7 +373,7 @@ export class RegistryService {
   private async storeSupergraph(
     tx: EntityManager,
     sdl: string,
-    opts: { createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; at: Date },
+    opts: { createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; contracts: readonly ContractComposition[]; at: Date },
   ): Promise<number> {
     const id = await schemaStore.insertSupergraph(tx, {
       sdl,
@@ -374,6 +386,11 @@ export class RegistryService {
     await schemaStore.insertMembers(
       tx,
       opts.members.map((m) => ({ supergraphVersion: id, subgraph: m.name, schemaId: m.schemaId, routingUrl: m.url, subscriptionUrl: m.subscriptionUrl })),
+    );
+    // Each contract's schema in this version (a publish's check refused any that failed to compose).
+    await contractStore.insertVersions(
+      tx,
+      opts.contracts.flatMap((c) => (c.ok ? [{ supergraphVersion: id, contract: c.name, sdl: c.apiSdl, hash: c.hash, createdAt: opts.at }] : [])),
     );
     return id;
   }
@@ -428,7 +445,7 @@ export class RegistryService {
           members.push({ name: s.name, url: s.url, subscriptionUrl: s.subscriptionUrl ?? null, schemaId });
           await this.recordDeprecations(tx, s.name, parse(s.sdl), now);
         }
-        await this.storeSupergraph(tx, composed.supergraphSdl, { createdBy: 'seed', reason: 'seed from supergraph.yaml', members, at: now });
+        await this.storeSupergraph(tx, composed.supergraphSdl, { createdBy: 'seed', reason: 'seed from supergraph.yaml', members, contracts: composed.contracts, at: now });
       });
       this.opts.log.info({ subgraphs: sources.map((s) => s.name) }, 'registry seeded');
       return true;

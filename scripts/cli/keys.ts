@@ -44,6 +44,7 @@ function view(k: ApiKeyEntity, now = new Date()) {
     id: k.id,
     clientId: k.clientId,
     team: k.team,
+    contract: k.contract,
     description: k.description,
     scopes: k.scopes,
     prefix: k.keyPrefix,
@@ -65,19 +66,20 @@ export function keysCommand(): Command {
     .requiredOption('--client <name>', 'client application id, the actor of what it does (e.g. web-storefront)')
     .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. availability:read,orders:write or registry:publish:pricing,registry:check:pricing (registry:admin: everything in the registry)')
     .option('--team <team>', "registry team owning what the key publishes (default: the client id)")
+    .option('--contract <name>', 'the contract (an API schema filtered by @tag, `registry contracts`) its caller sees (default: the whole API schema)')
     .option('--description <text>', 'what it is for')
     .option('--expires <duration>', 'lifetime: 90d, 12h, 30m or never', '90d')
     .option('--json', 'print JSON')
     .action(
-      run(async (opts: { client: string; scopes: string; team?: string; description?: string; expires: string; json?: boolean }) => {
+      run(async (opts: { client: string; scopes: string; team?: string; contract?: string; description?: string; expires: string; json?: boolean }) => {
         const expiresInMs = parseExpiry(opts.expires);
         const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
         const { key, record } = await withKeys((keys) =>
-          keys.create({ clientId: opts.client, team: opts.team, description: opts.description, scopes, expiresInMs, createdBy: `cli:${process.env['USER'] ?? 'operator'}` }),
+          keys.create({ clientId: opts.client, team: opts.team, contract: opts.contract, description: opts.description, scopes, expiresInMs, createdBy: `cli:${process.env['USER'] ?? 'operator'}` }),
         );
         print(opts.json, { ...view(record), key }, () =>
           [
-            `API key ${record.id} for ${record.clientId} (${record.scopes.join(', ')}), expires ${record.expiresAt?.toISOString() ?? 'never'}:`,
+            `API key ${record.id} for ${record.clientId} (${record.scopes.join(', ')}${record.contract ? `; contract ${record.contract}` : ''}), expires ${record.expiresAt?.toISOString() ?? 'never'}:`,
             '',
             `  ${key}`,
             '',

@@ -279,6 +279,7 @@ export function registryCommand(): Command {
   );
 
   command.addCommand(webhooksCommand());
+  command.addCommand(contractsCommand());
   command.addCommand(documentsCommand());
 
   return command;
@@ -381,6 +382,71 @@ function webhooksCommand(): Command {
     ),
   );
   return webhooks;
+}
+
+interface ContractAnswer {
+  name: string;
+  includeTags: string[];
+  excludeTags: string[];
+  description: string | null;
+  history: { supergraphVersion: number; hash: string; sdl?: string }[];
+}
+
+/** `registry contracts …`: API schemas per audience, filtered by @tag. */
+function contractsCommand(): Command {
+  const contracts = new Command('contracts').description('Contracts: the API schema each audience sees, filtered by @tag (set and remove: admin)');
+  const tags = (c: ContractAnswer) => [c.includeTags.length ? `include ${c.includeTags.join(', ')}` : '', c.excludeTags.length ? `exclude ${c.excludeTags.join(', ')}` : ''].filter(Boolean).join('; ');
+  connection(contracts.command('list').description('Every contract and its schema in the newest supergraph version')).action(
+    run(async (opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { contracts: rows } = await execute<{ contracts: ContractAnswer[] }>('{ contracts { name includeTags excludeTags description history(first: 1) { supergraphVersion hash } } }');
+        print(opts.json, rows, () => rows.map((c) => `${c.name}  ${tags(c)}  (supergraph v${c.history[0]?.supergraphVersion ?? '-'}, ${c.history[0]?.hash.slice(0, 12) ?? '-'})${c.description ? `  ${c.description}` : ''}`).join('\n') || 'No contracts.');
+      }),
+    ),
+  );
+  connection(
+    contracts
+      .command('set <name>')
+      .description('Create or change a contract; stored in a new supergraph version when it composes (exit 1 when it does not)')
+      .option('--include <tags>', 'comma-separated tags to include (only what carries one)', list)
+      .option('--exclude <tags>', 'comma-separated tags to exclude', list)
+      .option('--description <text>', 'what it is for'),
+  ).action(
+    run(async (name: string, opts: ConnectionOptions & { include?: string[]; exclude?: string[]; description?: string }) =>
+      withApi(opts, async (execute) => {
+        const { setContract: out } = await execute<{ setContract: { __typename: string; supergraphVersion?: number; changes?: { criticality: string; coordinate: string | null; message: string }[]; errors?: { code: string; message: string }[] } }>(
+          `mutation($input: SetContractInput!) { setContract(input: $input) { __typename
+            ... on ContractSet { supergraphVersion changes { criticality coordinate message } }
+            ... on ContractRejected { errors { code message } } } }`,
+          { input: { name, includeTags: opts.include ?? [], excludeTags: opts.exclude ?? [], description: opts.description } },
+        );
+        print(opts.json, out, () =>
+          out.__typename === 'ContractSet'
+            ? [`✔ contract ${name} in supergraph v${out.supergraphVersion}; the gateways serve it at their next poll`, ...out.changes!.map((c) => `  ${c.criticality} ${c.coordinate ?? ''}: ${c.message}`)].join('\n')
+            : [`✖ contract ${name} does not compose; nothing stored`, ...out.errors!.map((e) => `  ${e.code}: ${e.message}`)].join('\n'),
+        );
+        return out.__typename === 'ContractSet' ? 0 : 1;
+      }),
+    ),
+  );
+  connection(contracts.command('schema <name>').description('Print a contract’s API schema in the newest supergraph version')).action(
+    run(async (name: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { contract } = await execute<{ contract: ContractAnswer | null }>('query($name: String!) { contract(name: $name) { name includeTags excludeTags description history(first: 1) { supergraphVersion hash sdl } } }', { name });
+        if (!contract?.history[0]) throw new Error(`No contract ${name}`);
+        print(opts.json, contract.history[0], () => contract.history[0]!.sdl!);
+      }),
+    ),
+  );
+  connection(contracts.command('remove <name>').description('Remove a contract; callers still on it are refused (CONTRACT_UNKNOWN)')).action(
+    run(async (name: string, opts: ConnectionOptions) =>
+      withApi(opts, async (execute) => {
+        const { removeContract } = await execute<{ removeContract: number }>('mutation($name: String!) { removeContract(name: $name) }', { name });
+        print(opts.json, { supergraphVersion: removeContract }, () => `✔ removed contract ${name} in supergraph v${removeContract}`);
+      }),
+    ),
+  );
+  return contracts;
 }
 
 function documentsCommand(): Command {

@@ -1,6 +1,9 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTime } from '../../../lib/scalars.js';
-import { formatCheckResult, type CheckResult, type OperationUsage } from '../../domain/check-result.js';
+import { formatCheckResult, type CheckResult, type OperationUsage, type ReportedChange } from '../../domain/check-result.js';
+import type { SchemaChange } from '../../domain/changes.js';
+import type { ContractEntity } from '../../data/contract.entity.js';
+import type { SetContractOutcome } from '../../services/contracts.service.js';
 import type { TrustedDocumentEntity } from '../../data/document.entity.js';
 import type { ClientPolicyView } from '../../services/documents.service.js';
 import type { Principal } from '../../domain/principal.js';
@@ -47,6 +50,8 @@ export const registryResolvers = {
     trustedDocuments: async (_: unknown, args: { client?: string | null }, ctx: RegistryContext) => ctx.service.documents.list(await ctx.principal(), args.client),
     clientPolicies: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.reads.clientPolicies(await ctx.principal()),
     subgraphHosts: async (_: unknown, args: { subgraph: string }, ctx: RegistryContext) => ctx.service.hosts.list(await ctx.principal(), args.subgraph),
+    contracts: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.contracts.list(await ctx.principal()),
+    contract: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.service.contracts.list(await ctx.principal())).find((c) => c.name === args.name) ?? null,
   },
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
@@ -63,6 +68,8 @@ export const registryResolvers = {
     allowSubgraphHosts: async (_: unknown, args: { subgraph: string; hosts: string[] }, ctx: RegistryContext) => ctx.service.hosts.allow(await ctx.principal(), args.subgraph, args.hosts),
     disallowSubgraphHosts: async (_: unknown, args: { subgraph: string; hosts: string[] }, ctx: RegistryContext) =>
       ctx.service.hosts.disallow(await ctx.principal(), args.subgraph, args.hosts),
+    setContract: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.contracts.set(await ctx.principal(), args.input),
+    removeContract: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.contracts.remove(await ctx.principal(), args.name),
   },
   RegistrySubgraph: {
     currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.history.schemaVersion(s.name, s.currentVersion) : null),
@@ -73,6 +80,19 @@ export const registryResolvers = {
   SupergraphVersion: {
     version: (s: SupergraphView) => s.id,
     sdl: (s: SupergraphView) => s.sdl ?? null,
+    contracts: async (s: SupergraphView, _: unknown, ctx: RegistryContext) => ctx.service.contracts.versions(await ctx.principal(), s.id),
+  },
+  Contract: {
+    history: async (c: ContractEntity, args: { first: number }, ctx: RegistryContext) => ctx.service.contracts.history(await ctx.principal(), c.name, args.first),
+  },
+  SetContractResult: {
+    __resolveType: (o: SetContractOutcome) => (o.set ? 'ContractSet' : 'ContractRejected'),
+  },
+  // Changes of a diff or a contract change are not weighed by usage: as graphql-inspector classified them.
+  SchemaChange: {
+    originalCriticality: (c: Partial<ReportedChange> & SchemaChange) => c.originalCriticality ?? c.criticality,
+    usage: (c: Partial<ReportedChange>) => c.usage ?? [],
+    approved: (c: Partial<ReportedChange>) => c.approved ?? false,
   },
   CheckResult: {
     id: (r: CheckResult) => r.checkId,
@@ -81,6 +101,7 @@ export const registryResolvers = {
     brokenDocuments: (r: CheckResult) => r.brokenDocuments ?? [],
     takeovers: (r: CheckResult) => r.takeovers ?? [],
     endpointProblems: (r: CheckResult) => r.endpointProblems ?? [],
+    contracts: (r: CheckResult) => r.contracts ?? [],
   },
   OperationUsage: {
     registered: (o: OperationUsage) => o.registered ?? false,

@@ -1,0 +1,146 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { writeTransaction } from '../../lib/db.js';
+import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
+import type { ContractEntity, ContractVersionEntity } from '../data/contract.entity.js';
+import { contractStore } from '../data/contract.store.js';
+import { schemaStore } from '../data/schema.store.js';
+import { schemaChanges, type SchemaChange } from '../domain/changes.js';
+import { contractInputSchema, contractNameSchema, contractSchemaOf, type ContractComposition, type ContractFilter, type ContractInput } from '../domain/contracts.js';
+import type { CompositionProblem } from '../../contracts/composition.js';
+import { authorizeRead, type Principal } from '../domain/principal.js';
+import type { Composer } from './composer.js';
+
+/** What stores a supergraph version: RegistryService's, the one writer of supergraph versions. */
+export type StoreSupergraph = (
+  tx: EntityManager,
+  sdl: string,
+  opts: { createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; contracts: readonly ContractComposition[]; at: Date },
+) => Promise<number>;
+
+export type SetContractOutcome =
+  | { set: true; contract: ContractEntity; supergraphVersion: number; changes: SchemaChange[] }
+  | { set: false; errors: CompositionProblem[] };
+
+/**
+ * Contracts (API schemas per audience, filtered by @tag): their definitions, and their schema in
+ * each supergraph version. Setting or removing one composes it and stores a new supergraph version
+ * (same subgraphs), so gateways pick it up at their next poll and history shows it; publishes
+ * compose every contract with the supergraph (checks.service.ts).
+ */
+export class ContractsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly deps: { composer: Composer; serialized: <T>(work: () => Promise<T>) => Promise<T>; storeSupergraph: StoreSupergraph },
+  ) {}
+
+  private get m(): EntityManager {
+    return this.ds.manager;
+  }
+
+  /** Every contract's filter, as compositions take them. */
+  async filters(): Promise<ContractFilter[]> {
+    return (await contractStore.contracts(this.m)).map(({ name, includeTags, excludeTags }) => ({ name, includeTags, excludeTags }));
+  }
+
+  /** The contract schemas of one supergraph version (what a gateway serving it validates against). */
+  versionsOf(supergraphVersion: number): Promise<ContractVersionEntity[]> {
+    return contractStore.versionsOf(this.m, [supergraphVersion]);
+  }
+
+  list(principal: Principal): Promise<ContractEntity[]> {
+    authorizeRead(principal, '*');
+    return contractStore.contracts(this.m);
+  }
+
+  /** A contract's schema in the newest supergraph versions that hold it, newest first. */
+  history(principal: Principal, name: string, limit = 20): Promise<ContractVersionEntity[]> {
+    authorizeRead(principal, '*');
+    return contractStore.history(this.m, name, Math.min(Math.max(limit, 1), 500));
+  }
+
+  /** Every contract's schema in one supergraph version. */
+  versions(principal: Principal, supergraphVersion: number): Promise<ContractVersionEntity[]> {
+    authorizeRead(principal, '*');
+    return this.versionsOf(supergraphVersion);
+  }
+
+  /**
+   * Creates or changes a contract (registry:admin): composes it from the current subgraphs and
+   * stores a new supergraph version holding it. Refused, with nothing stored, when it does not
+   * compose (it would leave out a required argument or a type still referenced).
+   * @returns the changes its callers see, graphql-inspector's classification
+   * @throws ForbiddenError unless the principal is an admin
+   * @throws BadUserInputError for a malformed name or tag
+   */
+  async set(principal: Principal, input: ContractInput): Promise<SetContractOutcome> {
+    adminOnly(principal, 'define contracts');
+    const parsed = parseInput(contractInputSchema, input, 'contract');
+    return this.deps.serialized(async () => {
+      const filters = (await this.filters()).filter((f) => f.name !== parsed.name);
+      const filter = { name: parsed.name, includeTags: parsed.includeTags, excludeTags: parsed.excludeTags };
+      type Staged = { set: false; errors: CompositionProblem[] } | { set: true; row: ContractEntity; before: ContractVersionEntity | null; apiSdl: string };
+      const stored = await this.recompose<Staged>(principal, [...filters, filter], `contract ${parsed.name} set`, async (tx, at, compositions) => {
+        const composed = compositions.find((c) => c.name === parsed.name)!;
+        if (!composed.ok) return { store: false, value: { set: false, errors: composed.errors } };
+        const existing = await contractStore.contract(tx, parsed.name);
+        const row: ContractEntity = { ...filter, description: parsed.description ?? null, createdBy: existing?.createdBy ?? principal.name, createdAt: existing?.createdAt ?? at, updatedAt: at };
+        await contractStore.upsert(tx, row);
+        return { store: true, value: { set: true, row, before: (await contractStore.history(tx, parsed.name, 1))[0] ?? null, apiSdl: composed.apiSdl } };
+      });
+      if (!stored.value.set) return stored.value;
+      const { row, before, apiSdl } = stored.value;
+      const changes = await schemaChanges(before ? contractSchemaOf(before.sdl) : null, contractSchemaOf(apiSdl));
+      return { set: true, contract: row, supergraphVersion: stored.supergraphVersion!, changes };
+    });
+  }
+
+  /**
+   * Removes a contract (registry:admin) in a new supergraph version. Callers whose key or token
+   * still names it are refused by the gateway (CONTRACT_UNKNOWN): they never fall back to the whole schema.
+   * @throws NotFoundError for an unknown contract
+   */
+  async remove(principal: Principal, name: string): Promise<number> {
+    adminOnly(principal, 'remove contracts');
+    const parsed = parseInput(contractNameSchema, name, 'name');
+    return this.deps.serialized(async () => {
+      if (!(await contractStore.contract(this.m, parsed))) throw new NotFoundError('Contract', parsed);
+      const filters = (await this.filters()).filter((f) => f.name !== parsed);
+      const stored = await this.recompose(principal, filters, `contract ${parsed} removed`, async (tx) => {
+        await contractStore.remove(tx, parsed);
+        return { store: true, value: null };
+      });
+      return stored.supergraphVersion!;
+    });
+  }
+
+  /**
+   * Composes the current subgraphs with `filters`; `change` decides in the transaction whether a new
+   * supergraph version (same subgraphs, these contracts) is stored.
+   */
+  private async recompose<T>(
+    principal: Principal,
+    filters: ContractFilter[],
+    reason: string,
+    change: (tx: EntityManager, at: Date, compositions: readonly ContractComposition[]) => Promise<{ store: boolean; value: T }>,
+  ): Promise<{ value: T; supergraphVersion: number | null }> {
+    const currents = await schemaStore.currentSchemas(this.m);
+    if (!currents.length) throw new ConflictError('The registry holds no supergraph yet', { reason: 'NOT_SEEDED' });
+    const members = currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id }));
+    const composed = await this.deps.composer.compose(
+      currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, sdl: c.schema.sdl })),
+      filters,
+    );
+    if (!composed.ok) throw new ConflictError(`The current subgraphs do not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
+    const at = new Date();
+    return writeTransaction(this.ds, async (tx) => {
+      const { store, value } = await change(tx, at, composed.contracts);
+      if (!store) return { value, supergraphVersion: null };
+      const supergraphVersion = await this.deps.storeSupergraph(tx, composed.supergraphSdl, { createdBy: principal.name, reason, members, contracts: composed.contracts, at });
+      return { value, supergraphVersion };
+    });
+  }
+}
+
+function adminOnly(principal: Principal, what: string): void {
+  if (!principal.admin) throw new ForbiddenError(`Only registry:admin may ${what}`, { requiredScopes: ['registry:admin'] });
+}
