@@ -28,7 +28,7 @@ export class Contracts1740000000000 implements MigrationInterface {
         PRIMARY KEY (supergraph_version, contract),
         KEY idx_contract_versions_contract (contract, supergraph_version)
       ) ENGINE=InnoDB`);
-    await q.query('ALTER TABLE gateway_api_keys ADD COLUMN contract VARCHAR(64) NULL AFTER team');
+    await q.query('ALTER TABLE gateway_api_keys ADD COLUMN contract VARCHAR(64) NULL');
   }
 
   async down(q: QueryRunner): Promise<void> {
