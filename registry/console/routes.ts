@@ -37,9 +37,9 @@ function secured(reply: FastifyReply): FastifyReply {
 }
 
 /** The bundle's file, or null when it was not built. */
-async function bundleFile(name: string): Promise<string | null> {
+async function bundleFile(dist: URL, name: string): Promise<string | null> {
   try {
-    return await readFile(new URL(name, CONSOLE_DIST), 'utf8');
+    return await readFile(new URL(name, dist), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -51,17 +51,19 @@ async function bundleFile(name: string): Promise<string | null> {
  * bundle, read from disk on each request: a rebuild needs no restart). The page is static and asks
  * for nothing itself; the signed-in user's key or JWT goes to `/registry/graphql` in a header, where
  * every scope is enforced. Without a bundle the page answers 503 naming the command that builds it.
+ * `dist`: where the bundle is (tests).
  */
-export function mountRegistryConsole(app: FastifyInstance): void {
+export function mountRegistryConsole(app: FastifyInstance, opts: { dist?: URL } = {}): void {
+  const dist = opts.dist ?? CONSOLE_DIST;
   const page = async (_req: unknown, reply: FastifyReply) => {
-    if ((await bundleFile('console.js')) === null) return secured(reply).code(503).type('text/plain; charset=utf-8').send(MISSING);
+    if ((await bundleFile(dist, 'console.js')) === null) return secured(reply).code(503).type('text/plain; charset=utf-8').send(MISSING);
     return secured(reply).type('text/html; charset=utf-8').send(PAGE);
   };
   app.get(CONSOLE_PATH, page);
   app.get(`${CONSOLE_PATH}/`, page);
   app.get<{ Params: { name: string } }>(`${CONSOLE_PATH}/assets/:name`, async (request, reply) => {
     const type = Object.hasOwn(ASSETS, request.params.name) ? ASSETS[request.params.name] : undefined;
-    const body = type ? await bundleFile(request.params.name) : null;
+    const body = type ? await bundleFile(dist, request.params.name) : null;
     if (!type) return secured(reply).code(404).type('text/plain; charset=utf-8').send('Not found\n');
     if (body === null) return secured(reply).code(503).type('text/plain; charset=utf-8').send(MISSING);
     return secured(reply).type(type).send(body);

@@ -9,23 +9,25 @@ export interface QueryState<T> {
   reload(): void;
 }
 
-/** Runs a query when `key` changes (null: not now); `reload` runs it again. */
+/** Runs a query when `key` changes (null: not now); `reload` runs it again, keeping what it showed until the answer comes. */
 export function useQuery<T>(query: string, variables: Record<string, unknown>, key: string | null): QueryState<T> {
-  const [state, setState] = useState<{ data: T | null; error: RegistryError | null; loading: boolean }>({ data: null, error: null, loading: key !== null });
+  const [state, setState] = useState<{ data: T | null; error: RegistryError | null; loading: boolean; key: string | null }>({ data: null, error: null, loading: key !== null, key });
   const [round, setRound] = useState(0);
   useEffect(() => {
     if (key === null) return;
     let current = true;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    // Another key: what was shown belongs to something else.
+    setState((s) => (s.key === key ? { ...s, loading: true } : { data: null, error: null, loading: true, key }));
     gql<T>(query, variables)
-      .then((data) => current && setState({ data, error: null, loading: false }))
-      .catch((err: unknown) => current && setState({ data: null, error: asRegistryError(err), loading: false }));
+      .then((data) => current && setState({ data, error: null, loading: false, key }))
+      .catch((err: unknown) => current && setState({ data: null, error: asRegistryError(err), loading: false, key }));
     return () => {
       current = false;
     };
   }, [key, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
-  return { ...state, reload };
+  const fresh = state.key === key;
+  return { data: fresh ? state.data : null, error: fresh ? state.error : null, loading: !fresh || state.loading, reload };
 }
 
 export function asRegistryError(err: unknown): RegistryError {
@@ -76,7 +78,7 @@ export function ErrorNote({ error }: { error: RegistryError | null }) {
 /** A query's loading line, error or content. */
 export function Loaded<T>({ state, children }: { state: QueryState<T>; children: (data: T) => ComponentChildren }) {
   if (state.error) return <ErrorNote error={state.error} />;
-  if (state.loading || !state.data) return <p aria-busy="true">Loading…</p>;
+  if (!state.data) return <p aria-busy="true">Loading…</p>;
   return <>{children(state.data)}</>;
 }
 
