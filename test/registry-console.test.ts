@@ -351,7 +351,7 @@ describe('the registry console in Chromium', () => {
       expect(await listed.textContent()).toContain(storefront);
       await listed.getByRole('link').click();
       await expect.poll(() => page.getByTestId('verdict').textContent()).toContain('Failed');
-      const change = page.locator(`tr[data-fingerprint="${failedFingerprint}"]`);
+      const change = page.locator(`tr[data-change="${failedFingerprint}"]`);
       expect(await change.getAttribute('data-criticality')).toBe('BREAKING');
       expect(await change.locator(`li[data-client="${storefront}"]`).textContent()).toContain('ConsoleDescribe (2)');
       expect(await change.locator(`li[data-client="${pos}"]`).textContent()).toContain('PosDescribe (1)');
@@ -360,6 +360,8 @@ describe('the registry console in Chromium', () => {
       await change.getByLabel('Reason').fill('storefront moved to name');
       await change.getByRole('button', { name: 'Approve the change to InventoryItem.description' }).click();
       await expect.poll(() => change.getByTestId('approval').textContent()).toMatch(/Approved by operators\/.*\(pending\)/);
+      // The subgraph's approvals, by fingerprint.
+      await expect.poll(() => page.locator(`tr[data-approval="${failedFingerprint}"]`).textContent()).toContain('storefront moved to name');
       const approvals = await admin(`{ approvals(subgraph: "inventory") { fingerprint approvedBy reason } }`);
       expect(approvals.data!.approvals).toContainEqual(expect.objectContaining({ fingerprint: failedFingerprint, reason: 'storefront moved to name' }));
       await page.screenshot({ path: `${SHOTS}/approved.png`, fullPage: true });
@@ -426,6 +428,24 @@ describe('the registry console in Chromium', () => {
     }
   });
 
+  it('rolls a subgraph back as admin, through the checks of a publish', async () => {
+    const page = await context.newPage();
+    try {
+      const [current] = (await admin(`{ schemaVersions(subgraph: "inventory", first: 1) { version } }`)).data!.schemaVersions;
+      await signIn(page, reg.adminToken);
+      await go(page, '#/subgraphs/inventory');
+      await page.getByRole('button', { name: `Roll back inventory to version ${current.version - 1}` }).click();
+      await page.getByRole('button', { name: `Confirm rollback to v${current.version - 1}` }).click();
+      await page.getByText(`Rolled back: published as v${current.version + 1}`).waitFor();
+      const [newest] = (await admin(`{ schemaVersions(subgraph: "inventory", first: 1) { version commit } }`)).data!.schemaVersions;
+      expect(newest).toEqual({ version: current.version + 1, commit: `rollback to v${current.version - 1} (supergraph.yaml)` });
+      await page.locator(`tr[data-version="${current.version + 1}"]`).waitFor();
+      await page.screenshot({ path: `${SHOTS}/rolled-back.png`, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
   it('refuses each of them to a key without the scope: the page shows the refusal, the API answers FORBIDDEN', async () => {
     const page = await context.newPage();
     try {
@@ -462,7 +482,7 @@ describe('the registry console in Chromium', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn(page, inventoryReader);
       await go(page, `#/checks/${failedCheckId}`);
-      const change = page.locator(`tr[data-fingerprint="${failedFingerprint}"]`);
+      const change = page.locator(`tr[data-change="${failedFingerprint}"]`);
       await change.waitFor();
       expect(await change.locator(`li[data-client="${storefront}"]`).count()).toBe(1);
       expect(await change.getByRole('button', { name: /Approve/ }).count()).toBe(0);

@@ -234,7 +234,7 @@ export function CheckRunPage({ id, ab }: { id: string; ab: Abilities }) {
                     {run.changes.map((c) => {
                       const approval = approvedBy.get(c.fingerprint);
                       return (
-                        <tr key={c.fingerprint} data-fingerprint={c.fingerprint} data-criticality={c.criticality}>
+                        <tr key={c.fingerprint} data-change={c.fingerprint} data-criticality={c.criticality}>
                           <th scope="row">
                             <code>{c.coordinate ?? c.type}</code>
                             <br />
@@ -359,7 +359,7 @@ export function CheckRunPage({ id, ab }: { id: string; ab: Abilities }) {
                       </thead>
                       <tbody>
                         {list.map((a) => (
-                          <tr key={`${a.fingerprint}/${a.createdAt}`} data-fingerprint={a.fingerprint}>
+                          <tr key={`${a.fingerprint}/${a.createdAt}`} data-approval={a.fingerprint}>
                             <th scope="row">
                               <code>{a.fingerprint}</code>
                             </th>
