@@ -446,6 +446,41 @@ describe('the registry console in Chromium', () => {
     }
   });
 
+  it('registers and removes a client\'s trusted documents with its documents scope; refuses another key', async () => {
+    const client = `console-docs-${randomUUID().slice(0, 6)}`;
+    const manager = await issueKey(reg, 'console-docs', [`registry:documents:${client}`]);
+    const page = await context.newPage();
+    try {
+      await signIn(page, manager);
+      const nav = page.getByRole('navigation', { name: 'Registry sections' });
+      expect(await nav.getByRole('link').allTextContents()).toEqual(['Trusted documents', 'First steps']);
+      await go(page, '#/documents');
+      await page.getByLabel('Document (exactly as the client sends it)').fill('query ConsoleDoc { inventoryItems(skus: ["A"]) { sku } }');
+      await page.getByLabel('App version or list name').fill('1.0.0');
+      await page.getByRole('button', { name: 'Register' }).click();
+      const row = page.locator('tbody tr', { hasText: 'ConsoleDoc' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('1.0.0');
+      const listed = await registryClient(reg.registryUrl, manager)(`query($c: String) { trustedDocuments(client: $c) { id operationNames } }`, { c: client });
+      expect(listed.data!.trustedDocuments).toEqual([expect.objectContaining({ operationNames: ['ConsoleDoc'] })]);
+      await page.screenshot({ path: `${SHOTS}/documents.png`, fullPage: true });
+      await row.getByRole('button', { name: /^Remove document sha256:/ }).click();
+      await expect.poll(() => row.count()).toBe(0);
+      expect((await registryClient(reg.registryUrl, manager)(`query($c: String) { trustedDocuments(client: $c) { id } }`, { c: client })).data!.trustedDocuments).toEqual([]);
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signIn(page, outsider);
+      await go(page, `#/documents?client=${client}`);
+      expect(await refusal(page)).toBe('FORBIDDEN');
+      const refused = await registryClient(reg.registryUrl, outsider)(`mutation($i: PublishDocumentsInput!) { publishDocuments(input: $i) { created } }`, {
+        i: { client, documents: [{ body: 'query Sneaky { inventoryItems(skus: ["A"]) { sku } }' }] },
+      });
+      expect(errorCode(refused)).toBe('FORBIDDEN');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('refuses each of them to a key without the scope: the page shows the refusal, the API answers FORBIDDEN', async () => {
     const page = await context.newPage();
     try {
