@@ -63,6 +63,6 @@ module.exports = {
     // Type-only imports count: a domain module that imports an entity's type still depends on the data layer.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^(node_modules|\\.git|logs|\\.omnistock)/' },
+    exclude: { path: '^(node_modules|\\.git|logs|\\.omnistock|test-results|registry/console/dist)/' },
   },
 };

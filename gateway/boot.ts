@@ -4,7 +4,7 @@ import { logger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import type { SubgraphSource } from '../contracts/composition.js';
-import { REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
+import { mountRegistryConsole, REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
 import { credentialsFromHeaders } from './auth/authenticator.js';
 import { createAuthenticator, gatewayAuth } from './auth/index.js';
 import { startGateway } from './gateway.js';
@@ -65,8 +65,10 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
       introspection: introspectionMode(cfg),
       contracts: registry.supergraph,
       ops: opsSettings(cfg),
-      routes: (app) =>
-        registry.mountApi(app, async (headers) => {
+      routes: (app) => {
+        // The registry console (/registry, its bundle under /registry/assets/) beside the API it calls.
+        mountRegistryConsole(app);
+        return registry.mountApi(app, async (headers) => {
           const caller = await authn.identify(credentialsFromHeaders(headers));
           // Checks compose a supergraph: each client's registry calls are bounded (REGISTRY_RATE_LIMIT_PER_MINUTE).
           const budget = rate && caller.clientId ? await rate.take(`registry:${caller.clientId}`) : { ok: true as const };
@@ -77,7 +79,8 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
             });
           }
           return caller;
-        }),
+        });
+      },
       trustedDocuments: trusted,
     });
     const trustedDocuments = trusted;

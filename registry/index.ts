@@ -4,6 +4,7 @@
  */
 export { createRegistryApollo, operatorContext, REGISTRY_PATH, type IdentifyRequest } from './api/api.js';
 export { OPERATOR } from './domain/principal.js';
+export { CONSOLE_PATH, mountRegistryConsole } from './console/routes.js';
 export { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from './feeds/webhooks.js';
 export { SUPERGRAPH_VERSION_HEADER, type RegistrySupergraph } from './feeds/supergraph-source.js';
 export type { UsageRecorder } from './feeds/usage-recorder.js';

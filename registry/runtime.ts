@@ -22,6 +22,7 @@ import type { TrustedDocumentSource } from '../contracts/trusted-documents.js';
 import { CredentialCache } from '../lib/credential-cache.js';
 import { KeyRevocations } from './feeds/key-revocations.js';
 import { ApiKeyService } from './services/api-keys.service.js';
+import { ApiKeyAdmin } from './services/key-admin.service.js';
 import { formatCheckResult } from './domain/check-result.js';
 import { OPERATOR } from './domain/principal.js';
 import { RegistryService } from './services/registry.service.js';
@@ -150,7 +151,7 @@ export async function startRegistry(cfg: Config, opts: { seed?: SubgraphSource[]
     keys: apiKeys,
     usage,
     subscriptionUrls: async () => Object.fromEntries((await service.history.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : []))),
-    mountApi: (app, identify) => mountRegistryApi(app, service, identify),
+    mountApi: (app, identify) => mountRegistryApi(app, service, new ApiKeyAdmin(apiKeys), identify),
     async close() {
       await apiKeys.close();
       await usage.close();

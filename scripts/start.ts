@@ -110,6 +110,7 @@ say(`
 
   Gateway      ${gatewayUrl}   (health: /healthz, readiness: /readyz)
   Registry     ${gatewayUrl.replace(/\/graphql$/, '/registry/graphql')}   (npm run omnistock -- registry --help)
+  Console      ${gatewayUrl.replace(/\/graphql$/, '/registry')}   (the registry console: sign in with the operator's key)
   Ops page     ${gatewayUrl.replace(/\/graphql$/, '/ops')}   (live figures for operators; see README "Operations page")
 ${authBanner(cfg)}${demoKeys ? `
 ${keyLines(demoKeys)}` : ''}

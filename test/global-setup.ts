@@ -1,17 +1,22 @@
 import { createConnection } from 'mysql2/promise';
 import { config } from '../lib/config.js';
+import { buildConsole } from '../scripts/build-console.js';
 
 /** The connections the suite may hold at once, with room to spare. */
 const CONNECTIONS = 600;
 
 /**
- * Runs once before the suite. Two test files run at a time, each starting whole stacks: a pool per
+ * Runs once before the suite. Builds the registry console's bundle first (a second, fast, so even
+ * `npx vitest run <file>` serves a current one).
+ * Two test files run at a time, each starting whole stacks: a pool per
  * subgraph (six), the jobs process's, the registry's, and npm start's child processes. MariaDB's
  * default max_connections (151) runs out under that, and a refused connection fails a test that has
  * nothing wrong with it, so the server is given room first (a global setting, kept until restart).
  * Without the privilege to change it, the suite runs with what the server allows and says so.
  */
 export default async function setup(): Promise<void> {
+  // The registry console's bundle (gitignored): its tests load it in Chromium, and /registry answers 503 without it.
+  await buildConsole();
   const conn = await createConnection(config().MYSQL_URL);
   try {
     const [rows] = await conn.query('SELECT @@GLOBAL.max_connections AS n');

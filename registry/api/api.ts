@@ -6,6 +6,8 @@ import { DomainError, formatError, refusalError } from '../../lib/errors.js';
 import type { Caller } from '../../contracts/identity.js';
 import { OPERATOR, principalOf, type Principal } from '../domain/principal.js';
 import type { RegistryService } from '../services/registry.service.js';
+import type { ApiKeyService } from '../services/api-keys.service.js';
+import { ApiKeyAdmin } from '../services/key-admin.service.js';
 import { registryResolvers, type RegistryContext } from './resolvers/registry.js';
 
 export const REGISTRY_PATH = '/registry/graphql';
@@ -46,7 +48,7 @@ async function principalOfRequest(identify: IdentifyRequest, headers: RequestHea
  * as on /graphql (`x-api-key`, or `Authorization: Bearer` with an API key or JWT) and always must,
  * whatever AUTH_MODE is; registry scopes decide what they may do.
  */
-export async function mountRegistryApi(app: FastifyInstance, service: RegistryService, identify: IdentifyRequest): Promise<() => Promise<void>> {
+export async function mountRegistryApi(app: FastifyInstance, service: RegistryService, keys: ApiKeyAdmin, identify: IdentifyRequest): Promise<() => Promise<void>> {
   const apollo = createRegistryApollo();
   await apollo.start();
   app.route({
@@ -55,14 +57,14 @@ export async function mountRegistryApi(app: FastifyInstance, service: RegistrySe
     handler: fastifyApolloHandler(apollo, {
       context: async (request) => {
         const principal = await principalOfRequest(identify, request.headers);
-        return { service, principal: async () => principal };
+        return { service, keys, principal: async () => principal };
       },
     }),
   });
   return () => apollo.stop();
 }
 
-/** Context of an operator on the database (CLI --local): every action allowed. */
-export function operatorContext(service: RegistryService): RegistryContext {
-  return { service, principal: async () => OPERATOR };
+/** Context of an operator on the database (CLI --local): every action allowed; `keys`: the API keys on the same database. */
+export function operatorContext(service: RegistryService, keys: ApiKeyService): RegistryContext {
+  return { service, keys: new ApiKeyAdmin(keys), principal: async () => OPERATOR };
 }

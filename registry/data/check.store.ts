@@ -12,6 +12,18 @@ export const checkStore = {
     return tx.findOneBy(CheckRunEntity, { id });
   },
 
+  /** Check runs, newest first: of these subgraphs only when given (an empty list: none). */
+  checkRuns(tx: EntityManager, subgraphs: readonly string[] | null, limit: number): Promise<CheckRunEntity[]> {
+    if (subgraphs && !subgraphs.length) return Promise.resolve([]);
+    return tx.find(CheckRunEntity, { where: subgraphs ? { subgraph: In([...subgraphs]) } : {}, order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
+  },
+
+  /** The subgraphs that have check runs. */
+  async checkedSubgraphs(tx: EntityManager): Promise<string[]> {
+    const rows = (await tx.query('SELECT DISTINCT subgraph FROM check_runs ORDER BY subgraph')) as { subgraph: string }[];
+    return rows.map((r) => r.subgraph);
+  },
+
   /** The most recent check that found a change with this fingerprint. */
   async latestChange(tx: EntityManager, fingerprint: string): Promise<CheckChangeEntity | null> {
     const [row] = await tx.find(CheckChangeEntity, { where: { fingerprint }, order: { createdAt: 'DESC' }, take: 1 });

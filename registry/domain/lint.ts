@@ -79,6 +79,11 @@ const CAMEL = /^[a-z][A-Za-z0-9]*$/;
 const UPPER_SNAKE = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 const REPLACEMENT = /\buse\s+`[^`]+`/i;
 const REMOVAL = /\bRemoval:\s*(\d{4}-\d{2}-\d{2})\b/;
+
+/** The removal date (`Removal: YYYY-MM-DD`) a deprecation reason gives, or null. */
+export function removalDateOf(reason: string): string | null {
+  return REMOVAL.exec(reason)?.[1] ?? null;
+}
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Definition = TypeDefinitionNode | TypeExtensionNode;
@@ -137,7 +142,7 @@ function valuesOf(def: Definition): readonly EnumValueDefinitionNode[] {
 export function deprecationsOf(doc: DocumentNode): Deprecation[] {
   const out: Deprecation[] = [];
   const add = (coordinate: string, reason: string | null) => {
-    if (reason !== null) out.push({ coordinate, reason, removalDate: REMOVAL.exec(reason)?.[1] ?? null });
+    if (reason !== null) out.push({ coordinate, reason, removalDate: removalDateOf(reason) });
   };
   for (const def of typeDefinitions(doc)) {
     const type = def.name.value;

@@ -6,7 +6,7 @@ import type { Composer } from './composer.js';
 import { hostStore } from '../data/host.store.js';
 import { endpointProblems, type EndpointProblem } from '../domain/endpoint-rules.js';
 import { BadUserInputError } from '../../lib/errors.js';
-import type { CheckKind } from '../data/check.entity.js';
+import type { CheckKind, CheckRunEntity } from '../data/check.entity.js';
 import { checkStore } from '../data/check.store.js';
 import type { RegistrySubgraphEntity } from '../data/schema.entity.js';
 import { schemaStore, type CurrentSchema } from '../data/schema.store.js';
@@ -40,6 +40,11 @@ export interface Evaluation {
   members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number | null }[];
   /** Every contract composed from the proposed supergraph's subgraphs. */
   contracts: ContractComposition[];
+}
+
+/** A stored check run, with its result. */
+export interface CheckRunView extends CheckRunEntity {
+  parsed: CheckResult;
 }
 
 /**
@@ -253,6 +258,17 @@ export class ChecksService {
         })),
       ],
     );
+  }
+
+  /**
+   * Stored check runs, newest first, each with its result: of the subgraphs `readable` lets
+   * through (every subgraph when it is null), or of `subgraph` alone.
+   */
+  async runs(filter: { subgraph?: string | null; readable: ((subgraph: string) => boolean) | null; limit: number }): Promise<CheckRunView[]> {
+    let subgraphs: string[] | null = filter.subgraph ? [filter.subgraph] : null;
+    if (filter.readable) subgraphs = (subgraphs ?? (await checkStore.checkedSubgraphs(this.m))).filter(filter.readable);
+    const rows = await checkStore.checkRuns(this.m, subgraphs, Math.min(Math.max(filter.limit, 1), 200));
+    return rows.map((row) => ({ ...row, parsed: JSON.parse(row.result) as CheckResult }));
   }
 
   /** A stored check run's result. */

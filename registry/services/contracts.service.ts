@@ -1,13 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { writeTransaction } from '../../lib/db.js';
-import { ConflictError, ForbiddenError, NotFoundError, parseInput } from '../../lib/errors.js';
+import { ConflictError, NotFoundError, parseInput } from '../../lib/errors.js';
 import type { ContractEntity, ContractVersionEntity } from '../data/contract.entity.js';
 import { contractStore } from '../data/contract.store.js';
 import { schemaStore } from '../data/schema.store.js';
 import { schemaChanges, type SchemaChange } from '../domain/changes.js';
 import { contractInputSchema, contractNameSchema, contractSchemaOf, type ContractComposition, type ContractFilter, type ContractInput } from '../domain/contracts.js';
 import type { CompositionProblem } from '../../contracts/composition.js';
-import { authorizeRead, type Principal } from '../domain/principal.js';
+import { authorizeRead, requireAdmin, type Principal } from '../domain/principal.js';
 import type { Composer } from './composer.js';
 
 /** What stores a supergraph version: RegistryService's, the one writer of supergraph versions. */
@@ -73,7 +73,7 @@ export class ContractsService {
    * @throws BadUserInputError for a malformed name or tag
    */
   async set(principal: Principal, input: ContractInput): Promise<SetContractOutcome> {
-    adminOnly(principal, 'define contracts');
+    requireAdmin(principal, 'define contracts');
     const parsed = parseInput(contractInputSchema, input, 'contract');
     return this.deps.serialized(async () => {
       const filters = (await this.filters()).filter((f) => f.name !== parsed.name);
@@ -100,7 +100,7 @@ export class ContractsService {
    * @throws NotFoundError for an unknown contract
    */
   async remove(principal: Principal, name: string): Promise<number> {
-    adminOnly(principal, 'remove contracts');
+    requireAdmin(principal, 'remove contracts');
     const parsed = parseInput(contractNameSchema, name, 'name');
     return this.deps.serialized(async () => {
       if (!(await contractStore.contract(this.m, parsed))) throw new NotFoundError('Contract', parsed);
@@ -139,8 +139,4 @@ export class ContractsService {
       return { value, supergraphVersion };
     });
   }
-}
-
-function adminOnly(principal: Principal, what: string): void {
-  if (!principal.admin) throw new ForbiddenError(`Only registry:admin may ${what}`, { requiredScopes: ['registry:admin'] });
 }

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../domain/check-result.js';
 import { allowed, authorizeRead, mayRead, type Principal } from '../domain/principal.js';
 import type { ApprovalsService } from './approvals.service.js';
-import type { ChecksService } from './checks.service.js';
+import type { CheckRunView, ChecksService } from './checks.service.js';
 import type { ClientPolicyView, DocumentsService } from './documents.service.js';
 import type { RegistryHistory, SubgraphView } from './history.service.js';
 
@@ -54,6 +54,13 @@ export class RegistryReads {
   async checkRun(principal: Principal, id: string): Promise<CheckResult | null> {
     const run = await this.deps.checks.run(id);
     return run && mayRead(principal, run.subgraph) ? run : null;
+  }
+
+  /** Check runs, newest first: of `subgraph` (FORBIDDEN unless the caller may read it), else of every subgraph the caller may read. */
+  checkRuns(principal: Principal, filter: { subgraph?: string | null; first?: number | null }): Promise<CheckRunView[]> {
+    if (filter.subgraph) authorizeRead(principal, filter.subgraph);
+    const readable = mayRead(principal, '*') ? null : (subgraph: string) => mayRead(principal, subgraph);
+    return this.deps.checks.runs({ subgraph: filter.subgraph, readable, limit: filter.first ?? 20 });
   }
 
   async approvals(principal: Principal, filter: { subgraph?: string | null; pendingOnly?: boolean | null }) {

@@ -6,6 +6,7 @@ import type { SubgraphSource } from '../../contracts/composition.js';
 import { Composer, type ComposerSettings } from './composer.js';
 import { RegistryReads } from './reads.service.js';
 import { HostsService } from './hosts.service.js';
+import { ExplorerService } from './explorer.service.js';
 import { hostStore } from '../data/host.store.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
 import { getNamedLock, releaseNamedLock, writeTransaction } from '../../lib/db.js';
@@ -117,6 +118,8 @@ export class RegistryService {
   readonly hosts: HostsService;
   /** Contracts: API schemas per audience, filtered by @tag. */
   readonly contracts: ContractsService;
+  /** The schema explorer: types and fields with their owners, deprecations and usage. */
+  readonly explorer: ExplorerService;
   /** Composes in a thread of its own (close() ends it). */
   private readonly composer: Composer;
 
@@ -143,6 +146,7 @@ export class RegistryService {
     });
     this.checks = new ChecksService(ds, { history: this.history, documents: this.documents, contracts: this.contracts, usageWindowDays: opts.usageWindowDays, composer: this.composer });
     this.hosts = new HostsService(ds);
+    this.explorer = new ExplorerService(ds, { history: this.history, usageWindowDays: opts.usageWindowDays });
     this.reads = new RegistryReads({ history: this.history, checks: this.checks, approvals: this.approvals, documents: this.documents });
   }
 

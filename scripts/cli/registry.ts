@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { config, registryUrl } from '../../lib/config.js';
 import { setLogDestination } from '../../lib/logger.js';
-import { createRegistryApollo, openRegistry, operatorContext } from '../../registry/index.js';
+import { ApiKeyService, createRegistryApollo, openRegistry, operatorContext } from '../../registry/index.js';
 import { print, run, unwrap, type ApiErrorShape } from './common.js';
 
 interface ConnectionOptions {
@@ -35,7 +35,7 @@ async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => P
     await apollo.start();
     try {
       return await work(async (query, variables = {}) => {
-        const res = await apollo.executeOperation({ query, variables }, { contextValue: operatorContext(registry.service) });
+        const res = await apollo.executeOperation({ query, variables }, { contextValue: operatorContext(registry.service, new ApiKeyService(registry.dataSource)) });
         if (res.body.kind !== 'single') throw new Error('unexpected incremental response');
         return unwrap(res.body.singleResult);
       });

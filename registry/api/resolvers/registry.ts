@@ -10,10 +10,15 @@ import type { Principal } from '../../domain/principal.js';
 import type { SubgraphView, SupergraphView } from '../../services/history.service.js';
 import type { PublishOutcome, RegistryService } from '../../services/registry.service.js';
 import type { SchemaVersionEntity } from '../../data/schema.entity.js';
+import type { ApiKeyEntity } from '../../data/api-key.entity.js';
+import type { CheckRunView } from '../../services/checks.service.js';
+import type { ApiKeyAdmin, IssueKeyInput } from '../../services/key-admin.service.js';
 
 /** What every registry API resolver gets: the service and the caller, authenticated on first use. */
 export interface RegistryContext {
   service: RegistryService;
+  /** API keys: listed, issued and revoked by admins. */
+  keys: ApiKeyAdmin;
   /** @throws UnauthenticatedError when the request carries no valid credentials */
   principal(): Promise<Principal>;
 }
@@ -52,6 +57,10 @@ export const registryResolvers = {
     subgraphHosts: async (_: unknown, args: { subgraph: string }, ctx: RegistryContext) => ctx.service.hosts.list(await ctx.principal(), args.subgraph),
     contracts: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.contracts.list(await ctx.principal()),
     contract: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.service.contracts.list(await ctx.principal())).find((c) => c.name === args.name) ?? null,
+    checkRuns: async (_: unknown, args: { subgraph?: string | null; first?: number | null }, ctx: RegistryContext) => ctx.service.reads.checkRuns(await ctx.principal(), args),
+    schemaTypes: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.explorer.types(await ctx.principal()),
+    fieldUsage: async (_: unknown, args: { coordinate: string }, ctx: RegistryContext) => ctx.service.explorer.fieldUsage(await ctx.principal(), args.coordinate),
+    apiKeys: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.keys.list(await ctx.principal()),
   },
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
@@ -70,6 +79,20 @@ export const registryResolvers = {
       ctx.service.hosts.disallow(await ctx.principal(), args.subgraph, args.hosts),
     setContract: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.contracts.set(await ctx.principal(), args.input),
     removeContract: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.contracts.remove(await ctx.principal(), args.name),
+    createApiKey: async (_: unknown, args: { input: IssueKeyInput }, ctx: RegistryContext) => ctx.keys.create(await ctx.principal(), args.input),
+    revokeApiKey: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.keys.revoke(await ctx.principal(), args.id),
+  },
+  CheckRunSummary: {
+    blockers: (r: CheckRunView) => r.parsed.blockers,
+    breakingChanges: (r: CheckRunView) => r.parsed.changes.filter((c) => c.criticality === 'BREAKING').length,
+    compositionErrors: (r: CheckRunView) => r.parsed.composition.errors.length,
+    clients: (r: CheckRunView) => [...new Set(r.parsed.changes.flatMap((c) => c.usage.map((u) => u.clientId)))].sort(),
+  },
+  ApiKey: {
+    prefix: (k: ApiKeyEntity) => k.keyPrefix,
+  },
+  CreatedApiKey: {
+    apiKey: (c: { record: ApiKeyEntity }) => c.record,
   },
   RegistrySubgraph: {
     currentSchema: (s: SubgraphView, _: unknown, ctx: RegistryContext) => (s.currentVersion ? ctx.service.history.schemaVersion(s.name, s.currentVersion) : null),
