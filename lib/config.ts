@@ -41,6 +41,10 @@ const platformSection = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where `npm start` (and the benchmarks, each in a folder of its own) write each service's log, <service>.log. */
   LOG_DIR: z.string().min(1).default('logs'),
+  /** npm start: `auto` starts a MariaDB and a Redis of its own (installed binaries, or docker compose) where none answers at MYSQL_URL / REDIS_URL; `off` fails instead. */
+  LOCAL_SERVICES: z.enum(['auto', 'off']).default('auto'),
+  /** Where the MariaDB and Redis npm start brings keep their data between starts. */
+  LOCAL_SERVICES_DIR: z.string().min(1).default('.omnistock'),
   MYSQL_URL: z
     .url()
     .refine((u) => u.startsWith('mysql://'), 'must be a mysql:// URL')

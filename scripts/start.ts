@@ -1,15 +1,19 @@
 /**
- * npm start: the whole system in one command. Checks MySQL and Redis, migrates every subgraph's
- * database, seeds the demo estate into an empty one, starts the six subgraphs, the jobs process and
- * the gateway as child processes, prints the URLs, and stops everything cleanly on Ctrl-C.
+ * npm start: the whole system in one command. Makes sure MySQL and Redis answer (starting its own
+ * where none does: scripts/local-services.ts), migrates every subgraph's database, seeds the demo
+ * estate into an empty one, starts the six subgraphs, the jobs process and the gateway as child
+ * processes and supervises them (one that dies is restarted with backoff while the others keep
+ * serving), prints the URLs, and stops everything cleanly on Ctrl-C.
  */
+import { createConnection as tcpConnect } from 'node:net';
 import { authMode, config, SUBGRAPH_NAMES } from '../lib/config.js';
 import { compose, formatCompositionErrors, readSupergraphConfig } from '../contracts/composition.js';
 import { syncRegistryFromConfig } from '../registry/index.js';
 import { DEMO_KEYS, demoKeysFile, ensureDemoKeys, serviceKeysFile, type DemoRole } from './demo/keys.js';
 import { ensureServiceKeys } from './cli/service-keys.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
-import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, tail, waitReady, type ServiceProcess } from './system.js';
+import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceProcess } from './system.js';
+import { ensureLocalServices, type LocalServices } from './local-services.js';
 
 const cfg = config();
 const started = Date.now();
@@ -19,9 +23,36 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
+/** Whether something listens at a service URL's host and port (what answers is checked by preflight). */
+function listening(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || defaultPort), timeout: 2000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+let local: LocalServices | undefined;
+if (cfg.LOCAL_SERVICES === 'auto') {
+  try {
+    local = await ensureLocalServices({ mysql: cfg.MYSQL_URL, redis: cfg.REDIS_URL }, cfg.LOCAL_SERVICES_DIR, (kind) =>
+      kind === 'mysql' ? listening(cfg.MYSQL_URL, 3306) : listening(cfg.REDIS_URL, 6379),
+    );
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  for (const line of local!.started) say(`▸ started ${line} (stopped with the rest)`);
+}
 try {
   await preflight(cfg);
 } catch (err) {
+  await local?.stop();
   fail(`${(err as Error).message}\n  Start it (see README: "Requirements"), or run \`docker compose up -d\` and try again.`);
 }
 
@@ -73,16 +104,37 @@ async function shutdown(code: number): Promise<never> {
   say('\n▸ stopping');
   simulator?.child.kill('SIGTERM');
   await stopAll(services);
+  await local?.stop();
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-function watch(svc: ServiceProcess): void {
+/** Waits before the n-th restart in a row of one service (reset once it has run a minute). */
+const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
+const STABLE_AFTER_MS = 60_000;
+
+/**
+ * Restarts a service that exits while npm start runs, with backoff, in its place in `services`; the
+ * others keep serving meanwhile (the gateway answers with what it can reach). Ctrl-C stops all.
+ */
+function supervise(svc: ServiceProcess, attempt = 0): void {
+  const since = Date.now();
   svc.child.once('exit', (code, signal) => {
     if (stopping) return;
-    process.stderr.write(`\n✖ ${svc.name} exited (${signal ?? `code ${code}`}); last lines of ${svc.logFile}:\n${tail(svc.logFile)}\n`);
-    void shutdown(1);
+    const streak = Date.now() - since >= STABLE_AFTER_MS ? 0 : attempt;
+    const delay = RESTART_BACKOFF_MS[Math.min(streak, RESTART_BACKOFF_MS.length - 1)]!;
+    process.stderr.write(`↻ ${svc.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s (log: ${svc.logFile})\n`);
+    setTimeout(() => {
+      if (stopping) return;
+      const next = spawnService(cfg, svc.name, serviceEnv);
+      services[services.indexOf(svc)] = next;
+      supervise(next, streak + 1);
+      waitReady(next).then(
+        () => say(`✔ ${svc.name} is back (pid ${next.child.pid})`),
+        (err: Error) => process.stderr.write(`✖ ${svc.name} did not come back: ${err.message.split('\n')[0]}\n`),
+      );
+    }, delay);
   });
 }
 
@@ -102,7 +154,7 @@ try {
   process.stderr.write(`\n✖ ${(err as Error).message}\n`);
   await shutdown(1);
 }
-services.forEach(watch);
+services.forEach((s) => supervise(s));
 
 const gatewayUrl = services.at(-1)!.url;
 say(`
@@ -116,9 +168,9 @@ ${authBanner(cfg)}${demoKeys ? `
 ${keyLines(demoKeys)}` : ''}
 ${services
   .slice(0, -1)
-  .map((s) => `  ${s.name.padEnd(12)} ${s.url}`)
+  .map((s) => `  ${s.name.padEnd(12)} ${s.url}   (pid ${s.child.pid})`)
   .join('\n')}${simulator ? `\n  Marketplace simulator ${simulator.url}   (npm run omnistock -- marketplace status)` : ''}
-  Logs         ${cfg.LOG_DIR}/<service>.log
+  Logs         ${cfg.LOG_DIR}/<service>.log   (a service that dies is restarted; the others keep serving)
 
 Try it:
 
