@@ -99,7 +99,9 @@ if (cfg.SEED_DEMO && authMode(cfg) === 'enforce') {
 
 const services: ServiceProcess[] = [];
 let stopping = false;
-async function shutdown(code: number): Promise<never> {
+async function shutdown(code: number): Promise<void> {
+  // A second Ctrl-C (or the SIGTERM a wrapper forwards) waits for the first shutdown.
+  if (stopping) return;
   stopping = true;
   say('\n▸ stopping');
   simulator?.child.kill('SIGTERM');
