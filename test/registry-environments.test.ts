@@ -164,6 +164,12 @@ describe('registry environments', () => {
     expect(change).toMatchObject({ criticality: 'BREAKING', approved: false });
     const approveInStaging = await admin('mutation($f: String!) { approve(input: { fingerprint: $f, environment: "staging" }) { environment fingerprint } }', { f: change.fingerprint });
     expect(approveInStaging.data!.approve).toEqual({ environment: 'staging', fingerprint: change.fingerprint });
+    // The approval holds in staging only.
+    const checks = await admin('mutation($sdl: String!) { s: check(input: { subgraph: "inventory", sdl: $sdl, environment: "staging" }) { ok environment changes { fingerprint approved } } p: check(input: { subgraph: "inventory", sdl: $sdl }) { ok environment changes { fingerprint approved } } }', { sdl });
+    expect(checks.data!.s).toMatchObject({ ok: true, environment: 'staging' });
+    expect(checks.data!.s.changes).toContainEqual({ fingerprint: change.fingerprint, approved: true });
+    expect(checks.data!.p).toMatchObject({ ok: false, environment: 'production' });
+    expect(checks.data!.p.changes).toContainEqual({ fingerprint: change.fingerprint, approved: false });
     const productionBefore = await latest('production');
     const inStaging = await admin(PUBLISH, { input: { subgraph: 'inventory', sdl, environment: 'staging' } });
     expect(inStaging.data!.publish.__typename).toBe('Published');
