@@ -6,6 +6,7 @@ import { configWith, ConfigError, registryDatabaseName, SUBGRAPH_NAMES } from '.
 import { createDataSource, ensureDatabase } from '../lib/db.js';
 import { REGISTRY_MIGRATIONS } from '../registry/index.js';
 import { errorCode, gql, uniq } from './client.js';
+import { runScript } from './process.js';
 import { issueKey, PUBLISH, registryClient, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
 
 /**
@@ -250,6 +251,17 @@ describe('registry environments', () => {
     expect(promoted.errors).toBeUndefined();
     expect(promoted.data!.promote).toMatchObject({ __typename: 'Published', schemaVersion: { version: 2 } });
     expect(await currentVersion(PARTNER, 'production')).toBe(2);
+  });
+
+  it('promotes with the CLI (npm run omnistock -- registry promote), naming the version', async () => {
+    const v3 = PARTNER_SDL.replace('  envPong: String\n', '  envPong: String\n  "Answers nothing yet."\n  envLater: Int\n  "Nor this."\n  envLast: Int\n');
+    const published = await admin(PUBLISH, { input: { subgraph: PARTNER, sdl: v3, environment: 'staging' } });
+    expect(published.data!.publish).toMatchObject({ __typename: 'Published', schemaVersion: { version: 3 } });
+    const env = { DB_PREFIX: reg.cfg.DB_PREFIX, REDIS_KEY_PREFIX: reg.cfg.REDIS_KEY_PREFIX, LOG_LEVEL: 'warn' };
+    const run = await runScript('scripts/cli.ts', ['registry', 'promote', PARTNER, '--from', 'staging', '--to', 'production', '--local', '--json'], env, 50_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ __typename: 'Published', created: true, schemaVersion: { version: 3 }, check: { environment: 'production', ok: true } });
+    expect(await currentVersion(PARTNER, 'production')).toBe(3);
   });
 
   it('refuses an unknown environment as BAD_USER_INPUT, writing nothing', async () => {
