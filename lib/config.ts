@@ -250,7 +250,7 @@ const registrySection = z.object({
   REGISTRY_ENVIRONMENTS: environmentList.default(['staging', 'production']).refine((l) => l.includes('production'), 'must include production'),
   /** The environment whose supergraph this gateway serves and under which it records usage; one of REGISTRY_ENVIRONMENTS. */
   REGISTRY_ENVIRONMENT: environmentName.default('production'),
-  /** Environments only a promotion (`registry:promote:<subgraph>`) may change, comma-separated; a publish, rollback or removal there then needs registry:admin. Default: none. */
+  /** Environments that take changes by promotion, comma-separated: a publish, rollback or removal there also needs `registry:promote:<subgraph>` (or registry:admin). Default: none. */
   REGISTRY_PROMOTION_REQUIRED: environmentList.default([]),
 });
 

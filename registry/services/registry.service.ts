@@ -215,6 +215,8 @@ export class RegistryService {
     const environment = this.environment(input.environment);
     const parsed = parseInput(publishSchema, input, 'check');
     authorize(principal, 'CHECK', parsed.subgraph);
+    // A check of an environment no one has published to yet is against production's copy, as its first publish would be.
+    if ((await schemaStore.latestSupergraphId(this.m, environment)) === 0) await this.withLock('publish', PUBLISH_LOCK_WAIT_S, () => this.startEnvironment(environment));
     const owner = await schemaStore.ownerOf(this.m, parsed.subgraph);
     const evaluation = await this.checks.evaluate(parsed, { environment, team: owner ?? this.newSubgraphTeam(principal, parsed), anyHost: principal.admin });
     await this.checks.record(evaluation.result, 'CHECK', principal);
