@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSupergraphConfig } from '../contracts/composition.js';
 import { startRegistryGateway, type RegistryGateway } from '../gateway/boot.js';
@@ -6,6 +7,7 @@ import { configWith, ConfigError, registryDatabaseName, SUBGRAPH_NAMES } from '.
 import { createDataSource, ensureDatabase } from '../lib/db.js';
 import { REGISTRY_MIGRATIONS } from '../registry/index.js';
 import { errorCode, gql, uniq } from './client.js';
+import { waitFor } from './events.js';
 import { runScript } from './process.js';
 import { issueKey, PUBLISH, registryClient, startPartnerSubgraph, waitForVersion, type RegistryStack, startRegistryStack } from './registry-helpers.js';
 
@@ -36,6 +38,17 @@ let reg: RegistryStack;
 let staging: RegistryGateway;
 let admin: ReturnType<typeof registryClient>;
 let partner: Awaited<ReturnType<typeof startPartnerSubgraph>>;
+/** SCHEMA_PUBLISHED deliveries' data, as a webhook receiver gets them. */
+const deliveries: Record<string, unknown>[] = [];
+const hooks = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    const delivery = JSON.parse(body) as { event: string; data: Record<string, unknown> };
+    if (delivery.event === 'SCHEMA_PUBLISHED') deliveries.push(delivery.data);
+    res.writeHead(204).end();
+  });
+});
 const PARTNER = `envp${randomUUID().slice(0, 6)}`;
 
 function stagingCfg(extra: Record<string, string> = {}) {
@@ -65,10 +78,14 @@ beforeAll(async () => {
   admin = registryClient(reg.registryUrl, reg.adminToken);
   staging = await startGatewayOn(stagingCfg());
   partner = await startPartnerSubgraph(PARTNER_SDL, { Query: { envPing: () => true, envPong: () => 'pong' } });
+  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+  const hook = await admin('mutation($u: String!) { addWebhook(input: { url: $u, events: [SCHEMA_PUBLISHED] }) { secret } }', { u: `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hooks` });
+  expect(hook.errors).toBeUndefined();
 });
 
 afterAll(async () => {
   await partner?.close();
+  hooks.close();
   await staging?.close();
   await reg?.close();
 });
@@ -145,6 +162,12 @@ describe('registry environments', () => {
     expect(served.data).toEqual({ envPong: 'pong' });
     const history = await admin('{ supergraphVersions(first: 1) { version environment reason } }');
     expect(history.data!.supergraphVersions[0]).toMatchObject({ environment: 'production', reason: expect.stringContaining(`promote ${PARTNER} v1`) });
+    // The webhook names the environment of each.
+    await waitFor('both SCHEMA_PUBLISHED deliveries', async () => deliveries.filter((d) => d.subgraph === PARTNER).length >= 2);
+    expect(deliveries.filter((d) => d.subgraph === PARTNER)).toEqual([
+      expect.objectContaining({ environment: 'staging', kind: 'PUBLISH', schemaVersion: 1, supergraphVersion: published.data!.publish.supergraphVersion }),
+      expect.objectContaining({ environment: 'production', kind: 'PROMOTE', schemaVersion: 1, supergraphVersion: promoted.data!.promote.supergraphVersion, routingUrl: partner.url }),
+    ]);
   });
 
   it('runs the checks again against production when promoting: approvals, history and rollback are per environment', async () => {
