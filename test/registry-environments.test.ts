@@ -248,6 +248,30 @@ describe('registry environments', () => {
     expect(crossRead.data!.supergraphVersion).toBeNull();
   });
 
+  it("records usage under its gateway's environment: staging's clients weigh in staging's checks, not production's", async () => {
+    const client = uniq('staging-tester-').toLowerCase();
+    expect((await gql(staging.url, 'query StagingDescribe { inventoryItem(sku: "NOPE") { sku description } }', {}, { 'x-client-id': client })).errors).toBeUndefined();
+    await staging.usage.flush();
+    const [row] = (await reg.gateway.registry.dataSource.query('SELECT environment FROM usage_records WHERE client_id = ? LIMIT 1', [client])) as { environment: string }[];
+    expect(row).toEqual({ environment: 'staging' });
+
+    const without = (sdl: string) => {
+      const edited = sdl.replace('  "Longer description, when there is one."\n  description: String\n', '');
+      expect(edited).not.toBe(sdl);
+      return edited;
+    };
+    const CHECK_ENV = 'mutation($sdl: String!, $e: String) { check(input: { subgraph: "inventory", sdl: $sdl, environment: $e }) { environment changes { coordinate criticality usage { clientId } } } }';
+    const inStaging = await admin(CHECK_ENV, { sdl: without(await currentSdl('inventory', 'staging')), e: 'staging' });
+    expect(inStaging.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'InventoryItem.description')).toEqual({
+      coordinate: 'InventoryItem.description',
+      criticality: 'BREAKING',
+      usage: [{ clientId: client }],
+    });
+    const inProduction = await admin(CHECK_ENV, { sdl: without(await currentSdl('inventory', 'production')) });
+    expect(inProduction.data!.check.environment).toBe('production');
+    expect(inProduction.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'InventoryItem.description')).toMatchObject({ criticality: 'SAFE', usage: [] });
+  });
+
   it('lets a key that may publish publish to staging but neither promote nor publish to production', async () => {
     const withEnvPong = PARTNER_SDL.replace('  envPong: String\n', '  envPong: String\n  "Answers nothing yet."\n  envLater: Int\n');
     const publisher = registryClient(reg.registryUrl, await issueKey(reg, 'publisher', [`registry:publish:${PARTNER}`], 'operators'));
