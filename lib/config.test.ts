@@ -53,4 +53,21 @@ describe('parseConfig', () => {
       expect(() => parseConfig({ DB_POOL_SIZE: 'many' }, name)).toThrow(/DB_POOL_SIZE/);
     }
   });
+
+  it('reads the registry environments: production always among them, the gateway\'s one of them', () => {
+    const cfg = parseConfig({});
+    expect(cfg.REGISTRY_ENVIRONMENTS).toEqual(['staging', 'production']);
+    expect(cfg.REGISTRY_ENVIRONMENT).toBe('production');
+    expect(cfg.REGISTRY_PROMOTION_REQUIRED).toEqual([]);
+    const qa = parseConfig({ REGISTRY_ENVIRONMENTS: 'qa, staging,production', REGISTRY_ENVIRONMENT: 'qa', REGISTRY_PROMOTION_REQUIRED: 'production' });
+    expect(qa.REGISTRY_ENVIRONMENTS).toEqual(['qa', 'staging', 'production']);
+    expect(qa.REGISTRY_ENVIRONMENT).toBe('qa');
+    expect(qa.REGISTRY_PROMOTION_REQUIRED).toEqual(['production']);
+    expect(() => parseConfig({ REGISTRY_ENVIRONMENTS: 'staging' })).toThrow(/REGISTRY_ENVIRONMENTS: must include production/);
+    expect(() => parseConfig({ REGISTRY_ENVIRONMENT: 'qa' })).toThrow(/REGISTRY_ENVIRONMENT: "qa" is not one of REGISTRY_ENVIRONMENTS \(staging, production\)/);
+    expect(() => parseConfig({ REGISTRY_PROMOTION_REQUIRED: 'prod' }, 'gateway')).toThrow(/REGISTRY_PROMOTION_REQUIRED: "prod"/);
+    expect(() => parseConfig({ REGISTRY_ENVIRONMENTS: 'Staging,production' })).toThrow(/REGISTRY_ENVIRONMENTS/);
+    // Only the gateway (and the tooling) reads them.
+    expect(parseConfig({ REGISTRY_ENVIRONMENT: 'qa' }, 'orders').REGISTRY_ENVIRONMENT).toBe('qa');
+  });
 });

@@ -16,6 +16,14 @@ const optionalWsUrl = z
   .refine((u) => u.startsWith('ws://') || u.startsWith('wss://'), 'must be a ws:// or wss:// URL')
   .optional();
 
+/** A registry environment's name. */
+const environmentName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, _ and -, starting with a letter; at most 32');
+/** A comma-separated list of registry environments. */
+const environmentList = z
+  .string()
+  .transform((v) => [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))])
+  .pipe(z.array(environmentName));
+
 /** A `client=number,client=number` list (per-client overrides of a gateway limit). */
 function perClientNumbers(shape: string) {
   return z
@@ -242,7 +250,31 @@ const registrySection = z.object({
   REGISTRY_COMPOSITION_QUEUE: z.coerce.number().int().min(1).max(1000).default(16),
   /** Webhook subscribers hear of a deprecated field this many days before its removal date. */
   REGISTRY_DEPRECATION_NOTICE_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /** The registry's environments, comma-separated; must include `production` (where existing data lives). */
+  REGISTRY_ENVIRONMENTS: environmentList.default(['staging', 'production']).refine((l) => l.includes('production'), 'must include production'),
+  /** The environment whose supergraph this gateway serves and under which it records usage; one of REGISTRY_ENVIRONMENTS. */
+  REGISTRY_ENVIRONMENT: environmentName.default('production'),
+  /** Environments that take changes by promotion, comma-separated: a publish, rollback or removal there also needs `registry:promote:<subgraph>` (or registry:admin). Default: none. */
+  REGISTRY_PROMOTION_REQUIRED: environmentList.default([]),
 });
+
+/** REGISTRY_ENVIRONMENT and REGISTRY_PROMOTION_REQUIRED must name environments of REGISTRY_ENVIRONMENTS. */
+function registryEnvironmentProblems(cfg: Pick<Config, 'REGISTRY_ENVIRONMENTS' | 'REGISTRY_ENVIRONMENT' | 'REGISTRY_PROMOTION_REQUIRED'>): string[] {
+  const known = cfg.REGISTRY_ENVIRONMENTS.join(', ');
+  return [
+    ...(cfg.REGISTRY_ENVIRONMENTS.includes(cfg.REGISTRY_ENVIRONMENT) ? [] : [`REGISTRY_ENVIRONMENT: "${cfg.REGISTRY_ENVIRONMENT}" is not one of REGISTRY_ENVIRONMENTS (${known})`]),
+    ...cfg.REGISTRY_PROMOTION_REQUIRED.filter((e) => !cfg.REGISTRY_ENVIRONMENTS.includes(e)).map((e) => `REGISTRY_PROMOTION_REQUIRED: "${e}" is not one of REGISTRY_ENVIRONMENTS (${known})`),
+  ];
+}
+
+/**
+ * @throws ConfigError when REGISTRY_ENVIRONMENT (or REGISTRY_PROMOTION_REQUIRED) names an environment
+ * REGISTRY_ENVIRONMENTS does not list (the registry's boot calls it: a config built by hand is checked too)
+ */
+export function assertRegistryEnvironments(cfg: Config): void {
+  const problems = registryEnvironmentProblems(cfg);
+  if (problems.length) throw new ConfigError(problems);
+}
 
 /** The inventory subgraph (and its reservation expiry in the jobs process). */
 const inventorySection = z.object({
@@ -452,6 +484,10 @@ export function parseConfig(env: Record<string, string | undefined>, name?: Proc
   const result = own.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  if ('REGISTRY_ENVIRONMENT' in own.shape) {
+    const problems = registryEnvironmentProblems(result.data as Config);
+    if (problems.length) throw new ConfigError(problems);
   }
   const others = Object.entries(configSchema.shape)
     .filter(([key]) => !(key in own.shape))

@@ -2,8 +2,9 @@ import { SubgraphHostEntity } from './data/host.entity.js';
 import { SubgraphHosts1738000000000 } from './data/migrations/1738000000000-subgraph-hosts.js';
 import { Contracts1740000000000 } from './data/migrations/1740000000000-contracts.js';
 import { ContractEntity, ContractVersionEntity } from './data/contract.entity.js';
+import { Environments1739000000000 } from './data/migrations/1739000000000-environments.js';
 import type { DataSource } from 'typeorm';
-import { registryDatabaseName, type Config } from '../lib/config.js';
+import { assertRegistryEnvironments, registryDatabaseName, type Config } from '../lib/config.js';
 import { openDatabase } from '../lib/db.js';
 import { logger } from '../lib/logger.js';
 import type { SubgraphSource } from '../contracts/composition.js';
@@ -53,7 +54,7 @@ export const REGISTRY_ENTITIES = [
   ContractEntity,
   ContractVersionEntity,
 ];
-export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000, UsageOmissions1737000000000, SubgraphHosts1738000000000, Contracts1740000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1733000000000, CreateApiKeys1734000000000, CreateTrustedDocuments1735000000000, UnifyIdentity1736000000000, UsageOmissions1737000000000, SubgraphHosts1738000000000, Environments1739000000000, Contracts1740000000000];
 
 /** Opens the registry's database `<DB_PREFIX>_registry` (the gateway's: it also holds the API keys, the one identity store), creating it and applying its migrations when needed. */
 export function openRegistryDatabase(cfg: Config): Promise<DataSource> {
@@ -72,6 +73,7 @@ export interface Registry {
  * this process also sends them (the gateway does; the CLI only queues).
  */
 export async function openRegistry(cfg: Config, opts: { deliverWebhooks: boolean }): Promise<Registry> {
+  assertRegistryEnvironments(cfg);
   const ds = await openRegistryDatabase(cfg);
   const webhooks = WebhookDispatcher.create(ds, webhookSettings(cfg), { deliver: opts.deliverWebhooks });
   const service = new RegistryService(ds, {
@@ -80,6 +82,7 @@ export async function openRegistry(cfg: Config, opts: { deliverWebhooks: boolean
     composition: { timeoutMs: cfg.REGISTRY_COMPOSITION_TIMEOUT_MS, maxQueued: cfg.REGISTRY_COMPOSITION_QUEUE },
     events: webhooks,
     log: logger().child({ component: 'registry' }),
+    environments: { names: cfg.REGISTRY_ENVIRONMENTS, promotionRequired: cfg.REGISTRY_PROMOTION_REQUIRED },
   });
   return {
     dataSource: ds,
@@ -107,13 +110,13 @@ export async function openKeyStore(cfg: Config, ds: DataSource): Promise<ApiKeyS
 /** What a gateway serves from the registry, each behind an interface of the gateway's own. */
 export interface RunningRegistry {
   registry: Registry;
-  /** The newest supergraph, polled: a SupergraphSdlHook and a plugin naming each response's version. */
+  /** The newest supergraph of REGISTRY_ENVIRONMENT, polled: a SupergraphSdlHook and a plugin naming each response's version. */
   supergraph: RegistrySupergraph;
   /** The trusted documents and client policies. */
   documents: TrustedDocumentSource;
   /** The API keys (the one identity store). */
   keys: ApiKeyService;
-  /** Records which fields each client uses (a gateway plugin). */
+  /** Records which fields each client uses (a gateway plugin), under REGISTRY_ENVIRONMENT. */
   usage: UsageRecorder;
   /** graphql-ws URLs of the subgraphs that registered one, by name. */
   subscriptionUrls(): Promise<Record<string, string>>;
@@ -124,16 +127,19 @@ export interface RunningRegistry {
 
 /**
  * The registry's boot in a serving process: its database (seeded from `seed` when empty), its
- * workers (webhook deliveries, the daily deprecation check) and what a gateway reads from it.
+ * workers (webhook deliveries, the daily deprecation check) and what a gateway reads from it: the
+ * supergraph of REGISTRY_ENVIRONMENT, and usage recorded under it.
+ * @throws ConfigError when REGISTRY_ENVIRONMENT is not one of REGISTRY_ENVIRONMENTS
  */
 export async function startRegistry(cfg: Config, opts: { seed?: SubgraphSource[] } = {}): Promise<RunningRegistry> {
   const log = logger().child({ component: 'registry' });
+  const environment = cfg.REGISTRY_ENVIRONMENT;
   const registry = await openRegistry(cfg, { deliverWebhooks: true });
   const { service } = registry;
   let maintenance: ScheduledWorker | undefined;
   let keys: ApiKeyService | undefined;
   try {
-    if (opts.seed) await service.seed(opts.seed);
+    if (opts.seed) await service.seed(opts.seed, environment);
     maintenance = await startRegistryMaintenance(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
     keys = await openKeyStore(cfg, registry.dataSource);
   } catch (err) {
@@ -141,16 +147,16 @@ export async function startRegistry(cfg: Config, opts: { seed?: SubgraphSource[]
     await registry.close().catch(() => {});
     throw err;
   }
-  const usage = new UsageRecorder((rows) => service.recordUsage(rows), cfg.REGISTRY_USAGE_FLUSH_MS, log);
+  const usage = new UsageRecorder((rows) => service.recordUsage(rows.map((r) => ({ ...r, environment }))), cfg.REGISTRY_USAGE_FLUSH_MS, log);
   const jobs = maintenance;
   const apiKeys = keys;
   return {
     registry,
-    supergraph: new RegistrySupergraph(service, cfg.REGISTRY_POLL_MS, log),
+    supergraph: new RegistrySupergraph(service, cfg.REGISTRY_POLL_MS, log, environment),
     documents: service.documents,
     keys: apiKeys,
     usage,
-    subscriptionUrls: async () => Object.fromEntries((await service.history.subgraphs()).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : []))),
+    subscriptionUrls: async () => Object.fromEntries((await service.history.subgraphs(environment)).flatMap((s) => (s.subscriptionUrl ? [[s.name, s.subscriptionUrl]] : []))),
     mountApi: (app, identify) => mountRegistryApi(app, service, new ApiKeyAdmin(apiKeys), identify),
     async close() {
       await apiKeys.close();
@@ -162,13 +168,14 @@ export async function startRegistry(cfg: Config, opts: { seed?: SubgraphSource[]
 }
 
 /**
- * `npm start`'s registry step: migrates the registry database and brings it in line with the
- * supergraph config as an operator (seeding an empty registry); returns a line per subgraph.
+ * `npm start`'s registry step: migrates the registry database and brings REGISTRY_ENVIRONMENT
+ * (production by default) in line with the supergraph config as an operator (seeding an empty
+ * registry); returns a line per subgraph.
  */
 export async function syncRegistryFromConfig(cfg: Config, sources: SubgraphSource[]): Promise<string[]> {
   const registry = await openRegistry(cfg, { deliverWebhooks: false });
   try {
-    const outcomes = await registry.service.syncFromSources(OPERATOR, sources);
+    const outcomes = await registry.service.syncFromSources(OPERATOR, sources, cfg.REGISTRY_ENVIRONMENT);
     return outcomes.map((o) => {
       if (o.outcome === 'blocked') {
         return `${o.subgraph}: NOT published, the gateway keeps its current version:\n${formatCheckResult(o.check!).replace(/^/gm, '      ')}`;

@@ -202,8 +202,16 @@ describe('contract history', () => {
     expect(history.length).toBeGreaterThanOrEqual(3);
     expect(new Set(history.map((h: { hash: string }) => h.hash)).size).toBeGreaterThanOrEqual(3);
 
+    // Contracts hold in every environment: staging, started as a copy of production, has partner's schema.
+    const staged = await admin(CONTRACT_CHECK, { input: { subgraph: 'inventory', sdl: taggedInventory(), environment: 'staging' } });
+    expect(staged.errors).toBeUndefined();
+    expect(staged.data!.check.contracts.map((c: { contract: string }) => c.contract)).toEqual(['partner']);
+    const stagingContracts = async () => (await admin('{ supergraphVersion(environment: "staging") { contracts { contract } } }')).data!.supergraphVersion.contracts;
+    expect(await stagingContracts()).toEqual([{ contract: 'partner' }]);
+
     const removed = await admin('mutation { removeContract(name: "partner") }');
     expect(removed.errors).toBeUndefined();
+    expect(await stagingContracts()).toEqual([]);
     await waitForVersion(reg.url, removed.data!.removeContract);
     const refused = await gql(reg.url, '{ inventoryItems(skus: ["NOPE"]) { sku barcode } }', {}, asKey(partnerKey));
     expect(refused.status).toBe(403);

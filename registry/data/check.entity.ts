@@ -1,13 +1,17 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../lib/db.js';
 
-export type CheckKind = 'CHECK' | 'PUBLISH' | 'ROLLBACK' | 'REMOVE';
+export type CheckKind = 'CHECK' | 'PUBLISH' | 'ROLLBACK' | 'REMOVE' | 'PROMOTE';
 
 /** One check (on its own, or the one a publish or rollback ran), with its full result as JSON. */
 @Entity({ name: 'check_runs' })
 export class CheckRunEntity {
   @PrimaryColumn({ type: 'char', length: 36 })
   id!: string;
+
+  /** The registry environment it checked against. */
+  @Column({ type: 'varchar', length: 32 })
+  environment!: string;
 
   @Column({ type: 'varchar', length: 64 })
   subgraph!: string;
@@ -65,6 +69,10 @@ export class CheckChangeEntity {
 export class ApprovalEntity {
   @PrimaryColumn({ type: 'bigint', generated: 'increment', transformer: bigintAsNumber })
   id!: number;
+
+  /** The registry environment it lets the change through in. */
+  @Column({ type: 'varchar', length: 32 })
+  environment!: string;
 
   @Column({ type: 'char', length: 16 })
   fingerprint!: string;

@@ -30,10 +30,10 @@ export const checkStore = {
     return row ?? null;
   },
 
-  /** Approvals not yet shipped, of any of these fingerprints. */
-  pendingApprovals(tx: EntityManager, fingerprints: readonly string[]): Promise<ApprovalEntity[]> {
+  /** The environment's approvals not yet shipped, of any of these fingerprints. */
+  pendingApprovals(tx: EntityManager, environment: string, fingerprints: readonly string[]): Promise<ApprovalEntity[]> {
     if (!fingerprints.length) return Promise.resolve([]);
-    return tx.find(ApprovalEntity, { where: { fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() } });
+    return tx.find(ApprovalEntity, { where: { environment, fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() } });
   },
 
   async insertApproval(tx: EntityManager, row: Omit<ApprovalEntity, 'id'>): Promise<ApprovalEntity> {
@@ -42,9 +42,10 @@ export const checkStore = {
   },
 
   /** Newest first. */
-  approvals(tx: EntityManager, filter: { subgraph?: string | null; pendingOnly: boolean }, limit: number): Promise<ApprovalEntity[]> {
+  approvals(tx: EntityManager, filter: { environment: string; subgraph?: string | null; pendingOnly: boolean }, limit: number): Promise<ApprovalEntity[]> {
     return tx.find(ApprovalEntity, {
       where: {
+        environment: filter.environment,
         ...(filter.subgraph ? { subgraph: filter.subgraph } : {}),
         ...(filter.pendingOnly ? { shippedSupergraphVersion: IsNull() } : {}),
       },
@@ -53,8 +54,8 @@ export const checkStore = {
     });
   },
 
-  async markShipped(tx: EntityManager, fingerprints: readonly string[], supergraphVersion: number): Promise<void> {
+  async markShipped(tx: EntityManager, environment: string, fingerprints: readonly string[], supergraphVersion: number): Promise<void> {
     if (!fingerprints.length) return;
-    await tx.update(ApprovalEntity, { fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() }, { shippedSupergraphVersion: supergraphVersion });
+    await tx.update(ApprovalEntity, { environment, fingerprint: In([...fingerprints]), shippedSupergraphVersion: IsNull() }, { shippedSupergraphVersion: supergraphVersion });
   },
 };

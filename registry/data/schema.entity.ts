@@ -1,9 +1,13 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../../lib/db.js';
 
-/** A subgraph the registry knows: where the gateway reaches it and which team owns it. */
+/** A subgraph in one registry environment: where that environment's gateways reach it, its current schema version, and which team owns it. */
 @Entity({ name: 'registry_subgraphs' })
 export class RegistrySubgraphEntity {
+  /** The registry environment (REGISTRY_ENVIRONMENTS) this row is of. */
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  environment!: string;
+
   @PrimaryColumn({ type: 'varchar', length: 64 })
   name!: string;
 
@@ -62,6 +66,10 @@ export class SchemaVersionEntity {
 export class SupergraphVersionEntity {
   @PrimaryColumn({ type: 'bigint', generated: 'increment', transformer: bigintAsNumber })
   id!: number;
+
+  /** The registry environment whose gateways serve it (version numbers are unique across environments). */
+  @Column({ type: 'varchar', length: 32 })
+  environment!: string;
 
   @Column({ type: 'mediumtext' })
   sdl!: string;

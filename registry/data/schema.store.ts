@@ -7,14 +7,23 @@ export interface CurrentSchema {
   schema: SchemaVersionEntity;
 }
 
-/** SQL of subgraphs, their schema versions and the supergraph versions. Every method runs on the manager it is given. */
+/**
+ * SQL of subgraphs, their schema versions and the supergraph versions. Subgraph rows and supergraph
+ * versions are of one environment; schema versions are shared. Every method runs on the manager it is given.
+ */
 export const schemaStore = {
-  subgraphs(tx: EntityManager): Promise<RegistrySubgraphEntity[]> {
-    return tx.find(RegistrySubgraphEntity, { order: { name: 'ASC' } });
+  subgraphs(tx: EntityManager, environment: string): Promise<RegistrySubgraphEntity[]> {
+    return tx.find(RegistrySubgraphEntity, { where: { environment }, order: { name: 'ASC' } });
   },
 
-  subgraph(tx: EntityManager, name: string): Promise<RegistrySubgraphEntity | null> {
-    return tx.findOneBy(RegistrySubgraphEntity, { name });
+  subgraph(tx: EntityManager, environment: string, name: string): Promise<RegistrySubgraphEntity | null> {
+    return tx.findOneBy(RegistrySubgraphEntity, { environment, name });
+  },
+
+  /** The team that owns a subgraph, from its row in any environment (null: unknown everywhere). */
+  async ownerOf(tx: EntityManager, name: string): Promise<string | null> {
+    const [row] = await tx.find(RegistrySubgraphEntity, { select: { team: true }, where: { name }, order: { createdAt: 'ASC' }, take: 1 });
+    return row?.team ?? null;
   },
 
   async insertSubgraph(tx: EntityManager, row: RegistrySubgraphEntity): Promise<void> {
@@ -23,15 +32,16 @@ export const schemaStore = {
 
   async updateSubgraph(
     tx: EntityManager,
+    environment: string,
     name: string,
     values: Pick<RegistrySubgraphEntity, 'routingUrl' | 'subscriptionUrl' | 'currentSchemaId' | 'updatedAt'>,
   ): Promise<void> {
-    await tx.update(RegistrySubgraphEntity, { name }, values);
+    await tx.update(RegistrySubgraphEntity, { environment, name }, values);
   },
 
-  /** Every subgraph with its current schema version (subgraphs never published are left out). */
-  async currentSchemas(tx: EntityManager): Promise<CurrentSchema[]> {
-    const subgraphs = (await this.subgraphs(tx)).filter((s) => s.currentSchemaId !== null);
+  /** Every subgraph of the environment with its current schema version (subgraphs never published are left out). */
+  async currentSchemas(tx: EntityManager, environment: string): Promise<CurrentSchema[]> {
+    const subgraphs = (await this.subgraphs(tx, environment)).filter((s) => s.currentSchemaId !== null);
     if (!subgraphs.length) return [];
     const schemas = await tx.find(SchemaVersionEntity, { where: { id: In(subgraphs.map((s) => s.currentSchemaId!)) } });
     const byId = new Map(schemas.map((s) => [s.id, s]));
@@ -61,25 +71,27 @@ export const schemaStore = {
     return Number(result.identifiers[0]!.id);
   },
 
-  /** The id of the newest supergraph version, or 0: the gateway's cheap poll. */
-  async latestSupergraphId(tx: EntityManager): Promise<number> {
-    const [row] = (await tx.query('SELECT COALESCE(MAX(id), 0) AS id FROM supergraph_versions')) as { id: number | string }[];
+  /** The id of the environment's newest supergraph version, or 0: the gateway's cheap poll. */
+  async latestSupergraphId(tx: EntityManager, environment: string): Promise<number> {
+    const [row] = (await tx.query('SELECT COALESCE(MAX(id), 0) AS id FROM supergraph_versions WHERE environment = ?', [environment])) as { id: number | string }[];
     return Number(row!.id);
   },
 
-  async latestSupergraph(tx: EntityManager): Promise<SupergraphVersionEntity | null> {
-    const [row] = await tx.find(SupergraphVersionEntity, { order: { id: 'DESC' }, take: 1 });
+  async latestSupergraph(tx: EntityManager, environment: string): Promise<SupergraphVersionEntity | null> {
+    const [row] = await tx.find(SupergraphVersionEntity, { where: { environment }, order: { id: 'DESC' }, take: 1 });
     return row ?? null;
   },
 
-  supergraph(tx: EntityManager, id: number): Promise<SupergraphVersionEntity | null> {
-    return tx.findOneBy(SupergraphVersionEntity, { id });
+  /** A supergraph version of the environment (null when it is another environment's). */
+  supergraph(tx: EntityManager, environment: string, id: number): Promise<SupergraphVersionEntity | null> {
+    return tx.findOneBy(SupergraphVersionEntity, { environment, id });
   },
 
   /** Newest first, without their SDL. */
-  supergraphs(tx: EntityManager, limit: number): Promise<SupergraphVersionEntity[]> {
+  supergraphs(tx: EntityManager, environment: string, limit: number): Promise<SupergraphVersionEntity[]> {
     return tx.find(SupergraphVersionEntity, {
-      select: { id: true, hash: true, compositionVersion: true, createdBy: true, reason: true, createdAt: true },
+      select: { id: true, environment: true, hash: true, compositionVersion: true, createdBy: true, reason: true, createdAt: true },
+      where: { environment },
       order: { id: 'DESC' },
       take: limit,
     });
@@ -87,8 +99,8 @@ export const schemaStore = {
 
   async insertSupergraph(tx: EntityManager, row: Omit<SupergraphVersionEntity, 'id'>): Promise<number> {
     const result = await tx.query(
-      'INSERT INTO supergraph_versions (sdl, hash, composition_version, created_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [row.sdl, row.hash, row.compositionVersion, row.createdBy, row.reason, row.createdAt],
+      'INSERT INTO supergraph_versions (environment, sdl, hash, composition_version, created_by, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [row.environment, row.sdl, row.hash, row.compositionVersion, row.createdBy, row.reason, row.createdAt],
     );
     return Number(insertIdOf(result));
   },

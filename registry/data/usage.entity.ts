@@ -27,6 +27,10 @@ export class UsageRecordEntity {
   @Column({ name: 'last_seen', type: 'datetime', precision: 3 })
   lastSeen!: Date;
 
+  /** The registry environment of the gateway that recorded it (REGISTRY_ENVIRONMENT). */
+  @PrimaryColumn({ type: 'varchar', length: 32, default: 'production' })
+  environment!: string;
+
   /** Whether the operation's omitted arguments were recorded too (false: recorded before they were). */
   @Column({ name: 'omissions_recorded', type: 'boolean', default: false })
   omissionsRecorded!: boolean;

@@ -48,6 +48,8 @@ export interface ContractCheck {
 export interface CheckResult {
   checkId: string;
   subgraph: string;
+  /** The registry environment it checked against (absent in results stored before environments: production). */
+  environment?: string;
   /** sha256 of the proposed SDL. */
   proposedHash: string;
   /** The supergraph version the proposal was compared with (null before the first). */
@@ -74,7 +76,7 @@ export interface CheckResult {
 /** The readable form of a check result, for the CLI and for logs. */
 export function formatCheckResult(result: CheckResult): string {
   const lines: string[] = [];
-  lines.push(`Check ${result.checkId} of subgraph "${result.subgraph}" against supergraph v${result.baseSupergraphVersion ?? '-'}: ${result.ok ? 'PASSED' : 'FAILED'}`);
+  lines.push(`Check ${result.checkId} of subgraph "${result.subgraph}" against ${result.environment ?? 'production'}'s supergraph v${result.baseSupergraphVersion ?? '-'}: ${result.ok ? 'PASSED' : 'FAILED'}`);
   if (result.unchanged) lines.push('  (the proposed schema is the current one)');
   lines.push('', `Composition: ${result.composition.ok ? 'ok' : `${result.composition.errors.length} error(s)`}`);
   for (const e of result.composition.errors) lines.push(`  ✖ ${e.code}${e.subgraphs.length ? ` [${e.subgraphs.join(', ')}]` : ''}: ${e.message}`);

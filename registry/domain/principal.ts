@@ -3,7 +3,7 @@ import { ForbiddenError, UnauthenticatedError } from '../../lib/errors.js';
 import type { Caller } from '../../contracts/identity.js';
 
 /** What a caller may do in the registry besides reading; each is a scope `registry:<action lowercased>:<target>`. */
-export const REGISTRY_ACTIONS = ['CHECK', 'PUBLISH', 'APPROVE', 'DOCUMENTS'] as const;
+export const REGISTRY_ACTIONS = ['CHECK', 'PUBLISH', 'PROMOTE', 'APPROVE', 'DOCUMENTS'] as const;
 export type RegistryAction = (typeof REGISTRY_ACTIONS)[number];
 
 /** The scope that allows everything in the registry. */

@@ -11,8 +11,8 @@ import type { RegistryService } from '../services/registry.service.js';
 export const SUPERGRAPH_VERSION_HEADER = 'x-supergraph-version';
 
 /**
- * The gateway's supergraph from the registry: a SupergraphSdlHook that loads the newest version
- * and polls the registry database for a newer one, handing it to @apollo/gateway's update() (which
+ * The gateway's supergraph from the registry: a SupergraphSdlHook that loads the newest version of
+ * its environment (REGISTRY_ENVIRONMENT) and polls the registry database for a newer one, handing it to @apollo/gateway's update() (which
  * lets requests already executing finish on the schema they started with). Its plugin tags every
  * response with the version of the schema that served it: each schema the gateway loads is mapped
  * to its version when it is loaded, so a request answered after a newer version arrived still
@@ -35,6 +35,8 @@ export class RegistrySupergraph implements ContractSchemas {
     private readonly service: RegistryService,
     private readonly pollMs: number,
     private readonly log: Logger,
+    /** The registry environment whose supergraph it serves. */
+    readonly environment: string,
   ) {}
 
   schemaOf(name: string): GraphQLSchema | undefined {
@@ -53,8 +55,8 @@ export class RegistrySupergraph implements ContractSchemas {
   }
 
   readonly hook: SupergraphSdlHook = async ({ update }) => {
-    const latest = await this.service.history.supergraph();
-    if (!latest) throw new Error('The schema registry holds no supergraph yet (it is seeded from supergraph.yaml when the gateway starts)');
+    const latest = await this.service.history.supergraph(null, this.environment);
+    if (!latest) throw new Error(`The schema registry holds no supergraph of ${this.environment} yet (it is seeded from supergraph.yaml when the gateway starts)`);
     // Hashed as the gateway will see it (servable: see contracts/supergraph.ts), to name its version.
     const sdl = servableSupergraph(latest.sdl);
     await this.loadContracts(latest.id);
@@ -69,11 +71,11 @@ export class RegistrySupergraph implements ContractSchemas {
     if (this.polling) return;
     this.polling = true;
     try {
-      const newest = await this.service.history.latestSupergraphVersion();
+      const newest = await this.service.history.latestSupergraphVersion(this.environment);
       if (this.registryUnreachable) this.log.info({ loaded: this.loaded }, 'registry database reachable again');
       this.registryUnreachable = false;
       if (newest <= this.loaded) return;
-      const next = await this.service.history.supergraph(newest);
+      const next = await this.service.history.supergraph(newest, this.environment);
       if (!next) return;
       const sdl = servableSupergraph(next.sdl);
       await this.loadContracts(next.id);
@@ -82,7 +84,7 @@ export class RegistrySupergraph implements ContractSchemas {
       // A version that only changed contracts has the SDL being served: the gateway keeps its schema, which now answers for this version.
       if (this.serving?.hash === hash) this.versionOfSchema.set(this.serving.apiSchema, next.id);
       update(sdl);
-      this.log.info({ from: this.loaded, to: next.id }, 'supergraph updated from the registry');
+      this.log.info({ from: this.loaded, to: next.id, environment: this.environment }, 'supergraph updated from the registry');
       this.loaded = next.id;
     } catch (err) {
       // The gateway keeps serving the version it has; the next poll tries again. An unreachable

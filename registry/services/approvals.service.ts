@@ -16,18 +16,19 @@ export class ApprovalsService {
   }
 
   /**
-   * Approves a breaking change a check found, by its fingerprint; later checks and publishes of
-   * that change pass until a publish ships it.
+   * Approves a breaking change a check found, by its fingerprint, in one environment; later checks
+   * and publishes (and promotions) of that change in that environment pass until one ships it there.
    * @throws NotFoundError when no check found a breaking change with that fingerprint
    * @throws ForbiddenError when the principal may not approve changes of that subgraph
    */
-  async approve(principal: Principal, input: { fingerprint: string; reason?: string | null }) {
+  async approve(principal: Principal, input: { fingerprint: string; reason?: string | null }, environment: string) {
     const change = await checkStore.latestChange(this.m, input.fingerprint);
     if (!change) throw new NotFoundError('Breaking change with fingerprint', input.fingerprint);
     authorize(principal, 'APPROVE', change.subgraph);
-    const [pending] = await checkStore.pendingApprovals(this.m, [input.fingerprint]);
+    const [pending] = await checkStore.pendingApprovals(this.m, environment, [input.fingerprint]);
     if (pending) return pending;
     const approval = await checkStore.insertApproval(this.m, {
+      environment,
       fingerprint: change.fingerprint,
       subgraph: change.subgraph,
       type: change.type,
@@ -38,11 +39,11 @@ export class ApprovalsService {
       createdAt: new Date(),
       shippedSupergraphVersion: null,
     });
-    this.log.info({ fingerprint: change.fingerprint, coordinate: change.coordinate, actor: principal.name }, 'breaking change approved');
+    this.log.info({ fingerprint: change.fingerprint, coordinate: change.coordinate, environment, actor: principal.name }, 'breaking change approved');
     return approval;
   }
 
-  list(filter: { subgraph?: string | null; pendingOnly?: boolean | null }, limit = 100) {
-    return checkStore.approvals(this.m, { subgraph: filter.subgraph, pendingOnly: filter.pendingOnly ?? true }, limit);
+  list(filter: { environment: string; subgraph?: string | null; pendingOnly?: boolean | null }, limit = 100) {
+    return checkStore.approvals(this.m, { environment: filter.environment, subgraph: filter.subgraph, pendingOnly: filter.pendingOnly ?? true }, limit);
   }
 }

@@ -26,6 +26,7 @@ import type { ContractsService } from './contracts.service.js';
 import { contractSchemaOf, type ContractComposition } from '../domain/contracts.js';
 import type { RegistryHistory } from './history.service.js';
 import { sdlHash } from '../domain/sdl-hash.js';
+import { usageEnvironments } from '../domain/environments.js';
 
 /** What evaluating a proposal produced, beyond the result it reports. */
 export interface Evaluation {
@@ -76,20 +77,22 @@ export class ChecksService {
   }
 
   /**
-   * Composition, client-facing changes with usage and approvals, and lint of one proposal;
-   * `alongside`: other subgraphs' proposals published with it, composed in its place.
+   * Composition, client-facing changes with usage and approvals, and lint of one proposal, in
+   * `environment` (its other subgraphs, its current supergraph, its approvals; usage of production
+   * and of the environment); `alongside`: other subgraphs' proposals published with it, composed in its place.
    */
   async evaluate(
     input: ProposalInput,
-    opts: { remove?: boolean; alongside?: readonly ProposalInput[]; team?: string | null; anyHost?: boolean } = {},
+    opts: { environment: string; remove?: boolean; alongside?: readonly ProposalInput[]; team?: string | null; anyHost?: boolean },
   ): Promise<Evaluation> {
     const now = new Date();
-    const currents = await schemaStore.currentSchemas(this.m);
+    const { environment } = opts;
+    const currents = await schemaStore.currentSchemas(this.m, environment);
     const current = currents.find((c) => c.subgraph.name === input.subgraph);
-    const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, input.subgraph));
+    const existing = current?.subgraph ?? (await schemaStore.subgraph(this.m, environment, input.subgraph));
     const { routingUrl, subscriptionUrl } = routingOf(input, existing);
     const proposedHash = sdlHash(input.sdl);
-    const base = await schemaStore.latestSupergraph(this.m);
+    const base = await schemaStore.latestSupergraph(this.m, environment);
     const alongside = (opts.alongside ?? []).map((other) => ({
       name: other.subgraph,
       ...routingOf(other, currents.find((c) => c.subgraph.name === other.subgraph)?.subgraph ?? null),
@@ -109,6 +112,7 @@ export class ChecksService {
     const result: CheckResult = {
       checkId: randomUUID(),
       subgraph: input.subgraph,
+      environment,
       proposedHash,
       baseSupergraphVersion: base?.id ?? null,
       unchanged: !!current && current.schema.hash === proposedHash && current.subgraph.routingUrl === routingUrl && current.subgraph.subscriptionUrl === subscriptionUrl,
@@ -159,12 +163,13 @@ export class ChecksService {
     const breaking = [...changes, ...contractChanges.flatMap((c) => c.changes)].filter((c) => c.criticality === 'BREAKING');
     const since = day(new Date(now.getTime() - this.deps.usageWindowDays * DAY_MS));
     const coordinates = [...new Set([...breaking.flatMap((c) => c.usageCoordinates), ...removedDeprecated.map((d) => d.coordinate)])];
-    const usage = await usageStore.usageOf(this.m, coordinates, since);
+    const fromEnvironments = usageEnvironments(environment);
+    const usage = await usageStore.usageOf(this.m, coordinates, since, fromEnvironments);
     // Usage recorded before omitted arguments were cannot tell one left out from one passed: an
     // operation that selected the field then counts as leaving every argument out, until it is
     // recorded again.
     const omitted = coordinates.filter((c) => fieldOfOmitted(c));
-    const unsure = await usageStore.usageWithoutOmissions(this.m, [...new Set(omitted.map((c) => fieldOfOmitted(c)!))], since);
+    const unsure = await usageStore.usageWithoutOmissions(this.m, [...new Set(omitted.map((c) => fieldOfOmitted(c)!))], since, fromEnvironments);
     for (const c of omitted) usage.push(...unsure.filter((u) => u.coordinate === fieldOfOmitted(c)).map((u) => ({ ...u, coordinate: c })));
     // Registered documents are usage no window ages out; one the proposal would no longer validate blocks it.
     const registered = proposedApi ? await this.deps.documents.all() : [];
@@ -175,10 +180,10 @@ export class ChecksService {
       const teams = new Map(currents.map((c) => [c.subgraph.name, c.subgraph.team]));
       const team = existing?.team ?? opts.team ?? null;
       const found = takeoversOf(fieldResolvers(base.sdl), fieldResolvers(supergraphSdl), input.subgraph, (s) => (s === input.subgraph ? team : (teams.get(s) ?? null)));
-      const granted = new Set((await checkStore.pendingApprovals(this.m, found.map((t) => t.fingerprint))).map((a) => a.fingerprint));
+      const granted = new Set((await checkStore.pendingApprovals(this.m, environment, found.map((t) => t.fingerprint))).map((a) => a.fingerprint));
       result.takeovers = found.map((t) => ({ ...t, approved: granted.has(t.fingerprint) }));
     }
-    const approvals = new Set((await checkStore.pendingApprovals(this.m, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
+    const approvals = new Set((await checkStore.pendingApprovals(this.m, environment, breaking.map((c) => c.fingerprint))).map((a) => a.fingerprint));
     result.changes = changes.map((c) => reportChange(c, usage, approvals));
     result.contracts = contractChanges.map(({ composition: c, changes: its }) => ({
       contract: c.name,
@@ -233,6 +238,7 @@ export class ChecksService {
       this.m,
       {
         id: result.checkId,
+        environment: result.environment ?? 'production',
         subgraph: result.subgraph,
         kind,
         proposedHash: result.proposedHash,

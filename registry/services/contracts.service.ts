@@ -8,13 +8,14 @@ import { schemaChanges, type SchemaChange } from '../domain/changes.js';
 import { contractInputSchema, contractNameSchema, contractSchemaOf, type ContractComposition, type ContractFilter, type ContractInput } from '../domain/contracts.js';
 import type { CompositionProblem } from '../../contracts/composition.js';
 import { authorizeRead, requireAdmin, type Principal } from '../domain/principal.js';
-import type { Composer } from './composer.js';
+import { PRODUCTION } from '../domain/environments.js';
+import type { ComposedSupergraph, Composer } from './composer.js';
 
 /** What stores a supergraph version: RegistryService's, the one writer of supergraph versions. */
 export type StoreSupergraph = (
   tx: EntityManager,
   sdl: string,
-  opts: { createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; contracts: readonly ContractComposition[]; at: Date },
+  opts: { environment: string; createdBy: string; reason: string; members: { name: string; url: string; subscriptionUrl: string | null; schemaId: number }[]; contracts: readonly ContractComposition[]; at: Date },
 ) => Promise<number>;
 
 export type SetContractOutcome =
@@ -22,15 +23,15 @@ export type SetContractOutcome =
   | { set: false; errors: CompositionProblem[] };
 
 /**
- * Contracts (API schemas per audience, filtered by @tag): their definitions, and their schema in
- * each supergraph version. Setting or removing one composes it and stores a new supergraph version
- * (same subgraphs), so gateways pick it up at their next poll and history shows it; publishes
+ * Contracts (API schemas per audience, filtered by @tag): their definitions (one set for every
+ * environment), and their schema in each supergraph version. Setting or removing one composes it
+ * in every environment and stores a new supergraph version in each (same subgraphs), so gateways pick it up at their next poll and history shows it; publishes
  * compose every contract with the supergraph (checks.service.ts).
  */
 export class ContractsService {
   constructor(
     private readonly ds: DataSource,
-    private readonly deps: { composer: Composer; serialized: <T>(work: () => Promise<T>) => Promise<T>; storeSupergraph: StoreSupergraph },
+    private readonly deps: { composer: Composer; serialized: <T>(work: () => Promise<T>) => Promise<T>; storeSupergraph: StoreSupergraph; environments: () => readonly string[] },
   ) {}
 
   private get m(): EntityManager {
@@ -80,7 +81,8 @@ export class ContractsService {
       const filter = { name: parsed.name, includeTags: parsed.includeTags, excludeTags: parsed.excludeTags };
       type Staged = { set: false; errors: CompositionProblem[] } | { set: true; row: ContractEntity; before: ContractVersionEntity | null; apiSdl: string };
       const stored = await this.recompose<Staged>(principal, [...filters, filter], `contract ${parsed.name} set`, async (tx, at, compositions) => {
-        const composed = compositions.find((c) => c.name === parsed.name)!;
+        // Refused when it fails in any environment; otherwise production's schema is the one reported.
+        const composed = compositions.find((c) => c.name === parsed.name && !c.ok) ?? compositions.find((c) => c.name === parsed.name)!;
         if (!composed.ok) return { store: false, value: { set: false, errors: composed.errors } };
         const existing = await contractStore.contract(tx, parsed.name);
         const row: ContractEntity = { ...filter, description: parsed.description ?? null, createdBy: existing?.createdBy ?? principal.name, createdAt: existing?.createdAt ?? at, updatedAt: at };
@@ -114,8 +116,11 @@ export class ContractsService {
   }
 
   /**
-   * Composes the current subgraphs with `filters`; `change` decides in the transaction whether a new
-   * supergraph version (same subgraphs, these contracts) is stored.
+   * Composes the current subgraphs of every environment that has a supergraph with `filters`;
+   * `change` sees each contract's composition in each of them (production's first, another's errors
+   * naming it) and decides in the transaction whether a new supergraph version (same subgraphs,
+   * these contracts) is stored in each.
+   * @returns the value of `change` and production's new supergraph version
    */
   private async recompose<T>(
     principal: Principal,
@@ -123,19 +128,32 @@ export class ContractsService {
     reason: string,
     change: (tx: EntityManager, at: Date, compositions: readonly ContractComposition[]) => Promise<{ store: boolean; value: T }>,
   ): Promise<{ value: T; supergraphVersion: number | null }> {
-    const currents = await schemaStore.currentSchemas(this.m);
-    if (!currents.length) throw new ConflictError('The registry holds no supergraph yet', { reason: 'NOT_SEEDED' });
-    const members = currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id }));
-    const composed = await this.deps.composer.compose(
-      currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, sdl: c.schema.sdl })),
-      filters,
+    const environments = [PRODUCTION, ...this.deps.environments().filter((e) => e !== PRODUCTION)];
+    const composedIn: { environment: string; members: Parameters<StoreSupergraph>[2]['members']; composed: ComposedSupergraph & { ok: true } }[] = [];
+    for (const environment of environments) {
+      const currents = await schemaStore.currentSchemas(this.m, environment);
+      if (!currents.length) continue;
+      const composed = await this.deps.composer.compose(
+        currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, sdl: c.schema.sdl })),
+        filters,
+      );
+      if (!composed.ok) throw new ConflictError(`The current subgraphs of ${environment} do not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
+      const members = currents.map((c) => ({ name: c.subgraph.name, url: c.subgraph.routingUrl, subscriptionUrl: c.subgraph.subscriptionUrl, schemaId: c.schema.id }));
+      composedIn.push({ environment, members, composed });
+    }
+    if (composedIn[0]?.environment !== PRODUCTION) throw new ConflictError('The registry holds no supergraph yet', { reason: 'NOT_SEEDED' });
+    const compositions = composedIn.flatMap(({ environment, composed }) =>
+      composed.contracts.map((c) => (c.ok || environment === PRODUCTION ? c : { ...c, errors: c.errors.map((e) => ({ ...e, message: `${environment}: ${e.message}` })) })),
     );
-    if (!composed.ok) throw new ConflictError(`The current subgraphs do not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
     const at = new Date();
     return writeTransaction(this.ds, async (tx) => {
-      const { store, value } = await change(tx, at, composed.contracts);
+      const { store, value } = await change(tx, at, compositions);
       if (!store) return { value, supergraphVersion: null };
-      const supergraphVersion = await this.deps.storeSupergraph(tx, composed.supergraphSdl, { createdBy: principal.name, reason, members, contracts: composed.contracts, at });
+      let supergraphVersion: number | null = null;
+      for (const { environment, members, composed } of composedIn) {
+        const version = await this.deps.storeSupergraph(tx, composed.supergraphSdl, { environment, createdBy: principal.name, reason, members, contracts: composed.contracts, at });
+        if (environment === PRODUCTION) supergraphVersion = version;
+      }
       return { value, supergraphVersion };
     });
   }

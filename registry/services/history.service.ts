@@ -4,6 +4,7 @@ import { NotFoundError } from '../../lib/errors.js';
 import { apiSchemaOf, schemaChanges, subgraphSchemaOf, type SchemaChange } from '../domain/changes.js';
 import type { RegistrySubgraphEntity, SchemaVersionEntity, SupergraphMemberEntity, SupergraphVersionEntity } from '../data/schema.entity.js';
 import { schemaStore } from '../data/schema.store.js';
+import { PRODUCTION } from '../domain/environments.js';
 
 export interface SubgraphView extends RegistrySubgraphEntity {
   currentVersion: number | null;
@@ -20,7 +21,11 @@ export interface DiffResult {
   changes: SchemaChange[];
 }
 
-/** The registry's reads: the subgraphs in the supergraph, schema and supergraph versions, and diffs between them. */
+/**
+ * The registry's reads: the subgraphs in an environment's supergraph, schema versions (shared by
+ * every environment), an environment's supergraph versions, and diffs between them. `environment`
+ * defaults to production.
+ */
 export class RegistryHistory {
   /** API schemas of recent supergraph versions: every check diffs against the latest. */
   private readonly apiSchemas = new Map<number, GraphQLSchema>();
@@ -31,15 +36,15 @@ export class RegistryHistory {
   }
 
   /** The subgraphs in the supergraph (a removed one is left out until it is published again). */
-  async subgraphs(): Promise<SubgraphView[]> {
-    const rows = (await schemaStore.subgraphs(this.m)).filter((r) => r.currentSchemaId !== null);
+  async subgraphs(environment = PRODUCTION): Promise<SubgraphView[]> {
+    const rows = (await schemaStore.subgraphs(this.m, environment)).filter((r) => r.currentSchemaId !== null);
     const schemas = await schemaStore.schemaVersionsById(this.m, rows.flatMap((r) => (r.currentSchemaId ? [r.currentSchemaId] : [])));
     const versionOf = new Map(schemas.map((s) => [s.id, s.version]));
     return rows.map((r) => ({ ...r, currentVersion: r.currentSchemaId ? (versionOf.get(r.currentSchemaId) ?? null) : null }));
   }
 
-  async subgraph(name: string): Promise<SubgraphView | null> {
-    return (await this.subgraphs()).find((s) => s.name === name) ?? null;
+  async subgraph(name: string, environment = PRODUCTION): Promise<SubgraphView | null> {
+    return (await this.subgraphs(environment)).find((s) => s.name === name) ?? null;
   }
 
   /** A subgraph's schema versions, newest first. */
@@ -52,14 +57,14 @@ export class RegistryHistory {
   }
 
   /** Supergraph versions, newest first, with their members (and without their SDL). */
-  async supergraphHistory(limit = 20): Promise<SupergraphView[]> {
-    const rows = await schemaStore.supergraphs(this.m, Math.min(Math.max(limit, 1), 500));
+  async supergraphHistory(limit = 20, environment = PRODUCTION): Promise<SupergraphView[]> {
+    const rows = await schemaStore.supergraphs(this.m, environment, Math.min(Math.max(limit, 1), 500));
     return this.withMembers(rows);
   }
 
-  /** One supergraph version with its SDL (the latest when no version is given). */
-  async supergraph(version?: number | null): Promise<SupergraphView | null> {
-    const row = version == null ? await schemaStore.latestSupergraph(this.m) : await schemaStore.supergraph(this.m, version);
+  /** One supergraph version of the environment with its SDL (the latest when no version is given; null for another environment's). */
+  async supergraph(version?: number | null, environment = PRODUCTION): Promise<SupergraphView | null> {
+    const row = version == null ? await schemaStore.latestSupergraph(this.m, environment) : await schemaStore.supergraph(this.m, environment, version);
     return row ? (await this.withMembers([row]))[0]! : null;
   }
 
@@ -74,8 +79,8 @@ export class RegistryHistory {
   }
 
   /** The newest supergraph version's number (0: none yet); the gateway polls it. */
-  latestSupergraphVersion(): Promise<number> {
-    return schemaStore.latestSupergraphId(this.m);
+  latestSupergraphVersion(environment = PRODUCTION): Promise<number> {
+    return schemaStore.latestSupergraphId(this.m, environment);
   }
 
   /**
@@ -83,7 +88,7 @@ export class RegistryHistory {
    * else of the supergraph's API schema.
    * @throws NotFoundError for an unknown version
    */
-  async diff(input: { subgraph?: string | null; from: number; to: number }): Promise<DiffResult> {
+  async diff(input: { subgraph?: string | null; from: number; to: number; environment?: string }): Promise<DiffResult> {
     let before: GraphQLSchema;
     let after: GraphQLSchema;
     if (input.subgraph) {
@@ -93,18 +98,19 @@ export class RegistryHistory {
       before = subgraphSchemaOf(input.subgraph, a.sdl);
       after = subgraphSchemaOf(input.subgraph, b.sdl);
     } else {
-      const [a, b] = await Promise.all([schemaStore.supergraph(this.m, input.from), schemaStore.supergraph(this.m, input.to)]);
-      if (!a) throw new NotFoundError('Supergraph version', input.from);
-      if (!b) throw new NotFoundError('Supergraph version', input.to);
+      const environment = input.environment ?? PRODUCTION;
+      const [a, b] = await Promise.all([schemaStore.supergraph(this.m, environment, input.from), schemaStore.supergraph(this.m, environment, input.to)]);
+      if (!a) throw new NotFoundError(`Supergraph version of ${environment}`, input.from);
+      if (!b) throw new NotFoundError(`Supergraph version of ${environment}`, input.to);
       before = this.apiSchemaOfVersion(a);
       after = this.apiSchemaOfVersion(b);
     }
     return { subgraph: input.subgraph ?? null, from: input.from, to: input.to, changes: await schemaChanges(before, after) };
   }
 
-  /** The client-facing schema of the newest supergraph (null before the first). */
-  async currentApiSchema(): Promise<GraphQLSchema | null> {
-    const latest = await schemaStore.latestSupergraph(this.m);
+  /** The client-facing schema of the environment's newest supergraph (null before the first). */
+  async currentApiSchema(environment = PRODUCTION): Promise<GraphQLSchema | null> {
+    const latest = await schemaStore.latestSupergraph(this.m, environment);
     return latest ? this.apiSchemaOfVersion(latest) : null;
   }
 

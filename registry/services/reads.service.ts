@@ -13,16 +13,31 @@ import type { RegistryHistory, SubgraphView } from './history.service.js';
  */
 export class RegistryReads {
   constructor(
-    private readonly deps: { history: RegistryHistory; checks: ChecksService; approvals: ApprovalsService; documents: DocumentsService },
+    private readonly deps: {
+      history: RegistryHistory;
+      checks: ChecksService;
+      approvals: ApprovalsService;
+      documents: DocumentsService;
+      /** The environment a read names (production when none). @throws BadUserInputError for an unknown one */
+      environment: (name?: string | null) => string;
+      environments: () => readonly string[];
+    },
   ) {}
 
-  async subgraphs(principal: Principal): Promise<SubgraphView[]> {
-    return (await this.deps.history.subgraphs()).filter((s) => mayRead(principal, s.name));
+  /** The registry's environments (REGISTRY_ENVIRONMENTS); any caller may list them. */
+  environments(): readonly string[] {
+    return this.deps.environments();
   }
 
-  subgraph(principal: Principal, name: string): Promise<SubgraphView | null> {
+  async subgraphs(principal: Principal, environment?: string | null): Promise<SubgraphView[]> {
+    const env = this.deps.environment(environment);
+    return (await this.deps.history.subgraphs(env)).filter((s) => mayRead(principal, s.name));
+  }
+
+  subgraph(principal: Principal, name: string, environment?: string | null): Promise<SubgraphView | null> {
+    const env = this.deps.environment(environment);
     authorizeRead(principal, name);
-    return this.deps.history.subgraph(name);
+    return this.deps.history.subgraph(name, env);
   }
 
   schemaHistory(principal: Principal, subgraph: string, limit?: number) {
@@ -35,19 +50,22 @@ export class RegistryReads {
     return this.deps.history.schemaVersion(subgraph, version);
   }
 
-  supergraphHistory(principal: Principal, limit?: number) {
+  supergraphHistory(principal: Principal, limit?: number, environment?: string | null) {
+    const env = this.deps.environment(environment);
     authorizeRead(principal, '*');
-    return this.deps.history.supergraphHistory(limit);
+    return this.deps.history.supergraphHistory(limit, env);
   }
 
-  supergraph(principal: Principal, version?: number | null) {
+  supergraph(principal: Principal, version?: number | null, environment?: string | null) {
+    const env = this.deps.environment(environment);
     authorizeRead(principal, '*');
-    return this.deps.history.supergraph(version);
+    return this.deps.history.supergraph(version, env);
   }
 
-  diff(principal: Principal, input: { subgraph?: string | null; from: number; to: number }) {
+  diff(principal: Principal, input: { subgraph?: string | null; from: number; to: number; environment?: string | null }) {
+    const environment = this.deps.environment(input.environment);
     authorizeRead(principal, input.subgraph ?? '*');
-    return this.deps.history.diff(input);
+    return this.deps.history.diff({ ...input, environment });
   }
 
   /** Null, as for an unknown id, when the run is of a subgraph the caller may not read: ids of others' runs reveal nothing. */
@@ -63,9 +81,10 @@ export class RegistryReads {
     return this.deps.checks.runs({ subgraph: filter.subgraph, readable, limit: filter.first ?? 20 });
   }
 
-  async approvals(principal: Principal, filter: { subgraph?: string | null; pendingOnly?: boolean | null }) {
+  async approvals(principal: Principal, filter: { subgraph?: string | null; pendingOnly?: boolean | null; environment?: string | null }) {
+    const environment = this.deps.environment(filter.environment);
     if (filter.subgraph) authorizeRead(principal, filter.subgraph);
-    return (await this.deps.approvals.list(filter)).filter((a) => mayRead(principal, a.subgraph));
+    return (await this.deps.approvals.list({ ...filter, environment })).filter((a) => mayRead(principal, a.subgraph));
   }
 
   async clientPolicies(principal: Principal): Promise<ClientPolicyView[]> {

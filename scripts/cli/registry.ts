@@ -62,6 +62,11 @@ async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => P
   });
 }
 
+/** `--env <name>`: the registry environment a command is for (default production). */
+function inEnvironment(command: Command): Command {
+  return command.option('--env <name>', 'registry environment (REGISTRY_ENVIRONMENTS; default production)');
+}
+
 function connection(command: Command): Command {
   return command
     .option('--url <url>', 'registry API URL (default: REGISTRY_URL, else the gateway on this host)')
@@ -84,6 +89,11 @@ const int = (v: string) => {
   return n;
 };
 
+interface EnvOption {
+  /** --env: the registry environment (default production). */
+  env?: string;
+}
+
 interface SchemaOptions extends ConnectionOptions {
   schema: string;
   routingUrl?: string;
@@ -94,19 +104,21 @@ export function registryCommand(): Command {
   const command = new Command('registry').description('Schema registry: check, publish, history, diff, rollback, approvals, webhooks (credentials: `omnistock keys`)');
 
   connection(
-    command
-      .command('check <subgraph>')
-      .description('Check a proposed subgraph schema: composition, client-facing changes and their usage, lint (exit 1 when a publish would be refused)')
-      .requiredOption('-s, --schema <file>', 'the SDL file')
-      .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
-      .option('--subscription-url <url>', 'graphql-ws URL'),
+    inEnvironment(
+      command
+        .command('check <subgraph>')
+        .description('Check a proposed subgraph schema against an environment: composition, client-facing changes and their usage, lint (exit 1 when a publish would be refused)')
+        .requiredOption('-s, --schema <file>', 'the SDL file')
+        .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
+        .option('--subscription-url <url>', 'graphql-ws URL'),
+    ),
   ).action(
-    run(async (subgraph: string, opts: SchemaOptions) =>
+    run(async (subgraph: string, opts: SchemaOptions & EnvOption) =>
       withApi(opts, async (execute) => {
         const sdl = await readFile(opts.schema, 'utf8');
         const { check } = await execute<{ check: { ok: boolean; text: string; json: unknown } }>(
           `mutation($input: CheckInput!) { check(input: $input) { ${CHECK_FIELDS} } }`,
-          { input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl } },
+          { input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl, environment: opts.env } },
         );
         print(opts.json, check.json, () => check.text);
         return check.ok ? 0 : 1;
@@ -115,32 +127,54 @@ export function registryCommand(): Command {
   );
 
   connection(
-    command
-      .command('publish <subgraph>')
-      .description('Check and publish a subgraph schema; the gateway serves it within seconds (exit 1 when refused)')
-      .requiredOption('-s, --schema <file>', 'the SDL file')
-      .option('--routing-url <url>', 'routing URL (required for a new subgraph)')
-      .option('--subscription-url <url>', 'graphql-ws URL')
-      .option('--author <name>', 'who publishes (default: the caller)')
-      .option('--commit <ref>', 'the commit it comes from')
-      .option('--team <team>', 'owner of a new subgraph (registry:admin only)'),
+    inEnvironment(
+      command
+        .command('publish <subgraph>')
+        .description("Check and publish a subgraph schema to an environment; that environment's gateways serve it within seconds (exit 1 when refused)")
+        .requiredOption('-s, --schema <file>', 'the SDL file')
+        .option('--routing-url <url>', 'routing URL in the environment (required for a subgraph new to it)')
+        .option('--subscription-url <url>', 'graphql-ws URL')
+        .option('--author <name>', 'who publishes (default: the caller)')
+        .option('--commit <ref>', 'the commit it comes from')
+        .option('--team <team>', 'owner of a new subgraph (registry:admin only)'),
+    ),
   ).action(
-    run(async (subgraph: string, opts: SchemaOptions & { author?: string; commit?: string; team?: string }) =>
+    run(async (subgraph: string, opts: SchemaOptions & EnvOption & { author?: string; commit?: string; team?: string }) =>
       withApi(opts, async (execute) => {
         const sdl = await readFile(opts.schema, 'utf8');
         const { publish } = await execute<{ publish: PublishAnswer }>(publishMutation('publish', 'PublishInput'), {
-          input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl, author: opts.author, commit: opts.commit, team: opts.team },
+          input: { subgraph, sdl, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl, author: opts.author, commit: opts.commit, team: opts.team, environment: opts.env },
         });
         return printPublish(opts, publish);
       }),
     ),
   );
 
-  connection(command.command('subgraphs').description('Every subgraph: owner, routing URL, current version')).action(
-    run(async (opts: ConnectionOptions) =>
+  connection(
+    command
+      .command('promote <subgraph>')
+      .description("Publish the schema version current in --from to --to (the same version), through the full check against --to (exit 1 when refused)")
+      .option('--from <env>', 'the environment it comes from', 'staging')
+      .option('--to <env>', 'the environment it goes to', 'production')
+      .option('--routing-url <url>', 'routing URL in --to (required for a subgraph new to it; else it keeps its URL there)')
+      .option('--subscription-url <url>', 'graphql-ws URL in --to'),
+  ).action(
+    run(async (subgraph: string, opts: ConnectionOptions & { from: string; to: string; routingUrl?: string; subscriptionUrl?: string }) =>
+      withApi(opts, async (execute) => {
+        const { promote } = await execute<{ promote: PublishAnswer }>(publishMutation('promote', 'PromoteInput'), {
+          input: { subgraph, from: opts.from, to: opts.to, routingUrl: opts.routingUrl, subscriptionUrl: opts.subscriptionUrl },
+        });
+        return printPublish(opts, promote, undefined, `promoted ${subgraph} from ${opts.from} to ${opts.to}`);
+      }),
+    ),
+  );
+
+  connection(inEnvironment(command.command('subgraphs').description("Every subgraph of an environment's supergraph: owner, routing URL, current version"))).action(
+    run(async (opts: ConnectionOptions & EnvOption) =>
       withApi(opts, async (execute) => {
         const { subgraphs } = await execute<{ subgraphs: { name: string; team: string; routingUrl: string; subscriptionUrl: string | null; currentVersion: number | null; updatedAt: string }[] }>(
-          '{ subgraphs { name team routingUrl subscriptionUrl currentVersion updatedAt } }',
+          'query($e: String) { subgraphs(environment: $e) { name team routingUrl subscriptionUrl currentVersion updatedAt } }',
+          { e: opts.env },
         );
         print(
           opts.json,
@@ -154,12 +188,14 @@ export function registryCommand(): Command {
   );
 
   connection(
-    command
-      .command('history [subgraph]')
-      .description("A subgraph's schema versions, or (without a subgraph) the supergraph versions, newest first")
-      .option('-n, --limit <n>', 'how many', int, 20),
+    inEnvironment(
+      command
+        .command('history [subgraph]')
+        .description("A subgraph's schema versions (shared by every environment), or (without a subgraph) an environment's supergraph versions, newest first")
+        .option('-n, --limit <n>', 'how many', int, 20),
+    ),
   ).action(
-    run(async (subgraph: string | undefined, opts: ConnectionOptions & { limit: number }) =>
+    run(async (subgraph: string | undefined, opts: ConnectionOptions & EnvOption & { limit: number }) =>
       withApi(opts, async (execute) => {
         if (subgraph) {
           const { schemaVersions } = await execute<{ schemaVersions: { version: number; hash: string; author: string; commit: string | null; createdAt: string }[] }>(
@@ -171,8 +207,8 @@ export function registryCommand(): Command {
           );
         } else {
           const { supergraphVersions } = await execute<{ supergraphVersions: { version: number; createdAt: string; createdBy: string; reason: string; compositionVersion: string; members: { subgraph: string; schemaVersion: number }[] }[] }>(
-            'query($n: Int) { supergraphVersions(first: $n) { version createdAt createdBy reason compositionVersion members { subgraph schemaVersion } } }',
-            { n: opts.limit },
+            'query($n: Int, $e: String) { supergraphVersions(first: $n, environment: $e) { version createdAt createdBy reason compositionVersion members { subgraph schemaVersion } } }',
+            { n: opts.limit, e: opts.env },
           );
           print(opts.json, supergraphVersions, () =>
             supergraphVersions
@@ -185,16 +221,18 @@ export function registryCommand(): Command {
   );
 
   connection(
-    command
-      .command('diff <from> <to>')
-      .description('Changes between two supergraph versions, or with --subgraph between two of its schema versions')
-      .option('--subgraph <name>', 'diff schema versions of this subgraph'),
+    inEnvironment(
+      command
+        .command('diff <from> <to>')
+        .description("Changes between two of an environment's supergraph versions, or with --subgraph between two of its schema versions")
+        .option('--subgraph <name>', 'diff schema versions of this subgraph'),
+    ),
   ).action(
-    run(async (from: string, to: string, opts: ConnectionOptions & { subgraph?: string }) =>
+    run(async (from: string, to: string, opts: ConnectionOptions & EnvOption & { subgraph?: string }) =>
       withApi(opts, async (execute) => {
         const { diff } = await execute<{ diff: { changes: { type: string; coordinate: string | null; criticality: string; message: string }[] } }>(
-          'query($s: String, $from: Int!, $to: Int!) { diff(subgraph: $s, from: $from, to: $to) { changes { type coordinate criticality message } } }',
-          { s: opts.subgraph ?? null, from: int(from), to: int(to) },
+          'query($s: String, $from: Int!, $to: Int!, $e: String) { diff(subgraph: $s, from: $from, to: $to, environment: $e) { changes { type coordinate criticality message } } }',
+          { s: opts.subgraph ?? null, from: int(from), to: int(to), e: opts.env },
         );
         print(opts.json, diff, () => diff.changes.map((c) => `${c.criticality.padEnd(9)} ${c.coordinate ?? ''}: ${c.message}`).join('\n') || 'No changes.');
       }),
@@ -202,15 +240,17 @@ export function registryCommand(): Command {
   );
 
   connection(
-    command
-      .command('rollback <subgraph> <version>')
-      .description('Publish an earlier schema version again, as a new version (it must still compose and pass the checks)')
-      .option('--author <name>', 'who rolls back'),
+    inEnvironment(
+      command
+        .command('rollback <subgraph> <version>')
+        .description('Publish an earlier schema version again in an environment, as a new version (it must still compose and pass the checks there)')
+        .option('--author <name>', 'who rolls back'),
+    ),
   ).action(
-    run(async (subgraph: string, version: string, opts: ConnectionOptions & { author?: string }) =>
+    run(async (subgraph: string, version: string, opts: ConnectionOptions & EnvOption & { author?: string }) =>
       withApi(opts, async (execute) => {
         const { rollback } = await execute<{ rollback: PublishAnswer }>(publishMutation('rollback', 'RollbackInput'), {
-          input: { subgraph, version: int(version), author: opts.author },
+          input: { subgraph, version: int(version), author: opts.author, environment: opts.env },
         });
         return printPublish(opts, rollback);
       }),
@@ -218,43 +258,47 @@ export function registryCommand(): Command {
   );
 
   connection(
-    command
-      .command('remove <subgraph>')
-      .description('Take a subgraph out of the supergraph, through the same checks as a publish (what breaks, for whom, approvals)'),
+    inEnvironment(
+      command
+        .command('remove <subgraph>')
+        .description("Take a subgraph out of an environment's supergraph, through the same checks as a publish (what breaks, for whom, approvals)"),
+    ),
   ).action(
-    run(async (subgraph: string, opts: ConnectionOptions) =>
+    run(async (subgraph: string, opts: ConnectionOptions & EnvOption) =>
       withApi(opts, async (execute) => {
-        const { removeSubgraph } = await execute<{ removeSubgraph: PublishAnswer }>(publishMutation('removeSubgraph', 'RemoveSubgraphInput'), { input: { subgraph } });
+        const { removeSubgraph } = await execute<{ removeSubgraph: PublishAnswer }>(publishMutation('removeSubgraph', 'RemoveSubgraphInput'), { input: { subgraph, environment: opts.env } });
         return printPublish(opts, removeSubgraph, `removed ${subgraph}`);
       }),
     ),
   );
 
   connection(
-    command
-      .command('approve <fingerprint>')
-      .description('Approve a breaking change a check reported (by its fingerprint) until a publish ships it')
-      .option('--reason <text>', 'why it is acceptable'),
+    inEnvironment(
+      command
+        .command('approve <fingerprint>')
+        .description('Approve a breaking change a check reported (by its fingerprint) in an environment, until a publish or promotion ships it there')
+        .option('--reason <text>', 'why it is acceptable'),
+    ),
   ).action(
-    run(async (fingerprint: string, opts: ConnectionOptions & { reason?: string }) =>
+    run(async (fingerprint: string, opts: ConnectionOptions & EnvOption & { reason?: string }) =>
       withApi(opts, async (execute) => {
-        const { approve } = await execute<{ approve: { fingerprint: string; subgraph: string; coordinate: string | null; message: string; approvedBy: string } }>(
-          'mutation($f: String!, $r: String) { approve(input: { fingerprint: $f, reason: $r }) { fingerprint subgraph coordinate message approvedBy } }',
-          { f: fingerprint, r: opts.reason },
+        const { approve } = await execute<{ approve: { fingerprint: string; subgraph: string; coordinate: string | null; message: string; approvedBy: string; environment: string } }>(
+          'mutation($f: String!, $r: String, $e: String) { approve(input: { fingerprint: $f, reason: $r, environment: $e }) { fingerprint subgraph coordinate message approvedBy environment } }',
+          { f: fingerprint, r: opts.reason, e: opts.env },
         );
-        print(opts.json, approve, () => `✔ approved ${approve.fingerprint} (${approve.subgraph}: ${approve.message}) by ${approve.approvedBy}`);
+        print(opts.json, approve, () => `✔ approved ${approve.fingerprint} (${approve.subgraph}: ${approve.message}) in ${approve.environment} by ${approve.approvedBy}`);
       }),
     ),
   );
 
-  connection(command.command('supergraph [version]').description('Print a supergraph version’s SDL (default: the latest)')).action(
-    run(async (version: string | undefined, opts: ConnectionOptions) =>
+  connection(inEnvironment(command.command('supergraph [version]').description('Print a supergraph version’s SDL (default: the environment’s latest)'))).action(
+    run(async (version: string | undefined, opts: ConnectionOptions & EnvOption) =>
       withApi(opts, async (execute) => {
         const { supergraphVersion } = await execute<{ supergraphVersion: { version: number; sdl: string } | null }>(
-          'query($v: Int) { supergraphVersion(version: $v) { version sdl } }',
-          { v: version === undefined ? null : int(version) },
+          'query($v: Int, $e: String) { supergraphVersion(version: $v, environment: $e) { version sdl } }',
+          { v: version === undefined ? null : int(version), e: opts.env },
         );
-        if (!supergraphVersion) throw new Error(`no supergraph version ${version ?? ''}`);
+        if (!supergraphVersion) throw new Error(`no supergraph version ${version ?? ''} in ${opts.env ?? 'production'}`);
         print(opts.json, supergraphVersion, () => supergraphVersion.sdl);
       }),
     ),
@@ -560,7 +604,7 @@ interface PublishAnswer {
   check: { ok: boolean; text: string; json: unknown };
 }
 
-const publishMutation = (field: 'publish' | 'rollback' | 'removeSubgraph', input: string) => `mutation($input: ${input}!) {
+const publishMutation = (field: 'publish' | 'promote' | 'rollback' | 'removeSubgraph', input: string) => `mutation($input: ${input}!) {
   ${field}(input: $input) {
     __typename
     ... on Published { created supergraphVersion schemaVersion { version } check { ${CHECK_FIELDS} } }
@@ -568,10 +612,11 @@ const publishMutation = (field: 'publish' | 'rollback' | 'removeSubgraph', input
   }
 }`;
 
-function printPublish(opts: ConnectionOptions, answer: PublishAnswer, removed?: string): number {
+function printPublish(opts: ConnectionOptions, answer: PublishAnswer, removed?: string, promoted?: string): number {
   const { check, ...rest } = answer;
   print(opts.json, { ...rest, check: check.json }, () => {
-    if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not ${removed ? 'removed' : 'published'}`;
+    if (answer.__typename === 'PublishRejected') return `${check.text}\n\n✖ not ${removed ? 'removed' : promoted ? 'promoted' : 'published'}`;
+    if (promoted && answer.created) return `${check.text}\n\n✔ ${promoted}: schema v${answer.schemaVersion?.version} as supergraph v${answer.supergraphVersion}; its gateways serve it at their next poll`;
     if (removed) return `${check.text}\n\n✔ ${removed}: supergraph v${answer.supergraphVersion}; the gateway drops it at its next poll`;
     if (!answer.created) return `${check.text}\n\n✔ unchanged: schema v${answer.schemaVersion?.version} is already current (supergraph v${answer.supergraphVersion})`;
     return `${check.text}\n\n✔ published schema v${answer.schemaVersion?.version ?? '(routing only)'} as supergraph v${answer.supergraphVersion}; the gateway serves it at its next poll`;

@@ -38,17 +38,23 @@ export const registryResolvers = {
   JSON: JSONScalar,
   Query: {
     whoami: (_: unknown, __: unknown, ctx: RegistryContext) => ctx.principal(),
-    subgraphs: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.reads.subgraphs(await ctx.principal()),
-    subgraph: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.reads.subgraph(await ctx.principal(), args.name),
+    environments: async (_: unknown, __: unknown, ctx: RegistryContext) => {
+      await ctx.principal();
+      return ctx.service.reads.environments();
+    },
+    subgraphs: async (_: unknown, args: { environment?: string | null }, ctx: RegistryContext) => ctx.service.reads.subgraphs(await ctx.principal(), args.environment),
+    subgraph: async (_: unknown, args: { name: string; environment?: string | null }, ctx: RegistryContext) => ctx.service.reads.subgraph(await ctx.principal(), args.name, args.environment),
     schemaVersions: async (_: unknown, args: { subgraph: string; first: number }, ctx: RegistryContext) =>
       ctx.service.reads.schemaHistory(await ctx.principal(), args.subgraph, args.first),
     schemaVersion: async (_: unknown, args: { subgraph: string; version: number }, ctx: RegistryContext) =>
       ctx.service.reads.schemaVersion(await ctx.principal(), args.subgraph, args.version),
-    supergraphVersions: async (_: unknown, args: { first: number }, ctx: RegistryContext) => ctx.service.reads.supergraphHistory(await ctx.principal(), args.first),
-    supergraphVersion: async (_: unknown, args: { version?: number | null }, ctx: RegistryContext) => ctx.service.reads.supergraph(await ctx.principal(), args.version),
-    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number }, ctx: RegistryContext) => ctx.service.reads.diff(await ctx.principal(), args),
+    supergraphVersions: async (_: unknown, args: { first: number; environment?: string | null }, ctx: RegistryContext) =>
+      ctx.service.reads.supergraphHistory(await ctx.principal(), args.first, args.environment),
+    supergraphVersion: async (_: unknown, args: { version?: number | null; environment?: string | null }, ctx: RegistryContext) =>
+      ctx.service.reads.supergraph(await ctx.principal(), args.version, args.environment),
+    diff: async (_: unknown, args: { subgraph?: string | null; from: number; to: number; environment?: string | null }, ctx: RegistryContext) => ctx.service.reads.diff(await ctx.principal(), args),
     checkRun: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.reads.checkRun(await ctx.principal(), args.id),
-    approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null }, ctx: RegistryContext) =>
+    approvals: async (_: unknown, args: { subgraph?: string | null; pendingOnly?: boolean | null; environment?: string | null }, ctx: RegistryContext) =>
       ctx.service.reads.approvals(await ctx.principal(), args),
     teams: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.teams.list(await ctx.principal()),
     webhooks: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.webhooks.list(await ctx.principal()),
@@ -65,9 +71,10 @@ export const registryResolvers = {
   Mutation: {
     check: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.check(await ctx.principal(), args.input),
     publish: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.publish(await ctx.principal(), args.input),
+    promote: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.promote(await ctx.principal(), args.input),
     rollback: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.rollback(await ctx.principal(), args.input),
     removeSubgraph: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.remove(await ctx.principal(), args.input),
-    approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approvals.approve(await ctx.principal(), args.input),
+    approve: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.approve(await ctx.principal(), args.input),
     registerTeam: async (_: unknown, args: { name: string }, ctx: RegistryContext) => ctx.service.teams.register(await ctx.principal(), args.name),
     addWebhook: async (_: unknown, args: Args<never>, ctx: RegistryContext) => ctx.service.webhooks.add(await ctx.principal(), args.input),
     removeWebhook: async (_: unknown, args: { id: string }, ctx: RegistryContext) => ctx.service.webhooks.remove(await ctx.principal(), args.id),
@@ -119,6 +126,7 @@ export const registryResolvers = {
   },
   CheckResult: {
     id: (r: CheckResult) => r.checkId,
+    environment: (r: CheckResult) => r.environment ?? 'production',
     json: (r: CheckResult) => r,
     text: (r: CheckResult) => formatCheckResult(r),
     brokenDocuments: (r: CheckResult) => r.brokenDocuments ?? [],
