@@ -13,10 +13,10 @@ import { KINDS, secretsDir } from './marketplace-fixture.js';
 import { tokenFor } from '../tools/marketplace-simulator/index.js';
 import { runScript } from './process.js';
 
-/** Runs `npm start`'s entry with extra environment and collects its output until it exits. */
-const runStart = (env: Record<string, string>) => runScript('scripts/start.ts', [], env, 30_000);
+/** Runs `npm start`'s entry with extra environment and collects its output until it exits; it brings no servers of its own here. */
+const runStart = (env: Record<string, string>) => runScript('scripts/start.ts', [], { LOCAL_SERVICES: 'off', ...env }, 30_000);
 
-describe('npm start fails fast when a dependency is missing', () => {
+describe('npm start fails fast when a dependency is missing (LOCAL_SERVICES=off)', () => {
   it('names the MySQL URL it could not reach', async () => {
     const res = await runStart({ MYSQL_URL: 'mysql://root@127.0.0.1:1' });
     expect(res.code).toBe(1);

@@ -87,7 +87,9 @@ export interface UpstreamHandlers {
  * The primary fetch of a sharing group, held open over graphql-ws. When the connection drops (a
  * subgraph restart, a network blip) it re-subscribes with backoff and `extensions.since` set to the
  * last position it received, so the subgraph replays what happened meanwhile; anything at or
- * before that position is dropped, so subscribers see neither a gap nor a duplicate.
+ * before that position is dropped, so subscribers see neither a gap nor a duplicate. Lost before
+ * any event arrived, it resumes from when it first subscribed (`<ms>-0`, a stream position in
+ * time): what was committed while the subgraph was away is not lost for having had no predecessor.
  */
 export class UpstreamSubscription {
   private stopRequested = false;
@@ -95,6 +97,8 @@ export class UpstreamSubscription {
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   lastSequence: string | null = null;
+  /** When it first subscribed: the resume position while no event has arrived. */
+  private firstOpenedAt: number | null = null;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -117,7 +121,9 @@ export class UpstreamSubscription {
   private open(tokenExtensions: Record<string, string>): void {
     if (this.stopRequested) return;
     let ended = false;
-    const extensions = { ...tokenExtensions, ...(this.lastSequence ? { since: this.lastSequence } : {}) };
+    const resumeFrom = this.lastSequence ?? (this.firstOpenedAt === null ? null : `${this.firstOpenedAt}-0`);
+    this.firstOpenedAt ??= Date.now();
+    const extensions = { ...tokenExtensions, ...(resumeFrom ? { since: resumeFrom } : {}) };
     const { hostname } = new URL(this.url);
     if (forbiddenHost(hostname)) {
       this.stop();

@@ -61,6 +61,8 @@ const liveMessageSchema = z.object({
   streamId: z.string().regex(STREAM_ID),
 });
 
+/** How far ahead of this process's clock a gateway's resume position in time may be (clocks of two machines). */
+const RESUME_CLOCK_SKEW_MS = 60_000;
 /** Live events a subscription may hold before it stops queueing and catches up from the stream. */
 const LIVE_QUEUE_LIMIT = 1000;
 const REPLAY_BATCH = 500;
@@ -104,14 +106,16 @@ export class StockFeed {
    * The events after `since` (exclusive), then live ones, in stream order, each once.
    * @throws BadUserInputError for a malformed since
    * @throws SinceExpiredError for a since older than the retention
-   * @throws SinceInFutureError for a since after the stream's last id
+   * @throws SinceInFutureError for a since after the stream's last id (when `resuming`, only one
+   *   later than now: a gateway resumes from the time it subscribed when no event had reached it)
    */
-  async open(since: string | null): Promise<FeedSubscription> {
+  async open(since: string | null, opts: { resuming?: boolean } = {}): Promise<FeedSubscription> {
     if (since !== null) {
       if (!STREAM_ID.test(since)) throw new BadUserInputError(`since must be a sequence received before (<ms>-<n>), got ${JSON.stringify(since)}`);
-      if (Number(since.split('-')[0]) < Date.now() - this.opts.retentionMs) throw new SinceExpiredError(since, this.opts.retentionMs);
+      const ms = Number(since.split('-')[0]);
+      if (ms < Date.now() - this.opts.retentionMs) throw new SinceExpiredError(since, this.opts.retentionMs);
       const last = await this.lastId();
-      if (compareStreamIds(since, last) > 0) throw new SinceInFutureError(since, last);
+      if (compareStreamIds(since, last) > 0 && !(opts.resuming && ms <= Date.now() + RESUME_CLOCK_SKEW_MS)) throw new SinceInFutureError(since, last);
     }
     await this.ready;
     return new FeedSubscription(this, since);

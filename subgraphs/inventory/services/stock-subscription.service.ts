@@ -47,7 +47,8 @@ export class StockSubscriptionService {
     const locations = f.locationIds ? new Set(f.locationIds) : null;
     const channelId = f.channelId ?? null;
     const start = since && resumeFrom ? (compareStreamIds(since, resumeFrom) >= 0 ? since : resumeFrom) : (since ?? resumeFrom);
-    const events = await this.feed.open(start);
+    // The gateway resuming may name a position in time past the last change (it lost the subgraph before any event).
+    const events = await this.feed.open(start, { resuming: start !== null && start === resumeFrom });
 
     const matches = async (e: FeedEvent): Promise<boolean> => {
       const p = e.payload;
