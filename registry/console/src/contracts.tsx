@@ -181,7 +181,11 @@ export function ContractsPage({ ab }: { ab: Abilities }) {
             ) : (
               <p>No contracts yet: every caller sees the whole API schema.</p>
             )}
-            {ab.admin && <ContractForm contract={null} onSaved={(name) => (location.hash = `#/contracts/${encodeURIComponent(name)}`)} />}
+            {ab.admin ? (
+              <ContractForm contract={null} onSaved={(name) => (location.hash = `#/contracts/${encodeURIComponent(name)}`)} />
+            ) : (
+              <p class="needs">Creating, changing and removing contracts needs <code>registry:admin</code>.</p>
+            )}
           </>
         )}
       </Loaded>

@@ -271,7 +271,7 @@ function Promote({ subgraph, from, targets, onDone }: { subgraph: string; from: 
       </p>
       <fieldset>
         <legend>Promote {subgraph} from {from}</legend>
-        <label for="promote-to">To</label>
+        <label for="promote-to">Promote to</label>
         <select id="promote-to" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
           {targets.map((t) => (
             <option key={t} value={t}>
@@ -327,7 +327,16 @@ export function SubgraphPage({ name, ab, from, to, environment, environments }: 
                   Not in {environment}'s supergraph.
                 </p>
               )}
-              {subgraph && ab.promote(name) && targets.length > 0 && <Promote subgraph={name} from={environment} targets={targets} onDone={state.reload} />}
+              {subgraph && targets.length > 0 &&
+                (ab.promote(name) ? (
+                  <Promote subgraph={name} from={environment} targets={targets} onDone={state.reload} />
+                ) : (
+                  ab.publish(name) && (
+                    <p class="needs" data-testid="promote-needs">
+                      Promoting {name} to another environment needs <code>registry:promote:{name}</code>.
+                    </p>
+                  )
+                ))}
               <table>
                 <caption>Version history, newest first (versions are shared by every environment; current marks {environment}'s)</caption>
                 <thead>
