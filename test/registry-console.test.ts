@@ -560,6 +560,8 @@ describe('environments and contracts in the console', () => {
   let partner: Awaited<ReturnType<typeof startPartnerSubgraph>>;
   /** The check run of the publish to staging. */
   let stagingCheckId: string;
+  /** A client that used consolePing through production's gateway. */
+  const pingClient = `console-prod-${randomUUID().slice(0, 6)}`;
 
   beforeAll(async () => {
     partner = await startPartnerSubgraph(PONG_SDL, { Query: { consolePing: () => true, consolePong: () => 'pong' } });
@@ -648,7 +650,7 @@ describe('environments and contracts in the console', () => {
       await page.screenshot({ path: `${SHOTS}/promoted.png`, fullPage: true });
 
       // A production client uses consolePing; staging drops it (approved in staging only): production's check refuses the promotion.
-      const client = `console-prod-${randomUUID().slice(0, 6)}`;
+      const client = pingClient;
       expect((await gql(reg.url, 'query ConsolePing { consolePing }', {}, { 'x-client-id': client })).errors).toBeUndefined();
       await reg.gateway.usage.flush();
       const check = await admin(CHECK, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_ONLY_SDL, environment: 'staging' } });
@@ -707,6 +709,19 @@ describe('environments and contracts in the console', () => {
       await expect.poll(() => row.textContent()).toContain('internal');
       expect(await row.getByTestId('contract-hash').textContent()).toContain(stored.history[0].hash.slice(0, 12));
       expect(await row.textContent()).toContain('Partner apps');
+
+      // A check shows each contract's composition and changes beside the supergraph's: removing consolePing breaks its client in the contract too.
+      const check = await admin(CHECK, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_ONLY_SDL } });
+      expect(check.data!.check.ok).toBe(false);
+      const fingerprint = check.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'Query.consolePing').fingerprint;
+      await go(page, `#/checks/${check.data!.check.id}`);
+      const inContract = page.locator(`section[data-contract="${CONTRACT_NAME}"]`);
+      await expect.poll(() => inContract.textContent()).toContain(`Contract ${CONTRACT_NAME} still composes.`);
+      const contractChange = inContract.locator(`tr[data-contract-change="${fingerprint}"]`);
+      expect(await contractChange.getAttribute('data-criticality')).toBe('BREAKING');
+      expect(await contractChange.locator(`li[data-client="${pingClient}"]`).textContent()).toContain('ConsolePing (1)');
+      expect(await page.locator(`tr[data-change="${fingerprint}"]`).getAttribute('data-criticality')).toBe('BREAKING');
+      await page.screenshot({ path: `${SHOTS}/check-contracts.png`, fullPage: true });
     } finally {
       await page.close();
     }
