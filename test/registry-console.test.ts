@@ -8,13 +8,15 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountRegistryConsole } from '../registry/index.js';
 import { errorCode, gql } from './client.js';
-import { CHECK, issueKey, PUBLISH, registryClient, startRegistryStack, type RegistryStack } from './registry-helpers.js';
+import { CHECK, issueKey, PUBLISH, registryClient, startPartnerSubgraph, startRegistryStack, waitForVersion, type RegistryStack } from './registry-helpers.js';
 
 /**
  * The registry console (/registry) in headless Chromium against a registry-backed gateway, and the
  * registry API fields it reads (schemaTypes, fieldUsage, checkRuns, apiKeys, createApiKey,
  * revokeApiKey) with the scope attacks on each. Usage is real: operations sent through the
- * gateway with a client id, then flushed.
+ * gateway with a client id, then flushed. Then environments (staging and production: the
+ * header's selector, promote) and contracts (their page, keys on a contract), each refused to a
+ * key without the scope.
  */
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -528,6 +530,287 @@ describe('the registry console in Chromium', () => {
       await go(page, '#/subgraphs/inventory');
       await page.getByRole('button', { name: 'Show diff' }).waitFor();
       expect(await page.getByRole('button', { name: /Roll back/ }).count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+// ── environments and contracts ──────────────────────────────────────────────────────────────
+
+const CONSOLE_PARTNER = `consolep${randomUUID().slice(0, 6)}`;
+const PING_SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+"The console partner's root fields."
+type Query {
+  "Answers true."
+  consolePing: Boolean
+}
+`;
+const PONG_SDL = PING_SDL.replace('  consolePing: Boolean\n', '  consolePing: Boolean\n  "Answers pong."\n  consolePong: String\n');
+const PONG_ONLY_SDL = PONG_SDL.replace('  "Answers true."\n  consolePing: Boolean\n', '');
+const CONTRACT_NAME = `console-${randomUUID().slice(0, 6)}`;
+
+async function currentIn(subgraph: string, environment: string): Promise<number | null> {
+  const res = await admin('query($s: String!, $e: String) { subgraph(name: $s, environment: $e) { currentVersion } }', { s: subgraph, e: environment });
+  expect(res.errors).toBeUndefined();
+  return res.data!.subgraph?.currentVersion ?? null;
+}
+
+describe('environments and contracts in the console', () => {
+  let partner: Awaited<ReturnType<typeof startPartnerSubgraph>>;
+  /** The check run of the publish to staging. */
+  let stagingCheckId: string;
+  /** A client that used consolePing through production's gateway. */
+  const pingClient = `console-prod-${randomUUID().slice(0, 6)}`;
+
+  beforeAll(async () => {
+    partner = await startPartnerSubgraph(PONG_SDL, { Query: { consolePing: () => true, consolePong: () => 'pong' } });
+    const v1 = await admin(PUBLISH, { input: { subgraph: CONSOLE_PARTNER, sdl: PING_SDL, routingUrl: partner.url, commit: 'console-env-v1' } });
+    expect(v1.data!.publish).toMatchObject({ __typename: 'Published', schemaVersion: { version: 1 } });
+    await waitForVersion(reg.url, v1.data!.publish.supergraphVersion);
+    const v2 = await admin(PUBLISH, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_SDL, routingUrl: partner.url, commit: 'console-env-v2', environment: 'staging' } });
+    expect(v2.errors).toBeUndefined();
+    expect(v2.data!.publish).toMatchObject({ __typename: 'Published', schemaVersion: { version: 2 } });
+    stagingCheckId = v2.data!.publish.check.id;
+  });
+
+  afterAll(async () => {
+    await partner?.close();
+  });
+
+  it('checkRuns: of one environment when named, each naming its environment; an unknown one is BAD_USER_INPUT', async () => {
+    const res = await admin(`query($s: String, $e: String) { checkRuns(subgraph: $s, environment: $e) { id environment kind } }`, { s: CONSOLE_PARTNER, e: 'staging' });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.checkRuns).toEqual([{ id: stagingCheckId, environment: 'staging', kind: 'PUBLISH' }]);
+    const production = await admin(`query($s: String) { checkRuns(subgraph: $s, environment: "production") { id environment } }`, { s: CONSOLE_PARTNER });
+    expect(production.data!.checkRuns.map((r: { id: string }) => r.id)).not.toContain(stagingCheckId);
+    expect(production.data!.checkRuns.every((r: { environment: string }) => r.environment === 'production')).toBe(true);
+    const all = await admin(`query($s: String) { checkRuns(subgraph: $s) { id environment } }`, { s: CONSOLE_PARTNER });
+    expect(all.data!.checkRuns.map((r: { environment: string }) => r.environment).sort()).toEqual(['production', 'staging']);
+    expect(errorCode(await admin(`{ checkRuns(environment: "nope") { id } }`))).toBe('BAD_USER_INPUT');
+  });
+
+  it('switches environment in the header: staging shows the version published there, its checks; the choice is kept for the tab', async () => {
+    const page = await context.newPage();
+    try {
+      await signIn(page, reg.adminToken);
+      await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      const current = page.getByTestId('current-version');
+      await expect.poll(() => current.textContent()).toContain('current version v1');
+      expect(await current.textContent()).toContain('In production');
+      const picker = page.getByLabel('Environment', { exact: true });
+      expect(await picker.inputValue()).toBe('production');
+      expect(await picker.locator('option').allTextContents()).toEqual(['staging', 'production']);
+      // Keyboard: focus the selector and pick staging.
+      await picker.focus();
+      await picker.selectOption('staging');
+      await expect.poll(() => current.textContent()).toContain('current version v2');
+      expect(await current.textContent()).toContain('In staging');
+      expect(await page.evaluate(() => sessionStorage.getItem('omnistock.registry.environment'))).toBe('staging');
+      await page.screenshot({ path: `${SHOTS}/environment-staging.png`, fullPage: true });
+
+      // Checks follow it: the publish to staging is listed in staging only.
+      await go(page, `#/checks?subgraph=${CONSOLE_PARTNER}`);
+      await page.locator(`tr[data-check="${stagingCheckId}"]`).waitFor();
+      await page.locator(`tr[data-check="${stagingCheckId}"]`).getByRole('link').click();
+      await expect.poll(() => page.getByTestId('check-environment').textContent()).toBe('staging');
+
+      // Kept across a reload; production again shows v1 and no staging check.
+      await page.reload();
+      await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      await expect.poll(() => current.textContent()).toContain('current version v2');
+      await picker.selectOption('production');
+      await expect.poll(() => current.textContent()).toContain('current version v1');
+      await go(page, `#/checks?subgraph=${CONSOLE_PARTNER}`);
+      await page.getByRole('table', { name: 'Check runs in production' }).waitFor();
+      expect(await page.locator(`tr[data-check="${stagingCheckId}"]`).count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('promotes from staging to production as admin: production\'s gateway then serves it; a promotion its check refuses shows that check', async () => {
+    expect(errorCode(await gql(reg.url, '{ consolePong }'))).toBe('GRAPHQL_VALIDATION_FAILED');
+    const page = await context.newPage();
+    try {
+      await signIn(page, reg.adminToken);
+      await page.getByLabel('Environment', { exact: true }).selectOption('staging');
+      await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      await expect.poll(() => page.getByTestId('current-version').textContent()).toContain('current version v2');
+      expect(await page.getByLabel('Promote to').inputValue()).toBe('production');
+      await page.getByRole('button', { name: 'Promote to production' }).click();
+      await page.getByText('Promoted to production: v2').waitFor();
+      expect(await currentIn(CONSOLE_PARTNER, 'production')).toBe(2);
+      const [latest] = (await admin('{ supergraphVersions(first: 1) { version reason } }')).data!.supergraphVersions;
+      expect(latest.reason).toContain(`promote ${CONSOLE_PARTNER} v2`);
+      await waitForVersion(reg.url, latest.version);
+      const served = await gql(reg.url, '{ consolePong }');
+      expect(served.errors).toBeUndefined();
+      expect(served.data).toEqual({ consolePong: 'pong' });
+      await page.screenshot({ path: `${SHOTS}/promoted.png`, fullPage: true });
+
+      // A production client uses consolePing; staging drops it (approved in staging only): production's check refuses the promotion.
+      const client = pingClient;
+      expect((await gql(reg.url, 'query ConsolePing { consolePing }', {}, { 'x-client-id': client })).errors).toBeUndefined();
+      await reg.gateway.usage.flush();
+      const check = await admin(CHECK, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_ONLY_SDL, environment: 'staging' } });
+      const change = check.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'Query.consolePing');
+      expect(change).toMatchObject({ criticality: 'BREAKING' });
+      expect((await admin('mutation($f: String!) { approve(input: { fingerprint: $f, environment: "staging" }) { environment } }', { f: change.fingerprint })).errors).toBeUndefined();
+      const v3 = await admin(PUBLISH, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_ONLY_SDL, environment: 'staging' } });
+      expect(v3.data!.publish).toMatchObject({ __typename: 'Published', schemaVersion: { version: 3 } });
+
+      await go(page, '#/subgraphs');
+      await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      await expect.poll(() => page.getByTestId('current-version').textContent()).toContain('current version v3');
+      await page.getByRole('button', { name: 'Promote to production' }).click();
+      const refused = page.getByTestId('publish-refused');
+      await expect.poll(() => refused.textContent()).toContain('Promotion refused by its check');
+      expect(await refused.textContent()).toContain('consolePing');
+      expect(await currentIn(CONSOLE_PARTNER, 'production')).toBe(2);
+      await page.screenshot({ path: `${SHOTS}/promotion-refused.png`, fullPage: true });
+      // Its check: production's, naming the client it would break.
+      await refused.getByRole('link').click();
+      await expect.poll(() => page.getByTestId('check-environment').textContent()).toBe('production');
+      expect(await page.locator(`tr[data-change="${change.fingerprint}"] li[data-client="${client}"]`).textContent()).toContain('ConsolePing (1)');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('creates a contract on the Contracts page and shows its schema and history; one that does not compose is refused with its errors', async () => {
+    const page = await context.newPage();
+    try {
+      await signIn(page, reg.adminToken);
+      await page.getByRole('navigation', { name: 'Registry sections' }).getByRole('link', { name: 'Contracts' }).click();
+      await page.getByLabel('Name (lower-case letters, digits, _ and -)').fill('console-empty');
+      await page.getByLabel(/^Include tags/).fill('nothing-has-this');
+      await page.getByRole('button', { name: 'Create contract' }).click();
+      const rejected = page.getByTestId('contract-rejected');
+      await expect.poll(() => rejected.textContent()).toContain('does not compose');
+      expect((await admin('{ contract(name: "console-empty") { name } }')).data!.contract).toBeNull();
+      await page.screenshot({ path: `${SHOTS}/contract-rejected.png`, fullPage: true });
+
+      await page.getByLabel('Name (lower-case letters, digits, _ and -)').fill(CONTRACT_NAME);
+      await page.getByLabel(/^Include tags/).fill('');
+      await page.getByLabel(/^Exclude tags/).fill('internal');
+      await page.getByLabel('Description').fill('Partner apps');
+      await page.getByRole('button', { name: 'Create contract' }).click();
+      const sdl = page.getByTestId('contract-sdl');
+      await expect.poll(() => sdl.textContent(), { timeout: 30_000 }).toContain('consolePong: String');
+      const stored = (await admin('query($n: String!) { contract(name: $n) { excludeTags description history(first: 1) { supergraphVersion hash sdl } } }', { n: CONTRACT_NAME })).data!.contract;
+      expect(stored).toMatchObject({ excludeTags: ['internal'], description: 'Partner apps' });
+      expect(await page.getByTestId('contract-sdl-hash').textContent()).toBe(stored.history[0].hash);
+      expect(await page.locator(`tr[data-supergraph-version="${stored.history[0].supergraphVersion}"]`).count()).toBe(1);
+      await page.screenshot({ path: `${SHOTS}/contract.png`, fullPage: true });
+
+      await go(page, '#/contracts');
+      const row = page.locator(`tr[data-contract="${CONTRACT_NAME}"]`);
+      await expect.poll(() => row.textContent()).toContain('internal');
+      expect(await row.getByTestId('contract-hash').textContent()).toContain(stored.history[0].hash.slice(0, 12));
+      expect(await row.textContent()).toContain('Partner apps');
+
+      // A check shows each contract's composition and changes beside the supergraph's: removing consolePing breaks its client in the contract too.
+      const check = await admin(CHECK, { input: { subgraph: CONSOLE_PARTNER, sdl: PONG_ONLY_SDL } });
+      expect(check.data!.check.ok).toBe(false);
+      const fingerprint = check.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'Query.consolePing').fingerprint;
+      await go(page, `#/checks/${check.data!.check.id}`);
+      const inContract = page.locator(`section[data-contract="${CONTRACT_NAME}"]`);
+      await expect.poll(() => inContract.textContent()).toContain(`Contract ${CONTRACT_NAME} still composes.`);
+      const contractChange = inContract.locator(`tr[data-contract-change="${fingerprint}"]`);
+      expect(await contractChange.getAttribute('data-criticality')).toBe('BREAKING');
+      expect(await contractChange.locator(`li[data-client="${pingClient}"]`).textContent()).toContain('ConsolePing (1)');
+      expect(await page.locator(`tr[data-change="${fingerprint}"]`).getAttribute('data-criticality')).toBe('BREAKING');
+      await page.screenshot({ path: `${SHOTS}/check-contracts.png`, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('issues a key on a contract, listed with it', async () => {
+    const page = await context.newPage();
+    const client = `console-contract-${randomUUID().slice(0, 6)}`;
+    try {
+      await signIn(page, reg.adminToken);
+      await go(page, '#/keys');
+      await page.getByLabel('Client id').fill(client);
+      await page.getByLabel('Scopes (space or comma separated)').fill('registry:read:inventory');
+      await page.getByLabel('Contract (the schema its caller sees)').selectOption(CONTRACT_NAME);
+      await page.getByRole('button', { name: 'Issue key' }).click();
+      const secret = (await page.getByTestId('new-key').textContent({ timeout: 30_000 }))!.trim();
+      expect(secret).toMatch(/^osk_/);
+      const row = page.locator(`tr[data-client="${client}"]`);
+      await expect.poll(() => row.getByTestId('key-contract').textContent()).toBe(CONTRACT_NAME);
+      const listed = (await admin(KEYS.replace('scopes', 'scopes contract'))).data!.apiKeys.find((k: { clientId: string }) => k.clientId === client);
+      expect(listed.contract).toBe(CONTRACT_NAME);
+      // Keys without one say so.
+      expect(await page.locator('tr[data-client^="console-reader-"]').first().getByTestId('key-contract').textContent()).toBe('whole schema');
+      await page.screenshot({ path: `${SHOTS}/key-contract.png`, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('refuses promoting, contracts and keys on a contract to a key without the scope: the page shows the refusal, the API answers FORBIDDEN', async () => {
+    const publisher = await issueKey(reg, 'console-publisher', [`registry:publish:${CONSOLE_PARTNER}`]);
+    const page = await context.newPage();
+    try {
+      // May publish the subgraph, not promote it.
+      await signIn(page, publisher);
+      await page.getByLabel('Environment', { exact: true }).selectOption('staging');
+      await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      await expect.poll(() => page.getByTestId('promote-needs').textContent()).toContain(`registry:promote:${CONSOLE_PARTNER}`);
+      expect(await page.getByRole('button', { name: /^Promote/ }).count()).toBe(0);
+      await page.screenshot({ path: `${SHOTS}/refused-promote.png`, fullPage: true });
+      const promote = `mutation($i: PromoteInput!) { promote(input: $i) { __typename } }`;
+      const input = { i: { subgraph: CONSOLE_PARTNER, from: 'staging', to: 'production' } };
+      for (const key of [publisher, outsider, inventoryReader]) expect(errorCode(await registryClient(reg.registryUrl, key)(promote, input))).toBe('FORBIDDEN');
+      expect(await currentIn(CONSOLE_PARTNER, 'production')).toBe(2);
+
+      // Contracts: not in its navigation; opened anyway, the API's refusal.
+      expect(await page.getByRole('navigation', { name: 'Registry sections' }).getByRole('link', { name: 'Contracts' }).count()).toBe(0);
+      await go(page, '#/contracts');
+      expect(await refusal(page)).toBe('FORBIDDEN');
+      await page.screenshot({ path: `${SHOTS}/refused-contracts.png`, fullPage: true });
+      await go(page, `#/contracts/${CONTRACT_NAME}`);
+      expect(await refusal(page)).toBe('FORBIDDEN');
+      await go(page, '#/keys');
+      expect(await refusal(page)).toBe('FORBIDDEN');
+
+      const setContract = `mutation($i: SetContractInput!) { setContract(input: $i) { __typename } }`;
+      for (const key of [publisher, outsider]) {
+        const api = registryClient(reg.registryUrl, key);
+        expect(errorCode(await api('{ contracts { name } }'))).toBe('FORBIDDEN');
+        expect(errorCode(await api(setContract, { i: { name: CONTRACT_NAME, excludeTags: [] } }))).toBe('FORBIDDEN');
+        expect(errorCode(await api('mutation($n: String!) { removeContract(name: $n) }', { n: CONTRACT_NAME }))).toBe('FORBIDDEN');
+        expect(errorCode(await api(CREATE_KEY, { input: { clientId: 'sneaky-contract', scopes: ['registry:read:inventory'], contract: CONTRACT_NAME } }))).toBe('FORBIDDEN');
+      }
+      expect((await admin('query($n: String!) { contract(name: $n) { excludeTags } }', { n: CONTRACT_NAME })).data!.contract.excludeTags).toEqual(['internal']);
+      expect((await admin(KEYS)).data!.apiKeys.some((k: { clientId: string }) => k.clientId === 'sneaky-contract')).toBe(false);
+
+      // A reader of every subgraph reads contracts but may not change them: no form, and setContract is refused.
+      const reader = await issueKey(reg, 'console-all-reader', ['registry:read:*']);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signIn(page, reader);
+      await go(page, `#/contracts/${CONTRACT_NAME}`);
+      await page.getByTestId('contract-sdl').waitFor();
+      expect(await page.getByRole('button', { name: /Save contract|Remove contract/ }).count()).toBe(0);
+      expect(errorCode(await registryClient(reg.registryUrl, reader)(setContract, { i: { name: CONTRACT_NAME, excludeTags: [] } }))).toBe('FORBIDDEN');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('removes a contract as admin', async () => {
+    const page = await context.newPage();
+    try {
+      await signIn(page, reg.adminToken);
+      await go(page, `#/contracts/${CONTRACT_NAME}`);
+      await page.getByRole('button', { name: `Remove contract ${CONTRACT_NAME}` }).click();
+      await page.getByRole('button', { name: `Confirm removing ${CONTRACT_NAME}` }).click();
+      await page.getByRole('table', { name: 'Contracts, with their current schema' }).or(page.getByText('No contracts yet')).waitFor();
+      expect(await page.locator(`tr[data-contract="${CONTRACT_NAME}"]`).count()).toBe(0);
+      expect((await admin('query($n: String!) { contract(name: $n) { name } }', { n: CONTRACT_NAME })).data!.contract).toBeNull();
     } finally {
       await page.close();
     }

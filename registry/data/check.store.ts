@@ -12,10 +12,10 @@ export const checkStore = {
     return tx.findOneBy(CheckRunEntity, { id });
   },
 
-  /** Check runs, newest first: of these subgraphs only when given (an empty list: none). */
-  checkRuns(tx: EntityManager, subgraphs: readonly string[] | null, limit: number): Promise<CheckRunEntity[]> {
+  /** Check runs, newest first: of these subgraphs only when given (an empty list: none), of one environment only when given. */
+  checkRuns(tx: EntityManager, subgraphs: readonly string[] | null, limit: number, environment: string | null = null): Promise<CheckRunEntity[]> {
     if (subgraphs && !subgraphs.length) return Promise.resolve([]);
-    return tx.find(CheckRunEntity, { where: subgraphs ? { subgraph: In([...subgraphs]) } : {}, order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
+    return tx.find(CheckRunEntity, { where: { ...(subgraphs ? { subgraph: In([...subgraphs]) } : {}), ...(environment ? { environment } : {}) }, order: { createdAt: 'DESC', id: 'ASC' }, take: limit });
   },
 
   /** The subgraphs that have check runs. */

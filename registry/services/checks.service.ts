@@ -268,12 +268,12 @@ export class ChecksService {
 
   /**
    * Stored check runs, newest first, each with its result: of the subgraphs `readable` lets
-   * through (every subgraph when it is null), or of `subgraph` alone.
+   * through (every subgraph when it is null), or of `subgraph` alone; of `environment` alone when it is given.
    */
-  async runs(filter: { subgraph?: string | null; readable: ((subgraph: string) => boolean) | null; limit: number }): Promise<CheckRunView[]> {
+  async runs(filter: { subgraph?: string | null; environment?: string | null; readable: ((subgraph: string) => boolean) | null; limit: number }): Promise<CheckRunView[]> {
     let subgraphs: string[] | null = filter.subgraph ? [filter.subgraph] : null;
     if (filter.readable) subgraphs = (subgraphs ?? (await checkStore.checkedSubgraphs(this.m))).filter(filter.readable);
-    const rows = await checkStore.checkRuns(this.m, subgraphs, Math.min(Math.max(filter.limit, 1), 200));
+    const rows = await checkStore.checkRuns(this.m, subgraphs, Math.min(Math.max(filter.limit, 1), 200), filter.environment ?? null);
     return rows.map((row) => ({ ...row, parsed: JSON.parse(row.result) as CheckResult }));
   }
 

@@ -74,11 +74,12 @@ export class RegistryReads {
     return run && mayRead(principal, run.subgraph) ? run : null;
   }
 
-  /** Check runs, newest first: of `subgraph` (FORBIDDEN unless the caller may read it), else of every subgraph the caller may read. */
-  checkRuns(principal: Principal, filter: { subgraph?: string | null; first?: number | null }): Promise<CheckRunView[]> {
+  /** Check runs, newest first: of `subgraph` (FORBIDDEN unless the caller may read it), else of every subgraph the caller may read; of one environment when it is named, else of all. */
+  checkRuns(principal: Principal, filter: { subgraph?: string | null; first?: number | null; environment?: string | null }): Promise<CheckRunView[]> {
+    const environment = filter.environment ? this.deps.environment(filter.environment) : null;
     if (filter.subgraph) authorizeRead(principal, filter.subgraph);
     const readable = mayRead(principal, '*') ? null : (subgraph: string) => mayRead(principal, subgraph);
-    return this.deps.checks.runs({ subgraph: filter.subgraph, readable, limit: filter.first ?? 20 });
+    return this.deps.checks.runs({ subgraph: filter.subgraph, environment, readable, limit: filter.first ?? 20 });
   }
 
   async approvals(principal: Principal, filter: { subgraph?: string | null; pendingOnly?: boolean | null; environment?: string | null }) {

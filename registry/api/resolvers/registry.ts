@@ -63,7 +63,7 @@ export const registryResolvers = {
     subgraphHosts: async (_: unknown, args: { subgraph: string }, ctx: RegistryContext) => ctx.service.hosts.list(await ctx.principal(), args.subgraph),
     contracts: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.contracts.list(await ctx.principal()),
     contract: async (_: unknown, args: { name: string }, ctx: RegistryContext) => (await ctx.service.contracts.list(await ctx.principal())).find((c) => c.name === args.name) ?? null,
-    checkRuns: async (_: unknown, args: { subgraph?: string | null; first?: number | null }, ctx: RegistryContext) => ctx.service.reads.checkRuns(await ctx.principal(), args),
+    checkRuns: async (_: unknown, args: { subgraph?: string | null; first?: number | null; environment?: string | null }, ctx: RegistryContext) => ctx.service.reads.checkRuns(await ctx.principal(), args),
     schemaTypes: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.service.explorer.types(await ctx.principal()),
     fieldUsage: async (_: unknown, args: { coordinate: string }, ctx: RegistryContext) => ctx.service.explorer.fieldUsage(await ctx.principal(), args.coordinate),
     apiKeys: async (_: unknown, __: unknown, ctx: RegistryContext) => ctx.keys.list(await ctx.principal()),

@@ -10,6 +10,16 @@ export const credential = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
+const ENVIRONMENT_KEY = 'omnistock.registry.environment';
+export const DEFAULT_ENVIRONMENT = 'production';
+
+/** The registry environment the user picked in the header: remembered for this tab (sessionStorage); production until one is picked. */
+export const chosenEnvironment = {
+  get: (): string => sessionStorage.getItem(ENVIRONMENT_KEY) ?? DEFAULT_ENVIRONMENT,
+  set: (environment: string) => sessionStorage.setItem(ENVIRONMENT_KEY, environment),
+  clear: () => sessionStorage.removeItem(ENVIRONMENT_KEY),
+};
+
 /** An error the registry answered with: its stable code (FORBIDDEN, UNAUTHENTICATED, NOT_FOUND…) and message. */
 export class RegistryError extends Error {
   constructor(
@@ -72,11 +82,14 @@ export function abilities(me: Me) {
   return {
     admin: me.admin,
     readsAll: has('read', '*'),
-    /** Reads something: any subgraph scope of read, check, publish or approve. */
-    readsSome: me.admin || registryScopes.some((s) => /^registry:(read|check|publish|approve):/.test(s)),
+    /** Reads something: any subgraph scope of read, check, publish, promote or approve. */
+    readsSome: me.admin || registryScopes.some((s) => /^registry:(read|check|publish|promote|approve):/.test(s)),
+    /** Reads contracts: registry:read:* or an admin; only an admin changes them. */
+    contracts: has('read', '*'),
     documents: me.admin || registryScopes.some((s) => s.startsWith('registry:documents:')),
     approve: (subgraph: string) => has('approve', subgraph),
     publish: (subgraph: string) => has('publish', subgraph),
+    promote: (subgraph: string) => has('promote', subgraph),
   };
 }
 export type Abilities = ReturnType<typeof abilities>;

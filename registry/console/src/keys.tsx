@@ -7,6 +7,7 @@ interface ApiKey {
   team: string | null;
   description: string | null;
   scopes: string[];
+  contract: string | null;
   prefix: string;
   createdBy: string;
   createdAt: string;
@@ -15,12 +16,12 @@ interface ApiKey {
   lastUsedAt: string | null;
 }
 
-const FIELDS = 'id clientId team description scopes prefix createdBy createdAt expiresAt revokedAt lastUsedAt';
-const KEYS = `{ apiKeys { ${FIELDS} } }`;
+const FIELDS = 'id clientId team description scopes contract prefix createdBy createdAt expiresAt revokedAt lastUsedAt';
+const KEYS = `{ apiKeys { ${FIELDS} } contracts { name } }`;
 const CREATE = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { ${FIELDS} } } }`;
 const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
 
-function CreateKey({ onCreated }: { onCreated(): void }) {
+function CreateKey({ contracts, onCreated }: { contracts: string[]; onCreated(): void }) {
   const m = useMutation<{ createApiKey: { key: string; apiKey: ApiKey } }>();
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -35,6 +36,7 @@ function CreateKey({ onCreated }: { onCreated(): void }) {
         description: text('description') || null,
         scopes: text('scopes').split(/[\s,]+/).filter(Boolean),
         expiresInDays: days ? Number(days) : null,
+        contract: text('contract') || null,
       },
     });
     if (res) {
@@ -56,6 +58,15 @@ function CreateKey({ onCreated }: { onCreated(): void }) {
         <textarea id="key-scopes" name="scopes" rows={2} required placeholder="registry:check:pricing registry:publish:pricing" />
         <label for="key-expiry">Expires in days (empty: never)</label>
         <input id="key-expiry" name="expiresInDays" type="number" min="1" />
+        <label for="key-contract">Contract (the schema its caller sees)</label>
+        <select id="key-contract" name="contract">
+          <option value="">None: the whole API schema</option>
+          {contracts.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
+        </select>
       </div>
       <button type="submit" disabled={m.busy}>
         Issue key
@@ -64,7 +75,8 @@ function CreateKey({ onCreated }: { onCreated(): void }) {
       {m.data && (
         <div role="status" class="secret">
           <p>
-            Key issued for <strong>{m.data.createApiKey.apiKey.clientId}</strong>. Copy it now: it is not shown again.
+            Key issued for <strong>{m.data.createApiKey.apiKey.clientId}</strong>
+            {m.data.createApiKey.apiKey.contract && <> on contract <strong>{m.data.createApiKey.apiKey.contract}</strong></>}. Copy it now: it is not shown again.
           </p>
           <output data-testid="new-key">{m.data.createApiKey.key}</output>
         </div>
@@ -86,14 +98,14 @@ function Revoke({ k, onRevoked }: { k: ApiKey; onRevoked(): void }) {
 }
 
 export function KeysPage() {
-  const state = useQuery<{ apiKeys: ApiKey[] }>(KEYS, {}, 'keys');
+  const state = useQuery<{ apiKeys: ApiKey[]; contracts: { name: string }[] }>(KEYS, {}, 'keys');
   return (
     <Section title="API keys" id="keys">
       <p>Keys of client applications and partners. Only a key's prefix is kept readable; a revoked key stops working on every gateway at once.</p>
       <Loaded state={state}>
-        {({ apiKeys }) => (
+        {({ apiKeys, contracts }) => (
           <>
-            <CreateKey onCreated={state.reload} />
+            <CreateKey contracts={contracts.map((c) => c.name)} onCreated={state.reload} />
             <table>
               <caption>Keys, newest first</caption>
               <thead>
@@ -102,6 +114,7 @@ export function KeysPage() {
                   <th scope="col">Client</th>
                   <th scope="col">Team</th>
                   <th scope="col">Scopes</th>
+                  <th scope="col">Contract</th>
                   <th scope="col">Issued</th>
                   <th scope="col">Expires</th>
                   <th scope="col">Last used</th>
@@ -118,6 +131,7 @@ export function KeysPage() {
                     <td>{k.clientId}</td>
                     <td>{k.team ?? '—'}</td>
                     <td>{k.scopes.map((s) => <code key={s}>{s} </code>)}</td>
+                    <td data-testid="key-contract">{k.contract ?? 'whole schema'}</td>
                     <td>
                       {when(k.createdAt)} by {k.createdBy}
                     </td>

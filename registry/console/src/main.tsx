@@ -1,17 +1,19 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './console.css';
-import { abilities, credential, gql, type Me } from './api.js';
+import { abilities, chosenEnvironment, credential, DEFAULT_ENVIRONMENT, gql, type Me } from './api.js';
 import { CheckRunPage, ChecksPage } from './checks.js';
+import { ContractPage, ContractsPage } from './contracts.js';
 import { DocumentsPage } from './documents.js';
 import { ExplorerPage } from './explorer.js';
 import { KeysPage } from './keys.js';
 import { StartPage } from './start.js';
 import { SubgraphPage, SubgraphsPage } from './subgraphs.js';
-import { asRegistryError, ErrorNote, parseRoute } from './ui.js';
+import { asRegistryError, ErrorNote, parseRoute, useQuery } from './ui.js';
 import type { RegistryError } from './api.js';
 
 const WHOAMI = `{ whoami { name clientId team admin scopes } }`;
+const ENVIRONMENTS = `{ environments }`;
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -70,13 +72,47 @@ const SECTIONS = [
   { route: 'explorer', label: 'Schema explorer', show: (a: ReturnType<typeof abilities>) => a.readsSome },
   { route: 'subgraphs', label: 'Subgraphs', show: (a: ReturnType<typeof abilities>) => a.readsSome },
   { route: 'checks', label: 'Checks', show: (a: ReturnType<typeof abilities>) => a.readsSome },
+  { route: 'contracts', label: 'Contracts', show: (a: ReturnType<typeof abilities>) => a.contracts },
   { route: 'keys', label: 'API keys', show: (a: ReturnType<typeof abilities>) => a.admin },
   { route: 'documents', label: 'Trusted documents', show: (a: ReturnType<typeof abilities>) => a.documents },
   { route: 'start', label: 'First steps', show: () => true },
 ];
 
+/** The registry environment every environment-aware page reads and acts in; the choice is kept for the tab. */
+function EnvironmentPicker({ environments, value, onChange }: { environments: string[]; value: string; onChange(environment: string): void }) {
+  return (
+    <div class="environment">
+      <label for="environment">Environment</label>
+      <select
+        id="environment"
+        value={value}
+        onChange={(e) => onChange((e.target as HTMLSelectElement).value)}
+        aria-describedby="environment-hint"
+      >
+        {environments.map((env) => (
+          <option key={env} value={env}>
+            {env}
+          </option>
+        ))}
+      </select>
+      <span id="environment-hint" class="sr-only">
+        Subgraphs, version history, diffs, rollbacks, promotions, checks and approvals follow it.
+      </span>
+    </div>
+  );
+}
+
 function Console({ me, onSignOut }: { me: Me; onSignOut(): void }) {
   const hash = useHash();
+  const envs = useQuery<{ environments: string[] }>(ENVIRONMENTS, {}, 'environments');
+  const environments = envs.data?.environments ?? [DEFAULT_ENVIRONMENT];
+  const [picked, setPicked] = useState(chosenEnvironment.get());
+  // One no longer configured (or not yet listed): production.
+  const environment = environments.includes(picked) ? picked : DEFAULT_ENVIRONMENT;
+  const pick = (env: string) => {
+    chosenEnvironment.set(env);
+    setPicked(env);
+  };
   const { parts, params } = parseRoute(hash);
   const ab = abilities(me);
   const visible = SECTIONS.filter((s) => s.show(ab));
@@ -90,10 +126,17 @@ function Console({ me, onSignOut }: { me: Me; onSignOut(): void }) {
       page = <ExplorerPage typeName={parts[1] ?? null} field={parts[2] ?? null} query={params.get('q') ?? ''} />;
       break;
     case 'subgraphs':
-      page = parts[1] ? <SubgraphPage name={parts[1]} ab={ab} from={params.get('from')} to={params.get('to')} /> : <SubgraphsPage />;
+      page = parts[1] ? (
+        <SubgraphPage name={parts[1]} ab={ab} from={params.get('from')} to={params.get('to')} environment={environment} environments={environments} />
+      ) : (
+        <SubgraphsPage environment={environment} />
+      );
       break;
     case 'checks':
-      page = parts[1] ? <CheckRunPage id={parts[1]} ab={ab} /> : <ChecksPage subgraph={params.get('subgraph')} />;
+      page = parts[1] ? <CheckRunPage id={parts[1]} ab={ab} environment={environment} /> : <ChecksPage subgraph={params.get('subgraph')} environment={environment} />;
+      break;
+    case 'contracts':
+      page = parts[1] ? <ContractPage name={parts[1]} ab={ab} version={params.get('version')} /> : <ContractsPage ab={ab} />;
       break;
     case 'keys':
       page = <KeysPage />;
@@ -122,6 +165,7 @@ function Console({ me, onSignOut }: { me: Me; onSignOut(): void }) {
             ))}
           </ul>
         </nav>
+        <EnvironmentPicker environments={environments} value={environment} onChange={pick} />
         <div class="who">
           Signed in as <strong data-testid="who">{me.name}</strong>
           {me.admin ? ' (admin)' : ''}
@@ -159,6 +203,7 @@ function App() {
       me={me}
       onSignOut={() => {
         credential.clear();
+        chosenEnvironment.clear();
         setError(null);
         setMe(null);
         location.hash = '';

@@ -42,6 +42,12 @@ npm run omnistock -- registry check pricing --schema pricing.graphql --routing-u
 npm run omnistock -- registry publish pricing --schema pricing.graphql --routing-url https://pricing.example.com/graphql --commit v1`}</code>
       </pre>
       <p>A publish that passes becomes a new supergraph version; every gateway serves it within a second or two.</p>
+      <p>
+        Where production takes changes only by promotion, publish to staging (<code>--env staging</code>, your staging URL), try it there, then promote:{' '}
+        <code>registry promote pricing --from staging --to production</code>, or in this console pick <strong>staging</strong> in the header's{' '}
+        <em>Environment</em> and use <em>Promote</em> on your subgraph's page (with <code>registry:promote:&lt;subgraph&gt;</code>). A promotion is checked again
+        against production.
+      </p>
 
       <h3>4. What a check says</h3>
       <dl>

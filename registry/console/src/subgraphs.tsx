@@ -24,12 +24,12 @@ interface Change {
   criticality: string;
 }
 
-const SUBGRAPHS = `{ subgraphs { name team routingUrl currentVersion updatedAt } }`;
-const VERSIONS = `query($s: String!) { subgraph(name: $s) { name team routingUrl currentVersion } schemaVersions(subgraph: $s, first: 100) { version author commit hash createdAt } }`;
-const DIFF = `query($s: String!, $from: Int!, $to: Int!) {
+const SUBGRAPHS = `query($e: String) { subgraphs(environment: $e) { name team routingUrl currentVersion updatedAt } }`;
+const VERSIONS = `query($s: String!, $e: String) { subgraph(name: $s, environment: $e) { name team routingUrl currentVersion } schemaVersions(subgraph: $s, first: 100) { version author commit hash createdAt } }`;
+const DIFF = `query($s: String!, $from: Int!, $to: Int!, $e: String) {
   old: schemaVersion(subgraph: $s, version: $from) { version sdl }
   new: schemaVersion(subgraph: $s, version: $to) { version sdl }
-  diff(subgraph: $s, from: $from, to: $to) { changes { type coordinate message criticality } }
+  diff(subgraph: $s, from: $from, to: $to, environment: $e) { changes { type coordinate message criticality } }
 }`;
 const ROLLBACK = `mutation($input: RollbackInput!) {
   rollback(input: $input) {
@@ -38,15 +38,25 @@ const ROLLBACK = `mutation($input: RollbackInput!) {
     ... on PublishRejected { reasons check { id } }
   }
 }`;
+const PROMOTE = `mutation($input: PromoteInput!) {
+  promote(input: $input) {
+    __typename
+    ... on Published { created supergraphVersion schemaVersion { version } }
+    ... on PublishRejected { reasons check { id } }
+  }
+}`;
 
-export function SubgraphsPage() {
-  const state = useQuery<{ subgraphs: Subgraph[] }>(SUBGRAPHS, {}, 'subgraphs');
+/** A publish, promotion or rollback's answer: Published, or PublishRejected with the check that refused it. */
+type PublishAnswer = { __typename: string; supergraphVersion?: number; schemaVersion?: { version: number } | null; reasons?: string[]; check?: { id: string } };
+
+export function SubgraphsPage({ environment }: { environment: string }) {
+  const state = useQuery<{ subgraphs: Subgraph[] }>(SUBGRAPHS, { e: environment }, `subgraphs:${environment}`);
   return (
-    <Section title="Subgraphs" id="subgraphs">
+    <Section title={`Subgraphs in ${environment}`} id="subgraphs">
       <Loaded state={state}>
         {({ subgraphs }) => (
           <table>
-            <caption>Subgraphs in the supergraph you may read</caption>
+            <caption>Subgraphs in {environment}'s supergraph you may read</caption>
             <thead>
               <tr>
                 <th scope="col">Subgraph</th>
@@ -131,8 +141,8 @@ function Side({ cell }: { cell: Cell }) {
   );
 }
 
-function VersionDiff({ subgraph, from, to }: { subgraph: string; from: number; to: number }) {
-  const state = useQuery<{ old: { sdl: string } | null; new: { sdl: string } | null; diff: { changes: Change[] } }>(DIFF, { s: subgraph, from, to }, `${subgraph}:${from}:${to}`);
+function VersionDiff({ subgraph, from, to, environment }: { subgraph: string; from: number; to: number; environment: string }) {
+  const state = useQuery<{ old: { sdl: string } | null; new: { sdl: string } | null; diff: { changes: Change[] } }>(DIFF, { s: subgraph, from, to, e: environment }, `${environment}:${subgraph}:${from}:${to}`);
   return (
     <section aria-labelledby="diff-heading" class="panel" data-testid="version-diff">
       <h3 id="diff-heading">
@@ -193,11 +203,25 @@ function VersionDiff({ subgraph, from, to }: { subgraph: string; from: number; t
   );
 }
 
-function Rollback({ subgraph, version, onDone }: { subgraph: string; version: number; onDone(): void }) {
+/** Why a publish, promotion or rollback was refused: its check's blockers, and the check itself. */
+function Refused({ what, answer }: { what: string; answer: PublishAnswer }) {
+  return (
+    <div role="alert" class="error" data-testid="publish-refused">
+      {what} refused by its check: {(answer.reasons ?? []).join('; ')}
+      {answer.check && (
+        <p>
+          <a href={`#/checks/${answer.check.id}`}>Open the check {answer.check.id.slice(0, 8)}</a>
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Rollback({ subgraph, version, environment, onDone }: { subgraph: string; version: number; environment: string; onDone(): void }) {
   const [confirming, setConfirming] = useState(false);
-  const m = useMutation<{ rollback: { __typename: string; supergraphVersion?: number; schemaVersion?: { version: number } | null; reasons?: string[] } }>();
+  const m = useMutation<{ rollback: PublishAnswer }>();
   const go = async () => {
-    const res = await m.run(ROLLBACK, { input: { subgraph, version } });
+    const res = await m.run(ROLLBACK, { input: { subgraph, version, environment } });
     setConfirming(false);
     if (res?.rollback.__typename === 'Published') onDone();
   };
@@ -223,17 +247,58 @@ function Rollback({ subgraph, version, onDone }: { subgraph: string; version: nu
           Rolled back: published as v{m.data.rollback.schemaVersion?.version ?? '?'} (supergraph v{m.data.rollback.supergraphVersion}).
         </p>
       )}
-      {m.data?.rollback.__typename === 'PublishRejected' && (
-        <div role="alert" class="error">
-          Rollback refused by its check: {(m.data.rollback.reasons ?? []).join('; ')}
-        </div>
-      )}
+      {m.data?.rollback.__typename === 'PublishRejected' && <Refused what="Rollback" answer={m.data.rollback} />}
     </div>
   );
 }
 
-export function SubgraphPage({ name, ab, from, to }: { name: string; ab: Abilities; from: string | null; to: string | null }) {
-  const state = useQuery<{ subgraph: Subgraph | null; schemaVersions: Version[] }>(VERSIONS, { s: name }, `versions:${name}`);
+/** Publishes the subgraph's version current in this environment to another one, through that one's checks. */
+function Promote({ subgraph, from, targets, onDone }: { subgraph: string; from: string; targets: string[]; onDone(): void }) {
+  const m = useMutation<{ promote: PublishAnswer }>();
+  const [to, setTo] = useState(targets.includes('production') ? 'production' : targets[0]!);
+  const [routingUrl, setRoutingUrl] = useState('');
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const res = await m.run(PROMOTE, { input: { subgraph, from, to, routingUrl: routingUrl.trim() || null } });
+    if (res?.promote.__typename === 'Published') onDone();
+  };
+  return (
+    <form class="promote" onSubmit={submit} aria-labelledby="promote-heading">
+      <h3 id="promote-heading">Promote</h3>
+      <p>
+        Publishes {subgraph}'s version current in <strong>{from}</strong> to another environment, through the full check against it. It keeps its routing URL there
+        unless you give one (a subgraph new there needs one).
+      </p>
+      <fieldset>
+        <legend>Promote {subgraph} from {from}</legend>
+        <label for="promote-to">Promote to</label>
+        <select id="promote-to" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+          {targets.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <label for="promote-url">Routing URL there (optional)</label>
+        <input id="promote-url" type="url" value={routingUrl} onInput={(e) => setRoutingUrl((e.target as HTMLInputElement).value)} />
+        <button type="submit" disabled={m.busy}>
+          Promote to {to}
+        </button>
+      </fieldset>
+      <ErrorNote error={m.error} />
+      {m.data?.promote.__typename === 'Published' && (
+        <p role="status">
+          Promoted to {to}: v{m.data.promote.schemaVersion?.version ?? '?'} (supergraph v{m.data.promote.supergraphVersion}).
+        </p>
+      )}
+      {m.data?.promote.__typename === 'PublishRejected' && <Refused what="Promotion" answer={m.data.promote} />}
+    </form>
+  );
+}
+
+export function SubgraphPage({ name, ab, from, to, environment, environments }: { name: string; ab: Abilities; from: string | null; to: string | null; environment: string; environments: string[] }) {
+  const state = useQuery<{ subgraph: Subgraph | null; schemaVersions: Version[] }>(VERSIONS, { s: name, e: environment }, `versions:${environment}:${name}`);
+  const targets = environments.filter((e) => e !== environment);
   const [pick, setPick] = useState<{ from: number; to: number } | null>(from && to ? { from: Number(from), to: Number(to) } : null);
   return (
     <Section title={`Subgraph ${name}`} id="subgraph">
@@ -253,13 +318,27 @@ export function SubgraphPage({ name, ab, from, to }: { name: string; ab: Abiliti
           };
           return (
             <>
-              {subgraph && (
-                <p>
-                  Team <strong>{subgraph.team}</strong>, current version <strong>v{subgraph.currentVersion ?? '—'}</strong>, routed to <code>{subgraph.routingUrl}</code>.
+              {subgraph ? (
+                <p data-testid="current-version">
+                  In <strong>{environment}</strong>: team <strong>{subgraph.team}</strong>, current version <strong>v{subgraph.currentVersion ?? '—'}</strong>, routed to <code>{subgraph.routingUrl}</code>.
+                </p>
+              ) : (
+                <p role="status" data-testid="current-version">
+                  Not in {environment}'s supergraph.
                 </p>
               )}
+              {subgraph && targets.length > 0 &&
+                (ab.promote(name) ? (
+                  <Promote subgraph={name} from={environment} targets={targets} onDone={state.reload} />
+                ) : (
+                  ab.publish(name) && (
+                    <p class="needs" data-testid="promote-needs">
+                      Promoting {name} to another environment needs <code>registry:promote:{name}</code>.
+                    </p>
+                  )
+                ))}
               <table>
-                <caption>Version history, newest first</caption>
+                <caption>Version history, newest first (versions are shared by every environment; current marks {environment}'s)</caption>
                 <thead>
                   <tr>
                     <th scope="col">Version</th>
@@ -276,7 +355,7 @@ export function SubgraphPage({ name, ab, from, to }: { name: string; ab: Abiliti
                       <td>{v.author}</td>
                       <td>{v.commit ?? '—'}</td>
                       <td>{when(v.createdAt)}</td>
-                      {ab.admin && <td>{v.version !== subgraph?.currentVersion ? <Rollback subgraph={name} version={v.version} onDone={state.reload} /> : '—'}</td>}
+                      {ab.admin && <td>{v.version !== subgraph?.currentVersion ? <Rollback subgraph={name} version={v.version} environment={environment} onDone={state.reload} /> : '—'}</td>}
                     </tr>
                   ))}
                 </tbody>
@@ -307,7 +386,7 @@ export function SubgraphPage({ name, ab, from, to }: { name: string; ab: Abiliti
               ) : (
                 <p>Only one version so far: nothing to compare.</p>
               )}
-              {pick && <VersionDiff subgraph={name} from={pick.from} to={pick.to} />}
+              {pick && <VersionDiff subgraph={name} from={pick.from} to={pick.to} environment={environment} />}
             </>
           );
         }}
