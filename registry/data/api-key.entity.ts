@@ -1,9 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-
-const jsonList = {
-  to: (value: string[] | undefined) => (value === undefined ? undefined : JSON.stringify(value)),
-  from: (value: string) => JSON.parse(value) as string[],
-};
+import { jsonList } from './json-list.js';
 
 /**
  * An API key: the one identity store of the gateway and the schema registry (registry permissions are

@@ -1,9 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-
-const jsonList = {
-  to: (value: string[] | undefined) => (value === undefined ? undefined : JSON.stringify(value)),
-  from: (value: string) => JSON.parse(value) as string[],
-};
+import { jsonList } from './json-list.js';
 
 /** A contract: the API schema an audience sees, filtered from the supergraph by `@tag`. */
 @Entity({ name: 'registry_contracts' })

@@ -1,10 +1,6 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import type { ClientPolicy } from '../../contracts/trusted-documents.js';
-
-const jsonList = {
-  to: (value: string[] | undefined) => (value === undefined ? undefined : JSON.stringify(value)),
-  from: (value: string) => JSON.parse(value) as string[],
-};
+import { jsonList } from './json-list.js';
 
 /**
  * A trusted (persisted) document of a client application: immutable once registered, unique per

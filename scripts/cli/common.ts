@@ -3,7 +3,7 @@
  * failed action ends (one line on stderr, a non-zero exit), and one GraphQL call to an API as the
  * caller's credentials.
  */
-import { DomainError } from '../../lib/errors.js';
+import type { DomainError } from '../../lib/errors.js';
 import type { GraphQLCall } from '../../contracts/sales-import.js';
 
 /** Prints `value` as JSON with --json, else the text: stdout is the answer, so scripts can read it. */
@@ -21,7 +21,8 @@ export function run<A extends unknown[]>(action: (...args: A) => Promise<number 
       const code = await action(...args);
       if (code) process.exitCode = code;
     } catch (err) {
-      const code = err instanceof DomainError ? `${err.code}: ` : '';
+      // A domain error (lib/errors.ts, not imported here: it loads Apollo Server, seconds for a CLI that talks to an API) carries its code.
+      const code = err instanceof Error && 'details' in err && typeof (err as DomainError).code === 'string' ? `${(err as DomainError).code}: ` : '';
       process.stderr.write(`✖ ${code}${(err as Error).message}\n`);
       process.exitCode = 1;
     }

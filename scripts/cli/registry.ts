@@ -12,7 +12,6 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { config, registryUrl } from '../../lib/config.js';
 import { setLogDestination } from '../../lib/logger.js';
-import { ApiKeyService, createRegistryApollo, openRegistry, operatorContext } from '../../registry/index.js';
 import { print, run, unwrap, type ApiErrorShape } from './common.js';
 
 interface ConnectionOptions {
@@ -30,6 +29,8 @@ async function withApi<T>(opts: ConnectionOptions, work: (execute: Execute) => P
   if (opts.local) {
     // Log lines (audit lines such as "registry token issued") go to stderr: stdout is the answer, e.g. --json.
     setLogDestination(pino.destination(2));
+    // Loaded only here: the registry (Apollo, TypeORM, composition) takes seconds to load, a remote call needs none of it.
+    const { ApiKeyService, createRegistryApollo, openRegistry, operatorContext } = await import('../../registry/index.js');
     const registry = await openRegistry(cfg, { deliverWebhooks: false });
     const apollo = createRegistryApollo();
     await apollo.start();
