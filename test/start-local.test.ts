@@ -66,11 +66,17 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (start && start.exitCode === null) start.kill('SIGKILL');
+  // Ctrl-C as a user would (a SIGKILL would leave its services running), then SIGKILL if it hangs.
+  if (start && start.exitCode === null) {
+    const exited = new Promise((resolve) => start.once('exit', resolve));
+    start.kill('SIGINT');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    if (start.exitCode === null) start.kill('SIGKILL');
+  }
   await rm(join('.omnistock', `demo-keys-${env?.['DB_PREFIX']}.json`), { force: true });
   await rm(join('.omnistock', `service-keys-${env?.['DB_PREFIX']}.json`), { force: true });
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 const key = (role: string) => new RegExp(`^\\s+${role}\\s+(osk_\\S+)`, 'm').exec(output)![1]!;
 
