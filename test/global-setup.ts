@@ -3,12 +3,12 @@ import { config } from '../lib/config.js';
 import { buildConsole } from '../scripts/build-console.js';
 
 /** The connections the suite may hold at once, with room to spare. */
-const CONNECTIONS = 600;
+const CONNECTIONS = 900;
 
 /**
  * Runs once before the suite. Builds the registry console's bundle first (a second, fast, so even
  * `npx vitest run <file>` serves a current one).
- * Two test files run at a time, each starting whole stacks: a pool per
+ * Three test files run at a time, each starting whole stacks: a pool per
  * subgraph (six), the jobs process's, the registry's, and npm start's child processes. MariaDB's
  * default max_connections (151) runs out under that, and a refused connection fails a test that has
  * nothing wrong with it, so the server is given room first (a global setting, kept until restart).

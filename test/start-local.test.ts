@@ -51,7 +51,9 @@ beforeAll(async () => {
     MARKETPLACE_SECRETS_DIR: join(dir, 'secrets'),
     DB_PREFIX: `omnistock_st${id}`,
     REDIS_KEY_PREFIX: `omnistock_st${id}`,
-    SEED_SKUS: '20',
+    SEED_SKUS: '5',
+    // The marketplace simulator and connections are npm start's too, but not what this test is about.
+    DEMO_MARKETPLACES: 'false',
     PUBLIC_HOST: '127.0.0.1',
     // The vitest run's own settings are not what a user's npm start has.
     AUTH_MODE: 'enforce',
