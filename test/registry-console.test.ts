@@ -595,8 +595,9 @@ describe('environments and contracts in the console', () => {
     try {
       await signIn(page, reg.adminToken);
       await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
+      // Waits for the text (a reload renders the page again: a poll of textContent could read it mid-render).
       const current = page.getByTestId('current-version');
-      await expect.poll(() => current.textContent()).toContain('current version v1');
+      await current.filter({ hasText: 'current version v1' }).waitFor();
       expect(await current.textContent()).toContain('In production');
       const picker = page.getByLabel('Environment', { exact: true });
       expect(await picker.inputValue()).toBe('production');
@@ -604,7 +605,7 @@ describe('environments and contracts in the console', () => {
       // Keyboard: focus the selector and pick staging.
       await picker.focus();
       await picker.selectOption('staging');
-      await expect.poll(() => current.textContent()).toContain('current version v2');
+      await current.filter({ hasText: 'current version v2' }).waitFor();
       expect(await current.textContent()).toContain('In staging');
       expect(await page.evaluate(() => sessionStorage.getItem('omnistock.registry.environment'))).toBe('staging');
       await page.screenshot({ path: `${SHOTS}/environment-staging.png`, fullPage: true });
@@ -618,9 +619,9 @@ describe('environments and contracts in the console', () => {
       // Kept across a reload; production again shows v1 and no staging check.
       await page.reload();
       await go(page, `#/subgraphs/${CONSOLE_PARTNER}`);
-      await expect.poll(() => current.textContent()).toContain('current version v2');
+      await current.filter({ hasText: 'current version v2' }).waitFor();
       await picker.selectOption('production');
-      await expect.poll(() => current.textContent()).toContain('current version v1');
+      await current.filter({ hasText: 'current version v1' }).waitFor();
       await go(page, `#/checks?subgraph=${CONSOLE_PARTNER}`);
       await page.getByRole('table', { name: 'Check runs in production' }).waitFor();
       expect(await page.locator(`tr[data-check="${stagingCheckId}"]`).count()).toBe(0);

@@ -20,6 +20,8 @@ function useHash(): string {
   useEffect(() => {
     const onChange = () => setHash(location.hash);
     addEventListener('hashchange', onChange);
+    // A hash changed between the first render and this effect (a link followed while the page loads) fired no event here.
+    onChange();
     return () => removeEventListener('hashchange', onChange);
   }, []);
   return hash;
