@@ -1,22 +1,9 @@
 import { useState } from 'preact/hooks';
 import { Loaded, Section, useQuery, when } from './ui.js';
+import type { ExplorerType } from '../../domain/explorer.js';
 
-interface SchemaField {
-  name: string;
-  coordinate: string;
-  type: string | null;
-  description: string | null;
-  subgraphs: string[];
-  deprecationReason: string | null;
-  removalDate: string | null;
-}
-interface SchemaType {
-  name: string;
-  kind: string;
-  description: string | null;
-  subgraphs: string[];
-  fields: SchemaField[];
-}
+// The shape schemaTypes answers: the registry's own explorer view (a type-only import, erased from the bundle).
+type SchemaType = ExplorerType;
 interface FieldUsage {
   coordinate: string;
   windowDays: number;
