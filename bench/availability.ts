@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { configWith } from '../lib/config.js';
 import { progressBar } from '../lib/progress.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { DEMO_LOCATIONS, demoId, demoItem, demoStock } from '../scripts/demo/estate.js';
 import { seedInventory } from '../subgraphs/inventory/data/seed.js';
 import { AvailabilityReadModel } from '../subgraphs/inventory/services/availability-read-model.js';
@@ -405,9 +405,9 @@ interface MemoryResult {
 async function weighReadModel(ds: DataSource, count: number): Promise<MemoryResult> {
   const cfg = configWith({ REDIS_KEY_PREFIX: PREFIX });
   const metrics = new Registry();
-  const reader = createRedis(cfg.REDIS_URL);
+  const reader = createRedis(redisTarget(cfg));
   let model: AvailabilityReadModel | null = new AvailabilityReadModel(ds, {
-    redis: createRedis(cfg.REDIS_URL),
+    redis: createRedis(redisTarget(cfg)),
     reader,
     keyPrefix: PREFIX,
     maxLagMs: 1000,

@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { ApiKeyService, openRegistryDatabase } from '../registry/index.js';
 import { createConnection } from 'mysql2/promise';
 import { configWith, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import { createRedis, dropKeys } from '../lib/redis.js';
+import { createRedis, dropKeys, redisTarget } from '../lib/redis.js';
 import { readServiceKeys, SERVICE_TOKEN_HEADER, signServiceToken } from '../lib/service-token.js';
 import { demoId } from '../scripts/demo/estate.js';
 import { closeAll, migrateAll, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from '../scripts/system.js';
@@ -253,7 +253,7 @@ async function dropEverything(cfg: Config): Promise<void> {
   } finally {
     await conn.end();
   }
-  const redis = createRedis(cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(cfg));
   try {
     await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
   } finally {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { DemandMeter } from './demand-meter.js';
 
 /** Against the real Redis, each test on a prefix of its own; times are given, never waited for. */
-const redis = createRedis(configWith({}).REDIS_URL);
+const redis = createRedis(redisTarget(configWith({})));
 const run = `test-demand-${randomUUID()}`;
 const meter = () => new DemandMeter(redis, `${run}:${randomUUID()}`, 15 * MINUTE);
 afterAll(async () => {

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
+import { slotTag } from '../lib/redis-keys.js';
 
 /** Slots per window: the rate follows a burst within a fifth of the window (three slots). */
 const SLOTS = 15;
@@ -41,7 +42,7 @@ export class DemandMeter {
   private readonly slotMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** PROTECT_WINDOW_MS. */
     private readonly windowMs: number,
@@ -50,7 +51,8 @@ export class DemandMeter {
   }
 
   private key(kind: 'units' | 'late', sku: string, slot: number): string {
-    return `${this.prefix}:demand:${kind}:${sku}:${slot}`;
+    // One MULTI and one MGET span SKUs and the all-SKU counts: one slot for every counter on a cluster.
+    return `${slotTag(`${this.prefix}:demand`)}:${kind}:${sku}:${slot}`;
   }
 
   private async add(amounts: { kind: 'units' | 'late'; sku: string; amount: number; at: number }[], now: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { introspectionMode, type Config } from '../lib/config.js';
 import { RateLimitedError } from '../lib/errors.js';
 import { logger } from '../lib/logger.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import type { SubgraphSource } from '../contracts/composition.js';
 import { mountRegistryConsole, REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
@@ -43,7 +43,7 @@ export interface RegistryGateway extends Awaited<ReturnType<typeof startGateway>
 export async function startRegistryGateway(opts: RegistryGatewayOptions): Promise<RegistryGateway> {
   const { cfg } = opts;
   const registry = await startRegistry(cfg, { seed: opts.seed });
-  const rateRedis = cfg.REGISTRY_RATE_LIMIT_PER_MINUTE > 0 ? createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
+  const rateRedis = cfg.REGISTRY_RATE_LIMIT_PER_MINUTE > 0 ? createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 }) : null;
   const rate = rateRedis ? new RateLimiter(rateRedis, { ...limitSettings(cfg), perMinute: cfg.REGISTRY_RATE_LIMIT_PER_MINUTE, perClient: {} }, logger().child({ component: 'registry' })) : null;
   let trusted: TrustedDocuments | undefined;
   try {

@@ -17,7 +17,7 @@ import { ContractGate } from './auth/contract-gate.js';
 import type { Caller } from '../contracts/identity.js';
 import { servableSupergraph, servableSupergraphHook, type ContractSchemas } from '../contracts/supergraph.js';
 import { GatewayLimits, limitSettings, RateLimiter, rateKey, type LimitSettings } from './limits/limits.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { SERVICE_KEYS_PATH, serviceAuth, type ServiceAuth } from '../lib/service-token.js';
 import type { TrustedDocuments } from './trusted-documents.js';
 import { GatewayMetrics } from './metrics.js';
@@ -214,7 +214,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const authFailures = opts.authFailuresPerMinute ?? config().AUTH_FAILURES_PER_MINUTE;
   const trustProxy = opts.trustProxy ?? config().TRUST_PROXY;
   const rateRedis = limitOpts.perMinute > 0 || authFailures > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
-    ? createRedis(config().REDIS_URL, { maxRetriesPerRequest: 1 })
+    ? createRedis(redisTarget(config()), { maxRetriesPerRequest: 1 })
     : null;
   const failureLimiter = rateRedis && authFailures > 0
     ? new RateLimiter(rateRedis, { ...limitOpts, perMinute: authFailures, perClient: {} }, logger().child({ component: 'auth' }))

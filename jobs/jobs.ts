@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config, SubgraphName } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
@@ -42,9 +42,9 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const databases = Object.fromEntries(entries) as Record<(typeof EVENT_SOURCES)[number], DataSource>;
     closers.push(() => Promise.all(entries.map(([, ds]) => ds.destroy())));
 
-    const publisher = createRedis(cfg.REDIS_URL);
+    const publisher = createRedis(redisTarget(cfg));
     // XREADGROUP BLOCK holds its connection, so the consumer gets one of its own.
-    const consumerRedis = createRedis(cfg.REDIS_URL);
+    const consumerRedis = createRedis(redisTarget(cfg));
     for (const client of [publisher, consumerRedis]) closers.push(() => client.quit());
 
     const relays = EVENT_SOURCES.map(
@@ -73,7 +73,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
 
     const expiry = await startReservationExpiry({
       inventory: databases.inventory,
-      redisUrl: cfg.REDIS_URL,
+      redis: redisTarget(cfg),
       keyPrefix: cfg.REDIS_KEY_PREFIX,
       everyMs: cfg.RESERVATION_EXPIRY_INTERVAL_MS,
     });
@@ -88,7 +88,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     closers.push(() => exceptionJobs.close());
 
     // Its own connection, failing a command after one retry: a scrape must not wait on a Redis that is away.
-    const metricsRedis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
+    const metricsRedis = createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 });
     closers.push(() => metricsRedis.quit());
     const metrics = new JobsMetrics({
       outboxes: databases,

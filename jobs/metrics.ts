@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
+import { bullmqPrefix } from '../lib/redis-keys.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -19,7 +20,7 @@ export interface JobsMetricsOptions {
   /** Per connected marketplace channel: its sync figures. */
   channelSummaries: () => Promise<{ channelId: string; summary: SyncSummary; oversold: OversoldByCause[] }[]>;
   /** A non-blocking connection the queue counts are read on (one for every queue). */
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_KEY_PREFIX, BullMQ's key prefix. */
   prefix: string;
   log: Logger;
@@ -207,7 +208,7 @@ export class JobsMetrics {
     let queue = this.queues.get(name);
     if (!queue) {
       // On the shared connection: a queue per account must not mean a connection per account.
-      queue = new Queue(name, { connection: this.opts.redis, prefix: this.opts.prefix });
+      queue = new Queue(name, { connection: this.opts.redis, prefix: bullmqPrefix(this.opts.prefix) });
       this.queues.set(name, queue);
     }
     return queue;

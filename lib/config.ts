@@ -71,6 +71,24 @@ const platformSection = z.object({
     .url()
     .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')
     .default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster to use instead of the single server at REDIS_URL: comma-separated `host:port`
+   * seeds (any masters or replicas; the rest of the cluster is discovered from them). Set, every
+   * process connects to the cluster (REDIS_URL then only lends its user name, password and TLS
+   * (`rediss://`) to every node) and lays its keys out in hash tags, so keys used together share a
+   * slot (README, "Redis Cluster"). Unset: the single server at REDIS_URL, keys unchanged.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, 'each seed must be host:port').refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port above 65535'),
+        )
+        .min(1, 'at least one host:port seed'),
+    )
+    .optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_HOST: z.string().min(1).default('localhost'),
   GATEWAY_PORT: port.default(4000),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clusterKeyLayout, slotTag } from './redis-keys.js';
 
 /**
  * Redis names of the event transport. The relay appends every outbox row to its topic's stream
@@ -7,14 +8,16 @@ import { z } from 'zod';
  * REDIS_KEY_PREFIX, keeps tests and several installations apart on one Redis.
  */
 export const eventKeys = {
-  stream: (prefix: string, topic: string) => `${prefix}:events:${topic}`,
+  /** `{prefix:events}:<topic>` on a Redis Cluster: the streams and drained times share one slot (redis-keys.ts). */
+  stream: (prefix: string, topic: string) => `${slotTag(`${prefix}:events`)}:${topic}`,
   live: (prefix: string, topic: string) => `${prefix}:live:${topic}`,
   /**
    * When the active relay of `source` last found its outbox drained (epoch ms, as text): every
    * event committed before then is in its stream. Readers that must not fall behind commits
    * (inventory's availability read model) go by it; absent while no relay runs.
    */
-  drained: (prefix: string, source: string) => `${prefix}:relay:${source}:drained`,
+  drained: (prefix: string, source: string) =>
+    clusterKeyLayout() ? `${slotTag(`${prefix}:events`)}:relay:${source}:drained` : `${prefix}:relay:${source}:drained`,
 };
 
 const jsonText = z.string().transform((text, ctx) => {

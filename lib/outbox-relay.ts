@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Logger } from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { Config } from './config.js';
@@ -44,7 +45,7 @@ export interface OutboxRelayOptions {
   source: string;
   dataSource: DataSource;
   /** A non-blocking client; several relays may share it. */
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_KEY_PREFIX. */
   keyPrefix: string;
   /** Rows per read and per Redis transaction. */

@@ -1,5 +1,7 @@
 import { Queue, Worker, type RepeatOptions } from 'bullmq';
 import { failureLogLevel } from './db.js';
+import { bullmqConnection, type RedisTarget } from './redis.js';
+import { bullmqPrefix } from './redis-keys.js';
 import { logger } from './logger.js';
 
 export interface ScheduledWorkerOptions {
@@ -9,8 +11,8 @@ export interface ScheduledWorkerOptions {
   job: string;
   /** When it runs: `{ every: ms }` or a cron `{ pattern, tz }`. */
   schedule: Pick<RepeatOptions, 'every' | 'pattern' | 'tz'>;
-  redisUrl: string;
-  /** REDIS_KEY_PREFIX, BullMQ's own key prefix. */
+  redis: RedisTarget;
+  /** REDIS_KEY_PREFIX (BullMQ's key prefix in its hash-tagged form on a cluster). */
   keyPrefix: string;
   /** The logger's component. */
   component: string;
@@ -32,32 +34,41 @@ export class ScheduledWorker {
   private constructor(
     private readonly queue: Queue,
     private readonly worker: Worker,
+    private readonly closeConnection: () => Promise<void>,
   ) {}
 
   static async start(opts: ScheduledWorkerOptions): Promise<ScheduledWorker> {
     const log = logger().child({ component: opts.component });
-    // BullMQ opens (and closes) its own connections; workers need maxRetriesPerRequest: null.
-    const connection = { url: opts.redisUrl, maxRetriesPerRequest: null };
-    const queue = new Queue(opts.queue, { connection, prefix: opts.keyPrefix });
+    // BullMQ opens (and closes) its own connections to a single server; a cluster's client is ours to close.
+    const { connection, close } = bullmqConnection(opts.redis);
+    const prefix = bullmqPrefix(opts.keyPrefix);
+    const queue = new Queue(opts.queue, { connection, prefix });
     queue.on('error', (err) => log.error({ err }, `${opts.queue} queue error`));
     const retries = opts.attempts ? { attempts: opts.attempts, backoff: { type: 'exponential', delay: 60_000 } } : {};
-    await queue.upsertJobScheduler(opts.job, opts.schedule, {
-      name: opts.job,
-      opts: { removeOnComplete: 100, removeOnFail: 1000, ...retries },
-    });
+    try {
+      await queue.upsertJobScheduler(opts.job, opts.schedule, {
+        name: opts.job,
+        opts: { removeOnComplete: 100, removeOnFail: 1000, ...retries },
+      });
+    } catch (err) {
+      await queue.close().catch(() => {});
+      await close();
+      throw err;
+    }
     const worker: Worker = new Worker(opts.queue, () => opts.run(() => worker.closing !== undefined), {
       connection,
-      prefix: opts.keyPrefix,
+      prefix,
       concurrency: 1,
     });
     worker.on('failed', (job, err) => log[failureLogLevel(err)]({ err, jobId: job?.id }, `${opts.job} failed`));
     worker.on('error', (err) => log.error({ err }, `${opts.queue} worker error`));
-    return new ScheduledWorker(queue, worker);
+    return new ScheduledWorker(queue, worker, close);
   }
 
   /** Waits for a running job to finish, then closes the worker and the queue. */
   async close(): Promise<void> {
     await this.worker.close();
     await this.queue.close();
+    await this.closeConnection();
   }
 }

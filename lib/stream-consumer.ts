@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { eventKeys, parseStreamEntry, type StreamEntry } from './event-stream.js';
@@ -24,7 +24,7 @@ export interface TopicEntry {
 
 export interface StreamConsumerOptions {
   /** A client of its own: XREADGROUP BLOCK holds the connection while it waits. */
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_KEY_PREFIX. */
   keyPrefix: string;
   topics: readonly string[];

@@ -1,9 +1,11 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
 import { z } from 'zod';
 import { forbiddenHost, guardedLookup } from './forbidden-addresses.js';
+import { bullmqConnection, type RedisTarget } from './redis.js';
+import { bullmqPrefix } from './redis-keys.js';
 
 /**
  * Signed webhook deliveries, shared by every part that tells the outside world about its events
@@ -62,7 +64,7 @@ type DeliveryJob = z.infer<typeof deliveryJob>;
 
 export interface WebhookDeliverySettings {
   queue: string;
-  redisUrl: string;
+  redis: RedisTarget;
   keyPrefix: string;
   attempts: number;
   backoffMs: number;
@@ -83,13 +85,15 @@ export class WebhookDeliveries {
     private readonly queue: Queue,
     private readonly settings: WebhookDeliverySettings,
     private readonly lookup: WebhookLookup,
+    /** Closes a cluster's client, shared by the queue and the worker (a single server's connections are BullMQ's). */
+    private readonly closeConnection: () => Promise<void>,
   ) {}
 
   /** Deliveries that queue; with `deliver`, this process also sends them. */
   static create(settings: WebhookDeliverySettings, lookup: WebhookLookup, opts: { deliver: boolean }): WebhookDeliveries {
-    const connection = { url: settings.redisUrl, maxRetriesPerRequest: null };
-    const queue = new Queue(settings.queue, { connection, prefix: settings.keyPrefix });
-    const deliveries = new WebhookDeliveries(queue, settings, lookup);
+    const { connection, close } = bullmqConnection(settings.redis);
+    const queue = new Queue(settings.queue, { connection, prefix: bullmqPrefix(settings.keyPrefix) });
+    const deliveries = new WebhookDeliveries(queue, settings, lookup, close);
     queue.on('error', (err) => settings.log.error({ err }, 'webhook queue error'));
     if (opts.deliver) deliveries.startWorker(connection);
     return deliveries;
@@ -118,11 +122,11 @@ export class WebhookDeliveries {
     );
   }
 
-  private startWorker(connection: { url: string; maxRetriesPerRequest: null }): void {
+  private startWorker(connection: ConnectionOptions): void {
     const { log } = this.settings;
     const worker = new Worker(this.settings.queue, (job: Job) => this.deliver(deliveryJob.parse(job.data)), {
       connection,
-      prefix: this.settings.keyPrefix,
+      prefix: bullmqPrefix(this.settings.keyPrefix),
       concurrency: 10,
     });
     worker.on('failed', (job, err) => {
@@ -163,6 +167,7 @@ export class WebhookDeliveries {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    await this.closeConnection();
     await this.dispatcher.close();
   }
 }

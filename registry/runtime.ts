@@ -34,6 +34,7 @@ import { UsageRecordEntity } from './data/usage.entity.js';
 import { DeprecationEntity, WebhookEntity } from './data/webhook.entity.js';
 import type { ScheduledWorker } from '../lib/scheduled-worker.js';
 import { startRegistryMaintenance, WebhookDispatcher, webhookSettings } from './feeds/webhooks.js';
+import { redisTarget } from '../lib/redis.js';
 
 export const REGISTRY_ENTITIES = [
   RegistrySubgraphEntity,
@@ -101,7 +102,7 @@ export async function openKeyStore(cfg: Config, ds: DataSource): Promise<ApiKeyS
   const apiKeys = new ApiKeyService(ds, {
     cache: cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
     unknown: cfg.AUTH_KEY_CACHE_MS > 0 ? new CredentialCache(cfg.AUTH_KEY_CACHE_MS) : undefined,
-    revocations: new KeyRevocations(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX, logger().child({ component: 'auth' })),
+    revocations: new KeyRevocations(redisTarget(cfg), cfg.REDIS_KEY_PREFIX, logger().child({ component: 'auth' })),
   });
   await apiKeys.start();
   return apiKeys;
@@ -140,7 +141,7 @@ export async function startRegistry(cfg: Config, opts: { seed?: SubgraphSource[]
   let keys: ApiKeyService | undefined;
   try {
     if (opts.seed) await service.seed(opts.seed, environment);
-    maintenance = await startRegistryMaintenance(service, { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
+    maintenance = await startRegistryMaintenance(service, { redis: redisTarget(cfg), keyPrefix: cfg.REDIS_KEY_PREFIX });
     keys = await openKeyStore(cfg, registry.dataSource);
   } catch (err) {
     await maintenance?.close().catch(() => {});

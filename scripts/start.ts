@@ -42,7 +42,8 @@ let local: LocalServices | undefined;
 if (cfg.LOCAL_SERVICES === 'auto') {
   try {
     local = await ensureLocalServices({ mysql: cfg.MYSQL_URL, redis: cfg.REDIS_URL }, cfg.LOCAL_SERVICES_DIR, (kind) =>
-      kind === 'mysql' ? listening(cfg.MYSQL_URL, 3306) : listening(cfg.REDIS_URL, 6379),
+      // A Redis Cluster (REDIS_CLUSTER_NODES) is never brought here: the preflight checks it answers, whole.
+      kind === 'mysql' ? listening(cfg.MYSQL_URL, 3306) : cfg.REDIS_CLUSTER_NODES ? Promise.resolve(true) : listening(cfg.REDIS_URL, 6379),
     );
   } catch (err) {
     fail((err as Error).message);

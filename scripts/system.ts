@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { authMode, databaseName, subgraphPort, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
 import type { SubgraphSource } from '../contracts/composition.js';
 import { ensureDatabase } from '../lib/db.js';
-import { checkRedis } from '../lib/redis.js';
+import { checkRedis, redisTarget } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { seedChannels } from '../subgraphs/channels/data/seed.js';
 import { seedMarketplaces } from '../subgraphs/marketplaces/data/seed.js';
@@ -20,7 +20,7 @@ import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estat
 /** Fails fast, naming the URL, when MySQL or Redis cannot be reached. */
 export async function preflight(cfg: Config): Promise<void> {
   await ensureDatabase(cfg.MYSQL_URL, databaseName(cfg, 'inventory'));
-  await checkRedis(cfg.REDIS_URL);
+  await checkRedis(redisTarget(cfg));
 }
 
 /** Creates every subgraph's database and applies its migrations; returns the open data sources. */

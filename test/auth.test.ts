@@ -12,6 +12,7 @@ import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 import type { DataSource } from 'typeorm';
+import { redisTarget } from '../lib/redis.js';
 
 const SECRET = 'test-secret-of-at-least-thirty-two-characters';
 const ISSUER = 'https://id.omnistock.test';
@@ -109,7 +110,7 @@ describe('API keys', () => {
   it('gateways cache the keys they looked up; a revocation made anywhere reaches every gateway at once through Redis', async () => {
     // Two gateways' key services, with their caches and the revocation channel of a prefix of this test's own.
     const prefix = `omnistock_test:auth-${randomUUID().slice(0, 8)}`;
-    const gatewayKeys = () => new ApiKeyService(gatewayDb, { cache: new CredentialCache(60_000), revocations: new KeyRevocations(stack.cfg.REDIS_URL, prefix, logger()) });
+    const gatewayKeys = () => new ApiKeyService(gatewayDb, { cache: new CredentialCache(60_000), revocations: new KeyRevocations(redisTarget(stack.cfg), prefix, logger()) });
     const [a, b] = [gatewayKeys(), gatewayKeys()];
     await Promise.all([a.start(), b.start()]);
     try {

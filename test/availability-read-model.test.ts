@@ -5,10 +5,9 @@ import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } 
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
 import { logger } from '../lib/logger.js';
 import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget, type RedisClient } from '../lib/redis.js';
 import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-snapshot.js';
 import { AvailabilityService, type ChannelAvailability } from '../subgraphs/inventory/services/availability.service.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
@@ -40,7 +39,7 @@ let redis: PrivateRedis;
 let stack: Stack;
 let ds: DataSource;
 let replica: ReplicaService;
-let snapshotRedis: Redis | undefined;
+let snapshotRedis: RedisClient | undefined;
 const locations: string[] = [];
 const channels: string[] = [];
 const skus: string[] = [];
@@ -62,7 +61,7 @@ async function ok(query: string, variables: Record<string, unknown>): Promise<Re
 /** What MySQL answers now: the availability service with no read model and a replica cache of its own. */
 async function fromMySql(channelId: string, list: string[]): Promise<Figure[]> {
   // Its snapshots are saved after it answers: the connection stays open until the file ends.
-  snapshotRedis ??= createRedis(stack.cfg.REDIS_URL);
+  snapshotRedis ??= createRedis(redisTarget(stack.cfg));
   const service = new AvailabilityService(ds, new ReplicaService(ds), stack.cfg.LOW_STOCK_THRESHOLD, new AvailabilitySnapshots(snapshotRedis, `${stack.cfg.REDIS_KEY_PREFIX}:fresh`, 60, logger()), null);
   const entries = await service.forChannel(channelId, list);
   return entries.map((e) => {
@@ -414,7 +413,7 @@ describe('the availability read model across a Redis restart', () => {
   let second: Stack;
   let secondRedis: PrivateRedis;
   let relay: OutboxRelay;
-  let publisher: Redis;
+  let publisher: RedisClient;
 
   beforeAll(async () => {
     secondRedis = await PrivateRedis.create();

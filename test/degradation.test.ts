@@ -1,10 +1,11 @@
+import { slotTag } from '../lib/redis-keys.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { startSubgraph } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { gql, uniq } from './client.js';
@@ -167,7 +168,7 @@ describe('a subgraph that does not answer', () => {
 
 describe('availability snapshots', () => {
   it('never replace a figure with an older one, and skip unreadable entries', async () => {
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     try {
       const snapshots = new AvailabilitySnapshots(redis, stack.cfg.REDIS_KEY_PREFIX, 60, logger());
       const channel = randomUUID();
@@ -199,10 +200,10 @@ describe('the inventory database down', () => {
     lastFreshAsOf = data.availability[0].asOf;
     expect(new Date(lastFreshAsOf).getTime()).toBeGreaterThan(Date.now() - 60_000);
     // The snapshot is written after the answer; the outage below must not overtake it.
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     try {
       await waitFor('the snapshot', async () => {
-        const value = await redis.get(`${stack.cfg.REDIS_KEY_PREFIX}:availability:${ids.channel}:${ids.sku}`);
+        const value = await redis.get(`${slotTag(`${stack.cfg.REDIS_KEY_PREFIX}:availability:${ids.channel}`)}:${ids.sku}`);
         return value && JSON.parse(value).t === new Date(lastFreshAsOf).getTime();
       });
     } finally {

@@ -1,5 +1,5 @@
+import type { RedisClient } from '../lib/redis.js';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { config } from '../lib/config.js';
 import { createDataSource, ensureDatabase } from '../lib/db.js';
@@ -40,7 +40,7 @@ export interface ReadEntry extends StreamEntry {
 }
 
 /** Every entry of a stream, oldest first. */
-export async function readStream(redis: Redis, key: string): Promise<ReadEntry[]> {
+export async function readStream(redis: RedisClient, key: string): Promise<ReadEntry[]> {
   const entries = await redis.xrange(key, '-', '+');
   return entries.map(([id, fields]) => {
     const parsed = parseStreamEntry(fields);

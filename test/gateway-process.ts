@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { configWith, registryDatabaseName } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { dropKeys, waitFor } from './events.js';
 import type { Stack } from './stack.js';
 
@@ -61,7 +61,7 @@ export async function stopAllGatewayProcesses(stack: Stack | undefined, env: Rec
   await Promise.all(started.map(stopProcess));
   const cfg = configWith(env);
   await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
-  const redis = createRedis(cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(cfg));
   await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
   await redis.quit();
 }

@@ -6,7 +6,7 @@ import { limitSettings, RateLimiter, type LimitSettings } from '../gateway/limit
 import { pino } from 'pino';
 import { logger } from '../lib/logger.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
 import { dropKeys } from './events.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
@@ -63,7 +63,7 @@ afterAll(async () => {
   for (const g of gateways) await g.close();
   await proxy?.close();
   if (settings) {
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     await dropKeys(redis, settings.keyPrefix);
     await redis.quit();
   }
@@ -116,7 +116,7 @@ describe('rate limits', () => {
 
 describe('the rate limiter (GCRA on the Redis clock)', () => {
   it('allows the limit as a burst, then one request per emission interval: no second burst across a window boundary', async () => {
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     try {
       // 5 per second: one request every 200 ms once the burst is spent.
       const limiter = new RateLimiter(redis, { ...settings, perMinute: 5, windowMs: 1000 }, logger());

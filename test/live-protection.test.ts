@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemandMeter } from '../contracts/demand-meter.js';
 import { withheldUnits } from '../contracts/protection.js';
 import { configWith, type Config } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { gql } from './client.js';
 import { dropKeys, testKeyPrefix } from './events.js';
 import { AVAILABILITY, InventoryFixture, RESERVE } from './inventory-fixture.js';
@@ -16,7 +16,7 @@ import { AVAILABILITY, InventoryFixture, RESERVE } from './inventory-fixture.js'
  */
 let f: InventoryFixture;
 let cfg: Config;
-const redis = createRedis(configWith({}).REDIS_URL);
+const redis = createRedis(redisTarget(configWith({})));
 let meter: DemandMeter;
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openQueue } from './queues.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { waitFor } from './events.js';
 import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, type MarketplaceChannel } from './marketplace-fixture.js';
@@ -105,7 +106,7 @@ describe('marketplace sync across crashes', () => {
     sim.inject('SHOPIFY', '*', { type: 'latency', ms: 3000 });
     await receiveAll(5);
     const ebay = channels.find((c) => c.kind === 'EBAY')!;
-    const queue = new Queue(pushQueueName('EBAY', ebay.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX });
+    const queue = openQueue(stack.cfg, pushQueueName('EBAY', ebay.account));
     try {
       await waitFor('an eBay batch in flight', async () => (await queue.getActiveCount()) > 0);
     } finally {

@@ -1,10 +1,11 @@
+import { eventKeys } from '../lib/event-stream.js';
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketplaceOrderEntity } from '../subgraphs/marketplaces/data/intake.entity.js';
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import { readStream, waitFor } from './events.js';
 import { oversellEventSchema } from '../contracts/events.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { startMarketplaceWorld, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
 import type { OrdersStack } from './orders-fixture.js';
 
@@ -108,10 +109,10 @@ describe('marketplace order intake', () => {
     });
     expect(sync.oversold).toEqual([{ cause: 'DRIFT', orders: 1, units: 3 }]);
     // As an event on the oversell stream, written with the record.
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     try {
       const events = await waitFor('the oversell event', async () => {
-        const entries = (await readStream(redis, `${stack.cfg.REDIS_KEY_PREFIX}:events:oversell`)).filter((e) => oversellEventSchema.parse(e.payload).marketplaceOrderId === orderId);
+        const entries = (await readStream(redis, eventKeys.stream(stack.cfg.REDIS_KEY_PREFIX, 'oversell'))).filter((e) => oversellEventSchema.parse(e.payload).marketplaceOrderId === orderId);
         return entries.length ? entries : null;
       });
       expect(events).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shownQuantity } from '../subgraphs/marketplaces/domain/listing-rules.js';
+import { openQueue } from './queues.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { errorCode, uniq } from './client.js';
 import { waitFor } from './events.js';
@@ -128,7 +129,7 @@ describe('listings that change or go away', () => {
   };
   /** Redis loses the account's queued pushes. */
   const lose = async (c: MarketplaceChannel) => {
-    const queue = new Queue(pushQueueName('EBAY', c.account), { connection: { url: world.stack.cfg.REDIS_URL }, prefix: world.stack.cfg.REDIS_KEY_PREFIX });
+    const queue = openQueue(world.stack.cfg, pushQueueName('EBAY', c.account));
     await queue.obliterate({ force: true });
     await queue.close();
   };

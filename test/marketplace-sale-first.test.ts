@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openQueue } from './queues.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { waitFor } from './events.js';
 import { marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator } from './marketplace-fixture.js';
@@ -48,7 +49,7 @@ describe('a sale crosses the marketplace queue at its head', () => {
     expect(sim.quantity('EBAY', ebay.account, sku)).toBe(shown - 1);
 
     await w.receive(sku, store, 5);
-    const queue = new Queue(pushQueueName('EBAY', ebay.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX });
+    const queue = openQueue(stack.cfg, pushQueueName('EBAY', ebay.account));
     try {
       const job = await waitFor('the receipt queued for eBay', async () => {
         const id = await queue.getDeduplicationJobId(`${ebay.channelId}:${sku}`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, type JobType } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openQueue } from './queues.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { errorCode } from './client.js';
 import { waitFor } from './events.js';
@@ -99,7 +100,7 @@ describe('marketplace sync', () => {
     const before = { ebay: sim.calls('EBAY', ebay.account).push, walmart: sim.calls('WALMART', walmart.account).push };
     // The queues held until all 60 jobs are queued, then their coalescing delays cut short: how fast
     // the change feed queues them on a loaded machine is not what this test is about, filling calls from what waits is.
-    const queues = [ebay, walmart].map((c) => new Queue(pushQueueName(c.kind, c.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX }));
+    const queues = [ebay, walmart].map((c) => openQueue(stack.cfg, pushQueueName(c.kind, c.account)));
     // A job for every one of the 60 (another of the account's jobs, say a late repeat of the
     // probe, may wait beside them and go in the same calls): how many SKUs each queue held.
     const queued = new Map<Queue, number>();
@@ -239,7 +240,7 @@ describe('marketplace sync', () => {
     expect(unhealthy.problem).toMatchObject({ code: 'SECRET_MISSING', message: expect.stringContaining(`"${ebay.account}"`), since: expect.any(String) });
 
     // Its work waits: both SKUs pending, their push jobs still queued.
-    const queue = new Queue(pushQueueName('EBAY', ebay.account), { connection: { url: stack.cfg.REDIS_URL }, prefix: stack.cfg.REDIS_KEY_PREFIX });
+    const queue = openQueue(stack.cfg, pushQueueName('EBAY', ebay.account));
     try {
       await waitFor('both SKUs pending with a queued push job each', async () => {
         const sync = await w.sync(ebay.channelId, skus);

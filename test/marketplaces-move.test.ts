@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSupergraphConfig } from '../contracts/composition.js';
 import { configWith, databaseName, registryDatabaseName } from '../lib/config.js';
 import { openDatabase } from '../lib/db.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { OPERATOR, openRegistry, type Registry } from '../registry/index.js';
 import { ChannelEntity, ChannelSourceEntity } from '../subgraphs/channels/data/channel.entity.js';
@@ -49,7 +49,7 @@ describe('marketplaces leaving the channels subgraph', () => {
     await marketplacesDb?.destroy();
     await channelsDb?.destroy();
     await registry?.close();
-    const redis = createRedis(cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(cfg));
     await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
     await redis.quit();
   });

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { configWith, databaseName } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
 import { outboxStore } from '../lib/outbox.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
 import { openSubgraphDatabase } from '../lib/subgraph.js';
 import { JobsMetrics } from '../jobs/metrics.js';
@@ -234,7 +234,7 @@ describe('jobs metrics', () => {
     let broken: DataSource;
     let service: RunningService;
     let metrics: JobsMetrics;
-    const redis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
+    const redis = createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 });
 
     beforeAll(async () => {
       // A database of its own that no relay drains, and one that is closed (its reads fail).

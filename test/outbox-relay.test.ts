@@ -1,22 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxRelay, relayLockName, type OutboxRelayOptions } from '../lib/outbox-relay.js';
 import { config } from '../lib/config.js';
 import { eventKeys } from '../lib/event-stream.js';
 import { outboxStore, type OutboxEvent } from '../lib/outbox.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget, type RedisClient } from '../lib/redis.js';
 import { countUnpublished, dropDatabase, dropKeys, outboxDatabase, readStream, testKeyPrefix, waitFor } from './events.js';
 
 const prefix = testKeyPrefix();
 const DAY_MS = 24 * 60 * 60 * 1000;
-let redis: Redis;
+let redis: RedisClient;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(() => {
-  redis = createRedis(config().REDIS_URL);
+  redis = createRedis(redisTarget(config()));
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -59,7 +58,7 @@ const stream = (topic: string) => eventKeys.stream(prefix, topic);
 describe('outbox relay', () => {
   it('publishes rows in seq order with their payloads to the streams and the live channels, and marks them', async () => {
     const ds = await database();
-    const subscriber = createRedis(config().REDIS_URL);
+    const subscriber = createRedis(redisTarget(config()));
     cleanups.push(() => subscriber.quit());
     const live: { channel: string; message: string }[] = [];
     subscriber.on('message', (channel: string, message: string) => live.push({ channel, message }));

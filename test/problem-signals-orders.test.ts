@@ -1,6 +1,7 @@
+import { eventKeys } from '../lib/event-stream.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemSignalSchema, type ProblemSignal } from '../contracts/events.js';
 import { InventoryClient } from '../contracts/inventory-client.js';
@@ -101,10 +102,10 @@ describe('STUCK_ORDER', () => {
     expect(await signalsOf(pending.id)).toHaveLength(1);
 
     // Orders' outbox reaches the problem stream through the jobs process's relay.
-    const redis = createRedis(stack.cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(stack.cfg));
     try {
       const entry = await waitFor('the relay to publish the problem', async () =>
-        (await readStream(redis, `${stack.cfg.REDIS_KEY_PREFIX}:events:problem`)).find((e) => e.key === `STUCK_ORDER:${pending.id}`),
+        (await readStream(redis, eventKeys.stream(stack.cfg.REDIS_KEY_PREFIX, 'problem'))).find((e) => e.key === `STUCK_ORDER:${pending.id}`),
       );
       expect(entry).toMatchObject({ source: 'orders', payload: { state: 'RAISED', subject: pending.id } });
     } finally {

@@ -14,7 +14,7 @@ import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { dropKeys } from './events.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
@@ -91,7 +91,7 @@ afterAll(async () => {
   const [rows] = await db.query(`SHOW DATABASES LIKE '${env.DB_PREFIX}\\_%'`);
   for (const row of rows as Record<string, string>[]) await db.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
   await db.end();
-  const redis = createRedis(cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(cfg));
   await dropKeys(redis, env.REDIS_KEY_PREFIX);
   await redis.quit();
   await rm(tmp, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { readSupergraphConfig } from '../contracts/composition.js';
 import { startRegistryGateway, type RegistryGateway } from '../gateway/boot.js';
 import { ApiKeyService, SUPERGRAPH_VERSION_HEADER } from '../registry/index.js';
 import { configWith, registryDatabaseName, SUBGRAPH_NAMES, type Config } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { gql, type GraphQLResponse } from './client.js';
 import { dropKeys, waitFor } from './events.js';
 import { startStack, type Stack } from './stack.js';
@@ -68,7 +68,7 @@ export async function startRegistryStack(env: Record<string, string> = {}): Prom
     adminToken: token,
     async close() {
       await gateway.close();
-      const redis = createRedis(cfg.REDIS_URL);
+      const redis = createRedis(redisTarget(cfg));
       await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
       await redis.quit();
       // Any open connection to the server can drop the registry's database (its own pool is closed).

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSupergraphConfig, type SubgraphSource } from '../contracts/composition.js';
 import { OPERATOR, openRegistry, type Registry } from '../registry/index.js';
 import { configWith, registryDatabaseName } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { dropKeys } from './events.js';
 
 const cfg = configWith({ DB_PREFIX: `omnistock_reg_${randomUUID().slice(0, 8)}`, REDIS_KEY_PREFIX: `omnistock_test:reg${randomUUID().slice(0, 8)}` });
@@ -22,7 +22,7 @@ afterAll(async () => {
   await a?.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);
   await a?.close();
   await b?.close();
-  const redis = createRedis(cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(cfg));
   await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
   await redis.quit();
 });

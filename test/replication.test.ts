@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJobs } from '../jobs/jobs.js';
 import { fillReplicaLocationNames, republishReplicaSources } from '../jobs/resync.js';
@@ -7,7 +6,7 @@ import { config, type Config } from '../lib/config.js';
 import { TOPICS, type ChannelSnapshot } from '../contracts/events.js';
 import { eventKeys } from '../lib/event-stream.js';
 import { outboxStore } from '../lib/outbox.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget, type RedisClient } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS } from '../scripts/demo/estate.js';
@@ -40,7 +39,7 @@ let channels: RunningSubgraph;
 let locations: RunningSubgraph;
 let inventory: RunningSubgraph;
 let jobs: RunningService;
-let redis: Redis;
+let redis: RedisClient;
 
 const CREATE_LOCATION = `mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`;
 const UPDATE_LOCATION = `mutation($id: ID!, $input: UpdateLocationInput!) { updateLocation(id: $id, input: $input) { id } }`;
@@ -110,7 +109,7 @@ beforeAll(async () => {
   await seedChannels(channels.dataSource, DEMO_CHANNELS);
   // As if the seeds' events had been published long ago: only a resync can bring these rows now.
   for (const sg of [channels, locations]) await sg.dataSource.query('UPDATE outbox_events SET published_at = NOW(3)');
-  redis = createRedis(cfg.REDIS_URL);
+  redis = createRedis(redisTarget(cfg));
   jobs = await startJobs(cfg);
 });
 

@@ -8,7 +8,7 @@ import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { startGateway } from '../gateway/gateway.js';
 import { limitSettings } from '../gateway/limits/limits.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { errorCode, gql } from './client.js';
 import { dropKeys } from './events.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
@@ -89,7 +89,7 @@ afterAll(async () => {
   for (const g of gateways) await g.close();
   await apiKeys?.close();
   await proxy?.close();
-  const redis = createRedis(stack.cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(stack.cfg));
   await dropKeys(redis, keyPrefix);
   await redis.quit();
   await gatewayDb?.destroy();

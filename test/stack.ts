@@ -6,7 +6,7 @@ import { limitSettings } from '../gateway/limits/limits.js';
 import { opsSettings } from '../gateway/ops/index.js';
 import { openKeyStore, openRegistryDatabase } from '../registry/index.js';
 import { authMode, config, configWith, introspectionMode, databaseName, registryDatabaseName, SUBGRAPH_NAMES, type Config, type SubgraphName } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { startSubgraph, type RunningSubgraph } from '../lib/subgraph.js';
 import { startJobs } from '../jobs/jobs.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
@@ -79,7 +79,7 @@ export async function startStack(opts: { jobs?: boolean | 'external'; env?: Reco
       if (opts.jobs) {
         for (const name of SUBGRAPH_NAMES) await subgraphs[name].dataSource.query(`DROP DATABASE \`${databaseName(cfg, name)}\``);
         await gatewayDb?.query(`DROP DATABASE \`${registryDatabaseName(cfg)}\``);
-        const redis = createRedis(cfg.REDIS_URL);
+        const redis = createRedis(redisTarget(cfg));
         await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
         await redis.quit();
       }

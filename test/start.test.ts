@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { configWith, databaseName, SUBGRAPH_NAMES } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { connectDemoMarketplaces } from '../scripts/demo/marketplaces.js';
 import { closeAll, migrateAll, seedDemo } from '../scripts/system.js';
 import { SecretStore } from '../subgraphs/marketplaces/services/secrets.js';
@@ -77,7 +77,7 @@ describe('npm start on a database that holds the demo marketplace connections al
       const ds = await createConnection(cfg.MYSQL_URL);
       for (const name of SUBGRAPH_NAMES) await ds.query(`DROP DATABASE IF EXISTS \`${databaseName(cfg, name)}\``);
       await ds.end();
-      const redis = createRedis(cfg.REDIS_URL);
+      const redis = createRedis(redisTarget(cfg));
       await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
       await redis.quit();
       await secrets.remove();

@@ -6,7 +6,7 @@ import { ApiKeyService } from '../registry/index.js';
 import { usageStore } from '../registry/data/usage.store.js';
 import { startRegistryGateway, type RegistryGateway } from '../gateway/boot.js';
 import { configWith, registryDatabaseName, SUBGRAPH_NAMES, type Config } from '../lib/config.js';
-import { createRedis } from '../lib/redis.js';
+import { createRedis, redisTarget } from '../lib/redis.js';
 import { errorCode, gql, type GraphQLResponse } from './client.js';
 import { dropKeys, waitFor } from './events.js';
 import { InventoryFixture } from './inventory-fixture.js';
@@ -115,7 +115,7 @@ afterAll(async () => {
   await gateway?.close();
   await proxy?.close();
   if (cfg) {
-    const redis = createRedis(cfg.REDIS_URL);
+    const redis = createRedis(redisTarget(cfg));
     await dropKeys(redis, cfg.REDIS_KEY_PREFIX);
     await redis.quit();
     await stack?.subgraphs.inventory.dataSource.query(`DROP DATABASE IF EXISTS \`${registryDatabaseName(cfg)}\``);

@@ -13,7 +13,7 @@ import {
 } from 'graphql';
 import { createRequire } from 'node:module';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../lib/config.js';
 import { QueryTooComplexError, RateLimitedError, refusalError } from '../../lib/errors.js';
@@ -80,7 +80,7 @@ return {1, 0}`;
 
 export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterMs: number; retryAfterSeconds: number };
 
-type GcraRedis = Redis & { omnistockGcra(key: string, intervalMs: string, windowMs: string, n: string): Promise<[number, number]> };
+type GcraRedis = RedisClient & { omnistockGcra(key: string, intervalMs: string, windowMs: string, n: string): Promise<[number, number]> };
 
 /**
  * The same GCRA in this process's memory: the budget a replica enforces alone while Redis cannot be
@@ -113,7 +113,7 @@ export class RateLimiter {
   private redisDown = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: LimitSettings,
     private readonly log: Logger,
   ) {
@@ -254,7 +254,7 @@ export class GatewayLimits {
   constructor(
     readonly settings: LimitSettings,
     private readonly rate: RateLimiter | null,
-    private readonly redis: Redis | null,
+    private readonly redis: RedisClient | null,
   ) {}
 
   /** Cost and depth of an operation, computed once per (schema, document, operation, measureKey of the variables). */

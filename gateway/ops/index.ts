@@ -6,7 +6,7 @@ import type { Config } from '../../lib/config.js';
 import { TOPICS } from '../../contracts/events.js';
 import { eventKeys } from '../../lib/event-stream.js';
 import { logger, requestScope } from '../../lib/logger.js';
-import { createRedis } from '../../lib/redis.js';
+import { createRedis, redisTarget, type RedisTarget } from '../../lib/redis.js';
 import type { AuthGuard } from '../auth/guard.js';
 import type { Identity } from '../../contracts/identity.js';
 import type { GatewayContext } from '../gateway.js';
@@ -20,15 +20,15 @@ export { OPS_PATH, OPS_READ_SCOPES } from './routes.js';
 export { REFUSALS_METRIC } from './refusals.js';
 
 export interface OpsSettings {
-  /** Redis holding the event streams (REDIS_URL) and their key prefix (REDIS_KEY_PREFIX). */
-  redisUrl: string;
+  /** Redis holding the event streams (REDIS_URL or REDIS_CLUSTER_NODES) and their key prefix (REDIS_KEY_PREFIX). */
+  redis: RedisTarget;
   keyPrefix: string;
   /** Milliseconds between the page's ticks (OPS_REFRESH_MS). */
   refreshMs: number;
 }
 
 export function opsSettings(cfg: Config): OpsSettings {
-  return { redisUrl: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX, refreshMs: cfg.OPS_REFRESH_MS };
+  return { redis: redisTarget(cfg), keyPrefix: cfg.REDIS_KEY_PREFIX, refreshMs: cfg.OPS_REFRESH_MS };
 }
 
 /** The client the page's internal operations run as (its own rate-limit budget, and how logs and usage name it). */
@@ -67,7 +67,7 @@ export function mountOps(
 ): () => Promise<void> {
   const { settings } = opts;
   // Its own connection: XRANGE reads must not queue behind the rate limiter's calls; no retries, a failed read shows as unavailable.
-  const redis = createRedis(settings.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = createRedis(settings.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
   const sampler = new OpsSampler(
     {
       stock: new StockRateReader(redis, eventKeys.stream(settings.keyPrefix, TOPICS.stock)),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis.js';
 
 /** Stock changes counted over the two windows the ops page shows. */
 export interface StockRate {
@@ -67,7 +67,7 @@ export class StockRateReader {
   private lastId: string | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly streamKey: string,
   ) {}
 

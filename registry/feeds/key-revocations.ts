@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createRedis } from '../../lib/redis.js';
+import { createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
 
 /**
  * Announces revoked keys on a Redis channel (`<REDIS_KEY_PREFIX>:auth:revoked`, the key hash as
@@ -8,11 +7,11 @@ import { createRedis } from '../../lib/redis.js';
  * process (a gateway, the CLI) revoked it. Connections are opened on first use.
  */
 export class KeyRevocations {
-  private publisher: Redis | null = null;
-  private subscriber: Redis | null = null;
+  private publisher: RedisClient | null = null;
+  private subscriber: RedisClient | null = null;
 
   constructor(
-    private readonly redisUrl: string,
+    private readonly redis: RedisTarget | string,
     keyPrefix: string,
     private readonly log: Logger,
   ) {
@@ -24,7 +23,7 @@ export class KeyRevocations {
   /** Tells every gateway that the key with this hash was revoked; a failure is logged, not thrown (the cache's time to live still applies). */
   async announce(hash: string): Promise<void> {
     try {
-      this.publisher ??= createRedis(this.redisUrl, { maxRetriesPerRequest: 1 });
+      this.publisher ??= createRedis(this.redis, { maxRetriesPerRequest: 1 });
       await this.publisher.publish(this.channel, hash);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not announce a key revocation: gateways drop the key when their cache entry expires (AUTH_KEY_CACHE_MS)');
@@ -34,7 +33,7 @@ export class KeyRevocations {
   /** Calls `onRevoked` with the hash of every key revoked from now on; resolves once subscribed. */
   async listen(onRevoked: (hash: string) => void): Promise<void> {
     if (this.subscriber) return;
-    const subscriber = (this.subscriber = createRedis(this.redisUrl));
+    const subscriber = (this.subscriber = createRedis(this.redis));
     subscriber.on('message', (channel: string, hash: string) => {
       if (channel === this.channel) onRevoked(hash);
     });

@@ -6,13 +6,14 @@ import { WebhookDeliveries } from '../../lib/webhooks.js';
 import type { RegistryEvents, RegistryService } from '../services/registry.service.js';
 import type { WebhookEvent } from '../data/webhook.entity.js';
 import { webhookStore } from '../data/webhook.store.js';
+import { redisTarget, type RedisTarget } from '../../lib/redis.js';
 
 export const WEBHOOK_QUEUE = 'registry-webhooks';
 export const REGISTRY_MAINTENANCE_QUEUE = 'registry-maintenance';
 
 
 export interface WebhookSettings {
-  redisUrl: string;
+  redis: RedisTarget;
   keyPrefix: string;
   attempts: number;
   backoffMs: number;
@@ -21,7 +22,7 @@ export interface WebhookSettings {
 
 export function webhookSettings(cfg: Config): WebhookSettings {
   return {
-    redisUrl: cfg.REDIS_URL,
+    redis: redisTarget(cfg),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     attempts: cfg.REGISTRY_WEBHOOK_ATTEMPTS,
     backoffMs: cfg.REGISTRY_WEBHOOK_BACKOFF_MS,
@@ -62,13 +63,13 @@ export class WebhookDispatcher implements RegistryEvents {
  * gateway upserts under one id, so it runs once a day across replicas; each notice is also
  * claimed in SQL, so even an overlapping run sends none twice.
  */
-export function startRegistryMaintenance(service: RegistryService, settings: Pick<WebhookSettings, 'redisUrl' | 'keyPrefix'>): Promise<ScheduledWorker> {
+export function startRegistryMaintenance(service: RegistryService, settings: Pick<WebhookSettings, 'redis' | 'keyPrefix'>): Promise<ScheduledWorker> {
   const log = logger().child({ component: 'registry-maintenance' });
   return ScheduledWorker.start({
     queue: REGISTRY_MAINTENANCE_QUEUE,
     job: 'deprecation-notices',
     schedule: { pattern: '0 6 * * *', tz: 'UTC' },
-    redisUrl: settings.redisUrl,
+    redis: settings.redis,
     keyPrefix: settings.keyPrefix,
     component: 'registry-maintenance',
     attempts: 3,

@@ -11,6 +11,7 @@ import { logger, setLogDestination } from '../../lib/logger.js';
 import type { ApiKeyEntity } from '../../registry/data/api-key.entity.js';
 import { ApiKeyService, KeyRevocations, openRegistryDatabase } from '../../registry/index.js';
 import { print, run } from './common.js';
+import { redisTarget } from '../../lib/redis.js';
 
 async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T> {
   // stdout is the answer (e.g. --json); log lines go to stderr.
@@ -18,7 +19,7 @@ async function withKeys<T>(work: (keys: ApiKeyService) => Promise<T>): Promise<T
   const cfg = config();
   const ds = await openRegistryDatabase(cfg);
   // A revocation is announced to every gateway, which drop the key from their caches at once.
-  const revocations = new KeyRevocations(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX, logger());
+  const revocations = new KeyRevocations(redisTarget(cfg), cfg.REDIS_KEY_PREFIX, logger());
   try {
     return await work(new ApiKeyService(ds, { revocations }));
   } finally {

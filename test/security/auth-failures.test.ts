@@ -6,7 +6,7 @@ import { createAuthenticator } from '../../gateway/auth/index.js';
 import { startGateway } from '../../gateway/gateway.js';
 import { limitSettings } from '../../gateway/limits/limits.js';
 import { configWith, SUBGRAPH_NAMES } from '../../lib/config.js';
-import { createRedis } from '../../lib/redis.js';
+import { createRedis, redisTarget } from '../../lib/redis.js';
 import { ApiKeyService, openKeyStore, openRegistryDatabase } from '../../registry/index.js';
 import { errorCode, gql } from '../client.js';
 import { dropKeys } from '../events.js';
@@ -48,7 +48,7 @@ afterAll(async () => {
   await gateway?.close();
   await keyStore?.close();
   await registryDb?.destroy();
-  const redis = createRedis(stack.cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(stack.cfg));
   await dropKeys(redis, prefix);
   await redis.quit();
   await stack?.close();

@@ -4,7 +4,7 @@ import { compose, readSupergraphConfig } from '../../contracts/composition.js';
 import { startGateway } from '../../gateway/gateway.js';
 import { limitSettings } from '../../gateway/limits/limits.js';
 import { SUBGRAPH_NAMES } from '../../lib/config.js';
-import { createRedis } from '../../lib/redis.js';
+import { createRedis, redisTarget } from '../../lib/redis.js';
 import { errorCode, gql } from '../client.js';
 import { startCountingProxy, type CountingProxy } from '../counting-proxy.js';
 import { dropKeys, waitFor } from '../events.js';
@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.close();
   await proxy?.close();
-  const redis = createRedis(stack.cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(stack.cfg));
   await dropKeys(redis, prefix);
   await redis.quit();
   await stack?.close();

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../../lib/config.js';
 import { logger } from '../../../lib/logger.js';
-import { createRedis } from '../../../lib/redis.js';
+import { createRedis, redisTarget } from '../../../lib/redis.js';
 import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
 import { WebhookDeliveries } from '../../../lib/webhooks.js';
 import { createExceptionServices } from '../api/context.js';
@@ -24,7 +24,7 @@ export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{
   const deliveries = WebhookDeliveries.create(
     {
       queue: EXCEPTION_WEBHOOK_QUEUE,
-      redisUrl: cfg.REDIS_URL,
+      redis: redisTarget(cfg),
       keyPrefix: cfg.REDIS_KEY_PREFIX,
       attempts: cfg.EXCEPTION_WEBHOOK_ATTEMPTS,
       backoffMs: cfg.EXCEPTION_WEBHOOK_BACKOFF_MS,
@@ -36,14 +36,14 @@ export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{
     { deliver: true },
   );
   const webhooks = new ExceptionWebhookService(ds, deliveries);
-  const feedRedis = createRedis(cfg.REDIS_URL);
+  const feedRedis = createRedis(redisTarget(cfg));
   const feed = new ExceptionsFeed({ redis: feedRedis, keyPrefix: cfg.REDIS_KEY_PREFIX, claimIdleMs: cfg.REPLICA_CLAIM_IDLE_MS, exceptions, anomalies, webhooks });
   await feed.start();
   const detector = await ScheduledWorker.start({
     queue: EXCEPTIONS_MAINTENANCE_QUEUE,
     job: 'detect-anomalies',
     schedule: { every: cfg.ANOMALY_DETECTION_INTERVAL_MS },
-    redisUrl: cfg.REDIS_URL,
+    redis: redisTarget(cfg),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     component: 'anomaly-detection',
     async run() {
@@ -57,7 +57,7 @@ export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{
     queue: ANOMALY_PRUNE_QUEUE,
     job: 'prune-anomaly-ledger',
     schedule: { pattern: '30 3 * * *', tz: 'UTC' },
-    redisUrl: cfg.REDIS_URL,
+    redis: redisTarget(cfg),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     component: 'anomaly-ledger-prune',
     attempts: 3,

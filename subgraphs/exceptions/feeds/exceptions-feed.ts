@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import { problemSignalSchema, stockChangedSchema, TOPICS, type ProblemSignal, type StockChanged } from '../../../contracts/events.js';
 import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
@@ -13,7 +13,7 @@ const TRENDED = new Set(['SYNC_LAG', 'MARKETPLACE_DRIFT']);
 
 export interface ExceptionsFeedOptions {
   /** A client of its own: XREADGROUP BLOCK holds the connection while it waits. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   claimIdleMs: number;
   exceptions: ExceptionService;

@@ -1,5 +1,5 @@
 import { on } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import { z } from 'zod';
 import { TOPICS } from '../../../contracts/events.js';
 import { eventKeys } from '../../../lib/event-stream.js';
@@ -26,7 +26,7 @@ export class LiveExceptions {
   private subscribed: Promise<unknown> | null = null;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly keyPrefix: string,
     private readonly load: (id: string) => Promise<ExceptionEntity | null>,
   ) {

@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { logger } from '../../../lib/logger.js';
-import { createRedis } from '../../../lib/redis.js';
+import { createRedis, redisTarget } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { AvailabilitySnapshots } from '../data/availability-snapshot.js';
@@ -41,7 +41,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const movements = new MovementService(ds);
   const replicas = new ReplicaService(ds);
   // Its own connection, failing a command after one retry: snapshots must never hold a request up.
-  const snapshotRedis = createRedis(cfg.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const snapshotRedis = createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 });
   runtime.onClose(async () => void (await snapshotRedis.quit()));
   const snapshots = new AvailabilitySnapshots(snapshotRedis, cfg.REDIS_KEY_PREFIX, cfg.AVAILABILITY_SNAPSHOT_TTL_S, logger().child({ component: 'availability-snapshots' }));
   const staleAvailability = new Counter({
@@ -66,7 +66,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   if (cfg.AVAILABILITY_READ_MODEL === 'on') {
     const model = new AvailabilityReadModel(ds, {
       // Its own connection: XREAD BLOCK holds it.
-      redis: createRedis(cfg.REDIS_URL),
+      redis: createRedis(redisTarget(cfg)),
       reader: snapshotRedis,
       keyPrefix: cfg.REDIS_KEY_PREFIX,
       maxLagMs: cfg.AVAILABILITY_READ_MODEL_MAX_LAG_MS,
@@ -94,8 +94,8 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   );
   // One pub/sub connection per process, shared by every subscription of this replica.
   const feed = new StockFeed({
-    subscriber: createRedis(cfg.REDIS_URL),
-    reader: createRedis(cfg.REDIS_URL),
+    subscriber: createRedis(redisTarget(cfg)),
+    reader: createRedis(redisTarget(cfg)),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     retentionMs: cfg.OUTBOX_RETENTION_MS,
     log: logger().child({ component: 'stock-feed' }),

@@ -1,6 +1,8 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { slotTag } from '../../../lib/redis-keys.js';
 import type { AvailabilityFigure } from '../domain/availability-rules.js';
 
 /** One (channel, SKU) answer of `availability` as computed from MySQL at `asOf`. */
@@ -51,7 +53,7 @@ export class AvailabilitySnapshots {
   private failing = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly ttlSeconds: number,
     private readonly log: Logger,
@@ -60,7 +62,8 @@ export class AvailabilitySnapshots {
   }
 
   key(channelId: string, sku: string): string {
-    return `${this.keyPrefix}:availability:${channelId}:${sku}`;
+    // A channel's snapshots are saved in one pipeline and read in one MGET: one slot per channel on a cluster.
+    return `${slotTag(`${this.keyPrefix}:availability:${channelId}`)}:${sku}`;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import { ZodError } from 'zod';
 import { TOPICS } from '../../../contracts/events.js';
 import { failureLogLevel } from '../../../lib/db.js';
@@ -12,7 +12,7 @@ const READ_COUNT = 100;
 
 export interface ReplicationConsumerOptions {
   /** A client of its own: XREADGROUP BLOCK holds the connection while it waits. */
-  redis: Redis;
+  redis: RedisClient;
   replicas: ReplicaService;
   /** REDIS_KEY_PREFIX. */
   keyPrefix: string;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DomainError, BadUserInputError } from '../../../lib/errors.js';
@@ -71,9 +71,9 @@ const DEDUPE_WINDOW = 2000;
 
 export interface StockFeedOptions {
   /** Subscriber-mode connection (only SUBSCRIBE); the feed owns it. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   /** Ordinary connection for XRANGE; the feed owns it. */
-  reader: Redis;
+  reader: RedisClient;
   keyPrefix: string;
   retentionMs: number;
   log: Logger;

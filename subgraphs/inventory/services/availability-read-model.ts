@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -51,9 +51,9 @@ export interface ReadModelAnswer {
 
 export interface ReadModelOptions {
   /** A client of its own: XREAD BLOCK holds the connection while it waits. */
-  redis: Redis;
+  redis: RedisClient;
   /** An ordinary client, for what read-your-writes asks of the streams. */
-  reader: Redis;
+  reader: RedisClient;
   keyPrefix: string;
   /** AVAILABILITY_READ_MODEL_MAX_LAG_MS. */
   maxLagMs: number;
@@ -344,7 +344,7 @@ export class AvailabilityReadModel {
     this.opts.log.info({ position: this.position }, 'availability read model starts from the streams’ end');
   }
 
-  private async head(redis: Redis, stream: string): Promise<string> {
+  private async head(redis: RedisClient, stream: string): Promise<string> {
     const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
     return last?.[0] ?? '0-0';
   }

@@ -2,20 +2,21 @@ import type { DataSource } from 'typeorm';
 import { logger } from '../../../lib/logger.js';
 import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
 import { ReservationService } from './reservation.service.js';
+import { type RedisTarget } from '../../../lib/redis.js';
 
 export const INVENTORY_MAINTENANCE_QUEUE = 'inventory-maintenance';
 /** Reservations per releaseExpired call. */
 const RELEASE_BATCH = 1000;
 
 /** Releases expired reservations every RESERVATION_EXPIRY_INTERVAL_MS (run by the jobs process). */
-export function startReservationExpiry(opts: { inventory: DataSource; redisUrl: string; keyPrefix: string; everyMs: number }): Promise<ScheduledWorker> {
+export function startReservationExpiry(opts: { inventory: DataSource; redis: RedisTarget; keyPrefix: string; everyMs: number }): Promise<ScheduledWorker> {
   const log = logger().child({ component: 'reservation-expiry' });
   const reservations = new ReservationService(opts.inventory);
   return ScheduledWorker.start({
     queue: INVENTORY_MAINTENANCE_QUEUE,
     job: 'release-expired',
     schedule: { every: opts.everyMs },
-    redisUrl: opts.redisUrl,
+    redis: opts.redis,
     keyPrefix: opts.keyPrefix,
     component: 'reservation-expiry',
     async run(closing) {

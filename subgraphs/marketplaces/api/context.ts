@@ -5,7 +5,7 @@ import { ListingService } from '../services/listing.service.js';
 import { IntakeReads } from '../services/intake.service.js';
 import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { ProtectionService } from '../services/protection.service.js';
-import { createRedis } from '../../../lib/redis.js';
+import { createRedis, redisTarget } from '../../../lib/redis.js';
 import { marketplaceQueues } from '../services/queues.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -23,7 +23,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const marketplace = new MarketplaceService(ds, queues, { allowedHosts: runtime.cfg.MARKETPLACE_ALLOWED_HOSTS });
   const listings = new ListingService(ds, marketplace, queues);
   const intake = new IntakeReads(ds);
-  const redis = createRedis(runtime.cfg.REDIS_URL);
+  const redis = createRedis(redisTarget(runtime.cfg));
   runtime.onClose(async () => {
     await redis.quit();
   });

@@ -3,7 +3,7 @@ import type { RetiredSkuEntity } from '../data/listing.entity.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import {
   MarketplaceRejectedError,
@@ -42,7 +42,7 @@ const HOLD_MS = 5000;
 export interface PusherDeps {
   queues: MarketplaceQueues;
   /** For the shared rate buckets. */
-  redis: Redis;
+  redis: RedisClient;
   service: MarketplaceService;
   /** Available-to-sell as each channel is shown it (listing rules applied). */
   inventory: ShownStock;
@@ -114,7 +114,7 @@ export class AccountPusher {
     this.log = deps.log.child({ component: 'marketplace-pusher', kind, accountId });
     this.worker = new Worker(pushQueueName(kind, accountId), null, {
       connection: deps.queues.connection,
-      prefix: deps.queues.prefix,
+      prefix: deps.queues.bullPrefix,
       autorun: false,
       lockDuration: deps.lockMs,
       stalledInterval: deps.lockMs,

@@ -2,6 +2,8 @@ import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { AVAILABILITY_RULE_SETTLE_MS } from '../../../contracts/events.js';
 import { z } from 'zod';
 import type { Config } from '../../../lib/config.js';
+import { bullmqConnection, redisTarget, type RedisTarget } from '../../../lib/redis.js';
+import { bullmqPrefix } from '../../../lib/redis-keys.js';
 import type { MarketplaceKind } from '../connectors/types.js';
 
 /** Resyncs and drift-repair runs, by channel. */
@@ -52,8 +54,8 @@ export function pushPriority(channelPriority: number, urgent: boolean): number {
 }
 
 export interface QueueSettings {
-  redisUrl: string;
-  /** REDIS_KEY_PREFIX, BullMQ's key prefix. */
+  redis: RedisTarget;
+  /** REDIS_KEY_PREFIX (BullMQ's key prefix is its hash-tagged form on a cluster: bullmqPrefix). */
   prefix: string;
   attempts: number;
   backoffMs: number;
@@ -71,11 +73,16 @@ export interface QueueSettings {
 export class MarketplaceQueues {
   private readonly queues = new Map<string, Queue>();
   readonly connection: ConnectionOptions;
+  /** BullMQ's key prefix, for the queues here and the workers of the same queues. */
+  readonly bullPrefix: string;
+  private readonly closeConnection: () => Promise<void>;
 
   constructor(private readonly settings: QueueSettings) {
-    this.connection = { url: settings.redisUrl, maxRetriesPerRequest: null };
+    ({ connection: this.connection, close: this.closeConnection } = bullmqConnection(settings.redis));
+    this.bullPrefix = bullmqPrefix(settings.prefix);
   }
 
+  /** REDIS_KEY_PREFIX, for the keys of marketplace sync's own (token buckets, locks). */
   get prefix(): string {
     return this.settings.prefix;
   }
@@ -83,7 +90,7 @@ export class MarketplaceQueues {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.settings.prefix });
+      queue = new Queue(name, { connection: this.connection, prefix: this.bullPrefix });
       this.queues.set(name, queue);
     }
     return queue;
@@ -161,13 +168,15 @@ export class MarketplaceQueues {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    // A cluster's client is shared by these queues and their workers, which closed before (MarketplaceSync.stop).
+    await this.closeConnection();
   }
 }
 
-/** The queues as the configuration sets them (REDIS_URL, REDIS_KEY_PREFIX, MARKETPLACE_*). */
+/** The queues as the configuration sets them (REDIS_URL or REDIS_CLUSTER_NODES, REDIS_KEY_PREFIX, MARKETPLACE_*). */
 export function marketplaceQueues(cfg: Config): MarketplaceQueues {
   return new MarketplaceQueues({
-    redisUrl: cfg.REDIS_URL,
+    redis: redisTarget(cfg),
     prefix: cfg.REDIS_KEY_PREFIX,
     attempts: cfg.MARKETPLACE_PUSH_ATTEMPTS,
     backoffMs: cfg.MARKETPLACE_BACKOFF_MS,

@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 declare module 'ioredis' {
@@ -64,7 +65,7 @@ export class RateBucket {
   private readonly capacity: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     policy: BucketPolicy,
   ) {

@@ -1,6 +1,6 @@
 import type { ListingService, ShownStock } from './listing.service.js';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { DEFAULT_READ_POLICIES } from '../connectors/policies.js';
 import { MarketplaceThrottledError, type MarketplaceAdapter } from '../connectors/types.js';
@@ -23,7 +23,7 @@ export interface ReconcilerDeps {
   inventory: ShownStock;
   /** Which SKUs a channel lists, under which marketplace SKU, and the marketplace SKUs it retired. */
   listings: Pick<ListingService, 'listedAs' | 'reconcileRetired'>;
-  redis: Redis;
+  redis: RedisClient;
   adapterFor: (connection: ResolvedConnection) => Promise<MarketplaceAdapter>;
   driftSkusPerRun: number;
   driftTolerance: number;

@@ -2,14 +2,13 @@ import { ListingService, type ShownStock } from './listing.service.js';
 import { serviceAuth } from '../../../lib/service-token.js';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { marketplaceInventoryUrl, marketplaceOrdersUrl, type Config } from '../../../lib/config.js';
 import { NotFoundError } from '../../../lib/errors.js';
 import { InventoryClient } from '../../../contracts/inventory-client.js';
 import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
-import { createRedis } from '../../../lib/redis.js';
+import { createRedis, type RedisClient, redisTarget } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
 import { AMAZON_VISIBILITY_MS, createAdapter, createAmazonNotificationQueue, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
@@ -49,8 +48,8 @@ export class MarketplaceSync {
   private readonly queues;
   private readonly service: MarketplaceService;
   private readonly secrets: SecretStore;
-  private readonly buckets: Redis;
-  private readonly feedRedis: Redis;
+  private readonly buckets: RedisClient;
+  private readonly feedRedis: RedisClient;
   /** Inventory's reads as each channel is shown them (listing rules applied). */
   private readonly inventory: ShownStock;
   private readonly reconciler: Reconciler;
@@ -90,8 +89,8 @@ export class MarketplaceSync {
     this.queues = marketplaceQueues(cfg);
     this.service = new MarketplaceService(marketplaces, this.queues, { allowedHosts: cfg.MARKETPLACE_ALLOWED_HOSTS });
     this.secrets = new SecretStore(cfg.MARKETPLACE_SECRETS_DIR);
-    this.buckets = createRedis(cfg.REDIS_URL);
-    this.feedRedis = createRedis(cfg.REDIS_URL);
+    this.buckets = createRedis(redisTarget(cfg));
+    this.feedRedis = createRedis(redisTarget(cfg));
     const tokens = serviceAuth(cfg);
     // Marketplace sync reads available-to-sell and the SKU list, nothing more.
     const inventory = new InventoryClient({ url: marketplaceInventoryUrl(cfg), timeoutMs: 10_000, identity: tokens && { signer: tokens.signer('marketplaces'), scopes: ['availability:read'] } });
@@ -172,7 +171,7 @@ export class MarketplaceSync {
         if (job.name === 'resync') await this.reconciler.resync(channelId);
         else if (job.name === 'drift') await this.reconciler.repairDrift(channelId);
       },
-      { connection: this.queues.connection, prefix: this.queues.prefix, concurrency: 2 },
+      { connection: this.queues.connection, prefix: this.queues.bullPrefix, concurrency: 2 },
     );
     this.maintenance.on('failed', (job, err) => {
       // A channel inventory does not know yet (its replica is on its way) is retried with backoff.

@@ -4,6 +4,7 @@ import { logger } from '../../../lib/logger.js';
 import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
 import { createOrderRecovery } from '../api/context.js';
 import type { SweepResult } from './order-recovery.service.js';
+import { redisTarget } from '../../../lib/redis.js';
 
 export const ORDERS_MAINTENANCE_QUEUE = 'orders-maintenance';
 /** Orders (and steps) per sweep call. */
@@ -22,7 +23,7 @@ export function startOrderSweeper(opts: { orders: DataSource; cfg: Config }): Pr
     queue: ORDERS_MAINTENANCE_QUEUE,
     job: 'sweep-orders',
     schedule: { every: cfg.ORDER_SWEEP_INTERVAL_MS },
-    redisUrl: cfg.REDIS_URL,
+    redis: redisTarget(cfg),
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     component: 'order-sweeper',
     async run(closing) {
