@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configWith } from '../lib/config.js';
-import { createRedis, redisTarget } from '../lib/redis.js';
+import { createRedis, dropKeys, redisTarget } from '../lib/redis.js';
 import { DemandMeter } from './demand-meter.js';
 
 /** Against the real Redis, each test on a prefix of its own; times are given, never waited for. */
@@ -9,8 +9,7 @@ const redis = createRedis(redisTarget(configWith({})));
 const run = `test-demand-${randomUUID()}`;
 const meter = () => new DemandMeter(redis, `${run}:${randomUUID()}`, 15 * MINUTE);
 afterAll(async () => {
-  const keys = await redis.keys(`${run}:*`);
-  if (keys.length) await redis.del(...keys);
+  await dropKeys(redis, run);
   await redis.quit();
 });
 

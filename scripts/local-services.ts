@@ -139,11 +139,14 @@ export class MariaDbServer extends ChildServer {
   }
 }
 
-/** A redis-server on a port; with a directory it keeps its data there (append-only file), without one nothing. */
+/**
+ * A redis-server on a port; with a directory it keeps its data there (append-only file), without one
+ * nothing. `args`: more of redis-server's options (the tests' cluster nodes: `--cluster-enabled yes`, …).
+ */
 export class RedisServer extends ChildServer {
   constructor(
     readonly port: number,
-    private readonly opts: { binary: string; dir?: string },
+    private readonly opts: { binary: string; dir?: string; args?: readonly string[] },
   ) {
     super();
   }
@@ -155,7 +158,7 @@ export class RedisServer extends ChildServer {
   async start(): Promise<void> {
     if (this.opts.dir) await mkdir(this.opts.dir, { recursive: true });
     const persistence = this.opts.dir ? ['--dir', resolve(this.opts.dir), '--appendonly', 'yes', '--save', ''] : ['--save', '', '--appendonly', 'no'];
-    this.launch(this.opts.binary, ['--port', String(this.port), '--bind', '127.0.0.1', ...persistence]);
+    this.launch(this.opts.binary, ['--port', String(this.port), '--bind', '127.0.0.1', ...persistence, ...(this.opts.args ?? [])]);
     await waitUntil(
       `redis-server on port ${this.port}`,
       async () => {

@@ -1,6 +1,7 @@
 import { createConnection } from 'mysql2/promise';
 import { config } from '../lib/config.js';
 import { buildConsole } from '../scripts/build-console.js';
+import { PrivateRedisCluster } from './private-redis-cluster.js';
 
 /** The connections the suite may hold at once, with room to spare. */
 const CONNECTIONS = 900;
@@ -14,9 +15,10 @@ const CONNECTIONS = 900;
  * nothing wrong with it, so the server is given room first (a global setting, kept until restart).
  * Without the privilege to change it, the suite runs with what the server allows and says so.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<(() => Promise<void>) | void> {
   // The registry console's bundle (gitignored): its tests load it in Chromium, and /registry answers 503 without it.
   await buildConsole();
+  const teardown = await redisForTests();
   const conn = await createConnection(config().MYSQL_URL);
   try {
     const [rows] = await conn.query('SELECT @@GLOBAL.max_connections AS n');
@@ -27,4 +29,22 @@ export default async function setup(): Promise<void> {
   } finally {
     await conn.end();
   }
+  return teardown;
+}
+
+/**
+ * OMNISTOCK_TEST_REDIS=cluster (`npm run test:redis-cluster`): the tests run against a Redis
+ * Cluster of their own, three masters started here and stopped after the run. REDIS_CLUSTER_NODES is
+ * set in this process's environment before the test workers start, so the workers, every stack
+ * they start in-process and every child process they spawn (which inherit the environment) use it.
+ * Unset: the single Redis at REDIS_URL. Any other value stops the run rather than testing the wrong thing.
+ */
+async function redisForTests(): Promise<(() => Promise<void>) | undefined> {
+  const mode = process.env['OMNISTOCK_TEST_REDIS'];
+  if (mode === undefined || mode === '' || mode === 'single') return undefined;
+  if (mode !== 'cluster') throw new Error(`OMNISTOCK_TEST_REDIS=${mode}: expected cluster or single`);
+  const cluster = await PrivateRedisCluster.create(3);
+  process.env['REDIS_CLUSTER_NODES'] = cluster.nodes.join(',');
+  process.stderr.write(`test setup: Redis Cluster of 3 masters at ${process.env['REDIS_CLUSTER_NODES']}\n`);
+  return () => cluster.stop();
 }
