@@ -43,8 +43,14 @@ async function redisForTests(): Promise<(() => Promise<void>) | undefined> {
   const mode = process.env['OMNISTOCK_TEST_REDIS'];
   if (mode === undefined || mode === '' || mode === 'single') return undefined;
   if (mode !== 'cluster') throw new Error(`OMNISTOCK_TEST_REDIS=${mode}: expected cluster or single`);
+  // Set already: a cluster of the caller's, or the one started for the other project of this run (each project runs this setup).
+  if (process.env['REDIS_CLUSTER_NODES']) return undefined;
   const cluster = await PrivateRedisCluster.create(3);
   process.env['REDIS_CLUSTER_NODES'] = cluster.nodes.join(',');
   process.stderr.write(`test setup: Redis Cluster of 3 masters at ${process.env['REDIS_CLUSTER_NODES']}\n`);
-  return () => cluster.stop();
+  return async () => {
+    // Evidence that the run used the cluster, every master of it: the commands each one served.
+    process.stderr.write(`test teardown: the Redis Cluster's masters served ${(await cluster.commandsServed()).join(', ')} commands\n`);
+    await cluster.stop();
+  };
 }

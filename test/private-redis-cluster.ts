@@ -98,6 +98,21 @@ export class PrivateRedisCluster {
     }
   }
 
+  /** How many commands each node has served since it started (INFO stats). */
+  async commandsServed(): Promise<number[]> {
+    return Promise.all(
+      this.servers.map(async (s) => {
+        const client = new Redis({ port: s.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        try {
+          await client.connect();
+          return Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))?.[1] ?? 0);
+        } finally {
+          client.disconnect();
+        }
+      }),
+    );
+  }
+
   /** Stops every node and removes their cluster state. */
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop('SIGKILL')));
