@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../lib/logger.js';
 import { OutboxRelay, relaySettings } from '../lib/outbox-relay.js';
 import { createRedis, redisTarget, type RedisClient } from '../lib/redis.js';
+import { forceClusterKeyLayout } from '../lib/redis-keys.js';
 import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-snapshot.js';
 import { AvailabilityService, type ChannelAvailability } from '../subgraphs/inventory/services/availability.service.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
@@ -129,9 +130,13 @@ function applyChannel(id: string, rule: { status?: 'ACTIVE' | 'PAUSED'; buffer?:
   });
 }
 
+// This file restarts Redis servers of its own: single servers even in a Redis Cluster run
+// (OMNISTOCK_TEST_REDIS=cluster), keys laid out for them, the cluster's seeds not passed on.
+const SINGLE = { REDIS_CLUSTER_NODES: '' };
 beforeAll(async () => {
+  forceClusterKeyLayout(false);
   redis = await PrivateRedis.create();
-  stack = await startStack({ jobs: true, env: { REDIS_URL: redis.url, RESERVATION_EXPIRY_INTERVAL_MS: '500' } });
+  stack = await startStack({ jobs: true, env: { ...SINGLE, REDIS_URL: redis.url, RESERVATION_EXPIRY_INTERVAL_MS: '500' } });
   ds = stack.subgraphs.inventory.dataSource;
   replica = new ReplicaService(ds);
   // Locations and channels as their subgraphs' events would leave them in inventory's replica.
@@ -156,6 +161,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  forceClusterKeyLayout(undefined);
   snapshotRedis?.disconnect();
   await stack?.close();
   await redis?.stop();
@@ -418,7 +424,7 @@ describe('the availability read model across a Redis restart', () => {
   beforeAll(async () => {
     secondRedis = await PrivateRedis.create();
     // Only inventory's relay: what the read model hears.
-    second = await startStack({ jobs: 'external', env: { REDIS_URL: secondRedis.url } });
+    second = await startStack({ jobs: 'external', env: { ...SINGLE, REDIS_URL: secondRedis.url } });
     publisher = createRedis(secondRedis.url);
     relay = new OutboxRelay({ source: 'inventory', dataSource: second.subgraphs.inventory.dataSource, redis: publisher, ...relaySettings(second.cfg) });
     relay.start();

@@ -11,6 +11,7 @@ import { KINDS, marketplaceEnv, MarketplaceWorld, secretsDir, startSimulator, ty
 import type { MarketplaceSimulator } from '../tools/marketplace-simulator/index.js';
 import type { OrdersStack } from './orders-fixture.js';
 import { PrivateRedis } from './private-redis.js';
+import { forceClusterKeyLayout } from '../lib/redis-keys.js';
 import { startStack } from './stack.js';
 
 /**
@@ -66,16 +67,20 @@ async function allConverged(): Promise<void> {
 }
 
 beforeAll(async () => {
+  // A Redis server of its own, which it restarts: a single server even in a Redis Cluster run
+  // (OMNISTOCK_TEST_REDIS=cluster), keys laid out for it here and in the jobs processes it spawns.
+  forceClusterKeyLayout(false);
   redis = await PrivateRedis.create();
   secrets = await secretsDir();
   sim = await startSimulator(RATE_SCALE);
-  const base = await startStack({ jobs: 'external', env: { ...marketplaceEnv(secrets.dir), REDIS_URL: redis.url } });
+  const base = await startStack({ jobs: 'external', env: { ...marketplaceEnv(secrets.dir), REDIS_URL: redis.url, REDIS_CLUSTER_NODES: '' } });
   stack = { ...base, inventory: base.subgraphs.inventory.dataSource, orders: base.subgraphs.orders.dataSource };
   env = {
     ...marketplaceEnv(secrets.dir),
     DB_PREFIX: stack.cfg.DB_PREFIX,
     REDIS_KEY_PREFIX: stack.cfg.REDIS_KEY_PREFIX,
     REDIS_URL: stack.cfg.REDIS_URL,
+    REDIS_CLUSTER_NODES: '',
     JOBS_PORT: '0',
     HOST: '127.0.0.1',
     MARKETPLACE_INVENTORY_URL: stack.subgraphs.inventory.url,
@@ -92,6 +97,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  forceClusterKeyLayout(undefined);
   await killJobsProcess();
   await stack?.close();
   await sim?.close();
