@@ -19,6 +19,17 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads REDIS_CLUSTER_NODES as host:port seeds, in every process, and refuses anything else naming it', () => {
+    expect(parseConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(parseConfig({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2.internal:7001,[::1]:7002' }).REDIS_CLUSTER_NODES).toEqual(['10.0.0.1:7000', 'redis-2.internal:7001', '[::1]:7002']);
+    for (const bad of ['10.0.0.1', 'redis://10.0.0.1:7000', '10.0.0.1:0', '10.0.0.1:70000', ',', 'a b:7000', '10.0.0.1:7000,10.0.0.2']) {
+      expect(() => parseConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES/);
+      // A platform variable: whichever process starts refuses it.
+      expect(() => parseConfig({ REDIS_CLUSTER_NODES: bad }, 'inventory'), bad).toThrow(/REDIS_CLUSTER_NODES/);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     expect(parseConfig({ GATEWAY_PORT: '' }).GATEWAY_PORT).toBe(4000);
   });
