@@ -60,7 +60,8 @@ function nodeOptions(url: string, options: RedisOptions): RedisOptions {
   return {
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+    // Each node's certificate is checked against the name it is reached by (see dnsLookup below).
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     ...perNode,
   };
 }
@@ -71,6 +72,9 @@ function clusterOptions(url: string, options: RedisOptions): ClusterOptions {
   return {
     lazyConnect: options.lazyConnect ?? false,
     enableReadyCheck: options.enableReadyCheck ?? true,
+    // Reading the slot map may take as long as connecting may (ioredis's 1 s default fails a busy
+    // process's start with "Failed to refresh slots cache", then retries).
+    slotsRefreshTimeout: options.connectTimeout ?? 10_000,
     ...(options.enableOfflineQueue !== undefined ? { enableOfflineQueue: options.enableOfflineQueue } : {}),
     ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
     // TLS certificates name the host, not the address the cluster announces.

@@ -76,6 +76,25 @@ describe('the Redis key layout on a cluster: keys used together share one slot',
   });
 });
 
+describe('createRedis with REDIS_CLUSTER_NODES', () => {
+  it("opens a Cluster carrying REDIS_URL's user, password and TLS to every node, with the caller's options", () => {
+    const client = createRedis({ url: 'rediss://app:s%40cret@redis.example:6380', clusterNodes: ['10.0.0.1:7000', '[::1]:7001'] }, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      expect(client).toBeInstanceOf(Cluster);
+      const { options } = client as Cluster;
+      expect(options.redisOptions).toMatchObject({ username: 'app', password: 's@cret', tls: {}, maxRetriesPerRequest: 1 });
+      expect(options.lazyConnect).toBe(true);
+      expect(options.clusterRetryStrategy?.(1, new Error('down'))).toBeNull();
+    } finally {
+      client.disconnect();
+    }
+    // Without seeds: the single server, as before.
+    const single = createRedis('redis://127.0.0.1:6379', { lazyConnect: true });
+    expect(single).not.toBeInstanceOf(Cluster);
+    single.disconnect();
+  });
+});
+
 describe('on a Redis Cluster of 3 masters', () => {
   let cluster: PrivateRedisCluster;
   let target: RedisTarget;
