@@ -321,9 +321,9 @@ class Renderer {
     trunc: (n, s) => String(s).slice(0, Number(n)),
     trimSuffix: (suffix, s) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : String(s)),
     upper: (s) => String(s).toUpperCase(),
-    toString: (v) => printed(v, 'toString'),
+    toString: (v: Value) => printed(v, 'toString'),
     index: (map, ...keys) =>
-      keys.reduce((v, k) => {
+      keys.reduce((v: Value, k) => {
         if (!isMap(v) && !Array.isArray(v)) throw new TemplateError(`index of ${String(k)} in no map`);
         return (v as Record<string, Value>)[String(k)];
       }, map),
@@ -490,4 +490,11 @@ export function renderChart(chartDir: string, opts: RenderOptions = {}): Rendere
     }
   }
   return { objects, notes };
+}
+
+/** Renders one template text with `data` as its dot (and `$`), defines and functions as in a chart. */
+export function renderTemplate(source: string, data: Record<string, Value>): string {
+  const renderer = new Renderer();
+  const nodes = parseFile(source, 'template', renderer.defines);
+  return renderer.run(nodes, data, [new Map([['$', data]])]);
 }
