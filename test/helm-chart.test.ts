@@ -534,6 +534,8 @@ describe('Dockerfile', () => {
     }
     const missing = [...runtimePackages].filter((p) => !(p in pkg.dependencies));
     expect(missing, 'imported at run time but not a production dependency').toEqual([]);
-    expect(runtimePackages.has('tsx') || pkg.dependencies.tsx).toBeTruthy();
-  });
+    // The loader every command runs through (`node --import tsx`) survives the pruning too.
+    expect(pkg.dependencies).toHaveProperty('tsx');
+    // dependency-cruiser walks ~400 modules: give it room on a loaded machine.
+  }, 180_000);
 });
