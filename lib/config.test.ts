@@ -136,7 +136,7 @@ describe('secrets read from files (<NAME>_FILE)', () => {
     expect(problemsOf(() => parseConfig({ REDIS_URL_FILE: secretFile('blank', '\n\n') }, 'jobs'))).toContain('is empty');
     // Problems of several files are reported together, with the process's other bad values.
     const all = problemsOf(() => parseConfig({ MYSQL_URL_FILE: join(dir, 'absent'), METRICS_TOKEN_FILE: join(dir, 'absent2'), DB_POOL_SIZE: 'many' }, 'channels'));
-    for (const name of ['MYSQL_URL_FILE', 'METRICS_TOKEN_FILE']) expect(all).toContain(name);
+    for (const name of ['MYSQL_URL_FILE', 'METRICS_TOKEN_FILE', 'DB_POOL_SIZE']) expect(all).toContain(name);
   });
 
   it('attack: a bad secret from a file is checked as strictly as a value, and its content never appears in the error', () => {

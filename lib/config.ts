@@ -495,12 +495,11 @@ export function parseConfig(env: Record<string, string | undefined>, name?: Proc
   const cleaned: Record<string, string> = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
   const own = name ? z.object(Object.assign({}, SECTIONS.platform.shape, ...PROCESS_PARTS[name].map((part) => SECTIONS[part].shape))) : configSchema;
   const secrets = readSecretFiles(cleaned, (key) => key in own.shape, readFile);
-  if (secrets.problems.length) throw new ConfigError(secrets.problems);
   const result = own.safeParse(cleaned);
-  if (!result.success) {
+  if (!result.success || secrets.problems.length) {
     // A value read from a file is named with its file, never quoted: it is a secret.
     const origin = (key: PropertyKey) => (secrets.fromFile.has(String(key)) ? ` (from ${String(key)}_FILE)` : '');
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}${origin(i.path[0] ?? '')}: ${i.message}`));
+    throw new ConfigError([...secrets.problems, ...(result.error?.issues ?? []).map((i) => `${i.path.join('.')}${origin(i.path[0] ?? '')}: ${i.message}`)]);
   }
   if ('REGISTRY_ENVIRONMENT' in own.shape) {
     const problems = registryEnvironmentProblems(result.data as Config);
