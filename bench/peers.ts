@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { servableSupergraph } from '../contracts/supergraph.js';
 import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
+import { ensurePeerGateways } from '../scripts/peer-gateways.js';
 import { tail } from '../scripts/system.js';
 import { drive, mergeRuns, renderTable, table, type Load, type LoadResult } from './run.js';
 import { benchLogDir, spawnReaper, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
@@ -114,6 +114,7 @@ export async function benchPeers(opts: {
   // Ours with one worker per core, as Hive Gateway gets one fork per core.
   // SERVICE_AUTH=off: Hive Gateway and plain @apollo/gateway sign no service tokens, so our subgraphs
   // check none here and ours signs none either (bench -- gateway measures what the tokens cost).
+  const { hiveGatewayBin } = await ensurePeerGateways((line) => progress(`▸ ${line}`));
   progress(`▸ starting the bench system (ports 4100-4110, ${SKUS} SKUs, SERVICE_AUTH=off, our gateway with one worker per core)\n`);
   const started = Date.now();
   const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto', SERVICE_AUTH: 'off' } });
@@ -149,9 +150,9 @@ export async function benchPeers(opts: {
       const apollo = spawnPeer(APOLLO, 'peer-apollo', process.execPath, ['--import', 'tsx', 'bench/peers-apollo.ts', supergraphFile, String(APOLLO_PORT)], { NODE_ENV: 'production' });
       peerProcesses.push(apollo);
       // HIVE_ROUTER_RUNTIME=false: the JS one stays on Hive's default runtime even if the caller's environment says otherwise.
-      const hive = spawnPeer(HIVE_JS, 'peer-hive', hiveGatewayBin(), hiveArgs(HIVE_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'false' });
+      const hive = spawnPeer(HIVE_JS, 'peer-hive', hiveGatewayBin, hiveArgs(HIVE_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'false' });
       peerProcesses.push(hive);
-      const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin(), hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
+      const hiveRust = spawnPeer(HIVE_RUST, 'peer-hive-rust', hiveGatewayBin, hiveArgs(HIVE_RUST_PORT), { NODE_ENV: 'production', FORK: String(forks), HIVE_ROUTER_RUNTIME: 'true' });
       peerProcesses.push(hiveRust);
       // Should this process end without stopping the peers, their whole process groups (Hive Gateway's forks too) are stopped.
       reaper = spawnReaper({ groups: peerProcesses.flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid])), graceMs: STOP_GRACE_MS }) ?? undefined;
@@ -241,11 +242,6 @@ async function writeSupergraph(system: BenchSystem): Promise<string> {
   // @apollo/gateway refuses @requiresScopes links marked `for: SECURITY` unless the gateway enforces them, as ours does.
   writeFileSync(file, servableSupergraph(composed.supergraphSdl));
   return file;
-}
-
-function hiveGatewayBin(): string {
-  const pkg = createRequire(import.meta.url).resolve('@graphql-hive/gateway/package.json');
-  return join(dirname(pkg), 'dist', 'bin.js');
 }
 
 /**

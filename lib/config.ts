@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import './zod-messages.js';
@@ -57,6 +58,8 @@ const platformSection = z.object({
     .url()
     .refine((u) => u.startsWith('mysql://'), 'must be a mysql:// URL')
     .default('mysql://root@127.0.0.1:3306'),
+  /** A file holding MYSQL_URL (a mounted secret: the URL carries the password); see SECRET_FILE_SETTINGS. */
+  MYSQL_URL_FILE: z.string().min(1).optional(),
   DB_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _ only')
@@ -71,6 +74,8 @@ const platformSection = z.object({
     .url()
     .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')
     .default('redis://127.0.0.1:6379'),
+  /** A file holding REDIS_URL (a mounted secret, when the URL carries a password); see SECRET_FILE_SETTINGS. */
+  REDIS_URL_FILE: z.string().min(1).optional(),
   /**
    * A Redis Cluster to use instead of the single server at REDIS_URL: comma-separated `host:port`
    * seeds (any masters or replicas; the rest of the cluster is discovered from them). Set, every
@@ -104,6 +109,8 @@ const platformSection = z.object({
    * unset, /metrics answers callers on the same host only.
    */
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** A file holding METRICS_TOKEN (a mounted secret); see SECRET_FILE_SETTINGS. */
+  METRICS_TOKEN_FILE: z.string().min(1).optional(),
   /**
    * OpenTelemetry tracing: off unless set. The OTLP/HTTP collector's base URL (spans go to
    * `<endpoint>/v1/traces`, JSON), e.g. `http://otel-collector:4318`.
@@ -205,6 +212,8 @@ const gatewaySection = z.object({
     .transform((v) => [...new Set(v.split(/[\s,]+/).filter(Boolean))]),
   /** Shared secret of HS256 JWTs (at least 32 characters); HS256 tokens are refused without it. */
   AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** A file holding AUTH_JWT_SECRET (a mounted secret); see SECRET_FILE_SETTINGS. */
+  AUTH_JWT_SECRET_FILE: z.string().min(1).optional(),
   /** JWKS of RS256/ES256 JWTs (the identity provider's `jwks_uri`); such tokens are refused without it. */
   AUTH_JWKS_URL: optionalUrl,
   /** Required `iss` of JWTs, when set. */
@@ -434,10 +443,14 @@ const toolingSection = z.object({
   REGISTRY_URL: optionalUrl,
   /** Credentials of the `omnistock registry` CLI, sent as a bearer token: an API key (or JWT) with registry scopes (not needed with --local). */
   REGISTRY_TOKEN: z.string().min(1).optional(),
+  /** A file holding REGISTRY_TOKEN; see SECRET_FILE_SETTINGS. */
+  REGISTRY_TOKEN_FILE: z.string().min(1).optional(),
   /** The GraphQL endpoint the `omnistock import` CLI records through; default: the gateway on this host at GATEWAY_PORT. */
   GATEWAY_URL: optionalUrl,
   /** Credentials of the `omnistock import` CLI, sent as a bearer token: an API key (or JWT) with inventory:write and availability:read. */
   GATEWAY_TOKEN: z.string().min(1).optional(),
+  /** A file holding GATEWAY_TOKEN; see SECRET_FILE_SETTINGS. */
+  GATEWAY_TOKEN_FILE: z.string().min(1).optional(),
   /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
   DEMO_MARKETPLACES: bool.default(true),
   MARKETPLACE_SIMULATOR_PORT: port.default(4030),
@@ -495,13 +508,16 @@ export type ProcessName = keyof typeof PROCESS_PARTS;
  * that process's own: a variable only another process reads is taken when valid and otherwise
  * left at its default (that process refuses it), so a subgraph does not fail on a gateway setting.
  */
-export function parseConfig(env: Record<string, string | undefined>, name?: ProcessName): Config {
+export function parseConfig(env: Record<string, string | undefined>, name?: ProcessName, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Config {
   // Empty strings mean "not set" so that `FOO= npm start` falls back to the default.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned: Record<string, string> = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
   const own = name ? z.object(Object.assign({}, SECTIONS.platform.shape, ...PROCESS_PARTS[name].map((part) => SECTIONS[part].shape))) : configSchema;
+  const secrets = readSecretFiles(cleaned, (key) => key in own.shape, readFile);
   const result = own.safeParse(cleaned);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!result.success || secrets.problems.length) {
+    // A value read from a file is named with its file, never quoted: it is a secret.
+    const origin = (key: PropertyKey) => (secrets.fromFile.has(String(key)) ? ` (from ${String(key)}_FILE)` : '');
+    throw new ConfigError([...secrets.problems, ...(result.error?.issues ?? []).map((i) => `${i.path.join('.')}${origin(i.path[0] ?? '')}: ${i.message}`)]);
   }
   if ('REGISTRY_ENVIRONMENT' in own.shape) {
     const problems = registryEnvironmentProblems(result.data as Config);
@@ -514,6 +530,56 @@ export function parseConfig(env: Record<string, string | undefined>, name?: Proc
       return [key, parsed.success ? parsed.data : (schema as z.ZodType).parse(undefined)];
     });
   return { ...Object.fromEntries(others), ...result.data } as Config;
+}
+
+/**
+ * Settings that hold a secret and may instead be read from a file named by `<NAME>_FILE` (a mounted
+ * Kubernetes or Docker secret), so the secret is in no environment variable. The file is read once,
+ * when the configuration is parsed (a rotated secret needs a restart); trailing newlines are dropped.
+ * Setting both the value and its file is refused, as is a file that cannot be read or is empty: a
+ * secret that was meant to come from a file never silently falls back to a default.
+ * SERVICE_TOKEN_KEYS_FILE is read by lib/service-token.ts (a JWK set), but the same rule holds for it.
+ */
+export const SECRET_FILE_SETTINGS = ['MYSQL_URL', 'REDIS_URL', 'METRICS_TOKEN', 'AUTH_JWT_SECRET', 'REGISTRY_TOKEN', 'GATEWAY_TOKEN'] as const;
+
+/**
+ * Replaces, in `env`, each of SECRET_FILE_SETTINGS whose `_FILE` is set by the file's content.
+ * Problems are reported for the settings `owned` (this process's); another's is read when it can be
+ * and otherwise left unset, as its bad values are.
+ */
+function readSecretFiles(env: Record<string, string>, owned: (key: string) => boolean, readFile: (path: string) => string): { problems: string[]; fromFile: Set<string> } {
+  const problems: string[] = [];
+  const fromFile = new Set<string>();
+  if (env.SERVICE_TOKEN_KEYS !== undefined && env.SERVICE_TOKEN_KEYS_FILE !== undefined) {
+    problems.push('SERVICE_TOKEN_KEYS_FILE: set SERVICE_TOKEN_KEYS or SERVICE_TOKEN_KEYS_FILE, not both');
+  }
+  for (const key of SECRET_FILE_SETTINGS) {
+    const fileKey = `${key}_FILE`;
+    const path = env[fileKey];
+    if (path === undefined) continue;
+    const problem = (message: string) => {
+      if (owned(key)) problems.push(`${fileKey}: ${message}`);
+      delete env[key];
+    };
+    if (env[key] !== undefined) {
+      problem(`set ${key} or ${fileKey}, not both`);
+      continue;
+    }
+    let content: string;
+    try {
+      content = readFile(path).replace(/[\r\n]+$/, '');
+    } catch (err) {
+      problem(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      continue;
+    }
+    if (!content) {
+      problem(`${path} is empty`);
+      continue;
+    }
+    env[key] = content;
+    fromFile.add(key);
+  }
+  return { problems, fromFile };
 }
 
 let cached: Config | undefined;

@@ -82,7 +82,8 @@ export interface ServiceProcess {
   logFile: string;
 }
 
-const ENTRY: Record<ServiceName, string> = {
+/** The file each service's process runs (the Helm chart's Deployments run the same ones). */
+export const ENTRY: Record<ServiceName, string> = {
   inventory: 'subgraphs/inventory/main.ts',
   orders: 'subgraphs/orders/main.ts',
   locations: 'subgraphs/locations/main.ts',

@@ -1,6 +1,7 @@
 import { createConnection } from 'mysql2/promise';
 import { config } from '../lib/config.js';
 import { buildConsole } from '../scripts/build-console.js';
+import { chromiumExecutable } from './browser.js';
 import { PrivateRedisCluster } from './private-redis-cluster.js';
 
 /** The connections the suite may hold at once, with room to spare. */
@@ -18,6 +19,8 @@ const CONNECTIONS = 900;
 export default async function setup(): Promise<(() => Promise<void>) | void> {
   // The registry console's bundle (gitignored): its tests load it in Chromium, and /registry answers 503 without it.
   await buildConsole();
+  // The browser the ops page and console tests drive, unpacked once here rather than by two test files at a time.
+  process.stdout.write(`test setup: Chromium at ${await chromiumExecutable()}\n`);
   const teardown = await redisForTests();
   const conn = await createConnection(config().MYSQL_URL);
   try {

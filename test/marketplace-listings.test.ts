@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shownQuantity } from '../subgraphs/marketplaces/domain/listing-rules.js';
 import { openQueue } from './queues.js';
-import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
+import { MarketplaceService } from '../subgraphs/marketplaces/services/marketplace.service.js';
+import { marketplaceQueues, pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { errorCode, uniq } from './client.js';
 import { waitFor } from './events.js';
 import { startMarketplaceWorld, SYNC, type MarketplaceChannel, type MarketplaceWorld } from './marketplace-fixture.js';
@@ -229,6 +230,27 @@ describe('listings that change or go away', () => {
     await w.writeSecret({ kind: 'EBAY', account: moved, code: c.code });
     await w.ok(CONNECT, { id: c.channelId, input: { accountId: moved, baseUrl: sim.baseUrl('EBAY', moved), secretName: moved } });
     await waitFor('the new account holding the SKU', async () => sim.quantity('EBAY', moved, sku) === 6, 30_000);
+  });
+
+  it('records what a push told an account only while the channel is still connected to it (a push settling after a move would make the resync skip the new account)', async () => {
+    const c = await channel();
+    const queues = marketplaceQueues(world.stack.cfg);
+    const service = new MarketplaceService(world.stack.subgraphs.marketplaces.dataSource, queues, { allowedHosts: [] });
+    try {
+      const current = (await service.resolvedConnections()).find((r) => r.channelId === c.channelId)!;
+      const sku = uniq('SETTLED-');
+      const mark = { sku, quantity: 4, seq: '', pendingSince: null, lagMs: null };
+      const told = async () => (await service.syncStatesOf(c.channelId, [sku])).get(sku)?.lastPushedQuantity ?? null;
+      for (const stale of [{ ...current, accountId: uniq('old-account-') }, { ...current, baseUrl: `${current.baseUrl}/old` }]) {
+        await service.markPushed(stale, [mark], { sent: true });
+        await service.markPushed(stale, [mark], { sent: false });
+        expect(await told()).toBeNull();
+      }
+      await service.markPushed(current, [mark], { sent: true });
+      expect(await told()).toBe(4);
+    } finally {
+      await queues.close();
+    }
   });
 
   it('keeps a retired marketplace SKU in MySQL until it is pushed 0, even when the queue lost its job', async () => {

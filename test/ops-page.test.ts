@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemSignalSchema } from '../contracts/events.js';
@@ -20,7 +20,6 @@ import { startOrdersStack, type OrdersStack } from './orders-fixture.js';
  * needs a key.
  */
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PUBLIC_SCOPES = 'availability:read inventory:read inventory:write channels:admin locations:admin orders:read orders:write';
 
 let stack: OrdersStack;
@@ -29,7 +28,7 @@ let w: MarketplaceWorld;
 let secrets: Awaited<ReturnType<typeof secretsDir>>;
 let gatewayDb: DataSource;
 let keys: ApiKeyService;
-let profile: string;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let context: BrowserContext;
 let opsUrl: string;
 
@@ -51,19 +50,16 @@ beforeAll(async () => {
   gatewayDb = await openRegistryDatabase(stack.cfg);
   keys = new ApiKeyService(gatewayDb);
   opsUrl = stack.gatewayUrl.replace(/\/graphql$/, '/ops');
-  // A fresh profile of the test's own; without the background-networking flags Chromium calls out to Google's services.
-  profile = await mkdtemp(join(tmpdir(), 'omnistock-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
+  context = browser.context;
 });
 
 afterAll(async () => {
-  // Closing the persistent context closes the browser.
-  await context?.close();
+  await browser?.close();
   await gatewayDb?.destroy();
   await stack?.close();
   await sim?.close();
   await secrets?.remove();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 const text = (page: Page, selector: string) => page.locator(selector).first().textContent({ timeout: 30_000 }).then((t) => (t ?? '').trim());

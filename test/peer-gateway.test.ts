@@ -2,13 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { gql, uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
+import { ensurePeerGateways } from '../scripts/peer-gateways.js';
 import { freePort } from './ports.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
@@ -21,6 +21,7 @@ import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
  */
 
 let stack: Stack;
+let hiveGatewayBin: string;
 let configured: Hive;
 let unconfigured: Hive;
 const ids = { location: '', sku: '' };
@@ -34,10 +35,9 @@ interface Hive {
 
 /** Hive Gateway's CLI, as an operator runs it, on the supergraph file with `args`. */
 async function startHive(supergraphFile: string, args: string[]): Promise<Hive> {
-  const bin = join(dirname(createRequire(import.meta.url).resolve('@graphql-hive/gateway/package.json')), 'dist', 'bin.js');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/graphql`;
-  const child = spawn(process.execPath, [bin, 'supergraph', supergraphFile, ...args, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [hiveGatewayBin, 'supergraph', supergraphFile, ...args, '--host', '127.0.0.1', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -88,7 +88,11 @@ async function ok(query: string, variables: Record<string, unknown> = {}) {
 
 beforeAll(async () => {
   // Hive Gateway signs no service tokens: the subgraphs here check none (SERVICE_AUTH=off, loopback only).
+  // Hive Gateway is installed on first use (scripts/peer-gateways.ts), while the stack starts.
+  const installing = ensurePeerGateways((line) => process.stdout.write(line));
+  installing.catch(() => {}); // awaited below, where a failure is reported
   stack = await startStack({ jobs: true, env: { SERVICE_AUTH: 'off' } });
+  hiveGatewayBin = (await installing).hiveGatewayBin;
   // The supergraph as the registry serves it (`registry supergraph`), routed to this stack's subgraphs.
   const sources = (await readSupergraphConfig('supergraph.yaml')).map((s) => (SUBGRAPH_NAMES.includes(s.name as never) ? { ...s, url: stack.subgraphs[s.name as (typeof SUBGRAPH_NAMES)[number]].url } : s));
   const composed = compose(sources);
@@ -117,7 +121,7 @@ beforeAll(async () => {
   await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku: ids.sku, name: 'Peer parka' } });
 
   await Promise.all([configured, unconfigured].map((h) => h.answering()));
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   for (const hive of [configured, unconfigured]) {

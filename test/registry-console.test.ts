@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountRegistryConsole } from '../registry/index.js';
 import { errorCode, gql } from './client.js';
@@ -19,13 +20,12 @@ import { CHECK, issueKey, PUBLISH, registryClient, startPartnerSubgraph, startRe
  * key without the scope.
  */
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = 'test-results/registry-console';
 
 let reg: RegistryStack;
 let admin: ReturnType<typeof registryClient>;
 let consoleUrl: string;
-let profile: string;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let context: BrowserContext;
 /** Keys: reads inventory only; reads orders only; checks a partner subgraph only (reads nothing of ours). */
 let inventoryReader: string;
@@ -75,13 +75,12 @@ beforeAll(async () => {
   failedFingerprint = check.data!.check.changes.find((c: { coordinate: string }) => c.coordinate === 'InventoryItem.description').fingerprint;
 
   await mkdir(SHOTS, { recursive: true });
-  profile = await mkdtemp(join(tmpdir(), 'omnistock-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchBrowser();
+  context = browser.context;
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
   await reg?.close();
 });
 

@@ -47,6 +47,15 @@ export const marketplaceStore = {
     return tx.find(MarketplaceConnectionEntity, { where: { channelId: In([...channelIds]) }, ...(opts.lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
   },
 
+  /**
+   * Where the channel's connection points, kept from changing until the transaction ends (a shared
+   * lock: `LOCK IN SHARE MODE`, which MariaDB and MySQL both take; TypeORM writes MySQL 8's `FOR SHARE`).
+   */
+  async connectionTarget(tx: EntityManager, channelId: string): Promise<{ accountId: string; baseUrl: string } | null> {
+    const [row] = (await tx.query('SELECT account_id, base_url FROM marketplace_connections WHERE channel_id = ? LOCK IN SHARE MODE', [channelId])) as { account_id: string; base_url: string }[];
+    return row ? { accountId: row.account_id, baseUrl: row.base_url } : null;
+  },
+
   allConnections(tx: EntityManager): Promise<MarketplaceConnectionEntity[]> {
     return tx.find(MarketplaceConnectionEntity, { order: { channelId: 'ASC' } });
   },

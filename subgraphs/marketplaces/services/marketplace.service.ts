@@ -411,16 +411,23 @@ export class MarketplaceService {
   }
 
   /**
-   * Records what the marketplace holds now; `sent`: the quantities were sent now (kept in the push
-   * history), not found unchanged. A SKU the marketplace accepted a quantity of shows what it should:
-   * its dead-letter and drift problems end (a replay that fails again raises them again).
+   * Records what the marketplace holds now, when `to` is still the channel's connection; `sent`: the
+   * quantities were sent now (kept in the push history), not found unchanged. A SKU the marketplace
+   * accepted a quantity of shows what it should: its dead-letter and drift problems end (a replay
+   * that fails again raises them again).
    */
-  markPushed(channelId: string, marks: readonly PushedMark[], opts: { sent: boolean }): Promise<unknown> {
-    if (!marks.length) return Promise.resolve();
+  async markPushed(to: Pick<ResolvedConnection, 'channelId' | 'accountId' | 'baseUrl'>, marks: readonly PushedMark[], opts: { sent: boolean }): Promise<void> {
+    if (!marks.length) return;
+    const { channelId } = to;
     const at = new Date();
-    if (!opts.sent) return marketplaceStore.markPushed(this.ds.manager, channelId, marks, at);
     const bySubject = new Map(marks.map((m) => [subjectOf(channelId, m.sku), m]));
-    return writeTransaction(this.ds, async (tx) => {
+    await writeTransaction(this.ds, async (tx) => {
+      // Held until the marks are written: a connection moved (or removed) meanwhile had setConnection
+      // forget what the old account was told, and what the old account holds must not be recorded
+      // after that, or the resync would skip the new account's SKUs as unchanged.
+      const current = await marketplaceStore.connectionTarget(tx, channelId);
+      if (!current || current.accountId !== to.accountId || current.baseUrl !== to.baseUrl) return;
+      if (!opts.sent) return marketplaceStore.markPushed(tx, channelId, marks, at);
       await marketplaceStore.recordPushes(tx, channelId, marks, at);
       await marketplaceStore.markPushed(tx, channelId, marks, at);
       await problemSignals.clear(tx, ['DEAD_LETTER', 'MARKETPLACE_DRIFT'], [...bySubject.keys()], (open) => {

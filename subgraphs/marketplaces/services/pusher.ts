@@ -289,7 +289,7 @@ export class AccountPusher {
       if (pushedAs.has(marketplaceSku) || (holder !== undefined && quantities.has(holder))) relisted.push(item);
       else toPush.push({ ...item, update: { sku: marketplaceSku, quantity: 0, previousQuantity: null }, retired: row });
     }
-    await this.deps.service.markPushed(channelId, unchanged, { sent: false });
+    await this.deps.service.markPushed(connection, unchanged, { sent: false });
     if (unlisted.length) await this.deps.service.clearPending(channelId, unlisted.map((i) => i.data.sku));
     if (relisted.length) await this.relisted(connection, relisted.map((i) => retired.get(i.data.marketplaceSku!)!), holders);
     const settle = new Set(toPush.map((i) => i.job));
@@ -358,7 +358,7 @@ export class AccountPusher {
     const zeroed = pushed.flatMap((i) => i.retired ?? []);
     const listed = await this.deps.listings.listedAs(channelId, ordinary.map((i) => i.data.sku), connection.catalogue);
     const moved = ordinary.filter((i) => listed.get(i.data.sku) !== i.update.sku);
-    await this.deps.service.markPushed(channelId, ordinary.filter((i) => !moved.includes(i)).map((i) => mark(i.data.sku, i.update.quantity)), { sent: true });
+    await this.deps.service.markPushed(connection, ordinary.filter((i) => !moved.includes(i)).map((i) => mark(i.data.sku, i.update.quantity)), { sent: true });
     await this.deps.listings.retire(connection, moved.map((i) => ({ marketplaceSku: i.update.sku, sku: i.data.sku })));
     if (!zeroed.length) return;
     await this.deps.listings.forgetRetired(channelId, zeroed);
