@@ -163,6 +163,8 @@ export class RedisServer extends ChildServer {
       `redis-server on port ${this.port}`,
       async () => {
         const client = new Redis({ port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        // Refused until the server listens: the failed connect() says so; ioredis would also print it as an unhandled 'error'.
+        client.on('error', () => {});
         try {
           await client.connect();
           return (await client.ping()) === 'PONG';
