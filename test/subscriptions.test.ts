@@ -1,68 +1,22 @@
-import WebSocket from 'ws';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { startGateway } from '../gateway/gateway.js';
 import { compose, readSupergraphConfig } from '../contracts/composition.js';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, uniq } from './client.js';
+import { uniq } from './client.js';
 import { waitFor, waitForReplicas } from './events.js';
 import { startStack, type Stack } from './stack.js';
-import { collect, wsClient, wsUrl, type Received } from './subscriptions-helpers.js';
+import { STOCK_CHANGED, stockOps } from './stock-subscriptions.js';
+import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
 let stack: Stack;
 const ids = { locA: '', locB: '', channel: '', sku: '' };
 
-async function ok(query: string, variables: Record<string, unknown> = {}) {
-  const res = await gql(stack.gatewayUrl, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!;
-}
-
-const location = (name: string) => ({
-  code: uniq('SUB-'),
-  name,
-  type: 'STORE',
-  address: { line1: '1 Test Street', city: 'York', postalCode: 'T1 1TT', countryCode: 'GB' },
-  timezone: 'Europe/London',
-  latitude: 53.96,
-  longitude: -1.08,
-  capabilities: { ships: false, pickup: true },
-});
-
-async function newSku(name: string): Promise<string> {
-  const sku = uniq('SUB-SKU-');
-  await ok(`mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { sku } }`, { input: { sku, name } });
-  return sku;
-}
-
-const receive = (sku: string, locationId: string, quantity: number) =>
-  ok(`mutation($input: ReceiveStockInput!) { receiveStock(input: $input) { stockLevel { onHand } } }`, {
-    input: { idempotencyKey: randomUUID(), sku, locationId, quantity },
-  });
-
-/** Waits until the subscription is live upstream: a probe movement on its SKU comes through. */
-async function untilLive(r: Received, sku: string, locationId: string): Promise<void> {
-  const before = r.results.length;
-  await receive(sku, locationId, 1);
-  await waitFor('the probe event', async () => r.results.length > before || r.errors.length > 0);
-}
-
-const STOCK_CHANGED = `subscription($filter: StockChangedFilter!, $since: String) {
-  stockChanged(filter: $filter, since: $since) {
-    sequence sku change available availableToSell stockStatus
-    item { name }
-    before { onHand } after { onHand available }
-    location { id name address { city } }
-    channel { id name }
-  }
-}`;
+const { ok, receive, createStore, newSku, untilLive } = stockOps(() => stack.gatewayUrl);
 
 beforeAll(async () => {
-  // The slow consumer below stops reading for as long as 3,000 movements take to write: the gateway
-  // must not take it for dead (it disconnects a client that misses a ping) before it reads again.
-  stack = await startStack({ jobs: true, env: { SUBSCRIPTION_CLIENT_KEEPALIVE_MS: '300000' } });
-  ids.locA = (await ok(`mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`, { input: location('Sub Store A') })).createLocation.id;
-  ids.locB = (await ok(`mutation($input: CreateLocationInput!) { createLocation(input: $input) { id } }`, { input: location('Sub Store B') })).createLocation.id;
+  stack = await startStack({ jobs: true });
+  ids.locA = await createStore('Sub Store A');
+  ids.locB = await createStore('Sub Store B');
   ids.channel = (
     await ok(`mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, {
       input: { code: uniq('SUBCH-'), name: 'Sub web', type: 'WEB_STOREFRONT', allocationRule: { sources: [{ locationId: ids.locA, priority: 1 }, { locationId: ids.locB, priority: 2 }] } },
@@ -243,69 +197,4 @@ describe('stockChanged through the gateway', () => {
       await small.close();
     }
   });
-
-  it('conflates a deliberately slow consumer to the latest state per level while a fast one receives every event', async () => {
-    const sku = await newSku('Conflation scarf');
-    const filter = { skus: [sku] };
-    const fast = wsClient(wsUrl(stack.gatewayUrl));
-    const onFast = collect(fast, STOCK_CHANGED, { filter });
-    await untilLive(onFast, sku, ids.locA);
-    // The slow consumer asks for a bulky payload (the same quantities under many aliases), speaks
-    // graphql-ws by hand and stops reading its socket: the gateway's writes back up through the
-    // kernel buffers until its queue for this subscriber is full.
-    const bulk = Array.from({ length: 60 }, (_, i) => `q${i}: before { onHand reserved available incoming damaged qualityControl safetyStock }`).join(' ');
-    const SLOW = `subscription($filter: StockChangedFilter!) { stockChanged(filter: $filter) { sequence location { id } after { onHand } ${bulk} } }`;
-    const slow = new WebSocket(wsUrl(stack.gatewayUrl), 'graphql-transport-ws');
-    const slowMessages: { type: string; payload?: any }[] = [];
-    slow.on('message', (data) => slowMessages.push(JSON.parse(String(data))));
-    await new Promise((resolve) => slow.once('open', resolve));
-    slow.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-    await waitFor('connection_ack', async () => slowMessages.some((m) => m.type === 'connection_ack'));
-    slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SLOW, variables: { filter } } }));
-    let probes = 0;
-    await waitFor('the slow subscriber live', async () => {
-      await receive(sku, ids.locB, 1);
-      probes++;
-      await new Promise((r) => setTimeout(r, 50));
-      return slowMessages.some((m) => m.type === 'next');
-    });
-    // ws's own pause/resume: pausing its socket behind its back fights ws's flow control, which then
-    // may never resume reading.
-    const socket = slow;
-    const lastSequence = (results: { data?: any }[]) => results.at(-1)?.data?.stockChanged.sequence;
-    await waitFor('every probe at both consumers', async () =>
-      onFast.results.length === 1 + probes &&
-      lastSequence(slowMessages.filter((m) => m.type === 'next').map((m) => m.payload)) === lastSequence(onFast.results),
-    );
-    socket.pause();
-    try {
-      const before = onFast.results.length;
-      const slowBefore = slowMessages.filter((m) => m.type === 'next').length;
-      const batch = (locationId: string) =>
-        Array.from({ length: 500 }, () => ({ idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId, quantity: 1 }));
-      for (let i = 0; i < 6; i++) {
-        await ok(`mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index } }`, { inputs: batch(i % 2 ? ids.locB : ids.locA) });
-      }
-      await waitFor('every event at the fast consumer', async () => onFast.results.length === before + 3000, 150_000);
-      const finals = await ok(`query($s: String!) { inventoryItem(sku: $s) { stockLevels { onHand location { id } } } }`, { s: sku });
-      socket.resume();
-      const last = (loc: string) => finals.inventoryItem.stockLevels.find((l: any) => l.location.id === loc).onHand;
-      const nextsAfter = () => slowMessages.filter((m) => m.type === 'next').slice(slowBefore);
-      await waitFor('the latest state of both levels at the slow consumer', async () =>
-        [ids.locA, ids.locB].every((loc) => nextsAfter().filter((m) => m.payload.data.stockChanged.location.id === loc).at(-1)?.payload.data.stockChanged.after.onHand === last(loc)),
-      60_000);
-      const delivered = nextsAfter();
-      const conflated = delivered.reduce((sum, m) => sum + (m.payload.extensions?.conflated ?? 0), 0);
-      // Fewer deliveries than events, and every missing one counted as conflated: none lost unannounced.
-      expect(conflated).toBeGreaterThan(0);
-      expect(delivered.length + conflated).toBe(3000);
-      expect(onFast.results.length - before).toBe(3000);
-      expect(onFast.results.slice(before).every((r) => !r.extensions?.conflated)).toBe(true);
-    } finally {
-      slow.terminate();
-      onFast.stop();
-      await fast.dispose();
-    }
-    // 3,000 events through the relay, the gateway and two consumers: minutes on a loaded CI machine.
-  }, 240_000);
 });
