@@ -36,7 +36,7 @@ export default defineConfig({
       // A worker keeps the modules it loaded from one test file to the next: loading Apollo,
       // TypeORM and the rest again for each of ~120 files cost about three minutes of CPU a run. The
       // tests hold their state in servers and databases they start, not in module state.
-      { extends: true, test: { name: 'shared', include: ['**/*.test.ts'], exclude: ['node_modules/**', ...ISOLATED], isolate: false } },
+      { extends: true, test: { name: 'shared', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', ...ISOLATED], isolate: false } },
       { extends: true, test: { name: 'isolated', include: ISOLATED } },
     ],
   },
