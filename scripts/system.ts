@@ -82,7 +82,8 @@ export interface ServiceProcess {
   logFile: string;
 }
 
-const ENTRY: Record<ServiceName, string> = {
+/** Each service's entry file (what its process runs: `node --import tsx <entry>`). */
+export const SERVICE_ENTRY: Record<ServiceName, string> = {
   inventory: 'subgraphs/inventory/main.ts',
   orders: 'subgraphs/orders/main.ts',
   locations: 'subgraphs/locations/main.ts',
@@ -118,7 +119,7 @@ export function spawnService(cfg: Config, name: ServiceName, env: Record<string,
   mkdirSync(cfg.LOG_DIR, { recursive: true });
   const logFile = join(cfg.LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_ENTRY[name]], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
