@@ -58,7 +58,7 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 const SERVICES: ServiceName[] = ['gateway', ...SUBGRAPH_NAMES, 'jobs'];
 
 const PREFIX = 'omnistock_bench_chaos';
-const BASE_PORT = 4500;
+const BASE_PORT = 4600;
 const SIMULATOR_PORT = BASE_PORT + 30;
 /** Marketplace time (limits and delays of the simulator, our policies and time settings alike) runs this many times faster. */
 const TIME_SCALE = 30;
@@ -339,6 +339,7 @@ export async function benchChaos(o: ChaosOptions): Promise<number> {
   const rng = xoroshiro128plus(o.seed);
   say(`Chaos: ${o.durationSeconds} s of mixed load, a fault every ${o.faultEverySeconds} s (seed ${o.seed}; --seed ${o.seed} replays the same faults), ${o.subscribers} subscribers`);
   const dir = await mkdtemp(join(tmpdir(), 'omnistock-chaos-'));
+  mkdirSync(join(dir, 'secrets'));
   let simulator: Awaited<ReturnType<typeof spawnSimulator>> | undefined;
   let system: StartedSystem | undefined;
   let reaper: ChildProcess | null = null;
