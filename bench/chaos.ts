@@ -141,6 +141,8 @@ async function startSystem(dir: string, skus: number): Promise<StartedSystem> {
     // Nothing answers at those ports: npm start brings its own MariaDB and Redis there, and supervises them.
     LOCAL_SERVICES: 'auto',
     LOCAL_SERVICES_DIR: join(dir, 'services'),
+    // Six subgraphs load at once: on two cores busy with other work that can take longer than npm start's default minute.
+    START_READY_TIMEOUT_MS: '300000',
     SEED_DEMO: 'true',
     SEED_SKUS: String(skus),
     // The bench runs the simulator itself, its limits scaled, and connects the demo marketplace channels to it.

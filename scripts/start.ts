@@ -132,7 +132,7 @@ function supervise(svc: ServiceProcess, attempt = 0): void {
       const next = spawnService(cfg, svc.name, serviceEnv);
       services[services.indexOf(svc)] = next;
       supervise(next, streak);
-      waitReady(next).then(
+      waitReady(next, cfg.START_READY_TIMEOUT_MS).then(
         () => say(`✔ ${svc.name} is back (pid ${next.child.pid})`),
         (err: Error) => process.stderr.write(`✖ ${svc.name} did not come back: ${err.message.split('\n')[0]}\n`),
       );
@@ -143,15 +143,15 @@ function supervise(svc: ServiceProcess, attempt = 0): void {
 say('▸ starting subgraphs');
 try {
   for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name, serviceEnv));
-  await Promise.all(services.map((s) => waitReady(s)));
+  await Promise.all(services.map((s) => waitReady(s, cfg.START_READY_TIMEOUT_MS)));
   say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry, order sweeper, exceptions feed and anomaly detection)');
   const jobs = spawnService(cfg, 'jobs', serviceEnv);
   services.push(jobs);
   // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
-  for (const [check, problem] of Object.entries((await waitReady(jobs)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
+  for (const [check, problem] of Object.entries((await waitReady(jobs, cfg.START_READY_TIMEOUT_MS)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
   const gateway = spawnService(cfg, 'gateway', serviceEnv);
   services.push(gateway);
-  await waitReady(gateway);
+  await waitReady(gateway, cfg.START_READY_TIMEOUT_MS);
 } catch (err) {
   process.stderr.write(`\n✖ ${(err as Error).message}\n`);
   await shutdown(1);
