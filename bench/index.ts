@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchAnomalies } from './anomalies.js';
 import { benchAvailability } from './availability.js';
+import { benchChaos } from './chaos.js';
 import { benchGateway } from './gateway.js';
 import { benchMarketplaces } from './marketplaces.js';
 import { benchMovements } from './movements.js';
@@ -147,6 +148,30 @@ program
   .option('-d, --days <n>', 'days of ledger (the last 7 are where findings fire)', positiveInt, 90)
   .action(async (opts: { seed: number; skus: number; locations: number; days: number }) => {
     await benchAnomalies(opts);
+  });
+
+program
+  .command('chaos')
+  .description('the reliability figure: the system as npm start runs it (its supervisor, private MariaDB and Redis) under mixed load (web orders through the gateway, movement batches, 1,000 subscribers, marketplace pushes and intake) while a fault is injected at random (SIGKILL of a service, a restart of Redis or MariaDB, a marketplace outage); then checks the invariants and exits non-zero on any violation')
+  .option('-d, --duration <s>', 'seconds of load and faults (default 600; --quick: 120)', positiveInt)
+  .option('--quick', 'two minutes of load instead of ten')
+  .option('-f, --fault-every <s>', 'seconds between faults', positiveInt, 30)
+  .option('--seed <n>', 'seed of the faults and the subscribers\' filters (printed; default: random)', positiveInt)
+  .option('--outage <s>', 'seconds a marketplace outage lasts', positiveInt, 20)
+  .option('-n, --subscribers <n>', 'stock change subscribers through the gateway', positiveInt, 1000)
+  .option('-s, --skus <n>', 'SKUs of the seeded catalogue', positiveInt, 300)
+  .option('--settle <s>', 'upper bound on each step of the wait for the system to settle after the load', positiveInt, 180)
+  .action(async (opts: { duration?: number; quick?: boolean; faultEvery: number; seed?: number; outage: number; subscribers: number; skus: number; settle: number }) => {
+    const violations = await benchChaos({
+      durationSeconds: opts.duration ?? (opts.quick ? 120 : 600),
+      faultEverySeconds: opts.faultEvery,
+      seed: opts.seed ?? 1 + Math.floor(Math.random() * 1_000_000),
+      outageSeconds: opts.outage,
+      subscribers: opts.subscribers,
+      skus: opts.skus,
+      settleSeconds: opts.settle,
+    });
+    if (violations) process.exitCode = 1;
   });
 
 await program.parseAsync();

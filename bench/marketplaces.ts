@@ -26,8 +26,23 @@ const sku = (i: number) => `SKU-${String(i).padStart(6, '0')}`;
 interface Target {
   kind: MarketplaceKind;
   channelId: string;
+  /** The channel's code: the secret names it. */
+  code: string;
   account: string;
   policy: RatePolicy;
+}
+
+/**
+ * Connects a marketplace channel to its account at the simulator, pushing at `policy`: the account's
+ * credentials go to the secrets folder (MARKETPLACE_SECRETS_DIR) under the account's name, issued
+ * for the channel's code.
+ */
+export async function connectToSimulator(gateway: Gql, sim: SimulatorClient, secrets: string, t: Target): Promise<void> {
+  await writeFile(join(secrets, `${t.account}.json`), JSON.stringify({ kind: t.kind, accountId: t.account, channel: t.code, accessToken: tokenFor(t.kind, t.account) }));
+  await gateway(`mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
+    c: t.channelId,
+    i: { accountId: t.account, baseUrl: sim.baseUrl(t.kind, t.account), secretName: t.account, settings: MARKETPLACE_SETTINGS[t.kind], ratePolicy: t.policy },
+  });
 }
 
 interface PhaseResult {
@@ -40,7 +55,7 @@ interface PhaseResult {
 }
 
 /** Our available-to-sell of every SKU on a channel, 100 per call. */
-async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {
+export async function atsOf(inventory: Endpoint, channelId: string, skus: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < skus.length; i += 100) {
     const data = await call(inventory.url, `query($c: ID!, $s: [String!]!) { availability(channelId: $c, skus: $s, consistency: READ_YOUR_WRITES) { sku availableToSell } }`, { c: channelId, s: skus.slice(i, i + 100) }, inventory.headers);
@@ -143,11 +158,10 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
       const account = `bench-${kind.toLowerCase()}-${run.toLowerCase()}`;
       const policy = scalePolicy(DEFAULT_PUSH_POLICIES[kind], opts.rateScale);
       const code = `BENCH-${kind}-${run}`;
-      await writeFile(join(secrets, `${account}.json`), JSON.stringify({ kind, accountId: account, channel: code, accessToken: tokenFor(kind, account) }));
       const created = await gateway(`mutation($i: CreateChannelInput!) { createChannel(input: $i) { id } }`, {
         i: { code, name: `Bench ${kind}`, type: 'MARKETPLACE', marketplace: kind, allocationRule: { sources: [{ locationId: DC, priority: 1 }] } },
       });
-      targets.push({ kind, channelId: created.createChannel.id, account, policy });
+      targets.push({ kind, channelId: created.createChannel.id, code, account, policy });
     }
     // Inventory must know the channels (their replicas) before the connections start the initial sync.
     for (const t of targets) {
@@ -167,12 +181,7 @@ export async function benchMarketplaces(opts: { skus: number; changes: number; r
 
     const syncStart = Date.now();
     const callsAtStart = new Map(await Promise.all(targets.map(async (t) => [t.kind, await sim.pushCalls(t.kind, t.account)] as const)));
-    for (const t of targets) {
-      await gateway(`mutation($c: ID!, $i: MarketplaceConnectionInput!) { setMarketplaceConnection(channelId: $c, input: $i) { id } }`, {
-        c: t.channelId,
-        i: { accountId: t.account, baseUrl: sim.baseUrl(t.kind, t.account), secretName: t.account, settings: MARKETPLACE_SETTINGS[t.kind], ratePolicy: t.policy },
-      });
-    }
+    for (const t of targets) await connectToSimulator(gateway, sim, secrets, t);
     print(
       `Initial sync of ${opts.skus} SKUs`,
       await converge({ sim, inventory, targets, skus, start: syncStart, callsBefore: callsAtStart, changesEndS: 0, costPerCall, timeoutS: opts.timeoutSeconds }),

@@ -16,7 +16,7 @@ export interface MovementsBenchOptions {
   baselineConnections: number;
 }
 
-const RECORD_MANY = `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index error { code } } }`;
+export const RECORD_MANY = `mutation($inputs: [StockMovementInput!]!) { recordMovements(inputs: $inputs) { index error { code } } }`;
 const RECORD_ONE = `mutation($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`;
 
 /** The demo's DC and warehouses: every seeded SKU has a level there, with 50 to 500 units. */
@@ -24,17 +24,17 @@ const LOCATIONS = DEMO_LOCATIONS.filter((l) => l.type !== 'STORE').map((l) => l.
 
 /**
  * A feed's movements (as an ERP, WMS or till would send them): receipts, sales and adjustments of
- * random SKUs at the DC and warehouses, under fresh keys. More units come in than go out, so
+ * random SKUs at the DC and warehouses (or the `locations` given), under fresh keys. More units come in than go out, so
  * repeated runs on the bench database do not run the levels dry.
  */
-function movementFeed(skus: number, seed: number): () => Record<string, unknown> {
+export function movementFeed(skus: number, seed: number, locations: readonly string[] = LOCATIONS): () => Record<string, unknown> {
   let s = seed >>> 0;
   const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
   const run = randomUUID();
   let n = 0;
   return () => {
-    const base = { idempotencyKey: `bench-${run}-${n++}`, sku: demoItem(int(0, skus - 1)).sku, locationId: LOCATIONS[int(0, LOCATIONS.length - 1)]! };
+    const base = { idempotencyKey: `bench-${run}-${n++}`, sku: demoItem(int(0, skus - 1)).sku, locationId: locations[int(0, locations.length - 1)]! };
     const r = rnd();
     if (r < 0.4) return { ...base, type: 'RECEIPT', quantity: int(1, 12), reference: `asn-${int(1, 99_999)}` };
     if (r < 0.85) return { ...base, type: 'SALE', quantity: int(1, 3), occurredAt: new Date().toISOString() };

@@ -6,7 +6,7 @@ import { startBenchSystem } from './system.js';
 /** SKUs of the bench's own, each with more stock than any run takes: orders compete for rows, never run dry. */
 const PLENTIFUL_SKUS = 500;
 
-const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { status } }`;
+export const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { status } }`;
 
 interface OrderRun extends LoadResult {
   confirmed: number;

@@ -1,4 +1,5 @@
 import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types.js';
+import type { Fault } from '../tools/marketplace-simulator/state.js';
 
 /**
  * The marketplace simulator's control API, for benchmarks that run it in a process of its own (so
@@ -53,6 +54,18 @@ export class SimulatorClient {
     if (res.status === 409) return null;
     if (!res.ok) throw new Error(`the simulator answered ${res.status} to an order: ${await res.text()}`);
     return ((await res.json()) as { orderId: string }).orderId;
+  }
+
+  /** Injects a fault into one account's API (`outage`: every call has its connection reset until the faults are cleared). */
+  async inject(kind: MarketplaceKind, account: string, fault: Fault): Promise<void> {
+    const res = await this.send('POST', `/${kind.toLowerCase()}/${account}/faults`, fault);
+    if (!res.ok) throw new Error(`the simulator answered ${res.status} to a fault: ${await res.text()}`);
+  }
+
+  /** Clears every injected fault, of every account. */
+  async clearFaults(): Promise<void> {
+    const res = await fetch(`${this.url}/_sim/faults`, { method: 'DELETE' });
+    if (!res.ok) throw new Error(`the simulator answered ${res.status} to clearing its faults`);
   }
 
   /** Shopify: where the store sends its order webhooks, signed with `secret`. */

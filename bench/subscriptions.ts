@@ -24,7 +24,7 @@ interface Round {
 }
 
 /** One metric's value from a Prometheus text exposition. */
-async function metric(metricsUrl: string, name: string): Promise<number> {
+export async function metric(metricsUrl: string, name: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   if (!line) throw new Error(`metric ${name} not found at ${metricsUrl}`);

@@ -21,7 +21,7 @@ export const benchLogDir = (prefix = 'omnistock_bench') => `logs/${prefix}`;
  * The system on its own ports (from `base`: the gateway, then each subgraph, the jobs process at
  * base + 10) and databases, so a benchmark never touches a running `npm start`.
  */
-function benchEnv(base: number, prefix: string): Record<string, string> {
+export function benchEnv(base: number, prefix: string): Record<string, string> {
   const port = (n: number) => String(base + n);
   const url = (n: number) => `http://127.0.0.1:${port(n)}/graphql`;
   return {
@@ -60,7 +60,7 @@ function benchEnv(base: number, prefix: string): Record<string, string> {
 export const BENCH_SCOPES = ['availability:read', 'inventory:read', 'inventory:write', 'orders:read', 'orders:write', 'locations:admin', 'channels:admin'];
 
 /** A JWT (HS256, AUTH_JWT_SECRET) for the benchmark's client `bench`, valid for a day. */
-async function benchToken(secret: string): Promise<string> {
+export async function benchToken(secret: string): Promise<string> {
   return new SignJWT({ client_id: 'bench', scope: BENCH_SCOPES.join(' ') })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt()
@@ -151,7 +151,7 @@ export interface Endpoint {
 }
 
 /** A service token (valid for a day, every scope) for calls straight to a subgraph, as the gateway would sign; none under SERVICE_AUTH=off. */
-async function subgraphHeaders(cfg: Config): Promise<Record<string, string>> {
+export async function subgraphHeaders(cfg: Config): Promise<Record<string, string>> {
   if (cfg.SERVICE_AUTH === 'off') return {};
   const keys = readServiceKeys({ keys: cfg.SERVICE_TOKEN_KEYS });
   const token = await signServiceToken(keys, { issuer: 'gateway', audience: [...SUBGRAPH_NAMES], clientId: 'bench', scopes: BENCH_SCOPES, expiresAt: '1d' });

@@ -454,6 +454,8 @@ const toolingSection = z.object({
   /** With SEED_DEMO, `npm start` also runs the marketplace simulator and connects the demo marketplace channels to it. */
   DEMO_MARKETPLACES: bool.default(true),
   MARKETPLACE_SIMULATOR_PORT: port.default(4030),
+  /** How long `npm start` waits for a service it starts (or restarts) to answer /readyz; a machine busy with other work may need longer. */
+  START_READY_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
 });
 
 /** The variables by the part of the system that reads them. */

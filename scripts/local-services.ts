@@ -45,36 +45,99 @@ async function waitUntil(what: string, ready: () => Promise<boolean>, alive: () 
   }
 }
 
-/** A server process of ours: started, stopped with the signal given, its output kept for errors. */
+/** Waits before the n-th restart in a row of a supervised process (npm start's services and servers alike). */
+export const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
+/** A process that ran this long before it exited starts its restarts from the first wait again. */
+export const STABLE_AFTER_MS = 60_000;
+
+/** The wait before restarting a process that exited after running `ranMs`, its `streak`-th restart in a row; and the streak that restart starts. */
+export function restartDelay(streak: number, ranMs: number): { delayMs: number; streak: number } {
+  const n = ranMs >= STABLE_AFTER_MS ? 0 : streak;
+  return { delayMs: RESTART_BACKOFF_MS[Math.min(n, RESTART_BACKOFF_MS.length - 1)]!, streak: n + 1 };
+}
+
+/**
+ * A server process of ours: started, stopped with the signal given, its output kept for errors.
+ * Supervised (`supervise`), one that exits without stop() (a crash, a kill) is started again with
+ * backoff on the same data and port, so clients that knew it reconnect by themselves.
+ */
 abstract class ChildServer {
   protected child: ChildProcess | null = null;
   protected output = '';
   private readonly killOnExit = () => this.child?.kill('SIGKILL');
+  private exitHooked = false;
+  private say: ((line: string) => void) | null = null;
+  /** Set by stop(): the exit it causes is no crash. */
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private streak = 0;
+  /** Counts stop() calls: a restart that finishes after one stops what it started. */
+  private stops = 0;
+
+  /** Starts the server and resolves once it answers. */
+  abstract start(): Promise<void>;
+
+  /** What the supervisor's lines call it. */
+  protected abstract get label(): string;
+
+  /** From now on, restarts the server whenever it exits without stop(); `say` hears of each exit and return. */
+  supervise(say: (line: string) => void): void {
+    this.say = say;
+  }
 
   protected launch(binary: string, args: string[]): void {
     if (this.child) throw new Error('already running');
     this.output = '';
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const since = Date.now();
     child.stdout!.on('data', (d) => (this.output = (this.output + d).slice(-8000)));
     child.stderr!.on('data', (d) => (this.output = (this.output + d).slice(-8000)));
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
+      if (this.say && !this.stopping) this.restartLater(Date.now() - since, signal ?? `code ${code}`);
     });
     this.child = child;
     // A parent that dies leaves no server behind.
-    process.once('exit', this.killOnExit);
+    if (!this.exitHooked) process.once('exit', this.killOnExit);
+    this.exitHooked = true;
+  }
+
+  private restartLater(ranMs: number, how: string): void {
+    const say = this.say!;
+    const { delayMs, streak } = restartDelay(this.streak, ranMs);
+    this.streak = streak;
+    say(`↻ ${this.label} exited (${how}); restarting in ${delayMs / 1000} s`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.stopping || this.child) return;
+      const stops = this.stops;
+      // A start that fails because the server exited again is restarted by that exit; one that times out is only reported.
+      this.start().then(
+        () => (this.stops === stops ? say(`✔ ${this.label} is back (pid ${this.pid})`) : void this.stop()),
+        (err: Error) => say(`✖ ${this.label} did not come back: ${err.message.split('\n')[0]}`),
+      );
+    }, delayMs);
   }
 
   protected exitedOutput = (): string | null => (this.child ? null : this.output);
 
-  /** Stops the server with `signal` (SIGKILL: a crash; SIGTERM: a clean shutdown) and waits until it has exited. */
+  /** Stops the server with `signal` (SIGKILL: a crash; SIGTERM: a clean shutdown) and waits until it has exited; a supervised one stays stopped. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    this.stops++;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const child = this.child;
     if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await exited;
+    this.stopping = true;
+    try {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      await exited;
+    } finally {
+      this.stopping = false;
+    }
     process.off('exit', this.killOnExit);
+    this.exitHooked = false;
   }
 
   get pid(): number | undefined {
@@ -90,6 +153,10 @@ export class MariaDbServer extends ChildServer {
     private readonly binary: string,
   ) {
     super();
+  }
+
+  protected get label(): string {
+    return `MariaDB on port ${this.port}`;
   }
 
   get url(): string {
@@ -149,6 +216,10 @@ export class RedisServer extends ChildServer {
     private readonly opts: { binary: string; dir?: string; args?: readonly string[] },
   ) {
     super();
+  }
+
+  protected get label(): string {
+    return `Redis on port ${this.port}`;
   }
 
   get url(): string {
@@ -221,13 +292,15 @@ export interface LocalServices {
 
 /**
  * Makes sure MySQL and Redis answer at their URLs, starting what does not: `reachable(kind)` says
- * whether one answers. Data lives under `<dir>/mariadb` and `<dir>/redis` between starts.
+ * whether one answers. Data lives under `<dir>/mariadb` and `<dir>/redis` between starts. With
+ * `say`, the servers it started are supervised: one that dies is restarted (`say` hears of it).
  * @throws Error naming what to install when a service cannot be brought
  */
 export async function ensureLocalServices(
   urls: { mysql: string; redis: string },
   dir: string,
   reachable: (kind: Kind) => Promise<boolean>,
+  say?: (line: string) => void,
 ): Promise<LocalServices> {
   const stops: (() => Promise<void>)[] = [];
   const started: string[] = [];
@@ -253,11 +326,13 @@ export async function ensureLocalServices(
         const server = new MariaDbServer(join(dir, 'mariadb'), port, how.binary);
         await server.initialise();
         await server.start();
+        if (say) server.supervise(say);
         stops.push(() => server.stop('SIGTERM'));
         started.push(`${LABEL[kind]}: ${how.binary} on port ${port}, data in ${server.dir}`);
       } else {
         const server = new RedisServer(port, { binary: how.binary, dir: join(dir, 'redis') });
         await server.start();
+        if (say) server.supervise(say);
         stops.push(() => server.stop('SIGTERM'));
         started.push(`${LABEL[kind]}: ${how.binary} on port ${port}, data in ${join(dir, 'redis')}`);
       }

@@ -13,7 +13,7 @@ import { DEMO_KEYS, demoKeysFile, ensureDemoKeys, serviceKeysFile, type DemoRole
 import { ensureServiceKeys } from './cli/service-keys.js';
 import { connectDemoMarketplaces, spawnSimulator } from './demo/marketplaces.js';
 import { authBanner, closeAll, migrateAll, onOurPorts, preflight, seedDemo, spawnService, stopAll, waitReady, type ServiceProcess } from './system.js';
-import { ensureLocalServices, type LocalServices } from './local-services.js';
+import { ensureLocalServices, restartDelay, type LocalServices } from './local-services.js';
 
 const cfg = config();
 const started = Date.now();
@@ -41,9 +41,13 @@ function listening(url: string, defaultPort: number): Promise<boolean> {
 let local: LocalServices | undefined;
 if (cfg.LOCAL_SERVICES === 'auto') {
   try {
-    local = await ensureLocalServices({ mysql: cfg.MYSQL_URL, redis: cfg.REDIS_URL }, cfg.LOCAL_SERVICES_DIR, (kind) =>
+    // Supervised like the services: a server that dies is restarted on its data and port (its lines on stderr, as theirs).
+    local = await ensureLocalServices(
+      { mysql: cfg.MYSQL_URL, redis: cfg.REDIS_URL },
+      cfg.LOCAL_SERVICES_DIR,
       // A Redis Cluster (REDIS_CLUSTER_NODES) is never brought here: the preflight checks it answers, whole.
-      kind === 'mysql' ? listening(cfg.MYSQL_URL, 3306) : cfg.REDIS_CLUSTER_NODES ? Promise.resolve(true) : listening(cfg.REDIS_URL, 6379),
+      (kind) => (kind === 'mysql' ? listening(cfg.MYSQL_URL, 3306) : cfg.REDIS_CLUSTER_NODES ? Promise.resolve(true) : listening(cfg.REDIS_URL, 6379)),
+      (line) => process.stderr.write(`${line}\n`),
     );
   } catch (err) {
     fail((err as Error).message);
@@ -113,10 +117,6 @@ async function shutdown(code: number): Promise<void> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-/** Waits before the n-th restart in a row of one service (reset once it has run a minute). */
-const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
-const STABLE_AFTER_MS = 60_000;
-
 /**
  * Restarts a service that exits while npm start runs, with backoff, in its place in `services`; the
  * others keep serving meanwhile (the gateway answers with what it can reach). Ctrl-C stops all.
@@ -125,15 +125,15 @@ function supervise(svc: ServiceProcess, attempt = 0): void {
   const since = Date.now();
   svc.child.once('exit', (code, signal) => {
     if (stopping) return;
-    const streak = Date.now() - since >= STABLE_AFTER_MS ? 0 : attempt;
-    const delay = RESTART_BACKOFF_MS[Math.min(streak, RESTART_BACKOFF_MS.length - 1)]!;
+    // With backoff (1, 2, 5, 10, 30 s; from 1 s again after a minute's run), as the MariaDB and Redis it started.
+    const { delayMs: delay, streak } = restartDelay(attempt, Date.now() - since);
     process.stderr.write(`↻ ${svc.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s (log: ${svc.logFile})\n`);
     setTimeout(() => {
       if (stopping) return;
       const next = spawnService(cfg, svc.name, serviceEnv);
       services[services.indexOf(svc)] = next;
-      supervise(next, streak + 1);
-      waitReady(next).then(
+      supervise(next, streak);
+      waitReady(next, cfg.START_READY_TIMEOUT_MS).then(
         () => say(`✔ ${svc.name} is back (pid ${next.child.pid})`),
         (err: Error) => process.stderr.write(`✖ ${svc.name} did not come back: ${err.message.split('\n')[0]}\n`),
       );
@@ -144,15 +144,15 @@ function supervise(svc: ServiceProcess, attempt = 0): void {
 say('▸ starting subgraphs');
 try {
   for (const name of SUBGRAPH_NAMES) services.push(spawnService(cfg, name, serviceEnv));
-  await Promise.all(services.map((s) => waitReady(s)));
+  await Promise.all(services.map((s) => waitReady(s, cfg.START_READY_TIMEOUT_MS)));
   say('▸ starting jobs (outbox relays, replica consumer, marketplace sync, reservation expiry, order sweeper, exceptions feed and anomaly detection)');
   const jobs = spawnService(cfg, 'jobs', serviceEnv);
   services.push(jobs);
   // Ready but degraded (a marketplace connection whose secret is missing): up, and says what waits.
-  for (const [check, problem] of Object.entries((await waitReady(jobs)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
+  for (const [check, problem] of Object.entries((await waitReady(jobs, cfg.START_READY_TIMEOUT_MS)).checks)) if (problem !== 'ok') say(`  ⚠ ${check}: ${problem}`);
   const gateway = spawnService(cfg, 'gateway', serviceEnv);
   services.push(gateway);
-  await waitReady(gateway);
+  await waitReady(gateway, cfg.START_READY_TIMEOUT_MS);
 } catch (err) {
   process.stderr.write(`\n✖ ${(err as Error).message}\n`);
   await shutdown(1);
