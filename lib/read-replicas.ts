@@ -52,6 +52,8 @@ export interface Reads {
    * primary: the caller sees no error.
    */
   run<T>(work: (side: ReadSide) => Promise<T>): Promise<T>;
+  /** Every later read of the request on the primary: a mutation's reads must see what it wrote. */
+  pinToPrimary(): void;
 }
 
 /** One MariaDB GTID position (`domain-server-seq,…`): the highest sequence applied per replication domain. */
@@ -87,7 +89,7 @@ export function primarySide(ds: DataSource): ReadSide {
 
 /** Reads that always go to the primary (no replicas configured, or tools). */
 export function primaryReads(ds: DataSource): Reads {
-  return { run: (work) => work(primarySide(ds)) };
+  return { run: (work) => work(primarySide(ds)), pinToPrimary: () => {} };
 }
 
 type Reason = 'no_replica' | 'own_write' | 'write_unknown' | 'replica_failed';
@@ -300,10 +302,12 @@ export class ReadRouter {
   forCaller(clientId: string | null): Reads {
     if (!this.replicas.length) return primaryReads(this.o.primary);
     let pending: Promise<string[] | 'unknown'> | null = null;
+    let pinned = false;
     return {
+      pinToPrimary: () => void (pinned = true),
       run: async (work) => {
-        pending ??= this.pendingWrites(clientId);
-        const replica = await this.choose(await pending);
+        pending ??= pinned ? null : this.pendingWrites(clientId);
+        const replica = pinned ? null : await this.choose(await pending!);
         if (replica) {
           try {
             const result = await work(side(replica.ds.manager, 'replica', new Date(replica.asOf!)));

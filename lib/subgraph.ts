@@ -179,12 +179,16 @@ function operationInLogs<C extends BaseContext>(): ApolloServerPlugin<C> {
 }
 
 /**
- * With read replicas: once a mutation has run (its transactions committed), its caller's next reads
- * must include it; recorded before the response leaves, so a read the caller sends after it sees it.
+ * With read replicas: a mutation's own reads (its payload's fields) run on the primary; once it has
+ * run (its transactions committed), its caller's next reads must include it: recorded before the
+ * response leaves, so a read the caller sends after it sees it.
  */
 function recordWrites<C extends BaseContext>(router: ReadRouter): ApolloServerPlugin<C> {
   return {
     requestDidStart: async () => ({
+      didResolveOperation: async ({ operation, contextValue }) => {
+        if (operation?.operation === 'mutation') contextValue.reads.pinToPrimary();
+      },
       willSendResponse: async ({ operation, contextValue }) => {
         if (operation?.operation === 'mutation') await router.recordWrite(contextValue.clientId);
       },
