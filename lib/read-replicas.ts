@@ -9,7 +9,7 @@
  *
  * Freshness, checked every MYSQL_REPLICA_CHECK_INTERVAL_MS, never per query: the checker samples
  * the primary's `@@gtid_binlog_pos` (every transaction committed before the sample's instant is in
- * it) and each replica's SHOW SLAVE STATUS (both replication threads running, `Gtid_Slave_Pos`). A
+ * it) and each replica's SHOW SLAVE STATUS (both replication threads running) and `@@gtid_slave_pos`. A
  * replica whose applied position includes a sample taken at T holds every transaction committed
  * before T: T is its `asOf`. A read may go to a replica only while `now - asOf <=
  * MYSQL_REPLICA_MAX_LAG_MS`, its threads were running at the last check and it answered it; a
@@ -227,7 +227,9 @@ export class ReadRouter {
       if (status['Slave_IO_Running'] !== 'Yes' || status['Slave_SQL_Running'] !== 'Yes') {
         return this.setAside(r, `replication stopped (IO ${String(status['Slave_IO_Running'])}, SQL ${String(status['Slave_SQL_Running'])})`);
       }
-      const pos = String(status['Gtid_Slave_Pos'] ?? '');
+      // What the SQL thread has applied (SHOW SLAVE STATUS names it only in SHOW ALL SLAVES STATUS).
+      const [applied] = (await withTimeout(r.ds.query('SELECT @@GLOBAL.gtid_slave_pos AS pos'), 5000)) as { pos: string | null }[];
+      const pos = applied?.pos ?? '';
       r.pos = pos;
       // The newest primary sample this replica has applied.
       for (let i = this.samples.length - 1; i >= 0; i--) {
