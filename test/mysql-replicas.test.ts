@@ -5,6 +5,7 @@ import { gql } from './client.js';
 import { AVAILABILITY, InventoryFixture, RESERVE } from './inventory-fixture.js';
 import { scrape, value } from './metrics-scrape.js';
 import { createReplicatedPair, type PrivateMariaDb, type ReplicaServer } from './private-mariadb.js';
+import { startStack, type Stack } from './stack.js';
 
 /**
  * Read replicas (lib/read-replicas.ts) against a private primary (binary log, GTIDs) and a private
@@ -19,6 +20,7 @@ let primary: PrivateMariaDb;
 let replica: ReplicaServer;
 let f: InventoryFixture;
 let dbName: string;
+let replicaEnv: Record<string, string>;
 
 /** A stockLevel read as `client` (its service token names it, as the gateway's does; null: no client, as the fixture writes). */
 async function onHandAs(client: string | null, sku: string, loc: string): Promise<number | null> {
@@ -27,8 +29,8 @@ async function onHandAs(client: string | null, sku: string, loc: string): Promis
   return res.data!.stockLevel?.onHand ?? null;
 }
 
-async function metrics() {
-  const samples = await scrape(f.url);
+async function metrics(url = f.url) {
+  const samples = await scrape(url);
   return {
     replicaReads: value(samples, 'omnistock_db_reads_total', { target: 'replica' }),
     primaryReads: value(samples, 'omnistock_db_reads_total', { target: 'primary' }),
@@ -38,9 +40,9 @@ async function metrics() {
 }
 
 /** Waits until the replica has applied everything so far and the router has seen it do so. */
-async function replicaCurrent(): Promise<void> {
+async function replicaCurrent(url = f.url): Promise<void> {
   await replica.caughtUpWith(primary);
-  await vi.waitFor(async () => expect((await metrics()).usable).toBe(1), { timeout: 30_000, interval: 100 });
+  await vi.waitFor(async () => expect((await metrics(url)).usable).toBe(1), { timeout: 30_000, interval: 100 });
 }
 
 /** Changes a level on the replica alone (not written to a binary log, so nothing replicates it anywhere). */
@@ -51,7 +53,7 @@ async function onReplicaOnly(sku: string, loc: string, onHand: number): Promise<
 beforeAll(async () => {
   ({ primary, replica } = await createReplicatedPair());
   const id = randomUUID().slice(0, 8);
-  const cfg = configWith({
+  replicaEnv = {
     MYSQL_URL: primary.url,
     MYSQL_REPLICA_URLS: replica.url,
     MYSQL_REPLICA_MAX_LAG_MS: String(MAX_LAG_MS),
@@ -60,7 +62,8 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: `omnistock_test:rr${id}`,
     // Availability from MySQL on every read (the read model would answer from memory).
     AVAILABILITY_READ_MODEL: 'off',
-  });
+  };
+  const cfg = configWith(replicaEnv);
   dbName = databaseName(cfg, 'inventory');
   f = await InventoryFixture.start(cfg);
   await replicaCurrent();
@@ -186,5 +189,58 @@ describe('read replicas', () => {
     expect(exact.data!.availability[0].availableToSell).toBe(2);
     const row = await f.level(sku, loc);
     expect([row.on_hand, row.reserved]).toEqual([2, 0]);
+  });
+});
+
+describe('read replicas through the gateway', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: replicaEnv });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const levelVia = async (client: string, sku: string, loc: string) => {
+    const res = await gql(stack.gatewayUrl, `query($sku: String!, $loc: ID!) { stockLevel(sku: $sku, locationId: $loc) { onHand reserved } }`, { sku, loc }, { 'x-client-id': client });
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!.stockLevel;
+  };
+
+  it('an order placed through orders reserves in inventory for its client, who then reads the reservation while the replica lags', async () => {
+    const inventory = stack.subgraphs.inventory.url;
+    const loc = await f.location();
+    const channel = await f.channel([loc]);
+    const sku = await f.item();
+    await f.receive(sku, loc, 10);
+    await replicaCurrent(inventory);
+    const shopper = `shopper-${randomUUID()}`;
+    const other = `other-${randomUUID()}`;
+    await replica.delay(3600);
+    try {
+      await vi.waitFor(async () => expect((await metrics(inventory)).usable).toBe(1), { timeout: 30_000, interval: 100 });
+      // gateway → orders → inventory (orders signs for the shopper): the write recorded in inventory is the shopper's.
+      const placed = await gql(
+        stack.gatewayUrl,
+        `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`,
+        { input: { idempotencyKey: randomUUID(), channelId: channel, lines: [{ sku, quantity: 2 }], fulfilment: { method: 'SHIP', destinationRegion: 'Yorkshire' } } },
+        { 'x-client-id': shopper },
+      );
+      expect(placed.errors, JSON.stringify(placed.errors)).toBeUndefined();
+      expect(placed.data!.placeOrder.status).toBe('CONFIRMED');
+      expect(await levelVia(shopper, sku, loc)).toEqual({ onHand: 10, reserved: 2 });
+      const before = await metrics(inventory);
+      // Another client reads the lagging replica: no reservation there yet.
+      expect(await levelVia(other, sku, loc)).toEqual({ onHand: 10, reserved: 0 });
+      expect((await metrics(inventory)).replicaReads).toBe(before.replicaReads + 1);
+      // The shopper's own order, read back through orders, is there too (orders recorded its write for the shopper).
+      const order = await gql(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { id status } }`, { id: placed.data!.placeOrder.id }, { 'x-client-id': shopper });
+      expect(order.errors, JSON.stringify(order.errors)).toBeUndefined();
+      expect(order.data!.order).toMatchObject({ status: 'CONFIRMED' });
+    } finally {
+      await replica.delay(0);
+    }
+    await replicaCurrent(inventory);
+    expect(await levelVia(other, sku, loc)).toEqual({ onHand: 10, reserved: 2 });
   });
 });
