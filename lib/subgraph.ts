@@ -114,6 +114,12 @@ export async function startSubgraph<C extends BaseContext>(
   const readsFor = (clientId: string | null): Reads => (replicaReads ? replicaReads.router.forCaller(clientId) : onPrimary);
   const makeOwnContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
   const makeContext = (base: Omit<BaseContext, 'reads'>): C => makeOwnContext({ ...base, reads: readsFor(base.clientId) });
+  // A subscription event announces a change just committed: its fields are read where the change is, on the primary.
+  const makeEventContext = (base: Omit<BaseContext, 'reads'>): C => {
+    const context = makeContext(base);
+    context.reads.pinToPrimary();
+    return context;
+  };
   const guard = ServiceGuard.forSubgraph(cfg, def.name, def.typeDefs);
   const host = options.host ?? cfg.HOST;
   if (!guard.enforced && !isLoopback(host)) {
@@ -153,7 +159,7 @@ export async function startSubgraph<C extends BaseContext>(
     },
     readiness: { mysql: () => ds.query('SELECT 1') },
     registry: metrics,
-    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext, guard) : undefined,
+    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeEventContext, guard) : undefined,
     onClose: async () => {
       for (const release of releases) await release();
       await replicaReads?.close();
