@@ -207,6 +207,48 @@ describe('read replicas through the gateway', () => {
     return res.data!.stockLevel;
   };
 
+  it('the other subgraphs read their replicas too: a location and a channel named on the replica alone', async () => {
+    const admin = `admin-${randomUUID()}`;
+    const created = await gql(
+      stack.gatewayUrl,
+      `mutation($input: CreateLocationInput!) { createLocation(input: $input) { id name } }`,
+      {
+        input: {
+          code: `RR-${randomUUID().slice(0, 8).toUpperCase()}`,
+          name: 'Primary name',
+          type: 'STORE',
+          address: { line1: '1 Test Street', city: 'Leeds', postalCode: 'LS1 1AA', countryCode: 'GB' },
+          timezone: 'Europe/London',
+          latitude: 53.8,
+          longitude: -1.55,
+          capabilities: { ships: true, pickup: true },
+        },
+      },
+      { 'x-client-id': admin },
+    );
+    expect(created.errors, JSON.stringify(created.errors)).toBeUndefined();
+    const id = created.data!.createLocation.id;
+    const channel = await gql(
+      stack.gatewayUrl,
+      `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id name } }`,
+      { input: { code: `RRC-${randomUUID().slice(0, 8).toUpperCase()}`, name: 'Primary channel', type: 'WEB_STOREFRONT', allocationRule: { sources: [{ locationId: id, priority: 1 }] } } },
+      { 'x-client-id': admin },
+    );
+    expect(channel.errors, JSON.stringify(channel.errors)).toBeUndefined();
+    const channelId = channel.data!.createChannel.id;
+    await replicaCurrent(stack.subgraphs.locations.url);
+    await replicaCurrent(stack.subgraphs.channels.url);
+    const cfg = configWith(replicaEnv);
+    await replica.sql(
+      'SET SESSION sql_log_bin = 0',
+      [`UPDATE \`${databaseName(cfg, 'locations')}\`.locations SET name = 'Replica name' WHERE id = ?`, [id]],
+      [`UPDATE \`${databaseName(cfg, 'channels')}\`.channels SET name = 'Replica channel' WHERE id = ?`, [channelId]],
+    );
+    const read = await gql(stack.gatewayUrl, `query($id: ID!, $c: ID!) { location(id: $id) { name } channel(id: $c) { name } }`, { id, c: channelId }, { 'x-client-id': `reader-${randomUUID()}` });
+    expect(read.errors, JSON.stringify(read.errors)).toBeUndefined();
+    expect(read.data).toEqual({ location: { name: 'Replica name' }, channel: { name: 'Replica channel' } });
+  });
+
   it('an order placed through orders reserves in inventory for its client, who then reads the reservation while the replica lags', async () => {
     const inventory = stack.subgraphs.inventory.url;
     const loc = await f.location();
@@ -237,6 +279,10 @@ describe('read replicas through the gateway', () => {
       const order = await gql(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { id status } }`, { id: placed.data!.placeOrder.id }, { 'x-client-id': shopper });
       expect(order.errors, JSON.stringify(order.errors)).toBeUndefined();
       expect(order.data!.order).toMatchObject({ status: 'CONFIRMED' });
+      // Another client asking for it reads the orders replica, which has not applied it yet.
+      const elsewhere = await gql(stack.gatewayUrl, `query($id: ID!) { order(id: $id) { id } }`, { id: placed.data!.placeOrder.id }, { 'x-client-id': other });
+      expect(elsewhere.errors, JSON.stringify(elsewhere.errors)).toBeUndefined();
+      expect(elsewhere.data!.order).toBeNull();
     } finally {
       await replica.delay(0);
     }
