@@ -48,8 +48,8 @@ export interface ReadSide {
 export interface Reads {
   /**
    * Runs `work` (read-only, no transaction) on a replica that may answer for this caller, else on
-   * the primary. A replica that turns out unreachable is set aside and `work` runs again on the
-   * primary: the caller sees no error.
+   * the primary. When the replica fails it (unreachable: then it is set aside), `work` runs again
+   * on the primary: the caller sees no error of the replica's.
    */
   run<T>(work: (side: ReadSide) => Promise<T>): Promise<T>;
   /** Every later read of the request on the primary: a mutation's reads must see what it wrote. */
@@ -316,8 +316,11 @@ export class ReadRouter {
             this.readsTotal.inc({ target: 'replica' });
             return result;
           } catch (err) {
-            if (!isDatabaseUnavailable(err)) throw err;
-            this.setAside(replica, `unreachable: ${(err as Error).message}`);
+            // Unreachable: set aside until a check passes. Any other failure (a table or column a
+            // migration added that the replica has not applied yet) falls back for this read alone;
+            // a statement that is wrong fails again on the primary, and that error is the caller's.
+            if (isDatabaseUnavailable(err)) this.setAside(replica, `unreachable: ${(err as Error).message}`);
+            else this.o.log.warn({ replica: replica.name, err: (err as Error).message }, 'read replica failed a read; the primary answers it');
             this.fallbacks.inc({ reason: 'replica_failed' });
           }
         }

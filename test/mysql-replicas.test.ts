@@ -36,6 +36,7 @@ async function metrics(url = f.url) {
     primaryReads: value(samples, 'omnistock_db_reads_total', { target: 'primary' }),
     fallback: (reason: string) => value(samples, 'omnistock_db_replica_fallbacks_total', { reason }),
     usable: value(samples, 'omnistock_db_replica_usable', { replica: `127.0.0.1:${replica.port}` }),
+    lagSeconds: value(samples, 'omnistock_db_replica_lag_seconds', { replica: `127.0.0.1:${replica.port}` }),
   };
 }
 
@@ -85,7 +86,10 @@ describe('read replicas', () => {
     // A caller that never wrote, and the writer (the fixture's unnamed client) too once the replica has its write: both read the replica.
     expect(await onHandAs(`reader-${randomUUID()}`, sku, loc)).toBe(777);
     expect(await onHandAs(null, sku, loc)).toBe(777);
-    expect((await metrics()).replicaReads).toBeGreaterThanOrEqual(before.replicaReads + 2);
+    const after = await metrics();
+    expect(after.replicaReads).toBeGreaterThanOrEqual(before.replicaReads + 2);
+    // A replica that keeps up is measured as (nearly) current.
+    expect(after.lagSeconds).toBeLessThan(MAX_LAG_MS / 1000);
     // The primary never had it.
     expect((await f.level(sku, loc)).on_hand).toBe(10);
   });
@@ -113,6 +117,8 @@ describe('read replicas', () => {
       // Another caller is served by the replica, within MYSQL_REPLICA_MAX_LAG_MS of stale.
       expect(await onHandAs(other, sku, loc)).toBe(10);
       expect((await metrics()).replicaReads).toBe(afterWriter.replicaReads + 1);
+      // The lag gauge sees it fall behind (it has not applied the write).
+      await vi.waitFor(async () => expect((await metrics()).lagSeconds).toBeGreaterThanOrEqual(1), { timeout: 20_000, interval: 200 });
       // And the writer again: still its write.
       expect(await onHandAs(writer, sku, loc)).toBe(15);
     } finally {
