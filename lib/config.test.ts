@@ -33,6 +33,18 @@ describe('parseConfig', () => {
     }
   });
 
+  it('reads MYSQL_REPLICA_URLS as a list of mysql:// URLs, none by default', () => {
+    expect(parseConfig({}).MYSQL_REPLICA_URLS).toEqual([]);
+    expect(parseConfig({ MYSQL_REPLICA_URLS: ' mysql://r@db-r1:3306 , mysql://r@db-r2:3306,,mysql://r@db-r1:3306' }).MYSQL_REPLICA_URLS).toEqual([
+      'mysql://r@db-r1:3306',
+      'mysql://r@db-r2:3306',
+    ]);
+    for (const bad of ['postgres://db-r1', 'db-r1:3306', 'mysql://r@db-r1:3306,http://db-r2']) {
+      expect(() => parseConfig({ MYSQL_REPLICA_URLS: bad }), bad).toThrow(/MYSQL_REPLICA_URLS/);
+    }
+    expect(() => parseConfig({ MYSQL_REPLICA_MAX_LAG_MS: '10' })).toThrow(/MYSQL_REPLICA_MAX_LAG_MS/);
+  });
+
   it('treats empty strings as unset', () => {
     expect(parseConfig({ GATEWAY_PORT: '' }).GATEWAY_PORT).toBe(4000);
   });

@@ -70,6 +70,23 @@ const platformSection = z.object({
   DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2000),
   /** Requests a process lets wait for a free pooled connection; past it they fail at once (DATABASE_UNAVAILABLE); 0 = no bound. */
   DB_POOL_QUEUE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /**
+   * Read replicas of MYSQL_URL (comma-separated mysql:// URLs, MariaDB replicating with GTIDs); empty:
+   * none, every read on MYSQL_URL. Read-only queries a store marks as such may go to a replica
+   * (lib/read-replicas.ts); writes, transactions, reservation decisions, outbox relays and the
+   * availability read model's rebuild always use MYSQL_URL.
+   */
+  MYSQL_REPLICA_URLS: z
+    .string()
+    .default('')
+    .transform((v) => [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))])
+    .pipe(z.array(z.url().refine((u) => u.startsWith('mysql://'), 'must be a mysql:// URL'))),
+  /** A replica whose data may be older than this (or whose replication stopped, or that is unreachable) answers no read: another replica or MYSQL_URL does. */
+  MYSQL_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  /** How often each process checks its replicas (replication threads and GTID position against the primary's). */
+  MYSQL_REPLICA_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  /** How long a read of a caller that wrote may wait (MASTER_GTID_WAIT) for a replica to apply that write before it goes to MYSQL_URL; 0: at once. */
+  MYSQL_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   REDIS_URL: z
     .url()
     .refine((u) => u.startsWith('redis://') || u.startsWith('rediss://'), 'must be a redis:// URL')

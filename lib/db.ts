@@ -77,8 +77,9 @@ export interface DataSourceSpec {
   migrations: MixedList<Function | string>;
 }
 
-export function createDataSource(cfg: Config, spec: DataSourceSpec): DataSource {
-  const url = new URL(cfg.MYSQL_URL);
+/** A DataSource on the spec's database of MYSQL_URL, or of `server` (a read replica). */
+export function createDataSource(cfg: Config, spec: DataSourceSpec, server: string = cfg.MYSQL_URL): DataSource {
+  const url = new URL(server);
   url.pathname = `/${spec.database}`;
   return new DataSource({
     type: 'mysql',

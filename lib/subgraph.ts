@@ -23,6 +23,7 @@ import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { config, databaseName, subgraphPort, type Config, type SubgraphName } from './config.js';
 import { openDatabase, type DataSourceSpec } from './db.js';
+import { createReadRouter, primaryReads, type ReadRouter, type Reads } from './read-replicas.js';
 import { formatError, refusalError } from './errors.js';
 import { logger, requestScope, setServiceName } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
@@ -37,6 +38,11 @@ export interface BaseContext {
   clientId: string | null;
   /** What the request's service token says (who signed it, for which client, with which scopes); null under SERVICE_AUTH=off. */
   caller: ServiceClaims | null;
+  /**
+   * Where this request's read-only queries run: a read replica that includes what this caller wrote
+   * (lib/read-replicas.ts), else the primary; always the primary without MYSQL_REPLICA_URLS.
+   */
+  reads: Reads;
   /**
    * Subscriptions only: the last event sequence the subscriber (the gateway, re-opening a
    * subscription after losing its connection) already has; a resumable subscription replays
@@ -103,7 +109,17 @@ export async function startSubgraph<C extends BaseContext>(
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
   const releases: (() => Promise<void>)[] = [];
   const metrics = createMetricsRegistry(def.name);
-  const makeContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
+  const replicaReads = createReadRouter(cfg, ds, { database: databaseName(cfg, def.name), entities: def.entities }, metrics);
+  const onPrimary = primaryReads(ds);
+  const readsFor = (clientId: string | null): Reads => (replicaReads ? replicaReads.router.forCaller(clientId) : onPrimary);
+  const makeOwnContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
+  const makeContext = (base: Omit<BaseContext, 'reads'>): C => makeOwnContext({ ...base, reads: readsFor(base.clientId) });
+  // A subscription event announces a change just committed: its fields are read where the change is, on the primary.
+  const makeEventContext = (base: Omit<BaseContext, 'reads'>): C => {
+    const context = makeContext(base);
+    context.reads.pinToPrimary();
+    return context;
+  };
   const guard = ServiceGuard.forSubgraph(cfg, def.name, def.typeDefs);
   const host = options.host ?? cfg.HOST;
   if (!guard.enforced && !isLoopback(host)) {
@@ -117,7 +133,15 @@ export async function startSubgraph<C extends BaseContext>(
       new ApolloServer<C>({
         gateway: jitExecutor(schema),
         // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
-        plugins: [...plugins, guard.plugin<C>(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), operationInLogs(), subscriptionsOverWebSocketOnly()],
+        plugins: [
+          ...plugins,
+          guard.plugin<C>(),
+          ApolloServerPluginInlineTraceDisabled(),
+          ApolloServerPluginCacheControlDisabled(),
+          operationInLogs(),
+          subscriptionsOverWebSocketOnly(),
+          ...(replicaReads ? [recordWrites<C>(replicaReads.router)] : []),
+        ],
         formatError,
         includeStacktraceInErrorResponses: false,
         // closeOnSignals owns SIGTERM/SIGINT: a second handler would stop Apollo before Fastify drains.
@@ -135,9 +159,10 @@ export async function startSubgraph<C extends BaseContext>(
     },
     readiness: { mysql: () => ds.query('SELECT 1') },
     registry: metrics,
-    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeContext, guard) : undefined,
+    webSocket: schema.getSubscriptionType() ? (server, path) => serveSubscriptions(server, path, schema, makeEventContext, guard) : undefined,
     onClose: async () => {
       for (const release of releases) await release();
+      await replicaReads?.close();
       await ds.destroy();
     },
   });
@@ -154,6 +179,24 @@ function operationInLogs<C extends BaseContext>(): ApolloServerPlugin<C> {
       didResolveOperation: async ({ operationName }) => {
         const scope = requestScope.getStore();
         if (scope) scope.operation = operationName ?? 'anonymous';
+      },
+    }),
+  };
+}
+
+/**
+ * With read replicas: a mutation's own reads (its payload's fields) run on the primary; once it has
+ * run (its transactions committed), its caller's next reads must include it: recorded before the
+ * response leaves, so a read the caller sends after it sees it.
+ */
+function recordWrites<C extends BaseContext>(router: ReadRouter): ApolloServerPlugin<C> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ operation, contextValue }) => {
+        if (operation?.operation === 'mutation') contextValue.reads.pinToPrimary();
+      },
+      willSendResponse: async ({ operation, contextValue }) => {
+        if (operation?.operation === 'mutation') await router.recordWrite(contextValue.clientId);
       },
     }),
   };
@@ -195,7 +238,7 @@ function serveSubscriptions<C extends BaseContext>(
   server: Parameters<typeof attachWebSocketServer>[0],
   path: string,
   schema: GraphQLSchema,
-  makeContext: (base: BaseContext) => C,
+  makeContext: (base: Omit<BaseContext, 'reads'>) => C,
   guard: ServiceGuard,
 ): () => Promise<void> {
   const tokenOf = (params: Readonly<Record<string, unknown>> | null | undefined) => params?.[SERVICE_TOKEN_HEADER];
@@ -257,7 +300,7 @@ function formatted(error: GraphQLError): GraphQLError {
 
 async function subscribeWithMeta<C extends BaseContext>(
   args: ExecutionArgs,
-  makeContext: (base: BaseContext) => C,
+  makeContext: (base: Omit<BaseContext, 'reads'>) => C,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;

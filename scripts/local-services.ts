@@ -145,12 +145,22 @@ abstract class ChildServer {
   }
 }
 
+/**
+ * How a server takes part in replication: its server id, and (a primary) a binary log with GTIDs
+ * in row format that replicas follow. Without it, no binary log.
+ */
+export interface ReplicationRole {
+  serverId: number;
+  binlog: boolean;
+}
+
 /** A MariaDB (or MySQL) server on a data directory of ours and a port, root without a password on 127.0.0.1. */
 export class MariaDbServer extends ChildServer {
   constructor(
     readonly dir: string,
     readonly port: number,
     private readonly binary: string,
+    private readonly replication: ReplicationRole | null = null,
   ) {
     super();
   }
@@ -186,7 +196,8 @@ export class MariaDbServer extends ChildServer {
       `--pid-file=${join(this.dir, 'pid')}`,
       '--bind-address=127.0.0.1',
       `--user=${userInfo().username}`,
-      '--skip-log-bin',
+      ...(this.replication ? [`--server-id=${this.replication.serverId}`] : []),
+      ...(this.replication?.binlog ? [`--log-bin=${join(this.dir, 'data', 'binlog')}`, '--binlog-format=ROW'] : ['--skip-log-bin']),
       '--innodb-buffer-pool-size=128M',
       '--max-connections=500',
     ]);

@@ -13,5 +13,5 @@ export interface ChannelsContext extends BaseContext {
 export function createContext(ds: DataSource) {
   const channels = new ChannelService(ds);
   const setAsides = new SetAsideService(ds);
-  return (base: BaseContext): ChannelsContext => ({ ...base, channels, setAsides, loaders: createLoaders(channels) });
+  return (base: BaseContext): ChannelsContext => ({ ...base, channels, setAsides, loaders: createLoaders(channels, base.reads) });
 }

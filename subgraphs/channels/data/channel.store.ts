@@ -1,5 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
 import { ChannelEntity, ChannelSourceEntity, type ChannelStatus, type ChannelType, type MarketplaceKind } from './channel.entity.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 
 export interface ChannelFilter {
   types?: ChannelType[] | null;
@@ -67,4 +68,13 @@ export const channelStore = {
   update(tx: EntityManager, id: string, changes: Partial<ChannelEntity>): Promise<unknown> {
     return tx.update(ChannelEntity, { id }, { ...changes, version: () => 'version + 1' });
   },
+};
+
+/** Channel queries that may run on a read replica (lib/read-replicas.ts): what the API shows. Changes lock on the primary (`findForUpdate`). */
+export const channelReads = {
+  findByIds: (r: ReadSide, ids: readonly string[]) => channelStore.findByIds(r.manager, ids),
+  findByCodes: (r: ReadSide, codes: readonly string[]) => channelStore.findByCodes(r.manager, codes),
+  page: (r: ReadSide, filter: ChannelFilter, limit: number, afterCode: string | null) => channelStore.page(r.manager, filter, limit, afterCode),
+  sourcesOf: (r: ReadSide, channelIds: readonly string[]) => channelStore.sourcesOf(r.manager, channelIds),
+  activeSourcesAt: (r: ReadSide, locationIds: readonly string[]) => channelStore.activeSourcesAt(r.manager, locationIds),
 };

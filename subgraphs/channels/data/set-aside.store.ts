@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { SetAsideSnapshot } from '../../../contracts/events.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 
 const row = z.object({ channel_id: z.string(), sku: z.string(), units: z.number(), version: z.coerce.number(), updated_at: z.date() });
 
@@ -45,4 +46,9 @@ export const setAsideStore = {
     );
     return rows.map(fromRow);
   },
+};
+
+/** Set-aside queries that may run on a read replica (lib/read-replicas.ts): a channel's list as the API shows it. */
+export const setAsideReads = {
+  page: (r: ReadSide, channelId: string, limit: number, afterSku: string | null) => setAsideStore.page(r.manager, channelId, limit, afterSku),
 };

@@ -18,7 +18,8 @@ import {
   MARKETPLACE_KINDS,
   type BufferKind,
 } from '../data/channel.entity.js';
-import { channelStore, type ChannelFilter } from '../data/channel.store.js';
+import { channelReads, channelStore, type ChannelFilter } from '../data/channel.store.js';
+import type { Reads } from '../../../lib/read-replicas.js';
 
 /**
  * A marketplace hears of our stock through pushes, so its protection (which also covers the push's
@@ -160,33 +161,33 @@ export class ChannelService {
   constructor(private readonly ds: DataSource) {}
 
   /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
-  async byIds(ids: readonly string[]): Promise<(ChannelEntity | null)[]> {
-    return oneByKey(ids, await channelStore.findByIds(this.ds.manager, ids), (c) => c.id);
+  async byIds(reads: Reads, ids: readonly string[]): Promise<(ChannelEntity | null)[]> {
+    return oneByKey(ids, await reads.run((r) => channelReads.findByIds(r, ids)), (c) => c.id);
   }
 
-  async byCodes(codes: readonly string[]): Promise<(ChannelEntity | null)[]> {
-    return oneByKey(codes, await channelStore.findByCodes(this.ds.manager, codes), (c) => c.code);
+  async byCodes(reads: Reads, codes: readonly string[]): Promise<(ChannelEntity | null)[]> {
+    return oneByKey(codes, await reads.run((r) => channelReads.findByCodes(r, codes)), (c) => c.code);
   }
 
   /** Each channel's sources in serving order. */
-  async sourcesOf(channelIds: readonly string[]): Promise<ChannelSourceEntity[][]> {
-    return manyByKey(channelIds, await channelStore.sourcesOf(this.ds.manager, channelIds), (s) => s.channelId);
+  async sourcesOf(reads: Reads, channelIds: readonly string[]): Promise<ChannelSourceEntity[][]> {
+    return manyByKey(channelIds, await reads.run((r) => channelReads.sourcesOf(r, channelIds)), (s) => s.channelId);
   }
 
   /** The ACTIVE channels each location feeds, highest channel priority first, then by code. */
-  async activeChannelsAt(locationIds: readonly string[]): Promise<ChannelEntity[][]> {
-    const rows = await channelStore.activeSourcesAt(this.ds.manager, locationIds);
+  async activeChannelsAt(reads: Reads, locationIds: readonly string[]): Promise<ChannelEntity[][]> {
+    const rows = await reads.run((r) => channelReads.activeSourcesAt(r, locationIds));
     return manyByKey(locationIds, rows, (s) => s.locationId).map((sources) => sources.map((s) => s.channel!));
   }
 
   /**
    * @throws BadUserInputError for a bad filter, page size or cursor
    */
-  async list(filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<ChannelEntity>> {
+  async list(reads: Reads, filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<ChannelEntity>> {
     const f = parseInput(filterSchema, filter, 'filter') ?? {};
     const size = assertPageSize(first);
     const afterCode = after ? String(decodeCursor(after, 1)[0]) : null;
-    const rows = await channelStore.page(this.ds.manager, f as ChannelFilter, size + 1, afterCode);
+    const rows = await reads.run((r) => channelReads.page(r, f as ChannelFilter, size + 1, afterCode));
     return toConnection(rows, size, (c) => [c.code]);
   }
 

@@ -7,7 +7,8 @@ import { outboxStore } from '../../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
 import { channelStore } from '../data/channel.store.js';
-import { setAsideStore, type SetAside } from '../data/set-aside.store.js';
+import { setAsideReads, setAsideStore, type SetAside } from '../data/set-aside.store.js';
+import type { Reads } from '../../../lib/read-replicas.js';
 
 const setSchema = z.object({ channelId: idSchema, sku: skuSchema, units: z.number().int().min(0).max(MAX_QUANTITY) });
 
@@ -45,10 +46,10 @@ export class SetAsideService {
    * The channel's set-asides above 0, by SKU.
    * @throws BadUserInputError for a bad page size or cursor
    */
-  async list(channelId: string, first: number | null | undefined, after: string | null | undefined): Promise<Connection<SetAside>> {
+  async list(reads: Reads, channelId: string, first: number | null | undefined, after: string | null | undefined): Promise<Connection<SetAside>> {
     const size = assertPageSize(first);
     const afterSku = after ? String(decodeCursor(after, 1)[0]) : null;
-    return toConnection(await setAsideStore.page(this.ds.manager, channelId, size + 1, afterSku), size, (s) => [s.sku]);
+    return toConnection(await reads.run((r) => setAsideReads.page(r, channelId, size + 1, afterSku)), size, (s) => [s.sku]);
   }
 
   /**

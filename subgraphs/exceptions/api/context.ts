@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../../lib/config.js';
+import { primaryReads } from '../../../lib/read-replicas.js';
 import { createRedis, redisTarget } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { exceptionStore } from '../data/exception.store.js';
@@ -33,7 +34,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const services = createExceptionServices(ds, cfg);
   // Deliveries are queued by the jobs process, which reads the `exception` events; this process only keeps the list.
   const webhooks = new ExceptionWebhookService(ds, null);
-  const live = new LiveExceptions(createRedis(redisTarget(cfg)), cfg.REDIS_KEY_PREFIX, async (id) => (await services.exceptions.byIds([id]))[0] ?? null);
+  const live = new LiveExceptions(createRedis(redisTarget(cfg)), cfg.REDIS_KEY_PREFIX, async (id) => (await services.exceptions.byIds(primaryReads(ds), [id]))[0] ?? null);
   runtime.onClose(async () => {
     await live.close();
   });
@@ -49,5 +50,5 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
       }
     },
   });
-  return (base: BaseContext): ExceptionsContext => ({ ...base, ...services, webhooks, live, loaders: createLoaders(services.exceptions) });
+  return (base: BaseContext): ExceptionsContext => ({ ...base, ...services, webhooks, live, loaders: createLoaders(services.exceptions, base.reads) });
 }

@@ -1,6 +1,7 @@
 import { Brackets, In, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { affectedRows } from '../../../lib/db.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 import { ExceptionEntity } from './exception.entity.js';
 import type { ExceptionEvent, ExceptionState, Severity } from '../domain/exception-rules.js';
 
@@ -310,3 +311,12 @@ function applyFilter(qb: ReturnType<EntityManager['createQueryBuilder']>, f: Exc
   if (f.team) qb.andWhere('x.team = :team', { team: f.team });
 }
 
+/** Inbox queries that may run on a read replica (lib/read-replicas.ts): lists, counts, evidence and history as the API shows them. Grouping and state changes read and lock on the primary. */
+export const exceptionReads = {
+  findByIds: (r: ReadSide, ids: readonly string[]) => exceptionStore.findByIds(r.manager, ids),
+  evidenceOf: (r: ReadSide, ids: readonly string[], limit: number) => exceptionStore.evidenceOf(r.manager, ids, limit),
+  evidenceCounts: (r: ReadSide, ids: readonly string[]) => exceptionStore.evidenceCounts(r.manager, ids),
+  eventsOf: (r: ReadSide, ids: readonly string[]) => exceptionStore.eventsOf(r.manager, ids),
+  page: (r: ReadSide, filter: ExceptionFilter, limit: number, after: { firstSeenAt: Date; id: string } | null) => exceptionStore.page(r.manager, filter, limit, after),
+  countBy: (r: ReadSide, filter: ExceptionFilter, column: 'kind' | 'cause' | 'severity') => exceptionStore.countBy(r.manager, filter, column),
+};

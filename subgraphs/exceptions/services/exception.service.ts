@@ -8,7 +8,8 @@ import { outboxStore } from '../../../lib/outbox.js';
 import { decodeCursor, encodeCursor, pageSizeSchema, type Connection } from '../../../lib/pagination.js';
 import { ExceptionEntity } from '../data/exception.entity.js';
 import { isAnomalyKind } from '../domain/anomaly-rules.js';
-import { exceptionStore, type EventRow, type EvidenceRow, type ExceptionFilter, type SubjectRow } from '../data/exception.store.js';
+import { primaryReads, type Reads } from '../../../lib/read-replicas.js';
+import { exceptionReads, exceptionStore, type EventRow, type EvidenceRow, type ExceptionFilter, type SubjectRow } from '../data/exception.store.js';
 import {
   EXCEPTION_KINDS,
   EXCEPTION_STATES,
@@ -319,29 +320,29 @@ export class ExceptionService {
     return row;
   }
 
-  async byIds(ids: readonly string[]): Promise<(ExceptionEntity | null)[]> {
-    const rows = await exceptionStore.findByIds(this.ds.manager, ids);
+  async byIds(reads: Reads, ids: readonly string[]): Promise<(ExceptionEntity | null)[]> {
+    const rows = await reads.run((r) => exceptionReads.findByIds(r, ids));
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  async evidence(ids: readonly string[], limit: number): Promise<EvidenceRow[][]> {
-    const rows = await exceptionStore.evidenceOf(this.ds.manager, ids, limit);
+  async evidence(reads: Reads, ids: readonly string[], limit: number): Promise<EvidenceRow[][]> {
+    const rows = await reads.run((r) => exceptionReads.evidenceOf(r, ids, limit));
     return ids.map((id) => rows.filter((r) => r.exceptionId === id));
   }
 
-  async evidenceCounts(ids: readonly string[]): Promise<number[]> {
-    const counts = await exceptionStore.evidenceCounts(this.ds.manager, ids);
+  async evidenceCounts(reads: Reads, ids: readonly string[]): Promise<number[]> {
+    const counts = await reads.run((r) => exceptionReads.evidenceCounts(r, ids));
     return ids.map((id) => counts.get(id) ?? 0);
   }
 
-  async history(ids: readonly string[]): Promise<EventRow[][]> {
-    const rows = await exceptionStore.eventsOf(this.ds.manager, ids);
+  async history(reads: Reads, ids: readonly string[]): Promise<EventRow[][]> {
+    const rows = await reads.run((r) => exceptionReads.eventsOf(r, ids));
     return ids.map((id) => rows.filter((r) => r.exceptionId === id));
   }
 
   /** A page of exceptions, newest first; unresolved ones unless `states` says otherwise. */
-  async list(filterInput: unknown, firstInput: unknown = 50, after?: string | null): Promise<Connection<ExceptionEntity>> {
+  async list(filterInput: unknown, firstInput: unknown = 50, after?: string | null, reads: Reads = primaryReads(this.ds)): Promise<Connection<ExceptionEntity>> {
     const filter = this.filter(filterInput);
     const first = parseInput(pageSizeSchema, firstInput, 'first');
     let cursor: { firstSeenAt: Date; id: string } | null = null;
@@ -349,7 +350,7 @@ export class ExceptionService {
       const [at, id] = decodeCursor(after, 2);
       cursor = { firstSeenAt: new Date(Number(at)), id: String(id) };
     }
-    const rows = await exceptionStore.page(this.ds.manager, filter, first + 1, cursor);
+    const rows = await reads.run((r) => exceptionReads.page(r, filter, first + 1, cursor));
     const page = rows.slice(0, first);
     return {
       edges: page.map((node) => ({ node, cursor: encodeCursor([node.firstSeenAt.getTime(), node.id]) })),
@@ -358,10 +359,10 @@ export class ExceptionService {
   }
 
   /** How many exceptions match, in all and by kind, cause and severity. */
-  async counts(filterInput: unknown): Promise<{ total: number; byKind: Count[]; byCause: Count[]; bySeverity: Count[] }> {
+  async counts(filterInput: unknown, reads: Reads = primaryReads(this.ds)): Promise<{ total: number; byKind: Count[]; byCause: Count[]; bySeverity: Count[] }> {
     const filter = this.filter(filterInput);
     const [byKind, byCause, bySeverity] = await Promise.all(
-      (['kind', 'cause', 'severity'] as const).map((c) => exceptionStore.countBy(this.ds.manager, filter, c)),
+      (['kind', 'cause', 'severity'] as const).map((c) => reads.run((r) => exceptionReads.countBy(r, filter, c))),
     );
     return { total: byKind!.reduce((n, c) => n + c.count, 0), byKind: byKind!, byCause: byCause!, bySeverity: bySeverity! };
   }

@@ -109,12 +109,12 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   });
   const services = {
     items: new ItemService(ds),
-    stock: new StockService(ds),
+    stock: new StockService(),
     movements,
     reservations: new ReservationService(ds, replicas, (reason) => reservationsRefused.inc({ reason }), protection),
     availability,
     reconciliation: new ReconciliationService(ds, movements),
     stockSubscriptions: new StockSubscriptionService(feed, replicas, availability),
   };
-  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders({ ...services, replicas }) });
+  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders({ ...services, replicas }, base.reads) });
 }

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { Reads } from '../../../lib/read-replicas.js';
 import type { Connection } from '../../../lib/pagination.js';
 import type { InventoryItemEntity } from '../data/item.entity.js';
 import type { ItemService } from '../services/item.service.js';
@@ -12,20 +13,23 @@ import type { StockTotals } from '../data/stock-level.store.js';
 import { argsKey, type LocationStockKey, type StockService } from '../services/stock.service.js';
 import type { TransferEntity } from '../data/transfer.entity.js';
 
-/** Built per request: each batch is one IN (...) query, answered in key order. */
-export function createLoaders(s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService; replicas: ReplicaService }) {
+/** Built per request: each batch is one IN (...) query, answered in key order; item and stock reads where the request's `reads` send them. */
+export function createLoaders(
+  s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService; replicas: ReplicaService },
+  reads: Reads,
+) {
   return {
-    itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(skus)),
-    stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(skus)),
-    stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => s.stock.totalsBySkus(skus)),
+    itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(reads, skus)),
+    stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(reads, skus)),
+    stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => s.stock.totalsBySkus(reads, skus)),
     /** One query per distinct arguments across every Location of the request. */
     stockAtLocation: new DataLoader<LocationStockKey, Connection<StockLevelEntity>, string>(
-      (keys) => s.stock.pagesAtLocations(keys),
+      (keys) => s.stock.pagesAtLocations(reads, keys),
       { cacheKeyFn: (key) => `${key.locationId}:${argsKey(key.args)}` },
     ),
     reservationById: new DataLoader<string, ReservationView | null>((ids) => s.reservations.byIds(ids)),
-    transferById: new DataLoader<string, TransferEntity | null>((ids) => s.stock.transfersByIds(ids)),
-    movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(ids)),
+    transferById: new DataLoader<string, TransferEntity | null>((ids) => s.stock.transfersByIds(reads, ids)),
+    movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(reads, ids)),
     reconciliationRunById: new DataLoader<string, ReconciliationRunEntity | null>((ids) => s.reconciliation.byIds(ids)),
     driftsByRunId: new DataLoader<string, DriftLineEntity[]>((ids) => s.reconciliation.driftsOf(ids)),
     /** The names inventory provides where the schema says so (`@provides(fields: "name")`), from its replica. */

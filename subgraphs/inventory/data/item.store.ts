@@ -1,5 +1,6 @@
 import { In, MoreThan, type EntityManager } from 'typeorm';
 import { affectedRows } from '../../../lib/db.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 import { InventoryItemEntity } from './item.entity.js';
 
 /** SQL for inventory items. Every method runs on the manager it is given. */
@@ -29,4 +30,10 @@ export const itemStore = {
     );
     return affectedRows(result);
   },
+};
+
+/** Item queries that may run on a read replica (lib/read-replicas.ts): the catalogue as the API shows it. */
+export const itemReads = {
+  findBySkus: (r: ReadSide, skus: readonly string[]) => itemStore.findBySkus(r.manager, skus),
+  page: (r: ReadSide, limit: number, afterSku: string | null) => itemStore.page(r.manager, limit, afterSku),
 };

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { affectedRows } from '../../../lib/db.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 import { StockLevelEntity } from './stock-level.entity.js';
 import { levelKeyOf } from '../domain/level-math.js';
 import type { LevelDelta, LevelKey } from '../domain/stock.js';
@@ -331,4 +332,19 @@ export const stockLevelStore = {
     );
     return affectedRows(result);
   },
+};
+
+/**
+ * The level queries that may run on a read replica (lib/read-replicas.ts): what the API reads and
+ * shows as is (stock levels, totals, a location's page, availability computed from MySQL). Never a
+ * decision's input: reservations and movements lock and read their levels on the primary
+ * (`stockLevelStore.lock`, in their transaction).
+ */
+export const stockLevelReads = {
+  findBySkus: (r: ReadSide, skus: readonly string[], now: Date) => stockLevelStore.findBySkus(r.manager, skus, now),
+  findAt: (r: ReadSide, skus: readonly string[], locationIds: readonly string[], now: Date) => stockLevelStore.findAt(r.manager, skus, locationIds, now),
+  find: (r: ReadSide, key: LevelKey, now: Date) => stockLevelStore.find(r.manager, key, now),
+  totalsBySkus: (r: ReadSide, skus: readonly string[], now: Date) => stockLevelStore.totalsBySkus(r.manager, skus, now),
+  firstPerLocation: (r: ReadSide, locationIds: readonly string[], filter: LocationPageFilter, limit: number, now: Date) =>
+    stockLevelStore.firstPerLocation(r.manager, locationIds, filter, limit, now),
 };

@@ -1,5 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
 import { insertIdOf } from '../../../lib/db.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 import { StockMovementEntity } from './stock-movement.entity.js';
 import { TransferEntity } from './transfer.entity.js';
 
@@ -102,4 +103,15 @@ export const stockMovementStore = {
       [quantity, at, id],
     );
   },
+};
+
+/**
+ * Ledger and transfer queries that may run on a read replica (lib/read-replicas.ts): history shown
+ * as is. Idempotency look-ups (a retry's replay) and transfer locks stay on the primary.
+ */
+export const stockMovementReads = {
+  page: (r: ReadSide, filter: { sku: string; locationId: string; since: Date | null; afterSeq: string | null }, limit: number) =>
+    stockMovementStore.page(r.manager, filter, limit),
+  findByIds: (r: ReadSide, ids: readonly string[]) => stockMovementStore.findByIds(r.manager, ids),
+  findTransfers: (r: ReadSide, ids: readonly string[]) => stockMovementStore.findTransfers(r.manager, ids),
 };

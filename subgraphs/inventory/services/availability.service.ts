@@ -6,12 +6,13 @@ import { DatabaseUnavailableError, NotFoundError, parseInput } from '../../../li
 import { idSchema, skuSchema } from '../../../lib/validation.js';
 import { channelFigure, type AvailabilityFigure, type StockStatus } from '../domain/availability-rules.js';
 import type { AvailabilitySnapshots, SnapshotEntry } from '../data/availability-snapshot.js';
-import { itemStore } from '../data/item.store.js';
+import { itemReads } from '../data/item.store.js';
+import { primaryReads, type Reads } from '../../../lib/read-replicas.js';
 import { availableOf } from '../domain/level-math.js';
 import type { AvailabilityReadModel } from './availability-read-model.js';
 import type { LiveProtection } from './protection.service.js';
 import type { ReplicaService } from './replica.service.js';
-import { stockLevelStore } from '../data/stock-level.store.js';
+import { stockLevelReads } from '../data/stock-level.store.js';
 
 const argsSchema = z.object({ channelId: idSchema, skus: z.array(skuSchema).min(1).max(100), consistency: z.enum(['EVENTUAL', 'READ_YOUR_WRITES']) });
 
@@ -57,14 +58,16 @@ export class AvailabilityService {
    * active sources (less what protection withholds on a PROTECTIVE channel and what other channels
    * set aside), and the per-location breakdown. The read model answers when it may (see
    * AvailabilityReadModel); with READ_YOUR_WRITES, once it has applied every change committed
-   * before the call, and with `afterSequence`, once it has applied the stock stream up to it. Otherwise MySQL answers, in three statements whatever the number of SKUs, and
+   * before the call, and with `afterSequence`, once it has applied the stock stream up to it. Otherwise MySQL answers, in three statements whatever the number of SKUs
+   * (items and levels where `read.reads` sends an EVENTUAL read: a read replica that includes the
+   * caller's writes; READ_YOUR_WRITES and reads without `reads` on the primary), and
    * each answer is kept as the (channel, SKU)'s snapshot; while MySQL is unreachable the snapshots
    * answer instead, marked stale, and a SKU without one is a DatabaseUnavailableError entry.
    * @throws BadUserInputError for a malformed channel id or SKU list
    * @throws NotFoundError for an unknown channel
    * @throws DatabaseUnavailableError when MySQL is unreachable and no SKU asked for has a snapshot
    */
-  async forChannel(channelId: string, skus: string[], read: { consistency?: ReadConsistency | null; afterSequence?: string } = {}): Promise<AvailabilityEntry[]> {
+  async forChannel(channelId: string, skus: string[], read: { consistency?: ReadConsistency | null; afterSequence?: string; reads?: Reads } = {}): Promise<AvailabilityEntry[]> {
     const v = parseInput(argsSchema, { channelId, skus, consistency: read.consistency ?? 'EVENTUAL' });
     try {
       if (this.readModel && (await this.caughtUp(this.readModel, v.consistency, read.afterSequence))) {
@@ -76,7 +79,9 @@ export class AvailabilityService {
         }
       }
       this.readModel?.countDatabase(v.skus.length);
-      return await this.fromDatabase(v.channelId, v.skus, v.consistency === 'READ_YOUR_WRITES');
+      // READ_YOUR_WRITES means every change committed before the call, whoever made it: only the primary has them all.
+      const fresh = v.consistency === 'READ_YOUR_WRITES';
+      return await this.fromDatabase(v.channelId, v.skus, fresh, !fresh && read.reads ? read.reads : primaryReads(this.ds));
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       return this.fromSnapshots(v.channelId, v.skus);
@@ -90,16 +95,17 @@ export class AvailabilityService {
     return Promise.resolve(true);
   }
 
-  /** @param fresh read the channel's rule and set-asides again rather than as kept for AVAILABILITY_RULE_SETTLE_MS */
-  private async fromDatabase(channelId: string, skus: string[], fresh = false): Promise<(ChannelAvailability | null)[]> {
-    // Taken before reading: the figure is at least as new as this.
-    const asOf = new Date();
+  /**
+   * @param fresh read the channel's rule and set-asides again rather than as kept for AVAILABILITY_RULE_SETTLE_MS
+   * @param reads where items and levels are read (the channel's rule and set-asides: the primary, cached)
+   */
+  private async fromDatabase(channelId: string, skus: string[], fresh: boolean, reads: Reads): Promise<(ChannelAvailability | null)[]> {
     const rule = await this.replicas.channelRule(channelId, fresh);
     if (!rule) throw new NotFoundError('Channel', channelId);
     const sources = rule.sources.filter((s) => s.status === 'ACTIVE');
-    const [items, levels, withheld, held] = await Promise.all([
-      itemStore.findBySkus(this.ds.manager, skus),
-      stockLevelStore.findAt(this.ds.manager, skus, sources.map((s) => s.locationId), new Date()),
+    const [[items, levels, asOf], withheld, held] = await Promise.all([
+      // asOf: the read's (taken before reading on the primary; a replica's proven position otherwise): the figure is at least as new as this.
+      reads.run(async (r) => [...(await Promise.all([itemReads.findBySkus(r, skus), stockLevelReads.findAt(r, skus, sources.map((s) => s.locationId), new Date())])), r.asOf] as const),
       this.protection?.withheld(rule, skus),
       this.replicas.heldForOthers(channelId, skus, fresh),
     ]);

@@ -6,7 +6,8 @@ import { ConflictError, parseInput } from '../../../lib/errors.js';
 import { decodeCursor, MAX_PAGE_SIZE, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, skuSchema } from '../../../lib/validation.js';
 import { InventoryItemEntity } from '../data/item.entity.js';
-import { itemStore } from '../data/item.store.js';
+import { itemReads, itemStore } from '../data/item.store.js';
+import type { Reads } from '../../../lib/read-replicas.js';
 
 export const skuListSchema = z.array(skuSchema).min(1).max(MAX_PAGE_SIZE);
 
@@ -31,17 +32,17 @@ export class ItemService {
   constructor(private readonly ds: DataSource) {}
 
   /** Items for the given SKUs, in key order, null where none exists (the loader's batch function). */
-  async bySkus(skus: readonly string[]): Promise<(InventoryItemEntity | null)[]> {
-    return oneByKey(skus, await itemStore.findBySkus(this.ds.manager, skus), (r) => r.sku);
+  async bySkus(reads: Reads, skus: readonly string[]): Promise<(InventoryItemEntity | null)[]> {
+    return oneByKey(skus, await reads.run((r) => itemReads.findBySkus(r, skus)), (r) => r.sku);
   }
 
   /**
    * @throws BadUserInputError for a bad page size or cursor
    */
-  async list(first: number | null | undefined, after: string | null | undefined): Promise<Connection<InventoryItemEntity>> {
+  async list(reads: Reads, first: number | null | undefined, after: string | null | undefined): Promise<Connection<InventoryItemEntity>> {
     const size = assertPageSize(first);
     const afterSku = after ? String(decodeCursor(after, 1)[0]) : null;
-    const rows = await itemStore.page(this.ds.manager, size + 1, afterSku);
+    const rows = await reads.run((r) => itemReads.page(r, size + 1, afterSku));
     return toConnection(rows, size, (r) => [r.sku]);
   }
 

@@ -1,13 +1,13 @@
-import type { DataSource } from 'typeorm';
+import type { Reads } from '../../../lib/read-replicas.js';
 import { z } from 'zod';
 import { manyByKey, oneByKey } from '../../../lib/batch.js';
 import { parseInput } from '../../../lib/errors.js';
 import { decodeCursor, MAX_PAGE_SIZE, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, idSchema, skuSchema } from '../../../lib/validation.js';
 import type { StockLevelEntity } from '../data/stock-level.entity.js';
-import { stockLevelStore, type StockTotals } from '../data/stock-level.store.js';
+import { stockLevelReads, type StockTotals } from '../data/stock-level.store.js';
 import type { StockMovementEntity } from '../data/stock-movement.entity.js';
-import { stockMovementStore } from '../data/stock-movement.store.js';
+import { stockMovementReads } from '../data/stock-movement.store.js';
 import type { TransferEntity } from '../data/transfer.entity.js';
 
 // idSchema lower-cases, so differently-cased spellings of one location id never split its stock.
@@ -72,33 +72,36 @@ function parseLocationPage(args: LocationStockArgs) {
   };
 }
 
+/**
+ * What the API shows of stock: levels, totals, ledgers, transfers. Every read runs where the
+ * request's `Reads` sends it (a read replica that includes the caller's writes, or the primary).
+ */
 export class StockService {
-  constructor(private readonly ds: DataSource) {}
 
   /** Every level of each SKU, ordered by location id, in key order (the loader's batch function). */
-  async levelsBySkus(skus: readonly string[]): Promise<StockLevelEntity[][]> {
-    return manyByKey(skus, await stockLevelStore.findBySkus(this.ds.manager, skus, new Date()), (l) => l.sku);
+  async levelsBySkus(reads: Reads, skus: readonly string[]): Promise<StockLevelEntity[][]> {
+    return manyByKey(skus, await reads.run((r) => stockLevelReads.findBySkus(r, skus, new Date())), (l) => l.sku);
   }
 
   /** Quantities summed over every location, in key order; zero for SKUs never stocked. */
-  async totalsBySkus(skus: readonly string[]): Promise<StockTotals[]> {
-    const totals = oneByKey(skus, await stockLevelStore.totalsBySkus(this.ds.manager, skus, new Date()), (t) => t.sku);
+  async totalsBySkus(reads: Reads, skus: readonly string[]): Promise<StockTotals[]> {
+    const totals = oneByKey(skus, await reads.run((r) => stockLevelReads.totalsBySkus(r, skus, new Date())), (t) => t.sku);
     return totals.map((t) => t ?? ZERO_TOTALS);
   }
 
   /**
    * @throws BadUserInputError for a malformed SKU or location id
    */
-  async level(sku: string, locationId: string): Promise<StockLevelEntity | null> {
+  async level(reads: Reads, sku: string, locationId: string): Promise<StockLevelEntity | null> {
     const key = parseInput(levelKeySchema, { sku, locationId });
-    return stockLevelStore.find(this.ds.manager, key, new Date());
+    return reads.run((r) => stockLevelReads.find(r, key, new Date()));
   }
 
   /**
    * A page of levels per key (the loader's batch function): one query per distinct arguments, for
    * all the locations asking with them. Bad arguments fail only the keys that carry them.
    */
-  async pagesAtLocations(keys: readonly LocationStockKey[]): Promise<(Connection<StockLevelEntity> | Error)[]> {
+  async pagesAtLocations(reads: Reads, keys: readonly LocationStockKey[]): Promise<(Connection<StockLevelEntity> | Error)[]> {
     const out: (Connection<StockLevelEntity> | Error)[] = new Array(keys.length);
     await Promise.all(
       groupByArgs(keys).map(async ({ args, indexes }) => {
@@ -111,12 +114,8 @@ export class StockService {
         }
         // References keep the id as sent; stored ids are lower-case.
         const locationIds = indexes.map((i) => keys[i].locationId.toLowerCase());
-        const rows = await stockLevelStore.firstPerLocation(
-          this.ds.manager,
-          [...new Set(locationIds)],
-          { skus: page.skus, afterSku: page.afterSku },
-          page.size + 1,
-          new Date(),
+        const rows = await reads.run((r) =>
+          stockLevelReads.firstPerLocation(r, [...new Set(locationIds)], { skus: page.skus, afterSku: page.afterSku }, page.size + 1, new Date()),
         );
         manyByKey(locationIds, rows, (r) => r.locationId).forEach((levels, j) => {
           out[indexes[j]] = toConnection(levels, page.size, (r) => [r.sku]);
@@ -130,21 +129,21 @@ export class StockService {
    * One level's ledger, oldest first.
    * @throws BadUserInputError for a malformed SKU or location id, a bad page size or cursor
    */
-  async movements(args: { sku: string; locationId: string; since?: Date | null; first?: number | null; after?: string | null }): Promise<Connection<StockMovementEntity>> {
+  async movements(reads: Reads, args: { sku: string; locationId: string; since?: Date | null; first?: number | null; after?: string | null }): Promise<Connection<StockMovementEntity>> {
     const v = parseInput(movementsPageSchema, args);
     const size = assertPageSize(args.first, 50);
     const afterSeq = args.after ? String(decodeCursor(args.after, 1)[0]) : null;
-    const rows = await stockMovementStore.page(this.ds.manager, { sku: v.sku, locationId: v.locationId, since: v.since ?? null, afterSeq }, size + 1);
+    const rows = await reads.run((r) => stockMovementReads.page(r, { sku: v.sku, locationId: v.locationId, since: v.since ?? null, afterSeq }, size + 1));
     return toConnection(rows, size, (m) => [m.seq]);
   }
 
   /** Transfers for the given ids, in key order (the loader's batch function). */
-  async transfersByIds(ids: readonly string[]): Promise<(TransferEntity | null)[]> {
-    return oneByKey(ids, await stockMovementStore.findTransfers(this.ds.manager, ids), (t) => t.id);
+  async transfersByIds(reads: Reads, ids: readonly string[]): Promise<(TransferEntity | null)[]> {
+    return oneByKey(ids, await reads.run((r) => stockMovementReads.findTransfers(r, ids)), (t) => t.id);
   }
 
   /** Movements for the given ids, in key order (the loader's batch function). */
-  async movementsByIds(ids: readonly string[]): Promise<(StockMovementEntity | null)[]> {
-    return oneByKey(ids, await stockMovementStore.findByIds(this.ds.manager, ids), (m) => m.id);
+  async movementsByIds(reads: Reads, ids: readonly string[]): Promise<(StockMovementEntity | null)[]> {
+    return oneByKey(ids, await reads.run((r) => stockMovementReads.findByIds(r, ids)), (m) => m.id);
   }
 }

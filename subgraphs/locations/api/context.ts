@@ -10,5 +10,5 @@ export interface LocationsContext extends BaseContext {
 
 export function createContext(ds: DataSource) {
   const locations = new LocationService(ds);
-  return (base: BaseContext): LocationsContext => ({ ...base, locations, loaders: createLoaders(locations) });
+  return (base: BaseContext): LocationsContext => ({ ...base, locations, loaders: createLoaders(locations, base.reads) });
 }

@@ -1,5 +1,6 @@
 import { In, type EntityManager, type SelectQueryBuilder } from 'typeorm';
 import { LocationEntity, type LocationStatus, type LocationType } from './location.entity.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 
 export interface LocationFilter {
   types?: LocationType[] | null;
@@ -91,4 +92,13 @@ export const locationStore = {
   count(tx: EntityManager): Promise<number> {
     return tx.count(LocationEntity);
   },
+};
+
+/** Location queries that may run on a read replica (lib/read-replicas.ts): what the API shows. Updates lock on the primary (`findForUpdate`). */
+export const locationReads = {
+  findByIds: (r: ReadSide, ids: readonly string[]) => locationStore.findByIds(r.manager, ids),
+  findByCodes: (r: ReadSide, codes: readonly string[]) => locationStore.findByCodes(r.manager, codes),
+  page: (r: ReadSide, filter: LocationFilter, limit: number, afterCode: string | null) => locationStore.page(r.manager, filter, limit, afterCode),
+  nearby: (r: ReadSide, point: { latitude: number; longitude: number }, radiusKm: number, box: BoundingBox, filter: LocationFilter, limit: number) =>
+    locationStore.nearby(r.manager, point, radiusKm, box, filter, limit),
 };

@@ -9,7 +9,8 @@ import { outboxStore } from '../../../lib/outbox.js';
 import { decodeCursor, toConnection, type Connection } from '../../../lib/pagination.js';
 import { assertPageSize, codeSchema, timezoneSchema } from '../../../lib/validation.js';
 import { LOCATION_STATUSES, LOCATION_TYPES, LocationEntity } from '../data/location.entity.js';
-import { locationStore, type BoundingBox, type LocationFilter } from '../data/location.store.js';
+import { locationReads, locationStore, type BoundingBox, type LocationFilter } from '../data/location.store.js';
+import type { Reads } from '../../../lib/read-replicas.js';
 
 const latitude = z.number().min(-90).max(90);
 const longitude = z.number().min(-180).max(180);
@@ -119,34 +120,34 @@ export class LocationService {
   constructor(private readonly ds: DataSource) {}
 
   /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
-  async byIds(ids: readonly string[]): Promise<(LocationEntity | null)[]> {
-    return oneByKey(ids, await locationStore.findByIds(this.ds.manager, ids), (r) => r.id);
+  async byIds(reads: Reads, ids: readonly string[]): Promise<(LocationEntity | null)[]> {
+    return oneByKey(ids, await reads.run((r) => locationReads.findByIds(r, ids)), (r) => r.id);
   }
 
-  async byCodes(codes: readonly string[]): Promise<(LocationEntity | null)[]> {
-    return oneByKey(codes, await locationStore.findByCodes(this.ds.manager, codes), (r) => r.code);
+  async byCodes(reads: Reads, codes: readonly string[]): Promise<(LocationEntity | null)[]> {
+    return oneByKey(codes, await reads.run((r) => locationReads.findByCodes(r, codes)), (r) => r.code);
   }
 
   /**
    * @throws BadUserInputError for a bad filter, page size or cursor
    */
-  async list(filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<LocationEntity>> {
+  async list(reads: Reads, filter: unknown, first: number | null | undefined, after: string | null | undefined): Promise<Connection<LocationEntity>> {
     const f = parseInput(filterSchema, filter, 'filter') ?? {};
     const size = assertPageSize(first);
     const afterCode = after ? String(decodeCursor(after, 1)[0]) : null;
-    const rows = await locationStore.page(this.ds.manager, f as LocationFilter, size + 1, afterCode);
+    const rows = await reads.run((r) => locationReads.page(r, f as LocationFilter, size + 1, afterCode));
     return toConnection(rows, size, (r) => [r.code]);
   }
 
   /**
    * @throws BadUserInputError for coordinates out of range, a radius not in (0, 20000] km or a bad page size
    */
-  async nearby(args: { latitude: number; longitude: number; radiusKm: number; filter?: unknown; first?: number | null }) {
+  async nearby(reads: Reads, args: { latitude: number; longitude: number; radiusKm: number; filter?: unknown; first?: number | null }) {
     const point = parseInput(nearbySchema, args);
     const f = parseInput(filterSchema, args.filter, 'filter') ?? {};
     const size = assertPageSize(args.first);
     const box = boundingBox(point.latitude, point.longitude, point.radiusKm);
-    return locationStore.nearby(this.ds.manager, point, point.radiusKm, box, f as LocationFilter, size);
+    return reads.run((r) => locationReads.nearby(r, point, point.radiusKm, box, f as LocationFilter, size));
   }
 
   /**

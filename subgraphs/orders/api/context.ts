@@ -53,5 +53,5 @@ export function callerOf(ctx: OrdersContext): Caller {
 /** `runtime.cfg` is the configuration the subgraph was started with (tests start it with their own). */
 export function createContext(ds: DataSource, runtime?: { cfg: Config }) {
   const orders = createOrderService(ds, runtime?.cfg ?? config());
-  return (base: BaseContext): OrdersContext => ({ ...base, orders, loaders: createLoaders(orders) });
+  return (base: BaseContext): OrdersContext => ({ ...base, orders, loaders: createLoaders(orders, base.reads) });
 }

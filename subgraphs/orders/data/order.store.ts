@@ -1,5 +1,6 @@
 import { In, type EntityManager } from 'typeorm';
 import { affectedRows } from '../../../lib/db.js';
+import type { ReadSide } from '../../../lib/read-replicas.js';
 import { OrderEntity, OrderLineEntity, OrderOperationEntity, OrderStatusChangeEntity } from './order.entity.js';
 import { type OperationKind, type OrderStatus } from '../domain/order-vocabulary.js';
 
@@ -218,4 +219,17 @@ export const orderStore = {
     }
     return qb.orderBy('o.created_at', 'DESC').addOrderBy('o.id', 'DESC').limit(limit).getMany();
   },
+};
+
+/**
+ * Order queries that may run on a read replica (lib/read-replicas.ts): orders, lines and history as
+ * the API shows them, open quantities per SKU. The workflow, recovery and sweeper read and lock on
+ * the primary, in their transactions.
+ */
+export const orderReads = {
+  findByIds: (r: ReadSide, ids: readonly string[]) => orderStore.findByIds(r.manager, ids),
+  linesOf: (r: ReadSide, orderIds: readonly string[]) => orderStore.linesOf(r.manager, orderIds),
+  historyOf: (r: ReadSide, orderIds: readonly string[]) => orderStore.historyOf(r.manager, orderIds),
+  openQuantities: (r: ReadSide, skus: readonly string[]) => orderStore.openQuantities(r.manager, skus),
+  page: (r: ReadSide, filter: OrderFilter, limit: number, after: OrderKey | null) => orderStore.page(r.manager, filter, limit, after),
 };

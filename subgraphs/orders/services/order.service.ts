@@ -10,7 +10,8 @@ import { OrderEntity, OrderLineEntity, type OrderStatusChangeEntity } from '../d
 import { type OrderSourcing, type OrderStatus } from '../domain/order-vocabulary.js';
 import { fulfilSchema, placeOrderSchema, planFulfil, planReturn, returnSchema } from '../domain/order-rules.js';
 import { requestHash } from '../../../contracts/idempotency.js';
-import { orderStore, type OrderKey } from '../data/order.store.js';
+import { orderReads, orderStore, type OrderKey } from '../data/order.store.js';
+import type { Reads } from '../../../lib/read-replicas.js';
 import { OrderRecovery } from './order-recovery.service.js';
 import { OrderWorkflow } from './order-workflow.js';
 
@@ -75,23 +76,23 @@ export class OrderService {
   }
 
   /** Rows for the given ids, in key order, null where none exists (the loader's batch function). */
-  async byIds(ids: readonly string[]): Promise<(OrderEntity | null)[]> {
-    return oneByKey(ids, await orderStore.findByIds(this.ds.manager, ids), (o) => o.id);
+  async byIds(reads: Reads, ids: readonly string[]): Promise<(OrderEntity | null)[]> {
+    return oneByKey(ids, await reads.run((r) => orderReads.findByIds(r, ids)), (o) => o.id);
   }
 
   /** Each order's lines by line number. */
-  async linesOf(orderIds: readonly string[]): Promise<OrderLineEntity[][]> {
-    return manyByKey(orderIds, await orderStore.linesOf(this.ds.manager, orderIds), (l) => l.orderId);
+  async linesOf(reads: Reads, orderIds: readonly string[]): Promise<OrderLineEntity[][]> {
+    return manyByKey(orderIds, await reads.run((r) => orderReads.linesOf(r, orderIds)), (l) => l.orderId);
   }
 
   /** Each order's status changes, oldest first. */
-  async historyOf(orderIds: readonly string[]): Promise<OrderStatusChangeEntity[][]> {
-    return manyByKey(orderIds, await orderStore.historyOf(this.ds.manager, orderIds), (h) => h.orderId);
+  async historyOf(reads: Reads, orderIds: readonly string[]): Promise<OrderStatusChangeEntity[][]> {
+    return manyByKey(orderIds, await reads.run((r) => orderReads.historyOf(r, orderIds)), (h) => h.orderId);
   }
 
   /** Units of each SKU on open orders (PENDING, CONFIRMED, PARTIALLY_FULFILLED) not shipped or cancelled, in key order. */
-  async openQuantities(skus: readonly string[]): Promise<number[]> {
-    const rows = oneByKey(skus, await orderStore.openQuantities(this.ds.manager, skus), (r) => r.sku);
+  async openQuantities(reads: Reads, skus: readonly string[]): Promise<number[]> {
+    const rows = oneByKey(skus, await reads.run((r) => orderReads.openQuantities(r, skus)), (r) => r.sku);
     return rows.map((r) => r?.quantity ?? 0);
   }
 
@@ -99,11 +100,11 @@ export class OrderService {
    * Orders newest first, optionally of one channel, in one status, or created at or after `since`.
    * @throws BadUserInputError for a malformed channel id, a bad page size or cursor
    */
-  async list(args: OrderListArgs): Promise<Connection<OrderEntity>> {
+  async list(reads: Reads, args: OrderListArgs): Promise<Connection<OrderEntity>> {
     const channelId = args.channelId == null ? null : assertId(args.channelId, 'channelId');
     const size = assertPageSize(args.first);
     const after = args.after ? parseOrderCursor(args.after) : null;
-    const rows = await orderStore.page(this.ds.manager, { channelId, status: args.status, since: args.since }, size + 1, after);
+    const rows = await reads.run((r) => orderReads.page(r, { channelId, status: args.status, since: args.since }, size + 1, after));
     return toConnection(rows, size, orderCursor);
   }
 

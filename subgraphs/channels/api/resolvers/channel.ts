@@ -22,7 +22,7 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
     channel: (_: unknown, args: { id: string }, ctx: ChannelsContext) => ctx.loaders.channelById.load(assertId(args.id)),
     channelByCode: (_: unknown, args: { code: string }, ctx: ChannelsContext) => ctx.loaders.channelByCode.load(args.code),
     channels: (_: unknown, args: { filter?: unknown; first?: number; after?: string }, ctx: ChannelsContext) =>
-      ctx.channels.list(args.filter, args.first, args.after),
+      ctx.channels.list(ctx.reads, args.filter, args.first, args.after),
   },
   Mutation: {
     createChannel: (_: unknown, args: { input: CreateChannelInput }, ctx: ChannelsContext) =>
@@ -46,7 +46,7 @@ export const channelResolvers: GraphQLResolverMap<ChannelsContext> = {
       allowSplitShipments: c.allowSplitShipments,
       protection: c.protection,
     }),
-    setAsides: (c: ChannelWithSources, args: { first?: number; after?: string }, ctx: ChannelsContext) => ctx.setAsides.list(c.id, args.first, args.after),
+    setAsides: (c: ChannelWithSources, args: { first?: number; after?: string }, ctx: ChannelsContext) => ctx.setAsides.list(ctx.reads, c.id, args.first, args.after),
   },
   AllocationRule: {
     sources: (r: AllocationRuleParent, _: unknown, ctx: ChannelsContext) =>

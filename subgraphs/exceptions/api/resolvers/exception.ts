@@ -11,9 +11,9 @@ const evidenceFirst = z.number().int().min(1).max(100);
 export const exceptionResolvers = {
   Query: {
     exceptions: (_: unknown, args: { filter?: unknown; first?: number; after?: string | null }, ctx: ExceptionsContext) =>
-      ctx.exceptions.list(args.filter, args.first, args.after),
+      ctx.exceptions.list(args.filter, args.first, args.after, ctx.reads),
     exception: (_: unknown, args: { id: string }, ctx: ExceptionsContext) => ctx.loaders.exceptionById.load(assertId(args.id)),
-    exceptionCounts: (_: unknown, args: { filter?: unknown }, ctx: ExceptionsContext) => ctx.exceptions.counts(args.filter),
+    exceptionCounts: (_: unknown, args: { filter?: unknown }, ctx: ExceptionsContext) => ctx.exceptions.counts(args.filter, ctx.reads),
     exceptionWebhooks: (_: unknown, _args: unknown, ctx: ExceptionsContext) => ctx.webhooks.list(),
   },
   Mutation: {

@@ -13,7 +13,7 @@ export const itemResolvers = {
     inventoryItems: (_: unknown, args: { skus: string[] }, ctx: InventoryContext) =>
       Promise.all(parseInput(skuListSchema, args.skus, 'skus').map((sku) => ctx.loaders.itemBySku.load(sku))),
     inventoryItemsPage: (_: unknown, args: { first?: number; after?: string }, ctx: InventoryContext) =>
-      ctx.items.list(args.first, args.after),
+      ctx.items.list(ctx.reads, args.first, args.after),
   },
   Mutation: {
     createInventoryItem: (_: unknown, args: { input: CreateInventoryItemInput }, ctx: InventoryContext) =>

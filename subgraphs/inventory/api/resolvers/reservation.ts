@@ -11,7 +11,7 @@ export const reservationResolvers = {
   Query: {
     reservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.reservationById.load(assertId(args.id)),
     availability: (_: unknown, args: { channelId: string; skus: string[]; consistency?: ReadConsistency | null }, ctx: InventoryContext) =>
-      ctx.availability.forChannel(args.channelId, args.skus, { consistency: args.consistency }),
+      ctx.availability.forChannel(args.channelId, args.skus, { consistency: args.consistency, reads: ctx.reads }),
   },
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx)),

@@ -16,12 +16,12 @@ export const locationRef = (id: string) => ({ __typename: 'Location' as const, i
 export const stockResolvers = {
   Query: {
     stockLevel: (_: unknown, args: { sku: string; locationId: string }, ctx: InventoryContext) =>
-      ctx.stock.level(args.sku, args.locationId),
+      ctx.stock.level(ctx.reads, args.sku, args.locationId),
     stockMovements: (
       _: unknown,
       args: { sku: string; locationId: string; since?: Date | null; first?: number | null; after?: string | null },
       ctx: InventoryContext,
-    ) => ctx.stock.movements(args),
+    ) => ctx.stock.movements(ctx.reads, args),
     transfer: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.transferById.load(assertId(args.id)),
   },
   Mutation: {

@@ -10,12 +10,12 @@ export const locationResolvers: GraphQLResolverMap<LocationsContext> = {
     location: (_: unknown, args: { id: string }, ctx: LocationsContext) => ctx.loaders.locationById.load(assertId(args.id)),
     locationByCode: (_: unknown, args: { code: string }, ctx: LocationsContext) => ctx.loaders.locationByCode.load(args.code),
     locations: (_: unknown, args: { filter?: unknown; first?: number; after?: string }, ctx: LocationsContext) =>
-      ctx.locations.list(args.filter, args.first, args.after),
+      ctx.locations.list(ctx.reads, args.filter, args.first, args.after),
     nearbyLocations: (
       _: unknown,
       args: { latitude: number; longitude: number; radiusKm: number; filter?: unknown; first?: number },
       ctx: LocationsContext,
-    ) => ctx.locations.nearby(args),
+    ) => ctx.locations.nearby(ctx.reads, args),
   },
   Mutation: {
     createLocation: (_: unknown, args: { input: never }, ctx: LocationsContext) => ctx.locations.create(args.input),

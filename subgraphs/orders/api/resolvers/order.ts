@@ -10,7 +10,7 @@ export const orderResolvers: GraphQLResolverMap<OrdersContext> = {
   DateTime,
   Query: {
     order: (_: unknown, args: { id: string }, ctx: OrdersContext) => ctx.loaders.orderById.load(assertId(args.id)),
-    orders: (_: unknown, args: OrderListArgs, ctx: OrdersContext) => ctx.orders.list(args),
+    orders: (_: unknown, args: OrderListArgs, ctx: OrdersContext) => ctx.orders.list(ctx.reads, args),
   },
   Mutation: {
     placeOrder: (_: unknown, args: { input: unknown }, ctx: OrdersContext) => ctx.orders.place(args.input, callerOf(ctx)),
