@@ -130,7 +130,7 @@ describe('DEAD_LETTER', () => {
     expect(await openSubjects('DEAD_LETTER', ebay.channelId)).toEqual([]);
   });
 
-  it('names a refused call by the marketplace\'s code and a push that ran out of tries by its last failure; a later push of the SKU clears it', async () => {
+  it('names a refused call by the marketplace\'s code and a push that ran out of tries by its last failure; the latter is sent again by itself once the marketplace accepts a push, the refused one waits for a replay', async () => {
     const ebay = await quietChannel();
     const [refused, failing] = [await w.item(), await w.item()];
     // Every call of the account (intake polls too) answered 400 until the dead letter is there.
@@ -148,11 +148,18 @@ describe('DEAD_LETTER', () => {
     expect(exhausted).toMatchObject({ cause: 'HTTP_503', units: 6 });
     expect((await deadLettersOf(ebay.channelId, failing))[0]).toMatchObject({ code: 'RETRIES_EXHAUSTED' });
 
-    // The next change of the SKU is pushed (a dead-lettered SKU is never skipped as unchanged): the marketplace holds it, the problem ends.
-    await w.receive(failing, store, 1);
+    // The marketplace answers again: once it accepts a push of the channel (another SKU's), what ran
+    // out of tries is sent again with its current quantity, though that SKU did not change.
+    await w.receive(await w.item(), store, 2);
     const ended = await signalled('DEAD_LETTER', `${ebay.channelId}:${failing}`, 2, 'CLEARED');
     expect(ended[1]).toMatchObject({ state: 'CLEARED', cause: 'HTTP_503', sku: failing });
-    expect(sim.quantity('EBAY', ebay.account, failing)).toBe(7);
+    expect(sim.quantity('EBAY', ebay.account, failing)).toBe(6);
+    // Replayed: no longer an open dead letter.
+    expect(await deadLettersOf(ebay.channelId, failing)).toEqual([]);
+    // What the marketplace refused is not sent again by itself: it waits for a replay.
+    expect((await deadLettersOf(ebay.channelId, refused))[0]).toMatchObject({ code: '25709', replayedAt: null });
+    expect(await openSubjects('DEAD_LETTER', ebay.channelId)).toEqual([`${ebay.channelId}:${refused}`]);
+    expect(sim.quantity('EBAY', ebay.account, refused)).not.toBe(4);
   });
 
   it("ends a channel's dead-letter problems when it is disconnected: nothing is left to replay", async () => {

@@ -330,9 +330,10 @@ export const marketplaceStore = {
   },
 
   /** Open (not replayed) dead letters of a channel, optionally only the given ids; locked for the replay. */
-  openDeadLettersForUpdate(tx: EntityManager, channelId: string, ids: readonly string[] | null): Promise<DeadLetterEntity[]> {
+  /** The channel's dead letters not replayed yet (of `ids`, or all; with `code` only, when given), locked. */
+  openDeadLettersForUpdate(tx: EntityManager, channelId: string, ids: readonly string[] | null, code?: string): Promise<DeadLetterEntity[]> {
     return tx.find(DeadLetterEntity, {
-      where: { channelId, replayedAt: IsNull(), ...(ids ? { id: In([...ids]) } : {}) },
+      where: { channelId, replayedAt: IsNull(), ...(ids ? { id: In([...ids]) } : {}), ...(code ? { code } : {}) },
       lock: { mode: 'pessimistic_write' },
     });
   },

@@ -33,6 +33,9 @@ import { connectionProblemCodeSchema, type ConnectionProblemCode } from './secre
 /** How long setting a connection waits for a channel its replica does not hold yet. */
 const REPLICA_WAIT_MS = 3000;
 
+/** The code of a dead letter whose push ran out of tries (rather than being refused by the marketplace). */
+export const RETRIES_EXHAUSTED = 'RETRIES_EXHAUSTED';
+
 export const LAG_WINDOW_MS = 15 * 60 * 1000;
 
 const settingsSchema = z
@@ -355,13 +358,28 @@ export class MarketplaceService {
     const v = parseInput(replaySchema, input);
     const [connection] = (await this.resolvedConnections()).filter((c) => c.channelId === v.channelId);
     if (!connection) throw new NotFoundError('MarketplaceConnection', v.channelId);
+    return this.replay(connection, v.ids ?? null);
+  }
+
+  /**
+   * Replays the channel's pushes that ran out of tries (RETRIES_EXHAUSTED: the marketplace was
+   * unreachable, timed out or failed), not those it refused: the pusher calls it once the
+   * marketplace accepts a push of the channel again, so an outage longer than the tries leaves no
+   * SKU stale until somebody replays it.
+   */
+  replayExhausted(connection: ResolvedConnection): Promise<DeadLetterEntity[]> {
+    return this.replay(connection, null, RETRIES_EXHAUSTED);
+  }
+
+  private async replay(connection: ResolvedConnection, ids: readonly string[] | null, code?: string): Promise<DeadLetterEntity[]> {
     const replayed = await this.ds.transaction(async (tx) => {
-      const open = await marketplaceStore.openDeadLettersForUpdate(tx, connection.channelId, v.ids ?? null);
+      const open = await marketplaceStore.openDeadLettersForUpdate(tx, connection.channelId, ids, code);
       const now = new Date();
       await marketplaceStore.markReplayed(tx, open.map((d) => d.id), now);
       await marketplaceStore.markPending(tx, open.map((d) => ({ channelId: d.channelId, sku: d.sku, seq: '' })), now);
       return open.map((d) => Object.assign(d, { replayedAt: now }));
     });
+    if (!replayed.length) return replayed;
     // After the commit: a crash here leaves the SKUs pending, and the next resync queues them.
     await this.queues.enqueuePushes(
       connection.kind,

@@ -15,7 +15,7 @@ import {
   type QuantityUpdate,
 } from '../connectors/types.js';
 import { deadLetterCause, type PushFailure } from '../domain/problem-rules.js';
-import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
+import { RETRIES_EXHAUSTED, type MarketplaceService, type ResolvedConnection } from './marketplace.service.js';
 import type { PushedMark } from '../data/marketplace.store.js';
 import { pushJobSchema, pushQueueName, type MarketplaceQueues, type PushJob } from './queues.js';
 import { RateBucket } from './rate-bucket.js';
@@ -105,6 +105,10 @@ export class AccountPusher {
   private readonly token = randomUUID();
   private loop: Promise<void> | undefined;
   private bucket: RateBucket | undefined;
+  /** Channels with pushes that ran out of tries here since their last look (resendExhausted). */
+  private readonly exhausted = new Set<string>();
+  /** Channels whose dead letters this worker looked at once (resendExhausted). */
+  private readonly checked = new Set<string>();
 
   constructor(
     readonly kind: MarketplaceKind,
@@ -342,6 +346,7 @@ export class AccountPusher {
     }
     await this.settlePushed(connection, pushed, mark);
     for (const item of pushed) await this.complete(item.job, 'pushed');
+    if (pushed.length) await this.resendExhausted(connection);
     if (refused.length) await this.deadLetter(channelId, refused, { itemRefused: true });
     if (retryable.length) await this.retry(channelId, retryable);
   }
@@ -395,10 +400,27 @@ export class AccountPusher {
     if (last.length) {
       await this.deadLetter(
         channelId,
-        last.map(({ item, failure }) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${failure.message}`, code: 'RETRIES_EXHAUSTED', cause: deadLetterCause(this.kind, failure) })),
+        last.map(({ item, failure }) => ({ item, message: `gave up after ${this.deps.attempts} tries: ${failure.message}`, code: RETRIES_EXHAUSTED, cause: deadLetterCause(this.kind, failure) })),
         { itemRefused: false },
       );
+      this.exhausted.add(channelId);
     }
+  }
+
+  /**
+   * Once the marketplace accepts a push of the channel again, the channel's pushes that ran out of
+   * tries (it was down, timed out or failed) are sent again with their SKUs' current quantities, as a
+   * replay would: an outage longer than the tries leaves no SKU stale until somebody replays it.
+   * Refused pushes stay dead letters. Each channel is looked at once after this worker starts too
+   * (letters an earlier process left), then only after a push of it ran out of tries here.
+   */
+  private async resendExhausted(connection: ResolvedConnection): Promise<void> {
+    const { channelId } = connection;
+    if (this.checked.has(channelId) && !this.exhausted.has(channelId)) return;
+    this.checked.add(channelId);
+    this.exhausted.delete(channelId);
+    const replayed = await this.deps.service.replayExhausted(connection);
+    if (replayed.length) this.log.info({ channelId, count: replayed.length }, 'the marketplace accepts pushes again: the pushes that ran out of tries are sent again');
   }
 
   /**
