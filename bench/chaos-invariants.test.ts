@@ -111,8 +111,10 @@ describe('marketplaces', () => {
   it('passes marketplaces holding our available-to-sell and fails one behind or missing a SKU', () => {
     const ours = new Map([['A', 3], ['B', 0]]);
     expect(checkMarketplaces([{ channel: 'AMAZON-UK', ours, theirs: new Map([['A', 3], ['B', 0]]) }]).violations).toBe(0);
-    const r = checkMarketplaces([{ channel: 'AMAZON-UK', ours, theirs: new Map([['A', 4]]) }]);
-    expect(r).toMatchObject({ checked: 2, violations: 2 });
-    expect(r.examples).toEqual(['AMAZON-UK A: marketplace shows 4, our available-to-sell is 3', 'AMAZON-UK B: marketplace shows nothing, our available-to-sell is 0']);
+    // Not listed there, and nothing to sell here: consistent.
+    expect(checkMarketplaces([{ channel: 'AMAZON-UK', ours, theirs: new Map([['A', 3]]) }]).violations).toBe(0);
+    const r = checkMarketplaces([{ channel: 'AMAZON-UK', ours: new Map([['A', 3], ['B', 0], ['C', 2]]), theirs: new Map([['A', 4]]) }]);
+    expect(r).toMatchObject({ checked: 3, violations: 2 });
+    expect(r.examples).toEqual(['AMAZON-UK A: marketplace shows 4, our available-to-sell is 3', 'AMAZON-UK C: marketplace shows nothing, our available-to-sell is 2']);
   });
 });

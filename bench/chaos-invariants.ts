@@ -161,6 +161,8 @@ export function checkMarketplaces(states: readonly MarketplaceState[]): Invarian
     for (const [sku, ours] of m.ours) {
       checked++;
       const theirs = m.theirs.get(sku);
+      // A SKU the marketplace does not list, and of which we have nothing to sell: neither side sells it.
+      if (theirs === undefined && ours === 0) continue;
       if (theirs !== ours) bad.push(`${m.channel} ${sku}: marketplace shows ${theirs ?? 'nothing'}, our available-to-sell is ${ours}`);
     }
   }
