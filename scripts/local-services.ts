@@ -243,19 +243,7 @@ export class RedisServer extends ChildServer {
     this.launch(this.opts.binary, ['--port', String(this.port), '--bind', '127.0.0.1', ...persistence, ...(this.opts.args ?? [])]);
     await waitUntil(
       `redis-server on port ${this.port}`,
-      async () => {
-        const client = new Redis({ port: this.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        // Refused until the server listens: the failed connect() says so; ioredis would also print it as an unhandled 'error'.
-        client.on('error', () => {});
-        try {
-          await client.connect();
-          return (await client.ping()) === 'PONG';
-        } catch {
-          return false;
-        } finally {
-          client.disconnect();
-        }
-      },
+      () => redisAnswers(this.port),
       this.exitedOutput,
     );
   }
@@ -353,4 +341,19 @@ export async function ensureLocalServices(
     throw err;
   }
   return { started, stop };
+}
+
+/** Whether a Redis server on 127.0.0.1:`port` answers a PING now (one try, no retries). */
+export async function redisAnswers(port: number): Promise<boolean> {
+  const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused until the server listens: the failed connect() says so; ioredis would also print it as an unhandled 'error'.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
 }

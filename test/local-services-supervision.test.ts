@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findBinary, RedisServer, restartDelay } from '../scripts/local-services.js';
+import { findBinary, redisAnswers, RedisServer, restartDelay } from '../scripts/local-services.js';
 import { waitFor } from './events.js';
 import { freePort } from './ports.js';
 
@@ -25,18 +24,7 @@ async function redisServer(): Promise<RedisServer> {
   return server;
 }
 
-async function answers(port: number): Promise<boolean> {
-  const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
+
 
 describe('local servers under supervision', () => {
   it('restarts a supervised server that is killed, on the same port, and says so', async () => {
@@ -45,7 +33,7 @@ describe('local servers under supervision', () => {
     server.supervise((line) => lines.push(line));
     const first = server.pid!;
     process.kill(first, 'SIGKILL');
-    await waitFor('the restarted server', async () => server.pid !== undefined && server.pid !== first && (await answers(server.port)), 30_000);
+    await waitFor('the restarted server', async () => server.pid !== undefined && server.pid !== first && (await redisAnswers(server.port)), 30_000);
     await waitFor('the line saying it is back', async () => lines.some((l) => l.startsWith('✔')), 30_000);
     expect(lines[0]).toMatch(new RegExp(`^↻ Redis on port ${server.port} exited \\(SIGKILL\\); restarting in 1 s$`));
   });
@@ -57,7 +45,7 @@ describe('local servers under supervision', () => {
     // Longer than the first restart's wait.
     await new Promise((r) => setTimeout(r, 1500));
     expect(server.pid).toBeUndefined();
-    expect(await answers(server.port)).toBe(false);
+    expect(await redisAnswers(server.port)).toBe(false);
   });
 
   it('does not restart a supervised server stopped on purpose, not even one whose restart was pending', async () => {
@@ -72,7 +60,7 @@ describe('local servers under supervision', () => {
     await server.stop();
     await new Promise((r) => setTimeout(r, 1500));
     expect(server.pid).toBeUndefined();
-    expect(await answers(server.port)).toBe(false);
+    expect(await redisAnswers(server.port)).toBe(false);
     expect(lines.filter((l) => l.startsWith('↻'))).toHaveLength(1);
   });
 
