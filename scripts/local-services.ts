@@ -177,10 +177,11 @@ export class MariaDbServer extends ChildServer {
   async initialise(): Promise<void> {
     const data = join(this.dir, 'data');
     if (existsSync(join(data, 'mysql'))) return;
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
     const installer = findBinary(['mariadb-install-db', 'mysql_install_db']);
     if (installer) {
-      await run(installer, ['--no-defaults', '--auth-root-authentication-method=normal', `--datadir=${data}`, `--user=${userInfo().username}`, '--skip-test-db'], { timeout: 120_000 });
+      // Temporary files in a folder of its own: another server's in the shared /tmp broke a bootstrap ("Error on delete of '/tmp/#sql-temptable-…'").
+      await run(installer, ['--no-defaults', '--auth-root-authentication-method=normal', `--datadir=${data}`, `--tmpdir=${join(this.dir, 'tmp')}`, `--user=${userInfo().username}`, '--skip-test-db'], { timeout: 120_000 });
     } else {
       await run(this.binary, ['--no-defaults', '--initialize-insecure', `--datadir=${data}`, `--user=${userInfo().username}`], { timeout: 120_000 });
     }
@@ -188,12 +189,14 @@ export class MariaDbServer extends ChildServer {
 
   /** Starts the server (again, on the same data) and waits until it accepts connections. */
   async start(): Promise<void> {
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
     this.launch(this.binary, [
       '--no-defaults',
       `--datadir=${join(this.dir, 'data')}`,
       `--port=${this.port}`,
       `--socket=${join(this.dir, 'sock')}`,
       `--pid-file=${join(this.dir, 'pid')}`,
+      `--tmpdir=${join(this.dir, 'tmp')}`,
       '--bind-address=127.0.0.1',
       `--user=${userInfo().username}`,
       ...(this.replication ? [`--server-id=${this.replication.serverId}`] : []),
