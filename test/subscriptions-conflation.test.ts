@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './events.js';
+import { waitFor, waitForReplicas } from './events.js';
 import { startStack, type Stack } from './stack.js';
 import { STOCK_CHANGED, stockOps } from './stock-subscriptions.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
@@ -22,6 +22,8 @@ beforeAll(async () => {
   stack = await startStack({ jobs: true, env: { SUBSCRIPTION_CLIENT_KEEPALIVE_MS: '300000' } });
   ids.locA = await createStore('Conflation Store A');
   ids.locB = await createStore('Conflation Store B');
+  // Inventory takes stock at a location once its replica of it is there.
+  await waitForReplicas(stack.subgraphs.inventory.dataSource, [ids.locA, ids.locB], []);
 });
 
 afterAll(async () => {
