@@ -65,6 +65,21 @@ describe('marketplace order intake', () => {
     await waitFor('intake marking it cancelled', async () => (await intakeRow(orderId))?.status === 'CANCELLED');
   });
 
+  it('tells the marketplace our available-to-sell again after it sold, though a cap kept ours unchanged (it had counted the sale down on its own)', async () => {
+    const capped = await w.marketplaceChannel('EBAY', [store]);
+    await w.replicated([store], [capped.channelId]);
+    await w.ok(`mutation($c: ID!, $i: AllocationRuleInput!) { setAllocationRule(channelId: $c, input: $i) { id } }`, { c: capped.channelId, i: { sources: [{ locationId: store, priority: 1 }], cap: 5 } });
+    const sku = await w.item();
+    await w.receive(sku, store, 20);
+    await waitFor('eBay showing the cap', async () => sim.quantity('EBAY', capped.account, sku) === 5, 60_000);
+    const { orderId } = sim.placeOrder('EBAY', capped.account, [{ sku, quantity: 2 }]);
+    // The marketplace shows 3 after its sale; ours is still the cap (18 left), and it is told so.
+    expect(sim.quantity('EBAY', capped.account, sku)).toBe(3);
+    await waitFor('the order placed', async () => (await ordersOf(capped.channelId)).some((o) => o.customerReference === orderId && o.status === 'CONFIRMED'), 60_000);
+    expect((await w.ats(capped.channelId, [sku])).get(sku)).toBe(5);
+    await waitFor('eBay showing the cap again', async () => sim.quantity('EBAY', capped.account, sku) === 5, 60_000);
+  }, 240_000); // a new channel's first sync, then intake and a push: on a loaded machine each can take tens of seconds
+
   it("releases a Walmart order's stock when the buyer cancels it there (polled by last modification)", async () => {
     const walmart = await w.marketplaceChannel('WALMART', [store]);
     await w.replicated([store], [walmart.channelId]);

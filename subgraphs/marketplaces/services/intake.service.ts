@@ -34,6 +34,11 @@ export interface IntakeConnection {
   signal?: AbortSignal;
   /** The marketplace throttled the last call: its bucket takes nothing for `ms` (Retry-After), in every process. */
   pause(ms: number): Promise<void>;
+  /**
+   * The marketplace lowered its own quantities of these SKUs when it sold them: they are pushed to it
+   * again, whatever it was last told (our available-to-sell may not have changed: a cap, a buffer).
+   */
+  resend(skus: readonly string[]): Promise<unknown>;
 }
 
 export interface IntakeOutcome {
@@ -205,6 +210,8 @@ export class OrderIntake {
     }
     // Orders recorded it but inventory has not answered yet: the next poll places it again under the same key, which settles it.
     if (placed.status === 'PENDING') return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
+    // Whatever became of it here, the marketplace counted the sale down on its own: it is told ours again.
+    await connection.resend([...new Set(lines.map((l) => l.sku!))]);
     if (placed.status !== 'REJECTED') {
       await this.acknowledge(connection, row);
       return done('PLACED', { orderId: placed.id });
