@@ -154,17 +154,18 @@ export function checkSubscribers(logs: readonly SubscriberLog[], committed: read
 }
 
 /** Every marketplace holds our final available-to-sell of every SKU its channel lists. */
-export function checkMarketplaces(states: readonly MarketplaceState[]): InvariantResult {
-  const bad: string[] = [];
-  let checked = 0;
-  for (const m of states) {
-    for (const [sku, ours] of m.ours) {
-      checked++;
-      const theirs = m.theirs.get(sku);
+/** Each listed SKU a marketplace does not show our available-to-sell of. */
+export function marketplaceMisses(states: readonly MarketplaceState[]): { channel: string; sku: string; ours: number; theirs: number | undefined }[] {
+  return states.flatMap((m) =>
+    [...m.ours]
+      .map(([sku, ours]) => ({ channel: m.channel, sku, ours, theirs: m.theirs.get(sku) }))
       // A SKU the marketplace does not list, and of which we have nothing to sell: neither side sells it.
-      if (theirs === undefined && ours === 0) continue;
-      if (theirs !== ours) bad.push(`${m.channel} ${sku}: marketplace shows ${theirs ?? 'nothing'}, our available-to-sell is ${ours}`);
-    }
-  }
+      .filter(({ ours, theirs }) => theirs !== ours && !(theirs === undefined && ours === 0)),
+  );
+}
+
+export function checkMarketplaces(states: readonly MarketplaceState[]): InvariantResult {
+  const checked = states.reduce((n, m) => n + m.ours.size, 0);
+  const bad = marketplaceMisses(states).map((x) => `${x.channel} ${x.sku}: marketplace shows ${x.theirs ?? 'nothing'}, our available-to-sell is ${x.ours}`);
   return result('every marketplace holds our final available-to-sell', checked, bad);
 }

@@ -73,3 +73,24 @@ export async function committedChanges(db: Connection, inventoryDb: string): Pro
   return rows.map((r) => ({ seq: Number(r.seq), sku: r.sku, locationId: r.location_id, version: Number(r.version) }));
 }
 
+
+/**
+ * What our records say of a SKU a marketplace does not show our quantity of: its sync state (what
+ * the marketplace was last told, and when) and the marketplace's orders of it that intake took in.
+ */
+export async function marketplaceRecords(db: Connection, marketplacesDb: string, channelId: string, sku: string): Promise<string> {
+  const [[state]] = await db.query<any[]>(
+    `SELECT pending, last_pushed_quantity, last_pushed_at, last_error, last_verified_at FROM \`${marketplacesDb}\`.marketplace_sync_state WHERE channel_id = ? AND sku = ?`,
+    [channelId, sku],
+  );
+  const [orders] = await db.query<any[]>(
+    `SELECT marketplace_order_id, status, placed_at, updated_at FROM \`${marketplacesDb}\`.marketplace_orders
+      WHERE channel_id = ? AND JSON_SEARCH(lines, 'one', ?, NULL, '$[*].sku') IS NOT NULL ORDER BY placed_at`,
+    [channelId, sku],
+  );
+  const time = (d: Date | null) => (d ? d.toISOString().slice(11, 23) : '-');
+  const told = state
+    ? `last told ${state.last_pushed_quantity ?? 'nothing'} at ${time(state.last_pushed_at)}${state.pending ? ', a push pending' : ''}${state.last_error ? `, last error "${state.last_error}"` : ''}, verified ${time(state.last_verified_at)}`
+    : 'no sync state';
+  return `${told}; ${orders.length} marketplace orders taken in${orders.length ? ` (${orders.map((o) => `${o.status} placed ${time(o.placed_at)} settled ${time(o.updated_at)}`).join(', ')})` : ''}`;
+}

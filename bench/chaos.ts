@@ -23,6 +23,7 @@ import {
   checkOrders,
   checkReserved,
   checkSubscribers,
+  marketplaceMisses,
   type CommittedChange,
   type ConfirmedOrder,
   type InvariantResult,
@@ -31,7 +32,7 @@ import {
   type ScarceSku,
   type SubscriberLog,
 } from './chaos-invariants.js';
-import { committedChanges, confirmedOrders, levelStates } from './chaos-state.js';
+import { committedChanges, confirmedOrders, levelStates, marketplaceRecords } from './chaos-state.js';
 import { atsOf, connectToSimulator } from './marketplaces.js';
 import { movementFeed, RECORD_MANY } from './movements.js';
 import { PLACE } from './orders.js';
@@ -318,18 +319,37 @@ async function retrying<T>(what: string, work: () => Promise<T>, timeoutMs = 120
 }
 
 /** Polls `check` until it holds or `timeoutMs` passes; whether it held. */
-async function settled(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits until `check` answers true, at most `timeoutMs`; an error is "not yet" (a service or the
+ * database still coming back). A string answer says how far it is: printed every 10 s with `what`.
+ */
+async function settled(what: string, check: () => Promise<boolean | string>, timeoutMs: number): Promise<boolean> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let told = started;
+  let status = 'not yet';
   for (;;) {
     try {
-      if (await check()) return true;
-    } catch {
-      // not yet (a service or the database still coming back)
+      const answer = await check();
+      if (answer === true) return true;
+      if (typeof answer === 'string') status = answer;
+    } catch (err) {
+      status = `not yet (${(err as Error).message.slice(0, 80)})`;
     }
     if (Date.now() > deadline) return false;
+    if (Date.now() - told >= 10_000) {
+      told = Date.now();
+      say(`  … ${what}: ${status} (${((told - started) / 1000).toFixed(0)} s)`);
+    }
     await sleep(1000);
   }
 }
+
+/** Every marketplace holding our available-to-sell, or how many SKUs do not yet. */
+const marketplacesHold = (inventory: Endpoint, sim: SimulatorClient, catalogue: string[]) => async (): Promise<true | string> => {
+  const check = checkMarketplaces(await marketplaceStates(inventory, sim, catalogue));
+  return check.violations === 0 || `${check.violations} of ${check.checked} marketplace SKUs differ from ours`;
+};
 
 /**
  * npm run bench -- chaos: the system as `npm start` runs it under mixed load (orders through the
@@ -392,7 +412,7 @@ async function run(o: ChaosOptions, rng: RandomGenerator, system: StartedSystem,
   for (let i = 0; i < SCARCE_SKUS; i++) scarce.push(await retrying('a scarce SKU', () => benchSku(inventory, SCARCE_UNITS)));
   const catalogue = [...Array.from({ length: o.skus }, (_, i) => demoItem(i).sku), ...scarce];
   say(`Connected ${MARKETPLACE_CHANNELS.map((t) => t.code).join(', ')} to the simulator (limits x${TIME_SCALE}); ${SCARCE_SKUS} scarce SKUs of ${SCARCE_UNITS} units for the web orders`);
-  const synced = await settled(async () => (await marketplaceStates(inventory, sim, catalogue)).every((m) => [...m.ours].every(([sku, n]) => m.theirs.get(sku) === n)), o.settleSeconds * 1000);
+  const synced = await settled('the initial marketplace sync', marketplacesHold(inventory, sim, catalogue), o.settleSeconds * 1000);
   say(synced ? 'Initial marketplace sync done' : `The initial marketplace sync was not done within ${o.settleSeconds} s: going on`);
 
   // Subscribers: SUBSCRIPTION_GROUPS filters of SKUS_PER_GROUP SKUs each (a sharing group per filter), PER_CONNECTION per connection.
@@ -411,7 +431,7 @@ async function run(o: ChaosOptions, rng: RandomGenerator, system: StartedSystem,
     c.open();
   }
   const metricsUrl = gatewayUrl.replace(/\/graphql$/, '/metrics');
-  if (!(await settled(async () => (await metric(metricsUrl, 'omnistock_subscriptions_active')) >= o.subscribers, 120_000))) throw new Error(`${o.subscribers} subscribers did not all subscribe within 120 s`);
+  if (!(await settled('the subscribers', async () => { const n = await metric(metricsUrl, 'omnistock_subscriptions_active'); return n >= o.subscribers || `${n} of ${o.subscribers} subscribed`; }, 120_000))) throw new Error(`${o.subscribers} subscribers did not all subscribe within 120 s`);
   // Each subscription reaches inventory through the gateway's own connection: a moment more before counting on it.
   await sleep(5000);
   const inventoryDb = databaseName(cfg, 'inventory');
@@ -499,16 +519,21 @@ async function run(o: ChaosOptions, rng: RandomGenerator, system: StartedSystem,
   // Settling: every service back, every outbox published, the subscribers and marketplaces caught up (each bounded).
   say(`Load stopped after ${loadSeconds.toFixed(0)} s; waiting for the system to settle (each step at most ${o.settleSeconds} s)…`);
   const ports = [cfg.GATEWAY_PORT, cfg.INVENTORY_PORT, cfg.ORDERS_PORT, cfg.LOCATIONS_PORT, cfg.CHANNELS_PORT, cfg.MARKETPLACES_PORT, cfg.EXCEPTIONS_PORT, cfg.JOBS_PORT];
-  const up = await settled(async () => (await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.ok)))).every(Boolean), o.settleSeconds * 1000);
+  const up = await settled('the services', async () => {
+    const ready = await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.ok, () => false)));
+    return ready.every(Boolean) || `${ready.filter(Boolean).length} of ${ports.length} ready`;
+  }, o.settleSeconds * 1000);
   say(`  services ready: ${up ? 'yes' : 'NO'}`);
   const outboxes = await withMysql(system.mysqlUrl, async (db) => {
     const [rows] = await db.query<any[]>(`SELECT table_schema AS db FROM information_schema.tables WHERE table_name = 'outbox_events' AND table_schema LIKE ?`, [`${cfg.DB_PREFIX}\\_%`]);
     return rows.map((r) => String(r.db));
   });
   const drained = await settled(
+    'the outboxes',
     () => withMysql(system.mysqlUrl, async (db) => {
-      for (const name of outboxes) if (Number((await db.query<any[]>(`SELECT COUNT(*) AS n FROM \`${name}\`.outbox_events WHERE published_at IS NULL`))[0][0].n)) return false;
-      return true;
+      let waiting = 0;
+      for (const name of outboxes) waiting += Number((await db.query<any[]>(`SELECT COUNT(*) AS n FROM \`${name}\`.outbox_events WHERE published_at IS NULL`))[0][0].n);
+      return waiting === 0 || `${waiting} events not yet published`;
     }),
     o.settleSeconds * 1000,
   );
@@ -516,27 +541,37 @@ async function run(o: ChaosOptions, rng: RandomGenerator, system: StartedSystem,
   const committed = await withMysql(system.mysqlUrl, (db) => committedChanges(db, inventoryDb));
   let lastEvents = -1;
   let quietSince = Date.now();
-  const caughtUp = await settled(async () => {
-    if (checkSubscribers(subscribers, committed, fromSeq).violations === 0) return true;
+  const caughtUp = await settled('the subscribers', async () => {
+    const missing = checkSubscribers(subscribers, committed, fromSeq).violations;
+    if (missing === 0) return true;
     if (subStats.events !== lastEvents) [lastEvents, quietSince] = [subStats.events, Date.now()];
     // Nothing more arriving for 20 s: what is missing will not come.
-    return Date.now() - quietSince > 20_000;
+    return Date.now() - quietSince > 20_000 || `${missing} subscribers not caught up`;
   }, o.settleSeconds * 1000);
   say(`  subscribers caught up: ${caughtUp ? 'yes' : 'NO'}`);
-  const converged = await settled(async () => checkMarketplaces(await marketplaceStates(inventory, sim, catalogue)).violations === 0, o.settleSeconds * 1000);
+  const converged = await settled('the marketplaces', marketplacesHold(inventory, sim, catalogue), o.settleSeconds * 1000);
   say(`  marketplaces converged: ${converged ? 'yes' : 'NO (checked as they are)'}`);
 
   // The invariants.
   const [levels, orders] = await withMysql(system.mysqlUrl, async (db) => [await levelStates(db, inventoryDb), await confirmedOrders(db, databaseName(cfg, 'orders'), inventoryDb, WEB)] as const);
   const scarceSkus: ScarceSku[] = scarce.map((sku) => ({ sku, sellable: SCARCE_UNITS - WEB_BUFFER }));
   const finalCommitted = await withMysql(system.mysqlUrl, (db) => committedChanges(db, inventoryDb));
+  const markets = await marketplaceStates(inventory, sim, catalogue);
   const results: InvariantResult[] = [
     checkLedger(levels),
     checkReserved(levels),
     checkOrders(orders, scarceSkus),
     checkSubscribers(subscribers, finalCommitted, fromSeq),
-    checkMarketplaces(await marketplaceStates(inventory, sim, catalogue)),
+    checkMarketplaces(markets),
   ];
+  // What our records say of the first few marketplace SKUs not showing ours.
+  const explained = await withMysql(system.mysqlUrl, async (db) => {
+    const out: string[] = [];
+    for (const { channel, sku } of marketplaceMisses(markets).slice(0, 5)) {
+      out.push(`${channel} ${sku}: ${await marketplaceRecords(db, databaseName(cfg, 'marketplaces'), MARKETPLACE_CHANNELS.find((t) => t.code === channel)!.channelId, sku)}`);
+    }
+    return out;
+  });
   await Promise.all(connections.map((c) => c.close()));
 
   // The report.
@@ -564,6 +599,7 @@ async function run(o: ChaosOptions, rng: RandomGenerator, system: StartedSystem,
     say(`\n${r.name}: ${r.violations} violations, e.g.`);
     for (const e of r.examples) say(`  - ${e}`);
   }
+  if (explained.length) say(`\nWhat our records say of those marketplace SKUs:\n${explained.map((e) => `  - ${e}`).join('\n')}`);
   const violations = results.reduce((a, r) => a + r.violations, 0);
   say(`\nInvariant violations: ${violations} (aim: 0)`);
   return violations;

@@ -170,10 +170,11 @@ export const marketplaceStore = {
   },
 
   /**
-   * Records what the marketplace now holds. A SKU stays pending when an event newer than the pushed
-   * quantity arrived meanwhile (its job is queued again by then).
+   * Records what the marketplace now holds: what it was `sent`, or, not sent (unchanged), what it was
+   * last told still, unless that was forgotten meanwhile (it sold some: intake). A SKU stays pending
+   * when an event newer than the pushed quantity arrived meanwhile (its job is queued again by then).
    */
-  markPushed(tx: EntityManager, channelId: string, marks: readonly PushedMark[], at: Date): Promise<unknown> {
+  markPushed(tx: EntityManager, channelId: string, marks: readonly PushedMark[], at: Date, sent: boolean): Promise<unknown> {
     if (!marks.length) return Promise.resolve();
     return tx.query(
       `INSERT INTO marketplace_sync_state
@@ -182,7 +183,7 @@ export const marketplaceStore = {
        ON DUPLICATE KEY UPDATE
          pending_since = IF(last_event_seq > VALUES(last_pushed_seq), pending_since, NULL),
          pending = last_event_seq > VALUES(last_pushed_seq),
-         last_pushed_quantity = VALUES(last_pushed_quantity),
+         ${sent ? 'last_pushed_quantity = VALUES(last_pushed_quantity),' : ''}
          last_pushed_at = VALUES(last_pushed_at),
          last_pushed_seq = VALUES(last_pushed_seq),
          last_lag_ms = COALESCE(VALUES(last_lag_ms), last_lag_ms),
@@ -204,15 +205,16 @@ export const marketplaceStore = {
     );
   },
 
-  /**
-   * Forgets what the SKUs' marketplace SKU was last told: their listing now names another one, which
-   * was told nothing yet (so no push of theirs is skipped as unchanged, and Shopify compares with nothing).
-   */
   /** Every SKU of the channel was last told nothing (its connection moved to another account). */
   forgetAllPushed(tx: EntityManager, channelId: string): Promise<unknown> {
     return tx.update(SyncStateEntity, { channelId }, { lastPushedQuantity: null });
   },
 
+  /**
+   * Forgets what the SKUs' marketplace SKU was last told: their listing now names another one, which
+   * was told nothing yet, or the marketplace sold some and counted its quantity down on its own (so no
+   * push of theirs is skipped as unchanged, and Shopify compares with nothing).
+   */
   forgetPushed(tx: EntityManager, channelId: string, skus: readonly string[]): Promise<unknown> {
     if (!skus.length) return Promise.resolve();
     return tx.update(SyncStateEntity, { channelId, sku: In([...skus]) }, { lastPushedQuantity: null });

@@ -205,20 +205,24 @@ export class OrderIntake {
         const unknown = err.details.entity === 'InventoryItem' ? lines.filter((l) => l.sku === String(err.details.id)) : [];
         return this.unmapped(row, unknown, err.message, 'no SKU of ours has it');
       }
-      if (err instanceof DomainError) return done('REFUSED', { message: err.message });
+      if (err instanceof DomainError) {
+        await this.soldThere(connection, row.channelId, lines);
+        return done('REFUSED', { message: err.message });
+      }
       throw err;
     }
     // Orders recorded it but inventory has not answered yet: the next poll places it again under the same key, which settles it.
     if (placed.status === 'PENDING') return { marketplaceOrderId: row.marketplaceOrderId, status: 'RECEIVED' };
-    // Whatever became of it here, the marketplace counted the sale down on its own: it is told ours again.
-    await connection.resend([...new Set(lines.map((l) => l.sku!))]);
+    const short = placed.status === 'REJECTED' ? (placed.rejection?.lines ?? []) : [];
+    const oversold = placed.rejection?.reason === 'INSUFFICIENT_STOCK' && short.length > 0;
+    // What our records said when the buyer ordered, read before the next lines change them.
+    const evidence = oversold ? await this.evidence(row, short) : [];
+    await this.soldThere(connection, row.channelId, lines);
     if (placed.status !== 'REJECTED') {
       await this.acknowledge(connection, row);
       return done('PLACED', { orderId: placed.id });
     }
-    const short = placed.rejection?.lines ?? [];
-    if (placed.rejection?.reason !== 'INSUFFICIENT_STOCK' || !short.length) return done('REFUSED', { orderId: placed.id, message: placed.rejection?.message ?? placed.rejection?.reason ?? 'rejected' });
-    const evidence = await this.evidence(row, short);
+    if (!oversold) return done('REFUSED', { orderId: placed.id, message: placed.rejection?.message ?? placed.rejection?.reason ?? 'rejected' });
     this.log.warn({ channelId: row.channelId, marketplaceOrderId: row.marketplaceOrderId, evidence }, 'marketplace order oversold');
     const units = short.reduce((n, l) => n + Math.max(0, l.requested - l.available), 0);
     const event: OversellEvent = {
@@ -298,6 +302,18 @@ export class OrderIntake {
       anyLocation,
       { requestId: randomUUID(), clientId: 'marketplace-intake' },
     );
+  }
+
+  /**
+   * Whatever became of an order here, the marketplace counted its sale down on its own: the SKUs no
+   * longer show what they were last told (so a resync, after Redis lost the push below, pushes them
+   * too), and they are told ours again. Done before the order is marked: a crash in between places
+   * it again under its key, and comes back here.
+   */
+  private async soldThere(connection: IntakeConnection, channelId: string, lines: readonly { sku: string | null }[]): Promise<void> {
+    const sold = [...new Set(lines.flatMap((l) => l.sku ?? []))];
+    await marketplaceStore.forgetPushed(this.ds.manager, channelId, sold);
+    await connection.resend(sold);
   }
 
   /** Tells the marketplace we took the order (Walmart; a no-op elsewhere); a failure costs nothing but a log line. */

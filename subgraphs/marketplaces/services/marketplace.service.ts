@@ -445,9 +445,9 @@ export class MarketplaceService {
       // after that, or the resync would skip the new account's SKUs as unchanged.
       const current = await marketplaceStore.connectionTarget(tx, channelId);
       if (!current || current.accountId !== to.accountId || current.baseUrl !== to.baseUrl) return;
-      if (!opts.sent) return marketplaceStore.markPushed(tx, channelId, marks, at);
+      if (!opts.sent) return marketplaceStore.markPushed(tx, channelId, marks, at, false);
       await marketplaceStore.recordPushes(tx, channelId, marks, at);
-      await marketplaceStore.markPushed(tx, channelId, marks, at);
+      await marketplaceStore.markPushed(tx, channelId, marks, at, true);
       await problemSignals.clear(tx, ['DEAD_LETTER', 'MARKETPLACE_DRIFT'], [...bySubject.keys()], (open) => {
         const { sku, quantity } = bySubject.get(open.subject)!;
         return { sku, explanation: `The marketplace accepted ${quantity} of ${sku}: it shows what it should again` };

@@ -135,7 +135,6 @@ export class MarketplaceQueues {
     );
   }
 
-  /** Compares every SKU's available-to-sell with what the marketplace was last told and queues the differences. */
   /**
    * Queues a resync of the channel. `settled`: one that must read what inventory applied (an
    * availability-rule event), waiting out AVAILABILITY_RULE_SETTLE_MS and never folded into a resync
