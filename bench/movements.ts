@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { progressBar } from '../lib/progress.js';
 import { DEMO_LOCATIONS, demoItem } from '../scripts/demo/estate.js';
-import { driveClassified, renderTable } from './run.js';
+import { driveClassified, percentile, renderTable } from './run.js';
 import { call, startBenchSystem, stoppingOnSignal, type Endpoint } from './system.js';
 
 /** npm run bench -- movements: recordMovements batches against one transaction per movement. */
@@ -55,11 +55,6 @@ interface PhaseResult {
   /** From the phase's first call until the relay had published its last event. */
   relaySeconds: number;
 }
-
-const pct = (values: number[], p: number) => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
-};
 
 /** The last outbox row written so far: a phase's events are the rows after it. */
 async function lastSeq(ds: DataSource): Promise<number> {
@@ -117,7 +112,7 @@ async function batched(inventory: Endpoint, ds: DataSource, next: () => Record<s
   bar.stop();
   const events = await relayDrained(ds, fromSeq, 'Relay');
   const relaySeconds = (performance.now() - started) / 1000;
-  return { name: '', movements: o.movements, seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), refused, failed, events, relaySeconds };
+  return { name: '', movements: o.movements, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), refused, failed, events, relaySeconds };
 }
 
 /** `movements` single recordMovement calls (one transaction each) over `connections` connections. */

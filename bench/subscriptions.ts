@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO_LOCATIONS, demoItem } from '../scripts/demo/estate.js';
 import { startBenchSystem, type Endpoint } from './system.js';
+import { percentile } from './run.js';
 
 const PER_CONNECTION = 100;
 const CHANGES_PER_SECOND = 100;
@@ -39,7 +40,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
   }
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
 async function round(
   gatewayWs: string,
@@ -108,7 +108,6 @@ async function round(
   measuring = false;
   await Promise.all(clients.map((c) => c.dispose()));
   await until('subscribers to leave', async () => (await metric(metricsUrl, 'omnistock_subscriptions_active')) === 0, 60_000);
-  latencies.sort((a, b) => a - b);
   return {
     subscribers,
     events: sequences.size,
@@ -141,8 +140,8 @@ export async function benchSubscriptions(opts: { seconds: number; counts: number
           String(r.events).padStart(7),
           String(r.deliveries).padStart(10),
           (r.deliveries / r.seconds).toFixed(0).padStart(12),
-          String(percentile(r.latencies, 50)).padStart(7),
-          String(percentile(r.latencies, 99)).padStart(7),
+          percentile(r.latencies, 50).toFixed(0).padStart(7),
+          percentile(r.latencies, 99).toFixed(0).padStart(7),
           String(r.groups).padStart(7),
           r.restPerEvent.toFixed(2).padStart(15),
           r.heapPerSubscriberKb.toFixed(1).padStart(13),
