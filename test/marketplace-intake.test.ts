@@ -270,7 +270,7 @@ describe('marketplace order intake', () => {
     expect(sim.violations('EBAY', paced.account)).toBe(0);
   });
 
-  it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing', async () => {
+  it('records a line no listing maps and an unknown SKU as UNMAPPED, placing nothing until a listing maps it', async () => {
     sim.setQuantity('EBAY', ebay.account, 'NOT-OURS-1', 4);
     const { orderId } = sim.placeOrder('EBAY', ebay.account, [{ sku: 'NOT-OURS-1', quantity: 1 }]);
     const row = await waitFor('the order recorded', async () => {
@@ -279,7 +279,17 @@ describe('marketplace order intake', () => {
     });
     expect(row.status).toBe('UNMAPPED');
     expect((await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId)).toBeUndefined();
-  });
+
+    // A listing maps the marketplace SKU to one of ours: the order is placed from that SKU's stock.
+    const sku = await w.item();
+    await w.receive(sku, store, 6);
+    await w.ok(`mutation($c: ID!, $i: MarketplaceListingInput!) { setMarketplaceListing(channelId: $c, input: $i) { sku } }`, { c: ebay.channelId, i: { sku, marketplaceSku: 'NOT-OURS-1' } });
+    const placed = await waitFor('the order placed once mapped', async () => (await ordersOf(ebay.channelId)).find((o) => o.customerReference === orderId && o.status === 'CONFIRMED'), 60_000);
+    expect(placed.lines).toEqual([{ sku, quantity: 1 }]);
+    await waitFor('intake marking it placed', async () => (await intakeRow(orderId))?.status === 'PLACED');
+    expect(JSON.parse((await intakeRow(orderId))!.lines)).toMatchObject([{ marketplaceSku: 'NOT-OURS-1', sku, quantity: 1 }]);
+    expect((await w.ats(ebay.channelId, [sku])).get(sku)).toBe(5);
+  }, 120_000);
 });
 
 describe('Shopify order webhooks', () => {

@@ -13,6 +13,18 @@ export const intakeStore = {
     await tx.createQueryBuilder().insert().into(MarketplaceOrderEntity).values(row).orIgnore().execute();
   },
 
+  /** The channel's UNMAPPED orders with a line naming `marketplaceSku`, locked for update. */
+  async unmappedNaming(tx: EntityManager, channelId: string, marketplaceSku: string): Promise<MarketplaceOrderEntity[]> {
+    // JSON_SEARCH matches LIKE patterns: the SKU's % and _ are escaped, and the lines are compared exactly after.
+    const rows = await tx
+      .createQueryBuilder(MarketplaceOrderEntity, 'o')
+      .setLock('pessimistic_write')
+      .where('o.channel_id = :channelId AND o.status = :status', { channelId, status: 'UNMAPPED' })
+      .andWhere(`JSON_SEARCH(o.lines, 'one', :pattern, '\\\\', '$[*].marketplaceSku') IS NOT NULL`, { pattern: marketplaceSku.replace(/[\\%_]/g, '\\$&') })
+      .getMany();
+    return rows.filter((r) => (JSON.parse(r.lines) as { marketplaceSku: string }[]).some((l) => l.marketplaceSku === marketplaceSku));
+  },
+
   /** Moves the order from one of `from` to its new state; false when it had moved already. */
   async transition(tx: EntityManager, channelId: string, marketplaceOrderId: string, from: readonly IntakeStatus[], changes: Partial<MarketplaceOrderEntity>): Promise<boolean> {
     const res = await tx.update(MarketplaceOrderEntity, { channelId, marketplaceOrderId, status: In([...from]) }, changes);

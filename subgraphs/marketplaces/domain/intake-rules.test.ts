@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { oversellCause, pushRecordAt } from './intake-rules.js';
+import { oversellCause, pushRecordAt, remapUnmapped } from './intake-rules.js';
 
 const t = (s: number) => new Date(Date.UTC(2026, 11, 5, 12, 0, s));
 const line = { sku: 'SKU-A', requested: 5, available: 2 };
@@ -64,5 +64,30 @@ describe('pushRecordAt', () => {
     expect(pushRecordAt([history[1]!], now, t(30))).toMatchObject({ lastPushedQuantity: null, lastPushedAt: null, pendingSince: t(20) });
     expect(oversellCause(line, pushRecordAt([history[1]!], now, t(30)), at).cause).toBe('NEVER_PUSHED');
     expect(pushRecordAt([], null, t(30))).toBeNull();
+  });
+});
+
+describe('remapUnmapped', () => {
+  const lines = [
+    { lineId: '1', marketplaceSku: 'M-1', sku: null, quantity: 2 },
+    { lineId: '2', marketplaceSku: 'M-2', sku: null, quantity: 1 },
+    { lineId: '3', marketplaceSku: 'M-1', sku: 'M-1', quantity: 1 },
+  ];
+
+  it('maps every line naming the marketplace SKU, and waits while another line is unmapped', () => {
+    const first = remapUnmapped(lines, 'OPEN', 'M-1', 'SKU-1');
+    expect(first.lines.map((l) => l.sku)).toEqual(['SKU-1', null, 'SKU-1']);
+    expect(first.status).toBe('UNMAPPED');
+    const second = remapUnmapped(first.lines, 'OPEN', 'M-2', 'SKU-2');
+    expect(second.lines.map((l) => l.sku)).toEqual(['SKU-1', 'SKU-2', 'SKU-1']);
+    expect(second.status).toBe('RECEIVED');
+  });
+
+  it('ends an order the buyer cancelled meanwhile instead of placing it', () => {
+    expect(remapUnmapped(lines.slice(0, 1), 'CANCELLED', 'M-1', 'SKU-1').status).toBe('CANCELLED');
+  });
+
+  it('leaves lines naming other marketplace SKUs as they were', () => {
+    expect(remapUnmapped(lines, 'OPEN', 'M-9', 'SKU-9').lines).toEqual(lines);
   });
 });

@@ -12,6 +12,25 @@
 export type IntakeStatus = 'RECEIVED' | 'PLACED' | 'OVERSOLD' | 'UNMAPPED' | 'REFUSED' | 'CANCELLED';
 export const INTAKE_STATUSES = ['RECEIVED', 'PLACED', 'OVERSOLD', 'UNMAPPED', 'REFUSED', 'CANCELLED'] as const satisfies readonly IntakeStatus[];
 
+/** An order line as intake records it: `sku` is ours, null while no listing maps its marketplace SKU. */
+export interface IntakeLine {
+  lineId?: string;
+  marketplaceSku: string;
+  sku: string | null;
+  quantity: number;
+}
+
+/**
+ * An UNMAPPED order once a listing maps `marketplaceSku` to our `sku`: its lines naming that
+ * marketplace SKU now name ours, and it is RECEIVED again (intake's next poll places it) when every
+ * line names one of ours, CANCELLED when the buyer cancelled it meanwhile, else still UNMAPPED.
+ */
+export function remapUnmapped(lines: readonly IntakeLine[], marketplaceStatus: string, marketplaceSku: string, sku: string): { lines: IntakeLine[]; status: 'RECEIVED' | 'CANCELLED' | 'UNMAPPED' } {
+  const remapped = lines.map((l) => (l.marketplaceSku === marketplaceSku ? { ...l, sku } : l));
+  if (marketplaceStatus === 'CANCELLED') return { lines: remapped, status: 'CANCELLED' };
+  return { lines: remapped, status: remapped.every((l) => l.sku) ? 'RECEIVED' : 'UNMAPPED' };
+}
+
 /**
  * NEVER_PUSHED: we had never pushed the SKU to this marketplace. PUSH_LAG: a change was waiting to be
  * pushed when the buyer ordered (the marketplace showed an old quantity). THROTTLED: the same, while

@@ -15,7 +15,7 @@ import { marketplaceStore } from '../data/marketplace.store.js';
 import { channelReplicaStore } from '../data/channel-replica.store.js';
 import { oversoldAction, oversoldSignal, subjectOf, unmappedSignal } from '../domain/problem-rules.js';
 import { problemSignals } from './problem-signals.js';
-import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, retriesOversold, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
+import { backorderKey, cancelKey, oversellCause, placeKey, pushRecordAt, retriesOversold, type IntakeLine, type IntakeStatus, type OversellCause, type OversellEvidence, type OversellPolicy, type OversellResolution } from '../domain/intake-rules.js';
 import type { Catalogue } from '../domain/listing-rules.js';
 import { assertPageSize } from '../../../lib/validation.js';
 import type { DemandMeter } from '../../../contracts/demand-meter.js';
@@ -189,7 +189,7 @@ export class OrderIntake {
   /** Places a RECEIVED order. */
   private async place(connection: IntakeConnection, row: MarketplaceOrderEntity): Promise<IntakeOutcome> {
     const done = (status: IntakeStatus, changes: Partial<MarketplaceOrderEntity> = {}) => this.finish(row, status, changes);
-    const lines = JSON.parse(row.lines) as { lineId: string; marketplaceSku: string; sku: string | null; quantity: number }[];
+    const lines = JSON.parse(row.lines) as IntakeLine[];
     const unmapped = lines.filter((l) => !l.sku);
     if (unmapped.length) return this.unmapped(row, unmapped, `no listing maps ${unmapped.map((l) => l.marketplaceSku || '(no SKU)').join(', ')}`, 'no listing maps it');
     let placed: OrderSummary;

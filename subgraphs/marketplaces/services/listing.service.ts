@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { ListingEntity, RetiredSkuEntity } from '../data/listing.entity.js';
 import { listingStore } from '../data/listing.store.js';
 import { marketplaceStore } from '../data/marketplace.store.js';
+import { intakeStore } from '../data/intake.store.js';
+import { remapUnmapped, type IntakeLine } from '../domain/intake-rules.js';
 import { listedAs, listingInputSchema, retiredMarketplaceSku, shownQuantity, type Catalogue, type ListingInput } from '../domain/listing-rules.js';
 import type { MarketplaceService, ResolvedConnection } from './marketplace.service.js';
 import type { MarketplaceQueues } from './queues.js';
@@ -132,10 +134,20 @@ export class ListingService {
 
   /**
    * The marketplace SKU the listing names now maps to one of ours (order intake maps a line through
-   * it): an UNMAPPED_LISTING problem raised for it ends. Orders already recorded UNMAPPED stay so.
+   * it): an UNMAPPED_LISTING problem raised for it ends, and the orders recorded UNMAPPED for it have
+   * their lines mapped, RECEIVED again once every line is (order intake's next poll places them).
    */
   private async mapped(tx: EntityManager, listing: ListingEntity): Promise<void> {
     const as = listing.marketplaceSku ?? listing.sku;
+    for (const row of await intakeStore.unmappedNaming(tx, listing.channelId, as)) {
+      const { lines, status } = remapUnmapped(JSON.parse(row.lines) as IntakeLine[], row.marketplaceStatus, as, listing.sku);
+      await intakeStore.transition(tx, row.channelId, row.marketplaceOrderId, ['UNMAPPED'], {
+        lines: JSON.stringify(lines),
+        status,
+        ...(status === 'UNMAPPED' ? {} : { message: null }),
+        updatedAt: listing.updatedAt,
+      });
+    }
     await problemSignals.clear(tx, ['UNMAPPED_LISTING'], [subjectOf(listing.channelId, as)], () => ({
       sku: listing.sku,
       explanation: `Marketplace SKU ${as} now maps to ${listing.sku}`,
