@@ -36,7 +36,7 @@ export async function ensurePeerGateways(progress: (line: string) => void = () =
   if (stale.length) {
     progress(`peer gateways: installing ${stale.map(([n, v]) => `${n}@${v}`).join(', ')} into examples/peer-gateways (npm ci, once; a few minutes)\n`);
     try {
-      await promisify(execFile)('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PEER_GATEWAYS_DIR, maxBuffer: 64 * 1024 * 1024 });
+      await promisify(execFile)('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PEER_GATEWAYS_DIR, maxBuffer: 64 * 1024 * 1024 });
     } catch (err) {
       const { stderr, message } = err as { stderr?: string; message: string };
       throw new Error(`installing the peer gateways in ${PEER_GATEWAYS_DIR} failed: ${stderr || message}`);

@@ -86,7 +86,7 @@ beforeAll(async () => {
     MARKETPLACE_INVENTORY_URL: stack.subgraphs.inventory.url,
     ORDERS_INVENTORY_URL: stack.subgraphs.inventory.url,
     MARKETPLACE_ORDERS_URL: stack.subgraphs.orders.url,
-    MARKETPLACE_INTAKE_POLL_MS: '300',
+    MARKETPLACE_INTAKE_POLL_MS: '1000',
   };
   await startJobsProcess();
   w = new MarketplaceWorld(stack, sim, secrets.dir, RATE_SCALE);
@@ -109,14 +109,9 @@ afterAll(async () => {
 
 describe('marketplace sync across crashes', () => {
   it("a marketplace's own sale taken in just before Redis lost its data: the resync tells it ours again, though a cap kept ours unchanged", async () => {
-    const capped = await w.marketplaceChannel('EBAY', [store]);
-    await w.replicated([store], [capped.channelId]);
-    await w.ok(`mutation($c: ID!, $i: AllocationRuleInput!) { setAllocationRule(channelId: $c, input: $i) { id } }`, { c: capped.channelId, i: { sources: [{ locationId: store, priority: 1 }], cap: 5 } });
-    const sku = await w.item();
-    await w.receive(sku, store, 20);
-    await waitFor('eBay showing the cap', async () => sim.quantity('EBAY', capped.account, sku) === 5, 60_000);
-    // The account throttles the next push for 10 s: the one intake asks for waits in Redis.
-    sim.inject('EBAY', capped.account, { type: 'throttle', count: 1, retryAfterMs: 10_000 });
+    const { channel: capped, sku } = await w.cappedEbaySku(store, 5, 20);
+    // The account throttles every push (each asking for 20 s) until the faults are cleared: the one intake asks for waits in Redis.
+    sim.inject('EBAY', capped.account, { type: 'throttle', count: 1_000_000, retryAfterMs: 20_000 });
     const { orderId } = sim.placeOrder('EBAY', capped.account, [{ sku, quantity: 2 }]);
     expect(sim.quantity('EBAY', capped.account, sku)).toBe(3);
     const INTAKE = `query($c: ID!) { channel(id: $c) { marketplaceSync { orders(first: 10) { marketplaceOrderId status } } } }`;
@@ -131,7 +126,7 @@ describe('marketplace sync across crashes', () => {
     await redis.stop();
     await redis.start();
     sim.clearFaults();
-    await waitFor('eBay showing the cap again', async () => sim.quantity('EBAY', capped.account, sku) === 5, 60_000);
+    await waitFor('eBay showing the cap again', async () => sim.quantity('EBAY', capped.account, sku) === 5, 90_000);
   }, 240_000);
 
   it('a jobs process killed mid-batch: the next one pushes what it held, and every marketplace ends on our quantity', async () => {

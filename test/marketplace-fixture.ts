@@ -59,6 +59,20 @@ export class MarketplaceWorld extends OrdersWorld {
   }
 
   /**
+   * A new eBay channel fed by `location` alone and capped at `cap`, and a new SKU with `stock` units
+   * there (more than the cap): returned once eBay shows the cap.
+   */
+  async cappedEbaySku(location: string, cap: number, stock: number): Promise<{ channel: MarketplaceChannel; sku: string }> {
+    const channel = await this.marketplaceChannel('EBAY', [location]);
+    await this.replicated([location], [channel.channelId]);
+    await this.ok(`mutation($c: ID!, $i: AllocationRuleInput!) { setAllocationRule(channelId: $c, input: $i) { id } }`, { c: channel.channelId, i: { sources: [{ locationId: location, priority: 1 }], cap } });
+    const sku = await this.item();
+    await this.receive(sku, location, stock);
+    await waitFor('eBay showing the cap', async () => this.sim.quantity('EBAY', channel.account, sku) === cap, 60_000);
+    return { channel, sku };
+  }
+
+  /**
    * A MARKETPLACE channel fed by `sources`, connected to a fresh simulator account; its secret is
    * written first unless `secret` is false (then writeSecret() provides it later).
    */

@@ -66,12 +66,7 @@ describe('marketplace order intake', () => {
   });
 
   it('tells the marketplace our available-to-sell again after it sold, though a cap kept ours unchanged (it had counted the sale down on its own)', async () => {
-    const capped = await w.marketplaceChannel('EBAY', [store]);
-    await w.replicated([store], [capped.channelId]);
-    await w.ok(`mutation($c: ID!, $i: AllocationRuleInput!) { setAllocationRule(channelId: $c, input: $i) { id } }`, { c: capped.channelId, i: { sources: [{ locationId: store, priority: 1 }], cap: 5 } });
-    const sku = await w.item();
-    await w.receive(sku, store, 20);
-    await waitFor('eBay showing the cap', async () => sim.quantity('EBAY', capped.account, sku) === 5, 60_000);
+    const { channel: capped, sku } = await w.cappedEbaySku(store, 5, 20);
     const { orderId } = sim.placeOrder('EBAY', capped.account, [{ sku, quantity: 2 }]);
     // The marketplace shows 3 after its sale; ours is still the cap (18 left), and it is told so.
     expect(sim.quantity('EBAY', capped.account, sku)).toBe(3);

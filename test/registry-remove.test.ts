@@ -125,5 +125,5 @@ describe('removing a subgraph', () => {
     expect(history.stdout).toContain(`remove ${name}`);
     await waitForVersion(reg.url, version);
     expect(errorCode(await gql(reg.url, `{ ${field} }`))).toBe('GRAPHQL_VALIDATION_FAILED');
-  });
+  }, 240_000); // four CLI runs that load the registry (--local): tens of seconds each on a loaded machine
 });
