@@ -73,7 +73,6 @@ export async function committedChanges(db: Connection, inventoryDb: string): Pro
   return rows.map((r) => ({ seq: Number(r.seq), sku: r.sku, locationId: r.location_id, version: Number(r.version) }));
 }
 
-
 /**
  * What our records say of a SKU a marketplace does not show our quantity of: its sync state (what
  * the marketplace was last told, and when) and the marketplace's orders of it that intake took in.

@@ -201,9 +201,7 @@ export class ListingService {
   /** After a listing change: the SKU pushed at once, and its retired marketplace SKU pushed 0. */
   private async pushed(connection: ResolvedConnection, sku: string, change: ListingChange): Promise<void> {
     if (change.listed) {
-      await this.queues.enqueuePushes(connection.kind, connection.accountId, [
-        { channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority },
-      ]);
+      await this.queues.forcePushes(connection, [sku]);
     }
     await this.pushRetired(connection, change.retired);
   }

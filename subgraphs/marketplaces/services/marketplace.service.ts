@@ -381,13 +381,7 @@ export class MarketplaceService {
     });
     if (!replayed.length) return replayed;
     // After the commit: a crash here leaves the SKUs pending, and the next resync queues them.
-    await this.queues.enqueuePushes(
-      connection.kind,
-      connection.accountId,
-      [...new Set(replayed.map((d) => d.sku))].map((sku) => ({
-        channelId: connection.channelId, sku, seq: '', force: true, urgent: false, channelPriority: connection.channelPriority,
-      })),
-    );
+    await this.queues.forcePushes(connection, [...new Set(replayed.map((d) => d.sku))], false);
     return replayed;
   }
 

@@ -311,9 +311,7 @@ export class AccountPusher {
   private async relisted(connection: ResolvedConnection, rows: readonly RetiredSkuEntity[], holders: ReadonlyMap<string, string>): Promise<void> {
     await this.deps.listings.forgetRetired(connection.channelId, rows);
     const skus = [...new Set(rows.flatMap((r) => holders.get(r.marketplaceSku) ?? []))];
-    await this.deps.queues.enqueuePushes(connection.kind, connection.accountId, skus.map((sku) => ({
-      channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority,
-    })));
+    await this.deps.queues.forcePushes(connection, skus);
   }
 
   /** One call: waits for the bucket, sends, and settles each job by its outcome. */
@@ -369,9 +367,7 @@ export class AccountPusher {
     await this.deps.listings.forgetRetired(channelId, zeroed);
     const holders = await this.deps.listings.holdersOf(channelId, zeroed.map((r) => r.marketplaceSku));
     const skus = [...new Set(holders.values())];
-    await this.deps.queues.enqueuePushes(connection.kind, connection.accountId, skus.map((sku) => ({
-      channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority,
-    })));
+    await this.deps.queues.forcePushes(connection, skus);
   }
 
   /** Puts the jobs back for later without spending a try: the connection, not the push, is at fault. */

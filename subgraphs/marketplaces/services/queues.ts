@@ -45,6 +45,14 @@ export interface PushRequest extends PushJob {
   settleMs?: number;
 }
 
+/** The channel and marketplace account a push goes to. */
+export interface PushTarget {
+  kind: MarketplaceKind;
+  accountId: string;
+  channelId: string;
+  channelPriority: number;
+}
+
 /**
  * BullMQ priority (lower runs first): urgent changes (sales, zero crossings) ahead of all others, then by the
  * channel's priority (-1000..1000, higher first).
@@ -94,6 +102,15 @@ export class MarketplaceQueues {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  /**
+   * Pushes the SKUs' current quantities to the channel's account whatever it was last told (forced:
+   * a replay, a changed listing, a sale the marketplace counted down itself); urgent ones at once,
+   * not after the coalescing delay.
+   */
+  forcePushes(target: PushTarget, skus: readonly string[], urgent = true): Promise<void> {
+    return this.enqueuePushes(target.kind, target.accountId, skus.map((sku) => ({ channelId: target.channelId, sku, seq: '', force: true, urgent, channelPriority: target.channelPriority })));
   }
 
   async enqueuePushes(kind: MarketplaceKind, accountId: string, requests: readonly PushRequest[]): Promise<void> {

@@ -444,10 +444,7 @@ export class MarketplaceSync {
       pause: async (ms) => {
         await last?.pause(ms);
       },
-      resend: (skus) =>
-        this.queues.enqueuePushes(connection.kind, connection.accountId, skus.map((sku) => ({
-          channelId: connection.channelId, sku, seq: '', force: true, urgent: true, channelPriority: connection.channelPriority,
-        }))),
+      resend: (skus) => this.queues.forcePushes(connection, skus),
       signal: this.stopping.signal,
     };
   }
