@@ -23,7 +23,7 @@ import type { TrustedDocuments } from './trusted-documents.js';
 import { GatewayMetrics } from './metrics.js';
 import { mountOps, opsSettings, type OpsSettings } from './ops/index.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
-import { SubgraphTransport } from './subgraph-transport.js';
+import { stringifyResult, SubgraphTransport } from './subgraph-transport.js';
 import { gatewaySharingKey, SharedExecutionGateway } from './inflight.js';
 
 export interface GatewayContext {
@@ -245,6 +245,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
         gateway: executions,
         plugins: [...plugins, gatewayMetrics.plugin<GatewayContext>(), guard.plugin<GatewayContext>(), limits.plugin<GatewayContext>(), ...(opts.plugins ?? [])],
         formatError,
+        stringifyResult,
         // The parser stops past MAX_QUERY_TOKENS: a huge document costs no validation or planning.
         parseOptions: { maxTokens: limitOpts.maxTokens },
         includeStacktraceInErrorResponses: false,

@@ -153,9 +153,34 @@ export function toGatewayResponse(serviceName: string, url: string, answer: Subg
 function parseBody(answer: SubgraphAnswer): unknown {
   const type = answer.contentType;
   if (!type || !(type.startsWith('application/json') || type.startsWith('application/graphql-response+json'))) return answer.text;
+  let body: unknown;
   try {
-    return JSON.parse(answer.text);
+    body = JSON.parse(answer.text);
   } catch (err) {
     throw new Error(`Invalid JSON from the subgraph: ${(err as Error).message}`);
   }
+  // An answer that is data alone: its text is what a response of that data and nothing else says.
+  if (typeof body === 'object' && body !== null) {
+    const data = (body as { data?: unknown }).data;
+    if (typeof data === 'object' && data !== null && Object.keys(body).length === 1) answeredAs.set(data, answer.text);
+  }
+  return body;
+}
+
+/** Subgraph answers' `data` objects, each with the JSON text of the answer that was that data alone. */
+const answeredAs = new WeakMap<object, string>();
+
+/**
+ * Apollo Server's `stringifyResult`: a response that is a subgraph answer's data, untouched and alone
+ * (no error, no extension: a one-fetch query answered by its fetch, see single-fetch.ts), is sent as
+ * the subgraph's own text, which already says it; anything else is serialized as Apollo Server does.
+ * Saves serializing again what was just parsed (a storefront's answer is some 40 KB). The data
+ * objects the gateway merges into are its own, never a subgraph answer's.
+ */
+export function stringifyResult(value: { data?: unknown; errors?: unknown; extensions?: unknown }): string {
+  if (value.errors === undefined && value.extensions === undefined && typeof value.data === 'object' && value.data !== null) {
+    const text = answeredAs.get(value.data);
+    if (text !== undefined) return text.endsWith('\n') ? text : `${text}\n`;
+  }
+  return `${JSON.stringify(value)}\n`;
 }

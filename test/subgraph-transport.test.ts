@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../gateway/metrics.js';
 import { SubgraphDataSource, type SubgraphFetchContext } from '../gateway/subgraph-data-source.js';
-import { SubgraphTransport } from '../gateway/subgraph-transport.js';
+import { stringifyResult, SubgraphTransport, toGatewayResponse } from '../gateway/subgraph-transport.js';
 
 /** A subgraph on loopback whose answers the test decides; requests wait for `release()` while `held`. */
 interface FakeSubgraph {
@@ -155,5 +155,32 @@ describe('SubgraphDataSource', () => {
 
     const errors = (await registry.getSingleMetric('omnistock_gateway_subgraph_fetch_errors_total')!.get()).values;
     expect(Object.fromEntries(errors.map((v) => [v.labels.kind, v.value]))).toEqual({ http_503: 1, http_500: 1, http_401: 1, graphql: 2, network: 1 });
+  });
+});
+
+describe('stringifyResult', () => {
+  const answer = (text: string) => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, text });
+
+  it("sends an answer that is data alone as the subgraph's own text, and serializes anything else", () => {
+    // Escapes and spacing as the subgraph wrote them: the text itself is sent, not a serialization of what was parsed.
+    const alone = '{ "data": {"name": "Caf\\u00e9", "n": 1.50} }';
+    const data = answer(alone).data!;
+    expect(stringifyResult({ data })).toBe(`${alone}\n`);
+    // Errors or extensions added by the gateway: serialized.
+    expect(stringifyResult({ data, errors: [{ message: 'x' }] })).toBe(`${JSON.stringify({ data, errors: [{ message: 'x' }] })}\n`);
+    expect(stringifyResult({ data, extensions: { cost: 1 } })).toBe(`${JSON.stringify({ data, extensions: { cost: 1 } })}\n`);
+    // Data the gateway built (an object equal to an answer's, but not it): serialized.
+    expect(stringifyResult({ data: { ...data } })).toBe(`${JSON.stringify({ data: { name: 'Café', n: 1.5 } })}\n`);
+  });
+
+  it("never passes on the text of an answer that carried more than data: the subgraph's extensions and errors stay out", () => {
+    for (const text of [
+      '{"data":{"ok":true},"extensions":{"internal":"db-7.internal:3306"}}',
+      '{"data":{"ok":true},"errors":[{"message":"hidden"}]}',
+      '{"data":{"ok":true},"__proto__":{"extensions":{"internal":"x"}}}',
+    ]) {
+      const data = answer(text).data!;
+      expect(stringifyResult({ data }), text).toBe('{"data":{"ok":true}}\n');
+    }
   });
 });

@@ -55,6 +55,8 @@ export class ReplicaService {
    * @throws the database's error when it cannot be read and a name was never read
    */
   async locationNames(ids: readonly string[]): Promise<(string | null)[]> {
+    const cached = this.cachedLocationNames(ids);
+    if (cached) return cached;
     const now = Date.now();
     const missing = ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now));
     if (missing.length) {
@@ -66,6 +68,21 @@ export class ReplicaService {
       }
     }
     return ids.map((id) => this.names.get(id)!.name);
+  }
+
+  /**
+   * The names of `ids` when every one is kept and not past RULE_CACHE_MS (the common case: a
+   * storefront names the same few locations), with no I/O and no promise; otherwise null.
+   */
+  cachedLocationNames(ids: readonly string[]): (string | null)[] | null {
+    const now = Date.now();
+    const names: (string | null)[] = new Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const kept = this.names.get(ids[i]!);
+      if (!kept || kept.until <= now) return null;
+      names[i] = kept.name;
+    }
+    return names;
   }
 
   /** Whether a location in the replica has no name yet (replicated before names were carried). */
