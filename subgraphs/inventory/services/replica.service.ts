@@ -55,8 +55,6 @@ export class ReplicaService {
    * @throws the database's error when it cannot be read and a name was never read
    */
   async locationNames(ids: readonly string[]): Promise<(string | null)[]> {
-    const cached = this.cachedLocationNames(ids);
-    if (cached) return cached;
     const now = Date.now();
     const missing = ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now));
     if (missing.length) {
