@@ -1,21 +1,27 @@
 /**
- * README examples, run from README.md's own text against `npm start` (scripts/start.ts as a child
- * process, with its own databases, Redis keys, ports and secrets): every ```graphql operation block,
- * run twice, and every `npm run omnistock -- …` line of a ```sh block must answer without errors.
- * The README promises they run as written on the demo data (the operations a second time too).
+ * `npm start` as a new user runs it, once for the whole file (one start costs migrations, the demo
+ * seed and nine processes), on a machine where nothing listens at MYSQL_URL and REDIS_URL (only the
+ * binaries are installed):
+ * - it brings its own MariaDB and Redis and answers its printed curl line;
+ * - README.md's examples run as written against it: every ```graphql operation block, twice, and
+ *   every `npm run omnistock -- …` line of a ```sh block must answer without errors (the README
+ *   promises they run as written on the demo data);
+ * - it supervises its services: a SIGKILLed subgraph is back within seconds while the gateway answers
+ *   with partial data and a clienteling subscription resumes;
+ * - Ctrl-C stops everything, the servers it started included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { freePort } from './ports.js';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
-import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configWith } from '../lib/config.js';
-import { createRedis, redisTarget } from '../lib/redis.js';
-import { dropKeys } from './events.js';
+import { provision } from '../scripts/local-services.js';
+import { errorCode, gql as post } from './client.js';
+import { waitFor } from './events.js';
+import { freePort } from './ports.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -38,65 +44,86 @@ const cliExamples = blocks('sh')
 /** Splits a command line as a shell would for the quoting the README uses. */
 const argv = (line: string) => [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
 
-const id = randomUUID().slice(0, 8);
+let dir: string;
+let start: ChildProcess;
+let output = '';
 let env: Record<string, string>;
-let start: ChildProcess | undefined;
 let gateway: string;
-let tmp: string;
-let startOutput = '';
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+const after = (pattern: RegExp, what: string, timeoutMs = 240_000) =>
+  waitFor(what, async () => pattern.exec(output) ?? (start.exitCode !== null ? Promise.reject(new Error(`npm start exited (${start.exitCode}):\n${output}`)) : null), timeoutMs);
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'omnistock-readme-'));
-  const names = ['GATEWAY_PORT', 'INVENTORY_PORT', 'ORDERS_PORT', 'LOCATIONS_PORT', 'CHANNELS_PORT', 'MARKETPLACES_PORT', 'EXCEPTIONS_PORT', 'JOBS_PORT', 'MARKETPLACE_SIMULATOR_PORT'];
-  const ports: Record<string, string> = {};
-  for (const n of names) ports[n] = String(await freePort());
+  dir = await mkdtemp(join(tmpdir(), 'omnistock-start-'));
+  const id = randomUUID().slice(0, 8);
+  const ports = Object.fromEntries(
+    await Promise.all(
+      ['GATEWAY', 'INVENTORY', 'ORDERS', 'LOCATIONS', 'CHANNELS', 'MARKETPLACES', 'EXCEPTIONS', 'JOBS', 'MARKETPLACE_SIMULATOR', 'MYSQL', 'REDIS'].map(async (name) => [name, await freePort()] as const),
+    ),
+  );
   env = {
-    ...ports,
-    DB_PREFIX: `omnistock_rx${id}`,
-    REDIS_KEY_PREFIX: `omnistock_test:rx${id}`,
-    MARKETPLACE_SECRETS_DIR: join(tmp, 'secrets'),
+    // Only the *_PORT settings move it off the default ports: npm start routes the registry to them.
+    ...Object.fromEntries(Object.entries(ports).filter(([name]) => name !== 'MYSQL' && name !== 'REDIS').map(([name, port]) => [`${name}_PORT`, String(port)])),
+    // Nothing listens there: npm start brings its own servers.
+    MYSQL_URL: `mysql://root@127.0.0.1:${ports['MYSQL']}`,
+    REDIS_URL: `redis://127.0.0.1:${ports['REDIS']}`,
+    LOCAL_SERVICES_DIR: join(dir, 'services'),
     // Its services' logs apart from a developer's npm start.
-    LOG_DIR: join(tmp, 'logs'),
-    SEED_DEMO: 'true',
-    NODE_ENV: 'development',
+    LOG_DIR: join(dir, 'logs'),
+    MARKETPLACE_SECRETS_DIR: join(dir, 'secrets'),
+    DB_PREFIX: `omnistock_st${id}`,
+    REDIS_KEY_PREFIX: `omnistock_st${id}`,
     PUBLIC_HOST: '127.0.0.1',
-    // The default, as a new user gets it (the test runner sets off): the examples run with the demo keys npm start prints.
+    // The defaults, as a new user gets them (the test runner's own settings are not what a user's npm
+    // start has): the demo data and keys, authentication on, info logs.
     AUTH_MODE: '',
+    NODE_ENV: 'development',
+    SEED_DEMO: 'true',
+    LOG_LEVEL: 'info',
   };
-  gateway = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
-  // Only the *_PORT settings move it off the default ports: npm start routes the registry to them.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  start = child;
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`npm start was not up within 240 s:\n${startOutput}`)), 240_000);
-    const seen = (d: Buffer) => {
-      startOutput += d;
-      if (startOutput.includes('Omnistock is up')) clearTimeout(timer), ok();
-    };
-    child.stdout!.on('data', seen);
-    child.stderr!.on('data', seen);
-    child.once('exit', (code) => (clearTimeout(timer), fail(new Error(`npm start exited (${code}):\n${startOutput}`))));
-  });
-}, 250_000);
+  gateway = `http://127.0.0.1:${env['GATEWAY_PORT']}/graphql`;
+  start = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  start.stdout!.on('data', (d) => (output += d));
+  start.stderr!.on('data', (d) => (output += d));
+  await after(/Omnistock is up/, 'npm start to be up');
+}, 300_000);
 
 afterAll(async () => {
+  // Ctrl-C as a user would (a SIGKILL would leave its services running), then SIGKILL if it hangs.
   if (start && start.exitCode === null) {
-    const exited = new Promise((r) => start!.once('exit', r));
-    start.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    const exited = new Promise((resolve) => start.once('exit', resolve));
+    start.kill('SIGINT');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
     if (start.exitCode === null) start.kill('SIGKILL');
   }
-  const cfg = configWith(env);
-  const db = await createConnection(cfg.MYSQL_URL);
-  const [rows] = await db.query(`SHOW DATABASES LIKE '${env.DB_PREFIX}\\_%'`);
-  for (const row of rows as Record<string, string>[]) await db.query(`DROP DATABASE IF EXISTS \`${Object.values(row)[0]}\``);
-  await db.end();
-  const redis = createRedis(redisTarget(cfg));
-  await dropKeys(redis, env.REDIS_KEY_PREFIX);
-  await redis.quit();
-  await rm(tmp, { recursive: true, force: true });
-  await rm(join(ROOT, '.omnistock', `demo-keys-${env.DB_PREFIX}.json`), { force: true });
+  // Its databases and Redis keys went with the servers it started, which kept them in `dir`.
+  await rm(join(ROOT, '.omnistock', `demo-keys-${env?.['DB_PREFIX']}.json`), { force: true });
+  await rm(join(ROOT, '.omnistock', `service-keys-${env?.['DB_PREFIX']}.json`), { force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
+
+/** A demo key npm start printed, by its role. */
+const key = (role: string) => new RegExp(`^\\s+${role}\\s+(osk_\\S+)`, 'm').exec(output)![1]!;
+
+describe('npm start on a machine where nothing listens at MYSQL_URL and REDIS_URL', () => {
+  it('starts its own MariaDB and Redis, says so, and answers its printed curl line', async () => {
+    expect(output).toMatch(/▸ started MySQL: \S*(mariadbd|mysqld) on port \d+/);
+    expect(output).toMatch(/▸ started Redis: \S*redis-server on port \d+/);
+    const curl = /curl -s (\S+) -H 'content-type: application\/json' -H 'x-api-key: (osk_\S+)' --data '(.+)'$/m.exec(output);
+    expect(curl, output).not.toBeNull();
+    const { query } = JSON.parse(curl![3]!) as { query: string };
+    const res = await post<{ inventoryItems: { sku: string }[] }>(curl![1]!, query, {}, { 'x-api-key': curl![2]! });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.inventoryItems.map((i) => i.sku)).toEqual(['SKU-000001', 'SKU-000002']);
+  });
+});
 
 /** `npm run omnistock -- <args>` run from `cwd` (the reader's directory), collected until it exits. */
 function cli(args: string[], extra: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -111,11 +138,8 @@ function cli(args: string[], extra: Record<string, string>, cwd: string): Promis
   });
 }
 
-/** The operator's demo key, as npm start printed it. */
-const operatorKey = () => /operator\s+(osk_\S+)/.exec(startOutput)![1]!;
-
 async function gql(query: string, variables: Record<string, unknown> = {}, operationName?: string) {
-  const res = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': operatorKey() }, body: JSON.stringify({ query, variables, operationName }) });
+  const res = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key('operator') }, body: JSON.stringify({ query, variables, operationName }) });
   return (await res.json()) as { data?: Record<string, any>; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -145,7 +169,7 @@ describe('README examples, run from the README text against npm start', () => {
       ?? ids.data!.inventoryItem.stockLevels[0];
     const ran: string[] = [];
     const subscriptions: ReturnType<typeof collect>[] = [];
-    const ws = wsClient(wsUrl(gateway), { 'x-api-key': operatorKey() });
+    const ws = wsClient(wsUrl(gateway), { 'x-api-key': key('operator') });
     try {
       for (let pass = 1; pass <= 2; pass++) {
         for (const block of operationBlocks) {
@@ -213,7 +237,7 @@ describe('README examples, run from the README text against npm start', () => {
   // CLI's own tests check (sales-import: each sale recorded once; the registry's: publishing the same schema).
   it('every `npm run omnistock -- …` example runs', async () => {
     // The documents examples name the reader's own files: give them a directory that has them.
-    const cwd = join(tmp, 'app');
+    const cwd = join(dir, 'app');
     await mkdir(join(cwd, 'src/graphql'), { recursive: true });
     await mkdir(join(cwd, 'scripts/demo'), { recursive: true });
     await writeFile(join(cwd, 'scripts/demo/pricing.graphql'), await readFile(join(ROOT, 'scripts/demo/pricing.graphql')));
@@ -243,4 +267,63 @@ describe('README examples, run from the README text against npm start', () => {
       if (args[1] === 'documents' && args[2] === 'list') expect(res.stdout).toMatch(/sha256:[0-9a-f]{64}/);
     }
   }, 300_000);
+});
+
+describe('npm start supervises what it started', () => {
+  it('restarts a SIGKILLed subgraph within seconds; meanwhile the gateway answers with partial data and a subscription resumes', async () => {
+    const operator = { 'x-api-key': key('operator') };
+    const client = wsClient(wsUrl(gateway), { 'x-api-key': key('clienteling') });
+    try {
+      const sub = collect(client, 'subscription { stockChanged(filter: { skus: ["SKU-000001"] }) { sku sequence after { onHand } } }');
+      await new Promise((r) => setTimeout(r, 1000));
+      const pid = Number(/^\s+inventory\s+http\S+\s+\(pid (\d+)\)/m.exec(output)![1]);
+      process.kill(pid, 'SIGKILL');
+
+      // Partial data: locations answer, inventory's field is null with SUBGRAPH_UNAVAILABLE.
+      const partial = await waitFor('the gateway answering without inventory', async () => {
+        const res = await post<{ inventoryItem: unknown; locations: { edges: unknown[] } }>(gateway, '{ inventoryItem(sku: "SKU-000001") { sku } locations(first: 1) { edges { node { code } } } }', {}, operator);
+        return errorCode(res) === 'SUBGRAPH_UNAVAILABLE' ? res : null;
+      }, 10_000);
+      expect(partial.data!.locations.edges).toHaveLength(1);
+      expect(partial.data!.inventoryItem).toBeNull();
+
+      await after(/✔ inventory is back \(pid (\d+)\)/, 'inventory to be restarted', 60_000);
+      expect(output).toMatch(/↻ inventory exited \(SIGKILL\); restarting in 1 s/);
+
+      // The subscription resumes: a change committed after the restart reaches it.
+      const level = await post<{ inventoryItem: { stockLevels: { onHand: number; location: { id: string } }[] } }>(gateway, '{ inventoryItem(sku: "SKU-000001") { stockLevels { onHand location { id } } } }', {}, operator);
+      expect(level.errors).toBeUndefined();
+      const { onHand, location } = level.data!.inventoryItem.stockLevels[0]!;
+      const counted = await post(gateway, `mutation($l: ID!, $k: String!, $q: Int!) { recordMovement(input: { idempotencyKey: $k, type: CYCLE_COUNT, sku: "SKU-000001", locationId: $l, quantity: $q }) { replayed } }`, { l: location.id, k: `start-test-${randomUUID()}`, q: onHand + 7 }, operator);
+      expect(counted.errors).toBeUndefined();
+      await waitFor('the change to reach the subscriber', async () => sub.results.some((r) => (r.data?.["stockChanged"] as { after: { onHand: number } } | undefined)?.after.onHand === onHand + 7), 30_000).catch((err) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify({ results: sub.results, errors: sub.errors, completed: sub.completed })}`);
+      });
+      expect(sub.errors).toEqual([]);
+      sub.stop();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('stops everything on Ctrl-C, the MariaDB and Redis it started included', async () => {
+    const exited = new Promise<number | null>((resolve) => start.once('exit', (code) => resolve(code)));
+    start.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await listening(Number(new URL(env['MYSQL_URL']!).port))).toBe(false);
+    expect(await listening(Number(new URL(env['REDIS_URL']!).port))).toBe(false);
+    expect(await listening(Number(env['GATEWAY_PORT']))).toBe(false);
+  });
+});
+
+describe('how npm start brings a missing service', () => {
+  it('uses the installed binary, else Docker on the compose port, else names what to install; never for another host', () => {
+    expect(provision('mysql', 'mysql://root@127.0.0.1:13306', { binary: '/usr/sbin/mariadbd', docker: true })).toEqual({ how: 'binary', binary: '/usr/sbin/mariadbd' });
+    expect(provision('redis', 'redis://localhost:6379', { binary: null, docker: true })).toEqual({ how: 'docker' });
+    const elsewhere = provision('redis', 'redis://localhost:6380', { binary: null, docker: true });
+    expect(elsewhere).toMatchObject({ how: 'none' });
+    expect((elsewhere as { reason: string }).reason).toContain('install redis-server');
+    expect(provision('mysql', 'mysql://root@127.0.0.1:3306', { binary: null, docker: false })).toMatchObject({ how: 'none', reason: expect.stringContaining('install mariadb-server') });
+    expect(provision('mysql', 'mysql://root@db.internal:3306', { binary: '/usr/sbin/mariadbd', docker: true })).toMatchObject({ how: 'none', reason: expect.stringContaining('not on this machine') });
+  });
 });
