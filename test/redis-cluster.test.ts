@@ -163,8 +163,11 @@ describe('on a Redis Cluster of 3 masters', () => {
   it('a consumer group reads every topic in one XREADGROUP, and dropKeys clears every master', async () => {
     const handled: TopicEntry[] = [];
     const topics = Object.values(TOPICS);
+    // A client of its own (XREADGROUP BLOCK holds it), closed with the consumer: left open, it would
+    // go on asking the stopped cluster for its slots in this worker's later files.
+    const consumerRedis = createRedis(target);
     const consumer = new StreamConsumer({
-      redis: createRedis(target),
+      redis: consumerRedis,
       keyPrefix: run,
       topics,
       group: 'g',
@@ -186,6 +189,7 @@ describe('on a Redis Cluster of 3 masters', () => {
       expect(new Set(handled.map((e) => e.topic))).toEqual(new Set(topics));
     } finally {
       await consumer.stop();
+      consumerRedis.disconnect();
     }
     // Keys of this run on more than one master, then none anywhere.
     await redis.set(`${run}:plain:a`, '1');
