@@ -2,7 +2,7 @@ import { mountSalesImport } from './sales-import.js';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, type SupergraphSdlHook } from '@apollo/gateway';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { config, introspectionMode, type IntrospectionMode, type TrustProxy } from '../lib/config.js';
+import { config, introspectionMode, SUBGRAPH_NAMES, type IntrospectionMode, type TrustProxy } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
 import { logger, requestScope } from '../lib/logger.js';
 import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
@@ -136,7 +136,8 @@ function createGateway(
     buildService: ({ name, url }) => {
       const target = opts.urlOverrides?.[name] ?? url;
       if (!target) throw new Error(`the supergraph names no routing URL for subgraph ${name}`);
-      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight, opts.batchWindowMs, tokens?.signer('gateway') ?? null);
+      const own = (SUBGRAPH_NAMES as readonly string[]).includes(name);
+      return new SubgraphDataSource<GatewayContext>(name, target, transport, metrics, opts.shareInflight, opts.batchWindowMs, tokens?.signer('gateway') ?? null, own);
     },
   });
 }

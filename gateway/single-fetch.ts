@@ -3,6 +3,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import { ERRORS, errorCodeDef } from '@apollo/federation-internals';
 import type { FetchNode } from '@apollo/query-planner';
 import type { GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import type { SubgraphProcessOptions } from './subgraph-data-source.js';
 import {
   GraphQLError,
   isAbstractType,
@@ -102,7 +103,9 @@ export class SingleFetchQueries {
           context: requestContext.context,
           document: direct.fetch.operationDocumentNode,
           pathInIncomingRequest: [],
-        });
+          // Its data is the response: an answer that is data alone may be sent on unread.
+          sentAsIs: true,
+        } as SubgraphProcessOptions<GatewayGraphQLRequestContext['context']>);
       } catch {
         return executor(requestContext);
       }

@@ -18,6 +18,9 @@ export interface SubgraphFetchContext {
   caller?: Caller | null;
 }
 
+/** A fetch's options; `sentAsIs`: the caller sends the answer's data on as it came (single-fetch.ts), so it need not be read. */
+export type SubgraphProcessOptions<C extends Record<string, any>> = GraphQLDataSourceProcessOptions<C> & { sentAsIs?: boolean };
+
 /** What the gateway's service token says of its caller: its client and scopes (AUTH_MODE=off: the x-client-id it named, no scopes). */
 export function tokenSubject(context: SubgraphFetchContext): { clientId: string | null; scopes: readonly string[]; anonymous?: boolean } {
   const caller = context.caller;
@@ -52,13 +55,15 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     batchWindowMs = 0,
     /** Signs the service token of each fetch; null under SERVICE_AUTH=off (the client id then goes as x-client-id). */
     private readonly tokens: ServiceTokenSigner | null = null,
+    /** One of the system's own subgraphs (SUBGRAPH_NAMES): its word that an answer is data alone is taken (contracts/subgraph-answers.ts). */
+    private readonly own = false,
   ) {
     this.batcher = new EntityFetchBatcher(batchWindowMs);
   }
 
   private readonly batcher: EntityFetchBatcher;
 
-  async process(options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+  async process(options: SubgraphProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     try {
       return await this.batcher.fetch(this.batchKey(options), options.request, (request) => this.deduped(request, options));
     } catch (err) {
@@ -69,7 +74,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
   }
 
   /** Each distinct entity is asked for once. */
-  private async deduped(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+  private async deduped(request: GatewayGraphQLRequest, options: SubgraphProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     const deduped = dedupeRepresentations(request);
     if (!deduped) return this.measured(request, options);
     return deduped.expand(await this.measured(deduped.request, options));
@@ -95,7 +100,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     return `${who.clientId ?? ''}\n${who.anonymous ? 'anonymous' : who.scopes.join(' ')}`;
   }
 
-  private async measured(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+  private async measured(request: GatewayGraphQLRequest, options: SubgraphProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     if (!this.metrics) return this.fetch(request, options);
     const subgraph = this.serviceName;
     const end = this.metrics.fetchDuration.startTimer({ subgraph });
@@ -111,7 +116,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     }
   }
 
-  private async fetch(request: GatewayGraphQLRequest, options: GraphQLDataSourceProcessOptions<C>): Promise<GatewayGraphQLResponse> {
+  private async fetch(request: GatewayGraphQLRequest, options: SubgraphProcessOptions<C>): Promise<GatewayGraphQLResponse> {
     if (!request.query) throw new Error('Missing query');
     const context = options.context as SubgraphFetchContext;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -127,7 +132,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     const policy = incoming?.overallCachePolicy as { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void } | undefined;
     // As RemoteGraphQLDataSource: the response is cacheable only as long as every subgraph said it is.
     if (policy?.restrict) policy.restrict(cacheHint(answer.cacheControl));
-    return toGatewayResponse(this.serviceName, this.url, answer);
+    return toGatewayResponse(this.serviceName, this.url, answer, { unread: this.own && options.sentAsIs === true });
   }
 }
 

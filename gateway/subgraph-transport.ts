@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
 import { ForbiddenAddressError, forbiddenHost, guardedLookup } from '../lib/forbidden-addresses.js';
 import { SubgraphTransportError } from './subgraph-unavailable.js';
 
@@ -11,6 +12,8 @@ export interface SubgraphAnswer {
   status: number;
   contentType: string | null;
   cacheControl: string | null;
+  /** The subgraph's ANSWER_KIND_HEADER (contracts/subgraph-answers.ts): whether it says the answer is data alone. */
+  answerKind: string | null;
   text: string;
 }
 
@@ -77,6 +80,7 @@ export class SubgraphTransport {
         status: res.statusCode,
         contentType: header(res.headers, 'content-type'),
         cacheControl: header(res.headers, 'cache-control'),
+        answerKind: header(res.headers, ANSWER_KIND_HEADER),
         text: await res.body.text(),
       };
     } catch (err) {
@@ -131,7 +135,12 @@ const REFUSED_GATEWAY = new Set([401, 403]);
  * @throws Error for a 2xx body that is not a JSON object
  */
 
-export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer): GatewayGraphQLResponse {
+export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer, opts: { unread?: boolean } = {}): GatewayGraphQLResponse {
+  if (opts.unread && answer.answerKind === DATA_ONLY && answer.status >= 200 && answer.status <= 299 && isJson(answer.contentType)) {
+    const data = parsedOnUse(answer.text);
+    answeredAs.set(data, answer.text);
+    return { data };
+  }
   const body = parseBody(answer);
   if (answer.status < 200 || answer.status > 299) {
     // A GraphQL answer with a 4xx (a request the subgraph refused, e.g. 400 with its validation errors) is its answer.
@@ -150,9 +159,10 @@ export function toGatewayResponse(serviceName: string, url: string, answer: Subg
   return body as GatewayGraphQLResponse;
 }
 
+const isJson = (type: string | null) => !!type && (type.startsWith('application/json') || type.startsWith('application/graphql-response+json'));
+
 function parseBody(answer: SubgraphAnswer): unknown {
-  const type = answer.contentType;
-  if (!type || !(type.startsWith('application/json') || type.startsWith('application/graphql-response+json'))) return answer.text;
+  if (!isJson(answer.contentType)) return answer.text;
   let body: unknown;
   try {
     body = JSON.parse(answer.text);
@@ -169,6 +179,30 @@ function parseBody(answer: SubgraphAnswer): unknown {
 
 /** Subgraph answers' `data` objects, each with the JSON text of the answer that was that data alone. */
 const answeredAs = new WeakMap<object, string>();
+
+/**
+ * The `data` of a subgraph's answer (JSON text of an object whose only member is `data`, an object),
+ * parsed only once something looks into it: a response sent as the subgraph's text (stringifyResult)
+ * never is. Anything that reads it (a graphql-ws client's serializer, a plugin) sees the parsed
+ * object, through a proxy that forwards every operation to it.
+ */
+function parsedOnUse(text: string): Record<string, unknown> {
+  let parsed: Record<string, unknown> | undefined;
+  const real = () => (parsed ??= (JSON.parse(text) as { data: Record<string, unknown> }).data);
+  return new Proxy<Record<string, unknown>>(
+    {},
+    {
+      get: (_, key) => Reflect.get(real(), key),
+      set: (_, key, value) => Reflect.set(real(), key, value),
+      has: (_, key) => Reflect.has(real(), key),
+      ownKeys: () => Reflect.ownKeys(real()),
+      getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(real(), key),
+      defineProperty: (_, key, descriptor) => Reflect.defineProperty(real(), key, descriptor),
+      deleteProperty: (_, key) => Reflect.deleteProperty(real(), key),
+      getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+    },
+  );
+}
 
 /**
  * Apollo Server's `stringifyResult`: a response that is a subgraph answer's data, untouched and alone

@@ -1,3 +1,4 @@
+import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -141,6 +142,8 @@ export async function startSubgraph<C extends BaseContext>(
           operationInLogs(),
           subscriptionsOverWebSocketOnly(),
           ...(replicaReads ? [recordWrites<C>(replicaReads.router)] : []),
+          // Last: nothing adds to the answer after it.
+          answerKind<C>(),
         ],
         formatError,
         includeStacktraceInErrorResponses: false,
@@ -167,6 +170,19 @@ export async function startSubgraph<C extends BaseContext>(
     },
   });
   return { ...service, dataSource: ds };
+}
+
+/** Says in a header whether the answer is data alone (contracts/subgraph-answers.ts), for the gateway. */
+function answerKind<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    requestDidStart: async () => ({
+      willSendResponse: async ({ response }) => {
+        if (response.body.kind !== 'single') return;
+        const { data, errors, extensions } = response.body.singleResult;
+        if (errors === undefined && extensions === undefined && typeof data === 'object' && data !== null) response.http.headers.set(ANSWER_KIND_HEADER, DATA_ONLY);
+      },
+    }),
+  };
 }
 
 /**

@@ -1,9 +1,11 @@
+import util from 'node:util';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../gateway/metrics.js';
-import { SubgraphDataSource, type SubgraphFetchContext } from '../gateway/subgraph-data-source.js';
+import { SubgraphDataSource, type SubgraphFetchContext, type SubgraphProcessOptions } from '../gateway/subgraph-data-source.js';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
 import { stringifyResult, SubgraphTransport, toGatewayResponse } from '../gateway/subgraph-transport.js';
 
 /** A subgraph on loopback whose answers the test decides; requests wait for `release()` while `held`. */
@@ -130,6 +132,27 @@ describe('SubgraphDataSource', () => {
     expect(JSON.parse(fake.received[0]!.body)).toMatchObject({ query: 'query Op__locations__0 { locations { name } }', operationName: 'Op__locations__0' });
   });
 
+  it("takes an answer unread only from the system's own subgraphs: a partner's header that its errors are data is ignored (the attack)", async () => {
+    fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json', [ANSWER_KIND_HEADER]: DATA_ONLY }).end('{"errors":[{"message":"partner secret: db-7.internal"}],"data":{"ok":null}}');
+    const sentAsIs = (s: SubgraphDataSource<SubgraphFetchContext>) =>
+      s.process({
+        kind: 'incoming operation',
+        request: { query: 'query Op__pricing__0 { ok }', operationName: 'Op__pricing__0', variables: {} },
+        incomingRequestContext: { operation: { operation: 'query' }, overallCachePolicy: undefined },
+        context: { requestId: 'r-3', clientId: 'storefront' },
+        pathInIncomingRequest: [],
+        sentAsIs: true,
+      } as unknown as SubgraphProcessOptions<SubgraphFetchContext>);
+    const partner = await sentAsIs(new SubgraphDataSource('pricing', fake.url, transport, metrics));
+    expect(partner.errors).toEqual([{ message: 'partner secret: db-7.internal' }]);
+    expect(stringifyResult({ data: partner.data })).toBe('{"data":{"ok":null}}\n');
+    // Our own subgraph's word is taken (it sets the header only for data alone: lib/subgraph.ts).
+    fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json', [ANSWER_KIND_HEADER]: DATA_ONLY }).end('{"data":{"ok":true}}');
+    const own = await sentAsIs(new SubgraphDataSource('locations', fake.url, transport, metrics, true, 0, null, true));
+    expect(stringifyResult({ data: own.data })).toBe('{"data":{"ok":true}}\n');
+    expect(util.types.isProxy(own.data)).toBe(true);
+  });
+
   it("answers SUBGRAPH_UNAVAILABLE for a failed status (nothing of the subgraph's answer passed on), a 4xx GraphQL answer as it is, and counts failures by kind", async () => {
     fake.answer = (res) => res.writeHead(503).end('upstream gone');
     const unavailable = await fetchFor('query');
@@ -159,7 +182,36 @@ describe('SubgraphDataSource', () => {
 });
 
 describe('stringifyResult', () => {
-  const answer = (text: string) => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, text });
+  const answer = (text: string) => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: null, text });
+
+  it('sends an answer its subgraph says is data alone on unread, and reads it the moment anything looks into it', () => {
+    const text = '{"data":{"availability":[{"sku":"A","units":3,"locations":[{"name":"Caf\\u00e9"}]}]}}\n';
+    const data = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: 'data', text }, { unread: true }).data!;
+    expect(util.types.isProxy(data)).toBe(true);
+    expect(stringifyResult({ data })).toBe(text);
+    // Read by whatever reads it (a graphql-ws client's serializer, a plugin): the parsed data.
+    expect(JSON.stringify({ data })).toBe('{"data":{"availability":[{"sku":"A","units":3,"locations":[{"name":"Café"}]}]}}');
+    expect(Object.keys(data)).toEqual(['availability']);
+    expect((data.availability as { sku: string }[])[0]!.sku).toBe('A');
+    expect('availability' in data).toBe(true);
+    expect(data).toEqual({ availability: [{ sku: 'A', units: 3, locations: [{ name: 'Café' }] }] });
+  });
+
+  it('reads every answer that is not the data of a one-fetch query from a 2xx JSON body, whatever its header says', () => {
+    const text = '{"data":{"ok":true}}';
+    const base = { status: 200, contentType: 'application/json', cacheControl: null, answerKind: 'data', text };
+    // Not asked to leave it unread (an answer @apollo/gateway merges), another status, not JSON, no header.
+    for (const [what, a, unread] of [
+      ['merged', base, false],
+      ['400', { ...base, status: 400, text: '{"errors":[{"message":"bad"}]}' }, true],
+      ['no header', { ...base, answerKind: null, text: '{"data":{"ok":true},"extensions":{"x":1}}' }, true],
+    ] as const) {
+      const response = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', a, { unread });
+      expect(util.types.isProxy(response.data) || util.types.isProxy(response), what).toBe(false);
+    }
+    // Not JSON: refused as before, not sent on.
+    expect(() => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { ...base, contentType: 'text/plain' }, { unread: true })).toThrow(/Expected JSON/);
+  });
 
   it("sends an answer that is data alone as the subgraph's own text, and serializes anything else", () => {
     // Escapes and spacing as the subgraph wrote them: the text itself is sent, not a serialization of what was parsed.
