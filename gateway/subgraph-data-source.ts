@@ -55,7 +55,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     batchWindowMs = 0,
     /** Signs the service token of each fetch; null under SERVICE_AUTH=off (the client id then goes as x-client-id). */
     private readonly tokens: ServiceTokenSigner | null = null,
-    /** One of the system's own subgraphs (SUBGRAPH_NAMES): its word that an answer is data alone is taken (contracts/subgraph-answers.ts). */
+    /** One of the system's own subgraphs (SUBGRAPH_NAMES): its word that an answer is data alone is taken (lib/subgraph-answers.ts). */
     private readonly own = false,
   ) {
     this.batcher = new EntityFetchBatcher(batchWindowMs);

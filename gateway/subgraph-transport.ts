@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
-import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from '../lib/subgraph-answers.js';
 import { ForbiddenAddressError, forbiddenHost, guardedLookup } from '../lib/forbidden-addresses.js';
 import { SubgraphTransportError } from './subgraph-unavailable.js';
 
@@ -12,7 +12,7 @@ export interface SubgraphAnswer {
   status: number;
   contentType: string | null;
   cacheControl: string | null;
-  /** The subgraph's ANSWER_KIND_HEADER (contracts/subgraph-answers.ts): whether it says the answer is data alone. */
+  /** The subgraph's ANSWER_KIND_HEADER (lib/subgraph-answers.ts): whether it says the answer is data alone. */
   answerKind: string | null;
   text: string;
 }

@@ -1,4 +1,4 @@
-import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from './subgraph-answers.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -172,7 +172,7 @@ export async function startSubgraph<C extends BaseContext>(
   return { ...service, dataSource: ds };
 }
 
-/** Says in a header whether the answer is data alone (contracts/subgraph-answers.ts), for the gateway. */
+/** Says in a header whether the answer is data alone (lib/subgraph-answers.ts), for the gateway. */
 function answerKind<C extends BaseContext>(): ApolloServerPlugin<C> {
   return {
     requestDidStart: async () => ({

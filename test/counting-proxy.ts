@@ -1,4 +1,4 @@
-import { ANSWER_KIND_HEADER } from '../contracts/subgraph-answers.js';
+import { ANSWER_KIND_HEADER } from '../lib/subgraph-answers.js';
 import { createServer, type Server } from 'node:http';
 
 /** A subgraph reached through a proxy that counts the gateway's calls: a refusal must make none. */
@@ -30,7 +30,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', ...forwarded }, body: Buffer.concat(chunks) });
     const text = await upstream.text();
     if (held) await new Promise<void>((go) => held!.push(go));
-    // The subgraph's word that its answer is data alone goes back too (contracts/subgraph-answers.ts).
+    // The subgraph's word that its answer is data alone goes back too (lib/subgraph-answers.ts).
     const kind = upstream.headers.get(ANSWER_KIND_HEADER);
     res.writeHead(upstream.status, { 'content-type': 'application/json', ...(kind ? { [ANSWER_KIND_HEADER]: kind } : {}) }).end(text);
   });

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../gateway/metrics.js';
 import { SubgraphDataSource, type SubgraphFetchContext, type SubgraphProcessOptions } from '../gateway/subgraph-data-source.js';
-import { ANSWER_KIND_HEADER, DATA_ONLY } from '../contracts/subgraph-answers.js';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from '../lib/subgraph-answers.js';
 import { stringifyResult, SubgraphTransport, toGatewayResponse } from '../gateway/subgraph-transport.js';
 
 /** A subgraph on loopback whose answers the test decides; requests wait for `release()` while `held`. */
