@@ -183,8 +183,9 @@ const answeredAs = new WeakMap<object, string>();
 /**
  * The `data` of a subgraph's answer (JSON text of an object whose only member is `data`, an object),
  * parsed only once something looks into it: a response sent as the subgraph's text (stringifyResult)
- * never is. Anything that reads it (a graphql-ws client's serializer, a plugin) sees the parsed
- * object, through a proxy that forwards every operation to it.
+ * never is. Anything that reads it (a plugin, a caller of executeOperation) sees the parsed object,
+ * through a proxy that forwards every operation to it. Like any answer's data sent as its text
+ * (stringifyResult), it must not be written to: nothing on the one-fetch path does.
  */
 function parsedOnUse(text: string): Record<string, unknown> {
   let parsed: Record<string, unknown> | undefined;

@@ -189,7 +189,7 @@ describe('stringifyResult', () => {
     const data = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: 'data', text }, { unread: true }).data!;
     expect(util.types.isProxy(data)).toBe(true);
     expect(stringifyResult({ data })).toBe(text);
-    // Read by whatever reads it (a graphql-ws client's serializer, a plugin): the parsed data.
+    // Read by whatever reads it (a plugin, a caller of executeOperation): the parsed data.
     expect(JSON.stringify({ data })).toBe('{"data":{"availability":[{"sku":"A","units":3,"locations":[{"name":"Café"}]}]}}');
     expect(Object.keys(data)).toEqual(['availability']);
     expect((data.availability as { sku: string }[])[0]!.sku).toBe('A');
