@@ -9,6 +9,7 @@ import { startGateway } from '../gateway/gateway.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../lib/config.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { startStack, type Stack } from './stack.js';
+import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
 // Every log line of this process (gateway and subgraphs run in it) is kept to check request ids.
 const logLines: Record<string, unknown>[] = [];
@@ -274,13 +275,24 @@ describe('the federated graph through the gateway', () => {
         // A plan of two fetches is always shaped by @apollo/gateway.
         await both(NEEDS_LOCATIONS, { c: ids.channel, skus: [ids.sku] });
       }
-      // Every Shelf but the first (whatever its variables); never Types.
-      expect(await directCount()).toBe(3);
+      // A query over graphql-ws goes direct too (the document of its text is the one HTTP requests got).
+      const ws = wsClient(wsUrl(direct.url));
+      try {
+        const variables = { c: ids.channel, skus: [ids.sku] };
+        const overWs = collect(ws, SHELF, variables);
+        await waitFor('the query answered over graphql-ws', async () => overWs.completed || overWs.errors.length > 0);
+        expect(overWs.errors).toEqual([]);
+        expect(overWs.results).toEqual([{ data: (await gql(full.url, SHELF, variables)).data }]);
+      } finally {
+        await ws.dispose();
+      }
+      // Every Shelf but the first (whatever its variables), the one over graphql-ws included; never Types.
+      expect(await directCount()).toBe(4);
       // The subgraph gone: each root field it was to answer unavailable, as on the full path.
       await inventory.close();
       const down = await both(SHELF, { c: ids.channel, skus: [ids.sku] });
       expect(down.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'inventory' });
-      expect(await directCount()).toBe(4);
+      expect(await directCount()).toBe(5);
     } finally {
       await direct.close();
       await full.close();

@@ -174,8 +174,11 @@ export function serveGatewayWebSocket(server: HttpServer, path: string, opts: Ga
           const requestId = `ws-${op.operationId}`;
           // Log lines of the operation name its id, client and (once resolved) operation, as for HTTP.
           const response = await requestScope.run({ requestId, client: op.state.auth.clientId }, () =>
+            // The text, not the parsed document: Apollo Server's document cache then gives the document an
+            // HTTP request of the same text gets, and with it what is learnt per document (a one-fetch
+            // query answered by its fetch, cost and authorization checked once).
             opts.apollo.executeOperation(
-              { query: op.document, variables: op.variables, operationName: op.operationName ?? undefined },
+              { query: op.text, variables: op.variables, operationName: op.operationName ?? undefined },
               { contextValue: { requestId, clientId: op.state.auth.clientId, caller: op.state.auth.caller ?? null, remoteAddress: op.state.remoteAddress } },
             ),
           );
