@@ -40,7 +40,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
   }
 }
 
-
 async function round(
   gatewayWs: string,
   headers: Record<string, string>,

@@ -132,7 +132,7 @@ export class SubgraphDataSource<C extends SubgraphFetchContext = SubgraphFetchCo
     const policy = incoming?.overallCachePolicy as { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void } | undefined;
     // As RemoteGraphQLDataSource: the response is cacheable only as long as every subgraph said it is.
     if (policy?.restrict) policy.restrict(cacheHint(answer.cacheControl));
-    return toGatewayResponse(this.serviceName, this.url, answer, { unread: this.own && options.sentAsIs === true });
+    return toGatewayResponse(this.serviceName, this.url, answer, { sentAsIs: options.sentAsIs === true, own: this.own });
   }
 }
 

@@ -135,8 +135,12 @@ const REFUSED_GATEWAY = new Set([401, 403]);
  * @throws Error for a 2xx body that is not a JSON object
  */
 
-export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer, opts: { unread?: boolean } = {}): GatewayGraphQLResponse {
-  if (opts.unread && answer.answerKind === DATA_ONLY && answer.status >= 200 && answer.status <= 299 && isJson(answer.contentType)) {
+/**
+ * @param opts.sentAsIs the caller sends the answer's data on as it came (single-fetch.ts): its text is
+ *   kept for stringifyResult, and from one of our own subgraphs (`own`) saying it is data alone, it is not even read
+ */
+export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer, opts: { sentAsIs?: boolean; own?: boolean } = {}): GatewayGraphQLResponse {
+  if (opts.sentAsIs && opts.own && answer.answerKind === DATA_ONLY && answer.status >= 200 && answer.status <= 299 && isJson(answer.contentType)) {
     const data = parsedOnUse(answer.text);
     answeredAs.set(data, answer.text);
     return { data };
@@ -156,6 +160,9 @@ export function toGatewayResponse(serviceName: string, url: string, answer: Subg
     });
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${answer.text}`);
+  // An answer that is data alone: its text is what a response of that data and nothing else says.
+  const data = (body as { data?: unknown }).data;
+  if (opts.sentAsIs && typeof data === 'object' && data !== null && Object.keys(body).length === 1) answeredAs.set(data, answer.text);
   return body as GatewayGraphQLResponse;
 }
 
@@ -163,18 +170,11 @@ const isJson = (type: string | null) => !!type && (type.startsWith('application/
 
 function parseBody(answer: SubgraphAnswer): unknown {
   if (!isJson(answer.contentType)) return answer.text;
-  let body: unknown;
   try {
-    body = JSON.parse(answer.text);
+    return JSON.parse(answer.text);
   } catch (err) {
     throw new Error(`Invalid JSON from the subgraph: ${(err as Error).message}`);
   }
-  // An answer that is data alone: its text is what a response of that data and nothing else says.
-  if (typeof body === 'object' && body !== null) {
-    const data = (body as { data?: unknown }).data;
-    if (typeof data === 'object' && data !== null && Object.keys(body).length === 1) answeredAs.set(data, answer.text);
-  }
-  return body;
 }
 
 /** Subgraph answers' `data` objects, each with the JSON text of the answer that was that data alone. */

@@ -1,4 +1,3 @@
-import { ANSWER_KIND_HEADER, DATA_ONLY } from './subgraph-answers.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -30,6 +29,7 @@ import { logger, requestScope, setServiceName } from './logger.js';
 import { createMetricsRegistry } from './metrics.js';
 import { startTracing, tracingSettings } from './tracing.js';
 import { attachWebSocketServer, clientIdFrom, closeOnSignals, isLoopback, startHttpService, subscriptionTransportError, type RunningService } from './server.js';
+import { ANSWER_KIND_HEADER, DATA_ONLY } from './subgraph-answers.js';
 
 /** What every subgraph request context carries before the subgraph adds its services and loaders. */
 export interface BaseContext {

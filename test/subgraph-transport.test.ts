@@ -182,11 +182,11 @@ describe('SubgraphDataSource', () => {
 });
 
 describe('stringifyResult', () => {
-  const answer = (text: string) => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: null, text });
+  const answer = (text: string) => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: null, text }, { sentAsIs: true });
 
   it('sends an answer its subgraph says is data alone on unread, and reads it the moment anything looks into it', () => {
     const text = '{"data":{"availability":[{"sku":"A","units":3,"locations":[{"name":"Caf\\u00e9"}]}]}}\n';
-    const data = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: 'data', text }, { unread: true }).data!;
+    const data = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { status: 200, contentType: 'application/json', cacheControl: null, answerKind: 'data', text }, { sentAsIs: true, own: true }).data!;
     expect(util.types.isProxy(data)).toBe(true);
     expect(stringifyResult({ data })).toBe(text);
     // Read by whatever reads it (a plugin, a caller of executeOperation): the parsed data.
@@ -206,11 +206,11 @@ describe('stringifyResult', () => {
       ['400', { ...base, status: 400, text: '{"errors":[{"message":"bad"}]}' }, true],
       ['no header', { ...base, answerKind: null, text: '{"data":{"ok":true},"extensions":{"x":1}}' }, true],
     ] as const) {
-      const response = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', a, { unread });
+      const response = toGatewayResponse('inventory', 'http://127.0.0.1/graphql', a, { sentAsIs: unread, own: true });
       expect(util.types.isProxy(response.data) || util.types.isProxy(response), what).toBe(false);
     }
     // Not JSON: refused as before, not sent on.
-    expect(() => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { ...base, contentType: 'text/plain' }, { unread: true })).toThrow(/Expected JSON/);
+    expect(() => toGatewayResponse('inventory', 'http://127.0.0.1/graphql', { ...base, contentType: 'text/plain' }, { sentAsIs: true, own: true })).toThrow(/Expected JSON/);
   });
 
   it("sends an answer that is data alone as the subgraph's own text, and serializes anything else", () => {

@@ -18,7 +18,8 @@ export function createLoaders(
   s: { items: ItemService; stock: StockService; reservations: ReservationService; reconciliation: ReconciliationService; replicas: ReplicaService },
   reads: Reads,
 ) {
-  const loaders = {
+  const locationName = new DataLoader<string, string | null>((ids) => s.replicas.locationNames(ids));
+  return {
     itemBySku: new DataLoader<string, InventoryItemEntity | null>((skus) => s.items.bySkus(reads, skus)),
     stockLevelsBySku: new DataLoader<string, StockLevelEntity[]>((skus) => s.stock.levelsBySkus(reads, skus)),
     stockTotalsBySku: new DataLoader<string, StockTotals>((skus) => s.stock.totalsBySkus(reads, skus)),
@@ -32,10 +33,6 @@ export function createLoaders(
     movementById: new DataLoader<string, StockMovementEntity | null>((ids) => s.stock.movementsByIds(reads, ids)),
     reconciliationRunById: new DataLoader<string, ReconciliationRunEntity | null>((ids) => s.reconciliation.byIds(ids)),
     driftsByRunId: new DataLoader<string, DriftLineEntity[]>((ids) => s.reconciliation.driftsOf(ids)),
-  };
-  const locationName = new DataLoader<string, string | null>((ids) => s.replicas.locationNames(ids));
-  return {
-    ...loaders,
     /**
      * The names inventory provides where the schema says so (`@provides(fields: "name")`), from its
      * replica: at once when it keeps them all (no promise for the executor to wait on), else in one batch.
