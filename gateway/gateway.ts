@@ -6,6 +6,7 @@ import { config, introspectionMode, SUBGRAPH_NAMES, type IntrospectionMode, type
 import { formatError } from '../lib/errors.js';
 import { logger, requestScope } from '../lib/logger.js';
 import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
+import { CompiledResultShaping } from './result-shaping.js';
 import { SingleFetchQueries } from './single-fetch.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
@@ -201,7 +202,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const direct = (opts.directFetch ?? config().GATEWAY_DIRECT_FETCH) ? new SingleFetchQueries() : null;
   const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport, tokens, direct);
   if (direct) gateway.onSchemaLoadOrUpdate(direct.onSchema);
-  const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null, direct ? (executor) => direct.wrap(executor) : undefined);
+  const shaping = CompiledResultShaping.install();
+  const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null, (executor) => {
+    const shaped = shaping.wrap(executor);
+    return direct ? direct.wrap(shaped) : shaped;
+  });
   const settings = { ...subscriptionDefaults(), ...opts.subscriptions };
   const log = logger().child({ component: 'subscriptions' });
   const upstreamSettings = { keepAliveMs: settings.keepAliveMs, retryMaxMs: settings.retryMaxMs, log };
