@@ -1,8 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { dedupeRepresentations, EntityFetchBatcher } from './entity-batching.js';
+import { dedupeRepresentations, EntityFetchBatcher, RepresentationIndex } from './entity-batching.js';
 
 const loc = (id: string) => ({ __typename: 'Location', id });
+
+describe('RepresentationIndex', () => {
+  it('gives equal representations one index, and any two that differ (a member, a value, their order, a type) their own', () => {
+    const index = new RepresentationIndex();
+    const same = [
+      [{ __typename: 'Location', id: 'a' }, { __typename: 'Location', id: 'a' }],
+      [{ __typename: 'Item', sku: 'S', region: 'EU' }, { __typename: 'Item', sku: 'S', region: 'EU' }],
+      [{ __typename: 'Item', sku: 'S', dims: { w: 1 } }, { __typename: 'Item', sku: 'S', dims: { w: 1 } }],
+    ];
+    for (const [a, b] of same) expect(index.indexOf(a)).toBe(index.indexOf(b));
+    const distinct: unknown[] = [
+      { __typename: 'Location', id: 'b' },
+      { __typename: 'Item', id: 'a' },
+      // Where one member ends and the next begins
+      { ab: 'c' },
+      { a: 'bc' },
+      { a: 'b', c: '' },
+      // Order of members
+      { id: 'a', __typename: 'Location' },
+      // Types of values
+      { __typename: 'Item', sku: 'S', qty: '1' },
+      { __typename: 'Item', sku: 'S', qty: 1 },
+      { __typename: 'Item', sku: 'S', dims: { w: 2 } },
+      {},
+      'Location',
+    ];
+    const indexes = [...same.map(([a]) => index.indexOf(a)), ...distinct.map((r) => index.indexOf(r))];
+    expect(new Set(indexes).size).toBe(indexes.length);
+    expect(index.unique).toHaveLength(indexes.length);
+    expect(index.unique[index.indexOf({ a: 'bc' })]).toEqual({ a: 'bc' });
+  });
+});
 
 describe('dedupeRepresentations', () => {
   it('sends each distinct representation once and gives every place its own copy of the answer', () => {

@@ -1,5 +1,9 @@
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import rfdc from 'rfdc';
 import { requestScope } from '../lib/logger.js';
+
+/** A deep copy of an entity as a subgraph answered it (JSON data: plain objects, arrays, primitives). */
+const copyEntity = rfdc();
 
 /** An entity fetch sent with each distinct representation once, and how to give its answer the original shape. */
 export interface DedupedFetch {
@@ -17,20 +21,10 @@ export interface DedupedFetch {
 export function dedupeRepresentations(request: GatewayGraphQLRequest): DedupedFetch | null {
   const representations = request.variables?.['representations'];
   if (!Array.isArray(representations) || representations.length < 2) return null;
-  const unique: unknown[] = [];
-  const uniqueIndex = new Map<string, number>();
+  const index = new RepresentationIndex();
   /** For each original representation, its index among the unique ones. */
-  const positions = new Array<number>(representations.length);
-  for (let i = 0; i < representations.length; i++) {
-    const key = JSON.stringify(representations[i]);
-    let at = uniqueIndex.get(key);
-    if (at === undefined) {
-      at = unique.length;
-      uniqueIndex.set(key, at);
-      unique.push(representations[i]);
-    }
-    positions[i] = at;
-  }
+  const positions = representations.map((r) => index.indexOf(r));
+  const { unique } = index;
   if (unique.length === representations.length) return null;
   return {
     request: { ...request, variables: { ...request.variables, representations: unique } },
@@ -41,7 +35,7 @@ export function dedupeRepresentations(request: GatewayGraphQLRequest): DedupedFe
       const originals: number[][] = unique.map(() => []);
       positions.forEach((at, i) => originals[at]!.push(i));
       // Every place gets its own object: the gateway rewrites and merges each entity in place.
-      const placed = positions.map((at, i) => (originals[at]![0] === i ? entities[at] : structuredClone(entities[at])));
+      const placed = positions.map((at, i) => (originals[at]![0] === i ? entities[at] : copyEntity(entities[at])));
       return {
         ...response,
         data: { ...response.data, _entities: placed },
@@ -53,6 +47,57 @@ export function dedupeRepresentations(request: GatewayGraphQLRequest): DedupedFe
       };
     },
   };
+}
+
+/** A level of RepresentationIndex: members' names and values alternate, down to a representation's index. */
+interface Trie {
+  next: Map<string, Trie>;
+  index: number;
+}
+
+/**
+ * The distinct representations of a fetch, each with its index: equal representations (the same
+ * members, in the same order, with the same values) get the same index. A representation of string
+ * members only (its typename and key fields, the usual case) is found by walking its members' names
+ * and values, the strings themselves as keys (no key text built per representation); anything else
+ * by its JSON text.
+ */
+export class RepresentationIndex {
+  private readonly trie: Trie = { next: new Map(), index: -1 };
+  private readonly byJson = new Map<string, number>();
+  readonly unique: unknown[] = [];
+
+  /** The representation's index among the distinct ones, adding it when it is new. */
+  indexOf(representation: unknown): number {
+    let at = this.trie;
+    if (typeof representation === 'object' && representation !== null && !Array.isArray(representation)) {
+      for (const name of Object.keys(representation)) {
+        const value = (representation as Record<string, unknown>)[name];
+        if (typeof value !== 'string') return this.byJsonText(representation);
+        at = step(step(at, name), value);
+      }
+    } else return this.byJsonText(representation);
+    if (at.index < 0) at.index = this.add(representation);
+    return at.index;
+  }
+
+  private byJsonText(representation: unknown): number {
+    const key = JSON.stringify(representation);
+    let index = this.byJson.get(key);
+    if (index === undefined) this.byJson.set(key, (index = this.add(representation)));
+    return index;
+  }
+
+  private add(representation: unknown): number {
+    this.unique.push(representation);
+    return this.unique.length - 1;
+  }
+}
+
+function step(at: Trie, key: string): Trie {
+  let next = at.next.get(key);
+  if (!next) at.next.set(key, (next = { next: new Map(), index: -1 }));
+  return next;
 }
 
 interface Waiter {
