@@ -43,6 +43,8 @@ const OPERATIONS = {
     node { id ... on Location { name } ... on Item { qty } }
     nodes { __typename id ... on Level { available } }
   }`,
+  // Response names an object inherits from Object.prototype: only ever the output's own members.
+  inheritedNames: `query Q { item(id: "1") { constructor: sku toString: qty __proto__: id hasOwnProperty: levels { valueOf: available } } }`,
   introspection: `query Q { __schema { queryType { name } } count item(id: "1") { id __typename } }`,
 };
 
