@@ -38,7 +38,8 @@ program
   .option('--quick', 'one round of 5 s runs after 1 s warm-ups (under 4 minutes in all); -r and -d still apply when given')
   .addOption(new Option('-q, --query <names...>', 'only these queries (default: all)').choices(PEER_QUERIES))
   .addOption(new Option('-l, --load <modes...>', 'only these loads: same (every request alike) or distinct (every request different) (default: both)').choices(['same', 'distinct']))
-  .action(async (opts: { connections: number; seconds: number; rounds: number; quick?: boolean; query?: PeerQuery[]; load?: PeerLoad[] }, cmd: Command) => {
+  .option('-w, --workers <n>', 'processes per gateway: our GATEWAY_WORKERS and Hive Gateway\'s FORK alike (default: one per core)', positiveInt)
+  .action(async (opts: { connections: number; seconds: number; rounds: number; quick?: boolean; query?: PeerQuery[]; load?: PeerLoad[]; workers?: number }, cmd: Command) => {
     const quick = (key: 'seconds' | 'rounds', value: number) => (opts.quick && cmd.getOptionValueSource(key) === 'default' ? value : opts[key]);
     await benchPeers({
       connections: opts.connections,
@@ -47,6 +48,7 @@ program
       warmupSeconds: opts.quick ? { first: 1, later: 1 } : undefined,
       queries: opts.query,
       loads: opts.load,
+      workers: opts.workers,
     });
   });
 

@@ -94,11 +94,13 @@ export type PeerLoad = (typeof LOADS)[number];
 
 /**
  * npm run bench -- peers: the same supergraph over the same running subgraphs, served by our
- * gateway (GATEWAY_WORKERS=auto: one worker per core), by Hive Gateway twice (its CLI,
- * NODE_ENV=production and one fork per core, as its docs recommend for production): with its default
+ * gateway (one worker per core), by Hive Gateway twice (its CLI, NODE_ENV=production and one fork
+ * per core, as its docs recommend for production): with its default
  * JavaScript runtime and with HIVE_ROUTER_RUNTIME=true, which plans with Hive Router's Rust query
  * planner (@graphql-hive/router-runtime), and by an unmodified @apollo/gateway on @apollo/server,
- * each driven with the same load in alternating rounds.
+ * each driven with the same load in alternating rounds. `workers` gives both gateways another
+ * number of processes: on a machine whose cores also run the subgraphs, MariaDB, Redis and the
+ * load, one per core oversubscribes them.
  */
 export async function benchPeers(opts: {
   connections: number;
@@ -108,16 +110,18 @@ export async function benchPeers(opts: {
   warmupSeconds?: { first: number; later: number };
   queries?: PeerQuery[];
   loads?: PeerLoad[];
+  /** Processes per gateway: our GATEWAY_WORKERS and Hive Gateway's FORK alike (default: one per core). */
+  workers?: number;
 }): Promise<void> {
   const warmup = opts.warmupSeconds ?? { first: 3, later: 1 };
-  const forks = availableParallelism();
-  // Ours with one worker per core, as Hive Gateway gets one fork per core.
+  const forks = opts.workers ?? availableParallelism();
+  // Ours with as many workers as Hive Gateway gets forks: one per core unless told otherwise.
   // SERVICE_AUTH=off: Hive Gateway and plain @apollo/gateway sign no service tokens, so our subgraphs
   // check none here and ours signs none either (bench -- gateway measures what the tokens cost).
   const { hiveGatewayBin } = await ensurePeerGateways((line) => progress(`▸ ${line}`));
-  progress(`▸ starting the bench system (ports 4100-4110, ${SKUS} SKUs, SERVICE_AUTH=off, our gateway with one worker per core)\n`);
+  progress(`▸ starting the bench system (ports 4100-4110, ${SKUS} SKUs, SERVICE_AUTH=off, our gateway with GATEWAY_WORKERS=${forks})\n`);
   const started = Date.now();
-  const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: 'auto', SERVICE_AUTH: 'off' } });
+  const system = await startBenchSystem({ skus: SKUS, env: { GATEWAY_WORKERS: String(forks), SERVICE_AUTH: 'off' } });
   const peerProcesses: PeerProcess[] = [];
   let reaper: ChildProcess | undefined;
   let supergraphFile: string | undefined;
