@@ -69,14 +69,13 @@ export class RepresentationIndex {
 
   /** The representation's index among the distinct ones, adding it when it is new. */
   indexOf(representation: unknown): number {
+    if (typeof representation !== 'object' || representation === null || Array.isArray(representation)) return this.byJsonText(representation);
     let at = this.trie;
-    if (typeof representation === 'object' && representation !== null && !Array.isArray(representation)) {
-      for (const name of Object.keys(representation)) {
-        const value = (representation as Record<string, unknown>)[name];
-        if (typeof value !== 'string') return this.byJsonText(representation);
-        at = step(step(at, name), value);
-      }
-    } else return this.byJsonText(representation);
+    for (const name of Object.keys(representation)) {
+      const value = (representation as Record<string, unknown>)[name];
+      if (typeof value !== 'string') return this.byJsonText(representation);
+      at = step(step(at, name), value);
+    }
     if (at.index < 0) at.index = this.add(representation);
     return at.index;
   }
