@@ -117,6 +117,8 @@ export class CompiledResultShaping {
   /** Installs it in `@apollo/gateway` (whose executor calls its resultShaping module's export at each response). */
   static install(): CompiledResultShaping {
     const module = createRequire(import.meta.url)('@apollo/gateway/dist/resultShaping.js') as { computeResponse: ComputeResponse };
+    // @apollo/gateway is pinned to one version (package.json); another one must still have this export to be served.
+    if (typeof module.computeResponse !== 'function') throw new Error('@apollo/gateway/dist/resultShaping.js exports no computeResponse: this @apollo/gateway is not the version result-shaping.ts was written for');
     const installed = (module.computeResponse as ComputeResponse & { compiled?: CompiledResultShaping }).compiled;
     if (installed) return installed;
     const shaping = new CompiledResultShaping(module.computeResponse);
