@@ -260,7 +260,7 @@ function conditionValue(condition: Condition, variables: Record<string, unknown>
 function apply(walk: Walk, input: Record<string, unknown>, selections: Step[], output: Record<string, unknown>, path: (string | number)[], parentType: CompositeType): boolean {
   for (let i = 0; i < selections.length; i++) {
     const step = selections[i]!;
-    if ((step.skip !== undefined || step.include !== undefined) && skipped(step, walk.variables)) continue;
+    if (skipped(step, walk.variables)) continue;
     if (step.field) {
       const name = step.responseName;
       const outputValue = output[name];

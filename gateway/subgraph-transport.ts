@@ -131,13 +131,10 @@ const REFUSED_GATEWAY = new Set([401, 403]);
  * GraphQL answer with a 4xx other than 401/403 (the subgraph refused the request, with its errors).
  * Anything else (a 401/403, a 5xx, a status without a GraphQL body) is a failure of the gateway's
  * fetch, never passed to the caller as it came.
- * @throws SubgraphTransportError for those
- * @throws Error for a 2xx body that is not a JSON object
- */
-
-/**
  * @param opts.sentAsIs the caller sends the answer's data on as it came (single-fetch.ts): its text is
  *   kept for stringifyResult, and from one of our own subgraphs (`own`) saying it is data alone, it is not even read
+ * @throws SubgraphTransportError for a failure of the gateway's fetch (those statuses)
+ * @throws Error for a 2xx body that is not a JSON object
  */
 export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer, opts: { sentAsIs?: boolean; own?: boolean } = {}): GatewayGraphQLResponse {
   if (opts.sentAsIs && opts.own && answer.answerKind === DATA_ONLY && answer.status >= 200 && answer.status <= 299 && isJson(answer.contentType)) {
