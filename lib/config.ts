@@ -335,6 +335,8 @@ const inventorySection = z.object({
   AVAILABILITY_READ_MODEL_MAX_SKUS: z.coerce.number().int().min(100).max(50_000_000).default(1_000_000),
   /** How long a READ_YOUR_WRITES read waits for the read model to apply every change committed before it; past it MySQL answers. */
   AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
+  /** MiB of availability entries' JSON each inventory process keeps to answer storefront queries with (api/availability-answers.ts); 0: none kept, every query runs. */
+  AVAILABILITY_ANSWER_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(64),
 });
 
 /** The orders subgraph (and its order sweeper in the jobs process). */

@@ -1,7 +1,50 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+/**
+ * An answer's `data` already written as JSON, sent as it is (the subgraph's `stringifyResult`):
+ * what a PreparedAnswers puts together from answers it keeps. Anything else that serializes it
+ * (a plugin, a log line) gets the same value through toJSON.
+ */
+export class SerializedData {
+  constructor(readonly json: string) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.json);
+  }
+}
+
+/** JSON.stringify of an Apollo Server result, with SerializedData written as it is. */
+export function stringifyResult(result: { data?: unknown; errors?: unknown; extensions?: unknown }): string {
+  if (result.data instanceof SerializedData && result.errors === undefined && result.extensions === undefined) return `{"data":${result.data.json}}\n`;
+  return `${JSON.stringify(result)}\n`;
+}
+
+/** Runs an operation through its compiled query with the variables as sent (`inputs`) and the root value given (the root fields' first argument). */
+export type ExecuteOperation<C> = (rootValue: unknown, inputs: Record<string, unknown>, context: C) => Promise<ExecutionResult>;
+
+/**
+ * How a PreparedAnswers answers one operation, given its variables coerced (`values`) and as sent
+ * (`inputs`, for ExecuteOperation): data as JSON text, or a result as execution makes it.
+ */
+export type PreparedAnswer<C> = (values: Record<string, unknown>, inputs: Record<string, unknown>, context: C) => Promise<SerializedData | ExecutionResult>;
+
+/**
+ * A subgraph's quicker way to answer some operations, tried instead of running the compiled query:
+ * `prepare` sees each (document, operation) once, after its variables have been coerced and with
+ * the scopes checked, and returns how to answer it (it may still run the compiled query, given as
+ * `execute`), or null to leave it to the compiled query.
+ */
+export interface PreparedAnswers<C> {
+  prepare(schema: GraphQLSchema, operation: OperationDefinitionNode, execute: ExecuteOperation<C>): PreparedAnswer<C> | null;
+}
+
+interface Compiled<C> {
+  query: CompiledQuery;
+  answer: PreparedAnswer<C> | null;
+}
 
 /**
  * A subgraph's executor compiled per operation by graphql-jit: each document's operation becomes a
@@ -13,29 +56,38 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * What it keeps as graphql-js does it: variables are coerced by graphql-js first, so a bad one is
  * refused with the same error (BAD_USER_INPUT, HTTP 400); graphql-jit's errors are turned into
  * graphql-js GraphQLErrors carrying the resolver's error, which the error formatter maps to its code.
+ * `answers` may answer some operations another way (PreparedAnswers).
  */
-export function jitExecutor(schema: GraphQLSchema): GatewayInterface {
+export function jitExecutor<C>(schema: GraphQLSchema, answers?: PreparedAnswers<C>): GatewayInterface {
   // Apollo Server parses each distinct query text once: the same text brings the same document.
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled<C>>>();
   const executor: GatewayExecutor = async (rc) => {
     const operation = getOperationAST(rc.document, rc.operationName);
     const inputs = rc.request.variables ?? {};
+    // graphql-jit coerces the inputs itself; a prepared answer is given them coerced.
+    let values: Record<string, unknown> = {};
     if (operation?.variableDefinitions?.length) {
       const coerced = getVariableValues(schema, operation.variableDefinitions, inputs, { maxErrors: 50 });
       if (coerced.errors) return { errors: coerced.errors };
+      values = coerced.coerced;
     }
     let byOperation = compiled.get(rc.document);
     if (!byOperation) compiled.set(rc.document, (byOperation = new Map()));
     const key = rc.operationName ?? '';
-    let query = byOperation.get(key);
-    if (!query) {
+    let entry = byOperation.get(key);
+    if (!entry) {
       const result = compileQuery(schema, rc.document, rc.operationName ?? undefined);
       if (!isCompiledQuery(result)) return result as ExecutionResult;
-      query = result;
-      byOperation.set(key, query);
+      const query = result;
+      const execute: ExecuteOperation<C> = async (root, variables, context) => formatErrors((await query.query(root, context, variables)) as ExecutionResult);
+      entry = { query, answer: (operation && answers?.prepare(schema, operation, execute)) || null };
+      byOperation.set(key, entry);
     }
-    const result = (await query.query(undefined, rc.context, inputs)) as ExecutionResult;
-    return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+    if (entry.answer) {
+      const answer = await entry.answer(values, inputs, rc.context as C);
+      return answer instanceof SerializedData ? { data: answer as unknown as Record<string, unknown> } : answer;
+    }
+    return formatErrors((await entry.query.query(undefined, rc.context, inputs)) as ExecutionResult);
   };
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -45,6 +97,10 @@ export function jitExecutor(schema: GraphQLSchema): GatewayInterface {
     load: async () => ({ executor }),
     stop: async () => {},
   };
+}
+
+function formatErrors(result: ExecutionResult): ExecutionResult {
+  return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
 }
 
 /** graphql-jit's error (not a graphql-js GraphQLError, and with no extensions unless its cause had some) as graphql-js's. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { jitExecutor } from './jit-executor.js';
+import { jitExecutor, stringifyResult, type PreparedAnswers } from './jit-executor.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import {
   createSourceEventStream,
@@ -79,6 +79,8 @@ export interface SubgraphDefinition<C extends BaseContext> {
   resolvers: GraphQLResolverMap<C>;
   entities: DataSourceSpec['entities'];
   migrations: DataSourceSpec['migrations'];
+  /** Called once per process: operations the subgraph answers another way than by running them (lib/jit-executor.ts); null: none. */
+  answers?(runtime: SubgraphRuntime): PreparedAnswers<C> | null;
   /** Called once per process; returns the per-request context builder (services plus fresh DataLoaders). */
   createContext(ds: DataSource, runtime: SubgraphRuntime): (base: BaseContext) => C;
 }
@@ -113,7 +115,9 @@ export async function startSubgraph<C extends BaseContext>(
   const replicaReads = createReadRouter(cfg, ds, { database: databaseName(cfg, def.name), entities: def.entities }, metrics);
   const onPrimary = primaryReads(ds);
   const readsFor = (clientId: string | null): Reads => (replicaReads ? replicaReads.router.forCaller(clientId) : onPrimary);
-  const makeOwnContext = def.createContext(ds, { cfg, onClose: (release) => void releases.push(release), metrics });
+  const runtime: SubgraphRuntime = { cfg, onClose: (release) => void releases.push(release), metrics };
+  const makeOwnContext = def.createContext(ds, runtime);
+  const answers = def.answers?.(runtime) ?? undefined;
   const makeContext = (base: Omit<BaseContext, 'reads'>): C => makeOwnContext({ ...base, reads: readsFor(base.clientId) });
   // A subscription event announces a change just committed: its fields are read where the change is, on the primary.
   const makeEventContext = (base: Omit<BaseContext, 'reads'>): C => {
@@ -132,7 +136,8 @@ export async function startSubgraph<C extends BaseContext>(
     port: options.port ?? subgraphPort(cfg, def.name),
     apollo: (plugins) =>
       new ApolloServer<C>({
-        gateway: jitExecutor(schema),
+        gateway: jitExecutor(schema, answers),
+        stringifyResult,
         // No cache hints in our schemas: the default cache-control plugin would only wrap every resolver (a few % of a large list).
         plugins: [
           ...plugins,

@@ -13,6 +13,7 @@ import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-
 import { AvailabilityService, type ChannelAvailability } from '../subgraphs/inventory/services/availability.service.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { gql, type GraphQLResponse } from './client.js';
+import { RULE_CACHE_MS } from '../subgraphs/inventory/services/replica.service.js';
 import { untilLockWait } from './lock-waits.js';
 import { PrivateRedis } from './private-redis.js';
 import { startStack, type Stack } from './stack.js';
@@ -27,6 +28,11 @@ import { startStack, type Stack } from './stack.js';
 
 const QUERY = `query($c: ID!, $skus: [String!]!, $consistency: ReadConsistency) {
   availability(channelId: $c, skus: $skus, consistency: $consistency) { sku availableToSell status sequence locations { location { id } available pickup } }
+}`;
+
+/** A storefront's selection (no sequence): answered from the entries' kept JSON (api/availability-answers.ts) once they have been written. */
+const KEPT_QUERY = `query($c: ID!, $skus: [String!]!, $consistency: ReadConsistency) {
+  availability(channelId: $c, skus: $skus, consistency: $consistency) { sku availableToSell status locations { location { id } available pickup } }
 }`;
 
 interface Figure {
@@ -75,19 +81,20 @@ type Answer = Figure & { sequence: string | null };
 
 const withoutSequence = ({ sequence: _, ...figure }: Answer): Figure => figure;
 
-async function fromApi(channelId: string, list: string[], consistency: 'EVENTUAL' | 'READ_YOUR_WRITES'): Promise<Answer[]> {
-  const data = await ok(QUERY, { c: channelId, skus: list, consistency });
+async function fromApi(channelId: string, list: string[], consistency: 'EVENTUAL' | 'READ_YOUR_WRITES', query = QUERY): Promise<Answer[]> {
+  const data = await ok(query, { c: channelId, skus: list, consistency });
   return (data.availability as any[]).map((a) => ({
     sku: a.sku,
     availableToSell: a.availableToSell,
     status: a.status,
-    sequence: a.sequence,
+    sequence: a.sequence ?? null,
     locations: a.locations.map((l: any) => ({ locationId: l.location.id, available: l.available, pickup: l.pickup })),
   }));
 }
 
 /**
- * The API's answer (read your writes) against MySQL's, read just before and just after it. A SKU
+ * The API's answers (read your writes; the executor's, and the storefront's selection from kept
+ * JSON) against MySQL's, read just before and just after them. A SKU
  * whose two MySQL figures differ had a reservation expire in between (the mix makes many): it is
  * compared again, alone, until it lands between two equal ones.
  * @returns how many entries the read model answered
@@ -99,9 +106,11 @@ async function expectExact(channelId: string, list: string[] = skus): Promise<nu
     expect(attempt, `${pending.join(', ')} straddled an expiry 50 times running`).toBeLessThan(50);
     const before = await fromMySql(channelId, pending);
     const answer = await fromApi(channelId, pending, 'READ_YOUR_WRITES');
+    const kept = await fromApi(channelId, pending, 'READ_YOUR_WRITES', KEPT_QUERY);
     const after = await fromMySql(channelId, pending);
     const settled = pending.flatMap((_, i) => (isDeepStrictEqual(before[i], after[i]) ? [i] : []));
     expect(settled.map((i) => withoutSequence(answer[i]!))).toEqual(settled.map((i) => after[i]));
+    expect(settled.map((i) => withoutSequence(kept[i]!)), 'the storefront selection (kept JSON)').toEqual(settled.map((i) => after[i]));
     served += settled.filter((i) => answer[i]!.sequence !== null).length;
     pending = pending.filter((_, i) => !settled.includes(i));
   }
@@ -233,7 +242,7 @@ function mix(rng: RandomGenerator, open: string[]): Op {
   // Storefront reads between the writes: the model holds the SKUs and moves them by events.
   const channelId = pick(channels);
   const list = Array.from({ length: int(1, 20) }, () => pick(skus)).filter((s, i, all) => all.indexOf(s) === i);
-  return () => fromApi(channelId, list, 'EVENTUAL');
+  return () => fromApi(channelId, list, 'EVENTUAL', KEPT_QUERY);
 }
 
 describe('the availability read model', () => {
@@ -245,6 +254,7 @@ describe('the availability read model', () => {
     const open: string[] = [];
     const metrics = stack.subgraphs.inventory.metrics;
     const servedBefore = await metric(metrics, 'omnistock_availability_entries_total', { from: 'read_model' });
+    const keptBefore = await metric(metrics, 'omnistock_availability_answer_entries_total', { from: 'kept' });
     // The model holds every SKU before the mix, so events (not reloads) must keep it exact.
     for (const c of channels) await fromApi(c, skus, 'EVENTUAL');
     let served = 0;
@@ -266,8 +276,89 @@ describe('the availability read model', () => {
     for (const c of channels) served += await expectExact(c);
     expect(served, 'the read model answered the comparisons').toBeGreaterThan(0);
     expect(await metric(metrics, 'omnistock_availability_entries_total', { from: 'read_model' })).toBeGreaterThan(servedBefore);
+    expect(await metric(metrics, 'omnistock_availability_answer_entries_total', { from: 'kept' }), 'entries answered from kept JSON').toBeGreaterThan(keptBefore);
     expect(await metric(metrics, 'omnistock_availability_read_model_resets_total', { reason: 'gap' }), 'no version gap in an unbroken stream').toBe(0);
   }, 600_000);
+
+  it('answers a storefront selection from kept JSON while figure and names stay, and as the executor would', async () => {
+    const metrics = stack.subgraphs.inventory.metrics;
+    const counted = async () => ({
+      kept: await metric(metrics, 'omnistock_availability_answer_entries_total', { from: 'kept' }),
+      executed: await metric(metrics, 'omnistock_availability_answer_entries_total', { from: 'executed' }),
+    });
+    const sku = `KA-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await ok(`mutation($i: CreateInventoryItemInput!) { createInventoryItem(input: $i) { sku } }`, { i: { sku, name: 'Kept answer item' } });
+    const [north, south] = [randomUUID(), randomUUID()];
+    const applyNamed = (id: string, name: string) => replica.apply('location', { id, name, status: 'ACTIVE', ships: true, pickup: true, version: nextVersion(`location:${id}`) });
+    await applyNamed(north, 'North');
+    await applyNamed(south, 'South');
+    const channelId = randomUUID();
+    await applyChannel(channelId, { sources: [north, south] });
+    const receive = (quantity: number) =>
+      ok(`mutation($input: StockMovementInput!) { recordMovement(input: $input) { replayed } }`, { input: { idempotencyKey: randomUUID(), type: 'RECEIPT', sku, locationId: north, quantity } });
+    await receive(5);
+    const selection = 'sku availableToSell status locations { available pickup location { __typename id name } }';
+    const storefront = `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus, consistency: READ_YOUR_WRITES) { ${selection} } }`;
+    // asOf is each answer's own: never kept, always the executor's.
+    const executed = `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus, consistency: READ_YOUR_WRITES) { ${selection} asOf } }`;
+    const vars = { c: channelId, skus: [sku, 'NO-SUCH-SKU'] };
+    const byExecutor = async () => ((await ok(executed, vars)).availability as any[]).map((a) => (a ? (({ asOf: _, ...rest }) => rest)(a) : a));
+
+    // The first answer reads the names (they were not at hand when it ran): the second is kept.
+    await ok(storefront, vars);
+    const first = await ok(storefront, vars);
+    const before = await counted();
+    const second = await ok(storefront, vars);
+    const after = await counted();
+    expect(after.kept - before.kept, 'the second answer came from kept JSON').toBe(1);
+    expect(after.executed - before.executed).toBe(0);
+    expect(second).toEqual(first);
+    expect(second.availability).toEqual(await byExecutor());
+    expect(second.availability[0].locations.map((l: any) => [l.location.name, l.available])).toEqual([
+      ['North', 5],
+      ['South', 0],
+    ]);
+    expect(second.availability[1], 'an unknown SKU is null').toBeNull();
+
+    // Another selection (here only aliases differ) has JSON of its own.
+    const aliased = await ok(`query($c: ID!, $skus: [String!]!) { a: availability(channelId: $c, skus: $skus) { s: sku n: availableToSell } }`, vars);
+    expect(aliased.a).toEqual([{ s: sku, n: 5 }, null]);
+
+    // A level changes: a new figure, written again.
+    await receive(3);
+    const moved = await counted();
+    const afterMove = await ok(storefront, vars);
+    expect((await counted()).executed - moved.executed, 'a changed figure is executed again').toBe(1);
+    expect(afterMove.availability[0].availableToSell).toBe(8);
+    expect(afterMove.availability).toEqual(await byExecutor());
+
+    // A location is renamed. Its event changes the rule, so the next answer is written again, but with
+    // the name this process has kept (up to RULE_CACHE_MS); once it reads the name anew, the same
+    // figure's JSON must be written again.
+    await sleep(RULE_CACHE_MS + 200);
+    await ok(storefront, vars);
+    await applyNamed(south, 'South Renamed');
+    await ok(storefront, vars);
+    await ok(storefront, vars);
+    await sleep(RULE_CACHE_MS + 200);
+    const renamed = await ok(storefront, vars);
+    expect(renamed.availability[0].locations.map((l: any) => l.location.name)).toEqual(['North', 'South Renamed']);
+    expect(renamed.availability).toEqual(await byExecutor());
+
+    // The rule changes (South no longer a source): a new figure.
+    await applyChannel(channelId, { sources: [north] });
+    await sleep(RULE_CACHE_MS + 200);
+    const ruled = await ok(storefront, vars);
+    expect(ruled.availability[0].locations.map((l: any) => l.location.id)).toEqual([north]);
+    expect(ruled.availability).toEqual(await byExecutor());
+
+    // Refusals are the executor's: an unknown channel, a malformed SKU (a caller without the scope: test/security/service-tokens.test.ts).
+    const unknown = await inventory(storefront, { c: randomUUID(), skus: [sku] });
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const malformed = await inventory(storefront, { c: channelId, skus: ['not a sku!'] });
+    expect(malformed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(malformed.data ?? null).toBeNull();
+  });
 
   it('reads your own write at once with READ_YOUR_WRITES, from the read model', async () => {
     // A SKU of its own: the mix may leave a level sold below what it reserved, its available held at 0.

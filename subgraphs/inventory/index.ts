@@ -4,6 +4,7 @@ import { ReplicaSetAsides1739000001000 } from './data/migrations/1739000001000-r
 import { ReplicaLocationName1739000002000 } from './data/migrations/1739000002000-replica-location-name.js';
 import { DateTime } from '../../lib/scalars.js';
 import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
+import { AvailabilityAnswers } from './api/availability-answers.js';
 import { createContext, type InventoryContext } from './api/context.js';
 import { InventoryItemEntity } from './data/item.entity.js';
 import { CreateInventory1732000001000 } from './data/migrations/1732000001000-create-inventory.js';
@@ -44,5 +45,6 @@ export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
   },
   entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity, TransferEntity, ReservationEntity, ReservationLineEntity, ReconciliationRunEntity, DriftLineEntity],
   migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000, ReservationKeyOwner1732000006000, MovementOccurredAt1732000007000, ReplicaChannelProtection1739000000000, ReplicaSetAsides1739000001000, ReplicaLocationName1739000002000],
+  answers: ({ cfg, metrics }) => (cfg.AVAILABILITY_ANSWER_CACHE_MB > 0 ? new AvailabilityAnswers(cfg.AVAILABILITY_ANSWER_CACHE_MB * 1024 * 1024, metrics) : null),
   createContext,
 };

@@ -89,6 +89,23 @@ describe('a subgraph answers only requests the gateway or a service signed', () 
     expect(await movementsRecorded()).toEqual(before);
   });
 
+  it('checks the scopes before a storefront answer kept as JSON is sent: a token without availability:read gets none', async () => {
+    const channel = await inv.channel([ids.loc]);
+    const query = `query($c: ID!, $skus: [String!]!) { availability(channelId: $c, skus: $skus) { sku availableToSell locations { available location { id } } } }`;
+    const storefront = await serviceToken({ clientId: 'storefront', scopes: ['availability:read'] });
+    // Twice: the second is answered from the entry's kept JSON (subgraphs/inventory/api/availability-answers.ts).
+    for (let i = 0; i < 2; i++) {
+      const allowed = await raw(stack.subgraphs.inventory.url, query, { c: channel, skus: [ids.sku] }, withToken(storefront));
+      expect(allowed.body.errors).toBeUndefined();
+      expect(allowed.body.data).toMatchObject({ availability: [{ sku: ids.sku }] });
+    }
+    const wms = await serviceToken({ clientId: 'wms-feed', scopes: ['inventory:write'] });
+    const res = await raw(stack.subgraphs.inventory.url, query, { c: channel, skus: [ids.sku] }, withToken(wms));
+    expect(res.status).toBe(403);
+    expect(res.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'Query.availability' });
+    expect(res.body.data ?? null).toBeNull();
+  });
+
   it('checks the scopes again from the token: a storefront token cannot write stock', async () => {
     const before = await movementsRecorded();
     const storefront = await serviceToken({ clientId: 'storefront', scopes: ['availability:read', 'orders:write'] });

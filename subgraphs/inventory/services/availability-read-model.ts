@@ -35,6 +35,8 @@ interface SkuState {
   /** Units other channels set aside, per channel asking, valid while `heldGen` is the model's. */
   held: Map<string, number>;
   heldGen: number;
+  /** Per channel, its last figure and what it was computed from (figureOf); emptied by every change of a level. */
+  figures: Map<string, { rule: ChannelRule; setAside: number; figure: AvailabilityFigure }>;
 }
 
 /** A change heard for a SKU whose levels are being read: applied once the read is back (an expiry: when, epoch ms). */
@@ -212,11 +214,23 @@ export class AvailabilityReadModel {
     for (const [sku, s] of states) if (this.skus.get(sku) !== s) return null;
     const figures = skus.map((sku) => {
       const s = states.get(sku);
-      if (!s) return null;
-      return channelFigure(rule, (locationId) => s.levels.get(locationId)?.available ?? 0, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0), this.opts.lowStockThreshold);
+      return s ? this.figureOf(s, channelId, rule, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0)) : null;
     });
     this.entries.inc({ from: 'read_model' }, skus.length);
     return { figures, sequence: this.position.stock, asOf: new Date(this.completeAt) };
+  }
+
+  /**
+   * The SKU's figure on the channel, the same object for as long as its levels, the channel's rule
+   * and what is set aside are unchanged: what is built from a figure may be kept by it
+   * (api/availability-answers.ts keeps its JSON). Figures are shared: nobody changes one.
+   */
+  private figureOf(s: SkuState, channelId: string, rule: ChannelRule, setAside: number): AvailabilityFigure {
+    const kept = s.figures.get(channelId);
+    if (kept && kept.rule === rule && kept.setAside === setAside) return kept.figure;
+    const figure = channelFigure(rule, (locationId) => s.levels.get(locationId)?.available ?? 0, setAside, this.opts.lowStockThreshold);
+    s.figures.set(channelId, { rule, setAside, figure });
+    return figure;
   }
 
   /**
@@ -380,6 +394,7 @@ export class AvailabilityReadModel {
       return false;
     }
     state.levels.set(this.locationId(e.locationId), { available: e.after.available, version: e.version });
+    state.figures.clear();
     if (e.expiresAt) state.expiresAt = Math.min(state.expiresAt, Date.parse(e.expiresAt));
     return true;
   }
@@ -436,7 +451,7 @@ export class AvailabilityReadModel {
       const [items, rows] = await Promise.all([itemStore.findBySkus(this.ds.manager, skus), stockLevelStore.findWithNextExpiry(this.ds.manager, skus, now)]);
       this.loads.inc(skus.length);
       const states = new Map<string, SkuState>();
-      for (const item of items) states.set(item.sku, { levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1 });
+      for (const item of items) states.set(item.sku, { levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1, figures: new Map() });
       for (const level of rows) {
         const s = states.get(level.sku);
         if (!s) continue;

@@ -22,8 +22,9 @@ function named(a: ChannelAvailability, names: readonly (string | null | Error)[]
 export const reservationResolvers = {
   Query: {
     reservation: (_: unknown, args: { id: string }, ctx: InventoryContext) => ctx.loaders.reservationById.load(assertId(args.id)),
-    availability: (_: unknown, args: { channelId: string; skus: string[]; consistency?: ReadConsistency | null }, ctx: InventoryContext) =>
-      ctx.availability.forChannel(args.channelId, args.skus, { consistency: args.consistency, reads: ctx.reads }),
+    /** Unless the root value brings the entries already read (api/availability-answers.ts runs the query over those it has kept nothing for). */
+    availability: (root: { availability?: unknown } | undefined, args: { channelId: string; skus: string[]; consistency?: ReadConsistency | null }, ctx: InventoryContext) =>
+      root?.availability ?? ctx.availability.forChannel(args.channelId, args.skus, { consistency: args.consistency, reads: ctx.reads }),
   },
   Mutation: {
     reserveStock: (_: unknown, args: { input: unknown }, ctx: InventoryContext) => ctx.reservations.reserve(args.input, ctx.clientId, requesterOf(ctx)),
