@@ -2,6 +2,7 @@ import { MovementOccurredAt1732000007000 } from './data/migrations/1732000007000
 import { ReplicaChannelProtection1739000000000 } from './data/migrations/1739000000000-replica-channel-protection.js';
 import { ReplicaSetAsides1739000001000 } from './data/migrations/1739000001000-replica-set-asides.js';
 import { ReplicaLocationName1739000002000 } from './data/migrations/1739000002000-replica-location-name.js';
+import { ReservationLinesExpired1739000003000 } from './data/migrations/1739000003000-reservation-lines-expired.js';
 import { DateTime } from '../../lib/scalars.js';
 import { loadTypeDefs, type SubgraphDefinition } from '../../lib/subgraph.js';
 import { AvailabilityAnswers } from './api/availability-answers.js';
@@ -44,7 +45,7 @@ export const inventorySubgraph: SubgraphDefinition<InventoryContext> = {
     DriftLine: reconciliationResolvers.DriftLine,
   },
   entities: [InventoryItemEntity, StockLevelEntity, StockMovementEntity, TransferEntity, ReservationEntity, ReservationLineEntity, ReconciliationRunEntity, DriftLineEntity],
-  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000, ReservationKeyOwner1732000006000, MovementOccurredAt1732000007000, ReplicaChannelProtection1739000000000, ReplicaSetAsides1739000001000, ReplicaLocationName1739000002000],
+  migrations: [CreateInventory1732000001000, LedgerReservations1732000003000, Reconciliation1732000004000, ReplicaLocationCode1732000005000, ReservationKeyOwner1732000006000, MovementOccurredAt1732000007000, ReplicaChannelProtection1739000000000, ReplicaSetAsides1739000001000, ReplicaLocationName1739000002000, ReservationLinesExpired1739000003000],
   answers: ({ cfg, metrics }) => (cfg.AVAILABILITY_ANSWER_CACHE_MB > 0 ? new AvailabilityAnswers(cfg.AVAILABILITY_ANSWER_CACHE_MB * 1024 * 1024, metrics) : null),
   createContext,
 };

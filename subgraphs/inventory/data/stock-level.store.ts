@@ -270,6 +270,9 @@ export const stockLevelStore = {
    * by location id then SKU. One LIMITed branch per location reads only its own first rows of
    * ix_stock_levels_location: a ROW_NUMBER() window would number every row of every location first
    * (neither MariaDB nor MySQL stops a window early), which took seconds at 100k SKUs per warehouse.
+   * What expired reservations still count in `reserved` is subtracted as LEVEL_COLUMNS does, but
+   * from one range of ix_reservation_lines_expired joined to the page, not a subquery per level:
+   * three hops' 1,400 levels made MariaDB's work per request two to three times larger.
    */
   async firstPerLocation(
     tx: EntityManager,
@@ -288,10 +291,17 @@ export const stockLevelStore = {
       where += ' AND s.sku > ?';
       branchParams.push(filter.afterSku);
     }
-    const branch = `(SELECT ${LEVEL_COLUMNS} FROM stock_levels s WHERE ${where} ORDER BY s.sku LIMIT ?)`;
+    const branch = `(SELECT ${STORED_COLUMNS} FROM stock_levels s WHERE ${where} ORDER BY s.sku LIMIT ?)`;
     const rows: unknown[] = await tx.query(
-      `${locationIds.map(() => branch).join(' UNION ALL ')} ORDER BY location_id, sku`,
-      locationIds.flatMap((id) => [now, id, ...branchParams, limit]),
+      `SELECT p.sku, p.location_id, p.on_hand, p.reserved - COALESCE(x.units, 0) AS reserved,
+              p.safety_stock, p.incoming, p.damaged, p.quality_control, p.version, p.updated_at
+         FROM (${locationIds.map(() => branch).join(' UNION ALL ')}) p
+         LEFT JOIN (SELECT r.sku, r.location_id, SUM(r.quantity - r.committed_quantity - r.released_quantity) AS units
+                      FROM reservation_lines r
+                     WHERE r.open = 1 AND r.expires_at <= ? AND r.location_id IN (?)
+                     GROUP BY r.sku, r.location_id) x ON x.sku = p.sku AND x.location_id = p.location_id
+        ORDER BY p.location_id, p.sku`,
+      [...locationIds.flatMap((id) => [id, ...branchParams, limit]), now, locationIds],
     );
     return parseLevels(rows);
   },
