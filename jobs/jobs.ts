@@ -3,7 +3,8 @@ import type { Config, SubgraphName } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
 import { createRedis, redisTarget } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
-import { openSubgraphDatabase } from '../lib/subgraph.js';
+import { eventKeys } from '../lib/event-stream.js';
+import { nudgeClient, openSubgraphDatabase } from '../lib/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { REGISTRY_MAINTENANCE_QUEUE, WEBHOOK_QUEUE } from '../registry/index.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
@@ -36,8 +37,11 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     for (const close of closers.splice(0).reverse()) await close();
   };
   try {
+    // What this process commits to an outbox (replicas, expiries, marketplace orders) nudges its relay too.
+    const nudges = nudgeClient(cfg);
+    closers.push(async () => nudges.disconnect());
     const entries = await Promise.all(
-      EVENT_SOURCES.map(async (name) => [name, await openSubgraphDatabase(cfg, SUBGRAPHS[name])] as const),
+      EVENT_SOURCES.map(async (name) => [name, await openSubgraphDatabase(cfg, SUBGRAPHS[name], nudges)] as const),
     );
     const databases = Object.fromEntries(entries) as Record<(typeof EVENT_SOURCES)[number], DataSource>;
     closers.push(() => Promise.all(entries.map(([, ds]) => ds.destroy())));
@@ -47,12 +51,23 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const consumerRedis = createRedis(redisTarget(cfg));
     for (const client of [publisher, consumerRedis]) closers.push(() => client.quit());
 
-    const relays = EVENT_SOURCES.map(
-      (source) =>
-        new OutboxRelay({ source, dataSource: databases[source], redis: publisher, ...relaySettings(cfg) }),
+    // Each relay publishes as soon as a writer's nudge says it committed rows, and polls besides: inventory's
+    // every OUTBOX_POLL_MS, since the time it last found its outbox drained is what the availability read
+    // model counts its freshness from (it answers only while that is within AVAILABILITY_READ_MODEL_MAX_LAG_MS);
+    // the others, whose drained time nobody reads, every OUTBOX_IDLE_POLL_MS (a nudge lost costs only latency).
+    const relays = new Map(
+      EVENT_SOURCES.map((source) => {
+        const settings = { ...relaySettings(cfg), pollMs: source === 'inventory' ? cfg.OUTBOX_POLL_MS : cfg.OUTBOX_IDLE_POLL_MS };
+        return [eventKeys.nudge(cfg.REDIS_KEY_PREFIX, source), new OutboxRelay({ source, dataSource: databases[source], redis: publisher, ...settings })] as const;
+      }),
     );
-    relays.forEach((relay) => relay.start());
-    closers.push(() => Promise.all(relays.map((relay) => relay.stop())));
+    // SUBSCRIBE holds its connection: one of its own.
+    const nudged = createRedis(redisTarget(cfg));
+    closers.push(async () => nudged.disconnect());
+    nudged.on('message', (channel: string) => relays.get(channel)?.wake());
+    await nudged.subscribe(...relays.keys());
+    for (const relay of relays.values()) relay.start();
+    closers.push(() => Promise.all([...relays.values()].map((relay) => relay.stop())));
 
     const consumer = new ReplicationConsumer({
       redis: consumerRedis,

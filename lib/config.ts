@@ -451,6 +451,8 @@ const exceptionsSection = z.object({
 const jobsSection = z.object({
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   OUTBOX_POLL_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  /** How long the relays other than inventory's wait after finding nothing, unless a writer's nudge wakes them first. */
+  OUTBOX_IDLE_POLL_MS: z.coerce.number().int().min(1).max(600_000).default(250),
   REPLICA_CLAIM_IDLE_MS: z.coerce.number().int().min(100).default(30_000),
 });
 

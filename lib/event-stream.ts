@@ -18,6 +18,8 @@ export const eventKeys = {
    */
   drained: (prefix: string, source: string) =>
     clusterKeyLayout() ? `${slotTag(`${prefix}:events`)}:relay:${source}:drained` : `${prefix}:relay:${source}:drained`,
+  /** Pub/sub channel on which writers tell `source`'s relay that they committed outbox rows (lib/outbox.ts). */
+  nudge: (prefix: string, source: string) => `${prefix}:relay:${source}:nudge`,
 };
 
 const jsonText = z.string().transform((text, ctx) => {

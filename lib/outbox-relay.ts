@@ -50,7 +50,7 @@ export interface OutboxRelayOptions {
   keyPrefix: string;
   /** Rows per read and per Redis transaction. */
   batchSize: number;
-  /** Pause between reads that found nothing. */
+  /** Pause between reads that found nothing, unless a writer's nudge (wake()) ends it sooner. */
   pollMs: number;
   /** How long published events stay, in the streams and in the outbox table. */
   retentionMs: number;
@@ -93,6 +93,10 @@ export class OutboxRelay {
   private databaseUnreachable = false;
   private loop: Promise<void> | undefined;
   private nextCleanupAt = 0;
+  /** Ends the current pause between reads (wake()); null while not pausing. */
+  private waking: AbortController | null = null;
+  /** A nudge came while it was reading or publishing: read again at once. */
+  private woken = false;
 
   constructor(private readonly opts: OutboxRelayOptions) {
     this.log = logger().child({ component: 'outbox-relay', source: opts.source });
@@ -107,6 +111,15 @@ export class OutboxRelay {
 
   start(): void {
     this.loop ??= this.run();
+  }
+
+  /**
+   * A writer committed outbox rows (its nudge, lib/outbox.ts's nudgeRelayOnCommit): the active
+   * relay reads at once rather than at the end of its pause. A standby ignores it.
+   */
+  wake(): void {
+    this.woken = true;
+    this.waking?.abort();
   }
 
   /** Lets the current batch finish, releases the lock and the connection. */
@@ -124,9 +137,11 @@ export class OutboxRelay {
           continue;
         }
         await this.cleanUpWhenDue(this.lockRunner!);
+        // A nudge from now on may be for rows this read does not see: the pause after it then ends at once.
+        this.woken = false;
         const published = await this.publishBatch(this.lockRunner!);
         this.markReachable();
-        if (published === 0) await this.pause(this.opts.pollMs);
+        if (published === 0) await this.pause(this.opts.pollMs, true);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) this.log.error({ err }, 'outbox relay failed; standing down');
         else if (!this.databaseUnreachable) this.log.warn({ err }, 'outbox relay database unreachable; standing down and retrying every second');
@@ -224,9 +239,20 @@ export class OutboxRelay {
     if (deleted < CLEANUP_BATCH) this.nextCleanupAt = Date.now() + CLEANUP_EVERY_MS;
   }
 
-  /** Sleeps, waking early when stop() is called. */
-  private async pause(ms: number): Promise<void> {
-    await sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => {});
+  /** Sleeps, waking early when stop() is called, and when `wakeable`, at a nudge (one that came since the last pause included). */
+  private async pause(ms: number, wakeable = false): Promise<void> {
+    if (!wakeable) {
+      await sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => {});
+      return;
+    }
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    const waking = (this.waking = new AbortController());
+    await sleep(ms, undefined, { signal: AbortSignal.any([this.stopping.signal, waking.signal]) }).catch(() => {});
+    this.waking = null;
+    this.woken = false;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { EntityManager, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { z } from 'zod';
 import { affectedRows } from './db.js';
 
@@ -51,6 +51,9 @@ export const outboxStore = {
     await tx.query('INSERT INTO outbox_events (topic, event_key, payload, created_at) VALUES ?', [
       events.map((e) => [e.topic, e.key, JSON.stringify(e.payload), at]),
     ]);
+    const runner = tx.queryRunner;
+    if (runner?.isTransactionActive) runner.data[APPENDED] = true;
+    else nudges.get(tx.connection)?.();
   },
 
   /** Up to `limit` unpublished rows in `seq` order (a range of ix_outbox_unpublished). */
@@ -79,3 +82,38 @@ export const outboxStore = {
     return affectedRows(await tx.query('DELETE FROM outbox_events WHERE published_at < ? LIMIT ?', [before, limit]));
   },
 };
+
+/** Set in a transaction's QueryRunner data once it has appended outbox rows. */
+const APPENDED = 'omnistock.outboxAppended';
+
+/** Per database, what tells its relay that rows were committed (nudgeRelayOnCommit). */
+const nudges = new WeakMap<DataSource, () => void>();
+
+/**
+ * Tells the database's relay, once per commit that appended outbox rows, that there is something to
+ * publish (`nudge`; at most one per turn of the event loop), so that it need not poll for them. A
+ * nudge lost (Redis away, a writer without one) costs only latency: relays poll as well.
+ */
+export function nudgeRelayOnCommit(ds: DataSource, nudge: () => void): void {
+  let queued = false;
+  const coalesced = () => {
+    if (queued) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      nudge();
+    });
+  };
+  nudges.set(ds, coalesced);
+  const subscriber: EntitySubscriberInterface = {
+    afterTransactionCommit(event: TransactionCommitEvent) {
+      if (!event.queryRunner.data[APPENDED]) return;
+      delete event.queryRunner.data[APPENDED];
+      coalesced();
+    },
+    afterTransactionRollback(event: TransactionRollbackEvent) {
+      delete event.queryRunner.data[APPENDED];
+    },
+  };
+  ds.subscribers.push(subscriber);
+}

@@ -23,6 +23,9 @@ import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { config, databaseName, subgraphPort, type Config, type SubgraphName } from './config.js';
 import { openDatabase, type DataSourceSpec } from './db.js';
+import { eventKeys } from './event-stream.js';
+import { nudgeRelayOnCommit } from './outbox.js';
+import { createRedis, redisTarget, type RedisClient } from './redis.js';
 import { createReadRouter, primaryReads, type ReadRouter, type Reads } from './read-replicas.js';
 import { formatError, refusalError } from './errors.js';
 import { logger, requestScope, setServiceName } from './logger.js';
@@ -94,13 +97,27 @@ export function loadTypeDefs(moduleUrl: string, file = 'schema.graphql'): Docume
   return parse(readFileSync(new URL(file, moduleUrl), 'utf8'));
 }
 
-/** Opens a subgraph's own database, creating it and applying its migrations when needed. */
-export function openSubgraphDatabase(
+/**
+ * Opens a subgraph's own database, creating it and applying its migrations when needed. With
+ * `nudges` (a Redis client), each commit that appended outbox rows tells the database's relay so on
+ * it (eventKeys.nudge), and the relay publishes them without waiting for its next poll.
+ */
+export async function openSubgraphDatabase(
   cfg: Config,
   def: Pick<SubgraphDefinition<BaseContext>, 'name' | 'entities' | 'migrations'>,
+  nudges?: RedisClient,
 ): Promise<DataSource> {
-  return openDatabase(cfg, { database: databaseName(cfg, def.name), entities: def.entities, migrations: def.migrations });
+  const ds = await openDatabase(cfg, { database: databaseName(cfg, def.name), entities: def.entities, migrations: def.migrations });
+  if (nudges) {
+    const channel = eventKeys.nudge(cfg.REDIS_KEY_PREFIX, def.name);
+    // Only latency is at stake: a nudge that fails is not retried (the relay polls anyway).
+    nudgeRelayOnCommit(ds, () => void nudges.publish(channel, '').catch(() => {}));
+  }
+  return ds;
 }
+
+/** A Redis client for outbox nudges: a command that cannot be sent at once fails rather than waits. */
+export const nudgeClient = (cfg: Config): RedisClient => createRedis(redisTarget(cfg), { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
 
 /** Opens the subgraph's database (migrating it) and serves its schema. */
 export async function startSubgraph<C extends BaseContext>(
@@ -108,7 +125,14 @@ export async function startSubgraph<C extends BaseContext>(
   options: { cfg?: Config; port?: number; host?: string } = {},
 ): Promise<RunningSubgraph> {
   const cfg = options.cfg ?? config();
-  const ds = await openSubgraphDatabase(cfg, def);
+  const nudges = nudgeClient(cfg);
+  let ds: DataSource;
+  try {
+    ds = await openSubgraphDatabase(cfg, def, nudges);
+  } catch (err) {
+    nudges.disconnect();
+    throw err;
+  }
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
   const releases: (() => Promise<void>)[] = [];
   const metrics = createMetricsRegistry(def.name);
@@ -172,6 +196,7 @@ export async function startSubgraph<C extends BaseContext>(
       for (const release of releases) await release();
       await replicaReads?.close();
       await ds.destroy();
+      nudges.disconnect();
     },
   });
   return { ...service, dataSource: ds };

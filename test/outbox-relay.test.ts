@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxRelay, relayLockName, type OutboxRelayOptions } from '../lib/outbox-relay.js';
 import { config } from '../lib/config.js';
 import { eventKeys } from '../lib/event-stream.js';
-import { outboxStore, type OutboxEvent } from '../lib/outbox.js';
+import { nudgeRelayOnCommit, outboxStore, type OutboxEvent } from '../lib/outbox.js';
 import { createRedis, redisTarget, type RedisClient } from '../lib/redis.js';
 import { countUnpublished, dropDatabase, dropKeys, outboxDatabase, readStream, testKeyPrefix, waitFor } from './events.js';
 
@@ -56,6 +56,40 @@ const published = (ds: DataSource) => waitFor('every outbox row published', asyn
 const stream = (topic: string) => eventKeys.stream(prefix, topic);
 
 describe('outbox relay', () => {
+  it('publishes at once when a commit that appended rows nudges it, not at its next poll; a rollback nudges nothing', async () => {
+    const ds = await database();
+    let nudged = 0;
+    let woken: OutboxRelay | undefined;
+    nudgeRelayOnCommit(ds, () => {
+      nudged++;
+      woken?.wake();
+    });
+    // A poll a minute apart: only a nudge gets the rows out within waitFor's time.
+    woken = relay(ds, { pollMs: 60_000 });
+    await waitFor('the relay active and paused', async () => woken!.active);
+    await sleep(100);
+    await append(ds, events(0, 3, 'nudged'));
+    expect(nudged).toBe(0);
+    await published(ds);
+    expect(nudged).toBe(1);
+    expect((await readStream(redis, stream('nudged'))).length).toBeGreaterThanOrEqual(3);
+
+    await ds.transaction(async (tx) => {
+      await outboxStore.append(tx, events(3, 2, 'nudged'));
+      throw new Error('rolled back');
+    }).catch(() => {});
+    // A transaction that appended nothing nudges nothing either.
+    await ds.transaction(async (tx) => tx.query('SELECT 1'));
+    await sleep(50);
+    expect(nudged).toBe(1);
+    expect(await countUnpublished(ds)).toBe(0);
+
+    // Commits in a row: each is published (a nudge that comes while the relay reads ends the pause after that read).
+    await append(ds, events(5, 1, 'nudged'));
+    await append(ds, events(6, 1, 'nudged'));
+    await published(ds);
+  });
+
   it('publishes rows in seq order with their payloads to the streams and the live channels, and marks them', async () => {
     const ds = await database();
     const subscriber = createRedis(redisTarget(config()));
