@@ -333,6 +333,8 @@ const inventorySection = z.object({
   AVAILABILITY_READ_MODEL_MAX_LAG_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** SKUs the read model holds at most (each with every level of it); past it the least recently read are dropped and reloaded on their next read. */
   AVAILABILITY_READ_MODEL_MAX_SKUS: z.coerce.number().int().min(100).max(50_000_000).default(1_000_000),
+  /** (channel, SKU) figures the read model keeps as it handed them out, the same object while unchanged (what kept answers go by); past it the oldest go. */
+  AVAILABILITY_READ_MODEL_MAX_FIGURES: z.coerce.number().int().min(1).max(50_000_000).default(50_000),
   /** How long a READ_YOUR_WRITES read waits for the read model to apply every change committed before it; past it MySQL answers. */
   AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2000),
   /** MiB of availability entries' JSON each inventory process keeps to answer storefront queries with (api/availability-answers.ts); 0: none kept, every query runs. */

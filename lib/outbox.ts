@@ -105,14 +105,16 @@ export function nudgeRelayOnCommit(ds: DataSource, nudge: () => void): void {
     });
   };
   nudges.set(ds, coalesced);
+  // A savepoint's commit or rollback inside a transaction is not the end: only the outermost counts
+  // (a savepoint rolled back after rows were appended at most costs a nudge that finds nothing).
   const subscriber: EntitySubscriberInterface = {
     afterTransactionCommit(event: TransactionCommitEvent) {
-      if (!event.queryRunner.data[APPENDED]) return;
+      if (event.queryRunner.isTransactionActive || !event.queryRunner.data[APPENDED]) return;
       delete event.queryRunner.data[APPENDED];
       coalesced();
     },
     afterTransactionRollback(event: TransactionRollbackEvent) {
-      delete event.queryRunner.data[APPENDED];
+      if (!event.queryRunner.isTransactionActive) delete event.queryRunner.data[APPENDED];
     },
   };
   ds.subscribers.push(subscriber);

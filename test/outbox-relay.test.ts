@@ -84,6 +84,17 @@ describe('outbox relay', () => {
     expect(nudged).toBe(1);
     expect(await countUnpublished(ds)).toBe(0);
 
+    // A savepoint's commit is not the transaction's: the nudge comes with the outermost commit.
+    await ds.transaction(async (tx) => {
+      await tx.queryRunner!.startTransaction();
+      await outboxStore.append(tx, events(7, 1, 'nudged'));
+      await tx.queryRunner!.commitTransaction();
+      await sleep(50);
+      expect(nudged, 'no nudge before the outermost commit').toBe(1);
+    });
+    await published(ds);
+    expect(nudged).toBe(2);
+
     // Commits in a row: each is published (a nudge that comes while the relay reads ends the pause after that read).
     await append(ds, events(5, 1, 'nudged'));
     await append(ds, events(6, 1, 'nudged'));

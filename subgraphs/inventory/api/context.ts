@@ -71,6 +71,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
       keyPrefix: cfg.REDIS_KEY_PREFIX,
       maxLagMs: cfg.AVAILABILITY_READ_MODEL_MAX_LAG_MS,
       maxSkus: cfg.AVAILABILITY_READ_MODEL_MAX_SKUS,
+      maxFigures: cfg.AVAILABILITY_READ_MODEL_MAX_FIGURES,
       readYourWritesTimeoutMs: cfg.AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS,
       lowStockThreshold: cfg.LOW_STOCK_THRESHOLD,
       protection,

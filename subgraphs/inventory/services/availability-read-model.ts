@@ -29,14 +29,24 @@ interface LevelState {
 }
 
 interface SkuState {
+  sku: string;
   levels: Map<string, LevelState>;
   /** The soonest a reservation holding units of the SKU expires (epoch ms; Infinity: none will): from then on the state is reloaded. */
   expiresAt: number;
   /** Units other channels set aside, per channel asking, valid while `heldGen` is the model's. */
   held: Map<string, number>;
   heldGen: number;
-  /** Per channel, its last figure and what it was computed from (figureOf); emptied by every change of a level. */
-  figures: Map<string, { rule: ChannelRule; setAside: number; figure: AvailabilityFigure }>;
+  /** Bumped by every change of a level: a figure computed before is not the SKU's any more (figureOf). */
+  changes: number;
+}
+
+/** A figure kept by figureOf, with what it was computed from. */
+interface KeptFigure {
+  state: SkuState;
+  changes: number;
+  rule: ChannelRule;
+  setAside: number;
+  figure: AvailabilityFigure;
 }
 
 /** A change heard for a SKU whose levels are being read: applied once the read is back (an expiry: when, epoch ms). */
@@ -61,6 +71,8 @@ export interface ReadModelOptions {
   maxLagMs: number;
   /** AVAILABILITY_READ_MODEL_MAX_SKUS. */
   maxSkus: number;
+  /** AVAILABILITY_READ_MODEL_MAX_FIGURES: (channel, SKU) figures kept as handed out (figureOf). */
+  maxFigures: number;
   /** AVAILABILITY_READ_YOUR_WRITES_TIMEOUT_MS. */
   readYourWritesTimeoutMs: number;
   lowStockThreshold: number;
@@ -97,6 +109,8 @@ export interface ReadModelOptions {
  */
 export class AvailabilityReadModel {
   private readonly skus = new Map<string, SkuState>();
+  /** The last figures handed out per (channel, SKU), at most `maxFigures`, oldest out first. */
+  private readonly figures = new Map<string, KeptFigure>();
   /** Per SKU being read from MySQL, the buffer of each read in flight (two requests may read one SKU at once). */
   private readonly loading = new Map<string, Heard[][]>();
   private readonly rules = new Map<string, ChannelRule>();
@@ -226,10 +240,12 @@ export class AvailabilityReadModel {
    * (api/availability-answers.ts keeps its JSON). Figures are shared: nobody changes one.
    */
   private figureOf(s: SkuState, channelId: string, rule: ChannelRule, setAside: number): AvailabilityFigure {
-    const kept = s.figures.get(channelId);
-    if (kept && kept.rule === rule && kept.setAside === setAside) return kept.figure;
+    const key = `${channelId}\u0000${s.sku}`;
+    const kept = this.figures.get(key);
+    if (kept && kept.state === s && kept.changes === s.changes && kept.rule === rule && kept.setAside === setAside) return kept.figure;
     const figure = channelFigure(rule, (locationId) => s.levels.get(locationId)?.available ?? 0, setAside, this.opts.lowStockThreshold);
-    s.figures.set(channelId, { rule, setAside, figure });
+    if (!kept && this.figures.size >= this.opts.maxFigures) this.figures.delete(this.figures.keys().next().value!);
+    this.figures.set(key, { state: s, changes: s.changes, rule, setAside, figure });
     return figure;
   }
 
@@ -345,6 +361,7 @@ export class AvailabilityReadModel {
   private async startOver(): Promise<void> {
     this.epoch++;
     this.skus.clear();
+    this.figures.clear();
     this.loading.clear();
     this.rules.clear();
     this.anySetAside = null;
@@ -394,7 +411,7 @@ export class AvailabilityReadModel {
       return false;
     }
     state.levels.set(this.locationId(e.locationId), { available: e.after.available, version: e.version });
-    state.figures.clear();
+    state.changes++;
     if (e.expiresAt) state.expiresAt = Math.min(state.expiresAt, Date.parse(e.expiresAt));
     return true;
   }
@@ -451,7 +468,7 @@ export class AvailabilityReadModel {
       const [items, rows] = await Promise.all([itemStore.findBySkus(this.ds.manager, skus), stockLevelStore.findWithNextExpiry(this.ds.manager, skus, now)]);
       this.loads.inc(skus.length);
       const states = new Map<string, SkuState>();
-      for (const item of items) states.set(item.sku, { levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1, figures: new Map() });
+      for (const item of items) states.set(item.sku, { sku: item.sku, levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1, changes: 0 });
       for (const level of rows) {
         const s = states.get(level.sku);
         if (!s) continue;
