@@ -58,7 +58,7 @@ interface Compiled<C> {
  * graphql-js GraphQLErrors carrying the resolver's error, which the error formatter maps to its code.
  * `answers` may answer some operations another way (PreparedAnswers).
  */
-export function jitExecutor<C>(schema: GraphQLSchema, answers?: PreparedAnswers<C>): GatewayInterface {
+export function jitExecutor<C>(schema: GraphQLSchema, answers?: PreparedAnswers<C> | null): GatewayInterface {
   // Apollo Server parses each distinct query text once: the same text brings the same document.
   const compiled = new WeakMap<DocumentNode, Map<string, Compiled<C>>>();
   const executor: GatewayExecutor = async (rc) => {
@@ -76,9 +76,8 @@ export function jitExecutor<C>(schema: GraphQLSchema, answers?: PreparedAnswers<
     const key = rc.operationName ?? '';
     let entry = byOperation.get(key);
     if (!entry) {
-      const result = compileQuery(schema, rc.document, rc.operationName ?? undefined);
-      if (!isCompiledQuery(result)) return result as ExecutionResult;
-      const query = result;
+      const query = compileQuery(schema, rc.document, rc.operationName ?? undefined);
+      if (!isCompiledQuery(query)) return query as ExecutionResult;
       const execute: ExecuteOperation<C> = async (root, variables, context) => formatErrors((await query.query(root, context, variables)) as ExecutionResult);
       entry = { query, answer: (operation && answers?.prepare(schema, operation, execute)) || null };
       byOperation.set(key, entry);

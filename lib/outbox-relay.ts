@@ -239,20 +239,16 @@ export class OutboxRelay {
     if (deleted < CLEANUP_BATCH) this.nextCleanupAt = Date.now() + CLEANUP_EVERY_MS;
   }
 
-  /** Sleeps, waking early when stop() is called, and when `wakeable`, at a nudge (one that came since the last pause included). */
+  /**
+   * Sleeps, waking early when stop() is called, and when `wakeable`, at a nudge (one that came since
+   * the last read began included: run() clears it before each read).
+   */
   private async pause(ms: number, wakeable = false): Promise<void> {
-    if (!wakeable) {
-      await sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => {});
-      return;
-    }
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    const waking = (this.waking = new AbortController());
-    await sleep(ms, undefined, { signal: AbortSignal.any([this.stopping.signal, waking.signal]) }).catch(() => {});
+    if (wakeable && this.woken) return;
+    this.waking = wakeable ? new AbortController() : null;
+    const signal = this.waking ? AbortSignal.any([this.stopping.signal, this.waking.signal]) : this.stopping.signal;
+    await sleep(ms, undefined, { signal }).catch(() => {});
     this.waking = null;
-    this.woken = false;
   }
 }
 

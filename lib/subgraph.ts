@@ -141,7 +141,7 @@ export async function startSubgraph<C extends BaseContext>(
   const readsFor = (clientId: string | null): Reads => (replicaReads ? replicaReads.router.forCaller(clientId) : onPrimary);
   const runtime: SubgraphRuntime = { cfg, onClose: (release) => void releases.push(release), metrics };
   const makeOwnContext = def.createContext(ds, runtime);
-  const answers = def.answers?.(runtime) ?? undefined;
+  const answers = def.answers?.(runtime);
   const makeContext = (base: Omit<BaseContext, 'reads'>): C => makeOwnContext({ ...base, reads: readsFor(base.clientId) });
   // A subscription event announces a change just committed: its fields are read where the change is, on the primary.
   const makeEventContext = (base: Omit<BaseContext, 'reads'>): C => {

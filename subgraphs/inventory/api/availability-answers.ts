@@ -1,10 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import { getNamedType, isObjectType, Kind, print, type GraphQLObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { SerializedData, type ExecuteOperation, type PreparedAnswer, type PreparedAnswers } from '../../../lib/jit-executor.js';
 import type { AvailabilityFigure } from '../domain/availability-rules.js';
-import type { AvailabilityEntry, ReadConsistency } from '../services/availability.service.js';
+import type { AvailabilityEntry, ChannelAvailability, ReadConsistency } from '../services/availability.service.js';
 import type { InventoryContext } from './context.js';
 
 /**
@@ -28,6 +29,15 @@ interface Kept {
   names: readonly (string | null)[];
   json: string;
 }
+
+/** An entry's locations and their names as they were at hand. */
+interface NamesAt {
+  locationIds: string[];
+  names: readonly (string | null)[];
+}
+
+/** An entry the read model answered: it has a figure to keep its JSON by. */
+type Figured = ChannelAvailability & { figure: AvailabilityFigure };
 
 interface AvailabilityArgs {
   channelId: string;
@@ -85,18 +95,18 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
       const entries = await read.catch(() => null);
       // Refused or failed: the resolver reports it, from the same read.
       if (!entries) return execute({ availability: read }, inputs, ctx);
-      if (!entries.some((e) => e && !(e instanceof Error) && e.figure)) return execute({ availability: entries }, inputs, ctx);
+      if (!entries.some(figured)) return execute({ availability: entries }, inputs, ctx);
       const parts: string[] = new Array(entries.length);
       const missing: number[] = [];
-      let kept = 0;
+      let nulls = 0;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         const json = entry === null ? 'null' : this.keptJson(selection, entry, ctx);
+        if (entry === null) nulls++;
         if (json === undefined) missing.push(i);
         else parts[i] = json;
-        if (entry !== null && json !== undefined) kept++;
       }
-      this.entries.inc({ from: 'kept' }, kept);
+      this.entries.inc({ from: 'kept' }, entries.length - nulls - missing.length);
       if (missing.length) {
         this.entries.inc({ from: 'executed' }, missing.length);
         const before = missing.map((i) => this.namesOf(entries[i]!, ctx));
@@ -115,17 +125,17 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
   }
 
   /** The entry's kept JSON for this selection, when its figure and its locations' names are still those it was written from. */
-  private keptJson(selection: number, entry: Exclude<AvailabilityEntry, null>, ctx: InventoryContext): string | undefined {
-    if (entry instanceof Error || !entry.figure) return undefined;
+  private keptJson(selection: number, entry: AvailabilityEntry, ctx: InventoryContext): string | undefined {
+    if (!figured(entry)) return undefined;
     const kept = this.kept.get(keyOf(selection, entry.channelId, entry.sku));
     if (!kept || kept.figure !== entry.figure) return undefined;
     const names = ctx.loaders.locationNames(kept.locationIds);
-    return Array.isArray(names) && sameNames(names, kept.names) ? kept.json : undefined;
+    return Array.isArray(names) && isDeepStrictEqual(names, kept.names) ? kept.json : undefined;
   }
 
   /** The names of the entry's locations when they are at hand (kept, no I/O); null otherwise. */
-  private namesOf(entry: Exclude<AvailabilityEntry, null>, ctx: InventoryContext): { locationIds: string[]; names: readonly (string | null)[] } | null {
-    if (entry instanceof Error || !entry.figure) return null;
+  private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): NamesAt | null {
+    if (!figured(entry)) return null;
     const locationIds = entry.figure.locations.map((l) => l.locationId);
     const names = ctx.loaders.locationNames(locationIds);
     return Array.isArray(names) ? { locationIds, names } : null;
@@ -135,10 +145,10 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
    * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran,
    * still the same after (a name that changed meanwhile may or may not be in it).
    */
-  private keep(selection: number, entry: Exclude<AvailabilityEntry, null>, before: ReturnType<AvailabilityAnswers['namesOf']>, json: string, ctx: InventoryContext): void {
-    if (!before || entry instanceof Error || !entry.figure) return;
+  private keep(selection: number, entry: AvailabilityEntry, before: NamesAt | null, json: string, ctx: InventoryContext): void {
+    if (!before || !figured(entry)) return;
     const after = ctx.loaders.locationNames(before.locationIds);
-    if (!Array.isArray(after) || !sameNames(after, before.names)) return;
+    if (!Array.isArray(after) || !isDeepStrictEqual(after, before.names)) return;
     this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, locationIds: before.locationIds, names: before.names, json });
   }
 
@@ -158,11 +168,7 @@ let nextSelection = 0;
 
 const keyOf = (selection: number, channelId: string, sku: string) => `${selection}\u0000${channelId}\u0000${sku}`;
 
-function sameNames(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+const figured = (entry: AvailabilityEntry): entry is Figured => !!entry && !(entry instanceof Error) && entry.figure !== null;
 
 /** Whether the selection asks only fields FROM_FIGURE names, with no argument, directive or fragment. */
 function fromFigureOnly(type: GraphQLObjectType, set: SelectionSetNode): boolean {

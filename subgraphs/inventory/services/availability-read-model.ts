@@ -29,7 +29,6 @@ interface LevelState {
 }
 
 interface SkuState {
-  sku: string;
   levels: Map<string, LevelState>;
   /** The soonest a reservation holding units of the SKU expires (epoch ms; Infinity: none will): from then on the state is reloaded. */
   expiresAt: number;
@@ -228,7 +227,7 @@ export class AvailabilityReadModel {
     for (const [sku, s] of states) if (this.skus.get(sku) !== s) return null;
     const figures = skus.map((sku) => {
       const s = states.get(sku);
-      return s ? this.figureOf(s, channelId, rule, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0)) : null;
+      return s ? this.figureOf(channelId, sku, s, rule, (withheld?.get(sku) ?? 0) + (held.get(sku) ?? 0)) : null;
     });
     this.entries.inc({ from: 'read_model' }, skus.length);
     return { figures, sequence: this.position.stock, asOf: new Date(this.completeAt) };
@@ -239,8 +238,8 @@ export class AvailabilityReadModel {
    * and what is set aside are unchanged: what is built from a figure may be kept by it
    * (api/availability-answers.ts keeps its JSON). Figures are shared: nobody changes one.
    */
-  private figureOf(s: SkuState, channelId: string, rule: ChannelRule, setAside: number): AvailabilityFigure {
-    const key = `${channelId}\u0000${s.sku}`;
+  private figureOf(channelId: string, sku: string, s: SkuState, rule: ChannelRule, setAside: number): AvailabilityFigure {
+    const key = `${channelId}\u0000${sku}`;
     const kept = this.figures.get(key);
     if (kept && kept.state === s && kept.changes === s.changes && kept.rule === rule && kept.setAside === setAside) return kept.figure;
     const figure = channelFigure(rule, (locationId) => s.levels.get(locationId)?.available ?? 0, setAside, this.opts.lowStockThreshold);
@@ -468,7 +467,7 @@ export class AvailabilityReadModel {
       const [items, rows] = await Promise.all([itemStore.findBySkus(this.ds.manager, skus), stockLevelStore.findWithNextExpiry(this.ds.manager, skus, now)]);
       this.loads.inc(skus.length);
       const states = new Map<string, SkuState>();
-      for (const item of items) states.set(item.sku, { sku: item.sku, levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1, changes: 0 });
+      for (const item of items) states.set(item.sku, { levels: new Map(), expiresAt: Infinity, held: new Map(), heldGen: -1, changes: 0 });
       for (const level of rows) {
         const s = states.get(level.sku);
         if (!s) continue;
