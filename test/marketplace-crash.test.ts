@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openQueue } from './queues.js';
 import { pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { waitFor } from './events.js';
@@ -30,6 +30,8 @@ let w: MarketplaceWorld;
 let secrets: Awaited<ReturnType<typeof secretsDir>>;
 let jobs: ChildProcess | undefined;
 let env: Record<string, string>;
+/** The jobs processes' last log lines, printed when a test fails (what they did is not otherwise kept). */
+const jobsLog: string[] = [];
 let store: string;
 let channels: MarketplaceChannel[];
 let skus: string[];
@@ -41,6 +43,8 @@ async function startJobsProcess(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
+      jobsLog.push(line);
+      if (jobsLog.length > 300) jobsLog.shift();
       if (line.includes('"jobs listening"')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`the jobs process exited with ${code} before listening`)));
@@ -97,6 +101,10 @@ beforeAll(async () => {
   await receiveAll(10);
   await allConverged();
 }, 120_000);
+
+afterEach(({ task }) => {
+  if (task.result?.state === 'fail') process.stderr.write(`the jobs processes' last ${jobsLog.length} log lines:\n${jobsLog.join('\n')}\n`);
+});
 
 afterAll(async () => {
   forceClusterKeyLayout(undefined);

@@ -163,8 +163,15 @@ describe('marketplace sync', () => {
   });
 
   it('dead-letters a validation error with the marketplace message and replays it once the cause is fixed', async () => {
+    // The new connection's resync pushes every SKU the store holds: it must be over before the SKU
+    // exists, or it may push (and dead-letter) the SKU again after the letter below. Only the resync
+    // pushes the probe, in stock before the channel exists, so its arrival shows the resync ran.
+    const probe = await w.item();
+    await w.receive(probe, store, 1);
     const shopify = await w.marketplaceChannel('SHOPIFY', [store]);
     await w.replicated([store], [shopify.channelId]);
+    await w.converged(shopify, [probe]);
+    await waitFor('the resync of the new channel', async () => (await w.sync(shopify.channelId)).backlog === 0);
     const sku = await w.item();
     sim.rejectSku('SHOPIFY', shopify.account, sku, 'Inventory item is not stocked at this location');
     await w.receive(sku, store, 5);
