@@ -7,14 +7,34 @@ import { ANSWER_KIND_HEADER, DATA_ONLY } from '../lib/subgraph-answers.js';
 import { ForbiddenAddressError, forbiddenHost, guardedLookup } from '../lib/forbidden-addresses.js';
 import { SubgraphTransportError } from './subgraph-unavailable.js';
 
-/** What a subgraph answered: its status, the headers the gateway reads, and the body as text (each caller parses its own copy). */
+/** What a subgraph answered: its status, the headers the gateway reads, and the body (each caller parses its own copy). */
 export interface SubgraphAnswer {
   status: number;
   contentType: string | null;
   cacheControl: string | null;
   /** The subgraph's ANSWER_KIND_HEADER (lib/subgraph-answers.ts): whether it says the answer is data alone. */
   answerKind: string | null;
-  text: string;
+  /** The body as it came. */
+  bytes: Buffer;
+  /** The body as text, decoded from `bytes` once something reads it: an answer sent on as it came never is. */
+  readonly text: string;
+}
+
+/** A SubgraphAnswer whose text is decoded on first use. */
+class ReceivedAnswer implements SubgraphAnswer {
+  private decoded: string | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly contentType: string | null,
+    readonly cacheControl: string | null,
+    readonly answerKind: string | null,
+    readonly bytes: Buffer,
+  ) {}
+
+  get text(): string {
+    return (this.decoded ??= this.bytes.toString());
+  }
 }
 
 export interface SubgraphTransportOptions {
@@ -76,13 +96,8 @@ export class SubgraphTransport {
     try {
       const { origin, path } = target(url);
       const res = await this.agent.request({ origin, path, method: 'POST', headers, body, signal: abort });
-      return {
-        status: res.statusCode,
-        contentType: header(res.headers, 'content-type'),
-        cacheControl: header(res.headers, 'cache-control'),
-        answerKind: header(res.headers, ANSWER_KIND_HEADER),
-        text: await res.body.text(),
-      };
+      const bytes = Buffer.from(await res.body.arrayBuffer());
+      return new ReceivedAnswer(res.statusCode, header(res.headers, 'content-type'), header(res.headers, 'cache-control'), header(res.headers, ANSWER_KIND_HEADER), bytes);
     } catch (err) {
       throw new SubgraphTransportError(serviceName, failureReason(err, this.opts.timeoutMs), { cause: err });
     } finally {
@@ -138,8 +153,8 @@ const REFUSED_GATEWAY = new Set([401, 403]);
  */
 export function toGatewayResponse(serviceName: string, url: string, answer: SubgraphAnswer, opts: { sentAsIs?: boolean; own?: boolean } = {}): GatewayGraphQLResponse {
   if (opts.sentAsIs && opts.own && answer.answerKind === DATA_ONLY && answer.status >= 200 && answer.status <= 299 && isJson(answer.contentType)) {
-    const data = parsedOnUse(answer.text);
-    answeredAs.set(data, answer.text);
+    const data = parsedOnUse(answer);
+    answeredAs.set(data, answer.bytes);
     return { data };
   }
   const body = parseBody(answer);
@@ -159,7 +174,7 @@ export function toGatewayResponse(serviceName: string, url: string, answer: Subg
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${answer.text}`);
   // An answer that is data alone: its text is what a response of that data and nothing else says.
   const data = (body as { data?: unknown }).data;
-  if (opts.sentAsIs && typeof data === 'object' && data !== null && Object.keys(body).length === 1) answeredAs.set(data, answer.text);
+  if (opts.sentAsIs && typeof data === 'object' && data !== null && Object.keys(body).length === 1) answeredAs.set(data, answer.bytes);
   return body as GatewayGraphQLResponse;
 }
 
@@ -174,8 +189,8 @@ function parseBody(answer: SubgraphAnswer): unknown {
   }
 }
 
-/** Subgraph answers' `data` objects, each with the JSON text of the answer that was that data alone. */
-const answeredAs = new WeakMap<object, string>();
+/** Subgraph answers' `data` objects, each with the JSON body of the answer that was that data alone. */
+const answeredAs = new WeakMap<object, Buffer>();
 
 /**
  * The `data` of a subgraph's answer (JSON text of an object whose only member is `data`, an object),
@@ -184,9 +199,9 @@ const answeredAs = new WeakMap<object, string>();
  * through a proxy that forwards every operation to it. Like any answer's data sent as its text
  * (stringifyResult), it must not be written to: nothing on the one-fetch path does.
  */
-function parsedOnUse(text: string): Record<string, unknown> {
+function parsedOnUse(answer: SubgraphAnswer): Record<string, unknown> {
   let parsed: Record<string, unknown> | undefined;
-  const real = () => (parsed ??= (JSON.parse(text) as { data: Record<string, unknown> }).data);
+  const real = () => (parsed ??= (JSON.parse(answer.text) as { data: Record<string, unknown> }).data);
   return new Proxy<Record<string, unknown>>(
     {},
     {
@@ -205,14 +220,17 @@ function parsedOnUse(text: string): Record<string, unknown> {
 /**
  * Apollo Server's `stringifyResult`: a response that is a subgraph answer's data, untouched and alone
  * (no error, no extension: a one-fetch query answered by its fetch, see single-fetch.ts), is sent as
- * the subgraph's own text, which already says it; anything else is serialized as Apollo Server does.
- * Saves serializing again what was just parsed (a storefront's answer is some 40 KB). The data
+ * the subgraph's own body, which already says it; anything else is serialized as Apollo Server does.
+ * Saves serializing again what was just parsed, and decoding and encoding again what is sent as it
+ * came (a storefront's answer is some 40 KB). The body goes out as the bytes that came, not as a
+ * string (as the subgraphs send it, lib/jit-executor.ts stringifyResult: Fastify sends a Buffer as
+ * it is, and a batch's answers joined in a template string read it as its UTF-8 text). The data
  * objects the gateway merges into are its own, never a subgraph answer's.
  */
 export function stringifyResult(value: { data?: unknown; errors?: unknown; extensions?: unknown }): string {
   if (value.errors === undefined && value.extensions === undefined && typeof value.data === 'object' && value.data !== null) {
-    const text = answeredAs.get(value.data);
-    if (text !== undefined) return text.endsWith('\n') ? text : `${text}\n`;
+    const bytes = answeredAs.get(value.data);
+    if (bytes !== undefined) return bytes as unknown as string;
   }
   return `${JSON.stringify(value)}\n`;
 }

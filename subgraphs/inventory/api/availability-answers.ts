@@ -22,12 +22,12 @@ const FROM_FIGURE: Record<string, ReadonlySet<string>> = {
 /** Distinct selections remembered at most; past it they start over (kept answers of the forgotten ones age out of the cache). */
 const MAX_SELECTIONS = 10_000;
 
-/** One entry's answer as JSON, valid while the entry's figure is `figure` and its locations' names are `names`. */
+/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are `names`. */
 interface Kept {
   figure: AvailabilityFigure;
   locationIds: string[];
   names: readonly (string | null)[];
-  json: string;
+  json: Buffer;
 }
 
 /** An entry's locations and their names as they were at hand. */
@@ -87,7 +87,8 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
     if (!field || !isObjectType(entryType) || !fromFigureOnly(entryType, root.selectionSet)) return null;
     const selection = this.selectionId(print(root.selectionSet));
     const responseName = root.alias?.value ?? root.name.value;
-    const responseKey = JSON.stringify(responseName);
+    // The data's JSON around its entries: {"<response name>":[ ... ]}
+    const open = Buffer.from(`{${JSON.stringify(responseName)}:[`);
 
     return async (values, inputs, ctx) => {
       const args = getArgumentValues(field, root, values) as unknown as AvailabilityArgs;
@@ -96,12 +97,12 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
       // Refused or failed: the resolver reports it, from the same read.
       if (!entries) return execute({ availability: read }, inputs, ctx);
       if (!entries.some(figured)) return execute({ availability: entries }, inputs, ctx);
-      const parts: string[] = new Array(entries.length);
+      const parts: Buffer[] = new Array(entries.length);
       const missing: number[] = [];
       let nulls = 0;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        const json = entry === null ? 'null' : this.keptJson(selection, entry, ctx);
+        const json = entry === null ? NULL : this.keptJson(selection, entry, ctx);
         if (entry === null) nulls++;
         if (json === undefined) missing.push(i);
         else parts[i] = json;
@@ -115,17 +116,20 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
         // Errors are reported at their own entries' paths: the whole read run through the executor.
         if (result.errors?.length || !Array.isArray(list)) return execute({ availability: entries }, inputs, ctx);
         missing.forEach((i, j) => {
-          const json = JSON.stringify(list[j]);
+          const json = Buffer.from(JSON.stringify(list[j]));
           parts[i] = json;
           this.keep(selection, entries[i]!, before[j], json, ctx);
         });
       }
-      return new SerializedData(`{${responseKey}:[${parts.join(',')}]}`);
+      const chunks: Buffer[] = [open];
+      parts.forEach((part, i) => chunks.push(...(i ? [COMMA, part] : [part])));
+      chunks.push(CLOSE);
+      return new SerializedData(chunks);
     };
   }
 
   /** The entry's kept JSON for this selection, when its figure and its locations' names are still those it was written from. */
-  private keptJson(selection: number, entry: AvailabilityEntry, ctx: InventoryContext): string | undefined {
+  private keptJson(selection: number, entry: AvailabilityEntry, ctx: InventoryContext): Buffer | undefined {
     if (!figured(entry)) return undefined;
     const kept = this.kept.get(keyOf(selection, entry.channelId, entry.sku));
     if (!kept || kept.figure !== entry.figure) return undefined;
@@ -145,7 +149,7 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
    * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran,
    * still the same after (a name that changed meanwhile may or may not be in it).
    */
-  private keep(selection: number, entry: AvailabilityEntry, before: NamesAt | null, json: string, ctx: InventoryContext): void {
+  private keep(selection: number, entry: AvailabilityEntry, before: NamesAt | null, json: Buffer, ctx: InventoryContext): void {
     if (!before || !figured(entry)) return;
     const after = ctx.loaders.locationNames(before.locationIds);
     if (!Array.isArray(after) || !isDeepStrictEqual(after, before.names)) return;
@@ -165,6 +169,10 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
 
 /** Ids are never reused, so a key of a forgotten selection never names another's answer. */
 let nextSelection = 0;
+
+const NULL = Buffer.from('null');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
 
 const keyOf = (selection: number, channelId: string, sku: string) => `${selection}\u0000${channelId}\u0000${sku}`;
 
