@@ -200,7 +200,8 @@ export async function benchPeers(opts: {
       let done = 0;
       for (let round = 0; round < opts.rounds; round++) {
         for (const group of groups) {
-          for (const load of group.loads) {
+          // Each round starts with another target: none is always first after another query's runs (or the start-up) and the others after it.
+          for (const load of group.loads.map((_, i, all) => all[(i + round) % all.length]!)) {
             if (stopping) return; // interrupted: stoppingOnSignal exits once everything has stopped
             done++;
             progress(`  [${done}/${runs}] round ${round + 1}/${opts.rounds} · ${group.label} · ${load.name} …`);
