@@ -193,10 +193,10 @@ function parseBody(answer: SubgraphAnswer): unknown {
 const answeredAs = new WeakMap<object, Buffer>();
 
 /**
- * The `data` of a subgraph's answer (JSON text of an object whose only member is `data`, an object),
- * parsed only once something looks into it: a response sent as the subgraph's text (stringifyResult)
+ * The `data` of a subgraph's answer (the JSON of an object whose only member is `data`, an object),
+ * parsed only once something looks into it: a response sent as the subgraph's bytes (stringifyResult)
  * never is. Anything that reads it (a plugin, a caller of executeOperation) sees the parsed object,
- * through a proxy that forwards every operation to it. Like any answer's data sent as its text
+ * through a proxy that forwards every operation to it. Like any answer's data sent as its bytes
  * (stringifyResult), it must not be written to: nothing on the one-fetch path does.
  */
 function parsedOnUse(answer: SubgraphAnswer): Record<string, unknown> {

@@ -122,7 +122,10 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
         });
       }
       const chunks: Buffer[] = [open];
-      parts.forEach((part, i) => chunks.push(...(i ? [COMMA, part] : [part])));
+      parts.forEach((part, i) => {
+        if (i) chunks.push(COMMA);
+        chunks.push(part);
+      });
       chunks.push(CLOSE);
       return new SerializedData(chunks);
     };
