@@ -84,6 +84,13 @@ describe('marketplace listings', () => {
     await waitFor('eBay showing 15 under its own SKU', async () => sim.quantity('EBAY', ebay.account, theirs) === 15, 30_000);
     // Under ours it was listed until the listing named another: at most a 0 went there.
     expect(sim.quantity('EBAY', ebay.account, sku) ?? 0).toBe(0);
+    // Drift repair checks only SKUs whose last push is recorded (none pending): eBay holding 15 comes
+    // before the jobs process records it, and a run in between would not look at this SKU.
+    await waitFor('the push of 15 recorded', async () => {
+      const state = await w.sync(ebay.channelId, [sku]);
+      const node = state.skus.edges[0]?.node;
+      return state.backlog === 0 && node?.lastPushedQuantity === 15 && !node.pending;
+    });
     // Drift repair reads it back under the marketplace SKU too: the drift set on eBay's side is found and corrected.
     sim.setQuantity('EBAY', ebay.account, theirs, 40);
     await w.ok(`mutation($c: ID!) { requestDriftRepair(channelId: $c) }`, { c: ebay.channelId });
