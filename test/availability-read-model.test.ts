@@ -13,6 +13,7 @@ import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-
 import { AvailabilityService, type ChannelAvailability } from '../subgraphs/inventory/services/availability.service.js';
 import { ReplicaService } from '../subgraphs/inventory/services/replica.service.js';
 import { gql, type GraphQLResponse } from './client.js';
+import { waitFor } from './events.js';
 import { RULE_CACHE_MS } from '../subgraphs/inventory/services/replica.service.js';
 import { untilLockWait } from './lock-waits.js';
 import { PrivateRedis } from './private-redis.js';
@@ -546,7 +547,13 @@ describe('the availability read model across a Redis restart', () => {
       return res.data!.availability[0] as { availableToSell: number; sequence: string | null };
     };
     expect((await receive(10)).errors).toBeUndefined();
-    expect(await read('READ_YOUR_WRITES')).toMatchObject({ availableToSell: 10, sequence: expect.any(String) });
+    // The model answers once it has caught up with the stack it just started with (until then a
+    // read-your-writes read that waited its bound is answered from MySQL, with no sequence).
+    const before = await waitFor('the read model answering', async () => {
+      const answer = await read('READ_YOUR_WRITES');
+      return answer.sequence ? answer : null;
+    });
+    expect(before).toMatchObject({ availableToSell: 10, sequence: expect.any(String) });
 
     await secondRedis.stop();
     // Committed while Redis is away: the outbox keeps the event until the relay can publish it.
