@@ -22,18 +22,16 @@ const FROM_FIGURE: Record<string, ReadonlySet<string>> = {
 /** Distinct selections remembered at most; past it they start over (kept answers of the forgotten ones age out of the cache). */
 const MAX_SELECTIONS = 10_000;
 
-/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are `names`. */
-interface Kept {
-  figure: AvailabilityFigure;
-  locationIds: string[];
-  names: readonly (string | null)[];
-  json: Buffer;
-}
-
 /** An entry's locations and their names as they were at hand. */
 interface NamesAt {
   locationIds: string[];
   names: readonly (string | null)[];
+}
+
+/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are `names`. */
+interface Kept extends NamesAt {
+  figure: AvailabilityFigure;
+  json: Buffer;
 }
 
 /** An entry the read model answered: it has a figure to keep its JSON by. */
