@@ -12,7 +12,7 @@ import { SubscriptionHub } from './subscriptions/hub.js';
 import { SubscriptionPlanner } from './subscriptions/planner-adapter.js';
 import { admitAll, serveGatewayWebSocket, type ConnectionAuth, type ConnectionAuthenticator, type OperationUsage } from './subscriptions/server.js';
 import { UpstreamPool } from './subscriptions/upstream.js';
-import { AuthGuard, type GatewayAuth } from './auth/index.js';
+import { AuthGuard, AuthLockouts, type GatewayAuth } from './auth/index.js';
 import { isIdentity } from './auth/authenticator.js';
 import { ContractGate } from './auth/contract-gate.js';
 import type { Caller } from '../contracts/identity.js';
@@ -222,10 +222,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const rateRedis = limitOpts.perMinute > 0 || authFailures > 0 || Object.values(limitOpts.perClient).some((n) => n > 0)
     ? createRedis(redisTarget(config()), { maxRetriesPerRequest: 1 })
     : null;
-  const failureLimiter = rateRedis && authFailures > 0
-    ? new RateLimiter(rateRedis, { ...limitOpts, perMinute: authFailures, perClient: {} }, logger().child({ component: 'auth' }))
+  // Failures are counted one by one (no lease): each may be the one that locks its address out.
+  const lockouts = rateRedis && authFailures > 0
+    ? new AuthLockouts(
+        new RateLimiter(rateRedis, { ...limitOpts, perMinute: authFailures, perClient: {}, leaseMs: 0 }, logger().child({ component: 'auth' })),
+        rateRedis,
+        redisTarget(config()),
+        limitOpts.keyPrefix,
+        logger().child({ component: 'auth' }),
+      )
     : null;
-  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()), failureLimiter, new ContractGate(opts.contracts));
+  const guard = new AuthGuard(opts.auth ?? { mode: 'off' }, logger().child({ component: 'auth' }), opts.introspection ?? introspectionMode(config()), lockouts, new ContractGate(opts.contracts));
   const limits = new GatewayLimits(limitOpts, rateRedis ? new RateLimiter(rateRedis, limitOpts, logger().child({ component: 'limits' })) : null, rateRedis);
   // Registered before the gateway loads, so the first supergraph's policy is in place before any request.
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => guard.updateSupergraph(coreSupergraphSdl));
@@ -336,6 +343,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     },
   });
   metricsRegistry = service.metrics;
+  // Until it has heard the lockouts' channel long enough, every check asks Redis.
+  lockouts?.listen();
   let closing: Promise<void> | undefined;
   return {
     ...service,
@@ -345,6 +354,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
     close() {
       closing ??= (async () => {
         await service.close();
+        await lockouts?.close();
         await limits.close();
         await transport.close();
       })();

@@ -245,6 +245,11 @@ const gatewaySection = z.object({
   AUTH_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Requests per client and minute at the gateway, counted in Redis across replicas; 0 = no limit. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  /**
+   * How long a gateway replica may hold requests of a busy client's budget taken ahead from Redis,
+   * so that they cost no round trip each (at most what the client may spend in that time); 0 = every request counted in Redis.
+   */
+  RATE_LIMIT_LEASE_MS: z.coerce.number().int().min(0).max(1000).default(100),
   /** Per-client overrides of RATE_LIMIT_PER_MINUTE, e.g. `storefront=60000,partner-x=600` (0 = unlimited). */
   RATE_LIMITS: perClientNumbers('client=requestsPerMinute'),
   /** Largest estimated cost of an operation the gateway runs (1 per field, times list sizes from first/skus/ids arguments); 0 = no limit. */

@@ -146,6 +146,99 @@ describe('the rate limiter (GCRA on the Redis clock)', () => {
   });
 });
 
+describe('leases: a busy client taken from Redis several requests at a time', () => {
+  /** A limiter as one gateway replica has it, with its own connection, counting its Redis steps. */
+  const replica = (limit: number, leaseMs: number) => {
+    const redis = createRedis(redisTarget(stack.cfg));
+    const limiter = new RateLimiter(redis, { ...settings, perMinute: limit, perClient: {}, leaseMs }, logger());
+    const counted = redis as unknown as { omnistockGcra: (...args: unknown[]) => Promise<unknown> };
+    const gcra = counted.omnistockGcra.bind(redis);
+    const replica = { limiter, redis, steps: 0 };
+    counted.omnistockGcra = (...args) => {
+      replica.steps++;
+      return gcra(...args);
+    };
+    return replica;
+  };
+
+  it('never admits more than the limit across replicas, under a concurrent burst split between them', async () => {
+    const replicas = [replica(1200, 1000), replica(1200, 1000)];
+    try {
+      const client = `client:lease-${randomUUID().slice(0, 8)}`;
+      const started = Date.now();
+      let admitted = 0;
+      // 30 waves of 50 concurrent requests (1,500 in all) alternating between the replicas.
+      for (let wave = 0; wave < 30; wave++) {
+        const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => replicas[(wave + i) % 2]!.limiter.take(client)));
+        admitted += decisions.filter((d) => d.ok).length;
+      }
+      // GCRA lets the whole budget pass as a burst, then 20 a second (1,200 a minute).
+      const regained = Math.ceil(((Date.now() - started) / 60_000) * 1200);
+      expect(admitted).toBeLessThanOrEqual(1200 + regained);
+      // What the replicas hold unused (a lease each, at most 20 requests) is all that may go unadmitted.
+      expect(admitted).toBeGreaterThanOrEqual(1200 - 2 * 20);
+    } finally {
+      await Promise.all(replicas.map((r) => r.redis.quit()));
+    }
+  });
+
+  it('costs a busy client within its limit a round trip per lease, not per request', async () => {
+    const replicas = [replica(1_000_000, 100), replica(1_000_000, 100)];
+    try {
+      const client = `client:busy-${randomUUID().slice(0, 8)}`;
+      for (let wave = 0; wave < 30; wave++) {
+        const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => replicas[(wave + i) % 2]!.limiter.take(client)));
+        expect(decisions.every((d) => d.ok)).toBe(true);
+      }
+      expect(replicas[0]!.steps + replicas[1]!.steps).toBeLessThan(1500 / 10);
+    } finally {
+      await Promise.all(replicas.map((r) => r.redis.quit()));
+    }
+  });
+
+  it('hands back what a replica did not use: Redis is charged exactly the requests admitted', async () => {
+    const { limiter, redis } = replica(600, 1000); // one request per 100 ms; leases of up to 10
+    try {
+      const client = `client:handback-${randomUUID().slice(0, 8)}`;
+      const [seconds, micros] = await redis.time();
+      const before = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      for (let i = 0; i < 40; i++) expect((await limiter.take(client)).ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // the lease lapses with requests left in it
+      expect((await limiter.take(client)).ok).toBe(true);
+      const tat = Number(await redis.get(`${settings.keyPrefix}:ratelimit:${client}`));
+      // The first 40 took leases of 1, 2, 4, 8, 10, 10 and 10 (45), 5 left when the last lapsed; the 41st
+      // handed those back and took a lease of 10 (twice the 5 used of the last): 45 - 5 + 10. Without
+      // the hand-back Redis would hold 55.
+      expect(Math.round((tat - before) / 100)).toBe(50);
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('counts a client whose limit allows fewer than two requests in a lease time request by request, and refuses exactly at the limit', async () => {
+    const small = replica(60, 1000); // one a second: no lease
+    const busy = replica(1200, 1000);
+    try {
+      const client = `client:exact-${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < 60; i++) expect((await small.limiter.take(client)).ok).toBe(true);
+      expect((await small.limiter.take(client)).ok).toBe(false);
+      expect(small.steps).toBe(61);
+      // A leased client near its limit: the lease that no longer fits is not taken, one request is.
+      const other = `client:exact-busy-${randomUUID().slice(0, 8)}`;
+      let admitted = 0;
+      const started = Date.now();
+      for (let i = 0; i < 1250; i++) if ((await busy.limiter.take(other)).ok) admitted++;
+      const refused = await busy.limiter.take(other);
+      expect(admitted).toBeGreaterThanOrEqual(1200);
+      expect(admitted).toBeLessThanOrEqual(1200 + Math.ceil(((Date.now() - started) / 60_000) * 1200));
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.retryAfterMs).toBeLessThanOrEqual(50);
+    } finally {
+      await Promise.all([small.redis.quit(), busy.redis.quit()]);
+    }
+  });
+});
+
 describe('cost and depth limits', () => {
   it('a client with an override in MAX_QUERY_COSTS may run a query over the default cost limit', async () => {
     const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);

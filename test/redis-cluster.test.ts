@@ -12,6 +12,7 @@ import { bullmqConnection, checkRedis, createRedis, dropKeys, RedisUnreachableEr
 import { bullmqPrefix, forceClusterKeyLayout } from '../lib/redis-keys.js';
 import { StreamConsumer, type TopicEntry } from '../lib/stream-consumer.js';
 import { RateLimiter } from '../gateway/limits/limits.js';
+import { AuthLockouts } from '../gateway/auth/lockouts.js';
 import { AvailabilitySnapshots } from '../subgraphs/inventory/data/availability-snapshot.js';
 import { MAINTENANCE_QUEUE, pushQueueName } from '../subgraphs/marketplaces/services/queues.js';
 import { RateBucket } from '../subgraphs/marketplaces/services/rate-bucket.js';
@@ -151,13 +152,33 @@ describe('on a Redis Cluster of 3 masters', () => {
   });
 
   it('GCRA rate limits and token buckets: single-key scripts, on whichever master holds the key', async () => {
-    const limiter = new RateLimiter(redis, { perMinute: 3, perClient: {}, maxCost: 0, maxCostPerClient: {}, maxDepth: 0, maxFields: 1000, maxTokens: 1000, keyPrefix: run, windowMs: 60_000 }, logger());
+    const limiter = new RateLimiter(redis, { perMinute: 3, perClient: {}, keyPrefix: run, windowMs: 60_000, leaseMs: 0 }, logger());
     const decisions = [];
     for (let i = 0; i < 4; i++) decisions.push((await limiter.take('client:a')).ok);
     expect(decisions).toEqual([true, true, true, false]);
     const bucket = new RateBucket(redis, bucketKey(run, 'EBAY', 'acct-1', 'push'), { capacity: 10, refillPerSecond: 1 });
     await bucket.take(3);
     expect(await bucket.fill()).toBeLessThan(1);
+  });
+
+  it('auth lockouts: counted by single-key scripts that publish the lockout; every check asks the cluster, none answered from memory', async () => {
+    const limiter = new RateLimiter(redis, { perMinute: 2, perClient: {}, keyPrefix: run, windowMs: 60_000, leaseMs: 0 }, logger());
+    const [a, b] = [0, 1].map(() => new AuthLockouts(limiter, redis, target, run, logger()));
+    const heard: string[] = [];
+    const listener = createRedis(target);
+    try {
+      listener.on('message', (_channel: string, message: string) => heard.push(message));
+      await listener.subscribe(`${run}:auth:lockouts`);
+      for (const l of [a!, b!]) l.listen();
+      await a!.fail('198.51.100.7');
+      await a!.fail('198.51.100.7');
+      expect((await b!.check('198.51.100.7')).ok).toBe(false);
+      expect((await b!.check('198.51.100.8')).ok).toBe(true);
+      await waitFor('the lockout published', async () => heard.find((m) => m.endsWith(' 198.51.100.7')));
+      expect(b!.complete).toBe(false);
+    } finally {
+      await Promise.all([a!.close(), b!.close(), listener.quit()]);
+    }
   });
 
   it('a consumer group reads every topic in one XREADGROUP, and dropKeys clears every master', async () => {

@@ -3,7 +3,7 @@ import { ContractGate } from './contract-gate.js';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { IntrospectionMode } from '../../lib/config.js';
 import { DomainError, ForbiddenError, RateLimitedError, refusalError, UnauthenticatedError } from '../../lib/errors.js';
-import type { RateLimiter } from '../limits/limits.js';
+import type { AuthLockouts } from './lockouts.js';
 import type { Logger } from 'pino';
 import { Authenticator, credentialsFromHeaders, credentialsFromParams, type Credentials } from './authenticator.js';
 import type { Caller } from '../../contracts/identity.js';
@@ -37,7 +37,7 @@ export class AuthGuard {
     /** INTROSPECTION: who may select `__schema` / `__type`. */
     readonly introspection: IntrospectionMode = 'on',
     /** Failed authentications per caller address (AUTH_FAILURES_PER_MINUTE); past them, credentials from there are refused unchecked. */
-    private readonly failures: RateLimiter | null = null,
+    private readonly failures: AuthLockouts | null = null,
     /** The contracts' schemas of the served supergraph: a caller on a contract sees only its schema. */
     private readonly contracts: ContractGate = new ContractGate(undefined),
   ) {}
@@ -76,7 +76,7 @@ export class AuthGuard {
   private async limited(credentials: Credentials, address: string | null | undefined): Promise<Caller | null> {
     const counted = !!this.failures && !!address && !!(credentials.authorization || credentials.apiKey);
     if (counted) {
-      const budget = await this.failures!.take(`authfail:${address}`, 0);
+      const budget = await this.failures!.check(address!);
       if (!budget.ok) {
         throw new RateLimitedError(`Too many failed authentications from ${address}; retry in ${budget.retryAfterSeconds} s`, { limit: budget.limit, retryAfterSeconds: budget.retryAfterSeconds });
       }
@@ -84,7 +84,7 @@ export class AuthGuard {
     try {
       return await this.identify(credentials);
     } catch (err) {
-      if (counted && err instanceof UnauthenticatedError) await this.failures!.take(`authfail:${address}`, 1);
+      if (counted && err instanceof UnauthenticatedError) await this.failures!.fail(address!);
       throw err;
     }
   }

@@ -5,6 +5,7 @@ import type { GatewayAuth } from './guard.js';
 import { JwtVerifier } from './jwt.js';
 
 export { AuthGuard, type GatewayAuth } from './guard.js';
+export { AuthLockouts } from './lockouts.js';
 
 /**
  * API keys (the registry's key store) and JWTs, whatever AUTH_MODE is: the gateway uses it under

@@ -10,7 +10,7 @@ const schema = buildSchema(`
 const document = parse(`query Storefront($c: ID!, $skus: [String!]!, $first: Int, $withLevels: Boolean!) {
   availability(channelId: $c, skus: $skus) { sku levels(first: $first) @include(if: $withLevels) { available } }
 }`);
-const settings: LimitSettings = { perMinute: 0, perClient: {}, maxCost: 0, maxCostPerClient: {}, maxDepth: 0, maxFields: 2000, maxTokens: 15_000, keyPrefix: 'test', windowMs: 60_000 };
+const settings: LimitSettings = { perMinute: 0, perClient: {}, maxCost: 0, maxCostPerClient: {}, maxDepth: 0, maxFields: 2000, maxTokens: 15_000, keyPrefix: 'test', windowMs: 60_000, leaseMs: 0 };
 
 describe('measureKey', () => {
   it('keeps what a cost depends on (numbers, booleans, list lengths) and drops the strings', () => {

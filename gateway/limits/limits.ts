@@ -14,19 +14,17 @@ import {
 import { createRequire } from 'node:module';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import type { RedisClient } from '../../lib/redis.js';
-import type { Logger } from 'pino';
 import type { Config } from '../../lib/config.js';
 import { QueryTooComplexError, RateLimitedError, refusalError } from '../../lib/errors.js';
+import { perClientSetting, type RateLimiter, type RateSettings } from './rate-limiter.js';
+
+export { LocalGcra, RateLimiter, type RateDecision } from './rate-limiter.js';
 
 // Its ESM build imports graphql's .mjs files, a second copy of graphql-js beside the CommonJS one
 // Apollo uses ("Cannot use GraphQLObjectType from another module or realm"): load the CommonJS build.
 const { getComplexity, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof import('graphql-query-complexity');
 
-export interface LimitSettings {
-  /** Requests per client and minute, shared by every gateway on the same Redis; 0 = off. */
-  perMinute: number;
-  /** Per-client overrides of perMinute (0 = unlimited for that client). */
-  perClient: Record<string, number>;
+export interface LimitSettings extends RateSettings {
   /** Largest accepted estimated cost of an operation; 0 = off. */
   maxCost: number;
   /** Per-client overrides of maxCost (0 = unlimited for that client). */
@@ -37,9 +35,6 @@ export interface LimitSettings {
   maxFields: number;
   /** Most tokens the parser reads of an operation (graphql-js `maxTokens`). */
   maxTokens: number;
-  /** Redis key prefix (REDIS_KEY_PREFIX). */
-  keyPrefix: string;
-  windowMs: number;
 }
 
 export function limitSettings(cfg: Config): LimitSettings {
@@ -53,105 +48,8 @@ export function limitSettings(cfg: Config): LimitSettings {
     maxTokens: cfg.MAX_QUERY_TOKENS,
     keyPrefix: cfg.REDIS_KEY_PREFIX,
     windowMs: 60_000,
+    leaseMs: cfg.RATE_LIMIT_LEASE_MS,
   };
-}
-
-/**
- * GCRA (the generic cell rate algorithm), one atomic step on the Redis clock: each request moves the
- * client's theoretical arrival time (TAT) on by one emission interval (window / limit); a request is
- * refused when that would put the TAT more than a window ahead of now. So at most `limit` requests
- * pass in any sliding window (no doubling across a fixed window's boundary), an idle client has its
- * whole budget as a burst, and one key per client holds all the state.
- * KEYS[1] the client's TAT; ARGV[1] emission interval (ms), ARGV[2] window (ms), ARGV[3] requests taken
- * (0: only whether one more would be allowed, taking nothing).
- * Returns {allowed (1/0), ms until the requests would be allowed}.
- * Times are doubles of milliseconds since 1970 (a resolution of about 0.25 µs today), fine for any limit
- * up to millions per minute; the expiry is at least 1 ms.
- */
-const GCRA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval, window, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
-local next = tat + interval * math.max(n, 1)
-if next - now > window then return {0, math.ceil(next - window - now)} end
-if n > 0 then redis.call('SET', KEYS[1], next, 'PX', math.max(1, math.ceil(next - now))) end
-return {1, 0}`;
-
-export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfterMs: number; retryAfterSeconds: number };
-
-type GcraRedis = RedisClient & { omnistockGcra(key: string, intervalMs: string, windowMs: string, n: string): Promise<[number, number]> };
-
-/**
- * The same GCRA in this process's memory: the budget a replica enforces alone while Redis cannot be
- * reached, so a Redis outage neither takes the API down nor lifts its limits (each replica then
- * allows up to the limit by itself). Entries whose time has passed are dropped as the map grows.
- */
-export class LocalGcra {
-  private readonly tats = new Map<string, number>();
-
-  constructor(private readonly maxKeys = 100_000) {}
-
-  take(key: string, intervalMs: number, windowMs: number, n: number, now = Date.now()): [allowed: number, waitMs: number] {
-    const tat = Math.max(this.tats.get(key) ?? 0, now);
-    const next = tat + intervalMs * Math.max(n, 1);
-    if (next - now > windowMs) return [0, Math.ceil(next - windowMs - now)];
-    if (n > 0) {
-      if (this.tats.size >= this.maxKeys) for (const [k, t] of this.tats) if (t <= now) this.tats.delete(k);
-      // Still full of live budgets (a flood of distinct keys): refuse rather than forget one.
-      if (this.tats.size >= this.maxKeys && !this.tats.has(key)) return [0, windowMs];
-      this.tats.set(key, next);
-    }
-    return [1, 0];
-  }
-}
-
-/** Requests per client and sliding minute, counted in Redis (so every gateway replica shares one budget). */
-export class RateLimiter {
-  /** Counts while Redis is unreachable: limits fail closed to a per-replica budget. */
-  private readonly local = new LocalGcra();
-  private redisDown = false;
-
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly settings: LimitSettings,
-    private readonly log: Logger,
-  ) {
-    // EVALSHA, loading the script once (ioredis falls back to EVAL after a SCRIPT FLUSH): not the script's text with every request.
-    if (!('omnistockGcra' in redis)) redis.defineCommand('omnistockGcra', { numberOfKeys: 1, lua: GCRA });
-  }
-
-  limitOf(client: string): number {
-    return perClientSetting(client, this.settings.perClient, this.settings.perMinute);
-  }
-
-  /** Takes `n` requests (a batch counts each of its operations) from the client's budget, or none when they do not all fit; `n` = 0 only asks whether one more would. */
-  async take(client: string, n = 1): Promise<RateDecision> {
-    const limit = this.limitOf(client);
-    if (limit <= 0) return { ok: true };
-    const { windowMs } = this.settings;
-    const key = `${this.settings.keyPrefix}:ratelimit:${client}`;
-    let allowed: number;
-    let waitMs: number;
-    try {
-      [allowed, waitMs] = await (this.redis as unknown as GcraRedis).omnistockGcra(key, String(windowMs / limit), String(windowMs), String(n));
-      if (this.redisDown) this.log.info('rate limits counted in Redis again');
-      this.redisDown = false;
-    } catch (err) {
-      // Fail closed, not down: this replica counts alone until Redis answers again.
-      if (!this.redisDown) this.log.warn({ err: (err as Error).message }, 'Redis unavailable: rate limits counted by this replica alone');
-      this.redisDown = true;
-      [allowed, waitMs] = this.local.take(key, windowMs / limit, windowMs, n);
-    }
-    if (allowed === 1) return { ok: true };
-    return { ok: false, limit, retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
-  }
-}
-
-/** A client's override of a limit (RATE_LIMITS, MAX_QUERY_COSTS) when it has one, else the default; `client` is a rateKey. */
-function perClientSetting(client: string, overrides: Record<string, number>, fallback: number): number {
-  const id = client.startsWith('client:') ? client.slice('client:'.length) : undefined;
-  return (id !== undefined ? overrides[id] : undefined) ?? fallback;
 }
 
 export interface QueryMeasure {

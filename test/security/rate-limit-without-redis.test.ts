@@ -28,9 +28,9 @@ describe('the rate limit without Redis', () => {
   it('keeps a bounded memory under a flood of distinct callers, refusing newcomers rather than forgetting live budgets', () => {
     const local = new LocalGcra(100);
     const now = 1_000_000;
-    for (let i = 0; i < 100; i++) expect(local.take(`ip:${i}`, 20_000, 60_000, 1, now)[0]).toBe(1);
-    expect(local.take('ip:new', 20_000, 60_000, 1, now)[0]).toBe(0);
+    for (let i = 0; i < 100; i++) expect(local.take(`ip:${i}`, 20_000, 60_000, 1, now).allowed).toBe(true);
+    expect(local.take('ip:new', 20_000, 60_000, 1, now).allowed).toBe(false);
     // Once the budgets' time has passed, their entries make room.
-    expect(local.take('ip:new', 20_000, 60_000, 1, now + 20_001)[0]).toBe(1);
+    expect(local.take('ip:new', 20_000, 60_000, 1, now + 20_001).allowed).toBe(true);
   });
 });
