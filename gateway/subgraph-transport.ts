@@ -200,22 +200,28 @@ const answeredAs = new WeakMap<object, Buffer>();
  * (stringifyResult), it must not be written to: nothing on the one-fetch path does.
  */
 function parsedOnUse(answer: SubgraphAnswer): Record<string, unknown> {
-  let parsed: Record<string, unknown> | undefined;
-  const real = () => (parsed ??= (JSON.parse(answer.text) as { data: Record<string, unknown> }).data);
-  return new Proxy<Record<string, unknown>>(
-    {},
-    {
-      get: (_, key) => Reflect.get(real(), key),
-      set: (_, key, value) => Reflect.set(real(), key, value),
-      has: (_, key) => Reflect.has(real(), key),
-      ownKeys: () => Reflect.ownKeys(real()),
-      getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(real(), key),
-      defineProperty: (_, key, descriptor) => Reflect.defineProperty(real(), key, descriptor),
-      deleteProperty: (_, key) => Reflect.deleteProperty(real(), key),
-      getPrototypeOf: () => Reflect.getPrototypeOf(real()),
-    },
-  );
+  return new Proxy<Unread>({ answer }, READ_ON_USE) as unknown as Record<string, unknown>;
 }
+
+/** The proxy's target: the answer, and its data once parsed. */
+interface Unread {
+  answer: SubgraphAnswer;
+  data?: Record<string, unknown>;
+}
+
+const dataOf = (t: Unread) => (t.data ??= (JSON.parse(t.answer.text) as { data: Record<string, unknown> }).data);
+
+/** One handler for every such proxy (a response makes no closures of its own). */
+const READ_ON_USE: ProxyHandler<Unread> = {
+  get: (t, key) => Reflect.get(dataOf(t), key),
+  set: (t, key, value) => Reflect.set(dataOf(t), key, value),
+  has: (t, key) => Reflect.has(dataOf(t), key),
+  ownKeys: (t) => Reflect.ownKeys(dataOf(t)),
+  getOwnPropertyDescriptor: (t, key) => Reflect.getOwnPropertyDescriptor(dataOf(t), key),
+  defineProperty: (t, key, descriptor) => Reflect.defineProperty(dataOf(t), key, descriptor),
+  deleteProperty: (t, key) => Reflect.deleteProperty(dataOf(t), key),
+  getPrototypeOf: (t) => Reflect.getPrototypeOf(dataOf(t)),
+};
 
 /**
  * Apollo Server's `stringifyResult`: a response that is a subgraph answer's data, untouched and alone
