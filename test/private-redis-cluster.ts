@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { findBinary, RedisServer } from '../scripts/local-services.js';
-import { freePort } from './ports.js';
+import { ephemeralRange, freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -22,8 +22,9 @@ async function portFree(port: number): Promise<boolean> {
 /** A free port whose cluster bus port (port + 10000) is free too. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const port = await freePort();
-    if (port + 10_000 > 65_535 || taken.has(port) || taken.has(port + 10_000)) continue;
+    // The bus port too stays below the range of outgoing connections' ports.
+    const port = await freePort(ephemeralRange()[0] - 10_000);
+    if (taken.has(port) || taken.has(port + 10_000)) continue;
     if (await portFree(port + 10_000)) {
       taken.add(port).add(port + 10_000);
       return port;
