@@ -198,8 +198,9 @@ export class RateLimiter {
     const want = Math.max(n, Math.min(most, 2 * lease.used));
     lease.tokens = 0;
     lease.used = 0;
-    let taken = want;
-    let step = await this.step(key, limit, want, back);
+    // Without Redis the replica's own budget answers for the request alone: no lease is taken from it.
+    let step = await this.step(key, limit, want, back, undefined, n);
+    let taken = this.redisDown ? n : want;
     if (!step.allowed && want > n) {
       taken = n;
       step = await this.step(key, limit, n);
@@ -212,7 +213,8 @@ export class RateLimiter {
     return this.decide(limit, step);
   }
 
-  private async step(key: string, limit: number, n: number, back = 0, announce?: { channel: string; subject: string }): Promise<GcraStep> {
+  /** One GCRA step in Redis; while Redis cannot be reached, `alone` requests (default `n`) from this replica's own budget. */
+  private async step(key: string, limit: number, n: number, back = 0, announce?: { channel: string; subject: string }, alone = n): Promise<GcraStep> {
     const { windowMs } = this.settings;
     try {
       const [allowed, waitMs, lockedForMs] = await (this.redis as unknown as GcraRedis).omnistockGcra(
@@ -231,7 +233,7 @@ export class RateLimiter {
       // Fail closed, not down: this replica counts alone until Redis answers again.
       if (!this.redisDown) this.log.warn({ err: (err as Error).message }, 'Redis unavailable: rate limits counted by this replica alone');
       this.redisDown = true;
-      return this.local.take(key, windowMs / limit, windowMs, n);
+      return this.local.take(key, windowMs / limit, windowMs, alone);
     }
   }
 

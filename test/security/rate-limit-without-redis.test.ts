@@ -25,6 +25,18 @@ describe('the rate limit without Redis', () => {
     expect((await limiter.take('ip:203.0.113.10')).ok).toBe(true);
   });
 
+  it('still refuses past the budget when the client is busy enough for leases: no lease is taken without Redis', async () => {
+    const limiter = new RateLimiter(dead, { ...limitSettings(configWith({})), perMinute: 1200, perClient: {}, leaseMs: 1000 }, logger());
+    let admitted = 0;
+    for (let wave = 0; wave < 30; wave++) {
+      const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.take('client:busy')));
+      admitted += decisions.filter((d) => d.ok).length;
+    }
+    // 1,500 asked at once: the replica's own budget of 1,200 (plus what a second or two regains), no more.
+    expect(admitted).toBeGreaterThanOrEqual(1200);
+    expect(admitted).toBeLessThanOrEqual(1200 + 60);
+  });
+
   it('keeps a bounded memory under a flood of distinct callers, refusing newcomers rather than forgetting live budgets', () => {
     const local = new LocalGcra(100);
     const now = 1_000_000;
