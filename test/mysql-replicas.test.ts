@@ -113,7 +113,12 @@ describe('read replicas', () => {
       // The attack: read straight after the write, from the caller that wrote it.
       expect(await onHandAs(writer, sku, loc)).toBe(15);
       const afterWriter = await metrics();
-      expect(afterWriter.fallback('own_write')).toBe(before.fallback('own_write') + 1);
+      // Answered by the primary, as a fallback: own_write, unless under load the replica stopped
+      // counting as fresh first (no_replica) or the caller's writes could not be looked up in time
+      // (write_unknown), which one CI run saw. Each sends the writer to the primary all the same.
+      const primaryFallbacks = (m: typeof before) => m.fallback('own_write') + m.fallback('no_replica') + m.fallback('write_unknown');
+      expect(primaryFallbacks(afterWriter)).toBe(primaryFallbacks(before) + 1);
+      expect(afterWriter.replicaReads).toBe(before.replicaReads);
       // Another caller is served by the replica, within MYSQL_REPLICA_MAX_LAG_MS of stale.
       expect(await onHandAs(other, sku, loc)).toBe(10);
       expect((await metrics()).replicaReads).toBe(afterWriter.replicaReads + 1);
