@@ -12,12 +12,16 @@ export function ephemeralRange(): [number, number] {
   return [32768, 60999];
 }
 
-const canListen = (port: number) =>
+/** Whether 127.0.0.1:port can be listened on now. */
+export const canListen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+/** Ports freePort handed out in this process. */
+const handedOut = new Set<number>();
 
 /**
  * A free TCP port on 127.0.0.1 for a process a test starts, released at once. Picked below the
@@ -37,5 +41,3 @@ export async function freePort(below = ephemeralRange()[0]): Promise<number> {
   }
   throw new Error(`no free port found between ${floor} and ${below}`);
 }
-
-const handedOut = new Set<number>();

@@ -1,23 +1,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { findBinary, RedisServer } from '../scripts/local-services.js';
-import { ephemeralRange, freePort } from './ports.js';
+import { canListen, ephemeralRange, freePort } from './ports.js';
 
 const run = promisify(execFile);
-
-/** Whether 127.0.0.1:port can be listened on now. */
-async function portFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 /** A free port whose cluster bus port (port + 10000) is free too. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
@@ -25,7 +15,7 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
     // The bus port too stays below the range of outgoing connections' ports.
     const port = await freePort(ephemeralRange()[0] - 10_000);
     if (taken.has(port) || taken.has(port + 10_000)) continue;
-    if (await portFree(port + 10_000)) {
+    if (await canListen(port + 10_000)) {
       taken.add(port).add(port + 10_000);
       return port;
     }

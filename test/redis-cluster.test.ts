@@ -175,6 +175,12 @@ describe('on a Redis Cluster of 3 masters', () => {
       expect((await b!.check('198.51.100.7')).ok).toBe(false);
       expect((await b!.check('198.51.100.8')).ok).toBe(true);
       await waitFor('the lockout published', async () => heard.find((m) => m.endsWith(' 198.51.100.7')));
+      // Neither replica listens: three of their ping intervals pass with no ping on the channel and no
+      // lockouts subscriber on any master, so no check can be answered from memory.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(heard.filter((m) => m.startsWith('ping '))).toEqual([]);
+      const pubsub = await Promise.all((redis as Cluster).nodes('master').map((node) => node.call('CLIENT', 'LIST', 'TYPE', 'pubsub')));
+      expect(pubsub.join('\n')).not.toContain('omnistock-auth-lockouts-');
       expect(b!.complete).toBe(false);
     } finally {
       await Promise.all([a!.close(), b!.close(), listener.quit()]);

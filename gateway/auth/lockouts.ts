@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
-import type { RateDecision, RateLimiter } from '../limits/limits.js';
+import { refused, type RateDecision, type RateLimiter } from '../limits/limits.js';
 
 const OK: RateDecision = { ok: true };
 
@@ -86,7 +86,7 @@ export class AuthLockouts {
       this.locked.delete(address);
       return OK;
     }
-    return { ok: false, limit: this.failures.limitOf(keyOf(address)), retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    return refused(this.failures.limitOf(keyOf(address)), waitMs);
   }
 
   /** Counts a failed authentication from the address; the step that locks it tells every replica. */

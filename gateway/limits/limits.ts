@@ -18,7 +18,7 @@ import type { Config } from '../../lib/config.js';
 import { QueryTooComplexError, RateLimitedError, refusalError } from '../../lib/errors.js';
 import { perClientSetting, type RateLimiter, type RateSettings } from './rate-limiter.js';
 
-export { LocalGcra, RateLimiter, type RateDecision } from './rate-limiter.js';
+export { LocalGcra, RateLimiter, refused, type RateDecision } from './rate-limiter.js';
 
 // Its ESM build imports graphql's .mjs files, a second copy of graphql-js beside the CommonJS one
 // Apollo uses ("Cannot use GraphQLObjectType from another module or realm"): load the CommonJS build.

@@ -62,6 +62,11 @@ export type RateDecision = { ok: true } | { ok: false; limit: number; retryAfter
 
 const OK: RateDecision = { ok: true };
 
+/** A refusal of a client with `limit` requests per window that may send again in `waitMs`. */
+export function refused(limit: number, waitMs: number): RateDecision {
+  return { ok: false, limit, retryAfterMs: waitMs, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+}
+
 /**
  * The same GCRA in this process's memory: the budget a replica enforces alone while Redis cannot be
  * reached, so a Redis outage neither takes the API down nor lifts its limits (each replica then
@@ -239,7 +244,7 @@ export class RateLimiter {
 
   private decide(limit: number, step: GcraStep): RateDecision {
     if (step.allowed) return OK;
-    return { ok: false, limit, retryAfterMs: step.waitMs, retryAfterSeconds: Math.max(1, Math.ceil(step.waitMs / 1000)) };
+    return refused(limit, step.waitMs);
   }
 }
 
