@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { getNamedType, isObjectType, Kind, print, type GraphQLObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { LRUCache } from 'lru-cache';
@@ -7,6 +6,7 @@ import { SerializedData, type ExecuteOperation, type PreparedAnswer, type Prepar
 import type { AvailabilityFigure } from '../domain/availability-rules.js';
 import type { AvailabilityEntry, ChannelAvailability, ReadConsistency } from '../services/availability.service.js';
 import type { InventoryContext } from './context.js';
+import type { NamesState } from '../services/replica.service.js';
 
 /**
  * Per type, the fields whose values an availability entry's figure (and its locations' names)
@@ -22,15 +22,10 @@ const FROM_FIGURE: Record<string, ReadonlySet<string>> = {
 /** Distinct selections remembered at most; past it they start over (kept answers of the forgotten ones age out of the cache). */
 const MAX_SELECTIONS = 10_000;
 
-/** An entry's locations and their names as they were at hand. */
-interface NamesAt {
-  locationIds: string[];
-  names: readonly (string | null)[];
-}
-
-/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are `names`. */
-interface Kept extends NamesAt {
+/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are as they were (`names`). */
+interface Kept {
   figure: AvailabilityFigure;
+  names: NamesState;
   json: Buffer;
 }
 
@@ -67,7 +62,7 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
   private readonly entries: Counter<'from'>;
 
   constructor(maxBytes: number, metrics: Registry) {
-    this.kept = new LRUCache<string, Kept>({ maxSize: maxBytes, sizeCalculation: (k) => k.json.length + 40 * k.locationIds.length + 100 });
+    this.kept = new LRUCache<string, Kept>({ maxSize: maxBytes, sizeCalculation: (k) => k.json.length + 100 });
     this.entries = new Counter({
       name: 'omnistock_availability_answer_entries_total',
       help: 'Entries of availability queries answered from their kept JSON (kept) or run through the executor (executed)',
@@ -133,28 +128,21 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
   private keptJson(selection: number, entry: AvailabilityEntry, ctx: InventoryContext): Buffer | undefined {
     if (!figured(entry)) return undefined;
     const kept = this.kept.get(keyOf(selection, entry.channelId, entry.sku));
-    if (!kept || kept.figure !== entry.figure) return undefined;
-    const names = ctx.loaders.locationNames(kept.locationIds);
-    return Array.isArray(names) && isDeepStrictEqual(names, kept.names) ? kept.json : undefined;
+    return kept && kept.figure === entry.figure && ctx.replicas.namesUnchanged(kept.names) ? kept.json : undefined;
   }
 
-  /** The names of the entry's locations when they are at hand (kept, no I/O); null otherwise. */
-  private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): NamesAt | null {
-    if (!figured(entry)) return null;
-    const locationIds = entry.figure.locations.map((l) => l.locationId);
-    const names = ctx.loaders.locationNames(locationIds);
-    return Array.isArray(names) ? { locationIds, names } : null;
+  /** The state of the entry's locations' names when they are at hand (kept, no I/O); null otherwise. */
+  private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): NamesState | null {
+    return figured(entry) ? ctx.replicas.namesState(entry.figure.locations.map((l) => l.locationId)) : null;
   }
 
   /**
    * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran,
-   * still the same after (a name that changed meanwhile may or may not be in it).
+   * none changed since (a name that changed meanwhile may or may not be in it).
    */
-  private keep(selection: number, entry: AvailabilityEntry, before: NamesAt | null, json: Buffer, ctx: InventoryContext): void {
-    if (!before || !figured(entry)) return;
-    const after = ctx.loaders.locationNames(before.locationIds);
-    if (!Array.isArray(after) || !isDeepStrictEqual(after, before.names)) return;
-    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, locationIds: before.locationIds, names: before.names, json });
+  private keep(selection: number, entry: AvailabilityEntry, before: NamesState | null, json: Buffer, ctx: InventoryContext): void {
+    if (!before || !figured(entry) || !ctx.replicas.namesUnchanged(before)) return;
+    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, names: before, json });
   }
 
   private selectionId(text: string): number {

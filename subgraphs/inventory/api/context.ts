@@ -27,6 +27,7 @@ export interface InventoryContext extends BaseContext {
   availability: AvailabilityService;
   reconciliation: ReconciliationService;
   stockSubscriptions: StockSubscriptionService;
+  replicas: ReplicaService;
   loaders: Loaders;
 }
 
@@ -116,6 +117,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
     availability,
     reconciliation: new ReconciliationService(ds, movements),
     stockSubscriptions: new StockSubscriptionService(feed, replicas, availability),
+    replicas,
   };
-  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders({ ...services, replicas }, base.reads) });
+  return (base: BaseContext): InventoryContext => ({ ...base, ...services, loaders: createLoaders(services, base.reads) });
 }
