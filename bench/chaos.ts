@@ -16,6 +16,7 @@ import type { MarketplaceKind } from '../subgraphs/marketplaces/connectors/types
 import { spawnSimulator } from '../scripts/demo/marketplaces.js';
 import { DEMO_CHANNELS, demoItem } from '../scripts/demo/estate.js';
 import { ENTRY, type ServiceName } from '../scripts/system.js';
+import { compiledPath } from '../scripts/build.js';
 import { freePort } from '../test/ports.js';
 import {
   checkLedger,
@@ -191,7 +192,7 @@ async function startSystem(dir: string, skus: number): Promise<StartedSystem> {
   }
   const pidOf = (target: ServiceName | 'mariadb' | 'redis'): number | null => {
     const match = (args: string[]) =>
-      target === 'mariadb' ? /(mariadbd|mysqld)$/.test(args[0] ?? '') : target === 'redis' ? (args[0] ?? '').includes('redis-server') : args.includes(ENTRY[target]);
+      target === 'mariadb' ? /(mariadbd|mysqld)$/.test(args[0] ?? '') : target === 'redis' ? (args[0] ?? '').includes('redis-server') : args.includes(compiledPath(ENTRY[target]));
     return childrenOf(start.pid!).find((c) => match(c.args))?.pid ?? null;
   };
   return { start, env, mysqlUrl, output: () => output, pidOf, stop };

@@ -16,6 +16,7 @@ import { MovementService } from '../subgraphs/inventory/services/movement.servic
 import { ReconciliationService } from '../subgraphs/inventory/services/reconciliation.service.js';
 import { seedLocations } from '../subgraphs/locations/data/seed.js';
 import { DEMO_CHANNELS, DEMO_LOCATIONS, demoItem, demoStock } from './demo/estate.js';
+import { buildProcesses, compiledPath } from './build.js';
 
 /** Fails fast, naming the URL, when MySQL or Redis cannot be reached. */
 export async function preflight(cfg: Config): Promise<void> {
@@ -82,7 +83,7 @@ export interface ServiceProcess {
   logFile: string;
 }
 
-/** The file each service's process runs (the Helm chart's Deployments run the same ones). */
+/** The source of each service's process; it runs compiled, as command(name) (the Helm chart's Deployments run the same). */
 export const ENTRY: Record<ServiceName, string> = {
   inventory: 'subgraphs/inventory/main.ts',
   orders: 'subgraphs/orders/main.ts',
@@ -103,6 +104,21 @@ export const ENTRY: Record<ServiceName, string> = {
  * busy time. The young generation grows that large only under allocation pressure.
  */
 export const NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** Whether this process has built dist/ from the sources (once: a build writes only what changed). */
+let built = false;
+
+/**
+ * The command line's arguments after `node` that run a service: its compiled entry (scripts/build.ts),
+ * built from the sources first when this process has not yet.
+ */
+export function serviceArgs(name: ServiceName): string[] {
+  if (!built) {
+    buildProcesses();
+    built = true;
+  }
+  return [...NODE_FLAGS, compiledPath(ENTRY[name])];
+}
 
 function servicePort(cfg: Config, name: ServiceName): number {
   if (name === 'gateway') return cfg.GATEWAY_PORT;
@@ -129,7 +145,7 @@ export function spawnService(cfg: Config, name: ServiceName, env: Record<string,
   mkdirSync(cfg.LOG_DIR, { recursive: true });
   const logFile = join(cfg.LOG_DIR, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', ENTRY[name]], {
+  const child = spawn(process.execPath, serviceArgs(name), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

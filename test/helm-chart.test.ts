@@ -39,9 +39,14 @@ import {
   type SubgraphName,
 } from '../lib/config.js';
 import { ENTRY, NODE_FLAGS } from '../scripts/system.js';
+import { compiledPath, DIST } from '../scripts/build.js';
 import { mergeValues, renderChart, renderTemplate } from './helm-template.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Whether `file` is what npm run build compiles a source of the repository to (dist/<source>.js). */
+const builtFromSource = (file: string | undefined) =>
+  !!file && file.startsWith(`${DIST}/`) && file.endsWith('.js') && existsSync(path.join(ROOT, file.slice(DIST.length + 1).replace(/\.js$/, '.ts')));
 const CHART = path.join(ROOT, 'deploy/helm/omnistock');
 const RELEASE = { releaseName: 'shop', namespace: 'retail' };
 
@@ -220,8 +225,8 @@ function chartProblems(objects: K8s[], values: Values): string[] {
     const checked = checkPod(d, process);
     const container = d.spec.template.spec.containers[0] as K8s;
     const command = [...(container.command ?? []), ...(container.args ?? [])];
-    if (JSON.stringify(command) !== JSON.stringify(['node', '--import', 'tsx', ENTRY[process]])) problem(d, `runs ${command.join(' ')}, not node --import tsx ${ENTRY[process]}`);
-    if (!existsSync(path.join(ROOT, command.at(-1) ?? ''))) problem(d, `runs ${command.at(-1)}, which does not exist`);
+    if (JSON.stringify(command) !== JSON.stringify(['node', compiledPath(ENTRY[process])])) problem(d, `runs ${command.join(' ')}, not node ${compiledPath(ENTRY[process])}`);
+    if (!builtFromSource(command.at(-1))) problem(d, `runs ${command.at(-1)}, which does not exist`);
     const ports = (container.ports ?? []) as K8s[];
     const portOf = (p: string | number | undefined) => (typeof p === 'number' ? ports.find((c) => c.containerPort === p) : ports.find((c) => c.name === p))?.containerPort;
     for (const [probe, wanted] of [
@@ -299,7 +304,9 @@ function chartProblems(objects: K8s[], values: Values): string[] {
     const container = j.spec.template.spec.containers[0] as K8s;
     const command = [...(container.command ?? []), ...(container.args ?? [])];
     const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.migrate;
-    if (script !== `tsx ${command.at(-1)}` || command.slice(0, 3).join(' ') !== 'node --import tsx') problem(j, `runs ${command.join(' ')}, not npm run migrate's ${script}`);
+    // npm run migrate's script, compiled.
+    const migrate = script?.match(/^tsx (\S+\.ts)$/)?.[1];
+    if (!migrate || JSON.stringify(command) !== JSON.stringify(['node', compiledPath(migrate)])) problem(j, `runs ${command.join(' ')}, not npm run migrate's ${script}, compiled`);
     checkPod(j, 'migrations');
   }
   if (values.migrations.enabled && jobs.length !== 1) problems.push(`${jobs.length} migrations Jobs, expected 1`);
@@ -441,7 +448,7 @@ describe('Helm chart', () => {
       ['a pod that may run as root', (o) => (find(o, 'Deployment', 'jobs').spec.template.spec.securityContext.runAsNonRoot = false), 'Deployment shop-omnistock-jobs: the pod may run as root'],
       ['a writable root file system', (o) => (container(o, 'Job', 'migrations').securityContext.readOnlyRootFilesystem = false), 'Job shop-omnistock-migrations: has a writable root file system'],
       ['no memory limit', (o) => delete container(o, 'Deployment', 'gateway').resources.limits.memory, 'no memory limits'],
-      ['a command running a missing file', (o) => (container(o, 'Deployment', 'jobs').command[3] = 'jobs/index.ts'), 'runs jobs/index.ts, which does not exist'],
+      ['a command running a missing file', (o) => (container(o, 'Deployment', 'jobs').command[1] = 'dist/jobs/index.js'), 'runs dist/jobs/index.js, which does not exist'],
       ['a migrations Job that is no hook', (o) => delete find(o, 'Job', 'migrations').metadata.annotations['helm.sh/hook'], 'is not a pre-install and pre-upgrade hook'],
       ['a missing process', (o) => o.splice(o.indexOf(find(o, 'Deployment', 'locations')), 1), '0 Deployments for locations, expected 1'],
       ['a schema violation', (o) => (container(o, 'Deployment', 'orders').ports[0].containerPort = '4002'), 'schema: data/spec/template/spec/containers/0/ports/0/containerPort must be integer'],
@@ -489,20 +496,24 @@ describe('Dockerfile', () => {
     const runs = instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join(' && ');
     for (const [, script] of runs.matchAll(/npm run ([\w:-]+)/g)) expect(pkg.scripts, script).toHaveProperty(script!);
     expect(runs).toMatch(/npm ci\b/);
-    expect(runs).toContain('npm run build:console');
+    // npm run build: the console's bundle and the compiled processes.
+    expect(runs).toMatch(/npm run build\b(?!:)/);
+    expect(pkg.scripts.build).toContain('npm run build:console');
     expect(runs).toMatch(/npm prune --omit=dev/);
     for (const copy of instructions.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))) {
       for (const source of copy.args.split(/\s+/).slice(0, -1)) if (source !== '.') expect(existsSync(path.join(ROOT, source)), source).toBe(true);
     }
-    // The default command and the chart's: files of the repository, run the way npm start runs them.
+    // The default command and the chart's: files the build compiles, run the way npm start runs them.
     const cmd = JSON.parse(instructions.filter((i) => i.op === 'CMD').at(-1)!.args) as string[];
-    expect(cmd.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
-    expect(Object.values(ENTRY)).toContain(cmd[3]);
+    expect(cmd).toEqual(['node', compiledPath(ENTRY.gateway)]);
     // With the V8 flags npm start runs every service with (the chart's containers inherit the image's environment).
     const env = instructions.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
     expect(env).toContain(`NODE_OPTIONS=${NODE_FLAGS.join(' ')}`);
     const commands = render().flatMap((o) => (o.spec?.template?.spec.containers ?? []).map((c: K8s) => c.command as string[]));
-    for (const command of [cmd, ...commands]) expect(existsSync(path.join(ROOT, command[3]!)), command.join(' ')).toBe(true);
+    for (const command of [cmd, ...commands]) {
+      expect(command[0], command.join(' ')).toBe('node');
+      expect(builtFromSource(command[1]), command.join(' ')).toBe(true);
+    }
   });
 
   it("leaves out of the image nothing a process imports, and every package a process imports survives the pruning of dev dependencies", () => {
@@ -524,7 +535,7 @@ describe('Dockerfile', () => {
     expect(local).toContain('gateway/main.ts');
     expect(local.filter(ignored)).toEqual([]);
     // Files the processes read at run time besides their imports.
-    for (const file of ['supergraph.yaml', 'tsconfig.json', ...SUBGRAPH_NAMES.map((n) => `subgraphs/${n}/api/schema.graphql`), 'registry/api/schema.graphql']) expect(ignored(file), file).toBe(false);
+    for (const file of ['supergraph.yaml', ...SUBGRAPH_NAMES.map((n) => `subgraphs/${n}/api/schema.graphql`), 'registry/api/schema.graphql']) expect(ignored(file), file).toBe(false);
     const runtimePackages = new Set<string>();
     for (const m of report.modules) {
       for (const d of m.dependencies) {
@@ -537,8 +548,6 @@ describe('Dockerfile', () => {
     }
     const missing = [...runtimePackages].filter((p) => !(p in pkg.dependencies));
     expect(missing, 'imported at run time but not a production dependency').toEqual([]);
-    // The loader every command runs through (`node --import tsx`) survives the pruning too.
-    expect(pkg.dependencies).toHaveProperty('tsx');
     // dependency-cruiser walks ~400 modules: give it room on a loaded machine.
   }, 180_000);
 });

@@ -91,11 +91,7 @@ export class Composer {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // The services run their TypeScript through tsx: the thread registers it before loading its module.
-    // tsx's ESM entry (require.resolve finds its CommonJS twin beside it).
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-    const entry = new URL('./composition.worker.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+    const worker = compositionWorker();
     worker.unref();
     worker.on('message', (message: { ready?: true; result?: ComposedSupergraph; error?: string }) => {
       if (this.worker !== worker) return;
@@ -127,4 +123,16 @@ export class Composer {
     this.ready = false;
     await worker?.terminate();
   }
+}
+
+/**
+ * The composition thread, running the worker module beside this one: compiled (the processes run
+ * dist/, scripts/build.ts) or, where this module runs from source (tests, tsx), through tsx, which the
+ * thread registers before loading it (tsx's ESM entry: require.resolve finds its CommonJS twin).
+ */
+function compositionWorker(): Worker {
+  if (import.meta.url.endsWith('.js')) return new Worker(new URL('./composition.worker.js', import.meta.url));
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./composition.worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
 }
