@@ -83,7 +83,7 @@ export interface ServiceProcess {
   logFile: string;
 }
 
-/** The source of each service's process; it runs compiled, as command(name) (the Helm chart's Deployments run the same). */
+/** The source of each service's process; it runs compiled, as serviceArgs(name) says (the Helm chart's Deployments run the same). */
 export const ENTRY: Record<ServiceName, string> = {
   inventory: 'subgraphs/inventory/main.ts',
   orders: 'subgraphs/orders/main.ts',
