@@ -6,7 +6,6 @@ import { SerializedData, type ExecuteOperation, type PreparedAnswer, type Prepar
 import type { AvailabilityFigure } from '../domain/availability-rules.js';
 import type { AvailabilityEntry, ChannelAvailability, ReadConsistency } from '../services/availability.service.js';
 import type { InventoryContext } from './context.js';
-import type { NamesState } from '../services/replica.service.js';
 
 /**
  * Per type, the fields whose values an availability entry's figure (and its locations' names)
@@ -22,10 +21,10 @@ const FROM_FIGURE: Record<string, ReadonlySet<string>> = {
 /** Distinct selections remembered at most; past it they start over (kept answers of the forgotten ones age out of the cache). */
 const MAX_SELECTIONS = 10_000;
 
-/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and its locations' names are as they were (`names`). */
+/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and until `namesUntil`, while its locations' names stand. */
 interface Kept {
   figure: AvailabilityFigure;
-  names: NamesState;
+  namesUntil: number;
   json: Buffer;
 }
 
@@ -93,9 +92,10 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
       const parts: Buffer[] = new Array(entries.length);
       const missing: number[] = [];
       let nulls = 0;
+      const now = Date.now();
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        const json = entry === null ? NULL : this.keptJson(selection, entry, ctx);
+        const json = entry === null ? NULL : this.keptJson(selection, entry, now);
         if (entry === null) nulls++;
         if (json === undefined) missing.push(i);
         else parts[i] = json;
@@ -111,7 +111,7 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
         missing.forEach((i, j) => {
           const json = Buffer.from(JSON.stringify(list[j]));
           parts[i] = json;
-          this.keep(selection, entries[i]!, before[j], json, ctx);
+          this.keep(selection, entries[i]!, before[j], json);
         });
       }
       const chunks: Buffer[] = [open];
@@ -125,24 +125,24 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
   }
 
   /** The entry's kept JSON for this selection, when its figure and its locations' names are still those it was written from. */
-  private keptJson(selection: number, entry: AvailabilityEntry, ctx: InventoryContext): Buffer | undefined {
+  private keptJson(selection: number, entry: AvailabilityEntry, now: number): Buffer | undefined {
     if (!figured(entry)) return undefined;
     const kept = this.kept.get(keyOf(selection, entry.channelId, entry.sku));
-    return kept && kept.figure === entry.figure && ctx.replicas.namesUnchanged(kept.names) ? kept.json : undefined;
+    return kept && kept.figure === entry.figure && kept.namesUntil > now ? kept.json : undefined;
   }
 
-  /** The state of the entry's locations' names when they are at hand (kept, no I/O); null otherwise. */
-  private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): NamesState | null {
-    return figured(entry) ? ctx.replicas.namesState(entry.figure.locations.map((l) => l.locationId)) : null;
+  /** Until when the entry's locations' names stand, when they are at hand (kept, no I/O); null otherwise. */
+  private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): number | null {
+    return figured(entry) ? ctx.replicas.namesUntil(entry.figure.locations.map((l) => l.locationId)) : null;
   }
 
   /**
    * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran,
-   * none changed since (a name that changed meanwhile may or may not be in it).
+   * none read again since (one read again meanwhile may or may not be in it).
    */
-  private keep(selection: number, entry: AvailabilityEntry, before: NamesState | null, json: Buffer, ctx: InventoryContext): void {
-    if (!before || !figured(entry) || !ctx.replicas.namesUnchanged(before)) return;
-    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, names: before, json });
+  private keep(selection: number, entry: AvailabilityEntry, namesUntil: number | null, json: Buffer): void {
+    if (namesUntil === null || namesUntil <= Date.now() || !figured(entry)) return;
+    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, namesUntil, json });
   }
 
   private selectionId(text: string): number {

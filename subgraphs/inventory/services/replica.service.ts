@@ -7,14 +7,6 @@ import { replicaStore, type ChannelRule } from '../data/replica.store.js';
 /** How long a process keeps a channel rule it read (see ReplicaService.channelRule): what availability-rule events promise. */
 export const RULE_CACHE_MS = AVAILABILITY_RULE_SETTLE_MS;
 
-/** The names of some locations as kept at one time (ReplicaService.namesState). */
-export interface NamesState {
-  /** The replica's names version then: any name found changed since makes it stale. */
-  version: number;
-  /** When the first of them is to be read again. */
-  until: number;
-}
-
 /**
  * Keeps inventory's copies of channel rules and location states, fed by the channels and
  * locations subgraphs' events. Reservations read them without calling another service.
@@ -55,8 +47,6 @@ export class ReplicaService {
   }
 
   private readonly names = new Map<string, { name: string | null; until: number }>();
-  /** Bumped whenever a name read again differs from the one kept: what was written with the names before is stale. */
-  private namesVersion = 0;
 
   /**
    * Location names in the order asked (null for a location the replica does not hold), each kept
@@ -70,12 +60,7 @@ export class ReplicaService {
     if (missing.length) {
       try {
         const found = await replicaStore.namesOf(this.ds.manager, missing);
-        for (const id of missing) {
-          const name = found.get(id) ?? null;
-          const before = this.names.get(id);
-          if (before && before.name !== name) this.namesVersion++;
-          this.names.set(id, { name, until: now + RULE_CACHE_MS });
-        }
+        for (const id of missing) this.names.set(id, { name: found.get(id) ?? null, until: now + RULE_CACHE_MS });
       } catch (err) {
         if (!isDatabaseUnavailable(err) || missing.some((id) => !this.names.has(id))) throw err;
       }
@@ -99,11 +84,11 @@ export class ReplicaService {
   }
 
   /**
-   * The state of the names of `ids` as kept now, for something written from them (a kept answer):
-   * null when one is not kept or is past RULE_CACHE_MS, as cachedLocationNames. What was written
-   * from them is still right while namesUnchanged(state) holds, which costs no lookup per name.
+   * Until when the names of `ids` stay as kept now (the first of them to be read again): null when
+   * one is not kept or is past RULE_CACHE_MS, as cachedLocationNames. A name is only ever read again,
+   * and so changed, once past that time: what was written from them is right until then.
    */
-  namesState(ids: readonly string[]): NamesState | null {
+  namesUntil(ids: readonly string[]): number | null {
     const now = Date.now();
     let until = Number.POSITIVE_INFINITY;
     for (let i = 0; i < ids.length; i++) {
@@ -111,12 +96,7 @@ export class ReplicaService {
       if (!kept || kept.until <= now) return null;
       if (kept.until < until) until = kept.until;
     }
-    return { version: this.namesVersion, until };
-  }
-
-  /** No name has changed since `state` was taken (ReplicaService.namesState), and none of its names has to be read again yet. */
-  namesUnchanged(state: NamesState): boolean {
-    return state.version === this.namesVersion && state.until > Date.now();
+    return until;
   }
 
   /** Whether a location in the replica has no name yet (replicated before names were carried). */
