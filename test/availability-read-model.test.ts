@@ -346,6 +346,17 @@ describe('the availability read model', () => {
     expect(renamed.availability[0].locations.map((l: any) => l.location.name)).toEqual(['North', 'South Renamed']);
     expect(renamed.availability).toEqual(await byExecutor());
 
+    // A name that changes with no new figure (written to the replica's table alone, no event): the
+    // kept JSON, written with the old name, stands only until that name is read again.
+    await ok(storefront, vars);
+    const keptBeforeName = await counted();
+    await ok(storefront, vars);
+    expect((await counted()).kept - keptBeforeName.kept, 'kept before the name changes').toBe(1);
+    await ds.query('UPDATE replica_locations SET name = ? WHERE location_id = ?', ['South Quietly Renamed', south]);
+    await sleep(RULE_CACHE_MS + 200);
+    const quietly = await ok(storefront, vars);
+    expect(quietly.availability[0].locations.map((l: any) => l.location.name)).toEqual(['North', 'South Quietly Renamed']);
+
     // The rule changes (South no longer a source): a new figure.
     await applyChannel(channelId, { sources: [north] });
     await sleep(RULE_CACHE_MS + 200);
