@@ -8,8 +8,9 @@ import { compose, readSupergraphConfig } from '../contracts/composition.js';
 import { SUBGRAPH_NAMES } from '../lib/config.js';
 import { demoId, demoItem } from '../scripts/demo/estate.js';
 import { ensurePeerGateways } from '../scripts/peer-gateways.js';
-import { tail } from '../scripts/system.js';
-import { drive, mergeRuns, renderTable, table, type Load, type LoadResult } from './run.js';
+import { tail, type ServiceName } from '../scripts/system.js';
+import { cpuReading, type CpuPart } from './cpu.js';
+import { drive, median, mergeRuns, renderTable, table, type Load, type LoadResult } from './run.js';
 import { benchLogDir, spawnReaper, startBenchSystem, stoppingOnSignal, type BenchSystem } from './system.js';
 
 /** The SKUs the bench seeds, which the distinct loads cycle through. */
@@ -68,6 +69,8 @@ interface Peer {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  /** Its processes: the gateway's own CPU. */
+  processes: Pick<CpuPart, 'roots' | 'group'>;
 }
 
 /** A peer gateway run as the leader of its own process group, with Hive Gateway's forks in that group. */
@@ -161,10 +164,18 @@ export async function benchPeers(opts: {
       // Should this process end without stopping the peers, their whole process groups (Hive Gateway's forks too) are stopped.
       reaper = spawnReaper({ groups: peerProcesses.flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid])), graceMs: STOP_GRACE_MS }) ?? undefined;
       const peers: Peer[] = [
-        { name: OURS, url: system.url('gateway'), headers: system.headers },
-        { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql` },
-        { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql` },
-        { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/` },
+        { name: OURS, url: system.url('gateway'), headers: system.headers, processes: { roots: [system.pid('gateway')!] } },
+        { name: HIVE_JS, url: `http://127.0.0.1:${HIVE_PORT}/graphql`, processes: { group: hive.child.pid } },
+        { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql`, processes: { group: hiveRust.child.pid } },
+        { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/`, processes: { group: apollo.child.pid } },
+      ];
+      // What a request costs each part of the system, the gateway measured first (the others' CPU is what every gateway's requests cost alike).
+      const cpuParts = (peer: Peer): CpuPart[] => [
+        { name: 'gateway', ...peer.processes },
+        ...SHARED_PARTS.map(({ name, services }) => ({ name, roots: services.flatMap((n) => system.pid(n) ?? []) })),
+        { name: 'MariaDB', comm: /^(mariadbd|mysqld)$/ },
+        { name: 'Redis', comm: /^redis-server$/ },
+        { name: 'load', pids: [process.pid] },
       ];
       await Promise.all([waitAnswering(peers[1]!, hive), waitAnswering(peers[2]!, hiveRust), waitAnswering(peers[3]!, apollo)]);
       // One fork may answer before the other listens: each must be up before they are checked and timed.
@@ -177,7 +188,7 @@ export async function benchPeers(opts: {
           const bodyOf = (n: number) => JSON.stringify({ query: q.query, variables: q.variables(n) });
           const body = bodyOf(0);
           const title = `${q.title}; ${mode === 'same' ? 'every request alike' : 'every request different'}`;
-          const loads = peers.map((p): Load => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers }));
+          const loads = peers.map((p): MeteredLoad => ({ name: p.name, url: p.url, body, bodies: mode === 'distinct' ? bodyOf : undefined, headers: p.headers, cpu: cpuParts(p) }));
           return { label: `${name}, ${mode === 'same' ? 'alike' : 'different'}`, title, loads };
         }),
       );
@@ -197,6 +208,7 @@ export async function benchPeers(opts: {
           `about ${minutes(remaining)} (start-up took ${Math.round((Date.now() - started) / 1000)} s)\n`,
       );
       const results = new Map<Load, LoadResult[]>();
+      const cpu = new Map<Load, number[][]>();
       let done = 0;
       for (let round = 0; round < opts.rounds; round++) {
         for (const group of groups) {
@@ -205,8 +217,16 @@ export async function benchPeers(opts: {
             if (stopping) return; // interrupted: stoppingOnSignal exits once everything has stopped
             done++;
             progress(`  [${done}/${runs}] round ${round + 1}/${opts.rounds} · ${group.label} · ${load.name} …`);
-            const r = await drive(load, { connections: opts.connections, seconds: opts.seconds, warmupSeconds: round === 0 ? warmup.first : warmup.later });
+            const reading = cpuReading(load.cpu);
+            const r = await drive(load, {
+              connections: opts.connections,
+              seconds: opts.seconds,
+              warmupSeconds: round === 0 ? warmup.first : warmup.later,
+              measuring: reading.start,
+            });
             results.set(load, [...(results.get(load) ?? []), r]);
+            const used = reading.perRequest(r.requests);
+            if (used) cpu.set(load, [...(cpu.get(load) ?? []), used]);
             remaining -= perRun(round);
             const bad = r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : '';
             const figures = r.requestsPerSec > 0 ? `${Math.round(r.requestsPerSec)} req/s, p99 ${r.p99.toFixed(1)} ms` : 'no request answered within the run';
@@ -223,6 +243,7 @@ export async function benchPeers(opts: {
         process.stdout.write(`\n${group.title}\n\n${table(merged)}\n\n`);
         const against = merged.slice(1).map((peer) => [`ours / ${peer.name}`, ratio(ours.requestsPerSec, peer.requestsPerSec), ratio(ours.p99, peer.p99)]);
         process.stdout.write(`${renderTable(['ratio', 'req/s', 'p99'], against)}\n`);
+        if (cpu.size) process.stdout.write(`\n${cpuTable(group.loads, cpu)}\n`);
         summary.push([group.label, ...merged.slice(1).map((peer) => ratio(ours.requestsPerSec, peer.requestsPerSec))]);
       }
       process.stdout.write(
@@ -232,6 +253,35 @@ export async function benchPeers(opts: {
   } finally {
     process.off('SIGINT', holdOn).off('SIGTERM', holdOn);
   }
+}
+
+/** The parts of the system every gateway's requests cost alike, by the services they are made of. */
+const SHARED_PARTS: { name: string; services: ServiceName[] }[] = [
+  { name: 'inventory', services: ['inventory'] },
+  { name: 'orders', services: ['orders'] },
+  { name: 'locations', services: ['locations'] },
+  { name: 'channels', services: ['channels'] },
+  { name: 'other subgraphs', services: ['marketplaces', 'exceptions'] },
+  { name: 'jobs', services: ['jobs'] },
+];
+
+type MeteredLoad = Load & { cpu: CpuPart[] };
+
+/**
+ * CPU ms per request by part of the system, median per target over its rounds: the gateway's own,
+ * then what every gateway's requests cost alike (subgraphs, jobs, MariaDB, Redis, the load
+ * generator), and all of it, which bounds req/s on a machine the whole system shares.
+ */
+function cpuTable(loads: MeteredLoad[], cpu: Map<Load, number[][]>): string {
+  const names = loads[0]!.cpu.map((p) => p.name);
+  const rows = loads.flatMap((load) => {
+    const runs = cpu.get(load);
+    if (!runs?.length) return [];
+    const cells = names.map((_, i) => median(runs.map((r) => r[i]!)));
+    const all = median(runs.map((r) => r.reduce((a, b) => a + b, 0)));
+    return [[load.name, ...[...cells, all].map((v) => v.toFixed(2))]];
+  });
+  return `CPU ms per request (/proc, user + system, median per target)\n\n${renderTable(['target', ...names, 'all'], rows)}`;
 }
 
 const minutes = (seconds: number) => (seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`);

@@ -22,7 +22,10 @@ export interface Load {
 }
 
 /** Drives one fixed-connection load with autocannon; a short warm-up precedes the measured run. */
-export async function drive(load: Load, opts: { connections: number; seconds: number; warmupSeconds: number }): Promise<LoadResult> {
+export async function drive(
+  load: Load,
+  opts: { connections: number; seconds: number; warmupSeconds: number; /** Called as the measured run starts, after the warm-up. */ measuring?: () => void },
+): Promise<LoadResult & { /** Requests answered in the measured run. */ requests: number }> {
   let n = 0;
   let answeredWithErrors = 0;
   const bodies = load.bodies;
@@ -43,10 +46,12 @@ export async function drive(load: Load, opts: { connections: number; seconds: nu
   };
   if (opts.warmupSeconds > 0) await autocannon({ ...base, duration: opts.warmupSeconds });
   answeredWithErrors = 0;
+  opts.measuring?.();
   const r = await autocannon({ ...base, duration: opts.seconds });
   return {
     name: load.name,
     requestsPerSec: r.requests.average,
+    requests: r.requests.total,
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + answeredWithErrors,

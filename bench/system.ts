@@ -171,6 +171,8 @@ async function benchApiKey(cfg: Config): Promise<string> {
 
 export interface BenchSystem {
   url(name: ServiceName): string;
+  /** The process id of the service's (first) process, for reading what it spends. */
+  pid(name: ServiceName): number | undefined;
   /** A subgraph called directly (past the gateway), with a service token. */
   subgraph(name: SubgraphName): Endpoint;
   /** Credentials of the benchmark's client (every scope) for requests through the gateway: a JWT. */
@@ -219,6 +221,7 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
       await waitReady(svc);
     }
     const byName = (name: ServiceName) => services.find((s) => s.name === name)!.url;
+    const pid = (name: ServiceName) => services.find((s) => s.name === name)?.child.pid;
     const direct = await subgraphHeaders(cfg);
     const subgraph = (name: SubgraphName): Endpoint => ({ url: byName(name), headers: direct });
     await waitForReplica(subgraph('inventory'));
@@ -238,7 +241,7 @@ export async function startBenchSystem(opts: { skus: number; env?: Record<string
     };
     const headers = { authorization: `Bearer ${await benchToken(cfg.AUTH_JWT_SECRET!)}` };
     const apiKeyHeaders = { 'x-api-key': await benchApiKey(cfg) };
-    return { url: byName, subgraph, headers, apiKeyHeaders, startGateway, startSubgraph, inventoryDataSource: sources.inventory, marketplacesDataSource: sources.marketplaces, stop };
+    return { url: byName, pid, subgraph, headers, apiKeyHeaders, startGateway, startSubgraph, inventoryDataSource: sources.inventory, marketplacesDataSource: sources.marketplaces, stop };
   } catch (err) {
     await stop();
     throw err;
