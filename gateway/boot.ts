@@ -1,7 +1,7 @@
 import { introspectionMode, type Config } from '../lib/config.js';
 import { RateLimitedError } from '../lib/errors.js';
 import { logger } from '../lib/logger.js';
-import { createRedis, redisTarget } from '../lib/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../lib/redis.js';
 import type { RunningService } from '../lib/server.js';
 import type { SubgraphSource } from '../contracts/composition.js';
 import { mountRegistryConsole, REGISTRY_PATH, startRegistry, type Registry, type RegistrySupergraph, type UsageRecorder } from '../registry/index.js';
@@ -97,7 +97,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
           await running.close();
           trustedDocuments.close();
           await registry.close();
-          await rateRedis?.quit().catch(() => {});
+          if (rateRedis) await closeRedis(rateRedis);
         })();
         return closing;
       },
@@ -105,7 +105,7 @@ export async function startRegistryGateway(opts: RegistryGatewayOptions): Promis
   } catch (err) {
     trusted?.close();
     await registry.close().catch(() => {});
-    await rateRedis?.quit().catch(() => {});
+    if (rateRedis) await closeRedis(rateRedis);
     throw err;
   }
 }

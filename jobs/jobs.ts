@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config, SubgraphName } from '../lib/config.js';
 import { logger } from '../lib/logger.js';
-import { createRedis, redisTarget } from '../lib/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../lib/redis.js';
 import { startHealthService, type RunningService } from '../lib/server.js';
 import { eventKeys } from '../lib/event-stream.js';
 import { nudgeClient, openSubgraphDatabase } from '../lib/subgraph.js';
@@ -49,7 +49,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
     const publisher = createRedis(redisTarget(cfg));
     // XREADGROUP BLOCK holds its connection, so the consumer gets one of its own.
     const consumerRedis = createRedis(redisTarget(cfg));
-    for (const client of [publisher, consumerRedis]) closers.push(() => client.quit());
+    for (const client of [publisher, consumerRedis]) closers.push(() => closeRedis(client));
 
     // Each relay publishes as soon as a writer's nudge says it committed rows, and polls besides: inventory's
     // every OUTBOX_POLL_MS, since the time it last found its outbox drained is what the availability read
@@ -104,7 +104,7 @@ export async function startJobs(cfg: Config): Promise<RunningService> {
 
     // Its own connection, failing a command after one retry: a scrape must not wait on a Redis that is away.
     const metricsRedis = createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 });
-    closers.push(() => metricsRedis.quit());
+    closers.push(() => closeRedis(metricsRedis));
     const metrics = new JobsMetrics({
       outboxes: databases,
       // The gateway's registry queues too: they share REDIS_KEY_PREFIX, and this is where queues are watched.

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Result } from 'ioredis';
-import type { RedisClient } from './redis.js';
+import { StopWhileAway, type RedisClient } from './redis.js';
 import type { Logger } from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { Config } from './config.js';
@@ -87,6 +87,7 @@ export class OutboxRelay {
   private readonly log: Logger;
   private readonly lockName: string;
   private readonly stopping = new AbortController();
+  private readonly commands: StopWhileAway;
   /** The connection holding the lock; set exactly while this relay is the active one. */
   private lockRunner: QueryRunner | undefined;
   /** Set while its database is unreachable: the outage is logged once, not on every retry. */
@@ -101,6 +102,7 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {
     this.log = logger().child({ component: 'outbox-relay', source: opts.source });
     this.lockName = relayLockName(opts.dataSource.driver.database ?? '');
+    this.commands = new StopWhileAway(opts.redis);
     opts.redis.defineCommand('relayOutboxEvent', { numberOfKeys: 1, lua: RELAY_EVENT_LUA });
   }
 
@@ -122,10 +124,10 @@ export class OutboxRelay {
     this.waking?.abort();
   }
 
-  /** Lets the current batch finish, releases the lock and the connection. */
+  /** Lets the current batch finish (unless Redis is away: StopWhileAway), releases the lock and the connection. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.loop;
+    await this.commands.stopping(this.loop);
   }
 
   private async run(): Promise<void> {
@@ -143,6 +145,8 @@ export class OutboxRelay {
         this.markReachable();
         if (published === 0) await this.pause(this.opts.pollMs, true);
       } catch (err) {
+        // Given up at a stop: the batch stays unpublished in the outbox, for the next relay.
+        if (this.commands.abandoned) break;
         if (!isDatabaseUnavailable(err)) this.log.error({ err }, 'outbox relay failed; standing down');
         else if (!this.databaseUnreachable) this.log.warn({ err }, 'outbox relay database unreachable; standing down and retrying every second');
         this.databaseUnreachable = isDatabaseUnavailable(err);
@@ -198,7 +202,7 @@ export class OutboxRelay {
     const drained = rows.length < this.opts.batchSize;
     const drainedKey = eventKeys.drained(this.opts.keyPrefix, this.opts.source);
     if (!rows.length) {
-      await this.opts.redis.set(drainedKey, String(readAt), 'PX', this.opts.retentionMs);
+      await this.commands.command(this.opts.redis.set(drainedKey, String(readAt), 'PX', this.opts.retentionMs));
       return 0;
     }
     const minId = Date.now() - this.opts.retentionMs;
@@ -217,7 +221,7 @@ export class OutboxRelay {
     }
     // After the events, in the same transaction: a reader that sees it finds them in the streams.
     if (drained) tx.set(drainedKey, String(readAt), 'PX', this.opts.retentionMs);
-    const results = await tx.exec();
+    const results = await this.commands.command(tx.exec());
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw failed?.[0] ?? new Error('Redis discarded the relay transaction');
     await outboxStore.markPublished(runner.manager, rows.map((r) => r.seq), new Date());

@@ -1,4 +1,5 @@
-import type { ConnectionOptions } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectionOptions, Worker } from 'bullmq';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import { redactUrl } from './db.js';
@@ -99,6 +100,56 @@ export function createRedis(target: RedisTarget | string, options: RedisOptions 
 }
 
 /**
+ * Closes a client: QUIT (the commands sent before it are answered first) while Redis answers; at
+ * once while it is away. ioredis queues a QUIT behind the commands waiting for a reconnection, which
+ * may never come, and the process would not stop until killed.
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
+
+/**
+ * The Redis commands of a loop that a stop must not wait on while Redis is away. `command(sent)` is
+ * the command's answer, unless the loop is stopping (`stopping(loop)`) while Redis is away or goes away:
+ * then it rejects at once, since the command would wait for a reconnection that may never come
+ * (ioredis keeps it queued) and the process would not stop. While Redis answers, a stop waits for
+ * the commands in hand as before.
+ */
+export class StopWhileAway {
+  private readonly gaveUp = new AbortController();
+
+  constructor(private readonly redis: RedisClient) {}
+
+  /** Whether a stop gave up on the commands in flight. */
+  get abandoned(): boolean {
+    return this.gaveUp.signal.aborted;
+  }
+
+  /** Waits for a stopping loop to end, giving up its commands now if Redis is away, or as soon as it goes away. */
+  async stopping(loop: Promise<void> | null | undefined): Promise<void> {
+    const giveUp = () => this.gaveUp.abort(new Error('stopped while Redis is away'));
+    if (this.redis.status !== 'ready') giveUp();
+    else this.redis.once('close', giveUp);
+    try {
+      await loop;
+    } finally {
+      this.redis.off('close', giveUp);
+    }
+  }
+
+  command<T>(sent: Promise<T>): Promise<T> {
+    const signal = this.gaveUp.signal;
+    return new Promise<T>((resolve, reject) => {
+      const abandon = () => reject(signal.reason);
+      if (signal.aborted) abandon();
+      else signal.addEventListener('abort', abandon, { once: true });
+      sent.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
+    });
+  }
+}
+
+/**
  * Pings Redis once with a short timeout and no retries; on a cluster, also that the cluster is
  * whole (`cluster_state:ok`: every slot served). Throws RedisUnreachableError.
  */
@@ -160,8 +211,24 @@ export function bullmqConnection(target: RedisTarget | string): { connection: Co
   const cluster = createRedis(t, { maxRetriesPerRequest: null });
   return {
     connection: cluster,
-    close: async () => {
-      await cluster.quit().catch(() => cluster.disconnect());
-    },
+    close: () => closeRedis(cluster),
   };
+}
+
+/**
+ * Whether the Redis a BullMQ worker or queue works through answers now: its client connected and
+ * ready. One that has not connected (its client still a pending promise) does not.
+ */
+async function answering(owner: { getBackend(): { client: Promise<{ status: string }> } }): Promise<boolean> {
+  return Promise.race([owner.getBackend().client.then((c) => c.status === 'ready', () => false), sleep(50).then(() => false)]);
+}
+
+/**
+ * Closes a BullMQ worker: while Redis answers, the job it runs finishes first; while Redis is away,
+ * at once. BullMQ's own graceful close would then wait for a reconnection that may never come
+ * (taskforcesh/bullmq#4656: the process hangs until killed), and the job could not finish without
+ * Redis anyway: its lock lapses and it is taken again, as stalled, once Redis is back.
+ */
+export async function closeWorker(worker: Worker): Promise<void> {
+  await worker.close(!(await answering(worker)));
 }

@@ -1,6 +1,6 @@
 import { Queue, Worker, type RepeatOptions } from 'bullmq';
 import { failureLogLevel } from './db.js';
-import { bullmqConnection, type RedisTarget } from './redis.js';
+import { bullmqConnection, closeWorker, type RedisTarget } from './redis.js';
 import { bullmqPrefix } from './redis-keys.js';
 import { logger } from './logger.js';
 
@@ -67,7 +67,7 @@ export class ScheduledWorker {
 
   /** Waits for a running job to finish, then closes the worker and the queue. */
   async close(): Promise<void> {
-    await this.worker.close();
+    await closeWorker(this.worker);
     await this.queue.close();
     await this.closeConnection();
   }

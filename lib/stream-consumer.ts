@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisClient } from './redis.js';
+import { StopWhileAway, type RedisClient } from './redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { eventKeys, parseStreamEntry, type StreamEntry } from './event-stream.js';
@@ -57,11 +57,13 @@ export class StreamConsumer {
   readonly consumer: string;
   private readonly topicByStream: Map<string, string>;
   private readonly stopping = new AbortController();
+  private readonly commands: StopWhileAway;
   private loop: Promise<void> | undefined;
   private nextClaimAt = 0;
 
   constructor(private readonly opts: StreamConsumerOptions) {
     this.consumer = opts.consumer ?? `${hostname()}:${process.pid}`;
+    this.commands = new StopWhileAway(opts.redis);
     this.topicByStream = new Map(opts.topics.map((t) => [eventKeys.stream(opts.keyPrefix, t), t]));
   }
 
@@ -75,10 +77,14 @@ export class StreamConsumer {
     this.loop = this.run();
   }
 
-  /** Finishes the entries in hand and stops reading. */
+  /**
+   * Finishes the entries in hand and stops reading. While Redis is away (or once it goes away
+   * meanwhile), the command the loop waits on is given up (StopWhileAway): what was read and not
+   * acknowledged is delivered again (claimStale).
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.loop;
+    await this.commands.stopping(this.loop);
   }
 
   private async ensureGroups(): Promise<void> {
@@ -111,14 +117,17 @@ export class StreamConsumer {
           this.nextClaimAt = Date.now() + this.opts.claimIdleMs;
         }
         const reply = readReplySchema.parse(
-          await this.opts.redis.xreadgroup(
-            'GROUP', this.opts.group, this.consumer,
-            'COUNT', this.opts.count, 'BLOCK', BLOCK_MS,
-            'STREAMS', ...streams, ...streams.map(() => '>'),
+          await this.commands.command(
+            this.opts.redis.xreadgroup(
+              'GROUP', this.opts.group, this.consumer,
+              'COUNT', this.opts.count, 'BLOCK', BLOCK_MS,
+              'STREAMS', ...streams, ...streams.map(() => '>'),
+            ),
           ),
         );
         for (const [stream, entries] of reply ?? []) await this.handle(stream, entries);
       } catch (err) {
+        if (this.commands.abandoned) return;
         if (String((err as Error).message).startsWith('NOGROUP')) {
           this.opts.log.warn({ group: this.opts.group }, 'consumer group gone (Redis lost its data?); creating it again');
           await this.ensureGroups().catch((e: unknown) => this.opts.log.error({ err: e }, 'recreating the consumer group failed'));
@@ -135,7 +144,7 @@ export class StreamConsumer {
     let cursor = '0-0';
     do {
       const [next, entries] = claimReplySchema.parse(
-        await this.opts.redis.xautoclaim(stream, this.opts.group, this.consumer, this.opts.claimIdleMs, cursor, 'COUNT', this.opts.count),
+        await this.commands.command(this.opts.redis.xautoclaim(stream, this.opts.group, this.consumer, this.opts.claimIdleMs, cursor, 'COUNT', this.opts.count)),
       );
       if (entries.length) this.opts.log.warn({ stream, count: entries.length }, 'retrying entries left unacknowledged');
       await this.handle(stream, entries);
@@ -163,6 +172,6 @@ export class StreamConsumer {
       this.opts.log.error({ err, stream, count: entries.length }, 'handling events failed; they stay pending and will be retried');
     }
     const ack = [...malformed, ...handled];
-    if (ack.length) await this.opts.redis.xack(stream, this.opts.group, ...ack);
+    if (ack.length) await this.commands.command(this.opts.redis.xack(stream, this.opts.group, ...ack));
   }
 }

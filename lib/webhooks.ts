@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Agent, fetch } from 'undici';
 import { z } from 'zod';
 import { forbiddenHost, guardedLookup } from './forbidden-addresses.js';
-import { bullmqConnection, type RedisTarget } from './redis.js';
+import { bullmqConnection, closeWorker, type RedisTarget } from './redis.js';
 import { bullmqPrefix } from './redis-keys.js';
 
 /**
@@ -165,7 +165,7 @@ export class WebhookDeliveries {
 
   /** Waits for deliveries in progress, then closes the worker, the queue and the sockets. */
   async close(): Promise<void> {
-    await this.worker?.close();
+    if (this.worker) await closeWorker(this.worker);
     await this.queue.close();
     await this.closeConnection();
     await this.dispatcher.close();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
+import { closeRedis, createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
 import { refused, type RateDecision, type RateLimiter } from '../limits/limits.js';
 
 const OK: RateDecision = { ok: true };
@@ -101,7 +101,7 @@ export class AuthLockouts {
     const subscriber = this.subscriber;
     this.subscriber = null;
     this.hearingSince = null;
-    await subscriber?.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeRedis(subscriber);
   }
 
   /** Whether every lockout still running is known here, so that checks are answered from memory. */

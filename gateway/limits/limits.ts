@@ -13,7 +13,7 @@ import {
 } from 'graphql';
 import { createRequire } from 'node:module';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
-import type { RedisClient } from '../../lib/redis.js';
+import { closeRedis, type RedisClient } from '../../lib/redis.js';
 import type { Config } from '../../lib/config.js';
 import { QueryTooComplexError, RateLimitedError, refusalError } from '../../lib/errors.js';
 import { perClientSetting, type RateLimiter, type RateSettings } from './rate-limiter.js';
@@ -266,7 +266,7 @@ export class GatewayLimits {
   }
 
   async close(): Promise<void> {
-    await this.redis?.quit().catch(() => {});
+    if (this.redis) await closeRedis(this.redis);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
+import { closeRedis, createRedis, type RedisClient, type RedisTarget } from '../../lib/redis.js';
 
 /**
  * Announces revoked keys on a Redis channel (`<REDIS_KEY_PREFIX>:auth:revoked`, the key hash as
@@ -41,7 +41,7 @@ export class KeyRevocations {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.publisher, this.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
+    await Promise.all([this.publisher, this.subscriber].map((c) => c && closeRedis(c)));
     this.publisher = this.subscriber = null;
   }
 }

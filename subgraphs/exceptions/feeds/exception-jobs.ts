@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../../lib/config.js';
 import { logger } from '../../../lib/logger.js';
-import { createRedis, redisTarget } from '../../../lib/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../../../lib/redis.js';
 import { ScheduledWorker } from '../../../lib/scheduled-worker.js';
 import { WebhookDeliveries } from '../../../lib/webhooks.js';
 import { createExceptionServices } from '../api/context.js';
@@ -70,7 +70,7 @@ export async function startExceptionJobs(ds: DataSource, cfg: Config): Promise<{
       await detector.close();
       await feed.stop();
       await deliveries.close();
-      await feedRedis.quit();
+      await closeRedis(feedRedis);
     },
   };
 }

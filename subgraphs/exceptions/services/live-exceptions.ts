@@ -1,5 +1,5 @@
 import { on } from 'node:events';
-import type { RedisClient } from '../../../lib/redis.js';
+import { closeRedis, type RedisClient } from '../../../lib/redis.js';
 import { z } from 'zod';
 import { TOPICS } from '../../../contracts/events.js';
 import { eventKeys } from '../../../lib/event-stream.js';
@@ -61,6 +61,6 @@ export class LiveExceptions {
   }
 
   close(): Promise<unknown> {
-    return this.subscriber.quit();
+    return closeRedis(this.subscriber);
   }
 }

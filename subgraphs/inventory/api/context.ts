@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { logger } from '../../../lib/logger.js';
-import { createRedis, redisTarget } from '../../../lib/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../../../lib/redis.js';
 import type { BaseContext, SubgraphRuntime } from '../../../lib/subgraph.js';
 import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { AvailabilitySnapshots } from '../data/availability-snapshot.js';
@@ -43,7 +43,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const replicas = new ReplicaService(ds);
   // Its own connection, failing a command after one retry: snapshots must never hold a request up.
   const snapshotRedis = createRedis(redisTarget(cfg), { maxRetriesPerRequest: 1 });
-  runtime.onClose(async () => void (await snapshotRedis.quit()));
+  runtime.onClose(() => closeRedis(snapshotRedis));
   const snapshots = new AvailabilitySnapshots(snapshotRedis, cfg.REDIS_KEY_PREFIX, cfg.AVAILABILITY_SNAPSHOT_TTL_S, logger().child({ component: 'availability-snapshots' }));
   const staleAvailability = new Counter({
     name: 'omnistock_availability_stale_entries_total',

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../../lib/redis.js';
+import { closeRedis, type RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DomainError, BadUserInputError } from '../../../lib/errors.js';
@@ -159,7 +159,7 @@ export class StockFeed {
 
   async close(): Promise<void> {
     this.listeners.clear();
-    await Promise.allSettled([this.opts.subscriber.quit(), this.opts.reader.quit()]);
+    await Promise.all([closeRedis(this.opts.subscriber), closeRedis(this.opts.reader)]);
   }
 
   private parseLive(message: string): FeedEvent | null {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisClient } from '../../../lib/redis.js';
+import { StopWhileAway, type RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -128,6 +128,8 @@ export class AvailabilityReadModel {
   private lost = true;
   private running = false;
   private loop: Promise<void> | null = null;
+  /** The loop's Redis commands, given up at a stop while Redis is away. */
+  private readonly commands: StopWhileAway;
   private readonly waiters = new Set<{ stock: string; rule: string; done: (applied: boolean) => void }>();
   private readonly keys: { stock: string; rule: string; drained: string };
 
@@ -140,6 +142,7 @@ export class AvailabilityReadModel {
     private readonly ds: DataSource,
     private readonly opts: ReadModelOptions,
   ) {
+    this.commands = new StopWhileAway(opts.redis);
     this.keys = {
       stock: eventKeys.stream(opts.keyPrefix, TOPICS.stock),
       rule: eventKeys.stream(opts.keyPrefix, TOPICS.availabilityRule),
@@ -189,7 +192,8 @@ export class AvailabilityReadModel {
   async stop(): Promise<void> {
     this.running = false;
     this.opts.redis.disconnect();
-    await this.loop;
+    // Disconnecting fails the command in flight, unless Redis is away: then it is given up.
+    await this.commands.stopping(this.loop);
     for (const w of this.waiters) w.done(false);
   }
 
@@ -326,10 +330,10 @@ export class AvailabilityReadModel {
       try {
         if (this.lost) await this.startOver();
         // Read before the streams: what the relay published before it drained is in what XREAD returns.
-        const drained = Number((await this.opts.redis.get(this.keys.drained)) ?? 0);
-        const result = (await this.opts.redis.xread('COUNT', READ_BATCH, 'BLOCK', blockMs, 'STREAMS', this.keys.stock, this.keys.rule, this.position.stock, this.position.rule)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const drained = Number((await this.commands.command(this.opts.redis.get(this.keys.drained))) ?? 0);
+        const result = (await this.commands.command(
+          this.opts.redis.xread('COUNT', READ_BATCH, 'BLOCK', blockMs, 'STREAMS', this.keys.stock, this.keys.rule, this.position.stock, this.position.rule),
+        )) as [string, [string, string[]][]][] | null;
         if (this.lost) continue;
         let full = false;
         for (const [stream, entries] of result ?? []) {
@@ -375,7 +379,7 @@ export class AvailabilityReadModel {
   }
 
   private async head(redis: RedisClient, stream: string): Promise<string> {
-    const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    const [last] = await this.commands.command(redis.xrevrange(stream, '+', '-', 'COUNT', 1));
     return last?.[0] ?? '0-0';
   }
 

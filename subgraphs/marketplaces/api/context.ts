@@ -5,7 +5,7 @@ import { ListingService } from '../services/listing.service.js';
 import { IntakeReads } from '../services/intake.service.js';
 import { DemandMeter } from '../../../contracts/demand-meter.js';
 import { ProtectionService } from '../services/protection.service.js';
-import { createRedis, redisTarget } from '../../../lib/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../../../lib/redis.js';
 import { marketplaceQueues } from '../services/queues.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -25,7 +25,7 @@ export function createContext(ds: DataSource, runtime: SubgraphRuntime) {
   const intake = new IntakeReads(ds);
   const redis = createRedis(redisTarget(runtime.cfg));
   runtime.onClose(async () => {
-    await redis.quit();
+    await closeRedis(redis);
   });
   const protection = new ProtectionService(ds, new DemandMeter(redis, runtime.cfg.REDIS_KEY_PREFIX, runtime.cfg.PROTECT_WINDOW_MS), runtime.cfg.PROTECT_CONFIDENCE);
   return (base: BaseContext): MarketplacesContext => ({ ...base, marketplace, listings, intake, protection, loaders: createLoaders(marketplace) });

@@ -3,7 +3,7 @@ import type { RetiredSkuEntity } from '../data/listing.entity.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import type { RedisClient } from '../../../lib/redis.js';
+import { closeWorker, type RedisClient } from '../../../lib/redis.js';
 import type { Logger } from 'pino';
 import {
   MarketplaceRejectedError,
@@ -140,7 +140,7 @@ export class AccountPusher {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
-    await this.worker.close();
+    await closeWorker(this.worker);
   }
 
   private get policy() {

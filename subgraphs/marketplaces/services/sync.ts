@@ -8,7 +8,7 @@ import { NotFoundError } from '../../../lib/errors.js';
 import { InventoryClient } from '../../../contracts/inventory-client.js';
 import { failureLogLevel } from '../../../lib/db.js';
 import { logger } from '../../../lib/logger.js';
-import { createRedis, type RedisClient, redisTarget } from '../../../lib/redis.js';
+import { closeRedis, closeWorker, createRedis, type RedisClient, redisTarget } from '../../../lib/redis.js';
 import { StreamConsumer } from '../../../lib/stream-consumer.js';
 import type { FastifyInstance } from 'fastify';
 import { AMAZON_VISIBILITY_MS, createAdapter, createAmazonNotificationQueue, createOrderFeed, DEFAULT_INTAKE_POLICIES, SHOPIFY_ORDER_TOPICS, shopifyWebhookOrder, verifyShopifyWebhook } from '../connectors/index.js';
@@ -200,10 +200,10 @@ export class MarketplaceSync {
     await Promise.all([...this.intakeRounds]);
     await this.notifications.stop();
     await this.feed.stop();
-    await this.maintenance?.close();
+    if (this.maintenance) await closeWorker(this.maintenance);
     await Promise.all([...this.pushers.values()].map((p) => p.stop()));
     await this.queues.close();
-    await Promise.all([this.buckets.quit(), this.feedRedis.quit()]);
+    await Promise.all([closeRedis(this.buckets), closeRedis(this.feedRedis)]);
   }
 
   /** The BullMQ queues marketplace sync owns: maintenance and one push queue per connected account. */

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forceClusterKeyLayout } from '../lib/redis-keys.js';
+import { startGatewayProcess, stopAllGatewayProcesses, subgraphEnv, type GatewayProcess } from './gateway-process.js';
+import { PrivateRedis } from './private-redis.js';
+import { startStack, type Stack } from './stack.js';
+
+/**
+ * SIGTERM while Redis is away: every process stops by itself, promptly, and exits 0. Before, the
+ * jobs process waited on commands ioredis kept for a reconnection (its relays' publishes, its
+ * stream consumers' reads, QUITs queued behind them) and BullMQ's graceful close of a worker
+ * (taskforcesh/bullmq#4656), until SHUTDOWN_TIMEOUT_MS ended it with exit code 1: in production,
+ * a rollout during a Redis outage would wait out every pod's grace period and then kill it.
+ */
+const SHUTDOWN_TIMEOUT_MS = 20_000;
+
+let redis: PrivateRedis;
+let stack: Stack;
+let env: Record<string, string>;
+const started: ChildProcess[] = [];
+
+/** `node --import tsx <entry>` on the stack's databases and the private Redis; resolves once it logged `<name> listening`. */
+async function startProcess(name: string, entry: string, extra: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, LOG_LEVEL: 'info', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output.slice(-3000)}`)), 60_000);
+    child.stderr!.on('data', (d) => (output += d));
+    child.stdout!.on('data', (d) => {
+      output += d;
+      if (String(d).includes('DBG')) process.stderr.write(`${name}: ${String(d).split('\n').filter((l) => l.includes('DBG')).join('\n')}\n`);
+      if (output.includes(`"msg":"${name} listening"`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output.slice(-3000)}`)));
+  });
+  return child;
+}
+
+/** SIGTERM; resolves with how it ended. */
+function terminate(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.kill('SIGTERM');
+  });
+}
+
+beforeAll(async () => {
+  // A Redis server of its own, which it stops: a single server even in a Redis Cluster run.
+  forceClusterKeyLayout(false);
+  redis = await PrivateRedis.create();
+  const base = await startStack({ jobs: 'external', env: { REDIS_URL: redis.url, REDIS_CLUSTER_NODES: '' } });
+  stack = base;
+  env = {
+    DB_PREFIX: stack.cfg.DB_PREFIX,
+    REDIS_KEY_PREFIX: stack.cfg.REDIS_KEY_PREFIX,
+    REDIS_URL: redis.url,
+    REDIS_CLUSTER_NODES: '',
+    HOST: '127.0.0.1',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    AUTH_MODE: 'off',
+    DEMO_MARKETPLACES: 'false',
+    MARKETPLACE_INVENTORY_URL: stack.subgraphs.inventory.url,
+    ORDERS_INVENTORY_URL: stack.subgraphs.inventory.url,
+    MARKETPLACE_ORDERS_URL: stack.subgraphs.orders.url,
+  };
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(started.map((child) => (child.exitCode === null && child.signalCode === null ? child.kill('SIGKILL') : undefined)));
+  // Redis back (empty) for the clean-up of the registry database and the keys.
+  if (redis) await redis.start().catch(() => {});
+  await stopAllGatewayProcesses(stack, env);
+  await stack?.close();
+  await redis?.stop();
+  forceClusterKeyLayout(undefined);
+}, 120_000);
+
+describe('stopping while Redis is away', () => {
+  it('the jobs process, a subgraph process and a gateway process each exit 0 on SIGTERM, before their shutdown timeout', async () => {
+    const jobs = await startProcess('jobs', 'jobs/main.ts', { JOBS_PORT: '0' });
+    const inventory = await startProcess('inventory', 'subgraphs/inventory/main.ts', { INVENTORY_PORT: '0' });
+    const gateway: GatewayProcess = await startGatewayProcess({ ...env, ...subgraphEnv(stack) });
+    started.push(gateway.child);
+
+    await redis.stop();
+    // Long enough for every client to have lost its connection and be retrying.
+    await sleep(2_000);
+
+    const ended = await Promise.all([jobs, inventory, gateway.child].map(terminate));
+    // A process held up past SHUTDOWN_TIMEOUT_MS exits 1 ('shutdown timed out'); one that stopped by itself exits 0.
+    expect(ended).toEqual([
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
+  }, 120_000);
+});
