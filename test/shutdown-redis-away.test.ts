@@ -19,18 +19,20 @@ let redis: PrivateRedis;
 let stack: Stack;
 let env: Record<string, string>;
 const started: ChildProcess[] = [];
+/** What each process started has printed, for the failure message. */
+const outputs = new Map<ChildProcess, () => string>();
 
 /** `node --import tsx <entry>` on the stack's databases and the private Redis; resolves once it logged `<name> listening`. */
 async function startProcess(name: string, entry: string, extra: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, LOG_LEVEL: 'info', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let output = '';
+  outputs.set(child, () => output);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output.slice(-3000)}`)), 60_000);
     child.stderr!.on('data', (d) => (output += d));
     child.stdout!.on('data', (d) => {
       output += d;
-      if (String(d).includes('DBG')) process.stderr.write(`${name}: ${String(d).split('\n').filter((l) => l.includes('DBG')).join('\n')}\n`);
       if (output.includes(`"msg":"${name} listening"`)) {
         clearTimeout(timer);
         resolve();
@@ -92,9 +94,12 @@ describe('stopping while Redis is away', () => {
     // Long enough for every client to have lost its connection and be retrying.
     await sleep(2_000);
 
-    const ended = await Promise.all([jobs, inventory, gateway.child].map(terminate));
+    outputs.set(gateway.child, gateway.output);
+    const processes = [jobs, inventory, gateway.child];
+    const ended = await Promise.all(processes.map(terminate));
+    const tails = processes.map((p) => outputs.get(p)!().split('\n').slice(-8).join('\n')).join('\n---\n');
     // A process held up past SHUTDOWN_TIMEOUT_MS exits 1 ('shutdown timed out'); one that stopped by itself exits 0.
-    expect(ended).toEqual([
+    expect(ended, `their last log lines:\n${tails}`).toEqual([
       { code: 0, signal: null },
       { code: 0, signal: null },
       { code: 0, signal: null },
