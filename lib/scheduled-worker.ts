@@ -65,7 +65,7 @@ export class ScheduledWorker {
     return new ScheduledWorker(queue, worker, close);
   }
 
-  /** Waits for a running job to finish, then closes the worker and the queue. */
+  /** Waits for a running job to finish (while Redis answers: closeWorker), then closes the worker and the queue. */
   async close(): Promise<void> {
     await closeWorker(this.worker);
     await this.queue.close();

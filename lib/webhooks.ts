@@ -163,7 +163,7 @@ export class WebhookDeliveries {
     if (!res.ok) throw new Error(`${webhook.url} answered HTTP ${res.status}`);
   }
 
-  /** Waits for deliveries in progress, then closes the worker, the queue and the sockets. */
+  /** Waits for deliveries in progress (while Redis answers: closeWorker), then closes the worker, the queue and the sockets. */
   async close(): Promise<void> {
     if (this.worker) await closeWorker(this.worker);
     await this.queue.close();
