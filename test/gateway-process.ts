@@ -3,6 +3,7 @@ import { configWith, registryDatabaseName } from '../lib/config.js';
 import { createRedis, redisTarget } from '../lib/redis.js';
 import { dropKeys, waitFor } from './events.js';
 import type { Stack } from './stack.js';
+import { serviceArgs } from '../scripts/system.js';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -22,7 +23,7 @@ const started: ChildProcess[] = [];
  * free port), and resolves once it listens and its /readyz answers 200.
  */
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+  const child = spawn(process.execPath, serviceArgs('gateway'), {
     env: { ...process.env, GATEWAY_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,6 +13,7 @@ import type { OrdersStack } from './orders-fixture.js';
 import { PrivateRedis } from './private-redis.js';
 import { forceClusterKeyLayout } from '../lib/redis-keys.js';
 import { startStack } from './stack.js';
+import { serviceArgs } from '../scripts/system.js';
 
 /**
  * Marketplace sync across crashes: a jobs process killed (SIGKILL) while a batch is on its way, and
@@ -36,9 +37,9 @@ let store: string;
 let channels: MarketplaceChannel[];
 let skus: string[];
 
-/** `node --import tsx jobs/main.ts` on the stack's databases and Redis; resolves once it is ready. */
+/** The jobs process (compiled, as production runs it) on the stack's databases and Redis; resolves once it is ready. */
 async function startJobsProcess(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, serviceArgs('jobs'), { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
   jobs = child;
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

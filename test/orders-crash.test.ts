@@ -8,6 +8,7 @@ import { gql } from './client.js';
 import { waitFor } from './events.js';
 import { CANCEL, ORDER, OrdersWorld, PLACE, startOrdersStack, type OrdersStack } from './orders-fixture.js';
 import { untilLockWait } from './lock-waits.js';
+import { serviceArgs } from '../scripts/system.js';
 
 /**
  * The orders subgraph dies (SIGKILL) between reserving and confirming: it has recorded the order
@@ -42,9 +43,9 @@ interface OrdersProcess {
   url: string;
 }
 
-/** `node --import tsx subgraphs/orders/main.ts` on the stack's databases, talking to the stack's inventory. */
+/** The orders subgraph's process (compiled, as production runs it) on the stack's databases, talking to the stack's inventory. */
 async function startOrdersProcess(ttlSeconds: number): Promise<OrdersProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/orders/main.ts'], {
+  const child = spawn(process.execPath, serviceArgs('orders'), {
     env: {
       ...process.env,
       DB_PREFIX: stack.cfg.DB_PREFIX,

@@ -5,6 +5,7 @@ import { forceClusterKeyLayout } from '../lib/redis-keys.js';
 import { startGatewayProcess, stopAllGatewayProcesses, subgraphEnv, type GatewayProcess } from './gateway-process.js';
 import { PrivateRedis } from './private-redis.js';
 import { startStack, type Stack } from './stack.js';
+import { serviceArgs, type ServiceName } from '../scripts/system.js';
 
 /**
  * SIGTERM while Redis is away: every process stops by itself, promptly, and exits 0. Before, the
@@ -22,9 +23,9 @@ const started: ChildProcess[] = [];
 /** What each process started has printed, for the failure message. */
 const outputs = new Map<ChildProcess, () => string>();
 
-/** `node --import tsx <entry>` on the stack's databases and the private Redis; resolves once it logged `<name> listening`. */
-async function startProcess(name: string, entry: string, extra: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, LOG_LEVEL: 'info', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The service's process (compiled, as production runs it) on the stack's databases and the private Redis; resolves once it logged `<name> listening`. */
+async function startProcess(name: ServiceName, extra: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, serviceArgs(name), { env: { ...process.env, ...env, LOG_LEVEL: 'info', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let output = '';
   outputs.set(child, () => output);
@@ -85,8 +86,8 @@ afterAll(async () => {
 
 describe('stopping while Redis is away', () => {
   it('the jobs process, a subgraph process and a gateway process each exit 0 on SIGTERM, before their shutdown timeout', async () => {
-    const jobs = await startProcess('jobs', 'jobs/main.ts', { JOBS_PORT: '0' });
-    const inventory = await startProcess('inventory', 'subgraphs/inventory/main.ts', { INVENTORY_PORT: '0' });
+    const jobs = await startProcess('jobs', { JOBS_PORT: '0' });
+    const inventory = await startProcess('inventory', { INVENTORY_PORT: '0' });
     const gateway: GatewayProcess = await startGatewayProcess({ ...env, ...subgraphEnv(stack) });
     started.push(gateway.child);
 
