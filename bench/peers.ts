@@ -169,7 +169,7 @@ export async function benchPeers(opts: {
         { name: HIVE_RUST, url: `http://127.0.0.1:${HIVE_RUST_PORT}/graphql`, processes: { group: hiveRust.child.pid } },
         { name: APOLLO, url: `http://127.0.0.1:${APOLLO_PORT}/`, processes: { group: apollo.child.pid } },
       ];
-      // What a request costs each part of the system, the gateway measured first (the others' CPU is what every gateway's requests cost alike).
+      // What a request costs each part of the system: the gateway's own processes first, then what its requests cost past it.
       const cpuParts = (peer: Peer): CpuPart[] => [
         { name: 'gateway', ...peer.processes },
         ...SHARED_PARTS.map(({ name, services }) => ({ name, roots: services.flatMap((n) => system.pid(n) ?? []) })),
@@ -255,7 +255,7 @@ export async function benchPeers(opts: {
   }
 }
 
-/** The parts of the system every gateway's requests cost alike, by the services they are made of. */
+/** The parts of the system past the gateway, by the services they are made of. */
 const SHARED_PARTS: { name: string; services: ServiceName[] }[] = [
   { name: 'inventory', services: ['inventory'] },
   { name: 'orders', services: ['orders'] },
@@ -269,8 +269,9 @@ type MeteredLoad = Load & { cpu: CpuPart[] };
 
 /**
  * CPU ms per request by part of the system, median per target over its rounds: the gateway's own,
- * then what every gateway's requests cost alike (subgraphs, jobs, MariaDB, Redis, the load
- * generator), and all of it, which bounds req/s on a machine the whole system shares.
+ * then what its requests cost past it (subgraphs, jobs, MariaDB, Redis, the load generator: alike
+ * for every gateway but for how many and how large the subgraph requests it sends are), and all of
+ * it, which bounds req/s on a machine the whole system shares.
  */
 function cpuTable(loads: MeteredLoad[], cpu: Map<Load, number[][]>): string {
   const names = loads[0]!.cpu.map((p) => p.name);
