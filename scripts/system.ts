@@ -108,15 +108,19 @@ export const NODE_FLAGS = ['--max-semi-space-size=64'];
 /** Whether this process has built dist/ from the sources (once: a build writes only what changed). */
 let built = false;
 
+/** Builds dist/ from the sources (scripts/build.ts) unless this process has already. */
+export function ensureBuilt(): void {
+  if (built) return;
+  buildProcesses();
+  built = true;
+}
+
 /**
  * The command line's arguments after `node` that run a service: its compiled entry (scripts/build.ts),
  * built from the sources first when this process has not yet.
  */
 export function serviceArgs(name: ServiceName): string[] {
-  if (!built) {
-    buildProcesses();
-    built = true;
-  }
+  ensureBuilt();
   return [...NODE_FLAGS, compiledPath(ENTRY[name])];
 }
 

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { compiledPath } from '../scripts/build.js';
+import { ensureBuilt } from '../scripts/system.js';
 
 export interface ScriptRun {
   code: number | null;
@@ -6,10 +8,15 @@ export interface ScriptRun {
   stderr: string;
 }
 
-/** Runs `node --import tsx <script> <args>` with extra environment and collects its output until it exits. */
+/**
+ * Runs a script of the repository (`scripts/cli.ts`) with `args` and extra environment, compiled
+ * (dist/, built first when this process has not yet) as the image runs it, and collects its output
+ * until it exits. The same code as through tsx, in half the start-up time: the suite runs it dozens of times.
+ */
 export function runScript(script: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<ScriptRun> {
+  ensureBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, [compiledPath(script), ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
