@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService, KeyRevocations, openRegistryDatabase } from '../registry/index.js';
@@ -9,6 +7,7 @@ import { CredentialCache } from '../lib/credential-cache.js';
 import { logger } from '../lib/logger.js';
 import { errorCode, gql } from './client.js';
 import { AVAILABILITY, InventoryFixture } from './inventory-fixture.js';
+import { runScript } from './process.js';
 import { startStack, type Stack } from './stack.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 import type { DataSource } from 'typeorm';
@@ -19,7 +18,6 @@ const ISSUER = 'https://id.omnistock.test';
 const AUDIENCE = 'omnistock-api';
 const RECEIVE = `mutation($i: ReceiveStockInput!) { receiveStock(input: $i) { __typename } }`;
 const STOCK_CHANGED = `subscription($f: StockChangedFilter!) { stockChanged(filter: $f) { sku } }`;
-const run = promisify(execFile);
 
 let stack: Stack;
 let jwks: Server;
@@ -84,7 +82,11 @@ afterAll(async () => {
 describe('API keys', () => {
   it('a key created with the CLI works until it is revoked with the CLI, then is refused with 401', async () => {
     const client = `cli-${randomUUID().slice(0, 8)}`;
-    const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'scripts/cli.ts', 'keys', ...args], { env: process.env });
+    const cli = async (...args: string[]) => {
+      const res = await runScript('scripts/cli.ts', ['keys', ...args], {}, 60_000);
+      if (res.code !== 0) throw new Error(`omnistock keys ${args.join(' ')} exited with ${res.code}: ${res.stderr}`);
+      return res;
+    };
     const created = JSON.parse((await cli('create', '--client', client, '--scopes', 'availability:read,inventory:read', '--expires', '1d', '--json')).stdout);
     expect(created).toMatchObject({ clientId: client, scopes: ['availability:read', 'inventory:read'], status: 'active' });
     expect(created.key).toMatch(/^osk_/);

@@ -18,11 +18,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledPath } from '../scripts/build.js';
 import { provision } from '../scripts/local-services.js';
 import { errorCode, gql as post } from './client.js';
 import { waitFor } from './events.js';
 import { freePort } from './ports.js';
+import { runScript } from './process.js';
 import { collect, wsClient, wsUrl } from './subscriptions-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -125,23 +125,6 @@ describe('npm start on a machine where nothing listens at MYSQL_URL and REDIS_UR
     expect(res.data!.inventoryItems.map((i) => i.sku)).toEqual(['SKU-000001', 'SKU-000002']);
   });
 });
-
-/**
- * `npm run omnistock -- <args>` run from `cwd` (the reader's directory), collected until it exits:
- * the CLI as npm start compiled it (dist/, what the image runs), the same code as tsx runs, in half
- * the time a call on this suite's ~25 examples.
- */
-function cli(args: string[], extra: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, compiledPath('scripts/cli.ts')), ...args], { cwd, env: { ...process.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => (child.kill('SIGKILL'), fail(new Error(`omnistock ${args.join(' ')} did not exit within 120 s`))), 120_000);
-    child.once('exit', (code) => (clearTimeout(timer), ok({ code, stdout, stderr })));
-  });
-}
 
 async function gql(query: string, variables: Record<string, unknown> = {}, operationName?: string) {
   const res = await fetch(gateway, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key('operator') }, body: JSON.stringify({ query, variables, operationName }) });
@@ -264,7 +247,8 @@ describe('README examples, run from the README text against npm start', () => {
       const registry = args[0] === 'registry';
       const token = registry ? (args[1] === 'check' || args[1] === 'publish' ? tokens.pricing : tokens.operators) : undefined;
       const gatewayToken: Record<string, string> = args[0] === 'import' ? { GATEWAY_TOKEN: tokens['pos-import']!, GATEWAY_URL: gateway } : {};
-      const res = await cli(args, { ...env, ...(token ? { REGISTRY_TOKEN: token } : {}), ...gatewayToken, REGISTRY_URL: gateway.replace(/\/graphql$/, '/registry/graphql') }, cwd);
+      // As `npm run omnistock -- …` from the reader's directory, the CLI npm start compiled.
+      const res = await runScript('scripts/cli.ts', args, { ...env, ...(token ? { REGISTRY_TOKEN: token } : {}), ...gatewayToken, REGISTRY_URL: gateway.replace(/\/graphql$/, '/registry/graphql') }, 120_000, cwd);
       expect(res.code, `${line}\n${res.stdout}\n${res.stderr}`).toBe(0);
       lastOutput = res.stdout;
       const key = res.stdout.match(/osk_\S+/)?.[0];
