@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { LookupFunction } from 'node:net';
 import { Agent, type Dispatcher } from 'undici';
+import { jsonBody } from '../lib/jit-executor.js';
 import { ANSWER_KIND_HEADER, DATA_ONLY } from '../lib/subgraph-answers.js';
 import { ForbiddenAddressError, forbiddenHost, guardedLookup } from '../lib/forbidden-addresses.js';
 import { SubgraphTransportError } from './subgraph-unavailable.js';
@@ -238,5 +239,5 @@ export function stringifyResult(value: { data?: unknown; errors?: unknown; exten
     const bytes = answeredAs.get(value.data);
     if (bytes !== undefined) return bytes as unknown as string;
   }
-  return `${JSON.stringify(value)}\n`;
+  return jsonBody(value);
 }

@@ -20,6 +20,7 @@ describe('SerializedData', () => {
 
   it('serializes any other answer as JSON.stringify does', () => {
     const plain = { data: { a: 1 }, errors: undefined };
-    expect(stringifyResult(plain)).toBe(`${JSON.stringify(plain)}\n`);
+    expect(Buffer.isBuffer(stringifyResult(plain))).toBe(true);
+    expect(String(stringifyResult(plain))).toBe(`${JSON.stringify(plain)}\n`);
   });
 });

@@ -145,7 +145,7 @@ describe('SubgraphDataSource', () => {
       } as unknown as SubgraphProcessOptions<SubgraphFetchContext>);
     const partner = await sentAsIs(new SubgraphDataSource('pricing', fake.url, transport, metrics));
     expect(partner.errors).toEqual([{ message: 'partner secret: db-7.internal' }]);
-    expect(stringifyResult({ data: partner.data })).toBe('{"data":{"ok":null}}\n');
+    expect(String(stringifyResult({ data: partner.data }))).toBe('{"data":{"ok":null}}\n');
     // Our own subgraph's word is taken (it sets the header only for data alone: lib/subgraph.ts).
     fake.answer = (res) => res.writeHead(200, { 'content-type': 'application/json', [ANSWER_KIND_HEADER]: DATA_ONLY }).end('{"data":{"ok":true}}');
     const own = await sentAsIs(new SubgraphDataSource('locations', fake.url, transport, metrics, true, 0, null, true));
@@ -225,10 +225,10 @@ describe('stringifyResult', () => {
     const data = answer(alone).data!;
     expect(sent({ data })).toBe(alone);
     // Errors or extensions added by the gateway: serialized.
-    expect(stringifyResult({ data, errors: [{ message: 'x' }] })).toBe(`${JSON.stringify({ data, errors: [{ message: 'x' }] })}\n`);
-    expect(stringifyResult({ data, extensions: { cost: 1 } })).toBe(`${JSON.stringify({ data, extensions: { cost: 1 } })}\n`);
+    expect(sent({ data, errors: [{ message: 'x' }] })).toBe(`${JSON.stringify({ data, errors: [{ message: 'x' }] })}\n`);
+    expect(sent({ data, extensions: { cost: 1 } })).toBe(`${JSON.stringify({ data, extensions: { cost: 1 } })}\n`);
     // Data the gateway built (an object equal to an answer's, but not it): serialized.
-    expect(stringifyResult({ data: { ...data } })).toBe(`${JSON.stringify({ data: { name: 'Café', n: 1.5 } })}\n`);
+    expect(sent({ data: { ...data } })).toBe(`${JSON.stringify({ data: { name: 'Café', n: 1.5 } })}\n`);
   });
 
   it("never passes on the text of an answer that carried more than data: the subgraph's extensions and errors stay out", () => {
