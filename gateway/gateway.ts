@@ -4,8 +4,10 @@ import { ApolloGateway, type SupergraphSdlHook } from '@apollo/gateway';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { config, introspectionMode, SUBGRAPH_NAMES, type IntrospectionMode, type TrustProxy } from '../lib/config.js';
 import { formatError } from '../lib/errors.js';
+import { tracingEnabled } from '../lib/tracing.js';
 import { logger, requestScope } from '../lib/logger.js';
 import { callerAddress, clientIdFrom, isLoopback, startHttpService, type HttpServiceOptions, type RunningService } from '../lib/server.js';
+import { CompiledPlanExecution } from './plan-execution.js';
 import { CompiledResultShaping } from './result-shaping.js';
 import { SingleFetchQueries } from './single-fetch.js';
 import { SubscriptionHub } from './subscriptions/hub.js';
@@ -203,6 +205,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningService
   const gateway = createGateway({ ...opts, shareInflight, batchWindowMs: opts.batchWindowMs ?? config().GATEWAY_BATCH_WINDOW_MS }, gatewayMetrics, transport, tokens, direct);
   if (direct) gateway.onSchemaLoadOrUpdate(direct.onSchema);
   const shaping = CompiledResultShaping.install();
+  CompiledPlanExecution.install(tracingEnabled);
   const executions = new SharedExecutionGateway(gateway, shareInflight ? gatewaySharingKey : () => null, (executor) => {
     const shaped = shaping.wrap(executor);
     return direct ? direct.wrap(shaped) : shaped;

@@ -1,8 +1,8 @@
 import type { Experimental_DidResolveQueryPlanCallback, GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
-import { ERRORS, errorCodeDef } from '@apollo/federation-internals';
 import type { FetchNode } from '@apollo/query-planner';
 import type { GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import { downstreamError, variablesOf } from './plan-execution.js';
 import type { SubgraphProcessOptions } from './subgraph-data-source.js';
 import {
   GraphQLError,
@@ -111,7 +111,7 @@ export class SingleFetchQueries {
       }
       this.direct++;
       const data = response.data ?? (direct.rootNullable ? Object.fromEntries(direct.rootKeys.map((k) => [k, null])) : null);
-      const errors = response.errors?.map((e) => downstreamError(e, direct.fetch.serviceName));
+      const errors = response.errors?.map((e) => downstreamError(e, direct.fetch.serviceName, e.path));
       return errors?.length ? { data, errors } : { data };
     };
   }
@@ -152,23 +152,4 @@ function rootShape(schema: GraphQLSchema, operation: OperationDefinitionNode): {
     rootKeys: roots.map((f) => f.alias?.value ?? f.name.value),
     rootNullable: roots.every((f) => !isNonNullType(fields[f.name.value]?.type)),
   };
-}
-
-/** The variables the fetch uses, as @apollo/gateway passes them. */
-function variablesOf(fetch: FetchNode, requestContext: GatewayGraphQLRequestContext): Record<string, unknown> {
-  const provided = requestContext.request.variables;
-  const variables: Record<string, unknown> = Object.create(null);
-  for (const name of fetch.variableUsages ?? []) {
-    if (provided && Object.hasOwn(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
-  }
-  return variables;
-}
-
-/** A subgraph's error as @apollo/gateway reports it: its message, path and code (DOWNSTREAM_SERVICE_ERROR when it has none), and the subgraph's name. */
-function downstreamError(original: GraphQLFormattedError, serviceName: string): GraphQLError {
-  const message = original.message || `Error while fetching subquery from service "${serviceName}"`;
-  const options = { originalError: original as unknown as Error, path: original.path, extensions: { ...original.extensions, serviceName } };
-  const known = errorCodeDef(original);
-  if (!known && original.extensions?.code) return new GraphQLError(message, options);
-  return (known ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options);
 }
