@@ -5,7 +5,6 @@ import type { GatewayExecutor, GatewayGraphQLRequestContext } from '@apollo/serv
 import { downstreamError, variablesOf } from './plan-execution.js';
 import type { SubgraphProcessOptions } from './subgraph-data-source.js';
 import {
-  GraphQLError,
   isAbstractType,
   isEnumType,
   isNonNullType,
@@ -19,7 +18,6 @@ import {
   BREAK,
   getNamedType,
   type DocumentNode,
-  type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
