@@ -321,6 +321,15 @@ describe('the availability read model', () => {
     ]);
     expect(second.availability[1], 'an unknown SKU is null').toBeNull();
 
+    // The names pass RULE_CACHE_MS unchanged: they are read again before the entries are looked up
+    // (one query), and what was written from them stands: nothing is written again.
+    await sleep(RULE_CACHE_MS + 200);
+    const aged = await counted();
+    expect(await ok(storefront, vars)).toEqual(first);
+    const afterAge = await counted();
+    expect(afterAge.executed - aged.executed, 'names read again unchanged: the kept JSON stands').toBe(0);
+    expect(afterAge.kept - aged.kept).toBe(1);
+
     // Another selection (here only aliases differ) has JSON of its own.
     const aliased = await ok(`query($c: ID!, $skus: [String!]!) { a: availability(channelId: $c, skus: $skus) { s: sku n: availableToSell } }`, vars);
     expect(aliased.a).toEqual([{ s: sku, n: 5 }, null]);
@@ -370,6 +379,38 @@ describe('the availability read model', () => {
     const malformed = await inventory(storefront, { c: channelId, skus: ['not a sku!'] });
     expect(malformed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(malformed.data ?? null).toBeNull();
+  });
+
+  it('reads kept location names again together once past RULE_CACHE_MS, and moves their epoch only when one changed', async () => {
+    const names = new ReplicaService(ds);
+    const [a, b] = [randomUUID(), randomUUID()];
+    for (const [id, name] of [[a, 'Alpha'], [b, 'Beta']] as const) {
+      await replica.apply('location', { id, name, status: 'ACTIVE', ships: true, pickup: true, version: nextVersion(`location:${id}`) });
+    }
+    expect(names.namesStanding(), 'nothing read yet').toBeNull();
+    expect(await names.locationNames([a])).toEqual(['Alpha']);
+    expect(await names.locationNames([b])).toEqual(['Beta']);
+    const epoch = names.namesEpochOf([a, b]);
+    expect(epoch).not.toBeNull();
+    expect(names.namesEpochOf([a, randomUUID()]), 'a location never read').toBeNull();
+    expect(names.cachedLocationNames([b, a])).toEqual(['Beta', 'Alpha']);
+
+    // Past RULE_CACHE_MS nothing stands until they are read again; read again unchanged, the epoch is the same.
+    await sleep(RULE_CACHE_MS + 100);
+    expect(names.namesStanding()).toBeNull();
+    expect(names.cachedLocationNames([a])).toBeNull();
+    await names.refreshLocationNames();
+    expect(names.namesStanding()).toBe(epoch);
+    expect(names.cachedLocationNames([a, b])).toEqual(['Alpha', 'Beta']);
+
+    // A name changed: asking for another location reads it again too, and the epoch moves.
+    await ds.query('UPDATE replica_locations SET name = ? WHERE location_id = ?', ['Beta Renamed', b]);
+    expect(names.cachedLocationNames([b]), 'within RULE_CACHE_MS: the name kept').toEqual(['Beta']);
+    await sleep(RULE_CACHE_MS + 100);
+    expect(await names.locationNames([a])).toEqual(['Alpha']);
+    expect(names.cachedLocationNames([b])).toEqual(['Beta Renamed']);
+    expect(names.namesStanding()).not.toBe(epoch);
+    expect(names.namesEpochOf([a, b])).toBe(names.namesStanding());
   });
 
   it('reads your own write at once with READ_YOUR_WRITES, from the read model', async () => {

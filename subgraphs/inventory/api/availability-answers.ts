@@ -21,10 +21,10 @@ const FROM_FIGURE: Record<string, ReadonlySet<string>> = {
 /** Distinct selections remembered at most; past it they start over (kept answers of the forgotten ones age out of the cache). */
 const MAX_SELECTIONS = 10_000;
 
-/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and until `namesUntil`, while its locations' names stand. */
+/** One entry's answer as UTF-8 JSON, valid while the entry's figure is `figure` and the kept location names stand at `namesEpoch` (ReplicaService.namesStanding). */
 interface Kept {
   figure: AvailabilityFigure;
-  namesUntil: number;
+  namesEpoch: number;
   json: Buffer;
 }
 
@@ -89,13 +89,15 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
       // Refused or failed: the resolver reports it, from the same read.
       if (!entries) return execute({ availability: read }, inputs, ctx);
       if (!entries.some(figured)) return execute({ availability: entries }, inputs, ctx);
+      // Names past RULE_CACHE_MS are read again first (one query a second at most): unchanged, what was kept stands.
+      if (ctx.replicas.namesStanding() === null) await ctx.replicas.refreshLocationNames().catch(() => undefined);
+      const standing = ctx.replicas.namesStanding();
       const parts: Buffer[] = new Array(entries.length);
       const missing: number[] = [];
       let nulls = 0;
-      const now = Date.now();
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
-        const json = entry === null ? NULL : this.keptJson(selection, entry, now);
+        const json = entry === null ? NULL : this.keptJson(selection, entry, standing);
         if (entry === null) nulls++;
         if (json === undefined) missing.push(i);
         else parts[i] = json;
@@ -111,7 +113,7 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
         missing.forEach((i, j) => {
           const json = Buffer.from(JSON.stringify(list[j]));
           parts[i] = json;
-          this.keep(selection, entries[i]!, before[j], json);
+          this.keep(selection, entries[i]!, before[j], ctx.replicas.namesStanding(), json);
         });
       }
       const chunks: Buffer[] = [open];
@@ -124,25 +126,26 @@ export class AvailabilityAnswers implements PreparedAnswers<InventoryContext> {
     };
   }
 
-  /** The entry's kept JSON for this selection, when its figure and its locations' names are still those it was written from. */
-  private keptJson(selection: number, entry: AvailabilityEntry, now: number): Buffer | undefined {
-    if (!figured(entry)) return undefined;
+  /** The entry's kept JSON for this selection, when its figure is still the one it was written from and the names still stand as then (`standing`). */
+  private keptJson(selection: number, entry: AvailabilityEntry, standing: number | null): Buffer | undefined {
+    if (!figured(entry) || standing === null) return undefined;
     const kept = this.kept.get(keyOf(selection, entry.channelId, entry.sku));
-    return kept && kept.figure === entry.figure && kept.namesUntil > now ? kept.json : undefined;
+    return kept && kept.figure === entry.figure && kept.namesEpoch === standing ? kept.json : undefined;
   }
 
-  /** Until when the entry's locations' names stand, when they are at hand (kept, no I/O); null otherwise. */
+  /** The epoch the entry's locations' names stand at, when they are at hand (kept, no I/O); null otherwise. */
   private namesOf(entry: AvailabilityEntry, ctx: InventoryContext): number | null {
-    return figured(entry) ? ctx.replicas.namesUntil(entry.figure.locations.map((l) => l.locationId)) : null;
+    return figured(entry) ? ctx.replicas.namesEpochOf(entry.figure.locations.map((l) => l.locationId)) : null;
   }
 
   /**
-   * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran,
-   * none read again since (one read again meanwhile may or may not be in it).
+   * Keeps an entry's JSON when the names it was written with are known: those at hand before it ran
+   * (`before`), and no name changed since (`standing`, now, is the same epoch: one changed meanwhile
+   * may or may not be in it).
    */
-  private keep(selection: number, entry: AvailabilityEntry, namesUntil: number | null, json: Buffer): void {
-    if (namesUntil === null || namesUntil <= Date.now() || !figured(entry)) return;
-    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, namesUntil, json });
+  private keep(selection: number, entry: AvailabilityEntry, before: number | null, standing: number | null, json: Buffer): void {
+    if (before === null || standing !== before || !figured(entry)) return;
+    this.kept.set(keyOf(selection, entry.channelId, entry.sku), { figure: entry.figure, namesEpoch: before, json });
   }
 
   private selectionId(text: string): number {

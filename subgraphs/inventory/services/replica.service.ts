@@ -47,56 +47,74 @@ export class ReplicaService {
   }
 
   private readonly names = new Map<string, { name: string | null; until: number }>();
+  /** Bumped whenever a name read again is not the one kept: what was written from kept names stands while it is unchanged. */
+  private namesEpoch = 0;
+  /** Until when every kept name stands (the first of them to be read again). */
+  private namesFreshUntil = 0;
 
   /**
    * Location names in the order asked (null for a location the replica does not hold), each kept
-   * RULE_CACHE_MS: every storefront read names the same few locations. While MySQL cannot be read,
-   * the names read before answer (as availability's last-known figures do).
+   * RULE_CACHE_MS: every storefront read names the same few locations. Kept names are read again
+   * together: once one is past RULE_CACHE_MS, every kept one that is goes in the same query. While
+   * MySQL cannot be read, the names read before answer (as availability's last-known figures do).
    * @throws the database's error when it cannot be read and a name was never read
    */
   async locationNames(ids: readonly string[]): Promise<(string | null)[]> {
     const now = Date.now();
-    const missing = ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now));
-    if (missing.length) {
+    const missing = new Set(ids.filter((id) => !((this.names.get(id)?.until ?? 0) > now)));
+    if (this.namesFreshUntil <= now) for (const [id, kept] of this.names) if (kept.until <= now) missing.add(id);
+    if (missing.size) {
       try {
-        const found = await replicaStore.namesOf(this.ds.manager, missing);
-        for (const id of missing) this.names.set(id, { name: found.get(id) ?? null, until: now + RULE_CACHE_MS });
+        const found = await replicaStore.namesOf(this.ds.manager, [...missing]);
+        for (const id of missing) {
+          const name = found.get(id) ?? null;
+          const kept = this.names.get(id);
+          if (kept && kept.name !== name) this.namesEpoch++;
+          this.names.set(id, { name, until: now + RULE_CACHE_MS });
+        }
+        this.namesFreshUntil = Math.min(...Array.from(this.names.values(), (n) => n.until));
       } catch (err) {
-        if (!isDatabaseUnavailable(err) || missing.some((id) => !this.names.has(id))) throw err;
+        if (!isDatabaseUnavailable(err) || ids.some((id) => !this.names.has(id))) throw err;
       }
     }
     return ids.map((id) => this.names.get(id)!.name);
   }
 
+  /** Reads again every kept name past RULE_CACHE_MS (one query); nothing when none is. */
+  async refreshLocationNames(): Promise<void> {
+    if (this.namesFreshUntil <= Date.now() && this.names.size) await this.locationNames([]);
+  }
+
   /**
-   * The names of `ids` when every one is kept and not past RULE_CACHE_MS (the common case: a
-   * storefront names the same few locations), with no I/O and no promise; otherwise null.
+   * The names of `ids` when every one is kept and no kept name is past RULE_CACHE_MS (the common
+   * case: a storefront names the same few locations), with no I/O and no promise; otherwise null.
    */
   cachedLocationNames(ids: readonly string[]): (string | null)[] | null {
-    const now = Date.now();
+    if (this.namesFreshUntil <= Date.now()) return null;
     const names: (string | null)[] = new Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const kept = this.names.get(ids[i]!);
-      if (!kept || kept.until <= now) return null;
+      if (!kept) return null;
       names[i] = kept.name;
     }
     return names;
   }
 
   /**
-   * Until when the names of `ids` stay as kept now (the first of them to be read again): null when
-   * one is not kept or is past RULE_CACHE_MS, as cachedLocationNames. A name is only ever read again,
-   * and so changed, once past that time: what was written from them is right until then.
+   * What JSON written from the kept names of `ids` is written against (an epoch: it stands while
+   * namesStanding() says the same), when every one is kept and none past RULE_CACHE_MS, as
+   * cachedLocationNames; otherwise null. A name is only read again, and so changed, once past
+   * that time, and any change moves the epoch.
    */
-  namesUntil(ids: readonly string[]): number | null {
-    const now = Date.now();
-    let until = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < ids.length; i++) {
-      const kept = this.names.get(ids[i]!);
-      if (!kept || kept.until <= now) return null;
-      if (kept.until < until) until = kept.until;
-    }
-    return until;
+  namesEpochOf(ids: readonly string[]): number | null {
+    if (this.namesFreshUntil <= Date.now()) return null;
+    for (let i = 0; i < ids.length; i++) if (!this.names.has(ids[i]!)) return null;
+    return this.namesEpoch;
+  }
+
+  /** The epoch every kept name stands at, while none is past RULE_CACHE_MS; null once one is (until they are read again). */
+  namesStanding(): number | null {
+    return this.namesFreshUntil > Date.now() ? this.namesEpoch : null;
   }
 
   /** Whether a location in the replica has no name yet (replicated before names were carried). */
