@@ -56,6 +56,19 @@ const SUBGRAPHS = {
     type Node @key(fields: "id") @interfaceObject { id: ID! tags: [String!] }
     type Query { tagged: [Node!]! }
   `,
+  // A field whose type differs between the types a fetch asks it of (String! here, String in the
+  // supergraph): the planner aliases one and renames it back in the answer (an output rewrite).
+  catalog: `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+    type Query { things: [Thing] }
+    union Thing = Gadget | Widget
+    type Gadget @key(fields: "id") { id: ID! label: String! @shareable }
+    type Widget @key(fields: "id") { id: ID! label: String @shareable }
+  `,
+  labels: `
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+    type Gadget @key(fields: "id") { id: ID! label: String @shareable }
+  `,
 } as const;
 
 const OPERATIONS = [
@@ -65,9 +78,10 @@ const OPERATIONS = [
   `query Q($n: Int, $s: Boolean!) { a: channels(first: $n) { sources { location { name @skip(if: $s) levels { item { shipping } } } } } b: channels { code } }`,
   `query Q { channels { sources { location { ... on Location { levels { item { sku open } } } } } } __schema { queryType { name } } }`,
   `query Q { node(id: "r1") { id tags ... on Location { name tags } } tagged { __typename id tags ... on Region { title } ... on Location { kind levels { sku } } } }`,
+  `query Q { things { __typename ... on Gadget { id label } ... on Widget { label } } }`,
 ];
 
-const VARIABLES = [{ n: 3, l: 2 }, {}, { c: 'WEB' }, { n: 2, s: false }, {}, {}];
+const VARIABLES = [{ n: 3, l: 2 }, {}, { c: 'WEB' }, { n: 2, s: false }, {}, {}, {}];
 
 const composed = composeServices(Object.entries(SUBGRAPHS).map(([name, sdl]) => ({ name, url: `http://${name}`, typeDefs: parse(sdl) })));
 if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
@@ -89,7 +103,7 @@ function randomResolver(rng: RandomGenerator): GraphQLFieldResolver<Record<strin
     const nullable = getNullableType(type);
     if (isListType(nullable)) return Array.from({ length: unsafeUniformIntDistribution(0, 3, rng) }, () => (unsafeUniformIntDistribution(0, 9, rng) === 0 ? null : value(nullable.ofType)));
     const named = getNamedType(nullable);
-    if (isAbstractType(named)) return { __typename: pick(rng, ['Location', 'Store', 'Region'].filter((t) => subgraphTypeIs(named.name, t))) };
+    if (isAbstractType(named)) return { __typename: pick(rng, ['Location', 'Store', 'Region', 'Gadget', 'Widget'].filter((t) => subgraphTypeIs(named.name, t))) };
     if (isObjectType(named)) return {};
     if (isEnumType(named)) return pick(rng, named.getValues()).value;
     switch (named.name) {
@@ -115,6 +129,7 @@ function randomResolver(rng: RandomGenerator): GraphQLFieldResolver<Record<strin
 function subgraphTypeIs(abstract: string, type: string): boolean {
   if (abstract === 'Place') return type === 'Location' || type === 'Store';
   if (abstract === 'Node') return type === 'Location' || type === 'Region';
+  if (abstract === 'Thing') return type === 'Gadget' || type === 'Widget';
   if (abstract === '_Entity') return true;
   return false;
 }
