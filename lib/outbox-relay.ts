@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepUnlessAborted } from './abort.js';
 import type { Result } from 'ioredis';
 import { StopWhileAway, type RedisClient } from './redis.js';
 import type { Logger } from 'pino';
@@ -250,8 +250,8 @@ export class OutboxRelay {
   private async pause(ms: number, wakeable = false): Promise<void> {
     if (wakeable && this.woken) return;
     this.waking = wakeable ? new AbortController() : null;
-    const signal = this.waking ? AbortSignal.any([this.stopping.signal, this.waking.signal]) : this.stopping.signal;
-    await sleep(ms, undefined, { signal }).catch(() => {});
+    // Tens of pauses a second, each on `stopping`, which lives as long as the relay (lib/abort.ts).
+    await sleepUnlessAborted(ms, this.waking ? [this.stopping.signal, this.waking.signal] : [this.stopping.signal]);
     this.waking = null;
   }
 }
