@@ -1,4 +1,5 @@
 import { anySignal } from 'any-signal';
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -14,4 +15,15 @@ export async function sleepUnlessAborted(ms: number, signals: AbortSignal[]): Pr
   } finally {
     combined.clear();
   }
+}
+
+/**
+ * What hangs on a signal: its abort listeners, and the signals `AbortSignal.any` made from it,
+ * which Node 20 keeps in a set of the signal's own for as long as it lives (nodejs/node#54614).
+ * For tests that a long-lived signal is let go of.
+ */
+export function holdsOn(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((s) => s.description === 'kDependantSignals');
+  const dependants = key ? ((signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0) : 0;
+  return getEventListeners(signal, 'abort').length + dependants;
 }
