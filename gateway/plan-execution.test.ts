@@ -130,7 +130,6 @@ function subgraphTypeIs(abstract: string, type: string): boolean {
   if (abstract === 'Place') return type === 'Location' || type === 'Store';
   if (abstract === 'Node') return type === 'Location' || type === 'Region';
   if (abstract === 'Thing') return type === 'Gadget' || type === 'Widget';
-  if (abstract === '_Entity') return true;
   return false;
 }
 
