@@ -264,6 +264,32 @@ export function startHealthService(opts: ServiceOptions & { routes?: (app: Fasti
 }
 
 /**
+ * Request bodies as JSON. Fastify's own parser (secure-json-parse) scans every body with two
+ * regular expressions after JSON.parse, refusing keys that would poison a prototype: 2-3 % of a
+ * gateway's or subgraph's CPU on the storefront. A body that contains neither `__proto__` nor
+ * `constructor` nor any `\u` escape (the only other way to spell them) cannot hold such a key, and
+ * needs JSON.parse alone. Every other body, and every body JSON.parse refuses, goes to Fastify's
+ * own parser: the same refusals, with the same errors.
+ */
+function jsonBodies(app: FastifyInstance): void {
+  const secure = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.length === 0 || text.charCodeAt(0) === 0xfeff || text.includes('\\u') || text.includes('__proto__') || text.includes('constructor')) {
+      return secure(request, text, done);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return secure(request, text, done);
+    }
+    done(null, parsed);
+  });
+}
+
+/**
  * The Fastify server every service runs: request ids, /healthz, /readyz, then whatever `mount` adds;
  * `mount` returns how to drain what it added, run on close before the server closes.
  */
@@ -283,6 +309,7 @@ async function serve(
     trustProxy: trustedHops(opts.trustProxy ?? false) ?? false,
   });
   let shuttingDown = false;
+  jsonBodies(app);
 
   // First: the hooks below and the request itself run inside the request's server span (when tracing is on).
   serverSpans(app, opts.name);

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_TOKEN_HEADER } from '../lib/service-token.js';
+import { serviceToken } from './client.js';
 import { startStack, type Stack } from './stack.js';
 
 /** Refusals made by the HTTP layer, before GraphQL, still answer in GraphQL's error shape with a stable code. */
@@ -27,6 +29,33 @@ describe('HTTP-level refusals', () => {
       expect(json.errors[0].extensions.code).toBe('BAD_REQUEST');
       expect(json.errors[0].message).toMatch(/^The request body is not valid JSON/);
       expect(json.statusCode).toBeUndefined(); // not Fastify's own { statusCode, code, error, message }
+    }
+  });
+
+  it('refuses a body whose keys would poison a prototype, spelt out or escaped, at the gateway and at a subgraph, and reads the rest', async () => {
+    const poisoned = [
+      '{"query": "{ __typename }", "__proto__": {"admin": true}}',
+      '{"query": "{ __typename }", "\\u005f_proto__": {"admin": true}}',
+      '{"query": "{ __typename }", "variables": {"constructor": {"prototype": {"admin": true}}}}',
+      '{"query": "{ __typename }", "\\u0063onstructor": {"prototype": {"admin": true}}}',
+    ];
+    const fine = [
+      '{"query": "{ __typename }"}',
+      '\ufeff{"query": "{ __typename }"}',
+      '{"query": "{ __typename }", "variables": {"name": "__proto__ and constructor, \\u00e9"}}',
+    ];
+    for (const url of [stack.gatewayUrl, stack.subgraphs.inventory.url]) {
+      const headers = { [SERVICE_TOKEN_HEADER]: await serviceToken() };
+      for (const body of poisoned) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        const json = (await res.json()) as any;
+        expect([body, res.status, json.errors?.[0]?.extensions?.code]).toEqual([body, 400, 'BAD_REQUEST']);
+      }
+      for (const body of fine) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        const json = (await res.json()) as any;
+        expect([body, res.status, json.data]).toEqual([body, 200, { __typename: 'Query' }]);
+      }
     }
   });
 
