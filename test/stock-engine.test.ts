@@ -394,6 +394,30 @@ describe('a location\'s page of levels', () => {
     }
   });
 
+  it('answers in location then SKU order whatever order the union returns its rows in', async () => {
+    const [a, b] = [await f.location(), await f.location()];
+    const skus = [await f.item(), await f.item(), await f.item()].sort();
+    for (const sku of skus) for (const loc of [a, b]) await f.receive(sku, loc, 3);
+    const read = (reverse: boolean) =>
+      stockLevelStore.firstPerLocation(
+        new Proxy(f.ds.manager, {
+          get(target, key, receiver) {
+            if (key !== 'query') return Reflect.get(target, key, receiver);
+            return async (sql: string, params?: unknown[]) => {
+              const rows = await target.query(sql, params);
+              return reverse && sql.includes('UNION') ? [...rows].reverse() : rows;
+            };
+          },
+        }),
+        [b, a],
+        { skus, afterSku: null },
+        10,
+        new Date(),
+      );
+    const expected = [a, b].sort().flatMap((loc) => skus.map((sku) => [loc, sku]));
+    for (const reverse of [false, true]) expect((await read(reverse)).map((l) => [l.locationId, l.sku])).toEqual(expected);
+  });
+
   it('never shows units as available that a release between its two reads gave back twice', async () => {
     const loc = await f.location();
     const channel = await f.channel([loc]);
