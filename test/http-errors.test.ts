@@ -47,14 +47,18 @@ describe('HTTP-level refusals', () => {
     for (const url of [stack.gatewayUrl, stack.subgraphs.inventory.url]) {
       const headers = { [SERVICE_TOKEN_HEADER]: await serviceToken() };
       for (const body of poisoned) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-        const json = (await res.json()) as any;
-        expect([body, res.status, json.errors?.[0]?.extensions?.code]).toEqual([body, 400, 'BAD_REQUEST']);
+        for (const type of ['application/json', 'application/json; charset=utf-8']) {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': type, ...headers }, body });
+          const json = (await res.json()) as any;
+          expect([body, type, res.status, json.errors?.[0]?.extensions?.code]).toEqual([body, type, 400, 'BAD_REQUEST']);
+        }
       }
       for (const body of fine) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-        const json = (await res.json()) as any;
-        expect([body, res.status, json.data]).toEqual([body, 200, { __typename: 'Query' }]);
+        for (const type of ['application/json', 'application/json; charset=utf-8']) {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': type, ...headers }, body });
+          const json = (await res.json()) as any;
+          expect([body, type, res.status, json.data]).toEqual([body, type, 200, { __typename: 'Query' }]);
+        }
       }
     }
   });
