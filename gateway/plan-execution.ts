@@ -38,7 +38,6 @@ const hasOwn = Object.prototype.hasOwnProperty;
 /** One execution: what its fetches need, the errors they met, and its operation (built only when something asks). */
 interface Execution {
   requestContext: GatewayGraphQLRequestContext;
-  operationContext: OperationContext;
   serviceMap: ServiceMap;
   supergraphSchema: GraphQLSchema;
   errors: GraphQLError[];
@@ -89,7 +88,6 @@ export class CompiledPlanExecution {
     let operation: Operation | undefined;
     const execution: Execution = {
       requestContext,
-      operationContext,
       serviceMap,
       supergraphSchema,
       errors: [],
@@ -172,9 +170,7 @@ export function valuesAt(value: unknown, path: ResponsePath): unknown {
       for (const element of at as unknown[]) gather(element, path, i + 1, gathered);
       return gathered;
     }
-    assert(typeof step === 'string', () => `Unexpected ${typeof step} found in path`);
-    assert(!Array.isArray(at), () => `Unexpected array in result for path element ${step}`);
-    at = hasOwn.call(at, step) ? (at as Data)[step] : undefined;
+    at = member(at, step);
   }
   return at;
 }
@@ -189,12 +185,17 @@ function gather(value: unknown, path: ResponsePath, i: number, into: unknown[]):
       for (const element of at as unknown[]) gather(element, path, i + 1, into);
       return;
     }
-    assert(typeof step === 'string', () => `Unexpected ${typeof step} found in path`);
-    assert(!Array.isArray(at), () => `Unexpected array in result for path element ${step}`);
-    at = hasOwn.call(at, step) ? (at as Data)[step] : undefined;
+    at = member(at, step);
   }
   if (Array.isArray(at)) for (const element of at) into.push(element);
   else into.push(at);
+}
+
+/** The field `step` of the object `at` (undefined when it has none), as a plan path steps into it. */
+function member(at: unknown, step: ResponsePath[number]): unknown {
+  assert(typeof step === 'string', () => `Unexpected ${typeof step} found in path`);
+  assert(!Array.isArray(at), () => `Unexpected array in result for path element ${step}`);
+  return hasOwn.call(at, step) ? (at as Data)[step] : undefined;
 }
 
 async function executeFetch(execution: Execution, fetch: FetchNode, cursor: Cursor): Promise<void> {

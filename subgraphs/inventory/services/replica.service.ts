@@ -72,7 +72,9 @@ export class ReplicaService {
           if (kept && kept.name !== name) this.namesEpoch++;
           this.names.set(id, { name, until: now + RULE_CACHE_MS });
         }
-        this.namesFreshUntil = Math.min(...Array.from(this.names.values(), (n) => n.until));
+        let freshUntil = Number.POSITIVE_INFINITY;
+        for (const kept of this.names.values()) if (kept.until < freshUntil) freshUntil = kept.until;
+        this.namesFreshUntil = freshUntil;
       } catch (err) {
         if (!isDatabaseUnavailable(err) || ids.some((id) => !this.names.has(id))) throw err;
       }
@@ -107,9 +109,8 @@ export class ReplicaService {
    * that time, and any change moves the epoch.
    */
   namesEpochOf(ids: readonly string[]): number | null {
-    if (this.namesFreshUntil <= Date.now()) return null;
-    for (let i = 0; i < ids.length; i++) if (!this.names.has(ids[i]!)) return null;
-    return this.namesEpoch;
+    const standing = this.namesStanding();
+    return standing !== null && ids.every((id) => this.names.has(id)) ? standing : null;
   }
 
   /** The epoch every kept name stands at, while none is past RULE_CACHE_MS; null once one is (until they are read again). */
