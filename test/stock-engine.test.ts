@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stockLevelStore } from '../subgraphs/inventory/data/stock-level.store.js';
 import { ReservationService } from '../subgraphs/inventory/services/reservation.service.js';
@@ -400,14 +401,9 @@ describe('a location\'s page of levels', () => {
     for (const sku of skus) for (const loc of [a, b]) await f.receive(sku, loc, 3);
     const read = (reverse: boolean) =>
       stockLevelStore.firstPerLocation(
-        new Proxy(f.ds.manager, {
-          get(target, key, receiver) {
-            if (key !== 'query') return Reflect.get(target, key, receiver);
-            return async (sql: string, params?: unknown[]) => {
-              const rows = await target.query(sql, params);
-              return reverse && sql.includes('UNION') ? [...rows].reverse() : rows;
-            };
-          },
+        withQuery(f.ds.manager, async (sql, params, query) => {
+          const rows = await query(sql, params);
+          return reverse && sql.includes('UNION') ? [...rows].reverse() : rows;
         }),
         [b, a],
         { skus, afterSku: null },
@@ -427,14 +423,9 @@ describe('a location\'s page of levels', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     // The expiry job releases the lapsed line between the page and the read of expired units.
     let statements = 0;
-    const manager = new Proxy(f.ds.manager, {
-      get(target, key, receiver) {
-        if (key !== 'query') return Reflect.get(target, key, receiver);
-        return async (sql: string, params?: unknown[]) => {
-          if (statements++ === 1) expect(await new ReservationService(f.ds).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
-          return target.query(sql, params);
-        };
-      },
+    const manager = withQuery(f.ds.manager, async (sql, params, query) => {
+      if (statements++ === 1) expect(await new ReservationService(f.ds).releaseExpired(1000)).toBeGreaterThanOrEqual(1);
+      return query(sql, params);
     });
     const [level] = await stockLevelStore.firstPerLocation(manager, [loc], { skus: [sku], afterSku: null }, 10, new Date());
     expect(statements).toBe(2);
@@ -444,6 +435,16 @@ describe('a location\'s page of levels', () => {
     expect(await f.level(sku, loc)).toMatchObject({ reserved: 0 });
   });
 });
+
+/** The manager with its `query` passed through `around` (given the manager's own), to act between a store's statements. */
+function withQuery(
+  manager: EntityManager,
+  around: (sql: string, params: unknown[] | undefined, query: (sql: string, params?: unknown[]) => Promise<any[]>) => Promise<any[]>,
+): EntityManager {
+  return new Proxy(manager, {
+    get: (target, key, receiver) => (key === 'query' ? (sql: string, params?: unknown[]) => around(sql, params, (q, p) => target.query(q, p)) : Reflect.get(target, key, receiver)),
+  });
+}
 
 describe('long idempotency keys', () => {
   it('commits and transfers under a 128-character key with a 64-character SKU', async () => {
